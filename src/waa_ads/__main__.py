@@ -1,0 +1,3 @@
+from waa_ads.cli import main
+
+main()

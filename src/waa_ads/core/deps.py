@@ -1,0 +1,48 @@
+"""Request-scoped dependencies shared by every domain's router."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from waa_ads.core.db import Database
+from waa_ads.core.settings import Settings
+
+
+def get_database(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+def get_app_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+async def get_session(
+    db: Annotated[Database, Depends(get_database)],
+) -> AsyncIterator[AsyncSession]:
+    """The request's unit of work: commits once when the route returns, before the response
+    is sent (``scope="function"`` below), and rolls back if the route raised.
+
+    Services only ``flush()``; this and :meth:`Database.transaction` are the only commits.
+    """
+    async with db.transaction(write=True) as session:
+        yield session
+
+
+async def get_read_session(
+    db: Annotated[Database, Depends(get_database)],
+) -> AsyncIterator[AsyncSession]:
+    """A session for routes that only read; on SQLite it takes no write lock."""
+    async with db.transaction(write=False) as session:
+        yield session
+
+
+#: A writing session whose commit happens before the 2xx leaves the server.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session, scope="function")]
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]

@@ -1,0 +1,238 @@
+"""Domain errors and their rendering as RFC 9457 ``application/problem+json``.
+
+Services raise a subclass of :class:`DomainError`; one handler turns it into a response.
+Status codes carry meaning: 404 for anything the caller may not see (never a 403 that
+leaks existence across organizations), 409 for conflicts, 410 for work past a deadline,
+422 for malformed input.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+PROBLEM_TYPE_BASE = "https://waa-ads.dev/problems/"
+
+log = structlog.get_logger(__name__)
+
+
+class InvalidParam(BaseModel):
+    name: str = Field(description="Dotted location of the offending field, e.g. body.email.")
+    reason: str
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem details object."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(description="URI naming the kind of problem.")
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    request_id: str | None = None
+    invalid_params: list[InvalidParam] | None = Field(
+        default=None, description="For 422: each offending field and why."
+    )
+
+
+class DomainError(Exception):
+    """Base of every error a service raises on purpose."""
+
+    status_code: int = 400
+    code: str = "bad-request"
+    title: str = "Bad request"
+
+    def __init__(self, detail: str, *, extra: dict[str, Any] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra or {}
+
+
+class NotFound(DomainError):
+    status_code = 404
+    code = "not-found"
+    title = "Not found"
+
+
+class Conflict(DomainError):
+    status_code = 409
+    code = "conflict"
+    title = "Conflict"
+
+
+class Gone(DomainError):
+    status_code = 410
+    code = "gone"
+    title = "Gone"
+
+
+class Unprocessable(DomainError):
+    status_code = 422
+    code = "validation-error"
+    title = "Unprocessable content"
+
+
+class Unauthorized(DomainError):
+    status_code = 401
+    code = "unauthorized"
+    title = "Unauthorized"
+
+
+class Forbidden(DomainError):
+    status_code = 403
+    code = "forbidden"
+    title = "Forbidden"
+
+
+class TooManyRequests(DomainError):
+    status_code = 429
+    code = "too-many-requests"
+    title = "Too many requests"
+
+
+class PayloadTooLarge(DomainError):
+    status_code = 413
+    code = "payload-too-large"
+    title = "Payload too large"
+
+
+def problem_response(
+    request: Request | None,
+    *,
+    status: int,
+    code: str,
+    title: str,
+    detail: str | None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE_BASE + code,
+        "title": title,
+        "status": status,
+    }
+    if detail is not None:
+        body["detail"] = detail
+    if request is not None:
+        body["instance"] = request.url.path
+        request_id = getattr(request.state, "request_id", None)
+        if request_id:
+            body["request_id"] = request_id
+    body.update({k: v for k, v in extra.items() if v is not None})
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+def _code_for_status(status: int) -> tuple[str, str]:
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = "Error"
+    return phrase.lower().replace(" ", "-").replace("'", ""), phrase
+
+
+def _location(loc: tuple[Any, ...] | list[Any]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+async def _domain_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    headers = exc.extra.pop("headers", None) if exc.extra else None
+    return problem_response(
+        request,
+        status=exc.status_code,
+        code=exc.code,
+        title=exc.title,
+        detail=exc.detail,
+        headers=headers,
+        **exc.extra,
+    )
+
+
+async def _validation_handler(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    params = [
+        {"name": _location(err.get("loc", ())), "reason": str(err.get("msg", "invalid"))}
+        for err in exc.errors()
+    ]
+    summary = "; ".join(f"{p['name']}: {p['reason']}" for p in params[:5])
+    return problem_response(
+        request,
+        status=422,
+        code="validation-error",
+        title="Unprocessable content",
+        detail=f"Invalid request: {summary}" if summary else "Invalid request",
+        invalid_params=params,
+    )
+
+
+async def _http_exception_handler(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code, title = _code_for_status(exc.status_code)
+    detail = exc.detail if isinstance(exc.detail, str) and exc.detail != title else None
+    return problem_response(
+        request,
+        status=exc.status_code,
+        code=code,
+        title=title,
+        detail=detail,
+        headers=dict(exc.headers) if exc.headers else None,
+    )
+
+
+async def _unhandled_handler(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled_error", error_type=type(exc).__name__)
+    return problem_response(
+        request,
+        status=500,
+        code="internal-error",
+        title="Internal server error",
+        detail="An unexpected error occurred; quote the request id when reporting it.",
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, _domain_error_handler)
+    app.add_exception_handler(RequestValidationError, _validation_handler)
+    app.add_exception_handler(StarletteHTTPException, _http_exception_handler)
+    app.add_exception_handler(Exception, _unhandled_handler)
+
+
+def _problem_response_doc(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "model": Problem,
+        "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
+
+
+#: Error responses every API route may produce; routers add these to their OpenAPI docs.
+COMMON_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    413: _problem_response_doc("The request body is larger than WAA_MAX_BODY_BYTES."),
+    422: _problem_response_doc("The request is malformed; invalid_params names each field."),
+    500: _problem_response_doc("An unexpected error; the request id identifies it in the logs."),
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI documentation for the given problem statuses, for a route's ``responses=``."""
+    descriptions = {
+        400: "The request cannot be carried out as asked.",
+        401: "Missing, expired or invalid credentials.",
+        403: "Authenticated, but not allowed (or the CSRF token is missing).",
+        404: "No such resource in the caller's organization.",
+        409: "The resource is not in a state that allows this.",
+        410: "The deadline for this has passed.",
+        429: "Too many requests; retry after the time given in Retry-After.",
+        503: "A dependency is unavailable.",
+    }
+    return {s: _problem_response_doc(descriptions.get(s, HTTPStatus(s).phrase)) for s in statuses}

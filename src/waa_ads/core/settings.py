@@ -1,0 +1,123 @@
+"""Process-wide settings, read from ``WAA_*`` environment variables and an optional ``.env``.
+
+Every field here is listed in the README's Production section; a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Self
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRET_KEY = "insecure-development-secret-change-me"  # noqa: S105 (refused in production)
+MIN_SECRET_LENGTH = 32
+
+
+class Environment(StrEnum):
+    development = "development"
+    test = "test"
+    production = "production"
+
+
+class BlobBackend(StrEnum):
+    local = "local"
+    s3 = "s3"
+
+
+class InsecureSettingsError(ValueError):
+    """Raised when production mode is asked to start with settings that are not safe."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="WAA_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    env: Environment = Field(
+        Environment.development, description="development, test or production."
+    )
+    secret_key: str = Field(
+        DEFAULT_SECRET_KEY,
+        description="Signs tokens and access-code HMACs. Production: at least 32 characters.",
+    )
+    data_dir: Path = Field(Path("var"), description="Where the embedded defaults keep their files.")
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL, e.g. postgresql+asyncpg://user@host/db. "
+        "Default: a SQLite file in the data directory.",
+    )
+    database_pool_size: int = Field(10, ge=1, description="PostgreSQL connection pool size.")
+    database_echo: bool = Field(False, description="Log every SQL statement.")
+    sqlite_busy_timeout_ms: int = Field(
+        15_000, ge=0, description="How long a SQLite writer waits for the lock."
+    )
+    redis_url: str | None = Field(
+        None,
+        description="Redis URL for revocation lists, rate limits and pub/sub. "
+        "Default: none (the database serves instead).",
+    )
+    broker_url: str | None = Field(
+        None,
+        description="Celery broker URL. Default: none (tasks run in-process).",
+    )
+    result_backend_url: str | None = Field(
+        None, description="Celery result backend. Default: the broker URL."
+    )
+    blob_backend: BlobBackend = Field(BlobBackend.local, description="local or s3.")
+    blob_dir: Path | None = Field(
+        None, description="Directory of the local blob store. Default: <data_dir>/blobs."
+    )
+    s3_bucket: str | None = Field(None, description="S3 bucket for blobs.")
+    s3_endpoint_url: str | None = Field(
+        None, description="S3-compatible endpoint (MinIO, Ceph...). Default: AWS."
+    )
+    s3_region: str = Field("us-east-1", description="S3 region.")
+    s3_access_key_id: str | None = Field(None, description="S3 access key id.")
+    s3_secret_access_key: str | None = Field(None, description="S3 secret access key.")
+    max_body_bytes: int = Field(
+        10 * 1024 * 1024, ge=1024, description="Largest request body accepted (413 beyond)."
+    )
+    log_level: str = Field("INFO", description="Log level: DEBUG, INFO, WARNING, ERROR.")
+    log_json: bool = Field(True, description="Log JSON lines (false: human-readable console).")
+    otel_exporter_otlp_endpoint: str | None = Field(
+        None, description="OTLP/HTTP endpoint for traces. Default: tracing export off."
+    )
+    otel_service_name: str = Field("waa-ads", description="service.name of exported traces.")
+    cors_origins: list[str] = Field(
+        default_factory=list, description="Origins allowed to call the API from browsers."
+    )
+
+    @model_validator(mode="after")
+    def _refuse_insecure_production(self) -> Self:
+        if self.env is Environment.production:
+            if self.secret_key == DEFAULT_SECRET_KEY:
+                raise InsecureSettingsError(
+                    "WAA_SECRET_KEY is the development default; set a random secret "
+                    f"of at least {MIN_SECRET_LENGTH} characters for production"
+                )
+            if len(self.secret_key) < MIN_SECRET_LENGTH:
+                raise InsecureSettingsError(
+                    f"WAA_SECRET_KEY has {len(self.secret_key)} characters; production "
+                    f"needs at least {MIN_SECRET_LENGTH}"
+                )
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'waa.db').as_posix()}"
+
+    @property
+    def resolved_blob_dir(self) -> Path:
+        return self.blob_dir if self.blob_dir is not None else self.data_dir / "blobs"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings of this process, read once."""
+    return Settings()

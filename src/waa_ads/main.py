@@ -1,0 +1,104 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import redis.asyncio as aioredis
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from waa_ads import __version__
+from waa_ads.api import api_router
+from waa_ads.core.db import Database, database_from_settings
+from waa_ads.core.errors import Problem, install_error_handlers
+from waa_ads.core.health import router as health_router
+from waa_ads.core.logging import configure_logging
+from waa_ads.core.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from waa_ads.core.settings import Settings, get_settings
+
+
+def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
+    """Build the ASGI app.
+
+    ``database`` lets a caller (tests, an embedding program) hand in an engine it owns; the
+    app then neither creates nor disposes one. Otherwise the lifespan builds the engine,
+    the Redis client when ``WAA_REDIS_URL`` is set, and disposes them on shutdown.
+    """
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owns_db = database is None
+        app.state.db = database or database_from_settings(settings)
+        app.state.redis = (
+            aioredis.Redis.from_url(settings.redis_url, decode_responses=False)
+            if settings.redis_url
+            else None
+        )
+        try:
+            yield
+        finally:
+            if app.state.redis is not None:
+                await app.state.redis.aclose()
+            if owns_db:
+                await app.state.db.dispose()
+
+    app = FastAPI(
+        title="WAA-ADS",
+        version=__version__,
+        summary="Automated assessment delivery: item banks, delivery, scoring, integrity, audit.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.readiness_probes = {}
+    install_error_handlers(app)
+    app.include_router(health_router)
+    app.include_router(api_router)
+    _document_problem_schema(app)
+
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            allow_credentials=True,
+        )
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    # Added last, so it runs first: every log line of a request carries its id.
+    app.add_middleware(RequestContextMiddleware)
+    return app
+
+
+def _document_problem_schema(app: FastAPI) -> None:
+    original = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = original()
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.setdefault(
+            "Problem", Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+        )
+        for name, sub in (
+            Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+            .get("$defs", {})
+            .items()
+        ):
+            components.setdefault(name, sub)
+        components["Problem"].pop("$defs", None)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def app_from_env() -> FastAPI:
+    """Entry point for ``uvicorn --factory waa_ads.main:app_from_env``."""
+    settings = get_settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+    return create_app(settings)
