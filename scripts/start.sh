@@ -9,4 +9,4 @@ echo "==> installing WAA-ADS (uv sync --frozen --no-dev)"
 export WAA_LOG_JSON="${WAA_LOG_JSON:-false}"
 echo "==> upgrading the database schema"
 .venv/bin/waa-ads db upgrade
-exec .venv/bin/waa-ads serve --host "${WAA_HOST:-127.0.0.1}" --port "${WAA_PORT:-8000}" "$@"
+exec .venv/bin/waa-ads serve --no-migrate --host "${WAA_HOST:-127.0.0.1}" --port "${WAA_PORT:-8000}" "$@"
