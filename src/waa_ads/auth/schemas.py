@@ -1,0 +1,134 @@
+"""Request and response bodies of the identity API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+
+from waa_ads.auth.models import Role
+
+Password = Annotated[str, StringConstraints(min_length=12, max_length=256)]
+Slug = Annotated[
+    str, StringConstraints(min_length=2, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*$")
+]
+
+
+class TokenPair(BaseModel):
+    access_token: str
+    token_type: str = "bearer"  # noqa: S105
+    expires_in: int = Field(description="Seconds until the access token expires.")
+    refresh_token: str
+
+
+class RefreshRequest(BaseModel):
+    refresh_token: str | None = Field(
+        default=None, description="Omit when refreshing a cookie session (the cookie is used)."
+    )
+
+
+class LogoutRequest(BaseModel):
+    refresh_token: str | None = None
+
+
+class SessionLogin(BaseModel):
+    email: EmailStr
+    password: str = Field(min_length=1, max_length=256)
+    organization: str | None = Field(
+        default=None,
+        description="Organization slug; needed only if the e-mail has accounts in several.",
+    )
+
+
+class SessionInfo(BaseModel):
+    csrf_token: str = Field(description="Send as X-CSRF-Token on every unsafe cookie request.")
+    expires_in: int
+
+
+class OrganizationRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    slug: str
+    name: str
+    timezone: str
+
+
+class OrganizationUpdate(BaseModel):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    timezone: str | None = Field(default=None, min_length=1, max_length=64)
+
+
+class Me(BaseModel):
+    user_id: uuid.UUID
+    organization: OrganizationRead
+    email: str
+    display_name: str | None
+    roles: list[Role]
+    transport: str
+
+
+class UserCreate(BaseModel):
+    email: EmailStr
+    display_name: str | None = Field(default=None, max_length=200)
+    roles: list[Role] = Field(min_length=1)
+    password: Password | None = Field(
+        default=None, description="Omit to send an invitation instead."
+    )
+
+
+class UserUpdate(BaseModel):
+    display_name: str | None = Field(default=None, max_length=200)
+    roles: list[Role] | None = Field(default=None, min_length=1)
+    is_active: bool | None = None
+
+
+class UserRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    organization_id: uuid.UUID
+    email: str
+    display_name: str | None
+    roles: list[Role]
+    is_active: bool
+    created_at: datetime
+    last_login_at: datetime | None
+    erased_at: datetime | None
+
+
+class UserCreated(UserRead):
+    invitation_token: str | None = Field(
+        default=None, description="Give this to the person; it lets them set a password once."
+    )
+
+
+class InvitationAccept(BaseModel):
+    token: str = Field(min_length=10, max_length=200)
+    password: Password
+
+
+class CandidateCreate(BaseModel):
+    external_id: str | None = Field(default=None, min_length=1, max_length=200)
+    full_name: str = Field(min_length=1, max_length=200)
+    email: EmailStr | None = None
+
+
+class CandidateUpdate(BaseModel):
+    external_id: str | None = Field(default=None, min_length=1, max_length=200)
+    full_name: str | None = Field(default=None, min_length=1, max_length=200)
+    email: EmailStr | None = None
+
+
+class CandidateRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    organization_id: uuid.UUID
+    external_id: str | None
+    full_name: str | None
+    email: str | None
+    created_at: datetime
+    erased_at: datetime | None

@@ -1,0 +1,671 @@
+"""Identity rules: organizations, accounts, candidates, logins, token rotation, erasure.
+
+Services flush and never commit; the request or task edge commits. Audit events name people
+by id only.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import redis.asyncio as aioredis
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from waa_ads.audit import service as audit
+from waa_ads.audit.service import Actor
+from waa_ads.auth import schemas
+from waa_ads.auth.models import Candidate, Invitation, Organization, Role, User, role_values
+from waa_ads.auth.tokens import (
+    DatabaseTokenStore,
+    RedisTokenStore,
+    RefreshRecord,
+    TokenStore,
+    family_key,
+    jti_key,
+)
+from waa_ads.core.db import Database, utcnow
+from waa_ads.core.errors import (
+    Conflict,
+    NotFound,
+    TooManyRequests,
+    Unauthorized,
+    Unprocessable,
+)
+from waa_ads.core.pagination import paginate
+from waa_ads.core.ratelimit import DatabaseRateLimiter, RateLimiter, RedisRateLimiter
+from waa_ads.core.security import (
+    AccessClaims,
+    PasswordHasher,
+    issue_access_token,
+    new_opaque_token,
+    sha256_hex,
+    split_opaque_token,
+)
+from waa_ads.core.settings import Settings
+from waa_ads.core.tenancy import get_scoped, scoped
+
+BAD_CREDENTIALS = "Incorrect email or password."
+
+
+@dataclass
+class AuthComponents:
+    """What the identity services need beyond a session, built once per process."""
+
+    settings: Settings
+    db: Database
+    hasher: PasswordHasher
+    tokens: TokenStore
+    limiter: RateLimiter
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+def build_auth(
+    settings: Settings, db: Database, redis: aioredis.Redis[bytes] | None
+) -> AuthComponents:
+    """Redis-backed token store and rate limits when Redis is configured, the database's
+    otherwise."""
+    tokens: TokenStore
+    limiter: RateLimiter
+    if redis is not None:
+        tokens, limiter = RedisTokenStore(redis), RedisRateLimiter(redis)
+    else:
+        tokens, limiter = DatabaseTokenStore(db), DatabaseRateLimiter(db)
+    return AuthComponents(settings, db, PasswordHasher.from_settings(settings), tokens, limiter)
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def user_actor(user_id: uuid.UUID) -> Actor:
+    return Actor("user", str(user_id))
+
+
+# --- organizations ---------------------------------------------------------------------
+
+
+async def create_organization(
+    session: AsyncSession, *, slug: str, name: str, timezone: str = "UTC", actor: Actor
+) -> Organization:
+    existing = (
+        await session.execute(select(Organization).where(Organization.slug == slug))
+    ).scalar_one_or_none()
+    if existing is not None:
+        raise Conflict(f"an organization with slug {slug!r} already exists")
+    org = Organization(slug=slug, name=name, timezone=_valid_timezone(timezone))
+    session.add(org)
+    await session.flush()
+    await audit.record(
+        session,
+        organization_id=None,
+        action="organization.created",
+        actor=actor,
+        target_type="organization",
+        target_id=org.id,
+    )
+    await audit.record(
+        session,
+        organization_id=org.id,
+        action="organization.created",
+        actor=actor,
+        target_type="organization",
+        target_id=org.id,
+    )
+    return org
+
+
+async def get_organization(session: AsyncSession, organization_id: uuid.UUID) -> Organization:
+    org = await session.get(Organization, organization_id)
+    if org is None:
+        raise NotFound("organization not found")
+    return org
+
+
+async def update_organization(
+    session: AsyncSession, org_id: uuid.UUID, data: schemas.OrganizationUpdate, *, actor: Actor
+) -> Organization:
+    org = await get_organization(session, org_id)
+    changed = data.model_dump(exclude_unset=True, exclude_none=True)
+    if "timezone" in changed:
+        changed["timezone"] = _valid_timezone(changed["timezone"])
+    for key, value in changed.items():
+        setattr(org, key, value)
+    await session.flush()
+    await audit.record(
+        session,
+        organization_id=org.id,
+        action="organization.updated",
+        actor=actor,
+        target_type="organization",
+        target_id=org.id,
+        data={"fields": sorted(changed)},
+    )
+    return org
+
+
+def _valid_timezone(name: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise Unprocessable(
+            f"unknown time zone {name!r}; use an IANA name like Europe/Paris"
+        ) from None
+    return name
+
+
+# --- accounts --------------------------------------------------------------------------
+
+
+async def create_user(
+    session: AsyncSession,
+    auth: AuthComponents,
+    organization_id: uuid.UUID,
+    data: schemas.UserCreate,
+    *,
+    actor: Actor,
+) -> tuple[User, str | None]:
+    """Create an account; without a password, also an invitation whose token is returned
+    (only its hash is stored)."""
+    email = normalize_email(str(data.email))
+    taken = (
+        await session.execute(
+            scoped(select(User.id), User, organization_id).where(User.email == email)
+        )
+    ).first()
+    if taken is not None:
+        raise Conflict(f"an account with e-mail {email} already exists in this organization")
+    user = User(
+        organization_id=organization_id,
+        email=email,
+        display_name=data.display_name,
+        roles=role_values(data.roles),
+        password_hash=await auth.hasher.hash(data.password) if data.password else None,
+        is_active=True,
+    )
+    session.add(user)
+    try:
+        await session.flush()
+    except IntegrityError:
+        raise Conflict(f"an account with e-mail {email} already exists") from None
+    invitation_token = None
+    if data.password is None:
+        invitation_token = secrets.token_urlsafe(32)
+        session.add(
+            Invitation(
+                organization_id=organization_id,
+                user_id=user.id,
+                token_hash=sha256_hex(invitation_token),
+                expires_at=utcnow() + timedelta(seconds=auth.settings.invitation_ttl_s),
+            )
+        )
+        await session.flush()
+    await audit.record(
+        session,
+        organization_id=organization_id,
+        action="user.created",
+        actor=actor,
+        target_type="user",
+        target_id=user.id,
+        data={"roles": user.roles, "invited": invitation_token is not None},
+    )
+    return user, invitation_token
+
+
+async def accept_invitation(
+    session: AsyncSession, auth: AuthComponents, data: schemas.InvitationAccept
+) -> User:
+    invitation = (
+        await session.execute(
+            select(Invitation).where(Invitation.token_hash == sha256_hex(data.token))
+        )
+    ).scalar_one_or_none()
+    if (
+        invitation is None
+        or invitation.accepted_at is not None
+        or invitation.expires_at <= utcnow()
+    ):
+        raise Unauthorized("this invitation is unknown, used or expired")
+    user = await session.get(User, invitation.user_id)
+    if user is None or not user.is_active or user.erased_at is not None:
+        raise Unauthorized("this invitation is unknown, used or expired")
+    user.password_hash = await auth.hasher.hash(data.password)
+    invitation.accepted_at = utcnow()
+    await session.flush()
+    await audit.record(
+        session,
+        organization_id=user.organization_id,
+        action="user.invitation_accepted",
+        actor=user_actor(user.id),
+        target_type="user",
+        target_id=user.id,
+    )
+    return user
+
+
+async def list_users(
+    session: AsyncSession, organization_id: uuid.UUID, *, cursor: str | None, limit: int
+) -> tuple[Sequence[User], str | None]:
+    return await paginate(
+        session, scoped(select(User), User, organization_id), User.id, cursor=cursor, limit=limit
+    )
+
+
+async def get_user(session: AsyncSession, organization_id: uuid.UUID, user_id: uuid.UUID) -> User:
+    return await get_scoped(session, User, user_id, organization_id, what="user")
+
+
+async def update_user(
+    session: AsyncSession,
+    organization_id: uuid.UUID,
+    user_id: uuid.UUID,
+    data: schemas.UserUpdate,
+    *,
+    actor: Actor,
+) -> User:
+    user = await get_user(session, organization_id, user_id)
+    if user.erased_at is not None:
+        raise Conflict("this account was erased")
+    changes = data.model_dump(exclude_unset=True)
+    if actor.id == str(user.id) and (
+        changes.get("is_active") is False
+        or ("roles" in changes and Role.admin not in (changes["roles"] or []))
+    ):
+        raise Conflict("you cannot deactivate yourself or remove your own admin role")
+    if changes.get("roles") is not None:
+        before = list(user.roles)
+        user.roles = role_values(changes["roles"])
+        if before != user.roles:
+            await audit.record(
+                session,
+                organization_id=organization_id,
+                action="user.roles_changed",
+                actor=actor,
+                target_type="user",
+                target_id=user.id,
+                data={"before": before, "after": user.roles},
+            )
+    if changes.get("is_active") is not None and changes["is_active"] != user.is_active:
+        user.is_active = bool(changes["is_active"])
+        await audit.record(
+            session,
+            organization_id=organization_id,
+            action="user.activated" if user.is_active else "user.deactivated",
+            actor=actor,
+            target_type="user",
+            target_id=user.id,
+        )
+    if "display_name" in changes:
+        user.display_name = changes["display_name"]
+        await audit.record(
+            session,
+            organization_id=organization_id,
+            action="user.updated",
+            actor=actor,
+            target_type="user",
+            target_id=user.id,
+            data={"fields": ["display_name"]},
+        )
+    await session.flush()
+    return user
+
+
+async def erase_user(
+    session: AsyncSession, organization_id: uuid.UUID, user_id: uuid.UUID, *, actor: Actor
+) -> User:
+    """Remove an account's personal data; the row (and every audit event naming its id)
+    stays, so the audit chain is untouched."""
+    user = await get_user(session, organization_id, user_id)
+    if actor.id == str(user.id):
+        raise Conflict("you cannot erase your own account")
+    if user.erased_at is None:
+        user.email = f"erased-{user.id}@erased.invalid"
+        user.display_name = None
+        user.password_hash = None
+        user.is_active = False
+        user.roles = []
+        user.erased_at = utcnow()
+        await session.flush()
+        await audit.record(
+            session,
+            organization_id=organization_id,
+            action="user.erased",
+            actor=actor,
+            target_type="user",
+            target_id=user.id,
+        )
+    return user
+
+
+# --- candidates ------------------------------------------------------------------------
+
+
+async def create_candidate(
+    session: AsyncSession,
+    organization_id: uuid.UUID,
+    data: schemas.CandidateCreate,
+    *,
+    actor: Actor,
+) -> Candidate:
+    if data.external_id is not None:
+        await _ensure_external_id_free(session, organization_id, data.external_id)
+    candidate = Candidate(
+        organization_id=organization_id,
+        external_id=data.external_id,
+        full_name=data.full_name,
+        email=normalize_email(str(data.email)) if data.email else None,
+    )
+    session.add(candidate)
+    await session.flush()
+    await audit.record(
+        session,
+        organization_id=organization_id,
+        action="candidate.created",
+        actor=actor,
+        target_type="candidate",
+        target_id=candidate.id,
+    )
+    return candidate
+
+
+async def _ensure_external_id_free(
+    session: AsyncSession, organization_id: uuid.UUID, external_id: str
+) -> None:
+    taken = (
+        await session.execute(
+            scoped(select(Candidate.id), Candidate, organization_id).where(
+                Candidate.external_id == external_id
+            )
+        )
+    ).first()
+    if taken is not None:
+        raise Conflict(f"a candidate with external id {external_id!r} already exists")
+
+
+async def list_candidates(
+    session: AsyncSession,
+    organization_id: uuid.UUID,
+    *,
+    cursor: str | None,
+    limit: int,
+    search: str | None = None,
+) -> tuple[Sequence[Candidate], str | None]:
+    stmt = scoped(select(Candidate), Candidate, organization_id)
+    if search:
+        pattern = f"%{search.lower()}%"
+        stmt = stmt.where(
+            Candidate.full_name.ilike(pattern)
+            | Candidate.email.ilike(pattern)
+            | Candidate.external_id.ilike(pattern)
+        )
+    return await paginate(session, stmt, Candidate.id, cursor=cursor, limit=limit)
+
+
+async def get_candidate(
+    session: AsyncSession, organization_id: uuid.UUID, candidate_id: uuid.UUID
+) -> Candidate:
+    return await get_scoped(session, Candidate, candidate_id, organization_id, what="candidate")
+
+
+async def update_candidate(
+    session: AsyncSession,
+    organization_id: uuid.UUID,
+    candidate_id: uuid.UUID,
+    data: schemas.CandidateUpdate,
+    *,
+    actor: Actor,
+) -> Candidate:
+    candidate = await get_candidate(session, organization_id, candidate_id)
+    if candidate.erased_at is not None:
+        raise Conflict("this candidate's personal data was erased")
+    changes = data.model_dump(exclude_unset=True)
+    if changes.get("external_id") and changes["external_id"] != candidate.external_id:
+        await _ensure_external_id_free(session, organization_id, changes["external_id"])
+    if changes.get("email"):
+        changes["email"] = normalize_email(changes["email"])
+    for key, value in changes.items():
+        setattr(candidate, key, value)
+    await session.flush()
+    await audit.record(
+        session,
+        organization_id=organization_id,
+        action="candidate.updated",
+        actor=actor,
+        target_type="candidate",
+        target_id=candidate.id,
+        data={"fields": sorted(changes)},
+    )
+    return candidate
+
+
+async def erase_candidate(
+    session: AsyncSession, organization_id: uuid.UUID, candidate_id: uuid.UUID, *, actor: Actor
+) -> Candidate:
+    candidate = await get_candidate(session, organization_id, candidate_id)
+    if candidate.erased_at is None:
+        candidate.full_name = None
+        candidate.email = None
+        candidate.external_id = None
+        candidate.erased_at = utcnow()
+        await session.flush()
+        await audit.record(
+            session,
+            organization_id=organization_id,
+            action="candidate.erased",
+            actor=actor,
+            target_type="candidate",
+            target_id=candidate.id,
+        )
+    return candidate
+
+
+# --- logins and tokens -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IssuedTokens:
+    access_token: str
+    claims: AccessClaims
+    refresh_token: str
+    expires_in: int
+
+
+def _limit_keys(email: str, client: str) -> tuple[str, str]:
+    return f"login:acct:{sha256_hex(email)[:32]}", f"login:client:{client}"
+
+
+async def authenticate(
+    auth: AuthComponents,
+    *,
+    email: str,
+    password: str,
+    organization_slug: str | None,
+    client: str,
+) -> User:
+    """The active account these credentials open, or 401 (same answer whether or not the
+    account exists). Failures count per account and per client address; past either limit
+    the answer is 429 with Retry-After, without checking the password.
+
+    Reads in a short transaction of its own and verifies the password outside any
+    transaction, so no database lock is held during the (deliberately slow) hashing.
+    Call :func:`record_login` in the request's transaction afterwards.
+    """
+    settings = auth.settings
+    email = normalize_email(email)
+    account_key, client_key = _limit_keys(email, client)
+    window = settings.login_failure_window_s
+    for key, limit in (
+        (account_key, settings.login_max_failures_per_account),
+        (client_key, settings.login_max_failures_per_client),
+    ):
+        state = await auth.limiter.peek(key, window)
+        if state.count >= limit:
+            raise TooManyRequests(
+                "too many failed logins; try again later",
+                extra={"headers": {"Retry-After": str(state.retry_after_s)}},
+            )
+    stmt = (
+        select(User)
+        .join(Organization, Organization.id == User.organization_id)
+        .where(User.email == email, User.is_active.is_(True), User.erased_at.is_(None))
+    )
+    if organization_slug:
+        stmt = stmt.where(Organization.slug == organization_slug)
+    async with auth.db.transaction(write=False) as read:
+        accounts = (await read.execute(stmt.order_by(User.id).limit(10))).scalars().all()
+    matched: User | None = None
+    if not accounts:
+        await auth.hasher.verify(password, None)
+    for account in accounts:
+        if await auth.hasher.verify(password, account.password_hash):
+            matched = account
+            break
+    if matched is None:
+        await auth.limiter.hit(account_key, window)
+        await auth.limiter.hit(client_key, window)
+        raise Unauthorized(BAD_CREDENTIALS)
+    await auth.limiter.reset(account_key)
+    return matched
+
+
+async def record_login(session: AsyncSession, user: User) -> None:
+    """Note the login on the account and in the audit trail (the request's transaction)."""
+    account = await session.get(User, user.id)
+    if account is not None:
+        account.last_login_at = utcnow()
+        await session.flush()
+    await audit.record(
+        session,
+        organization_id=user.organization_id,
+        action="auth.login",
+        actor=user_actor(user.id),
+        target_type="user",
+        target_id=user.id,
+    )
+
+
+async def issue_tokens(
+    auth: AuthComponents, user: User, *, transport: str, family_id: str | None = None
+) -> IssuedTokens:
+    settings = auth.settings
+    now = utcnow()
+    family = family_id or secrets.token_urlsafe(16)
+    access, claims = issue_access_token(
+        settings,
+        subject=str(user.id),
+        organization_id=str(user.organization_id),
+        family_id=family,
+        now=now,
+    )
+    refresh, refresh_id, secret_hash = new_opaque_token()
+    await auth.tokens.save_refresh(
+        RefreshRecord(
+            id=refresh_id,
+            family_id=family,
+            organization_id=user.organization_id,
+            user_id=user.id,
+            secret_hash=secret_hash,
+            transport=transport,
+            created_at=now,
+            expires_at=now + timedelta(seconds=settings.refresh_token_ttl_s),
+        )
+    )
+    return IssuedTokens(access, claims, refresh, settings.access_token_ttl_s)
+
+
+async def rotate_refresh_token(auth: AuthComponents, token: str, *, transport: str) -> IssuedTokens:
+    """Trade a refresh token for a new pair. A token presented a second time means it was
+    stolen or replayed: the whole family (every token of that login) is revoked.
+
+    Every step commits on its own: the revocation of a replayed family must stick although
+    the request answers 401.
+    """
+    parts = split_opaque_token(token)
+    if parts is None:
+        raise Unauthorized("invalid refresh token")
+    token_id, secret = parts
+    claim = await auth.tokens.claim_refresh(token_id, sha256_hex(secret))
+    record = claim.record
+    if record is None or record.transport != transport:
+        raise Unauthorized("invalid or expired refresh token")
+    if claim.already_used:
+        await revoke_family(auth, record.family_id)
+        async with auth.db.transaction() as own:
+            # Recorded in its own transaction: this request answers 401 and rolls back.
+            await audit.record(
+                own,
+                organization_id=record.organization_id,
+                action="auth.refresh_token_reused",
+                actor=user_actor(record.user_id),
+                target_type="user",
+                target_id=record.user_id,
+            )
+        raise Unauthorized("refresh token already used; this session has been revoked")
+    if await auth.tokens.is_revoked(family_key(record.family_id)):
+        raise Unauthorized("this session has been revoked")
+    async with auth.db.transaction(write=False) as read:
+        user = await read.get(User, record.user_id)
+    if user is None or not user.is_active or user.erased_at is not None:
+        raise Unauthorized("invalid or expired refresh token")
+    return await issue_tokens(auth, user, transport=transport, family_id=record.family_id)
+
+
+async def revoke_family(
+    auth: AuthComponents, family_id: str, *, session: AsyncSession | None = None
+) -> None:
+    until = utcnow() + timedelta(seconds=auth.settings.refresh_token_ttl_s)
+    await auth.tokens.revoke(family_key(family_id), until, session=session)
+
+
+async def logout(
+    session: AsyncSession, auth: AuthComponents, *, claims: AccessClaims, user_id: uuid.UUID
+) -> None:
+    """End the session: its access token and every refresh token of its family."""
+    await auth.tokens.revoke(jti_key(claims.jti), claims.expires_at, session=session)
+    await revoke_family(auth, claims.family_id, session=session)
+    await audit.record(
+        session,
+        organization_id=uuid.UUID(claims.organization_id),
+        action="auth.logout",
+        actor=user_actor(user_id),
+        target_type="user",
+        target_id=user_id,
+    )
+
+
+async def create_admin(
+    session: AsyncSession,
+    auth: AuthComponents,
+    *,
+    email: str,
+    password: str,
+    organization_slug: str,
+    organization_name: str | None,
+) -> tuple[Organization, User]:
+    """For the CLI: an admin account, creating the organization if it does not exist."""
+    org = (
+        await session.execute(select(Organization).where(Organization.slug == organization_slug))
+    ).scalar_one_or_none()
+    actor = Actor("system", "cli")
+    if org is None:
+        org = await create_organization(
+            session,
+            slug=organization_slug,
+            name=organization_name or organization_slug,
+            actor=actor,
+        )
+    user, _ = await create_user(
+        session,
+        auth,
+        org.id,
+        schemas.UserCreate(email=email, roles=[Role.admin], password=password),
+        actor=actor,
+    )
+    return org, user

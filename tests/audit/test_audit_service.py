@@ -1,0 +1,255 @@
+"""Recording and verifying chains in the real databases, tampering, concurrency, export."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+from typer.testing import CliRunner
+
+from tests.factories import login, make_organization, make_user
+from waa_ads.audit import service as audit
+from waa_ads.audit.models import AuditEvent
+from waa_ads.auth.models import Role
+from waa_ads.core.db import Database
+
+pytestmark = pytest.mark.asyncio
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "audit.md"
+
+
+async def _record_many(session: AsyncSession, org: uuid.UUID | None, n: int) -> None:
+    for i in range(n):
+        await audit.record(
+            session,
+            organization_id=org,
+            action="test.event",
+            actor=audit.Actor("user", str(uuid.UUID(int=i))),
+            target_type="thing",
+            target_id=str(i),
+            data={"i": i},
+        )
+
+
+async def test_recorded_events_form_a_verifiable_chain(db_session: AsyncSession) -> None:
+    org = uuid.uuid4()
+    await _record_many(db_session, org, 25)
+    await _record_many(db_session, None, 3)
+    result = await audit.verify_chain(db_session, audit.chain_for(org))
+    assert result.ok
+    assert result.checked == result.head_seq == 25
+    seqs = (
+        (
+            await db_session.execute(
+                select(AuditEvent.seq).where(AuditEvent.chain == str(org)).order_by(AuditEvent.seq)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    assert list(seqs) == list(range(1, 26))
+    system = await audit.verify_chain(db_session, "system")
+    assert system.ok
+    assert system.checked >= 3
+
+
+async def test_raw_sql_tampering_is_reported(db_session: AsyncSession) -> None:
+    org = uuid.uuid4()
+    await _record_many(db_session, org, 10)
+    await db_session.execute(
+        text(
+            "UPDATE audit_event SET canonical = replace(canonical, :old, :new) "
+            "WHERE chain = :chain AND seq = 7"
+        ),
+        {"chain": str(org), "old": '"i":6', "new": '"i":60'},
+    )
+    result = await audit.verify_chain(db_session, str(org))
+    assert not result.ok
+    assert result.broken is not None
+    assert result.broken.seq == 7
+
+
+async def test_deleting_the_newest_events_is_reported(db_session: AsyncSession) -> None:
+    org = uuid.uuid4()
+    await _record_many(db_session, org, 5)
+    await db_session.execute(
+        text("DELETE FROM audit_event WHERE chain = :chain AND seq >= 4"), {"chain": str(org)}
+    )
+    result = await audit.verify_chain(db_session, str(org))
+    assert not result.ok
+    assert result.broken is not None
+    assert "head" in result.broken.reason
+
+
+async def test_an_event_rolls_back_with_its_transaction(fresh_database: Database) -> None:
+    org = uuid.uuid4()
+    async with fresh_database.transaction() as session:
+        await _record_many(session, org, 2)
+    with pytest.raises(RuntimeError):
+        async with fresh_database.transaction() as session:
+            await _record_many(session, org, 1)
+            raise RuntimeError("the change failed")
+    async with fresh_database.transaction() as session:
+        await _record_many(session, org, 1)
+    async with fresh_database.transaction(write=False) as session:
+        result = await audit.verify_chain(session, str(org))
+    assert result.ok
+    assert result.checked == 3
+
+
+async def test_eight_concurrent_writers_keep_each_chain_unbroken(
+    fresh_database: Database, backend: str
+) -> None:
+    """8 writers per organization, 2 organizations, all at once, each event its own
+    transaction: every chain stays contiguous and verifiable."""
+    orgs = [uuid.uuid4(), uuid.uuid4()]
+    per_writer = 15
+
+    async def writer(org: uuid.UUID, w: int) -> None:
+        for i in range(per_writer):
+            async with fresh_database.transaction() as session:
+                await audit.record(
+                    session,
+                    organization_id=org,
+                    action="test.concurrent",
+                    actor=audit.Actor("user", f"w{w}"),
+                    data={"writer": w, "i": i},
+                )
+
+    await asyncio.gather(*(writer(org, w) for org in orgs for w in range(8)))
+    async with fresh_database.transaction(write=False) as session:
+        for org in orgs:
+            result = await audit.verify_chain(session, str(org))
+            assert result.ok, result
+            assert result.checked == 8 * per_writer
+
+
+async def test_admin_verify_endpoint_and_non_admins(
+    live_app: FastAPI, live_client: httpx.AsyncClient
+) -> None:
+    org = await make_organization(live_app)
+    admin = await make_user(live_app, org, Role.admin)
+    author = await make_user(live_app, org, Role.author)
+    admin_headers = await login(live_client, admin)
+    ok = await live_client.get("/api/v1/audit/verify", headers=admin_headers)
+    assert ok.status_code == 200
+    assert ok.json()["ok"] is True
+    assert ok.json()["checked"] >= 4  # org created, two users, a login
+    refused = await live_client.get(
+        "/api/v1/audit/verify", headers=await login(live_client, author)
+    )
+    assert refused.status_code == 403
+
+    async with live_app.state.db.transaction() as session:
+        await session.execute(
+            text(
+                "UPDATE audit_event SET actor_id = 'x', canonical = canonical || ' ' "
+                "WHERE chain = :c AND seq = 2"
+            ),
+            {"c": str(org.id)},
+        )
+    broken = (await live_client.get("/api/v1/audit/verify", headers=admin_headers)).json()
+    assert broken["ok"] is False
+    assert broken["first_broken_seq"] == 2
+
+
+async def test_export_verifies_with_the_documented_standard_library_script(
+    live_app: FastAPI, live_client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    org = await make_organization(live_app)
+    admin = await make_user(live_app, org, Role.admin)
+    for _ in range(3):
+        await make_user(live_app, org, Role.rater)
+    headers = await login(live_client, admin)
+    export = await live_client.get("/api/v1/audit/export", headers=headers)
+    assert export.status_code == 200
+    assert export.headers["content-type"].startswith("application/x-ndjson")
+    chain_file = tmp_path / "chain.jsonl"
+    chain_file.write_bytes(export.content)
+
+    script = re.search(r"```python\n(.*?)```", DOCS.read_text(), re.S)
+    assert script is not None
+    script_file = tmp_path / "verify.py"
+    script_file.write_text(script.group(1))
+    good = subprocess.run(
+        [sys.executable, str(script_file), str(chain_file)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert good.returncode == 0, good.stderr
+    assert good.stdout.startswith("ok: ")
+
+    lines = chain_file.read_text().splitlines()
+    lines[1] = lines[1].replace("user.created", "user.deleted")
+    chain_file.write_text("\n".join(lines) + "\n")
+    bad = subprocess.run(
+        [sys.executable, str(script_file), str(chain_file)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert bad.returncode != 0
+    assert "broken at 2" in bad.stderr
+
+
+async def test_cli_audit_verify_reports_a_broken_chain(
+    live_app: FastAPI, fresh_database: Database, tmp_path: Path
+) -> None:
+    from waa_ads.cli import app as cli
+
+    org = await make_organization(live_app, slug="cli-org")
+    await make_user(live_app, org, Role.admin)
+    env = {"WAA_DATABASE_URL": fresh_database.url, "WAA_DATA_DIR": str(tmp_path)}
+    runner = CliRunner()
+    result = await asyncio.to_thread(runner.invoke, cli, ["audit", "verify"], env=env)
+    assert result.exit_code == 0, result.output
+    assert '"ok": true' in result.output
+
+    out = tmp_path / "export.jsonl"
+    exported = await asyncio.to_thread(
+        runner.invoke,
+        cli,
+        ["audit", "export", "--organization", "cli-org", "--out", str(out)],
+        env=env,
+    )
+    assert exported.exit_code == 0, exported.output
+    assert len(out.read_text().splitlines()) >= 2
+
+    async with fresh_database.transaction() as session:
+        await session.execute(
+            text("UPDATE audit_event SET hash = :h WHERE chain = :c AND seq = 1"),
+            {"h": "0" * 64, "c": str(org.id)},
+        )
+    broken = await asyncio.to_thread(
+        runner.invoke, cli, ["audit", "verify", "--organization", "cli-org"], env=env
+    )
+    assert broken.exit_code == 1
+    assert '"first_broken_seq": 1' in broken.output
+
+
+async def test_bulk_and_single_appends_share_one_chain(db_session: AsyncSession) -> None:
+    org = uuid.uuid4()
+    await _record_many(db_session, org, 2)
+    events = await audit.record_many(
+        db_session,
+        organization_id=org,
+        events=[
+            audit.PendingEvent("bulk.event", audit.SYSTEM_ACTOR, "thing", str(i)) for i in range(5)
+        ],
+    )
+    assert [e.seq for e in events] == [3, 4, 5, 6, 7]
+    await _record_many(db_session, org, 1)
+    assert await audit.record_many(db_session, organization_id=org, events=[]) == []
+    result = await audit.verify_chain(db_session, str(org))
+    assert result.ok
+    assert result.checked == result.head_seq == 8
