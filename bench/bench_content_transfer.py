@@ -1,0 +1,197 @@
+"""Import then export a generated QTI 3.0 package of mixed items.
+
+Prints items/s for: parsing the package alone (the floor of import), the full import into
+the database, writing the items alone (the floor of export), and the full export from the
+database; with the ratio of each full path to its floor, and peak memory.
+
+    uv run python bench/bench_content_transfer.py [--items 5000] [--database-url URL]
+
+Without --database-url a SQLite file in a temporary directory is used; pass
+postgresql+asyncpg://postgres@127.0.0.1:5432/postgres to measure PostgreSQL (a database
+is created for the run and dropped after).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import resource
+import secrets
+import tempfile
+import time
+from pathlib import Path
+
+import asyncpg
+from sqlalchemy.engine import make_url
+
+from waa_ads.auth.deps import Principal
+from waa_ads.content import schemas, service, transfer
+from waa_ads.content.qti.package import build_package, read_package
+from waa_ads.content.qti.reader import parse_item
+from waa_ads.content.qti.writer import write_item
+from waa_ads.core import migrate
+from waa_ads.core.db import Database
+from waa_ads.core.storage import LocalBlobStore
+
+NS = "http://www.imsglobal.org/xsd/imsqtiasi_v3p0"
+MATCH = "https://purl.imsglobal.org/spec/qti/v3p0/rptemplates/match_correct.xml"
+MAP = "https://purl.imsglobal.org/spec/qti/v3p0/rptemplates/map_response.xml"
+
+
+def _item(n: int) -> bytes:
+    ident = f"BENCH-{n:06d}"
+    kind = n % 4
+    if kind == 0:
+        decl = (
+            '<qti-response-declaration identifier="RESPONSE" cardinality="single" base-type="identifier">'
+            "<qti-correct-response><qti-value>B</qti-value></qti-correct-response></qti-response-declaration>"
+        )
+        body = (
+            '<qti-choice-interaction response-identifier="RESPONSE" max-choices="1" shuffle="true">'
+            f"<qti-prompt>Question {n}: which is second?</qti-prompt>"
+            + "".join(
+                f'<qti-simple-choice identifier="{c}">Option {c}</qti-simple-choice>'
+                for c in "ABCD"
+            )
+            + "</qti-choice-interaction>"
+        )
+        rp = MATCH
+    elif kind == 1:
+        decl = (
+            '<qti-response-declaration identifier="RESPONSE" cardinality="multiple" base-type="identifier">'
+            "<qti-correct-response><qti-value>A</qti-value><qti-value>C</qti-value></qti-correct-response>"
+            '<qti-mapping default-value="-0.5" lower-bound="0"><qti-map-entry map-key="A" mapped-value="1"/>'
+            '<qti-map-entry map-key="C" mapped-value="1"/></qti-mapping></qti-response-declaration>'
+        )
+        body = (
+            '<qti-choice-interaction response-identifier="RESPONSE" max-choices="0">'
+            f"<qti-prompt>Item {n}: pick the odd letters.</qti-prompt>"
+            + "".join(
+                f'<qti-simple-choice identifier="{c}">{c}</qti-simple-choice>' for c in "ABCD"
+            )
+            + "</qti-choice-interaction>"
+        )
+        rp = MAP
+    elif kind == 2:
+        decl = (
+            '<qti-response-declaration identifier="RESPONSE" cardinality="single" base-type="string">'
+            "<qti-correct-response><qti-value>Paris</qti-value></qti-correct-response></qti-response-declaration>"
+        )
+        body = (
+            f"<p>Item {n}: the capital of France is "
+            '<qti-text-entry-interaction response-identifier="RESPONSE" expected-length="10"/>.</p>'
+        )
+        rp = MATCH
+    else:
+        decl = (
+            '<qti-response-declaration identifier="RESPONSE" cardinality="ordered" base-type="identifier">'
+            "<qti-correct-response><qti-value>X</qti-value><qti-value>Y</qti-value><qti-value>Z</qti-value>"
+            "</qti-correct-response></qti-response-declaration>"
+        )
+        body = (
+            '<qti-order-interaction response-identifier="RESPONSE">'
+            f"<qti-prompt>Item {n}: put them in order.</qti-prompt>"
+            + "".join(f'<qti-simple-choice identifier="{c}">{c}</qti-simple-choice>' for c in "ZXY")
+            + "</qti-order-interaction>"
+        )
+        rp = MATCH
+    return (
+        f'<qti-assessment-item xmlns="{NS}" identifier="{ident}" title="Bench item {n}" '
+        f'adaptive="false" time-dependent="false">{decl}'
+        '<qti-outcome-declaration identifier="SCORE" cardinality="single" base-type="float"/>'
+        f"<qti-item-body>{body}</qti-item-body>"
+        f'<qti-response-processing template="{rp}"/></qti-assessment-item>'
+    ).encode()
+
+
+async def _database(url: str | None, tmp: Path) -> tuple[Database, str | None]:
+    if url is None:
+        db_url = f"sqlite+aiosqlite:///{tmp / 'bench.db'}"
+        await asyncio.to_thread(migrate.upgrade, db_url)
+        return Database(db_url), None
+    name = f"waa_bench_{secrets.token_hex(4)}"
+    admin = await asyncpg.connect(
+        make_url(url).set(drivername="postgresql").render_as_string(False)
+    )
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    db_url = make_url(url).set(database=name).render_as_string(hide_password=False)
+    await asyncio.to_thread(migrate.upgrade, db_url)
+    return Database(db_url), name
+
+
+async def main(n_items: int, url: str | None) -> None:
+    from waa_ads.audit.service import Actor
+    from waa_ads.auth.service import create_organization
+
+    tmp = Path(tempfile.mkdtemp(prefix="waa-bench-"))
+    print(f"generating a package of {n_items} items ...")
+    package = build_package([(f"BENCH-{n:06d}", _item(n)) for n in range(n_items)], {})
+    print(f"package: {len(package) / 1e6:.1f} MB compressed")
+    db, created = await _database(url, tmp)
+    blobs = LocalBlobStore(tmp / "blobs")
+    try:
+        async with db.transaction() as session:
+            org = await create_organization(
+                session, slug="bench", name="Bench", actor=Actor("system")
+            )
+            principal = Principal.system(org.id)
+            bank = await service.create_bank(
+                session, principal, schemas.BankCreate(slug="bench", name="Bench")
+            )
+
+        started = time.perf_counter()
+        pkg = read_package(package)
+        parsed = [parse_item(r.xml) for r in pkg.items if r.xml is not None]
+        parse_s = time.perf_counter() - started
+
+        started = time.perf_counter()
+        candidates = transfer.candidates_from_bytes("bench.zip", package)
+        async with db.transaction() as session:
+            report = await transfer.import_items(session, blobs, principal, bank.id, candidates)
+        import_s = time.perf_counter() - started
+        assert report.ok and len(report.outcomes) == n_items
+
+        started = time.perf_counter()
+        written = [write_item(item) for item in parsed]
+        build_package([(i.identifier, x) for i, x in zip(parsed, written, strict=True)], {})
+        write_s = time.perf_counter() - started
+
+        started = time.perf_counter()
+        async with db.transaction(write=False) as session:
+            versions = await transfer.versions_for_export(
+                session, principal, bank_id=bank.id, status=None
+            )
+            exported = await transfer.export_qti3(session, blobs, principal, versions)
+        export_s = time.perf_counter() - started
+        assert len(versions) == n_items and exported[:2] == b"PK"
+    finally:
+        await db.dispose()
+        if created:
+            admin = await asyncpg.connect(
+                make_url(url).set(drivername="postgresql").render_as_string(False)
+            )  # type: ignore[arg-type]
+            await admin.execute(f'DROP DATABASE IF EXISTS "{created}" WITH (FORCE)')
+            await admin.close()
+
+    backend = "postgresql" if url else "sqlite"
+    print(f"backend: {backend}, items: {n_items}")
+    print(f"{'path':<34}{'seconds':>10}{'items/s':>12}")
+    for label, seconds in (
+        ("parse package only (import floor)", parse_s),
+        ("import into the database", import_s),
+        ("write package only (export floor)", write_s),
+        ("export from the database", export_s),
+    ):
+        print(f"{label:<34}{seconds:>10.2f}{n_items / seconds:>12.0f}")
+    print(f"import / floor: {import_s / parse_s:.2f}x   export / floor: {export_s / write_s:.2f}x")
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak memory (max RSS of the process): {peak_mb:.0f} MB")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--items", type=int, default=5000)
+    parser.add_argument("--database-url", default=None)
+    args = parser.parse_args()
+    asyncio.run(main(args.items, args.database_url))

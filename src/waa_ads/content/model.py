@@ -1,0 +1,689 @@
+"""The item model: what an item *is*, independent of the XML it came from.
+
+Everything here is pure data: immutable (frozen) pydantic models that round-trip through a
+plain JSON-able dict (:meth:`ItemDefinition.to_dict` / :meth:`ItemDefinition.from_dict`),
+which is what the item bank stores. The QTI reader and the native (YAML/JSON) loader both
+produce an :class:`ItemDefinition`; the QTI writer and the scoring engine consume one.
+
+Values (correct responses, default values, map keys, base values in rules) are held in
+the same JSON shapes as candidate responses (see ``docs/response-shapes.md``): an
+identifier is ``"A"``, a multiple container ``["A", "C"]``, a point ``[x, y]``, a pair or
+directed pair ``["A", "B"]`` (pairs sorted, because a pair is unordered).
+
+The body is the QTI 3.0 ``qti-item-body`` element serialized as XML with the QTI 3.0 default
+namespace declared on it; interactions stay in it as elements, and :attr:`ItemDefinition.
+interactions` is the structured view of those same elements. Smaller markup (a prompt, a
+choice's content) is an XHTML *fragment*: elements written without a namespace, MathML with
+its own ``xmlns``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_serializer,
+    model_validator,
+)
+from pydantic_core.core_schema import SerializerFunctionWrapHandler
+
+from waa_ads.core.errors import Unprocessable
+
+
+class ItemFormatError(Unprocessable):
+    """An item (QTI XML, native YAML/JSON or a stored dict) is malformed or unsupported.
+
+    ``detail`` names what is wrong and, when known, the element and line where it is.
+    """
+
+    code = "item-format-error"
+    title = "Malformed or unsupported item"
+
+    def __init__(self, reason: str, *, element: str | None = None, line: int | None = None):
+        where = ""
+        if element is not None and line is not None:
+            where = f" (<{element}> at line {line})"
+        elif element is not None:
+            where = f" (<{element}>)"
+        elif line is not None:
+            where = f" (line {line})"
+        super().__init__(f"{reason}{where}", extra={"element": element, "line": line})
+        self.reason = reason
+        self.element = element
+        self.line = line
+
+
+class Cardinality(StrEnum):
+    SINGLE = "single"
+    MULTIPLE = "multiple"
+    ORDERED = "ordered"
+    RECORD = "record"
+
+
+class BaseType(StrEnum):
+    IDENTIFIER = "identifier"
+    BOOLEAN = "boolean"
+    INTEGER = "integer"
+    FLOAT = "float"
+    STRING = "string"
+    POINT = "point"
+    PAIR = "pair"
+    DIRECTED_PAIR = "directedPair"
+    DURATION = "duration"
+    FILE = "file"
+    URI = "uri"
+    INT_OR_IDENTIFIER = "intOrIdentifier"
+
+
+NUMERIC_BASE_TYPES = frozenset({BaseType.INTEGER, BaseType.FLOAT, BaseType.DURATION})
+
+
+class Shape(StrEnum):
+    """Area shapes of hotspots and area mappings (coordinates as in HTML image maps)."""
+
+    CIRCLE = "circle"
+    RECT = "rect"
+    POLY = "poly"
+    ELLIPSE = "ellipse"
+    DEFAULT = "default"
+
+
+class InteractionType(StrEnum):
+    """The interactions the item bank supports.
+
+    ``numeric_entry`` is a QTI text entry interaction bound to an integer or float response;
+    it is written back as ``qti-text-entry-interaction``. A true/false item is a ``choice``
+    with two options (identifier base type) or bound to a boolean response whose choices
+    are identified ``true`` and ``false``.
+    """
+
+    CHOICE = "choice"
+    TEXT_ENTRY = "text_entry"
+    NUMERIC_ENTRY = "numeric_entry"
+    INLINE_CHOICE = "inline_choice"
+    ORDER = "order"
+    MATCH = "match"
+    ASSOCIATE = "associate"
+    GAP_MATCH = "gap_match"
+    HOTTEXT = "hottext"
+    HOTSPOT = "hotspot"
+    SELECT_POINT = "select_point"
+    EXTENDED_TEXT = "extended_text"
+    UPLOAD = "upload"
+    SLIDER = "slider"
+
+
+#: The QTI 3.0 element of each interaction type.
+INTERACTION_ELEMENTS: dict[InteractionType, str] = {
+    InteractionType.CHOICE: "qti-choice-interaction",
+    InteractionType.TEXT_ENTRY: "qti-text-entry-interaction",
+    InteractionType.NUMERIC_ENTRY: "qti-text-entry-interaction",
+    InteractionType.INLINE_CHOICE: "qti-inline-choice-interaction",
+    InteractionType.ORDER: "qti-order-interaction",
+    InteractionType.MATCH: "qti-match-interaction",
+    InteractionType.ASSOCIATE: "qti-associate-interaction",
+    InteractionType.GAP_MATCH: "qti-gap-match-interaction",
+    InteractionType.HOTTEXT: "qti-hottext-interaction",
+    InteractionType.HOTSPOT: "qti-hotspot-interaction",
+    InteractionType.SELECT_POINT: "qti-select-point-interaction",
+    InteractionType.EXTENDED_TEXT: "qti-extended-text-interaction",
+    InteractionType.UPLOAD: "qti-upload-interaction",
+    InteractionType.SLIDER: "qti-slider-interaction",
+}
+
+#: Interactions whose element sits inside running text (a ``<p>``), not between blocks.
+INLINE_INTERACTIONS = frozenset(
+    {
+        InteractionType.TEXT_ENTRY,
+        InteractionType.NUMERIC_ENTRY,
+        InteractionType.INLINE_CHOICE,
+    }
+)
+
+#: Which (cardinality, base types) a response bound to each interaction may have.
+INTERACTION_BINDINGS: dict[InteractionType, tuple[frozenset[Cardinality], frozenset[BaseType]]] = {
+    InteractionType.CHOICE: (
+        frozenset({Cardinality.SINGLE, Cardinality.MULTIPLE}),
+        frozenset({BaseType.IDENTIFIER, BaseType.BOOLEAN}),
+    ),
+    InteractionType.TEXT_ENTRY: (frozenset({Cardinality.SINGLE}), frozenset({BaseType.STRING})),
+    InteractionType.NUMERIC_ENTRY: (
+        frozenset({Cardinality.SINGLE}),
+        frozenset({BaseType.INTEGER, BaseType.FLOAT}),
+    ),
+    InteractionType.INLINE_CHOICE: (
+        frozenset({Cardinality.SINGLE}),
+        frozenset({BaseType.IDENTIFIER}),
+    ),
+    InteractionType.ORDER: (frozenset({Cardinality.ORDERED}), frozenset({BaseType.IDENTIFIER})),
+    InteractionType.MATCH: (
+        frozenset({Cardinality.SINGLE, Cardinality.MULTIPLE}),
+        frozenset({BaseType.DIRECTED_PAIR}),
+    ),
+    InteractionType.ASSOCIATE: (
+        frozenset({Cardinality.SINGLE, Cardinality.MULTIPLE}),
+        frozenset({BaseType.PAIR}),
+    ),
+    InteractionType.GAP_MATCH: (
+        frozenset({Cardinality.SINGLE, Cardinality.MULTIPLE}),
+        frozenset({BaseType.DIRECTED_PAIR}),
+    ),
+    InteractionType.HOTTEXT: (
+        frozenset({Cardinality.SINGLE, Cardinality.MULTIPLE}),
+        frozenset({BaseType.IDENTIFIER}),
+    ),
+    InteractionType.HOTSPOT: (
+        frozenset({Cardinality.SINGLE, Cardinality.MULTIPLE}),
+        frozenset({BaseType.IDENTIFIER}),
+    ),
+    InteractionType.SELECT_POINT: (
+        frozenset({Cardinality.SINGLE, Cardinality.MULTIPLE}),
+        frozenset({BaseType.POINT}),
+    ),
+    InteractionType.EXTENDED_TEXT: (
+        frozenset({Cardinality.SINGLE, Cardinality.MULTIPLE, Cardinality.ORDERED}),
+        frozenset({BaseType.STRING}),
+    ),
+    InteractionType.UPLOAD: (frozenset({Cardinality.SINGLE}), frozenset({BaseType.FILE})),
+    InteractionType.SLIDER: (
+        frozenset({Cardinality.SINGLE}),
+        frozenset({BaseType.INTEGER, BaseType.FLOAT}),
+    ),
+}
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", use_enum_values=False)
+
+
+# --- interactions -----------------------------------------------------------------------------
+
+
+class Choice(_Frozen):
+    """One option of an interaction: a simple choice, inline choice, hot text, hotspot,
+    associable choice or gap text/image. Which fields apply depends on the interaction."""
+
+    identifier: str
+    content: str = ""
+    """XHTML fragment shown for the choice (empty for a hotspot without a label)."""
+    fixed: bool = False
+    """Keeps its position when the interaction shuffles."""
+    match_max: int | None = None
+    match_min: int | None = None
+    shape: Shape | None = None
+    coords: tuple[float, ...] = ()
+    image: bool = False
+    """A gap match option given as an image (``qti-gap-img``) instead of text."""
+    attributes: dict[str, str] = Field(default_factory=dict)
+    """Other attributes of the choice element (``class``, ``template-identifier``...),
+    kept verbatim under their QTI 3.0 names."""
+
+
+class Gap(_Frozen):
+    """A gap of a gap match interaction, placed in its content."""
+
+    identifier: str
+    required: bool = False
+    attributes: dict[str, str] = Field(default_factory=dict)
+
+
+class Graphic(_Frozen):
+    """The image (``img``) or ``object`` a graphic interaction draws on."""
+
+    markup: str
+    """The element as an XHTML fragment."""
+    src: str | None = None
+    media_type: str | None = None
+    width: str | None = None
+    height: str | None = None
+
+
+class Interaction(_Frozen):
+    """The structured view of one interaction element of the body.
+
+    Fields left ``None`` were absent from the element (QTI defaults apply); ``attributes``
+    keeps every other attribute verbatim under its QTI 3.0 name.
+    """
+
+    type: InteractionType
+    response_identifier: str
+    prompt: str | None = None
+    choices: tuple[Choice, ...] = ()
+    """Simple/inline/hot-text/hotspot/associable choices, or the gap texts of a gap match."""
+    match_sets: tuple[tuple[Choice, ...], ...] = ()
+    """The two sets of a match interaction (source, target)."""
+    gaps: tuple[Gap, ...] = ()
+    content: str | None = None
+    """Block content of a hot text or gap match interaction, holding its hot texts/gaps."""
+    graphic: Graphic | None = None
+    shuffle: bool = False
+    max_choices: int | None = None
+    min_choices: int | None = None
+    max_associations: int | None = None
+    min_associations: int | None = None
+    orientation: str | None = None
+    expected_length: int | None = None
+    expected_lines: int | None = None
+    pattern_mask: str | None = None
+    placeholder_text: str | None = None
+    format: str | None = None
+    base: int | None = None
+    string_identifier: str | None = None
+    max_strings: int | None = None
+    min_strings: int | None = None
+    lower_bound: float | None = None
+    upper_bound: float | None = None
+    step: float | None = None
+    step_label: bool | None = None
+    reverse: bool | None = None
+    required: bool | None = None
+    upload_types: tuple[str, ...] = ()
+    attributes: dict[str, str] = Field(default_factory=dict)
+
+    def choice_identifiers(self) -> list[str]:
+        """Every identifier a response to this interaction may use, in document order."""
+        ids = [c.identifier for c in self.choices]
+        for match_set in self.match_sets:
+            ids.extend(c.identifier for c in match_set)
+        ids.extend(g.identifier for g in self.gaps)
+        return ids
+
+
+# --- declarations -----------------------------------------------------------------------------
+
+
+class MapEntry(_Frozen):
+    key: Any
+    """The mapped value, in its JSON response shape (``"A"``, ``["A", "B"]``, ``"Paris"``)."""
+    value: float
+    case_sensitive: bool = True
+    """Only meaningful for string keys: ``False`` matches whatever the letter case."""
+
+
+class ResponseMapping(_Frozen):
+    """A ``qti-mapping``: response values to floats, summed over containers, then bounded."""
+
+    default_value: float = 0.0
+    lower_bound: float | None = None
+    upper_bound: float | None = None
+    entries: tuple[MapEntry, ...] = ()
+
+
+class AreaMapEntry(_Frozen):
+    shape: Shape
+    coords: tuple[float, ...] = ()
+    value: float
+
+
+class AreaMapping(_Frozen):
+    """A ``qti-area-mapping``: points to floats by the first area containing them."""
+
+    default_value: float = 0.0
+    lower_bound: float | None = None
+    upper_bound: float | None = None
+    entries: tuple[AreaMapEntry, ...] = ()
+
+
+class ResponseDeclaration(_Frozen):
+    identifier: str
+    cardinality: Cardinality
+    base_type: BaseType | None = None
+    """``None`` only for record cardinality."""
+    correct_response: Any = None
+    default_value: Any = None
+    mapping: ResponseMapping | None = None
+    area_mapping: AreaMapping | None = None
+
+
+class OutcomeDeclaration(_Frozen):
+    identifier: str
+    cardinality: Cardinality = Cardinality.SINGLE
+    base_type: BaseType | None = None
+    default_value: Any = None
+    normal_maximum: float | None = None
+    normal_minimum: float | None = None
+    mastery_value: float | None = None
+    external_scored: str | None = None
+    attributes: dict[str, str] = Field(default_factory=dict)
+
+
+# --- response processing rules ----------------------------------------------------------------
+
+
+class Expression(_Frozen):
+    """One expression of a response processing rule tree.
+
+    ``op`` is the QTI expression name in snake_case (``map_response``, ``is_null``...);
+    ``attrs`` its parsed attributes in snake_case (``identifier``, ``base_type``,
+    ``tolerance_mode``...); ``args`` its sub-expressions. As a dict the attributes sit next
+    to ``op`` (``{"op": "variable", "identifier": "RESPONSE"}``).
+    """
+
+    op: str
+    args: tuple[Expression, ...] = ()
+    attrs: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _gather_attrs(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "attrs" not in data:
+            attrs = {k: v for k, v in data.items() if k not in ("op", "args")}
+            gathered: dict[str, Any] = {"op": data.get("op"), "attrs": attrs}
+            if "args" in data:
+                gathered["args"] = data["args"]
+            return gathered
+        return data
+
+    @model_serializer(mode="wrap")
+    def _flatten(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        dumped: dict[str, Any] = handler(self)
+        if "attrs" not in dumped:
+            # Already flattened (pydantic applies a recursive model's wrap serializer to its
+            # own output once more), or no attributes at all.
+            return dumped
+        attrs = dumped.pop("attrs") or {}
+        out: dict[str, Any] = {"op": dumped.pop("op", self.op)}
+        out.update(attrs)
+        if dumped.get("args"):
+            out["args"] = dumped["args"]
+        return out
+
+    def walk(self) -> Iterator[Expression]:
+        """This expression and every sub-expression, depth first."""
+        yield self
+        for arg in self.args:
+            yield from arg.walk()
+
+
+class _RuleModel(_Frozen):
+    """A rule; its ``rule`` tag is always written, even where it is the field's default,
+    because it tells the kinds of rule apart when a stored item is read back."""
+
+    rule: str
+
+    @model_serializer(mode="wrap")
+    def _tagged(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        dumped: dict[str, Any] = handler(self)
+        return {"rule": self.rule, **dumped}
+
+
+class SetOutcomeValue(_RuleModel):
+    rule: Literal["set_outcome_value"] = "set_outcome_value"
+    identifier: str
+    expression: Expression
+
+
+class ExitResponse(_RuleModel):
+    rule: Literal["exit_response"] = "exit_response"
+
+
+class ResponseBranch(_Frozen):
+    condition: Expression
+    rules: tuple[Rule, ...] = ()
+
+
+class ResponseCondition(_RuleModel):
+    """``responseIf`` (the first branch), ``responseElseIf`` (the others), ``responseElse``."""
+
+    rule: Literal["response_condition"] = "response_condition"
+    branches: tuple[ResponseBranch, ...]
+    otherwise: tuple[Rule, ...] | None = None
+
+
+Rule = Annotated[
+    SetOutcomeValue | ResponseCondition | ExitResponse,
+    Field(discriminator="rule"),
+]
+ResponseBranch.model_rebuild()
+ResponseCondition.model_rebuild()
+
+
+class ResponseProcessing(_Frozen):
+    """How an item is scored: a standard template, a rule tree, or (rarely) both, in which
+    case the item's own rules are used and the template is kept for export."""
+
+    template: str | None = None
+    """Canonical template name: ``match_correct``, ``map_response``, ``map_response_point``,
+    ``CC2_match``, ``CC2_match_basic`` or ``CC2_map_response``."""
+    rules: tuple[Rule, ...] | None = None
+
+
+# --- item-level extras ----------------------------------------------------------------------
+
+
+class ModalFeedback(_Frozen):
+    outcome_identifier: str
+    identifier: str
+    show_hide: Literal["show", "hide"] = "show"
+    title: str | None = None
+    content: str = ""
+
+
+class Stylesheet(_Frozen):
+    href: str
+    type: str = "text/css"
+    media: str | None = None
+    title: str | None = None
+
+
+class ItemDefinition(_Frozen):
+    """One item, ready to render, store, export and score."""
+
+    identifier: str
+    title: str
+    language: str | None = None
+    label: str | None = None
+    adaptive: bool = False
+    time_dependent: bool = False
+    tool_name: str | None = None
+    tool_version: str | None = None
+    body: str
+    interactions: tuple[Interaction, ...] = ()
+    response_declarations: tuple[ResponseDeclaration, ...] = ()
+    outcome_declarations: tuple[OutcomeDeclaration, ...] = ()
+    response_processing: ResponseProcessing | None = None
+    modal_feedback: tuple[ModalFeedback, ...] = ()
+    stylesheets: tuple[Stylesheet, ...] = ()
+    rubric_ref: str | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    import_notes: tuple[str, ...] = ()
+    """What loading changed (markup the sanitizer removed), for the author to review."""
+
+    def response_declaration(self, identifier: str) -> ResponseDeclaration | None:
+        for declaration in self.response_declarations:
+            if declaration.identifier == identifier:
+                return declaration
+        return None
+
+    def outcome_declaration(self, identifier: str) -> OutcomeDeclaration | None:
+        for declaration in self.outcome_declarations:
+            if declaration.identifier == identifier:
+                return declaration
+        return None
+
+    def interaction_for(self, response_identifier: str) -> Interaction | None:
+        for interaction in self.interactions:
+            if interaction.response_identifier == response_identifier:
+                return interaction
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able dict (what the item bank stores); fields at their defaults omitted."""
+        return self.model_dump(mode="json", exclude_defaults=True)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ItemDefinition:
+        """Rebuild an item from :meth:`to_dict` output; malformed data raises
+        :class:`ItemFormatError` naming the offending field."""
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "item"
+            raise ItemFormatError(
+                f"invalid stored item at {where}: {first['msg']}"
+                + (f" (and {exc.error_count() - 1} more problems)" if exc.error_count() > 1 else "")
+            ) from None
+
+
+def validate_item(item: ItemDefinition) -> None:
+    """Check an item's cross references; raise :class:`ItemFormatError` on the first problem.
+
+    Checks: identifiers are unique; every interaction is bound to a declared response of a
+    cardinality and base type it can produce, and no response to two interactions; correct
+    responses and map keys use the interaction's own choice identifiers; mappings are
+    consistent (no duplicate keys, lower bound not above upper bound); and the response
+    processing rules reference declared variables with operands of fitting types.
+    """
+    _check_unique("response declaration", [d.identifier for d in item.response_declarations])
+    _check_unique("outcome declaration", [d.identifier for d in item.outcome_declarations])
+    clash = {d.identifier for d in item.response_declarations} & {
+        d.identifier for d in item.outcome_declarations
+    }
+    if clash:
+        raise ItemFormatError(
+            f"identifier {sorted(clash)[0]!r} is declared both as a response and an outcome"
+        )
+    for declaration in item.response_declarations:
+        _check_declaration(declaration)
+    bound: set[str] = set()
+    for interaction in item.interactions:
+        _check_binding(item, interaction, bound)
+    from waa_ads.content import processing
+
+    processing.check_processing(item)
+
+
+def _check_unique(kind: str, identifiers: list[str]) -> None:
+    seen: set[str] = set()
+    for identifier in identifiers:
+        if identifier in seen:
+            raise ItemFormatError(f"duplicate {kind} identifier {identifier!r}")
+        seen.add(identifier)
+
+
+def _check_binding(item: ItemDefinition, interaction: Interaction, bound: set[str]) -> None:
+    rid = interaction.response_identifier
+    element = INTERACTION_ELEMENTS[interaction.type]
+    declaration = item.response_declaration(rid)
+    if declaration is None:
+        raise ItemFormatError(
+            f"interaction is bound to response {rid!r}, which is not declared", element=element
+        )
+    if rid in bound:
+        raise ItemFormatError(
+            f"response {rid!r} is bound to more than one interaction", element=element
+        )
+    bound.add(rid)
+    cardinalities, base_types = INTERACTION_BINDINGS[interaction.type]
+    if declaration.cardinality not in cardinalities or declaration.base_type not in base_types:
+        allowed = ", ".join(sorted(f"{c}" for c in cardinalities))
+        types = ", ".join(sorted(f"{b}" for b in base_types))
+        raise ItemFormatError(
+            f"response {rid!r} is {declaration.cardinality} {declaration.base_type}, but a "
+            f"{interaction.type} interaction needs cardinality {allowed} and base type {types}",
+            element=element,
+        )
+    if (
+        interaction.type in (InteractionType.CHOICE, InteractionType.HOTTEXT)
+        and declaration.cardinality is Cardinality.SINGLE
+        and interaction.max_choices not in (None, 1)
+    ):
+        raise ItemFormatError(
+            f"response {rid!r} has single cardinality but the interaction allows "
+            f"max-choices={interaction.max_choices}",
+            element=element,
+        )
+    _check_choice_references(interaction, declaration, element)
+
+
+def _check_choice_references(
+    interaction: Interaction, declaration: ResponseDeclaration, element: str
+) -> None:
+    """Correct responses and map keys of choice-based interactions name real choices."""
+    if declaration.base_type is BaseType.BOOLEAN:
+        ids = {c.identifier for c in interaction.choices}
+        if ids != {"true", "false"}:
+            raise ItemFormatError(
+                f"response {declaration.identifier!r} is boolean, so its choices must be "
+                f"identified 'true' and 'false' (found {sorted(ids)})",
+                element=element,
+            )
+        return
+    if declaration.base_type not in (
+        BaseType.IDENTIFIER,
+        BaseType.PAIR,
+        BaseType.DIRECTED_PAIR,
+    ):
+        return
+    known = set(interaction.choice_identifiers())
+    if not known:
+        return
+
+    def identifiers_in(value: Any) -> Iterator[str]:
+        if value is None:
+            return
+        values = [value] if declaration.cardinality is Cardinality.SINGLE else list(value)
+        for single in values:
+            if isinstance(single, str):
+                yield single
+            else:
+                yield from (str(part) for part in single)
+
+    sources: list[tuple[str, Any]] = [("correct response", declaration.correct_response)]
+    if declaration.mapping is not None:
+        sources.extend(
+            ("map key", entry.key if declaration.cardinality is Cardinality.SINGLE else [entry.key])
+            for entry in declaration.mapping.entries
+        )
+    for what, value in sources:
+        for identifier in identifiers_in(value):
+            if identifier not in known:
+                raise ItemFormatError(
+                    f"{what} of {declaration.identifier!r} names {identifier!r}, which is not "
+                    "a choice of its interaction",
+                    element=element,
+                )
+
+
+def _check_declaration(declaration: ResponseDeclaration) -> None:
+    for kind, mapping in (
+        ("mapping", declaration.mapping),
+        ("area mapping", declaration.area_mapping),
+    ):
+        if mapping is None:
+            continue
+        if (
+            mapping.lower_bound is not None
+            and mapping.upper_bound is not None
+            and mapping.lower_bound > mapping.upper_bound
+        ):
+            raise ItemFormatError(
+                f"{kind} of {declaration.identifier!r} has lower-bound {mapping.lower_bound} "
+                f"above upper-bound {mapping.upper_bound}"
+            )
+    if declaration.mapping is not None:
+        seen: set[str] = set()
+        for entry in declaration.mapping.entries:
+            key = repr(entry.key)
+            if key in seen:
+                raise ItemFormatError(
+                    f"mapping of {declaration.identifier!r} has the key {entry.key!r} twice"
+                )
+            seen.add(key)
+    if declaration.area_mapping is not None and declaration.base_type is not BaseType.POINT:
+        raise ItemFormatError(
+            f"response {declaration.identifier!r} has an area mapping but is not of base type point"
+        )
+    if declaration.cardinality is Cardinality.RECORD and declaration.base_type is not None:
+        raise ItemFormatError(
+            f"response {declaration.identifier!r} has record cardinality and a base type"
+        )
+    if declaration.cardinality is not Cardinality.RECORD and declaration.base_type is None:
+        raise ItemFormatError(f"response {declaration.identifier!r} has no base type")

@@ -1,0 +1,801 @@
+"""Reading QTI items (3.0, and 2.0/2.1/2.2 converted to the same model).
+
+:func:`parse_item` takes the bytes of one ``assessmentItem`` / ``qti-assessment-item``
+document and returns an :class:`~waa_ads.content.model.ItemDefinition`, or raises
+:class:`~waa_ads.content.model.ItemFormatError` naming the element and line at fault.
+Nothing is dropped silently: constructs the model cannot hold (template processing,
+unsupported interactions, lookup tables...) are refused with a reason, and what the body
+sanitizer removes is listed in ``import_notes``.
+
+Parsing is safe for untrusted input: no entity resolution, no DTD, no network, libxml2's
+size and depth limits kept, and any DOCTYPE refused.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from lxml import etree
+
+from waa_ads.content.model import (
+    AreaMapEntry,
+    AreaMapping,
+    BaseType,
+    Cardinality,
+    Choice,
+    Gap,
+    Graphic,
+    Interaction,
+    InteractionType,
+    ItemDefinition,
+    ItemFormatError,
+    MapEntry,
+    ModalFeedback,
+    OutcomeDeclaration,
+    ResponseDeclaration,
+    ResponseMapping,
+    ResponseProcessing,
+    Shape,
+    Stylesheet,
+    validate_item,
+)
+from waa_ads.content.processing import parse_response_processing
+from waa_ads.content.qti import (
+    QTI3_NS,
+    VERSIONS,
+    XML_NS,
+    default_nsmap,
+    element_fragment,
+    fragment_of,
+    parse_document,
+    rebuild,
+    source_line,
+    split_tag,
+)
+from waa_ads.content.responses import (
+    ResponseShapeError,
+    normalize_value,
+    parse_qti_value,
+)
+from waa_ads.content.sanitize import sanitize_body
+
+T = TypeVar("T")
+
+#: QTI 3.0 element of each supported interaction (text entry resolves to text or numeric).
+SUPPORTED_INTERACTIONS: dict[str, InteractionType] = {
+    "qti-choice-interaction": InteractionType.CHOICE,
+    "qti-text-entry-interaction": InteractionType.TEXT_ENTRY,
+    "qti-inline-choice-interaction": InteractionType.INLINE_CHOICE,
+    "qti-order-interaction": InteractionType.ORDER,
+    "qti-match-interaction": InteractionType.MATCH,
+    "qti-associate-interaction": InteractionType.ASSOCIATE,
+    "qti-gap-match-interaction": InteractionType.GAP_MATCH,
+    "qti-hottext-interaction": InteractionType.HOTTEXT,
+    "qti-hotspot-interaction": InteractionType.HOTSPOT,
+    "qti-select-point-interaction": InteractionType.SELECT_POINT,
+    "qti-extended-text-interaction": InteractionType.EXTENDED_TEXT,
+    "qti-upload-interaction": InteractionType.UPLOAD,
+    "qti-slider-interaction": InteractionType.SLIDER,
+}
+
+#: QTI interactions that exist but that the item bank does not deliver or score.
+UNSUPPORTED_INTERACTIONS = frozenset(
+    {
+        "qti-graphic-order-interaction",
+        "qti-graphic-associate-interaction",
+        "qti-graphic-gap-match-interaction",
+        "qti-position-object-interaction",
+        "qti-media-interaction",
+        "qti-drawing-interaction",
+        "qti-end-attempt-interaction",
+        "qti-custom-interaction",
+        "qti-portable-custom-interaction",
+    }
+)
+
+#: Attributes each interaction's structured view reads (the rest go to ``attributes``).
+_INTERACTION_ATTRS: dict[InteractionType, frozenset[str]] = {
+    InteractionType.CHOICE: frozenset({"shuffle", "max-choices", "min-choices", "orientation"}),
+    InteractionType.ORDER: frozenset({"shuffle", "max-choices", "min-choices", "orientation"}),
+    InteractionType.ASSOCIATE: frozenset({"shuffle", "max-associations", "min-associations"}),
+    InteractionType.MATCH: frozenset({"shuffle", "max-associations", "min-associations"}),
+    InteractionType.GAP_MATCH: frozenset({"shuffle", "max-associations", "min-associations"}),
+    InteractionType.INLINE_CHOICE: frozenset({"shuffle", "required"}),
+    InteractionType.TEXT_ENTRY: frozenset(
+        {
+            "base",
+            "string-identifier",
+            "expected-length",
+            "pattern-mask",
+            "placeholder-text",
+            "format",
+        }
+    ),
+    InteractionType.EXTENDED_TEXT: frozenset(
+        {
+            "base",
+            "string-identifier",
+            "expected-length",
+            "pattern-mask",
+            "placeholder-text",
+            "format",
+            "max-strings",
+            "min-strings",
+            "expected-lines",
+        }
+    ),
+    InteractionType.HOTTEXT: frozenset({"max-choices", "min-choices"}),
+    InteractionType.HOTSPOT: frozenset({"max-choices", "min-choices"}),
+    InteractionType.SELECT_POINT: frozenset({"max-choices", "min-choices"}),
+    InteractionType.UPLOAD: frozenset({"type"}),
+    InteractionType.SLIDER: frozenset(
+        {"lower-bound", "upper-bound", "step", "step-label", "orientation", "reverse"}
+    ),
+}
+_INTERACTION_ATTRS[InteractionType.NUMERIC_ENTRY] = _INTERACTION_ATTRS[InteractionType.TEXT_ENTRY]
+
+_CHOICE_ATTRS = frozenset({"identifier", "fixed", "match-max", "match-min", "shape", "coords"})
+_GRAPHIC_TAGS = frozenset({"img", "object", "picture"})
+_CAMEL_RE = re.compile(r"(?<!^)(?=[A-Z])")
+
+
+def _q(local: str) -> str:
+    return f"{{{QTI3_NS}}}{local}"
+
+
+def _local(element: etree._Element) -> str:
+    return split_tag(element.tag)[1] if isinstance(element.tag, str) else ""
+
+
+def _snake(local: str) -> str:
+    """Item-level element or attribute name, 2.x or 3.0 spelling, as snake_case."""
+    if local.startswith("qti-"):
+        local = local[4:]
+    if "-" in local:
+        return local.replace("-", "_")
+    return _CAMEL_RE.sub("_", local).lower()
+
+
+def _error(reason: str, element: etree._Element) -> ItemFormatError:
+    return ItemFormatError(reason, element=_local(element), line=source_line(element))
+
+
+def _elements(parent: etree._Element) -> list[etree._Element]:
+    return [child for child in parent if isinstance(child.tag, str)]
+
+
+def _attr(element: etree._Element, name: str) -> str | None:
+    """Attribute ``name`` (snake_case) in either its 3.0 kebab or 2.x camel spelling."""
+    kebab = name.replace("_", "-")
+    value = element.get(kebab)
+    if value is None:
+        parts = name.split("_")
+        value = element.get(parts[0] + "".join(p.title() for p in parts[1:]))
+    return value
+
+
+def _typed(element: etree._Element, name: str, parse: Callable[[str], T], what: str) -> T | None:
+    raw = _attr(element, name)
+    if raw is None:
+        return None
+    try:
+        return parse(raw.strip())
+    except ValueError:
+        raise _error(f"{name.replace('_', '-')} must be {what}, got {raw!r}", element) from None
+
+
+def _bool(raw: str) -> bool:
+    if raw in ("true", "1"):
+        return True
+    if raw in ("false", "0"):
+        return False
+    raise ValueError(raw)
+
+
+def _int_attr(element: etree._Element, name: str) -> int | None:
+    return _typed(element, name, int, "an integer")
+
+
+def _float_attr(element: etree._Element, name: str) -> float | None:
+    return _typed(element, name, float, "a number")
+
+
+def _bool_attr(element: etree._Element, name: str) -> bool | None:
+    return _typed(element, name, _bool, "true or false")
+
+
+def _required(element: etree._Element, name: str) -> str:
+    value = _attr(element, name)
+    if value is None or not value.strip():
+        raise _error(f"missing {name.replace('_', '-')} attribute", element)
+    return value.strip()
+
+
+def _coords(raw: str) -> tuple[float, ...]:
+    if "%" in raw:
+        raise ValueError("percentages are not supported")
+    return tuple(float(part) for part in raw.replace(",", " ").split())
+
+
+def _shape(element: etree._Element) -> Shape:
+    raw = _required(element, "shape")
+    try:
+        return Shape(raw)
+    except ValueError:
+        raise _error(f"unknown shape {raw!r}", element) from None
+
+
+def _other_attributes(element: etree._Element, known: frozenset[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for name, value in element.attrib.items():
+        key = str(name)
+        if key.startswith(f"{{{XML_NS}}}"):
+            key = "xml:" + key.split("}", 1)[1]
+        elif key.startswith("{"):
+            continue  # the sanitizer leaves no other namespaced attribute on body elements
+        if key not in known:
+            out[key] = str(value)
+    return out
+
+
+# --- values and declarations ------------------------------------------------------------------
+
+
+def _base_type(element: etree._Element, *, required: bool) -> BaseType | None:
+    raw = _attr(element, "base_type")
+    if raw is None:
+        if required:
+            raise _error("missing base-type attribute", element)
+        return None
+    try:
+        return BaseType(raw.strip())
+    except ValueError:
+        raise _error(f"unknown base-type {raw!r}", element) from None
+
+
+def _cardinality(element: etree._Element) -> Cardinality:
+    raw = _required(element, "cardinality")
+    try:
+        return Cardinality(raw)
+    except ValueError:
+        raise _error(f"unknown cardinality {raw!r}", element) from None
+
+
+def _values(
+    container: etree._Element, cardinality: Cardinality, base_type: BaseType | None, label: str
+) -> Any:
+    """The ``qti-value`` children of a default value or correct response, normalized."""
+    values: list[Any] = []
+    record: dict[str, Any] = {}
+    for value_el in _elements(container):
+        if _snake(_local(value_el)) != "value":
+            raise _error("expected value elements only", value_el)
+        if len(value_el):
+            raise _error("a value holds text, not elements", value_el)
+        own_type = _base_type(value_el, required=False) or base_type
+        text = value_el.text or ""
+        if cardinality is Cardinality.RECORD:
+            field = _required(value_el, "field_identifier")
+            field_type = own_type or BaseType.STRING
+            if field_type in (BaseType.IDENTIFIER, BaseType.URI):
+                field_type = BaseType.STRING
+            record[field] = _parse_value(field_type, text, value_el)
+            continue
+        if own_type is None:
+            raise _error("missing base-type for this value", value_el)
+        values.append(_parse_value(own_type, text, value_el))
+    if cardinality is Cardinality.RECORD:
+        return record or None
+    if cardinality is Cardinality.SINGLE:
+        if len(values) > 1:
+            raise _error(f"{label} of a single response holds {len(values)} values", container)
+        raw: Any = values[0] if values else None
+    else:
+        raw = values
+    try:
+        return normalize_value(cardinality, base_type, raw, label)
+    except ResponseShapeError as exc:
+        raise _error(exc.detail, container) from None
+
+
+def _parse_value(base_type: BaseType, text: str, element: etree._Element) -> Any:
+    try:
+        return parse_qti_value(base_type, text)
+    except ValueError as exc:
+        raise _error(str(exc), element) from None
+
+
+def _mapping(element: etree._Element, base_type: BaseType | None) -> ResponseMapping:
+    entries: list[MapEntry] = []
+    for entry in _elements(element):
+        if _snake(_local(entry)) != "map_entry":
+            raise _error("expected map entries only", entry)
+        if base_type is None:
+            raise _error("a record response cannot have a mapping", element)
+        key = _parse_value(base_type, _required(entry, "map_key"), entry)
+        value = _float_attr(entry, "mapped_value")
+        if value is None:
+            raise _error("missing mapped-value attribute", entry)
+        case_sensitive = _bool_attr(entry, "case_sensitive")
+        entries.append(
+            MapEntry(
+                key=key,
+                value=value,
+                case_sensitive=True if case_sensitive is None else case_sensitive,
+            )
+        )
+    return ResponseMapping(
+        default_value=_float_attr(element, "default_value") or 0.0,
+        lower_bound=_float_attr(element, "lower_bound"),
+        upper_bound=_float_attr(element, "upper_bound"),
+        entries=tuple(entries),
+    )
+
+
+def _area_mapping(element: etree._Element) -> AreaMapping:
+    entries: list[AreaMapEntry] = []
+    for entry in _elements(element):
+        if _snake(_local(entry)) != "area_map_entry":
+            raise _error("expected area map entries only", entry)
+        value = _float_attr(entry, "mapped_value")
+        if value is None:
+            raise _error("missing mapped-value attribute", entry)
+        entries.append(
+            AreaMapEntry(
+                shape=_shape(entry),
+                coords=_typed(entry, "coords", _coords, "a list of numbers") or (),
+                value=value,
+            )
+        )
+    return AreaMapping(
+        default_value=_float_attr(element, "default_value") or 0.0,
+        lower_bound=_float_attr(element, "lower_bound"),
+        upper_bound=_float_attr(element, "upper_bound"),
+        entries=tuple(entries),
+    )
+
+
+def _response_declaration(element: etree._Element) -> ResponseDeclaration:
+    identifier = _required(element, "identifier")
+    cardinality = _cardinality(element)
+    base_type = _base_type(element, required=cardinality is not Cardinality.RECORD)
+    correct: Any = None
+    default: Any = None
+    mapping: ResponseMapping | None = None
+    area_mapping: AreaMapping | None = None
+    for child in _elements(element):
+        name = _snake(_local(child))
+        if name == "correct_response":
+            correct = _values(child, cardinality, base_type, "correct response")
+        elif name == "default_value":
+            default = _values(child, cardinality, base_type, "default value")
+        elif name == "mapping":
+            mapping = _mapping(child, base_type)
+        elif name == "area_mapping":
+            area_mapping = _area_mapping(child)
+        else:
+            raise _error("unexpected element in a response declaration", child)
+    return ResponseDeclaration(
+        identifier=identifier,
+        cardinality=cardinality,
+        base_type=base_type,
+        correct_response=correct,
+        default_value=default,
+        mapping=mapping,
+        area_mapping=area_mapping,
+    )
+
+
+_OUTCOME_ATTRS = frozenset(
+    {
+        "identifier",
+        "cardinality",
+        "base-type",
+        "baseType",
+        "normal-maximum",
+        "normalMaximum",
+        "normal-minimum",
+        "normalMinimum",
+        "mastery-value",
+        "masteryValue",
+        "external-scored",
+        "externalScored",
+    }
+)
+
+
+def _outcome_declaration(element: etree._Element) -> OutcomeDeclaration:
+    cardinality = _cardinality(element)
+    base_type = _base_type(element, required=False)
+    identifier = _required(element, "identifier")
+    default: Any = None
+    for child in _elements(element):
+        name = _snake(_local(child))
+        if name == "default_value":
+            default = _values(child, cardinality, base_type, "default value")
+        elif name in ("lookup_table", "match_table", "interpolation_table"):
+            raise _error("outcome lookup tables are not supported", child)
+        else:
+            raise _error("unexpected element in an outcome declaration", child)
+    attributes = {_kebab_attr(k): v for k, v in _other_attributes(element, _OUTCOME_ATTRS).items()}
+    return OutcomeDeclaration(
+        identifier=identifier,
+        cardinality=cardinality,
+        base_type=base_type,
+        default_value=default,
+        normal_maximum=_float_attr(element, "normal_maximum"),
+        normal_minimum=_float_attr(element, "normal_minimum"),
+        mastery_value=_float_attr(element, "mastery_value"),
+        external_scored=_attr(element, "external_scored"),
+        attributes=attributes,
+    )
+
+
+#: Attributes the model keeps, per declaration element (snake_case names).
+_DECLARATION_ATTRS: dict[str, frozenset[str]] = {
+    "response_declaration": frozenset({"identifier", "cardinality", "base_type"}),
+    "correct_response": frozenset(),
+    "default_value": frozenset(),
+    "value": frozenset({"field_identifier", "base_type"}),
+    "mapping": frozenset({"default_value", "lower_bound", "upper_bound"}),
+    "area_mapping": frozenset({"default_value", "lower_bound", "upper_bound"}),
+    "map_entry": frozenset({"map_key", "mapped_value", "case_sensitive"}),
+    "area_map_entry": frozenset({"shape", "coords", "mapped_value"}),
+}
+
+
+def _note_ignored_attributes(declaration: etree._Element, notes: list[str]) -> None:
+    """Note attributes of a declaration that the model does not keep (an
+    ``interpretation`` text, vendor extensions), so that nothing disappears unseen."""
+    for element in declaration.iter():
+        known = _DECLARATION_ATTRS.get(_snake(_local(element)))
+        if known is None:
+            continue
+        for name in element.attrib:
+            key = str(name)
+            if not key.startswith("{") and _snake(key) not in known:
+                line = source_line(element)
+                where = f" (line {line})" if line is not None else ""
+                notes.append(f"ignored attribute {key} of <{_local(element)}>{where}")
+
+
+def _kebab_attr(name: str) -> str:
+    return name if ":" in name else _CAMEL_RE.sub("-", name).lower()
+
+
+# --- the body ---------------------------------------------------------------------------------
+
+
+def _convert_body(source: etree._Element) -> etree._Element:
+    """A fresh ``qti-item-body`` (QTI 3.0 names, clean namespaces) copied from ``source``."""
+    body = etree.Element(_q("qti-item-body"), nsmap=default_nsmap(QTI3_NS))
+    for name, value in source.attrib.items():
+        body.set(str(name), str(value))
+    rebuild(source, body, QTI3_NS)
+    return body
+
+
+def _check_interactions(body: etree._Element) -> None:
+    for element in body.iter():
+        local = _local(element)
+        # QTI 2 names of unknown interactions were not renamed, so they end in "Interaction".
+        if not local.endswith(("-interaction", "Interaction")) or local in SUPPORTED_INTERACTIONS:
+            continue
+        if local in UNSUPPORTED_INTERACTIONS:
+            raise _error("unsupported interaction", element)
+        raise _error("unknown interaction", element)
+
+
+def _prompt_and_rest(element: etree._Element) -> tuple[str | None, list[etree._Element]]:
+    prompt: str | None = None
+    rest: list[etree._Element] = []
+    for child in _elements(element):
+        if _local(child) == "qti-prompt" and prompt is None and not rest:
+            prompt = fragment_of(child)
+        else:
+            rest.append(child)
+    return prompt, rest
+
+
+def _choice(element: etree._Element, *, image: bool = False) -> Choice:
+    return Choice(
+        identifier=_required(element, "identifier"),
+        content=fragment_of(element),
+        fixed=bool(_bool_attr(element, "fixed")),
+        match_max=_int_attr(element, "match_max"),
+        match_min=_int_attr(element, "match_min"),
+        shape=_shape(element) if element.get("shape") is not None else None,
+        coords=_typed(element, "coords", _coords, "a list of numbers") or (),
+        image=image,
+        attributes=_other_attributes(element, _CHOICE_ATTRS),
+    )
+
+
+def _only(interaction: etree._Element, children: list[etree._Element], allowed: set[str]) -> None:
+    text = (interaction.text or "").strip() or next(
+        ((c.tail or "").strip() for c in children if (c.tail or "").strip()), ""
+    )
+    if text:
+        raise _error(f"unexpected text {text[:30]!r} in the interaction", interaction)
+    for child in children:
+        if _local(child) not in allowed:
+            raise _error(f"unexpected <{_local(child)}> in <{_local(interaction)}>", child)
+
+
+def _graphic(children: list[etree._Element]) -> Graphic | None:
+    for child in children:
+        local = _local(child)
+        if local in _GRAPHIC_TAGS:
+            return Graphic(
+                markup=element_fragment(child),
+                src=child.get("src") or child.get("data"),
+                media_type=child.get("type"),
+                width=child.get("width"),
+                height=child.get("height"),
+            )
+    return None
+
+
+def _interaction(
+    element: etree._Element, declarations: dict[str, ResponseDeclaration]
+) -> Interaction:
+    local = _local(element)
+    kind = SUPPORTED_INTERACTIONS[local]
+    response_identifier = _required(element, "response_identifier")
+    declaration = declarations.get(response_identifier)
+    if (
+        kind is InteractionType.TEXT_ENTRY
+        and declaration is not None
+        and declaration.base_type in (BaseType.INTEGER, BaseType.FLOAT)
+    ):
+        kind = InteractionType.NUMERIC_ENTRY
+    prompt, children = _prompt_and_rest(element)
+    fields: dict[str, Any] = {}
+    if kind in (InteractionType.CHOICE, InteractionType.ORDER):
+        _only(element, children, {"qti-simple-choice"})
+        fields["choices"] = tuple(_choice(c) for c in children)
+    elif kind is InteractionType.INLINE_CHOICE:
+        _only(element, children, {"qti-inline-choice"})
+        fields["choices"] = tuple(_choice(c) for c in children)
+    elif kind is InteractionType.ASSOCIATE:
+        _only(element, children, {"qti-simple-associable-choice"})
+        fields["choices"] = tuple(_choice(c) for c in children)
+    elif kind is InteractionType.MATCH:
+        _only(element, children, {"qti-simple-match-set"})
+        if len(children) != 2:
+            raise _error("a match interaction has exactly two match sets", element)
+        sets: list[tuple[Choice, ...]] = []
+        for match_set in children:
+            options = _elements(match_set)
+            _only(match_set, options, {"qti-simple-associable-choice"})
+            sets.append(tuple(_choice(c) for c in options))
+        fields["match_sets"] = tuple(sets)
+    elif kind is InteractionType.GAP_MATCH:
+        options = [c for c in children if _local(c) in ("qti-gap-text", "qti-gap-img")]
+        fields["choices"] = tuple(_choice(c, image=_local(c) == "qti-gap-img") for c in options)
+        skip = frozenset(options) | frozenset(
+            c for c in _elements(element) if _local(c) == "qti-prompt"
+        )
+        fields["content"] = fragment_of(element, skip=skip)
+        fields["gaps"] = tuple(
+            Gap(
+                identifier=_required(gap, "identifier"),
+                required=bool(_bool_attr(gap, "required")),
+                attributes=_other_attributes(gap, frozenset({"identifier", "required"})),
+            )
+            for gap in element.iter(_q("qti-gap"))
+        )
+    elif kind is InteractionType.HOTTEXT:
+        skip = frozenset(c for c in _elements(element) if _local(c) == "qti-prompt")
+        fields["content"] = fragment_of(element, skip=skip)
+        fields["choices"] = tuple(_choice(h) for h in element.iter(_q("qti-hottext")))
+    elif kind is InteractionType.HOTSPOT:
+        _only(element, children, {"qti-hotspot-choice", *_GRAPHIC_TAGS})
+        fields["graphic"] = _graphic(children)
+        fields["choices"] = tuple(_choice(c) for c in children if _local(c) == "qti-hotspot-choice")
+    elif kind is InteractionType.SELECT_POINT:
+        _only(element, children, set(_GRAPHIC_TAGS))
+        fields["graphic"] = _graphic(children)
+    else:
+        _only(element, children, set())
+    return Interaction(
+        type=kind,
+        response_identifier=response_identifier,
+        prompt=prompt,
+        shuffle=bool(_bool_attr(element, "shuffle")),
+        max_choices=_int_attr(element, "max_choices"),
+        min_choices=_int_attr(element, "min_choices"),
+        max_associations=_int_attr(element, "max_associations"),
+        min_associations=_int_attr(element, "min_associations"),
+        orientation=element.get("orientation"),
+        expected_length=_int_attr(element, "expected_length"),
+        expected_lines=_int_attr(element, "expected_lines"),
+        pattern_mask=element.get("pattern-mask"),
+        placeholder_text=element.get("placeholder-text"),
+        format=element.get("format"),
+        base=_int_attr(element, "base"),
+        string_identifier=element.get("string-identifier"),
+        max_strings=_int_attr(element, "max_strings"),
+        min_strings=_int_attr(element, "min_strings"),
+        lower_bound=_float_attr(element, "lower_bound"),
+        upper_bound=_float_attr(element, "upper_bound"),
+        step=_float_attr(element, "step"),
+        step_label=_bool_attr(element, "step_label"),
+        reverse=_bool_attr(element, "reverse"),
+        required=_bool_attr(element, "required"),
+        upload_types=tuple((element.get("type") or "").split()),
+        attributes=_other_attributes(element, _INTERACTION_ATTRS[kind] | {"response-identifier"}),
+        **fields,
+    )
+
+
+def read_body(
+    source: etree._Element, declarations: dict[str, ResponseDeclaration]
+) -> tuple[str, tuple[Interaction, ...], list[str]]:
+    """Convert, check and sanitize an item body; return its QTI 3.0 XML, the structured
+    interactions in document order, and the sanitizer's notes."""
+    body = _convert_body(source)
+    _check_interactions(body)
+    notes = sanitize_body(body)
+    # The sanitizer may move elements into another namespace in place (a bare <math> into
+    # MathML); copy once more so that the body serializes without generated prefixes.
+    body = _convert_body(body)
+    interactions = tuple(
+        _interaction(element, declarations)
+        for element in body.iter()
+        if _local(element) in SUPPORTED_INTERACTIONS
+    )
+    etree.cleanup_namespaces(body)
+    return etree.tostring(body, encoding="unicode"), interactions, notes
+
+
+def _sanitized_fragment(source: etree._Element, notes: list[str], what: str) -> str:
+    holder = etree.Element(_q("qti-content"), nsmap=default_nsmap(QTI3_NS))
+    rebuild(source, holder, QTI3_NS)
+    notes.extend(f"{what}: {note}" for note in sanitize_body(holder))
+    return fragment_of(holder)
+
+
+def _modal_feedback(element: etree._Element, notes: list[str]) -> ModalFeedback:
+    show_hide = _attr(element, "show_hide") or "show"
+    if show_hide not in ("show", "hide"):
+        raise _error(f"show-hide must be show or hide, got {show_hide!r}", element)
+    identifier = _required(element, "identifier")
+    return ModalFeedback(
+        outcome_identifier=_required(element, "outcome_identifier"),
+        identifier=identifier,
+        show_hide="show" if show_hide == "show" else "hide",
+        title=element.get("title"),
+        content=_sanitized_fragment(element, notes, f"modal feedback {identifier}"),
+    )
+
+
+def _stylesheet(element: etree._Element) -> Stylesheet:
+    return Stylesheet(
+        href=_required(element, "href"),
+        type=element.get("type") or "text/css",
+        media=element.get("media"),
+        title=element.get("title"),
+    )
+
+
+_ROOT_ATTRS = frozenset(
+    {
+        "identifier",
+        "title",
+        "label",
+        "adaptive",
+        "time-dependent",
+        "timeDependent",
+        "tool-name",
+        "toolName",
+        "tool-version",
+        "toolVersion",
+        "xml:lang",
+    }
+)
+
+_REFUSED_PARTS = {
+    "template_declaration": "template declarations (item cloning) are not supported",
+    "template_processing": "template processing (item cloning) is not supported",
+    "context_declaration": "context declarations are not supported",
+    "assessment_stimulus_ref": "shared stimuli are not supported",
+}
+
+_IGNORED_PARTS = {
+    "companion_materials_info": "companion materials information was not kept",
+    "catalog_info": "the accessibility catalog was not kept",
+}
+
+
+def parse_item(xml: bytes | str) -> ItemDefinition:
+    """Parse one QTI 2.x or 3.0 item document into the model.
+
+    Raises :class:`ItemFormatError` for malformed XML (with the line), a DOCTYPE or
+    entities, a root that is not an assessment item, an unknown or unsupported interaction
+    or operator, or declarations and rules that do not fit together.
+    """
+    root = parse_document(xml)
+    namespace, local = split_tag(root.tag)
+    if namespace not in VERSIONS:
+        raise ItemFormatError(
+            f"not a QTI item: namespace {namespace or '(none)'} is not QTI 2.x or 3.0",
+            element=local,
+            line=source_line(root),
+        )
+    if _snake(local) != "assessment_item":
+        raise _error("not a QTI item: the root is not an assessment item", root)
+    return item_from_root(root)
+
+
+def item_from_root(root: etree._Element) -> ItemDefinition:
+    """Build and validate an item from a parsed ``assessmentItem`` element of any version."""
+    notes: list[str] = []
+    responses: list[ResponseDeclaration] = []
+    outcomes: list[OutcomeDeclaration] = []
+    stylesheets: list[Stylesheet] = []
+    feedback: list[ModalFeedback] = []
+    body_source: etree._Element | None = None
+    processing: ResponseProcessing | None = None
+    for child in _elements(root):
+        if split_tag(child.tag)[0] != split_tag(root.tag)[0]:
+            raise _error("element outside the QTI namespace", child)
+        name = _snake(_local(child))
+        if name == "response_declaration":
+            responses.append(_response_declaration(child))
+            _note_ignored_attributes(child, notes)
+        elif name == "outcome_declaration":
+            outcomes.append(_outcome_declaration(child))
+            for default in _elements(child):
+                _note_ignored_attributes(default, notes)
+        elif name == "stylesheet":
+            stylesheets.append(_stylesheet(child))
+        elif name == "item_body":
+            if body_source is not None:
+                raise _error("an item has one body", child)
+            body_source = child
+        elif name == "response_processing":
+            processing = parse_response_processing(child)
+        elif name == "modal_feedback":
+            feedback.append(_modal_feedback(child, notes))
+        elif name in _REFUSED_PARTS:
+            raise _error(_REFUSED_PARTS[name], child)
+        elif name in _IGNORED_PARTS:
+            notes.append(_IGNORED_PARTS[name])
+        else:
+            raise _error("unexpected element in an assessment item", child)
+    declarations = {d.identifier: d for d in responses}
+    body = f'<qti-item-body xmlns="{QTI3_NS}"/>'
+    interactions: tuple[Interaction, ...] = ()
+    body_notes: list[str] = []
+    if body_source is not None:
+        body, interactions, body_notes = read_body(body_source, declarations)
+    attributes = _other_attributes(root, frozenset())
+    for name in sorted(set(attributes) - _ROOT_ATTRS):
+        notes.append(f"ignored attribute {name} of the item")
+    identifier = _required(root, "identifier")
+    title = root.get("title")
+    if not title:
+        notes.append("the item has no title; its identifier is used")
+    item = ItemDefinition(
+        identifier=identifier,
+        title=title or identifier,
+        language=root.get(f"{{{XML_NS}}}lang"),
+        label=root.get("label"),
+        adaptive=bool(_bool_attr(root, "adaptive")),
+        time_dependent=bool(_bool_attr(root, "time_dependent")),
+        tool_name=_attr(root, "tool_name"),
+        tool_version=_attr(root, "tool_version"),
+        body=body,
+        interactions=interactions,
+        response_declarations=tuple(responses),
+        outcome_declarations=tuple(outcomes),
+        response_processing=processing,
+        modal_feedback=tuple(feedback),
+        stylesheets=tuple(stylesheets),
+        import_notes=(*body_notes, *notes),
+    )
+    validate_item(item)
+    return item

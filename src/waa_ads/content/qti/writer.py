@@ -1,0 +1,437 @@
+"""Writing items as QTI 3.0 XML (``imsqtiasi_v3p0``, ``qti-`` kebab-case names).
+
+:func:`write_item` is the inverse of :func:`waa_ads.content.qti.reader.parse_item` for
+everything the model holds: reading what it writes gives back an equal item (the item
+bank's ``metadata``, ``rubric_ref`` and ``import_notes`` live outside QTI and are not
+written). The builders for declarations, rules and interactions are public because the
+native loader assembles QTI through them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lxml import etree
+
+from waa_ads.content.model import (
+    INLINE_INTERACTIONS,
+    INTERACTION_ELEMENTS,
+    AreaMapping,
+    BaseType,
+    Cardinality,
+    Choice,
+    ExitResponse,
+    Expression,
+    Interaction,
+    InteractionType,
+    ItemDefinition,
+    ItemFormatError,
+    ModalFeedback,
+    OutcomeDeclaration,
+    ResponseCondition,
+    ResponseDeclaration,
+    ResponseMapping,
+    ResponseProcessing,
+    Rule,
+    SetOutcomeValue,
+    Stylesheet,
+)
+from waa_ads.content.processing import kebab_name, qti3_name, template_url
+from waa_ads.content.qti import (
+    QTI3_NS,
+    QTI3_SCHEMA_LOCATION,
+    XML_NS,
+    XSI_NS,
+    fragment_nodes,
+    parse_document,
+    rebuild,
+)
+from waa_ads.content.responses import format_qti_value, record_field_base_type
+
+
+def _root_nsmap() -> Any:
+    return {None: QTI3_NS, "xsi": XSI_NS}
+
+
+def _q(local: str) -> str:
+    return f"{{{QTI3_NS}}}{local}"
+
+
+def _num(value: float) -> str:
+    """A number as QTI writes it: ``1`` rather than ``1.0``, full precision otherwise."""
+    if float(value).is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return repr(float(value))
+
+
+def _flag(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def _sub(parent: etree._Element, local: str, **attrs: str | None) -> etree._Element:
+    element = etree.SubElement(parent, _q(local))
+    for name, value in attrs.items():
+        if value is not None:
+            element.set(name.replace("_", "-"), value)
+    return element
+
+
+def _append_fragment(element: etree._Element, fragment: str, what: str) -> None:
+    if fragment:
+        rebuild(fragment_nodes(fragment, what=what), element, QTI3_NS)
+
+
+# --- declarations -----------------------------------------------------------------------------
+
+
+def _values(
+    parent: etree._Element,
+    local: str,
+    cardinality: Cardinality,
+    base_type: BaseType | None,
+    value: Any,
+) -> None:
+    if value is None:
+        return
+    container = _sub(parent, local)
+    if cardinality is Cardinality.RECORD:
+        for field, field_value in value.items():
+            field_type = record_field_base_type(field_value)
+            item = _sub(container, "qti-value", field_identifier=field, base_type=field_type.value)
+            item.text = format_qti_value(field_type, field_value)
+        return
+    assert base_type is not None
+    values = [value] if cardinality is Cardinality.SINGLE else list(value)
+    for single in values:
+        _sub(container, "qti-value").text = format_qti_value(base_type, single)
+
+
+def _mapping_attrs(mapping: ResponseMapping | AreaMapping) -> dict[str, str | None]:
+    return {
+        "default_value": _num(mapping.default_value),
+        "lower_bound": None if mapping.lower_bound is None else _num(mapping.lower_bound),
+        "upper_bound": None if mapping.upper_bound is None else _num(mapping.upper_bound),
+    }
+
+
+def _coords(coords: tuple[float, ...]) -> str:
+    return ",".join(_num(c) for c in coords)
+
+
+def response_declaration_element(
+    parent: etree._Element, declaration: ResponseDeclaration
+) -> etree._Element:
+    """Append a ``qti-response-declaration`` for ``declaration`` to ``parent``."""
+    element = _sub(
+        parent,
+        "qti-response-declaration",
+        identifier=declaration.identifier,
+        cardinality=declaration.cardinality.value,
+        base_type=None if declaration.base_type is None else declaration.base_type.value,
+    )
+    card, base = declaration.cardinality, declaration.base_type
+    _values(element, "qti-default-value", card, base, declaration.default_value)
+    _values(element, "qti-correct-response", card, base, declaration.correct_response)
+    if declaration.mapping is not None:
+        assert base is not None
+        mapping = _sub(element, "qti-mapping", **_mapping_attrs(declaration.mapping))
+        for entry in declaration.mapping.entries:
+            _sub(
+                mapping,
+                "qti-map-entry",
+                map_key=format_qti_value(base, entry.key),
+                mapped_value=_num(entry.value),
+                case_sensitive=_flag(entry.case_sensitive),
+            )
+    if declaration.area_mapping is not None:
+        area = _sub(element, "qti-area-mapping", **_mapping_attrs(declaration.area_mapping))
+        for area_entry in declaration.area_mapping.entries:
+            _sub(
+                area,
+                "qti-area-map-entry",
+                shape=area_entry.shape.value,
+                coords=_coords(area_entry.coords),
+                mapped_value=_num(area_entry.value),
+            )
+    return element
+
+
+def outcome_declaration_element(
+    parent: etree._Element, declaration: OutcomeDeclaration
+) -> etree._Element:
+    """Append a ``qti-outcome-declaration`` for ``declaration`` to ``parent``."""
+    element = _sub(
+        parent,
+        "qti-outcome-declaration",
+        identifier=declaration.identifier,
+        cardinality=declaration.cardinality.value,
+        base_type=None if declaration.base_type is None else declaration.base_type.value,
+        normal_maximum=_opt_num(declaration.normal_maximum),
+        normal_minimum=_opt_num(declaration.normal_minimum),
+        mastery_value=_opt_num(declaration.mastery_value),
+        external_scored=declaration.external_scored,
+    )
+    _set_attributes(element, declaration.attributes)
+    _values(
+        element,
+        "qti-default-value",
+        declaration.cardinality,
+        declaration.base_type,
+        declaration.default_value,
+    )
+    return element
+
+
+def _opt_num(value: float | None) -> str | None:
+    return None if value is None else _num(value)
+
+
+def _set_attributes(element: etree._Element, attributes: dict[str, str]) -> None:
+    for name, value in attributes.items():
+        if name.startswith("xml:"):
+            element.set(f"{{{XML_NS}}}{name[4:]}", value)
+        else:
+            element.set(name, value)
+
+
+# --- rules ------------------------------------------------------------------------------------
+
+
+def _attr_text(value: Any, name: str) -> str:
+    if isinstance(value, bool):
+        return _flag(value)
+    if isinstance(value, list | tuple):
+        separator = "," if name == "coords" else " "
+        return separator.join(_num(v) for v in value)
+    if isinstance(value, float):
+        return _num(value)
+    return str(value)
+
+
+def expression_element(parent: etree._Element, expression: Expression) -> etree._Element:
+    """Append the QTI 3.0 element of ``expression`` (and its sub-expressions)."""
+    element = etree.SubElement(parent, _q(qti3_name(expression.op)))
+    for name, value in expression.attrs.items():
+        if expression.op == "base_value" and name == "value":
+            continue
+        element.set(kebab_name(name), _attr_text(value, name))
+    if expression.op == "base_value":
+        element.text = format_qti_value(
+            BaseType(expression.attrs["base_type"]), expression.attrs["value"]
+        )
+    for arg in expression.args:
+        expression_element(element, arg)
+    return element
+
+
+def rule_elements(parent: etree._Element, rules: tuple[Rule, ...]) -> None:
+    """Append the QTI 3.0 elements of response rules to ``parent``."""
+    for rule in rules:
+        if isinstance(rule, SetOutcomeValue):
+            element = _sub(parent, "qti-set-outcome-value", identifier=rule.identifier)
+            expression_element(element, rule.expression)
+        elif isinstance(rule, ResponseCondition):
+            condition = _sub(parent, "qti-response-condition")
+            for position, branch in enumerate(rule.branches):
+                name = "qti-response-if" if position == 0 else "qti-response-else-if"
+                branch_el = _sub(condition, name)
+                expression_element(branch_el, branch.condition)
+                rule_elements(branch_el, branch.rules)
+            if rule.otherwise is not None:
+                rule_elements(_sub(condition, "qti-response-else"), rule.otherwise)
+        elif isinstance(rule, ExitResponse):
+            _sub(parent, "qti-exit-response")
+
+
+def response_processing_element(
+    parent: etree._Element, processing: ResponseProcessing
+) -> etree._Element:
+    """Append ``qti-response-processing``: a template reference, rules, or both."""
+    element = _sub(parent, "qti-response-processing")
+    if processing.template is not None:
+        element.set("template", template_url(processing.template))
+    if processing.rules is not None:
+        rule_elements(element, processing.rules)
+    return element
+
+
+# --- interactions -----------------------------------------------------------------------------
+
+
+def _choice_element(parent: etree._Element, local: str, choice: Choice) -> etree._Element:
+    element = _sub(
+        parent,
+        local,
+        identifier=choice.identifier,
+        fixed="true" if choice.fixed else None,
+        match_max=None if choice.match_max is None else str(choice.match_max),
+        match_min=None if choice.match_min is None else str(choice.match_min),
+        shape=None if choice.shape is None else choice.shape.value,
+        coords=_coords(choice.coords) if choice.coords else None,
+    )
+    _set_attributes(element, choice.attributes)
+    _append_fragment(element, choice.content, f"content of choice {choice.identifier}")
+    return element
+
+
+_SHUFFLING = frozenset(
+    {
+        InteractionType.CHOICE,
+        InteractionType.ORDER,
+        InteractionType.ASSOCIATE,
+        InteractionType.MATCH,
+        InteractionType.GAP_MATCH,
+        InteractionType.INLINE_CHOICE,
+    }
+)
+
+
+def interaction_element(parent: etree._Element, interaction: Interaction) -> etree._Element:
+    """Append the QTI 3.0 element of a structured interaction to ``parent``."""
+    kind = interaction.type
+    ints = {
+        "max_choices": interaction.max_choices,
+        "min_choices": interaction.min_choices,
+        "max_associations": interaction.max_associations,
+        "min_associations": interaction.min_associations,
+        "expected_length": interaction.expected_length,
+        "expected_lines": interaction.expected_lines,
+        "base": interaction.base,
+        "max_strings": interaction.max_strings,
+        "min_strings": interaction.min_strings,
+    }
+    element = _sub(
+        parent,
+        INTERACTION_ELEMENTS[kind],
+        response_identifier=interaction.response_identifier,
+        shuffle=_flag(interaction.shuffle) if kind in _SHUFFLING else None,
+        orientation=interaction.orientation,
+        pattern_mask=interaction.pattern_mask,
+        placeholder_text=interaction.placeholder_text,
+        format=interaction.format,
+        string_identifier=interaction.string_identifier,
+        lower_bound=_opt_num(interaction.lower_bound),
+        upper_bound=_opt_num(interaction.upper_bound),
+        step=_opt_num(interaction.step),
+        step_label=None if interaction.step_label is None else _flag(interaction.step_label),
+        reverse=None if interaction.reverse is None else _flag(interaction.reverse),
+        required=None if interaction.required is None else _flag(interaction.required),
+        type=" ".join(interaction.upload_types) or None,
+        **{k: None if v is None else str(v) for k, v in ints.items()},
+    )
+    _set_attributes(element, interaction.attributes)
+    if interaction.prompt is not None:
+        if kind in INLINE_INTERACTIONS:
+            raise ItemFormatError(f"a {kind} interaction cannot have a prompt")
+        _append_fragment(_sub(element, "qti-prompt"), interaction.prompt, "prompt")
+    if interaction.graphic is not None:
+        _append_fragment(element, interaction.graphic.markup, "graphic")
+    choice_tag = {
+        InteractionType.CHOICE: "qti-simple-choice",
+        InteractionType.ORDER: "qti-simple-choice",
+        InteractionType.INLINE_CHOICE: "qti-inline-choice",
+        InteractionType.ASSOCIATE: "qti-simple-associable-choice",
+        InteractionType.HOTSPOT: "qti-hotspot-choice",
+    }.get(kind)
+    if choice_tag is not None:
+        for choice in interaction.choices:
+            _choice_element(element, choice_tag, choice)
+    elif kind is InteractionType.MATCH:
+        for match_set in interaction.match_sets:
+            set_el = _sub(element, "qti-simple-match-set")
+            for choice in match_set:
+                _choice_element(set_el, "qti-simple-associable-choice", choice)
+    elif kind is InteractionType.GAP_MATCH:
+        for choice in interaction.choices:
+            _choice_element(element, "qti-gap-img" if choice.image else "qti-gap-text", choice)
+    if kind in (InteractionType.GAP_MATCH, InteractionType.HOTTEXT):
+        _append_fragment(element, interaction.content or "", f"content of {kind}")
+    return element
+
+
+# --- the item ---------------------------------------------------------------------------------
+
+
+def _modal_feedback_element(parent: etree._Element, feedback: ModalFeedback) -> None:
+    element = _sub(
+        parent,
+        "qti-modal-feedback",
+        outcome_identifier=feedback.outcome_identifier,
+        identifier=feedback.identifier,
+        show_hide=feedback.show_hide,
+        title=feedback.title,
+    )
+    _append_fragment(element, feedback.content, f"modal feedback {feedback.identifier}")
+
+
+def _stylesheet_element(parent: etree._Element, stylesheet: Stylesheet) -> None:
+    _sub(
+        parent,
+        "qti-stylesheet",
+        href=stylesheet.href,
+        type=stylesheet.type,
+        media=stylesheet.media,
+        title=stylesheet.title,
+    )
+
+
+def item_element(item: ItemDefinition) -> etree._Element:
+    """The ``qti-assessment-item`` element of ``item``, children in the QTI 3.0 order."""
+    root = etree.Element(_q("qti-assessment-item"), nsmap=_root_nsmap())
+    root.set(f"{{{XSI_NS}}}schemaLocation", QTI3_SCHEMA_LOCATION)
+    root.set("identifier", item.identifier)
+    root.set("title", item.title)
+    if item.label is not None:
+        root.set("label", item.label)
+    if item.language is not None:
+        root.set(f"{{{XML_NS}}}lang", item.language)
+    root.set("adaptive", _flag(item.adaptive))
+    root.set("time-dependent", _flag(item.time_dependent))
+    if item.tool_name is not None:
+        root.set("tool-name", item.tool_name)
+    if item.tool_version is not None:
+        root.set("tool-version", item.tool_version)
+    for response in item.response_declarations:
+        response_declaration_element(root, response)
+    for outcome in item.outcome_declarations:
+        outcome_declaration_element(root, outcome)
+    for stylesheet in item.stylesheets:
+        _stylesheet_element(root, stylesheet)
+    parsed_body = parse_document(item.body, what="item body")
+    body = _sub(root, "qti-item-body")
+    for name, value in parsed_body.attrib.items():
+        body.set(str(name), str(value))
+    rebuild(parsed_body, body, QTI3_NS)
+    if item.response_processing is not None:
+        response_processing_element(root, item.response_processing)
+    for feedback in item.modal_feedback:
+        _modal_feedback_element(root, feedback)
+    return root
+
+
+def _indent_outside_body(root: etree._Element) -> None:
+    """Indent declarations and rules for people to read; the body and fragments are left
+    exactly as they are, since whitespace there is content."""
+
+    def indent(element: etree._Element, level: int) -> None:
+        children = [c for c in element if isinstance(c.tag, str)]
+        if not children or (element.text and element.text.strip()):
+            return
+        local = etree.QName(element).localname
+        if local in ("qti-item-body", "qti-modal-feedback", "qti-base-value", "qti-value"):
+            return
+        pad = "\n" + "  " * (level + 1)
+        element.text = pad
+        for child in children:
+            child.tail = pad
+            indent(child, level + 1)
+        children[-1].tail = "\n" + "  " * level
+
+    indent(root, 0)
+
+
+def write_item(item: ItemDefinition) -> bytes:
+    """``item`` as a QTI 3.0 document (UTF-8, with an XML declaration)."""
+    root = item_element(item)
+    _indent_outside_body(root)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")

@@ -1,0 +1,1049 @@
+"""The candidate's view of an item: sanitized HTML with accessible form controls, and a
+JSON description of each interaction, with nothing that gives an answer away.
+
+:func:`candidate_view` is the only way an item reaches a candidate's player. Its payload
+holds the item's identifier and language, the body as an HTML fragment, and per
+interaction its type, response identifier, response cardinality and base type, prompt,
+options (in presentation order) and limits. It never holds a correct response, a mapping
+or area mapping, response processing, outcome declarations or their values, modal
+feedback, feedback or template conditions, printed variables, rubric references or
+scorer-facing rubric blocks, stylesheets (CSS can read input values out through
+attribute selectors), import notes or item metadata (which may hold statistics). It is
+built from an allow-list: only the fields named here are copied.
+
+Rendering rules:
+
+* The body is sanitized again (defence in depth: stored items may come from older
+  imports), then every QTI interaction element is replaced by HTML form controls whose
+  values are the item's own identifiers: radio buttons or check boxes in a ``fieldset``
+  (choice, hot text, hotspot), ``select`` (inline choice, gaps, order positions,
+  association pairs), a grid of check boxes (match), text inputs (text and numeric entry,
+  point coordinates), ``textarea`` (extended text), ``input type=file`` (upload) and
+  ``input type=range`` (slider). Every control has a label: a ``label`` element, or
+  ``aria-labelledby``/``aria-label`` where the visible text is block content.
+* Options are shuffled only where the interaction says ``shuffle`` and a seed is given,
+  deterministically from ``(seed, item identifier, response identifier)``; options marked
+  ``fixed`` keep their positions. Without a seed (an author's preview) document order is
+  kept.
+* Feedback and template blocks and inlines are removed when they start hidden
+  (``show-hide="show"``) and unwrapped, without their condition, when they start visible
+  (``show-hide="hide"``). Printed variables are removed. A rubric block is kept only when
+  its ``view`` includes ``candidate``.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from lxml import etree
+
+from waa_ads.content.model import (
+    Choice,
+    Graphic,
+    Interaction,
+    InteractionType,
+    ItemDefinition,
+    ItemFormatError,
+)
+from waa_ads.content.sanitize import (
+    QTI3_NS,
+    safe_xml_parser,
+    sanitize_body,
+    sanitize_fragment_html,
+    serialize_children,
+    serialize_polyglot,
+)
+
+PAYLOAD_FORMAT = 1
+
+#: HTML elements that are not phrasing content: a label or legend may not hold them.
+_BLOCK_ELEMENTS = frozenset(
+    {
+        "address", "article", "aside", "blockquote", "details", "dialog", "div", "dl",
+        "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5",
+        "h6", "header", "hr", "li", "main", "nav", "ol", "p", "pre", "section", "table", "ul",
+        "video", "audio", "summary",
+    }
+)  # fmt: skip
+_CONDITIONAL = frozenset(
+    {"qti-feedback-block", "qti-feedback-inline", "qti-template-block", "qti-template-inline"}
+)
+_ALWAYS_REMOVED = frozenset(
+    {"qti-printed-variable", "qti-modal-feedback", "qti-stylesheet", "qti-catalog-info"}
+)
+_MEDIA_URL_ATTRIBUTES = {
+    "img": ("src", "longdesc"),
+    "audio": ("src",),
+    "video": ("src", "poster"),
+    "source": ("src",),
+    "track": ("src",),
+    "object": ("data",),
+}
+_ID_UNSAFE_RE = re.compile(r"[^A-Za-z0-9_-]+")
+_SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+
+MediaResolver = Callable[[str], str]
+
+
+# --- tree helpers ------------------------------------------------------------------------------
+
+
+def _local(el: etree._Element) -> str:
+    tag = el.tag
+    if not isinstance(tag, str):
+        return ""
+    return tag.rsplit("}", 1)[-1]
+
+
+def _ns(el: etree._Element) -> str | None:
+    tag = el.tag
+    if isinstance(tag, str) and tag.startswith("{"):
+        return tag[1:].split("}", 1)[0]
+    return None
+
+
+def _is_host(el: etree._Element) -> bool:
+    return _ns(el) in (QTI3_NS, None)
+
+
+def _remove(el: etree._Element) -> None:
+    parent = el.getparent()
+    if parent is None:
+        return
+    if el.tail:
+        previous = el.getprevious()
+        if previous is not None:
+            previous.tail = (previous.tail or "") + el.tail
+        else:
+            parent.text = (parent.text or "") + el.tail
+    parent.remove(el)
+
+
+def _replace(old: etree._Element, new: etree._Element) -> None:
+    new.tail = old.tail
+    parent = old.getparent()
+    assert parent is not None
+    parent.replace(old, new)
+
+
+def _unwrap(el: etree._Element) -> None:
+    parent = el.getparent()
+    if parent is None:
+        return
+    index = parent.index(el)
+    if el.text:
+        previous = el.getprevious()
+        if previous is not None:
+            previous.tail = (previous.tail or "") + el.text
+        else:
+            parent.text = (parent.text or "") + el.text
+    children = list(el)
+    tail = el.tail
+    parent.remove(el)
+    for offset, child in enumerate(children):
+        parent.insert(index + offset, child)
+    if tail:
+        if children:
+            children[-1].tail = (children[-1].tail or "") + tail
+        elif index > 0:
+            parent[index - 1].tail = (parent[index - 1].tail or "") + tail
+        else:
+            parent.text = (parent.text or "") + tail
+
+
+def _el(tag: str, attrs: dict[str, str | None] | None = None, *children: Any) -> etree._Element:
+    """A namespace-free element; ``children`` are elements or strings (text)."""
+    element = etree.Element(tag)
+    for key, value in (attrs or {}).items():
+        if value is not None:
+            element.set(key, value)
+    _append(element, children)
+    return element
+
+
+def _append(parent: etree._Element, children: Iterable[Any]) -> None:
+    for child in children:
+        if child is None:
+            continue
+        if isinstance(child, str):
+            if len(parent):
+                last = parent[-1]
+                last.tail = (last.tail or "") + child
+            else:
+                parent.text = (parent.text or "") + child
+        elif isinstance(child, list | tuple):
+            _append(parent, child)
+        else:
+            parent.append(child)
+
+
+def _is_phrasing(nodes: Sequence[Any]) -> bool:
+    for node in nodes:
+        if isinstance(node, str):
+            continue
+        for el in node.iter():
+            if isinstance(el.tag, str) and _ns(el) is None and _local(el) in _BLOCK_ELEMENTS:
+                return False
+    return True
+
+
+def _text_of(nodes: Sequence[Any]) -> str:
+    parts: list[str] = []
+    for node in nodes:
+        if isinstance(node, str):
+            parts.append(node)
+        else:
+            parts.append("".join(str(t) for t in node.itertext()))
+    return " ".join("".join(parts).split())
+
+
+# --- the renderer ------------------------------------------------------------------------------
+
+
+class _Renderer:
+    def __init__(
+        self,
+        item: ItemDefinition,
+        shuffle_seed: int | None,
+        resolve_media: MediaResolver | None,
+    ) -> None:
+        self.item = item
+        self.seed = shuffle_seed
+        self.resolve_media = resolve_media
+        self.prefix = "waa-" + (_ID_UNSAFE_RE.sub("-", item.identifier).strip("-") or "item")
+        self.descriptions: list[dict[str, Any]] = []
+        self.inline_count = 0
+        self.used_ids: set[str] = set()
+
+    # ids and randomness
+
+    def new_id(self, *parts: str) -> str:
+        base = "-".join([self.prefix, *(_ID_UNSAFE_RE.sub("-", p).strip("-") for p in parts)])
+        candidate, n = base, 1
+        while candidate in self.used_ids:
+            n += 1
+            candidate = f"{base}-{n}"
+        self.used_ids.add(candidate)
+        return candidate
+
+    def arrange(
+        self, interaction: Interaction, options: Sequence[Choice], part: str = ""
+    ) -> list[Choice]:
+        """The options in presentation order: shuffled around the fixed ones when the
+        interaction shuffles and a seed was given, else in document order."""
+        if not interaction.shuffle or self.seed is None:
+            return list(options)
+        # Not security-sensitive: the order is shown to the candidate anyway; what matters is
+        # that it is reproducible from the attempt's seed.
+        rng = random.Random(  # noqa: S311
+            f"{self.seed}|{self.item.identifier}|{interaction.response_identifier}|{part}"
+        )
+        movable = [c for c in options if not c.fixed]
+        rng.shuffle(movable)
+        moved = iter(movable)
+        return [c if c.fixed else next(moved) for c in options]
+
+    # fragments
+
+    def fragment(self, markup: str | None, *, keep: frozenset[str] = frozenset()) -> list[Any]:
+        """A stored XHTML fragment as sanitized nodes ready to insert (strings are text).
+        QTI elements named in ``keep`` (``qti-gap``, ``qti-hottext``) stay for the caller
+        to turn into controls."""
+        if not markup:
+            return []
+        holder = _parse_fragment(markup)
+        return self.nodes_of(holder, keep=keep)
+
+    def nodes_of(self, holder: etree._Element, *, keep: frozenset[str] = frozenset()) -> list[Any]:
+        self.finish(holder, keep=keep)
+        nodes: list[Any] = []
+        if holder.text:
+            nodes.append(holder.text)
+        for child in list(holder):
+            tail = child.tail
+            child.tail = None
+            nodes.append(child)
+            if tail:
+                nodes.append(tail)
+        return nodes
+
+    def html(self, nodes: Sequence[Any]) -> str:
+        holder = etree.Element("div")
+        _append(holder, [_copy(n) for n in nodes])
+        return serialize_children(holder)
+
+    def finish(self, root: etree._Element, *, keep: frozenset[str] = frozenset()) -> None:
+        """Drop or unwrap the QTI elements a candidate must not see as such (all but
+        interactions and those in ``keep``), and point media at their delivery URLs."""
+        for el in list(root.iter()):
+            if el is root or not isinstance(el.tag, str) or not _is_host(el):
+                continue
+            if el.getparent() is None:  # inside something removed already
+                continue
+            local = _local(el)
+            if local in _CONDITIONAL:
+                if (el.get("show-hide") or "show") == "hide":
+                    _unwrap(el)
+                else:
+                    _remove(el)
+            elif local in _ALWAYS_REMOVED:
+                _remove(el)
+            elif local == "qti-rubric-block":
+                views = (el.get("view") or "").split()
+                if "candidate" in views:
+                    _unwrap(el)
+                else:
+                    _remove(el)
+        for el in list(root.iter()):
+            if el is root or not isinstance(el.tag, str) or not _is_host(el):
+                continue
+            local = _local(el)
+            if (
+                local.startswith("qti-")
+                and not local.endswith("-interaction")
+                and local not in keep
+            ):
+                _unwrap(el)
+        if self.resolve_media is not None:
+            for el in root.iter():
+                if not isinstance(el.tag, str) or not _is_host(el):
+                    continue
+                for attr in _MEDIA_URL_ATTRIBUTES.get(_local(el), ()):
+                    value = el.get(attr)
+                    if value and not _SCHEME_RE.match(value) and not value.startswith("//"):
+                        el.set(attr, self.resolve_media(value))
+
+    def media_url(self, src: str | None) -> str | None:
+        if not src or self.resolve_media is None or _SCHEME_RE.match(src):
+            return src
+        return self.resolve_media(src)
+
+    # labelled controls
+
+    def labelled(self, control: etree._Element, content: list[Any], css: str) -> etree._Element:
+        """``control`` with ``content`` as its accessible name, in a wrapper ``div``: a
+        ``label`` when the content is phrasing, else a ``div`` it is labelled by."""
+        control_id = control.get("id") or self.new_id("control")
+        control.set("id", control_id)
+        if _is_phrasing(content):
+            return _el(
+                "div", {"class": css}, control, " ", _el("label", {"for": control_id}, content)
+            )
+        label_id = f"{control_id}-label"
+        control.set("aria-labelledby", label_id)
+        return _el(
+            "div",
+            {"class": css},
+            control,
+            " ",
+            _el("div", {"id": label_id, "class": "waa-option-content"}, content),
+        )
+
+    def group(
+        self, interaction: Interaction, kind: str, *children: Any
+    ) -> tuple[etree._Element, str]:
+        """A ``fieldset`` for an interaction, named by its prompt (a ``legend`` when the
+        prompt is phrasing content, else a ``div`` the fieldset is labelled by)."""
+        group_id = self.new_id(interaction.response_identifier)
+        prompt = self.fragment(interaction.prompt)
+        fieldset = _el(
+            "fieldset",
+            {
+                "id": group_id,
+                "class": f"waa-interaction waa-{kind}",
+                "data-response-identifier": interaction.response_identifier,
+                "data-interaction-type": interaction.type.value,
+            },
+        )
+        if prompt:
+            prompt_id = f"{group_id}-prompt"
+            if _is_phrasing(prompt):
+                fieldset.append(_el("legend", {"id": prompt_id, "class": "waa-prompt"}, prompt))
+            else:
+                fieldset.set("aria-labelledby", prompt_id)
+                fieldset.append(_el("div", {"id": prompt_id, "class": "waa-prompt"}, prompt))
+        _append(fieldset, children)
+        return fieldset, group_id
+
+    @staticmethod
+    def name_single_control(
+        fieldset: etree._Element, control: etree._Element, fallback: str
+    ) -> None:
+        """A lone control in a group is named by the prompt itself (a legend names the
+        group, not the control), or by ``fallback`` when there is no prompt."""
+        if control.get("aria-label") or control.get("aria-labelledby"):
+            return
+        prompt_id = f"{fieldset.get('id')}-prompt"
+        if any(el.get("id") == prompt_id for el in fieldset):
+            control.set("aria-labelledby", prompt_id)
+        else:
+            control.set("aria-label", fallback)
+
+    # descriptions
+
+    def describe(self, interaction: Interaction, dom_id: str, **fields: Any) -> None:
+        declaration = self.item.response_declaration(interaction.response_identifier)
+        description: dict[str, Any] = {
+            "type": interaction.type.value,
+            "response_identifier": interaction.response_identifier,
+            "cardinality": declaration.cardinality.value if declaration else None,
+            "base_type": (
+                declaration.base_type.value if declaration and declaration.base_type else None
+            ),
+            "dom_id": dom_id,
+            "prompt": self.html(self.fragment(interaction.prompt)) if interaction.prompt else None,
+            "shuffled": bool(interaction.shuffle and self.seed is not None),
+        }
+        for key, value in fields.items():
+            description[key] = (
+                {k: v for k, v in value.items() if v is not None}
+                if isinstance(value, dict)
+                else value
+            )
+        self.descriptions.append(description)
+
+    def option(self, choice: Choice, **extra: Any) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "identifier": choice.identifier,
+            "content": self.html(self.fragment(choice.content)),
+        }
+        out.update({k: v for k, v in extra.items() if v is not None})
+        return out
+
+    def graphic(
+        self, graphic: Graphic | None
+    ) -> tuple[etree._Element | None, dict[str, Any] | None]:
+        """The picture a graphic interaction draws on, as an ``img``, and its description.
+
+        QTI 2 gives it as an ``object``; the sanitizer drops objects outside graphic
+        interactions, so an image object is turned into an ``img`` (with its fallback text
+        as ``alt``) before the fragment is sanitized.
+        """
+        if graphic is None:
+            return None, None
+        try:
+            holder = etree.fromstring(f"<div>{graphic.markup}</div>".encode(), safe_xml_parser())
+        except etree.XMLSyntaxError:
+            holder = etree.Element("div")
+        element = next((c for c in holder if isinstance(c.tag, str)), None)
+        if element is not None and _local(element) == "object":
+            media_type = (element.get("type") or graphic.media_type or "").lower()
+            alt = " ".join("".join(str(t) for t in element.itertext()).split())
+            holder = etree.Element("div")
+            if media_type.startswith("image/"):
+                holder.append(
+                    _el(
+                        "img",
+                        {
+                            "src": element.get("data"),
+                            "alt": alt,
+                            "width": element.get("width"),
+                            "height": element.get("height"),
+                        },
+                    )
+                )
+        sanitize_body(holder)
+        nodes = self.nodes_of(holder)
+        picture = next((n for n in nodes if not isinstance(n, str)), None)
+        figure = _el("div", {"class": "waa-graphic"}, picture) if picture is not None else None
+        described = {
+            "src": self.media_url(graphic.src),
+            "media_type": graphic.media_type,
+            "width": graphic.width,
+            "height": graphic.height,
+            "alt": picture.get("alt") if picture is not None else None,
+        }
+        return figure, {k: v for k, v in described.items() if v is not None}
+
+    # interactions
+
+    def render(self, interaction: Interaction) -> etree._Element:
+        method = getattr(self, f"_render_{interaction.type.value}")
+        element: etree._Element = method(interaction)
+        return element
+
+    def _max_choices(self, interaction: Interaction) -> int:
+        """How many options may be chosen; 0 is no limit. A single response allows one; a
+        multiple response without max-choices is read as no limit (what its author meant
+        by declaring a multiple response), not QTI's default of 1."""
+        declaration = self.item.response_declaration(interaction.response_identifier)
+        if declaration is not None and declaration.cardinality.value == "single":
+            return 1
+        if interaction.max_choices is not None:
+            return interaction.max_choices
+        return 0 if declaration is not None else 1
+
+    def _choice_like(self, interaction: Interaction, kind: str) -> etree._Element:
+        max_choices = self._max_choices(interaction)
+        input_type = "radio" if max_choices == 1 else "checkbox"
+        options = self.arrange(interaction, interaction.choices)
+        rid = interaction.response_identifier
+        rows = []
+        for position, choice in enumerate(options, start=1):
+            control = _el(
+                "input",
+                {
+                    "type": input_type,
+                    "name": rid,
+                    "value": choice.identifier,
+                    "id": self.new_id(rid, str(position)),
+                },
+            )
+            rows.append(self.labelled(control, self.fragment(choice.content), "waa-option"))
+        orientation = interaction.orientation or "vertical"
+        fieldset, group_id = self.group(
+            interaction,
+            kind,
+            _el("div", {"class": f"waa-options waa-{orientation}"}, rows),
+        )
+        self.describe(
+            interaction,
+            group_id,
+            options=[self.option(c) for c in options],
+            limits={"max_choices": max_choices, "min_choices": interaction.min_choices or 0},
+            orientation=interaction.orientation,
+        )
+        return fieldset
+
+    def _render_choice(self, interaction: Interaction) -> etree._Element:
+        return self._choice_like(interaction, "choice")
+
+    def _render_order(self, interaction: Interaction) -> etree._Element:
+        options = self.arrange(interaction, interaction.choices)
+        rid = interaction.response_identifier
+        count = len(options)
+        rows = []
+        for position, choice in enumerate(options, start=1):
+            select_id = self.new_id(rid, str(position))
+            select = _el(
+                "select",
+                {"id": select_id, "name": f"{rid}.{choice.identifier}",
+                 "data-choice": choice.identifier},
+                _el("option", {"value": ""}, "—"),
+                [_el("option", {"value": str(n)}, str(n)) for n in range(1, count + 1)],
+            )  # fmt: skip
+            content_id = f"{select_id}-label"
+            select.set("aria-labelledby", content_id)
+            rows.append(
+                _el(
+                    "li",
+                    {"class": "waa-order-option", "data-choice": choice.identifier},
+                    _el("div", {"id": content_id, "class": "waa-option-content"},
+                        self.fragment(choice.content)),
+                    " ",
+                    select,
+                )
+            )  # fmt: skip
+        fieldset, group_id = self.group(
+            interaction, "order", _el("ol", {"class": "waa-options"}, rows)
+        )
+        self.describe(
+            interaction,
+            group_id,
+            options=[self.option(c) for c in options],
+            limits={"max_choices": interaction.max_choices, "min_choices": interaction.min_choices},
+            orientation=interaction.orientation,
+        )
+        return fieldset
+
+    def _render_inline_choice(self, interaction: Interaction) -> etree._Element:
+        self.inline_count += 1
+        options = self.arrange(interaction, interaction.choices)
+        rid = interaction.response_identifier
+        select_id = self.new_id(rid)
+        select = _el(
+            "select",
+            {
+                "id": select_id,
+                "name": rid,
+                "class": "waa-interaction waa-inline-choice",
+                "data-response-identifier": rid,
+                "data-interaction-type": interaction.type.value,
+                "aria-label": f"Blank {self.inline_count}",
+                "required": "required" if interaction.required else None,
+            },
+            _el("option", {"value": ""}, "—"),
+            [
+                _el("option", {"value": c.identifier}, _text_of(self.fragment(c.content)))
+                for c in options
+            ],
+        )
+        self.describe(
+            interaction,
+            select_id,
+            options=[self.option(c, text=_text_of(self.fragment(c.content))) for c in options],
+            limits={"required": interaction.required},
+        )
+        return select
+
+    def _render_text_entry(self, interaction: Interaction) -> etree._Element:
+        self.inline_count += 1
+        rid = interaction.response_identifier
+        input_id = self.new_id(rid)
+        numeric = interaction.type is InteractionType.NUMERIC_ENTRY
+        declaration = self.item.response_declaration(rid)
+        is_integer = bool(
+            declaration and declaration.base_type and declaration.base_type.value == "integer"
+        )
+        control = _el(
+            "input",
+            {
+                "type": "text",
+                "id": input_id,
+                "name": rid,
+                "class": f"waa-interaction waa-{interaction.type.value.replace('_', '-')}",
+                "data-response-identifier": rid,
+                "data-interaction-type": interaction.type.value,
+                "inputmode": ("numeric" if is_integer else "decimal") if numeric else None,
+                "size": str(interaction.expected_length) if interaction.expected_length else None,
+                "placeholder": interaction.placeholder_text,
+                "aria-label": interaction.placeholder_text or f"Blank {self.inline_count}",
+                "autocomplete": "off",
+                "spellcheck": "false",
+            },
+        )
+        self.describe(
+            interaction,
+            input_id,
+            limits={
+                "expected_length": interaction.expected_length,
+                "pattern_mask": interaction.pattern_mask,
+                "base": interaction.base,
+                "format": interaction.format,
+            },
+            placeholder=interaction.placeholder_text,
+        )
+        return control
+
+    _render_numeric_entry = _render_text_entry
+
+    def _render_extended_text(self, interaction: Interaction) -> etree._Element:
+        rid = interaction.response_identifier
+        count = max(1, interaction.max_strings or 1)
+        areas = []
+        for n in range(1, count + 1):
+            area_id = self.new_id(rid, str(n))
+            areas.append(
+                _el(
+                    "textarea",
+                    {
+                        "id": area_id,
+                        "name": rid,
+                        "rows": str(interaction.expected_lines or 6),
+                        "placeholder": interaction.placeholder_text,
+                        "aria-label": f"Answer {n}" if count > 1 else None,
+                        "spellcheck": "false",
+                    },
+                    "",
+                )
+            )
+        fieldset, group_id = self.group(interaction, "extended-text", areas)
+        if count == 1:
+            self.name_single_control(fieldset, areas[0], "Answer")
+        self.describe(
+            interaction,
+            group_id,
+            limits={
+                "expected_length": interaction.expected_length,
+                "expected_lines": interaction.expected_lines,
+                "max_strings": interaction.max_strings,
+                "min_strings": interaction.min_strings,
+                "pattern_mask": interaction.pattern_mask,
+                "format": interaction.format,
+            },
+            placeholder=interaction.placeholder_text,
+        )
+        return fieldset
+
+    def _render_match(self, interaction: Interaction) -> etree._Element:
+        rid = interaction.response_identifier
+        if len(interaction.match_sets) != 2:
+            raise ItemFormatError("a match interaction needs two match sets")
+        sources = self.arrange(interaction, interaction.match_sets[0], "source")
+        targets = self.arrange(interaction, interaction.match_sets[1], "target")
+        head = _el("tr", {}, _el("td", {}))
+        target_ids = []
+        for position, target in enumerate(targets, start=1):
+            th_id = self.new_id(rid, "target", str(position))
+            target_ids.append(th_id)
+            head.append(_el("th", {"scope": "col", "id": th_id}, self.fragment(target.content)))
+        body_rows = []
+        for row, source in enumerate(sources, start=1):
+            th_id = self.new_id(rid, "source", str(row))
+            cells = [_el("th", {"scope": "row", "id": th_id}, self.fragment(source.content))]
+            for column, target in enumerate(targets):
+                cells.append(
+                    _el(
+                        "td",
+                        {},
+                        _el(
+                            "input",
+                            {
+                                "type": "checkbox",
+                                "name": rid,
+                                "value": f"{source.identifier} {target.identifier}",
+                                "id": self.new_id(rid, str(row), str(column + 1)),
+                                "aria-labelledby": f"{th_id} {target_ids[column]}",
+                            },
+                        ),
+                    )
+                )
+            body_rows.append(_el("tr", {}, cells))
+        table = _el(
+            "table",
+            {"class": "waa-match-grid"},
+            _el("thead", {}, head),
+            _el("tbody", {}, body_rows),
+        )
+        fieldset, group_id = self.group(interaction, "match", table)
+        self.describe(
+            interaction,
+            group_id,
+            source_options=[
+                self.option(c, match_max=c.match_max, match_min=c.match_min) for c in sources
+            ],
+            target_options=[
+                self.option(c, match_max=c.match_max, match_min=c.match_min) for c in targets
+            ],
+            limits={
+                "max_associations": interaction.max_associations,
+                "min_associations": interaction.min_associations,
+            },
+        )
+        return fieldset
+
+    def _render_associate(self, interaction: Interaction) -> etree._Element:
+        rid = interaction.response_identifier
+        options = self.arrange(interaction, interaction.choices)
+        listing = _el(
+            "ul",
+            {"class": "waa-options"},
+            [_el("li", {"data-choice": c.identifier}, self.fragment(c.content)) for c in options],
+        )
+        pairs = interaction.max_associations or max(1, len(options) // 2)
+        rows = []
+        for n in range(1, pairs + 1):
+            selects = []
+            for side in (1, 2):
+                selects.append(
+                    _el(
+                        "select",
+                        {
+                            "id": self.new_id(rid, "pair", str(n), str(side)),
+                            "name": f"{rid}.{n}",
+                            "aria-label": f"Pair {n}, item {side}",
+                        },
+                        _el("option", {"value": ""}, "—"),
+                        [
+                            _el(
+                                "option",
+                                {"value": c.identifier},
+                                _text_of(self.fragment(c.content)),
+                            )
+                            for c in options
+                        ],
+                    )
+                )
+            rows.append(_el("div", {"class": "waa-association"}, selects[0], " ", selects[1]))
+        fieldset, group_id = self.group(interaction, "associate", listing, rows)
+        self.describe(
+            interaction,
+            group_id,
+            options=[self.option(c, match_max=c.match_max, match_min=c.match_min) for c in options],
+            limits={
+                "max_associations": interaction.max_associations,
+                "min_associations": interaction.min_associations,
+            },
+        )
+        return fieldset
+
+    def _render_gap_match(self, interaction: Interaction) -> etree._Element:
+        rid = interaction.response_identifier
+        options = self.arrange(interaction, interaction.choices)
+        labels = {c.identifier: _text_of(self.fragment(c.content)) or c.identifier for c in options}
+        bank = _el(
+            "ul",
+            {"class": "waa-gap-options"},
+            [_el("li", {"data-choice": c.identifier}, self.fragment(c.content)) for c in options],
+        )
+        content = self.fragment(interaction.content, keep=frozenset({"qti-gap"}))
+        holder = _el("div", {"class": "waa-gap-content"}, content)
+        for gap_number, gap in enumerate(list(holder.iter("qti-gap")), start=1):
+            identifier = gap.get("identifier") or ""
+            select = _el(
+                "select",
+                {
+                    "id": self.new_id(rid, "gap", identifier or str(gap_number)),
+                    "name": f"{rid}.{identifier}",
+                    "data-gap": identifier,
+                    "aria-label": f"Gap {gap_number}",
+                    "required": "required" if gap.get("required") == "true" else None,
+                },
+                _el("option", {"value": ""}, "—"),
+                [_el("option", {"value": c.identifier}, labels[c.identifier]) for c in options],
+            )
+            _replace(gap, select)
+        fieldset, group_id = self.group(interaction, "gap-match", bank, holder)
+        self.describe(
+            interaction,
+            group_id,
+            options=[
+                self.option(c, match_max=c.match_max, match_min=c.match_min, image=c.image or None)
+                for c in options
+            ],
+            gaps=[{"identifier": g.identifier, "required": g.required} for g in interaction.gaps],
+            limits={
+                "max_associations": interaction.max_associations,
+                "min_associations": interaction.min_associations,
+            },
+        )
+        return fieldset
+
+    def _render_hottext(self, interaction: Interaction) -> etree._Element:
+        rid = interaction.response_identifier
+        max_choices = self._max_choices(interaction)
+        input_type = "radio" if max_choices == 1 else "checkbox"
+        holder = _el(
+            "div",
+            {"class": "waa-hottext-content"},
+            self.fragment(interaction.content, keep=frozenset({"qti-hottext"})),
+        )
+        for position, hot in enumerate(list(holder.iter("qti-hottext")), start=1):
+            control_id = self.new_id(rid, str(position))
+            label = _el(
+                "label",
+                {"class": "waa-hottext", "for": control_id},
+                _el(
+                    "input",
+                    {
+                        "type": input_type,
+                        "name": rid,
+                        "value": hot.get("identifier") or "",
+                        "id": control_id,
+                    },
+                ),
+            )
+            label[0].tail = hot.text
+            for child in list(hot):
+                label.append(child)
+            _replace(hot, label)
+        fieldset, group_id = self.group(interaction, "hottext", holder)
+        self.describe(
+            interaction,
+            group_id,
+            options=[self.option(c) for c in interaction.choices],
+            limits={"max_choices": max_choices, "min_choices": interaction.min_choices or 0},
+        )
+        return fieldset
+
+    def _render_hotspot(self, interaction: Interaction) -> etree._Element:
+        rid = interaction.response_identifier
+        max_choices = self._max_choices(interaction)
+        input_type = "radio" if max_choices == 1 else "checkbox"
+        figure, graphic = self.graphic(interaction.graphic)
+        rows = []
+        options = []
+        for position, choice in enumerate(interaction.choices, start=1):
+            label = choice.attributes.get("hotspot-label") or _text_of(
+                self.fragment(choice.content)
+            )
+            label = label or f"Area {position}"
+            control = _el(
+                "input",
+                {
+                    "type": input_type,
+                    "name": rid,
+                    "value": choice.identifier,
+                    "id": self.new_id(rid, str(position)),
+                    "data-shape": choice.shape.value if choice.shape else None,
+                    "data-coords": ",".join(_num(c) for c in choice.coords) or None,
+                },
+            )
+            rows.append(self.labelled(control, [label], "waa-option"))
+            options.append(
+                {
+                    "identifier": choice.identifier,
+                    "label": label,
+                    "shape": choice.shape.value if choice.shape else None,
+                    "coords": list(choice.coords),
+                }
+            )
+        fieldset, group_id = self.group(
+            interaction, "hotspot", figure, _el("div", {"class": "waa-options"}, rows)
+        )
+        self.describe(
+            interaction,
+            group_id,
+            graphic=graphic,
+            options=options,
+            limits={"max_choices": max_choices, "min_choices": interaction.min_choices or 0},
+        )
+        return fieldset
+
+    def _render_select_point(self, interaction: Interaction) -> etree._Element:
+        rid = interaction.response_identifier
+        max_choices = self._max_choices(interaction)
+        figure, graphic = self.graphic(interaction.graphic)
+        fields = []
+        for n in range(1, (max_choices or 1) + 1):
+            field_id = self.new_id(rid, str(n))
+            fields.append(
+                _el(
+                    "div",
+                    {"class": "waa-point"},
+                    _el("label", {"for": field_id}, f"Point {n} (x y)"),
+                    " ",
+                    _el(
+                        "input",
+                        {
+                            "type": "text",
+                            "id": field_id,
+                            "name": rid,
+                            "inputmode": "numeric",
+                            "autocomplete": "off",
+                        },
+                    ),
+                )
+            )
+        fieldset, group_id = self.group(interaction, "select-point", figure, fields)
+        self.describe(
+            interaction,
+            group_id,
+            graphic=graphic,
+            limits={"max_choices": max_choices, "min_choices": interaction.min_choices or 0},
+        )
+        return fieldset
+
+    def _render_upload(self, interaction: Interaction) -> etree._Element:
+        rid = interaction.response_identifier
+        input_id = self.new_id(rid, "file")
+        control = _el(
+            "input",
+            {
+                "type": "file",
+                "id": input_id,
+                "name": rid,
+                "accept": ",".join(interaction.upload_types) or None,
+            },
+        )
+        fieldset, group_id = self.group(interaction, "upload", control)
+        self.name_single_control(fieldset, control, "File to upload")
+        self.describe(interaction, group_id, accept=list(interaction.upload_types))
+        return fieldset
+
+    def _render_slider(self, interaction: Interaction) -> etree._Element:
+        rid = interaction.response_identifier
+        input_id = self.new_id(rid, "range")
+        control = _el(
+            "input",
+            {
+                "type": "range",
+                "id": input_id,
+                "name": rid,
+                "min": _num(interaction.lower_bound)
+                if interaction.lower_bound is not None
+                else None,
+                "max": _num(interaction.upper_bound)
+                if interaction.upper_bound is not None
+                else None,
+                "step": _num(interaction.step) if interaction.step is not None else None,
+                "aria-orientation": interaction.orientation,
+            },
+        )
+        output = _el("output", {"for": input_id, "class": "waa-slider-value"}, "")
+        fieldset, group_id = self.group(interaction, "slider", control, " ", output)
+        self.name_single_control(fieldset, control, "Value")
+        self.describe(
+            interaction,
+            group_id,
+            limits={
+                "lower_bound": interaction.lower_bound,
+                "upper_bound": interaction.upper_bound,
+                "step": interaction.step,
+                "step_label": interaction.step_label,
+                "reverse": interaction.reverse,
+            },
+            orientation=interaction.orientation,
+        )
+        return fieldset
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def _copy(node: Any) -> Any:
+    if isinstance(node, str):
+        return node
+    clone = etree.fromstring(etree.tostring(node))
+    clone.tail = None
+    return clone
+
+
+def _parse_fragment(markup: str) -> etree._Element:
+    """A stored fragment (namespace-free XHTML with QTI element names) parsed into a
+    ``div``, sanitized; tag soup falls back to the HTML fragment sanitizer."""
+    try:
+        holder = etree.fromstring(f"<div>{markup}</div>".encode(), safe_xml_parser())
+    except etree.XMLSyntaxError:
+        holder = etree.fromstring(
+            f"<div>{sanitize_fragment_html(markup)}</div>".encode(), safe_xml_parser()
+        )
+    sanitize_body(holder)
+    return holder
+
+
+def candidate_view(
+    item: ItemDefinition,
+    *,
+    shuffle_seed: int | None,
+    resolve_media: MediaResolver | None = None,
+) -> dict[str, Any]:
+    """The payload a candidate's player receives for ``item`` (JSON-able dict).
+
+    ``shuffle_seed`` (the attempt's seed) fixes the order of shuffled options; ``None``
+    keeps document order. ``resolve_media``, when given, maps each relative media path of
+    the item (``images/map.png``) to the URL the player fetches it from.
+
+    Keys: ``format`` (1), ``item_identifier``, ``language``, ``html`` (the body as a
+    polyglot HTML fragment) and ``interactions`` (one description per interaction, in
+    document order: ``type``, ``response_identifier``, ``cardinality``, ``base_type``,
+    ``dom_id`` of the rendered control or group, ``prompt``, ``shuffled``, and per type
+    ``options`` / ``source_options`` / ``target_options`` / ``gaps`` / ``graphic`` /
+    ``limits`` / ``accept`` / ``placeholder`` / ``orientation``). Raises
+    :class:`ItemFormatError` when the body holds an interaction the item does not
+    describe.
+    """
+    renderer = _Renderer(item, shuffle_seed, resolve_media)
+    try:
+        root = etree.fromstring(item.body.encode("utf-8"), safe_xml_parser())
+    except etree.XMLSyntaxError as exc:
+        raise ItemFormatError(f"the stored body is not well-formed XML ({exc.msg})") from None
+    sanitize_body(root)
+    renderer.finish(root)
+    for element in list(root.iter()):
+        if not isinstance(element.tag, str) or not _is_host(element):
+            continue
+        if element.getparent() is None and element is not root:
+            continue
+        local = _local(element)
+        if not local.endswith("-interaction"):
+            continue
+        rid = element.get("response-identifier") or ""
+        interaction = item.interaction_for(rid)
+        if interaction is None:
+            raise ItemFormatError(
+                f"the body holds <{local}> for response {rid!r}, which the item does not describe"
+            )
+        _replace(element, renderer.render(interaction))
+    html = serialize_polyglot(list(root), leading_text=root.text or "")
+    return {
+        "format": PAYLOAD_FORMAT,
+        "item_identifier": item.identifier,
+        "language": item.language,
+        "html": html,
+        "interactions": renderer.descriptions,
+    }

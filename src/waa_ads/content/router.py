@@ -1,0 +1,526 @@
+"""HTTP routes of the item bank: banks, members, items, versions and the workflow."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile, status
+
+from waa_ads.auth.deps import PrincipalDep
+from waa_ads.content import assets, schemas, service, transfer
+from waa_ads.content.models import Item, ItemVersion, MediaAsset, VersionStatus
+from waa_ads.content.sources import parse_source
+from waa_ads.core.deps import SessionDep
+from waa_ads.core.errors import error_responses
+from waa_ads.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
+
+router = APIRouter()
+banks = APIRouter(prefix="/banks", tags=["item banks"])
+items = APIRouter(prefix="/items", tags=["items"])
+media = APIRouter(prefix="/media", tags=["media"])
+rubrics = APIRouter(prefix="/rubrics", tags=["rubrics"])
+
+
+def _pair(item: Item, version: ItemVersion) -> schemas.ItemWithVersion:
+    return schemas.ItemWithVersion(
+        item=schemas.ItemRead.model_validate(item),
+        version=schemas.ItemVersionRead.model_validate(version),
+    )
+
+
+# --- banks -------------------------------------------------------------------------------
+
+
+@banks.post(
+    "",
+    response_model=schemas.BankRead,
+    status_code=status.HTTP_201_CREATED,
+    summary="Create an item bank",
+    responses=error_responses(401, 403, 409),
+)
+async def create_bank(
+    session: SessionDep, principal: PrincipalDep, body: schemas.BankCreate
+) -> schemas.BankRead:
+    return schemas.BankRead.model_validate(await service.create_bank(session, principal, body))
+
+
+@banks.get(
+    "",
+    response_model=list[schemas.BankRead],
+    summary="The item banks the caller may read",
+    responses=error_responses(401),
+)
+async def list_banks(session: SessionDep, principal: PrincipalDep) -> list[schemas.BankRead]:
+    rows = await service.list_banks(session, principal)
+    return [schemas.BankRead.model_validate(r) for r in rows]
+
+
+@banks.get(
+    "/{bank_id}",
+    response_model=schemas.BankRead,
+    summary="One item bank",
+    responses=error_responses(401, 404),
+)
+async def get_bank(
+    session: SessionDep, principal: PrincipalDep, bank_id: uuid.UUID
+) -> schemas.BankRead:
+    access = await service.bank_access(session, principal, bank_id)
+    return schemas.BankRead.model_validate(access.bank)
+
+
+@banks.patch(
+    "/{bank_id}",
+    response_model=schemas.BankRead,
+    summary="Rename a bank or change whether publishing needs review",
+    responses=error_responses(401, 403, 404),
+)
+async def update_bank(
+    session: SessionDep, principal: PrincipalDep, bank_id: uuid.UUID, body: schemas.BankUpdate
+) -> schemas.BankRead:
+    bank = await service.update_bank(session, principal, bank_id, body)
+    return schemas.BankRead.model_validate(bank)
+
+
+@banks.get(
+    "/{bank_id}/members",
+    response_model=list[schemas.BankMemberRead],
+    summary="Who may write or review in a bank",
+    responses=error_responses(401, 404),
+)
+async def list_members(
+    session: SessionDep, principal: PrincipalDep, bank_id: uuid.UUID
+) -> list[schemas.BankMemberRead]:
+    rows = await service.list_members(session, principal, bank_id)
+    return [schemas.BankMemberRead.model_validate(r) for r in rows]
+
+
+@banks.put(
+    "/{bank_id}/members",
+    response_model=schemas.BankMemberRead,
+    summary="Grant an account author or reviewer permission on a bank (admins)",
+    responses=error_responses(401, 403, 404),
+)
+async def set_member(
+    session: SessionDep, principal: PrincipalDep, bank_id: uuid.UUID, body: schemas.BankMemberSet
+) -> schemas.BankMemberRead:
+    member = await service.set_member(session, principal, bank_id, body)
+    return schemas.BankMemberRead.model_validate(member)
+
+
+@banks.delete(
+    "/{bank_id}/members/{user_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Revoke an account's permission on a bank (admins)",
+    responses=error_responses(401, 403, 404),
+)
+async def remove_member(
+    session: SessionDep, principal: PrincipalDep, bank_id: uuid.UUID, user_id: uuid.UUID
+) -> Response:
+    await service.remove_member(session, principal, bank_id, user_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@banks.post(
+    "/{bank_id}/items",
+    response_model=schemas.ItemWithVersion,
+    status_code=status.HTTP_201_CREATED,
+    summary="Add an item (version 1, a draft) from native, QTI or stored form",
+    responses=error_responses(401, 403, 404, 409),
+)
+async def create_item(
+    session: SessionDep, principal: PrincipalDep, bank_id: uuid.UUID, body: schemas.ItemCreate
+) -> schemas.ItemWithVersion:
+    definition = parse_source(body.source)
+    item, version = await service.create_item(
+        session,
+        principal,
+        bank_id,
+        definition,
+        metadata=body.metadata,
+        rubric_version_id=body.rubric_version_id,
+        change_note=body.change_note,
+    )
+    return _pair(item, version)
+
+
+@banks.post(
+    "/{bank_id}/import",
+    status_code=status.HTTP_201_CREATED,
+    summary="Import items from a QTI 3.0/2.x package (zip) or file, or a native YAML/JSON file",
+    response_model=dict[str, Any],
+    responses=error_responses(401, 403, 404, 413),
+)
+async def import_items(
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+    bank_id: uuid.UUID,
+    file: Annotated[UploadFile, File(description="A .zip package, .xml, .yaml or .json file")],
+    publish: Annotated[bool, Form(description="Publish every imported item")] = False,
+) -> dict[str, Any]:
+    """All or nothing: when any item is rejected, nothing is stored and the 422 problem's
+    ``report`` lists each item with its status and reason."""
+    data = await file.read()
+    candidates = transfer.candidates_from_bytes(file.filename or "upload", data)
+    report = await transfer.import_items(
+        session, request.app.state.blobs, principal, bank_id, candidates, publish=publish
+    )
+    return report.as_dict()
+
+
+@banks.get(
+    "/{bank_id}/export",
+    summary="Export a bank's items: a QTI 3.0 content package or native JSON files (zip)",
+    response_class=Response,
+    responses={200: {"content": {"application/zip": {}}}, **error_responses(401, 404)},
+)
+async def export_items(
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+    bank_id: uuid.UUID,
+    format: Annotated[Literal["qti3", "native"], Query()] = "qti3",
+    status_filter: Annotated[VersionStatus | None, Query(alias="status")] = None,
+    tag: Annotated[list[str] | None, Query()] = None,
+) -> Response:
+    versions = await transfer.versions_for_export(
+        session, principal, bank_id=bank_id, status=status_filter, tags=tag or []
+    )
+    if format == "qti3":
+        data = await transfer.export_qti3(session, request.app.state.blobs, principal, versions)
+    else:
+        data = transfer.export_native(versions)
+    return Response(
+        data,
+        media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="bank-{bank_id}-{format}.zip"'},
+    )
+
+
+# --- items -------------------------------------------------------------------------------
+
+
+@items.get(
+    "",
+    response_model=Page[schemas.ItemRead],
+    summary="Search items by text, tags, interaction type and status",
+    responses=error_responses(401, 404),
+)
+async def search_items(
+    session: SessionDep,
+    principal: PrincipalDep,
+    bank_id: uuid.UUID | None = None,
+    q: Annotated[str | None, Query(max_length=200, description="Text in id, title, tags")] = None,
+    tag: Annotated[list[str] | None, Query(description="Every given tag must be present")] = None,
+    type: Annotated[str | None, Query(max_length=40, description="Interaction type")] = None,
+    status_filter: Annotated[VersionStatus | None, Query(alias="status")] = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+) -> Page[schemas.ItemRead]:
+    rows, next_cursor = await service.search_items(
+        session,
+        principal,
+        bank_id=bank_id,
+        text=q,
+        tags=tag or [],
+        interaction_type=type,
+        status=status_filter,
+        cursor=cursor,
+        limit=limit,
+    )
+    return Page(items=[schemas.ItemRead.model_validate(r) for r in rows], next_cursor=next_cursor)
+
+
+@items.get(
+    "/{item_id}",
+    response_model=schemas.ItemWithVersion,
+    summary="An item with its newest version",
+    responses=error_responses(401, 404),
+)
+async def get_item(
+    session: SessionDep, principal: PrincipalDep, item_id: uuid.UUID
+) -> schemas.ItemWithVersion:
+    return _pair(*await service.get_version(session, principal, item_id))
+
+
+@items.patch(
+    "/{item_id}",
+    response_model=schemas.ItemWithVersion,
+    summary="Edit an item (a published item gets a new draft version)",
+    responses=error_responses(401, 403, 404, 409),
+)
+async def update_item(
+    session: SessionDep, principal: PrincipalDep, item_id: uuid.UUID, body: schemas.ItemUpdate
+) -> schemas.ItemWithVersion:
+    definition = parse_source(body.source) if body.source is not None else None
+    item, version = await service.update_item(
+        session,
+        principal,
+        item_id,
+        definition=definition,
+        metadata=body.metadata,
+        rubric_version_id=body.rubric_version_id,
+        change_note=body.change_note,
+        expected_version=body.expected_version,
+    )
+    return _pair(item, version)
+
+
+@items.get(
+    "/{item_id}/versions",
+    response_model=list[schemas.ItemVersionRead],
+    summary="Every version of an item",
+    responses=error_responses(401, 404),
+)
+async def list_versions(
+    session: SessionDep, principal: PrincipalDep, item_id: uuid.UUID
+) -> list[schemas.ItemVersionRead]:
+    rows = await service.list_versions(session, principal, item_id)
+    return [schemas.ItemVersionRead.model_validate(r) for r in rows]
+
+
+@items.get(
+    "/{item_id}/versions/{version}",
+    response_model=schemas.ItemVersionRead,
+    summary="One version of an item (authors' view, with its answer key)",
+    responses=error_responses(401, 404),
+)
+async def get_version(
+    session: SessionDep, principal: PrincipalDep, item_id: uuid.UUID, version: int
+) -> schemas.ItemVersionRead:
+    _, row = await service.get_version(session, principal, item_id, version)
+    return schemas.ItemVersionRead.model_validate(row)
+
+
+@items.get(
+    "/{item_id}/versions/{version}/preview",
+    response_model=dict[str, Any],
+    summary="A version as a candidate would receive it (never an answer key)",
+    responses=error_responses(401, 404),
+)
+async def preview_version(
+    session: SessionDep,
+    principal: PrincipalDep,
+    item_id: uuid.UUID,
+    version: int,
+    seed: Annotated[int | None, Query(description="Shuffle seed; omit for document order")] = None,
+) -> dict[str, Any]:
+    _, row = await service.get_version(session, principal, item_id, version)
+    return service.candidate_payload(row, seed)
+
+
+@items.post(
+    "/{item_id}/submit",
+    response_model=schemas.ItemWithVersion,
+    summary="Submit the draft for review",
+    responses=error_responses(401, 403, 404, 409),
+)
+async def submit_item(
+    session: SessionDep, principal: PrincipalDep, item_id: uuid.UUID
+) -> schemas.ItemWithVersion:
+    return _pair(*await service.submit_for_review(session, principal, item_id))
+
+
+@items.post(
+    "/{item_id}/publish",
+    response_model=schemas.ItemWithVersion,
+    summary="Publish the newest version (a reviewer, where the bank requires review)",
+    responses=error_responses(401, 403, 404, 409),
+)
+async def publish_item(
+    session: SessionDep, principal: PrincipalDep, item_id: uuid.UUID
+) -> schemas.ItemWithVersion:
+    return _pair(*await service.publish(session, principal, item_id))
+
+
+@items.post(
+    "/{item_id}/retire",
+    response_model=schemas.ItemWithVersion,
+    summary="Retire the published version",
+    responses=error_responses(401, 403, 404, 409),
+)
+async def retire_item(
+    session: SessionDep, principal: PrincipalDep, item_id: uuid.UUID
+) -> schemas.ItemWithVersion:
+    return _pair(*await service.retire(session, principal, item_id))
+
+
+# --- media ---------------------------------------------------------------------------------
+
+
+@media.post(
+    "",
+    response_model=schemas.MediaRead,
+    status_code=status.HTTP_201_CREATED,
+    summary="Upload a media file (type sniffed from the bytes; the same bytes stored once)",
+    responses={
+        200: {"model": schemas.MediaRead, "description": "Already stored."},
+        **error_responses(401, 403, 413),
+    },
+)
+async def upload_media(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    principal: PrincipalDep,
+    file: Annotated[UploadFile, File(description="The media file")],
+) -> schemas.MediaRead:
+    assets.require_author(principal)
+    data = await file.read()
+    asset, created = await assets.store_media(
+        session,
+        request.app.state.blobs,
+        principal,
+        principal.organization_id,
+        data,
+        filename=file.filename,
+        declared_type=file.content_type
+        if file.content_type not in (None, "application/octet-stream")
+        else None,
+    )
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return schemas.MediaRead.model_validate(asset)
+
+
+@media.get(
+    "",
+    response_model=list[schemas.MediaRead],
+    summary="The organization's media assets",
+    responses=error_responses(401, 403),
+)
+async def list_media(session: SessionDep, principal: PrincipalDep) -> list[schemas.MediaRead]:
+    assets.require_author(principal)
+    return [
+        schemas.MediaRead.model_validate(m) for m in await assets.list_media(session, principal)
+    ]
+
+
+@media.get(
+    "/sha256/{sha256}",
+    summary="A media asset's bytes, by content address",
+    response_class=Response,
+    responses={200: {"content": {"application/octet-stream": {}}}, **error_responses(401, 404)},
+)
+async def get_media_by_hash(
+    request: Request, session: SessionDep, principal: PrincipalDep, sha256: str
+) -> Response:
+    asset = await assets.get_media_by_hash(session, principal, sha256)
+    return await _media_response(request, asset)
+
+
+@media.get(
+    "/{media_id}",
+    response_model=schemas.MediaRead,
+    summary="One media asset's description",
+    responses=error_responses(401, 404),
+)
+async def get_media(
+    session: SessionDep, principal: PrincipalDep, media_id: uuid.UUID
+) -> schemas.MediaRead:
+    return schemas.MediaRead.model_validate(await assets.get_media(session, principal, media_id))
+
+
+@media.get(
+    "/{media_id}/content",
+    summary="A media asset's bytes",
+    response_class=Response,
+    responses={200: {"content": {"application/octet-stream": {}}}, **error_responses(401, 404)},
+)
+async def get_media_content(
+    request: Request, session: SessionDep, principal: PrincipalDep, media_id: uuid.UUID
+) -> Response:
+    asset = await assets.get_media(session, principal, media_id)
+    return await _media_response(request, asset)
+
+
+async def _media_response(request: Request, asset: MediaAsset) -> Response:
+    data = await request.app.state.blobs.get(asset.sha256)
+    return Response(
+        data,
+        media_type=asset.content_type,
+        headers={
+            "Cache-Control": "private, max-age=31536000, immutable",
+            "ETag": f'"{asset.sha256}"',
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+# --- rubrics -------------------------------------------------------------------------------
+
+
+@rubrics.get(
+    "/schema",
+    summary="The JSON Schema rubric documents are validated against",
+    response_model=dict[str, Any],
+)
+async def rubric_schema() -> dict[str, Any]:
+    from waa_ads.content.rubrics import rubric_schema as schema
+
+    return schema()
+
+
+@rubrics.post(
+    "",
+    response_model=schemas.RubricWithVersion,
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a rubric from its YAML document (version 1)",
+    responses=error_responses(401, 403, 409),
+)
+async def create_rubric(
+    session: SessionDep, principal: PrincipalDep, body: schemas.RubricCreate
+) -> schemas.RubricWithVersion:
+    rubric, version = await assets.create_rubric(
+        session, principal, principal.organization_id, slug=body.slug, source_yaml=body.yaml
+    )
+    return schemas.RubricWithVersion.build(rubric, version)
+
+
+@rubrics.get(
+    "",
+    response_model=list[schemas.RubricRead],
+    summary="The organization's rubrics",
+    responses=error_responses(401),
+)
+async def list_rubrics(session: SessionDep, principal: PrincipalDep) -> list[schemas.RubricRead]:
+    return [
+        schemas.RubricRead.model_validate(r) for r in await assets.list_rubrics(session, principal)
+    ]
+
+
+@rubrics.post(
+    "/{rubric_id}/versions",
+    response_model=schemas.RubricWithVersion,
+    status_code=status.HTTP_201_CREATED,
+    summary="Add a version of a rubric",
+    responses=error_responses(401, 403, 404, 409),
+)
+async def add_rubric_version(
+    session: SessionDep,
+    principal: PrincipalDep,
+    rubric_id: uuid.UUID,
+    body: schemas.RubricVersionCreate,
+) -> schemas.RubricWithVersion:
+    rubric, version = await assets.add_rubric_version(session, principal, rubric_id, body.yaml)
+    return schemas.RubricWithVersion.build(rubric, version)
+
+
+@rubrics.get(
+    "/{rubric_id}/versions/{version}",
+    response_model=schemas.RubricWithVersion,
+    summary="One version of a rubric",
+    responses=error_responses(401, 404),
+)
+async def get_rubric_version(
+    session: SessionDep, principal: PrincipalDep, rubric_id: uuid.UUID, version: int
+) -> schemas.RubricWithVersion:
+    rubric, row = await assets.get_rubric_version(session, principal, rubric_id, version)
+    return schemas.RubricWithVersion.build(rubric, row)
+
+
+router.include_router(banks)
+router.include_router(items)
+router.include_router(media)
+router.include_router(rubrics)

@@ -1,0 +1,686 @@
+"""Item bank rules: banks and their permissions, items and their immutable versions, the
+draft -> in review -> published -> retired workflow, search.
+
+Services flush, never commit. Every change is audited, naming people by id only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from waa_ads.audit import service as audit
+from waa_ads.auth.deps import Principal
+from waa_ads.auth.models import Role, User
+from waa_ads.content import schemas
+from waa_ads.content.model import InteractionType, ItemDefinition
+from waa_ads.content.models import (
+    BankMember,
+    BankPermission,
+    Item,
+    ItemBank,
+    ItemTag,
+    ItemVersion,
+    RubricVersion,
+    VersionStatus,
+)
+from waa_ads.content.render import candidate_view
+from waa_ads.core.db import utcnow, uuid7
+from waa_ads.core.errors import Conflict, Forbidden, NotFound, Unprocessable
+from waa_ads.core.pagination import paginate
+from waa_ads.core.tenancy import get_scoped, scoped
+
+# --- access ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BankAccess:
+    bank: ItemBank
+    can_write: bool
+    can_review: bool
+
+
+async def bank_access(
+    session: AsyncSession, principal: Principal, bank_id: uuid.UUID
+) -> BankAccess:
+    """The caller's rights on a bank. A bank the caller may not read is a 404, as if it did
+    not exist. Admins may do everything; others need a row in ``bank_member``."""
+    bank = await get_scoped(session, ItemBank, bank_id, principal.organization_id, what="item bank")
+    if principal.has_any(Role.admin):
+        return BankAccess(bank, True, True)
+    member = (
+        await session.execute(
+            select(BankMember.permission).where(
+                BankMember.bank_id == bank.id, BankMember.user_id == principal.user_id
+            )
+        )
+    ).scalar_one_or_none()
+    if member is None or not principal.has_any(Role.author):
+        raise NotFound(f"item bank {bank_id} not found")
+    return BankAccess(bank, True, member == BankPermission.reviewer.value)
+
+
+def _require_write(access: BankAccess) -> None:
+    if not access.can_write:
+        raise Forbidden("you may not change items in this bank")
+
+
+# --- banks -------------------------------------------------------------------------------
+
+
+async def create_bank(
+    session: AsyncSession, principal: Principal, data: schemas.BankCreate
+) -> ItemBank:
+    if not principal.has_any(Role.admin, Role.author):
+        raise Forbidden("creating an item bank needs the admin or author role")
+    taken = (
+        await session.execute(
+            scoped(select(ItemBank.id), ItemBank, principal.organization_id).where(
+                ItemBank.slug == data.slug
+            )
+        )
+    ).first()
+    if taken is not None:
+        raise Conflict(f"an item bank with slug {data.slug!r} already exists")
+    bank = ItemBank(organization_id=principal.organization_id, **data.model_dump())
+    session.add(bank)
+    await session.flush()
+    if not principal.has_any(Role.admin):
+        # Whoever creates a bank may write and review in it.
+        session.add(
+            BankMember(
+                organization_id=principal.organization_id,
+                bank_id=bank.id,
+                user_id=principal.user_id,
+                permission=BankPermission.reviewer.value,
+            )
+        )
+        await session.flush()
+    await audit.record(
+        session,
+        organization_id=principal.organization_id,
+        action="item_bank.created",
+        actor=principal.actor,
+        target_type="item_bank",
+        target_id=bank.id,
+    )
+    return bank
+
+
+async def list_banks(session: AsyncSession, principal: Principal) -> Sequence[ItemBank]:
+    stmt = scoped(select(ItemBank), ItemBank, principal.organization_id).order_by(ItemBank.slug)
+    if not principal.has_any(Role.admin):
+        stmt = stmt.join(BankMember, BankMember.bank_id == ItemBank.id).where(
+            BankMember.user_id == principal.user_id
+        )
+    return (await session.execute(stmt)).scalars().all()
+
+
+async def update_bank(
+    session: AsyncSession, principal: Principal, bank_id: uuid.UUID, data: schemas.BankUpdate
+) -> ItemBank:
+    access = await bank_access(session, principal, bank_id)
+    if not access.can_review:
+        raise Forbidden("changing a bank's settings needs the reviewer permission")
+    changes = data.model_dump(exclude_unset=True)
+    for key, value in changes.items():
+        setattr(access.bank, key, value)
+    await session.flush()
+    await audit.record(
+        session,
+        organization_id=principal.organization_id,
+        action="item_bank.updated",
+        actor=principal.actor,
+        target_type="item_bank",
+        target_id=bank_id,
+        data={"fields": sorted(changes)},
+    )
+    return access.bank
+
+
+async def set_member(
+    session: AsyncSession, principal: Principal, bank_id: uuid.UUID, data: schemas.BankMemberSet
+) -> BankMember:
+    if not principal.has_any(Role.admin):
+        raise Forbidden("bank permissions are granted by admins")
+    bank = await get_scoped(session, ItemBank, bank_id, principal.organization_id, what="item bank")
+    await get_scoped(session, User, data.user_id, principal.organization_id, what="user")
+    member = (
+        await session.execute(
+            select(BankMember).where(
+                BankMember.bank_id == bank.id, BankMember.user_id == data.user_id
+            )
+        )
+    ).scalar_one_or_none()
+    if member is None:
+        member = BankMember(
+            organization_id=principal.organization_id,
+            bank_id=bank.id,
+            user_id=data.user_id,
+            permission=data.permission.value,
+        )
+        session.add(member)
+    else:
+        member.permission = data.permission.value
+    await session.flush()
+    await audit.record(
+        session,
+        organization_id=principal.organization_id,
+        action="item_bank.member_set",
+        actor=principal.actor,
+        target_type="item_bank",
+        target_id=bank.id,
+        data={"user_id": str(data.user_id), "permission": data.permission.value},
+    )
+    return member
+
+
+async def remove_member(
+    session: AsyncSession, principal: Principal, bank_id: uuid.UUID, user_id: uuid.UUID
+) -> None:
+    if not principal.has_any(Role.admin):
+        raise Forbidden("bank permissions are granted by admins")
+    bank = await get_scoped(session, ItemBank, bank_id, principal.organization_id, what="item bank")
+    await session.execute(
+        delete(BankMember).where(BankMember.bank_id == bank.id, BankMember.user_id == user_id)
+    )
+    await audit.record(
+        session,
+        organization_id=principal.organization_id,
+        action="item_bank.member_removed",
+        actor=principal.actor,
+        target_type="item_bank",
+        target_id=bank.id,
+        data={"user_id": str(user_id)},
+    )
+
+
+async def list_members(
+    session: AsyncSession, principal: Principal, bank_id: uuid.UUID
+) -> Sequence[BankMember]:
+    access = await bank_access(session, principal, bank_id)
+    return (
+        (
+            await session.execute(
+                select(BankMember)
+                .where(BankMember.bank_id == access.bank.id)
+                .order_by(BankMember.id)
+            )
+        )
+        .scalars()
+        .all()
+    )
+
+
+# --- items -------------------------------------------------------------------------------
+
+
+def content_hash(definition: dict[str, object]) -> str:
+    return hashlib.sha256(
+        json.dumps(definition, sort_keys=True, separators=(",", ":")).encode()
+    ).hexdigest()
+
+
+async def _check_rubric(
+    session: AsyncSession,
+    organization_id: uuid.UUID,
+    rubric_version_id: uuid.UUID | None,
+    definition: ItemDefinition,
+) -> None:
+    """A rubric attaches to an item that people (or models) score: one with an
+    extended-text interaction."""
+    if rubric_version_id is None:
+        return
+    await get_scoped(
+        session, RubricVersion, rubric_version_id, organization_id, what="rubric version"
+    )
+    if not any(i.type is InteractionType.EXTENDED_TEXT for i in definition.interactions):
+        raise Unprocessable(
+            "a rubric can only be attached to an item with an extended-text interaction"
+        )
+
+
+def _fill_version(
+    version: ItemVersion,
+    item: ItemDefinition,
+    metadata: schemas.ItemMetadata,
+    rubric_version_id: uuid.UUID | None,
+    change_note: str | None,
+) -> None:
+    definition = item.to_dict()
+    version.definition = definition
+    version.content_hash = content_hash(definition)
+    version.title = item.title
+    version.interaction_types = sorted({i.type.value for i in item.interactions})
+    version.tags = sorted(set(metadata.tags))
+    version.subject = metadata.subject
+    version.language = item.language
+    version.standards = list(metadata.standards)
+    version.estimated_time_s = metadata.estimated_time_s
+    version.rubric_version_id = rubric_version_id
+    version.change_note = change_note
+
+
+def _copy_summary(item: Item, version: ItemVersion) -> None:
+    """Copy the newest version's summary onto the item row."""
+    item.latest_version = version.version
+    item.status = version.status
+    item.title = version.title
+    item.interaction_types = list(version.interaction_types)
+    item.search_types = "|" + "".join(f"{t}|" for t in version.interaction_types)
+    item.tags = list(version.tags)
+    item.subject = version.subject
+    parts = [item.identifier, version.title, version.subject or "", " ".join(version.tags)]
+    item.search_text = " ".join(p for p in parts if p).lower()[:4000]
+
+
+async def _sync_summary(session: AsyncSession, item: Item, version: ItemVersion) -> None:
+    """Copy the newest version's summary onto the item row and its tag rows."""
+    _copy_summary(item, version)
+    await session.execute(delete(ItemTag).where(ItemTag.item_id == item.id))
+    for tag in version.tags:
+        session.add(ItemTag(item_id=item.id, tag=tag, organization_id=item.organization_id))
+    await session.flush()
+
+
+def metadata_of(version: ItemVersion) -> schemas.ItemMetadata:
+    return schemas.ItemMetadata(
+        tags=version.tags,
+        subject=version.subject,
+        standards=version.standards,
+        estimated_time_s=version.estimated_time_s,
+    )
+
+
+@dataclass(frozen=True)
+class NewItem:
+    """One item to create with :func:`create_items`."""
+
+    definition: ItemDefinition
+    metadata: schemas.ItemMetadata
+    rubric_version_id: uuid.UUID | None = None
+    change_note: str | None = None
+    audit_data: dict[str, object] | None = None
+
+
+async def create_item(
+    session: AsyncSession,
+    principal: Principal,
+    bank_id: uuid.UUID,
+    definition: ItemDefinition,
+    *,
+    metadata: schemas.ItemMetadata,
+    rubric_version_id: uuid.UUID | None = None,
+    change_note: str | None = None,
+    audit_data: dict[str, object] | None = None,
+) -> tuple[Item, ItemVersion]:
+    new = NewItem(definition, metadata, rubric_version_id, change_note, audit_data)
+    ((item, version),) = await create_items(session, principal, bank_id, [new])
+    return item, version
+
+
+async def create_items(
+    session: AsyncSession,
+    principal: Principal,
+    bank_id: uuid.UUID,
+    new_items: Sequence[NewItem],
+    *,
+    publish: bool = False,
+) -> list[tuple[Item, ItemVersion]]:
+    """Create items (each a version 1, a draft or, with ``publish``, published) in one
+    bank, with one round of checks, batched inserts and one audit append; a duplicate
+    identifier (in the bank or the batch) is a 409 and nothing is created."""
+    access = await bank_access(session, principal, bank_id)
+    _require_write(access)
+    if publish and access.bank.review_required and not access.can_review:
+        raise Forbidden("this bank requires a reviewer to publish")
+    identifiers = [n.definition.identifier for n in new_items]
+    duplicates = {i for i in identifiers if identifiers.count(i) > 1}
+    taken = set(
+        (
+            await session.execute(
+                select(Item.identifier).where(
+                    Item.bank_id == bank_id, Item.identifier.in_(identifiers)
+                )
+            )
+        ).scalars()
+    )
+    if duplicates or taken:
+        clash = sorted(duplicates | taken)[0]
+        raise Conflict(f"an item with identifier {clash!r} already exists in this bank")
+    for new in new_items:
+        await _check_rubric(
+            session, principal.organization_id, new.rubric_version_id, new.definition
+        )
+    now = utcnow()
+    created: list[tuple[Item, ItemVersion]] = []
+    for new in new_items:
+        item = Item(
+            id=uuid7(),
+            organization_id=principal.organization_id,
+            bank_id=bank_id,
+            identifier=new.definition.identifier,
+            created_at=now,
+            updated_at=now,
+        )
+        version = ItemVersion(
+            organization_id=principal.organization_id,
+            item_id=item.id,
+            version=1,
+            status=VersionStatus.draft.value,
+            created_by=principal.actor.id,
+            created_at=now,
+        )
+        _fill_version(version, new.definition, new.metadata, new.rubric_version_id, new.change_note)
+        if publish:
+            version.status = VersionStatus.published.value
+            version.published_at = now
+            version.published_by = principal.actor.id
+            item.published_version = 1
+        _copy_summary(item, version)
+        session.add(item)
+        session.add(version)
+        session.add_all(
+            ItemTag(item_id=item.id, tag=tag, organization_id=item.organization_id)
+            for tag in version.tags
+        )
+        created.append((item, version))
+    await session.flush()
+    await audit.record_many(
+        session,
+        organization_id=principal.organization_id,
+        events=[
+            audit.PendingEvent(
+                "item.created",
+                principal.actor,
+                "item",
+                item.id,
+                {
+                    "version": 1,
+                    "status": version.status,
+                    "content_hash": version.content_hash,
+                    **(new.audit_data or {}),
+                },
+            )
+            for (item, version), new in zip(created, new_items, strict=True)
+        ],
+    )
+    return created
+
+
+async def get_item(session: AsyncSession, principal: Principal, item_id: uuid.UUID) -> Item:
+    item = await get_scoped(session, Item, item_id, principal.organization_id, what="item")
+    await bank_access(session, principal, item.bank_id)
+    return item
+
+
+async def get_version(
+    session: AsyncSession, principal: Principal, item_id: uuid.UUID, version: int | None = None
+) -> tuple[Item, ItemVersion]:
+    item = await get_item(session, principal, item_id)
+    number = version if version is not None else item.latest_version
+    row = (
+        await session.execute(
+            select(ItemVersion).where(ItemVersion.item_id == item.id, ItemVersion.version == number)
+        )
+    ).scalar_one_or_none()
+    if row is None:
+        raise NotFound(f"item {item_id} has no version {number}")
+    return item, row
+
+
+async def list_versions(
+    session: AsyncSession, principal: Principal, item_id: uuid.UUID
+) -> Sequence[ItemVersion]:
+    item = await get_item(session, principal, item_id)
+    return (
+        (
+            await session.execute(
+                select(ItemVersion)
+                .where(ItemVersion.item_id == item.id)
+                .order_by(ItemVersion.version)
+            )
+        )
+        .scalars()
+        .all()
+    )
+
+
+async def update_item(
+    session: AsyncSession,
+    principal: Principal,
+    item_id: uuid.UUID,
+    *,
+    definition: ItemDefinition | None,
+    metadata: schemas.ItemMetadata | None,
+    rubric_version_id: uuid.UUID | None,
+    change_note: str | None,
+    expected_version: int | None,
+) -> tuple[Item, ItemVersion]:
+    """Change the draft in place (an item in review returns to draft), or start a new draft
+    version when the newest version is published or retired: published versions never
+    change."""
+    item, latest = await get_version(session, principal, item_id)
+    access = await bank_access(session, principal, item.bank_id)
+    _require_write(access)
+    if expected_version is not None and expected_version != latest.version:
+        raise Conflict(
+            f"the newest version is {latest.version}, not {expected_version}; reload and retry"
+        )
+    if definition is not None and definition.identifier != item.identifier:
+        raise Unprocessable(
+            f"the item's identifier is {item.identifier!r}; a version cannot change it"
+        )
+    current = ItemDefinition.from_dict(latest.definition)
+    new_definition = definition or current
+    new_metadata = metadata or metadata_of(latest)
+    rubric = rubric_version_id if rubric_version_id is not None else latest.rubric_version_id
+    await _check_rubric(session, principal.organization_id, rubric, new_definition)
+    if latest.status in (VersionStatus.draft.value, VersionStatus.in_review.value):
+        target = latest
+        target.status = VersionStatus.draft.value
+        target.submitted_at = None
+        action = "item.draft_updated"
+    else:
+        target = ItemVersion(
+            organization_id=item.organization_id,
+            item_id=item.id,
+            version=latest.version + 1,
+            status=VersionStatus.draft.value,
+            created_by=principal.actor.id,
+            created_at=utcnow(),
+        )
+        session.add(target)
+        action = "item.version_created"
+    _fill_version(target, new_definition, new_metadata, rubric, change_note)
+    await session.flush()
+    await _sync_summary(session, item, target)
+    item.updated_at = utcnow()
+    await audit.record(
+        session,
+        organization_id=item.organization_id,
+        action=action,
+        actor=principal.actor,
+        target_type="item",
+        target_id=item.id,
+        data={"version": target.version, "content_hash": target.content_hash},
+    )
+    return item, target
+
+
+async def _transition(
+    session: AsyncSession,
+    item: Item,
+    version: ItemVersion,
+    expected: set[VersionStatus],
+    new: VersionStatus,
+) -> None:
+    """Guarded state change: of two concurrent transitions only one finds the expected
+    state."""
+    values: dict[str, object] = {"status": new.value}
+    now = utcnow()
+    if new is VersionStatus.in_review:
+        values["submitted_at"] = now
+    elif new is VersionStatus.published:
+        values["published_at"] = now
+    elif new is VersionStatus.retired:
+        values["retired_at"] = now
+    changed = (
+        await session.execute(
+            update(ItemVersion)
+            .where(
+                ItemVersion.id == version.id,
+                ItemVersion.status.in_([s.value for s in expected]),
+            )
+            .values(**values)
+            .returning(ItemVersion.id)
+        )
+    ).first()
+    if changed is None:
+        allowed = " or ".join(sorted(s.value for s in expected))
+        raise Conflict(
+            f"version {version.version} is {version.status}; this needs it to be {allowed}"
+        )
+    await session.refresh(version)
+    if version.version == item.latest_version:
+        item.status = version.status
+    item.updated_at = now
+    await session.flush()
+
+
+async def submit_for_review(
+    session: AsyncSession, principal: Principal, item_id: uuid.UUID
+) -> tuple[Item, ItemVersion]:
+    item, version = await get_version(session, principal, item_id)
+    _require_write(await bank_access(session, principal, item.bank_id))
+    await _transition(session, item, version, {VersionStatus.draft}, VersionStatus.in_review)
+    await _audit_item(session, principal, item, "item.submitted", version.version)
+    return item, version
+
+
+async def publish(
+    session: AsyncSession, principal: Principal, item_id: uuid.UUID
+) -> tuple[Item, ItemVersion]:
+    """Publish the newest version. In a bank that requires review, only a reviewer may,
+    and only a version in review; otherwise a draft may be published directly. The
+    previously published version is retired (attempts that used it keep pointing at it)."""
+    item, version = await get_version(session, principal, item_id)
+    access = await bank_access(session, principal, item.bank_id)
+    _require_write(access)
+    if access.bank.review_required:
+        if not access.can_review:
+            raise Forbidden("this bank requires a reviewer to publish")
+        expected = {VersionStatus.in_review}
+    else:
+        expected = {VersionStatus.draft, VersionStatus.in_review}
+    previous = item.published_version
+    await _transition(session, item, version, expected, VersionStatus.published)
+    version.published_by = principal.actor.id
+    if previous is not None and previous != version.version:
+        await session.execute(
+            update(ItemVersion)
+            .where(
+                ItemVersion.item_id == item.id,
+                ItemVersion.version == previous,
+                ItemVersion.status == VersionStatus.published.value,
+            )
+            .values(status=VersionStatus.retired.value, retired_at=utcnow())
+        )
+    item.published_version = version.version
+    await session.flush()
+    await _audit_item(session, principal, item, "item.published", version.version)
+    return item, version
+
+
+async def retire(
+    session: AsyncSession, principal: Principal, item_id: uuid.UUID
+) -> tuple[Item, ItemVersion]:
+    item = await get_item(session, principal, item_id)
+    _require_write(await bank_access(session, principal, item.bank_id))
+    if item.published_version is None:
+        raise Conflict("this item has no published version to retire")
+    _, version = await get_version(session, principal, item_id, item.published_version)
+    await _transition(session, item, version, {VersionStatus.published}, VersionStatus.retired)
+    item.published_version = None
+    await session.flush()
+    await _audit_item(session, principal, item, "item.retired", version.version)
+    return item, version
+
+
+async def _audit_item(
+    session: AsyncSession, principal: Principal, item: Item, action: str, version: int
+) -> None:
+    await audit.record(
+        session,
+        organization_id=item.organization_id,
+        action=action,
+        actor=principal.actor,
+        target_type="item",
+        target_id=item.id,
+        data={"version": version},
+    )
+
+
+async def search_items(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    bank_id: uuid.UUID | None,
+    text: str | None,
+    tags: list[str],
+    interaction_type: str | None,
+    status: VersionStatus | None,
+    cursor: str | None,
+    limit: int,
+) -> tuple[Sequence[Item], str | None]:
+    stmt = scoped(select(Item), Item, principal.organization_id)
+    if bank_id is not None:
+        await bank_access(session, principal, bank_id)
+        stmt = stmt.where(Item.bank_id == bank_id)
+    elif not principal.has_any(Role.admin):
+        readable = select(BankMember.bank_id).where(BankMember.user_id == principal.user_id)
+        stmt = stmt.where(Item.bank_id.in_(readable))
+    if text:
+        stmt = stmt.where(Item.search_text.contains(text.lower(), autoescape=True))
+    for tag in tags:
+        stmt = stmt.where(
+            Item.id.in_(
+                select(ItemTag.item_id).where(
+                    ItemTag.organization_id == principal.organization_id, ItemTag.tag == tag
+                )
+            )
+        )
+    if interaction_type:
+        # JSON containment differs by dialect; the type list is short, so match its text.
+        stmt = stmt.where(Item.search_types.contains(f"|{interaction_type}|"))
+    if status is not None:
+        stmt = stmt.where(Item.status == status.value)
+    return await paginate(session, stmt, Item.id, cursor=cursor, limit=limit)
+
+
+def candidate_payload(version: ItemVersion, seed: int | None) -> dict[str, Any]:
+    """What a candidate's player receives for an item version; media paths resolve to the
+    media endpoint by content address."""
+    definition = ItemDefinition.from_dict(version.definition)
+    refs: dict[str, str] = dict(definition.metadata.get("media") or {})
+
+    def norm(path: str) -> str:
+        return "/".join(p for p in path.split("/") if p not in ("", ".", ".."))
+
+    by_path = {norm(known): sha for known, sha in refs.items()}
+
+    def resolve(path: str) -> str:
+        wanted = norm(path)
+        for known, sha in by_path.items():
+            if known == wanted or known.endswith("/" + wanted) or wanted.endswith("/" + known):
+                return f"/api/v1/media/sha256/{sha}"
+        return path
+
+    return candidate_view(definition, shuffle_seed=seed, resolve_media=resolve)

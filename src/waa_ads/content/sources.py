@@ -1,0 +1,29 @@
+"""Turning what an author sends (native YAML/JSON, QTI XML, the stored form) into an item."""
+
+from __future__ import annotations
+
+import json
+
+from waa_ads.content.model import ItemDefinition, ItemFormatError, validate_item
+from waa_ads.content.schemas import ItemSource
+
+
+def parse_source(source: ItemSource) -> ItemDefinition:
+    """Parse and validate an item; a malformed one raises ItemFormatError (422) with the
+    reason."""
+    if source.format == "qti":
+        from waa_ads.content.qti.reader import parse_item
+
+        if not isinstance(source.content, str):
+            raise ItemFormatError("a QTI item is sent as XML text")
+        return parse_item(source.content.encode("utf-8"))
+    if source.format == "native":
+        from waa_ads.content.native import load_native
+
+        text = source.content if isinstance(source.content, str) else json.dumps(source.content)
+        return load_native(text)
+    if not isinstance(source.content, dict):
+        raise ItemFormatError("a stored item definition is sent as a JSON object")
+    item = ItemDefinition.from_dict(source.content)
+    validate_item(item)
+    return item

@@ -1,0 +1,334 @@
+"""Import and export of items: QTI 3.0 / 2.x files and content packages, native YAML/JSON.
+
+Import is all or nothing: every item of a file, folder or package is parsed and checked
+first; if any is rejected, nothing is stored and the report says why for each item.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import uuid
+import zipfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Literal
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from waa_ads.auth.deps import Principal
+from waa_ads.content import assets, schemas, service
+from waa_ads.content.media import MediaError
+from waa_ads.content.model import ItemDefinition, ItemFormatError, validate_item
+from waa_ads.content.models import Item, ItemTag, ItemVersion, MediaAsset, VersionStatus
+from waa_ads.content.native import load_native
+from waa_ads.content.qti.package import PackageError, build_package, read_package
+from waa_ads.content.qti.reader import parse_item
+from waa_ads.content.qti.writer import write_item
+from waa_ads.core.errors import Unprocessable
+from waa_ads.core.storage import BlobStore
+
+NATIVE_SUFFIXES = (".yaml", ".yml", ".json")
+QTI_SUFFIXES = (".xml",)
+MAX_FILE_BYTES = 16 * 1024 * 1024
+
+
+@dataclass
+class ImportCandidate:
+    """One item found in what is being imported: parsed, or with the reason it was not."""
+
+    source: str
+    item: ItemDefinition | None = None
+    error: str | None = None
+    media: dict[str, bytes] = field(default_factory=dict)
+
+
+@dataclass
+class ItemOutcome:
+    source: str
+    identifier: str | None
+    status: Literal["imported", "rejected", "not_imported"]
+    reason: str | None = None
+    item_id: uuid.UUID | None = None
+
+
+@dataclass
+class ImportReport:
+    outcomes: list[ItemOutcome]
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(o.status == "imported" for o in self.outcomes)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "ok": self.ok,
+            "imported": sum(o.status == "imported" for o in self.outcomes),
+            "rejected": sum(o.status == "rejected" for o in self.outcomes),
+            "items": [
+                {
+                    "source": o.source,
+                    "identifier": o.identifier,
+                    "status": o.status,
+                    "reason": o.reason,
+                    "item_id": str(o.item_id) if o.item_id else None,
+                }
+                for o in self.outcomes
+            ],
+            "warnings": self.warnings,
+        }
+
+
+class ImportRejected(Unprocessable):
+    """Some items could not be imported, so none were; ``report`` says why for each."""
+
+    code = "import-rejected"
+    title = "Import rejected"
+
+    def __init__(self, report: ImportReport) -> None:
+        rejected = [o for o in report.outcomes if o.status == "rejected"]
+        first = rejected[0] if rejected else None
+        detail = (
+            f"{len(rejected)} of {len(report.outcomes)} items were rejected, so nothing was "
+            f"imported; first: {first.source}: {first.reason}"
+            if first
+            else "nothing to import"
+        )
+        super().__init__(detail, extra={"report": report.as_dict()})
+        self.report = report
+
+
+def _parse_one(source: str, data: bytes) -> ImportCandidate:
+    suffix = PurePosixPath(source).suffix.lower()
+    try:
+        if suffix in QTI_SUFFIXES:
+            item = parse_item(data)
+        elif suffix == ".json" and b'"waa_item"' in data[:200]:
+            item = _stored_form(data)
+        elif suffix in NATIVE_SUFFIXES:
+            item = load_native(data, syntax="json" if suffix == ".json" else None)
+        else:
+            return ImportCandidate(source, error=f"unsupported file type {suffix or '(none)'}")
+        validate_item(item)
+    except ItemFormatError as exc:
+        return ImportCandidate(source, error=exc.detail)
+    return ImportCandidate(source, item=item)
+
+
+def _stored_form(data: bytes) -> ItemDefinition:
+    """An item in the stored form, as :func:`export_native` writes it."""
+    try:
+        document = json.loads(data)
+    except ValueError as exc:
+        raise ItemFormatError(f"malformed JSON: {exc}") from None
+    if not isinstance(document, dict) or document.pop("waa_item", None) != 1:
+        raise ItemFormatError("not a stored-form item (waa_item: 1)")
+    return ItemDefinition.from_dict(document)
+
+
+def candidates_from_bytes(name: str, data: bytes) -> list[ImportCandidate]:
+    """The items in one uploaded file: a content package (zip), a QTI XML file or a native
+    YAML/JSON file. A package refused as a whole raises PackageError."""
+    if name.lower().endswith(".zip") or data[:4] == b"PK\x03\x04":
+        package = read_package(data)
+        found: list[ImportCandidate] = []
+        for resource in package.items:
+            label = f"{name}:{resource.href or resource.identifier}"
+            if not resource.ok or resource.xml is None:
+                found.append(ImportCandidate(label, error=resource.error or "unreadable"))
+                continue
+            candidate = _parse_one(
+                label if label.endswith(".xml") else label + ".xml", resource.xml
+            )
+            candidate.source = label
+            candidate.media = resource.media_by_path
+            found.append(candidate)
+        if not found:
+            raise PackageError("the package holds no QTI items")
+        return found
+    if len(data) > MAX_FILE_BYTES:
+        return [ImportCandidate(name, error=f"file is larger than {MAX_FILE_BYTES} bytes")]
+    return [_parse_one(name, data)]
+
+
+def candidates_from_path(path: Path) -> list[ImportCandidate]:
+    """Items in a file, a zip, or a folder (every .xml/.yaml/.yml/.json/.zip under it)."""
+    if path.is_dir():
+        found: list[ImportCandidate] = []
+        for child in sorted(p for p in path.rglob("*") if p.is_file()):
+            if child.suffix.lower() in (*QTI_SUFFIXES, *NATIVE_SUFFIXES, ".zip"):
+                found += candidates_from_bytes(str(child.relative_to(path)), child.read_bytes())
+        return found
+    return candidates_from_bytes(path.name, path.read_bytes())
+
+
+async def import_items(
+    session: AsyncSession,
+    blobs: BlobStore,
+    principal: Principal,
+    bank_id: uuid.UUID,
+    candidates: Sequence[ImportCandidate],
+    *,
+    metadata: schemas.ItemMetadata | None = None,
+    publish: bool = False,
+) -> ImportReport:
+    """Store every candidate as a new item, or none of them (raises ImportRejected).
+
+    Media files of package items go to the blob store first (content-addressed, so a
+    rejected import leaves at most unreferenced blobs, never rows), and each item records
+    the package paths it uses with their SHA-256 in ``metadata.media``.
+    """
+    access = await service.bank_access(session, principal, bank_id)
+    if not access.can_write:
+        raise Unprocessable("you may not write items in this bank")
+    outcomes: list[ItemOutcome] = []
+    seen: dict[str, str] = {}
+    existing = set(
+        (
+            await session.execute(
+                select(Item.identifier).where(
+                    Item.bank_id == bank_id,
+                    Item.identifier.in_([c.item.identifier for c in candidates if c.item]),
+                )
+            )
+        ).scalars()
+    )
+    for candidate in candidates:
+        if candidate.item is None:
+            outcomes.append(ItemOutcome(candidate.source, None, "rejected", candidate.error))
+            continue
+        identifier = candidate.item.identifier
+        reason = None
+        if identifier in existing:
+            reason = f"an item with identifier {identifier!r} already exists in this bank"
+        elif identifier in seen:
+            reason = f"identifier {identifier!r} is also used by {seen[identifier]}"
+        seen.setdefault(identifier, candidate.source)
+        outcomes.append(
+            ItemOutcome(
+                candidate.source, identifier, "rejected" if reason else "not_imported", reason
+            )
+        )
+    if not outcomes:
+        raise Unprocessable("nothing to import: no items were found")
+    report = ImportReport(outcomes)
+    if not report_ok_to_store(report):
+        raise ImportRejected(report)
+
+    new_items: list[service.NewItem] = []
+    for candidate, outcome in zip(candidates, outcomes, strict=True):
+        assert candidate.item is not None
+        item = candidate.item
+        if candidate.media:
+            refs: dict[str, str] = {}
+            for path, data in candidate.media.items():
+                try:
+                    asset, _ = await assets.store_media(
+                        session,
+                        blobs,
+                        principal,
+                        principal.organization_id,
+                        data,
+                        filename=PurePosixPath(path).name,
+                        declared_type=None,
+                    )
+                except MediaError as exc:
+                    outcome.status, outcome.reason = "rejected", f"media {path}: {exc.detail}"
+                    raise ImportRejected(report) from None
+                refs[path] = asset.sha256
+            item = item.model_copy(update={"metadata": {**item.metadata, "media": refs}})
+        new_items.append(
+            service.NewItem(
+                item,
+                metadata or schemas.ItemMetadata(),
+                change_note=f"imported from {candidate.source}"[:2000],
+                audit_data={"imported_from": candidate.source[:200]},
+            )
+        )
+    created = await service.create_items(session, principal, bank_id, new_items, publish=publish)
+    for outcome, (row, _) in zip(outcomes, created, strict=True):
+        outcome.status, outcome.item_id = "imported", row.id
+    return report
+
+
+def report_ok_to_store(report: ImportReport) -> bool:
+    return not any(o.status == "rejected" for o in report.outcomes)
+
+
+# --- export ------------------------------------------------------------------------------
+
+
+async def versions_for_export(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    bank_id: uuid.UUID,
+    status: VersionStatus | None,
+    tags: Iterable[str] = (),
+) -> list[ItemVersion]:
+    """The newest version of each matching item of a bank, in identifier order; with
+    ``status=published``, each item's published version."""
+    await service.bank_access(session, principal, bank_id)
+    number = Item.published_version if status is VersionStatus.published else Item.latest_version
+    stmt = (
+        select(ItemVersion)
+        .join(Item, (Item.id == ItemVersion.item_id) & (ItemVersion.version == number))
+        .where(Item.bank_id == bank_id, Item.organization_id == principal.organization_id)
+        .order_by(Item.identifier)
+    )
+    if status is not None and status is not VersionStatus.published:
+        stmt = stmt.where(Item.status == status.value)
+    for tag in tags:
+        stmt = stmt.where(Item.id.in_(select(ItemTag.item_id).where(ItemTag.tag == tag)))
+    return list((await session.execute(stmt)).scalars())
+
+
+async def _media_for(
+    session: AsyncSession, blobs: BlobStore, organization_id: uuid.UUID, item: ItemDefinition
+) -> dict[str, bytes]:
+    refs = item.metadata.get("media") or {}
+    found: dict[str, bytes] = {}
+    for path, sha in refs.items():
+        owned = (
+            await session.execute(
+                select(MediaAsset.id).where(
+                    MediaAsset.organization_id == organization_id, MediaAsset.sha256 == sha
+                )
+            )
+        ).first()
+        if owned is not None:
+            found[str(path)] = await blobs.get(str(sha))
+    return found
+
+
+async def export_qti3(
+    session: AsyncSession,
+    blobs: BlobStore,
+    principal: Principal,
+    versions: Sequence[ItemVersion],
+) -> bytes:
+    """A QTI 3.0 content package of the given item versions with their media."""
+    items: list[tuple[str, bytes]] = []
+    media: dict[str, bytes] = {}
+    for version in versions:
+        item = ItemDefinition.from_dict(version.definition)
+        items.append((item.identifier, write_item(item)))
+        media.update(await _media_for(session, blobs, principal.organization_id, item))
+    return build_package(items, media)
+
+
+def export_native(versions: Sequence[ItemVersion]) -> bytes:
+    """A zip of one JSON file per item, in the stored item form (``format: definition``),
+    which imports back unchanged."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for version in versions:
+            document = {"waa_item": 1, **version.definition}
+            name = f"items/{version.definition['identifier']}.json"
+            info = zipfile.ZipInfo(name, date_time=(2000, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, json.dumps(document, indent=2, ensure_ascii=False))
+    return buffer.getvalue()

@@ -1,0 +1,654 @@
+"""The candidate's view: accessible controls, deterministic shuffling, and no answer leaks."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from typing import Any
+
+import pytest
+from lxml import etree
+from lxml import html as lxml_html
+
+from waa_ads.content.model import (
+    AreaMapEntry,
+    AreaMapping,
+    ItemDefinition,
+    ItemFormatError,
+    MapEntry,
+    ModalFeedback,
+    OutcomeDeclaration,
+    ResponseMapping,
+    ResponseProcessing,
+)
+from waa_ads.content.qti.reader import parse_item
+from waa_ads.content.render import candidate_view
+from waa_ads.content.sanitize import safe_xml_parser
+
+NS = "http://www.imsglobal.org/xsd/imsqtiasi_v3p0"
+RP_MATCH = "https://purl.imsglobal.org/spec/qti/v3p0/rptemplates/match_correct.xml"
+RP_MAP = "https://purl.imsglobal.org/spec/qti/v3p0/rptemplates/map_response.xml"
+RP_POINT = "https://purl.imsglobal.org/spec/qti/v3p0/rptemplates/map_response_point.xml"
+
+
+def _item(identifier: str, declarations: str, body: str, rp: str = RP_MATCH) -> bytes:
+    return f"""<qti-assessment-item xmlns="{NS}" identifier="{identifier}"
+    title="Title {identifier}" time-dependent="false" xml:lang="en">
+  {declarations}
+  <qti-outcome-declaration identifier="SCORE" cardinality="single" base-type="float">
+    <qti-default-value><qti-value>0.4217</qti-value></qti-default-value>
+  </qti-outcome-declaration>
+  <qti-outcome-declaration identifier="FEEDBACK" cardinality="single" base-type="identifier">
+    <qti-default-value><qti-value>OUTCOME_DEFAULT_SECRET</qti-value></qti-default-value>
+  </qti-outcome-declaration>
+  <qti-item-body>{body}
+    <qti-feedback-block outcome-identifier="FEEDBACK" identifier="FB_AFTER" show-hide="show">
+      <p>FEEDBACK_SHOWN_AFTER_SCORING</p>
+    </qti-feedback-block>
+    <qti-rubric-block view="scorer" use="scoring"><qti-content-body>
+      <p>SCORER_GUIDANCE_SECRET</p></qti-content-body></qti-rubric-block>
+  </qti-item-body>
+  {f'<qti-response-processing template="{rp}"/>' if rp else ""}
+  <qti-modal-feedback outcome-identifier="FEEDBACK" identifier="MODAL_ID" show-hide="show">
+    <qti-content-body><p>MODAL_FEEDBACK_SECRET</p></qti-content-body>
+  </qti-modal-feedback>
+</qti-assessment-item>""".encode()
+
+
+def _decl(rid: str, cardinality: str, base_type: str, inner: str) -> str:
+    return (
+        f'<qti-response-declaration identifier="{rid}" cardinality="{cardinality}" '
+        f'base-type="{base_type}">{inner}</qti-response-declaration>'
+    )
+
+
+def _correct(*values: str) -> str:
+    return (
+        "<qti-correct-response>"
+        + "".join(f"<qti-value>{v}</qti-value>" for v in values)
+        + ("</qti-correct-response>")
+    )
+
+
+# Each item's answer data uses strings that appear nowhere else in the item. ``secrets`` are
+# values that must never reach the candidate; for choice-like items the identifiers are the
+# response values and do appear, so the check there is that the view does not change when
+# the answer does.
+ITEMS: dict[str, tuple[bytes, list[str]]] = {
+    "choice": (
+        _item(
+            "choice",
+            _decl("RESPONSE", "multiple", "identifier",
+                  _correct("OPT_ALPHA", "OPT_GAMMA")
+                  + '<qti-mapping default-value="0"><qti-map-entry map-key="OPT_ALPHA" '
+                    'mapped-value="0.7331"/><qti-map-entry map-key="OPT_GAMMA" '
+                    'mapped-value="0.2669"/></qti-mapping>'),
+            """<qti-choice-interaction response-identifier="RESPONSE" shuffle="true"
+                 max-choices="0">
+               <qti-prompt>Which are gas giants?</qti-prompt>
+               <qti-simple-choice identifier="OPT_ALPHA">Jupiter<qti-feedback-inline
+                 outcome-identifier="FEEDBACK" identifier="FB_INLINE" show-hide="show">
+                 CHOICE_FEEDBACK_SECRET</qti-feedback-inline></qti-simple-choice>
+               <qti-simple-choice identifier="OPT_BETA">Mars</qti-simple-choice>
+               <qti-simple-choice identifier="OPT_GAMMA">Saturn</qti-simple-choice>
+               <qti-simple-choice identifier="OPT_DELTA" fixed="true">Venus</qti-simple-choice>
+             </qti-choice-interaction>""",
+            RP_MAP,
+        ),
+        ["0.7331", "0.2669", "CHOICE_FEEDBACK_SECRET"],
+    ),
+    "text_entry": (
+        _item(
+            "text_entry",
+            _decl("RESPONSE", "single", "string",
+                  _correct("CANBERRA_SECRET_ANSWER")
+                  + '<qti-mapping default-value="0"><qti-map-entry '
+                    'map-key="CANBERRA_SECRET_ANSWER" mapped-value="1"/><qti-map-entry '
+                    'map-key="CANBERA_SECRET_MISSPELLING" mapped-value="0.5" '
+                    'case-sensitive="false"/></qti-mapping>'),
+            """<p>The capital of Australia is
+               <qti-text-entry-interaction response-identifier="RESPONSE" expected-length="12"
+                 placeholder-text="city"/>.</p>""",
+            RP_MAP,
+        ),
+        ["CANBERRA_SECRET_ANSWER", "CANBERA_SECRET_MISSPELLING"],
+    ),
+    "numeric_entry": (
+        _item(
+            "numeric_entry",
+            _decl("RESPONSE", "single", "float", _correct("42.125")),
+            """<p>Compute: <qti-text-entry-interaction response-identifier="RESPONSE"
+               expected-length="6"/></p>""",
+        ),
+        ["42.125"],
+    ),
+    "inline_choice": (
+        _item(
+            "inline_choice",
+            _decl("RESPONSE", "single", "identifier", _correct("IC_GOLD")),
+            """<p>Au is the symbol of
+               <qti-inline-choice-interaction response-identifier="RESPONSE" shuffle="true">
+                 <qti-inline-choice identifier="IC_SILVER">silver</qti-inline-choice>
+                 <qti-inline-choice identifier="IC_GOLD">gold</qti-inline-choice>
+                 <qti-inline-choice identifier="IC_COPPER">copper</qti-inline-choice>
+               </qti-inline-choice-interaction>.</p>""",
+        ),
+        [],
+    ),
+    "order": (
+        _item(
+            "order",
+            _decl("RESPONSE", "ordered", "identifier",
+                  _correct("ORD_FIRST", "ORD_SECOND", "ORD_THIRD")),
+            """<qti-order-interaction response-identifier="RESPONSE" shuffle="true">
+               <qti-prompt>Order from smallest.</qti-prompt>
+               <qti-simple-choice identifier="ORD_FIRST">atom</qti-simple-choice>
+               <qti-simple-choice identifier="ORD_SECOND">cell</qti-simple-choice>
+               <qti-simple-choice identifier="ORD_THIRD">organ</qti-simple-choice>
+             </qti-order-interaction>""",
+        ),
+        [],
+    ),
+    "match": (
+        _item(
+            "match",
+            _decl("RESPONSE", "multiple", "directedPair",
+                  _correct("SRC_A TGT_X", "SRC_B TGT_Y")
+                  + '<qti-mapping default-value="0"><qti-map-entry map-key="SRC_A TGT_X" '
+                    'mapped-value="0.6113"/></qti-mapping>'),
+            """<qti-match-interaction response-identifier="RESPONSE" shuffle="true"
+                 max-associations="2">
+               <qti-prompt>Match the capitals.</qti-prompt>
+               <qti-simple-match-set>
+                 <qti-simple-associable-choice identifier="SRC_A" match-max="1">France
+                 </qti-simple-associable-choice>
+                 <qti-simple-associable-choice identifier="SRC_B" match-max="1">Peru
+                 </qti-simple-associable-choice>
+               </qti-simple-match-set>
+               <qti-simple-match-set>
+                 <qti-simple-associable-choice identifier="TGT_Y" match-max="1">Lima
+                 </qti-simple-associable-choice>
+                 <qti-simple-associable-choice identifier="TGT_X" match-max="1">Paris
+                 </qti-simple-associable-choice>
+               </qti-simple-match-set>
+             </qti-match-interaction>""",
+            RP_MAP,
+        ),
+        ["0.6113"],
+    ),
+    "associate": (
+        _item(
+            "associate",
+            _decl("RESPONSE", "multiple", "pair", _correct("AS_ONE AS_TWO")),
+            """<qti-associate-interaction response-identifier="RESPONSE" max-associations="2">
+               <qti-prompt>Pair the synonyms.</qti-prompt>
+               <qti-simple-associable-choice identifier="AS_ONE" match-max="1">big
+               </qti-simple-associable-choice>
+               <qti-simple-associable-choice identifier="AS_TWO" match-max="1">large
+               </qti-simple-associable-choice>
+               <qti-simple-associable-choice identifier="AS_THREE" match-max="1">small
+               </qti-simple-associable-choice>
+               <qti-simple-associable-choice identifier="AS_FOUR" match-max="1">tiny
+               </qti-simple-associable-choice>
+             </qti-associate-interaction>""",
+        ),
+        [],
+    ),
+    "gap_match": (
+        _item(
+            "gap_match",
+            _decl("RESPONSE", "multiple", "directedPair", _correct("GT_CAT GAP_ONE")),
+            """<qti-gap-match-interaction response-identifier="RESPONSE" shuffle="true">
+               <qti-prompt>Complete the sentence.</qti-prompt>
+               <qti-gap-text identifier="GT_CAT" match-max="1">cat</qti-gap-text>
+               <qti-gap-text identifier="GT_DOG" match-max="1">dog</qti-gap-text>
+               <p>The <qti-gap identifier="GAP_ONE"/> purrs and the
+                  <qti-gap identifier="GAP_TWO"/> barks.</p>
+             </qti-gap-match-interaction>""",
+        ),
+        [],
+    ),
+    "hottext": (
+        _item(
+            "hottext",
+            _decl("RESPONSE", "single", "identifier", _correct("HT_WRONG")),
+            """<qti-hottext-interaction response-identifier="RESPONSE" max-choices="1">
+               <qti-prompt>Select the error.</qti-prompt>
+               <p>She <qti-hottext identifier="HT_OK">walks</qti-hottext> to school and
+                  <qti-hottext identifier="HT_WRONG">eated</qti-hottext> lunch.</p>
+             </qti-hottext-interaction>""",
+        ),
+        [],
+    ),
+    "hotspot": (
+        _item(
+            "hotspot",
+            _decl("RESPONSE", "single", "identifier", _correct("HS_LONDON")),
+            """<qti-hotspot-interaction response-identifier="RESPONSE" max-choices="1">
+               <qti-prompt>Click London.</qti-prompt>
+               <img src="images/uk.png" alt="Map of the United Kingdom" width="206"
+                 height="280"/>
+               <qti-hotspot-choice identifier="HS_EDINBURGH" shape="circle" coords="77,115,8"
+                 hotspot-label="Edinburgh"/>
+               <qti-hotspot-choice identifier="HS_LONDON" shape="circle" coords="118,186,8"
+                 hotspot-label="London"/>
+             </qti-hotspot-interaction>""",
+        ),
+        [],
+    ),
+    "select_point": (
+        _item(
+            "select_point",
+            _decl("RESPONSE", "single", "point",
+                  _correct("137 251")
+                  + '<qti-area-mapping default-value="0"><qti-area-map-entry shape="circle" '
+                    'coords="137,251,19" mapped-value="0.9173"/></qti-area-mapping>'),
+            """<qti-select-point-interaction response-identifier="RESPONSE" max-choices="1">
+               <qti-prompt>Mark the lake.</qti-prompt>
+               <img src="images/lakes.png" alt="A map" width="400" height="300"/>
+             </qti-select-point-interaction>""",
+            RP_POINT,
+        ),
+        ["137", "251", "0.9173"],
+    ),
+    "extended_text": (
+        _item(
+            "extended_text",
+            _decl("RESPONSE", "single", "string", _correct("ESSAY_MODEL_ANSWER_SECRET")),
+            """<qti-extended-text-interaction response-identifier="RESPONSE" expected-lines="8"
+                 format="plain">
+               <qti-prompt>Explain photosynthesis.</qti-prompt>
+             </qti-extended-text-interaction>""",
+        ),
+        ["ESSAY_MODEL_ANSWER_SECRET"],
+    ),
+    "upload": (
+        _item(
+            "upload",
+            _decl("RESPONSE", "single", "file", ""),
+            """<qti-upload-interaction response-identifier="RESPONSE" type="application/pdf">
+               <qti-prompt>Upload your lab report.</qti-prompt>
+             </qti-upload-interaction>""",
+        ),
+        [],
+    ),
+    "slider": (
+        _item(
+            "slider",
+            _decl("RESPONSE", "single", "float", _correct("73.25")),
+            """<qti-slider-interaction response-identifier="RESPONSE" lower-bound="0"
+                 upper-bound="100" step="0.5" orientation="horizontal">
+               <qti-prompt>Estimate the percentage.</qti-prompt>
+             </qti-slider-interaction>""",
+        ),
+        ["73.25"],
+    ),
+}  # fmt: skip
+
+ALWAYS_SECRET = [
+    "OUTCOME_DEFAULT_SECRET",
+    "0.4217",
+    "FEEDBACK_SHOWN_AFTER_SCORING",
+    "FB_AFTER",
+    "SCORER_GUIDANCE_SECRET",
+    "MODAL_FEEDBACK_SECRET",
+    "MODAL_ID",
+    "rptemplates",
+    "match_correct",
+    "map_response",
+    "outcome-identifier",
+    "Title ",
+]
+FORBIDDEN_KEYS = {
+    "correct_response",
+    "mapping",
+    "area_mapping",
+    "response_processing",
+    "outcome_declarations",
+    "response_declarations",
+    "modal_feedback",
+    "rubric_ref",
+    "default_value",
+    "metadata",
+    "import_notes",
+    "stylesheets",
+    "title",
+}
+
+
+def _keys(value: Any) -> set[str]:
+    if isinstance(value, dict):
+        return set(value) | {k for v in value.values() for k in _keys(v)}
+    if isinstance(value, list):
+        return {k for v in value for k in _keys(v)}
+    return set()
+
+
+@pytest.fixture(scope="module")
+def items() -> dict[str, ItemDefinition]:
+    return {name: parse_item(xml) for name, (xml, _) in ITEMS.items()}
+
+
+def test_every_interaction_type_is_covered(items: dict[str, ItemDefinition]) -> None:
+    from waa_ads.content.model import InteractionType
+
+    covered = {i.type for item in items.values() for i in item.interactions}
+    assert covered == set(InteractionType)
+
+
+@pytest.mark.parametrize("name", list(ITEMS))
+def test_no_answer_data_reaches_the_candidate(name: str, items: dict[str, ItemDefinition]) -> None:
+    item = items[name]
+    for seed in (None, 1, 2):
+        payload = candidate_view(item, shuffle_seed=seed)
+        text = json.dumps(payload, ensure_ascii=False)
+        for secret in [*ALWAYS_SECRET, *ITEMS[name][1]]:
+            assert secret not in text, (name, secret)
+        assert not (_keys(payload) & FORBIDDEN_KEYS), _keys(payload) & FORBIDDEN_KEYS
+
+
+def _with_other_answers(item: ItemDefinition) -> ItemDefinition:
+    """The same item with every piece of answer data changed."""
+    declarations = []
+    for declaration in item.response_declarations:
+        interaction = item.interaction_for(declaration.identifier)
+        ids = interaction.choice_identifiers() if interaction else []
+        other: Any = "OTHER"
+        if declaration.base_type is not None and declaration.base_type.value == "point":
+            other = [1, 2]
+        elif ids:
+            different = [i for i in ids if i != declaration.correct_response]
+            other = different[0] if declaration.cardinality.value == "single" else different[:1]
+        declarations.append(
+            declaration.model_copy(
+                update={
+                    "correct_response": other,
+                    "mapping": ResponseMapping(entries=(MapEntry(key="ZZ", value=9.0),))
+                    if declaration.mapping
+                    else None,
+                    "area_mapping": AreaMapping(
+                        entries=(AreaMapEntry(shape="rect", coords=(1, 2, 3, 4), value=3.0),)  # type: ignore[arg-type]
+                    )
+                    if declaration.area_mapping
+                    else None,
+                }
+            )
+        )
+    return item.model_copy(
+        update={
+            "response_declarations": tuple(declarations),
+            "outcome_declarations": (OutcomeDeclaration(identifier="SCORE", default_value=99.0),),
+            "response_processing": ResponseProcessing(template="CC2_match_basic"),
+            "modal_feedback": (
+                ModalFeedback(outcome_identifier="X", identifier="Y", content="<p>other</p>"),
+            ),
+            "rubric_ref": "rubric-with-the-answers",
+            "metadata": {"irt": {"a": 1.3, "b": -0.2}},
+            "import_notes": ("something was removed",),
+        }
+    )
+
+
+@pytest.mark.parametrize("name", list(ITEMS))
+def test_view_does_not_change_when_the_answer_does(
+    name: str, items: dict[str, ItemDefinition]
+) -> None:
+    item = items[name]
+    changed = _with_other_answers(item)
+    assert changed.response_declarations != item.response_declarations or name == "upload"
+    for seed in (None, 11):
+        assert candidate_view(changed, shuffle_seed=seed) == candidate_view(item, shuffle_seed=seed)
+
+
+def _dom(payload: dict[str, Any]) -> etree._Element:
+    return lxml_html.fragment_fromstring(payload["html"], create_parent="div")
+
+
+def _assert_every_control_is_labelled(root: etree._Element) -> None:
+    labels_for = {label.get("for") for label in root.iter("label")}
+    ids = {el.get("id") for el in root.iter() if isinstance(el.tag, str) and el.get("id")}
+    for control in root.iter("input", "select", "textarea"):
+        named = (
+            control.get("id") in labels_for
+            or control.get("aria-label")
+            or control.get("aria-labelledby")
+            or any(p.tag == "label" for p in control.iterancestors())
+        )
+        assert named, etree.tostring(control)
+        for ref in (control.get("aria-labelledby") or "").split():
+            assert ref in ids, ref
+    all_ids = [el.get("id") for el in root.iter() if isinstance(el.tag, str) and el.get("id")]
+    duplicates = [i for i, n in Counter(all_ids).items() if n > 1]
+    assert not duplicates
+
+
+@pytest.mark.parametrize("name", list(ITEMS))
+def test_controls_are_labelled_and_html_parses_as_xml_too(
+    name: str, items: dict[str, ItemDefinition]
+) -> None:
+    payload = candidate_view(items[name], shuffle_seed=3)
+    root = _dom(payload)
+    _assert_every_control_is_labelled(root)
+    xml_root = etree.fromstring(f"<div>{payload['html']}</div>".encode(), safe_xml_parser())
+    assert [etree.QName(e).localname for e in xml_root.iter() if isinstance(e.tag, str)] == [
+        e.tag for e in root.iter() if isinstance(e.tag, str)
+    ]
+    assert "qti-" not in payload["html"]
+    (description,) = payload["interactions"]
+    assert description["type"] == items[name].interactions[0].type.value
+    assert description["response_identifier"] == "RESPONSE"
+    assert root.get_element_by_id(description["dom_id"]) is not None
+
+
+def test_choice_rendering_and_deterministic_shuffle(items: dict[str, ItemDefinition]) -> None:
+    item = items["choice"]
+    orders = set()
+    for seed in range(12):
+        payload = candidate_view(item, shuffle_seed=seed)
+        (description,) = payload["interactions"]
+        ids = [o["identifier"] for o in description["options"]]
+        assert ids[3] == "OPT_DELTA"  # fixed keeps its place
+        assert sorted(ids) == ["OPT_ALPHA", "OPT_BETA", "OPT_DELTA", "OPT_GAMMA"]
+        orders.add(tuple(ids))
+        assert candidate_view(item, shuffle_seed=seed) == payload
+        root = _dom(payload)
+        values = [i.get("value") for i in root.iter("input")]
+        assert values == ids
+        assert {i.get("type") for i in root.iter("input")} == {"checkbox"}
+        assert description["shuffled"] is True
+        assert description["limits"] == {"max_choices": 0, "min_choices": 0}
+        assert description["cardinality"] == "multiple"
+        assert description["base_type"] == "identifier"
+    assert len(orders) > 1
+    unshuffled = candidate_view(item, shuffle_seed=None)["interactions"][0]
+    assert [o["identifier"] for o in unshuffled["options"]] == [
+        "OPT_ALPHA",
+        "OPT_BETA",
+        "OPT_GAMMA",
+        "OPT_DELTA",
+    ]
+    assert unshuffled["shuffled"] is False
+    root = _dom(candidate_view(item, shuffle_seed=None))
+    fieldset = root.find(".//fieldset")
+    assert fieldset is not None and fieldset.findtext("legend") == "Which are gas giants?"
+
+
+def test_single_choice_uses_radio_buttons(items: dict[str, ItemDefinition]) -> None:
+    root = _dom(candidate_view(items["hottext"], shuffle_seed=1))
+    assert {i.get("type") for i in root.iter("input")} == {"radio"}
+    assert [i.get("value") for i in root.iter("input")] == ["HT_OK", "HT_WRONG"]
+    text = " ".join("".join(root.itertext()).split())
+    assert "She walks to school and eated lunch." in text
+
+
+def test_inline_interactions_stay_inline(items: dict[str, ItemDefinition]) -> None:
+    payload = candidate_view(items["text_entry"], shuffle_seed=1)
+    root = _dom(payload)
+    paragraph = root.find("p")
+    assert paragraph is not None
+    (field,) = paragraph.iter("input")
+    assert field.get("name") == "RESPONSE"
+    assert field.get("placeholder") == "city"
+    assert field.get("size") == "12"
+    assert payload["interactions"][0]["limits"] == {"expected_length": 12}
+    numeric = _dom(candidate_view(items["numeric_entry"], shuffle_seed=1))
+    assert next(numeric.iter("input")).get("inputmode") == "decimal"
+    select_root = _dom(candidate_view(items["inline_choice"], shuffle_seed=5))
+    select = select_root.find("p/select")
+    assert select is not None
+    values = [o.get("value") for o in select.iter("option")]
+    assert values[0] == "" and sorted(values[1:]) == ["IC_COPPER", "IC_GOLD", "IC_SILVER"]
+
+
+def test_match_grid_offers_every_pair_equally(items: dict[str, ItemDefinition]) -> None:
+    payload = candidate_view(items["match"], shuffle_seed=4)
+    root = _dom(payload)
+    values = sorted(i.get("value") or "" for i in root.iter("input"))
+    assert values == ["SRC_A TGT_X", "SRC_A TGT_Y", "SRC_B TGT_X", "SRC_B TGT_Y"]
+    description = payload["interactions"][0]
+    assert {o["identifier"] for o in description["source_options"]} == {"SRC_A", "SRC_B"}
+    assert {o["identifier"] for o in description["target_options"]} == {"TGT_X", "TGT_Y"}
+    assert description["limits"] == {"max_associations": 2}
+
+
+def test_gap_match_gaps_become_selects(items: dict[str, ItemDefinition]) -> None:
+    payload = candidate_view(items["gap_match"], shuffle_seed=2)
+    root = _dom(payload)
+    selects = [s for s in root.iter("select") if s.get("data-gap")]
+    assert [s.get("data-gap") for s in selects] == ["GAP_ONE", "GAP_TWO"]
+    for select in selects:
+        assert sorted(o.get("value") for o in select.iter("option")) == ["", "GT_CAT", "GT_DOG"]
+    description = payload["interactions"][0]
+    assert description["gaps"] == [
+        {"identifier": "GAP_ONE", "required": False},
+        {"identifier": "GAP_TWO", "required": False},
+    ]
+
+
+def test_graphic_interactions_resolve_media(items: dict[str, ItemDefinition]) -> None:
+    def resolve(path: str) -> str:
+        return f"/api/v1/media/by-path/{path}"
+
+    payload = candidate_view(items["hotspot"], shuffle_seed=1, resolve_media=resolve)
+    root = _dom(payload)
+    img = root.find(".//img")
+    assert img is not None and img.get("src") == "/api/v1/media/by-path/images/uk.png"
+    description = payload["interactions"][0]
+    assert description["graphic"]["src"] == "/api/v1/media/by-path/images/uk.png"
+    assert description["graphic"]["alt"] == "Map of the United Kingdom"
+    assert description["options"][1] == {
+        "identifier": "HS_LONDON",
+        "label": "London",
+        "shape": "circle",
+        "coords": [118, 186, 8],
+    }
+    labels = [label.text for label in root.iter("label")]
+    assert labels == ["Edinburgh", "London"]
+    point = candidate_view(items["select_point"], shuffle_seed=None)
+    assert point["interactions"][0]["limits"] == {"max_choices": 1, "min_choices": 0}
+
+
+def test_qti2_object_graphic_becomes_an_image() -> None:
+    xml = b"""<assessmentItem xmlns="http://www.imsglobal.org/xsd/imsqti_v2p1" identifier="h2"
+      title="h" adaptive="false" timeDependent="false">
+      <responseDeclaration identifier="RESPONSE" cardinality="single" baseType="identifier"/>
+      <itemBody><hotspotInteraction responseIdentifier="RESPONSE" maxChoices="1">
+        <object type="image/png" data="uk.png" width="10" height="20">UK map</object>
+        <hotspotChoice identifier="A" shape="rect" coords="0,0,5,5"/>
+      </hotspotInteraction></itemBody></assessmentItem>"""
+    payload = candidate_view(parse_item(xml), shuffle_seed=None)
+    img = _dom(payload).find(".//img")
+    assert img is not None
+    assert dict(img.attrib) == {"src": "uk.png", "alt": "UK map", "width": "10", "height": "20"}
+    assert "<object" not in payload["html"]
+
+
+def test_other_controls(items: dict[str, ItemDefinition]) -> None:
+    slider = _dom(candidate_view(items["slider"], shuffle_seed=None))
+    field = next(slider.iter("input"))
+    assert (field.get("type"), field.get("min"), field.get("max"), field.get("step")) == (
+        "range",
+        "0",
+        "100",
+        "0.5",
+    )
+    assert field.get("value") is None
+    upload = candidate_view(items["upload"], shuffle_seed=None)
+    assert next(_dom(upload).iter("input")).get("accept") == "application/pdf"
+    assert upload["interactions"][0]["accept"] == ["application/pdf"]
+    essay = _dom(candidate_view(items["extended_text"], shuffle_seed=None))
+    area = next(essay.iter("textarea"))
+    assert area.get("rows") == "8"
+    order = candidate_view(items["order"], shuffle_seed=9)
+    selects = list(_dom(order).iter("select"))
+    assert len(selects) == 3
+    assert [o.get("value") for o in selects[0].iter("option")] == ["", "1", "2", "3"]
+    associate = candidate_view(items["associate"], shuffle_seed=None)
+    assert len(list(_dom(associate).iter("select"))) == 4  # two pairs, two sides each
+
+
+def test_candidate_facing_feedback_and_rubrics() -> None:
+    xml = _item(
+        "fb",
+        _decl("RESPONSE", "single", "identifier", _correct("A")),
+        """<p>Intro<qti-printed-variable identifier="SCORE"/></p>
+        <qti-feedback-block outcome-identifier="FEEDBACK" identifier="HINT" show-hide="hide">
+          <p>Visible until answered</p></qti-feedback-block>
+        <qti-rubric-block view="candidate" use="instructions"><qti-content-body>
+          <p>Read carefully</p></qti-content-body></qti-rubric-block>
+        <qti-choice-interaction response-identifier="RESPONSE" max-choices="1">
+          <qti-simple-choice identifier="A">a</qti-simple-choice>
+        </qti-choice-interaction>""",
+    )
+    payload = candidate_view(parse_item(xml), shuffle_seed=None)
+    html = payload["html"]
+    assert "Visible until answered" in html
+    assert "Read carefully" in html
+    assert "HINT" not in html and "show-hide" not in html and "view=" not in html
+    assert "SCORER_GUIDANCE_SECRET" not in html
+    assert "printed" not in html
+
+
+def test_body_is_sanitized_again_at_render_time(items: dict[str, ItemDefinition]) -> None:
+    item = items["numeric_entry"]
+    tampered = item.model_copy(
+        update={
+            "body": item.body.replace(
+                "<p>Compute: ",
+                '<p onclick="steal()">Compute: <script>steal()</script>'
+                '<a href="javascript:steal()">x</a>',
+            )
+        }
+    )
+    html = candidate_view(tampered, shuffle_seed=None)["html"]
+    assert "steal" not in html
+    assert "<script" not in html
+
+
+def test_interaction_missing_from_the_model_is_an_error(items: dict[str, ItemDefinition]) -> None:
+    item = items["text_entry"].model_copy(update={"interactions": ()})
+    with pytest.raises(ItemFormatError, match="which the item does not describe"):
+        candidate_view(item, shuffle_seed=None)
+
+
+def test_ids_are_unique_across_repeated_prompts() -> None:
+    decl = "".join(_decl(f"R{i}", "single", "string", "") for i in range(3))
+    body = "".join(
+        f'<p>Q<qti-text-entry-interaction response-identifier="R{i}"/></p>' for i in range(3)
+    )
+    payload = candidate_view(parse_item(_item("multi", decl, body, rp="")), shuffle_seed=1)
+    root = _dom(payload)
+    _assert_every_control_is_labelled(root)
+    assert [d["response_identifier"] for d in payload["interactions"]] == ["R0", "R1", "R2"]
+    assert [i.get("aria-label") for i in root.iter("input")] == ["Blank 1", "Blank 2", "Blank 3"]
+
+
+def test_payload_is_json_and_stable(items: dict[str, ItemDefinition]) -> None:
+    for item in items.values():
+        payload = candidate_view(item, shuffle_seed=123)
+        assert json.loads(json.dumps(payload)) == payload
+        assert payload["format"] == 1
+        assert payload["item_identifier"] == item.identifier
+        assert payload["language"] == "en"
+        assert re.search(r"\bdata-response-identifier=\"RESPONSE\"", payload["html"])

@@ -1,0 +1,244 @@
+"""Import and export through the API and the CLI: all or nothing, round trips, hostile zips."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import zipfile
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from typer.testing import CliRunner
+
+from tests.content.test_bank_api import choice_item
+from tests.factories import login, make_organization, make_user
+from tests.fixtures.media.samples import png as make_png
+from waa_ads.auth.deps import Principal
+from waa_ads.auth.models import Role
+from waa_ads.content import schemas, service
+from waa_ads.content.qti.package import build_package
+from waa_ads.core.db import Database
+
+pytestmark = pytest.mark.asyncio
+
+
+def figure_item(identifier: str) -> str:
+    xml = choice_item(identifier, f"Figure {identifier}")
+    return xml.replace(
+        "<qti-prompt>Pick one</qti-prompt>",
+        '<qti-prompt>Look: <img src="../media/dot.png" alt="a dot"/></qti-prompt>',
+    )
+
+
+def package(*identifiers: str, with_media: bool = True) -> bytes:
+    items = [(i, figure_item(i).encode()) for i in identifiers]
+    media = {"media/dot.png": make_png(3, 3)} if with_media else {}
+    return build_package(items, media)
+
+
+async def _bank(app: FastAPI, client: httpx.AsyncClient, slug: str = "imports"):  # type: ignore[no-untyped-def]
+    org = await make_organization(app)
+    headers = await login(client, await make_user(app, org, Role.admin))
+    bank = await client.post("/api/v1/banks", json={"slug": slug, "name": slug}, headers=headers)
+    return headers, bank.json()["id"]
+
+
+async def _import(
+    client: httpx.AsyncClient,
+    headers: dict[str, str],
+    bank_id: str,
+    name: str,
+    data: bytes,
+    **form: str,
+):  # type: ignore[no-untyped-def]
+    return await client.post(
+        f"/api/v1/banks/{bank_id}/import",
+        files={"file": (name, data, "application/octet-stream")},
+        data=form,
+        headers=headers,
+    )
+
+
+async def test_package_import_stores_items_and_media_then_exports_and_reimports(
+    live_app: FastAPI, live_client: httpx.AsyncClient
+) -> None:
+    headers, bank_id = await _bank(live_app, live_client)
+    response = await _import(
+        live_client, headers, bank_id, "pkg.zip", package("P1", "P2"), publish="true"
+    )
+    assert response.status_code == 201, response.text
+    report = response.json()
+    assert report["imported"] == 2
+    assert {i["status"] for i in report["items"]} == {"imported"}
+    listed = (
+        await live_client.get("/api/v1/items", params={"status": "published"}, headers=headers)
+    ).json()
+    assert {i["identifier"] for i in listed["items"]} == {"P1", "P2"}
+    media = (await live_client.get("/api/v1/media", headers=headers)).json()
+    assert len(media) == 1  # the same figure is stored once
+
+    exported = await live_client.get(
+        f"/api/v1/banks/{bank_id}/export", params={"format": "qti3"}, headers=headers
+    )
+    assert exported.status_code == 200
+    names = zipfile.ZipFile(io.BytesIO(exported.content)).namelist()
+    assert "imsmanifest.xml" in names
+    assert any(n.endswith(".png") for n in names)
+
+    other = (
+        await live_client.post(
+            "/api/v1/banks", json={"slug": "again", "name": "Again"}, headers=headers
+        )
+    ).json()
+    again = await _import(live_client, headers, other["id"], "export.zip", exported.content)
+    assert again.status_code == 201, again.text
+    originals = {}
+    for bank in (bank_id, other["id"]):
+        items = (
+            await live_client.get("/api/v1/items", params={"bank_id": bank}, headers=headers)
+        ).json()["items"]
+        for it in items:
+            version = (
+                await live_client.get(f"/api/v1/items/{it['id']}/versions/1", headers=headers)
+            ).json()
+            definition = version["definition"]
+            definition.get("metadata", {}).pop("media", None)
+            originals.setdefault(it["identifier"], []).append(definition)
+    for identifier, (first, second) in originals.items():
+        assert first == second, identifier
+
+
+async def test_native_export_reimports_unchanged(
+    live_app: FastAPI, live_client: httpx.AsyncClient
+) -> None:
+    headers, bank_id = await _bank(live_app, live_client)
+    await _import(live_client, headers, bank_id, "one.xml", choice_item("N1", "Native").encode())
+    exported = await live_client.get(
+        f"/api/v1/banks/{bank_id}/export", params={"format": "native"}, headers=headers
+    )
+    archive = zipfile.ZipFile(io.BytesIO(exported.content))
+    assert archive.namelist() == ["items/N1.json"]
+    other = (
+        await live_client.post(
+            "/api/v1/banks", json={"slug": "copy", "name": "Copy"}, headers=headers
+        )
+    ).json()
+    response = await _import(
+        live_client, headers, other["id"], "N1.json", archive.read("items/N1.json")
+    )
+    assert response.status_code == 201, response.text
+
+
+async def test_one_bad_item_means_nothing_is_imported(
+    live_app: FastAPI, live_client: httpx.AsyncClient
+) -> None:
+    headers, bank_id = await _bank(live_app, live_client)
+    bad = choice_item("B2", "Broken").replace("qti-choice-interaction", "qti-warp-interaction")
+    data = build_package([("B1", choice_item("B1", "Fine").encode()), ("B2", bad.encode())], {})
+    response = await _import(live_client, headers, bank_id, "mixed.zip", data)
+    assert response.status_code == 422
+    problem = response.json()
+    statuses = {i["identifier"] or i["source"]: i["status"] for i in problem["report"]["items"]}
+    assert statuses["B1"] == "not_imported"
+    rejected = [i for i in problem["report"]["items"] if i["status"] == "rejected"]
+    assert len(rejected) == 1
+    assert "warp" in rejected[0]["reason"]
+    assert (await live_client.get("/api/v1/items", headers=headers)).json()["items"] == []
+
+    dup = build_package([("D1", choice_item("D1", "x").encode())], {})
+    assert (await _import(live_client, headers, bank_id, "d.zip", dup)).status_code == 201
+    again = await _import(live_client, headers, bank_id, "d.zip", dup)
+    assert again.status_code == 422
+    assert "already exists" in again.json()["report"]["items"][0]["reason"]
+
+
+async def test_hostile_packages_are_refused(
+    live_app: FastAPI, live_client: httpx.AsyncClient
+) -> None:
+    headers, bank_id = await _bank(live_app, live_client)
+    traversal = io.BytesIO()
+    with zipfile.ZipFile(traversal, "w") as archive:
+        archive.writestr("imsmanifest.xml", "<manifest/>")
+        archive.writestr("../../etc/evil.xml", "<x/>")
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(
+            "imsmanifest.xml", b"<manifest>" + b" " * (40 * 1024 * 1024) + b"</manifest>"
+        )
+    xxe = (
+        '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
+        '<qti-assessment-item xmlns="http://www.imsglobal.org/xsd/imsqtiasi_v3p0" '
+        'identifier="X" title="&e;"/>'
+    )
+    for name, data in (
+        ("traversal.zip", traversal.getvalue()),
+        ("bomb.zip", bomb.getvalue()),
+        ("xxe.xml", xxe.encode()),
+        ("notes.txt", b"hello"),
+    ):
+        response = await _import(live_client, headers, bank_id, name, data)
+        assert response.status_code == 422, (name, response.text)
+        assert "root:" not in response.text
+    assert (await live_client.get("/api/v1/items", headers=headers)).json()["items"] == []
+
+
+async def test_cli_import_and_export(
+    live_app: FastAPI, fresh_database: Database, tmp_path: Path
+) -> None:
+    from waa_ads.cli import app as cli
+
+    org = await make_organization(live_app, slug="cli-content")
+    async with live_app.state.db.transaction() as session:
+        await service.create_bank(
+            session, Principal.system(org.id), schemas.BankCreate(slug="main", name="Main")
+        )
+    folder = tmp_path / "items"
+    folder.mkdir()
+    (folder / "a.xml").write_text(choice_item("CLI1", "From a file"))
+    (folder / "pkg.zip").write_bytes(package("CLI2", "CLI3"))
+    env = {
+        "WAA_DATABASE_URL": fresh_database.url,
+        "WAA_DATA_DIR": str(tmp_path / "data"),
+        "WAA_BLOB_DIR": str(live_app.state.settings.resolved_blob_dir),
+    }
+    runner = CliRunner()
+    result = await asyncio.to_thread(
+        runner.invoke, cli, ["import", str(folder), "--publish"], env=env
+    )
+    assert result.exit_code == 0, result.output
+    assert '"imported": 3' in result.output
+
+    out = tmp_path / "out"
+    exported = await asyncio.to_thread(
+        runner.invoke, cli, ["export", "--out", str(out), "--status", "published"], env=env
+    )
+    assert exported.exit_code == 0, exported.output
+    archive = zipfile.ZipFile(out / "cli-content-main-qti3.zip")
+    assert sum(n.startswith("items/") for n in archive.namelist()) == 3
+
+    broken = tmp_path / "broken.xml"
+    broken.write_text("<qti-assessment-item")
+    failed = await asyncio.to_thread(runner.invoke, cli, ["import", str(broken)], env=env)
+    assert failed.exit_code == 2
+    assert "rejected" in failed.output
+
+
+async def test_preview_resolves_media_and_hides_the_key(
+    live_app: FastAPI, live_client: httpx.AsyncClient
+) -> None:
+    headers, bank_id = await _bank(live_app, live_client)
+    await _import(live_client, headers, bank_id, "pkg.zip", package("V1"))
+    item = (await live_client.get("/api/v1/items", headers=headers)).json()["items"][0]
+    preview = await live_client.get(
+        f"/api/v1/items/{item['id']}/versions/1/preview", params={"seed": 7}, headers=headers
+    )
+    assert preview.status_code == 200, preview.text
+    payload = preview.json()
+    assert "/api/v1/media/sha256/" in payload["html"]
+    assert "correct" not in preview.text.lower()
+    src = payload["html"].split("/api/v1/media/sha256/")[1].split('"')[0]
+    image = await live_client.get(f"/api/v1/media/sha256/{src}", headers=headers)
+    assert image.status_code == 200
+    assert image.headers["content-type"] == "image/png"
