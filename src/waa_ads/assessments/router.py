@@ -1,0 +1,305 @@
+"""HTTP routes: assessments (definitions, versions, publishing, preview) and
+administrations (windows, proctors, rosters, access codes)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Query, Response, UploadFile, status
+
+from waa_ads.assessments import schemas, service
+from waa_ads.assessments.models import Assessment, AssessmentVersion
+from waa_ads.auth.deps import PrincipalDep
+from waa_ads.core.deps import SessionDep, SettingsDep
+from waa_ads.core.errors import Unprocessable, error_responses
+
+router = APIRouter()
+assessments = APIRouter(prefix="/assessments", tags=["assessments"])
+administrations = APIRouter(prefix="/administrations", tags=["administrations"])
+
+
+def _pair(assessment: Assessment, version: AssessmentVersion) -> schemas.AssessmentWithVersion:
+    return schemas.AssessmentWithVersion(
+        assessment=schemas.AssessmentRead.model_validate(assessment),
+        version=schemas.AssessmentVersionRead.model_validate(version),
+    )
+
+
+@assessments.post(
+    "",
+    response_model=schemas.AssessmentWithVersion,
+    status_code=status.HTTP_201_CREATED,
+    summary="Create an assessment (version 1, a draft)",
+    responses=error_responses(401, 403, 409),
+)
+async def create_assessment(
+    session: SessionDep, principal: PrincipalDep, body: schemas.AssessmentCreate
+) -> schemas.AssessmentWithVersion:
+    return _pair(*await service.create_assessment(session, principal, body))
+
+
+@assessments.get(
+    "",
+    response_model=list[schemas.AssessmentRead],
+    summary="The organization's assessments",
+    responses=error_responses(401),
+)
+async def list_assessments(
+    session: SessionDep, principal: PrincipalDep
+) -> list[schemas.AssessmentRead]:
+    rows = await service.list_assessments(session, principal)
+    return [schemas.AssessmentRead.model_validate(r) for r in rows]
+
+
+@assessments.get(
+    "/{assessment_id}",
+    response_model=schemas.AssessmentWithVersion,
+    summary="An assessment with its newest version",
+    responses=error_responses(401, 404),
+)
+async def get_assessment(
+    session: SessionDep, principal: PrincipalDep, assessment_id: uuid.UUID
+) -> schemas.AssessmentWithVersion:
+    return _pair(*await service.get_version(session, principal, assessment_id, None))
+
+
+@assessments.put(
+    "/{assessment_id}",
+    response_model=schemas.AssessmentWithVersion,
+    summary="Replace the definition (a published assessment gets a new draft version)",
+    responses=error_responses(401, 403, 404, 409),
+)
+async def update_assessment(
+    session: SessionDep,
+    principal: PrincipalDep,
+    assessment_id: uuid.UUID,
+    body: schemas.AssessmentUpdate,
+) -> schemas.AssessmentWithVersion:
+    return _pair(*await service.update_assessment(session, principal, assessment_id, body))
+
+
+@assessments.get(
+    "/{assessment_id}/versions/{version}",
+    response_model=schemas.AssessmentWithVersion,
+    summary="One version of an assessment",
+    responses=error_responses(401, 404),
+)
+async def get_assessment_version(
+    session: SessionDep, principal: PrincipalDep, assessment_id: uuid.UUID, version: int
+) -> schemas.AssessmentWithVersion:
+    return _pair(*await service.get_version(session, principal, assessment_id, version))
+
+
+@assessments.post(
+    "/{assessment_id}/publish",
+    response_model=schemas.AssessmentWithVersion,
+    summary="Publish the draft: pin item versions, check selection rules against the bank",
+    responses=error_responses(401, 403, 404, 409),
+)
+async def publish_assessment(
+    session: SessionDep, principal: PrincipalDep, assessment_id: uuid.UUID
+) -> schemas.AssessmentWithVersion:
+    return _pair(*await service.publish(session, principal, assessment_id))
+
+
+@assessments.get(
+    "/{assessment_id}/preview",
+    response_model=dict[str, Any],
+    summary="See a form as a candidate would (newest version unless ?version=)",
+    responses=error_responses(401, 403, 404),
+)
+async def preview_assessment(
+    session: SessionDep,
+    principal: PrincipalDep,
+    assessment_id: uuid.UUID,
+    version: int | None = None,
+    seed: Annotated[int, Query(ge=0, le=2**31)] = 1,
+) -> dict[str, Any]:
+    return await service.preview(session, principal, assessment_id, version, seed)
+
+
+# --- administrations ---------------------------------------------------------------------
+
+
+@administrations.post(
+    "",
+    response_model=schemas.AdministrationRead,
+    status_code=status.HTTP_201_CREATED,
+    summary="Schedule a published assessment version for a window",
+    responses=error_responses(401, 403, 404, 409),
+)
+async def create_administration(
+    session: SessionDep, principal: PrincipalDep, body: schemas.AdministrationCreate
+) -> schemas.AdministrationRead:
+    administration = await service.create_administration(session, principal, body)
+    return await service.administration_read(session, administration)
+
+
+@administrations.get(
+    "",
+    response_model=list[schemas.AdministrationRead],
+    summary="Administrations (proctors see the ones they are assigned to)",
+    responses=error_responses(401),
+)
+async def list_administrations(
+    session: SessionDep, principal: PrincipalDep
+) -> list[schemas.AdministrationRead]:
+    rows = await service.list_administrations(session, principal)
+    return [await service.administration_read(session, r) for r in rows]
+
+
+@administrations.get(
+    "/{administration_id}",
+    response_model=schemas.AdministrationRead,
+    summary="One administration",
+    responses=error_responses(401, 404),
+)
+async def get_administration(
+    session: SessionDep, principal: PrincipalDep, administration_id: uuid.UUID
+) -> schemas.AdministrationRead:
+    administration = await service.get_administration(session, principal, administration_id)
+    return await service.administration_read(session, administration)
+
+
+@administrations.patch(
+    "/{administration_id}",
+    response_model=schemas.AdministrationRead,
+    summary="Change the window, title, notes or proctors",
+    responses=error_responses(401, 403, 404, 409),
+)
+async def update_administration(
+    session: SessionDep,
+    principal: PrincipalDep,
+    administration_id: uuid.UUID,
+    body: schemas.AdministrationUpdate,
+) -> schemas.AdministrationRead:
+    administration = await service.update_administration(
+        session, principal, administration_id, body
+    )
+    return await service.administration_read(session, administration)
+
+
+@administrations.post(
+    "/{administration_id}/cancel",
+    response_model=schemas.AdministrationRead,
+    summary="Cancel an administration",
+    responses=error_responses(401, 403, 404),
+)
+async def cancel_administration(
+    session: SessionDep, principal: PrincipalDep, administration_id: uuid.UUID
+) -> schemas.AdministrationRead:
+    administration = await service.cancel_administration(session, principal, administration_id)
+    return await service.administration_read(session, administration)
+
+
+@administrations.get(
+    "/{administration_id}/roster",
+    response_model=list[schemas.RosterEntryRead],
+    summary="The roster (codes are never shown again after issue)",
+    responses=error_responses(401, 404),
+)
+async def list_roster(
+    session: SessionDep, principal: PrincipalDep, administration_id: uuid.UUID
+) -> list[schemas.RosterEntryRead]:
+    rows = await service.list_roster(session, principal, administration_id)
+    return [service.entry_read(r) for r in rows]
+
+
+@administrations.post(
+    "/{administration_id}/roster",
+    response_model=list[schemas.RosterEntryRead],
+    status_code=status.HTTP_201_CREATED,
+    summary="Add candidates with accommodations; each gets an access code, shown once",
+    responses=error_responses(401, 403, 404, 409),
+)
+async def add_to_roster(
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: PrincipalDep,
+    administration_id: uuid.UUID,
+    body: schemas.RosterAddMany,
+) -> list[schemas.RosterEntryRead]:
+    issued = await service.add_to_roster(
+        session, settings, principal, administration_id, body.entries
+    )
+    return [service.entry_read(i.entry, i.code) for i in issued]
+
+
+@administrations.post(
+    "/{administration_id}/roster/csv",
+    response_model=list[schemas.RosterEntryRead],
+    status_code=status.HTTP_201_CREATED,
+    summary="Add candidates from CSV (external_id or email, accommodations); all or nothing",
+    responses=error_responses(401, 403, 404, 409),
+)
+async def import_roster(
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: PrincipalDep,
+    administration_id: uuid.UUID,
+    file: Annotated[UploadFile, File(description="UTF-8 CSV with a header row")],
+) -> list[schemas.RosterEntryRead]:
+    raw = await file.read()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise Unprocessable("the CSV is not UTF-8 text") from None
+    issued = await service.import_roster_csv(session, settings, principal, administration_id, text)
+    return [service.entry_read(i.entry, i.code) for i in issued]
+
+
+@administrations.put(
+    "/{administration_id}/roster/{entry_id}/accommodations",
+    response_model=schemas.RosterEntryRead,
+    summary="Change a candidate's accommodations",
+    responses=error_responses(401, 403, 404),
+)
+async def update_accommodations(
+    session: SessionDep,
+    principal: PrincipalDep,
+    administration_id: uuid.UUID,
+    entry_id: uuid.UUID,
+    body: schemas.Accommodations,
+) -> schemas.RosterEntryRead:
+    entry = await service.update_accommodations(
+        session, principal, administration_id, entry_id, body
+    )
+    return service.entry_read(entry)
+
+
+@administrations.post(
+    "/{administration_id}/roster/{entry_id}/code",
+    response_model=schemas.RosterEntryRead,
+    summary="Issue a new access code (the old one stops working)",
+    responses=error_responses(401, 403, 404),
+)
+async def reissue_code(
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: PrincipalDep,
+    administration_id: uuid.UUID,
+    entry_id: uuid.UUID,
+) -> schemas.RosterEntryRead:
+    issued = await service.reissue_code(session, settings, principal, administration_id, entry_id)
+    return service.entry_read(issued.entry, issued.code)
+
+
+@administrations.delete(
+    "/{administration_id}/roster/{entry_id}/code",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Revoke a candidate's access code",
+    responses=error_responses(401, 403, 404),
+)
+async def revoke_code(
+    session: SessionDep,
+    principal: PrincipalDep,
+    administration_id: uuid.UUID,
+    entry_id: uuid.UUID,
+) -> Response:
+    await service.revoke_code(session, principal, administration_id, entry_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+router.include_router(assessments)
+router.include_router(administrations)

@@ -1,0 +1,138 @@
+"""Request and response bodies of the assessments and administrations API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
+
+from waa_ads.assessments.definition import AssessmentDefinition
+from waa_ads.assessments.models import AssessmentStatus
+
+Slug = Annotated[
+    str, StringConstraints(min_length=2, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*$")
+]
+
+
+class AssessmentCreate(BaseModel):
+    slug: Slug
+    definition: AssessmentDefinition
+
+
+class AssessmentUpdate(BaseModel):
+    definition: AssessmentDefinition
+    expected_version: int | None = None
+
+
+class AssessmentRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    slug: str
+    title: str
+    latest_version: int
+    published_version: int | None
+    created_at: datetime
+
+
+class AssessmentVersionRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    assessment_id: uuid.UUID
+    version: int
+    status: AssessmentStatus
+    definition: dict[str, Any]
+    pinned: dict[str, Any] | None
+    created_at: datetime
+    published_at: datetime | None
+
+
+class AssessmentWithVersion(BaseModel):
+    assessment: AssessmentRead
+    version: AssessmentVersionRead
+
+
+class Accommodations(BaseModel):
+    extra_time_multiplier: float = Field(
+        default=1.0, ge=1.0, le=4.0, description="1.5 gives 50% more time."
+    )
+    extra_attempts: int = Field(default=0, ge=0, le=10)
+    extra_breaks: int = Field(default=0, ge=0, le=10)
+
+
+class AdministrationCreate(BaseModel):
+    assessment_version_id: uuid.UUID
+    title: str = Field(min_length=1, max_length=300)
+    opens_at: datetime
+    closes_at: datetime
+    proctor_ids: list[uuid.UUID] = Field(default_factory=list, max_length=100)
+    notes: str | None = Field(default=None, max_length=5000)
+
+    @model_validator(mode="after")
+    def _window(self) -> AdministrationCreate:
+        if self.opens_at.tzinfo is None or self.closes_at.tzinfo is None:
+            raise ValueError("opens_at and closes_at need a time zone (e.g. 2026-12-01T09:00Z)")
+        if self.closes_at <= self.opens_at:
+            raise ValueError("closes_at must be after opens_at")
+        return self
+
+
+class AdministrationUpdate(BaseModel):
+    title: str | None = Field(default=None, min_length=1, max_length=300)
+    opens_at: datetime | None = None
+    closes_at: datetime | None = None
+    proctor_ids: list[uuid.UUID] | None = Field(default=None, max_length=100)
+    notes: str | None = Field(default=None, max_length=5000)
+
+
+class AdministrationRead(BaseModel):
+    id: uuid.UUID
+    assessment_version_id: uuid.UUID
+    title: str
+    opens_at: datetime
+    closes_at: datetime
+    timezone: str = Field(description="The organization's time zone.")
+    opens_at_local: str = Field(description="opens_at in the organization's time zone.")
+    closes_at_local: str
+    proctor_ids: list[uuid.UUID]
+    notes: str | None
+    cancelled_at: datetime | None
+    roster_size: int
+
+
+class RosterAdd(BaseModel):
+    candidate_id: uuid.UUID
+    accommodations: Accommodations = Field(default_factory=Accommodations)
+
+
+class RosterAddMany(BaseModel):
+    entries: list[RosterAdd] = Field(min_length=1, max_length=5000)
+
+
+class RosterEntryRead(BaseModel):
+    id: uuid.UUID
+    candidate_id: uuid.UUID
+    accommodations: Accommodations
+    code_active: bool
+    code_issued_at: datetime | None
+    access_code: str | None = Field(
+        default=None, description="Shown once, when issued; only its HMAC is stored."
+    )
+
+
+class RosterCsvRow(BaseModel):
+    """One CSV row: the candidate by ``external_id`` or ``email``, and accommodations."""
+
+    external_id: str | None = None
+    email: EmailStr | None = None
+    extra_time_multiplier: float = Field(default=1.0, ge=1.0, le=4.0)
+    extra_attempts: int = Field(default=0, ge=0, le=10)
+    extra_breaks: int = Field(default=0, ge=0, le=10)
+
+
+class RowProblem(BaseModel):
+    row: int
+    problem: str

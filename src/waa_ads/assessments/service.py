@@ -1,0 +1,952 @@
+"""Assessment rules: definitions and versions, publishing (pinning item versions and
+checking selection rules against the bank), administrations, rosters and access codes.
+
+Services flush, never commit; every change is audited with ids only.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import secrets
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pydantic import ValidationError
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from waa_ads.assessments import schemas
+from waa_ads.assessments.assembly import assemble
+from waa_ads.assessments.definition import (
+    AssessmentDefinition,
+    Pinned,
+    PinnedItem,
+    PinnedSection,
+    Selection,
+)
+from waa_ads.assessments.models import (
+    Administration,
+    AdministrationProctor,
+    Assessment,
+    AssessmentStatus,
+    AssessmentVersion,
+    RosterEntry,
+)
+from waa_ads.audit import service as audit
+from waa_ads.auth.deps import Principal
+from waa_ads.auth.models import Candidate, Organization, Role, User
+from waa_ads.content import service as content_service
+from waa_ads.content.models import Item, ItemBank, ItemTag, ItemVersion, VersionStatus
+from waa_ads.core.db import utcnow
+from waa_ads.core.errors import Conflict, Forbidden, NotFound, Unprocessable
+from waa_ads.core.security import keyed_hash
+from waa_ads.core.settings import Settings
+from waa_ads.core.tenancy import get_scoped, scoped
+
+CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
+CODE_LENGTH = 16  # 80 bits
+
+
+def require_author(principal: Principal) -> None:
+    if not principal.has_any(Role.admin, Role.author):
+        raise Forbidden("this needs the admin or author role")
+
+
+def require_admin(principal: Principal) -> None:
+    if not principal.has_any(Role.admin):
+        raise Forbidden("this needs the admin role")
+
+
+# --- assessments -------------------------------------------------------------------------
+
+
+async def _check_references(
+    session: AsyncSession, organization_id: uuid.UUID, definition: AssessmentDefinition
+) -> None:
+    """Every referenced item and bank exists in the organization (422 naming the first that
+    does not)."""
+    item_ids = [ref.item_id for s in definition.sections for ref in s.items]
+    if item_ids:
+        found = set(
+            (
+                await session.execute(
+                    scoped(select(Item.id), Item, organization_id).where(Item.id.in_(item_ids))
+                )
+            ).scalars()
+        )
+        missing = [i for i in item_ids if i not in found]
+        if missing:
+            raise Unprocessable(f"item {missing[0]} does not exist in this organization")
+    for section in definition.sections:
+        if section.selection is not None:
+            bank = await session.get(ItemBank, section.selection.bank_id)
+            if bank is None or bank.organization_id != organization_id:
+                raise Unprocessable(
+                    f"section {section.identifier!r}: item bank "
+                    f"{section.selection.bank_id} does not exist in this organization"
+                )
+
+
+async def create_assessment(
+    session: AsyncSession, principal: Principal, data: schemas.AssessmentCreate
+) -> tuple[Assessment, AssessmentVersion]:
+    require_author(principal)
+    taken = (
+        await session.execute(
+            scoped(select(Assessment.id), Assessment, principal.organization_id).where(
+                Assessment.slug == data.slug
+            )
+        )
+    ).first()
+    if taken is not None:
+        raise Conflict(f"an assessment with slug {data.slug!r} already exists")
+    await _check_references(session, principal.organization_id, data.definition)
+    assessment = Assessment(
+        organization_id=principal.organization_id, slug=data.slug, title=data.definition.title
+    )
+    session.add(assessment)
+    await session.flush()
+    version = AssessmentVersion(
+        organization_id=principal.organization_id,
+        assessment_id=assessment.id,
+        version=1,
+        definition=data.definition.model_dump(mode="json"),
+        created_by=principal.actor.id,
+        created_at=utcnow(),
+    )
+    session.add(version)
+    await session.flush()
+    await _audit(session, principal, "assessment.created", assessment.id, {"version": 1})
+    return assessment, version
+
+
+async def _audit(
+    session: AsyncSession,
+    principal: Principal,
+    action: str,
+    target_id: uuid.UUID,
+    data: dict[str, Any] | None = None,
+    target_type: str = "assessment",
+) -> None:
+    await audit.record(
+        session,
+        organization_id=principal.organization_id,
+        action=action,
+        actor=principal.actor,
+        target_type=target_type,
+        target_id=target_id,
+        data=data,
+    )
+
+
+async def get_version(
+    session: AsyncSession, principal: Principal, assessment_id: uuid.UUID, version: int | None
+) -> tuple[Assessment, AssessmentVersion]:
+    assessment = await get_scoped(
+        session, Assessment, assessment_id, principal.organization_id, what="assessment"
+    )
+    number = version if version is not None else assessment.latest_version
+    row = (
+        await session.execute(
+            select(AssessmentVersion).where(
+                AssessmentVersion.assessment_id == assessment.id,
+                AssessmentVersion.version == number,
+            )
+        )
+    ).scalar_one_or_none()
+    if row is None:
+        raise NotFound(f"assessment {assessment_id} has no version {number}")
+    return assessment, row
+
+
+async def list_assessments(session: AsyncSession, principal: Principal) -> Sequence[Assessment]:
+    stmt = scoped(select(Assessment), Assessment, principal.organization_id)
+    return (await session.execute(stmt.order_by(Assessment.slug))).scalars().all()
+
+
+async def update_assessment(
+    session: AsyncSession,
+    principal: Principal,
+    assessment_id: uuid.UUID,
+    data: schemas.AssessmentUpdate,
+) -> tuple[Assessment, AssessmentVersion]:
+    """Change the draft, or start a new draft version when the newest is published."""
+    require_author(principal)
+    assessment, latest = await get_version(session, principal, assessment_id, None)
+    if data.expected_version is not None and data.expected_version != latest.version:
+        raise Conflict(f"the newest version is {latest.version}, not {data.expected_version}")
+    await _check_references(session, principal.organization_id, data.definition)
+    document = data.definition.model_dump(mode="json")
+    if latest.status == AssessmentStatus.draft.value:
+        target = latest
+        target.definition = document
+    else:
+        target = AssessmentVersion(
+            organization_id=assessment.organization_id,
+            assessment_id=assessment.id,
+            version=latest.version + 1,
+            definition=document,
+            created_by=principal.actor.id,
+            created_at=utcnow(),
+        )
+        session.add(target)
+        assessment.latest_version = target.version
+    assessment.title = data.definition.title
+    await session.flush()
+    await _audit(
+        session, principal, "assessment.updated", assessment.id, {"version": target.version}
+    )
+    return assessment, target
+
+
+async def _published_pool(
+    session: AsyncSession, organization_id: uuid.UUID, selection: Selection
+) -> list[PinnedItem]:
+    stmt = (
+        select(Item.id, ItemVersion.id, ItemVersion.version)
+        .join(
+            ItemVersion,
+            (ItemVersion.item_id == Item.id) & (ItemVersion.version == Item.published_version),
+        )
+        .where(
+            Item.organization_id == organization_id,
+            Item.bank_id == selection.bank_id,
+            ItemVersion.status == VersionStatus.published.value,
+        )
+        .order_by(Item.identifier)
+    )
+    for tag in selection.tags:
+        stmt = stmt.where(Item.id.in_(select(ItemTag.item_id).where(ItemTag.tag == tag)))
+    if selection.subject:
+        stmt = stmt.where(Item.subject == selection.subject)
+    if selection.interaction_types:
+        stmt = stmt.where(
+            or_(*(Item.search_types.contains(f"|{t}|") for t in selection.interaction_types))
+        )
+    rows = (await session.execute(stmt)).all()
+    return [
+        PinnedItem(item_id=r[0], item_version_id=r[1], version=r[2], weight=selection.weight)
+        for r in rows
+    ]
+
+
+async def pin(
+    session: AsyncSession, organization_id: uuid.UUID, definition: AssessmentDefinition
+) -> Pinned:
+    """Pin fixed items to their published versions and selection rules to their pools;
+    refuse (422, with the reason) what the bank cannot satisfy."""
+    sections: list[PinnedSection] = []
+    for section in definition.sections:
+        if section.selection is not None:
+            pool = await _published_pool(session, organization_id, section.selection)
+            if len(pool) < section.selection.count:
+                rule = section.selection
+                what = ", ".join(
+                    part
+                    for part in (
+                        f"tags {rule.tags}" if rule.tags else "",
+                        f"subject {rule.subject!r}" if rule.subject else "",
+                        f"types {rule.interaction_types}" if rule.interaction_types else "",
+                    )
+                    if part
+                )
+                raise Unprocessable(
+                    f"section {section.identifier!r} draws {rule.count} items but the bank has "
+                    f"only {len(pool)} published items matching" + (f" ({what})" if what else "")
+                )
+            sections.append(
+                PinnedSection(
+                    identifier=section.identifier, pool=pool, draw=section.selection.count
+                )
+            )
+            continue
+        pinned_items = []
+        for ref in section.items:
+            item = await session.get(Item, ref.item_id)
+            if item is None or item.organization_id != organization_id:
+                raise Unprocessable(f"item {ref.item_id} does not exist in this organization")
+            if item.published_version is None:
+                raise Unprocessable(
+                    f"item {item.identifier!r} ({item.id}) has no published version"
+                )
+            version_id = (
+                await session.execute(
+                    select(ItemVersion.id).where(
+                        ItemVersion.item_id == item.id,
+                        ItemVersion.version == item.published_version,
+                    )
+                )
+            ).scalar_one()
+            pinned_items.append(
+                PinnedItem(
+                    item_id=item.id,
+                    item_version_id=version_id,
+                    version=item.published_version,
+                    weight=ref.weight,
+                )
+            )
+        sections.append(PinnedSection(identifier=section.identifier, items=pinned_items))
+    return Pinned(sections=sections)
+
+
+async def publish(
+    session: AsyncSession, principal: Principal, assessment_id: uuid.UUID
+) -> tuple[Assessment, AssessmentVersion]:
+    require_author(principal)
+    assessment, version = await get_version(session, principal, assessment_id, None)
+    if version.status != AssessmentStatus.draft.value:
+        raise Conflict(f"version {version.version} is {version.status}; only a draft is published")
+    definition = AssessmentDefinition.model_validate(version.definition)
+    pinned = await pin(session, principal.organization_id, definition)
+    changed = (
+        await session.execute(
+            update(AssessmentVersion)
+            .where(
+                AssessmentVersion.id == version.id,
+                AssessmentVersion.status == AssessmentStatus.draft.value,
+            )
+            .values(
+                status=AssessmentStatus.published.value,
+                pinned=pinned.model_dump(mode="json"),
+                published_at=utcnow(),
+            )
+            .returning(AssessmentVersion.id)
+        )
+    ).first()
+    if changed is None:
+        raise Conflict("this version was published meanwhile")
+    await session.refresh(version)
+    assessment.published_version = version.version
+    await session.flush()
+    await _audit(
+        session, principal, "assessment.published", assessment.id, {"version": version.version}
+    )
+    return assessment, version
+
+
+async def preview(
+    session: AsyncSession,
+    principal: Principal,
+    assessment_id: uuid.UUID,
+    version_number: int | None,
+    seed: int,
+) -> dict[str, Any]:
+    """A form as a candidate with this seed would get it: items rendered without keys. A
+    draft is pinned on the fly (so authors see what publishing would give)."""
+    require_author(principal)
+    _, version = await get_version(session, principal, assessment_id, version_number)
+    definition = AssessmentDefinition.model_validate(version.definition)
+    pinned = (
+        Pinned.model_validate(version.pinned)
+        if version.pinned is not None
+        else await pin(session, principal.organization_id, definition)
+    )
+    form = assemble(definition, pinned, seed)
+    items = []
+    for entry in form:
+        item_version = await session.get(ItemVersion, entry.item_version_id)
+        assert item_version is not None
+        items.append(
+            {
+                "position": entry.position,
+                "section": entry.section,
+                "item": content_service.candidate_payload(
+                    item_version, seed if definition.shuffle_choices else None
+                ),
+            }
+        )
+    return {
+        "title": definition.title,
+        "navigation": definition.navigation.value,
+        "time_limit_s": definition.time_limit_s,
+        "seed": seed,
+        "items": items,
+    }
+
+
+# --- administrations ---------------------------------------------------------------------
+
+
+def _local(moment: datetime, zone: str) -> str:
+    return moment.astimezone(ZoneInfo(zone)).isoformat()
+
+
+async def administration_read(
+    session: AsyncSession, administration: Administration
+) -> schemas.AdministrationRead:
+    org = await session.get(Organization, administration.organization_id)
+    zone = org.timezone if org is not None else "UTC"
+    proctors = (
+        (
+            await session.execute(
+                select(AdministrationProctor.user_id).where(
+                    AdministrationProctor.administration_id == administration.id
+                )
+            )
+        )
+        .scalars()
+        .all()
+    )
+    size = (
+        await session.execute(
+            select(func.count())
+            .select_from(RosterEntry)
+            .where(RosterEntry.administration_id == administration.id)
+        )
+    ).scalar_one()
+    return schemas.AdministrationRead(
+        id=administration.id,
+        assessment_version_id=administration.assessment_version_id,
+        title=administration.title,
+        opens_at=administration.opens_at,
+        closes_at=administration.closes_at,
+        timezone=zone,
+        opens_at_local=_local(administration.opens_at, zone),
+        closes_at_local=_local(administration.closes_at, zone),
+        proctor_ids=list(proctors),
+        notes=administration.notes,
+        cancelled_at=administration.cancelled_at,
+        roster_size=int(size),
+    )
+
+
+async def _set_proctors(
+    session: AsyncSession,
+    principal: Principal,
+    administration: Administration,
+    ids: list[uuid.UUID],
+) -> None:
+    for user_id in ids:
+        user = await session.get(User, user_id)
+        if (
+            user is None
+            or user.organization_id != principal.organization_id
+            or Role.proctor.value not in user.roles
+        ):
+            raise Unprocessable(f"user {user_id} is not a proctor of this organization")
+    current = (
+        (
+            await session.execute(
+                select(AdministrationProctor).where(
+                    AdministrationProctor.administration_id == administration.id
+                )
+            )
+        )
+        .scalars()
+        .all()
+    )
+    for row in current:
+        if row.user_id not in ids:
+            await session.delete(row)
+    have = {row.user_id for row in current}
+    for user_id in dict.fromkeys(ids):
+        if user_id not in have:
+            session.add(
+                AdministrationProctor(
+                    organization_id=principal.organization_id,
+                    administration_id=administration.id,
+                    user_id=user_id,
+                )
+            )
+    await session.flush()
+
+
+async def create_administration(
+    session: AsyncSession, principal: Principal, data: schemas.AdministrationCreate
+) -> Administration:
+    require_admin(principal)
+    version = await get_scoped(
+        session,
+        AssessmentVersion,
+        data.assessment_version_id,
+        principal.organization_id,
+        what="assessment version",
+    )
+    if version.status != AssessmentStatus.published.value:
+        raise Conflict("only a published assessment version can be administered")
+    administration = Administration(
+        organization_id=principal.organization_id,
+        assessment_version_id=version.id,
+        title=data.title,
+        opens_at=data.opens_at,
+        closes_at=data.closes_at,
+        notes=data.notes,
+    )
+    session.add(administration)
+    await session.flush()
+    await _set_proctors(session, principal, administration, data.proctor_ids)
+    await _audit(
+        session,
+        principal,
+        "administration.created",
+        administration.id,
+        {"assessment_version_id": str(version.id), "proctors": [str(p) for p in data.proctor_ids]},
+        target_type="administration",
+    )
+    return administration
+
+
+async def get_administration(
+    session: AsyncSession, principal: Principal, administration_id: uuid.UUID
+) -> Administration:
+    """Admins see every administration; proctors only those they are assigned to."""
+    administration = await get_scoped(
+        session, Administration, administration_id, principal.organization_id, what="administration"
+    )
+    if principal.has_any(Role.admin):
+        return administration
+    if principal.has_any(Role.proctor) and await is_assigned_proctor(
+        session, administration.id, principal.user_id
+    ):
+        return administration
+    raise NotFound(f"administration {administration_id} not found")
+
+
+async def is_assigned_proctor(
+    session: AsyncSession, administration_id: uuid.UUID, user_id: uuid.UUID
+) -> bool:
+    row = (
+        await session.execute(
+            select(AdministrationProctor.id).where(
+                AdministrationProctor.administration_id == administration_id,
+                AdministrationProctor.user_id == user_id,
+            )
+        )
+    ).first()
+    return row is not None
+
+
+async def list_administrations(
+    session: AsyncSession, principal: Principal
+) -> Sequence[Administration]:
+    stmt = scoped(select(Administration), Administration, principal.organization_id)
+    if not principal.has_any(Role.admin):
+        stmt = stmt.where(
+            Administration.id.in_(
+                select(AdministrationProctor.administration_id).where(
+                    AdministrationProctor.user_id == principal.user_id
+                )
+            )
+        )
+    return (await session.execute(stmt.order_by(Administration.opens_at))).scalars().all()
+
+
+async def update_administration(
+    session: AsyncSession,
+    principal: Principal,
+    administration_id: uuid.UUID,
+    data: schemas.AdministrationUpdate,
+) -> Administration:
+    require_admin(principal)
+    administration = await get_administration(session, principal, administration_id)
+    changes = data.model_dump(exclude_unset=True)
+    opens = changes.get("opens_at") or administration.opens_at
+    closes = changes.get("closes_at") or administration.closes_at
+    if opens.tzinfo is None or closes.tzinfo is None:
+        raise Unprocessable("opens_at and closes_at need a time zone")
+    if closes <= opens:
+        raise Unprocessable("closes_at must be after opens_at")
+    for key in ("title", "opens_at", "closes_at", "notes"):
+        if key in changes and changes[key] is not None:
+            setattr(administration, key, changes[key])
+    if data.proctor_ids is not None:
+        await _set_proctors(session, principal, administration, data.proctor_ids)
+    if "opens_at" in changes or "closes_at" in changes:
+        candidates = (
+            (
+                await session.execute(
+                    select(RosterEntry.candidate_id).where(
+                        RosterEntry.administration_id == administration.id
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+        for candidate_id in candidates:
+            clash = await _overlapping(session, administration, candidate_id)
+            if clash is not None:
+                raise Conflict(
+                    f"the new window overlaps administration {clash} of the same assessment, "
+                    f"where candidate {candidate_id} is also rostered"
+                )
+    await session.flush()
+    await _audit(
+        session,
+        principal,
+        "administration.updated",
+        administration.id,
+        {"fields": sorted(changes)},
+        target_type="administration",
+    )
+    return administration
+
+
+async def cancel_administration(
+    session: AsyncSession, principal: Principal, administration_id: uuid.UUID
+) -> Administration:
+    require_admin(principal)
+    administration = await get_administration(session, principal, administration_id)
+    if administration.cancelled_at is None:
+        administration.cancelled_at = utcnow()
+        await session.flush()
+        await _audit(
+            session,
+            principal,
+            "administration.cancelled",
+            administration.id,
+            target_type="administration",
+        )
+    return administration
+
+
+# --- rosters and access codes ------------------------------------------------------------
+
+
+def new_access_code() -> str:
+    raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    return "-".join(raw[i : i + 4] for i in range(0, CODE_LENGTH, 4))
+
+
+def normalize_code(code: str) -> str:
+    """Upper case without separators; the look-alikes O, I and L read as 0, 1 and 1."""
+    cleaned = "".join(ch for ch in code.upper() if ch.isalnum())
+    return cleaned.translate(str.maketrans("OIL", "011"))
+
+
+def code_hmac(settings: Settings, code: str) -> str:
+    return keyed_hash(settings, "access-code", normalize_code(code))
+
+
+async def _overlapping(
+    session: AsyncSession, administration: Administration, candidate_id: uuid.UUID
+) -> uuid.UUID | None:
+    """Another live administration of the same assessment, with an overlapping window,
+    that already has this candidate on its roster."""
+    version = await session.get(AssessmentVersion, administration.assessment_version_id)
+    assert version is not None
+    same_assessment = select(AssessmentVersion.id).where(
+        AssessmentVersion.assessment_id == version.assessment_id
+    )
+    row = (
+        await session.execute(
+            select(Administration.id)
+            .join(RosterEntry, RosterEntry.administration_id == Administration.id)
+            .where(
+                RosterEntry.candidate_id == candidate_id,
+                Administration.id != administration.id,
+                Administration.cancelled_at.is_(None),
+                Administration.assessment_version_id.in_(same_assessment),
+                Administration.opens_at < administration.closes_at,
+                Administration.closes_at > administration.opens_at,
+            )
+            .limit(1)
+        )
+    ).first()
+    return row[0] if row else None
+
+
+@dataclass
+class IssuedEntry:
+    entry: RosterEntry
+    code: str | None
+
+
+def entry_read(entry: RosterEntry, code: str | None = None) -> schemas.RosterEntryRead:
+    return schemas.RosterEntryRead(
+        id=entry.id,
+        candidate_id=entry.candidate_id,
+        accommodations=schemas.Accommodations(
+            extra_time_multiplier=entry.extra_time_multiplier,
+            extra_attempts=entry.extra_attempts,
+            extra_breaks=entry.extra_breaks,
+        ),
+        code_active=entry.access_code_hmac is not None and entry.code_revoked_at is None,
+        code_issued_at=entry.code_issued_at,
+        access_code=code,
+    )
+
+
+async def add_to_roster(
+    session: AsyncSession,
+    settings: Settings,
+    principal: Principal,
+    administration_id: uuid.UUID,
+    entries: Sequence[schemas.RosterAdd],
+    *,
+    row_labels: Sequence[int] | None = None,
+) -> list[IssuedEntry]:
+    """Add candidates with their accommodations and issue each an access code. Every
+    problem is reported per row (422 with ``problems``) and then nothing is added."""
+    require_admin(principal)
+    administration = await get_administration(session, principal, administration_id)
+    if administration.cancelled_at is not None:
+        raise Conflict("this administration was cancelled")
+    labels = list(row_labels) if row_labels is not None else list(range(1, len(entries) + 1))
+    problems: list[schemas.RowProblem] = []
+    existing = set(
+        (
+            await session.execute(
+                select(RosterEntry.candidate_id).where(
+                    RosterEntry.administration_id == administration.id
+                )
+            )
+        ).scalars()
+    )
+    seen: set[uuid.UUID] = set()
+    for label, entry in zip(labels, entries, strict=True):
+        candidate = await session.get(Candidate, entry.candidate_id)
+        if candidate is None or candidate.organization_id != principal.organization_id:
+            problems.append(
+                schemas.RowProblem(row=label, problem=f"unknown candidate {entry.candidate_id}")
+            )
+        elif candidate.erased_at is not None:
+            problems.append(schemas.RowProblem(row=label, problem="this candidate was erased"))
+        elif entry.candidate_id in existing or entry.candidate_id in seen:
+            problems.append(
+                schemas.RowProblem(row=label, problem="candidate is already on the roster")
+            )
+        else:
+            clash = await _overlapping(session, administration, entry.candidate_id)
+            if clash is not None:
+                problems.append(
+                    schemas.RowProblem(
+                        row=label,
+                        problem=f"candidate is rostered in administration {clash} of the same "
+                        "assessment, whose window overlaps this one",
+                    )
+                )
+        seen.add(entry.candidate_id)
+    if problems:
+        raise RosterRejected(problems)
+    issued: list[IssuedEntry] = []
+    now = utcnow()
+    for entry in entries:
+        code = new_access_code()
+        row = RosterEntry(
+            organization_id=principal.organization_id,
+            administration_id=administration.id,
+            candidate_id=entry.candidate_id,
+            extra_time_multiplier=entry.accommodations.extra_time_multiplier,
+            extra_attempts=entry.accommodations.extra_attempts,
+            extra_breaks=entry.accommodations.extra_breaks,
+            access_code_hmac=code_hmac(settings, code),
+            code_issued_at=now,
+        )
+        session.add(row)
+        issued.append(IssuedEntry(row, code))
+    await session.flush()
+    await audit.record_many(
+        session,
+        organization_id=principal.organization_id,
+        events=[
+            audit.PendingEvent(
+                "roster.added",
+                principal.actor,
+                "roster_entry",
+                i.entry.id,
+                {
+                    "administration_id": str(administration.id),
+                    "candidate_id": str(i.entry.candidate_id),
+                    "extra_time_multiplier": i.entry.extra_time_multiplier,
+                    "extra_attempts": i.entry.extra_attempts,
+                    "extra_breaks": i.entry.extra_breaks,
+                },
+            )
+            for i in issued
+        ],
+    )
+    return issued
+
+
+class RosterRejected(Unprocessable):
+    code = "roster-rejected"
+    title = "Roster rejected"
+
+    def __init__(self, problems: list[schemas.RowProblem]) -> None:
+        first = problems[0]
+        super().__init__(
+            f"{len(problems)} rows have problems, so no candidate was added; "
+            f"first: row {first.row}: {first.problem}",
+            extra={"problems": [p.model_dump() for p in problems]},
+        )
+
+
+MAX_CSV_ROWS = 20_000
+
+
+async def import_roster_csv(
+    session: AsyncSession,
+    settings: Settings,
+    principal: Principal,
+    administration_id: uuid.UUID,
+    text: str,
+) -> list[IssuedEntry]:
+    """A roster from CSV: a header row with ``external_id`` or ``email`` (the candidate),
+    and optionally ``extra_time_multiplier``, ``extra_attempts``, ``extra_breaks``. All rows
+    or none: each problem is reported with its row number (the header is row 1)."""
+    reader = csv.DictReader(io.StringIO(text))
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    if not {"external_id", "email"} & set(header):
+        raise Unprocessable("the CSV needs a header row with an external_id or email column")
+    unknown = set(header) - set(schemas.RosterCsvRow.model_fields)
+    if unknown:
+        raise Unprocessable(f"unknown CSV columns: {', '.join(sorted(unknown))}")
+    problems: list[schemas.RowProblem] = []
+    entries: list[schemas.RosterAdd] = []
+    labels: list[int] = []
+    for number, raw in enumerate(reader, start=2):
+        if number > MAX_CSV_ROWS + 1:
+            raise Unprocessable(f"the CSV has more than {MAX_CSV_ROWS} rows")
+        values = {k.strip(): (v or "").strip() for k, v in raw.items() if k is not None}
+        values = {k: v for k, v in values.items() if v != ""}
+        try:
+            row = schemas.RosterCsvRow.model_validate(values)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = ".".join(str(p) for p in first["loc"])
+            problems.append(schemas.RowProblem(row=number, problem=f"{field}: {first['msg']}"))
+            continue
+        stmt = scoped(select(Candidate.id), Candidate, principal.organization_id)
+        if row.external_id:
+            stmt = stmt.where(Candidate.external_id == row.external_id)
+            label = f"external_id {row.external_id!r}"
+        elif row.email:
+            stmt = stmt.where(Candidate.email == str(row.email).lower())
+            label = f"email {row.email}"
+        else:
+            problems.append(schemas.RowProblem(row=number, problem="no external_id or email"))
+            continue
+        found = (await session.execute(stmt.limit(2))).scalars().all()
+        if len(found) != 1:
+            problems.append(
+                schemas.RowProblem(
+                    row=number,
+                    problem=f"no candidate with {label}"
+                    if not found
+                    else f"several candidates have {label}",
+                )
+            )
+            continue
+        entries.append(
+            schemas.RosterAdd(
+                candidate_id=found[0],
+                accommodations=schemas.Accommodations(
+                    extra_time_multiplier=row.extra_time_multiplier,
+                    extra_attempts=row.extra_attempts,
+                    extra_breaks=row.extra_breaks,
+                ),
+            )
+        )
+        labels.append(number)
+    if problems:
+        raise RosterRejected(problems)
+    if not entries:
+        raise Unprocessable("the CSV has no rows")
+    return await add_to_roster(
+        session, settings, principal, administration_id, entries, row_labels=labels
+    )
+
+
+async def list_roster(
+    session: AsyncSession, principal: Principal, administration_id: uuid.UUID
+) -> Sequence[RosterEntry]:
+    administration = await get_administration(session, principal, administration_id)
+    return (
+        (
+            await session.execute(
+                select(RosterEntry)
+                .where(RosterEntry.administration_id == administration.id)
+                .order_by(RosterEntry.id)
+            )
+        )
+        .scalars()
+        .all()
+    )
+
+
+async def _entry(
+    session: AsyncSession, principal: Principal, administration_id: uuid.UUID, entry_id: uuid.UUID
+) -> RosterEntry:
+    administration = await get_administration(session, principal, administration_id)
+    entry = await session.get(RosterEntry, entry_id)
+    if entry is None or entry.administration_id != administration.id:
+        raise NotFound(f"roster entry {entry_id} not found")
+    return entry
+
+
+async def update_accommodations(
+    session: AsyncSession,
+    principal: Principal,
+    administration_id: uuid.UUID,
+    entry_id: uuid.UUID,
+    data: schemas.Accommodations,
+) -> RosterEntry:
+    require_admin(principal)
+    entry = await _entry(session, principal, administration_id, entry_id)
+    entry.extra_time_multiplier = data.extra_time_multiplier
+    entry.extra_attempts = data.extra_attempts
+    entry.extra_breaks = data.extra_breaks
+    await session.flush()
+    await _audit(
+        session,
+        principal,
+        "roster.accommodations_changed",
+        entry.id,
+        data.model_dump(),
+        target_type="roster_entry",
+    )
+    return entry
+
+
+async def reissue_code(
+    session: AsyncSession,
+    settings: Settings,
+    principal: Principal,
+    administration_id: uuid.UUID,
+    entry_id: uuid.UUID,
+) -> IssuedEntry:
+    """A new code for the entry; the old one stops working at once."""
+    require_admin(principal)
+    entry = await _entry(session, principal, administration_id, entry_id)
+    code = new_access_code()
+    entry.access_code_hmac = code_hmac(settings, code)
+    entry.code_issued_at = utcnow()
+    entry.code_revoked_at = None
+    await session.flush()
+    await _audit(session, principal, "roster.code_reissued", entry.id, target_type="roster_entry")
+    return IssuedEntry(entry, code)
+
+
+async def revoke_code(
+    session: AsyncSession, principal: Principal, administration_id: uuid.UUID, entry_id: uuid.UUID
+) -> RosterEntry:
+    require_admin(principal)
+    entry = await _entry(session, principal, administration_id, entry_id)
+    if entry.code_revoked_at is None:
+        entry.code_revoked_at = utcnow()
+        await session.flush()
+        await _audit(
+            session, principal, "roster.code_revoked", entry.id, target_type="roster_entry"
+        )
+    return entry
+
+
+async def find_by_code(session: AsyncSession, settings: Settings, code: str) -> RosterEntry | None:
+    """The roster entry an access code opens: one indexed equality lookup on its HMAC (no
+    password hashing on the start path). Revoked codes open nothing."""
+    if not 8 <= len(code) <= 64:
+        return None
+    entry = (
+        await session.execute(
+            select(RosterEntry).where(RosterEntry.access_code_hmac == code_hmac(settings, code))
+        )
+    ).scalar_one_or_none()
+    if entry is None or entry.code_revoked_at is not None:
+        return None
+    return entry
