@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 echo "==> installing WAA-ADS (uv sync --frozen --no-dev)"
 "$UV" sync --frozen --no-dev --quiet
 export WAA_LOG_JSON="${WAA_LOG_JSON:-false}"
-echo "==> upgrading the database schema"
+echo "==> upgrading the database schema and loading the demo content"
 .venv/bin/waa-ads db upgrade
+.venv/bin/waa-ads demo --url "http://${WAA_HOST:-127.0.0.1}:${WAA_PORT:-8000}"
 exec .venv/bin/waa-ads serve --no-migrate --host "${WAA_HOST:-127.0.0.1}" --port "${WAA_PORT:-8000}" "$@"

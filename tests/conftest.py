@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tests.dbharness import PostgresDatabases, SqliteDatabases
 from tests.services import require_postgres
 from waa_ads.core.db import Database
-from waa_ads.core.deps import get_read_session, get_session
+from waa_ads.core.deps import get_session
 from waa_ads.core.settings import Environment, Settings
 from waa_ads.main import create_app
 
@@ -50,6 +50,10 @@ def make_settings(**overrides: object) -> Settings:
         "secret_key": TEST_SECRET,
         "data_dir": Path(tempfile.mkdtemp(prefix="waa-data-")),
         "log_json": True,
+        # Cheap Argon2id parameters: tests only.
+        "argon2_time_cost": 1,
+        "argon2_memory_kib": 8,
+        "argon2_parallelism": 1,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
@@ -140,7 +144,6 @@ async def app(
         await nested.commit()
 
     application.dependency_overrides[get_session] = _session
-    application.dependency_overrides[get_read_session] = _session
     async with application.router.lifespan_context(application):
         yield application
 
@@ -149,4 +152,20 @@ async def app(
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c
+
+
+@pytest_asyncio.fixture
+async def live_app(settings: Settings, fresh_database: Database) -> AsyncIterator[FastAPI]:
+    """The app on a database of its own, with real commits (no rolled-back session): for
+    flows whose side effects commit in their own transactions (token stores, rate limits)."""
+    application = create_app(settings, database=fresh_database)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest_asyncio.fixture
+async def live_client(live_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=live_app)
+    async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as c:
         yield c

@@ -6,6 +6,10 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from waa_ads import __version__
+from waa_ads.assessments.router import router as assessments_router
+from waa_ads.audit.router import router as audit_router
+from waa_ads.auth.router import router as auth_router
+from waa_ads.content.router import router as content_router
 from waa_ads.core.errors import COMMON_ERROR_RESPONSES
 
 api_router = APIRouter(prefix="/api/v1", responses=COMMON_ERROR_RESPONSES)
@@ -20,3 +24,9 @@ class VersionInfo(BaseModel):
 @api_router.get("/version", response_model=VersionInfo, tags=["meta"], summary="Server version")
 async def version() -> VersionInfo:
     return VersionInfo(name="waa-ads", version=__version__, api="v1")
+
+
+api_router.include_router(auth_router)
+api_router.include_router(content_router)
+api_router.include_router(assessments_router)
+api_router.include_router(audit_router)

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
+import time
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any, TypeVar
 
 import typer
 from pydantic import ValidationError
@@ -18,8 +23,11 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+audit_app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
 
 console = Console(stderr=True)
+T = TypeVar("T")
 
 
 def load_settings() -> Settings:
@@ -60,6 +68,51 @@ def serve(
         log_config=None,
         proxy_headers=True,
     )
+
+
+_PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}
+
+
+def _require_broker() -> Settings:
+    settings = load_settings()
+    if not settings.broker_url:
+        console.print(
+            "[red]error:[/red] WAA_BROKER_URL is not set; without a broker, tasks run "
+            "inside `waa-ads serve` and no worker or beat is needed"
+        )
+        raise typer.Exit(2)
+    return settings
+
+
+@app.command(context_settings=_PASS_THROUGH)
+def worker(
+    ctx: typer.Context,
+    concurrency: int | None = typer.Option(
+        None, help="Task processes (default: one per CPU core)."
+    ),
+    queues: str | None = typer.Option(
+        None, help="Comma-separated queues to consume (default: the default queue)."
+    ),
+) -> None:
+    """Run a Celery worker; any further option is handed to `celery worker`."""
+    _require_broker()
+    from waa_ads.worker import celery_app
+
+    argv = ["worker"]
+    if concurrency is not None:
+        argv.append(f"--concurrency={concurrency}")
+    if queues:
+        argv.append(f"--queues={queues}")
+    celery_app.worker_main([*argv, *ctx.args])
+
+
+@app.command(context_settings=_PASS_THROUGH)
+def beat(ctx: typer.Context) -> None:
+    """Run the periodic-task scheduler (celery-redbeat: several may run, one leads)."""
+    _require_broker()
+    from waa_ads.worker import celery_app
+
+    celery_app.start(["beat", "--scheduler=redbeat.RedBeatScheduler", *ctx.args])
 
 
 @db_app.command("upgrade")
@@ -108,6 +161,386 @@ def db_revision(
 
     settings = load_settings()
     migrations.revision(settings.resolved_database_url, message, autogenerate=autogenerate)
+
+
+def _run(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coro)
+
+
+@app.command("create-admin")
+def create_admin(
+    email: str = typer.Option(..., help="The admin's e-mail address (the login)."),
+    password: str = typer.Option(
+        ..., prompt=True, hide_input=True, confirmation_prompt=True, help="At least 12 characters."
+    ),
+    organization: str = typer.Option("default", help="Organization slug; created if missing."),
+    organization_name: str | None = typer.Option(None, help="Name of a new organization."),
+) -> None:
+    """Create an admin account (and its organization when it does not exist yet)."""
+    from waa_ads.auth import service as auth_service
+    from waa_ads.core import migrate as migrations
+    from waa_ads.core.db import database_from_settings
+    from waa_ads.core.errors import DomainError
+
+    settings = load_settings()
+    if len(password) < 12:
+        console.print("[red]error:[/red] the password needs at least 12 characters")
+        raise typer.Exit(2)
+    migrations.upgrade(settings.resolved_database_url)
+
+    async def go() -> str:
+        db = database_from_settings(settings)
+        try:
+            auth = auth_service.build_auth(settings, db, None)
+            async with db.transaction() as session:
+                org, user = await auth_service.create_admin(
+                    session,
+                    auth,
+                    email=email,
+                    password=password,
+                    organization_slug=organization,
+                    organization_name=organization_name,
+                )
+                return f"admin {user.email} ({user.id}) in organization {org.slug}"
+        finally:
+            await db.dispose()
+
+    try:
+        typer.echo(_run(go()))
+    except DomainError as exc:
+        console.print(f"[red]error:[/red] {exc.detail}")
+        raise typer.Exit(2) from None
+    except ValidationError as exc:
+        console.print(f"[red]error:[/red] {exc.errors()[0]['msg']}")
+        raise typer.Exit(2) from None
+
+
+@audit_app.command("verify")
+def audit_verify(
+    organization: str | None = typer.Option(
+        None, help="Organization slug; default: every chain, the system chain included."
+    ),
+) -> None:
+    """Recompute audit chains and report the first broken link of each; exit 1 if any."""
+    import json
+
+    from sqlalchemy import select
+
+    from waa_ads.audit import service as audit_service
+    from waa_ads.auth.models import Organization
+    from waa_ads.core.db import database_from_settings
+
+    settings = load_settings()
+
+    async def go() -> list[dict[str, Any]]:
+        db = database_from_settings(settings)
+        try:
+            async with db.transaction(write=False) as session:
+                if organization:
+                    org = (
+                        await session.execute(
+                            select(Organization).where(Organization.slug == organization)
+                        )
+                    ).scalar_one_or_none()
+                    if org is None:
+                        raise typer.BadParameter(f"no organization {organization!r}")
+                    chains = [audit_service.chain_for(org.id)]
+                else:
+                    chains = await audit_service.list_chains(session)
+                results = []
+                for chain in chains:
+                    started = time.perf_counter()
+                    result = await audit_service.verify_chain(session, chain)
+                    report = result.as_dict()
+                    report["seconds"] = round(time.perf_counter() - started, 3)
+                    results.append(report)
+                return results
+        finally:
+            await db.dispose()
+
+    results = _run(go())
+    for report in results:
+        typer.echo(json.dumps(report))
+    if not all(r["ok"] for r in results):
+        raise typer.Exit(1)
+
+
+@audit_app.command("export")
+def audit_export(
+    organization: str = typer.Option(..., help="Organization slug."),
+    out: Path = typer.Option(..., help="File to write (JSON Lines)."),
+) -> None:
+    """Export an organization's chain as JSON Lines that anyone can verify (docs/audit.md)."""
+    from sqlalchemy import select
+
+    from waa_ads.audit import service as audit_service
+    from waa_ads.auth.models import Organization
+    from waa_ads.core.db import database_from_settings
+
+    settings = load_settings()
+
+    async def go() -> int:
+        db = database_from_settings(settings)
+        try:
+            async with db.transaction(write=False) as session:
+                org = (
+                    await session.execute(
+                        select(Organization).where(Organization.slug == organization)
+                    )
+                ).scalar_one_or_none()
+                if org is None:
+                    raise typer.BadParameter(f"no organization {organization!r}")
+                count = 0
+                with out.open("w", encoding="utf-8") as fh:
+                    async for line in audit_service.export_lines(
+                        session, audit_service.chain_for(org.id)
+                    ):
+                        fh.write(line)
+                        count += 1
+                return count
+        finally:
+            await db.dispose()
+
+    typer.echo(f"wrote {_run(go())} events to {out}")
+
+
+@app.command("score-item")
+def score_item(
+    file: Path = typer.Argument(..., help="A QTI 2.x/3.0 item (.xml) or a native YAML/JSON item."),
+    response: str = typer.Option(
+        ...,
+        "--response",
+        "-r",
+        help='Responses as JSON: {"RESPONSE": "A"}; for a one-response item the bare value ("A") '
+        "is accepted too.",
+    ),
+) -> None:
+    """Score responses to one item (no database) and print {"outcomes", "notes"} as JSON.
+
+    A malformed or unsupported item, or responses that are not JSON, end with exit code 2.
+    """
+    import json
+
+    from rich.markup import escape
+
+    from waa_ads.content.model import ItemFormatError
+    from waa_ads.content.native import load_item_bytes
+    from waa_ads.scoring.engine import evaluate
+
+    def fail(message: str) -> typer.Exit:
+        console.print(f"[red]error:[/red] {escape(message)}")
+        return typer.Exit(2)
+
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise fail(f"cannot read {file}: {exc.strerror}") from None
+    try:
+        item = load_item_bytes(data, file.name)
+    except ItemFormatError as exc:
+        raise fail(f"{file}: {exc.detail}") from None
+    try:
+        value = json.loads(response)
+    except json.JSONDecodeError as exc:
+        raise fail(f"--response is not JSON: {exc.msg}") from None
+    declared = [d.identifier for d in item.response_declarations]
+    if isinstance(value, dict) and value and set(value) <= {*declared, "numAttempts", "duration"}:
+        responses: dict[str, Any] = value
+    elif len(declared) == 1:
+        responses = {declared[0]: value}
+    else:
+        raise fail(
+            "--response must be an object keyed by response identifier "
+            f"({', '.join(declared) or 'the item declares none'})"
+        )
+    typer.echo(json.dumps(evaluate(item, responses).to_dict()))
+
+
+async def _resolve_bank(
+    session: Any, organization: str | None, bank: str | None, *, create: bool = False
+) -> tuple[Any, Any]:
+    """The organization and bank a content command works on: the only ones when there is
+    exactly one, otherwise those named."""
+    from sqlalchemy import select
+
+    from waa_ads.auth.models import Organization
+    from waa_ads.content.models import ItemBank
+
+    orgs = (await session.execute(select(Organization).order_by(Organization.slug))).scalars()
+    orgs = [o for o in orgs if organization is None or o.slug == organization]
+    if len(orgs) != 1:
+        names = ", ".join(o.slug for o in orgs) or "none"
+        raise typer.BadParameter(
+            f"name the organization with --organization (found: {names})"
+            if organization is None
+            else f"no organization {organization!r}"
+        )
+    org = orgs[0]
+    banks = (
+        await session.execute(
+            select(ItemBank).where(ItemBank.organization_id == org.id).order_by(ItemBank.slug)
+        )
+    ).scalars()
+    banks = [b for b in banks if bank is None or b.slug == bank]
+    if len(banks) != 1:
+        names = ", ".join(b.slug for b in banks) or "none"
+        raise typer.BadParameter(
+            f"name the item bank with --bank (found: {names})"
+            if bank is None
+            else f"no item bank {bank!r} in {org.slug}"
+        )
+    return org, banks[0]
+
+
+@app.command("import")
+def import_command(
+    path: Path = typer.Argument(..., exists=True, help="A file, a folder, or a .zip package."),
+    organization: str | None = typer.Option(None, help="Organization slug (if several)."),
+    bank: str | None = typer.Option(None, help="Item bank slug (if several)."),
+    publish: bool = typer.Option(False, help="Publish the imported items."),
+) -> None:
+    """Import QTI 3.0 / 2.x items and packages, or native YAML/JSON items (all or nothing)."""
+    import json
+
+    from rich.progress import Progress
+
+    from waa_ads.auth.deps import Principal
+    from waa_ads.content import transfer
+    from waa_ads.core.db import database_from_settings
+    from waa_ads.core.errors import DomainError
+    from waa_ads.core.storage import blob_store_from_settings
+
+    settings = load_settings()
+
+    async def go() -> dict[str, Any]:
+        db = database_from_settings(settings)
+        blobs = blob_store_from_settings(settings)
+        try:
+            with Progress(console=console, transient=True) as progress:
+                task = progress.add_task("reading items", total=None)
+                candidates = await asyncio.to_thread(transfer.candidates_from_path, path)
+                progress.update(task, description="storing items", total=len(candidates))
+                async with db.transaction() as session:
+                    org, target = await _resolve_bank(session, organization, bank)
+                    report = await transfer.import_items(
+                        session,
+                        blobs,
+                        Principal.system(org.id),
+                        target.id,
+                        candidates,
+                        publish=publish,
+                    )
+                progress.update(task, completed=len(candidates))
+            return report.as_dict()
+        finally:
+            await blobs.aclose()
+            await db.dispose()
+
+    try:
+        result = _run(go())
+    except transfer.ImportRejected as exc:
+        typer.echo(json.dumps(exc.report.as_dict(), indent=2))
+        console.print(f"[red]error:[/red] {exc.detail}")
+        raise typer.Exit(2) from None
+    except DomainError as exc:
+        console.print(f"[red]error:[/red] {exc.detail}")
+        raise typer.Exit(2) from None
+    typer.echo(json.dumps(result, indent=2))
+    console.print(f"imported {result['imported']} items")
+
+
+@app.command("export")
+def export_command(
+    out: Path = typer.Option(..., help="Folder to write the export into."),
+    format: str = typer.Option("qti3", help="qti3 (content package) or native (JSON files)."),
+    organization: str | None = typer.Option(None, help="Organization slug (if several)."),
+    bank: str | None = typer.Option(None, help="Item bank slug (if several)."),
+    status: str | None = typer.Option(None, help="Only items with this status."),
+    tag: list[str] = typer.Option([], help="Only items with every given tag."),
+) -> None:
+    """Export items as a QTI 3.0 content package or native files (a zip in --out)."""
+    from rich.progress import Progress
+
+    from waa_ads.auth.deps import Principal
+    from waa_ads.content import transfer
+    from waa_ads.content.models import VersionStatus
+    from waa_ads.core.db import database_from_settings
+    from waa_ads.core.storage import blob_store_from_settings
+
+    if format not in ("qti3", "native"):
+        raise typer.BadParameter("--format is qti3 or native")
+    wanted = VersionStatus(status) if status else None
+    settings = load_settings()
+
+    async def go() -> tuple[str, bytes, int]:
+        db = database_from_settings(settings)
+        blobs = blob_store_from_settings(settings)
+        try:
+            async with db.transaction(write=False) as session:
+                org, target = await _resolve_bank(session, organization, bank)
+                principal = Principal.system(org.id)
+                with Progress(console=console, transient=True) as progress:
+                    task = progress.add_task("collecting items", total=None)
+                    versions = await transfer.versions_for_export(
+                        session, principal, bank_id=target.id, status=wanted, tags=tag
+                    )
+                    progress.update(task, description="writing", total=len(versions))
+                    if format == "qti3":
+                        data = await transfer.export_qti3(session, blobs, principal, versions)
+                    else:
+                        data = transfer.export_native(versions)
+                    progress.update(task, completed=len(versions))
+            return f"{org.slug}-{target.slug}-{format}.zip", data, len(versions)
+        finally:
+            await blobs.aclose()
+            await db.dispose()
+
+    name, data, count = _run(go())
+    out.mkdir(parents=True, exist_ok=True)
+    (out / name).write_bytes(data)
+    typer.echo(f"exported {count} items to {out / name}")
+
+
+@app.command()
+def demo(
+    url: str = typer.Option("http://127.0.0.1:8000", help="Where the server will be reached."),
+) -> None:
+    """Create the demo organization, its admin and the sample bank; print how to sign in."""
+    from waa_ads.auth.service import build_auth
+    from waa_ads.core import migrate as migrations
+    from waa_ads.core.db import database_from_settings
+    from waa_ads.core.storage import blob_store_from_settings
+    from waa_ads.demo.loader import load_demo
+
+    settings = load_settings()
+    migrations.upgrade(settings.resolved_database_url)
+
+    async def go() -> Any:
+        db = database_from_settings(settings)
+        blobs = blob_store_from_settings(settings)
+        try:
+            return await load_demo(db, blobs, build_auth(settings, db, None))
+        finally:
+            await blobs.aclose()
+            await db.dispose()
+
+    result = _run(go())
+    typer.echo(
+        f"""
+WAA-ADS demo is ready
+  URL:            {url}   (API documentation: {url}/docs)
+  organization:   {result.organization}
+  admin e-mail:   {result.admin_email}
+  admin password: {result.admin_password}
+  sample bank:    {result.bank} ({result.items} items, {result.rubrics} rubrics, \
+{result.media} media files)
+  assessment:     {result.assessment}
+  administration: {result.administration}
+  candidates' access codes (shown once; `waa-ads demo` again issues new ones):
+"""
+        + "".join(f"    {name:<16} {code}\n" for name, code in result.candidates)
+        + "".join(f"  note: {n}\n" for n in result.notes)
+    )
 
 
 def main() -> None:

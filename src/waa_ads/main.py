@@ -12,22 +12,38 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from waa_ads import __version__
 from waa_ads.api import api_router
+from waa_ads.auth.service import build_auth
 from waa_ads.core.db import Database, database_from_settings
 from waa_ads.core.errors import Problem, install_error_handlers
 from waa_ads.core.health import router as health_router
 from waa_ads.core.logging import configure_logging
 from waa_ads.core.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from waa_ads.core.settings import Settings, get_settings
+from waa_ads.core.storage import blob_store_from_settings
+from waa_ads.core.tasks import start_background_work
+from waa_ads.core.telemetry import Tracing
 
 
-def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    database: Database | None = None,
+    tracing: Tracing | None = None,
+) -> FastAPI:
     """Build the ASGI app.
 
     ``database`` lets a caller (tests, an embedding program) hand in an engine it owns; the
     app then neither creates nor disposes one. Otherwise the lifespan builds the engine,
     the Redis client when ``WAA_REDIS_URL`` is set, and disposes them on shutdown.
+
+    The lifespan also builds the blob store (``app.state.blobs``) and starts background
+    work: a Celery publisher with a broker, else the in-process task runner and periodic
+    tasks (``app.state.background``). ``tracing`` overrides the tracing the settings ask
+    for (``WAA_OTEL_EXPORTER_OTLP_ENDPOINT``); a caller that hands one in shuts it down.
     """
     settings = settings or get_settings()
+    owns_tracing = tracing is None
+    tracing = tracing or Tracing.from_settings(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -38,9 +54,21 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             if settings.redis_url
             else None
         )
+        app.state.auth = build_auth(settings, app.state.db, app.state.redis)
+        if tracing is not None:
+            tracing.instrument_engine(app.state.db.engine)
+        app.state.blobs = blob_store_from_settings(settings)
+        app.state.readiness_probes["blobs"] = app.state.blobs.check
+        app.state.background = await start_background_work(
+            settings, db=app.state.db, blobs=app.state.blobs
+        )
         try:
             yield
         finally:
+            await app.state.background.aclose()
+            await app.state.blobs.aclose()
+            if tracing is not None and owns_tracing:
+                tracing.shutdown()
             if app.state.redis is not None:
                 await app.state.redis.aclose()
             if owns_db:
@@ -54,6 +82,10 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     )
     app.state.settings = settings
     app.state.readiness_probes = {}
+    if tracing is not None:
+        tracing.instrument_app(app)
+        if settings.broker_url:
+            tracing.instrument_celery()
     install_error_handlers(app)
     app.include_router(health_router)
     app.include_router(api_router)

@@ -5,8 +5,21 @@ Alembic's env.py and the schema tests import this module, never a domain's model
 
 from __future__ import annotations
 
+from waa_ads.assessments import models as assessment_models
+from waa_ads.audit import models as audit_models
+from waa_ads.auth import models as auth_models
+from waa_ads.content import models as content_models
+from waa_ads.core import ratelimit as core_ratelimit
 from waa_ads.core.db import Base
 
 metadata = Base.metadata
 
-__all__ = ["Base", "metadata"]
+__all__ = [
+    "Base",
+    "assessment_models",
+    "audit_models",
+    "auth_models",
+    "content_models",
+    "core_ratelimit",
+    "metadata",
+]

@@ -24,6 +24,8 @@ from typing import Any
 
 from sqlalchemy import JSON, DateTime, MetaData, String, TypeDecorator, event
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -204,3 +206,32 @@ def sqlite_path_of(url: str) -> str | None:
     if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
         return None
     return os.fspath(parsed.database)
+
+
+def _dialect_insert(session: AsyncSession, model: Any) -> Any:
+    if session.get_bind().dialect.name == "sqlite":
+        return sqlite_insert(model)
+    return pg_insert(model)
+
+
+async def insert_ignore(session: AsyncSession, model: Any, values: dict[str, Any]) -> None:
+    """``INSERT ... ON CONFLICT DO NOTHING`` on either dialect."""
+    await session.execute(_dialect_insert(session, model).values(values).on_conflict_do_nothing())
+
+
+async def upsert(
+    session: AsyncSession,
+    model: Any,
+    values: dict[str, Any],
+    *,
+    index_elements: list[str],
+    update_columns: list[str],
+) -> None:
+    """``INSERT ... ON CONFLICT (index_elements) DO UPDATE`` of ``update_columns``."""
+    stmt = _dialect_insert(session, model).values(values)
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=index_elements,
+            set_={c: stmt.excluded[c] for c in update_columns},
+        )
+    )

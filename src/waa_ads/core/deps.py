@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from waa_ads.core.db import Database
 from waa_ads.core.settings import Settings
 
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
 
 def get_database(request: Request) -> Database:
     db: Database = request.app.state.db
@@ -23,26 +25,19 @@ def get_app_settings(request: Request) -> Settings:
 
 
 async def get_session(
-    db: Annotated[Database, Depends(get_database)],
+    request: Request, db: Annotated[Database, Depends(get_database)]
 ) -> AsyncIterator[AsyncSession]:
-    """The request's unit of work: commits once when the route returns, before the response
-    is sent (``scope="function"`` below), and rolls back if the route raised.
+    """The request's unit of work, shared by every dependency of the request: commits once
+    when the route returns, before the response is sent (``scope="function"`` below), and
+    rolls back if the route raised. Reading methods get a transaction that takes no write
+    lock on SQLite.
 
     Services only ``flush()``; this and :meth:`Database.transaction` are the only commits.
     """
-    async with db.transaction(write=True) as session:
+    async with db.transaction(write=request.method not in READ_METHODS) as session:
         yield session
 
 
-async def get_read_session(
-    db: Annotated[Database, Depends(get_database)],
-) -> AsyncIterator[AsyncSession]:
-    """A session for routes that only read; on SQLite it takes no write lock."""
-    async with db.transaction(write=False) as session:
-        yield session
-
-
-#: A writing session whose commit happens before the 2xx leaves the server.
+#: The request's session, committed before the 2xx leaves the server.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
-ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]

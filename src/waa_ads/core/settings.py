@@ -67,6 +67,23 @@ class Settings(BaseSettings):
     result_backend_url: str | None = Field(
         None, description="Celery result backend. Default: the broker URL."
     )
+    task_visibility_timeout_s: int = Field(
+        3600,
+        ge=1,
+        description="Seconds a task taken by a worker stays invisible to the others; a task "
+        "not acknowledged by then (its worker died) is delivered again. Must exceed the "
+        "longest task run.",
+    )
+    task_key_prefix: str = Field(
+        "",
+        description="Prefix of every key the broker, result backend and beat schedule keep "
+        "in Redis, so several deployments (or test runs) can share one Redis database.",
+    )
+    task_modules: list[str] = Field(
+        default_factory=list,
+        description="Extra modules that define tasks, imported by the API, the worker and "
+        "beat besides every waa_ads.<domain>.tasks module.",
+    )
     blob_backend: BlobBackend = Field(BlobBackend.local, description="local or s3.")
     blob_dir: Path | None = Field(
         None, description="Directory of the local blob store. Default: <data_dir>/blobs."
@@ -87,6 +104,33 @@ class Settings(BaseSettings):
         None, description="OTLP/HTTP endpoint for traces. Default: tracing export off."
     )
     otel_service_name: str = Field("waa-ads", description="service.name of exported traces.")
+    access_token_ttl_s: int = Field(
+        900, ge=30, le=86_400, description="Lifetime of an access token (JWT), in seconds."
+    )
+    refresh_token_ttl_s: int = Field(
+        14 * 86_400, ge=300, description="Lifetime of a refresh token, in seconds."
+    )
+    cookie_secure: bool = Field(
+        True, description="Mark session cookies Secure (served over HTTPS only)."
+    )
+    argon2_time_cost: int = Field(3, ge=1, description="Argon2id passes over memory.")
+    argon2_memory_kib: int = Field(65_536, ge=8, description="Argon2id memory, in KiB.")
+    argon2_parallelism: int = Field(4, ge=1, description="Argon2id lanes.")
+    password_hash_threads: int = Field(
+        4, ge=1, description="Threads that hash passwords, so hashing never blocks requests."
+    )
+    login_max_failures_per_account: int = Field(
+        5, ge=1, description="Failed logins per account within the window before 429."
+    )
+    login_max_failures_per_client: int = Field(
+        30, ge=1, description="Failed logins per client address within the window before 429."
+    )
+    login_failure_window_s: int = Field(
+        900, ge=1, description="Window of the failed-login limits, in seconds."
+    )
+    invitation_ttl_s: int = Field(
+        7 * 86_400, ge=60, description="How long an invitation to set a password is valid."
+    )
     cors_origins: list[str] = Field(
         default_factory=list, description="Origins allowed to call the API from browsers."
     )
