@@ -11,6 +11,8 @@ from waa_ads.audit.router import router as audit_router
 from waa_ads.auth.router import router as auth_router
 from waa_ads.content.router import router as content_router
 from waa_ads.core.errors import COMMON_ERROR_RESPONSES
+from waa_ads.delivery.router import proctor_router
+from waa_ads.delivery.router import router as delivery_router
 from waa_ads.scoring.router import router as scoring_router
 
 api_router = APIRouter(prefix="/api/v1", responses=COMMON_ERROR_RESPONSES)
@@ -30,5 +32,7 @@ async def version() -> VersionInfo:
 api_router.include_router(auth_router)
 api_router.include_router(content_router)
 api_router.include_router(assessments_router)
+api_router.include_router(delivery_router)
+api_router.include_router(proctor_router)
 api_router.include_router(scoring_router)
 api_router.include_router(audit_router)

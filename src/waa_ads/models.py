@@ -11,6 +11,8 @@ from waa_ads.auth import models as auth_models
 from waa_ads.content import models as content_models
 from waa_ads.core import ratelimit as core_ratelimit
 from waa_ads.core.db import Base
+from waa_ads.delivery import models as delivery_models
+from waa_ads.scoring import models as scoring_models
 
 metadata = Base.metadata
 
@@ -21,5 +23,7 @@ __all__ = [
     "auth_models",
     "content_models",
     "core_ratelimit",
+    "delivery_models",
     "metadata",
+    "scoring_models",
 ]

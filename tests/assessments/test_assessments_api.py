@@ -53,18 +53,6 @@ class World:
     def definition(self, **overrides: Any) -> dict[str, Any]:
         base: dict[str, Any] = {
             "title": "Placement test",
-            "sections": [
-                {
-                    "identifier": "fixed",
-                    "title": "Warm-up",
-                    "items": [{"item_id": self.items["G1"]}],
-                },
-                {
-                    "identifier": "drawn",
-                    "title": "Algebra",
-                    "selection": {"bank_id": self.bank_id, "count": 2, "tags": ["algebra"]},
-                },
-            ],
             "time_limit_s": 1800,
             "scoring": {
                 "bands": [
@@ -73,6 +61,15 @@ class World:
                 ]
             },
         }
+        if "sections" not in overrides:
+            base["sections"] = [
+                {"identifier": "fixed", "title": "Warm-up", "items": [{"item_id": self.items["G1"]}]},
+                {
+                    "identifier": "drawn",
+                    "title": "Algebra",
+                    "selection": {"bank_id": self.bank_id, "count": 2, "tags": ["algebra"]},
+                },
+            ]
         base.update(overrides)
         return base
 

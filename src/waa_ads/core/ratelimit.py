@@ -13,6 +13,7 @@ from typing import Protocol
 
 import redis.asyncio as aioredis
 from sqlalchemy import String, delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from waa_ads.core.db import Base, Database, insert_ignore, utcnow
@@ -35,7 +36,13 @@ class Window:
 
 
 class RateLimiter(Protocol):
-    async def hit(self, key: str, window_s: int) -> Window: ...
+    """``hit`` with a ``session``: the database limiter counts inside that transaction
+    (it then commits with it); without one, in a short transaction of its own. Redis
+    ignores it."""
+
+    async def hit(
+        self, key: str, window_s: int, *, cost: int = 1, session: AsyncSession | None = None
+    ) -> Window: ...
     async def peek(self, key: str, window_s: int) -> Window: ...
     async def reset(self, key: str) -> None: ...
 
@@ -45,10 +52,12 @@ class RedisRateLimiter:
         self.redis = redis
         self.prefix = prefix
 
-    async def hit(self, key: str, window_s: int) -> Window:
+    async def hit(
+        self, key: str, window_s: int, *, cost: int = 1, session: AsyncSession | None = None
+    ) -> Window:
         full = self.prefix + key
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.incr(full)
+            pipe.incrby(full, cost)
             pipe.expire(full, window_s, nx=True)
             pipe.ttl(full)
             count, _, ttl = await pipe.execute()
@@ -70,22 +79,24 @@ class DatabaseRateLimiter:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def hit(self, key: str, window_s: int) -> Window:
+    async def hit(
+        self, key: str, window_s: int, *, cost: int = 1, session: AsyncSession | None = None
+    ) -> Window:
+        if session is None:
+            async with self.db.transaction() as own:
+                return await self.hit(key, window_s, cost=cost, session=own)
         now = utcnow()
-        async with self.db.transaction() as session:
-            await insert_ignore(
-                session, RateLimitBucket, {"key": key, "window_start": now, "count": 0}
-            )
-            bucket = await session.get(
-                RateLimitBucket, key, with_for_update=True, populate_existing=True
-            )
-            assert bucket is not None
-            if _expired(bucket.window_start, now, window_s):
-                bucket.window_start = now
-                bucket.count = 0
-            bucket.count += 1
-            await session.flush()
-            return Window(bucket.count, _retry_after(bucket.window_start, now, window_s))
+        await insert_ignore(session, RateLimitBucket, {"key": key, "window_start": now, "count": 0})
+        bucket = await session.get(
+            RateLimitBucket, key, with_for_update=True, populate_existing=True
+        )
+        assert bucket is not None
+        if _expired(bucket.window_start, now, window_s):
+            bucket.window_start = now
+            bucket.count = 0
+        bucket.count += cost
+        await session.flush()
+        return Window(bucket.count, _retry_after(bucket.window_start, now, window_s))
 
     async def peek(self, key: str, window_s: int) -> Window:
         now = utcnow()

@@ -131,6 +131,22 @@ class Settings(BaseSettings):
     invitation_ttl_s: int = Field(
         7 * 86_400, ge=60, description="How long an invitation to set a password is valid."
     )
+    save_grace_s: int = Field(
+        30,
+        ge=0,
+        le=3600,
+        description="Seconds after an attempt's deadline during which "
+        "queued (offline) saves still count.",
+    )
+    response_upload_max_bytes: int = Field(
+        20 * 1024 * 1024, ge=1024, description="Largest file a candidate may upload as a response."
+    )
+    integrity_events_per_minute: int = Field(
+        240, ge=1, description="Browser integrity events accepted per attempt per minute."
+    )
+    expiry_sweep_interval_s: int = Field(
+        15, ge=1, description="How often attempts past their deadline are expired."
+    )
     cors_origins: list[str] = Field(
         default_factory=list, description="Origins allowed to call the API from browsers."
     )

@@ -1,0 +1,127 @@
+"""Attempt tables: the attempt, its form (an append-only list of presented items), the
+latest response per item, every save ever received, and integrity events."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from waa_ads.core.db import Base, JSONType, TimestampMixin, uuid7
+
+
+class Attempt(TimestampMixin, Base):
+    __tablename__ = "attempt"
+    __table_args__ = (
+        UniqueConstraint("roster_entry_id", "number"),
+        Index("ix_attempt_state_deadline_at", "state", "deadline_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid7)
+    organization_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organization.id", ondelete="CASCADE"), index=True
+    )
+    administration_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("administration.id", ondelete="RESTRICT"), index=True
+    )
+    roster_entry_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("roster_entry.id", ondelete="RESTRICT")
+    )
+    candidate_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("candidate.id", ondelete="RESTRICT"), index=True
+    )
+    assessment_version_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("assessment_version.id", ondelete="RESTRICT")
+    )
+    number: Mapped[int] = mapped_column(Integer())
+    state: Mapped[str] = mapped_column(String(16))
+    seed: Mapped[int] = mapped_column(BigInteger())
+    started_at: Mapped[datetime | None]
+    deadline_at: Mapped[datetime | None]
+    paused_at: Mapped[datetime | None]
+    pause_kind: Mapped[str | None] = mapped_column(String(16))
+    uncounted_pause_s: Mapped[float] = mapped_column(default=0.0)
+    breaks_taken: Mapped[int] = mapped_column(Integer(), default=0)
+    extension_s: Mapped[int] = mapped_column(Integer(), default=0)
+    current_position: Mapped[int] = mapped_column(Integer(), default=1)
+    ended_at: Mapped[datetime | None]
+    end_reason: Mapped[str | None] = mapped_column(String(500))
+    credential_epoch: Mapped[int] = mapped_column(Integer(), default=0)
+
+
+class AttemptItem(Base):
+    """One presented item of an attempt's form. Rows are only ever appended: a fixed form
+    appends every item at start, adaptive delivery one at a time."""
+
+    __tablename__ = "attempt_item"
+
+    attempt_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("attempt.id", ondelete="CASCADE"), primary_key=True
+    )
+    ref: Mapped[str] = mapped_column(String(200), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer())
+    section: Mapped[str] = mapped_column(String(64))
+    item_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("item.id", ondelete="RESTRICT"))
+    item_version_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("item_version.id", ondelete="RESTRICT")
+    )
+    weight: Mapped[float] = mapped_column(default=1.0)
+    presented_at: Mapped[datetime]
+
+
+class Response(Base):
+    """The latest accepted value of each item's response: the highest sequence number wins."""
+
+    __tablename__ = "response"
+
+    attempt_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("attempt.id", ondelete="CASCADE"), primary_key=True
+    )
+    item_ref: Mapped[str] = mapped_column(String(200), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger())
+    value: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    flagged: Mapped[bool] = mapped_column(default=False)
+    time_spent_ms: Mapped[int] = mapped_column(BigInteger(), default=0)
+    updated_at: Mapped[datetime]
+
+
+class ResponseEvent(Base):
+    """Every save received, accepted or not (stale, late, paused): nothing typed is lost."""
+
+    __tablename__ = "response_event"
+    __table_args__ = (Index("ix_response_event_attempt_id_item_ref", "attempt_id", "item_ref"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    attempt_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("attempt.id", ondelete="CASCADE"))
+    item_ref: Mapped[str] = mapped_column(String(200))
+    seq: Mapped[int] = mapped_column(BigInteger())
+    value: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    flagged: Mapped[bool | None]
+    time_spent_ms: Mapped[int | None] = mapped_column(BigInteger())
+    status: Mapped[str] = mapped_column(String(16))
+    received_at: Mapped[datetime]
+
+
+class IntegrityEvent(Base):
+    """A browser signal (focus lost, copy/paste, fullscreen exit, network lost...) with the
+    server's time of receipt, kept for the integrity engine."""
+
+    __tablename__ = "integrity_event"
+    __table_args__ = (
+        Index("ix_integrity_event_attempt_id_received_at", "attempt_id", "received_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid7)
+    organization_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organization.id", ondelete="CASCADE"), index=True
+    )
+    attempt_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("attempt.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(40))
+    client_time: Mapped[str | None] = mapped_column(String(40))
+    data: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    received_at: Mapped[datetime]

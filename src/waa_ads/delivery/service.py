@@ -1,0 +1,898 @@
+"""The attempt engine: start, resume, server-owned time, autosave, submit, expiry, proctor
+controls, breaks and integrity-event intake.
+
+Every state change goes through :func:`transition`: the pure state machine says whether it
+is legal, and a guarded ``UPDATE ... WHERE id = :id AND state = :from`` makes it atomic, so
+two concurrent requests can never both end an attempt. Services flush; the request or task
+edge commits, so a 2xx is only sent after the save is durable.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from waa_ads.assessments import service as assessment_service
+from waa_ads.assessments.assembly import assemble
+from waa_ads.assessments.definition import AssessmentDefinition, Navigation, Pinned
+from waa_ads.assessments.models import Administration, AssessmentVersion, RosterEntry
+from waa_ads.audit import service as audit
+from waa_ads.audit.service import Actor
+from waa_ads.auth.deps import Principal
+from waa_ads.auth.models import Role
+from waa_ads.content import service as content_service
+from waa_ads.content.model import ItemDefinition
+from waa_ads.content.models import ItemVersion
+from waa_ads.content.responses import ResponseShapeError, validate_response
+from waa_ads.core.db import Database, utcnow
+from waa_ads.core.errors import Conflict, Forbidden, Gone, NotFound, Unprocessable
+from waa_ads.core.security import constant_time_equals, keyed_hash
+from waa_ads.core.settings import Settings
+from waa_ads.core.tasks import enqueue_after_commit
+from waa_ads.delivery import timers
+from waa_ads.delivery.models import (
+    Attempt,
+    AttemptItem,
+    IntegrityEvent,
+    Response,
+    ResponseEvent,
+)
+from waa_ads.delivery.state_machine import ENDED, AttemptState, next_state
+
+SCORING_TASK = "scoring.score_attempt"
+EXPIRY_BATCH = 200
+
+# --- caches of immutable published content ---------------------------------------------
+
+
+class _Lru(OrderedDict[Any, Any]):
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+
+    def put(self, key: Any, value: Any) -> Any:
+        self[key] = value
+        self.move_to_end(key)
+        while len(self) > self.size:
+            self.popitem(last=False)
+        return value
+
+
+_versions: _Lru = _Lru(256)
+_items: _Lru = _Lru(4096)
+_payloads: _Lru = _Lru(8192)
+
+
+@dataclass(frozen=True)
+class PublishedVersion:
+    id: uuid.UUID
+    definition: AssessmentDefinition
+    pinned: Pinned
+
+
+async def published_version(session: AsyncSession, version_id: uuid.UUID) -> PublishedVersion:
+    """A published assessment version, parsed once per process (they never change)."""
+    cached = _versions.get(version_id)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    row = await session.get(AssessmentVersion, version_id)
+    if row is None or row.pinned is None:
+        raise NotFound("assessment version not found")
+    parsed = PublishedVersion(
+        row.id,
+        AssessmentDefinition.model_validate(row.definition),
+        Pinned.model_validate(row.pinned),
+    )
+    return _versions.put(version_id, parsed)  # type: ignore[no-any-return]
+
+
+async def item_definition(session: AsyncSession, item_version_id: uuid.UUID) -> ItemDefinition:
+    cached = _items.get(item_version_id)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    row = await session.get(ItemVersion, item_version_id)
+    if row is None:
+        raise NotFound("item version not found")
+    return _items.put(item_version_id, ItemDefinition.from_dict(row.definition))  # type: ignore[no-any-return]
+
+
+async def candidate_item(
+    session: AsyncSession, item_version_id: uuid.UUID, seed: int | None
+) -> dict[str, Any]:
+    key = (item_version_id, seed)
+    cached = _payloads.get(key)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    row = await session.get(ItemVersion, item_version_id)
+    if row is None:
+        raise NotFound("item version not found")
+    return _payloads.put(key, content_service.candidate_payload(row, seed))  # type: ignore[no-any-return]
+
+
+# --- credentials -------------------------------------------------------------------------
+
+
+def credential_for(settings: Settings, attempt: Attempt) -> str:
+    """A bearer credential bound to one attempt (and its current epoch). Derived, not
+    stored: the same access code always hands out the same credential, so several tabs and
+    devices work together, and bumping the epoch revokes every copy."""
+    mac = keyed_hash(settings, "attempt", f"{attempt.id}:{attempt.credential_epoch}")
+    return f"{attempt.id}.{attempt.credential_epoch}.{mac[:43]}"
+
+
+async def attempt_for_credential(
+    session: AsyncSession, settings: Settings, attempt_id: uuid.UUID, credential: str | None
+) -> Attempt:
+    """The attempt a candidate's credential opens; 404 for anything else (another
+    candidate's attempt looks like no attempt at all)."""
+    attempt = await session.get(Attempt, attempt_id)
+    if attempt is None or not credential:
+        raise NotFound(f"attempt {attempt_id} not found")
+    if not constant_time_equals(credential, credential_for(settings, attempt)):
+        raise NotFound(f"attempt {attempt_id} not found")
+    return attempt
+
+
+# --- transitions -------------------------------------------------------------------------
+
+
+async def transition(
+    session: AsyncSession,
+    attempt: Attempt,
+    event: str,
+    *,
+    actor: Actor,
+    reason: str | None = None,
+    values: dict[str, Any] | None = None,
+) -> AttemptState:
+    """Apply ``event`` atomically: legal per the state machine, and only if the attempt is
+    still in the state we read (else 409). Audited."""
+    before = attempt.state
+    after = next_state(before, event)
+    changes: dict[str, Any] = {"state": after.value, "updated_at": utcnow(), **(values or {})}
+    changed = (
+        await session.execute(
+            update(Attempt)
+            .where(Attempt.id == attempt.id, Attempt.state == before)
+            .values(**changes)
+            .returning(Attempt.id)
+        )
+    ).first()
+    if changed is None:
+        raise Conflict(f"the attempt changed meanwhile (it was {before}); reload and retry")
+    await session.refresh(attempt)
+    await audit.record(
+        session,
+        organization_id=attempt.organization_id,
+        action=f"attempt.{event}",
+        actor=actor,
+        target_type="attempt",
+        target_id=attempt.id,
+        data={"from": before, "to": after.value, **({"reason": reason} if reason else {})},
+    )
+    if after in (AttemptState.submitted, AttemptState.expired, AttemptState.terminated):
+        enqueue_after_commit(session, SCORING_TASK, attempt_id=str(attempt.id))
+    return after
+
+
+def _candidate_actor(attempt: Attempt) -> Actor:
+    return Actor("candidate", str(attempt.candidate_id))
+
+
+# --- start -------------------------------------------------------------------------------
+
+
+@dataclass
+class Started:
+    attempt: Attempt
+    created: bool
+    credential: str
+
+
+async def _compute_deadline(
+    session: AsyncSession, attempt: Attempt, entry: RosterEntry | None = None
+) -> datetime:
+    version = await published_version(session, attempt.assessment_version_id)
+    administration = await session.get(Administration, attempt.administration_id)
+    assert administration is not None
+    assert attempt.started_at is not None
+    if entry is None:
+        entry = await session.get(RosterEntry, attempt.roster_entry_id)
+    assert entry is not None
+    return timers.deadline(
+        started_at=attempt.started_at,
+        limit_s=version.definition.time_limit_s,
+        multiplier=entry.extra_time_multiplier,
+        extension_s=attempt.extension_s,
+        uncounted_pause_s=attempt.uncounted_pause_s,
+        window_closes_at=administration.closes_at,
+    )
+
+
+async def start(session: AsyncSession, settings: Settings, access_code: str) -> Started:
+    """Start or resume with an access code: the live attempt if there is one, else a new
+    attempt while the candidate has attempts left and the window is open."""
+    entry = await assessment_service.find_by_code(session, settings, access_code)
+    if entry is None:
+        raise NotFound("this access code is not valid")
+    latest = (
+        await session.execute(
+            select(Attempt)
+            .where(Attempt.roster_entry_id == entry.id)
+            .order_by(Attempt.number.desc())
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    if latest is not None:
+        await expire_if_due(session, settings, latest)
+        if latest.state in (AttemptState.in_progress, AttemptState.paused):
+            return Started(latest, False, credential_for(settings, latest))
+    administration = await session.get(Administration, entry.administration_id)
+    assert administration is not None
+    now = utcnow()
+    if administration.cancelled_at is not None:
+        raise Conflict("this administration was cancelled")
+    if now < administration.opens_at:
+        raise Conflict(f"this administration opens at {administration.opens_at.isoformat()}")
+    if now >= administration.closes_at:
+        raise Gone(f"this administration closed at {administration.closes_at.isoformat()}")
+    version = await published_version(session, administration.assessment_version_id)
+    allowed = version.definition.attempts_allowed + entry.extra_attempts
+    used = latest.number if latest is not None else 0
+    if latest is not None and latest.state == AttemptState.scheduled:
+        attempt = latest
+    elif used >= allowed:
+        raise Conflict(f"all {allowed} attempts allowed have been used")
+    else:
+        attempt = Attempt(
+            organization_id=entry.organization_id,
+            administration_id=administration.id,
+            roster_entry_id=entry.id,
+            candidate_id=entry.candidate_id,
+            assessment_version_id=administration.assessment_version_id,
+            number=used + 1,
+            state=AttemptState.scheduled.value,
+            seed=secrets.randbelow(2**31),
+        )
+        session.add(attempt)
+        try:
+            async with session.begin_nested():
+                await session.flush()
+        except IntegrityError:
+            # Another request started this very attempt a moment ago: resume it.
+            session.expunge(attempt)
+            existing = (
+                await session.execute(
+                    select(Attempt).where(
+                        Attempt.roster_entry_id == entry.id, Attempt.number == used + 1
+                    )
+                )
+            ).scalar_one()
+            return Started(existing, False, credential_for(settings, existing))
+    form = assemble(version.definition, version.pinned, attempt.seed)
+    refs: dict[str, int] = {}
+    for entry_form in form:
+        definition = await item_definition(session, entry_form.item_version_id)
+        ref = definition.identifier
+        if ref in refs:
+            refs[ref] += 1
+            ref = f"{ref}-{refs[ref]}"
+        else:
+            refs[ref] = 1
+        session.add(
+            AttemptItem(
+                attempt_id=attempt.id,
+                ref=ref,
+                position=entry_form.position,
+                section=entry_form.section,
+                item_id=entry_form.item_id,
+                item_version_id=entry_form.item_version_id,
+                weight=entry_form.weight,
+                presented_at=now,
+            )
+        )
+    attempt.started_at = now
+    await session.flush()
+    deadline_at = await _compute_deadline(session, attempt, entry)
+    await transition(
+        session,
+        attempt,
+        "start",
+        actor=_candidate_actor(attempt),
+        values={"started_at": now, "deadline_at": deadline_at},
+    )
+    return Started(attempt, True, credential_for(settings, attempt))
+
+
+# --- time --------------------------------------------------------------------------------
+
+
+async def expire_if_due(session: AsyncSession, settings: Settings, attempt: Attempt) -> bool:
+    """Expire a live attempt whose deadline (plus the grace window) has passed."""
+    if attempt.state not in (AttemptState.in_progress, AttemptState.paused):
+        return False
+    if attempt.deadline_at is None:
+        return False
+    now = utcnow()
+    frozen = (
+        attempt.paused_at
+        if attempt.state == AttemptState.paused and not _pause_counts(attempt)
+        else None
+    )
+    if frozen is not None:
+        return False
+    if not timers.is_late(deadline_at=attempt.deadline_at, now=now, grace_s=settings.save_grace_s):
+        return False
+    try:
+        await transition(
+            session,
+            attempt,
+            "expire",
+            actor=Actor("system", "clock"),
+            values={"ended_at": attempt.deadline_at, "end_reason": "time ran out"},
+        )
+    except Conflict:
+        await session.refresh(attempt)
+    return True
+
+
+def _pause_counts(attempt: Attempt) -> bool:
+    return attempt.pause_kind == "break_counted"
+
+
+def remaining(attempt: Attempt) -> int | None:
+    if attempt.deadline_at is None:
+        return None
+    if attempt.state not in (AttemptState.in_progress, AttemptState.paused):
+        return 0
+    return timers.remaining_s(
+        deadline_at=attempt.deadline_at,
+        now=utcnow(),
+        paused_at=attempt.paused_at,
+        pause_counts=_pause_counts(attempt),
+    )
+
+
+async def sweep_expired(db: Database, settings: Settings, *, batch: int = EXPIRY_BATCH) -> int:
+    """Expire live attempts past their deadline plus grace, in bounded batches, each in its
+    own transaction (so the sweep never holds locks for long)."""
+    total = 0
+    while True:
+        cutoff = utcnow() - timedelta(seconds=settings.save_grace_s)
+        async with db.transaction() as session:
+            due = (
+                (
+                    await session.execute(
+                        select(Attempt)
+                        .where(
+                            Attempt.state.in_(
+                                [AttemptState.in_progress.value, AttemptState.paused.value]
+                            ),
+                            Attempt.deadline_at < cutoff,
+                        )
+                        .order_by(Attempt.deadline_at)
+                        .limit(batch)
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            expired = 0
+            for attempt in due:
+                if await expire_if_due(session, settings, attempt):
+                    expired += 1
+        total += expired
+        if len(due) < batch or expired == 0:
+            return total
+
+
+# --- the candidate's view ----------------------------------------------------------------
+
+
+async def form_items(session: AsyncSession, attempt: Attempt) -> list[AttemptItem]:
+    return list(
+        (
+            await session.execute(
+                select(AttemptItem)
+                .where(AttemptItem.attempt_id == attempt.id)
+                .order_by(AttemptItem.position)
+            )
+        ).scalars()
+    )
+
+
+async def view(session: AsyncSession, settings: Settings, attempt: Attempt) -> dict[str, Any]:
+    """What the candidate sees: state, remaining time, the reachable items rendered
+    without answer keys, and their own latest responses (so a reload resumes)."""
+    await expire_if_due(session, settings, attempt)
+    version = await published_version(session, attempt.assessment_version_id)
+    definition = version.definition
+    items = await form_items(session, attempt)
+    live = attempt.state in (AttemptState.in_progress, AttemptState.paused)
+    if definition.navigation is Navigation.linear:
+        reachable = [i for i in items if i.position <= attempt.current_position]
+    else:
+        reachable = items
+    responses = {
+        r.item_ref: r
+        for r in (
+            await session.execute(select(Response).where(Response.attempt_id == attempt.id))
+        ).scalars()
+    }
+    seed = attempt.seed if definition.shuffle_choices else None
+    rendered = []
+    for item in reachable if live else []:
+        response = responses.get(item.ref)
+        rendered.append(
+            {
+                "ref": item.ref,
+                "position": item.position,
+                "section": item.section,
+                "item": await candidate_item(session, item.item_version_id, seed),
+                "response": _response_out(response),
+            }
+        )
+    return {
+        "attempt": attempt_out(attempt),
+        "remaining_s": remaining(attempt),
+        "navigation": definition.navigation.value,
+        "allow_review": definition.allow_review,
+        "allow_flags": definition.allow_flags,
+        "title": definition.title,
+        "item_count": len(items),
+        "current_position": attempt.current_position,
+        "items": rendered,
+    }
+
+
+def _response_out(response: Response | None) -> dict[str, Any] | None:
+    if response is None:
+        return None
+    value = response.value.get("value") if response.value is not None else None
+    return {
+        "seq": response.seq,
+        "value": value,
+        "flagged": response.flagged,
+        "time_spent_ms": response.time_spent_ms,
+    }
+
+
+def attempt_out(attempt: Attempt) -> dict[str, Any]:
+    return {
+        "id": str(attempt.id),
+        "state": attempt.state,
+        "number": attempt.number,
+        "started_at": attempt.started_at.isoformat() if attempt.started_at else None,
+        "deadline_at": attempt.deadline_at.isoformat() if attempt.deadline_at else None,
+        "paused": attempt.state == AttemptState.paused,
+        "pause_kind": attempt.pause_kind,
+        "ended_at": attempt.ended_at.isoformat() if attempt.ended_at else None,
+        "administration_id": str(attempt.administration_id),
+    }
+
+
+# --- autosave ----------------------------------------------------------------------------
+
+
+@dataclass
+class SaveResult:
+    """``status``: accepted, stale (an older or replayed seq), or refused but kept in the
+    history: late (past the deadline plus grace), paused, closed (linear navigation)."""
+
+    status: str
+    seq: int
+    current_seq: int
+
+    @property
+    def accepted(self) -> bool:
+        return self.status == "accepted"
+
+
+async def form_item(session: AsyncSession, attempt: Attempt, ref: str) -> AttemptItem:
+    item_row = await session.get(AttemptItem, (attempt.id, ref))
+    if item_row is None:
+        raise Unprocessable(f"item {ref!r} is not on this attempt's form")
+    return item_row
+
+
+def check_upload(item: ItemDefinition, value: dict[str, Any]) -> None:
+    """422 unless the item takes a file and accepts this one (type, shape)."""
+    _normalize(item, value)
+
+
+def _normalize(item: ItemDefinition, value: Any) -> dict[str, Any]:
+    """The response in the item's shapes: a bare value for an item with one response
+    declaration, or a mapping of response identifiers for several. 422 naming the problem."""
+    declarations = item.response_declarations
+    if len(declarations) == 1:
+        declaration = declarations[0]
+        per_id = {declaration.identifier: value}
+    else:
+        if value is not None and not isinstance(value, dict):
+            ids = ", ".join(d.identifier for d in declarations)
+            raise Unprocessable(
+                f"this item has several responses ({ids}); send an object keyed by them"
+            )
+        per_id = dict(value or {})
+        unknown = set(per_id) - {d.identifier for d in declarations}
+        if unknown:
+            raise Unprocessable(f"unknown response identifiers: {', '.join(sorted(unknown))}")
+    normalized: dict[str, Any] = {}
+    for declaration in declarations:
+        if declaration.identifier not in per_id:
+            continue
+        try:
+            normalized[declaration.identifier] = validate_response(
+                declaration,
+                per_id[declaration.identifier],
+                item.interaction_for(declaration.identifier),
+            )
+        except ResponseShapeError as exc:
+            raise Unprocessable(exc.detail) from None
+    return normalized
+
+
+async def save_response(
+    session: AsyncSession,
+    settings: Settings,
+    attempt: Attempt,
+    ref: str,
+    *,
+    seq: int,
+    value: Any,
+    flagged: bool | None = None,
+    time_spent_ms: int | None = None,
+) -> SaveResult:
+    """Autosave. The highest ``seq`` wins; an older or replayed seq is answered with
+    ``accepted: false`` and the current seq. Saves to a paused attempt or after the deadline
+    plus grace are refused but kept in the history, marked, never scored: they come back
+    as a status (not an exception) so that the caller's transaction still commits them."""
+    item_row = await form_item(session, attempt, ref)
+    item = await item_definition(session, item_row.item_version_id)
+    normalized = _normalize(item, value)
+    stored = {"value": value, "normalized": normalized}
+    now = utcnow()
+
+    async def keep(status: str) -> None:
+        session.add(
+            ResponseEvent(
+                attempt_id=attempt.id,
+                item_ref=ref,
+                seq=seq,
+                value=stored,
+                flagged=flagged,
+                time_spent_ms=time_spent_ms,
+                status=status,
+                received_at=now,
+            )
+        )
+        await session.flush()
+
+    late = attempt.deadline_at is not None and timers.is_late(
+        deadline_at=attempt.deadline_at, now=now, grace_s=settings.save_grace_s
+    )
+    current = int(
+        (
+            await session.execute(
+                select(func.coalesce(func.max(Response.seq), 0)).where(
+                    Response.attempt_id == attempt.id, Response.item_ref == ref
+                )
+            )
+        ).scalar_one()
+    )
+    if attempt.state in ENDED or (attempt.state == AttemptState.in_progress and late):
+        await keep("late")
+        await expire_if_due(session, settings, attempt)
+        return SaveResult("late", seq, current)
+    if attempt.state == AttemptState.paused:
+        await keep("paused")
+        return SaveResult("paused", seq, current)
+    if attempt.state != AttemptState.in_progress:
+        raise Conflict(f"the attempt is {attempt.state}")
+    version = await published_version(session, attempt.assessment_version_id)
+    if (
+        version.definition.navigation is Navigation.linear
+        and item_row.position != attempt.current_position
+    ):
+        await keep("closed")
+        return SaveResult("closed", seq, current)
+
+    values = {
+        "attempt_id": attempt.id,
+        "item_ref": ref,
+        "seq": seq,
+        "value": stored,
+        "flagged": bool(flagged) if flagged is not None else False,
+        "time_spent_ms": time_spent_ms or 0,
+        "updated_at": now,
+    }
+    insert = (
+        sqlite_insert(Response)
+        if session.get_bind().dialect.name == "sqlite"
+        else pg_insert(Response)
+    )
+    stmt = insert.values(values)
+    update_set: dict[str, Any] = {
+        "seq": stmt.excluded.seq,
+        "value": stmt.excluded.value,
+        "updated_at": stmt.excluded.updated_at,
+        "time_spent_ms": stmt.excluded.time_spent_ms,
+    }
+    if flagged is not None:
+        update_set["flagged"] = stmt.excluded.flagged
+    upsert = stmt.on_conflict_do_update(
+        index_elements=["attempt_id", "item_ref"],
+        set_=update_set,
+        where=Response.seq < stmt.excluded.seq,
+    ).returning(Response.seq)
+    won = (await session.execute(upsert)).first()
+    if won is None:
+        await keep("stale")
+        return SaveResult("stale", seq, current)
+    await keep("accepted")
+    return SaveResult("accepted", seq, seq)
+
+
+async def advance(session: AsyncSession, settings: Settings, attempt: Attempt) -> dict[str, Any]:
+    """Linear navigation: move on to the next item (there is no going back)."""
+    await expire_if_due(session, settings, attempt)
+    if attempt.state != AttemptState.in_progress:
+        raise Conflict(f"the attempt is {attempt.state}")
+    count = (
+        await session.execute(
+            select(func.count())
+            .select_from(AttemptItem)
+            .where(AttemptItem.attempt_id == attempt.id)
+        )
+    ).scalar_one()
+    if attempt.current_position >= count:
+        raise Conflict("this is the last item; submit the attempt")
+    moved = (
+        await session.execute(
+            update(Attempt)
+            .where(Attempt.id == attempt.id, Attempt.current_position == attempt.current_position)
+            .values(current_position=attempt.current_position + 1)
+            .returning(Attempt.current_position)
+        )
+    ).first()
+    if moved is None:
+        raise Conflict("the attempt moved on meanwhile; reload")
+    await session.refresh(attempt)
+    return {"current_position": attempt.current_position}
+
+
+# --- submit ------------------------------------------------------------------------------
+
+
+async def submit(session: AsyncSession, settings: Settings, attempt: Attempt) -> Attempt:
+    """Final and idempotent: a second submit returns the same outcome."""
+    await expire_if_due(session, settings, attempt)
+    if attempt.state in ENDED:
+        return attempt
+    if attempt.state == AttemptState.paused:
+        raise Conflict("a paused attempt cannot be submitted; resume it first")
+    try:
+        await transition(
+            session,
+            attempt,
+            "submit",
+            actor=_candidate_actor(attempt),
+            values={"ended_at": utcnow(), "end_reason": "submitted by the candidate"},
+        )
+    except Conflict:
+        await session.refresh(attempt)
+        if attempt.state not in ENDED:
+            raise
+    return attempt
+
+
+# --- breaks and proctor controls ---------------------------------------------------------
+
+
+async def take_break(session: AsyncSession, settings: Settings, attempt: Attempt) -> Attempt:
+    await expire_if_due(session, settings, attempt)
+    version = await published_version(session, attempt.assessment_version_id)
+    policy = version.definition.breaks
+    entry = await session.get(RosterEntry, attempt.roster_entry_id)
+    assert entry is not None
+    if not policy.allowed and entry.extra_breaks == 0:
+        raise Forbidden("breaks are not allowed in this assessment")
+    if attempt.breaks_taken >= policy.max_breaks + entry.extra_breaks:
+        raise Conflict("no breaks left")
+    kind = "break_counted" if policy.count_against_time else "break"
+    await transition(
+        session,
+        attempt,
+        "pause",
+        actor=_candidate_actor(attempt),
+        reason="candidate break",
+        values={
+            "paused_at": utcnow(),
+            "pause_kind": kind,
+            "breaks_taken": attempt.breaks_taken + 1,
+        },
+    )
+    return attempt
+
+
+async def _resume(
+    session: AsyncSession, attempt: Attempt, actor: Actor, reason: str | None
+) -> Attempt:
+    assert attempt.paused_at is not None
+    paused_s = (utcnow() - attempt.paused_at).total_seconds()
+    uncounted = attempt.uncounted_pause_s + (0.0 if _pause_counts(attempt) else paused_s)
+    attempt.uncounted_pause_s = uncounted
+    deadline_at = await _compute_deadline(session, attempt)
+    await transition(
+        session,
+        attempt,
+        "resume",
+        actor=actor,
+        reason=reason,
+        values={
+            "paused_at": None,
+            "pause_kind": None,
+            "uncounted_pause_s": uncounted,
+            "deadline_at": deadline_at,
+        },
+    )
+    return attempt
+
+
+async def end_break(session: AsyncSession, settings: Settings, attempt: Attempt) -> Attempt:
+    if attempt.state != AttemptState.paused or attempt.pause_kind not in ("break", "break_counted"):
+        raise Conflict("the attempt is not on a break (a proctor's pause is lifted by the proctor)")
+    await expire_if_due(session, settings, attempt)
+    if attempt.state != AttemptState.paused:
+        return attempt
+    return await _resume(session, attempt, _candidate_actor(attempt), "break over")
+
+
+async def proctor_attempt(
+    session: AsyncSession, principal: Principal, attempt_id: uuid.UUID
+) -> Attempt:
+    """An attempt a proctor may control: only proctors assigned to its administration."""
+    attempt = await session.get(Attempt, attempt_id)
+    if attempt is None or attempt.organization_id != principal.organization_id:
+        raise NotFound(f"attempt {attempt_id} not found")
+    if not (
+        principal.has_any(Role.proctor)
+        and await assessment_service.is_assigned_proctor(
+            session, attempt.administration_id, principal.user_id
+        )
+    ):
+        raise NotFound(f"attempt {attempt_id} not found")
+    return attempt
+
+
+async def proctor_action(
+    session: AsyncSession,
+    settings: Settings,
+    principal: Principal,
+    attempt_id: uuid.UUID,
+    action: str,
+    reason: str,
+    extra_s: int | None = None,
+) -> Attempt:
+    attempt = await proctor_attempt(session, principal, attempt_id)
+    await expire_if_due(session, settings, attempt)
+    actor = principal.actor
+    if action == "pause":
+        await transition(
+            session,
+            attempt,
+            "pause",
+            actor=actor,
+            reason=reason,
+            values={"paused_at": utcnow(), "pause_kind": "proctor"},
+        )
+    elif action == "resume":
+        if attempt.state != AttemptState.paused:
+            raise Conflict(f"the attempt is {attempt.state}, not paused")
+        await _resume(session, attempt, actor, reason)
+    elif action == "terminate":
+        await transition(
+            session,
+            attempt,
+            "terminate",
+            actor=actor,
+            reason=reason,
+            values={"ended_at": utcnow(), "end_reason": f"terminated by a proctor: {reason}"},
+        )
+    elif action == "extend":
+        if attempt.state not in (AttemptState.in_progress, AttemptState.paused):
+            raise Conflict(f"the attempt is {attempt.state}; only a live attempt gets more time")
+        assert extra_s is not None
+        attempt.extension_s += extra_s
+        deadline_at = await _compute_deadline(session, attempt)
+        changed = (
+            await session.execute(
+                update(Attempt)
+                .where(Attempt.id == attempt.id, Attempt.state == attempt.state)
+                .values(extension_s=attempt.extension_s, deadline_at=deadline_at)
+                .returning(Attempt.id)
+            )
+        ).first()
+        if changed is None:
+            raise Conflict("the attempt changed meanwhile; reload and retry")
+        await session.refresh(attempt)
+        await audit.record(
+            session,
+            organization_id=attempt.organization_id,
+            action="attempt.extend",
+            actor=actor,
+            target_type="attempt",
+            target_id=attempt.id,
+            data={"extra_s": extra_s, "reason": reason},
+        )
+    else:  # pragma: no cover - the router only sends the four actions
+        raise Unprocessable(f"unknown action {action!r}")
+    return attempt
+
+
+async def list_attempts_for_proctor(
+    session: AsyncSession, principal: Principal, administration_id: uuid.UUID
+) -> list[Attempt]:
+    administration = await assessment_service.get_administration(
+        session, principal, administration_id
+    )
+    return list(
+        (
+            await session.execute(
+                select(Attempt)
+                .where(Attempt.administration_id == administration.id)
+                .order_by(Attempt.created_at)
+            )
+        ).scalars()
+    )
+
+
+# --- integrity events --------------------------------------------------------------------
+
+EVENT_KINDS = frozenset(
+    {
+        "focus_lost",
+        "focus_regained",
+        "copy",
+        "paste",
+        "cut",
+        "fullscreen_exit",
+        "fullscreen_enter",
+        "network_lost",
+        "network_restored",
+        "visibility_hidden",
+        "visibility_visible",
+        "context_menu",
+        "print_attempt",
+        "devtools_suspected",
+    }
+)
+
+
+async def record_events(
+    session: AsyncSession, attempt: Attempt, events: list[dict[str, Any]]
+) -> int:
+    now = utcnow()
+    for event in events:
+        session.add(
+            IntegrityEvent(
+                organization_id=attempt.organization_id,
+                attempt_id=attempt.id,
+                kind=event["kind"],
+                client_time=event.get("client_time"),
+                data=event.get("data") or {},
+                received_at=now,
+            )
+        )
+    await session.flush()
+    return len(events)

@@ -1,0 +1,99 @@
+"""The attempt lifecycle as an explicit state machine (pure; no I/O).
+
+``scheduled -> in_progress <-> paused -> submitted | expired | terminated -> scoring ->
+scored -> released``, and ``invalidated`` from any ended state by an integrity decision.
+
+The machine decides whether an event is legal from a state and which state follows; the
+service then persists the change with a guarded ``UPDATE ... WHERE state = <from>`` so that
+of two concurrent transitions only one takes effect.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from statemachine import State, StateMachine
+from statemachine.exceptions import TransitionNotAllowed
+
+from waa_ads.core.errors import Conflict
+
+
+class AttemptState(StrEnum):
+    scheduled = "scheduled"
+    in_progress = "in_progress"
+    paused = "paused"
+    submitted = "submitted"
+    expired = "expired"
+    terminated = "terminated"
+    scoring = "scoring"
+    scored = "scored"
+    released = "released"
+    invalidated = "invalidated"
+
+
+LIVE = frozenset({AttemptState.in_progress, AttemptState.paused})
+ENDED = frozenset(
+    {
+        AttemptState.submitted,
+        AttemptState.expired,
+        AttemptState.terminated,
+        AttemptState.scoring,
+        AttemptState.scored,
+        AttemptState.released,
+        AttemptState.invalidated,
+    }
+)
+
+
+class AttemptMachine(StateMachine):
+    scheduled = State(initial=True, value="scheduled")
+    in_progress = State(value="in_progress")
+    paused = State(value="paused")
+    submitted = State(value="submitted")
+    expired = State(value="expired")
+    terminated = State(value="terminated")
+    scoring = State(value="scoring")
+    scored = State(value="scored")
+    released = State(value="released")
+    invalidated = State(final=True, value="invalidated")
+
+    start = scheduled.to(in_progress)
+    pause = in_progress.to(paused)
+    resume = paused.to(in_progress)
+    submit = in_progress.to(submitted)
+    expire = in_progress.to(expired) | paused.to(expired)
+    terminate = in_progress.to(terminated) | paused.to(terminated)
+    begin_scoring = submitted.to(scoring) | expired.to(scoring) | terminated.to(scoring)
+    finish_scoring = scoring.to(scored)
+    release = scored.to(released)
+    rescore = scored.to(scoring) | released.to(scoring)
+    invalidate = (
+        submitted.to(invalidated)
+        | expired.to(invalidated)
+        | terminated.to(invalidated)
+        | scoring.to(invalidated)
+        | scored.to(invalidated)
+        | released.to(invalidated)
+    )
+
+
+class IllegalTransition(Conflict):
+    code = "illegal-transition"
+    title = "Illegal state transition"
+
+
+def next_state(current: str, event: str) -> AttemptState:
+    """The state ``event`` leads to from ``current``; IllegalTransition (409) if none."""
+    machine = AttemptMachine(start_value=current)
+    try:
+        machine.send(event)
+    except TransitionNotAllowed:
+        raise IllegalTransition(
+            f"an attempt that is {current} cannot {event.replace('_', ' ')}"
+        ) from None
+    return AttemptState(machine.current_state_value)
+
+
+def allowed_events(current: str) -> list[str]:
+    machine = AttemptMachine(start_value=current)
+    return sorted({str(event.id) for event in machine.allowed_events})

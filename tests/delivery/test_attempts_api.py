@@ -1,0 +1,578 @@
+"""The attempt engine over HTTP: start and resume, server time, autosave, late and paused
+saves, submit, expiry, proctor controls, breaks, integrity events, and races."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import func, select, update
+
+from tests.assessments.test_assessments_api import World
+from tests.conftest import make_settings
+from tests.factories import login, make_candidate, make_user
+from waa_ads.audit.models import AuditEvent
+from waa_ads.auth.models import Role
+from waa_ads.delivery import service as delivery
+from waa_ads.delivery.models import Attempt, IntegrityEvent, ResponseEvent
+from waa_ads.main import create_app
+
+pytestmark = pytest.mark.asyncio
+
+
+class Exam:
+    """A published assessment of three single-choice items (correct answer B), an open
+    administration, and rostered candidates with codes."""
+
+    def __init__(self, world: World, administration: dict[str, Any], codes: list[str]) -> None:
+        self.world = world
+        self.administration = administration
+        self.codes = codes
+
+
+async def exam(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    *,
+    candidates: int = 2,
+    proctor: bool = False,
+    **definition: Any,
+) -> Exam:
+    world = await World(app, client).setup(tagged={"Q1": [], "Q2": [], "Q3": []})
+    body = world.definition(
+        sections=[
+            {
+                "identifier": "s",
+                "title": "S",
+                "items": [{"item_id": world.items[k]} for k in ("Q1", "Q2", "Q3")],
+            }
+        ],
+        **definition,
+    )
+    created = await client.post(
+        "/api/v1/assessments", json={"slug": "exam", "definition": body}, headers=world.headers
+    )
+    assert created.status_code == 201, created.text
+    published = await client.post(
+        f"/api/v1/assessments/{created.json()['assessment']['id']}/publish", headers=world.headers
+    )
+    version_id = published.json()["version"]["id"]
+    proctors = []
+    if proctor:
+        world.proctor = await make_user(app, world.org, Role.proctor)  # type: ignore[attr-defined]
+        proctors = [str(world.proctor.user.id)]  # type: ignore[attr-defined]
+    now = datetime.now(UTC)
+    administration = await client.post(
+        "/api/v1/administrations",
+        json={
+            "assessment_version_id": version_id,
+            "title": "Now",
+            "opens_at": (now - timedelta(minutes=1)).isoformat(),
+            "closes_at": (now + timedelta(hours=3)).isoformat(),
+            "proctor_ids": proctors,
+        },
+        headers=world.headers,
+    )
+    assert administration.status_code == 201, administration.text
+    people = [await make_candidate(app, world.org, name=f"Cand {n}") for n in range(candidates)]
+    roster = await client.post(
+        f"/api/v1/administrations/{administration.json()['id']}/roster",
+        json={"entries": [{"candidate_id": str(p.id)} for p in people]},
+        headers=world.headers,
+    )
+    assert roster.status_code == 201, roster.text
+    return Exam(world, administration.json(), [e["access_code"] for e in roster.json()])
+
+
+async def begin(client: httpx.AsyncClient, code: str) -> tuple[str, dict[str, str]]:
+    response = await client.post("/api/v1/attempts", json={"access_code": code})
+    assert response.status_code in (200, 201), response.text
+    body = response.json()
+    return body["attempt"]["id"], {"X-Attempt-Token": body["credential"]}
+
+
+async def wait_for_state(app: FastAPI, attempt_id: str, *states: str) -> str:
+    deadline = asyncio.get_running_loop().time() + 10
+    while True:
+        async with app.state.db.transaction(write=False) as session:
+            state = (
+                await session.execute(
+                    select(Attempt.state).where(Attempt.id == uuid.UUID(attempt_id))
+                )
+            ).scalar_one()
+        if state in states or asyncio.get_running_loop().time() > deadline:
+            return str(state)
+        await asyncio.sleep(0.05)
+
+
+async def test_start_resume_view_save_submit_and_score(
+    live_app: FastAPI, live_client: httpx.AsyncClient
+) -> None:
+    ex = await exam(
+        live_app,
+        live_client,
+        time_limit_s=1200,
+        scoring={
+            "release": "immediately",
+            "bands": [{"name": "pass", "min_score": 2, "passed": True}],
+        },
+    )
+    first = await live_client.post("/api/v1/attempts", json={"access_code": ex.codes[0]})
+    assert first.status_code == 201
+    attempt_id = first.json()["attempt"]["id"]
+    headers = {"X-Attempt-Token": first.json()["credential"]}
+    again = await live_client.post("/api/v1/attempts", json={"access_code": ex.codes[0].lower()})
+    assert again.status_code == 200
+    assert again.json()["attempt"]["id"] == attempt_id
+    assert again.json()["credential"] == first.json()["credential"]
+    assert (
+        await live_client.post("/api/v1/attempts", json={"access_code": "ZZZZ-ZZZZ-ZZZZ-ZZZZ"})
+    ).status_code == 404
+
+    view = await live_client.get(f"/api/v1/attempts/{attempt_id}", headers=headers)
+    assert view.status_code == 200
+    body = view.json()
+    assert body["attempt"]["state"] == "in_progress"
+    assert 1190 <= body["remaining_s"] <= 1200
+    refs = [i["ref"] for i in body["items"]]
+    assert sorted(refs) == ["Q1", "Q2", "Q3"]
+    assert "correct" not in view.text.lower()
+
+    async def put(ref: str, seq: int, value: Any, **extra: Any) -> httpx.Response:
+        return await live_client.put(
+            f"/api/v1/attempts/{attempt_id}/responses/{ref}",
+            json={"seq": seq, "value": value, **extra},
+            headers=headers,
+        )
+
+    assert (await put("Q1", 1, "A")).json() == {"accepted": True, "seq": 1, "current_seq": 1}
+    assert (await put("Q1", 1, "C")).json() == {"accepted": False, "seq": None, "current_seq": 1}
+    assert (await put("Q1", 3, "B", flagged=True)).json()["accepted"] is True
+    assert (await put("Q1", 2, "C")).json() == {"accepted": False, "seq": None, "current_seq": 3}
+    assert (await put("Q2", 1, "B")).json()["accepted"] is True
+    wrong_shape = await put("Q3", 1, ["A", "B"])
+    assert wrong_shape.status_code == 422
+    assert "Q3" not in wrong_shape.json()["detail"] or "RESPONSE" in wrong_shape.json()["detail"]
+    unknown = await put("NOPE", 1, "A")
+    assert unknown.status_code == 422
+    assert "not on this attempt's form" in unknown.json()["detail"]
+
+    resumed = (await live_client.get(f"/api/v1/attempts/{attempt_id}", headers=headers)).json()
+    q1 = next(i for i in resumed["items"] if i["ref"] == "Q1")
+    assert q1["response"]["value"] == "B"
+    assert q1["response"]["flagged"] is True
+    assert q1["response"]["seq"] == 3
+
+    other_id, other_headers = await begin(live_client, ex.codes[1])
+    assert (
+        await live_client.get(f"/api/v1/attempts/{attempt_id}", headers=other_headers)
+    ).status_code == 404
+    assert (
+        await live_client.get(f"/api/v1/attempts/{other_id}", headers={"X-Attempt-Token": "x"})
+    ).status_code == 404
+
+    submitted = await live_client.post(f"/api/v1/attempts/{attempt_id}/submit", headers=headers)
+    assert submitted.status_code == 200
+    assert submitted.json()["state"] in ("submitted", "scoring", "scored", "released")
+    twice = await live_client.post(f"/api/v1/attempts/{attempt_id}/submit", headers=headers)
+    assert twice.status_code == 200
+    assert await wait_for_state(live_app, attempt_id, "released") == "released"
+
+    from waa_ads.scoring import service as scoring
+
+    async with live_app.state.db.transaction(write=False) as session:
+        result = await scoring.latest_result(session, uuid.UUID(attempt_id))
+        assert result is not None
+        assert result.raw == 2.0
+        assert result.max_raw == 3.0
+        assert result.band == "pass"
+        assert result.revision == 1
+        submits = (
+            await session.execute(
+                select(func.count())
+                .select_from(AuditEvent)
+                .where(AuditEvent.target_id == attempt_id, AuditEvent.action == "attempt.submit")
+            )
+        ).scalar_one()
+        assert submits == 1
+    late = await put("Q3", 5, "B")
+    assert late.status_code == 410
+
+
+async def test_late_and_paused_saves_are_kept_but_do_not_count(
+    live_app: FastAPI, live_client: httpx.AsyncClient
+) -> None:
+    ex = await exam(live_app, live_client, proctor=True, time_limit_s=600)
+    attempt_id, headers = await begin(live_client, ex.codes[0])
+    proctor_headers = await login(live_client, ex.world.proctor)  # type: ignore[attr-defined]
+
+    paused = await live_client.post(
+        f"/api/v1/attempts/{attempt_id}/pause",
+        json={"reason": "fire alarm"},
+        headers=proctor_headers,
+    )
+    assert paused.status_code == 200, paused.text
+    assert paused.json()["state"] == "paused"
+    frozen = (await live_client.get(f"/api/v1/attempts/{attempt_id}", headers=headers)).json()[
+        "remaining_s"
+    ]
+    refused = await live_client.put(
+        f"/api/v1/attempts/{attempt_id}/responses/Q1",
+        json={"seq": 1, "value": "B"},
+        headers=headers,
+    )
+    assert refused.status_code == 409
+    await asyncio.sleep(1.1)
+    assert (await live_client.get(f"/api/v1/attempts/{attempt_id}", headers=headers)).json()[
+        "remaining_s"
+    ] == frozen
+    resumed = await live_client.post(
+        f"/api/v1/attempts/{attempt_id}/resume",
+        json={"reason": "all clear"},
+        headers=proctor_headers,
+    )
+    assert resumed.json()["state"] == "in_progress"
+    assert (await live_client.get(f"/api/v1/attempts/{attempt_id}", headers=headers)).json()[
+        "remaining_s"
+    ] >= frozen - 1
+
+    extended = await live_client.post(
+        f"/api/v1/attempts/{attempt_id}/extend",
+        json={"reason": "late start", "extra_s": 300},
+        headers=proctor_headers,
+    )
+    assert extended.status_code == 200
+    assert (await live_client.get(f"/api/v1/attempts/{attempt_id}", headers=headers)).json()[
+        "remaining_s"
+    ] > 850
+
+    # Time runs out: move the deadline into the past beyond the grace window.
+    async with live_app.state.db.transaction() as session:
+        await session.execute(
+            update(Attempt)
+            .where(Attempt.id == uuid.UUID(attempt_id))
+            .values(deadline_at=datetime.now(UTC) - timedelta(seconds=120))
+        )
+    late = await live_client.put(
+        f"/api/v1/attempts/{attempt_id}/responses/Q2",
+        json={"seq": 1, "value": "B"},
+        headers=headers,
+    )
+    assert late.status_code == 410
+    assert late.json()["type"].endswith("/deadline-passed")
+    state = await wait_for_state(live_app, attempt_id, "scored", "released", "scoring")
+    assert state in ("scoring", "scored", "released")
+    async with live_app.state.db.transaction(write=False) as session:
+        kept = {
+            (e.item_ref, e.status)
+            for e in (
+                await session.execute(
+                    select(ResponseEvent).where(ResponseEvent.attempt_id == uuid.UUID(attempt_id))
+                )
+            ).scalars()
+        }
+        attempt = (
+            await session.execute(select(Attempt).where(Attempt.id == uuid.UUID(attempt_id)))
+        ).scalar_one()
+    assert ("Q1", "paused") in kept
+    assert ("Q2", "late") in kept
+    assert attempt.end_reason == "time ran out"
+
+
+async def test_proctor_controls_need_an_assigned_proctor(
+    live_app: FastAPI, live_client: httpx.AsyncClient
+) -> None:
+    ex = await exam(live_app, live_client, proctor=True)
+    attempt_id, _ = await begin(live_client, ex.codes[0])
+    stranger = await make_user(live_app, ex.world.org, Role.proctor)
+    stranger_headers = await login(live_client, stranger)
+    refused = await live_client.post(
+        f"/api/v1/attempts/{attempt_id}/terminate", json={"reason": "x"}, headers=stranger_headers
+    )
+    assert refused.status_code == 404
+    admin_refused = await live_client.post(
+        f"/api/v1/attempts/{attempt_id}/pause", json={"reason": "x"}, headers=ex.world.headers
+    )
+    assert admin_refused.status_code == 404
+    proctor_headers = await login(live_client, ex.world.proctor)  # type: ignore[attr-defined]
+    listed = await live_client.get(
+        f"/api/v1/administrations/{ex.administration['id']}/attempts", headers=proctor_headers
+    )
+    assert [a["id"] for a in listed.json()] == [attempt_id]
+    no_reason = await live_client.post(
+        f"/api/v1/attempts/{attempt_id}/terminate", json={"reason": ""}, headers=proctor_headers
+    )
+    assert no_reason.status_code == 422
+    ended = await live_client.post(
+        f"/api/v1/attempts/{attempt_id}/terminate",
+        json={"reason": "phone on desk"},
+        headers=proctor_headers,
+    )
+    assert ended.status_code == 200
+    assert ended.json()["state"] == "terminated"
+    illegal = await live_client.post(
+        f"/api/v1/attempts/{attempt_id}/pause", json={"reason": "x"}, headers=proctor_headers
+    )
+    assert illegal.status_code == 409
+
+
+async def test_attempts_allowed_and_accommodations(
+    live_app: FastAPI, live_client: httpx.AsyncClient
+) -> None:
+    ex = await exam(live_app, live_client, attempts_allowed=1, time_limit_s=1000)
+    attempt_id, headers = await begin(live_client, ex.codes[0])
+    await live_client.post(f"/api/v1/attempts/{attempt_id}/submit", headers=headers)
+    again = await live_client.post("/api/v1/attempts", json={"access_code": ex.codes[0]})
+    assert again.status_code == 409
+    assert "attempts" in again.json()["detail"]
+    roster = (
+        await live_client.get(
+            f"/api/v1/administrations/{ex.administration['id']}/roster", headers=ex.world.headers
+        )
+    ).json()
+    entry = next(e for e in roster if e["code_active"] and e["id"])
+    for e in roster:
+        await live_client.put(
+            f"/api/v1/administrations/{ex.administration['id']}/roster/{e['id']}/accommodations",
+            json={"extra_attempts": 1, "extra_time_multiplier": 1.5},
+            headers=ex.world.headers,
+        )
+    del entry
+    second = await live_client.post("/api/v1/attempts", json={"access_code": ex.codes[0]})
+    assert second.status_code == 201
+    assert second.json()["attempt"]["number"] == 2
+    view = await live_client.get(
+        f"/api/v1/attempts/{second.json()['attempt']['id']}",
+        headers={"X-Attempt-Token": second.json()["credential"]},
+    )
+    assert 1490 <= view.json()["remaining_s"] <= 1500
+
+
+async def test_linear_navigation_reveals_only_the_current_item(
+    live_app: FastAPI, live_client: httpx.AsyncClient
+) -> None:
+    ex = await exam(live_app, live_client, navigation="linear", allow_review=False)
+    attempt_id, headers = await begin(live_client, ex.codes[0])
+    view = (await live_client.get(f"/api/v1/attempts/{attempt_id}", headers=headers)).json()
+    assert len(view["items"]) == 1
+    (first,) = view["items"]
+    later = next(r for r in ("Q1", "Q2", "Q3") if r != first["ref"])
+    assert (
+        await live_client.put(
+            f"/api/v1/attempts/{attempt_id}/responses/{later}",
+            json={"seq": 1, "value": "B"},
+            headers=headers,
+        )
+    ).status_code == 409
+    assert (
+        await live_client.put(
+            f"/api/v1/attempts/{attempt_id}/responses/{first['ref']}",
+            json={"seq": 1, "value": "B"},
+            headers=headers,
+        )
+    ).status_code == 200
+    moved = await live_client.post(f"/api/v1/attempts/{attempt_id}/advance", headers=headers)
+    assert moved.json()["current_position"] == 2
+    assert (
+        await live_client.put(
+            f"/api/v1/attempts/{attempt_id}/responses/{first['ref']}",
+            json={"seq": 2, "value": "A"},
+            headers=headers,
+        )
+    ).status_code == 409
+    assert (
+        len(
+            (await live_client.get(f"/api/v1/attempts/{attempt_id}", headers=headers)).json()[
+                "items"
+            ]
+        )
+        == 2
+    )
+
+
+async def test_breaks_follow_the_policy(live_app: FastAPI, live_client: httpx.AsyncClient) -> None:
+    ex = await exam(
+        live_app,
+        live_client,
+        breaks={"allowed": True, "max_breaks": 1, "count_against_time": False},
+        time_limit_s=900,
+    )
+    attempt_id, headers = await begin(live_client, ex.codes[0])
+    assert (await live_client.post(f"/api/v1/attempts/{attempt_id}/break", headers=headers)).json()[
+        "state"
+    ] == "paused"
+    assert (
+        await live_client.post(f"/api/v1/attempts/{attempt_id}/break/end", headers=headers)
+    ).json()["state"] == "in_progress"
+    assert (
+        await live_client.post(f"/api/v1/attempts/{attempt_id}/break", headers=headers)
+    ).status_code == 409
+
+
+async def test_integrity_events_over_http_and_websocket(
+    live_app: FastAPI, live_client: httpx.AsyncClient
+) -> None:
+    live_app.state.settings.integrity_events_per_minute = 5
+    ex = await exam(live_app, live_client)
+    attempt_id, headers = await begin(live_client, ex.codes[0])
+    ok = await live_client.post(
+        f"/api/v1/attempts/{attempt_id}/events",
+        json={
+            "events": [
+                {"kind": "focus_lost", "client_time": "2026-01-01T00:00:00Z"},
+                {"kind": "paste", "data": {"chars": 40}},
+            ]
+        },
+        headers=headers,
+    )
+    assert ok.json() == {"accepted": 2}
+    assert (
+        await live_client.post(
+            f"/api/v1/attempts/{attempt_id}/events",
+            json={"events": [{"kind": "teleport"}]},
+            headers=headers,
+        )
+    ).status_code == 422
+    for _ in range(4):
+        last = await live_client.post(
+            f"/api/v1/attempts/{attempt_id}/events",
+            json={"events": [{"kind": "copy"}]},
+            headers=headers,
+        )
+    assert last.status_code == 429
+
+    from starlette.testclient import TestClient
+
+    token = headers["X-Attempt-Token"]
+
+    def socket_round_trip(limit: int, token: str = token) -> list[dict[str, Any]]:
+        # A second app on the same database: the test client runs it on a loop of its own.
+        other = create_app(
+            make_settings(database_url=live_app.state.db.url, integrity_events_per_minute=limit)
+        )
+        with (
+            TestClient(other) as tc,
+            tc.websocket_connect(f"/api/v1/attempts/{attempt_id}/ws?token={token}") as ws,
+        ):
+            ws.send_text(json.dumps({"kind": "fullscreen_exit"}))
+            ws.send_text("not json")
+            return [ws.receive_json(), ws.receive_json()]
+
+    replies = await asyncio.to_thread(socket_round_trip, 5)
+    assert replies[0]["ok"] is False  # still over this minute's limit
+    assert replies[0]["error"] == "rate limited"
+    replies = await asyncio.to_thread(socket_round_trip, 100)
+    assert replies[0] == {"ok": True}
+    assert replies[1]["ok"] is False
+
+    def refused() -> str:
+        other = create_app(make_settings(database_url=live_app.state.db.url))
+        with TestClient(other) as tc:
+            try:
+                with tc.websocket_connect(f"/api/v1/attempts/{attempt_id}/ws?token=forged"):
+                    return "accepted"
+            except Exception as exc:  # the server closes the handshake
+                return type(exc).__name__
+
+    assert await asyncio.to_thread(refused) != "accepted"
+    async with live_app.state.db.transaction(write=False) as session:
+        kinds = (
+            (
+                await session.execute(
+                    select(IntegrityEvent.kind).where(
+                        IntegrityEvent.attempt_id == uuid.UUID(attempt_id)
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert sorted(kinds) == ["copy", "copy", "copy", "focus_lost", "fullscreen_exit", "paste"]
+
+
+async def test_two_submits_racing_end_the_attempt_once(
+    live_app: FastAPI, live_client: httpx.AsyncClient
+) -> None:
+    ex = await exam(live_app, live_client)
+    attempt_id, headers = await begin(live_client, ex.codes[0])
+    responses = await asyncio.gather(
+        *(
+            live_client.post(f"/api/v1/attempts/{attempt_id}/submit", headers=headers)
+            for _ in range(4)
+        )
+    )
+    assert all(r.status_code == 200 for r in responses), [r.text for r in responses]
+    async with live_app.state.db.transaction(write=False) as session:
+        submits = (
+            await session.execute(
+                select(func.count())
+                .select_from(AuditEvent)
+                .where(AuditEvent.target_id == attempt_id, AuditEvent.action == "attempt.submit")
+            )
+        ).scalar_one()
+    assert submits == 1
+
+
+async def test_a_save_racing_the_expiry_sweep_is_never_lost(
+    live_app: FastAPI, live_client: httpx.AsyncClient
+) -> None:
+    ex = await exam(live_app, live_client, candidates=6)
+    attempts = [await begin(live_client, code) for code in ex.codes]
+    # Every attempt sits exactly at the end of its grace window.
+    grace = live_app.state.settings.save_grace_s
+    async with live_app.state.db.transaction() as session:
+        for attempt_id, _ in attempts:
+            row = (
+                await session.execute(select(Attempt).where(Attempt.id == uuid.UUID(attempt_id)))
+            ).scalar_one()
+            row.deadline_at = (
+                datetime.now(UTC) - timedelta(seconds=grace) + timedelta(milliseconds=150)
+            )
+
+    async def save(attempt_id: str, headers: dict[str, str]) -> int:
+        response = await live_client.put(
+            f"/api/v1/attempts/{attempt_id}/responses/Q1",
+            json={"seq": 1, "value": "B"},
+            headers=headers,
+        )
+        return response.status_code
+
+    await asyncio.sleep(0.1)
+    results = await asyncio.gather(
+        delivery.sweep_expired(live_app.state.db, live_app.state.settings),
+        *(save(a, h) for a, h in attempts),
+        asyncio.sleep(0.1),
+    )
+    await asyncio.sleep(0.2)
+    await delivery.sweep_expired(live_app.state.db, live_app.state.settings)
+    statuses = results[1:-1]
+    assert set(statuses) <= {200, 409, 410}
+    async with live_app.state.db.transaction(write=False) as session:
+        for (attempt_id, _), code in zip(attempts, statuses, strict=True):
+            events = (
+                (
+                    await session.execute(
+                        select(ResponseEvent.status).where(
+                            ResponseEvent.attempt_id == uuid.UUID(attempt_id)
+                        )
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            state = (
+                await session.execute(
+                    select(Attempt.state).where(Attempt.id == uuid.UUID(attempt_id))
+                )
+            ).scalar_one()
+            assert state != "in_progress"
+            if code == 200:
+                assert list(events) == ["accepted"]
+            else:
+                assert list(events) in (["late"], [])  # a 409 race loser is retried by the client
