@@ -63,7 +63,11 @@ class World:
         }
         if "sections" not in overrides:
             base["sections"] = [
-                {"identifier": "fixed", "title": "Warm-up", "items": [{"item_id": self.items["G1"]}]},
+                {
+                    "identifier": "fixed",
+                    "title": "Warm-up",
+                    "items": [{"item_id": self.items["G1"]}],
+                },
                 {
                     "identifier": "drawn",
                     "title": "Algebra",
