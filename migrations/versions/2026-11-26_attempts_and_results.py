@@ -1,8 +1,8 @@
 """attempts and results
 
-Revision ID: b5b9f4bb78af
+Revision ID: 13aad79745ee
 Revises: cef6c6adcaf1
-Create Date: 2026-11-26 08:48:12.003034
+Create Date: 2026-11-26 09:06:56.377974
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql
 
 import waa_ads.core.db
 
-revision: str = "b5b9f4bb78af"
+revision: str = "13aad79745ee"
 down_revision: str | None = "cef6c6adcaf1"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -145,6 +145,10 @@ def upgrade() -> None:
         sa.Column("pending_items", sa.Integer(), nullable=False),
         sa.Column("created_by", sa.String(length=64), nullable=True),
         sa.Column("created_at", waa_ads.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("released_at", waa_ads.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("released_by", sa.String(length=64), nullable=True),
+        sa.Column("withheld", sa.Boolean(), nullable=False),
+        sa.Column("withheld_reason", sa.String(length=500), nullable=True),
         sa.ForeignKeyConstraint(
             ["attempt_id"],
             ["attempt.id"],

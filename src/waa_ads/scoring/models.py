@@ -39,6 +39,10 @@ class AttemptResult(Base):
     pending_items: Mapped[int] = mapped_column(Integer(), default=0)
     created_by: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
+    released_at: Mapped[datetime | None]
+    released_by: Mapped[str | None] = mapped_column(String(64))
+    withheld: Mapped[bool] = mapped_column(default=False)
+    withheld_reason: Mapped[str | None] = mapped_column(String(500))
 
 
 class ItemScore(Base):

@@ -12,9 +12,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from waa_ads.assessments.definition import ReleasePolicy
+from waa_ads.audit import service as audit
 from waa_ads.audit.service import Actor
 from waa_ads.content.model import ItemDefinition
 from waa_ads.core.db import utcnow
+from waa_ads.core.errors import Conflict, NotFound, Unprocessable
 from waa_ads.delivery import service as delivery
 from waa_ads.delivery.models import Attempt, Response
 from waa_ads.delivery.state_machine import AttemptState
@@ -169,7 +171,7 @@ async def score_attempt(
     if result.complete:
         await delivery.transition(session, attempt, "finish_scoring", actor=SCORER)
         if definition.scoring.release is ReleasePolicy.immediately:
-            await delivery.transition(session, attempt, "release", actor=SCORER)
+            await release(session, attempt, actor=SCORER)
     return result
 
 
@@ -194,3 +196,395 @@ async def item_scores(session: AsyncSession, result_id: uuid.UUID) -> list[ItemS
             )
         ).scalars()
     )
+
+
+# --- revisions, release, manual scores, rescoring ------------------------------------------
+
+
+async def _new_revision(
+    session: AsyncSession,
+    attempt: Attempt,
+    previous: AttemptResult,
+    *,
+    reason: str,
+    actor: Actor,
+    replace: dict[str, Score],
+    key_versions: dict[str, uuid.UUID] | None = None,
+) -> AttemptResult:
+    """A new revision: the previous revision's item scores, with ``replace`` swapped in
+    (by item ref), and totals recomputed. Earlier revisions are never changed."""
+    version = await delivery.published_version(session, attempt.assessment_version_id)
+    definition = version.definition
+    result = AttemptResult(
+        organization_id=attempt.organization_id,
+        attempt_id=attempt.id,
+        revision=previous.revision + 1,
+        reason=reason,
+        created_by=actor.id,
+        created_at=utcnow(),
+    )
+    session.add(result)
+    await session.flush()
+    scored: list[ScoredItem] = []
+    for old in await item_scores(session, previous.id):
+        new = replace.get(old.item_ref)
+        row = ItemScore(
+            organization_id=old.organization_id,
+            result_id=result.id,
+            attempt_id=attempt.id,
+            item_ref=old.item_ref,
+            item_version_id=(key_versions or {}).get(old.item_ref, old.item_version_id),
+            section=old.section,
+            weight=old.weight,
+            score=new.score if new else old.score,
+            max_score=new.max_score if new else old.max_score,
+            method=new.method if new else old.method,
+            scorer=new.scorer if new else old.scorer,
+            confidence=new.confidence if new else old.confidence,
+            outcomes=new.outcomes if new else old.outcomes,
+            notes=new.notes if new else old.notes,
+        )
+        session.add(row)
+        scored.append(ScoredItem(row.section, row.score, row.max_score, row.weight))
+    computed = totals(
+        scored, {s.identifier: s.weight for s in definition.sections}, definition.scoring
+    )
+    result.raw, result.max_raw = computed.raw, computed.max_raw
+    result.weighted, result.max_weighted = computed.weighted, computed.max_weighted
+    result.scaled, result.band, result.passed = computed.scaled, computed.band, computed.passed
+    result.sections = computed.sections
+    result.pending_items = computed.pending
+    result.complete = computed.pending == 0
+    result.withheld = previous.withheld
+    result.withheld_reason = previous.withheld_reason
+    await session.flush()
+    await audit.record(
+        session,
+        organization_id=attempt.organization_id,
+        action="result.revised",
+        actor=actor,
+        target_type="attempt",
+        target_id=attempt.id,
+        data={
+            "revision": result.revision,
+            "reason": reason,
+            "before": {"raw": previous.raw, "scaled": previous.scaled, "band": previous.band},
+            "after": {"raw": result.raw, "scaled": result.scaled, "band": result.band},
+        },
+    )
+    if result.complete and attempt.state == AttemptState.scoring:
+        await delivery.transition(session, attempt, "finish_scoring", actor=actor)
+        if definition.scoring.release is ReleasePolicy.immediately:
+            await release(session, attempt, actor=SCORER)
+    elif (
+        attempt.state == AttemptState.released
+        and definition.scoring.release is ReleasePolicy.immediately
+    ):
+        result.released_at, result.released_by = utcnow(), SCORER.id
+    return result
+
+
+async def release(session: AsyncSession, attempt: Attempt, *, actor: Actor) -> AttemptResult:
+    """Release the newest complete revision to the candidate (the attempt becomes
+    ``released``; releasing a later revision of a released attempt just publishes it)."""
+    result = await latest_result(session, attempt.id)
+    if result is None or not result.complete:
+        raise Conflict("there is no complete result to release yet")
+    if attempt.state == AttemptState.scored:
+        await delivery.transition(session, attempt, "release", actor=actor)
+    elif attempt.state != AttemptState.released:
+        raise Conflict(f"an attempt that is {attempt.state} cannot be released")
+    if result.released_at is None:
+        result.released_at, result.released_by = utcnow(), actor.id
+        await session.flush()
+        await audit.record(
+            session,
+            organization_id=attempt.organization_id,
+            action="result.released",
+            actor=actor,
+            target_type="attempt",
+            target_id=attempt.id,
+            data={"revision": result.revision},
+        )
+    return result
+
+
+async def set_withheld(
+    session: AsyncSession, attempt: Attempt, *, withheld: bool, reason: str, actor: Actor
+) -> AttemptResult:
+    """Withhold (or stop withholding) the result from the candidate: a flag, not a state."""
+    result = await latest_result(session, attempt.id)
+    if result is None:
+        raise Conflict("this attempt has no result yet")
+    result.withheld = withheld
+    result.withheld_reason = reason if withheld else None
+    await session.flush()
+    await audit.record(
+        session,
+        organization_id=attempt.organization_id,
+        action="result.withheld" if withheld else "result.unwithheld",
+        actor=actor,
+        target_type="attempt",
+        target_id=attempt.id,
+        data={"revision": result.revision, "reason": reason},
+    )
+    return result
+
+
+async def manual_score(
+    session: AsyncSession,
+    attempt: Attempt,
+    item_ref: str,
+    *,
+    score: float,
+    reason: str,
+    actor: Actor,
+) -> AttemptResult:
+    """An admin's score for one item (until the rating workflow exists): a new revision."""
+    previous = await latest_result(session, attempt.id)
+    if previous is None:
+        raise Conflict("this attempt has not been scored yet")
+    rows = {row.item_ref: row for row in await item_scores(session, previous.id)}
+    if item_ref not in rows:
+        raise NotFound(f"item {item_ref!r} is not on this attempt's form")
+    maximum = rows[item_ref].max_score
+    if not 0 <= score <= maximum:
+        raise Unprocessable(f"the score must be between 0 and {maximum:g} for this item")
+    manual = Score(
+        score, maximum, "manual", f"{actor.type}:{actor.id}", 1.0, {"SCORE": score}, [reason]
+    )
+    return await _new_revision(
+        session,
+        attempt,
+        previous,
+        reason=f"manual score for {item_ref}: {reason}",
+        actor=actor,
+        replace={item_ref: manual},
+    )
+
+
+@dataclass(frozen=True)
+class RescoreChange:
+    attempt_id: uuid.UUID
+    item_ref: str
+    before_item: float | None
+    after_item: float | None
+    before_total: float
+    after_total: float
+    before_band: str | None
+    after_band: str | None
+
+
+async def rescore_item(
+    session: AsyncSession,
+    *,
+    organization_id: uuid.UUID,
+    old_version_id: uuid.UUID,
+    new_version_id: uuid.UUID,
+    administration_id: uuid.UUID | None,
+    reason: str,
+    actor: Actor,
+) -> list[RescoreChange]:
+    """Apply a corrected answer key (``new_version_id``) to every scored attempt that saw
+    ``old_version_id``: their responses to that item are scored in one vectorized batch,
+    and each attempt whose item score changes gets a new result revision. Returns the
+    before/after report (empty when nothing changes)."""
+    from waa_ads.content.models import ItemVersion
+    from waa_ads.delivery.models import AttemptItem
+    from waa_ads.scoring.vectorized import score_batch
+
+    new_row = await session.get(ItemVersion, new_version_id)
+    old_row = await session.get(ItemVersion, old_version_id)
+    if (
+        new_row is None
+        or old_row is None
+        or new_row.organization_id != organization_id
+        or old_row.organization_id != organization_id
+    ):
+        raise NotFound("item version not found")
+    if new_row.item_id != old_row.item_id:
+        raise Unprocessable("the corrected version must be a version of the same item")
+    corrected = ItemDefinition.from_dict(new_row.definition)
+    stmt = (
+        select(Attempt, AttemptItem.ref)
+        .join(AttemptItem, AttemptItem.attempt_id == Attempt.id)
+        .where(
+            Attempt.organization_id == organization_id,
+            AttemptItem.item_version_id == old_version_id,
+            Attempt.state.in_(
+                [AttemptState.scoring.value, AttemptState.scored.value, AttemptState.released.value]
+            ),
+        )
+        .order_by(Attempt.id)
+    )
+    if administration_id is not None:
+        stmt = stmt.where(Attempt.administration_id == administration_id)
+    affected = (await session.execute(stmt)).all()
+    if not affected:
+        return []
+    attempt_ids = [a.id for a, _ in affected]
+    stored = {
+        (r.attempt_id, r.item_ref): r
+        for r in (
+            await session.execute(select(Response).where(Response.attempt_id.in_(attempt_ids)))
+        ).scalars()
+    }
+
+    def normalized(attempt_id: uuid.UUID, ref: str) -> dict[str, Any]:
+        response = stored.get((attempt_id, ref))
+        if response is None or response.value is None:
+            return {}
+        return dict(response.value.get("normalized", {}))
+
+    batch = [normalized(a.id, ref) for a, ref in affected]
+    scored_batch = score_batch(corrected, batch)
+    changes: list[RescoreChange] = []
+    for index, (attempt, ref) in enumerate(affected):
+        previous = await latest_result(session, attempt.id)
+        if previous is None:
+            continue
+        old_score = next(
+            (s for s in await item_scores(session, previous.id) if s.item_ref == ref), None
+        )
+        evaluation = scored_batch.evaluation(index)
+        raw = evaluation.outcomes.get("SCORE")
+        new_score = float(raw) if isinstance(raw, int | float) else 0.0
+        if old_score is not None and old_score.score == new_score:
+            continue  # the correction does not change this attempt's score
+        revised = await _new_revision(
+            session,
+            attempt,
+            previous,
+            reason=f"answer key corrected ({reason})",
+            actor=actor,
+            replace={
+                ref: Score(
+                    new_score,
+                    _max_score(corrected, evaluation.outcomes),
+                    "objective",
+                    "response-processing",
+                    1.0,
+                    evaluation.outcomes,
+                    evaluation.notes,
+                )
+            },
+            key_versions={ref: new_version_id},
+        )
+        changes.append(
+            RescoreChange(
+                attempt.id,
+                ref,
+                old_score.score if old_score else None,
+                new_score,
+                previous.scaled,
+                revised.scaled,
+                previous.band,
+                revised.band,
+            )
+        )
+    return changes
+
+
+async def revisions(session: AsyncSession, attempt_id: uuid.UUID) -> list[AttemptResult]:
+    return list(
+        (
+            await session.execute(
+                select(AttemptResult)
+                .where(AttemptResult.attempt_id == attempt_id)
+                .order_by(AttemptResult.revision)
+            )
+        ).scalars()
+    )
+
+
+async def released_result(session: AsyncSession, attempt_id: uuid.UUID) -> AttemptResult | None:
+    """The newest released revision, unless the newest revision is withheld."""
+    latest = await latest_result(session, attempt_id)
+    if latest is None or latest.withheld:
+        return None
+    return (
+        await session.execute(
+            select(AttemptResult)
+            .where(AttemptResult.attempt_id == attempt_id, AttemptResult.released_at.is_not(None))
+            .order_by(AttemptResult.revision.desc())
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+
+
+async def list_attempts(
+    session: AsyncSession,
+    organization_id: uuid.UUID,
+    *,
+    administration_id: uuid.UUID | None,
+    state: str | None,
+    cursor: str | None,
+    limit: int,
+) -> tuple[Any, str | None]:
+    from waa_ads.core.pagination import paginate
+    from waa_ads.core.tenancy import scoped
+
+    stmt = scoped(select(Attempt), Attempt, organization_id)
+    if administration_id is not None:
+        stmt = stmt.where(Attempt.administration_id == administration_id)
+    if state:
+        stmt = stmt.where(Attempt.state == state)
+    return await paginate(session, stmt, Attempt.id, cursor=cursor, limit=limit)
+
+
+CSV_COLUMNS = [
+    "attempt_id", "candidate_id", "external_id", "administration_id", "attempt_number",
+    "state", "revision", "raw", "max_raw", "weighted", "scaled", "band", "passed",
+    "pending_items", "released_at", "withheld",
+]  # fmt: skip
+
+
+async def results_csv(
+    session: AsyncSession, organization_id: uuid.UUID, administration_id: uuid.UUID | None
+) -> str:
+    """One row per attempt with its newest revision; people by id (and external id)."""
+    import csv
+    import io
+
+    from waa_ads.auth.models import Candidate
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    stmt = (
+        select(Attempt, Candidate.external_id)
+        .join(Candidate, Candidate.id == Attempt.candidate_id)
+        .where(Attempt.organization_id == organization_id)
+        .order_by(Attempt.administration_id, Attempt.id)
+    )
+    if administration_id is not None:
+        stmt = stmt.where(Attempt.administration_id == administration_id)
+    for attempt, external_id in (await session.execute(stmt)).all():
+        latest = await latest_result(session, attempt.id)
+        head = [
+            attempt.id,
+            attempt.candidate_id,
+            external_id or "",
+            attempt.administration_id,
+            attempt.number,
+            attempt.state,
+        ]
+        if latest is None:
+            writer.writerow(head + [""] * 10)
+            continue
+        writer.writerow(
+            [
+                *head,
+                latest.revision,
+                latest.raw,
+                latest.max_raw,
+                latest.weighted,
+                latest.scaled,
+                latest.band or "",
+                "" if latest.passed is None else str(latest.passed).lower(),
+                latest.pending_items,
+                latest.released_at.isoformat() if latest.released_at else "",
+                str(latest.withheld).lower(),
+            ]
+        )
+    return buffer.getvalue()
