@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tests.dbharness import PostgresDatabases, SqliteDatabases
 from tests.services import require_postgres
 from waa_ads.core.db import Database
-from waa_ads.core.deps import get_session
+from waa_ads.core.deps import get_session, get_write_session
 from waa_ads.core.settings import Environment, Settings
 from waa_ads.main import create_app
 
@@ -144,6 +144,7 @@ async def app(
         await nested.commit()
 
     application.dependency_overrides[get_session] = _session
+    application.dependency_overrides[get_write_session] = _session
     async with application.router.lifespan_context(application):
         yield application
 

@@ -576,3 +576,35 @@ async def test_a_save_racing_the_expiry_sweep_is_never_lost(
                 assert list(events) == ["accepted"]
             else:
                 assert list(events) in (["late"], [])  # a 409 race loser is retried by the client
+
+
+async def test_a_classroom_autosaving_at_once_loses_nothing(
+    live_app: FastAPI, live_client: httpx.AsyncClient
+) -> None:
+    """50 candidates start and save three answers each, all at the same time: every save is
+    acknowledged and stored (on SQLite too: no "database is locked")."""
+    ex = await exam(live_app, live_client, candidates=50)
+    started = await asyncio.gather(*(begin(live_client, code) for code in ex.codes))
+
+    async def answer(attempt_id: str, headers: dict[str, str]) -> list[int]:
+        codes = []
+        for seq, ref in enumerate(("Q1", "Q2", "Q3"), start=1):
+            response = await live_client.put(
+                f"/api/v1/attempts/{attempt_id}/responses/{ref}",
+                json={"seq": seq, "value": "B"},
+                headers=headers,
+            )
+            codes.append(response.status_code)
+        return codes
+
+    results = await asyncio.gather(*(answer(a, h) for a, h in started))
+    assert {code for codes in results for code in codes} == {200}
+    async with live_app.state.db.transaction(write=False) as session:
+        stored = (
+            await session.execute(
+                select(func.count())
+                .select_from(ResponseEvent)
+                .where(ResponseEvent.status == "accepted")
+            )
+        ).scalar_one()
+    assert stored == 150

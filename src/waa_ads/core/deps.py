@@ -38,6 +38,17 @@ async def get_session(
         yield session
 
 
+async def get_write_session(
+    db: Annotated[Database, Depends(get_database)],
+) -> AsyncIterator[AsyncSession]:
+    """A writing unit of work even for a GET: for reads that may have to write (a GET on an
+    attempt expires it when its time is up). On SQLite this takes the write lock up front,
+    instead of failing to upgrade a read snapshot later."""
+    async with db.transaction(write=True) as session:
+        yield session
+
+
 #: The request's session, committed before the 2xx leaves the server.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+WriteSessionDep = Annotated[AsyncSession, Depends(get_write_session, scope="function")]

@@ -14,7 +14,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from waa_ads.auth.deps import PrincipalDep
 from waa_ads.content.media import content_address
-from waa_ads.core.deps import SessionDep, SettingsDep
+from waa_ads.core.deps import SessionDep, SettingsDep, WriteSessionDep
 from waa_ads.core.errors import (
     PayloadTooLarge,
     TooManyRequests,
@@ -72,7 +72,10 @@ async def start(
     responses=error_responses(404),
 )
 async def get_attempt(
-    session: SessionDep, settings: SettingsDep, attempt_id: uuid.UUID, credential: Credential = None
+    session: WriteSessionDep,
+    settings: SettingsDep,
+    attempt_id: uuid.UUID,
+    credential: Credential = None,
 ) -> dict[str, Any]:
     attempt = await _attempt(session, settings, attempt_id, credential)
     return await service.view(session, settings, attempt)
