@@ -29,10 +29,11 @@ async def version() -> VersionInfo:
     return VersionInfo(name="waa-ads", version=__version__, api="v1")
 
 
+# The candidates' hot path first: routes are matched in order.
+api_router.include_router(delivery_router)
 api_router.include_router(auth_router)
 api_router.include_router(content_router)
 api_router.include_router(assessments_router)
-api_router.include_router(delivery_router)
 api_router.include_router(proctor_router)
 api_router.include_router(scoring_router)
 api_router.include_router(audit_router)

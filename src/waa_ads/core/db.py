@@ -162,7 +162,9 @@ class Database:
         else:
             kwargs["pool_size"] = pool_size
             kwargs["max_overflow"] = pool_size
-            kwargs["pool_pre_ping"] = True
+            # No pre-ping: it costs a round trip on every checkout of the hot paths; stale
+            # connections are recycled instead, and a dropped one fails one request.
+            kwargs["pool_recycle"] = 1800
         self.engine = create_async_engine(url, **kwargs)
         if self.dialect_name == "sqlite":
             _install_sqlite_hooks(self.engine, sqlite_busy_timeout_ms)

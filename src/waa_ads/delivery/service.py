@@ -69,6 +69,9 @@ class _Lru(OrderedDict[Any, Any]):
 
 
 _versions: _Lru = _Lru(256)
+# (attempt id, ref) -> (item version id, position): a form only ever grows, and a row
+# once presented never changes, so it can be remembered.
+_form_rows: _Lru = _Lru(200_000)
 _items: _Lru = _Lru(4096)
 _payloads: _Lru = _Lru(8192)
 
@@ -498,11 +501,22 @@ class SaveResult:
         return self.status == "accepted"
 
 
-async def form_item(session: AsyncSession, attempt: Attempt, ref: str) -> AttemptItem:
-    item_row = await session.get(AttemptItem, (attempt.id, ref))
+@dataclass(frozen=True, slots=True)
+class FormRow:
+    item_version_id: uuid.UUID
+    position: int
+
+
+async def form_item(session: AsyncSession, attempt: Attempt, ref: str) -> FormRow:
+    """Where ``ref`` sits on the attempt's form; 422 when it is not on it."""
+    key = (attempt.id, ref)
+    cached = _form_rows.get(key)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    item_row = await session.get(AttemptItem, key)
     if item_row is None:
         raise Unprocessable(f"item {ref!r} is not on this attempt's form")
-    return item_row
+    return _form_rows.put(key, FormRow(item_row.item_version_id, item_row.position))  # type: ignore[no-any-return]
 
 
 def check_upload(item: ItemDefinition, value: dict[str, Any]) -> None:
@@ -578,25 +592,26 @@ async def save_response(
         )
         await session.flush()
 
-    late = attempt.deadline_at is not None and timers.is_late(
-        deadline_at=attempt.deadline_at, now=now, grace_s=settings.save_grace_s
-    )
-    current = int(
-        (
+    async def current_seq() -> int:
+        found = (
             await session.execute(
-                select(func.coalesce(func.max(Response.seq), 0)).where(
+                select(Response.seq).where(
                     Response.attempt_id == attempt.id, Response.item_ref == ref
                 )
             )
-        ).scalar_one()
+        ).scalar_one_or_none()
+        return int(found or 0)
+
+    late = attempt.deadline_at is not None and timers.is_late(
+        deadline_at=attempt.deadline_at, now=now, grace_s=settings.save_grace_s
     )
     if attempt.state in ENDED or (attempt.state == AttemptState.in_progress and late):
         await keep("late")
         await expire_if_due(session, settings, attempt)
-        return SaveResult("late", seq, current)
+        return SaveResult("late", seq, await current_seq())
     if attempt.state == AttemptState.paused:
         await keep("paused")
-        return SaveResult("paused", seq, current)
+        return SaveResult("paused", seq, await current_seq())
     if attempt.state != AttemptState.in_progress:
         raise Conflict(f"the attempt is {attempt.state}")
     version = await published_version(session, attempt.assessment_version_id)
@@ -605,7 +620,7 @@ async def save_response(
         and item_row.position != attempt.current_position
     ):
         await keep("closed")
-        return SaveResult("closed", seq, current)
+        return SaveResult("closed", seq, await current_seq())
 
     values = {
         "attempt_id": attempt.id,
@@ -638,7 +653,7 @@ async def save_response(
     won = (await session.execute(upsert)).first()
     if won is None:
         await keep("stale")
-        return SaveResult("stale", seq, current)
+        return SaveResult("stale", seq, await current_seq())
     await keep("accepted")
     return SaveResult("accepted", seq, seq)
 
