@@ -22,6 +22,7 @@ from waa_ads.core.settings import Settings, get_settings
 from waa_ads.core.storage import blob_store_from_settings
 from waa_ads.core.tasks import start_background_work
 from waa_ads.core.telemetry import Tracing
+from waa_ads.web.router import router as web_router
 
 
 def create_app(
@@ -89,6 +90,7 @@ def create_app(
     install_error_handlers(app)
     app.include_router(health_router)
     app.include_router(api_router)
+    app.include_router(web_router)
     _document_problem_schema(app)
 
     if settings.cors_origins:

@@ -608,3 +608,58 @@ async def test_a_classroom_autosaving_at_once_loses_nothing(
             )
         ).scalar_one()
     assert stored == 150
+
+
+async def test_candidates_load_item_media_through_signed_urls(
+    live_app: FastAPI, live_client: httpx.AsyncClient
+) -> None:
+    from tests.content.test_transfer_api import package
+
+    world = await World(live_app, live_client).setup(tagged={})
+    imported = await live_client.post(
+        f"/api/v1/banks/{world.bank_id}/import",
+        files={"file": ("pkg.zip", package("FIG1"), "application/zip")},
+        data={"publish": "true"},
+        headers=world.headers,
+    )
+    item_id = imported.json()["items"][0]["item_id"]
+    world.items["FIG1"] = item_id
+    definition = world.definition(
+        sections=[{"identifier": "s", "title": "S", "items": [{"item_id": item_id}]}]
+    )
+    created = await live_client.post(
+        "/api/v1/assessments",
+        json={"slug": "figs", "definition": definition},
+        headers=world.headers,
+    )
+    published = await live_client.post(
+        f"/api/v1/assessments/{created.json()['assessment']['id']}/publish", headers=world.headers
+    )
+    now = datetime.now(UTC)
+    administration = await live_client.post(
+        "/api/v1/administrations",
+        json={
+            "assessment_version_id": published.json()["version"]["id"],
+            "title": "Figures",
+            "opens_at": (now - timedelta(minutes=1)).isoformat(),
+            "closes_at": (now + timedelta(hours=1)).isoformat(),
+        },
+        headers=world.headers,
+    )
+    candidate = await make_candidate(live_app, world.org)
+    roster = await live_client.post(
+        f"/api/v1/administrations/{administration.json()['id']}/roster",
+        json={"entries": [{"candidate_id": str(candidate.id)}]},
+        headers=world.headers,
+    )
+    attempt_id, headers = await begin(live_client, roster.json()[0]["access_code"])
+    html = (await live_client.get(f"/api/v1/attempts/{attempt_id}", headers=headers)).json()[
+        "items"
+    ][0]["item"]["html"]
+    src = html.split('src="')[1].split('"')[0].replace("&amp;", "&")
+    assert src.startswith("/api/v1/media/signed/")
+    image = await live_client.get(src)  # no credential: an <img> cannot send one
+    assert image.status_code == 200
+    assert image.headers["content-type"] == "image/png"
+    forged = await live_client.get(src[:-4] + "0000")
+    assert forged.status_code == 404

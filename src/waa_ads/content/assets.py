@@ -81,9 +81,15 @@ async def get_media(session: AsyncSession, principal: Principal, media_id: uuid.
 
 
 async def get_media_by_hash(session: AsyncSession, principal: Principal, sha256: str) -> MediaAsset:
+    return await get_media_by_hash_in(session, principal.organization_id, sha256)
+
+
+async def get_media_by_hash_in(
+    session: AsyncSession, organization_id: uuid.UUID, sha256: str
+) -> MediaAsset:
     asset = (
         await session.execute(
-            scoped(select(MediaAsset), MediaAsset, principal.organization_id).where(
+            scoped(select(MediaAsset), MediaAsset, organization_id).where(
                 MediaAsset.sha256 == sha256.lower()
             )
         )

@@ -11,9 +11,10 @@ from waa_ads.auth.deps import PrincipalDep
 from waa_ads.content import assets, schemas, service, transfer
 from waa_ads.content.models import Item, ItemVersion, MediaAsset, VersionStatus
 from waa_ads.content.sources import parse_source
-from waa_ads.core.deps import SessionDep
-from waa_ads.core.errors import error_responses
+from waa_ads.core.deps import SessionDep, SettingsDep
+from waa_ads.core.errors import NotFound, error_responses
 from waa_ads.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
+from waa_ads.core.security import constant_time_equals, media_signature
 
 router = APIRouter()
 banks = APIRouter(prefix="/banks", tags=["item banks"])
@@ -395,6 +396,27 @@ async def list_media(session: SessionDep, principal: PrincipalDep) -> list[schem
     return [
         schemas.MediaRead.model_validate(m) for m in await assets.list_media(session, principal)
     ]
+
+
+@media.get(
+    "/signed/{organization_id}/{sha256}",
+    summary="A media file through a signed URL (what candidates' item pages use)",
+    response_class=Response,
+    responses={200: {"content": {"application/octet-stream": {}}}, **error_responses(404)},
+)
+async def get_signed_media(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    organization_id: uuid.UUID,
+    sha256: str,
+    sig: str = "",
+) -> Response:
+    expected = media_signature(settings, str(organization_id), sha256)
+    if not sig or not constant_time_equals(sig, expected):
+        raise NotFound("media not found")
+    asset = await assets.get_media_by_hash_in(session, organization_id, sha256)
+    return await _media_response(request, asset)
 
 
 @media.get(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -665,9 +665,18 @@ async def search_items(
     return await paginate(session, stmt, Item.id, cursor=cursor, limit=limit)
 
 
-def candidate_payload(version: ItemVersion, seed: int | None) -> dict[str, Any]:
-    """What a candidate's player receives for an item version; media paths resolve to the
-    media endpoint by content address."""
+def staff_media_url(sha256: str) -> str:
+    return f"/api/v1/media/sha256/{sha256}"
+
+
+def candidate_payload(
+    version: ItemVersion,
+    seed: int | None,
+    *,
+    media_url: Callable[[str], str] = staff_media_url,
+) -> dict[str, Any]:
+    """What a candidate's player receives for an item version; each media path of the item
+    resolves to ``media_url(sha256)`` (staff previews: the signed-in media route)."""
     definition = ItemDefinition.from_dict(version.definition)
     refs: dict[str, str] = dict(definition.metadata.get("media") or {})
 
@@ -680,7 +689,7 @@ def candidate_payload(version: ItemVersion, seed: int | None) -> dict[str, Any]:
         wanted = norm(path)
         for known, sha in by_path.items():
             if known == wanted or known.endswith("/" + wanted) or wanted.endswith("/" + known):
-                return f"/api/v1/media/sha256/{sha}"
+                return media_url(sha)
         return path
 
     return candidate_view(definition, shuffle_seed=seed, resolve_media=resolve)

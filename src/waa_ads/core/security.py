@@ -169,3 +169,9 @@ def split_opaque_token(token: str) -> tuple[str, str] | None:
     if not sep or not token_id or not secret or len(token) > 200:
         return None
     return token_id, secret
+
+
+def media_signature(settings: Settings, organization_id: str, sha256: str) -> str:
+    """Signs a media URL for browsers that cannot send a credential with ``<img>``: it
+    opens one organization's one media file (which the candidate sees in an item anyway)."""
+    return keyed_hash(settings, "media", f"{organization_id}:{sha256}")[:32]

@@ -36,7 +36,7 @@ from waa_ads.content.models import ItemVersion
 from waa_ads.content.responses import ResponseShapeError, validate_response
 from waa_ads.core.db import Database, utcnow
 from waa_ads.core.errors import Conflict, Forbidden, Gone, NotFound, Unprocessable
-from waa_ads.core.security import constant_time_equals, keyed_hash
+from waa_ads.core.security import constant_time_equals, keyed_hash, media_signature
 from waa_ads.core.settings import Settings
 from waa_ads.core.tasks import enqueue_after_commit
 from waa_ads.delivery import timers
@@ -110,7 +110,7 @@ async def item_definition(session: AsyncSession, item_version_id: uuid.UUID) -> 
 
 
 async def candidate_item(
-    session: AsyncSession, item_version_id: uuid.UUID, seed: int | None
+    session: AsyncSession, settings: Settings, item_version_id: uuid.UUID, seed: int | None
 ) -> dict[str, Any]:
     key = (item_version_id, seed)
     cached = _payloads.get(key)
@@ -119,7 +119,14 @@ async def candidate_item(
     row = await session.get(ItemVersion, item_version_id)
     if row is None:
         raise NotFound("item version not found")
-    return _payloads.put(key, content_service.candidate_payload(row, seed))  # type: ignore[no-any-return]
+    organization = str(row.organization_id)
+
+    def signed(sha256: str) -> str:
+        signature = media_signature(settings, organization, sha256)
+        return f"/api/v1/media/signed/{organization}/{sha256}?sig={signature}"
+
+    payload = content_service.candidate_payload(row, seed, media_url=signed)
+    return _payloads.put(key, payload)  # type: ignore[no-any-return]
 
 
 # --- credentials -------------------------------------------------------------------------
@@ -441,7 +448,7 @@ async def view(session: AsyncSession, settings: Settings, attempt: Attempt) -> d
                 "ref": item.ref,
                 "position": item.position,
                 "section": item.section,
-                "item": await candidate_item(session, item.item_version_id, seed),
+                "item": await candidate_item(session, settings, item.item_version_id, seed),
                 "response": _response_out(response),
             }
         )
@@ -480,8 +487,22 @@ def attempt_out(attempt: Attempt) -> dict[str, Any]:
         "paused": attempt.state == AttemptState.paused,
         "pause_kind": attempt.pause_kind,
         "ended_at": attempt.ended_at.isoformat() if attempt.ended_at else None,
+        "ended_because": ended_because(attempt),
         "administration_id": str(attempt.administration_id),
     }
+
+
+def ended_because(attempt: Attempt) -> str | None:
+    """How the attempt ended (submitted, expired or terminated), also once it has moved on
+    to scoring and release; the proctor's reason itself is not shown to the candidate."""
+    if attempt.ended_at is None:
+        return None
+    reason = attempt.end_reason or ""
+    if reason == "time ran out":
+        return "expired"
+    if reason.startswith("terminated"):
+        return "terminated"
+    return "submitted"
 
 
 # --- autosave ----------------------------------------------------------------------------

@@ -1,0 +1,648 @@
+"""The candidate's player in a real browser (Debian's Chromium driven by Playwright).
+
+One server (uvicorn in a subprocess, SQLite in a temporary directory, the demo loaded) serves
+every test; each test takes the demo assessment as a different demo candidate. Screenshots
+of each page go to ``test-artifacts/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import socket
+import struct
+import subprocess
+import sys
+import time
+import zlib
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import make_settings
+from tests.services import require_chromium
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update"]
+GRACE_S = 1
+
+
+@dataclass
+class Server:
+    url: str
+    data_dir: Path
+    codes: list[str]
+
+    def code(self, n: int) -> str:
+        return self.codes[n]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _env(data_dir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WAA_")}
+    env.update(
+        {
+            "WAA_ENV": "test",
+            "WAA_DATA_DIR": str(data_dir),
+            # The demo was loaded with the test settings; access codes depend on the secret.
+            "WAA_SECRET_KEY": make_settings().secret_key,
+            "WAA_SAVE_GRACE_S": str(GRACE_S),
+            "WAA_EXPIRY_SWEEP_INTERVAL_S": "1",
+            "WAA_LOG_LEVEL": "WARNING",
+        }
+    )
+    return env
+
+
+def _load_demo(data_dir: Path) -> list[str]:
+    from waa_ads.auth.service import build_auth
+    from waa_ads.core import migrate
+    from waa_ads.core.db import database_from_settings
+    from waa_ads.core.storage import blob_store_from_settings
+    from waa_ads.demo.loader import load_demo
+
+    settings = make_settings(data_dir=data_dir)
+    migrate.upgrade(settings.resolved_database_url)
+
+    async def go() -> list[str]:
+        db = database_from_settings(settings)
+        blobs = blob_store_from_settings(settings)
+        try:
+            result = await load_demo(db, blobs, build_auth(settings, db, None))
+            short = await _short_assessment(db, settings)
+        finally:
+            await blobs.aclose()
+            await db.dispose()
+        return [code for _, code in result.candidates] + [short]
+
+    return asyncio.run(go())
+
+
+SHORT_ITEMS = [
+    "sample-choice-synonym-rapid",
+    "sample-inline-grammar-goes",
+    "sample-tf-sound-vacuum",
+]
+
+
+async def _short_assessment(db: Any, settings: Any) -> str:
+    """A published three-item assessment with only automatically scored items (so its
+    result is released at once), an open administration and one candidate; the code."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+
+    from waa_ads.assessments import schemas as a_schemas
+    from waa_ads.assessments import service as a_service
+    from waa_ads.assessments.definition import AssessmentDefinition
+    from waa_ads.audit.service import Actor
+    from waa_ads.auth import schemas as auth_schemas
+    from waa_ads.auth import service as auth_service
+    from waa_ads.auth.deps import Principal
+    from waa_ads.auth.models import Organization
+    from waa_ads.content.models import Item
+
+    async with db.transaction() as session:
+        org = (
+            await session.execute(select(Organization).where(Organization.slug == "demo"))
+        ).scalar_one()
+        principal = Principal.system(org.id, via="test")
+        items = {
+            i.identifier: i
+            for i in (
+                await session.execute(select(Item).where(Item.identifier.in_(SHORT_ITEMS)))
+            ).scalars()
+        }
+        definition = AssessmentDefinition.model_validate(
+            {
+                "title": "Short quiz",
+                "sections": [
+                    {
+                        "identifier": "s",
+                        "title": "Quiz",
+                        "items": [{"item_id": str(items[i].id)} for i in SHORT_ITEMS],
+                    }
+                ],
+                "time_limit_s": 600,
+                "scoring": {"release": "immediately"},
+            }
+        )
+        assessment, _ = await a_service.create_assessment(
+            session, principal, a_schemas.AssessmentCreate(slug="short-quiz", definition=definition)
+        )
+        _, version = await a_service.publish(session, principal, assessment.id)
+        now = datetime.now(UTC)
+        administration = await a_service.create_administration(
+            session,
+            principal,
+            a_schemas.AdministrationCreate(
+                assessment_version_id=version.id,
+                title="Short quiz",
+                opens_at=now - timedelta(minutes=1),
+                closes_at=now + timedelta(days=1),
+            ),
+        )
+        candidate = await auth_service.create_candidate(
+            session,
+            org.id,
+            auth_schemas.CandidateCreate(full_name="Fay Short", external_id="short-1"),
+            actor=Actor("system", "test"),
+        )
+        (issued,) = await a_service.add_to_roster(
+            session,
+            settings,
+            principal,
+            administration.id,
+            [a_schemas.RosterAdd(candidate_id=candidate.id)],
+        )
+        assert issued.code
+        return issued.code
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    require_chromium()
+    data_dir = tmp_path_factory.mktemp("player")
+    codes = _load_demo(data_dir)
+    port = _free_port()
+    log = (data_dir / "server.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "--factory", "waa_ads.main:app_from_env",
+         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+        env=_env(data_dir), stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError((data_dir / "server.log").read_text())
+            time.sleep(0.2)
+        yield Server(url, data_dir, codes)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser(server: Server) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(
+            executable_path=require_chromium(), headless=True, args=CHROMIUM_ARGS
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on(
+        "console",
+        lambda msg: (
+            errors.append(msg.text)
+            if msg.type == "error" and "Content Security Policy" in msg.text
+            else None
+        ),
+    )
+    yield page
+    context.close()
+    assert errors == [], f"errors in the page: {errors}"
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def shot(page: Any, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def check_axe(page: Any, name: str) -> None:
+    """No serious or critical axe-core violation on the page as it is now."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    bad = [
+        (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert bad == [], f"axe on {name}: {bad}"
+
+
+def sign_in(page: Any, server: Server, code: str) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(f"{server.url}/take")
+    expect(page.locator("#system-check li")).to_have_count(4)
+    page.get_by_label("Access code").fill(code)
+    page.get_by_role("button", name="Start the test").click()
+    expect(page.locator("#item-heading")).to_have_text("Question 1 of 45")
+
+
+def go(page: Any, position: int) -> Any:
+    """Open question ``position`` from the question list; the item form."""
+    from playwright.sync_api import expect
+
+    page.locator("#question-list li").nth(position - 1).get_by_role("button").click()
+    expect(page.locator("#item-heading")).to_have_text(f"Question {position} of 45")
+    return page.locator("#item-form")
+
+
+def wait_saved(page: Any) -> None:
+    from playwright.sync_api import expect
+
+    page.locator("#item-heading").focus()  # moving focus commits text being typed
+    expect(page.locator("#save-state")).to_have_text("Saved")
+
+
+def session(page: Any) -> dict[str, str]:
+    raw = page.evaluate("sessionStorage.getItem('waa-player:session')")
+    assert raw
+    data: dict[str, str] = json.loads(raw)
+    return data
+
+
+def stored(server: Server, page: Any) -> dict[str, Any]:
+    """The attempt as the server has it (through the candidate API)."""
+    s = session(page)
+    response = httpx.get(
+        f"{server.url}/api/v1/attempts/{s['attemptId']}",
+        headers={"X-Attempt-Token": s["credential"]},
+    )
+    response.raise_for_status()
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def responses(server: Server, page: Any) -> dict[int, Any]:
+    return {
+        i["position"]: i["response"]["value"]
+        for i in stored(server, page)["items"]
+        if i["response"] is not None
+    }
+
+
+def png_bytes() -> bytes:
+    """A valid 2x2 PNG, written here."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    raw = b"".join(b"\x00" + b"\xff\x00\x00" * 2 for _ in range(2))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
+
+
+# --- the tests -----------------------------------------------------------------------------
+
+
+def test_security_headers_on_player_pages(server: Server) -> None:
+    for path in ("/", "/take", "/static/player/player.js", "/static/player/player.css"):
+        response = httpx.get(server.url + path)
+        assert response.status_code == 200, path
+        csp = response.headers["content-security-policy"]
+        assert "default-src 'self'" in csp
+        assert "frame-ancestors 'none'" in csp
+        assert "img-src 'self' data:" in csp
+        assert "unsafe-inline" not in csp
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["referrer-policy"] == "no-referrer"
+    assert httpx.get(server.url + "/static/player/nothing.js").status_code == 404
+    assert httpx.get(server.url + "/static/player/..%2Fplayer.css").status_code == 404
+    html = httpx.get(server.url + "/take").text
+    assert "<script>" not in html and "style=" not in html
+
+
+def test_candidate_answers_every_type_and_submits(server: Server, page: Any) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(f"{server.url}/take")
+    expect(page.locator("#system-check li.ok")).to_have_count(4)
+    shot(page, "01-access")
+    check_axe(page, "access screen")
+    page.get_by_label("Access code").fill("NOPE-NOPE-NOPE-NOPE")
+    page.get_by_role("button", name="Start the test").click()
+    expect(page.locator("#access-error")).to_contain_text("not valid")
+
+    sign_in(page, server, server.code(0))
+    expect(page.locator("#timer")).to_contain_text("Time left")
+    check_axe(page, "test screen")
+
+    form = go(page, 1)  # choice, single
+    form.get_by_label("quick").check()
+    form = go(page, 2)  # inline choice
+    form.get_by_label("Blank 1").select_option("goes")
+    form = go(page, 3)  # hot text, multiple
+    form.get_by_label("tired").check()
+    form.get_by_label("muddy").check()
+    form = go(page, 5)  # associate
+    form.get_by_label("Pair 1, item 1").select_option("expand")
+    form.get_by_label("Pair 1, item 2").select_option("shrink")
+    form.get_by_label("Pair 2, item 1").select_option("generous")
+    form.get_by_label("Pair 2, item 2").select_option("selfish")
+    check_axe(page, "associate item")
+    form = go(page, 8)  # numeric entry
+    form.locator("input[type=text]").fill("6")
+    form = go(page, 12)  # order
+    for choice, rank in (
+        ("two-fifths", "1"),
+        ("half", "2"),
+        ("point65", "3"),
+        ("three-quarters", "4"),
+    ):
+        form.locator(f"select[data-choice='{choice}']").select_option(rank)
+    check_axe(page, "order item")
+    form = go(page, 14)  # select point: click on the picture
+    picture = form.locator(".waa-graphic img")
+    box = picture.bounding_box()
+    assert box is not None
+    picture.click(position={"x": box["width"] * 0.75, "y": box["height"] / 2})
+    expect(form.get_by_label("Point 1 (x y)")).to_have_value("450 60")
+    form = go(page, 15)  # select point, multiple: the keyboard alternative
+    form.get_by_label("Point 1 (x y)").fill("220 130")
+    form.get_by_label("Point 2 (x y)").fill("120 230")
+    form = go(page, 16)  # hotspot: click inside area R
+    picture = form.locator(".waa-graphic img")
+    box = picture.bounding_box()
+    assert box is not None
+    picture.click(position={"x": box["width"] * 320 / 640, "y": box["height"] * 100 / 240})
+    expect(form.get_by_label("R", exact=True)).to_be_checked()
+    check_axe(page, "hotspot item")
+    form = go(page, 17)  # slider
+    form.locator("input[type=range]").fill("55")
+    expect(form.locator("output")).to_have_text("55")
+    form = go(page, 21)  # gap match
+    form.get_by_label("Gap 1").select_option("earth")
+    form.get_by_label("Gap 2").select_option("sun")
+    form = go(page, 22)  # true/false, boolean
+    form.get_by_label("False").check()
+    form = go(page, 23)  # text entry
+    form.locator("input[type=text]").fill("Na")
+    form = go(page, 26)  # match
+    form.get_by_role("checkbox", name="Salmon Fish").check()
+    form.get_by_role("checkbox", name="Lizard Reptile").check()
+    check_axe(page, "match item")
+    form = go(page, 29)  # several responses in one item
+    form.locator("#waa-sample-negative-body-facts-S1").get_by_label("True").check()
+    form.locator("#waa-sample-negative-body-facts-S2").get_by_label("False").check()
+    form = go(page, 40)  # extended text; what is typed stays text
+    essay = "The axis is tilted <b>so</b> sunlight is more direct in summer."
+    form.locator("textarea").fill(essay)
+    form = go(page, 44)  # upload
+    form.locator("input[type=file]").set_input_files(
+        {"name": "working.png", "mimeType": "image/png", "buffer": png_bytes()}
+    )
+    expect(form.locator(".upload-state")).to_have_text("Uploaded: working.png")
+    check_axe(page, "upload item")
+    form = go(page, 7)
+    page.get_by_label("Flag this question for review").check()
+    wait_saved(page)
+    shot(page, "02-test")
+
+    saved = responses(server, page)
+    assert saved[1] == "quick"
+    assert saved[2] == "goes"
+    assert sorted(saved[3]) == ["muddy", "tired"]
+    assert sorted(saved[5]) == ["expand shrink", "generous selfish"]
+    assert saved[8] == "6"
+    assert saved[12] == ["two-fifths", "half", "point65", "three-quarters"]
+    assert saved[14] == [450, 60]
+    assert saved[15] == [[220, 130], [120, 230]]
+    assert saved[16] == "R"
+    assert saved[17] == 55
+    assert sorted(saved[21]) == ["earth g1", "sun g2"]
+    assert saved[22] is False
+    assert saved[23] == "Na"
+    assert sorted(saved[26]) == ["lizard reptile", "salmon fish"]
+    assert saved[29] == {"S1": True, "S2": False}
+    assert saved[40] == essay
+    assert saved[44]["name"] == "working.png" and saved[44]["size"] == len(png_bytes())
+    flagged = {
+        i["position"] for i in stored(server, page)["items"] if (i["response"] or {}).get("flagged")
+    }
+    assert flagged == {7}
+    assert page.locator("#item-form b").count() == 0  # typed markup never became HTML
+
+    page.get_by_role("button", name="Review answers").click()
+    expect(page.locator("#review-summary")).to_have_text(
+        "17 of 45 questions answered; 1 flagged for review."
+    )
+    shot(page, "03-review")
+    check_axe(page, "review screen")
+    page.locator("#review-submit").click()
+    dialog = page.get_by_role("dialog", name="Submit the test?")
+    expect(dialog).to_contain_text("You answered 17 of 45 questions and 1 is flagged")
+    shot(page, "04-confirm")
+    check_axe(page, "confirm dialog")
+    dialog.get_by_role("button", name="Submit now").click()
+    expect(page.locator("#done-message")).to_have_text("Your answers were submitted.")
+    # Answered essays wait for a rater, so this result is not released yet.
+    expect(page.locator("#result")).to_contain_text("Your result is not available yet")
+    s = session(page)
+    headers = {"X-Attempt-Token": s["credential"]}
+    result = httpx.get(f"{server.url}/api/v1/attempts/{s['attemptId']}/result", headers=headers)
+    attempt = httpx.get(f"{server.url}/api/v1/attempts/{s['attemptId']}", headers=headers).json()
+    assert result.status_code == 404
+    assert attempt["attempt"]["state"] == "scoring"
+    shot(page, "05-result-later")
+    check_axe(page, "result screen")
+
+
+def test_offline_answers_are_kept_and_sent_when_back(server: Server, page: Any) -> None:
+    from playwright.sync_api import expect
+
+    sign_in(page, server, server.code(1))
+    go(page, 1).get_by_label("quick").check()
+    wait_saved(page)
+
+    page.context.set_offline(True)
+    go(page, 2).get_by_label("Blank 1").select_option("gone")
+    go(page, 23).locator("input[type=text]").fill("Na")
+    go(page, 40).locator("textarea").fill("Written while offline.")
+    go(page, 1).get_by_label("deep").check()
+    page.locator("#item-heading").focus()
+    expect(page.locator("#save-state")).to_have_text("Offline — 4 answers waiting")
+    expect(page.locator("#offline-banner")).to_contain_text("4 answers are kept on this device")
+    queued = json.loads(
+        page.evaluate(f"localStorage.getItem('waa-player:queue:{session(page)['attemptId']}')")
+    )
+    assert [q["value"] for q in queued] == ["gone", "Na", "Written while offline.", "deep"]
+    shot(page, "06-offline")
+    check_axe(page, "offline banner")
+
+    page.context.set_offline(False)
+    expect(page.locator("#save-state")).to_have_text("Saved")
+    expect(page.locator("#offline-banner")).to_be_hidden()
+    saved = responses(server, page)
+    assert saved == {1: "deep", 2: "gone", 23: "Na", 40: "Written while offline."}
+    seqs = {
+        i["position"]: i["response"]["seq"] for i in stored(server, page)["items"] if i["response"]
+    }
+    assert seqs[1] == 2  # two edits of question 1, in order
+
+
+def test_another_tab_wins_and_new_edits_go_past_it(server: Server, page: Any) -> None:
+
+    sign_in(page, server, server.code(1))  # the same candidate again: resumes the attempt
+    s = session(page)
+    ref = "sample-choice-synonym-rapid"
+    other = httpx.put(
+        f"{server.url}/api/v1/attempts/{s['attemptId']}/responses/{ref}",
+        headers={"X-Attempt-Token": s["credential"]},
+        json={"seq": 50, "value": "cold"},
+    )
+    assert other.json()["accepted"] is True
+    go(page, 1).get_by_label("quiet").check()  # an older seq than the other tab's 50
+    wait_saved(page)
+    assert responses(server, page)[1] == "cold"
+    go(page, 1).get_by_label("quick").check()
+    wait_saved(page)
+    items = {i["position"]: i["response"] for i in stored(server, page)["items"]}
+    assert items[1]["value"] == "quick" and items[1]["seq"] == 51
+
+
+def test_reload_resumes_where_it_was(server: Server, page: Any) -> None:
+    from playwright.sync_api import expect
+
+    sign_in(page, server, server.code(2))
+    go(page, 1).get_by_label("quick").check()
+    go(page, 12).locator("select[data-choice='half']").select_option("1")
+    go(page, 26).get_by_role("checkbox", name="Frog Amphibian").check()
+    form = go(page, 23)
+    form.locator("input[type=text]").fill("Na")
+    wait_saved(page)
+
+    page.reload()
+    expect(page.locator("#item-heading")).to_have_text("Question 1 of 45")
+    form = page.locator("#item-form")
+    expect(form.get_by_label("quick")).to_be_checked()
+    expect(go(page, 23).locator("input[type=text]")).to_have_value("Na")
+    expect(go(page, 12).locator("select[data-choice='half']")).to_have_value("1")
+    expect(go(page, 26).get_by_role("checkbox", name="Frog Amphibian")).to_be_checked()
+    expect(page.locator("#question-list li").nth(0).get_by_role("button")).to_have_accessible_name(
+        "Question 1, answered"
+    )
+    shot(page, "07-resumed")
+
+
+def _move_deadline(server: Server, attempt_id: str, seconds: float) -> None:
+    import uuid
+
+    from sqlalchemy import update
+
+    from waa_ads.core.db import database_from_settings, utcnow
+    from waa_ads.delivery.models import Attempt
+
+    settings = make_settings(data_dir=server.data_dir)
+
+    async def go() -> None:
+        db = database_from_settings(settings)
+        try:
+            async with db.transaction() as session:
+                await session.execute(
+                    update(Attempt)
+                    .where(Attempt.id == uuid.UUID(attempt_id))
+                    .values(deadline_at=utcnow() + timedelta(seconds=seconds))
+                )
+        finally:
+            await db.dispose()
+
+    # Playwright's sync API keeps an event loop running in this thread.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, go()).result()
+
+
+def test_time_running_out_expires_and_scores(server: Server, page: Any) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(f"{server.url}/take")
+    page.get_by_label("Access code").fill(server.code(5))  # the short quiz
+    page.get_by_role("button", name="Start the test").click()
+    expect(page.locator("#item-heading")).to_have_text("Question 1 of 3")
+    page.locator("#item-form").get_by_label("quick").check()
+    wait_saved(page)
+    s = session(page)
+    _move_deadline(server, s["attemptId"], 3)
+    page.reload()
+    expect(page.locator("#timer")).to_have_text(re.compile(r"Time left 0:0[0-3]"))
+    expect(page.locator("#timer")).to_have_class("timer low")
+    expect(page.locator("#announcer")).to_have_text("1 minute left.")
+    shot(page, "08-time-low")
+    expect(page.locator("#done-message")).to_have_text(
+        "Time is up. The answers you saved were submitted for you.", timeout=15_000
+    )
+    # Scored at once (every item is scored automatically) and released: the page shows it.
+    expect(page.locator("#result")).to_contain_text("Score1 out of 3", timeout=15_000)
+    shot(page, "09-expired-result")
+    check_axe(page, "result screen")
+    headers = {"X-Attempt-Token": s["credential"]}
+    attempt = httpx.get(f"{server.url}/api/v1/attempts/{s['attemptId']}", headers=headers).json()
+    assert attempt["attempt"]["state"] == "released"
+    result = httpx.get(f"{server.url}/api/v1/attempts/{s['attemptId']}/result", headers=headers)
+    assert result.json()["raw"] == 1
+
+
+def test_expired_credential_returns_to_sign_in_and_keeps_the_queue(
+    server: Server, page: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    sign_in(page, server, server.code(4))
+    attempt_id = session(page)["attemptId"]
+    # The server stops accepting the credential (as it does for a wrong or revoked one).
+    page.route(
+        "**/api/v1/attempts/*/responses/*",
+        lambda route: route.fulfill(
+            status=404,
+            content_type="application/problem+json",
+            body=json.dumps({"title": "Not found", "status": 404, "detail": "no such attempt"}),
+        ),
+    )
+    go(page, 2).get_by_label("Blank 1").select_option("goes")
+    expect(page.locator("#access-error")).to_contain_text("enter your access code again")
+    assert page.evaluate("sessionStorage.getItem('waa-player:session')") is None
+    queue = json.loads(page.evaluate(f"localStorage.getItem('waa-player:queue:{attempt_id}')"))
+    assert [q["value"] for q in queue] == ["goes"]
+    shot(page, "10-signin-again")
+    page.unroute("**/api/v1/attempts/*/responses/*")
+    page.get_by_label("Access code").fill(server.code(4))
+    page.get_by_role("button", name="Start the test").click()
+    expect(page.locator("#save-state")).to_have_text("Saved")
+    assert responses(server, page) == {2: "goes"}
