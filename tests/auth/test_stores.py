@@ -84,11 +84,11 @@ async def test_refresh_token_is_claimed_exactly_once(
     tokens, _, org, user = stores
     record = _record(org, user)
     await tokens.save_refresh(record)
-    first = await tokens.claim_refresh(record.id, record.secret_hash)
+    first = await tokens.claim_refresh(record.id, record.secret_hash, "bearer")
     assert first.record is not None
     assert first.record.family_id == record.family_id
     assert first.already_used is False
-    second = await tokens.claim_refresh(record.id, record.secret_hash)
+    second = await tokens.claim_refresh(record.id, record.secret_hash, "bearer")
     assert second.already_used is True
 
 
@@ -98,10 +98,12 @@ async def test_wrong_secret_or_unknown_id_claims_nothing(
     tokens, _, org, user = stores
     record = _record(org, user)
     await tokens.save_refresh(record)
-    assert (await tokens.claim_refresh(record.id, "b" * 64)).record is None
-    assert (await tokens.claim_refresh("unknown", record.secret_hash)).record is None
+    assert (await tokens.claim_refresh(record.id, "b" * 64, "bearer")).record is None
+    assert (await tokens.claim_refresh("unknown", record.secret_hash, "bearer")).record is None
+    # A bearer token presented as a cookie token claims nothing (and is not used up).
+    assert (await tokens.claim_refresh(record.id, record.secret_hash, "cookie")).record is None
     # The wrong guess did not burn the real token.
-    assert (await tokens.claim_refresh(record.id, record.secret_hash)).already_used is False
+    assert (await tokens.claim_refresh(record.id, record.secret_hash, "bearer")).already_used is False
 
 
 async def test_revocations_expire(

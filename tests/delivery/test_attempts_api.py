@@ -471,16 +471,6 @@ async def test_integrity_events_over_http_and_websocket(
     assert replies[0] == {"ok": True}
     assert replies[1]["ok"] is False
 
-    def refused() -> str:
-        other = create_app(make_settings(database_url=live_app.state.db.url))
-        with TestClient(other) as tc:
-            try:
-                with tc.websocket_connect(f"/api/v1/attempts/{attempt_id}/ws?token=forged"):
-                    return "accepted"
-            except Exception as exc:  # the server closes the handshake
-                return type(exc).__name__
-
-    assert await asyncio.to_thread(refused) != "accepted"
     async with live_app.state.db.transaction(write=False) as session:
         kinds = (
             (
@@ -663,3 +653,39 @@ async def test_candidates_load_item_media_through_signed_urls(
     assert image.headers["content-type"] == "image/png"
     forged = await live_client.get(src[:-4] + "0000")
     assert forged.status_code == 404
+
+
+async def test_a_new_or_revoked_code_ends_the_old_credential(
+    live_app: FastAPI, live_client: httpx.AsyncClient
+) -> None:
+    ex = await exam(live_app, live_client)
+    attempt_id, headers = await begin(live_client, ex.codes[0])
+    assert (
+        await live_client.get(f"/api/v1/attempts/{attempt_id}", headers=headers)
+    ).status_code == 200
+    roster = (
+        await live_client.get(
+            f"/api/v1/administrations/{ex.administration['id']}/roster", headers=ex.world.headers
+        )
+    ).json()
+    entry = next(e for e in roster if e["candidate_id"] == roster[0]["candidate_id"])
+    async with live_app.state.db.transaction(write=False) as session:
+        mine = (
+            await session.execute(
+                select(Attempt.roster_entry_id).where(Attempt.id == uuid.UUID(attempt_id))
+            )
+        ).scalar_one()
+    entry = next(e for e in roster if e["id"] == str(mine))
+    reissued = await live_client.post(
+        f"/api/v1/administrations/{ex.administration['id']}/roster/{entry['id']}/code",
+        headers=ex.world.headers,
+    )
+    assert (
+        await live_client.get(f"/api/v1/attempts/{attempt_id}", headers=headers)
+    ).status_code == 404
+    resumed_id, new_headers = await begin(live_client, reissued.json()["access_code"])
+    assert resumed_id == attempt_id
+    assert new_headers != headers
+    assert (
+        await live_client.get(f"/api/v1/attempts/{attempt_id}", headers=new_headers)
+    ).status_code == 200

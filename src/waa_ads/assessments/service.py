@@ -17,7 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from waa_ads.assessments import schemas
@@ -919,6 +919,7 @@ async def reissue_code(
     entry.code_issued_at = utcnow()
     entry.code_revoked_at = None
     await session.flush()
+    await _revoke_attempt_credentials(session, entry.id)
     await _audit(session, principal, "roster.code_reissued", entry.id, target_type="roster_entry")
     return IssuedEntry(entry, code)
 
@@ -931,10 +932,23 @@ async def revoke_code(
     if entry.code_revoked_at is None:
         entry.code_revoked_at = utcnow()
         await session.flush()
+        await _revoke_attempt_credentials(session, entry.id)
         await _audit(
             session, principal, "roster.code_revoked", entry.id, target_type="roster_entry"
         )
     return entry
+
+
+async def _revoke_attempt_credentials(session: AsyncSession, entry_id: uuid.UUID) -> None:
+    """A new or revoked code also ends every credential handed out for the entry's
+    attempts (the attempt credential is derived from its epoch). Written against the
+    attempt table by name: delivery builds on this domain, not the other way round."""
+    await session.execute(
+        text(
+            "UPDATE attempt SET credential_epoch = credential_epoch + 1 WHERE roster_entry_id = :e"
+        ),
+        {"e": entry_id.hex if session.get_bind().dialect.name == "sqlite" else entry_id},
+    )
 
 
 async def find_by_code(session: AsyncSession, settings: Settings, code: str) -> RosterEntry | None:

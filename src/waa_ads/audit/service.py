@@ -168,19 +168,18 @@ class VerifyResult:
 
 
 async def iter_links(
-    session: AsyncSession, chain: str, *, batch: int = VERIFY_BATCH
+    session: AsyncSession, chain: str, *, batch: int = VERIFY_BATCH, up_to: int | None = None
 ) -> AsyncIterator[list[StoredLink]]:
-    """The chain's links in sequence order, in batches (keyset pagination on seq)."""
+    """The chain's links in sequence order, in batches (keyset pagination on seq), up to
+    sequence ``up_to`` when given."""
     after = 0
     while True:
-        rows = (
-            await session.execute(
-                select(AuditEvent.seq, AuditEvent.canonical, AuditEvent.prev_hash, AuditEvent.hash)
-                .where(AuditEvent.chain == chain, AuditEvent.seq > after)
-                .order_by(AuditEvent.seq)
-                .limit(batch)
-            )
-        ).all()
+        stmt = select(
+            AuditEvent.seq, AuditEvent.canonical, AuditEvent.prev_hash, AuditEvent.hash
+        ).where(AuditEvent.chain == chain, AuditEvent.seq > after)
+        if up_to is not None:
+            stmt = stmt.where(AuditEvent.seq <= up_to)
+        rows = (await session.execute(stmt.order_by(AuditEvent.seq).limit(batch))).all()
         if not rows:
             return
         yield [StoredLink(int(r.seq), r.canonical, r.prev_hash, r.hash) for r in rows]
@@ -193,24 +192,26 @@ async def verify_chain(session: AsyncSession, chain: str) -> VerifyResult:
     Also checks that the chain ends where its head says, so deleting the newest events
     is detected too.
     """
-    state = ChainState(chain=chain)
-    broken: BrokenLink | None = None
-    async for links in iter_links(session, chain):
-        broken = verify_links(state, links)
-        if broken is not None:
-            break
+    # The head is read first: an event committed meanwhile lies beyond it and is left for
+    # the next verification, instead of looking like a chain that runs past its head.
     head = (
         await session.execute(select(AuditChainHead).where(AuditChainHead.chain == chain))
     ).scalar_one_or_none()
     head_seq = int(head.seq) if head is not None else 0
+    state = ChainState(chain=chain)
+    broken: BrokenLink | None = None
+    async for links in iter_links(session, chain, up_to=head_seq):
+        broken = verify_links(state, links)
+        if broken is not None:
+            break
     if broken is None and head is not None:
-        if head.seq != state.expected_seq - 1:
+        if head_seq != state.expected_seq - 1:
             broken = BrokenLink(
                 state.expected_seq,
-                f"chain ends at sequence {state.expected_seq - 1} but its head is at {head.seq}",
+                f"chain ends at sequence {state.expected_seq - 1} but its head is at {head_seq}",
             )
         elif head.hash != state.last_hash:
-            broken = BrokenLink(int(head.seq), "head hash does not match the last event")
+            broken = BrokenLink(head_seq, "head hash does not match the last event")
     return VerifyResult(chain, broken is None, state.checked, head_seq, broken)
 
 

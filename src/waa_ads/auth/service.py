@@ -501,12 +501,14 @@ async def authenticate(
     email = normalize_email(email)
     account_key, client_key = _limit_keys(email, client)
     window = settings.login_failure_window_s
+    # Count the attempt before checking the password (the hit is atomic): parallel
+    # guesses cannot all slip past a limit that is only read. A success gives it back.
     for key, limit in (
         (account_key, settings.login_max_failures_per_account),
         (client_key, settings.login_max_failures_per_client),
     ):
-        state = await auth.limiter.peek(key, window)
-        if state.count >= limit:
+        state = await auth.limiter.hit(key, window)
+        if state.count > limit:
             raise TooManyRequests(
                 "too many failed logins; try again later",
                 extra={"headers": {"Retry-After": str(state.retry_after_s)}},
@@ -528,10 +530,9 @@ async def authenticate(
             matched = account
             break
     if matched is None:
-        await auth.limiter.hit(account_key, window)
-        await auth.limiter.hit(client_key, window)
         raise Unauthorized(BAD_CREDENTIALS)
     await auth.limiter.reset(account_key)
+    await auth.limiter.hit(client_key, window, cost=-1)
     return matched
 
 
@@ -591,9 +592,9 @@ async def rotate_refresh_token(auth: AuthComponents, token: str, *, transport: s
     if parts is None:
         raise Unauthorized("invalid refresh token")
     token_id, secret = parts
-    claim = await auth.tokens.claim_refresh(token_id, sha256_hex(secret))
+    claim = await auth.tokens.claim_refresh(token_id, sha256_hex(secret), transport)
     record = claim.record
-    if record is None or record.transport != transport:
+    if record is None:
         raise Unauthorized("invalid or expired refresh token")
     if claim.already_used:
         await revoke_family(auth, record.family_id)

@@ -48,7 +48,7 @@ class TokenStore(Protocol):
     Redis store ignores it."""
 
     async def save_refresh(self, record: RefreshRecord) -> None: ...
-    async def claim_refresh(self, token_id: str, secret_hash: str) -> Claim: ...
+    async def claim_refresh(self, token_id: str, secret_hash: str, transport: str) -> Claim: ...
     async def revoke(
         self, key: str, until: datetime, *, session: AsyncSession | None = None
     ) -> None: ...
@@ -82,11 +82,16 @@ class DatabaseTokenStore:
                 )
             )
 
-    async def claim_refresh(self, token_id: str, secret_hash: str) -> Claim:
+    async def claim_refresh(self, token_id: str, secret_hash: str, transport: str) -> Claim:
         now = utcnow()
         async with self.db.transaction() as session:
             row = await session.get(RefreshToken, token_id)
-            if row is None or row.expires_at <= now or not _same(row.secret_hash, secret_hash):
+            if (
+                row is None
+                or row.expires_at <= now
+                or not _same(row.secret_hash, secret_hash)
+                or row.transport != transport
+            ):
                 return Claim(None, already_used=False)
             record = _record_of(row)
             # Guarded update: of two concurrent presentations exactly one wins.
@@ -184,7 +189,7 @@ class RedisTokenStore:
             pipe.expireat(key, record.expires_at)
             await pipe.execute()
 
-    async def claim_refresh(self, token_id: str, secret_hash: str) -> Claim:
+    async def claim_refresh(self, token_id: str, secret_hash: str, transport: str) -> Claim:
         raw = await self.redis.hgetall(self._rt(token_id))
         if not raw:
             return Claim(None, already_used=False)
@@ -199,7 +204,11 @@ class RedisTokenStore:
             created_at=datetime.fromisoformat(data["created_at"]),
             expires_at=datetime.fromisoformat(data["expires_at"]),
         )
-        if record.expires_at <= utcnow() or not _same(record.secret_hash, secret_hash):
+        if (
+            record.expires_at <= utcnow()
+            or not _same(record.secret_hash, secret_hash)
+            or record.transport != transport
+        ):
             return Claim(None, already_used=False)
         first = await self.redis.set(
             self._rt(token_id) + ":used", b"1", nx=True, exat=record.expires_at

@@ -35,9 +35,16 @@ Credential = Annotated[
 
 
 async def _attempt(
-    session: SessionDep, settings: SettingsDep, attempt_id: uuid.UUID, credential: str | None
+    session: SessionDep,
+    settings: SettingsDep,
+    attempt_id: uuid.UUID,
+    credential: str | None,
+    *,
+    share_lock: bool = False,
 ) -> Attempt:
-    return await service.attempt_for_credential(session, settings, attempt_id, credential)
+    return await service.attempt_for_credential(
+        session, settings, attempt_id, credential, share_lock=share_lock
+    )
 
 
 @router.post(
@@ -97,7 +104,7 @@ async def save(
     body: schemas.SaveRequest,
     credential: Credential = None,
 ) -> Any:
-    attempt = await _attempt(session, settings, attempt_id, credential)
+    attempt = await _attempt(session, settings, attempt_id, credential, share_lock=True)
     result = await service.save_response(
         session,
         settings,
@@ -167,7 +174,7 @@ async def upload(
     file: Annotated[UploadFile, File()],
     credential: Credential = None,
 ) -> Any:
-    attempt = await _attempt(session, settings, attempt_id, credential)
+    attempt = await _attempt(session, settings, attempt_id, credential, share_lock=True)
     data = await file.read(settings.response_upload_max_bytes + 1)
     if len(data) > settings.response_upload_max_bytes:
         raise PayloadTooLarge(f"the file is larger than {settings.response_upload_max_bytes} bytes")

@@ -112,7 +112,7 @@ async def item_definition(session: AsyncSession, item_version_id: uuid.UUID) -> 
 async def candidate_item(
     session: AsyncSession, settings: Settings, item_version_id: uuid.UUID, seed: int | None
 ) -> dict[str, Any]:
-    key = (item_version_id, seed)
+    key = (item_version_id, seed, media_signature(settings, "key", "fingerprint"))
     cached = _payloads.get(key)
     if cached is not None:
         return cached  # type: ignore[no-any-return]
@@ -141,11 +141,22 @@ def credential_for(settings: Settings, attempt: Attempt) -> str:
 
 
 async def attempt_for_credential(
-    session: AsyncSession, settings: Settings, attempt_id: uuid.UUID, credential: str | None
+    session: AsyncSession,
+    settings: Settings,
+    attempt_id: uuid.UUID,
+    credential: str | None,
+    *,
+    share_lock: bool = False,
 ) -> Attempt:
     """The attempt a candidate's credential opens; 404 for anything else (another
-    candidate's attempt looks like no attempt at all)."""
-    attempt = await session.get(Attempt, attempt_id)
+    candidate's attempt looks like no attempt at all).
+
+    ``share_lock`` (saves) reads the row ``FOR SHARE`` on PostgreSQL: a transition that ends
+    the attempt then waits for the save in flight, so a save acknowledged as accepted is
+    always one the scoring sees. (SQLite serializes writers anyway.)"""
+    attempt = await session.get(
+        Attempt, attempt_id, with_for_update={"read": True} if share_lock else None
+    )
     if attempt is None or not credential:
         raise NotFound(f"attempt {attempt_id} not found")
     if not constant_time_equals(credential, credential_for(settings, attempt)):
@@ -385,8 +396,11 @@ async def sweep_expired(db: Database, settings: Settings, *, batch: int = EXPIRY
                     await session.execute(
                         select(Attempt)
                         .where(
-                            Attempt.state.in_(
-                                [AttemptState.in_progress.value, AttemptState.paused.value]
+                            # A paused attempt whose pause stops the clock is not due.
+                            (Attempt.state == AttemptState.in_progress.value)
+                            | (
+                                (Attempt.state == AttemptState.paused.value)
+                                & (Attempt.pause_kind == "break_counted")
                             ),
                             Attempt.deadline_at < cutoff,
                         )
@@ -428,7 +442,8 @@ async def view(session: AsyncSession, settings: Settings, attempt: Attempt) -> d
     version = await published_version(session, attempt.assessment_version_id)
     definition = version.definition
     items = await form_items(session, attempt)
-    live = attempt.state in (AttemptState.in_progress, AttemptState.paused)
+    # Paused (a break or a proctor's pause, with the clock stopped): no items are shown.
+    live = attempt.state == AttemptState.in_progress
     if definition.navigation is Navigation.linear:
         reachable = [i for i in items if i.position <= attempt.current_position]
     else:
@@ -849,19 +864,19 @@ async def proctor_action(
         if attempt.state not in (AttemptState.in_progress, AttemptState.paused):
             raise Conflict(f"the attempt is {attempt.state}; only a live attempt gets more time")
         assert extra_s is not None
-        attempt.extension_s += extra_s
-        deadline_at = await _compute_deadline(session, attempt)
         changed = (
             await session.execute(
                 update(Attempt)
                 .where(Attempt.id == attempt.id, Attempt.state == attempt.state)
-                .values(extension_s=attempt.extension_s, deadline_at=deadline_at)
+                .values(extension_s=Attempt.extension_s + extra_s)
                 .returning(Attempt.id)
             )
         ).first()
         if changed is None:
             raise Conflict("the attempt changed meanwhile; reload and retry")
         await session.refresh(attempt)
+        attempt.deadline_at = await _compute_deadline(session, attempt)
+        await session.flush()
         await audit.record(
             session,
             organization_id=attempt.organization_id,

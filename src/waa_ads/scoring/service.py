@@ -99,7 +99,13 @@ async def score_attempt(
         return None
     if attempt.state in (AttemptState.submitted, AttemptState.expired, AttemptState.terminated):
         await delivery.transition(session, attempt, "begin_scoring", actor=SCORER)
-    elif attempt.state != AttemptState.scoring:
+    elif attempt.state == AttemptState.scoring:
+        existing = await latest_result(session, attempt.id)
+        if existing is not None:
+            # Scored already and waiting for people: a redelivered task must not start a
+            # fresh revision that would drop their manual scores.
+            return existing
+    else:
         return None
     version = await delivery.published_version(session, attempt.assessment_version_id)
     definition = version.definition
@@ -341,6 +347,9 @@ async def manual_score(
     actor: Actor,
 ) -> AttemptResult:
     """An admin's score for one item (until the rating workflow exists): a new revision."""
+    # The attempt's row lock orders concurrent revisions (and always comes before the
+    # audit chain's lock, as in score_attempt).
+    await session.refresh(attempt, with_for_update=True)
     previous = await latest_result(session, attempt.id)
     if previous is None:
         raise Conflict("this attempt has not been scored yet")
@@ -440,6 +449,7 @@ async def rescore_item(
     scored_batch = score_batch(corrected, batch)
     changes: list[RescoreChange] = []
     for index, (attempt, ref) in enumerate(affected):
+        await session.refresh(attempt, with_for_update=True)
         previous = await latest_result(session, attempt.id)
         if previous is None:
             continue
@@ -449,7 +459,10 @@ async def rescore_item(
         evaluation = scored_batch.evaluation(index)
         raw = evaluation.outcomes.get("SCORE")
         new_score = float(raw) if isinstance(raw, int | float) else 0.0
-        if old_score is not None and old_score.score == new_score:
+        new_max = _max_score(corrected, evaluation.outcomes)
+        if old_score is not None and old_score.method == "manual":
+            continue  # a person's score stands; the report leaves it out
+        if old_score is not None and (old_score.score, old_score.max_score) == (new_score, new_max):
             continue  # the correction does not change this attempt's score
         revised = await _new_revision(
             session,
