@@ -103,7 +103,9 @@ async def test_wrong_secret_or_unknown_id_claims_nothing(
     # A bearer token presented as a cookie token claims nothing (and is not used up).
     assert (await tokens.claim_refresh(record.id, record.secret_hash, "cookie")).record is None
     # The wrong guess did not burn the real token.
-    assert (await tokens.claim_refresh(record.id, record.secret_hash, "bearer")).already_used is False
+    assert (
+        await tokens.claim_refresh(record.id, record.secret_hash, "bearer")
+    ).already_used is False
 
 
 async def test_revocations_expire(
