@@ -112,6 +112,19 @@ async def test_release_after_review_and_withholding(
     ):
         assert expected in actions, (expected, actions)
 
+    xml = await live_client.get(f"/api/v1/results/{attempt_id}/qti", headers=admin)
+    assert xml.status_code == 200
+    assert b"imsqti_result_v3p0" in xml.content
+    assert f"attempt-{attempt_id}".encode() in xml.content
+    assert b"correctResponse" not in xml.content
+    bundle = await live_client.get(
+        "/api/v1/results/qti", params={"administration_id": ex.administration["id"]}, headers=admin
+    )
+    assert bundle.status_code == 200
+    import zipfile
+
+    assert len(zipfile.ZipFile(io.BytesIO(bundle.content)).namelist()) == 1
+
     table = await live_client.get("/api/v1/results/export.csv", headers=admin)
     rows = list(csv.DictReader(io.StringIO(table.text)))
     assert [r["attempt_id"] for r in rows] == [attempt_id]

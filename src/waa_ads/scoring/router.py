@@ -256,6 +256,61 @@ async def export_csv(
 
 
 @results.get(
+    "/qti",
+    summary="QTI 3.0 results (assessmentResult) of an administration's attempts, zipped",
+    response_class=Response,
+    responses={200: {"content": {"application/zip": {}}}, **error_responses(401, 403, 404)},
+)
+async def export_qti_results(
+    session: SessionDep, principal: PrincipalDep, administration_id: uuid.UUID
+) -> Response:
+    from waa_ads.scoring.qti_results import write_assessment_results
+
+    if not principal.has_any(Role.admin):
+        raise Forbidden("results are managed by admins")
+    reports = []
+    cursor = None
+    while True:
+        rows, cursor = await service.list_attempts(
+            session,
+            principal.organization_id,
+            administration_id=administration_id,
+            state=None,
+            cursor=cursor,
+            limit=MAX_LIMIT,
+        )
+        for attempt in rows:
+            report = await service.qti_report(session, attempt)
+            if report is not None:
+                reports.append(report)
+        if cursor is None:
+            break
+    return Response(
+        write_assessment_results(reports),
+        media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="results-{administration_id}.zip"'},
+    )
+
+
+@results.get(
+    "/{attempt_id}/qti",
+    summary="An attempt's result as QTI 3.0 Results Reporting XML (assessmentResult)",
+    response_class=Response,
+    responses={200: {"content": {"application/xml": {}}}, **error_responses(401, 403, 404)},
+)
+async def attempt_qti_result(
+    session: SessionDep, principal: PrincipalDep, attempt_id: uuid.UUID
+) -> Response:
+    from waa_ads.scoring.qti_results import write_assessment_result
+
+    attempt = await _admin_attempt(session, principal, attempt_id)
+    report = await service.qti_report(session, attempt)
+    if report is None:
+        raise NotFound("this attempt has not been scored yet")
+    return Response(write_assessment_result(report), media_type="application/xml")
+
+
+@results.get(
     "/{attempt_id}",
     response_model=ResultDetail,
     summary="An attempt's result: every revision, and the newest one's item scores",

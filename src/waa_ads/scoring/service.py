@@ -601,3 +601,32 @@ async def results_csv(
             ]
         )
     return buffer.getvalue()
+
+
+async def qti_report(session: AsyncSession, attempt: Attempt) -> Any:
+    """The QTI 3.0 results report of an attempt's newest revision (None before scoring)."""
+    from waa_ads.assessments.models import Assessment, AssessmentVersion
+    from waa_ads.scoring.qti_results import report_from_rows
+
+    result = await latest_result(session, attempt.id)
+    if result is None:
+        return None
+    form = await delivery.form_items(session, attempt)
+    responses = list(
+        (await session.execute(select(Response).where(Response.attempt_id == attempt.id))).scalars()
+    )
+    items = {
+        row.item_version_id: await delivery.item_definition(session, row.item_version_id)
+        for row in form
+    }
+    version = await session.get(AssessmentVersion, attempt.assessment_version_id)
+    assessment = await session.get(Assessment, version.assessment_id) if version else None
+    return report_from_rows(
+        attempt=attempt,
+        result=result,
+        item_scores=await item_scores(session, result.id),
+        responses=responses,
+        form=form,
+        items=items,
+        assessment_identifier=assessment.slug if assessment else "assessment",
+    )
