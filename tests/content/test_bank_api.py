@@ -91,6 +91,14 @@ async def test_item_lifecycle_keeps_published_versions_immutable(
     )
     assert v2.json()["version"]["version"] == 2
     assert v2.json()["version"]["status"] == "draft"
+    schema = (
+        await live_client.get(f"/api/v1/items/{item_id}/versions/1/response-schema", headers=headers)
+    ).json()
+    assert set(schema) == {"RESPONSE"}
+    assert schema["RESPONSE"]["anyOf"] == [
+        {"type": "null"},
+        {"type": "string", "enum": ["A", "B", "C"]},
+    ]
     v1 = (await live_client.get(f"/api/v1/items/{item_id}/versions/1", headers=headers)).json()
     assert v1["status"] == "published"
     assert v1["title"] == "Greek letters v1b"

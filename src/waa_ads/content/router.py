@@ -9,7 +9,9 @@ from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile,
 
 from waa_ads.auth.deps import PrincipalDep
 from waa_ads.content import assets, schemas, service, transfer
+from waa_ads.content.model import ItemDefinition
 from waa_ads.content.models import Item, ItemVersion, MediaAsset, VersionStatus
+from waa_ads.content.responses import response_schema
 from waa_ads.content.sources import parse_source
 from waa_ads.core.deps import SessionDep, SettingsDep
 from waa_ads.core.errors import NotFound, error_responses
@@ -309,6 +311,25 @@ async def preview_version(
 ) -> dict[str, Any]:
     _, row = await service.get_version(session, principal, item_id, version)
     return service.candidate_payload(row, seed)
+
+
+@items.get(
+    "/{item_id}/versions/{version}/response-schema",
+    response_model=dict[str, Any],
+    summary="The JSON Schema of each response of a version (what autosave accepts)",
+    responses=error_responses(401, 404),
+)
+async def response_schemas(
+    session: SessionDep, principal: PrincipalDep, item_id: uuid.UUID, version: int
+) -> dict[str, Any]:
+    _, row = await service.get_version(session, principal, item_id, version)
+    definition = ItemDefinition.from_dict(row.definition)
+    return {
+        declaration.identifier: response_schema(
+            declaration, definition.interaction_for(declaration.identifier)
+        )
+        for declaration in definition.response_declarations
+    }
 
 
 @items.post(
