@@ -92,7 +92,9 @@ async def test_item_lifecycle_keeps_published_versions_immutable(
     assert v2.json()["version"]["version"] == 2
     assert v2.json()["version"]["status"] == "draft"
     schema = (
-        await live_client.get(f"/api/v1/items/{item_id}/versions/1/response-schema", headers=headers)
+        await live_client.get(
+            f"/api/v1/items/{item_id}/versions/1/response-schema", headers=headers
+        )
     ).json()
     assert set(schema) == {"RESPONSE"}
     assert schema["RESPONSE"]["anyOf"] == [
