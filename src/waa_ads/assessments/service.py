@@ -178,6 +178,8 @@ async def update_assessment(
     """Change the draft, or start a new draft version when the newest is published."""
     require_author(principal)
     assessment, latest = await get_version(session, principal, assessment_id, None)
+    # Lock the version: an edit and a publish of the same draft must not interleave.
+    await session.refresh(latest, with_for_update=True)
     if data.expected_version is not None and data.expected_version != latest.version:
         raise Conflict(f"the newest version is {latest.version}, not {data.expected_version}")
     await _check_references(session, principal.organization_id, data.definition)
@@ -299,6 +301,7 @@ async def publish(
 ) -> tuple[Assessment, AssessmentVersion]:
     require_author(principal)
     assessment, version = await get_version(session, principal, assessment_id, None)
+    await session.refresh(version, with_for_update=True)
     if version.status != AssessmentStatus.draft.value:
         raise Conflict(f"version {version.version} is {version.status}; only a draft is published")
     definition = AssessmentDefinition.model_validate(version.definition)

@@ -468,6 +468,8 @@ async def update_item(
     version when the newest version is published or retired: published versions never
     change."""
     item, latest = await get_version(session, principal, item_id)
+    # Lock the version: an edit and a publish of the same draft must not interleave.
+    await session.refresh(latest, with_for_update=True)
     access = await bank_access(session, principal, item.bank_id)
     _require_write(access)
     if expected_version is not None and expected_version != latest.version:
