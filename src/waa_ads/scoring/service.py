@@ -11,7 +11,7 @@ from typing import Any, Protocol
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from waa_ads.assessments.definition import ReleasePolicy
+from waa_ads.assessments.definition import AssessmentDefinition, ReleasePolicy
 from waa_ads.audit import service as audit
 from waa_ads.audit.service import Actor
 from waa_ads.content.model import ItemDefinition
@@ -165,20 +165,44 @@ async def score_attempt(
         scored.append(
             ScoredItem(form_item.section, outcome.score, outcome.max_score, form_item.weight)
         )
-    section_weights = {s.identifier: s.weight for s in definition.sections}
-    computed = totals(scored, section_weights, definition.scoring)
+    _fill_totals(result, scored, definition)
+    await session.flush()
+    await _settle(session, attempt, result, definition, actor=SCORER)
+    return result
+
+
+def _fill_totals(
+    result: AttemptResult, scored: list[ScoredItem], definition: AssessmentDefinition
+) -> None:
+    computed = totals(
+        scored, {s.identifier: s.weight for s in definition.sections}, definition.scoring
+    )
     result.raw, result.max_raw = computed.raw, computed.max_raw
     result.weighted, result.max_weighted = computed.weighted, computed.max_weighted
     result.scaled, result.band, result.passed = computed.scaled, computed.band, computed.passed
     result.sections = computed.sections
     result.pending_items = computed.pending
     result.complete = computed.pending == 0
-    await session.flush()
-    if result.complete:
-        await delivery.transition(session, attempt, "finish_scoring", actor=SCORER)
-        if definition.scoring.release is ReleasePolicy.immediately:
-            await release(session, attempt, actor=SCORER)
-    return result
+
+
+async def _settle(
+    session: AsyncSession,
+    attempt: Attempt,
+    result: AttemptResult,
+    definition: AssessmentDefinition,
+    *,
+    actor: Actor,
+) -> None:
+    """Move the attempt on once its newest result is complete: to ``scored``, and released
+    at once where the policy says so (a revision of a released attempt is released too)."""
+    if not result.complete:
+        return
+    if attempt.state == AttemptState.scoring:
+        await delivery.transition(session, attempt, "finish_scoring", actor=actor)
+    if attempt.state in (AttemptState.scored, AttemptState.released) and (
+        definition.scoring.release is ReleasePolicy.immediately
+    ):
+        await release(session, attempt, actor=SCORER)
 
 
 async def latest_result(session: AsyncSession, attempt_id: uuid.UUID) -> AttemptResult | None:
@@ -252,15 +276,7 @@ async def _new_revision(
         )
         session.add(row)
         scored.append(ScoredItem(row.section, row.score, row.max_score, row.weight))
-    computed = totals(
-        scored, {s.identifier: s.weight for s in definition.sections}, definition.scoring
-    )
-    result.raw, result.max_raw = computed.raw, computed.max_raw
-    result.weighted, result.max_weighted = computed.weighted, computed.max_weighted
-    result.scaled, result.band, result.passed = computed.scaled, computed.band, computed.passed
-    result.sections = computed.sections
-    result.pending_items = computed.pending
-    result.complete = computed.pending == 0
+    _fill_totals(result, scored, definition)
     result.withheld = previous.withheld
     result.withheld_reason = previous.withheld_reason
     await session.flush()
@@ -278,15 +294,7 @@ async def _new_revision(
             "after": {"raw": result.raw, "scaled": result.scaled, "band": result.band},
         },
     )
-    if result.complete and attempt.state == AttemptState.scoring:
-        await delivery.transition(session, attempt, "finish_scoring", actor=actor)
-        if definition.scoring.release is ReleasePolicy.immediately:
-            await release(session, attempt, actor=SCORER)
-    elif (
-        attempt.state == AttemptState.released
-        and definition.scoring.release is ReleasePolicy.immediately
-    ):
-        result.released_at, result.released_by = utcnow(), SCORER.id
+    await _settle(session, attempt, result, definition, actor=actor)
     return result
 
 
