@@ -26,9 +26,9 @@ from sqlalchemy.engine import make_url
 
 from waa_ads.auth.deps import Principal
 from waa_ads.content import schemas, service, transfer
-from waa_ads.content.qti.package import build_package, read_package
-from waa_ads.content.qti.reader import parse_item
-from waa_ads.content.qti.writer import write_item
+from waa_ads.content.interchange.qti.package import build_package, read_package
+from waa_ads.content.interchange.qti.reader import parse_item
+from waa_ads.content.interchange.qti.writer import write_item
 from waa_ads.core import migrate
 from waa_ads.core.db import Database
 from waa_ads.core.storage import LocalBlobStore

@@ -83,7 +83,7 @@ def main() -> None:
     # One core: no BLAS or OpenMP threads behind numpy's back (set before numpy loads).
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(name, "1")
-    from waa_ads.content.qti.reader import parse_item
+    from waa_ads.content.interchange.qti.reader import parse_item
     from waa_ads.scoring.engine import compile_item, evaluate
     from waa_ads.scoring.vectorized import score_batch
 

@@ -186,8 +186,8 @@ async def build(url: str, n_attempts: int, n_items: int, seed: int) -> Built:
     from waa_ads.auth.deps import Principal
     from waa_ads.content import schemas as c_schemas
     from waa_ads.content import service as c_service
-    from waa_ads.content.qti.reader import parse_item
-    from waa_ads.content.responses import validate_response
+    from waa_ads.content.interchange.qti.reader import parse_item
+    from waa_ads.content.item.responses import validate_response
     from waa_ads.core.db import Database, utcnow, uuid7
 
     seconds: dict[str, float] = {}
@@ -272,7 +272,7 @@ async def build(url: str, n_attempts: int, n_items: int, seed: int) -> Built:
         await db.dispose()
     seconds["setup through the services"] = time.perf_counter() - started
 
-    from waa_ads.content.model import ItemDefinition
+    from waa_ads.content.item.definition import ItemDefinition
 
     items = {vid: ItemDefinition.from_dict(d) for vid, d in definitions.items()}
     rng = random.Random(seed)
@@ -632,7 +632,7 @@ async def score_chunk(
     session's transaction. Only flushes; the caller commits."""
     from waa_ads.assessments.definition import AssessmentDefinition, ReleasePolicy
     from waa_ads.audit.service import Actor, PendingEvent, record_many
-    from waa_ads.content.model import ItemDefinition
+    from waa_ads.content.item.definition import ItemDefinition
     from waa_ads.core.db import utcnow
     from waa_ads.delivery.models import Attempt
     from waa_ads.scoring.policy import ScoredItem, totals

@@ -118,7 +118,7 @@ async def populate(
     from waa_ads.auth.deps import Principal
     from waa_ads.content import schemas as c_schemas
     from waa_ads.content import service as c_service
-    from waa_ads.content.qti.reader import parse_item
+    from waa_ads.content.interchange.qti.reader import parse_item
     from waa_ads.core.db import Database, utcnow
     from waa_ads.core.settings import Settings
 

@@ -323,8 +323,8 @@ def score_item(
 
     from rich.markup import escape
 
-    from waa_ads.content.model import ItemFormatError
-    from waa_ads.content.native import load_item_bytes
+    from waa_ads.content.interchange.native import load_item_bytes
+    from waa_ads.content.item.definition import ItemFormatError
     from waa_ads.scoring.engine import evaluate
 
     def fail(message: str) -> typer.Exit:

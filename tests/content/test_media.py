@@ -8,7 +8,7 @@ import re
 import pytest
 
 from tests.fixtures.media import samples
-from waa_ads.content.media import (
+from waa_ads.content.media.check import (
     DEFAULT_POLICY,
     KiB,
     MediaCheck,

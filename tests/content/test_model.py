@@ -8,7 +8,9 @@ from pathlib import Path
 import pydantic
 import pytest
 
-from waa_ads.content.model import (
+from waa_ads.content.interchange.native import load_native
+from waa_ads.content.interchange.qti.reader import parse_item
+from waa_ads.content.item.definition import (
     BaseType,
     Cardinality,
     Choice,
@@ -20,10 +22,8 @@ from waa_ads.content.model import (
     OutcomeDeclaration,
     ResponseDeclaration,
     ResponseProcessing,
-    validate_item,
 )
-from waa_ads.content.native import load_native
-from waa_ads.content.qti.reader import parse_item
+from waa_ads.content.item.validation import validate_item
 from waa_ads.core.errors import Unprocessable
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "items"

@@ -9,14 +9,14 @@ from typing import Any
 import pytest
 import yaml
 
-from waa_ads.content.model import (
+from waa_ads.content.interchange.native import item_from_native, load_item_bytes, load_native
+from waa_ads.content.interchange.qti.reader import parse_item
+from waa_ads.content.item.definition import (
     BaseType,
     Cardinality,
     InteractionType,
     ItemFormatError,
 )
-from waa_ads.content.native import item_from_native, load_item_bytes, load_native
-from waa_ads.content.qti.reader import parse_item
 from waa_ads.scoring.engine import evaluate
 
 ROOT = Path(__file__).parent.parent.parent

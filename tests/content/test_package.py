@@ -23,7 +23,7 @@ from tests.fixtures.packages.builders import (
     with_lying_size,
     zip_bytes,
 )
-from waa_ads.content.qti.package import (
+from waa_ads.content.interchange.qti.package import (
     CP_QTI3_SCHEMA_LOCATION,
     MiB,
     PackageBuildError,

@@ -9,13 +9,14 @@ import pytest
 from lxml import etree
 
 from tests.services import unavailable
-from waa_ads.content.model import (
+from waa_ads.content.interchange.qti.reader import parse_item
+from waa_ads.content.item.definition import (
     Expression,
     ItemDefinition,
     ItemFormatError,
     ResponseProcessing,
 )
-from waa_ads.content.processing import (
+from waa_ads.content.item.processing import (
     TEMPLATES,
     parse_expression,
     parse_response_processing,
@@ -23,7 +24,6 @@ from waa_ads.content.processing import (
     template_name,
     template_url,
 )
-from waa_ads.content.qti.reader import parse_item
 
 QTI3 = "http://www.imsglobal.org/xsd/imsqtiasi_v3p0"
 QTI21 = "http://www.imsglobal.org/xsd/imsqti_v2p1"

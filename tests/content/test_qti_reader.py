@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from waa_ads.content.model import (
+from waa_ads.content.interchange.qti.reader import parse_item
+from waa_ads.content.item.definition import (
     BaseType,
     Cardinality,
     InteractionType,
@@ -15,7 +16,6 @@ from waa_ads.content.model import (
     ItemFormatError,
     Shape,
 )
-from waa_ads.content.qti.reader import parse_item
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "items" / "qti"
 QTI3 = "http://www.imsglobal.org/xsd/imsqtiasi_v3p0"

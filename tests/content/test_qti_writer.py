@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from waa_ads.content.qti.reader import SUPPORTED_INTERACTIONS, parse_item
-from waa_ads.content.qti.writer import write_item
+from waa_ads.content.interchange.qti.reader import SUPPORTED_INTERACTIONS, parse_item
+from waa_ads.content.interchange.qti.writer import write_item
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "items"
 QTI3 = "http://www.imsglobal.org/xsd/imsqtiasi_v3p0"
@@ -408,7 +408,7 @@ def test_extras_round_trip() -> None:
 
 
 def test_native_items_write_valid_qti() -> None:
-    from waa_ads.content.native import load_native
+    from waa_ads.content.interchange.native import load_native
 
     for path in sorted((FIXTURES / "native").iterdir()):
         item = load_native(path.read_bytes(), syntax="json" if path.suffix == ".json" else None)

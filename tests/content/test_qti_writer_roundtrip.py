@@ -11,7 +11,10 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from tests.content.test_qti_writer import check_qti3
-from waa_ads.content.model import (
+from waa_ads.content.interchange.qti.common import QTI3_NS, default_nsmap
+from waa_ads.content.interchange.qti.reader import parse_item
+from waa_ads.content.interchange.qti.writer import interaction_element, write_item
+from waa_ads.content.item.definition import (
     INLINE_INTERACTIONS,
     AreaMapEntry,
     AreaMapping,
@@ -36,11 +39,8 @@ from waa_ads.content.model import (
     SetOutcomeValue,
     Shape,
     Stylesheet,
-    validate_item,
 )
-from waa_ads.content.qti import QTI3_NS, default_nsmap
-from waa_ads.content.qti.reader import parse_item
-from waa_ads.content.qti.writer import interaction_element, write_item
+from waa_ads.content.item.validation import validate_item
 
 identifiers = st.from_regex(r"[A-Za-z][A-Za-z0-9_]{0,6}", fullmatch=True)
 words = st.text(alphabet="abcdefghij XYZ&<>'\"é", min_size=1, max_size=12).filter(str.strip)

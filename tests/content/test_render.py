@@ -11,7 +11,8 @@ import pytest
 from lxml import etree
 from lxml import html as lxml_html
 
-from waa_ads.content.model import (
+from waa_ads.content.interchange.qti.reader import parse_item
+from waa_ads.content.item.definition import (
     AreaMapEntry,
     AreaMapping,
     ItemDefinition,
@@ -22,9 +23,8 @@ from waa_ads.content.model import (
     ResponseMapping,
     ResponseProcessing,
 )
-from waa_ads.content.qti.reader import parse_item
-from waa_ads.content.render import candidate_view
-from waa_ads.content.sanitize import safe_xml_parser
+from waa_ads.content.render.candidate import candidate_view
+from waa_ads.content.render.sanitize import safe_xml_parser
 
 NS = "http://www.imsglobal.org/xsd/imsqtiasi_v3p0"
 RP_MATCH = "https://purl.imsglobal.org/spec/qti/v3p0/rptemplates/match_correct.xml"
@@ -331,7 +331,7 @@ def items() -> dict[str, ItemDefinition]:
 
 
 def test_every_interaction_type_is_covered(items: dict[str, ItemDefinition]) -> None:
-    from waa_ads.content.model import InteractionType
+    from waa_ads.content.item.definition import InteractionType
 
     covered = {i.type for item in items.values() for i in item.interactions}
     assert covered == set(InteractionType)

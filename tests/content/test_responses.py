@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from waa_ads.content.model import (
+from waa_ads.content.item.definition import (
     BaseType,
     Cardinality,
     Choice,
@@ -17,7 +17,7 @@ from waa_ads.content.model import (
     InteractionType,
     ResponseDeclaration,
 )
-from waa_ads.content.responses import (
+from waa_ads.content.item.responses import (
     ResponseShapeError,
     format_qti_value,
     normalize_value,

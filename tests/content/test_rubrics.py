@@ -11,7 +11,7 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from waa_ads.content.rubrics import (
+from waa_ads.content.rubrics.document import (
     MAX_RUBRIC_BYTES,
     AnalyticRubric,
     HolisticRubric,
@@ -29,7 +29,7 @@ FIXTURES = Path(__file__).parent.parent / "fixtures" / "rubrics"
 ESSAY = (FIXTURES / "argumentative-essay.yaml").read_text(encoding="utf-8")
 SHORT = (FIXTURES / "photosynthesis-short-answer.yaml").read_text(encoding="utf-8")
 SCHEMA_FILE = (
-    Path(__file__).parents[2] / "src" / "waa_ads" / "content" / "schemas" / "rubric.schema.json"
+    Path(__file__).parents[2] / "src" / "waa_ads" / "content" / "rubrics" / "rubric.schema.json"
 )
 
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from lxml import etree
 from lxml import html as lxml_html
 
-from waa_ads.content.sanitize import (
+from waa_ads.content.render.sanitize import (
     MATHML_NS,
     QTI3_NS,
     QTI21_NS,

@@ -18,7 +18,7 @@ from tests.fixtures.media.samples import png as make_png
 from waa_ads.auth.deps import Principal
 from waa_ads.auth.models import Role
 from waa_ads.content import schemas, service
-from waa_ads.content.qti.package import build_package
+from waa_ads.content.interchange.qti.package import build_package
 from waa_ads.core.db import Database
 
 pytestmark = pytest.mark.asyncio

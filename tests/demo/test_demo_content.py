@@ -23,15 +23,15 @@ import yaml
 from lxml import etree
 
 from waa_ads.content import schemas
-from waa_ads.content.media import check_media
-from waa_ads.content.model import (
+from waa_ads.content.interchange.native import load_native
+from waa_ads.content.item.definition import (
     InteractionType,
     ItemDefinition,
-    validate_item,
 )
-from waa_ads.content.native import load_native
-from waa_ads.content.render import candidate_view
-from waa_ads.content.rubrics import parse_rubric, rubric_max_points
+from waa_ads.content.item.validation import validate_item
+from waa_ads.content.media.check import check_media
+from waa_ads.content.render.candidate import candidate_view
+from waa_ads.content.rubrics.document import parse_rubric, rubric_max_points
 from waa_ads.content.transfer import candidates_from_bytes
 from waa_ads.scoring.engine import evaluate
 

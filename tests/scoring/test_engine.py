@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from waa_ads.content.model import (
+from waa_ads.content.interchange.qti.reader import parse_item
+from waa_ads.content.item.definition import (
     AreaMapEntry,
     AreaMapping,
     BaseType,
@@ -24,9 +25,8 @@ from waa_ads.content.model import (
     ResponseProcessing,
     Rule,
     Shape,
-    validate_item,
 )
-from waa_ads.content.qti.reader import parse_item
+from waa_ads.content.item.validation import validate_item
 from waa_ads.scoring.engine import compile_item, evaluate, inside
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "items" / "qti"

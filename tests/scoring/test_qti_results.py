@@ -17,9 +17,9 @@ import pytest
 from lxml import etree
 
 from waa_ads.auth.models import Candidate
-from waa_ads.content.model import BaseType, Cardinality, ItemDefinition
-from waa_ads.content.qti.reader import parse_item
-from waa_ads.content.responses import validate_response
+from waa_ads.content.interchange.qti.reader import parse_item
+from waa_ads.content.item.definition import BaseType, Cardinality, ItemDefinition
+from waa_ads.content.item.responses import validate_response
 from waa_ads.delivery.models import Attempt, AttemptItem, Response
 from waa_ads.scoring.engine import evaluate
 from waa_ads.scoring.models import AttemptResult, ItemScore

@@ -10,7 +10,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from waa_ads.content.model import (
+from waa_ads.content.interchange.qti.reader import parse_item
+from waa_ads.content.item.definition import (
     BaseType,
     Cardinality,
     Choice,
@@ -22,9 +23,8 @@ from waa_ads.content.model import (
     ResponseDeclaration,
     ResponseMapping,
     ResponseProcessing,
-    validate_item,
 )
-from waa_ads.content.qti.reader import parse_item
+from waa_ads.content.item.validation import validate_item
 from waa_ads.scoring.engine import evaluate
 from waa_ads.scoring.vectorized import score_batch
 

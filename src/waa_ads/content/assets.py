@@ -11,9 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from waa_ads.audit import service as audit
 from waa_ads.auth.deps import Principal
 from waa_ads.auth.models import Role
-from waa_ads.content.media import DEFAULT_POLICY, MediaPolicy, check_media
+from waa_ads.content.media.check import DEFAULT_POLICY, MediaPolicy, check_media
 from waa_ads.content.models import MediaAsset, Rubric, RubricVersion
-from waa_ads.content.rubrics import parse_rubric, rubric_max_points, rubric_to_document
+from waa_ads.content.rubrics.document import parse_rubric, rubric_max_points, rubric_to_document
 from waa_ads.core.db import utcnow
 from waa_ads.core.errors import Conflict, Forbidden, NotFound
 from waa_ads.core.storage import BlobStore

@@ -9,9 +9,9 @@ from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile,
 
 from waa_ads.auth.deps import PrincipalDep
 from waa_ads.content import assets, schemas, service, transfer
-from waa_ads.content.model import ItemDefinition
+from waa_ads.content.item.definition import ItemDefinition
+from waa_ads.content.item.responses import response_schema
 from waa_ads.content.models import Item, ItemVersion, MediaAsset, VersionStatus
-from waa_ads.content.responses import response_schema
 from waa_ads.content.sources import parse_source
 from waa_ads.core.deps import SessionDep, SettingsDep
 from waa_ads.core.errors import NotFound, error_responses
@@ -500,7 +500,7 @@ async def _media_response(request: Request, asset: MediaAsset) -> Response:
     response_model=dict[str, Any],
 )
 async def rubric_schema() -> dict[str, Any]:
-    from waa_ads.content.rubrics import rubric_schema as schema
+    from waa_ads.content.rubrics.document import rubric_schema as schema
 
     return schema()
 

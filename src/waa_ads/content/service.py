@@ -20,7 +20,7 @@ from waa_ads.audit import service as audit
 from waa_ads.auth.deps import Principal
 from waa_ads.auth.models import Role, User
 from waa_ads.content import schemas
-from waa_ads.content.model import InteractionType, ItemDefinition
+from waa_ads.content.item.definition import InteractionType, ItemDefinition
 from waa_ads.content.models import (
     BankMember,
     BankPermission,
@@ -31,7 +31,7 @@ from waa_ads.content.models import (
     RubricVersion,
     VersionStatus,
 )
-from waa_ads.content.render import candidate_view
+from waa_ads.content.render.candidate import candidate_view
 from waa_ads.core.db import utcnow, uuid7
 from waa_ads.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from waa_ads.core.pagination import paginate

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from waa_ads.content.model import ItemDefinition, ItemFormatError, validate_item
+from waa_ads.content.item.definition import ItemDefinition, ItemFormatError
+from waa_ads.content.item.validation import validate_item
 from waa_ads.content.schemas import ItemSource
 
 
@@ -12,13 +13,13 @@ def parse_source(source: ItemSource) -> ItemDefinition:
     """Parse and validate an item; a malformed one raises ItemFormatError (422) with the
     reason."""
     if source.format == "qti":
-        from waa_ads.content.qti.reader import parse_item
+        from waa_ads.content.interchange.qti.reader import parse_item
 
         if not isinstance(source.content, str):
             raise ItemFormatError("a QTI item is sent as XML text")
         return parse_item(source.content.encode("utf-8"))
     if source.format == "native":
-        from waa_ads.content.native import load_native
+        from waa_ads.content.interchange.native import load_native
 
         text = source.content if isinstance(source.content, str) else json.dumps(source.content)
         return load_native(text)

@@ -20,13 +20,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from waa_ads.auth.deps import Principal
 from waa_ads.content import assets, schemas, service
-from waa_ads.content.media import MediaError
-from waa_ads.content.model import ItemDefinition, ItemFormatError, validate_item
+from waa_ads.content.interchange.native import load_native
+from waa_ads.content.interchange.qti.package import PackageError, build_package, read_package
+from waa_ads.content.interchange.qti.reader import parse_item
+from waa_ads.content.interchange.qti.writer import write_item
+from waa_ads.content.item.definition import ItemDefinition, ItemFormatError
+from waa_ads.content.item.validation import validate_item
+from waa_ads.content.media.check import MediaError
 from waa_ads.content.models import Item, ItemTag, ItemVersion, MediaAsset, VersionStatus
-from waa_ads.content.native import load_native
-from waa_ads.content.qti.package import PackageError, build_package, read_package
-from waa_ads.content.qti.reader import parse_item
-from waa_ads.content.qti.writer import write_item
 from waa_ads.core.errors import Unprocessable
 from waa_ads.core.storage import BlobStore
 

@@ -46,7 +46,13 @@ class Problem(BaseModel):
 
 
 class DomainError(Exception):
-    """Base of every error a service raises on purpose."""
+    """Base of every error a service raises on purpose.
+
+    Each case a client may need to tell apart is a subclass of its own, in the raising
+    domain's ``errors.py``, with a stable ``code`` (the problem ``type`` is
+    ``PROBLEM_TYPE_BASE + code``); clients match the code, never the detail sentence. The
+    generic classes below are the bases those cases derive from.
+    """
 
     status_code: int = 400
     code: str = "bad-request"
@@ -223,16 +229,58 @@ COMMON_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI documentation for the given problem statuses, for a route's ``responses=``."""
-    descriptions = {
-        400: "The request cannot be carried out as asked.",
-        401: "Missing, expired or invalid credentials.",
-        403: "Authenticated, but not allowed (or the CSRF token is missing).",
-        404: "No such resource in the caller's organization.",
-        409: "The resource is not in a state that allows this.",
-        410: "The deadline for this has passed.",
-        429: "Too many requests; retry after the time given in Retry-After.",
-        503: "A dependency is unavailable.",
-    }
-    return {s: _problem_response_doc(descriptions.get(s, HTTPStatus(s).phrase)) for s in statuses}
+ErrorSpec = int | type[DomainError]
+
+_STATUS_DESCRIPTIONS = {
+    400: "The request cannot be carried out as asked.",
+    401: "Missing, expired or invalid credentials.",
+    403: "Authenticated, but not allowed (or the CSRF token is missing).",
+    404: "No such resource in the caller's organization.",
+    409: "The resource is not in a state that allows this.",
+    410: "The deadline for this has passed.",
+    413: "The request body is too large.",
+    422: "The request is malformed; invalid_params names each field.",
+    429: "Too many requests; retry after the time given in Retry-After.",
+    503: "A dependency is unavailable.",
+}
+
+
+def error_responses(*specs: ErrorSpec) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI documentation of a route's problems, for its ``responses=``.
+
+    Each spec is a status code or a :class:`DomainError` subclass the route raises. Classes
+    are grouped by status; the description lists each problem ``type`` code with its title
+    and the media type carries one example per code, so a client sees every code it may
+    have to match.
+    """
+    by_status: dict[int, list[type[DomainError]]] = {}
+    for spec in specs:
+        if isinstance(spec, int):
+            by_status.setdefault(spec, [])
+        else:
+            errors = by_status.setdefault(spec.status_code, [])
+            if spec not in errors:
+                errors.append(spec)
+    docs: dict[int | str, dict[str, Any]] = {}
+    for status, errors in sorted(by_status.items()):
+        description = _STATUS_DESCRIPTIONS.get(status, HTTPStatus(status).phrase)
+        doc = _problem_response_doc(description)
+        if errors:
+            doc["description"] = (
+                description
+                + " Problem types: "
+                + "; ".join(f"`{e.code}` ({e.title})" for e in errors)
+            )
+            doc["content"][PROBLEM_MEDIA_TYPE]["examples"] = {
+                e.code: {
+                    "summary": e.title,
+                    "value": {
+                        "type": PROBLEM_TYPE_BASE + e.code,
+                        "title": e.title,
+                        "status": status,
+                    },
+                }
+                for e in errors
+            }
+        docs[status] = doc
+    return docs

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from starlette.websockets import WebSocketDisconnect
 
 from waa_ads.auth.deps import PrincipalDep
-from waa_ads.content.media import content_address
+from waa_ads.content.media.check import content_address
 from waa_ads.core.deps import SessionDep, SettingsDep, WriteSessionDep
 from waa_ads.core.errors import (
     PayloadTooLarge,

@@ -31,9 +31,9 @@ from waa_ads.audit.service import Actor
 from waa_ads.auth.deps import Principal
 from waa_ads.auth.models import Role
 from waa_ads.content import service as content_service
-from waa_ads.content.model import ItemDefinition
+from waa_ads.content.item.definition import ItemDefinition
+from waa_ads.content.item.responses import ResponseShapeError, validate_response
 from waa_ads.content.models import ItemVersion
-from waa_ads.content.responses import ResponseShapeError, validate_response
 from waa_ads.core.db import Database, utcnow
 from waa_ads.core.errors import Conflict, Forbidden, Gone, NotFound, Unprocessable
 from waa_ads.core.security import constant_time_equals, keyed_hash, media_signature

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from waa_ads.content.model import (
+from waa_ads.content.item.definition import (
     NUMERIC_BASE_TYPES,
     AreaMapping,
     BaseType,
@@ -56,8 +56,8 @@ from waa_ads.content.model import (
     SetOutcomeValue,
     Shape,
 )
-from waa_ads.content.processing import BUILTIN_VARIABLES, effective_rules
-from waa_ads.content.responses import ResponseShapeError, validate_response
+from waa_ads.content.item.processing import BUILTIN_VARIABLES, effective_rules
+from waa_ads.content.item.responses import ResponseShapeError, validate_response
 
 # --- runtime values ---------------------------------------------------------------------------
 

@@ -47,8 +47,13 @@ from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 
-from waa_ads.content.model import BaseType, Cardinality, ItemDefinition, OutcomeDeclaration
-from waa_ads.content.responses import record_field_base_type
+from waa_ads.content.item.definition import (
+    BaseType,
+    Cardinality,
+    ItemDefinition,
+    OutcomeDeclaration,
+)
+from waa_ads.content.item.responses import record_field_base_type
 
 if TYPE_CHECKING:
     from waa_ads.delivery.models import Attempt, AttemptItem, Response

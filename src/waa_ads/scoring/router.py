@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from waa_ads.auth.deps import PrincipalDep
 from waa_ads.auth.models import Role
 from waa_ads.content import service as content_service
-from waa_ads.content.model import ItemDefinition
+from waa_ads.content.item.definition import ItemDefinition
 from waa_ads.core.deps import SessionDep, SettingsDep
 from waa_ads.core.errors import Forbidden, NotFound, error_responses
 from waa_ads.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page

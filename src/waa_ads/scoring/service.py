@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from waa_ads.assessments.definition import AssessmentDefinition, ReleasePolicy
 from waa_ads.audit import service as audit
 from waa_ads.audit.service import Actor
-from waa_ads.content.model import ItemDefinition
+from waa_ads.content.item.definition import ItemDefinition
 from waa_ads.core.db import utcnow
 from waa_ads.core.errors import Conflict, NotFound, Unprocessable
 from waa_ads.delivery import service as delivery

@@ -26,8 +26,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from waa_ads.content.model import BaseType, Cardinality, ItemDefinition
-from waa_ads.content.responses import ResponseShapeError, validate_response
+from waa_ads.content.item.definition import BaseType, Cardinality, ItemDefinition
+from waa_ads.content.item.responses import ResponseShapeError, validate_response
 from waa_ads.scoring.engine import Evaluation, Program, compile_item, to_json
 
 FloatArray = npt.NDArray[np.float64]

@@ -40,7 +40,7 @@ from typing import Any
 
 from lxml import etree
 
-from waa_ads.content.model import (
+from waa_ads.content.item.definition import (
     Choice,
     Graphic,
     Interaction,
@@ -48,7 +48,7 @@ from waa_ads.content.model import (
     ItemDefinition,
     ItemFormatError,
 )
-from waa_ads.content.sanitize import (
+from waa_ads.content.render.sanitize import (
     QTI3_NS,
     safe_xml_parser,
     sanitize_body,

@@ -29,7 +29,7 @@ from types import MappingProxyType
 
 from lxml import etree
 
-from waa_ads.content.sanitize import (
+from waa_ads.content.render.sanitize import (
     SVG_NS,
     XLINK_NS,
     is_safe_style,
@@ -435,7 +435,7 @@ def _svg_url_problem(value: str, *, fetches: bool) -> str | None:
 
 
 def safe_xml_parser_keep_pis() -> etree.XMLParser:
-    """Like :func:`waa_ads.content.sanitize.safe_xml_parser` but keeping processing
+    """Like :func:`waa_ads.content.render.sanitize.safe_xml_parser` but keeping processing
     instructions, so that ``<?xml-stylesheet?>`` can be seen and refused."""
     return etree.XMLParser(
         resolve_entities=False,

@@ -3,7 +3,7 @@ checks run when an item is loaded.
 
 QTI 2.x (``responseCondition``, ``mapResponse``, camelCase attributes) and QTI 3.0
 (``qti-response-condition``, ``qti-map-response``, kebab-case attributes) parse into the
-same AST (:class:`~waa_ads.content.model.Expression` and the rule models), whose operator
+same AST (:class:`~waa_ads.content.item.definition.Expression` and the rule models), whose operator
 and attribute names are snake_case. The engine that evaluates the AST lives in
 ``waa_ads.scoring.engine``; this module only parses and validates, so that an item with an
 unknown operator or a malformed rule is refused when it is loaded, never when a candidate
@@ -23,7 +23,7 @@ from typing import Any
 
 from lxml import etree
 
-from waa_ads.content.model import (
+from waa_ads.content.item.definition import (
     NUMERIC_BASE_TYPES,
     BaseType,
     Cardinality,
@@ -38,7 +38,7 @@ from waa_ads.content.model import (
     SetOutcomeValue,
     Shape,
 )
-from waa_ads.content.responses import parse_qti_value
+from waa_ads.content.item.responses import parse_qti_value
 
 QTI3_NS = "http://www.imsglobal.org/xsd/imsqtiasi_v3p0"
 QTI2_NAMESPACES = frozenset(

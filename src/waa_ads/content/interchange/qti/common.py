@@ -15,7 +15,7 @@ from xml.sax.saxutils import escape
 
 from lxml import etree
 
-from waa_ads.content.model import ItemFormatError
+from waa_ads.content.item.definition import ItemFormatError
 
 QTI3_NS = "http://www.imsglobal.org/xsd/imsqtiasi_v3p0"
 QTI20_NS = "http://www.imsglobal.org/xsd/imsqti_v2p0"

@@ -1,8 +1,8 @@
 """Reading QTI items (3.0, and 2.0/2.1/2.2 converted to the same model).
 
 :func:`parse_item` takes the bytes of one ``assessmentItem`` / ``qti-assessment-item``
-document and returns an :class:`~waa_ads.content.model.ItemDefinition`, or raises
-:class:`~waa_ads.content.model.ItemFormatError` naming the element and line at fault.
+document and returns an :class:`~waa_ads.content.item.definition.ItemDefinition`, or raises
+:class:`~waa_ads.content.item.definition.ItemFormatError` naming the element and line at fault.
 Nothing is dropped silently: constructs the model cannot hold (template processing,
 unsupported interactions, lookup tables...) are refused with a reason, and what the body
 sanitizer removes is listed in ``import_notes``.
@@ -19,7 +19,19 @@ from typing import Any, TypeVar
 
 from lxml import etree
 
-from waa_ads.content.model import (
+from waa_ads.content.interchange.qti.common import (
+    QTI3_NS,
+    VERSIONS,
+    XML_NS,
+    default_nsmap,
+    element_fragment,
+    fragment_of,
+    parse_document,
+    rebuild,
+    source_line,
+    split_tag,
+)
+from waa_ads.content.item.definition import (
     AreaMapEntry,
     AreaMapping,
     BaseType,
@@ -39,27 +51,15 @@ from waa_ads.content.model import (
     ResponseProcessing,
     Shape,
     Stylesheet,
-    validate_item,
 )
-from waa_ads.content.processing import parse_response_processing
-from waa_ads.content.qti import (
-    QTI3_NS,
-    VERSIONS,
-    XML_NS,
-    default_nsmap,
-    element_fragment,
-    fragment_of,
-    parse_document,
-    rebuild,
-    source_line,
-    split_tag,
-)
-from waa_ads.content.responses import (
+from waa_ads.content.item.processing import parse_response_processing
+from waa_ads.content.item.responses import (
     ResponseShapeError,
     normalize_value,
     parse_qti_value,
 )
-from waa_ads.content.sanitize import sanitize_body
+from waa_ads.content.item.validation import validate_item
+from waa_ads.content.render.sanitize import sanitize_body
 
 T = TypeVar("T")
 

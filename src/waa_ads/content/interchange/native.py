@@ -22,7 +22,22 @@ import yaml
 from lxml import etree
 from pydantic import TypeAdapter, ValidationError
 
-from waa_ads.content.model import (
+from waa_ads.content.interchange.qti.common import (
+    MAX_ITEM_BYTES,
+    QTI3_NS,
+    default_nsmap,
+    element_fragment,
+    fragment_nodes,
+    parse_document,
+)
+from waa_ads.content.interchange.qti.reader import item_from_root
+from waa_ads.content.interchange.qti.writer import (
+    interaction_element,
+    outcome_declaration_element,
+    response_declaration_element,
+    response_processing_element,
+)
+from waa_ads.content.item.definition import (
     INLINE_INTERACTIONS,
     AreaMapEntry,
     AreaMapping,
@@ -46,27 +61,12 @@ from waa_ads.content.model import (
     SetOutcomeValue,
     Shape,
 )
-from waa_ads.content.processing import (
+from waa_ads.content.item.processing import (
     TEMPLATE_NAMES,
     parse_response_processing,
     template_name,
 )
-from waa_ads.content.qti import (
-    MAX_ITEM_BYTES,
-    QTI3_NS,
-    default_nsmap,
-    element_fragment,
-    fragment_nodes,
-    parse_document,
-)
-from waa_ads.content.qti.reader import item_from_root
-from waa_ads.content.qti.writer import (
-    interaction_element,
-    outcome_declaration_element,
-    response_declaration_element,
-    response_processing_element,
-)
-from waa_ads.content.responses import ResponseShapeError, normalize_value
+from waa_ads.content.item.responses import ResponseShapeError, normalize_value
 
 FORMAT_MARKER = "waa-ads/item@1"
 
@@ -815,7 +815,7 @@ def load_native(text: str | bytes, *, syntax: str | None = None) -> ItemDefiniti
 def load_item_bytes(data: bytes, name: str = "") -> ItemDefinition:
     """An item from a file's bytes: QTI XML (``.xml``, or content starting with ``<``) or a
     native YAML/JSON item (``.yaml``, ``.yml``, ``.json``, or anything else)."""
-    from waa_ads.content.qti.reader import parse_item
+    from waa_ads.content.interchange.qti.reader import parse_item
 
     lowered = name.lower()
     if lowered.endswith(".xml") or (

@@ -37,7 +37,7 @@ from urllib.parse import unquote, urlsplit
 
 from lxml import etree
 
-from waa_ads.content.media import (
+from waa_ads.content.media.check import (
     DEFAULT_POLICY,
     EXTENSION_TYPES,
     MediaCheck,
@@ -46,7 +46,7 @@ from waa_ads.content.media import (
     check_media,
     type_from_filename,
 )
-from waa_ads.content.sanitize import QTI3_NS, QTI21_NS, QTI22_NS
+from waa_ads.content.render.sanitize import QTI3_NS, QTI21_NS, QTI22_NS
 from waa_ads.core.errors import Unprocessable
 
 KiB = 1024

@@ -1,6 +1,6 @@
 """Writing items as QTI 3.0 XML (``imsqtiasi_v3p0``, ``qti-`` kebab-case names).
 
-:func:`write_item` is the inverse of :func:`waa_ads.content.qti.reader.parse_item` for
+:func:`write_item` is the inverse of :func:`waa_ads.content.interchange.qti.reader.parse_item` for
 everything the model holds: reading what it writes gives back an equal item (the item
 bank's ``metadata``, ``rubric_ref`` and ``import_notes`` live outside QTI and are not
 written). The builders for declarations, rules and interactions are public because the
@@ -13,7 +13,16 @@ from typing import Any
 
 from lxml import etree
 
-from waa_ads.content.model import (
+from waa_ads.content.interchange.qti.common import (
+    QTI3_NS,
+    QTI3_SCHEMA_LOCATION,
+    XML_NS,
+    XSI_NS,
+    fragment_nodes,
+    parse_document,
+    rebuild,
+)
+from waa_ads.content.item.definition import (
     INLINE_INTERACTIONS,
     INTERACTION_ELEMENTS,
     AreaMapping,
@@ -36,17 +45,8 @@ from waa_ads.content.model import (
     SetOutcomeValue,
     Stylesheet,
 )
-from waa_ads.content.processing import kebab_name, qti3_name, template_url
-from waa_ads.content.qti import (
-    QTI3_NS,
-    QTI3_SCHEMA_LOCATION,
-    XML_NS,
-    XSI_NS,
-    fragment_nodes,
-    parse_document,
-    rebuild,
-)
-from waa_ads.content.responses import format_qti_value, record_field_base_type
+from waa_ads.content.item.processing import kebab_name, qti3_name, template_url
+from waa_ads.content.item.responses import format_qti_value, record_field_base_type
 
 
 def _root_nsmap() -> Any:

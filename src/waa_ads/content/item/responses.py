@@ -31,7 +31,7 @@ import math
 import re
 from typing import Any
 
-from waa_ads.content.model import (
+from waa_ads.content.item.definition import (
     BaseType,
     Cardinality,
     Interaction,

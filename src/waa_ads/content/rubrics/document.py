@@ -3,7 +3,7 @@
 A rubric is **analytic** (several criteria, each with levels; the score is the weighted sum
 of the chosen level per criterion) or **holistic** (one set of levels; the score is the
 chosen level's points). Documents are validated against the published JSON Schema
-(``schemas/rubric.schema.json``) and then checked for what a schema cannot say: unique
+(``rubric.schema.json`` beside this module) and then checked for what a schema cannot say: unique
 ids, unique points within a criterion, points inside the declared scale, finite numbers,
 something to earn. The format is described in ``docs/rubrics.md``.
 
@@ -149,8 +149,8 @@ class _StrictLoader(yaml.SafeLoader):
 def rubric_schema() -> dict[str, Any]:
     """The published JSON Schema of rubric documents (format 1)."""
     text = (
-        resources.files("waa_ads.content")
-        .joinpath("schemas", SCHEMA_RESOURCE)
+        resources.files("waa_ads.content.rubrics")
+        .joinpath(SCHEMA_RESOURCE)
         .read_text(encoding="utf-8")
     )
     schema: dict[str, Any] = json.loads(text)

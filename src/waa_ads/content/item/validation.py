@@ -1,0 +1,178 @@
+"""Cross-reference checks of an item: what a single field's type cannot say.
+
+An :class:`~waa_ads.content.item.definition.ItemDefinition` is well-typed by construction;
+:func:`validate_item` checks what spans fields (identifiers, bindings, mappings, rules).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from waa_ads.content.item import processing
+from waa_ads.content.item.definition import (
+    INTERACTION_BINDINGS,
+    INTERACTION_ELEMENTS,
+    BaseType,
+    Cardinality,
+    Interaction,
+    InteractionType,
+    ItemDefinition,
+    ItemFormatError,
+    ResponseDeclaration,
+)
+
+
+def validate_item(item: ItemDefinition) -> None:
+    """Check an item's cross references; raise :class:`ItemFormatError` on the first problem.
+
+    Checks: identifiers are unique; every interaction is bound to a declared response of a
+    cardinality and base type it can produce, and no response to two interactions; correct
+    responses and map keys use the interaction's own choice identifiers; mappings are
+    consistent (no duplicate keys, lower bound not above upper bound); and the response
+    processing rules reference declared variables with operands of fitting types.
+    """
+    _check_unique("response declaration", [d.identifier for d in item.response_declarations])
+    _check_unique("outcome declaration", [d.identifier for d in item.outcome_declarations])
+    clash = {d.identifier for d in item.response_declarations} & {
+        d.identifier for d in item.outcome_declarations
+    }
+    if clash:
+        raise ItemFormatError(
+            f"identifier {sorted(clash)[0]!r} is declared both as a response and an outcome"
+        )
+    for declaration in item.response_declarations:
+        _check_declaration(declaration)
+    bound: set[str] = set()
+    for interaction in item.interactions:
+        _check_binding(item, interaction, bound)
+    processing.check_processing(item)
+
+
+def _check_unique(kind: str, identifiers: list[str]) -> None:
+    seen: set[str] = set()
+    for identifier in identifiers:
+        if identifier in seen:
+            raise ItemFormatError(f"duplicate {kind} identifier {identifier!r}")
+        seen.add(identifier)
+
+
+def _check_binding(item: ItemDefinition, interaction: Interaction, bound: set[str]) -> None:
+    rid = interaction.response_identifier
+    element = INTERACTION_ELEMENTS[interaction.type]
+    declaration = item.response_declaration(rid)
+    if declaration is None:
+        raise ItemFormatError(
+            f"interaction is bound to response {rid!r}, which is not declared", element=element
+        )
+    if rid in bound:
+        raise ItemFormatError(
+            f"response {rid!r} is bound to more than one interaction", element=element
+        )
+    bound.add(rid)
+    cardinalities, base_types = INTERACTION_BINDINGS[interaction.type]
+    if declaration.cardinality not in cardinalities or declaration.base_type not in base_types:
+        allowed = ", ".join(sorted(f"{c}" for c in cardinalities))
+        types = ", ".join(sorted(f"{b}" for b in base_types))
+        raise ItemFormatError(
+            f"response {rid!r} is {declaration.cardinality} {declaration.base_type}, but a "
+            f"{interaction.type} interaction needs cardinality {allowed} and base type {types}",
+            element=element,
+        )
+    if (
+        interaction.type in (InteractionType.CHOICE, InteractionType.HOTTEXT)
+        and declaration.cardinality is Cardinality.SINGLE
+        and interaction.max_choices not in (None, 1)
+    ):
+        raise ItemFormatError(
+            f"response {rid!r} has single cardinality but the interaction allows "
+            f"max-choices={interaction.max_choices}",
+            element=element,
+        )
+    _check_choice_references(interaction, declaration, element)
+
+
+def _check_choice_references(
+    interaction: Interaction, declaration: ResponseDeclaration, element: str
+) -> None:
+    """Correct responses and map keys of choice-based interactions name real choices."""
+    if declaration.base_type is BaseType.BOOLEAN:
+        ids = {c.identifier for c in interaction.choices}
+        if ids != {"true", "false"}:
+            raise ItemFormatError(
+                f"response {declaration.identifier!r} is boolean, so its choices must be "
+                f"identified 'true' and 'false' (found {sorted(ids)})",
+                element=element,
+            )
+        return
+    if declaration.base_type not in (
+        BaseType.IDENTIFIER,
+        BaseType.PAIR,
+        BaseType.DIRECTED_PAIR,
+    ):
+        return
+    known = set(interaction.choice_identifiers())
+    if not known:
+        return
+
+    def identifiers_in(value: Any) -> Iterator[str]:
+        if value is None:
+            return
+        values = [value] if declaration.cardinality is Cardinality.SINGLE else list(value)
+        for single in values:
+            if isinstance(single, str):
+                yield single
+            else:
+                yield from (str(part) for part in single)
+
+    sources: list[tuple[str, Any]] = [("correct response", declaration.correct_response)]
+    if declaration.mapping is not None:
+        sources.extend(
+            ("map key", entry.key if declaration.cardinality is Cardinality.SINGLE else [entry.key])
+            for entry in declaration.mapping.entries
+        )
+    for what, value in sources:
+        for identifier in identifiers_in(value):
+            if identifier not in known:
+                raise ItemFormatError(
+                    f"{what} of {declaration.identifier!r} names {identifier!r}, which is not "
+                    "a choice of its interaction",
+                    element=element,
+                )
+
+
+def _check_declaration(declaration: ResponseDeclaration) -> None:
+    for kind, mapping in (
+        ("mapping", declaration.mapping),
+        ("area mapping", declaration.area_mapping),
+    ):
+        if mapping is None:
+            continue
+        if (
+            mapping.lower_bound is not None
+            and mapping.upper_bound is not None
+            and mapping.lower_bound > mapping.upper_bound
+        ):
+            raise ItemFormatError(
+                f"{kind} of {declaration.identifier!r} has lower-bound {mapping.lower_bound} "
+                f"above upper-bound {mapping.upper_bound}"
+            )
+    if declaration.mapping is not None:
+        seen: set[str] = set()
+        for entry in declaration.mapping.entries:
+            key = repr(entry.key)
+            if key in seen:
+                raise ItemFormatError(
+                    f"mapping of {declaration.identifier!r} has the key {entry.key!r} twice"
+                )
+            seen.add(key)
+    if declaration.area_mapping is not None and declaration.base_type is not BaseType.POINT:
+        raise ItemFormatError(
+            f"response {declaration.identifier!r} has an area mapping but is not of base type point"
+        )
+    if declaration.cardinality is Cardinality.RECORD and declaration.base_type is not None:
+        raise ItemFormatError(
+            f"response {declaration.identifier!r} has record cardinality and a base type"
+        )
+    if declaration.cardinality is not Cardinality.RECORD and declaration.base_type is None:
+        raise ItemFormatError(f"response {declaration.identifier!r} has no base type")
