@@ -25,7 +25,7 @@ async def test_migration_files_follow_the_naming_scheme() -> None:
     names = sorted(p.name for p in versions.glob("*.py"))
     assert names, "no migrations"
     for name in names:
-        assert re.fullmatch(r"\d{4}-\d{2}-\d{2}_[a-z0-9_]+\.py", name), name
+        assert re.fullmatch(r"\d{4}-\d{2}-\d{2}-\d{4}_[a-z0-9_]+\.py", name), name
 
 
 async def test_models_match_the_migrations(database: Database) -> None:
