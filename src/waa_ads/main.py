@@ -13,6 +13,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from waa_ads import __version__
 from waa_ads.api import api_router
 from waa_ads.auth.service import build_auth
+from waa_ads.core.apidocs import install_api_docs
 from waa_ads.core.db import Database, database_from_settings
 from waa_ads.core.errors import Problem, install_error_handlers
 from waa_ads.core.health import router as health_router
@@ -80,6 +81,8 @@ def create_app(
         version=__version__,
         summary="Automated assessment delivery: item banks, delivery, scoring, integrity, audit.",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.readiness_probes = {}
@@ -88,6 +91,7 @@ def create_app(
         if settings.broker_url:
             tracing.instrument_celery()
     install_error_handlers(app)
+    install_api_docs(app, title="WAA-ADS")
     app.include_router(health_router)
     app.include_router(api_router)
     app.include_router(web_router)
