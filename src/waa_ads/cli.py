@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -25,6 +25,10 @@ db_app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 audit_app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
+org_app = typer.Typer(help="Organizations (tenants).", no_args_is_help=True)
+app.add_typer(org_app, name="org")
+bank_app = typer.Typer(help="Item banks.", no_args_is_help=True)
+app.add_typer(bank_app, name="bank")
 
 console = Console(stderr=True)
 T = TypeVar("T")
@@ -356,15 +360,122 @@ def score_item(
     typer.echo(json.dumps(evaluate(item, responses).to_dict()))
 
 
-async def _resolve_bank(
-    session: Any, organization: str | None, bank: str | None, *, create: bool = False
-) -> tuple[Any, Any]:
-    """The organization and bank a content command works on: the only ones when there is
-    exactly one, otherwise those named."""
+@org_app.command("create")
+def org_create(
+    slug: str = typer.Argument(..., help="Short name in URLs and commands, e.g. 'acme'."),
+    name: str = typer.Option(..., help="The organization's display name."),
+    timezone: str = typer.Option("UTC", help="IANA time zone for administration windows."),
+) -> None:
+    """Create an organization (migrating the database first, as on a fresh install)."""
+    from waa_ads.audit.service import SYSTEM_ACTOR
+    from waa_ads.auth import service as auth_service
+    from waa_ads.core import migrate as migrations
+
+    settings = load_settings()
+    migrations.upgrade(settings.resolved_database_url)
+
+    async def work(session: Any) -> str:
+        org = await auth_service.create_organization(
+            session, slug=slug, name=name, timezone=timezone, actor=SYSTEM_ACTOR
+        )
+        return f"organization {org.slug} ({org.id})"
+
+    typer.echo(_in_transaction(settings, work))
+
+
+@org_app.command("list")
+def org_list() -> None:
+    """List organizations: slug, time zone and name, one per line."""
     from sqlalchemy import select
 
     from waa_ads.auth.models import Organization
+
+    async def work(session: Any) -> str:
+        orgs = (await session.execute(select(Organization).order_by(Organization.slug))).scalars()
+        return "\n".join(f"{o.slug}\t{o.timezone}\t{o.name}" for o in orgs)
+
+    typer.echo(_in_transaction(load_settings(), work, write=False))
+
+
+@bank_app.command("create")
+def bank_create(
+    slug: str = typer.Argument(..., help="Short name, e.g. 'algebra-1'."),
+    name: str = typer.Option(..., help="The bank's display name."),
+    organization: str | None = typer.Option(None, help="Organization slug (if several)."),
+    description: str | None = typer.Option(None, help="What the bank holds."),
+    review_required: bool = typer.Option(
+        False, help="Publishing needs a reviewer's approval of a submitted version."
+    ),
+) -> None:
+    """Create an item bank (as the system; audited like one made through the API)."""
+    from waa_ads.auth.deps import Principal
+    from waa_ads.content import schemas as content_schemas
+    from waa_ads.content import service as content_service
+
+    try:
+        data = content_schemas.BankCreate(
+            slug=slug, name=name, description=description, review_required=review_required
+        )
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise typer.BadParameter(f"{'.'.join(map(str, err['loc']))}: {err['msg']}") from None
+
+    async def work(session: Any) -> str:
+        org = await _resolve_organization(session, organization)
+        bank = await content_service.create_bank(session, Principal.system(org.id), data)
+        return f"item bank {bank.slug} ({bank.id}) in organization {org.slug}"
+
+    typer.echo(_in_transaction(load_settings(), work))
+
+
+@bank_app.command("list")
+def bank_list(
+    organization: str | None = typer.Option(None, help="Organization slug (if several)."),
+) -> None:
+    """List an organization's item banks: slug, id and name, one per line."""
+    from sqlalchemy import select
+
     from waa_ads.content.models import ItemBank
+
+    async def work(session: Any) -> str:
+        org = await _resolve_organization(session, organization)
+        banks = (
+            await session.execute(
+                select(ItemBank).where(ItemBank.organization_id == org.id).order_by(ItemBank.slug)
+            )
+        ).scalars()
+        return "\n".join(f"{b.slug}\t{b.id}\t{b.name}" for b in banks)
+
+    typer.echo(_in_transaction(load_settings(), work, write=False))
+
+
+def _in_transaction(
+    settings: Settings, work: Callable[[Any], Awaitable[str]], *, write: bool = True
+) -> str:
+    """Run ``work`` in one unit of work; a domain error ends the command with its reason."""
+    from waa_ads.core.db import database_from_settings
+    from waa_ads.core.errors import DomainError
+
+    async def go() -> str:
+        db = database_from_settings(settings)
+        try:
+            async with db.transaction(write=write) as session:
+                return await work(session)
+        finally:
+            await db.dispose()
+
+    try:
+        return _run(go())
+    except DomainError as exc:
+        console.print(f"[red]error:[/red] {exc.detail}")
+        raise typer.Exit(2) from None
+
+
+async def _resolve_organization(session: Any, organization: str | None) -> Any:
+    """The organization a command works on: the only one, or the one named."""
+    from sqlalchemy import select
+
+    from waa_ads.auth.models import Organization
 
     orgs = (await session.execute(select(Organization).order_by(Organization.slug))).scalars()
     orgs = [o for o in orgs if organization is None or o.slug == organization]
@@ -375,13 +486,41 @@ async def _resolve_bank(
             if organization is None
             else f"no organization {organization!r}"
         )
-    org = orgs[0]
+    return orgs[0]
+
+
+async def _resolve_bank(
+    session: Any,
+    organization: str | None,
+    bank: str | None,
+    *,
+    create: bool = False,
+    bank_name: str | None = None,
+) -> tuple[Any, Any]:
+    """The organization and bank a content command works on: the only ones when there is
+    exactly one, otherwise those named. With ``create``, a named bank that does not exist
+    is created (as the system, audited) in the same transaction."""
+    from sqlalchemy import select
+
+    from waa_ads.content.models import ItemBank
+
+    org = await _resolve_organization(session, organization)
     banks = (
         await session.execute(
             select(ItemBank).where(ItemBank.organization_id == org.id).order_by(ItemBank.slug)
         )
     ).scalars()
     banks = [b for b in banks if bank is None or b.slug == bank]
+    if not banks and bank is not None and create:
+        from waa_ads.auth.deps import Principal
+        from waa_ads.content import schemas as content_schemas
+        from waa_ads.content import service as content_service
+
+        try:
+            data = content_schemas.BankCreate(slug=bank, name=bank_name or bank)
+        except ValidationError as exc:
+            raise typer.BadParameter(f"--bank {bank!r}: {exc.errors()[0]['msg']}") from None
+        banks = [await content_service.create_bank(session, Principal.system(org.id), data)]
     if len(banks) != 1:
         names = ", ".join(b.slug for b in banks) or "none"
         raise typer.BadParameter(
@@ -397,6 +536,10 @@ def import_command(
     path: Path = typer.Argument(..., exists=True, help="A file, a folder, or a .zip package."),
     organization: str | None = typer.Option(None, help="Organization slug (if several)."),
     bank: str | None = typer.Option(None, help="Item bank slug (if several)."),
+    create_bank: bool = typer.Option(
+        False, "--create-bank", help="Create the bank named by --bank when it does not exist."
+    ),
+    bank_name: str | None = typer.Option(None, help="Name of a bank --create-bank creates."),
     publish: bool = typer.Option(False, help="Publish the imported items."),
 ) -> None:
     """Import QTI 3.0 / 2.x items and packages, or native YAML/JSON items (all or nothing)."""
@@ -421,7 +564,11 @@ def import_command(
                 candidates = await asyncio.to_thread(transfer.candidates_from_path, path)
                 progress.update(task, description="storing items", total=len(candidates))
                 async with db.transaction() as session:
-                    org, target = await _resolve_bank(session, organization, bank)
+                    if create_bank and bank is None:
+                        raise typer.BadParameter("--create-bank needs --bank SLUG")
+                    org, target = await _resolve_bank(
+                        session, organization, bank, create=create_bank, bank_name=bank_name
+                    )
                     report = await transfer.import_items(
                         session,
                         blobs,
