@@ -23,7 +23,12 @@ from waa_ads.core.settings import Settings, get_settings
 from waa_ads.core.storage import blob_store_from_settings
 from waa_ads.core.tasks import start_background_work
 from waa_ads.core.telemetry import Tracing
+from waa_ads.core.textguard import TextInputMiddleware
 from waa_ads.web.router import router as web_router
+
+#: Where a candidate's answer arrives: text that cannot be stored is repaired there, not
+#: refused (see core.textguard).
+CANDIDATE_ANSWER_PATHS = (r"^/api/v1/attempts/[^/]+/responses/[^/]+$",)
 
 
 def create_app(
@@ -105,6 +110,9 @@ def create_app(
             allow_headers=["*"],
             allow_credentials=True,
         )
+    # Inside the size limit, which so bounds what it reads; a candidate's saved answer is
+    # repaired rather than refused, so no answer is lost for its content.
+    app.add_middleware(TextInputMiddleware, keep_answer_paths=CANDIDATE_ANSWER_PATHS)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     # Added last, so it runs first: every log line of a request carries its id.
     app.add_middleware(RequestContextMiddleware)
