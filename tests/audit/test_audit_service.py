@@ -7,12 +7,13 @@ import re
 import subprocess
 import sys
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from typer.testing import CliRunner
 
@@ -76,6 +77,36 @@ async def test_raw_sql_tampering_is_reported(db_session: AsyncSession) -> None:
     assert not result.ok
     assert result.broken is not None
     assert result.broken.seq == 7
+
+
+@pytest.mark.parametrize(
+    ("column", "forged"),
+    [
+        ("action", "forged.action"),
+        ("actor_type", "system"),
+        ("actor_id", "00000000-0000-0000-0000-00000000beef"),
+        ("target_type", "other"),
+        ("target_id", "999"),
+        ("occurred_at", datetime(2020, 1, 1, tzinfo=UTC)),
+        ("organization_id", uuid.UUID(int=7)),
+    ],
+)
+async def test_forging_a_queryable_column_is_reported(
+    db_session: AsyncSession, column: str, forged: object
+) -> None:
+    """Every column anything reads is checked against the hashed text, not only the text."""
+    org = uuid.uuid4()
+    await _record_many(db_session, org, 6)
+    await db_session.execute(
+        update(AuditEvent)
+        .where(AuditEvent.chain == str(org), AuditEvent.seq == 4)
+        .values({column: forged})
+    )
+    result = await audit.verify_chain(db_session, str(org))
+    assert not result.ok
+    assert result.broken is not None
+    assert result.broken.seq == 4
+    assert repr(column) in result.broken.reason
 
 
 async def test_deleting_the_newest_events_is_reported(db_session: AsyncSession) -> None:

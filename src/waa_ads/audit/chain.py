@@ -71,11 +71,45 @@ def build_event(
 
 
 @dataclass(frozen=True, slots=True)
+class StoredColumns:
+    """The copies of hashed fields an event row keeps in columns of their own, so they can
+    be queried; verification checks each against the hashed text."""
+
+    organization_id: str | None
+    occurred_at: datetime
+    action: str
+    actor_type: str
+    actor_id: str | None
+    target_type: str | None
+    target_id: str | None
+
+    def mismatch(self, document: Mapping[str, Any], chain: str | None) -> str | None:
+        """The first column that differs from the hashed ``document``, or None."""
+        expected_org = None if chain in (None, SYSTEM_CHAIN) else chain
+        if chain is not None and self.organization_id != expected_org:
+            return "organization_id"
+        checks = (
+            ("occurred_at", document.get("occurred_at"), format_time(self.occurred_at)),
+            ("action", document.get("action"), self.action),
+            ("actor_type", (document.get("actor") or {}).get("type"), self.actor_type),
+            ("actor_id", (document.get("actor") or {}).get("id"), self.actor_id),
+            ("target_type", (document.get("target") or {}).get("type"), self.target_type),
+            ("target_id", (document.get("target") or {}).get("id"), self.target_id),
+        )
+        for name, hashed, stored in checks:
+            if hashed != stored:
+                return name
+        return None
+
+
+@dataclass(frozen=True, slots=True)
 class StoredLink:
     seq: int
     canonical: str
     prev_hash: str
     hash: str
+    #: The row's queryable copies of hashed fields, when the caller read them.
+    columns: StoredColumns | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,8 +132,9 @@ def verify_links(state: ChainState, links: Iterable[StoredLink]) -> BrokenLink |
     """Check links in sequence order, continuing from ``state``; the first broken one, or None.
 
     A link is broken when its sequence number skips or repeats, its ``prev_hash`` is not the
-    previous link's hash, its hash does not match its text, or its text names another
-    sequence number or previous hash than the row it is stored in.
+    previous link's hash, its hash does not match its text, its text names another
+    sequence number or previous hash than the row it is stored in, or (when the link carries
+    them) a queryable column holds another value than the hashed text.
     """
     for link in links:
         if link.seq != state.expected_seq:
@@ -119,6 +154,12 @@ def verify_links(state: ChainState, links: Iterable[StoredLink]) -> BrokenLink |
             or (state.chain is not None and document.get("chain") != state.chain)
         ):
             return BrokenLink(link.seq, "canonical text does not name this chain position")
+        if link.columns is not None:
+            column = link.columns.mismatch(document, state.chain)
+            if column is not None:
+                return BrokenLink(
+                    link.seq, f"stored column {column!r} does not match the hashed event"
+                )
         state.expected_seq += 1
         state.last_hash = link.hash
         state.checked += 1

@@ -20,6 +20,7 @@ from waa_ads.audit.chain import (
     SYSTEM_CHAIN,
     BrokenLink,
     ChainState,
+    StoredColumns,
     StoredLink,
     build_event,
     canonicalize,
@@ -175,14 +176,41 @@ async def iter_links(
     after = 0
     while True:
         stmt = select(
-            AuditEvent.seq, AuditEvent.canonical, AuditEvent.prev_hash, AuditEvent.hash
+            AuditEvent.seq,
+            AuditEvent.canonical,
+            AuditEvent.prev_hash,
+            AuditEvent.hash,
+            AuditEvent.organization_id,
+            AuditEvent.occurred_at,
+            AuditEvent.action,
+            AuditEvent.actor_type,
+            AuditEvent.actor_id,
+            AuditEvent.target_type,
+            AuditEvent.target_id,
         ).where(AuditEvent.chain == chain, AuditEvent.seq > after)
         if up_to is not None:
             stmt = stmt.where(AuditEvent.seq <= up_to)
         rows = (await session.execute(stmt.order_by(AuditEvent.seq).limit(batch))).all()
         if not rows:
             return
-        yield [StoredLink(int(r.seq), r.canonical, r.prev_hash, r.hash) for r in rows]
+        yield [
+            StoredLink(
+                int(r.seq),
+                r.canonical,
+                r.prev_hash,
+                r.hash,
+                StoredColumns(
+                    organization_id=str(r.organization_id) if r.organization_id else None,
+                    occurred_at=r.occurred_at,
+                    action=r.action,
+                    actor_type=r.actor_type,
+                    actor_id=r.actor_id,
+                    target_type=r.target_type,
+                    target_id=r.target_id,
+                ),
+            )
+            for r in rows
+        ]
         after = int(rows[-1].seq)
 
 
