@@ -1,3 +1,4 @@
+// @ts-check
 // Autosave with offline tolerance.
 //
 // Every change becomes a save {ref, seq, value, flagged, time_spent_ms}. The per-response
@@ -9,8 +10,30 @@
 // means another tab saved something newer, so this save is dropped (never re-sent with a
 // higher number) and only the next edit gets a number past N.
 
+import { putResponse, readProblem } from "./api.js";
+
+/** @typedef {import("./types.js").Problem} Problem */
+/** @typedef {import("./types.js").Refusal} Refusal */
+/** @typedef {import("./types.js").ResponseValue} ResponseValue */
+/** @typedef {import("./types.js").Save} Save */
+/** @typedef {import("./types.js").SaveReply} SaveReply */
+/** @typedef {import("./types.js").SaveState} SaveState */
+
+/**
+ * @typedef {object} QueueHooks
+ * @property {(saveState: SaveState) => void} onState
+ * @property {(save: Save, accepted: boolean) => void} [onSaved]
+ * @property {(kind: Refusal, detail: string | null, save: Save) => void} onRefused
+ */
+
 const PREFIX = "waa-player";
 
+/**
+ * @template T
+ * @param {string} key
+ * @param {T} fallback
+ * @returns {T}
+ */
 function load(key, fallback) {
   try {
     const raw = localStorage.getItem(key);
@@ -20,53 +43,96 @@ function load(key, fallback) {
   }
 }
 
+/**
+ * @param {string} key
+ * @param {unknown} value
+ */
 function store(key, value) {
   localStorage.setItem(key, JSON.stringify(value));
+}
+
+/**
+ * What a refused save means, by the problem's code (the end of its `type`) or its status;
+ * `null` when it should simply be sent again later (a 5xx, a rate limit).
+ * @param {Problem} problem
+ * @returns {Refusal | null}
+ */
+export function refusalOf({ status, code }) {
+  // The credential is not (or no longer) valid.
+  if (status === 404 || status === 401) return "credential";
+  if (code === "deadline-passed" || status === 410) return "late";
+  if (code === "attempt-paused") return "paused";
+  if (code === "item-closed" || status === 409) return "closed";
+  if (status === 422) return "invalid";
+  return null;
 }
 
 export class SaveQueue {
   /**
    * @param {string} attemptId
-   * @param {(path: string, init: RequestInit) => Promise<Response>} send  the API call
-   * @param {object} hooks  onState({pending, saving, offline, error}), onRefused(kind, detail, save)
+   * @param {QueueHooks} hooks
    */
-  constructor(attemptId, send, hooks) {
+  constructor(attemptId, hooks) {
     this.attemptId = attemptId;
-    this.send = send;
     this.hooks = hooks;
     this.queueKey = `${PREFIX}:queue:${attemptId}`;
     this.seqKey = `${PREFIX}:seq:${attemptId}`;
+    /** @type {Promise<void> | null} */
     this.flushing = null;
-    this.retryTimer = null;
+    /** @type {number | undefined} */
+    this.retryTimer = undefined;
     this.retryDelay = 1000;
     this.offline = !navigator.onLine;
     this.stopped = false;
+    /** @type {string | null} */
+    this.lastError = null;
   }
 
-  get queue() { return load(this.queueKey, []); }
+  /** @returns {Save[]} the saves not yet sent, oldest first */
+  get queue() { return load(this.queueKey, /** @type {Save[]} */ ([])); }
 
   set queue(items) { store(this.queueKey, items); }
 
-  /** The highest seq this browser has used or seen for ``ref``. */
-  seqOf(ref) { return load(this.seqKey, {})[ref] ?? 0; }
+  /** @returns {Record<string, number>} */
+  #seqs() { return load(this.seqKey, {}); }
 
-  /** Remember that the server holds ``seq`` for ``ref`` (the next edit goes past it). */
+  /**
+   * The highest seq this browser has used or seen for `ref`.
+   * @param {string} ref
+   */
+  seqOf(ref) { return this.#seqs()[ref] ?? 0; }
+
+  /**
+   * Remember that the server holds `seq` for `ref` (the next edit goes past it).
+   * @param {string} ref
+   * @param {number} seq
+   */
   observe(ref, seq) {
-    const seqs = load(this.seqKey, {});
+    const seqs = this.#seqs();
     if ((seqs[ref] ?? 0) < seq) {
       seqs[ref] = seq;
       store(this.seqKey, seqs);
     }
   }
 
-  /** The newest queued (not yet saved) save of ``ref``, if any. */
+  /**
+   * The newest queued (not yet saved) save of `ref`, if any.
+   * @param {string} ref
+   */
   pendingFor(ref) {
     return this.queue.filter((s) => s.ref === ref).pop();
   }
 
-  /** Queue a new edit of ``ref`` and start sending. Returns the save. */
+  /**
+   * Queue a new edit of `ref` and start sending. Returns the save.
+   * @param {string} ref
+   * @param {ResponseValue} value
+   * @param {boolean} flagged
+   * @param {number} timeSpentMs
+   * @returns {Save}
+   */
   enqueue(ref, value, flagged, timeSpentMs) {
-    const seqs = load(this.seqKey, {});
+    const seqs = this.#seqs();
     const seq = (seqs[ref] ?? 0) + 1;
     seqs[ref] = seq;
     store(this.seqKey, seqs);
@@ -78,6 +144,7 @@ export class SaveQueue {
     return save;
   }
 
+  /** @param {string | null} [error] */
   report(error = null) {
     this.hooks.onState({
       pending: this.queue.length,
@@ -87,6 +154,7 @@ export class SaveQueue {
     });
   }
 
+  /** @param {boolean} offline */
   setOffline(offline) {
     this.offline = offline;
     if (!offline) {
@@ -96,8 +164,11 @@ export class SaveQueue {
     this.report();
   }
 
-  /** Send queued saves in order until the queue is empty or a send fails. Resolves when
-   * this round is over; concurrent calls share one round. */
+  /**
+   * Send queued saves in order until the queue is empty or a send fails. Resolves when
+   * this round is over; concurrent calls share one round.
+   * @returns {Promise<void>}
+   */
   flush() {
     if (this.stopped) return Promise.resolve();
     if (this.flushing) return this.flushing;
@@ -118,16 +189,7 @@ export class SaveQueue {
       if (!save) return;
       let response;
       try {
-        response = await this.send(
-          `/api/v1/attempts/${this.attemptId}/responses/${encodeURIComponent(save.ref)}`,
-          {
-            method: "PUT",
-            headers: { "Content-Type": "application/json" },
-            body: JSON.stringify({
-              seq: save.seq, value: save.value, flagged: save.flagged, time_spent_ms: save.time_spent_ms,
-            }),
-          },
-        );
+        response = await putResponse(this.attemptId, save);
       } catch {
         this.offline = true;
         this.#retryLater();
@@ -143,88 +205,55 @@ export class SaveQueue {
     }
   }
 
+  /** @param {Save} save */
   #drop(save) {
     this.queue = this.queue.filter((s) => !(s.ref === save.ref && s.seq === save.seq));
   }
 
+  /**
+   * @param {Save} save
+   * @param {Response} response
+   * @returns {Promise<"next" | "retry" | "stop">}
+   */
   async #settle(save, response) {
-    let body = {};
-    try { body = await response.json(); } catch { body = {}; }
     if (response.ok) {
+      /** @type {Partial<SaveReply>} */
+      let body = {};
+      try { body = await response.json(); } catch { body = {}; }
       this.observe(save.ref, body.current_seq ?? save.seq);
       this.#drop(save);
       this.retryDelay = 1000;
       this.hooks.onSaved?.(save, body.accepted !== false);
       return "next";
     }
-    const code = String(body.type ?? "").split("/").pop();
-    if (response.status === 404 || response.status === 401) {
-      // The credential is not (or no longer) valid: keep the queue for after sign-in.
-      this.stopped = true;
-      this.hooks.onRefused("credential", body.detail, save);
-      return "stop";
+    const problem = await readProblem(response);
+    const refusal = refusalOf(problem);
+    switch (refusal) {
+      case "credential":
+        // Keep the queue for after sign-in.
+        this.stopped = true;
+        this.hooks.onRefused(refusal, problem.detail, save);
+        return "stop";
+      case "paused":
+        this.lastError = "paused";
+        this.hooks.onRefused(refusal, problem.detail, save);
+        return "retry";
+      case "late":
+      case "closed":
+      case "invalid":
+        // The server kept it in the history but it can never count: do not resend it.
+        this.#drop(save);
+        this.hooks.onRefused(refusal, problem.detail, save);
+        return "next";
+      default:
+        this.lastError = `HTTP ${response.status}`;
+        return "retry";
     }
-    if (response.status === 410) {
-      this.#drop(save);
-      this.hooks.onRefused("late", body.detail, save);
-      return "next";
-    }
-    if (response.status === 409 && code === "attempt-paused") {
-      this.lastError = "paused";
-      this.hooks.onRefused("paused", body.detail, save);
-      return "retry";
-    }
-    if (response.status === 409 || response.status === 422) {
-      // The server kept it in the history but it can never count: do not resend it.
-      this.#drop(save);
-      this.hooks.onRefused(response.status === 422 ? "invalid" : "closed", body.detail, save);
-      return "next";
-    }
-    this.lastError = `HTTP ${response.status}`;
-    return "retry";
   }
 
   #retryLater() {
     clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(() => this.flush(), this.retryDelay);
     this.retryDelay = Math.min(this.retryDelay * 2, 30000);
-  }
-}
-
-/** Browser integrity events, sent in batches (and kept while the network is away). */
-export class EventBatcher {
-  constructor(attemptId, send) {
-    this.attemptId = attemptId;
-    this.send = send;
-    this.events = [];
-    this.timer = null;
-    this.sending = false;
-  }
-
-  record(kind, data = {}) {
-    this.events.push({ kind, client_time: new Date().toISOString(), data });
-    if (this.events.length >= 20) this.flush();
-    else if (!this.timer) this.timer = setTimeout(() => this.flush(), 3000);
-  }
-
-  async flush() {
-    clearTimeout(this.timer);
-    this.timer = null;
-    if (this.sending || this.events.length === 0) return;
-    const batch = this.events.splice(0, 50);
-    this.sending = true;
-    try {
-      const response = await this.send(`/api/v1/attempts/${this.attemptId}/events`, {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ events: batch }),
-      });
-      if (response.status >= 500 || response.status === 429) throw new Error("retry");
-    } catch {
-      this.events.unshift(...batch);
-      this.timer = setTimeout(() => this.flush(), 10000);
-    } finally {
-      this.sending = false;
-    }
   }
 }

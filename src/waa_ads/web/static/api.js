@@ -1,0 +1,192 @@
+// @ts-check
+// The candidate API client: every request the player makes goes through here
+// (docs/candidate-api.md). Calls about an attempt send its credential in X-Attempt-Token;
+// no request carries a cookie (`credentials: "omit"`). A refused request is read into a
+// Problem: callers tell cases apart by its `code` (the end of the problem's `type`) or
+// its status, never by the sentence in `detail`, which is only shown.
+//
+// A network failure rejects the returned promise; callers decide what to tell the candidate.
+
+import { state } from "./store.js";
+
+/** @typedef {import("./types.js").Attempt} Attempt */
+/** @typedef {import("./types.js").AttemptView} AttemptView */
+/** @typedef {import("./types.js").Problem} Problem */
+/** @typedef {import("./types.js").Result} Result */
+/** @typedef {import("./types.js").Save} Save */
+/** @typedef {import("./types.js").Started} Started */
+/**
+ * @template T
+ * @typedef {import("./types.js").Reply<T>} Reply
+ */
+
+const ATTEMPTS = "/api/v1/attempts";
+
+/**
+ * A request with the signed-in attempt's credential.
+ * @param {string} path
+ * @param {RequestInit} [init]
+ */
+export function request(path, init = {}) {
+  const headers = new Headers(init.headers ?? {});
+  if (state.session) headers.set("X-Attempt-Token", state.session.credential);
+  headers.set("Accept", "application/json");
+  return fetch(path, { ...init, headers, credentials: "omit", cache: "no-store" });
+}
+
+/**
+ * The problem a refused response carries (an empty one when its body is not JSON).
+ * @param {Response} response
+ * @returns {Promise<Problem>}
+ */
+export async function readProblem(response) {
+  /** @type {Record<string, unknown>} */
+  let body = {};
+  try {
+    const parsed = await response.json();
+    if (parsed && typeof parsed === "object") body = parsed;
+  } catch {
+    body = {};
+  }
+  const text = (/** @type {unknown} */ field) => (typeof field === "string" && field ? field : null);
+  return {
+    status: response.status,
+    code: String(body.type ?? "").split("/").pop() ?? "",
+    detail: text(body.detail) ?? text(body.title),
+    body,
+  };
+}
+
+/**
+ * The body of a successful response, or its problem.
+ * @template T
+ * @param {Response} response
+ * @returns {Promise<Reply<T>>}
+ */
+async function reply(response) {
+  if (!response.ok) return { ok: false, problem: await readProblem(response) };
+  return { ok: true, body: /** @type {T} */ (await response.json()) };
+}
+
+/**
+ * Whether a response succeeded (its body is not needed), or its problem.
+ * @param {Response} response
+ * @returns {Promise<Reply<null>>}
+ */
+async function outcome(response) {
+  return response.ok ? { ok: true, body: null } : { ok: false, problem: await readProblem(response) };
+}
+
+/** @param {string} attemptId */
+const attempt = (attemptId) => `${ATTEMPTS}/${attemptId}`;
+
+/** @param {string} attemptId @param {string} ref */
+const response = (attemptId, ref) => `${attempt(attemptId)}/responses/${encodeURIComponent(ref)}`;
+
+/** Whether the server answers, without any credential (the pre-test check). */
+export async function serverAnswers() {
+  const health = await fetch("/healthz", { cache: "no-store" });
+  return health.ok;
+}
+
+/**
+ * Start or resume the attempt of an access code.
+ * @param {string} accessCode
+ * @returns {Promise<Reply<Started>>}
+ */
+export async function startAttempt(accessCode) {
+  return reply(
+    await fetch(ATTEMPTS, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      body: JSON.stringify({ access_code: accessCode }),
+      credentials: "omit",
+    }),
+  );
+}
+
+/**
+ * The attempt as the candidate sees it; `null` when the credential is not (or no longer)
+ * valid. Throws on any other refusal.
+ * @param {string} attemptId
+ * @returns {Promise<AttemptView | null>}
+ */
+export async function fetchView(attemptId) {
+  const found = await request(attempt(attemptId));
+  if (found.status === 404) return null;
+  if (!found.ok) {
+    const problem = await readProblem(found);
+    throw new Error(problem.detail ?? `HTTP ${found.status}`);
+  }
+  return found.json();
+}
+
+/**
+ * Send one queued save. The queue reads the reply itself (sync.js).
+ * @param {string} attemptId
+ * @param {Save} save
+ */
+export function putResponse(attemptId, save) {
+  return request(response(attemptId, save.ref), {
+    method: "PUT",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({
+      seq: save.seq, value: save.value, flagged: save.flagged, time_spent_ms: save.time_spent_ms,
+    }),
+  });
+}
+
+/**
+ * Upload a file as the response of a file-upload item.
+ * @param {string} attemptId
+ * @param {string} ref
+ * @param {number} seq
+ * @param {File} file
+ * @returns {Promise<Reply<null>>}
+ */
+export async function uploadResponse(attemptId, ref, seq, file) {
+  const body = new FormData();
+  body.append("seq", String(seq));
+  body.append("file", file, file.name);
+  return outcome(await request(`${response(attemptId, ref)}/file`, { method: "POST", body }));
+}
+
+/**
+ * Move on to the next item (linear navigation).
+ * @param {string} attemptId
+ * @returns {Promise<Reply<null>>}
+ */
+export async function advance(attemptId) {
+  return outcome(await request(`${attempt(attemptId)}/advance`, { method: "POST" }));
+}
+
+/**
+ * Submit the attempt (final).
+ * @param {string} attemptId
+ * @returns {Promise<Reply<Attempt>>}
+ */
+export async function submitAttempt(attemptId) {
+  return reply(await request(`${attempt(attemptId)}/submit`, { method: "POST" }));
+}
+
+/**
+ * The released result (404 until it is released).
+ * @param {string} attemptId
+ * @returns {Promise<Reply<Result>>}
+ */
+export async function fetchResult(attemptId) {
+  return reply(await request(`${attempt(attemptId)}/result`));
+}
+
+/**
+ * Send a batch of integrity events.
+ * @param {string} attemptId
+ * @param {object[]} events
+ */
+export function postEvents(attemptId, events) {
+  return request(`${attempt(attemptId)}/events`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ events }),
+  });
+}

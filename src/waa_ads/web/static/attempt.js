@@ -1,0 +1,150 @@
+// @ts-check
+// The attempt's life on this page: opening it (resuming every answer and the question
+// that was open), re-reading it (the clock, a pause, an extension, the end), what a
+// refused save means, the time running out, and moving on with linear navigation.
+
+import { advance, fetchView } from "./api.js";
+import { showAccess } from "./access.js";
+import { endingOf, showDone } from "./finish.js";
+import { EventBatcher } from "./integrity.js";
+import { commitText, lockItem, renderPaused, showItem } from "./item.js";
+import { goTo } from "./navigation.js";
+import { $, changed, forgetSession, leaveItem, session, state, view } from "./store.js";
+import { SaveQueue } from "./sync.js";
+import { later, startTimers, syncClock } from "./timer.js";
+import { announce, focusHeading, itemMessage, renderSaveState, showScreen } from "./ui.js";
+
+/** @typedef {import("./types.js").AttemptState} AttemptState */
+/** @typedef {import("./types.js").Refusal} Refusal */
+
+/** @type {ReadonlySet<AttemptState>} */
+const LIVE = new Set(["in_progress", "paused"]);
+
+/** Open the signed-in attempt: the test where it was left, or the finished screen. */
+export async function openAttempt() {
+  state.ended = false;
+  const { attemptId } = session();
+  state.queue = new SaveQueue(attemptId, {
+    onState: renderSaveState,
+    onSaved: () => changed(),
+    onRefused,
+  });
+  state.events = new EventBatcher(attemptId);
+  let read;
+  try {
+    read = await fetchView(attemptId);
+  } catch {
+    showAccess("The test server cannot be reached. Your answers are kept on this device; try again when you are back online.");
+    return;
+  }
+  if (read === null) {
+    forgetSession();
+    showAccess("Your session has ended. Enter your access code again to continue; answers not yet saved are kept on this device.");
+    return;
+  }
+  state.view = read;
+  for (const item of read.items) {
+    if (item.response) {
+      state.queue.observe(item.ref, item.response.seq);
+      state.spent.set(item.ref, item.response.time_spent_ms ?? 0);
+    }
+  }
+  syncClock(read);
+  if (!LIVE.has(read.attempt.state)) {
+    await showDone(endingOf(read.attempt));
+    return;
+  }
+  $("test-title").textContent = read.title ?? "Test";
+  const current = read.items.findIndex((i) => i.position === read.current_position);
+  state.index = current >= 0 ? current : 0;
+  showScreen("screen-test", "Test");
+  renderPaused();
+  showItem(state.index, { focus: false });
+  startTimers();
+  state.queue.flush();
+}
+
+/**
+ * A save the server refused (sync.js says which case it is).
+ * @param {Refusal} kind
+ * @param {string | null} [detail]  the server's sentence, shown as it is
+ */
+function onRefused(kind, detail) {
+  if (kind === "credential") {
+    forgetSession();
+    showAccess("Please enter your access code again. Answers not yet saved are kept on this device and will be sent.");
+  } else if (kind === "late") {
+    announce("The time for this test is over.");
+    refresh();
+  } else if (kind === "paused") {
+    refresh();
+  } else {
+    itemMessage(`An answer could not be saved: ${detail ?? "it was refused"}.`);
+  }
+}
+
+/** Re-read the attempt: re-syncs the clock, notices a pause, an extension or the end. */
+export async function refresh() {
+  if (!state.session) return;
+  let read;
+  try { read = await fetchView(state.session.attemptId); } catch { return; }
+  if (read === null) { onRefused("credential"); return; }
+  const shown = state.view;
+  if (!shown) return;
+  const wasPaused = shown.attempt.paused;
+  shown.attempt = read.attempt;
+  shown.remaining_s = read.remaining_s;
+  syncClock(read);
+  if (!LIVE.has(read.attempt.state)) { await showDone(endingOf(read.attempt)); return; }
+  if (read.remaining_s !== null && read.remaining_s > 0) { state.timeUp = false; lockItem(false); }
+  if (wasPaused !== read.attempt.paused) {
+    renderPaused();
+    if (!read.attempt.paused) itemMessage("");
+  }
+}
+
+/** The clock reached zero: lock the item, send what is queued, and ask the server until
+ * it has ended the attempt (it keeps accepting saves for a grace period). */
+export async function timeUp() {
+  if (state.timeUp) return;
+  state.timeUp = true;
+  announce("Time is up. Your last answers are being saved.");
+  lockItem(true);
+  commitText();
+  await state.queue?.flush();
+  const poll = async () => {
+    if (state.ended) return;
+    await refresh();
+    if (!state.ended) later(poll, 2000);
+  };
+  poll();
+}
+
+/** Next: the next item with free navigation; with linear navigation, ask the server to
+ * move on (there is no going back) and reopen the attempt. */
+export async function next() {
+  if (view().navigation !== "linear") {
+    goTo(state.index + 1);
+    return;
+  }
+  commitText();
+  await state.queue?.flush();
+  const reply = await advance(session().attemptId);
+  if (!reply.ok) {
+    itemMessage(reply.problem.detail ?? "Could not move on; try again.");
+    return;
+  }
+  leaveItem();
+  await openAttempt();
+  focusHeading("item-heading");
+}
+
+/** Network lost and back: the queue waits or sends at once, and the attempt is re-read. */
+export function watchNetwork() {
+  window.addEventListener("offline", () => state.queue?.setOffline(true));
+  window.addEventListener("online", () => {
+    state.queue?.setOffline(false);
+    state.events?.flush();
+    refresh();
+  });
+}

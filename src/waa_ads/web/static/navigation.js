@@ -1,0 +1,102 @@
+// @ts-check
+// Moving between questions with free navigation: the numbered question list (each
+// button's name says answered / not answered / flagged), Previous/Next, and the review
+// screen. (Linear navigation's Next asks the server to move on: attempt.js.)
+
+import { isAnswered } from "./interactions.js";
+import { commitText, showItem } from "./item.js";
+import { $, effective, leaveItem, state, subscribe, view } from "./store.js";
+import { focusHeading, showScreen } from "./ui.js";
+
+/** @typedef {import("./types.js").ViewItem} ViewItem */
+
+/**
+ * Whether an item is answered and flagged, as shown here (this tab's edits first).
+ * @param {ViewItem} item
+ */
+export function itemStatus(item) {
+  const { value, flagged } = effective(item);
+  return { answered: isAnswered(value), flagged };
+}
+
+/**
+ * Open the item at `index` on the test screen.
+ * @param {number} index
+ */
+export function goTo(index) {
+  leaveItem();
+  showScreen("screen-test", "Test");
+  showItem(index);
+}
+
+export function renderQuestionList() {
+  if (!state.view) return;
+  const list = $("question-list");
+  const items = state.view.items;
+  // Built once and then updated in place: re-creating the buttons while one is being
+  // pressed (a save on focus-out happens between mousedown and click) would lose the click.
+  if (list.children.length !== items.length) {
+    list.replaceChildren(...items.map((item, index) => {
+      const li = document.createElement("li");
+      const button = document.createElement("button");
+      button.type = "button";
+      button.textContent = `${item.position}`;
+      button.addEventListener("click", () => goTo(index));
+      li.append(button);
+      return li;
+    }));
+  }
+  items.forEach((item, index) => {
+    const { answered, flagged } = itemStatus(item);
+    const button = list.children[index].firstElementChild;
+    if (!button) return;
+    button.className = `question-link${answered ? " answered" : ""}${flagged ? " flagged" : ""}`;
+    const words = [`Question ${item.position}`, answered ? "answered" : "not answered"];
+    if (flagged) words.push("flagged");
+    button.setAttribute("aria-label", words.join(", "));
+    if (index === state.index) button.setAttribute("aria-current", "step");
+    else button.removeAttribute("aria-current");
+  });
+}
+
+export function showReview() {
+  commitText();
+  leaveItem();
+  const items = view().items;
+  const rows = $("review-rows");
+  rows.replaceChildren();
+  let unanswered = 0;
+  let flaggedCount = 0;
+  items.forEach((item, index) => {
+    const { answered, flagged } = itemStatus(item);
+    if (!answered) unanswered += 1;
+    if (flagged) flaggedCount += 1;
+    const tr = document.createElement("tr");
+    const th = document.createElement("th");
+    th.scope = "row";
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "link";
+    button.textContent = `Question ${item.position}`;
+    button.addEventListener("click", () => goTo(index));
+    th.append(button);
+    const answer = document.createElement("td");
+    answer.textContent = answered ? "Answered" : "Not answered";
+    const flag = document.createElement("td");
+    flag.textContent = flagged ? "Flagged" : "";
+    tr.append(th, answer, flag);
+    rows.append(tr);
+  });
+  $("review-summary").textContent =
+    `${items.length - unanswered} of ${items.length} questions answered; ${flaggedCount} flagged for review.`;
+  showScreen("screen-review", "Review your answers");
+  focusHeading("review-heading");
+}
+
+/** Wire Previous, the review screen's buttons and the question list (once, at start). */
+export function wireNavigation() {
+  subscribe(renderQuestionList);
+  $("prev-button").addEventListener("click", () => goTo(state.index - 1));
+  $("review-button").addEventListener("click", showReview);
+  $("review-back").addEventListener("click", () => goTo(state.index));
+}

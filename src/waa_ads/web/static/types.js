@@ -1,0 +1,194 @@
+// @ts-check
+// The shapes the player works with: the candidate API's replies (docs/candidate-api.md),
+// response values (docs/response-shapes.md) and the player's own records. Types only; the
+// other modules import them with `import("./types.js")` in JSDoc, so nothing loads this
+// file at run time.
+
+/**
+ * The attempt this tab is signed in to (kept in sessionStorage).
+ * @typedef {object} Session
+ * @property {string} attemptId
+ * @property {string} credential  sent as X-Attempt-Token on every call about the attempt
+ */
+
+/**
+ * @typedef {"scheduled" | "in_progress" | "paused" | "submitted" | "expired" | "terminated"
+ *   | "scoring" | "scored" | "released" | "invalidated"} AttemptState
+ */
+
+/**
+ * @typedef {object} Attempt
+ * @property {string} id
+ * @property {AttemptState} state
+ * @property {boolean} paused
+ * @property {"submitted" | "expired" | "terminated" | null} [ended_because]
+ */
+
+/**
+ * @typedef {"choice" | "text_entry" | "numeric_entry" | "inline_choice" | "order" | "match"
+ *   | "associate" | "gap_match" | "hottext" | "hotspot" | "select_point" | "extended_text"
+ *   | "upload" | "slider"} InteractionType
+ */
+
+/**
+ * One interaction of a rendered item, as described by the server's candidate view.
+ * @typedef {object} InteractionDescription
+ * @property {InteractionType} type
+ * @property {string} response_identifier
+ * @property {"single" | "multiple" | "ordered" | "record" | null} cardinality
+ * @property {string | null} base_type
+ * @property {string} dom_id  the id of the interaction's fieldset (or its only control)
+ */
+
+/**
+ * An item as the candidate sees it: sanitized HTML and its interactions, no answer key.
+ * @typedef {object} CandidateItem
+ * @property {string} html
+ * @property {string | null} [language]
+ * @property {InteractionDescription[]} interactions
+ */
+
+/** @typedef {[number, number]} Point */
+
+/**
+ * A stored file (the server sets it once an upload is stored).
+ * @typedef {object} UploadedFile
+ * @property {string} sha256
+ * @property {string} name
+ * @property {string} content_type
+ * @property {number} size
+ */
+
+/** @typedef {string | number | boolean | Point} ResponseScalar */
+
+/**
+ * An item with several interactions: a value per response identifier.
+ * @typedef {{[identifier: string]: ResponseValue}} ResponseRecord
+ */
+
+/**
+ * A response in its documented shape; `null` is no response.
+ * @typedef {null | ResponseScalar | ResponseScalar[] | UploadedFile | ResponseRecord} ResponseValue
+ */
+
+/**
+ * @typedef {object} StoredResponse
+ * @property {number} seq
+ * @property {ResponseValue} value
+ * @property {boolean | null} flagged
+ * @property {number | null} time_spent_ms
+ */
+
+/**
+ * @typedef {object} ViewItem
+ * @property {string} ref  the item's identifier on this form
+ * @property {number} position
+ * @property {CandidateItem} item
+ * @property {StoredResponse | null} response
+ */
+
+/**
+ * `GET /api/v1/attempts/{id}`.
+ * @typedef {object} AttemptView
+ * @property {Attempt} attempt
+ * @property {number | null} remaining_s
+ * @property {"free" | "linear"} navigation
+ * @property {boolean} allow_review
+ * @property {boolean} allow_flags
+ * @property {string | null} title
+ * @property {number} item_count
+ * @property {number} current_position
+ * @property {ViewItem[]} items
+ */
+
+/**
+ * `POST /api/v1/attempts`.
+ * @typedef {object} Started
+ * @property {Attempt} attempt
+ * @property {string} credential
+ */
+
+/**
+ * `GET /api/v1/attempts/{id}/result`, once released.
+ * @typedef {object} Result
+ * @property {number} raw
+ * @property {number} max_raw
+ * @property {string | null} [band]
+ * @property {boolean | null} [passed]
+ */
+
+/**
+ * A save's reply: `{"accepted": false}` means a newer save is already stored.
+ * @typedef {object} SaveReply
+ * @property {boolean} accepted
+ * @property {number} [seq]
+ * @property {number} current_seq
+ */
+
+/**
+ * A refused request (an RFC 9457 problem). `code` is the last segment of the problem's
+ * `type` (`attempt-paused`, `item-closed`, ...): match it or the status, never `detail`,
+ * which is a sentence for people and may change.
+ * @typedef {object} Problem
+ * @property {number} status
+ * @property {string} code
+ * @property {string | null} detail  `detail`, else `title`: only ever shown, never matched
+ * @property {Record<string, unknown>} body
+ */
+
+/**
+ * @template T
+ * @typedef {{ok: true, body: T} | {ok: false, problem: Problem}} Reply
+ */
+
+/**
+ * The newest response and flag of an item made in this tab.
+ * @typedef {object} Answer
+ * @property {ResponseValue} value
+ * @property {boolean} flagged
+ */
+
+/**
+ * A save waiting in the queue (the body of `PUT .../responses/{ref}` and its ref).
+ * @typedef {object} Save
+ * @property {string} ref
+ * @property {number} seq
+ * @property {ResponseValue} value
+ * @property {boolean} flagged
+ * @property {number} time_spent_ms
+ */
+
+/**
+ * @typedef {object} SaveState
+ * @property {number} pending  saves still queued
+ * @property {boolean} saving
+ * @property {boolean} offline
+ * @property {string | null} [error]
+ */
+
+/**
+ * What the player does about a refused save: sign in again (`credential`), end the test
+ * (`late`), wait (`paused`), or drop it and say so (`closed`, `invalid`).
+ * @typedef {"credential" | "late" | "paused" | "closed" | "invalid"} Refusal
+ */
+
+/**
+ * What an interaction module gets to wire up the controls of an item just shown.
+ * @typedef {object} ShownItem
+ * @property {ViewItem} item
+ * @property {ResponseValue | undefined} value  this interaction's response as shown
+ */
+
+/**
+ * An interaction family: how to read its controls into a response, write a stored
+ * response back, and (optionally) add behaviour to its controls once they are shown.
+ * @typedef {object} InteractionFamily
+ * @property {readonly InteractionType[]} types
+ * @property {readonly InteractionType[]} [typed]  types answered by typing: saved after a pause
+ * @property {(el: HTMLElement, d: InteractionDescription) => ResponseValue | undefined} read
+ *   `undefined`: the response cannot be read from the controls (uploads)
+ * @property {(el: HTMLElement, d: InteractionDescription, value: ResponseValue) => void} write
+ * @property {(el: HTMLElement, d: InteractionDescription, shown: ShownItem) => void} [enhance]
+ */
+
+export {};
