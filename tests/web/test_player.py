@@ -646,3 +646,57 @@ def test_expired_credential_returns_to_sign_in_and_keeps_the_queue(
     page.get_by_role("button", name="Start the test").click()
     expect(page.locator("#save-state")).to_have_text("Saved")
     assert responses(server, page) == {2: "goes"}
+
+
+def _problem(route: Any, status: int, code: str, detail: str) -> None:
+    from waa_ads.core.errors import PROBLEM_TYPE_BASE
+
+    route.fulfill(
+        status=status,
+        content_type="application/problem+json",
+        body=json.dumps(
+            {"type": PROBLEM_TYPE_BASE + code, "title": code, "status": status, "detail": detail}
+        ),
+    )
+
+
+def test_refused_saves_are_told_apart_by_their_code(server: Server, page: Any) -> None:
+    """A paused attempt keeps the save queued and locks the item; a closed item drops the
+    save and says why. The player reads the problem's code, never its sentence."""
+    from playwright.sync_api import expect
+
+    sign_in(page, server, server.code(3))
+    attempt_id = session(page)["attemptId"]
+    queue_key = f"waa-player:queue:{attempt_id}"
+    saves = "**/api/v1/attempts/*/responses/*"
+
+    def paused_view(route: Any) -> None:
+        body = route.fetch().json()
+        body["attempt"].update(state="paused", paused=True)
+        route.fulfill(json=body)
+
+    page.route(saves, lambda route: _problem(route, 409, "attempt-paused", "any sentence"))
+    page.route(lambda url: url.endswith(f"/api/v1/attempts/{attempt_id}"), paused_view)
+    go(page, 2).get_by_label("Blank 1").select_option("goes")
+    expect(page.locator("#item-error")).to_have_text(
+        "The test is paused. The clock is stopped; please wait."
+    )
+    assert page.locator("#item-form").evaluate("form => form.inert") is True
+    queued = json.loads(page.evaluate(f"localStorage.getItem('{queue_key}')"))
+    assert [q["value"] for q in queued] == ["goes"]
+
+    page.unroute_all()
+    page.evaluate("window.dispatchEvent(new Event('online'))")  # re-reads the attempt
+    expect(page.locator("#save-state")).to_have_text("Saved")
+    expect(page.locator("#item-error")).to_have_text("")
+    assert page.locator("#item-form").evaluate("form => form.inert") is False
+    assert responses(server, page) == {2: "goes"}
+
+    page.route(saves, lambda route: _problem(route, 409, "item-closed", "a sentence for people"))
+    go(page, 1).get_by_label("quick").check()
+    expect(page.locator("#item-error")).to_have_text(
+        "An answer could not be saved: a sentence for people."
+    )
+    expect(page.locator("#save-state")).to_have_text("Saved")
+    assert json.loads(page.evaluate(f"localStorage.getItem('{queue_key}')")) == []
+    assert responses(server, page) == {2: "goes"}
