@@ -39,10 +39,12 @@ async def get_scoped(
     *,
     what: str | None = None,
     for_update: bool = False,
+    error: type[NotFound] = NotFound,
 ) -> T:
-    """The row with ``row_id`` if it belongs to ``organization_id``; NotFound otherwise."""
+    """The row with ``row_id`` if it belongs to ``organization_id``; ``error`` (a
+    :class:`NotFound`, the domain's own case where it has one) otherwise."""
     row = await session.get(model, row_id, with_for_update=for_update)
     if row is None or getattr(row, "organization_id", None) != organization_id:
         name = what or getattr(model, "__tablename__", model.__name__).replace("_", " ")
-        raise NotFound(f"{name} {row_id} not found")
+        raise error(f"{name} {row_id} not found")
     return row
