@@ -652,3 +652,21 @@ def test_payload_is_json_and_stable(items: dict[str, ItemDefinition]) -> None:
         assert payload["item_identifier"] == item.identifier
         assert payload["language"] == "en"
         assert re.search(r"\bdata-response-identifier=\"RESPONSE\"", payload["html"])
+
+
+@pytest.mark.parametrize("name", list(ITEMS))
+def test_the_reply_model_declares_every_key_of_the_payload(
+    name: str, items: dict[str, ItemDefinition]
+) -> None:
+    """The player's reply model is closed: each key the renderer writes is declared, and the
+    reply serializes to the very JSON the renderer produced (absent keys stay absent)."""
+    from waa_ads.content.schemas import CandidateItem
+
+    for seed in (None, 7):
+        payload = candidate_view(
+            items[name], shuffle_seed=seed, resolve_media=lambda path: f"/media/{path}"
+        )
+        reply = CandidateItem.model_validate(payload)
+        assert json.dumps(reply.model_dump(mode="json", exclude_unset=True), sort_keys=True) == (
+            json.dumps(payload, sort_keys=True)
+        )

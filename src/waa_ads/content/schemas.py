@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from waa_ads.content.item.definition import BaseType, Cardinality, InteractionType
 from waa_ads.content.models import BankPermission, VersionStatus
 
 Slug = Annotated[
@@ -191,6 +192,24 @@ class RubricVersionRead(BaseModel):
     created_at: datetime
 
 
+class ImportedItemOutcome(BaseModel):
+    source: str = Field(description="The file (or package entry) the item came from.")
+    identifier: str | None
+    status: Literal["imported", "rejected", "not_imported"]
+    reason: str | None = Field(description="Why it was rejected, or not imported.")
+    item_id: uuid.UUID | None
+
+
+class ImportReportRead(BaseModel):
+    """What an import did, item by item."""
+
+    ok: bool = Field(description="Every item was imported.")
+    imported: int
+    rejected: int
+    items: list[ImportedItemOutcome]
+    warnings: list[str]
+
+
 class RubricWithVersion(BaseModel):
     rubric: RubricRead
     version: RubricVersionRead
@@ -201,3 +220,106 @@ class RubricWithVersion(BaseModel):
             rubric=RubricRead.model_validate(rubric),
             version=RubricVersionRead.model_validate(version),
         )
+
+
+# --- what a candidate's player receives ------------------------------------------------------
+
+
+class CandidateReply(BaseModel):
+    """Base of every reply a candidate receives: closed to fields it does not name, so an
+    answer key, a rubric or another candidate's data cannot slip into it by accident."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class _Rendered(CandidateReply):
+    """Part of a rendered item (``content.render.candidate``). The renderer leaves out what
+    does not apply, so optional fields are only sent when they were given: replies holding
+    them are serialized with ``exclude_unset`` (which the other fields, all required, never
+    lose)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CandidateOption(_Rendered):
+    """An option of an interaction: a choice, hot text, gap text, associable choice or
+    hotspot (hotspots carry ``label``, ``shape`` and ``coords`` instead of ``content``)."""
+
+    identifier: str
+    content: str | None = Field(default=None, description="Sanitized HTML of the option.")
+    text: str | None = Field(default=None, description="Plain text (inline choices).")
+    match_max: int | None = None
+    match_min: int | None = None
+    image: bool | None = Field(default=None, description="A gap image rather than a gap text.")
+    label: str | None = None
+    shape: str | None = None
+    coords: list[float] | None = None
+
+
+class CandidateGap(_Rendered):
+    identifier: str
+    required: bool
+
+
+class CandidateGraphic(_Rendered):
+    """The picture a graphic interaction draws on (``src`` resolved to a fetchable URL)."""
+
+    src: str | None = None
+    media_type: str | None = None
+    width: str | None = None
+    height: str | None = None
+    alt: str | None = None
+
+
+class CandidateLimits(_Rendered):
+    """The constraints of an interaction that the player enforces or shows."""
+
+    max_choices: int | None = None
+    min_choices: int | None = None
+    required: bool | None = None
+    expected_length: int | None = None
+    expected_lines: int | None = None
+    pattern_mask: str | None = None
+    base: int | None = None
+    format: str | None = None
+    max_strings: int | None = None
+    min_strings: int | None = None
+    max_associations: int | None = None
+    min_associations: int | None = None
+    lower_bound: float | None = None
+    upper_bound: float | None = None
+    step: float | None = None
+    step_label: bool | None = None
+    reverse: bool | None = None
+
+
+class CandidateInteraction(_Rendered):
+    """One interaction of a rendered item: how to read and fill its control (``dom_id``)."""
+
+    type: InteractionType
+    response_identifier: str
+    cardinality: Cardinality | None
+    base_type: BaseType | None
+    dom_id: str
+    prompt: str | None
+    shuffled: bool
+    options: list[CandidateOption] | None = None
+    source_options: list[CandidateOption] | None = None
+    target_options: list[CandidateOption] | None = None
+    gaps: list[CandidateGap] | None = None
+    graphic: CandidateGraphic | None = None
+    limits: CandidateLimits | None = None
+    accept: list[str] | None = Field(default=None, description="Media types an upload accepts.")
+    placeholder: str | None = None
+    orientation: str | None = None
+
+
+class CandidateItem(_Rendered):
+    """An item as a candidate's player receives it: never a correct response, a mapping,
+    response processing, a rubric or scoring notes (see content/render/candidate.py)."""
+
+    format: int = Field(description="The payload format's version.")
+    item_identifier: str
+    language: str | None
+    html: str = Field(description="The body as a sanitized polyglot HTML fragment.")
+    interactions: list[CandidateInteraction]
