@@ -16,11 +16,21 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from waa_ads.audit.service import Actor
+from waa_ads.auth.errors import (
+    AccountInactive,
+    AuthenticationRequired,
+    AuthorizationHeaderMalformed,
+    CsrfTokenInvalid,
+    RoleRequired,
+    TokenInvalid,
+    TokenRevoked,
+    bearer_challenge,
+)
 from waa_ads.auth.models import Role, User
 from waa_ads.auth.service import AuthComponents
 from waa_ads.auth.tokens import family_key, jti_key
 from waa_ads.core.deps import READ_METHODS, SessionDep
-from waa_ads.core.errors import Forbidden, NotFound, Unauthorized
+from waa_ads.core.errors import NotFound
 from waa_ads.core.security import (
     AccessClaims,
     TokenError,
@@ -68,17 +78,15 @@ class Principal:
         return any(r.value in self.roles for r in roles)
 
 
-def _unauthorized(detail: str) -> Unauthorized:
-    return Unauthorized(detail, extra={"headers": {"WWW-Authenticate": "Bearer"}})
-
-
 def _bearer(request: Request) -> str | None:
     header = request.headers.get("authorization")
     if not header:
         return None
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise _unauthorized("malformed Authorization header; expected 'Bearer <token>'")
+        raise AuthorizationHeaderMalformed(
+            "malformed Authorization header; expected 'Bearer <token>'", extra=bearer_challenge()
+        )
     return token.strip()
 
 
@@ -89,26 +97,26 @@ async def get_principal(request: Request, session: SessionDep, auth: AuthDep) ->
         token = request.cookies.get(SESSION_COOKIE)
         transport = "cookie"
     if not token:
-        raise _unauthorized("authentication required")
+        raise AuthenticationRequired("authentication required", extra=bearer_challenge())
     try:
         claims = decode_access_token(auth.settings, token)
     except TokenError:
-        raise _unauthorized("invalid or expired token") from None
+        raise TokenInvalid("invalid or expired token", extra=bearer_challenge()) from None
     if transport == "cookie" and request.method not in READ_METHODS:
         sent = request.headers.get(CSRF_HEADER, "")
         if not sent or not constant_time_equals(
             sent, csrf_token_for(auth.settings, claims.family_id)
         ):
-            raise Forbidden(f"missing or wrong {CSRF_HEADER} header for this cookie session")
+            raise CsrfTokenInvalid(f"missing or wrong {CSRF_HEADER} header for this cookie session")
     if await auth.tokens.is_revoked(
         jti_key(claims.jti), family_key(claims.family_id), session=session
     ):
-        raise _unauthorized("this token has been revoked")
+        raise TokenRevoked("this token has been revoked", extra=bearer_challenge())
     try:
         user_id = uuid.UUID(claims.subject)
         organization_id = uuid.UUID(claims.organization_id)
     except ValueError:
-        raise _unauthorized("invalid token subject") from None
+        raise TokenInvalid("invalid token subject", extra=bearer_challenge()) from None
     user = await session.get(User, user_id)
     if (
         user is None
@@ -116,7 +124,7 @@ async def get_principal(request: Request, session: SessionDep, auth: AuthDep) ->
         or not user.is_active
         or user.erased_at is not None
     ):
-        raise _unauthorized("this account is not active")
+        raise AccountInactive("this account is not active", extra=bearer_challenge())
     return Principal(user.id, organization_id, frozenset(user.roles), transport, claims)
 
 
@@ -130,7 +138,7 @@ def require_roles(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
     async def dependency(principal: PrincipalDep) -> Principal:
         if not principal.has_any(*roles):
             names = ", ".join(r.value for r in roles)
-            raise Forbidden(f"this needs one of the roles: {names}")
+            raise RoleRequired(f"this needs one of the roles: {names}")
         return principal
 
     return dependency

@@ -20,9 +20,31 @@ from waa_ads.auth.deps import (
     PrincipalDep,
     require_roles,
 )
+from waa_ads.auth.errors import (
+    CREDENTIAL_ERRORS,
+    AccountErased,
+    CandidateErased,
+    CandidateExternalIdTaken,
+    CandidateNotFound,
+    CsrfTokenInvalid,
+    EmailTaken,
+    InvalidCredentials,
+    InvitationInvalid,
+    LoginRateLimited,
+    OrganizationNotFound,
+    RefreshTokenInvalid,
+    RefreshTokenMissing,
+    RefreshTokenReused,
+    RoleRequired,
+    SelfErasure,
+    SelfLockout,
+    SessionRevoked,
+    UnknownTimeZone,
+    UserNotFound,
+)
 from waa_ads.auth.models import Role
 from waa_ads.core.deps import SessionDep
-from waa_ads.core.errors import Forbidden, Unauthorized, error_responses
+from waa_ads.core.errors import error_responses
 from waa_ads.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from waa_ads.core.security import constant_time_equals, csrf_token_for
 
@@ -49,7 +71,7 @@ def _client(request: Request) -> str:
     "/token",
     response_model=schemas.TokenPair,
     summary="Log in (OAuth2 password flow)",
-    responses=error_responses(401, 429),
+    responses=error_responses(InvalidCredentials, LoginRateLimited),
 )
 async def token(
     request: Request,
@@ -79,7 +101,13 @@ async def token(
     "/refresh",
     response_model=schemas.TokenPair,
     summary="Trade a refresh token for a new pair (rotation)",
-    responses=error_responses(401, 403),
+    responses=error_responses(
+        RefreshTokenMissing,
+        RefreshTokenInvalid,
+        RefreshTokenReused,
+        SessionRevoked,
+        CsrfTokenInvalid,
+    ),
 )
 async def refresh(
     request: Request,
@@ -96,7 +124,7 @@ async def refresh(
         )
     cookie = request.cookies.get(REFRESH_COOKIE)
     if not cookie:
-        raise Unauthorized("no refresh token given")
+        raise RefreshTokenMissing("no refresh token given")
     _check_double_submit(request)
     issued = await service.rotate_refresh_token(auth, cookie, transport="cookie")
     _set_session_cookies(response, auth, issued)
@@ -111,7 +139,7 @@ async def refresh(
     "/logout",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="End this session (access token and its refresh tokens)",
-    responses=error_responses(401, 403),
+    responses=error_responses(*CREDENTIAL_ERRORS),
 )
 async def logout(
     response: Response, session: SessionDep, auth: AuthDep, principal: PrincipalDep
@@ -127,7 +155,7 @@ async def logout(
     "/session",
     response_model=schemas.SessionInfo,
     summary="Log in for browser pages (sets the session cookies)",
-    responses=error_responses(401, 429),
+    responses=error_responses(InvalidCredentials, LoginRateLimited),
 )
 async def create_session(
     request: Request,
@@ -153,7 +181,10 @@ async def create_session(
 
 
 @auth_router.get(
-    "/me", response_model=schemas.Me, summary="The caller", responses=error_responses(401)
+    "/me",
+    response_model=schemas.Me,
+    summary="The caller",
+    responses=error_responses(*CREDENTIAL_ERRORS, OrganizationNotFound, UserNotFound),
 )
 async def me(session: SessionDep, principal: PrincipalDep) -> schemas.Me:
     user = await service.get_user(session, principal.organization_id, principal.user_id)
@@ -172,7 +203,7 @@ async def me(session: SessionDep, principal: PrincipalDep) -> schemas.Me:
     "/invitations/accept",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Set a password with an invitation token",
-    responses=error_responses(401),
+    responses=error_responses(InvitationInvalid),
 )
 async def accept_invitation(
     session: SessionDep, auth: AuthDep, body: schemas.InvitationAccept
@@ -185,7 +216,7 @@ def _check_double_submit(request: Request) -> None:
     sent = request.headers.get(CSRF_HEADER, "")
     cookie = request.cookies.get(CSRF_COOKIE, "")
     if not sent or not cookie or not constant_time_equals(sent, cookie):
-        raise Forbidden(f"missing or wrong {CSRF_HEADER} header for this cookie session")
+        raise CsrfTokenInvalid(f"missing or wrong {CSRF_HEADER} header for this cookie session")
 
 
 def _set_session_cookies(
@@ -237,7 +268,7 @@ def _clear_session_cookies(response: Response, auth: service.AuthComponents) -> 
     "/current",
     response_model=schemas.OrganizationRead,
     summary="The caller's organization",
-    responses=error_responses(401),
+    responses=error_responses(*CREDENTIAL_ERRORS, OrganizationNotFound),
 )
 async def current_organization(
     session: SessionDep, principal: PrincipalDep
@@ -250,7 +281,9 @@ async def current_organization(
     "/current",
     response_model=schemas.OrganizationRead,
     summary="Rename the organization or change its time zone",
-    responses=error_responses(401, 403),
+    responses=error_responses(
+        *CREDENTIAL_ERRORS, RoleRequired, OrganizationNotFound, UnknownTimeZone
+    ),
 )
 async def update_current_organization(
     session: SessionDep, admin: AdminDep, body: schemas.OrganizationUpdate
@@ -267,7 +300,7 @@ async def update_current_organization(
     response_model=schemas.UserCreated,
     status_code=status.HTTP_201_CREATED,
     summary="Create an account, or invite one (no password given)",
-    responses=error_responses(401, 403, 409),
+    responses=error_responses(*CREDENTIAL_ERRORS, RoleRequired, EmailTaken),
 )
 async def create_user(
     session: SessionDep, auth: AuthDep, admin: AdminDep, body: schemas.UserCreate
@@ -284,7 +317,7 @@ async def create_user(
     "",
     response_model=Page[schemas.UserRead],
     summary="List the organization's accounts",
-    responses=error_responses(401, 403),
+    responses=error_responses(*CREDENTIAL_ERRORS, RoleRequired),
 )
 async def list_users(
     session: SessionDep, admin: AdminDep, cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT
@@ -299,7 +332,7 @@ async def list_users(
     "/{user_id}",
     response_model=schemas.UserRead,
     summary="One account",
-    responses=error_responses(401, 403, 404),
+    responses=error_responses(*CREDENTIAL_ERRORS, RoleRequired, UserNotFound),
 )
 async def get_user(session: SessionDep, admin: AdminDep, user_id: uuid.UUID) -> schemas.UserRead:
     return schemas.UserRead.model_validate(
@@ -311,7 +344,9 @@ async def get_user(session: SessionDep, admin: AdminDep, user_id: uuid.UUID) -> 
     "/{user_id}",
     response_model=schemas.UserRead,
     summary="Change an account's roles, name, or deactivate it",
-    responses=error_responses(401, 403, 404, 409),
+    responses=error_responses(
+        *CREDENTIAL_ERRORS, RoleRequired, UserNotFound, AccountErased, SelfLockout
+    ),
 )
 async def update_user(
     session: SessionDep, admin: AdminDep, user_id: uuid.UUID, body: schemas.UserUpdate
@@ -326,7 +361,7 @@ async def update_user(
     "/{user_id}/erase",
     response_model=schemas.UserRead,
     summary="Erase an account's personal data (the audit trail keeps only its id)",
-    responses=error_responses(401, 403, 404, 409),
+    responses=error_responses(*CREDENTIAL_ERRORS, RoleRequired, UserNotFound, SelfErasure),
 )
 async def erase_user(session: SessionDep, admin: AdminDep, user_id: uuid.UUID) -> schemas.UserRead:
     user = await service.erase_user(session, admin.organization_id, user_id, actor=admin.actor)
@@ -341,7 +376,7 @@ async def erase_user(session: SessionDep, admin: AdminDep, user_id: uuid.UUID) -
     response_model=schemas.CandidateRead,
     status_code=status.HTTP_201_CREATED,
     summary="Register a candidate",
-    responses=error_responses(401, 403, 409),
+    responses=error_responses(*CREDENTIAL_ERRORS, RoleRequired, CandidateExternalIdTaken),
 )
 async def create_candidate(
     session: SessionDep, admin: AdminDep, body: schemas.CandidateCreate
@@ -356,7 +391,7 @@ async def create_candidate(
     "",
     response_model=Page[schemas.CandidateRead],
     summary="List candidates (search by name, e-mail or external id)",
-    responses=error_responses(401, 403),
+    responses=error_responses(*CREDENTIAL_ERRORS, RoleRequired),
 )
 async def list_candidates(
     session: SessionDep,
@@ -377,7 +412,7 @@ async def list_candidates(
     "/{candidate_id}",
     response_model=schemas.CandidateRead,
     summary="One candidate",
-    responses=error_responses(401, 403, 404),
+    responses=error_responses(*CREDENTIAL_ERRORS, RoleRequired, CandidateNotFound),
 )
 async def get_candidate(
     session: SessionDep, staff: CandidateViewerDep, candidate_id: uuid.UUID
@@ -391,7 +426,13 @@ async def get_candidate(
     "/{candidate_id}",
     response_model=schemas.CandidateRead,
     summary="Change a candidate's details",
-    responses=error_responses(401, 403, 404, 409),
+    responses=error_responses(
+        *CREDENTIAL_ERRORS,
+        RoleRequired,
+        CandidateNotFound,
+        CandidateErased,
+        CandidateExternalIdTaken,
+    ),
 )
 async def update_candidate(
     session: SessionDep, admin: AdminDep, candidate_id: uuid.UUID, body: schemas.CandidateUpdate
@@ -406,7 +447,7 @@ async def update_candidate(
     "/{candidate_id}/erase",
     response_model=schemas.CandidateRead,
     summary="Erase a candidate's personal data (the audit trail keeps only the id)",
-    responses=error_responses(401, 403, 404),
+    responses=error_responses(*CREDENTIAL_ERRORS, RoleRequired, CandidateNotFound),
 )
 async def erase_candidate(
     session: SessionDep, admin: AdminDep, candidate_id: uuid.UUID

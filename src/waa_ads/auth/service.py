@@ -20,6 +20,25 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from waa_ads.audit import service as audit
 from waa_ads.audit.service import Actor
 from waa_ads.auth import schemas
+from waa_ads.auth.errors import (
+    AccountErased,
+    CandidateErased,
+    CandidateExternalIdTaken,
+    CandidateNotFound,
+    EmailTaken,
+    InvalidCredentials,
+    InvitationInvalid,
+    LoginRateLimited,
+    OrganizationNotFound,
+    OrganizationSlugTaken,
+    RefreshTokenInvalid,
+    RefreshTokenReused,
+    SelfErasure,
+    SelfLockout,
+    SessionRevoked,
+    UnknownTimeZone,
+    UserNotFound,
+)
 from waa_ads.auth.models import Candidate, Invitation, Organization, Role, User, role_values
 from waa_ads.auth.tokens import (
     DatabaseTokenStore,
@@ -30,13 +49,6 @@ from waa_ads.auth.tokens import (
     jti_key,
 )
 from waa_ads.core.db import Database, utcnow
-from waa_ads.core.errors import (
-    Conflict,
-    NotFound,
-    TooManyRequests,
-    Unauthorized,
-    Unprocessable,
-)
 from waa_ads.core.pagination import paginate
 from waa_ads.core.ratelimit import DatabaseRateLimiter, RateLimiter, RedisRateLimiter
 from waa_ads.core.security import (
@@ -97,7 +109,7 @@ async def create_organization(
         await session.execute(select(Organization).where(Organization.slug == slug))
     ).scalar_one_or_none()
     if existing is not None:
-        raise Conflict(f"an organization with slug {slug!r} already exists")
+        raise OrganizationSlugTaken(f"an organization with slug {slug!r} already exists")
     org = Organization(slug=slug, name=name, timezone=_valid_timezone(timezone))
     session.add(org)
     await session.flush()
@@ -123,7 +135,7 @@ async def create_organization(
 async def get_organization(session: AsyncSession, organization_id: uuid.UUID) -> Organization:
     org = await session.get(Organization, organization_id)
     if org is None:
-        raise NotFound("organization not found")
+        raise OrganizationNotFound("organization not found")
     return org
 
 
@@ -155,7 +167,7 @@ def _valid_timezone(name: str) -> str:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise Unprocessable(
+        raise UnknownTimeZone(
             f"unknown time zone {name!r}; use an IANA name like Europe/Paris"
         ) from None
     return name
@@ -181,7 +193,7 @@ async def create_user(
         )
     ).first()
     if taken is not None:
-        raise Conflict(f"an account with e-mail {email} already exists in this organization")
+        raise EmailTaken(f"an account with e-mail {email} already exists in this organization")
     user = User(
         organization_id=organization_id,
         email=email,
@@ -194,7 +206,7 @@ async def create_user(
     try:
         await session.flush()
     except IntegrityError:
-        raise Conflict(f"an account with e-mail {email} already exists") from None
+        raise EmailTaken(f"an account with e-mail {email} already exists") from None
     invitation_token = None
     if data.password is None:
         invitation_token = secrets.token_urlsafe(32)
@@ -232,10 +244,10 @@ async def accept_invitation(
         or invitation.accepted_at is not None
         or invitation.expires_at <= utcnow()
     ):
-        raise Unauthorized("this invitation is unknown, used or expired")
+        raise InvitationInvalid("this invitation is unknown, used or expired")
     user = await session.get(User, invitation.user_id)
     if user is None or not user.is_active or user.erased_at is not None:
-        raise Unauthorized("this invitation is unknown, used or expired")
+        raise InvitationInvalid("this invitation is unknown, used or expired")
     user.password_hash = await auth.hasher.hash(data.password)
     invitation.accepted_at = utcnow()
     await session.flush()
@@ -259,7 +271,9 @@ async def list_users(
 
 
 async def get_user(session: AsyncSession, organization_id: uuid.UUID, user_id: uuid.UUID) -> User:
-    return await get_scoped(session, User, user_id, organization_id, what="user")
+    return await get_scoped(
+        session, User, user_id, organization_id, what="user", error=UserNotFound
+    )
 
 
 async def update_user(
@@ -272,13 +286,13 @@ async def update_user(
 ) -> User:
     user = await get_user(session, organization_id, user_id)
     if user.erased_at is not None:
-        raise Conflict("this account was erased")
+        raise AccountErased("this account was erased")
     changes = data.model_dump(exclude_unset=True)
     if actor.id == str(user.id) and (
         changes.get("is_active") is False
         or ("roles" in changes and Role.admin not in (changes["roles"] or []))
     ):
-        raise Conflict("you cannot deactivate yourself or remove your own admin role")
+        raise SelfLockout("you cannot deactivate yourself or remove your own admin role")
     if changes.get("roles") is not None:
         before = list(user.roles)
         user.roles = role_values(changes["roles"])
@@ -324,7 +338,7 @@ async def erase_user(
     stays, so the audit chain is untouched."""
     user = await get_user(session, organization_id, user_id)
     if actor.id == str(user.id):
-        raise Conflict("you cannot erase your own account")
+        raise SelfErasure("you cannot erase your own account")
     if user.erased_at is None:
         user.email = f"erased-{user.id}@erased.invalid"
         user.display_name = None
@@ -386,7 +400,9 @@ async def _ensure_external_id_free(
         )
     ).first()
     if taken is not None:
-        raise Conflict(f"a candidate with external id {external_id!r} already exists")
+        raise CandidateExternalIdTaken(
+            f"a candidate with external id {external_id!r} already exists"
+        )
 
 
 async def list_candidates(
@@ -411,7 +427,9 @@ async def list_candidates(
 async def get_candidate(
     session: AsyncSession, organization_id: uuid.UUID, candidate_id: uuid.UUID
 ) -> Candidate:
-    return await get_scoped(session, Candidate, candidate_id, organization_id, what="candidate")
+    return await get_scoped(
+        session, Candidate, candidate_id, organization_id, what="candidate", error=CandidateNotFound
+    )
 
 
 async def update_candidate(
@@ -424,7 +442,7 @@ async def update_candidate(
 ) -> Candidate:
     candidate = await get_candidate(session, organization_id, candidate_id)
     if candidate.erased_at is not None:
-        raise Conflict("this candidate's personal data was erased")
+        raise CandidateErased("this candidate's personal data was erased")
     changes = data.model_dump(exclude_unset=True)
     if changes.get("external_id") and changes["external_id"] != candidate.external_id:
         await _ensure_external_id_free(session, organization_id, changes["external_id"])
@@ -509,7 +527,7 @@ async def authenticate(
     ):
         state = await auth.limiter.hit(key, window)
         if state.count > limit:
-            raise TooManyRequests(
+            raise LoginRateLimited(
                 "too many failed logins; try again later",
                 extra={"headers": {"Retry-After": str(state.retry_after_s)}},
             )
@@ -530,7 +548,7 @@ async def authenticate(
             matched = account
             break
     if matched is None:
-        raise Unauthorized(BAD_CREDENTIALS)
+        raise InvalidCredentials(BAD_CREDENTIALS)
     await auth.limiter.reset(account_key)
     await auth.limiter.hit(client_key, window, cost=-1)
     return matched
@@ -590,12 +608,12 @@ async def rotate_refresh_token(auth: AuthComponents, token: str, *, transport: s
     """
     parts = split_opaque_token(token)
     if parts is None:
-        raise Unauthorized("invalid refresh token")
+        raise RefreshTokenInvalid("invalid refresh token")
     token_id, secret = parts
     claim = await auth.tokens.claim_refresh(token_id, sha256_hex(secret), transport)
     record = claim.record
     if record is None:
-        raise Unauthorized("invalid or expired refresh token")
+        raise RefreshTokenInvalid("invalid or expired refresh token")
     if claim.already_used:
         await revoke_family(auth, record.family_id)
         async with auth.db.transaction() as own:
@@ -608,13 +626,13 @@ async def rotate_refresh_token(auth: AuthComponents, token: str, *, transport: s
                 target_type="user",
                 target_id=record.user_id,
             )
-        raise Unauthorized("refresh token already used; this session has been revoked")
+        raise RefreshTokenReused("refresh token already used; this session has been revoked")
     if await auth.tokens.is_revoked(family_key(record.family_id)):
-        raise Unauthorized("this session has been revoked")
+        raise SessionRevoked("this session has been revoked")
     async with auth.db.transaction(write=False) as read:
         user = await read.get(User, record.user_id)
     if user is None or not user.is_active or user.erased_at is not None:
-        raise Unauthorized("invalid or expired refresh token")
+        raise RefreshTokenInvalid("invalid or expired refresh token")
     return await issue_tokens(auth, user, transport=transport, family_id=record.family_id)
 
 
