@@ -549,6 +549,7 @@ def import_command(
 
     from waa_ads.auth.deps import Principal
     from waa_ads.content import transfer
+    from waa_ads.content.errors import ImportRejected
     from waa_ads.core.db import database_from_settings
     from waa_ads.core.errors import DomainError
     from waa_ads.core.storage import blob_store_from_settings
@@ -585,7 +586,7 @@ def import_command(
 
     try:
         result = _run(go())
-    except transfer.ImportRejected as exc:
+    except ImportRejected as exc:
         typer.echo(json.dumps(exc.report.as_dict(), indent=2))
         console.print(f"[red]error:[/red] {exc.detail}")
         raise typer.Exit(2) from None

@@ -10,19 +10,26 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from waa_ads.audit import service as audit
 from waa_ads.auth.deps import Principal
+from waa_ads.auth.errors import RoleRequired
 from waa_ads.auth.models import Role
+from waa_ads.content.errors import (
+    MediaNotFound,
+    RubricKindChanged,
+    RubricNotFound,
+    RubricSlugTaken,
+    RubricVersionNotFound,
+)
 from waa_ads.content.media.check import DEFAULT_POLICY, MediaPolicy, check_media
 from waa_ads.content.models import MediaAsset, Rubric, RubricVersion
 from waa_ads.content.rubrics.document import parse_rubric, rubric_max_points, rubric_to_document
 from waa_ads.core.db import utcnow
-from waa_ads.core.errors import Conflict, Forbidden, NotFound
 from waa_ads.core.storage import BlobStore
 from waa_ads.core.tenancy import get_scoped, scoped
 
 
 def require_author(principal: Principal) -> None:
     if not principal.has_any(Role.admin, Role.author):
-        raise Forbidden("this needs the admin or author role")
+        raise RoleRequired("this needs the admin or author role")
 
 
 async def store_media(
@@ -76,7 +83,12 @@ async def store_media(
 
 async def get_media(session: AsyncSession, principal: Principal, media_id: uuid.UUID) -> MediaAsset:
     return await get_scoped(
-        session, MediaAsset, media_id, principal.organization_id, what="media asset"
+        session,
+        MediaAsset,
+        media_id,
+        principal.organization_id,
+        what="media asset",
+        error=MediaNotFound,
     )
 
 
@@ -95,7 +107,7 @@ async def get_media_by_hash_in(
         )
     ).scalar_one_or_none()
     if asset is None:
-        raise NotFound(f"no media asset with SHA-256 {sha256[:80]}")
+        raise MediaNotFound(f"no media asset with SHA-256 {sha256[:80]}")
     return asset
 
 
@@ -124,7 +136,7 @@ async def create_rubric(
         )
     ).first()
     if taken is not None:
-        raise Conflict(f"a rubric with slug {slug!r} already exists")
+        raise RubricSlugTaken(f"a rubric with slug {slug!r} already exists")
     rubric = Rubric(
         organization_id=organization_id,
         slug=slug,
@@ -147,7 +159,9 @@ async def _add_rubric_version(
 ) -> RubricVersion:
     parsed = parse_rubric(source_yaml)
     if parsed.kind != rubric.kind:
-        raise Conflict(f"this rubric is {rubric.kind}; a new version cannot be {parsed.kind}")
+        raise RubricKindChanged(
+            f"this rubric is {rubric.kind}; a new version cannot be {parsed.kind}"
+        )
     version = RubricVersion(
         organization_id=rubric.organization_id,
         rubric_id=rubric.id,
@@ -178,7 +192,9 @@ async def add_rubric_version(
     session: AsyncSession, principal: Principal, rubric_id: uuid.UUID, source_yaml: str
 ) -> tuple[Rubric, RubricVersion]:
     require_author(principal)
-    rubric = await get_scoped(session, Rubric, rubric_id, principal.organization_id, what="rubric")
+    rubric = await get_scoped(
+        session, Rubric, rubric_id, principal.organization_id, what="rubric", error=RubricNotFound
+    )
     version = await _add_rubric_version(
         session, principal, rubric, rubric.latest_version + 1, source_yaml
     )
@@ -193,7 +209,9 @@ async def list_rubrics(session: AsyncSession, principal: Principal) -> Sequence[
 async def get_rubric_version(
     session: AsyncSession, principal: Principal, rubric_id: uuid.UUID, version: int | None
 ) -> tuple[Rubric, RubricVersion]:
-    rubric = await get_scoped(session, Rubric, rubric_id, principal.organization_id, what="rubric")
+    rubric = await get_scoped(
+        session, Rubric, rubric_id, principal.organization_id, what="rubric", error=RubricNotFound
+    )
     number = version if version is not None else rubric.latest_version
     row = (
         await session.execute(
@@ -203,5 +221,5 @@ async def get_rubric_version(
         )
     ).scalar_one_or_none()
     if row is None:
-        raise NotFound(f"rubric {rubric_id} has no version {number}")
+        raise RubricVersionNotFound(f"rubric {rubric_id} has no version {number}")
     return rubric, row

@@ -8,13 +8,41 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile, status
 
 from waa_ads.auth.deps import PrincipalDep
+from waa_ads.auth.errors import CREDENTIAL_ERRORS, RoleRequired, UserNotFound
 from waa_ads.content import assets, schemas, service, transfer
+from waa_ads.content.errors import (
+    MEDIA_REFUSALS,
+    BankNotFound,
+    BankReviewerRequired,
+    BankSlugTaken,
+    BankWriteForbidden,
+    ImportRejected,
+    ItemFormatError,
+    ItemIdentifierChanged,
+    ItemIdentifierTaken,
+    ItemNotFound,
+    ItemNotPublished,
+    ItemVersionNotFound,
+    ItemVersionStale,
+    ItemVersionWrongStatus,
+    MediaNotFound,
+    NothingToImport,
+    PackageBuildError,
+    PackageError,
+    RubricError,
+    RubricKindChanged,
+    RubricNeedsExtendedText,
+    RubricNotFound,
+    RubricSlugTaken,
+    RubricVersionNotFound,
+    UnsafePackage,
+)
 from waa_ads.content.item.definition import ItemDefinition
 from waa_ads.content.item.responses import response_schema
 from waa_ads.content.models import Item, ItemVersion, MediaAsset, VersionStatus
 from waa_ads.content.sources import parse_source
 from waa_ads.core.deps import SessionDep, SettingsDep
-from waa_ads.core.errors import NotFound, error_responses
+from waa_ads.core.errors import error_responses
 from waa_ads.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from waa_ads.core.security import constant_time_equals, media_signature
 
@@ -23,6 +51,12 @@ banks = APIRouter(prefix="/banks", tags=["item banks"])
 items = APIRouter(prefix="/items", tags=["items"])
 media = APIRouter(prefix="/media", tags=["media"])
 rubrics = APIRouter(prefix="/rubrics", tags=["rubrics"])
+
+
+#: Finding an item's version: a bank the caller may not read hides its items.
+_ITEM_LOOKUP_ERRORS = (ItemNotFound, BankNotFound, ItemVersionNotFound)
+#: Reading an item's source and attaching its rubric.
+_ITEM_SOURCE_ERRORS = (ItemFormatError, RubricVersionNotFound, RubricNeedsExtendedText)
 
 
 def _pair(item: Item, version: ItemVersion) -> schemas.ItemWithVersion:
@@ -40,7 +74,7 @@ def _pair(item: Item, version: ItemVersion) -> schemas.ItemWithVersion:
     response_model=schemas.BankRead,
     status_code=status.HTTP_201_CREATED,
     summary="Create an item bank",
-    responses=error_responses(401, 403, 409),
+    responses=error_responses(*CREDENTIAL_ERRORS, RoleRequired, BankSlugTaken),
 )
 async def create_bank(
     session: SessionDep, principal: PrincipalDep, body: schemas.BankCreate
@@ -52,7 +86,7 @@ async def create_bank(
     "",
     response_model=list[schemas.BankRead],
     summary="The item banks the caller may read",
-    responses=error_responses(401),
+    responses=error_responses(*CREDENTIAL_ERRORS),
 )
 async def list_banks(session: SessionDep, principal: PrincipalDep) -> list[schemas.BankRead]:
     rows = await service.list_banks(session, principal)
@@ -63,7 +97,7 @@ async def list_banks(session: SessionDep, principal: PrincipalDep) -> list[schem
     "/{bank_id}",
     response_model=schemas.BankRead,
     summary="One item bank",
-    responses=error_responses(401, 404),
+    responses=error_responses(*CREDENTIAL_ERRORS, BankNotFound),
 )
 async def get_bank(
     session: SessionDep, principal: PrincipalDep, bank_id: uuid.UUID
@@ -76,7 +110,7 @@ async def get_bank(
     "/{bank_id}",
     response_model=schemas.BankRead,
     summary="Rename a bank or change whether publishing needs review",
-    responses=error_responses(401, 403, 404),
+    responses=error_responses(*CREDENTIAL_ERRORS, BankNotFound, BankReviewerRequired),
 )
 async def update_bank(
     session: SessionDep, principal: PrincipalDep, bank_id: uuid.UUID, body: schemas.BankUpdate
@@ -89,7 +123,7 @@ async def update_bank(
     "/{bank_id}/members",
     response_model=list[schemas.BankMemberRead],
     summary="Who may write or review in a bank",
-    responses=error_responses(401, 404),
+    responses=error_responses(*CREDENTIAL_ERRORS, BankNotFound),
 )
 async def list_members(
     session: SessionDep, principal: PrincipalDep, bank_id: uuid.UUID
@@ -102,7 +136,7 @@ async def list_members(
     "/{bank_id}/members",
     response_model=schemas.BankMemberRead,
     summary="Grant an account author or reviewer permission on a bank (admins)",
-    responses=error_responses(401, 403, 404),
+    responses=error_responses(*CREDENTIAL_ERRORS, RoleRequired, BankNotFound, UserNotFound),
 )
 async def set_member(
     session: SessionDep, principal: PrincipalDep, bank_id: uuid.UUID, body: schemas.BankMemberSet
@@ -115,7 +149,7 @@ async def set_member(
     "/{bank_id}/members/{user_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Revoke an account's permission on a bank (admins)",
-    responses=error_responses(401, 403, 404),
+    responses=error_responses(*CREDENTIAL_ERRORS, RoleRequired, BankNotFound),
 )
 async def remove_member(
     session: SessionDep, principal: PrincipalDep, bank_id: uuid.UUID, user_id: uuid.UUID
@@ -129,7 +163,13 @@ async def remove_member(
     response_model=schemas.ItemWithVersion,
     status_code=status.HTTP_201_CREATED,
     summary="Add an item (version 1, a draft) from native, QTI or stored form",
-    responses=error_responses(401, 403, 404, 409),
+    responses=error_responses(
+        *CREDENTIAL_ERRORS,
+        BankNotFound,
+        BankWriteForbidden,
+        ItemIdentifierTaken,
+        *_ITEM_SOURCE_ERRORS,
+    ),
 )
 async def create_item(
     session: SessionDep, principal: PrincipalDep, bank_id: uuid.UUID, body: schemas.ItemCreate
@@ -151,8 +191,17 @@ async def create_item(
     "/{bank_id}/import",
     status_code=status.HTTP_201_CREATED,
     summary="Import items from a QTI 3.0/2.x package (zip) or file, or a native YAML/JSON file",
-    response_model=dict[str, Any],
-    responses=error_responses(401, 403, 404, 413),
+    response_model=schemas.ImportReportRead,
+    responses=error_responses(
+        *CREDENTIAL_ERRORS,
+        BankNotFound,
+        BankWriteForbidden,
+        PackageError,
+        UnsafePackage,
+        NothingToImport,
+        ImportRejected,
+        413,
+    ),
 )
 async def import_items(
     request: Request,
@@ -161,7 +210,7 @@ async def import_items(
     bank_id: uuid.UUID,
     file: Annotated[UploadFile, File(description="A .zip package, .xml, .yaml or .json file")],
     publish: Annotated[bool, Form(description="Publish every imported item")] = False,
-) -> dict[str, Any]:
+) -> schemas.ImportReportRead:
     """All or nothing: when any item is rejected, nothing is stored and the 422 problem's
     ``report`` lists each item with its status and reason."""
     data = await file.read()
@@ -169,14 +218,17 @@ async def import_items(
     report = await transfer.import_items(
         session, request.app.state.blobs, principal, bank_id, candidates, publish=publish
     )
-    return report.as_dict()
+    return schemas.ImportReportRead.model_validate(report.as_dict())
 
 
 @banks.get(
     "/{bank_id}/export",
     summary="Export a bank's items: a QTI 3.0 content package or native JSON files (zip)",
     response_class=Response,
-    responses={200: {"content": {"application/zip": {}}}, **error_responses(401, 404)},
+    responses={
+        200: {"content": {"application/zip": {}}},
+        **error_responses(*CREDENTIAL_ERRORS, BankNotFound, PackageBuildError),
+    },
 )
 async def export_items(
     request: Request,
@@ -208,7 +260,7 @@ async def export_items(
     "",
     response_model=Page[schemas.ItemRead],
     summary="Search items by text, tags, interaction type and status",
-    responses=error_responses(401, 404),
+    responses=error_responses(*CREDENTIAL_ERRORS, BankNotFound),
 )
 async def search_items(
     session: SessionDep,
@@ -239,7 +291,7 @@ async def search_items(
     "/{item_id}",
     response_model=schemas.ItemWithVersion,
     summary="An item with its newest version",
-    responses=error_responses(401, 404),
+    responses=error_responses(*CREDENTIAL_ERRORS, *_ITEM_LOOKUP_ERRORS),
 )
 async def get_item(
     session: SessionDep, principal: PrincipalDep, item_id: uuid.UUID
@@ -251,7 +303,14 @@ async def get_item(
     "/{item_id}",
     response_model=schemas.ItemWithVersion,
     summary="Edit an item (a published item gets a new draft version)",
-    responses=error_responses(401, 403, 404, 409),
+    responses=error_responses(
+        *CREDENTIAL_ERRORS,
+        *_ITEM_LOOKUP_ERRORS,
+        BankWriteForbidden,
+        ItemVersionStale,
+        ItemIdentifierChanged,
+        *_ITEM_SOURCE_ERRORS,
+    ),
 )
 async def update_item(
     session: SessionDep, principal: PrincipalDep, item_id: uuid.UUID, body: schemas.ItemUpdate
@@ -274,7 +333,7 @@ async def update_item(
     "/{item_id}/versions",
     response_model=list[schemas.ItemVersionRead],
     summary="Every version of an item",
-    responses=error_responses(401, 404),
+    responses=error_responses(*CREDENTIAL_ERRORS, ItemNotFound, BankNotFound),
 )
 async def list_versions(
     session: SessionDep, principal: PrincipalDep, item_id: uuid.UUID
@@ -287,7 +346,7 @@ async def list_versions(
     "/{item_id}/versions/{version}",
     response_model=schemas.ItemVersionRead,
     summary="One version of an item (authors' view, with its answer key)",
-    responses=error_responses(401, 404),
+    responses=error_responses(*CREDENTIAL_ERRORS, *_ITEM_LOOKUP_ERRORS),
 )
 async def get_version(
     session: SessionDep, principal: PrincipalDep, item_id: uuid.UUID, version: int
@@ -298,9 +357,10 @@ async def get_version(
 
 @items.get(
     "/{item_id}/versions/{version}/preview",
-    response_model=dict[str, Any],
+    response_model=schemas.CandidateItem,
+    response_model_exclude_unset=True,
     summary="A version as a candidate would receive it (never an answer key)",
-    responses=error_responses(401, 404),
+    responses=error_responses(*CREDENTIAL_ERRORS, *_ITEM_LOOKUP_ERRORS),
 )
 async def preview_version(
     session: SessionDep,
@@ -308,20 +368,26 @@ async def preview_version(
     item_id: uuid.UUID,
     version: int,
     seed: Annotated[int | None, Query(description="Shuffle seed; omit for document order")] = None,
-) -> dict[str, Any]:
+) -> schemas.CandidateItem:
     _, row = await service.get_version(session, principal, item_id, version)
-    return service.candidate_payload(row, seed)
+    return schemas.CandidateItem.model_validate(service.candidate_payload(row, seed))
 
 
 @items.get(
     "/{item_id}/versions/{version}/response-schema",
     response_model=dict[str, Any],
     summary="The JSON Schema of each response of a version (what autosave accepts)",
-    responses=error_responses(401, 404),
+    responses=error_responses(*CREDENTIAL_ERRORS, *_ITEM_LOOKUP_ERRORS),
 )
 async def response_schemas(
     session: SessionDep, principal: PrincipalDep, item_id: uuid.UUID, version: int
 ) -> dict[str, Any]:
+    """One JSON Schema (draft 2020-12) document per response identifier of the version.
+
+    The reply is an open object on purpose: its values are JSON Schema documents, whose
+    keywords depend on each response's cardinality and base type
+    (docs/response-shapes.md); a reply model would have to restate JSON Schema itself.
+    """
     _, row = await service.get_version(session, principal, item_id, version)
     definition = ItemDefinition.from_dict(row.definition)
     return {
@@ -336,7 +402,9 @@ async def response_schemas(
     "/{item_id}/submit",
     response_model=schemas.ItemWithVersion,
     summary="Submit the draft for review",
-    responses=error_responses(401, 403, 404, 409),
+    responses=error_responses(
+        *CREDENTIAL_ERRORS, *_ITEM_LOOKUP_ERRORS, BankWriteForbidden, ItemVersionWrongStatus
+    ),
 )
 async def submit_item(
     session: SessionDep, principal: PrincipalDep, item_id: uuid.UUID
@@ -348,7 +416,13 @@ async def submit_item(
     "/{item_id}/publish",
     response_model=schemas.ItemWithVersion,
     summary="Publish the newest version (a reviewer, where the bank requires review)",
-    responses=error_responses(401, 403, 404, 409),
+    responses=error_responses(
+        *CREDENTIAL_ERRORS,
+        *_ITEM_LOOKUP_ERRORS,
+        BankWriteForbidden,
+        BankReviewerRequired,
+        ItemVersionWrongStatus,
+    ),
 )
 async def publish_item(
     session: SessionDep, principal: PrincipalDep, item_id: uuid.UUID
@@ -360,7 +434,13 @@ async def publish_item(
     "/{item_id}/retire",
     response_model=schemas.ItemWithVersion,
     summary="Retire the published version",
-    responses=error_responses(401, 403, 404, 409),
+    responses=error_responses(
+        *CREDENTIAL_ERRORS,
+        *_ITEM_LOOKUP_ERRORS,
+        BankWriteForbidden,
+        ItemNotPublished,
+        ItemVersionWrongStatus,
+    ),
 )
 async def retire_item(
     session: SessionDep, principal: PrincipalDep, item_id: uuid.UUID
@@ -378,7 +458,7 @@ async def retire_item(
     summary="Upload a media file (type sniffed from the bytes; the same bytes stored once)",
     responses={
         200: {"model": schemas.MediaRead, "description": "Already stored."},
-        **error_responses(401, 403, 413),
+        **error_responses(*CREDENTIAL_ERRORS, RoleRequired, *MEDIA_REFUSALS, 413),
     },
 )
 async def upload_media(
@@ -410,7 +490,7 @@ async def upload_media(
     "",
     response_model=list[schemas.MediaRead],
     summary="The organization's media assets",
-    responses=error_responses(401, 403),
+    responses=error_responses(*CREDENTIAL_ERRORS, RoleRequired),
 )
 async def list_media(session: SessionDep, principal: PrincipalDep) -> list[schemas.MediaRead]:
     assets.require_author(principal)
@@ -423,7 +503,10 @@ async def list_media(session: SessionDep, principal: PrincipalDep) -> list[schem
     "/signed/{organization_id}/{sha256}",
     summary="A media file through a signed URL (what candidates' item pages use)",
     response_class=Response,
-    responses={200: {"content": {"application/octet-stream": {}}}, **error_responses(404)},
+    responses={
+        200: {"content": {"application/octet-stream": {}}},
+        **error_responses(MediaNotFound),
+    },
 )
 async def get_signed_media(
     request: Request,
@@ -435,7 +518,7 @@ async def get_signed_media(
 ) -> Response:
     expected = media_signature(settings, str(organization_id), sha256)
     if not sig or not constant_time_equals(sig, expected):
-        raise NotFound("media not found")
+        raise MediaNotFound("media not found")
     asset = await assets.get_media_by_hash_in(session, organization_id, sha256)
     return await _media_response(request, asset)
 
@@ -444,7 +527,10 @@ async def get_signed_media(
     "/sha256/{sha256}",
     summary="A media asset's bytes, by content address",
     response_class=Response,
-    responses={200: {"content": {"application/octet-stream": {}}}, **error_responses(401, 404)},
+    responses={
+        200: {"content": {"application/octet-stream": {}}},
+        **error_responses(*CREDENTIAL_ERRORS, MediaNotFound),
+    },
 )
 async def get_media_by_hash(
     request: Request, session: SessionDep, principal: PrincipalDep, sha256: str
@@ -457,7 +543,7 @@ async def get_media_by_hash(
     "/{media_id}",
     response_model=schemas.MediaRead,
     summary="One media asset's description",
-    responses=error_responses(401, 404),
+    responses=error_responses(*CREDENTIAL_ERRORS, MediaNotFound),
 )
 async def get_media(
     session: SessionDep, principal: PrincipalDep, media_id: uuid.UUID
@@ -469,7 +555,10 @@ async def get_media(
     "/{media_id}/content",
     summary="A media asset's bytes",
     response_class=Response,
-    responses={200: {"content": {"application/octet-stream": {}}}, **error_responses(401, 404)},
+    responses={
+        200: {"content": {"application/octet-stream": {}}},
+        **error_responses(*CREDENTIAL_ERRORS, MediaNotFound),
+    },
 )
 async def get_media_content(
     request: Request, session: SessionDep, principal: PrincipalDep, media_id: uuid.UUID
@@ -500,6 +589,11 @@ async def _media_response(request: Request, asset: MediaAsset) -> Response:
     response_model=dict[str, Any],
 )
 async def rubric_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) document of rubric YAML, for editors and linters.
+
+    The reply is an open object on purpose: it is a JSON Schema document, whose shape is
+    JSON Schema's own, not a record of this API.
+    """
     from waa_ads.content.rubrics.document import rubric_schema as schema
 
     return schema()
@@ -510,7 +604,7 @@ async def rubric_schema() -> dict[str, Any]:
     response_model=schemas.RubricWithVersion,
     status_code=status.HTTP_201_CREATED,
     summary="Create a rubric from its YAML document (version 1)",
-    responses=error_responses(401, 403, 409),
+    responses=error_responses(*CREDENTIAL_ERRORS, RoleRequired, RubricSlugTaken, RubricError),
 )
 async def create_rubric(
     session: SessionDep, principal: PrincipalDep, body: schemas.RubricCreate
@@ -525,7 +619,7 @@ async def create_rubric(
     "",
     response_model=list[schemas.RubricRead],
     summary="The organization's rubrics",
-    responses=error_responses(401),
+    responses=error_responses(*CREDENTIAL_ERRORS),
 )
 async def list_rubrics(session: SessionDep, principal: PrincipalDep) -> list[schemas.RubricRead]:
     return [
@@ -538,7 +632,9 @@ async def list_rubrics(session: SessionDep, principal: PrincipalDep) -> list[sch
     response_model=schemas.RubricWithVersion,
     status_code=status.HTTP_201_CREATED,
     summary="Add a version of a rubric",
-    responses=error_responses(401, 403, 404, 409),
+    responses=error_responses(
+        *CREDENTIAL_ERRORS, RoleRequired, RubricNotFound, RubricKindChanged, RubricError
+    ),
 )
 async def add_rubric_version(
     session: SessionDep,
@@ -554,7 +650,7 @@ async def add_rubric_version(
     "/{rubric_id}/versions/{version}",
     response_model=schemas.RubricWithVersion,
     summary="One version of a rubric",
-    responses=error_responses(401, 404),
+    responses=error_responses(*CREDENTIAL_ERRORS, RubricNotFound, RubricVersionNotFound),
 )
 async def get_rubric_version(
     session: SessionDep, principal: PrincipalDep, rubric_id: uuid.UUID, version: int

@@ -18,8 +18,24 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from waa_ads.audit import service as audit
 from waa_ads.auth.deps import Principal
+from waa_ads.auth.errors import RoleRequired, UserNotFound
 from waa_ads.auth.models import Role, User
 from waa_ads.content import schemas
+from waa_ads.content.errors import (
+    BankNotFound,
+    BankReviewerRequired,
+    BankSlugTaken,
+    BankWriteForbidden,
+    ItemIdentifierChanged,
+    ItemIdentifierTaken,
+    ItemNotFound,
+    ItemNotPublished,
+    ItemVersionNotFound,
+    ItemVersionStale,
+    ItemVersionWrongStatus,
+    RubricNeedsExtendedText,
+    RubricVersionNotFound,
+)
 from waa_ads.content.item.definition import InteractionType, ItemDefinition
 from waa_ads.content.models import (
     BankMember,
@@ -33,7 +49,6 @@ from waa_ads.content.models import (
 )
 from waa_ads.content.render.candidate import candidate_view
 from waa_ads.core.db import utcnow, uuid7
-from waa_ads.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from waa_ads.core.pagination import paginate
 from waa_ads.core.tenancy import get_scoped, scoped
 
@@ -52,7 +67,9 @@ async def bank_access(
 ) -> BankAccess:
     """The caller's rights on a bank. A bank the caller may not read is a 404, as if it did
     not exist. Admins may do everything; others need a row in ``bank_member``."""
-    bank = await get_scoped(session, ItemBank, bank_id, principal.organization_id, what="item bank")
+    bank = await get_scoped(
+        session, ItemBank, bank_id, principal.organization_id, what="item bank", error=BankNotFound
+    )
     if principal.has_any(Role.admin):
         return BankAccess(bank, True, True)
     member = (
@@ -63,13 +80,13 @@ async def bank_access(
         )
     ).scalar_one_or_none()
     if member is None or not principal.has_any(Role.author):
-        raise NotFound(f"item bank {bank_id} not found")
+        raise BankNotFound(f"item bank {bank_id} not found")
     return BankAccess(bank, True, member == BankPermission.reviewer.value)
 
 
 def _require_write(access: BankAccess) -> None:
     if not access.can_write:
-        raise Forbidden("you may not change items in this bank")
+        raise BankWriteForbidden("you may not change items in this bank")
 
 
 # --- banks -------------------------------------------------------------------------------
@@ -79,7 +96,7 @@ async def create_bank(
     session: AsyncSession, principal: Principal, data: schemas.BankCreate
 ) -> ItemBank:
     if not principal.has_any(Role.admin, Role.author):
-        raise Forbidden("creating an item bank needs the admin or author role")
+        raise RoleRequired("creating an item bank needs the admin or author role")
     taken = (
         await session.execute(
             scoped(select(ItemBank.id), ItemBank, principal.organization_id).where(
@@ -88,7 +105,7 @@ async def create_bank(
         )
     ).first()
     if taken is not None:
-        raise Conflict(f"an item bank with slug {data.slug!r} already exists")
+        raise BankSlugTaken(f"an item bank with slug {data.slug!r} already exists")
     bank = ItemBank(organization_id=principal.organization_id, **data.model_dump())
     session.add(bank)
     await session.flush()
@@ -128,7 +145,7 @@ async def update_bank(
 ) -> ItemBank:
     access = await bank_access(session, principal, bank_id)
     if not access.can_review:
-        raise Forbidden("changing a bank's settings needs the reviewer permission")
+        raise BankReviewerRequired("changing a bank's settings needs the reviewer permission")
     changes = data.model_dump(exclude_unset=True)
     for key, value in changes.items():
         setattr(access.bank, key, value)
@@ -149,9 +166,13 @@ async def set_member(
     session: AsyncSession, principal: Principal, bank_id: uuid.UUID, data: schemas.BankMemberSet
 ) -> BankMember:
     if not principal.has_any(Role.admin):
-        raise Forbidden("bank permissions are granted by admins")
-    bank = await get_scoped(session, ItemBank, bank_id, principal.organization_id, what="item bank")
-    await get_scoped(session, User, data.user_id, principal.organization_id, what="user")
+        raise RoleRequired("bank permissions are granted by admins")
+    bank = await get_scoped(
+        session, ItemBank, bank_id, principal.organization_id, what="item bank", error=BankNotFound
+    )
+    await get_scoped(
+        session, User, data.user_id, principal.organization_id, what="user", error=UserNotFound
+    )
     member = (
         await session.execute(
             select(BankMember).where(
@@ -186,8 +207,10 @@ async def remove_member(
     session: AsyncSession, principal: Principal, bank_id: uuid.UUID, user_id: uuid.UUID
 ) -> None:
     if not principal.has_any(Role.admin):
-        raise Forbidden("bank permissions are granted by admins")
-    bank = await get_scoped(session, ItemBank, bank_id, principal.organization_id, what="item bank")
+        raise RoleRequired("bank permissions are granted by admins")
+    bank = await get_scoped(
+        session, ItemBank, bank_id, principal.organization_id, what="item bank", error=BankNotFound
+    )
     await session.execute(
         delete(BankMember).where(BankMember.bank_id == bank.id, BankMember.user_id == user_id)
     )
@@ -239,10 +262,15 @@ async def _check_rubric(
     if rubric_version_id is None:
         return
     await get_scoped(
-        session, RubricVersion, rubric_version_id, organization_id, what="rubric version"
+        session,
+        RubricVersion,
+        rubric_version_id,
+        organization_id,
+        what="rubric version",
+        error=RubricVersionNotFound,
     )
     if not any(i.type is InteractionType.EXTENDED_TEXT for i in definition.interactions):
-        raise Unprocessable(
+        raise RubricNeedsExtendedText(
             "a rubric can only be attached to an item with an extended-text interaction"
         )
 
@@ -340,7 +368,7 @@ async def create_items(
     access = await bank_access(session, principal, bank_id)
     _require_write(access)
     if publish and access.bank.review_required and not access.can_review:
-        raise Forbidden("this bank requires a reviewer to publish")
+        raise BankReviewerRequired("this bank requires a reviewer to publish")
     identifiers = [n.definition.identifier for n in new_items]
     duplicates = {i for i in identifiers if identifiers.count(i) > 1}
     taken = set(
@@ -354,7 +382,7 @@ async def create_items(
     )
     if duplicates or taken:
         clash = sorted(duplicates | taken)[0]
-        raise Conflict(f"an item with identifier {clash!r} already exists in this bank")
+        raise ItemIdentifierTaken(f"an item with identifier {clash!r} already exists in this bank")
     for new in new_items:
         await _check_rubric(
             session, principal.organization_id, new.rubric_version_id, new.definition
@@ -416,7 +444,9 @@ async def create_items(
 
 
 async def get_item(session: AsyncSession, principal: Principal, item_id: uuid.UUID) -> Item:
-    item = await get_scoped(session, Item, item_id, principal.organization_id, what="item")
+    item = await get_scoped(
+        session, Item, item_id, principal.organization_id, what="item", error=ItemNotFound
+    )
     await bank_access(session, principal, item.bank_id)
     return item
 
@@ -432,7 +462,7 @@ async def get_version(
         )
     ).scalar_one_or_none()
     if row is None:
-        raise NotFound(f"item {item_id} has no version {number}")
+        raise ItemVersionNotFound(f"item {item_id} has no version {number}")
     return item, row
 
 
@@ -473,11 +503,11 @@ async def update_item(
     access = await bank_access(session, principal, item.bank_id)
     _require_write(access)
     if expected_version is not None and expected_version != latest.version:
-        raise Conflict(
+        raise ItemVersionStale(
             f"the newest version is {latest.version}, not {expected_version}; reload and retry"
         )
     if definition is not None and definition.identifier != item.identifier:
-        raise Unprocessable(
+        raise ItemIdentifierChanged(
             f"the item's identifier is {item.identifier!r}; a version cannot change it"
         )
     current = ItemDefinition.from_dict(latest.definition)
@@ -547,7 +577,7 @@ async def _transition(
     ).first()
     if changed is None:
         allowed = " or ".join(sorted(s.value for s in expected))
-        raise Conflict(
+        raise ItemVersionWrongStatus(
             f"version {version.version} is {version.status}; this needs it to be {allowed}"
         )
     await session.refresh(version)
@@ -578,7 +608,7 @@ async def publish(
     _require_write(access)
     if access.bank.review_required:
         if not access.can_review:
-            raise Forbidden("this bank requires a reviewer to publish")
+            raise BankReviewerRequired("this bank requires a reviewer to publish")
         expected = {VersionStatus.in_review}
     else:
         expected = {VersionStatus.draft, VersionStatus.in_review}
@@ -607,7 +637,7 @@ async def retire(
     item = await get_item(session, principal, item_id)
     _require_write(await bank_access(session, principal, item.bank_id))
     if item.published_version is None:
-        raise Conflict("this item has no published version to retire")
+        raise ItemNotPublished("this item has no published version to retire")
     _, version = await get_version(session, principal, item_id, item.published_version)
     await _transition(session, item, version, {VersionStatus.published}, VersionStatus.retired)
     item.published_version = None

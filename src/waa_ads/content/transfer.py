@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from waa_ads.auth.deps import Principal
 from waa_ads.content import assets, schemas, service
+from waa_ads.content.errors import BankWriteForbidden, ImportRejected, NothingToImport
 from waa_ads.content.interchange.native import load_native
 from waa_ads.content.interchange.qti.package import PackageError, build_package, read_package
 from waa_ads.content.interchange.qti.reader import parse_item
@@ -28,7 +29,6 @@ from waa_ads.content.item.definition import ItemDefinition, ItemFormatError
 from waa_ads.content.item.validation import validate_item
 from waa_ads.content.media.check import MediaError
 from waa_ads.content.models import Item, ItemTag, ItemVersion, MediaAsset, VersionStatus
-from waa_ads.core.errors import Unprocessable
 from waa_ads.core.storage import BlobStore
 
 NATIVE_SUFFIXES = (".yaml", ".yml", ".json")
@@ -81,25 +81,6 @@ class ImportReport:
             ],
             "warnings": self.warnings,
         }
-
-
-class ImportRejected(Unprocessable):
-    """Some items could not be imported, so none were; ``report`` says why for each."""
-
-    code = "import-rejected"
-    title = "Import rejected"
-
-    def __init__(self, report: ImportReport) -> None:
-        rejected = [o for o in report.outcomes if o.status == "rejected"]
-        first = rejected[0] if rejected else None
-        detail = (
-            f"{len(rejected)} of {len(report.outcomes)} items were rejected, so nothing was "
-            f"imported; first: {first.source}: {first.reason}"
-            if first
-            else "nothing to import"
-        )
-        super().__init__(detail, extra={"report": report.as_dict()})
-        self.report = report
 
 
 def _parse_one(source: str, data: bytes) -> ImportCandidate:
@@ -184,7 +165,7 @@ async def import_items(
     """
     access = await service.bank_access(session, principal, bank_id)
     if not access.can_write:
-        raise Unprocessable("you may not write items in this bank")
+        raise BankWriteForbidden("you may not write items in this bank")
     outcomes: list[ItemOutcome] = []
     seen: dict[str, str] = {}
     existing = set(
@@ -214,7 +195,7 @@ async def import_items(
             )
         )
     if not outcomes:
-        raise Unprocessable("nothing to import: no items were found")
+        raise NothingToImport("nothing to import: no items were found")
     report = ImportReport(outcomes)
     if not report_ok_to_store(report):
         raise ImportRejected(report)

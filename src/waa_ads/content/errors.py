@@ -1,0 +1,207 @@
+"""The item bank's problems: one class per case a client may need to tell apart.
+
+Each has a stable ``code`` (the problem ``type`` is ``PROBLEM_TYPE_BASE + code``); clients
+match the code, never the detail sentence. The pure sub-packages raise their own cases
+(they import nothing but ``core.errors``); they are re-exported here so this module lists
+every problem the bank can answer with.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from waa_ads.content.interchange.qti.package import PackageBuildError, PackageError, UnsafePackage
+from waa_ads.content.item.definition import ItemFormatError
+from waa_ads.content.item.responses import ResponseShapeError
+from waa_ads.content.media.check import (
+    MediaError,
+    MediaTooLarge,
+    MediaTypeMismatch,
+    MediaTypeNotAllowed,
+    UnrecognizedMedia,
+    UnsafeMedia,
+)
+from waa_ads.content.rubrics.document import RubricError, RubricScoringError
+from waa_ads.core.errors import Conflict, Forbidden, NotFound, Unprocessable
+
+if TYPE_CHECKING:
+    from waa_ads.content.transfer import ImportReport
+
+__all__ = [
+    "MEDIA_REFUSALS",
+    "BankNotFound",
+    "BankReviewerRequired",
+    "BankSlugTaken",
+    "BankWriteForbidden",
+    "ImportRejected",
+    "ItemFormatError",
+    "ItemIdentifierChanged",
+    "ItemIdentifierTaken",
+    "ItemNotFound",
+    "ItemNotPublished",
+    "ItemVersionNotFound",
+    "ItemVersionStale",
+    "ItemVersionWrongStatus",
+    "MediaError",
+    "MediaNotFound",
+    "MediaTooLarge",
+    "MediaTypeMismatch",
+    "MediaTypeNotAllowed",
+    "NothingToImport",
+    "PackageBuildError",
+    "PackageError",
+    "ResponseShapeError",
+    "RubricError",
+    "RubricKindChanged",
+    "RubricNeedsExtendedText",
+    "RubricNotFound",
+    "RubricScoringError",
+    "RubricSlugTaken",
+    "RubricVersionNotFound",
+    "UnrecognizedMedia",
+    "UnsafeMedia",
+    "UnsafePackage",
+]
+
+#: What storing a media file may be refused with.
+MEDIA_REFUSALS = (
+    UnrecognizedMedia,
+    MediaTypeNotAllowed,
+    MediaTooLarge,
+    MediaTypeMismatch,
+    UnsafeMedia,
+)
+
+# --- banks -----------------------------------------------------------------------------------
+
+
+class BankNotFound(NotFound):
+    """No such bank in the organization, or one the caller may not read."""
+
+    code = "item-bank-not-found"
+    title = "Item bank not found"
+
+
+class BankSlugTaken(Conflict):
+    code = "item-bank-slug-taken"
+    title = "Item bank slug taken"
+
+
+class BankWriteForbidden(Forbidden):
+    code = "item-bank-write-forbidden"
+    title = "No write permission on this bank"
+
+
+class BankReviewerRequired(Forbidden):
+    """Changing the bank's settings, or publishing where the bank requires review, needs
+    the reviewer permission on it."""
+
+    code = "item-bank-reviewer-required"
+    title = "Reviewer permission required"
+
+
+# --- items -----------------------------------------------------------------------------------
+
+
+class ItemNotFound(NotFound):
+    code = "item-not-found"
+    title = "Item not found"
+
+
+class ItemVersionNotFound(NotFound):
+    code = "item-version-not-found"
+    title = "Item version not found"
+
+
+class ItemIdentifierTaken(Conflict):
+    code = "item-identifier-taken"
+    title = "Item identifier taken"
+
+
+class ItemIdentifierChanged(Unprocessable):
+    """A new version names another identifier than its item's: identifiers never change."""
+
+    code = "item-identifier-changed"
+    title = "Item identifier cannot change"
+
+
+class ItemVersionStale(Conflict):
+    """The edit names an ``expected_version`` that is no longer the newest."""
+
+    code = "item-version-stale"
+    title = "Item version is not the newest"
+
+
+class ItemVersionWrongStatus(Conflict):
+    """The workflow step needs the version in another status (submit: draft; publish: in
+    review, or draft where review is not required; retire: published)."""
+
+    code = "item-version-wrong-status"
+    title = "Item version status does not allow this"
+
+
+class ItemNotPublished(Conflict):
+    code = "item-not-published"
+    title = "Item has no published version"
+
+
+class RubricNeedsExtendedText(Unprocessable):
+    code = "rubric-needs-extended-text"
+    title = "Rubric needs an extended-text interaction"
+
+
+# --- media and rubrics -----------------------------------------------------------------------
+
+
+class MediaNotFound(NotFound):
+    code = "media-not-found"
+    title = "Media not found"
+
+
+class RubricNotFound(NotFound):
+    code = "rubric-not-found"
+    title = "Rubric not found"
+
+
+class RubricVersionNotFound(NotFound):
+    code = "rubric-version-not-found"
+    title = "Rubric version not found"
+
+
+class RubricSlugTaken(Conflict):
+    code = "rubric-slug-taken"
+    title = "Rubric slug taken"
+
+
+class RubricKindChanged(Conflict):
+    """A rubric keeps its kind (analytic, holistic...) across versions."""
+
+    code = "rubric-kind-changed"
+    title = "Rubric kind cannot change"
+
+
+# --- import ----------------------------------------------------------------------------------
+
+
+class NothingToImport(Unprocessable):
+    code = "nothing-to-import"
+    title = "Nothing to import"
+
+
+class ImportRejected(Unprocessable):
+    """Some items could not be imported, so none were; ``report`` says why for each."""
+
+    code = "import-rejected"
+    title = "Import rejected"
+
+    def __init__(self, report: ImportReport) -> None:
+        rejected = [o for o in report.outcomes if o.status == "rejected"]
+        first = rejected[0] if rejected else None
+        detail = (
+            f"{len(rejected)} of {len(report.outcomes)} items were rejected, so nothing was "
+            f"imported; first: {first.source}: {first.reason}"
+            if first
+            else "nothing to import"
+        )
+        super().__init__(detail, extra={"report": report.as_dict()})
+        self.report = report
