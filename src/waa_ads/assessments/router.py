@@ -4,19 +4,46 @@ administrations (windows, proctors, rosters, access codes)."""
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, File, Query, Response, UploadFile, status
 
 from waa_ads.assessments import schemas, service
+from waa_ads.assessments.errors import (
+    AdministrationCancelled,
+    AdministrationNotFound,
+    AdministrationWindowInvalid,
+    AdministrationWindowOverlaps,
+    AssessmentNotFound,
+    AssessmentSlugTaken,
+    AssessmentVersionNotDraft,
+    AssessmentVersionNotFound,
+    AssessmentVersionNotPublished,
+    AssessmentVersionStale,
+    ItemNotPublished,
+    RosterCsvInvalid,
+    RosterEntryNotFound,
+    RosterRejected,
+    SelectionUnsatisfiable,
+    UnknownItem,
+    UnknownItemBank,
+    UnknownProctor,
+)
 from waa_ads.assessments.models import Assessment, AssessmentVersion
 from waa_ads.auth.deps import PrincipalDep
+from waa_ads.auth.errors import CREDENTIAL_ERRORS, RoleRequired
 from waa_ads.core.deps import SessionDep, SettingsDep
-from waa_ads.core.errors import Unprocessable, error_responses
+from waa_ads.core.errors import error_responses
 
 router = APIRouter()
 assessments = APIRouter(prefix="/assessments", tags=["assessments"])
 administrations = APIRouter(prefix="/administrations", tags=["administrations"])
+
+
+#: The definition names only items and banks of the organization.
+_REFERENCE_ERRORS = (UnknownItem, UnknownItemBank)
+#: Pinning a definition to published items (publishing, previewing a draft).
+_PIN_ERRORS = (UnknownItem, ItemNotPublished, SelectionUnsatisfiable)
 
 
 def _pair(assessment: Assessment, version: AssessmentVersion) -> schemas.AssessmentWithVersion:
@@ -31,7 +58,9 @@ def _pair(assessment: Assessment, version: AssessmentVersion) -> schemas.Assessm
     response_model=schemas.AssessmentWithVersion,
     status_code=status.HTTP_201_CREATED,
     summary="Create an assessment (version 1, a draft)",
-    responses=error_responses(401, 403, 409),
+    responses=error_responses(
+        *CREDENTIAL_ERRORS, RoleRequired, AssessmentSlugTaken, *_REFERENCE_ERRORS
+    ),
 )
 async def create_assessment(
     session: SessionDep, principal: PrincipalDep, body: schemas.AssessmentCreate
@@ -43,7 +72,7 @@ async def create_assessment(
     "",
     response_model=list[schemas.AssessmentRead],
     summary="The organization's assessments",
-    responses=error_responses(401),
+    responses=error_responses(*CREDENTIAL_ERRORS),
 )
 async def list_assessments(
     session: SessionDep, principal: PrincipalDep
@@ -56,7 +85,7 @@ async def list_assessments(
     "/{assessment_id}",
     response_model=schemas.AssessmentWithVersion,
     summary="An assessment with its newest version",
-    responses=error_responses(401, 404),
+    responses=error_responses(*CREDENTIAL_ERRORS, AssessmentNotFound, AssessmentVersionNotFound),
 )
 async def get_assessment(
     session: SessionDep, principal: PrincipalDep, assessment_id: uuid.UUID
@@ -68,7 +97,14 @@ async def get_assessment(
     "/{assessment_id}",
     response_model=schemas.AssessmentWithVersion,
     summary="Replace the definition (a published assessment gets a new draft version)",
-    responses=error_responses(401, 403, 404, 409),
+    responses=error_responses(
+        *CREDENTIAL_ERRORS,
+        RoleRequired,
+        AssessmentNotFound,
+        AssessmentVersionNotFound,
+        AssessmentVersionStale,
+        *_REFERENCE_ERRORS,
+    ),
 )
 async def update_assessment(
     session: SessionDep,
@@ -83,7 +119,7 @@ async def update_assessment(
     "/{assessment_id}/versions/{version}",
     response_model=schemas.AssessmentWithVersion,
     summary="One version of an assessment",
-    responses=error_responses(401, 404),
+    responses=error_responses(*CREDENTIAL_ERRORS, AssessmentNotFound, AssessmentVersionNotFound),
 )
 async def get_assessment_version(
     session: SessionDep, principal: PrincipalDep, assessment_id: uuid.UUID, version: int
@@ -95,7 +131,14 @@ async def get_assessment_version(
     "/{assessment_id}/publish",
     response_model=schemas.AssessmentWithVersion,
     summary="Publish the draft: pin item versions, check selection rules against the bank",
-    responses=error_responses(401, 403, 404, 409),
+    responses=error_responses(
+        *CREDENTIAL_ERRORS,
+        RoleRequired,
+        AssessmentNotFound,
+        AssessmentVersionNotFound,
+        AssessmentVersionNotDraft,
+        *_PIN_ERRORS,
+    ),
 )
 async def publish_assessment(
     session: SessionDep, principal: PrincipalDep, assessment_id: uuid.UUID
@@ -105,9 +148,16 @@ async def publish_assessment(
 
 @assessments.get(
     "/{assessment_id}/preview",
-    response_model=dict[str, Any],
+    response_model=schemas.AssessmentPreview,
+    response_model_exclude_unset=True,
     summary="See a form as a candidate would (newest version unless ?version=)",
-    responses=error_responses(401, 403, 404),
+    responses=error_responses(
+        *CREDENTIAL_ERRORS,
+        RoleRequired,
+        AssessmentNotFound,
+        AssessmentVersionNotFound,
+        *_PIN_ERRORS,
+    ),
 )
 async def preview_assessment(
     session: SessionDep,
@@ -115,7 +165,7 @@ async def preview_assessment(
     assessment_id: uuid.UUID,
     version: int | None = None,
     seed: Annotated[int, Query(ge=0, le=2**31)] = 1,
-) -> dict[str, Any]:
+) -> schemas.AssessmentPreview:
     return await service.preview(session, principal, assessment_id, version, seed)
 
 
@@ -127,7 +177,13 @@ async def preview_assessment(
     response_model=schemas.AdministrationRead,
     status_code=status.HTTP_201_CREATED,
     summary="Schedule a published assessment version for a window",
-    responses=error_responses(401, 403, 404, 409),
+    responses=error_responses(
+        *CREDENTIAL_ERRORS,
+        RoleRequired,
+        AssessmentVersionNotFound,
+        AssessmentVersionNotPublished,
+        UnknownProctor,
+    ),
 )
 async def create_administration(
     session: SessionDep, principal: PrincipalDep, body: schemas.AdministrationCreate
@@ -140,7 +196,7 @@ async def create_administration(
     "",
     response_model=list[schemas.AdministrationRead],
     summary="Administrations (proctors see the ones they are assigned to)",
-    responses=error_responses(401),
+    responses=error_responses(*CREDENTIAL_ERRORS),
 )
 async def list_administrations(
     session: SessionDep, principal: PrincipalDep
@@ -153,7 +209,7 @@ async def list_administrations(
     "/{administration_id}",
     response_model=schemas.AdministrationRead,
     summary="One administration",
-    responses=error_responses(401, 404),
+    responses=error_responses(*CREDENTIAL_ERRORS, AdministrationNotFound),
 )
 async def get_administration(
     session: SessionDep, principal: PrincipalDep, administration_id: uuid.UUID
@@ -166,7 +222,14 @@ async def get_administration(
     "/{administration_id}",
     response_model=schemas.AdministrationRead,
     summary="Change the window, title, notes or proctors",
-    responses=error_responses(401, 403, 404, 409),
+    responses=error_responses(
+        *CREDENTIAL_ERRORS,
+        RoleRequired,
+        AdministrationNotFound,
+        AdministrationWindowInvalid,
+        AdministrationWindowOverlaps,
+        UnknownProctor,
+    ),
 )
 async def update_administration(
     session: SessionDep,
@@ -184,7 +247,7 @@ async def update_administration(
     "/{administration_id}/cancel",
     response_model=schemas.AdministrationRead,
     summary="Cancel an administration",
-    responses=error_responses(401, 403, 404),
+    responses=error_responses(*CREDENTIAL_ERRORS, RoleRequired, AdministrationNotFound),
 )
 async def cancel_administration(
     session: SessionDep, principal: PrincipalDep, administration_id: uuid.UUID
@@ -197,7 +260,7 @@ async def cancel_administration(
     "/{administration_id}/roster",
     response_model=list[schemas.RosterEntryRead],
     summary="The roster (codes are never shown again after issue)",
-    responses=error_responses(401, 404),
+    responses=error_responses(*CREDENTIAL_ERRORS, AdministrationNotFound),
 )
 async def list_roster(
     session: SessionDep, principal: PrincipalDep, administration_id: uuid.UUID
@@ -211,7 +274,13 @@ async def list_roster(
     response_model=list[schemas.RosterEntryRead],
     status_code=status.HTTP_201_CREATED,
     summary="Add candidates with accommodations; each gets an access code, shown once",
-    responses=error_responses(401, 403, 404, 409),
+    responses=error_responses(
+        *CREDENTIAL_ERRORS,
+        RoleRequired,
+        AdministrationNotFound,
+        AdministrationCancelled,
+        RosterRejected,
+    ),
 )
 async def add_to_roster(
     session: SessionDep,
@@ -231,7 +300,14 @@ async def add_to_roster(
     response_model=list[schemas.RosterEntryRead],
     status_code=status.HTTP_201_CREATED,
     summary="Add candidates from CSV (external_id or email, accommodations); all or nothing",
-    responses=error_responses(401, 403, 404, 409),
+    responses=error_responses(
+        *CREDENTIAL_ERRORS,
+        RoleRequired,
+        AdministrationNotFound,
+        AdministrationCancelled,
+        RosterCsvInvalid,
+        RosterRejected,
+    ),
 )
 async def import_roster(
     session: SessionDep,
@@ -244,7 +320,7 @@ async def import_roster(
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise Unprocessable("the CSV is not UTF-8 text") from None
+        raise RosterCsvInvalid("the CSV is not UTF-8 text") from None
     issued = await service.import_roster_csv(session, settings, principal, administration_id, text)
     return [service.entry_read(i.entry, i.code) for i in issued]
 
@@ -253,7 +329,9 @@ async def import_roster(
     "/{administration_id}/roster/{entry_id}/accommodations",
     response_model=schemas.RosterEntryRead,
     summary="Change a candidate's accommodations",
-    responses=error_responses(401, 403, 404),
+    responses=error_responses(
+        *CREDENTIAL_ERRORS, RoleRequired, AdministrationNotFound, RosterEntryNotFound
+    ),
 )
 async def update_accommodations(
     session: SessionDep,
@@ -272,7 +350,9 @@ async def update_accommodations(
     "/{administration_id}/roster/{entry_id}/code",
     response_model=schemas.RosterEntryRead,
     summary="Issue a new access code (the old one stops working)",
-    responses=error_responses(401, 403, 404),
+    responses=error_responses(
+        *CREDENTIAL_ERRORS, RoleRequired, AdministrationNotFound, RosterEntryNotFound
+    ),
 )
 async def reissue_code(
     session: SessionDep,
@@ -289,7 +369,9 @@ async def reissue_code(
     "/{administration_id}/roster/{entry_id}/code",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Revoke a candidate's access code",
-    responses=error_responses(401, 403, 404),
+    responses=error_responses(
+        *CREDENTIAL_ERRORS, RoleRequired, AdministrationNotFound, RosterEntryNotFound
+    ),
 )
 async def revoke_code(
     session: SessionDep,

@@ -8,8 +8,9 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
 
-from waa_ads.assessments.definition import AssessmentDefinition
+from waa_ads.assessments.definition import AssessmentDefinition, Navigation
 from waa_ads.assessments.models import AssessmentStatus
+from waa_ads.content.schemas import CandidateItem
 
 Slug = Annotated[
     str, StringConstraints(min_length=2, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*$")
@@ -53,6 +54,23 @@ class AssessmentVersionRead(BaseModel):
 class AssessmentWithVersion(BaseModel):
     assessment: AssessmentRead
     version: AssessmentVersionRead
+
+
+class PreviewItem(BaseModel):
+    position: int = Field(description="1-based position in the form.")
+    section: str = Field(description="The identifier of the section it was drawn for.")
+    item: CandidateItem
+
+
+class AssessmentPreview(BaseModel):
+    """A form as a candidate with this seed would get it: its items rendered without keys
+    (serialized with ``exclude_unset``, as the candidate's own replies are)."""
+
+    title: str
+    navigation: Navigation
+    time_limit_s: int | None
+    seed: int
+    items: list[PreviewItem]
 
 
 class Accommodations(BaseModel):

@@ -29,6 +29,26 @@ from waa_ads.assessments.definition import (
     PinnedSection,
     Selection,
 )
+from waa_ads.assessments.errors import (
+    AdministrationCancelled,
+    AdministrationNotFound,
+    AdministrationWindowInvalid,
+    AdministrationWindowOverlaps,
+    AssessmentNotFound,
+    AssessmentSlugTaken,
+    AssessmentVersionNotDraft,
+    AssessmentVersionNotFound,
+    AssessmentVersionNotPublished,
+    AssessmentVersionStale,
+    ItemNotPublished,
+    RosterCsvInvalid,
+    RosterEntryNotFound,
+    RosterRejected,
+    SelectionUnsatisfiable,
+    UnknownItem,
+    UnknownItemBank,
+    UnknownProctor,
+)
 from waa_ads.assessments.models import (
     Administration,
     AdministrationProctor,
@@ -39,11 +59,12 @@ from waa_ads.assessments.models import (
 )
 from waa_ads.audit import service as audit
 from waa_ads.auth.deps import Principal
+from waa_ads.auth.errors import RoleRequired
 from waa_ads.auth.models import Candidate, Organization, Role, User
 from waa_ads.content import service as content_service
 from waa_ads.content.models import Item, ItemBank, ItemTag, ItemVersion, VersionStatus
+from waa_ads.content.schemas import CandidateItem
 from waa_ads.core.db import utcnow
-from waa_ads.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from waa_ads.core.security import keyed_hash
 from waa_ads.core.settings import Settings
 from waa_ads.core.tenancy import get_scoped, scoped
@@ -54,12 +75,12 @@ CODE_LENGTH = 16  # 80 bits
 
 def require_author(principal: Principal) -> None:
     if not principal.has_any(Role.admin, Role.author):
-        raise Forbidden("this needs the admin or author role")
+        raise RoleRequired("this needs the admin or author role")
 
 
 def require_admin(principal: Principal) -> None:
     if not principal.has_any(Role.admin):
-        raise Forbidden("this needs the admin role")
+        raise RoleRequired("this needs the admin role")
 
 
 # --- assessments -------------------------------------------------------------------------
@@ -81,12 +102,12 @@ async def _check_references(
         )
         missing = [i for i in item_ids if i not in found]
         if missing:
-            raise Unprocessable(f"item {missing[0]} does not exist in this organization")
+            raise UnknownItem(f"item {missing[0]} does not exist in this organization")
     for section in definition.sections:
         if section.selection is not None:
             bank = await session.get(ItemBank, section.selection.bank_id)
             if bank is None or bank.organization_id != organization_id:
-                raise Unprocessable(
+                raise UnknownItemBank(
                     f"section {section.identifier!r}: item bank "
                     f"{section.selection.bank_id} does not exist in this organization"
                 )
@@ -104,7 +125,7 @@ async def create_assessment(
         )
     ).first()
     if taken is not None:
-        raise Conflict(f"an assessment with slug {data.slug!r} already exists")
+        raise AssessmentSlugTaken(f"an assessment with slug {data.slug!r} already exists")
     await _check_references(session, principal.organization_id, data.definition)
     assessment = Assessment(
         organization_id=principal.organization_id, slug=data.slug, title=data.definition.title
@@ -148,7 +169,12 @@ async def get_version(
     session: AsyncSession, principal: Principal, assessment_id: uuid.UUID, version: int | None
 ) -> tuple[Assessment, AssessmentVersion]:
     assessment = await get_scoped(
-        session, Assessment, assessment_id, principal.organization_id, what="assessment"
+        session,
+        Assessment,
+        assessment_id,
+        principal.organization_id,
+        what="assessment",
+        error=AssessmentNotFound,
     )
     number = version if version is not None else assessment.latest_version
     row = (
@@ -160,7 +186,7 @@ async def get_version(
         )
     ).scalar_one_or_none()
     if row is None:
-        raise NotFound(f"assessment {assessment_id} has no version {number}")
+        raise AssessmentVersionNotFound(f"assessment {assessment_id} has no version {number}")
     return assessment, row
 
 
@@ -181,7 +207,9 @@ async def update_assessment(
     # Lock the version: an edit and a publish of the same draft must not interleave.
     await session.refresh(latest, with_for_update=True)
     if data.expected_version is not None and data.expected_version != latest.version:
-        raise Conflict(f"the newest version is {latest.version}, not {data.expected_version}")
+        raise AssessmentVersionStale(
+            f"the newest version is {latest.version}, not {data.expected_version}"
+        )
     await _check_references(session, principal.organization_id, data.definition)
     document = data.definition.model_dump(mode="json")
     if latest.status == AssessmentStatus.draft.value:
@@ -257,7 +285,7 @@ async def pin(
                     )
                     if part
                 )
-                raise Unprocessable(
+                raise SelectionUnsatisfiable(
                     f"section {section.identifier!r} draws {rule.count} items but the bank has "
                     f"only {len(pool)} published items matching" + (f" ({what})" if what else "")
                 )
@@ -271,9 +299,9 @@ async def pin(
         for ref in section.items:
             item = await session.get(Item, ref.item_id)
             if item is None or item.organization_id != organization_id:
-                raise Unprocessable(f"item {ref.item_id} does not exist in this organization")
+                raise UnknownItem(f"item {ref.item_id} does not exist in this organization")
             if item.published_version is None:
-                raise Unprocessable(
+                raise ItemNotPublished(
                     f"item {item.identifier!r} ({item.id}) has no published version"
                 )
             version_id = (
@@ -303,7 +331,9 @@ async def publish(
     assessment, version = await get_version(session, principal, assessment_id, None)
     await session.refresh(version, with_for_update=True)
     if version.status != AssessmentStatus.draft.value:
-        raise Conflict(f"version {version.version} is {version.status}; only a draft is published")
+        raise AssessmentVersionNotDraft(
+            f"version {version.version} is {version.status}; only a draft is published"
+        )
     definition = AssessmentDefinition.model_validate(version.definition)
     pinned = await pin(session, principal.organization_id, definition)
     changed = (
@@ -322,7 +352,7 @@ async def publish(
         )
     ).first()
     if changed is None:
-        raise Conflict("this version was published meanwhile")
+        raise AssessmentVersionNotDraft("this version was published meanwhile")
     await session.refresh(version)
     assessment.published_version = version.version
     await session.flush()
@@ -338,7 +368,7 @@ async def preview(
     assessment_id: uuid.UUID,
     version_number: int | None,
     seed: int,
-) -> dict[str, Any]:
+) -> schemas.AssessmentPreview:
     """A form as a candidate with this seed would get it: items rendered without keys. A
     draft is pinned on the fly (so authors see what publishing would give)."""
     require_author(principal)
@@ -354,22 +384,23 @@ async def preview(
     for entry in form:
         item_version = await session.get(ItemVersion, entry.item_version_id)
         assert item_version is not None
-        items.append(
-            {
-                "position": entry.position,
-                "section": entry.section,
-                "item": content_service.candidate_payload(
-                    item_version, seed if definition.shuffle_choices else None
-                ),
-            }
+        payload = content_service.candidate_payload(
+            item_version, seed if definition.shuffle_choices else None
         )
-    return {
-        "title": definition.title,
-        "navigation": definition.navigation.value,
-        "time_limit_s": definition.time_limit_s,
-        "seed": seed,
-        "items": items,
-    }
+        items.append(
+            schemas.PreviewItem(
+                position=entry.position,
+                section=entry.section,
+                item=CandidateItem.model_validate(payload),
+            )
+        )
+    return schemas.AssessmentPreview(
+        title=definition.title,
+        navigation=definition.navigation,
+        time_limit_s=definition.time_limit_s,
+        seed=seed,
+        items=items,
+    )
 
 
 # --- administrations ---------------------------------------------------------------------
@@ -431,7 +462,7 @@ async def _set_proctors(
             or user.organization_id != principal.organization_id
             or Role.proctor.value not in user.roles
         ):
-            raise Unprocessable(f"user {user_id} is not a proctor of this organization")
+            raise UnknownProctor(f"user {user_id} is not a proctor of this organization")
     current = (
         (
             await session.execute(
@@ -469,9 +500,12 @@ async def create_administration(
         data.assessment_version_id,
         principal.organization_id,
         what="assessment version",
+        error=AssessmentVersionNotFound,
     )
     if version.status != AssessmentStatus.published.value:
-        raise Conflict("only a published assessment version can be administered")
+        raise AssessmentVersionNotPublished(
+            "only a published assessment version can be administered"
+        )
     administration = Administration(
         organization_id=principal.organization_id,
         assessment_version_id=version.id,
@@ -499,7 +533,12 @@ async def get_administration(
 ) -> Administration:
     """Admins see every administration; proctors only those they are assigned to."""
     administration = await get_scoped(
-        session, Administration, administration_id, principal.organization_id, what="administration"
+        session,
+        Administration,
+        administration_id,
+        principal.organization_id,
+        what="administration",
+        error=AdministrationNotFound,
     )
     if principal.has_any(Role.admin):
         return administration
@@ -507,7 +546,7 @@ async def get_administration(
         session, administration.id, principal.user_id
     ):
         return administration
-    raise NotFound(f"administration {administration_id} not found")
+    raise AdministrationNotFound(f"administration {administration_id} not found")
 
 
 async def is_assigned_proctor(
@@ -551,9 +590,9 @@ async def update_administration(
     opens = changes.get("opens_at") or administration.opens_at
     closes = changes.get("closes_at") or administration.closes_at
     if opens.tzinfo is None or closes.tzinfo is None:
-        raise Unprocessable("opens_at and closes_at need a time zone")
+        raise AdministrationWindowInvalid("opens_at and closes_at need a time zone")
     if closes <= opens:
-        raise Unprocessable("closes_at must be after opens_at")
+        raise AdministrationWindowInvalid("closes_at must be after opens_at")
     for key in ("title", "opens_at", "closes_at", "notes"):
         if key in changes and changes[key] is not None:
             setattr(administration, key, changes[key])
@@ -574,7 +613,7 @@ async def update_administration(
         for candidate_id in candidates:
             clash = await _overlapping(session, administration, candidate_id)
             if clash is not None:
-                raise Conflict(
+                raise AdministrationWindowOverlaps(
                     f"the new window overlaps administration {clash} of the same assessment, "
                     f"where candidate {candidate_id} is also rostered"
                 )
@@ -689,7 +728,7 @@ async def add_to_roster(
     require_admin(principal)
     administration = await get_administration(session, principal, administration_id)
     if administration.cancelled_at is not None:
-        raise Conflict("this administration was cancelled")
+        raise AdministrationCancelled("this administration was cancelled")
     labels = list(row_labels) if row_labels is not None else list(range(1, len(entries) + 1))
     problems: list[schemas.RowProblem] = []
     existing = set(
@@ -767,19 +806,6 @@ async def add_to_roster(
     return issued
 
 
-class RosterRejected(Unprocessable):
-    code = "roster-rejected"
-    title = "Roster rejected"
-
-    def __init__(self, problems: list[schemas.RowProblem]) -> None:
-        first = problems[0]
-        super().__init__(
-            f"{len(problems)} rows have problems, so no candidate was added; "
-            f"first: row {first.row}: {first.problem}",
-            extra={"problems": [p.model_dump() for p in problems]},
-        )
-
-
 MAX_CSV_ROWS = 20_000
 
 
@@ -796,16 +822,16 @@ async def import_roster_csv(
     reader = csv.DictReader(io.StringIO(text))
     header = [h.strip() for h in (reader.fieldnames or [])]
     if not {"external_id", "email"} & set(header):
-        raise Unprocessable("the CSV needs a header row with an external_id or email column")
+        raise RosterCsvInvalid("the CSV needs a header row with an external_id or email column")
     unknown = set(header) - set(schemas.RosterCsvRow.model_fields)
     if unknown:
-        raise Unprocessable(f"unknown CSV columns: {', '.join(sorted(unknown))}")
+        raise RosterCsvInvalid(f"unknown CSV columns: {', '.join(sorted(unknown))}")
     problems: list[schemas.RowProblem] = []
     entries: list[schemas.RosterAdd] = []
     labels: list[int] = []
     for number, raw in enumerate(reader, start=2):
         if number > MAX_CSV_ROWS + 1:
-            raise Unprocessable(f"the CSV has more than {MAX_CSV_ROWS} rows")
+            raise RosterCsvInvalid(f"the CSV has more than {MAX_CSV_ROWS} rows")
         values = {k.strip(): (v or "").strip() for k, v in raw.items() if k is not None}
         values = {k: v for k, v in values.items() if v != ""}
         try:
@@ -850,7 +876,7 @@ async def import_roster_csv(
     if problems:
         raise RosterRejected(problems)
     if not entries:
-        raise Unprocessable("the CSV has no rows")
+        raise RosterCsvInvalid("the CSV has no rows")
     return await add_to_roster(
         session, settings, principal, administration_id, entries, row_labels=labels
     )
@@ -879,7 +905,7 @@ async def _entry(
     administration = await get_administration(session, principal, administration_id)
     entry = await session.get(RosterEntry, entry_id)
     if entry is None or entry.administration_id != administration.id:
-        raise NotFound(f"roster entry {entry_id} not found")
+        raise RosterEntryNotFound(f"roster entry {entry_id} not found")
     return entry
 
 

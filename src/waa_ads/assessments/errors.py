@@ -1,0 +1,140 @@
+"""The assessment domain's problems: one class per case a client may need to tell apart.
+
+Each has a stable ``code`` (the problem ``type`` is ``PROBLEM_TYPE_BASE + code``); clients
+match the code, never the detail sentence.
+"""
+
+from __future__ import annotations
+
+from waa_ads.assessments import schemas
+from waa_ads.core.errors import Conflict, NotFound, Unprocessable
+
+# --- assessments -----------------------------------------------------------------------------
+
+
+class AssessmentNotFound(NotFound):
+    code = "assessment-not-found"
+    title = "Assessment not found"
+
+
+class AssessmentVersionNotFound(NotFound):
+    code = "assessment-version-not-found"
+    title = "Assessment version not found"
+
+
+class AssessmentSlugTaken(Conflict):
+    code = "assessment-slug-taken"
+    title = "Assessment slug taken"
+
+
+class AssessmentVersionStale(Conflict):
+    """The edit names an ``expected_version`` that is no longer the newest."""
+
+    code = "assessment-version-stale"
+    title = "Assessment version is not the newest"
+
+
+class AssessmentVersionNotDraft(Conflict):
+    """Only a draft is published (and of two concurrent publishes, one finds it published)."""
+
+    code = "assessment-version-not-draft"
+    title = "Assessment version is not a draft"
+
+
+class UnknownItem(Unprocessable):
+    """The definition names an item that does not exist in the organization."""
+
+    code = "unknown-item"
+    title = "Unknown item"
+
+
+class UnknownItemBank(Unprocessable):
+    """A selection rule draws from an item bank that does not exist in the organization."""
+
+    code = "unknown-item-bank"
+    title = "Unknown item bank"
+
+
+class ItemNotPublished(Unprocessable):
+    """A fixed item of the definition has no published version to pin."""
+
+    code = "assessment-item-not-published"
+    title = "Item has no published version"
+
+
+class SelectionUnsatisfiable(Unprocessable):
+    """A selection rule draws more items than the bank has published ones matching it."""
+
+    code = "selection-unsatisfiable"
+    title = "Too few items match a selection rule"
+
+
+# --- administrations -------------------------------------------------------------------------
+
+
+class AdministrationNotFound(NotFound):
+    """No such administration in the organization, or one a proctor is not assigned to."""
+
+    code = "administration-not-found"
+    title = "Administration not found"
+
+
+class AssessmentVersionNotPublished(Conflict):
+    code = "assessment-version-not-published"
+    title = "Only a published version can be administered"
+
+
+class AdministrationWindowInvalid(Unprocessable):
+    """The window's times lack a time zone, or it closes before it opens."""
+
+    code = "administration-window-invalid"
+    title = "Invalid administration window"
+
+
+class AdministrationWindowOverlaps(Conflict):
+    """The new window overlaps another administration of the same assessment where a
+    candidate of this roster is also rostered."""
+
+    code = "administration-window-overlaps"
+    title = "Administration windows overlap"
+
+
+class AdministrationCancelled(Conflict):
+    code = "administration-cancelled"
+    title = "Administration cancelled"
+
+
+class UnknownProctor(Unprocessable):
+    code = "unknown-proctor"
+    title = "Not a proctor of this organization"
+
+
+# --- rosters ---------------------------------------------------------------------------------
+
+
+class RosterEntryNotFound(NotFound):
+    code = "roster-entry-not-found"
+    title = "Roster entry not found"
+
+
+class RosterCsvInvalid(Unprocessable):
+    """The roster CSV as a whole cannot be read: not UTF-8, no usable header, unknown
+    columns, no rows or too many."""
+
+    code = "roster-csv-invalid"
+    title = "Invalid roster CSV"
+
+
+class RosterRejected(Unprocessable):
+    """Some rows have problems, so no candidate was added; ``problems`` lists each row's."""
+
+    code = "roster-rejected"
+    title = "Roster rejected"
+
+    def __init__(self, problems: list[schemas.RowProblem]) -> None:
+        first = problems[0]
+        super().__init__(
+            f"{len(problems)} rows have problems, so no candidate was added; "
+            f"first: row {first.row}: {first.problem}",
+            extra={"problems": [p.model_dump() for p in problems]},
+        )
