@@ -2,57 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict
-from sqlalchemy import select
 
 from waa_ads.audit import service
-from waa_ads.audit.models import AuditEvent
+from waa_ads.audit.schemas import AuditEventRead, AuditPage, VerifyReport
 from waa_ads.auth.deps import AdminDep
+from waa_ads.auth.errors import CREDENTIAL_ERRORS, RoleRequired
 from waa_ads.core.deps import SessionDep
 from waa_ads.core.errors import error_responses
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
 
-class VerifyReport(BaseModel):
-    chain: str
-    ok: bool
-    checked: int
-    head_seq: int
-    first_broken_seq: int | None
-    reason: str | None
-
-
-class AuditEventRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    seq: int
-    occurred_at: datetime
-    action: str
-    actor_type: str
-    actor_id: str | None
-    target_type: str | None
-    target_id: str | None
-    canonical: str
-    prev_hash: str
-    hash: str
-
-
-class AuditPage(BaseModel):
-    items: list[AuditEventRead]
-    next_after_seq: int | None
-
-
 @router.get(
     "/verify",
     response_model=VerifyReport,
     summary="Recompute the organization's audit chain; report the first broken link",
-    responses=error_responses(401, 403),
+    responses=error_responses(*CREDENTIAL_ERRORS, RoleRequired),
 )
 async def verify(session: SessionDep, admin: AdminDep) -> VerifyReport:
     result = await service.verify_chain(session, service.chain_for(admin.organization_id))
@@ -63,7 +32,7 @@ async def verify(session: SessionDep, admin: AdminDep) -> VerifyReport:
     "/events",
     response_model=AuditPage,
     summary="The organization's audit events in chain order",
-    responses=error_responses(401, 403),
+    responses=error_responses(*CREDENTIAL_ERRORS, RoleRequired),
 )
 async def events(
     session: SessionDep,
@@ -73,19 +42,16 @@ async def events(
     action: Annotated[str | None, Query(max_length=100)] = None,
     target_id: Annotated[str | None, Query(max_length=64)] = None,
 ) -> AuditPage:
-    stmt = select(AuditEvent).where(
-        AuditEvent.chain == service.chain_for(admin.organization_id), AuditEvent.seq > after_seq
+    rows, next_after_seq = await service.list_events(
+        session,
+        service.chain_for(admin.organization_id),
+        after_seq=after_seq,
+        limit=limit,
+        action=action,
+        target_id=target_id,
     )
-    if action:
-        stmt = stmt.where(AuditEvent.action == action)
-    if target_id:
-        stmt = stmt.where(AuditEvent.target_id == target_id)
-    rows = (await session.execute(stmt.order_by(AuditEvent.seq).limit(limit + 1))).scalars().all()
-    more = len(rows) > limit
-    rows = rows[:limit]
     return AuditPage(
-        items=[AuditEventRead.model_validate(r) for r in rows],
-        next_after_seq=rows[-1].seq if more and rows else None,
+        items=[AuditEventRead.model_validate(r) for r in rows], next_after_seq=next_after_seq
     )
 
 
@@ -95,7 +61,7 @@ async def events(
     response_class=StreamingResponse,
     responses={
         200: {"content": {"application/x-ndjson": {}}, "description": "One event per line."},
-        **error_responses(401, 403),
+        **error_responses(*CREDENTIAL_ERRORS, RoleRequired),
     },
 )
 async def export(session: SessionDep, admin: AdminDep) -> StreamingResponse:

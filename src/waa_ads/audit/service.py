@@ -258,6 +258,29 @@ async def count_events(session: AsyncSession, chain: str) -> int:
     )
 
 
+async def list_events(
+    session: AsyncSession,
+    chain: str,
+    *,
+    after_seq: int,
+    limit: int,
+    action: str | None = None,
+    target_id: str | None = None,
+) -> tuple[Sequence[AuditEvent], int | None]:
+    """Up to ``limit`` events of ``chain`` after ``after_seq``, in chain order, optionally
+    only those of one action or target; and the ``after_seq`` of the next page (None when
+    this is the last)."""
+    stmt = select(AuditEvent).where(AuditEvent.chain == chain, AuditEvent.seq > after_seq)
+    if action:
+        stmt = stmt.where(AuditEvent.action == action)
+    if target_id:
+        stmt = stmt.where(AuditEvent.target_id == target_id)
+    rows = (await session.execute(stmt.order_by(AuditEvent.seq).limit(limit + 1))).scalars().all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (rows[-1].seq if more and rows else None)
+
+
 async def export_lines(session: AsyncSession, chain: str) -> AsyncIterator[str]:
     """JSON Lines a third party can verify: ``{"seq", "canonical", "prev_hash", "hash"}``."""
     import json
