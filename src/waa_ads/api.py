@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from pydantic import BaseModel
 
 from waa_ads import __version__
 from waa_ads.assessments.router import router as assessments_router
@@ -11,17 +10,12 @@ from waa_ads.audit.router import router as audit_router
 from waa_ads.auth.router import router as auth_router
 from waa_ads.content.router import router as content_router
 from waa_ads.core.errors import COMMON_ERROR_RESPONSES
+from waa_ads.core.schemas import VersionInfo
 from waa_ads.delivery.router import proctor_router
 from waa_ads.delivery.router import router as delivery_router
 from waa_ads.scoring.router import router as scoring_router
 
 api_router = APIRouter(prefix="/api/v1", responses=COMMON_ERROR_RESPONSES)
-
-
-class VersionInfo(BaseModel):
-    name: str
-    version: str
-    api: str
 
 
 @api_router.get("/version", response_model=VersionInfo, tags=["meta"], summary="Server version")

@@ -4,31 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
 from sqlalchemy import text
+
+from waa_ads.core.schemas import DependencyStatus, Liveness, Readiness
 
 router = APIRouter(tags=["health"])
 
 CHECK_TIMEOUT_S = 2.0
-
-
-class Liveness(BaseModel):
-    status: Literal["ok"]
-
-
-class DependencyStatus(BaseModel):
-    status: Literal["ok", "error", "not_configured"]
-    latency_ms: float | None = None
-    detail: str | None = None
-
-
-class Readiness(BaseModel):
-    status: Literal["ok", "error"]
-    dependencies: dict[str, DependencyStatus]
 
 
 @router.get("/healthz", response_model=Liveness, summary="The process is alive")
