@@ -53,8 +53,8 @@ media = APIRouter(prefix="/media", tags=["media"])
 rubrics = APIRouter(prefix="/rubrics", tags=["rubrics"])
 
 
-#: Finding an item's version: a bank the caller may not read hides its items.
-_ITEM_LOOKUP_ERRORS = (ItemNotFound, BankNotFound, ItemVersionNotFound)
+#: Finding an item's version (an item in a bank the caller may not read is not found).
+_ITEM_LOOKUP_ERRORS = (ItemNotFound, ItemVersionNotFound)
 #: Reading an item's source and attaching its rubric.
 _ITEM_SOURCE_ERRORS = (ItemFormatError, RubricVersionNotFound, RubricNeedsExtendedText)
 
@@ -333,7 +333,7 @@ async def update_item(
     "/{item_id}/versions",
     response_model=list[schemas.ItemVersionRead],
     summary="Every version of an item",
-    responses=error_responses(*CREDENTIAL_ERRORS, ItemNotFound, BankNotFound),
+    responses=error_responses(*CREDENTIAL_ERRORS, ItemNotFound),
 )
 async def list_versions(
     session: SessionDep, principal: PrincipalDep, item_id: uuid.UUID

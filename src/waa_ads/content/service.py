@@ -447,7 +447,11 @@ async def get_item(session: AsyncSession, principal: Principal, item_id: uuid.UU
     item = await get_scoped(
         session, Item, item_id, principal.organization_id, what="item", error=ItemNotFound
     )
-    await bank_access(session, principal, item.bank_id)
+    try:
+        await bank_access(session, principal, item.bank_id)
+    except BankNotFound:
+        # An item in a bank the caller may not read is as absent as one that never existed.
+        raise ItemNotFound(f"item {item_id} not found") from None
     return item
 
 
