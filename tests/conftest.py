@@ -1,18 +1,19 @@
-"""The test harness every domain's tests live with.
+"""The test harness every domain's tests live with (helpers are in ``tests/support``).
 
 Database tests run twice, once per backend (``[sqlite]`` and ``[postgresql]`` in test ids).
-Each backend gets one migrated template per run; ``db_session`` runs a test inside a
-transaction that is rolled back (commits inside become savepoint releases), and
-``fresh_database`` hands a test its own copy of the template when it needs real commits
-from several connections (concurrency tests).
+Each backend gets one migrated template per run and one shared copy of it. A test works in
+a transaction on that copy which is rolled back when it ends: ``db_session`` is the test's
+own session in it, ``db`` the database the app sees (every unit of work a savepoint in the
+same transaction), ``app``/``client`` the app on ``db``, and ``make`` builds data in
+``db_session``. ``fresh_database`` (with ``live_app``, ``live_client``, ``live_make``)
+hands a test its own copy of the template, for tests whose commits must be real: several
+connections at once, other processes, commit and rollback themselves.
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -20,13 +21,15 @@ import pytest_asyncio
 from fastapi import FastAPI
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from tests.dbharness import PostgresDatabases, SqliteDatabases
-from tests.services import require_postgres
+from tests.support.databases import PostgresDatabases, RolledBackDatabase, SqliteDatabases
+from tests.support.factories import Factory
+from tests.support.services import require_postgres
+from tests.support.settings import make_settings
+from waa_ads.auth.service import build_auth
 from waa_ads.core.db import Database
-from waa_ads.core.deps import get_session, get_write_session
-from waa_ads.core.settings import Environment, Settings
+from waa_ads.core.settings import Settings
 from waa_ads.main import create_app
 
 hypothesis_settings.register_profile(
@@ -40,23 +43,6 @@ hypothesis_settings.register_profile("dev", max_examples=30, deadline=None)
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 BACKENDS = ["sqlite", "postgresql"]
-
-TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
-
-
-def make_settings(**overrides: object) -> Settings:
-    values: dict[str, object] = {
-        "env": Environment.test,
-        "secret_key": TEST_SECRET,
-        "data_dir": Path(tempfile.mkdtemp(prefix="waa-data-")),
-        "log_json": True,
-        # Cheap Argon2id parameters: tests only.
-        "argon2_time_cost": 1,
-        "argon2_memory_kib": 8,
-        "argon2_parallelism": 1,
-    }
-    values.update(overrides)
-    return Settings(**values)  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -83,7 +69,7 @@ async def databases(
 
 @pytest_asyncio.fixture(scope="session")
 async def database(databases: PostgresDatabases | SqliteDatabases) -> AsyncIterator[Database]:
-    """The shared database of this backend; tests reach it through ``db_session``."""
+    """The shared database of this backend; tests reach it through ``db``/``db_session``."""
     url = await databases.copy()
     db = Database(url, pool_size=5)
     yield db
@@ -104,19 +90,40 @@ async def fresh_database(
 
 
 @pytest_asyncio.fixture
-async def db_session(database: Database) -> AsyncIterator[AsyncSession]:
-    """A session inside a transaction that is rolled back after the test."""
+async def db_connection(database: Database) -> AsyncIterator[AsyncConnection]:
+    """The test's connection to the shared database, in a transaction rolled back at the
+    end (on SQLite it holds the write lock: the shared database has one test at a time)."""
     async with database.write_engine.connect() as conn:
         outer = await conn.begin()
-        session = AsyncSession(
-            bind=conn, expire_on_commit=False, join_transaction_mode="create_savepoint"
-        )
         try:
-            yield session
+            yield conn
         finally:
-            await session.close()
             if outer.is_active:
                 await outer.rollback()
+
+
+@pytest_asyncio.fixture
+async def db_session(db_connection: AsyncConnection) -> AsyncIterator[AsyncSession]:
+    """The test's own session in the rolled-back transaction (commits inside become
+    savepoint releases)."""
+    session = AsyncSession(
+        bind=db_connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
+    )
+    # Its savepoint comes first, so it encloses every unit of work the app opens later.
+    await session.connection()
+    try:
+        yield session
+    finally:
+        await session.close()
+
+
+@pytest_asyncio.fixture
+async def db(
+    database: Database, db_connection: AsyncConnection, db_session: AsyncSession
+) -> RolledBackDatabase:
+    """The database as the app sees it: its units of work are savepoints in the test's
+    transaction (inside ``db_session``'s), so they commit for the test and vanish after it."""
+    return RolledBackDatabase(database, db_connection)
 
 
 @pytest.fixture
@@ -125,26 +132,16 @@ def settings() -> Settings:
 
 
 @pytest_asyncio.fixture
-async def app(
-    settings: Settings, database: Database, db_session: AsyncSession
-) -> AsyncIterator[FastAPI]:
-    """The app wired to the test's rolled-back session: what a request commits, the test
-    sees, and nothing survives the test."""
-    application = create_app(settings, database=database)
+async def make(settings: Settings, db: RolledBackDatabase, db_session: AsyncSession) -> Factory:
+    """Test data added and flushed in the test's own session."""
+    return Factory(build_auth(settings, db, None), db_session)
 
-    async def _session() -> AsyncIterator[AsyncSession]:
-        # A savepoint stands in for the request's transaction: released when the route
-        # returns, rolled back when it raises, as the real dependency commits or rolls back.
-        nested = await db_session.begin_nested()
-        try:
-            yield db_session
-        except BaseException:
-            await nested.rollback()
-            raise
-        await nested.commit()
 
-    application.dependency_overrides[get_session] = _session
-    application.dependency_overrides[get_write_session] = _session
+@pytest_asyncio.fixture
+async def app(settings: Settings, db: RolledBackDatabase) -> AsyncIterator[FastAPI]:
+    """The app on the test's rolled-back database: what a request commits, the test sees,
+    and nothing survives the test."""
+    application = create_app(settings, database=db)
     async with application.router.lifespan_context(application):
         yield application
 
@@ -152,14 +149,14 @@ async def app(
 @pytest_asyncio.fixture
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+    async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as c:
         yield c
 
 
 @pytest_asyncio.fixture
 async def live_app(settings: Settings, fresh_database: Database) -> AsyncIterator[FastAPI]:
-    """The app on a database of its own, with real commits (no rolled-back session): for
-    flows whose side effects commit in their own transactions (token stores, rate limits)."""
+    """The app on a database of its own, with real commits: for tests of concurrent
+    requests, and of data other connections or processes must see."""
     application = create_app(settings, database=fresh_database)
     async with application.router.lifespan_context(application):
         yield application
@@ -170,3 +167,9 @@ async def live_client(live_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=live_app)
     async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as c:
         yield c
+
+
+@pytest.fixture
+def live_make(live_app: FastAPI) -> Factory:
+    """Test data, each piece committed in a unit of work of its own."""
+    return Factory(live_app.state.auth)

@@ -17,7 +17,7 @@ from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from typer.testing import CliRunner
 
-from tests.factories import login, make_organization, make_user
+from tests.support.factories import Factory, login
 from waa_ads.audit import service as audit
 from waa_ads.audit.models import AuditEvent
 from waa_ads.auth.models import Role
@@ -165,22 +165,20 @@ async def test_eight_concurrent_writers_keep_each_chain_unbroken(
 
 
 async def test_admin_verify_endpoint_and_non_admins(
-    live_app: FastAPI, live_client: httpx.AsyncClient
+    app: FastAPI, client: httpx.AsyncClient, make: Factory
 ) -> None:
-    org = await make_organization(live_app)
-    admin = await make_user(live_app, org, Role.admin)
-    author = await make_user(live_app, org, Role.author)
-    admin_headers = await login(live_client, admin)
-    ok = await live_client.get("/api/v1/audit/verify", headers=admin_headers)
+    org = await make.organization()
+    admin = await make.user(org, Role.admin)
+    author = await make.user(org, Role.author)
+    admin_headers = await login(client, admin)
+    ok = await client.get("/api/v1/audit/verify", headers=admin_headers)
     assert ok.status_code == 200
     assert ok.json()["ok"] is True
     assert ok.json()["checked"] >= 4  # org created, two users, a login
-    refused = await live_client.get(
-        "/api/v1/audit/verify", headers=await login(live_client, author)
-    )
+    refused = await client.get("/api/v1/audit/verify", headers=await login(client, author))
     assert refused.status_code == 403
 
-    async with live_app.state.db.transaction() as session:
+    async with app.state.db.transaction() as session:
         await session.execute(
             text(
                 "UPDATE audit_event SET actor_id = 'x', canonical = canonical || ' ' "
@@ -188,20 +186,20 @@ async def test_admin_verify_endpoint_and_non_admins(
             ),
             {"c": str(org.id)},
         )
-    broken = (await live_client.get("/api/v1/audit/verify", headers=admin_headers)).json()
+    broken = (await client.get("/api/v1/audit/verify", headers=admin_headers)).json()
     assert broken["ok"] is False
     assert broken["first_broken_seq"] == 2
 
 
 async def test_export_verifies_with_the_documented_standard_library_script(
-    live_app: FastAPI, live_client: httpx.AsyncClient, tmp_path: Path
+    client: httpx.AsyncClient, make: Factory, tmp_path: Path
 ) -> None:
-    org = await make_organization(live_app)
-    admin = await make_user(live_app, org, Role.admin)
+    org = await make.organization()
+    admin = await make.user(org, Role.admin)
     for _ in range(3):
-        await make_user(live_app, org, Role.rater)
-    headers = await login(live_client, admin)
-    export = await live_client.get("/api/v1/audit/export", headers=headers)
+        await make.user(org, Role.rater)
+    headers = await login(client, admin)
+    export = await client.get("/api/v1/audit/export", headers=headers)
     assert export.status_code == 200
     assert export.headers["content-type"].startswith("application/x-ndjson")
     chain_file = tmp_path / "chain.jsonl"
@@ -234,12 +232,12 @@ async def test_export_verifies_with_the_documented_standard_library_script(
 
 
 async def test_cli_audit_verify_reports_a_broken_chain(
-    live_app: FastAPI, fresh_database: Database, tmp_path: Path
+    live_make: Factory, fresh_database: Database, tmp_path: Path
 ) -> None:
     from waa_ads.cli import app as cli
 
-    org = await make_organization(live_app, slug="cli-org")
-    await make_user(live_app, org, Role.admin)
+    org = await live_make.organization(slug="cli-org")
+    await live_make.user(org, Role.admin)
     env = {"WAA_DATABASE_URL": fresh_database.url, "WAA_DATA_DIR": str(tmp_path)}
     runner = CliRunner()
     result = await asyncio.to_thread(runner.invoke, cli, ["audit", "verify"], env=env)

@@ -13,12 +13,13 @@ import pytest_asyncio
 import redis.asyncio as aioredis
 from fastapi import FastAPI
 
-from tests.conftest import make_settings
-from tests.factories import PASSWORD, make_organization, make_user
-from tests.services import require_redis
+from tests.support.databases import RolledBackDatabase
+from tests.support.factories import PASSWORD, Factory
+from tests.support.services import require_redis
+from tests.support.settings import make_settings
 from waa_ads.auth.models import Role
 from waa_ads.auth.tokens import DatabaseTokenStore, RedisTokenStore, RefreshRecord, TokenStore
-from waa_ads.core.db import Database, utcnow
+from waa_ads.core.db import utcnow
 from waa_ads.core.ratelimit import DatabaseRateLimiter, RateLimiter, RedisRateLimiter
 from waa_ads.main import create_app
 
@@ -34,34 +35,27 @@ async def redis_client() -> AsyncIterator[aioredis.Redis]:
 
 @pytest_asyncio.fixture(params=["database", "redis"])
 async def stores(
-    request: pytest.FixtureRequest, fresh_database: Database
+    request: pytest.FixtureRequest, db: RolledBackDatabase, make: Factory
 ) -> AsyncIterator[tuple[TokenStore, RateLimiter, uuid.UUID, uuid.UUID]]:
-    app = create_app(make_settings(), database=fresh_database)
-    async with app.router.lifespan_context(app):
-        org = await make_organization(app)
-        account = await make_user(app, org, Role.admin)
-        if request.param == "database":
-            yield (
-                DatabaseTokenStore(fresh_database),
-                DatabaseRateLimiter(fresh_database),
-                org.id,
-                account.user.id,
-            )
-            return
-        client = aioredis.Redis.from_url(require_redis())
-        prefix = f"waa-test-{secrets.token_hex(4)}:"
-        try:
-            yield (
-                RedisTokenStore(client, prefix=prefix),
-                RedisRateLimiter(client, prefix=prefix),
-                org.id,
-                account.user.id,
-            )
-        finally:
-            keys = [k async for k in client.scan_iter(match=prefix + "*")]
-            if keys:
-                await client.delete(*keys)
-            await client.aclose()
+    org = await make.organization()
+    account = await make.user(org, Role.admin)
+    if request.param == "database":
+        yield (DatabaseTokenStore(db), DatabaseRateLimiter(db), org.id, account.user.id)
+        return
+    client = aioredis.Redis.from_url(require_redis())
+    prefix = f"waa-test-{secrets.token_hex(4)}:"
+    try:
+        yield (
+            RedisTokenStore(client, prefix=prefix),
+            RedisRateLimiter(client, prefix=prefix),
+            org.id,
+            account.user.id,
+        )
+    finally:
+        keys = [k async for k in client.scan_iter(match=prefix + "*")]
+        if keys:
+            await client.delete(*keys)
+        await client.aclose()
 
 
 def _record(org: uuid.UUID, user: uuid.UUID, *, ttl_s: int = 600) -> RefreshRecord:
@@ -135,13 +129,15 @@ async def test_rate_limiter_counts_within_a_window_and_resets(
     assert (await limiter.peek("k", 60)).count == 0
 
 
-async def test_login_and_refresh_reuse_detection_with_redis(fresh_database: Database) -> None:
+async def test_login_and_refresh_reuse_detection_with_redis(
+    db: RolledBackDatabase, make: Factory
+) -> None:
     """The whole flow with WAA_REDIS_URL set: families and revocations live in Redis."""
-    app: FastAPI = create_app(make_settings(redis_url=require_redis()), database=fresh_database)
+    app: FastAPI = create_app(make_settings(redis_url=require_redis()), database=db)
     async with app.router.lifespan_context(app):
         assert isinstance(app.state.auth.tokens, RedisTokenStore)
-        org = await make_organization(app)
-        account = await make_user(app, org, Role.admin)
+        org = await make.organization()
+        account = await make.user(org, Role.admin)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="https://t") as client:
             pair = (

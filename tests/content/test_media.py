@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.fixtures.media import samples
+from tests.support import media as samples
 from waa_ads.content.media.check import (
     DEFAULT_POLICY,
     KiB,

@@ -8,8 +8,8 @@ import zipfile
 import pytest
 from lxml import etree
 
-from tests.fixtures.media import samples
-from tests.fixtures.packages.builders import (
+from tests.support import media as samples
+from tests.support.packages import (
     CP_NS,
     CP_QTI3_NS,
     QTI21_NS,

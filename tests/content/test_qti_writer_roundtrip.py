@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from tests.content.test_qti_writer import check_qti3
+from tests.support.qti3_schema import check_qti3
 from waa_ads.content.interchange.qti.common import QTI3_NS, default_nsmap
 from waa_ads.content.interchange.qti.reader import parse_item
 from waa_ads.content.interchange.qti.writer import interaction_element, write_item

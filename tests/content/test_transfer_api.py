@@ -12,9 +12,8 @@ import pytest
 from fastapi import FastAPI
 from typer.testing import CliRunner
 
-from tests.content.test_bank_api import choice_item
-from tests.factories import login, make_organization, make_user
-from tests.fixtures.media.samples import png as make_png
+from tests.support.factories import Factory, login
+from tests.support.items import choice_item, package
 from waa_ads.auth.deps import Principal
 from waa_ads.auth.models import Role
 from waa_ads.content import schemas, service
@@ -24,23 +23,11 @@ from waa_ads.core.db import Database
 pytestmark = pytest.mark.asyncio
 
 
-def figure_item(identifier: str) -> str:
-    xml = choice_item(identifier, f"Figure {identifier}")
-    return xml.replace(
-        "<qti-prompt>Pick one</qti-prompt>",
-        '<qti-prompt>Look: <img src="../media/dot.png" alt="a dot"/></qti-prompt>',
-    )
-
-
-def package(*identifiers: str, with_media: bool = True) -> bytes:
-    items = [(i, figure_item(i).encode()) for i in identifiers]
-    media = {"media/dot.png": make_png(3, 3)} if with_media else {}
-    return build_package(items, media)
-
-
-async def _bank(app: FastAPI, client: httpx.AsyncClient, slug: str = "imports"):  # type: ignore[no-untyped-def]
-    org = await make_organization(app)
-    headers = await login(client, await make_user(app, org, Role.admin))
+async def _bank(
+    client: httpx.AsyncClient, make: Factory, slug: str = "imports"
+) -> tuple[dict[str, str], str]:
+    org = await make.organization()
+    headers = await login(client, await make.user(org, Role.admin))
     bank = await client.post("/api/v1/banks", json={"slug": slug, "name": slug}, headers=headers)
     return headers, bank.json()["id"]
 
@@ -52,7 +39,7 @@ async def _import(
     name: str,
     data: bytes,
     **form: str,
-):  # type: ignore[no-untyped-def]
+) -> httpx.Response:
     return await client.post(
         f"/api/v1/banks/{bank_id}/import",
         files={"file": (name, data, "application/octet-stream")},
@@ -62,24 +49,24 @@ async def _import(
 
 
 async def test_package_import_stores_items_and_media_then_exports_and_reimports(
-    live_app: FastAPI, live_client: httpx.AsyncClient
+    client: httpx.AsyncClient, make: Factory
 ) -> None:
-    headers, bank_id = await _bank(live_app, live_client)
+    headers, bank_id = await _bank(client, make)
     response = await _import(
-        live_client, headers, bank_id, "pkg.zip", package("P1", "P2"), publish="true"
+        client, headers, bank_id, "pkg.zip", package("P1", "P2"), publish="true"
     )
     assert response.status_code == 201, response.text
     report = response.json()
     assert report["imported"] == 2
     assert {i["status"] for i in report["items"]} == {"imported"}
     listed = (
-        await live_client.get("/api/v1/items", params={"status": "published"}, headers=headers)
+        await client.get("/api/v1/items", params={"status": "published"}, headers=headers)
     ).json()
     assert {i["identifier"] for i in listed["items"]} == {"P1", "P2"}
-    media = (await live_client.get("/api/v1/media", headers=headers)).json()
+    media = (await client.get("/api/v1/media", headers=headers)).json()
     assert len(media) == 1  # the same figure is stored once
 
-    exported = await live_client.get(
+    exported = await client.get(
         f"/api/v1/banks/{bank_id}/export", params={"format": "qti3"}, headers=headers
     )
     assert exported.status_code == 200
@@ -88,20 +75,18 @@ async def test_package_import_stores_items_and_media_then_exports_and_reimports(
     assert any(n.endswith(".png") for n in names)
 
     other = (
-        await live_client.post(
-            "/api/v1/banks", json={"slug": "again", "name": "Again"}, headers=headers
-        )
+        await client.post("/api/v1/banks", json={"slug": "again", "name": "Again"}, headers=headers)
     ).json()
-    again = await _import(live_client, headers, other["id"], "export.zip", exported.content)
+    again = await _import(client, headers, other["id"], "export.zip", exported.content)
     assert again.status_code == 201, again.text
     originals = {}
     for bank in (bank_id, other["id"]):
         items = (
-            await live_client.get("/api/v1/items", params={"bank_id": bank}, headers=headers)
+            await client.get("/api/v1/items", params={"bank_id": bank}, headers=headers)
         ).json()["items"]
         for it in items:
             version = (
-                await live_client.get(f"/api/v1/items/{it['id']}/versions/1", headers=headers)
+                await client.get(f"/api/v1/items/{it['id']}/versions/1", headers=headers)
             ).json()
             definition = version["definition"]
             definition.get("metadata", {}).pop("media", None)
@@ -110,55 +95,46 @@ async def test_package_import_stores_items_and_media_then_exports_and_reimports(
         assert first == second, identifier
 
 
-async def test_native_export_reimports_unchanged(
-    live_app: FastAPI, live_client: httpx.AsyncClient
-) -> None:
-    headers, bank_id = await _bank(live_app, live_client)
-    await _import(live_client, headers, bank_id, "one.xml", choice_item("N1", "Native").encode())
-    exported = await live_client.get(
+async def test_native_export_reimports_unchanged(client: httpx.AsyncClient, make: Factory) -> None:
+    headers, bank_id = await _bank(client, make)
+    await _import(client, headers, bank_id, "one.xml", choice_item("N1", "Native").encode())
+    exported = await client.get(
         f"/api/v1/banks/{bank_id}/export", params={"format": "native"}, headers=headers
     )
     archive = zipfile.ZipFile(io.BytesIO(exported.content))
     assert archive.namelist() == ["items/N1.json"]
     other = (
-        await live_client.post(
-            "/api/v1/banks", json={"slug": "copy", "name": "Copy"}, headers=headers
-        )
+        await client.post("/api/v1/banks", json={"slug": "copy", "name": "Copy"}, headers=headers)
     ).json()
-    response = await _import(
-        live_client, headers, other["id"], "N1.json", archive.read("items/N1.json")
-    )
+    response = await _import(client, headers, other["id"], "N1.json", archive.read("items/N1.json"))
     assert response.status_code == 201, response.text
 
 
 async def test_one_bad_item_means_nothing_is_imported(
-    live_app: FastAPI, live_client: httpx.AsyncClient
+    client: httpx.AsyncClient, make: Factory
 ) -> None:
-    headers, bank_id = await _bank(live_app, live_client)
+    headers, bank_id = await _bank(client, make)
     bad = choice_item("B2", "Broken").replace("qti-choice-interaction", "qti-warp-interaction")
     data = build_package([("B1", choice_item("B1", "Fine").encode()), ("B2", bad.encode())], {})
-    response = await _import(live_client, headers, bank_id, "mixed.zip", data)
+    response = await _import(client, headers, bank_id, "mixed.zip", data)
     assert response.status_code == 422
     problem = response.json()
-    assert problem["type"].endswith("/import-rejected")
     statuses = {i["identifier"] or i["source"]: i["status"] for i in problem["report"]["items"]}
     assert statuses["B1"] == "not_imported"
     rejected = [i for i in problem["report"]["items"] if i["status"] == "rejected"]
     assert len(rejected) == 1
     assert "warp" in rejected[0]["reason"]
-    assert (await live_client.get("/api/v1/items", headers=headers)).json()["items"] == []
+    assert (await client.get("/api/v1/items", headers=headers)).json()["items"] == []
 
     dup = build_package([("D1", choice_item("D1", "x").encode())], {})
-    assert (await _import(live_client, headers, bank_id, "d.zip", dup)).status_code == 201
-    again = await _import(live_client, headers, bank_id, "d.zip", dup)
+    assert (await _import(client, headers, bank_id, "d.zip", dup)).status_code == 201
+    again = await _import(client, headers, bank_id, "d.zip", dup)
     assert again.status_code == 422
     assert "already exists" in again.json()["report"]["items"][0]["reason"]
 
 
-async def test_hostile_packages_are_refused(
-    live_app: FastAPI, live_client: httpx.AsyncClient
-) -> None:
-    headers, bank_id = await _bank(live_app, live_client)
+async def test_hostile_packages_are_refused(client: httpx.AsyncClient, make: Factory) -> None:
+    headers, bank_id = await _bank(client, make)
     traversal = io.BytesIO()
     with zipfile.ZipFile(traversal, "w") as archive:
         archive.writestr("imsmanifest.xml", "<manifest/>")
@@ -179,18 +155,18 @@ async def test_hostile_packages_are_refused(
         ("xxe.xml", xxe.encode()),
         ("notes.txt", b"hello"),
     ):
-        response = await _import(live_client, headers, bank_id, name, data)
+        response = await _import(client, headers, bank_id, name, data)
         assert response.status_code == 422, (name, response.text)
         assert "root:" not in response.text
-    assert (await live_client.get("/api/v1/items", headers=headers)).json()["items"] == []
+    assert (await client.get("/api/v1/items", headers=headers)).json()["items"] == []
 
 
 async def test_cli_import_and_export(
-    live_app: FastAPI, fresh_database: Database, tmp_path: Path
+    live_app: FastAPI, live_make: Factory, fresh_database: Database, tmp_path: Path
 ) -> None:
     from waa_ads.cli import app as cli
 
-    org = await make_organization(live_app, slug="cli-content")
+    org = await live_make.organization(slug="cli-content")
     async with live_app.state.db.transaction() as session:
         await service.create_bank(
             session, Principal.system(org.id), schemas.BankCreate(slug="main", name="Main")
@@ -227,12 +203,12 @@ async def test_cli_import_and_export(
 
 
 async def test_preview_resolves_media_and_hides_the_key(
-    live_app: FastAPI, live_client: httpx.AsyncClient
+    client: httpx.AsyncClient, make: Factory
 ) -> None:
-    headers, bank_id = await _bank(live_app, live_client)
-    await _import(live_client, headers, bank_id, "pkg.zip", package("V1"))
-    item = (await live_client.get("/api/v1/items", headers=headers)).json()["items"][0]
-    preview = await live_client.get(
+    headers, bank_id = await _bank(client, make)
+    await _import(client, headers, bank_id, "pkg.zip", package("V1"))
+    item = (await client.get("/api/v1/items", headers=headers)).json()["items"][0]
+    preview = await client.get(
         f"/api/v1/items/{item['id']}/versions/1/preview", params={"seed": 7}, headers=headers
     )
     assert preview.status_code == 200, preview.text
@@ -240,6 +216,6 @@ async def test_preview_resolves_media_and_hides_the_key(
     assert "/api/v1/media/sha256/" in payload["html"]
     assert "correct" not in preview.text.lower()
     src = payload["html"].split("/api/v1/media/sha256/")[1].split('"')[0]
-    image = await live_client.get(f"/api/v1/media/sha256/{src}", headers=headers)
+    image = await client.get(f"/api/v1/media/sha256/{src}", headers=headers)
     assert image.status_code == 200
     assert image.headers["content-type"] == "image/png"

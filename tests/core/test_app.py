@@ -8,7 +8,7 @@ import pytest
 from fastapi import APIRouter, FastAPI
 from pydantic import BaseModel, Field
 
-from tests.conftest import make_settings
+from tests.support.settings import make_settings
 from waa_ads.core.db import Database
 from waa_ads.core.errors import Conflict, NotFound, error_responses
 from waa_ads.main import create_app

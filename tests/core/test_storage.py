@@ -26,7 +26,7 @@ import pytest
 import pytest_asyncio
 from botocore.exceptions import ClientError
 
-from tests.conftest import make_settings
+from tests.support.settings import make_settings
 from waa_ads.core.db import Database
 from waa_ads.core.settings import BlobBackend
 from waa_ads.core.storage import (

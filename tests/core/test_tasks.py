@@ -16,8 +16,9 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import text
 
-from tests.conftest import make_settings
-from tests.core.task_probes import create_probe_table, probe_rows
+from tests.support.databases import RolledBackDatabase
+from tests.support.settings import make_settings
+from tests.support.task_probes import create_probe_table, probe_rows
 from waa_ads.core.db import Database
 from waa_ads.core.storage import LocalBlobStore
 from waa_ads.core.tasks import (
@@ -184,9 +185,9 @@ async def test_a_session_closed_without_commit_drops_its_jobs(fresh_database: Da
 
 @pytest.mark.asyncio
 async def test_enqueue_refuses_unknown_tasks_and_unserializable_arguments(
-    fresh_database: Database,
+    db: RolledBackDatabase,
 ) -> None:
-    async with fresh_database.transaction() as session:
+    async with db.transaction() as session:
         with pytest.raises(UnknownTask):
             enqueue_after_commit(session, "probe.no_such_task")
         with pytest.raises(TypeError, match="JSON"):
@@ -195,13 +196,13 @@ async def test_enqueue_refuses_unknown_tasks_and_unserializable_arguments(
 
 
 @pytest.mark.asyncio
-async def test_arguments_round_trip_through_the_celery_codec(fresh_database: Database) -> None:
+async def test_arguments_round_trip_through_the_celery_codec(db: RolledBackDatabase) -> None:
     recorder = RecordingDispatcher()
     ident = uuid.uuid4()
     moment = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     ids = [ident]
     with use_dispatcher(recorder):
-        async with fresh_database.transaction() as session:
+        async with db.transaction() as session:
             note = {"ids": ids, "at": moment}
             enqueue_after_commit(session, "probe.record_note", note_id="a", note=note)
             ids.append(uuid.uuid4())  # later changes do not leak into the job

@@ -31,9 +31,9 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
-from tests.conftest import TEST_SECRET, make_settings
-from tests.core.task_probes import create_probe_table, probe_rows
-from tests.services import require_postgres, require_redis
+from tests.support.services import require_postgres, require_redis
+from tests.support.settings import TEST_SECRET, make_settings
+from tests.support.task_probes import create_probe_table, probe_rows
 from waa_ads.cli import app as cli_app
 from waa_ads.core.db import Database
 from waa_ads.core.settings import Settings
@@ -46,8 +46,8 @@ from waa_ads.core.tasks import (
 )
 
 REPO = Path(__file__).resolve().parents[2]
-PROBES = "tests.core.task_probes"
-PERIODIC_PROBES = "tests.core.periodic_probes"
+PROBES = "tests.support.task_probes"
+PERIODIC_PROBES = "tests.support.periodic_probes"
 # Mingle, gossip and heartbeats talk to other workers; alone, they only slow start-up.
 QUIET = ["--without-mingle", "--without-gossip", "--without-heartbeat"]
 T = TypeVar("T")

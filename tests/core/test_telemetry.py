@@ -17,7 +17,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 from sqlalchemy import text
 
-from tests.conftest import make_settings
+from tests.support.settings import make_settings
 from waa_ads.core.db import Database
 from waa_ads.core.deps import SessionDep
 from waa_ads.core.telemetry import Tracing, traces_endpoint

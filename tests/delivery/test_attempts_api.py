@@ -14,9 +14,10 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select, update
 
-from tests.assessments.test_assessments_api import World
-from tests.conftest import make_settings
-from tests.factories import login, make_candidate, make_user
+from tests.support.exams import World, begin, exam, wait_for_state
+from tests.support.factories import Factory, login
+from tests.support.items import package
+from tests.support.settings import make_settings
 from waa_ads.audit.models import AuditEvent
 from waa_ads.auth.models import Role
 from waa_ads.delivery import service as delivery
@@ -26,116 +27,31 @@ from waa_ads.main import create_app
 pytestmark = pytest.mark.asyncio
 
 
-class Exam:
-    """A published assessment of three single-choice items (correct answer B), an open
-    administration, and rostered candidates with codes."""
-
-    def __init__(self, world: World, administration: dict[str, Any], codes: list[str]) -> None:
-        self.world = world
-        self.administration = administration
-        self.codes = codes
-
-
-async def exam(
-    app: FastAPI,
-    client: httpx.AsyncClient,
-    *,
-    candidates: int = 2,
-    proctor: bool = False,
-    **definition: Any,
-) -> Exam:
-    world = await World(app, client).setup(tagged={"Q1": [], "Q2": [], "Q3": []})
-    body = world.definition(
-        sections=[
-            {
-                "identifier": "s",
-                "title": "S",
-                "items": [{"item_id": world.items[k]} for k in ("Q1", "Q2", "Q3")],
-            }
-        ],
-        **definition,
-    )
-    created = await client.post(
-        "/api/v1/assessments", json={"slug": "exam", "definition": body}, headers=world.headers
-    )
-    assert created.status_code == 201, created.text
-    published = await client.post(
-        f"/api/v1/assessments/{created.json()['assessment']['id']}/publish", headers=world.headers
-    )
-    version_id = published.json()["version"]["id"]
-    proctors = []
-    if proctor:
-        world.proctor = await make_user(app, world.org, Role.proctor)  # type: ignore[attr-defined]
-        proctors = [str(world.proctor.user.id)]  # type: ignore[attr-defined]
-    now = datetime.now(UTC)
-    administration = await client.post(
-        "/api/v1/administrations",
-        json={
-            "assessment_version_id": version_id,
-            "title": "Now",
-            "opens_at": (now - timedelta(minutes=1)).isoformat(),
-            "closes_at": (now + timedelta(hours=3)).isoformat(),
-            "proctor_ids": proctors,
-        },
-        headers=world.headers,
-    )
-    assert administration.status_code == 201, administration.text
-    people = [await make_candidate(app, world.org, name=f"Cand {n}") for n in range(candidates)]
-    roster = await client.post(
-        f"/api/v1/administrations/{administration.json()['id']}/roster",
-        json={"entries": [{"candidate_id": str(p.id)} for p in people]},
-        headers=world.headers,
-    )
-    assert roster.status_code == 201, roster.text
-    return Exam(world, administration.json(), [e["access_code"] for e in roster.json()])
-
-
-async def begin(client: httpx.AsyncClient, code: str) -> tuple[str, dict[str, str]]:
-    response = await client.post("/api/v1/attempts", json={"access_code": code})
-    assert response.status_code in (200, 201), response.text
-    body = response.json()
-    return body["attempt"]["id"], {"X-Attempt-Token": body["credential"]}
-
-
-async def wait_for_state(app: FastAPI, attempt_id: str, *states: str) -> str:
-    deadline = asyncio.get_running_loop().time() + 10
-    while True:
-        async with app.state.db.transaction(write=False) as session:
-            state = (
-                await session.execute(
-                    select(Attempt.state).where(Attempt.id == uuid.UUID(attempt_id))
-                )
-            ).scalar_one()
-        if state in states or asyncio.get_running_loop().time() > deadline:
-            return str(state)
-        await asyncio.sleep(0.05)
-
-
 async def test_start_resume_view_save_submit_and_score(
-    live_app: FastAPI, live_client: httpx.AsyncClient
+    app: FastAPI, client: httpx.AsyncClient, make: Factory
 ) -> None:
     ex = await exam(
-        live_app,
-        live_client,
+        client,
+        make,
         time_limit_s=1200,
         scoring={
             "release": "immediately",
             "bands": [{"name": "pass", "min_score": 2, "passed": True}],
         },
     )
-    first = await live_client.post("/api/v1/attempts", json={"access_code": ex.codes[0]})
+    first = await client.post("/api/v1/attempts", json={"access_code": ex.codes[0]})
     assert first.status_code == 201
     attempt_id = first.json()["attempt"]["id"]
     headers = {"X-Attempt-Token": first.json()["credential"]}
-    again = await live_client.post("/api/v1/attempts", json={"access_code": ex.codes[0].lower()})
+    again = await client.post("/api/v1/attempts", json={"access_code": ex.codes[0].lower()})
     assert again.status_code == 200
     assert again.json()["attempt"]["id"] == attempt_id
     assert again.json()["credential"] == first.json()["credential"]
     assert (
-        await live_client.post("/api/v1/attempts", json={"access_code": "ZZZZ-ZZZZ-ZZZZ-ZZZZ"})
+        await client.post("/api/v1/attempts", json={"access_code": "ZZZZ-ZZZZ-ZZZZ-ZZZZ"})
     ).status_code == 404
 
-    view = await live_client.get(f"/api/v1/attempts/{attempt_id}", headers=headers)
+    view = await client.get(f"/api/v1/attempts/{attempt_id}", headers=headers)
     assert view.status_code == 200
     body = view.json()
     assert body["attempt"]["state"] == "in_progress"
@@ -145,7 +61,7 @@ async def test_start_resume_view_save_submit_and_score(
     assert "correct" not in view.text.lower()
 
     async def put(ref: str, seq: int, value: Any, **extra: Any) -> httpx.Response:
-        return await live_client.put(
+        return await client.put(
             f"/api/v1/attempts/{attempt_id}/responses/{ref}",
             json={"seq": seq, "value": value, **extra},
             headers=headers,
@@ -163,30 +79,30 @@ async def test_start_resume_view_save_submit_and_score(
     assert unknown.status_code == 422
     assert "not on this attempt's form" in unknown.json()["detail"]
 
-    resumed = (await live_client.get(f"/api/v1/attempts/{attempt_id}", headers=headers)).json()
+    resumed = (await client.get(f"/api/v1/attempts/{attempt_id}", headers=headers)).json()
     q1 = next(i for i in resumed["items"] if i["ref"] == "Q1")
     assert q1["response"]["value"] == "B"
     assert q1["response"]["flagged"] is True
     assert q1["response"]["seq"] == 3
 
-    other_id, other_headers = await begin(live_client, ex.codes[1])
+    other_id, other_headers = await begin(client, ex.codes[1])
     assert (
-        await live_client.get(f"/api/v1/attempts/{attempt_id}", headers=other_headers)
+        await client.get(f"/api/v1/attempts/{attempt_id}", headers=other_headers)
     ).status_code == 404
     assert (
-        await live_client.get(f"/api/v1/attempts/{other_id}", headers={"X-Attempt-Token": "x"})
+        await client.get(f"/api/v1/attempts/{other_id}", headers={"X-Attempt-Token": "x"})
     ).status_code == 404
 
-    submitted = await live_client.post(f"/api/v1/attempts/{attempt_id}/submit", headers=headers)
+    submitted = await client.post(f"/api/v1/attempts/{attempt_id}/submit", headers=headers)
     assert submitted.status_code == 200
     assert submitted.json()["state"] in ("submitted", "scoring", "scored", "released")
-    twice = await live_client.post(f"/api/v1/attempts/{attempt_id}/submit", headers=headers)
+    twice = await client.post(f"/api/v1/attempts/{attempt_id}/submit", headers=headers)
     assert twice.status_code == 200
-    assert await wait_for_state(live_app, attempt_id, "released") == "released"
+    assert await wait_for_state(app, attempt_id, "released") == "released"
 
     from waa_ads.scoring import service as scoring
 
-    async with live_app.state.db.transaction(write=False) as session:
+    async with app.state.db.transaction(write=False) as session:
         result = await scoring.latest_result(session, uuid.UUID(attempt_id))
         assert result is not None
         assert result.raw == 2.0
@@ -205,70 +121,82 @@ async def test_start_resume_view_save_submit_and_score(
     assert late.status_code == 410
 
 
-async def test_late_and_paused_saves_are_kept_but_do_not_count(
-    live_app: FastAPI, live_client: httpx.AsyncClient
-) -> None:
-    ex = await exam(live_app, live_client, proctor=True, time_limit_s=600)
-    attempt_id, headers = await begin(live_client, ex.codes[0])
-    proctor_headers = await login(live_client, ex.world.proctor)  # type: ignore[attr-defined]
+async def _a_minute_passes(app: FastAPI, attempt_id: str) -> None:
+    """Move the attempt's clock a minute into the past, as if a minute had gone by."""
+    async with app.state.db.transaction() as session:
+        attempt = await session.get(Attempt, uuid.UUID(attempt_id))
+        assert attempt is not None
+        for column in ("started_at", "paused_at", "deadline_at"):
+            moment = getattr(attempt, column)
+            if moment is not None:
+                setattr(attempt, column, moment - timedelta(minutes=1))
 
-    paused = await live_client.post(
+
+async def test_late_and_paused_saves_are_kept_but_do_not_count(
+    app: FastAPI, client: httpx.AsyncClient, make: Factory
+) -> None:
+    ex = await exam(client, make, proctor=True, time_limit_s=600)
+    attempt_id, headers = await begin(client, ex.codes[0])
+    proctor_headers = await login(client, ex.world.proctor)
+
+    paused = await client.post(
         f"/api/v1/attempts/{attempt_id}/pause",
         json={"reason": "fire alarm"},
         headers=proctor_headers,
     )
     assert paused.status_code == 200, paused.text
     assert paused.json()["state"] == "paused"
-    frozen = (await live_client.get(f"/api/v1/attempts/{attempt_id}", headers=headers)).json()[
+    frozen = (await client.get(f"/api/v1/attempts/{attempt_id}", headers=headers)).json()[
         "remaining_s"
     ]
-    refused = await live_client.put(
+    refused = await client.put(
         f"/api/v1/attempts/{attempt_id}/responses/Q1",
         json={"seq": 1, "value": "B"},
         headers=headers,
     )
     assert refused.status_code == 409
-    await asyncio.sleep(1.1)
-    assert (await live_client.get(f"/api/v1/attempts/{attempt_id}", headers=headers)).json()[
+    # A minute passes while paused (the attempt is moved a minute into the past).
+    await _a_minute_passes(app, attempt_id)
+    assert (await client.get(f"/api/v1/attempts/{attempt_id}", headers=headers)).json()[
         "remaining_s"
     ] == frozen
-    resumed = await live_client.post(
+    resumed = await client.post(
         f"/api/v1/attempts/{attempt_id}/resume",
         json={"reason": "all clear"},
         headers=proctor_headers,
     )
     assert resumed.json()["state"] == "in_progress"
-    assert (await live_client.get(f"/api/v1/attempts/{attempt_id}", headers=headers)).json()[
+    assert (await client.get(f"/api/v1/attempts/{attempt_id}", headers=headers)).json()[
         "remaining_s"
     ] >= frozen - 1
 
-    extended = await live_client.post(
+    extended = await client.post(
         f"/api/v1/attempts/{attempt_id}/extend",
         json={"reason": "late start", "extra_s": 300},
         headers=proctor_headers,
     )
     assert extended.status_code == 200
-    assert (await live_client.get(f"/api/v1/attempts/{attempt_id}", headers=headers)).json()[
+    assert (await client.get(f"/api/v1/attempts/{attempt_id}", headers=headers)).json()[
         "remaining_s"
     ] > 850
 
     # Time runs out: move the deadline into the past beyond the grace window.
-    async with live_app.state.db.transaction() as session:
+    async with app.state.db.transaction() as session:
         await session.execute(
             update(Attempt)
             .where(Attempt.id == uuid.UUID(attempt_id))
             .values(deadline_at=datetime.now(UTC) - timedelta(seconds=120))
         )
-    late = await live_client.put(
+    late = await client.put(
         f"/api/v1/attempts/{attempt_id}/responses/Q2",
         json={"seq": 1, "value": "B"},
         headers=headers,
     )
     assert late.status_code == 410
     assert late.json()["type"].endswith("/deadline-passed")
-    state = await wait_for_state(live_app, attempt_id, "scored", "released", "scoring")
+    state = await wait_for_state(app, attempt_id, "scored", "released", "scoring")
     assert state in ("scoring", "scored", "released")
-    async with live_app.state.db.transaction(write=False) as session:
+    async with app.state.db.transaction(write=False) as session:
         kept = {
             (e.item_ref, e.status)
             for e in (
@@ -286,66 +214,66 @@ async def test_late_and_paused_saves_are_kept_but_do_not_count(
 
 
 async def test_proctor_controls_need_an_assigned_proctor(
-    live_app: FastAPI, live_client: httpx.AsyncClient
+    client: httpx.AsyncClient, make: Factory
 ) -> None:
-    ex = await exam(live_app, live_client, proctor=True)
-    attempt_id, _ = await begin(live_client, ex.codes[0])
-    stranger = await make_user(live_app, ex.world.org, Role.proctor)
-    stranger_headers = await login(live_client, stranger)
-    refused = await live_client.post(
+    ex = await exam(client, make, proctor=True)
+    attempt_id, _ = await begin(client, ex.codes[0])
+    stranger = await make.user(ex.world.org, Role.proctor)
+    stranger_headers = await login(client, stranger)
+    refused = await client.post(
         f"/api/v1/attempts/{attempt_id}/terminate", json={"reason": "x"}, headers=stranger_headers
     )
     assert refused.status_code == 404
-    admin_refused = await live_client.post(
+    admin_refused = await client.post(
         f"/api/v1/attempts/{attempt_id}/pause", json={"reason": "x"}, headers=ex.world.headers
     )
     assert admin_refused.status_code == 404
-    proctor_headers = await login(live_client, ex.world.proctor)  # type: ignore[attr-defined]
-    listed = await live_client.get(
+    proctor_headers = await login(client, ex.world.proctor)
+    listed = await client.get(
         f"/api/v1/administrations/{ex.administration['id']}/attempts", headers=proctor_headers
     )
     assert [a["id"] for a in listed.json()] == [attempt_id]
-    no_reason = await live_client.post(
+    no_reason = await client.post(
         f"/api/v1/attempts/{attempt_id}/terminate", json={"reason": ""}, headers=proctor_headers
     )
     assert no_reason.status_code == 422
-    ended = await live_client.post(
+    ended = await client.post(
         f"/api/v1/attempts/{attempt_id}/terminate",
         json={"reason": "phone on desk"},
         headers=proctor_headers,
     )
     assert ended.status_code == 200
     assert ended.json()["state"] == "terminated"
-    illegal = await live_client.post(
+    illegal = await client.post(
         f"/api/v1/attempts/{attempt_id}/pause", json={"reason": "x"}, headers=proctor_headers
     )
     assert illegal.status_code == 409
 
 
 async def test_attempts_allowed_and_accommodations(
-    live_app: FastAPI, live_client: httpx.AsyncClient
+    client: httpx.AsyncClient, make: Factory
 ) -> None:
-    ex = await exam(live_app, live_client, attempts_allowed=1, time_limit_s=1000)
-    attempt_id, headers = await begin(live_client, ex.codes[0])
-    await live_client.post(f"/api/v1/attempts/{attempt_id}/submit", headers=headers)
-    again = await live_client.post("/api/v1/attempts", json={"access_code": ex.codes[0]})
+    ex = await exam(client, make, attempts_allowed=1, time_limit_s=1000)
+    attempt_id, headers = await begin(client, ex.codes[0])
+    await client.post(f"/api/v1/attempts/{attempt_id}/submit", headers=headers)
+    again = await client.post("/api/v1/attempts", json={"access_code": ex.codes[0]})
     assert again.status_code == 409
     assert "attempts" in again.json()["detail"]
     roster = (
-        await live_client.get(
+        await client.get(
             f"/api/v1/administrations/{ex.administration['id']}/roster", headers=ex.world.headers
         )
     ).json()
     for e in roster:
-        await live_client.put(
+        await client.put(
             f"/api/v1/administrations/{ex.administration['id']}/roster/{e['id']}/accommodations",
             json={"extra_attempts": 1, "extra_time_multiplier": 1.5},
             headers=ex.world.headers,
         )
-    second = await live_client.post("/api/v1/attempts", json={"access_code": ex.codes[0]})
+    second = await client.post("/api/v1/attempts", json={"access_code": ex.codes[0]})
     assert second.status_code == 201
     assert second.json()["attempt"]["number"] == 2
-    view = await live_client.get(
+    view = await client.get(
         f"/api/v1/attempts/{second.json()['attempt']['id']}",
         headers={"X-Attempt-Token": second.json()["credential"]},
     )
@@ -353,71 +281,67 @@ async def test_attempts_allowed_and_accommodations(
 
 
 async def test_linear_navigation_reveals_only_the_current_item(
-    live_app: FastAPI, live_client: httpx.AsyncClient
+    client: httpx.AsyncClient, make: Factory
 ) -> None:
-    ex = await exam(live_app, live_client, navigation="linear", allow_review=False)
-    attempt_id, headers = await begin(live_client, ex.codes[0])
-    view = (await live_client.get(f"/api/v1/attempts/{attempt_id}", headers=headers)).json()
+    ex = await exam(client, make, navigation="linear", allow_review=False)
+    attempt_id, headers = await begin(client, ex.codes[0])
+    view = (await client.get(f"/api/v1/attempts/{attempt_id}", headers=headers)).json()
     assert len(view["items"]) == 1
     (first,) = view["items"]
     later = next(r for r in ("Q1", "Q2", "Q3") if r != first["ref"])
     assert (
-        await live_client.put(
+        await client.put(
             f"/api/v1/attempts/{attempt_id}/responses/{later}",
             json={"seq": 1, "value": "B"},
             headers=headers,
         )
     ).status_code == 409
     assert (
-        await live_client.put(
+        await client.put(
             f"/api/v1/attempts/{attempt_id}/responses/{first['ref']}",
             json={"seq": 1, "value": "B"},
             headers=headers,
         )
     ).status_code == 200
-    moved = await live_client.post(f"/api/v1/attempts/{attempt_id}/advance", headers=headers)
+    moved = await client.post(f"/api/v1/attempts/{attempt_id}/advance", headers=headers)
     assert moved.json()["current_position"] == 2
     assert (
-        await live_client.put(
+        await client.put(
             f"/api/v1/attempts/{attempt_id}/responses/{first['ref']}",
             json={"seq": 2, "value": "A"},
             headers=headers,
         )
     ).status_code == 409
     assert (
-        len(
-            (await live_client.get(f"/api/v1/attempts/{attempt_id}", headers=headers)).json()[
-                "items"
-            ]
-        )
+        len((await client.get(f"/api/v1/attempts/{attempt_id}", headers=headers)).json()["items"])
         == 2
     )
 
 
-async def test_breaks_follow_the_policy(live_app: FastAPI, live_client: httpx.AsyncClient) -> None:
+async def test_breaks_follow_the_policy(client: httpx.AsyncClient, make: Factory) -> None:
     ex = await exam(
-        live_app,
-        live_client,
+        client,
+        make,
         breaks={"allowed": True, "max_breaks": 1, "count_against_time": False},
         time_limit_s=900,
     )
-    attempt_id, headers = await begin(live_client, ex.codes[0])
-    assert (await live_client.post(f"/api/v1/attempts/{attempt_id}/break", headers=headers)).json()[
+    attempt_id, headers = await begin(client, ex.codes[0])
+    assert (await client.post(f"/api/v1/attempts/{attempt_id}/break", headers=headers)).json()[
         "state"
     ] == "paused"
+    assert (await client.post(f"/api/v1/attempts/{attempt_id}/break/end", headers=headers)).json()[
+        "state"
+    ] == "in_progress"
     assert (
-        await live_client.post(f"/api/v1/attempts/{attempt_id}/break/end", headers=headers)
-    ).json()["state"] == "in_progress"
-    assert (
-        await live_client.post(f"/api/v1/attempts/{attempt_id}/break", headers=headers)
+        await client.post(f"/api/v1/attempts/{attempt_id}/break", headers=headers)
     ).status_code == 409
 
 
 async def test_integrity_events_over_http_and_websocket(
-    live_app: FastAPI, live_client: httpx.AsyncClient
+    live_app: FastAPI, live_client: httpx.AsyncClient, live_make: Factory
 ) -> None:
     live_app.state.settings.integrity_events_per_minute = 5
-    ex = await exam(live_app, live_client)
+    ex = await exam(live_client, live_make)
     attempt_id, headers = await begin(live_client, ex.codes[0])
     ok = await live_client.post(
         f"/api/v1/attempts/{attempt_id}/events",
@@ -485,9 +409,9 @@ async def test_integrity_events_over_http_and_websocket(
 
 
 async def test_two_submits_racing_end_the_attempt_once(
-    live_app: FastAPI, live_client: httpx.AsyncClient
+    live_app: FastAPI, live_client: httpx.AsyncClient, live_make: Factory
 ) -> None:
-    ex = await exam(live_app, live_client)
+    ex = await exam(live_client, live_make)
     attempt_id, headers = await begin(live_client, ex.codes[0])
     responses = await asyncio.gather(
         *(
@@ -508,9 +432,9 @@ async def test_two_submits_racing_end_the_attempt_once(
 
 
 async def test_a_save_racing_the_expiry_sweep_is_never_lost(
-    live_app: FastAPI, live_client: httpx.AsyncClient
+    live_app: FastAPI, live_client: httpx.AsyncClient, live_make: Factory
 ) -> None:
-    ex = await exam(live_app, live_client, candidates=6)
+    ex = await exam(live_client, live_make, candidates=6)
     attempts = [await begin(live_client, code) for code in ex.codes]
     # Every attempt sits exactly at the end of its grace window.
     grace = live_app.state.settings.save_grace_s
@@ -567,11 +491,11 @@ async def test_a_save_racing_the_expiry_sweep_is_never_lost(
 
 
 async def test_a_classroom_autosaving_at_once_loses_nothing(
-    live_app: FastAPI, live_client: httpx.AsyncClient
+    live_app: FastAPI, live_client: httpx.AsyncClient, live_make: Factory
 ) -> None:
     """50 candidates start and save three answers each, all at the same time: every save is
     acknowledged and stored (on SQLite too: no "database is locked")."""
-    ex = await exam(live_app, live_client, candidates=50)
+    ex = await exam(live_client, live_make, candidates=50)
     started = await asyncio.gather(*(begin(live_client, code) for code in ex.codes))
 
     async def answer(attempt_id: str, headers: dict[str, str]) -> list[int]:
@@ -599,12 +523,10 @@ async def test_a_classroom_autosaving_at_once_loses_nothing(
 
 
 async def test_candidates_load_item_media_through_signed_urls(
-    live_app: FastAPI, live_client: httpx.AsyncClient
+    client: httpx.AsyncClient, make: Factory
 ) -> None:
-    from tests.content.test_transfer_api import package
-
-    world = await World(live_app, live_client).setup(tagged={})
-    imported = await live_client.post(
+    world = await World(client, make).setup(tagged={})
+    imported = await client.post(
         f"/api/v1/banks/{world.bank_id}/import",
         files={"file": ("pkg.zip", package("FIG1"), "application/zip")},
         data={"publish": "true"},
@@ -615,16 +537,16 @@ async def test_candidates_load_item_media_through_signed_urls(
     definition = world.definition(
         sections=[{"identifier": "s", "title": "S", "items": [{"item_id": item_id}]}]
     )
-    created = await live_client.post(
+    created = await client.post(
         "/api/v1/assessments",
         json={"slug": "figs", "definition": definition},
         headers=world.headers,
     )
-    published = await live_client.post(
+    published = await client.post(
         f"/api/v1/assessments/{created.json()['assessment']['id']}/publish", headers=world.headers
     )
     now = datetime.now(UTC)
-    administration = await live_client.post(
+    administration = await client.post(
         "/api/v1/administrations",
         json={
             "assessment_version_id": published.json()["version"]["id"],
@@ -634,55 +556,51 @@ async def test_candidates_load_item_media_through_signed_urls(
         },
         headers=world.headers,
     )
-    candidate = await make_candidate(live_app, world.org)
-    roster = await live_client.post(
+    candidate = await make.candidate(world.org)
+    roster = await client.post(
         f"/api/v1/administrations/{administration.json()['id']}/roster",
         json={"entries": [{"candidate_id": str(candidate.id)}]},
         headers=world.headers,
     )
-    attempt_id, headers = await begin(live_client, roster.json()[0]["access_code"])
-    html = (await live_client.get(f"/api/v1/attempts/{attempt_id}", headers=headers)).json()[
-        "items"
-    ][0]["item"]["html"]
+    attempt_id, headers = await begin(client, roster.json()[0]["access_code"])
+    html = (await client.get(f"/api/v1/attempts/{attempt_id}", headers=headers)).json()["items"][0][
+        "item"
+    ]["html"]
     src = html.split('src="')[1].split('"')[0].replace("&amp;", "&")
     assert src.startswith("/api/v1/media/signed/")
-    image = await live_client.get(src)  # no credential: an <img> cannot send one
+    image = await client.get(src)  # no credential: an <img> cannot send one
     assert image.status_code == 200
     assert image.headers["content-type"] == "image/png"
-    forged = await live_client.get(src[:-4] + "0000")
+    forged = await client.get(src[:-4] + "0000")
     assert forged.status_code == 404
 
 
 async def test_a_new_or_revoked_code_ends_the_old_credential(
-    live_app: FastAPI, live_client: httpx.AsyncClient
+    app: FastAPI, client: httpx.AsyncClient, make: Factory
 ) -> None:
-    ex = await exam(live_app, live_client)
-    attempt_id, headers = await begin(live_client, ex.codes[0])
-    assert (
-        await live_client.get(f"/api/v1/attempts/{attempt_id}", headers=headers)
-    ).status_code == 200
+    ex = await exam(client, make)
+    attempt_id, headers = await begin(client, ex.codes[0])
+    assert (await client.get(f"/api/v1/attempts/{attempt_id}", headers=headers)).status_code == 200
     roster = (
-        await live_client.get(
+        await client.get(
             f"/api/v1/administrations/{ex.administration['id']}/roster", headers=ex.world.headers
         )
     ).json()
-    async with live_app.state.db.transaction(write=False) as session:
+    async with app.state.db.transaction(write=False) as session:
         mine = (
             await session.execute(
                 select(Attempt.roster_entry_id).where(Attempt.id == uuid.UUID(attempt_id))
             )
         ).scalar_one()
     entry = next(e for e in roster if e["id"] == str(mine))
-    reissued = await live_client.post(
+    reissued = await client.post(
         f"/api/v1/administrations/{ex.administration['id']}/roster/{entry['id']}/code",
         headers=ex.world.headers,
     )
-    assert (
-        await live_client.get(f"/api/v1/attempts/{attempt_id}", headers=headers)
-    ).status_code == 404
-    resumed_id, new_headers = await begin(live_client, reissued.json()["access_code"])
+    assert (await client.get(f"/api/v1/attempts/{attempt_id}", headers=headers)).status_code == 404
+    resumed_id, new_headers = await begin(client, reissued.json()["access_code"])
     assert resumed_id == attempt_id
     assert new_headers != headers
     assert (
-        await live_client.get(f"/api/v1/attempts/{attempt_id}", headers=new_headers)
+        await client.get(f"/api/v1/attempts/{attempt_id}", headers=new_headers)
     ).status_code == 200

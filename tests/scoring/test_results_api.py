@@ -12,9 +12,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from tests.content.test_bank_api import QTI3, choice_item
-from tests.delivery.test_attempts_api import begin, exam, wait_for_state
-from tests.factories import login, make_organization, make_user
+from tests.support.exams import begin, exam, wait_for_state
+from tests.support.factories import Factory, login
+from tests.support.items import QTI3, choice_item
 from waa_ads.auth.models import Role
 
 pytestmark = pytest.mark.asyncio
@@ -51,16 +51,16 @@ async def _answer_and_submit(
 
 
 async def test_release_after_review_and_withholding(
-    live_app: FastAPI, live_client: httpx.AsyncClient
+    app: FastAPI, client: httpx.AsyncClient, make: Factory
 ) -> None:
-    ex = await exam(live_app, live_client, scoring={"release": "after_review"})
+    ex = await exam(client, make, scoring={"release": "after_review"})
     admin = ex.world.headers
-    attempt_id, headers = await _answer_and_submit(live_client, ex.codes[0], {"Q1": "B", "Q2": "A"})
-    assert await wait_for_state(live_app, attempt_id, "scored") == "scored"
-    hidden = await live_client.get(f"/api/v1/attempts/{attempt_id}/result", headers=headers)
+    attempt_id, headers = await _answer_and_submit(client, ex.codes[0], {"Q1": "B", "Q2": "A"})
+    assert await wait_for_state(app, attempt_id, "scored") == "scored"
+    hidden = await client.get(f"/api/v1/attempts/{attempt_id}/result", headers=headers)
     assert hidden.status_code == 404
 
-    detail = await live_client.get(f"/api/v1/results/{attempt_id}", headers=admin)
+    detail = await client.get(f"/api/v1/results/{attempt_id}", headers=admin)
     assert detail.status_code == 200, detail.text
     body = detail.json()
     assert body["latest"]["raw"] == 1.0
@@ -72,31 +72,31 @@ async def test_release_after_review_and_withholding(
     }
     assert all(i["confidence"] == 1.0 for i in body["items"])
 
-    released = await live_client.post(f"/api/v1/results/{attempt_id}/release", headers=admin)
+    released = await client.post(f"/api/v1/results/{attempt_id}/release", headers=admin)
     assert released.status_code == 200
-    shown = await live_client.get(f"/api/v1/attempts/{attempt_id}/result", headers=headers)
+    shown = await client.get(f"/api/v1/attempts/{attempt_id}/result", headers=headers)
     assert shown.status_code == 200
     assert shown.json()["raw"] == 1.0
     assert "items" not in shown.json()
 
-    withheld = await live_client.post(
+    withheld = await client.post(
         f"/api/v1/results/{attempt_id}/withhold",
         json={"reason": "under investigation"},
         headers=admin,
     )
     assert withheld.json()["withheld"] is True
     assert (
-        await live_client.get(f"/api/v1/attempts/{attempt_id}/result", headers=headers)
+        await client.get(f"/api/v1/attempts/{attempt_id}/result", headers=headers)
     ).status_code == 404
-    await live_client.post(
+    await client.post(
         f"/api/v1/results/{attempt_id}/unwithhold", json={"reason": "cleared"}, headers=admin
     )
     assert (
-        await live_client.get(f"/api/v1/attempts/{attempt_id}/result", headers=headers)
+        await client.get(f"/api/v1/attempts/{attempt_id}/result", headers=headers)
     ).status_code == 200
 
     events = (
-        await live_client.get(
+        await client.get(
             "/api/v1/audit/events", params={"target_id": attempt_id, "limit": 100}, headers=admin
         )
     ).json()
@@ -112,12 +112,12 @@ async def test_release_after_review_and_withholding(
     ):
         assert expected in actions, (expected, actions)
 
-    xml = await live_client.get(f"/api/v1/results/{attempt_id}/qti", headers=admin)
+    xml = await client.get(f"/api/v1/results/{attempt_id}/qti", headers=admin)
     assert xml.status_code == 200
     assert b"imsqti_result_v3p0" in xml.content
     assert f"attempt-{attempt_id}".encode() in xml.content
     assert b"correctResponse" not in xml.content
-    bundle = await live_client.get(
+    bundle = await client.get(
         "/api/v1/results/qti", params={"administration_id": ex.administration["id"]}, headers=admin
     )
     assert bundle.status_code == 200
@@ -125,24 +125,24 @@ async def test_release_after_review_and_withholding(
 
     assert len(zipfile.ZipFile(io.BytesIO(bundle.content)).namelist()) == 1
 
-    table = await live_client.get("/api/v1/results/export.csv", headers=admin)
+    table = await client.get("/api/v1/results/export.csv", headers=admin)
     rows = list(csv.DictReader(io.StringIO(table.text)))
     assert [r["attempt_id"] for r in rows] == [attempt_id]
     assert rows[0]["raw"] == "1.0"
 
 
 async def test_items_people_score_wait_in_scoring_until_a_manual_score(
-    live_app: FastAPI, live_client: httpx.AsyncClient
+    app: FastAPI, client: httpx.AsyncClient, make: Factory
 ) -> None:
-    ex = await exam(live_app, live_client, scoring={"release": "immediately"})
+    ex = await exam(client, make, scoring={"release": "immediately"})
     world = ex.world
-    essay = await live_client.post(
+    essay = await client.post(
         f"/api/v1/banks/{world.bank_id}/items",
         json={"source": {"format": "qti", "content": ESSAY}},
         headers=world.headers,
     )
     essay_id = essay.json()["item"]["id"]
-    await live_client.post(f"/api/v1/items/{essay_id}/publish", headers=world.headers)
+    await client.post(f"/api/v1/items/{essay_id}/publish", headers=world.headers)
     definition = world.definition(
         sections=[
             {
@@ -153,18 +153,18 @@ async def test_items_people_score_wait_in_scoring_until_a_manual_score(
         ],
         scoring={"release": "immediately"},
     )
-    created = await live_client.post(
+    created = await client.post(
         "/api/v1/assessments",
         json={"slug": "with-essay", "definition": definition},
         headers=world.headers,
     )
-    published = await live_client.post(
+    published = await client.post(
         f"/api/v1/assessments/{created.json()['assessment']['id']}/publish", headers=world.headers
     )
     from datetime import UTC, datetime, timedelta
 
     now = datetime.now(UTC)
-    administration = await live_client.post(
+    administration = await client.post(
         "/api/v1/administrations",
         json={
             "assessment_version_id": published.json()["version"]["id"],
@@ -175,23 +175,23 @@ async def test_items_people_score_wait_in_scoring_until_a_manual_score(
         headers=world.headers,
     )
     roster = (
-        await live_client.get(
+        await client.get(
             f"/api/v1/administrations/{ex.administration['id']}/roster", headers=world.headers
         )
     ).json()
     candidate_id = roster[0]["candidate_id"]
-    added = await live_client.post(
+    added = await client.post(
         f"/api/v1/administrations/{administration.json()['id']}/roster",
         json={"entries": [{"candidate_id": candidate_id}]},
         headers=world.headers,
     )
     code = added.json()[0]["access_code"]
     attempt_id, headers = await _answer_and_submit(
-        live_client, code, {"Q1": "B", "E1": "Light scatters."}
+        client, code, {"Q1": "B", "E1": "Light scatters."}
     )
-    assert await wait_for_state(live_app, attempt_id, "scoring", "scored", "released") == "scoring"
+    assert await wait_for_state(app, attempt_id, "scoring", "scored", "released") == "scoring"
     for _ in range(200):  # the scoring task runs after the submit commits
-        response = await live_client.get(f"/api/v1/results/{attempt_id}", headers=world.headers)
+        response = await client.get(f"/api/v1/results/{attempt_id}", headers=world.headers)
         if response.status_code == 200:
             break
         await asyncio.sleep(0.05)
@@ -200,13 +200,13 @@ async def test_items_people_score_wait_in_scoring_until_a_manual_score(
     assert detail["latest"]["pending_items"] == 1
     assert {i["item_ref"]: i["method"] for i in detail["items"]}["E1"] == "pending"
 
-    too_high = await live_client.post(
+    too_high = await client.post(
         f"/api/v1/results/{attempt_id}/items/E1/score",
         json={"score": 5, "reason": "excellent"},
         headers=world.headers,
     )
     assert too_high.status_code == 422
-    scored = await live_client.post(
+    scored = await client.post(
         f"/api/v1/results/{attempt_id}/items/E1/score",
         json={"score": 3, "reason": "clear and correct"},
         headers=world.headers,
@@ -215,86 +215,78 @@ async def test_items_people_score_wait_in_scoring_until_a_manual_score(
     assert scored.json()["revision"] == 2
     assert scored.json()["raw"] == 4.0
     assert scored.json()["complete"] is True
-    assert await wait_for_state(live_app, attempt_id, "released") == "released"
-    shown = await live_client.get(f"/api/v1/attempts/{attempt_id}/result", headers=headers)
+    assert await wait_for_state(app, attempt_id, "released") == "released"
+    shown = await client.get(f"/api/v1/attempts/{attempt_id}/result", headers=headers)
     assert shown.json()["raw"] == 4.0
-    revisions = (
-        await live_client.get(f"/api/v1/results/{attempt_id}", headers=world.headers)
-    ).json()["revisions"]
+    revisions = (await client.get(f"/api/v1/results/{attempt_id}", headers=world.headers)).json()[
+        "revisions"
+    ]
     assert [r["revision"] for r in revisions] == [1, 2]
     assert revisions[0]["raw"] == 1.0  # the first revision was never overwritten
 
 
 async def test_an_answer_key_correction_rescores_affected_attempts(
-    live_app: FastAPI, live_client: httpx.AsyncClient
+    app: FastAPI, client: httpx.AsyncClient, make: Factory
 ) -> None:
-    ex = await exam(live_app, live_client, candidates=3, scoring={"release": "immediately"})
+    ex = await exam(client, make, candidates=3, scoring={"release": "immediately"})
     world = ex.world
     answers = [{"Q1": "A"}, {"Q1": "B"}, {"Q1": "C"}]
     attempt_ids = []
     for code, answer in zip(ex.codes, answers, strict=True):
-        attempt_id, _ = await _answer_and_submit(live_client, code, answer)
+        attempt_id, _ = await _answer_and_submit(client, code, answer)
         attempt_ids.append(attempt_id)
     for attempt_id in attempt_ids:
-        assert await wait_for_state(live_app, attempt_id, "released") == "released"
+        assert await wait_for_state(app, attempt_id, "released") == "released"
     # The key said B; it should have been A.
-    fixed = await live_client.patch(
+    fixed = await client.patch(
         f"/api/v1/items/{world.items['Q1']}",
         json={"source": {"format": "qti", "content": choice_item("Q1", "Q1", correct="A")}},
         headers=world.headers,
     )
     assert fixed.json()["version"]["version"] == 2
-    await live_client.post(f"/api/v1/items/{world.items['Q1']}/publish", headers=world.headers)
+    await client.post(f"/api/v1/items/{world.items['Q1']}/publish", headers=world.headers)
     body = {"item_id": world.items["Q1"], "from_version": 1, "to_version": 2, "reason": "wrong key"}
-    report = await live_client.post("/api/v1/rescore", json=body, headers=world.headers)
+    report = await client.post("/api/v1/rescore", json=body, headers=world.headers)
     assert report.status_code == 200, report.text
     changes = {c["attempt_id"]: c for c in report.json()["changes"]}
     assert report.json()["changed"] == 2
     assert changes[attempt_ids[0]]["item_score"] == {"before": 0.0, "after": 1.0}
     assert changes[attempt_ids[1]]["item_score"] == {"before": 1.0, "after": 0.0}
     assert attempt_ids[2] not in changes
-    detail = (
-        await live_client.get(f"/api/v1/results/{attempt_ids[0]}", headers=world.headers)
-    ).json()
+    detail = (await client.get(f"/api/v1/results/{attempt_ids[0]}", headers=world.headers)).json()
     q1 = next(i for i in detail["items"] if i["item_ref"] == "Q1")
     assert detail["latest"]["revision"] == 2
     assert (
         q1["item_version_id"]
         == (
-            await live_client.get(
-                f"/api/v1/items/{world.items['Q1']}/versions/2", headers=world.headers
-            )
+            await client.get(f"/api/v1/items/{world.items['Q1']}/versions/2", headers=world.headers)
         ).json()["id"]
     )
-    again = await live_client.post("/api/v1/rescore", json=body, headers=world.headers)
+    again = await client.post("/api/v1/rescore", json=body, headers=world.headers)
     assert again.json() == {"changed": 0, "changes": []}
 
 
 async def test_results_are_admin_only_and_tenant_scoped(
-    live_app: FastAPI, live_client: httpx.AsyncClient
+    app: FastAPI, client: httpx.AsyncClient, make: Factory
 ) -> None:
-    ex = await exam(live_app, live_client)
-    attempt_id, _ = await _answer_and_submit(live_client, ex.codes[0], {"Q1": "B"})
-    await wait_for_state(live_app, attempt_id, "scored", "released")
-    other = await make_organization(live_app)
-    foreign = await login(live_client, await make_user(live_app, other, Role.admin))
+    ex = await exam(client, make)
+    attempt_id, _ = await _answer_and_submit(client, ex.codes[0], {"Q1": "B"})
+    await wait_for_state(app, attempt_id, "scored", "released")
+    other = await make.organization()
+    foreign = await login(client, await make.user(other, Role.admin))
+    assert (await client.get(f"/api/v1/results/{attempt_id}", headers=foreign)).status_code == 404
     assert (
-        await live_client.get(f"/api/v1/results/{attempt_id}", headers=foreign)
-    ).status_code == 404
-    assert (
-        await live_client.post(
+        await client.post(
             f"/api/v1/results/{attempt_id}/items/Q1/score",
             json={"score": 1, "reason": "x"},
             headers=foreign,
         )
     ).status_code == 404
-    assert (await live_client.get("/api/v1/results", headers=foreign)).json()["items"] == []
-    rater = await login(live_client, await make_user(live_app, ex.world.org, Role.rater))
-    assert (
-        await live_client.get(f"/api/v1/results/{attempt_id}", headers=rater)
-    ).status_code == 403
+    assert (await client.get("/api/v1/results", headers=foreign)).json()["items"] == []
+    rater = await login(client, await make.user(ex.world.org, Role.rater))
+    assert (await client.get(f"/api/v1/results/{attempt_id}", headers=rater)).status_code == 403
     listed = (
-        await live_client.get(
+        await client.get(
             "/api/v1/results",
             params={"administration_id": ex.administration["id"]},
             headers=ex.world.headers,

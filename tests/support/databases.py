@@ -1,4 +1,5 @@
-"""Test databases: one migrated template per backend and run, cheap copies of it.
+"""Test databases: one migrated template per backend and run, cheap copies of it, and the
+rolled-back view of a copy most tests work in.
 
 PostgreSQL: the template is a database migrated once per run; copies are made with
 ``CREATE DATABASE ... TEMPLATE``. SQLite: the template is a migrated file; copies are
@@ -10,12 +11,16 @@ from __future__ import annotations
 import asyncio
 import secrets
 import shutil
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from waa_ads.core import migrate
+from waa_ads.core.db import Database
 
 RUN_ID = secrets.token_hex(4)
 
@@ -90,3 +95,74 @@ class SqliteDatabases:
 
     async def drop_all(self) -> None:
         shutil.rmtree(self.directory, ignore_errors=True)
+
+
+class _TaskLock:
+    """A lock that the task holding it may take again (a unit of work opened inside
+    another, as the app's own transactions are inside a request's)."""
+
+    def __init__(self, timeout_s: float) -> None:
+        self._lock = asyncio.Lock()
+        self._owner: asyncio.Task[object] | None = None
+        self._timeout_s = timeout_s
+
+    @asynccontextmanager
+    async def hold(self) -> AsyncIterator[None]:
+        task = asyncio.current_task()
+        if task is not None and task is self._owner:
+            yield
+            return
+        try:
+            async with asyncio.timeout(self._timeout_s):
+                await self._lock.acquire()
+        except TimeoutError:
+            raise RuntimeError(
+                f"the test's connection stayed busy for {self._timeout_s} s: a unit of work "
+                "waits for another task that waits for it (use fresh_database for tests "
+                "that need concurrent transactions)"
+            ) from None
+        self._owner = task
+        try:
+            yield
+        finally:
+            self._owner = None
+            self._lock.release()
+
+
+class RolledBackDatabase(Database):
+    """The shared database seen through one connection whose transaction the test rolls
+    back: every unit of work (a request's, a token store's, a task's) is a savepoint on
+    that connection, so what it commits the test sees and nothing outlives the test.
+
+    Units of work take turns on the connection (background tasks wait for the request in
+    progress), so this is for tests whose transactions follow one another; tests of
+    concurrent transactions, of real commits or of other processes use ``fresh_database``.
+    """
+
+    def __init__(self, database: Database, connection: AsyncConnection) -> None:
+        # No engine of its own: the shared database's, bound to the test's connection.
+        self.url = database.url
+        self.dialect_name = database.dialect_name
+        self.engine = database.engine
+        self.write_engine = database.write_engine
+        self.connection = connection
+        sessions = async_sessionmaker(
+            bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
+        )
+        self.reader = sessions
+        self.writer = sessions
+        self._turns = _TaskLock(timeout_s=30)
+
+    @asynccontextmanager
+    async def exclusive(self) -> AsyncIterator[None]:
+        """Hold the connection for a block of the test's own statements."""
+        async with self._turns.hold():
+            yield
+
+    @asynccontextmanager
+    async def transaction(self, *, write: bool = True) -> AsyncIterator[AsyncSession]:
+        async with self._turns.hold(), super().transaction(write=write) as session:
+            yield session
+
+    async def dispose(self) -> None:
+        """The shared database's engine outlives the test."""

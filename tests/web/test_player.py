@@ -27,8 +27,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import make_settings
-from tests.services import require_chromium
+from tests.support.services import require_chromium
+from tests.support.settings import make_settings
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
