@@ -29,6 +29,7 @@ from tests.support.services import require_postgres
 from tests.support.settings import make_settings
 from waa_ads.auth.service import build_auth
 from waa_ads.core.db import Database
+from waa_ads.core.logging import configure_logging
 from waa_ads.core.settings import Settings
 from waa_ads.main import create_app
 
@@ -43,6 +44,14 @@ hypothesis_settings.register_profile("dev", max_examples=30, deadline=None)
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 BACKENDS = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _json_logs() -> None:
+    """Log as the app does in production, one JSON line per event, from the first test on
+    (unconfigured, structlog renders every logged exception as a highlighted traceback,
+    which costs seconds)."""
+    configure_logging("INFO", json=True)
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
