@@ -1,11 +1,15 @@
 from __future__ import annotations
 
 import asyncio
+import re
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
 from waa_ads.core import migrate
 from waa_ads.core.db import Database
@@ -26,6 +30,22 @@ async def test_migration_files_follow_the_naming_scheme() -> None:
     assert names, "no migrations"
     for name in names:
         assert re.fullmatch(r"\d{4}-\d{2}-\d{2}-\d{4}_[a-z0-9_]+\.py", name), name
+
+
+async def test_migration_files_sort_in_revision_order() -> None:
+    """Following ``down_revision`` from the base visits the files in the order ``ls`` shows
+    them, every file is on that one chain, and each name's date and time are real."""
+    script = ScriptDirectory.from_config(migrate.alembic_config("sqlite://"))
+    chain = [Path(r.path).name for r in script.walk_revisions("base", "heads")][::-1]
+    versions = migrate.migrations_dir() / "versions"
+    files = sorted(p.name for p in versions.glob("*.py"))
+    assert chain == files
+    stamps = []
+    for name in files:
+        match = re.fullmatch(r"(\d{4}-\d{2}-\d{2}-\d{4})_[a-z0-9_]+\.py", name)
+        assert match, f"{name} is not YYYY-MM-DD-HHMM_slug.py"
+        stamps.append(datetime.strptime(match.group(1), "%Y-%m-%d-%H%M"))
+    assert len(set(stamps)) == len(stamps), "two migrations share a timestamp"
 
 
 async def test_models_match_the_migrations(database: Database) -> None:
