@@ -27,10 +27,10 @@ pytestmark = pytest.mark.asyncio
 
 
 @pytest_asyncio.fixture
-async def redis_client() -> AsyncIterator[aioredis.Redis]:
+async def redis_client() -> AsyncIterator[aioredis.Redis[bytes]]:
     client = aioredis.Redis.from_url(require_redis())
     yield client
-    await client.aclose()
+    await client.aclose()  # type: ignore[attr-defined]  # types-redis predates aclose
 
 
 @pytest_asyncio.fixture(params=["database", "redis"])
@@ -55,7 +55,7 @@ async def stores(
         keys = [k async for k in client.scan_iter(match=prefix + "*")]
         if keys:
             await client.delete(*keys)
-        await client.aclose()
+        await client.aclose()  # type: ignore[attr-defined]  # types-redis predates aclose
 
 
 def _record(org: uuid.UUID, user: uuid.UUID, *, ttl_s: int = 600) -> RefreshRecord:

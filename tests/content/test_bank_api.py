@@ -181,7 +181,7 @@ async def test_search_by_text_tags_type_and_status(
         ids[ident] = response.json()["item"]["id"]
     await client.post(f"/api/v1/items/{ids['S2']}/publish", headers=headers)
 
-    async def search(**params: object) -> set[str]:
+    async def search(**params: str | list[str]) -> set[str]:
         response = await client.get("/api/v1/items", params=params, headers=headers)
         assert response.status_code == 200, response.text
         return {i["identifier"] for i in response.json()["items"]}

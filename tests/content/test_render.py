@@ -368,7 +368,7 @@ def _with_other_answers(item: ItemDefinition) -> ItemDefinition:
                     if declaration.mapping
                     else None,
                     "area_mapping": AreaMapping(
-                        entries=(AreaMapEntry(shape="rect", coords=(1, 2, 3, 4), value=3.0),)  # type: ignore[arg-type]
+                        entries=(AreaMapEntry(shape="rect", coords=(1, 2, 3, 4), value=3.0),)
                     )
                     if declaration.area_mapping
                     else None,
@@ -401,7 +401,8 @@ def test_view_does_not_change_when_the_answer_does(
         assert candidate_view(changed, shuffle_seed=seed) == candidate_view(item, shuffle_seed=seed)
 
 
-def _dom(payload: dict[str, Any]) -> etree._Element:
+def _dom(payload: dict[str, Any]) -> Any:
+    """The payload's HTML under a ``div`` (an lxml HtmlElement, which lxml's stubs lack)."""
     return lxml_html.fragment_fromstring(payload["html"], create_parent="div")
 
 

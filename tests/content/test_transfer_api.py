@@ -79,7 +79,7 @@ async def test_package_import_stores_items_and_media_then_exports_and_reimports(
     ).json()
     again = await _import(client, headers, other["id"], "export.zip", exported.content)
     assert again.status_code == 201, again.text
-    originals = {}
+    originals: dict[str, list[object]] = {}
     for bank in (bank_id, other["id"]):
         items = (
             await client.get("/api/v1/items", params={"bank_id": bank}, headers=headers)

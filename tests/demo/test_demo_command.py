@@ -37,7 +37,7 @@ def test_demo_loads_everything_and_prints_working_codes(tmp_path: Path) -> None:
     assert set(new_codes).isdisjoint(codes)
 
     async def lookup() -> tuple[bool, bool]:
-        settings = Settings(_env_file=None, data_dir=tmp_path)  # type: ignore[call-arg]
+        settings = Settings(_env_file=None, data_dir=tmp_path)
         db = Database(settings.resolved_database_url)
         try:
             async with db.transaction(write=False) as session:

@@ -514,7 +514,8 @@ def test_unexpected_runtime_values_reset_outcomes_without_raising() -> None:
 
 def test_null_versus_empty_container() -> None:
     item = _fixture_items("choice_multiple")[1]
-    for response in (None, []):
+    responses: tuple[list[str] | None, ...] = (None, [])
+    for response in responses:
         assert evaluate(item, {"RESPONSE": response}).outcomes["SCORE"] == 0.0
         assert evaluate(item, {"RESPONSE": response}).notes == []
     # an empty container is NULL for isNull, and matches nothing

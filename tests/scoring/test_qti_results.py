@@ -179,10 +179,12 @@ def check_document(document: bytes) -> etree._Element:
         base_type = value.get("baseType")
         if base_type is None:
             variable = value.getparent()
+            assert variable is not None
             if variable.tag == f"{{{RESULT_NS}}}candidateResponse":
                 variable = variable.getparent()
+                assert variable is not None
             base_type = variable.get("baseType")
-        form = VALUE_FORMS.get(base_type)
+        form = VALUE_FORMS.get(base_type or "")
         if form is not None:
             assert re.fullmatch(form, value.text or ""), (base_type, value.text)
     return root
@@ -272,7 +274,7 @@ def test_document_structure() -> None:
     duration = test.find("r:responseVariable[@identifier='duration']", NS)
     assert duration is not None and values(duration) == ["3000.0"]
     assert duration.get("baseType") == "duration"
-    outcomes = {o.get("identifier"): o for o in test.iterfind("r:outcomeVariable", NS)}
+    outcomes = {str(o.get("identifier")): o for o in test.iterfind("r:outcomeVariable", NS)}
     assert sorted(outcomes) == ["BAND", "PASSED", "SCORE"]
     assert values(outcomes["PASSED"]) == ["false"]
     assert outcomes["PASSED"].get("baseType") == "boolean"
@@ -723,7 +725,9 @@ def test_report_from_rows(rows: Rows) -> None:
         "WEIGHTED_MAXSCORE": ["28.0"],
         "WEIGHTED_SCORE": ["7.0"],
     }
-    assert values(test.find("r:responseVariable[@identifier='duration']", NS)) == ["1800.0"]
+    duration = test.find("r:responseVariable[@identifier='duration']", NS)
+    assert duration is not None
+    assert values(duration) == ["1800.0"]
 
 
 def test_report_from_rows_writes_ids_only_and_no_correct_response(rows: Rows) -> None:
@@ -734,9 +738,9 @@ def test_report_from_rows_writes_ids_only_and_no_correct_response(rows: Rows) ->
     assert root.find(".//r:correctResponse", NS) is None
     # The candidate answered "mars"; the key ("jupiter") appears nowhere.
     assert b"jupiter" not in document
-    attributes = {
-        value for element in root.find("r:context", NS).iter() for value in element.attrib.values()
-    }
+    context = root.find("r:context", NS)
+    assert context is not None
+    attributes = {value for element in context.iter() for value in element.attrib.values()}
     assert attributes == {
         f"candidate-{rows.candidate.id}",
         "urn:waa-ads:attempt",

@@ -148,7 +148,7 @@ def test_batch_equals_scalar(data: st.DataObject) -> None:
 
 
 def test_fixture_items_agree_and_use_the_fast_path_when_they_can() -> None:
-    batches = {
+    batches: dict[str, list[Any]] = {
         "choice_single": ["jupiter", "earth", None, "pluto", ["jupiter"], 3],
         "choice_multiple": [["p2", "p3", "p5"], ["p2", "n4"], [], ["p2", "p2"], None, "p2"],
         "match": [["fr paris"], ["fr madrid", "de berlin"], ["paris fr"], None],

@@ -16,4 +16,4 @@ async def tick(ctx: TaskContext) -> None:
     try:
         await client.incr(f"{ctx.settings.task_key_prefix}probe:ticks")
     finally:
-        await client.aclose()
+        await client.aclose()  # type: ignore[attr-defined]  # types-redis predates aclose

@@ -139,13 +139,13 @@ def _expression_elements() -> str:
         '<xs:simpleType><xs:restriction base="xs:string"><xs:enumeration value="pi"/><xs:enumeration value="e"/>'
         "</xs:restriction></xs:simpleType></xs:attribute></xs:complexType></xs:element>"
     )
-    for kind, names in (
+    for kind, members in (
         ("unary", _UNARY),
         ("binary", _BINARY),
         ("nary", _NARY),
         ("any", _ANY_NUMBER),
     ):
-        for name in names:
+        for name in members:
             out.append(
                 f'<xs:element name="{name}"><xs:complexType>{_ARGS[kind]}</xs:complexType></xs:element>'
             )

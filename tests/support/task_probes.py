@@ -57,4 +57,4 @@ async def hang_first_run(ctx: TaskContext, *, key: str) -> None:
             await asyncio.sleep(120)
         await client.set(f"{key}:done", os.getpid())
     finally:
-        await client.aclose()
+        await client.aclose()  # type: ignore[attr-defined]  # types-redis predates aclose

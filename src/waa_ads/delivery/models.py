@@ -7,10 +7,11 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, Enum, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from waa_ads.core.db import Base, JSONType, TimestampMixin, uuid7
+from waa_ads.delivery.state_machine import EndReason
 
 
 class Attempt(TimestampMixin, Base):
@@ -48,6 +49,18 @@ class Attempt(TimestampMixin, Base):
     extension_s: Mapped[int] = mapped_column(Integer(), default=0)
     current_position: Mapped[int] = mapped_column(Integer(), default=1)
     ended_at: Mapped[datetime | None]
+    #: How the attempt ended (set by the transition that ended it); ``end_reason`` is the
+    #: sentence kept for people (a proctor's reason), never parsed.
+    ended_because: Mapped[EndReason | None] = mapped_column(
+        Enum(
+            EndReason,
+            name="ended_because",
+            native_enum=False,
+            length=16,
+            create_constraint=True,
+            values_callable=lambda reasons: [r.value for r in reasons],
+        )
+    )
     end_reason: Mapped[str | None] = mapped_column(String(500))
     credential_epoch: Mapped[int] = mapped_column(Integer(), default=0)
 

@@ -47,7 +47,7 @@ from waa_ads.delivery.models import (
     Response,
     ResponseEvent,
 )
-from waa_ads.delivery.state_machine import ENDED, AttemptState, next_state
+from waa_ads.delivery.state_machine import ENDED, ENDED_BY, AttemptState, next_state
 
 SCORING_TASK = "scoring.score_attempt"
 EXPIRY_BATCH = 200
@@ -177,10 +177,13 @@ async def transition(
     values: dict[str, Any] | None = None,
 ) -> AttemptState:
     """Apply ``event`` atomically: legal per the state machine, and only if the attempt is
-    still in the state we read (else 409). Audited."""
+    still in the state we read (else 409). An event that ends the attempt records how it
+    ended (``ended_because``). Audited."""
     before = attempt.state
     after = next_state(before, event)
     changes: dict[str, Any] = {"state": after.value, "updated_at": utcnow(), **(values or {})}
+    if event in ENDED_BY:
+        changes["ended_because"] = ENDED_BY[event]
     changed = (
         await session.execute(
             update(Attempt)
@@ -502,22 +505,9 @@ def attempt_out(attempt: Attempt) -> dict[str, Any]:
         "paused": attempt.state == AttemptState.paused,
         "pause_kind": attempt.pause_kind,
         "ended_at": attempt.ended_at.isoformat() if attempt.ended_at else None,
-        "ended_because": ended_because(attempt),
+        "ended_because": attempt.ended_because,
         "administration_id": str(attempt.administration_id),
     }
-
-
-def ended_because(attempt: Attempt) -> str | None:
-    """How the attempt ended (submitted, expired or terminated), also once it has moved on
-    to scoring and release; the proctor's reason itself is not shown to the candidate."""
-    if attempt.ended_at is None:
-        return None
-    reason = attempt.end_reason or ""
-    if reason == "time ran out":
-        return "expired"
-    if reason.startswith("terminated"):
-        return "terminated"
-    return "submitted"
 
 
 # --- autosave ----------------------------------------------------------------------------

@@ -31,6 +31,23 @@ class AttemptState(StrEnum):
     invalidated = "invalidated"
 
 
+class EndReason(StrEnum):
+    """How an attempt ended: which event ended it. It stays once the attempt moves on to
+    scoring, release or invalidation."""
+
+    submitted = "submitted"  # the candidate submitted it
+    expired = "expired"  # its time ran out
+    terminated = "terminated"  # a proctor terminated it
+
+
+#: The events that end an attempt, and the reason each records.
+ENDED_BY: dict[str, EndReason] = {
+    "submit": EndReason.submitted,
+    "expire": EndReason.expired,
+    "terminate": EndReason.terminated,
+}
+
+
 LIVE = frozenset({AttemptState.in_progress, AttemptState.paused})
 ENDED = frozenset(
     {
