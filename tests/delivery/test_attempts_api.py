@@ -22,9 +22,16 @@ from waa_ads.audit.models import AuditEvent
 from waa_ads.auth.models import Role
 from waa_ads.delivery import service as delivery
 from waa_ads.delivery.models import Attempt, IntegrityEvent, ResponseEvent
+from waa_ads.delivery.state_machine import EndReason
 from waa_ads.main import create_app
 
 pytestmark = pytest.mark.asyncio
+
+
+def problem(response: httpx.Response) -> str:
+    """The code of a refusal (the end of its problem ``type``): what a client matches on,
+    never the ``detail`` sentence."""
+    return str(response.json()["type"]).rsplit("/", 1)[-1]
 
 
 async def test_start_resume_view_save_submit_and_score(
@@ -47,14 +54,17 @@ async def test_start_resume_view_save_submit_and_score(
     assert again.status_code == 200
     assert again.json()["attempt"]["id"] == attempt_id
     assert again.json()["credential"] == first.json()["credential"]
-    assert (
-        await client.post("/api/v1/attempts", json={"access_code": "ZZZZ-ZZZZ-ZZZZ-ZZZZ"})
-    ).status_code == 404
+    invalid = await client.post("/api/v1/attempts", json={"access_code": "ZZZZ-ZZZZ-ZZZZ-ZZZZ"})
+    assert (invalid.status_code, problem(invalid)) == (404, "access-code-invalid")
 
     view = await client.get(f"/api/v1/attempts/{attempt_id}", headers=headers)
     assert view.status_code == 200
     body = view.json()
     assert body["attempt"]["state"] == "in_progress"
+    started_at = body["attempt"]["started_at"]
+    assert started_at.endswith("+00:00")  # datetime.isoformat(), as the player reads it
+    assert datetime.fromisoformat(started_at).isoformat() == started_at
+    assert body["attempt"]["ended_because"] is None
     assert 1190 <= body["remaining_s"] <= 1200
     refs = [i["ref"] for i in body["items"]]
     assert sorted(refs) == ["Q1", "Q2", "Q3"]
@@ -74,10 +84,10 @@ async def test_start_resume_view_save_submit_and_score(
     assert (await put("Q2", 1, "B")).json()["accepted"] is True
     wrong_shape = await put("Q3", 1, ["A", "B"])
     assert wrong_shape.status_code == 422
-    assert "Q3" not in wrong_shape.json()["detail"] or "RESPONSE" in wrong_shape.json()["detail"]
+    assert problem(wrong_shape) == "response-invalid"
     unknown = await put("NOPE", 1, "A")
     assert unknown.status_code == 422
-    assert "not on this attempt's form" in unknown.json()["detail"]
+    assert problem(unknown) == "item-not-on-form"
 
     resumed = (await client.get(f"/api/v1/attempts/{attempt_id}", headers=headers)).json()
     q1 = next(i for i in resumed["items"] if i["ref"] == "Q1")
@@ -86,16 +96,16 @@ async def test_start_resume_view_save_submit_and_score(
     assert q1["response"]["seq"] == 3
 
     other_id, other_headers = await begin(client, ex.codes[1])
-    assert (
-        await client.get(f"/api/v1/attempts/{attempt_id}", headers=other_headers)
-    ).status_code == 404
-    assert (
-        await client.get(f"/api/v1/attempts/{other_id}", headers={"X-Attempt-Token": "x"})
-    ).status_code == 404
+    for foreign in (
+        await client.get(f"/api/v1/attempts/{attempt_id}", headers=other_headers),
+        await client.get(f"/api/v1/attempts/{other_id}", headers={"X-Attempt-Token": "x"}),
+    ):
+        assert (foreign.status_code, problem(foreign)) == (404, "attempt-not-found")
 
     submitted = await client.post(f"/api/v1/attempts/{attempt_id}/submit", headers=headers)
     assert submitted.status_code == 200
     assert submitted.json()["state"] in ("submitted", "scoring", "scored", "released")
+    assert submitted.json()["ended_because"] == "submitted"
     twice = await client.post(f"/api/v1/attempts/{attempt_id}/submit", headers=headers)
     assert twice.status_code == 200
     assert await wait_for_state(app, attempt_id, "released") == "released"
@@ -118,7 +128,8 @@ async def test_start_resume_view_save_submit_and_score(
         ).scalar_one()
         assert submits == 1
     late = await put("Q3", 5, "B")
-    assert late.status_code == 410
+    assert (late.status_code, problem(late)) == (410, "deadline-passed")
+    assert late.json()["current_seq"] == 0
 
 
 async def _a_minute_passes(app: FastAPI, attempt_id: str) -> None:
@@ -154,7 +165,8 @@ async def test_late_and_paused_saves_are_kept_but_do_not_count(
         json={"seq": 1, "value": "B"},
         headers=headers,
     )
-    assert refused.status_code == 409
+    assert (refused.status_code, problem(refused)) == (409, "attempt-paused")
+    assert refused.json()["current_seq"] == 0
     # A minute passes while paused (the attempt is moved a minute into the past).
     await _a_minute_passes(app, attempt_id)
     assert (await client.get(f"/api/v1/attempts/{attempt_id}", headers=headers)).json()[
@@ -193,7 +205,7 @@ async def test_late_and_paused_saves_are_kept_but_do_not_count(
         headers=headers,
     )
     assert late.status_code == 410
-    assert late.json()["type"].endswith("/deadline-passed")
+    assert problem(late) == "deadline-passed"
     state = await wait_for_state(app, attempt_id, "scored", "released", "scoring")
     assert state in ("scoring", "scored", "released")
     async with app.state.db.transaction(write=False) as session:
@@ -211,6 +223,7 @@ async def test_late_and_paused_saves_are_kept_but_do_not_count(
     assert ("Q1", "paused") in kept
     assert ("Q2", "late") in kept
     assert attempt.end_reason == "time ran out"
+    assert attempt.ended_because == EndReason.expired
 
 
 async def test_proctor_controls_need_an_assigned_proctor(
@@ -223,11 +236,11 @@ async def test_proctor_controls_need_an_assigned_proctor(
     refused = await client.post(
         f"/api/v1/attempts/{attempt_id}/terminate", json={"reason": "x"}, headers=stranger_headers
     )
-    assert refused.status_code == 404
+    assert (refused.status_code, problem(refused)) == (404, "attempt-not-found")
     admin_refused = await client.post(
         f"/api/v1/attempts/{attempt_id}/pause", json={"reason": "x"}, headers=ex.world.headers
     )
-    assert admin_refused.status_code == 404
+    assert (admin_refused.status_code, problem(admin_refused)) == (404, "attempt-not-found")
     proctor_headers = await login(client, ex.world.proctor)
     listed = await client.get(
         f"/api/v1/administrations/{ex.administration['id']}/attempts", headers=proctor_headers
@@ -244,10 +257,11 @@ async def test_proctor_controls_need_an_assigned_proctor(
     )
     assert ended.status_code == 200
     assert ended.json()["state"] == "terminated"
+    assert ended.json()["ended_because"] == "terminated"
     illegal = await client.post(
         f"/api/v1/attempts/{attempt_id}/pause", json={"reason": "x"}, headers=proctor_headers
     )
-    assert illegal.status_code == 409
+    assert (illegal.status_code, problem(illegal)) == (409, "illegal-transition")
 
 
 async def test_attempts_allowed_and_accommodations(
@@ -257,8 +271,7 @@ async def test_attempts_allowed_and_accommodations(
     attempt_id, headers = await begin(client, ex.codes[0])
     await client.post(f"/api/v1/attempts/{attempt_id}/submit", headers=headers)
     again = await client.post("/api/v1/attempts", json={"access_code": ex.codes[0]})
-    assert again.status_code == 409
-    assert "attempts" in again.json()["detail"]
+    assert (again.status_code, problem(again)) == (409, "attempts-exhausted")
     roster = (
         await client.get(
             f"/api/v1/administrations/{ex.administration['id']}/roster", headers=ex.world.headers
@@ -289,13 +302,12 @@ async def test_linear_navigation_reveals_only_the_current_item(
     assert len(view["items"]) == 1
     (first,) = view["items"]
     later = next(r for r in ("Q1", "Q2", "Q3") if r != first["ref"])
-    assert (
-        await client.put(
-            f"/api/v1/attempts/{attempt_id}/responses/{later}",
-            json={"seq": 1, "value": "B"},
-            headers=headers,
-        )
-    ).status_code == 409
+    closed = await client.put(
+        f"/api/v1/attempts/{attempt_id}/responses/{later}",
+        json={"seq": 1, "value": "B"},
+        headers=headers,
+    )
+    assert (closed.status_code, problem(closed)) == (409, "item-closed")
     assert (
         await client.put(
             f"/api/v1/attempts/{attempt_id}/responses/{first['ref']}",
@@ -305,13 +317,12 @@ async def test_linear_navigation_reveals_only_the_current_item(
     ).status_code == 200
     moved = await client.post(f"/api/v1/attempts/{attempt_id}/advance", headers=headers)
     assert moved.json()["current_position"] == 2
-    assert (
-        await client.put(
-            f"/api/v1/attempts/{attempt_id}/responses/{first['ref']}",
-            json={"seq": 2, "value": "A"},
-            headers=headers,
-        )
-    ).status_code == 409
+    gone_by = await client.put(
+        f"/api/v1/attempts/{attempt_id}/responses/{first['ref']}",
+        json={"seq": 2, "value": "A"},
+        headers=headers,
+    )
+    assert (gone_by.status_code, problem(gone_by)) == (409, "item-closed")
     assert (
         len((await client.get(f"/api/v1/attempts/{attempt_id}", headers=headers)).json()["items"])
         == 2
@@ -332,9 +343,8 @@ async def test_breaks_follow_the_policy(client: httpx.AsyncClient, make: Factory
     assert (await client.post(f"/api/v1/attempts/{attempt_id}/break/end", headers=headers)).json()[
         "state"
     ] == "in_progress"
-    assert (
-        await client.post(f"/api/v1/attempts/{attempt_id}/break", headers=headers)
-    ).status_code == 409
+    second = await client.post(f"/api/v1/attempts/{attempt_id}/break", headers=headers)
+    assert (second.status_code, problem(second)) == (409, "breaks-exhausted")
 
 
 async def test_integrity_events_over_http_and_websocket(
@@ -367,7 +377,7 @@ async def test_integrity_events_over_http_and_websocket(
             json={"events": [{"kind": "copy"}]},
             headers=headers,
         )
-    assert last.status_code == 429
+    assert (last.status_code, problem(last)) == (429, "events-rate-limited")
 
     from starlette.testclient import TestClient
 

@@ -1,28 +1,52 @@
 """HTTP and WebSocket routes of the attempt engine: candidates (with an attempt
-credential) and proctors (signed in, assigned to the administration)."""
+credential) and proctors (signed in, assigned to the administration).
+
+Each route names its reply model and the problem codes it may answer with
+(``delivery/errors.py``); the candidate's routes come first."""
 
 from __future__ import annotations
 
 import json
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Header, Request, UploadFile, WebSocket, status
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.websockets import WebSocketDisconnect
 
+from waa_ads.assessments.errors import AdministrationNotFound
 from waa_ads.auth.deps import PrincipalDep
+from waa_ads.auth.errors import CREDENTIAL_ERRORS
 from waa_ads.content.media.check import content_address
 from waa_ads.core.deps import SessionDep, SettingsDep, WriteSessionDep
-from waa_ads.core.errors import (
-    PayloadTooLarge,
-    TooManyRequests,
-    Unprocessable,
-    error_responses,
-    problem_response,
-)
+from waa_ads.core.errors import DomainError, error_responses, problem_response
 from waa_ads.delivery import schemas, service
+from waa_ads.delivery.errors import (
+    AccessCodeInvalid,
+    AdministrationCancelled,
+    AdministrationClosed,
+    AdministrationNotOpen,
+    AttemptChanged,
+    AttemptEnded,
+    AttemptNotFound,
+    AttemptNotPaused,
+    AttemptNotStarted,
+    AttemptPaused,
+    AttemptsExhausted,
+    BreaksExhausted,
+    BreaksNotAllowed,
+    DeadlinePassed,
+    EventsRateLimited,
+    IllegalTransition,
+    ItemClosed,
+    ItemNotOnForm,
+    LastItem,
+    NotOnBreak,
+    ResponseInvalid,
+    UploadEmpty,
+    UploadTooLarge,
+)
 from waa_ads.delivery.models import Attempt
 
 router = APIRouter(prefix="/attempts", tags=["attempts"])
@@ -47,6 +71,25 @@ async def _attempt(
     )
 
 
+#: Why a proctor's action on an attempt may be refused.
+_PROCTOR_ERRORS = (*CREDENTIAL_ERRORS, AttemptNotFound, IllegalTransition, AttemptChanged)
+
+
+def _problem(request: Request, error: DomainError) -> JSONResponse:
+    """A domain error rendered as the problem the error handler would send."""
+    return problem_response(
+        request,
+        status=error.status_code,
+        code=error.code,
+        title=error.title,
+        detail=error.detail,
+        **error.extra,
+    )
+
+
+# --- candidates ------------------------------------------------------------------------------
+
+
 @router.post(
     "",
     response_model=schemas.StartResponse,
@@ -54,7 +97,14 @@ async def _attempt(
     summary="Start (or resume) an attempt with an access code",
     responses={
         200: {"model": schemas.StartResponse, "description": "Resumed."},
-        **error_responses(404, 409, 410),
+        **error_responses(
+            AccessCodeInvalid,
+            AdministrationCancelled,
+            AdministrationNotOpen,
+            AttemptsExhausted,
+            AttemptChanged,
+            AdministrationClosed,
+        ),
     },
 )
 async def start(
@@ -62,7 +112,7 @@ async def start(
 ) -> JSONResponse:
     started = await service.start(session, settings, body.access_code)
     payload = schemas.StartResponse(
-        attempt=service.attempt_out(started.attempt),
+        attempt=service.attempt_read(started.attempt),
         credential=started.credential,
         resumed=not started.created,
     )
@@ -74,18 +124,31 @@ async def start(
 
 @router.get(
     "/{attempt_id}",
-    response_model=dict[str, Any],
+    response_model=schemas.AttemptView,
+    # A rendered item leaves out what does not apply to it (see content.schemas).
+    response_model_exclude_unset=True,
     summary="State, remaining seconds, and the reachable items (never an answer key)",
-    responses=error_responses(404),
+    responses=error_responses(AttemptNotFound),
 )
 async def get_attempt(
     session: WriteSessionDep,
     settings: SettingsDep,
     attempt_id: uuid.UUID,
     credential: Credential = None,
-) -> dict[str, Any]:
+) -> schemas.AttemptView:
     attempt = await _attempt(session, settings, attempt_id, credential)
     return await service.view(session, settings, attempt)
+
+
+_SAVE_ERRORS = (
+    AttemptNotFound,
+    ItemNotOnForm,
+    ResponseInvalid,
+    AttemptPaused,
+    ItemClosed,
+    AttemptNotStarted,
+    DeadlinePassed,
+)
 
 
 @router.put(
@@ -93,7 +156,7 @@ async def get_attempt(
     response_model=schemas.SaveResponse,
     response_model_exclude_none=False,
     summary="Autosave a response (the highest seq wins; 2xx only once it is durable)",
-    responses=error_responses(404, 409, 410),
+    responses=error_responses(*_SAVE_ERRORS),
 )
 async def save(
     request: Request,
@@ -103,7 +166,7 @@ async def save(
     item_ref: str,
     body: schemas.SaveRequest,
     credential: Credential = None,
-) -> Any:
+) -> schemas.SaveResponse | JSONResponse:
     attempt = await _attempt(session, settings, attempt_id, credential, share_lock=True)
     result = await service.save_response(
         session,
@@ -118,51 +181,26 @@ async def save(
     return _save_reply(request, result)
 
 
-REFUSED = {
-    "late": (
-        410,
-        "deadline-passed",
-        "Deadline passed",
-        "the time for this attempt is over; your answer was kept but does not count",
-    ),
-    "paused": (
-        409,
-        "attempt-paused",
-        "Attempt paused",
-        "the attempt is paused; your answer was kept but is not the current one",
-    ),
-    "closed": (
-        409,
-        "item-closed",
-        "Item closed",
-        "linear navigation: only the current item can be answered; your answer was kept",
-    ),
-}
-
-
-def _save_reply(request: Request, result: service.SaveResult) -> Any:
-    """The reply to a save. A refused save is answered with a problem, but returned (not
+def _save_reply(
+    request: Request, result: service.SaveResult
+) -> schemas.SaveResponse | JSONResponse:
+    """The reply to a save. A refused save is answered with its problem, returned (not
     raised) so that its history row still commits."""
-    if result.status in REFUSED:
-        status_code, code, title, detail = REFUSED[result.status]
-        return problem_response(
-            request,
-            status=status_code,
-            code=code,
-            title=title,
-            detail=detail,
-            current_seq=result.current_seq,
-        )
-    if result.accepted:
-        return schemas.SaveResponse(accepted=True, seq=result.seq, current_seq=result.current_seq)
-    return schemas.SaveResponse(accepted=False, current_seq=result.current_seq)
+    refusal = result.refusal
+    if refusal is not None:
+        return _problem(request, refusal)
+    return schemas.SaveResponse(
+        accepted=result.accepted,
+        seq=result.seq if result.accepted else None,
+        current_seq=result.current_seq,
+    )
 
 
 @router.post(
     "/{attempt_id}/responses/{item_ref}/file",
     response_model=schemas.SaveResponse,
     summary="Upload a file as the response to a file-upload item",
-    responses=error_responses(404, 409, 410, 413),
+    responses=error_responses(*_SAVE_ERRORS, UploadEmpty, UploadTooLarge),
 )
 async def upload(
     request: Request,
@@ -173,13 +211,13 @@ async def upload(
     seq: Annotated[int, Form(ge=1)],
     file: Annotated[UploadFile, File()],
     credential: Credential = None,
-) -> Any:
+) -> schemas.SaveResponse | JSONResponse:
     attempt = await _attempt(session, settings, attempt_id, credential, share_lock=True)
     data = await file.read(settings.response_upload_max_bytes + 1)
     if len(data) > settings.response_upload_max_bytes:
-        raise PayloadTooLarge(f"the file is larger than {settings.response_upload_max_bytes} bytes")
+        raise UploadTooLarge(f"the file is larger than {settings.response_upload_max_bytes} bytes")
     if not data:
-        raise Unprocessable("the file is empty")
+        raise UploadEmpty("the file is empty")
     content_type = (file.content_type or "application/octet-stream").split(";")[0].strip()
     value = {
         "sha256": content_address(data),
@@ -200,57 +238,61 @@ async def upload(
 
 @router.post(
     "/{attempt_id}/advance",
-    response_model=dict[str, Any],
+    response_model=schemas.AdvanceResponse,
     summary="Linear navigation: move on to the next item",
-    responses=error_responses(404, 409, 410),
+    responses=error_responses(
+        AttemptNotFound, AttemptPaused, AttemptEnded, AttemptNotStarted, LastItem, AttemptChanged
+    ),
 )
 async def advance(
     session: SessionDep, settings: SettingsDep, attempt_id: uuid.UUID, credential: Credential = None
-) -> dict[str, Any]:
+) -> schemas.AdvanceResponse:
     attempt = await _attempt(session, settings, attempt_id, credential)
     return await service.advance(session, settings, attempt)
 
 
 @router.post(
     "/{attempt_id}/submit",
-    response_model=dict[str, Any],
+    response_model=schemas.AttemptRead,
     summary="Submit the attempt (final; submitting again returns the same outcome)",
-    responses=error_responses(404, 409),
+    responses=error_responses(AttemptNotFound, AttemptPaused, IllegalTransition, AttemptChanged),
 )
 async def submit(
     session: SessionDep, settings: SettingsDep, attempt_id: uuid.UUID, credential: Credential = None
-) -> dict[str, Any]:
+) -> schemas.AttemptRead:
     attempt = await _attempt(session, settings, attempt_id, credential)
     await service.submit(session, settings, attempt)
-    return service.attempt_out(attempt)
+    return service.attempt_read(attempt)
 
 
 @router.post(
     "/{attempt_id}/break",
-    response_model=dict[str, Any],
+    response_model=schemas.AttemptRead,
     summary="Take a break, where the assessment allows it",
-    responses=error_responses(403, 404, 409),
+    responses=error_responses(
+        AttemptNotFound, BreaksNotAllowed, BreaksExhausted, IllegalTransition, AttemptChanged
+    ),
 )
 async def take_break(
     session: SessionDep, settings: SettingsDep, attempt_id: uuid.UUID, credential: Credential = None
-) -> dict[str, Any]:
+) -> schemas.AttemptRead:
     attempt = await _attempt(session, settings, attempt_id, credential)
     await service.take_break(session, settings, attempt)
-    return service.attempt_out(attempt)
+    return service.attempt_read(attempt)
 
 
 @router.post(
     "/{attempt_id}/break/end",
-    response_model=dict[str, Any],
+    response_model=schemas.AttemptRead,
     summary="Come back from a break",
-    responses=error_responses(404, 409),
+    responses=error_responses(AttemptNotFound, NotOnBreak, IllegalTransition, AttemptChanged),
 )
 async def end_break(
     session: SessionDep, settings: SettingsDep, attempt_id: uuid.UUID, credential: Credential = None
-) -> dict[str, Any]:
+) -> schemas.AttemptRead:
     attempt = await _attempt(session, settings, attempt_id, credential)
     await service.end_break(session, settings, attempt)
-    return service.attempt_out(attempt)
+    return service.attempt_read(attempt)
 
 
 async def _rate_limit_events(
@@ -260,7 +302,7 @@ async def _rate_limit_events(
     limiter = request.app.state.auth.limiter
     window = await limiter.hit(f"events:{attempt.id}", 60, cost=count, session=session)
     if window.count > settings.integrity_events_per_minute:
-        raise TooManyRequests(
+        raise EventsRateLimited(
             "too many integrity events from this attempt; slow down",
             extra={"headers": {"Retry-After": str(window.retry_after_s)}},
         )
@@ -270,7 +312,7 @@ async def _rate_limit_events(
     "/{attempt_id}/events",
     response_model=schemas.EventsAccepted,
     summary="Report browser integrity events (focus lost, copy/paste, fullscreen exit...)",
-    responses=error_responses(404, 429),
+    responses=error_responses(AttemptNotFound, EventsRateLimited),
 )
 async def events(
     request: Request,
@@ -282,7 +324,7 @@ async def events(
 ) -> schemas.EventsAccepted:
     attempt = await _attempt(session, settings, attempt_id, credential)
     await _rate_limit_events(request, session, attempt, len(body.events))
-    accepted = await service.record_events(session, attempt, [e.model_dump() for e in body.events])
+    accepted = await service.record_events(session, attempt, body.events)
     return schemas.EventsAccepted(accepted=accepted)
 
 
@@ -313,7 +355,7 @@ async def events_socket(websocket: WebSocket, attempt_id: uuid.UUID, token: str 
             async with db.transaction() as session:
                 window = await limiter.hit(f"events:{attempt.id}", 60, session=session)
                 if window.count <= settings.integrity_events_per_minute:
-                    await service.record_events(session, attempt, [event.model_dump()])
+                    await service.record_events(session, attempt, [event])
             if window.count > settings.integrity_events_per_minute:
                 await websocket.send_json(
                     {"ok": False, "error": "rate limited", "retry_after_s": window.retry_after_s}
@@ -331,72 +373,80 @@ async def events_socket(websocket: WebSocket, attempt_id: uuid.UUID, token: str 
     "/administrations/{administration_id}/attempts",
     response_model=list[schemas.AttemptSummary],
     summary="The attempts of an administration (its proctors and admins)",
-    responses=error_responses(401, 404),
+    responses=error_responses(*CREDENTIAL_ERRORS, AdministrationNotFound),
 )
 async def list_attempts(
     session: SessionDep, principal: PrincipalDep, administration_id: uuid.UUID
 ) -> list[schemas.AttemptSummary]:
     rows = await service.list_attempts_for_proctor(session, principal, administration_id)
-    return [
-        schemas.AttemptSummary(
-            id=str(a.id),
-            state=a.state,
-            number=a.number,
-            candidate_id=str(a.candidate_id),
-            started_at=a.started_at.isoformat() if a.started_at else None,
-            deadline_at=a.deadline_at.isoformat() if a.deadline_at else None,
-            remaining_s=service.remaining(a),
-            ended_at=a.ended_at.isoformat() if a.ended_at else None,
-            end_reason=a.end_reason,
-            pause_kind=a.pause_kind,
-        )
-        for a in rows
-    ]
+    return [service.attempt_summary(a) for a in rows]
 
 
-def _proctor_route(verb: str, summary: str) -> None:
-    async def action(
-        session: SessionDep,
-        settings: SettingsDep,
-        principal: PrincipalDep,
-        attempt_id: uuid.UUID,
-        body: schemas.ProctorAction,
-    ) -> dict[str, Any]:
-        attempt = await service.proctor_action(
-            session, settings, principal, attempt_id, verb, body.reason
-        )
-        return service.attempt_out(attempt)
-
-    proctor_router.add_api_route(
-        f"/attempts/{{attempt_id}}/{verb}",
-        action,
-        methods=["POST"],
-        response_model=dict[str, Any],
-        summary=summary,
-        responses=error_responses(401, 404, 409),
-        name=f"proctor_{verb}",
-    )
+@proctor_router.post(
+    "/attempts/{attempt_id}/pause",
+    response_model=schemas.AttemptRead,
+    summary="Pause an attempt (assigned proctors; the clock stops)",
+    responses=error_responses(*_PROCTOR_ERRORS),
+)
+async def pause(
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: PrincipalDep,
+    attempt_id: uuid.UUID,
+    body: schemas.PauseRequest,
+) -> schemas.AttemptRead:
+    attempt = await service.pause(session, settings, principal, attempt_id, reason=body.reason)
+    return service.attempt_read(attempt)
 
 
-_proctor_route("pause", "Pause an attempt (assigned proctors; the clock stops)")
-_proctor_route("resume", "Resume a paused attempt (assigned proctors)")
-_proctor_route("terminate", "Terminate an attempt (assigned proctors); it goes to scoring")
+@proctor_router.post(
+    "/attempts/{attempt_id}/resume",
+    response_model=schemas.AttemptRead,
+    summary="Resume a paused attempt (assigned proctors)",
+    responses=error_responses(*_PROCTOR_ERRORS, AttemptNotPaused),
+)
+async def resume(
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: PrincipalDep,
+    attempt_id: uuid.UUID,
+    body: schemas.ResumeRequest,
+) -> schemas.AttemptRead:
+    attempt = await service.resume(session, settings, principal, attempt_id, reason=body.reason)
+    return service.attempt_read(attempt)
+
+
+@proctor_router.post(
+    "/attempts/{attempt_id}/terminate",
+    response_model=schemas.AttemptRead,
+    summary="Terminate an attempt (assigned proctors); it goes to scoring",
+    responses=error_responses(*_PROCTOR_ERRORS),
+)
+async def terminate(
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: PrincipalDep,
+    attempt_id: uuid.UUID,
+    body: schemas.TerminateRequest,
+) -> schemas.AttemptRead:
+    attempt = await service.terminate(session, settings, principal, attempt_id, reason=body.reason)
+    return service.attempt_read(attempt)
 
 
 @proctor_router.post(
     "/attempts/{attempt_id}/extend",
-    response_model=dict[str, Any],
+    response_model=schemas.AttemptRead,
     summary="Give an attempt more time (assigned proctors)",
-    responses=error_responses(401, 404, 409),
+    responses=error_responses(*CREDENTIAL_ERRORS, AttemptNotFound, AttemptEnded, AttemptChanged),
 )
 async def extend(
     session: SessionDep,
     settings: SettingsDep,
     principal: PrincipalDep,
     attempt_id: uuid.UUID,
-    body: schemas.ExtendAction,
-) -> dict[str, Any]:
-    attempt = await service.proctor_action(
-        session, settings, principal, attempt_id, "extend", body.reason, body.extra_s
+    body: schemas.ExtendRequest,
+) -> schemas.AttemptRead:
+    attempt = await service.extend(
+        session, settings, principal, attempt_id, extra_s=body.extra_s, reason=body.reason
     )
-    return service.attempt_out(attempt)
+    return service.attempt_read(attempt)

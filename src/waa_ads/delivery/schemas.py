@@ -1,22 +1,96 @@
-"""Request and response bodies of the candidate and proctor attempt API."""
+"""Request and reply bodies of the candidate and proctor attempt API.
+
+Every reply a candidate receives derives from the bank's ``CandidateReply``, which forbids
+extra fields: a reply holds what its model names and nothing else, so an answer key, a rubric
+or another candidate's data cannot slip into it by accident. The rendered item itself is the
+bank's ``CandidateItem``. Timestamps go on the wire as
+``datetime.isoformat()`` (``2026-12-03T09:15:00.123456+00:00``), the format the player reads.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, PlainSerializer, WithJsonSchema, field_validator
 
-from waa_ads.delivery.service import EVENT_KINDS
+from waa_ads.assessments.definition import Navigation
+from waa_ads.content.schemas import CandidateItem, CandidateReply
+from waa_ads.delivery.state_machine import AttemptState, EndReason, PauseKind
+
+Timestamp = Annotated[
+    datetime,
+    PlainSerializer(lambda moment: moment.isoformat(), return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
+"""A timezone-aware UTC datetime, serialized by ``isoformat()`` (``+00:00``, not ``Z``)."""
+
+
+# --- attempts --------------------------------------------------------------------------------
 
 
 class StartRequest(BaseModel):
     access_code: str = Field(min_length=8, max_length=64, examples=["K7QM-2XHD-9RTA-BC4W"])
 
 
-class StartResponse(BaseModel):
-    attempt: dict[str, Any]
+class AttemptRead(CandidateReply):
+    """An attempt as its candidate (and its proctors' actions) see it."""
+
+    id: uuid.UUID
+    state: AttemptState
+    number: int
+    started_at: Timestamp | None
+    deadline_at: Timestamp | None
+    paused: bool
+    pause_kind: PauseKind | None
+    ended_at: Timestamp | None
+    ended_because: EndReason | None = Field(
+        description="How an ended attempt ended, also once it moved on to scoring and release."
+    )
+    administration_id: uuid.UUID
+
+
+class StartResponse(CandidateReply):
+    attempt: AttemptRead
     credential: str = Field(description="Send as X-Attempt-Token on every call about this attempt.")
     resumed: bool
+
+
+class ResponseRead(CandidateReply):
+    """The candidate's own latest response to an item."""
+
+    seq: int
+    value: Any = Field(description="As the candidate sent it (docs/response-shapes.md).")
+    flagged: bool
+    time_spent_ms: int
+
+
+class AttemptViewItem(CandidateReply):
+    ref: str = Field(description="The item's identifier on this form.")
+    position: int
+    section: str
+    item: CandidateItem
+    response: ResponseRead | None
+
+
+class AttemptView(CandidateReply):
+    """What the candidate sees: state, remaining time and the reachable items (none while
+    paused), each with the candidate's own latest response."""
+
+    attempt: AttemptRead
+    remaining_s: int | None
+    navigation: Navigation
+    allow_review: bool
+    allow_flags: bool
+    title: str
+    item_count: int
+    current_position: int
+    items: list[AttemptViewItem]
+
+
+class AdvanceResponse(CandidateReply):
+    current_position: int
 
 
 class SaveRequest(BaseModel):
@@ -30,18 +104,34 @@ class SaveRequest(BaseModel):
     time_spent_ms: int | None = Field(default=None, ge=0, le=7 * 86_400_000)
 
 
-class SaveResponse(BaseModel):
+class SaveResponse(CandidateReply):
     accepted: bool
-    seq: int | None = None
+    seq: int | None = Field(description="The saved seq; null when the save was not accepted.")
     current_seq: int
 
 
-class ProctorAction(BaseModel):
-    reason: str = Field(min_length=1, max_length=500)
+# --- integrity events ------------------------------------------------------------------------
 
 
-class ExtendAction(ProctorAction):
-    extra_s: int = Field(ge=1, le=86_400)
+#: The browser signals the player reports.
+EVENT_KINDS = frozenset(
+    {
+        "focus_lost",
+        "focus_regained",
+        "copy",
+        "paste",
+        "cut",
+        "fullscreen_exit",
+        "fullscreen_enter",
+        "network_lost",
+        "network_restored",
+        "visibility_hidden",
+        "visibility_visible",
+        "context_menu",
+        "print_attempt",
+        "devtools_suspected",
+    }
+)
 
 
 class BrowserEvent(BaseModel):
@@ -68,21 +158,45 @@ class EventBatch(BaseModel):
     events: list[BrowserEvent] = Field(min_length=1, max_length=100)
 
 
-class EventsAccepted(BaseModel):
+class EventsAccepted(CandidateReply):
     accepted: int
 
 
+# --- proctors --------------------------------------------------------------------------------
+
+
+Reason = Annotated[
+    str, Field(min_length=1, max_length=500, description="Why; kept in the audit trail.")
+]
+
+
+class PauseRequest(BaseModel):
+    reason: Reason
+
+
+class ResumeRequest(BaseModel):
+    reason: Reason
+
+
+class TerminateRequest(BaseModel):
+    reason: Reason = Field(description="Why; kept in the audit trail and shown to proctors.")
+
+
+class ExtendRequest(BaseModel):
+    reason: Reason
+    extra_s: int = Field(ge=1, le=86_400, description="Seconds added to the attempt's time.")
+
+
 class AttemptSummary(BaseModel):
-    id: str
-    state: str
+    """An attempt as its proctors list it."""
+
+    id: uuid.UUID
+    state: AttemptState
     number: int
-    candidate_id: str
-    started_at: str | None
-    deadline_at: str | None
+    candidate_id: uuid.UUID
+    started_at: Timestamp | None
+    deadline_at: Timestamp | None
     remaining_s: int | None
-    ended_at: str | None
-    end_reason: str | None
-    pause_kind: str | None
-
-
-ProctorVerb = Literal["pause", "resume", "terminate"]
+    ended_at: Timestamp | None
+    end_reason: str | None = Field(description="The ending as a sentence (a proctor's reason).")
+    pause_kind: PauseKind | None
