@@ -19,6 +19,13 @@ from waa_ads.auth.models import Role
 
 pytestmark = pytest.mark.asyncio
 
+
+def problem(response: httpx.Response) -> str:
+    """The code of a refusal (the end of its problem ``type``): what a client matches on,
+    never the ``detail`` sentence."""
+    return str(response.json()["type"]).rsplit("/", 1)[-1]
+
+
 ESSAY = f"""<qti-assessment-item xmlns="{QTI3}" identifier="E1" title="Essay"
     adaptive="false" time-dependent="false">
   <qti-response-declaration identifier="RESPONSE" cardinality="single" base-type="string"/>
@@ -58,7 +65,7 @@ async def test_release_after_review_and_withholding(
     attempt_id, headers = await _answer_and_submit(client, ex.codes[0], {"Q1": "B", "Q2": "A"})
     assert await wait_for_state(app, attempt_id, "scored") == "scored"
     hidden = await client.get(f"/api/v1/attempts/{attempt_id}/result", headers=headers)
-    assert hidden.status_code == 404
+    assert (hidden.status_code, problem(hidden)) == (404, "result-not-released")
 
     detail = await client.get(f"/api/v1/results/{attempt_id}", headers=admin)
     assert detail.status_code == 200, detail.text
@@ -85,9 +92,8 @@ async def test_release_after_review_and_withholding(
         headers=admin,
     )
     assert withheld.json()["withheld"] is True
-    assert (
-        await client.get(f"/api/v1/attempts/{attempt_id}/result", headers=headers)
-    ).status_code == 404
+    while_withheld = await client.get(f"/api/v1/attempts/{attempt_id}/result", headers=headers)
+    assert (while_withheld.status_code, problem(while_withheld)) == (404, "result-not-released")
     await client.post(
         f"/api/v1/results/{attempt_id}/unwithhold", json={"reason": "cleared"}, headers=admin
     )
@@ -205,7 +211,7 @@ async def test_items_people_score_wait_in_scoring_until_a_manual_score(
         json={"score": 5, "reason": "excellent"},
         headers=world.headers,
     )
-    assert too_high.status_code == 422
+    assert (too_high.status_code, problem(too_high)) == (422, "score-out-of-range")
     scored = await client.post(
         f"/api/v1/results/{attempt_id}/items/E1/score",
         json={"score": 3, "reason": "clear and correct"},
@@ -274,17 +280,19 @@ async def test_results_are_admin_only_and_tenant_scoped(
     await wait_for_state(app, attempt_id, "scored", "released")
     other = await make.organization()
     foreign = await login(client, await make.user(other, Role.admin))
-    assert (await client.get(f"/api/v1/results/{attempt_id}", headers=foreign)).status_code == 404
-    assert (
+    for hidden in (
+        await client.get(f"/api/v1/results/{attempt_id}", headers=foreign),
         await client.post(
             f"/api/v1/results/{attempt_id}/items/Q1/score",
             json={"score": 1, "reason": "x"},
             headers=foreign,
-        )
-    ).status_code == 404
+        ),
+    ):
+        assert (hidden.status_code, problem(hidden)) == (404, "attempt-not-found")
     assert (await client.get("/api/v1/results", headers=foreign)).json()["items"] == []
     rater = await login(client, await make.user(ex.world.org, Role.rater))
-    assert (await client.get(f"/api/v1/results/{attempt_id}", headers=rater)).status_code == 403
+    refused = await client.get(f"/api/v1/results/{attempt_id}", headers=rater)
+    assert (refused.status_code, problem(refused)) == (403, "role-required")
     listed = (
         await client.get(
             "/api/v1/results",

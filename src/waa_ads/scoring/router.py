@@ -1,60 +1,72 @@
-"""Scoring routes. "Try a response": authors score responses against an item version."""
+"""Scoring routes. "Try a response": authors score responses against an item version;
+results: the candidate's released result, and the admins' results, releases, manual scores,
+exports and answer-key corrections.
+
+Each route names its reply model (``scoring/schemas.py``; files are documented by media
+type) and the problem codes it may answer with."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response
-from pydantic import BaseModel, ConfigDict, Field
 
 from waa_ads.auth.deps import PrincipalDep
+from waa_ads.auth.errors import CREDENTIAL_ERRORS, RoleRequired
 from waa_ads.auth.models import Role
 from waa_ads.content import service as content_service
+from waa_ads.content.errors import BankNotFound, ItemNotFound, ItemVersionNotFound
 from waa_ads.content.item.definition import ItemDefinition
 from waa_ads.core.deps import SessionDep, SettingsDep
-from waa_ads.core.errors import Forbidden, NotFound, error_responses
+from waa_ads.core.errors import error_responses
 from waa_ads.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from waa_ads.delivery import service as delivery
+from waa_ads.delivery.errors import AttemptChanged, AttemptNotFound, IllegalTransition
 from waa_ads.delivery.models import Attempt
-from waa_ads.scoring import service
+from waa_ads.scoring import schemas, service
 from waa_ads.scoring.engine import evaluate
+from waa_ads.scoring.errors import (
+    AttemptNotReleasable,
+    AttemptNotScored,
+    ItemNotOnAttempt,
+    RescoreVersionsDiffer,
+    ResultIncomplete,
+    ResultNotFound,
+    ResultNotReleased,
+    ScoreOutOfRange,
+)
 
 router = APIRouter(tags=["scoring"])
 
-
-class TryResponses(BaseModel):
-    responses: dict[str, Any] = Field(
-        description="Response identifier -> response in its shape (docs/response-shapes.md)."
-    )
-
-
-class TryResult(BaseModel):
-    outcomes: dict[str, Any]
-    notes: list[str]
+#: What every admin's results route may answer with before it looks at anything.
+_ADMIN_ERRORS = (*CREDENTIAL_ERRORS, RoleRequired)
+#: ... and once it looks for the attempt.
+_ADMIN_ATTEMPT_ERRORS = (*_ADMIN_ERRORS, AttemptNotFound)
+#: An item version looked up in the bank.
+_VERSION_ERRORS = (BankNotFound, ItemNotFound, ItemVersionNotFound)
 
 
 @router.post(
     "/items/{item_id}/versions/{version}/score",
-    response_model=TryResult,
+    response_model=schemas.TryResult,
     summary="Try responses on an item version: every outcome variable, and notes",
-    responses=error_responses(401, 403, 404),
+    responses=error_responses(*CREDENTIAL_ERRORS, RoleRequired, *_VERSION_ERRORS),
 )
 async def score_version(
     session: SessionDep,
     principal: PrincipalDep,
     item_id: uuid.UUID,
     version: int,
-    body: TryResponses,
-) -> TryResult:
+    body: schemas.TryResponses,
+) -> schemas.TryResult:
     """A response of the wrong shape is treated as no response (and noted), never an
     error: what the scoring of a real attempt would do."""
     if not principal.has_any(Role.admin, Role.author):
-        raise Forbidden("trying responses needs the admin or author role")
+        raise RoleRequired("trying responses needs the admin or author role")
     _, row = await content_service.get_version(session, principal, item_id, version)
     result = evaluate(ItemDefinition.from_dict(row.definition), body.responses)
-    return TryResult(outcomes=result.outcomes, notes=result.notes)
+    return schemas.TryResult(outcomes=result.outcomes, notes=result.notes)
 
 
 # --- results -------------------------------------------------------------------------------
@@ -62,118 +74,24 @@ async def score_version(
 results = APIRouter(prefix="/results", tags=["results"])
 
 
-class SectionTotals(BaseModel):
-    raw: float
-    max_raw: float
-    weighted: float
-
-
-class CandidateResult(BaseModel):
-    """What a candidate sees once the result is released (and not withheld)."""
-
-    attempt_id: uuid.UUID
-    revision: int
-    raw: float
-    max_raw: float
-    scaled: float
-    band: str | None
-    passed: bool | None
-    sections: dict[str, SectionTotals]
-    released_at: datetime
-
-
-class ItemScoreRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    item_ref: str
-    item_version_id: uuid.UUID
-    section: str
-    weight: float
-    score: float | None
-    max_score: float
-    method: str
-    scorer: str
-    confidence: float | None
-    notes: list[str]
-
-
-class ResultRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    attempt_id: uuid.UUID
-    revision: int
-    reason: str
-    complete: bool
-    raw: float
-    max_raw: float
-    weighted: float
-    max_weighted: float
-    scaled: float
-    band: str | None
-    passed: bool | None
-    pending_items: int
-    created_at: datetime
-    released_at: datetime | None
-    withheld: bool
-    withheld_reason: str | None
-
-
-class ResultDetail(BaseModel):
-    attempt_state: str
-    candidate_id: uuid.UUID
-    latest: ResultRead
-    revisions: list[ResultRead]
-    items: list[ItemScoreRead]
-
-
-class ResultRow(BaseModel):
-    attempt_id: uuid.UUID
-    candidate_id: uuid.UUID
-    attempt_number: int
-    attempt_state: str
-    result: ResultRead | None
-
-
-class Reason(BaseModel):
-    reason: str = Field(min_length=1, max_length=500)
-
-
-class ManualScore(Reason):
-    score: float
-
-
-class RescoreRequest(Reason):
-    item_id: uuid.UUID
-    from_version: int = Field(ge=1, description="The version whose key was wrong.")
-    to_version: int = Field(ge=1, description="The corrected version.")
-    administration_id: uuid.UUID | None = Field(
-        default=None, description="Only this administration's attempts (default: all)."
-    )
-
-
-class RescoreReport(BaseModel):
-    changed: int
-    changes: list[dict[str, Any]]
-
-
 @router.get(
     "/attempts/{attempt_id}/result",
-    response_model=CandidateResult,
+    response_model=schemas.CandidateResult,
     summary="The candidate's released result (404 until it is released, or while withheld)",
-    responses=error_responses(404),
+    responses=error_responses(AttemptNotFound, ResultNotReleased),
 )
 async def candidate_result(
     session: SessionDep,
     settings: SettingsDep,
     attempt_id: uuid.UUID,
     credential: Annotated[str | None, Header(alias="X-Attempt-Token")] = None,
-) -> CandidateResult:
+) -> schemas.CandidateResult:
     attempt = await delivery.attempt_for_credential(session, settings, attempt_id, credential)
     released = await service.released_result(session, attempt.id)
     if released is None:
-        raise NotFound("no result has been released for this attempt yet")
+        raise ResultNotReleased("no result has been released for this attempt yet")
     assert released.released_at is not None
-    return CandidateResult(
+    return schemas.CandidateResult(
         attempt_id=attempt.id,
         revision=released.revision,
         raw=released.raw,
@@ -181,7 +99,7 @@ async def candidate_result(
         scaled=released.scaled,
         band=released.band,
         passed=released.passed,
-        sections={k: SectionTotals(**v) for k, v in released.sections.items()},
+        sections={k: schemas.SectionTotals(**v) for k, v in released.sections.items()},
         released_at=released.released_at,
     )
 
@@ -190,18 +108,15 @@ async def _admin_attempt(
     session: SessionDep, principal: PrincipalDep, attempt_id: uuid.UUID
 ) -> Attempt:
     if not principal.has_any(Role.admin):
-        raise Forbidden("results are managed by admins")
-    attempt = await session.get(Attempt, attempt_id)
-    if attempt is None or attempt.organization_id != principal.organization_id:
-        raise NotFound(f"attempt {attempt_id} not found")
-    return attempt
+        raise RoleRequired("results are managed by admins")
+    return await service.attempt_of(session, principal.organization_id, attempt_id)
 
 
 @results.get(
     "",
-    response_model=Page[ResultRow],
+    response_model=Page[schemas.ResultRow],
     summary="Attempts with their newest result (filter by administration and state)",
-    responses=error_responses(401, 403),
+    responses=error_responses(*_ADMIN_ERRORS),
 )
 async def list_results(
     session: SessionDep,
@@ -210,9 +125,9 @@ async def list_results(
     state: str | None = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-) -> Page[ResultRow]:
+) -> Page[schemas.ResultRow]:
     if not principal.has_any(Role.admin):
-        raise Forbidden("results are managed by admins")
+        raise RoleRequired("results are managed by admins")
     rows, next_cursor = await service.list_attempts(
         session,
         principal.organization_id,
@@ -225,12 +140,12 @@ async def list_results(
     for attempt in rows:
         latest = await service.latest_result(session, attempt.id)
         items.append(
-            ResultRow(
+            schemas.ResultRow(
                 attempt_id=attempt.id,
                 candidate_id=attempt.candidate_id,
                 attempt_number=attempt.number,
                 attempt_state=attempt.state,
-                result=ResultRead.model_validate(latest) if latest else None,
+                result=schemas.ResultRead.model_validate(latest) if latest else None,
             )
         )
     return Page(items=items, next_cursor=next_cursor)
@@ -240,13 +155,19 @@ async def list_results(
     "/export.csv",
     summary="Results as CSV (one row per attempt, its newest revision)",
     response_class=Response,
-    responses={200: {"content": {"text/csv": {}}}, **error_responses(401, 403)},
+    responses={
+        200: {
+            "description": "One row per attempt; a header row first.",
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+        },
+        **error_responses(*_ADMIN_ERRORS),
+    },
 )
 async def export_csv(
     session: SessionDep, principal: PrincipalDep, administration_id: uuid.UUID | None = None
 ) -> Response:
     if not principal.has_any(Role.admin):
-        raise Forbidden("results are managed by admins")
+        raise RoleRequired("results are managed by admins")
     text = await service.results_csv(session, principal.organization_id, administration_id)
     return Response(
         text,
@@ -259,7 +180,13 @@ async def export_csv(
     "/qti",
     summary="QTI 3.0 results (assessmentResult) of an administration's attempts, zipped",
     response_class=Response,
-    responses={200: {"content": {"application/zip": {}}}, **error_responses(401, 403, 404)},
+    responses={
+        200: {
+            "description": "A zip of one assessmentResult XML document per scored attempt.",
+            "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
+        },
+        **error_responses(*_ADMIN_ERRORS),
+    },
 )
 async def export_qti_results(
     session: SessionDep, principal: PrincipalDep, administration_id: uuid.UUID
@@ -267,7 +194,7 @@ async def export_qti_results(
     from waa_ads.scoring.qti_results import write_assessment_results
 
     if not principal.has_any(Role.admin):
-        raise Forbidden("results are managed by admins")
+        raise RoleRequired("results are managed by admins")
     reports = []
     cursor = None
     while True:
@@ -296,7 +223,13 @@ async def export_qti_results(
     "/{attempt_id}/qti",
     summary="An attempt's result as QTI 3.0 Results Reporting XML (assessmentResult)",
     response_class=Response,
-    responses={200: {"content": {"application/xml": {}}}, **error_responses(401, 403, 404)},
+    responses={
+        200: {
+            "description": "The assessmentResult document.",
+            "content": {"application/xml": {"schema": {"type": "string"}}},
+        },
+        **error_responses(*_ADMIN_ATTEMPT_ERRORS, ResultNotFound),
+    },
 )
 async def attempt_qti_result(
     session: SessionDep, principal: PrincipalDep, attempt_id: uuid.UUID
@@ -306,112 +239,123 @@ async def attempt_qti_result(
     attempt = await _admin_attempt(session, principal, attempt_id)
     report = await service.qti_report(session, attempt)
     if report is None:
-        raise NotFound("this attempt has not been scored yet")
+        raise ResultNotFound("this attempt has not been scored yet")
     return Response(write_assessment_result(report), media_type="application/xml")
 
 
 @results.get(
     "/{attempt_id}",
-    response_model=ResultDetail,
+    response_model=schemas.ResultDetail,
     summary="An attempt's result: every revision, and the newest one's item scores",
-    responses=error_responses(401, 403, 404),
+    responses=error_responses(*_ADMIN_ATTEMPT_ERRORS, ResultNotFound),
 )
 async def get_result(
     session: SessionDep, principal: PrincipalDep, attempt_id: uuid.UUID
-) -> ResultDetail:
+) -> schemas.ResultDetail:
     attempt = await _admin_attempt(session, principal, attempt_id)
     revisions = await service.revisions(session, attempt.id)
     if not revisions:
-        raise NotFound("this attempt has not been scored yet")
+        raise ResultNotFound("this attempt has not been scored yet")
     latest = revisions[-1]
-    return ResultDetail(
+    return schemas.ResultDetail(
         attempt_state=attempt.state,
         candidate_id=attempt.candidate_id,
-        latest=ResultRead.model_validate(latest),
-        revisions=[ResultRead.model_validate(r) for r in revisions],
+        latest=schemas.ResultRead.model_validate(latest),
+        revisions=[schemas.ResultRead.model_validate(r) for r in revisions],
         items=[
-            ItemScoreRead.model_validate(s) for s in await service.item_scores(session, latest.id)
+            schemas.ItemScoreRead.model_validate(s)
+            for s in await service.item_scores(session, latest.id)
         ],
     )
 
 
 @results.post(
     "/{attempt_id}/release",
-    response_model=ResultRead,
+    response_model=schemas.ResultRead,
     summary="Release the newest result to the candidate",
-    responses=error_responses(401, 403, 404, 409),
+    responses=error_responses(
+        *_ADMIN_ATTEMPT_ERRORS,
+        ResultIncomplete,
+        AttemptNotReleasable,
+        IllegalTransition,
+        AttemptChanged,
+    ),
 )
 async def release(
     session: SessionDep, principal: PrincipalDep, attempt_id: uuid.UUID
-) -> ResultRead:
+) -> schemas.ResultRead:
     attempt = await _admin_attempt(session, principal, attempt_id)
-    return ResultRead.model_validate(await service.release(session, attempt, actor=principal.actor))
+    return schemas.ResultRead.model_validate(
+        await service.release(session, attempt, actor=principal.actor)
+    )
 
 
 @results.post(
     "/{attempt_id}/withhold",
-    response_model=ResultRead,
+    response_model=schemas.ResultRead,
     summary="Withhold the result from the candidate (a flag, not a state)",
-    responses=error_responses(401, 403, 404, 409),
+    responses=error_responses(*_ADMIN_ATTEMPT_ERRORS, AttemptNotScored),
 )
 async def withhold(
-    session: SessionDep, principal: PrincipalDep, attempt_id: uuid.UUID, body: Reason
-) -> ResultRead:
+    session: SessionDep, principal: PrincipalDep, attempt_id: uuid.UUID, body: schemas.Reason
+) -> schemas.ResultRead:
     attempt = await _admin_attempt(session, principal, attempt_id)
     result = await service.set_withheld(
         session, attempt, withheld=True, reason=body.reason, actor=principal.actor
     )
-    return ResultRead.model_validate(result)
+    return schemas.ResultRead.model_validate(result)
 
 
 @results.post(
     "/{attempt_id}/unwithhold",
-    response_model=ResultRead,
+    response_model=schemas.ResultRead,
     summary="Stop withholding the result",
-    responses=error_responses(401, 403, 404, 409),
+    responses=error_responses(*_ADMIN_ATTEMPT_ERRORS, AttemptNotScored),
 )
 async def unwithhold(
-    session: SessionDep, principal: PrincipalDep, attempt_id: uuid.UUID, body: Reason
-) -> ResultRead:
+    session: SessionDep, principal: PrincipalDep, attempt_id: uuid.UUID, body: schemas.Reason
+) -> schemas.ResultRead:
     attempt = await _admin_attempt(session, principal, attempt_id)
     result = await service.set_withheld(
         session, attempt, withheld=False, reason=body.reason, actor=principal.actor
     )
-    return ResultRead.model_validate(result)
+    return schemas.ResultRead.model_validate(result)
 
 
 @results.post(
     "/{attempt_id}/items/{item_ref}/score",
-    response_model=ResultRead,
+    response_model=schemas.ResultRead,
     summary="Enter a manual score for one item (a new result revision)",
-    responses=error_responses(401, 403, 404, 409),
+    responses=error_responses(
+        *_ADMIN_ATTEMPT_ERRORS, AttemptNotScored, ItemNotOnAttempt, ScoreOutOfRange
+    ),
 )
 async def manual_score(
     session: SessionDep,
     principal: PrincipalDep,
     attempt_id: uuid.UUID,
     item_ref: str,
-    body: ManualScore,
-) -> ResultRead:
+    body: schemas.ManualScore,
+) -> schemas.ResultRead:
     attempt = await _admin_attempt(session, principal, attempt_id)
     result = await service.manual_score(
         session, attempt, item_ref, score=body.score, reason=body.reason, actor=principal.actor
     )
-    return ResultRead.model_validate(result)
+    return schemas.ResultRead.model_validate(result)
 
 
 @router.post(
     "/rescore",
-    response_model=RescoreReport,
+    response_model=schemas.RescoreReport,
     tags=["results"],
     summary="Apply a corrected answer key to the attempts that saw an earlier version",
-    responses=error_responses(401, 403, 404),
+    responses=error_responses(*_ADMIN_ERRORS, *_VERSION_ERRORS, RescoreVersionsDiffer),
 )
 async def rescore(
-    session: SessionDep, principal: PrincipalDep, body: RescoreRequest
-) -> RescoreReport:
+    session: SessionDep, principal: PrincipalDep, body: schemas.RescoreRequest
+) -> schemas.RescoreReport:
     if not principal.has_any(Role.admin):
-        raise Forbidden("rescoring is done by admins")
+        raise RoleRequired("rescoring is done by admins")
     _, old = await content_service.get_version(session, principal, body.item_id, body.from_version)
     _, new = await content_service.get_version(session, principal, body.item_id, body.to_version)
     changes = await service.rescore_item(
@@ -423,16 +367,16 @@ async def rescore(
         reason=body.reason,
         actor=principal.actor,
     )
-    return RescoreReport(
+    return schemas.RescoreReport(
         changed=len(changes),
         changes=[
-            {
-                "attempt_id": str(c.attempt_id),
-                "item_ref": c.item_ref,
-                "item_score": {"before": c.before_item, "after": c.after_item},
-                "scaled": {"before": c.before_total, "after": c.after_total},
-                "band": {"before": c.before_band, "after": c.after_band},
-            }
+            schemas.RescoredAttempt(
+                attempt_id=c.attempt_id,
+                item_ref=c.item_ref,
+                item_score=schemas.ItemScoreChange(before=c.before_item, after=c.after_item),
+                scaled=schemas.ScaledChange(before=c.before_total, after=c.after_total),
+                band=schemas.BandChange(before=c.before_band, after=c.after_band),
+            )
             for c in changes
         ],
     )

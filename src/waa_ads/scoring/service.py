@@ -14,12 +14,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from waa_ads.assessments.definition import AssessmentDefinition, ReleasePolicy
 from waa_ads.audit import service as audit
 from waa_ads.audit.service import Actor
+from waa_ads.content.errors import ItemVersionNotFound
 from waa_ads.content.item.definition import ItemDefinition
 from waa_ads.core.db import utcnow
-from waa_ads.core.errors import Conflict, NotFound, Unprocessable
+from waa_ads.core.tenancy import get_scoped
 from waa_ads.delivery import service as delivery
+from waa_ads.delivery.errors import AttemptNotFound
 from waa_ads.delivery.models import Attempt, Response
 from waa_ads.delivery.state_machine import AttemptState
+from waa_ads.scoring import errors
 from waa_ads.scoring.engine import evaluate
 from waa_ads.scoring.models import AttemptResult, ItemScore
 from waa_ads.scoring.policy import ScoredItem, totals
@@ -298,16 +301,25 @@ async def _new_revision(
     return result
 
 
+async def attempt_of(
+    session: AsyncSession, organization_id: uuid.UUID, attempt_id: uuid.UUID
+) -> Attempt:
+    """An attempt of the organization whose results are managed; AttemptNotFound else."""
+    return await get_scoped(
+        session, Attempt, attempt_id, organization_id, what="attempt", error=AttemptNotFound
+    )
+
+
 async def release(session: AsyncSession, attempt: Attempt, *, actor: Actor) -> AttemptResult:
     """Release the newest complete revision to the candidate (the attempt becomes
     ``released``; releasing a later revision of a released attempt just publishes it)."""
     result = await latest_result(session, attempt.id)
     if result is None or not result.complete:
-        raise Conflict("there is no complete result to release yet")
+        raise errors.ResultIncomplete("there is no complete result to release yet")
     if attempt.state == AttemptState.scored:
         await delivery.transition(session, attempt, "release", actor=actor)
     elif attempt.state != AttemptState.released:
-        raise Conflict(f"an attempt that is {attempt.state} cannot be released")
+        raise errors.AttemptNotReleasable(f"an attempt that is {attempt.state} cannot be released")
     if result.released_at is None:
         result.released_at, result.released_by = utcnow(), actor.id
         await session.flush()
@@ -329,7 +341,7 @@ async def set_withheld(
     """Withhold (or stop withholding) the result from the candidate: a flag, not a state."""
     result = await latest_result(session, attempt.id)
     if result is None:
-        raise Conflict("this attempt has no result yet")
+        raise errors.AttemptNotScored("this attempt has no result yet")
     result.withheld = withheld
     result.withheld_reason = reason if withheld else None
     await session.flush()
@@ -360,13 +372,13 @@ async def manual_score(
     await session.refresh(attempt, with_for_update=True)
     previous = await latest_result(session, attempt.id)
     if previous is None:
-        raise Conflict("this attempt has not been scored yet")
+        raise errors.AttemptNotScored("this attempt has not been scored yet")
     rows = {row.item_ref: row for row in await item_scores(session, previous.id)}
     if item_ref not in rows:
-        raise NotFound(f"item {item_ref!r} is not on this attempt's form")
+        raise errors.ItemNotOnAttempt(f"item {item_ref!r} is not on this attempt's form")
     maximum = rows[item_ref].max_score
     if not 0 <= score <= maximum:
-        raise Unprocessable(f"the score must be between 0 and {maximum:g} for this item")
+        raise errors.ScoreOutOfRange(f"the score must be between 0 and {maximum:g} for this item")
     manual = Score(
         score, maximum, "manual", f"{actor.type}:{actor.id}", 1.0, {"SCORE": score}, [reason]
     )
@@ -418,9 +430,11 @@ async def rescore_item(
         or new_row.organization_id != organization_id
         or old_row.organization_id != organization_id
     ):
-        raise NotFound("item version not found")
+        raise ItemVersionNotFound("item version not found")
     if new_row.item_id != old_row.item_id:
-        raise Unprocessable("the corrected version must be a version of the same item")
+        raise errors.RescoreVersionsDiffer(
+            "the corrected version must be a version of the same item"
+        )
     corrected = ItemDefinition.from_dict(new_row.definition)
     stmt = (
         select(Attempt, AttemptItem.ref)

@@ -1,0 +1,66 @@
+"""The problems scoring and results report, one class per case a client may tell apart.
+
+Each has a stable ``code``: the problem's ``type`` is ``PROBLEM_TYPE_BASE + code``, and that
+is what clients match on (never the ``detail`` sentence). A missing attempt is delivery's
+``AttemptNotFound``, a missing item version the bank's ``ItemVersionNotFound`` and a missing
+role the identity domain's ``RoleRequired``.
+"""
+
+from __future__ import annotations
+
+from waa_ads.core.errors import Conflict, NotFound, Unprocessable
+
+# --- the candidate's result ----------------------------------------------------------------
+
+
+class ResultNotReleased(NotFound):
+    """No result is released to the candidate yet: not scored, not released, or withheld
+    (the candidate cannot tell these apart)."""
+
+    code = "result-not-released"
+    title = "Result not released"
+
+
+# --- results, as admins manage them --------------------------------------------------------
+
+
+class ResultNotFound(NotFound):
+    code = "result-not-found"
+    title = "Attempt not scored yet"
+
+
+class AttemptNotScored(Conflict):
+    """The attempt has no result to change yet (it is still being delivered or scored)."""
+
+    code = "attempt-not-scored"
+    title = "Attempt not scored yet"
+
+
+class ResultIncomplete(Conflict):
+    """The newest result still waits for scores (a rater, a model); it cannot be released."""
+
+    code = "result-incomplete"
+    title = "Result incomplete"
+
+
+class AttemptNotReleasable(Conflict):
+    code = "attempt-not-releasable"
+    title = "Attempt cannot be released"
+
+
+class ItemNotOnAttempt(NotFound):
+    code = "item-not-on-attempt"
+    title = "Item not on this attempt's form"
+
+
+class ScoreOutOfRange(Unprocessable):
+    code = "score-out-of-range"
+    title = "Score out of range"
+
+
+# --- answer-key corrections ----------------------------------------------------------------
+
+
+class RescoreVersionsDiffer(Unprocessable):
+    code = "rescore-versions-differ"
+    title = "Versions of different items"

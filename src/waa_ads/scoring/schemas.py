@@ -1,0 +1,161 @@
+"""Request and reply bodies of the scoring and results API.
+
+The candidate's released result (:class:`CandidateResult`) is closed to fields it does not
+name, like every reply a candidate receives; the other replies are for staff.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from waa_ads.content.schemas import CandidateReply
+
+# --- trying responses ------------------------------------------------------------------------
+
+
+class TryResponses(BaseModel):
+    responses: dict[str, Any] = Field(
+        description="Response identifier -> response in its shape (docs/response-shapes.md)."
+    )
+
+
+class TryResult(BaseModel):
+    outcomes: dict[str, Any] = Field(
+        description="Every outcome variable of the item after response processing."
+    )
+    notes: list[str] = Field(description="What the processing noticed (a wrong shape...).")
+
+
+# --- the candidate's result ------------------------------------------------------------------
+
+
+class SectionTotals(CandidateReply):
+    raw: float
+    max_raw: float
+    weighted: float
+
+
+class CandidateResult(CandidateReply):
+    """What a candidate sees once the result is released (and not withheld): totals only,
+    never item scores, keys or another candidate's data."""
+
+    attempt_id: uuid.UUID
+    revision: int
+    raw: float
+    max_raw: float
+    scaled: float
+    band: str | None
+    passed: bool | None
+    sections: dict[str, SectionTotals]
+    released_at: datetime
+
+
+# --- results, as admins manage them ----------------------------------------------------------
+
+
+class ItemScoreRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    item_ref: str
+    item_version_id: uuid.UUID
+    section: str
+    weight: float
+    score: float | None
+    max_score: float
+    method: str
+    scorer: str
+    confidence: float | None
+    notes: list[str]
+
+
+class ResultRead(BaseModel):
+    """One revision of an attempt's result (revisions are added, never overwritten)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    attempt_id: uuid.UUID
+    revision: int
+    reason: str
+    complete: bool
+    raw: float
+    max_raw: float
+    weighted: float
+    max_weighted: float
+    scaled: float
+    band: str | None
+    passed: bool | None
+    pending_items: int
+    created_at: datetime
+    released_at: datetime | None
+    withheld: bool
+    withheld_reason: str | None
+
+
+class ResultDetail(BaseModel):
+    attempt_state: str
+    candidate_id: uuid.UUID
+    latest: ResultRead
+    revisions: list[ResultRead]
+    items: list[ItemScoreRead]
+
+
+class ResultRow(BaseModel):
+    attempt_id: uuid.UUID
+    candidate_id: uuid.UUID
+    attempt_number: int
+    attempt_state: str
+    result: ResultRead | None
+
+
+class Reason(BaseModel):
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class ManualScore(Reason):
+    score: float
+
+
+# --- answer-key corrections ------------------------------------------------------------------
+
+
+class RescoreRequest(Reason):
+    item_id: uuid.UUID
+    from_version: int = Field(ge=1, description="The version whose key was wrong.")
+    to_version: int = Field(ge=1, description="The corrected version.")
+    administration_id: uuid.UUID | None = Field(
+        default=None, description="Only this administration's attempts (default: all)."
+    )
+
+
+class ItemScoreChange(BaseModel):
+    before: float | None
+    after: float | None
+
+
+class ScaledChange(BaseModel):
+    before: float
+    after: float
+
+
+class BandChange(BaseModel):
+    before: str | None
+    after: str | None
+
+
+class RescoredAttempt(BaseModel):
+    """One attempt whose score on the corrected item changed (it got a new revision)."""
+
+    attempt_id: uuid.UUID
+    item_ref: str
+    item_score: ItemScoreChange
+    scaled: ScaledChange
+    band: BandChange
+
+
+class RescoreReport(BaseModel):
+    changed: int
+    changes: list[RescoredAttempt]
