@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import BigInteger, Enum, ForeignKey, Index, Integer, String, UniqueConstraint
@@ -99,6 +100,17 @@ class Response(Base):
     flagged: Mapped[bool] = mapped_column(default=False)
     time_spent_ms: Mapped[int] = mapped_column(BigInteger(), default=0)
     updated_at: Mapped[datetime]
+
+
+class SaveStatus(StrEnum):
+    """What became of a save. Every save is kept in ``response_event`` with its status;
+    only ``accepted`` ones become the response."""
+
+    accepted = "accepted"
+    stale = "stale"  # an older or replayed seq: another save already won
+    late = "late"  # past the deadline plus the grace window
+    paused = "paused"  # the attempt was paused
+    closed = "closed"  # linear navigation: not the current item
 
 
 class ResponseEvent(Base):

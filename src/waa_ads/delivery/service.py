@@ -12,6 +12,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -34,20 +35,22 @@ from waa_ads.content import service as content_service
 from waa_ads.content.item.definition import ItemDefinition
 from waa_ads.content.item.responses import ResponseShapeError, validate_response
 from waa_ads.content.models import ItemVersion
+from waa_ads.content.schemas import CandidateItem
 from waa_ads.core.db import Database, utcnow
-from waa_ads.core.errors import Conflict, Forbidden, Gone, NotFound, Unprocessable
+from waa_ads.core.errors import Conflict, DomainError
 from waa_ads.core.security import constant_time_equals, keyed_hash, media_signature
 from waa_ads.core.settings import Settings
 from waa_ads.core.tasks import enqueue_after_commit
-from waa_ads.delivery import timers
+from waa_ads.delivery import errors, schemas, timers
 from waa_ads.delivery.models import (
     Attempt,
     AttemptItem,
     IntegrityEvent,
     Response,
     ResponseEvent,
+    SaveStatus,
 )
-from waa_ads.delivery.state_machine import ENDED, ENDED_BY, AttemptState, next_state
+from waa_ads.delivery.state_machine import ENDED, ENDED_BY, AttemptState, PauseKind, next_state
 
 SCORING_TASK = "scoring.score_attempt"
 EXPIRY_BATCH = 200
@@ -90,7 +93,7 @@ async def published_version(session: AsyncSession, version_id: uuid.UUID) -> Pub
         return cached  # type: ignore[no-any-return]
     row = await session.get(AssessmentVersion, version_id)
     if row is None or row.pinned is None:
-        raise NotFound("assessment version not found")
+        raise errors.AssessmentVersionNotFound("assessment version not found")
     parsed = PublishedVersion(
         row.id,
         AssessmentDefinition.model_validate(row.definition),
@@ -105,20 +108,23 @@ async def item_definition(session: AsyncSession, item_version_id: uuid.UUID) -> 
         return cached  # type: ignore[no-any-return]
     row = await session.get(ItemVersion, item_version_id)
     if row is None:
-        raise NotFound("item version not found")
+        raise errors.ItemVersionNotFound("item version not found")
     return _items.put(item_version_id, ItemDefinition.from_dict(row.definition))  # type: ignore[no-any-return]
 
 
 async def candidate_item(
     session: AsyncSession, settings: Settings, item_version_id: uuid.UUID, seed: int | None
-) -> dict[str, Any]:
+) -> CandidateItem:
+    """An item version rendered for a candidate (with this seed's option order), its media
+    behind signed URLs. Checked against the closed :class:`CandidateItem` once,
+    then remembered: published versions never change."""
     key = (item_version_id, seed, media_signature(settings, "key", "fingerprint"))
     cached = _payloads.get(key)
     if cached is not None:
         return cached  # type: ignore[no-any-return]
     row = await session.get(ItemVersion, item_version_id)
     if row is None:
-        raise NotFound("item version not found")
+        raise errors.ItemVersionNotFound("item version not found")
     organization = str(row.organization_id)
 
     def signed(sha256: str) -> str:
@@ -126,7 +132,7 @@ async def candidate_item(
         return f"/api/v1/media/signed/{organization}/{sha256}?sig={signature}"
 
     payload = content_service.candidate_payload(row, seed, media_url=signed)
-    return _payloads.put(key, payload)  # type: ignore[no-any-return]
+    return _payloads.put(key, CandidateItem.model_validate(payload))  # type: ignore[no-any-return]
 
 
 # --- credentials -------------------------------------------------------------------------
@@ -158,9 +164,9 @@ async def attempt_for_credential(
         Attempt, attempt_id, with_for_update={"read": True} if share_lock else None
     )
     if attempt is None or not credential:
-        raise NotFound(f"attempt {attempt_id} not found")
+        raise errors.AttemptNotFound(f"attempt {attempt_id} not found")
     if not constant_time_equals(credential, credential_for(settings, attempt)):
-        raise NotFound(f"attempt {attempt_id} not found")
+        raise errors.AttemptNotFound(f"attempt {attempt_id} not found")
     return attempt
 
 
@@ -193,7 +199,9 @@ async def transition(
         )
     ).first()
     if changed is None:
-        raise Conflict(f"the attempt changed meanwhile (it was {before}); reload and retry")
+        raise errors.AttemptChanged(
+            f"the attempt changed meanwhile (it was {before}); reload and retry"
+        )
     await session.refresh(attempt)
     await audit.record(
         session,
@@ -211,6 +219,15 @@ async def transition(
 
 def _candidate_actor(attempt: Attempt) -> Actor:
     return Actor("candidate", str(attempt.candidate_id))
+
+
+def not_in_progress(attempt: Attempt) -> DomainError:
+    """Why an attempt that is not in progress cannot take a save or move on."""
+    if attempt.state == AttemptState.paused:
+        return errors.AttemptPaused("the attempt is paused")
+    if attempt.state in ENDED:
+        return errors.AttemptEnded(f"the attempt is {attempt.state}")
+    return errors.AttemptNotStarted(f"the attempt is {attempt.state}")
 
 
 # --- start -------------------------------------------------------------------------------
@@ -248,7 +265,7 @@ async def start(session: AsyncSession, settings: Settings, access_code: str) -> 
     attempt while the candidate has attempts left and the window is open."""
     entry = await assessment_service.find_by_code(session, settings, access_code)
     if entry is None:
-        raise NotFound("this access code is not valid")
+        raise errors.AccessCodeInvalid("this access code is not valid")
     latest = (
         await session.execute(
             select(Attempt)
@@ -265,18 +282,22 @@ async def start(session: AsyncSession, settings: Settings, access_code: str) -> 
     assert administration is not None
     now = utcnow()
     if administration.cancelled_at is not None:
-        raise Conflict("this administration was cancelled")
+        raise errors.AdministrationCancelled("this administration was cancelled")
     if now < administration.opens_at:
-        raise Conflict(f"this administration opens at {administration.opens_at.isoformat()}")
+        raise errors.AdministrationNotOpen(
+            f"this administration opens at {administration.opens_at.isoformat()}"
+        )
     if now >= administration.closes_at:
-        raise Gone(f"this administration closed at {administration.closes_at.isoformat()}")
+        raise errors.AdministrationClosed(
+            f"this administration closed at {administration.closes_at.isoformat()}"
+        )
     version = await published_version(session, administration.assessment_version_id)
     allowed = version.definition.attempts_allowed + entry.extra_attempts
     used = latest.number if latest is not None else 0
     if latest is not None and latest.state == AttemptState.scheduled:
         attempt = latest
     elif used >= allowed:
-        raise Conflict(f"all {allowed} attempts allowed have been used")
+        raise errors.AttemptsExhausted(f"all {allowed} attempts allowed have been used")
     else:
         attempt = Attempt(
             organization_id=entry.organization_id,
@@ -371,7 +392,7 @@ async def expire_if_due(session: AsyncSession, settings: Settings, attempt: Atte
 
 
 def _pause_counts(attempt: Attempt) -> bool:
-    return attempt.pause_kind == "break_counted"
+    return attempt.pause_kind == PauseKind.counted_break
 
 
 def remaining(attempt: Attempt) -> int | None:
@@ -403,7 +424,7 @@ async def sweep_expired(db: Database, settings: Settings, *, batch: int = EXPIRY
                             (Attempt.state == AttemptState.in_progress.value)
                             | (
                                 (Attempt.state == AttemptState.paused.value)
-                                & (Attempt.pause_kind == "break_counted")
+                                & (Attempt.pause_kind == PauseKind.counted_break.value)
                             ),
                             Attempt.deadline_at < cutoff,
                         )
@@ -438,7 +459,7 @@ async def form_items(session: AsyncSession, attempt: Attempt) -> list[AttemptIte
     )
 
 
-async def view(session: AsyncSession, settings: Settings, attempt: Attempt) -> dict[str, Any]:
+async def view(session: AsyncSession, settings: Settings, attempt: Attempt) -> schemas.AttemptView:
     """What the candidate sees: state, remaining time, the reachable items rendered
     without answer keys, and their own latest responses (so a reload resumes)."""
     await expire_if_due(session, settings, attempt)
@@ -460,57 +481,90 @@ async def view(session: AsyncSession, settings: Settings, attempt: Attempt) -> d
     seed = attempt.seed if definition.shuffle_choices else None
     rendered = []
     for item in reachable if live else []:
-        response = responses.get(item.ref)
         rendered.append(
-            {
-                "ref": item.ref,
-                "position": item.position,
-                "section": item.section,
-                "item": await candidate_item(session, settings, item.item_version_id, seed),
-                "response": _response_out(response),
-            }
+            schemas.AttemptViewItem(
+                ref=item.ref,
+                position=item.position,
+                section=item.section,
+                item=await candidate_item(session, settings, item.item_version_id, seed),
+                response=_response_read(responses.get(item.ref)),
+            )
         )
-    return {
-        "attempt": attempt_out(attempt),
-        "remaining_s": remaining(attempt),
-        "navigation": definition.navigation.value,
-        "allow_review": definition.allow_review,
-        "allow_flags": definition.allow_flags,
-        "title": definition.title,
-        "item_count": len(items),
-        "current_position": attempt.current_position,
-        "items": rendered,
-    }
+    return schemas.AttemptView(
+        attempt=attempt_read(attempt),
+        remaining_s=remaining(attempt),
+        navigation=definition.navigation,
+        allow_review=definition.allow_review,
+        allow_flags=definition.allow_flags,
+        title=definition.title,
+        item_count=len(items),
+        current_position=attempt.current_position,
+        items=rendered,
+    )
 
 
-def _response_out(response: Response | None) -> dict[str, Any] | None:
+def _response_read(response: Response | None) -> schemas.ResponseRead | None:
     if response is None:
         return None
-    value = response.value.get("value") if response.value is not None else None
-    return {
-        "seq": response.seq,
-        "value": value,
-        "flagged": response.flagged,
-        "time_spent_ms": response.time_spent_ms,
-    }
+    return schemas.ResponseRead(
+        seq=response.seq,
+        value=response.value.get("value") if response.value is not None else None,
+        flagged=response.flagged,
+        time_spent_ms=response.time_spent_ms,
+    )
 
 
-def attempt_out(attempt: Attempt) -> dict[str, Any]:
-    return {
-        "id": str(attempt.id),
-        "state": attempt.state,
-        "number": attempt.number,
-        "started_at": attempt.started_at.isoformat() if attempt.started_at else None,
-        "deadline_at": attempt.deadline_at.isoformat() if attempt.deadline_at else None,
-        "paused": attempt.state == AttemptState.paused,
-        "pause_kind": attempt.pause_kind,
-        "ended_at": attempt.ended_at.isoformat() if attempt.ended_at else None,
-        "ended_because": attempt.ended_because,
-        "administration_id": str(attempt.administration_id),
-    }
+def attempt_read(attempt: Attempt) -> schemas.AttemptRead:
+    """The attempt as its candidate sees it (the proctor's reason for ending it is not
+    shown; ``ended_because`` says how it ended)."""
+    return schemas.AttemptRead(
+        id=attempt.id,
+        state=AttemptState(attempt.state),
+        number=attempt.number,
+        started_at=attempt.started_at,
+        deadline_at=attempt.deadline_at,
+        paused=attempt.state == AttemptState.paused,
+        pause_kind=PauseKind(attempt.pause_kind) if attempt.pause_kind else None,
+        ended_at=attempt.ended_at,
+        ended_because=attempt.ended_because,
+        administration_id=attempt.administration_id,
+    )
+
+
+def attempt_summary(attempt: Attempt) -> schemas.AttemptSummary:
+    """The attempt as its proctors list it."""
+    return schemas.AttemptSummary(
+        id=attempt.id,
+        state=AttemptState(attempt.state),
+        number=attempt.number,
+        candidate_id=attempt.candidate_id,
+        started_at=attempt.started_at,
+        deadline_at=attempt.deadline_at,
+        remaining_s=remaining(attempt),
+        ended_at=attempt.ended_at,
+        end_reason=attempt.end_reason,
+        pause_kind=PauseKind(attempt.pause_kind) if attempt.pause_kind else None,
+    )
 
 
 # --- autosave ----------------------------------------------------------------------------
+
+
+#: The problem each refused save is answered with, and its explanation.
+_REFUSALS: dict[SaveStatus, tuple[type[DomainError], str]] = {
+    SaveStatus.late: (
+        errors.DeadlinePassed,
+        "the time for this attempt is over; your answer was kept but does not count",
+    ),
+    SaveStatus.paused: (
+        errors.AttemptPaused,
+        "the attempt is paused; your answer was kept but is not the current one",
+    ),
+    SaveStatus.closed: (
+        errors.ItemClosed,
+        "linear navigation: only the current item can be answered; your answer was kept",
+    ),
+}
 
 
 @dataclass
@@ -518,13 +572,23 @@ class SaveResult:
     """``status``: accepted, stale (an older or replayed seq), or refused but kept in the
     history: late (past the deadline plus grace), paused, closed (linear navigation)."""
 
-    status: str
+    status: SaveStatus
     seq: int
     current_seq: int
 
     @property
     def accepted(self) -> bool:
-        return self.status == "accepted"
+        return self.status == SaveStatus.accepted
+
+    @property
+    def refusal(self) -> DomainError | None:
+        """The problem a refused save is answered with (with ``current_seq``), or None.
+        The caller renders it rather than raising it, so the save's history row commits."""
+        refused = _REFUSALS.get(self.status)
+        if refused is None:
+            return None
+        error, detail = refused
+        return error(detail, extra={"current_seq": self.current_seq})
 
 
 @dataclass(frozen=True, slots=True)
@@ -541,7 +605,7 @@ async def form_item(session: AsyncSession, attempt: Attempt, ref: str) -> FormRo
         return cached  # type: ignore[no-any-return]
     item_row = await session.get(AttemptItem, key)
     if item_row is None:
-        raise Unprocessable(f"item {ref!r} is not on this attempt's form")
+        raise errors.ItemNotOnForm(f"item {ref!r} is not on this attempt's form")
     return _form_rows.put(key, FormRow(item_row.item_version_id, item_row.position))  # type: ignore[no-any-return]
 
 
@@ -560,13 +624,15 @@ def _normalize(item: ItemDefinition, value: Any) -> dict[str, Any]:
     else:
         if value is not None and not isinstance(value, dict):
             ids = ", ".join(d.identifier for d in declarations)
-            raise Unprocessable(
+            raise errors.ResponseInvalid(
                 f"this item has several responses ({ids}); send an object keyed by them"
             )
         per_id = dict(value or {})
         unknown = set(per_id) - {d.identifier for d in declarations}
         if unknown:
-            raise Unprocessable(f"unknown response identifiers: {', '.join(sorted(unknown))}")
+            raise errors.ResponseInvalid(
+                f"unknown response identifiers: {', '.join(sorted(unknown))}"
+            )
     normalized: dict[str, Any] = {}
     for declaration in declarations:
         if declaration.identifier not in per_id:
@@ -578,7 +644,7 @@ def _normalize(item: ItemDefinition, value: Any) -> dict[str, Any]:
                 item.interaction_for(declaration.identifier),
             )
         except ResponseShapeError as exc:
-            raise Unprocessable(exc.detail) from None
+            raise errors.ResponseInvalid(exc.detail) from None
     return normalized
 
 
@@ -603,7 +669,7 @@ async def save_response(
     stored = {"value": value, "normalized": normalized}
     now = utcnow()
 
-    async def keep(status: str) -> None:
+    async def keep(status: SaveStatus) -> None:
         session.add(
             ResponseEvent(
                 attempt_id=attempt.id,
@@ -632,21 +698,21 @@ async def save_response(
         deadline_at=attempt.deadline_at, now=now, grace_s=settings.save_grace_s
     )
     if attempt.state in ENDED or (attempt.state == AttemptState.in_progress and late):
-        await keep("late")
+        await keep(SaveStatus.late)
         await expire_if_due(session, settings, attempt)
-        return SaveResult("late", seq, await current_seq())
+        return SaveResult(SaveStatus.late, seq, await current_seq())
     if attempt.state == AttemptState.paused:
-        await keep("paused")
-        return SaveResult("paused", seq, await current_seq())
+        await keep(SaveStatus.paused)
+        return SaveResult(SaveStatus.paused, seq, await current_seq())
     if attempt.state != AttemptState.in_progress:
-        raise Conflict(f"the attempt is {attempt.state}")
+        raise not_in_progress(attempt)
     version = await published_version(session, attempt.assessment_version_id)
     if (
         version.definition.navigation is Navigation.linear
         and item_row.position != attempt.current_position
     ):
-        await keep("closed")
-        return SaveResult("closed", seq, await current_seq())
+        await keep(SaveStatus.closed)
+        return SaveResult(SaveStatus.closed, seq, await current_seq())
 
     values = {
         "attempt_id": attempt.id,
@@ -678,17 +744,19 @@ async def save_response(
     ).returning(Response.seq)
     won = (await session.execute(upsert)).first()
     if won is None:
-        await keep("stale")
-        return SaveResult("stale", seq, await current_seq())
-    await keep("accepted")
-    return SaveResult("accepted", seq, seq)
+        await keep(SaveStatus.stale)
+        return SaveResult(SaveStatus.stale, seq, await current_seq())
+    await keep(SaveStatus.accepted)
+    return SaveResult(SaveStatus.accepted, seq, seq)
 
 
-async def advance(session: AsyncSession, settings: Settings, attempt: Attempt) -> dict[str, Any]:
+async def advance(
+    session: AsyncSession, settings: Settings, attempt: Attempt
+) -> schemas.AdvanceResponse:
     """Linear navigation: move on to the next item (there is no going back)."""
     await expire_if_due(session, settings, attempt)
     if attempt.state != AttemptState.in_progress:
-        raise Conflict(f"the attempt is {attempt.state}")
+        raise not_in_progress(attempt)
     count = (
         await session.execute(
             select(func.count())
@@ -697,7 +765,7 @@ async def advance(session: AsyncSession, settings: Settings, attempt: Attempt) -
         )
     ).scalar_one()
     if attempt.current_position >= count:
-        raise Conflict("this is the last item; submit the attempt")
+        raise errors.LastItem("this is the last item; submit the attempt")
     moved = (
         await session.execute(
             update(Attempt)
@@ -707,9 +775,9 @@ async def advance(session: AsyncSession, settings: Settings, attempt: Attempt) -
         )
     ).first()
     if moved is None:
-        raise Conflict("the attempt moved on meanwhile; reload")
+        raise errors.AttemptChanged("the attempt moved on meanwhile; reload")
     await session.refresh(attempt)
-    return {"current_position": attempt.current_position}
+    return schemas.AdvanceResponse(current_position=attempt.current_position)
 
 
 # --- submit ------------------------------------------------------------------------------
@@ -721,7 +789,7 @@ async def submit(session: AsyncSession, settings: Settings, attempt: Attempt) ->
     if attempt.state in ENDED:
         return attempt
     if attempt.state == AttemptState.paused:
-        raise Conflict("a paused attempt cannot be submitted; resume it first")
+        raise errors.AttemptPaused("a paused attempt cannot be submitted; resume it first")
     try:
         await transition(
             session,
@@ -747,10 +815,10 @@ async def take_break(session: AsyncSession, settings: Settings, attempt: Attempt
     entry = await session.get(RosterEntry, attempt.roster_entry_id)
     assert entry is not None
     if not policy.allowed and entry.extra_breaks == 0:
-        raise Forbidden("breaks are not allowed in this assessment")
+        raise errors.BreaksNotAllowed("breaks are not allowed in this assessment")
     if attempt.breaks_taken >= policy.max_breaks + entry.extra_breaks:
-        raise Conflict("no breaks left")
-    kind = "break_counted" if policy.count_against_time else "break"
+        raise errors.BreaksExhausted("no breaks left")
+    kind = PauseKind.counted_break if policy.count_against_time else PauseKind.candidate_break
     await transition(
         session,
         attempt,
@@ -791,8 +859,13 @@ async def _resume(
 
 
 async def end_break(session: AsyncSession, settings: Settings, attempt: Attempt) -> Attempt:
-    if attempt.state != AttemptState.paused or attempt.pause_kind not in ("break", "break_counted"):
-        raise Conflict("the attempt is not on a break (a proctor's pause is lifted by the proctor)")
+    if attempt.state != AttemptState.paused or attempt.pause_kind not in (
+        PauseKind.candidate_break,
+        PauseKind.counted_break,
+    ):
+        raise errors.NotOnBreak(
+            "the attempt is not on a break (a proctor's pause is lifted by the proctor)"
+        )
     await expire_if_due(session, settings, attempt)
     if attempt.state != AttemptState.paused:
         return attempt
@@ -805,79 +878,118 @@ async def proctor_attempt(
     """An attempt a proctor may control: only proctors assigned to its administration."""
     attempt = await session.get(Attempt, attempt_id)
     if attempt is None or attempt.organization_id != principal.organization_id:
-        raise NotFound(f"attempt {attempt_id} not found")
+        raise errors.AttemptNotFound(f"attempt {attempt_id} not found")
     if not (
         principal.has_any(Role.proctor)
         and await assessment_service.is_assigned_proctor(
             session, attempt.administration_id, principal.user_id
         )
     ):
-        raise NotFound(f"attempt {attempt_id} not found")
+        raise errors.AttemptNotFound(f"attempt {attempt_id} not found")
     return attempt
 
 
-async def proctor_action(
+async def pause(
     session: AsyncSession,
     settings: Settings,
     principal: Principal,
     attempt_id: uuid.UUID,
-    action: str,
+    *,
     reason: str,
-    extra_s: int | None = None,
 ) -> Attempt:
+    """A proctor pauses a live attempt: its clock stops until they resume it; the
+    candidate's saves meanwhile are kept but refused (``attempt-paused``)."""
     attempt = await proctor_attempt(session, principal, attempt_id)
     await expire_if_due(session, settings, attempt)
-    actor = principal.actor
-    if action == "pause":
-        await transition(
-            session,
-            attempt,
-            "pause",
-            actor=actor,
-            reason=reason,
-            values={"paused_at": utcnow(), "pause_kind": "proctor"},
+    await transition(
+        session,
+        attempt,
+        "pause",
+        actor=principal.actor,
+        reason=reason,
+        values={"paused_at": utcnow(), "pause_kind": PauseKind.proctor},
+    )
+    return attempt
+
+
+async def resume(
+    session: AsyncSession,
+    settings: Settings,
+    principal: Principal,
+    attempt_id: uuid.UUID,
+    *,
+    reason: str,
+) -> Attempt:
+    """A proctor resumes a paused attempt (theirs or a candidate's break); the deadline
+    moves on by the pause when the pause did not count against the time."""
+    attempt = await proctor_attempt(session, principal, attempt_id)
+    await expire_if_due(session, settings, attempt)
+    if attempt.state != AttemptState.paused:
+        raise errors.AttemptNotPaused(f"the attempt is {attempt.state}, not paused")
+    return await _resume(session, attempt, principal.actor, reason)
+
+
+async def terminate(
+    session: AsyncSession,
+    settings: Settings,
+    principal: Principal,
+    attempt_id: uuid.UUID,
+    *,
+    reason: str,
+) -> Attempt:
+    """A proctor ends a live attempt; it goes to scoring like any ended attempt."""
+    attempt = await proctor_attempt(session, principal, attempt_id)
+    await expire_if_due(session, settings, attempt)
+    await transition(
+        session,
+        attempt,
+        "terminate",
+        actor=principal.actor,
+        reason=reason,
+        values={"ended_at": utcnow(), "end_reason": f"terminated by a proctor: {reason}"},
+    )
+    return attempt
+
+
+async def extend(
+    session: AsyncSession,
+    settings: Settings,
+    principal: Principal,
+    attempt_id: uuid.UUID,
+    *,
+    extra_s: int,
+    reason: str,
+) -> Attempt:
+    """A proctor gives a live attempt ``extra_s`` more seconds (the deadline is computed
+    again, still capped by the window's close). Audited as ``attempt.extend``."""
+    attempt = await proctor_attempt(session, principal, attempt_id)
+    await expire_if_due(session, settings, attempt)
+    if attempt.state not in (AttemptState.in_progress, AttemptState.paused):
+        raise errors.AttemptEnded(
+            f"the attempt is {attempt.state}; only a live attempt gets more time"
         )
-    elif action == "resume":
-        if attempt.state != AttemptState.paused:
-            raise Conflict(f"the attempt is {attempt.state}, not paused")
-        await _resume(session, attempt, actor, reason)
-    elif action == "terminate":
-        await transition(
-            session,
-            attempt,
-            "terminate",
-            actor=actor,
-            reason=reason,
-            values={"ended_at": utcnow(), "end_reason": f"terminated by a proctor: {reason}"},
+    changed = (
+        await session.execute(
+            update(Attempt)
+            .where(Attempt.id == attempt.id, Attempt.state == attempt.state)
+            .values(extension_s=Attempt.extension_s + extra_s)
+            .returning(Attempt.id)
         )
-    elif action == "extend":
-        if attempt.state not in (AttemptState.in_progress, AttemptState.paused):
-            raise Conflict(f"the attempt is {attempt.state}; only a live attempt gets more time")
-        assert extra_s is not None
-        changed = (
-            await session.execute(
-                update(Attempt)
-                .where(Attempt.id == attempt.id, Attempt.state == attempt.state)
-                .values(extension_s=Attempt.extension_s + extra_s)
-                .returning(Attempt.id)
-            )
-        ).first()
-        if changed is None:
-            raise Conflict("the attempt changed meanwhile; reload and retry")
-        await session.refresh(attempt)
-        attempt.deadline_at = await _compute_deadline(session, attempt)
-        await session.flush()
-        await audit.record(
-            session,
-            organization_id=attempt.organization_id,
-            action="attempt.extend",
-            actor=actor,
-            target_type="attempt",
-            target_id=attempt.id,
-            data={"extra_s": extra_s, "reason": reason},
-        )
-    else:  # pragma: no cover - the router only sends the four actions
-        raise Unprocessable(f"unknown action {action!r}")
+    ).first()
+    if changed is None:
+        raise errors.AttemptChanged("the attempt changed meanwhile; reload and retry")
+    await session.refresh(attempt)
+    attempt.deadline_at = await _compute_deadline(session, attempt)
+    await session.flush()
+    await audit.record(
+        session,
+        organization_id=attempt.organization_id,
+        action="attempt.extend",
+        actor=principal.actor,
+        target_type="attempt",
+        target_id=attempt.id,
+        data={"extra_s": extra_s, "reason": reason},
+    )
     return attempt
 
 
@@ -900,38 +1012,20 @@ async def list_attempts_for_proctor(
 
 # --- integrity events --------------------------------------------------------------------
 
-EVENT_KINDS = frozenset(
-    {
-        "focus_lost",
-        "focus_regained",
-        "copy",
-        "paste",
-        "cut",
-        "fullscreen_exit",
-        "fullscreen_enter",
-        "network_lost",
-        "network_restored",
-        "visibility_hidden",
-        "visibility_visible",
-        "context_menu",
-        "print_attempt",
-        "devtools_suspected",
-    }
-)
-
 
 async def record_events(
-    session: AsyncSession, attempt: Attempt, events: list[dict[str, Any]]
+    session: AsyncSession, attempt: Attempt, events: Sequence[schemas.BrowserEvent]
 ) -> int:
+    """Keep browser events for the integrity engine, stamped with the server's time."""
     now = utcnow()
     for event in events:
         session.add(
             IntegrityEvent(
                 organization_id=attempt.organization_id,
                 attempt_id=attempt.id,
-                kind=event["kind"],
-                client_time=event.get("client_time"),
-                data=event.get("data") or {},
+                kind=event.kind,
+                client_time=event.client_time,
+                data=event.data,
                 received_at=now,
             )
         )

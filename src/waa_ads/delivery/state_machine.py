@@ -48,6 +48,14 @@ ENDED_BY: dict[str, EndReason] = {
 }
 
 
+class PauseKind(StrEnum):
+    """Why a paused attempt is paused, and so whether its clock runs."""
+
+    proctor = "proctor"  # a proctor paused it: the clock stops
+    candidate_break = "break"  # a break that does not count against the time: the clock stops
+    counted_break = "break_counted"  # a break that counts against the time: the clock runs
+
+
 LIVE = frozenset({AttemptState.in_progress, AttemptState.paused})
 ENDED = frozenset(
     {
