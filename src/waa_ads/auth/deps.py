@@ -30,7 +30,6 @@ from waa_ads.auth.models import Role, User
 from waa_ads.auth.service import AuthComponents
 from waa_ads.auth.tokens import family_key, jti_key
 from waa_ads.core.deps import READ_METHODS, SessionDep
-from waa_ads.core.errors import NotFound
 from waa_ads.core.security import (
     AccessClaims,
     TokenError,
@@ -145,8 +144,3 @@ def require_roles(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
 
 
 AdminDep = Annotated[Principal, Depends(require_roles(Role.admin))]
-
-
-def ensure_same_organization(principal: Principal, organization_id: uuid.UUID) -> None:
-    if principal.organization_id != organization_id:
-        raise NotFound("not found")
