@@ -79,8 +79,7 @@ async def test_unsatisfiable_selection_is_refused_at_publish_time(
         f"/api/v1/assessments/{created.json()['assessment']['id']}/publish", headers=world.headers
     )
     assert refused.status_code == 422
-    assert "draws 5 items but the bank has only 2" in refused.json()["detail"]
-    assert "algebra" in refused.json()["detail"]
+    assert refused.json()["type"].endswith("/selection-unsatisfiable")
 
 
 async def test_invalid_definitions_are_422(client: httpx.AsyncClient, make: Factory) -> None:
@@ -259,6 +258,7 @@ async def test_windows_must_be_ordered_and_may_not_overlap_for_a_candidate(
         f"/api/v1/administrations/{second['id']}/roster", json=body, headers=world.headers
     )
     assert clash.status_code == 422
+    assert clash.json()["type"].endswith("/roster-rejected")
     assert "overlaps" in clash.json()["problems"][0]["problem"]
     assert (
         await client.post(
@@ -271,6 +271,7 @@ async def test_windows_must_be_ordered_and_may_not_overlap_for_a_candidate(
         headers=world.headers,
     )
     assert moved.status_code == 409
+    assert moved.json()["type"].endswith("/administration-window-overlaps")
 
 
 async def test_proctors_see_only_their_administrations_and_others_see_nothing(

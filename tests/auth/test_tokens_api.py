@@ -57,6 +57,8 @@ async def test_bad_credentials_do_not_reveal_whether_the_account_exists(
     no_account = await _token_pair(client, "nobody@example.com", "not the password at all")
     assert wrong_password.status_code == no_account.status_code == 401
     assert wrong_password.json()["detail"] == no_account.json()["detail"]
+    assert wrong_password.json()["type"] == no_account.json()["type"]
+    assert wrong_password.json()["type"].endswith("/invalid-credentials")
     assert await _refresh_rows(app) == 0
 
 
@@ -71,6 +73,7 @@ async def test_failed_logins_are_rate_limited_per_account(
         ).status_code == 401
     blocked = await _token_pair(live_client, account.email, PASSWORD)
     assert blocked.status_code == 429
+    assert blocked.json()["type"].endswith("/login-rate-limited")
     assert int(blocked.headers["retry-after"]) > 0
     assert blocked.headers["content-type"] == "application/problem+json"
 
@@ -158,6 +161,7 @@ async def test_refresh_rotates_and_reuse_revokes_the_whole_family(
         "/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]}
     )
     assert replay.status_code == 401
+    assert replay.json()["type"].endswith("/refresh-token-reused")
     # The replay revoked the family: the newest tokens of that login are dead too.
     newest = await live_client.post(
         "/api/v1/auth/refresh", json={"refresh_token": rotated["refresh_token"]}
@@ -230,6 +234,7 @@ async def test_cookie_session_requires_csrf_on_unsafe_methods(
 
     refused = await client.patch("/api/v1/organizations/current", json={"name": "Renamed"})
     assert refused.status_code == 403
+    assert refused.json()["type"].endswith("/csrf-token-invalid")
     wrong = await client.patch(
         "/api/v1/organizations/current",
         json={"name": "Renamed"},

@@ -64,6 +64,7 @@ async def test_mislabelled_or_unknown_media_is_refused(
             "/api/v1/media", files={"file": (name, data, declared)}, headers=headers
         )
         assert response.status_code == 422, (name, response.text)
+        assert "/media-" in response.json()["type"], name
         assert response.json()["detail"]
     assert (await client.get("/api/v1/media", headers=headers)).json() == []
 
@@ -87,6 +88,7 @@ async def test_rubrics_are_validated_versioned_and_attach_to_essays_only(
         headers=headers,
     )
     assert broken.status_code == 422
+    assert broken.json()["type"].endswith("/rubric-invalid")
     holistic = (RUBRICS / "photosynthesis-short-answer.yaml").read_text()
     wrong_kind = await client.post(
         f"/api/v1/rubrics/{rubric['rubric']['id']}/versions",
@@ -94,6 +96,7 @@ async def test_rubrics_are_validated_versioned_and_attach_to_essays_only(
         headers=headers,
     )
     assert wrong_kind.status_code == 409
+    assert wrong_kind.json()["type"].endswith("/rubric-kind-changed")
     v2 = await client.post(
         f"/api/v1/rubrics/{rubric['rubric']['id']}/versions",
         json={"yaml": analytic},
@@ -117,6 +120,7 @@ async def test_rubrics_are_validated_versioned_and_attach_to_essays_only(
         headers=headers,
     )
     assert on_choice.status_code == 422
+    assert on_choice.json()["type"].endswith("/rubric-needs-extended-text")
     essay = f"""<qti-assessment-item xmlns="{QTI3}" identifier="E1" title="Essay"
         adaptive="false" time-dependent="false">
       <qti-response-declaration identifier="RESPONSE" cardinality="single" base-type="string"/>

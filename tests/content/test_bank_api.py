@@ -90,6 +90,7 @@ async def test_item_lifecycle_keeps_published_versions_immutable(
 
     again = await client.post(f"/api/v1/items/{item_id}/publish", headers=headers)
     assert again.status_code == 409
+    assert again.json()["type"].endswith("/item-version-wrong-status")
     retired = await client.post(f"/api/v1/items/{item_id}/retire", headers=headers)
     assert retired.json()["item"]["status"] == "retired"
 
@@ -97,6 +98,7 @@ async def test_item_lifecycle_keeps_published_versions_immutable(
         f"/api/v1/items/{item_id}", json={"expected_version": 1, "metadata": {}}, headers=headers
     )
     assert stale.status_code == 409
+    assert stale.json()["type"].endswith("/item-version-stale")
 
     audit = (
         await client.get("/api/v1/audit/events", params={"target_id": item_id}, headers=headers)
@@ -157,8 +159,14 @@ async def test_banks_are_invisible_without_permission_and_across_organizations(
     other_admin = await make.user(other_org, Role.admin)
     other_headers = await login(client, other_admin)
     for h in (outsider_headers, other_headers):
-        assert (await client.get(f"/api/v1/banks/{bank_id}", headers=h)).status_code == 404
-        assert (await client.get(f"/api/v1/items/{item_id}", headers=h)).status_code == 404
+        bank = await client.get(f"/api/v1/banks/{bank_id}", headers=h)
+        assert bank.status_code == 404
+        assert bank.json()["type"].endswith("/item-bank-not-found")
+        item = await client.get(f"/api/v1/items/{item_id}", headers=h)
+        assert item.status_code == 404
+        # Nothing tells an item hidden by its bank from one that does not exist.
+        assert item.json()["type"].endswith("/item-not-found")
+        assert bank_id not in item.text
         assert (await client.post(f"/api/v1/items/{item_id}/publish", headers=h)).status_code == 404
         found = (await client.get("/api/v1/items", headers=h)).json()["items"]
         assert found == []
@@ -216,10 +224,12 @@ async def test_bad_items_are_refused_and_nothing_is_stored(
         response = await _add(client, headers, bank_id, xml)
         assert response.status_code == 422, (name, response.text)
         assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["type"].endswith("/item-format-error"), name
         assert response.json()["detail"]
     dup1 = await _add(client, headers, bank_id, choice_item("D1", "Once"))
     dup2 = await _add(client, headers, bank_id, choice_item("D1", "Twice"))
     assert dup1.status_code == 201
     assert dup2.status_code == 409
+    assert dup2.json()["type"].endswith("/item-identifier-taken")
     listed = (await client.get("/api/v1/items", headers=headers)).json()["items"]
     assert [i["identifier"] for i in listed] == ["D1"]

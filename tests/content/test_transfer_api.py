@@ -119,6 +119,7 @@ async def test_one_bad_item_means_nothing_is_imported(
     response = await _import(client, headers, bank_id, "mixed.zip", data)
     assert response.status_code == 422
     problem = response.json()
+    assert problem["type"].endswith("/import-rejected")
     statuses = {i["identifier"] or i["source"]: i["status"] for i in problem["report"]["items"]}
     assert statuses["B1"] == "not_imported"
     rejected = [i for i in problem["report"]["items"] if i["status"] == "rejected"]
