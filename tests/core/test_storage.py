@@ -94,10 +94,16 @@ def _s3_client(endpoint: str) -> Any:
     )
 
 
+@pytest.fixture(scope="module")
+def s3_client(moto_endpoint: str) -> Any:
+    """One client for the module: making a boto3 client takes most of a second."""
+    return _s3_client(moto_endpoint)
+
+
 @pytest.fixture
-def bucket(moto_endpoint: str) -> Iterator[str]:
+def bucket(s3_client: Any) -> Iterator[str]:
     name = f"waa-test-{secrets.token_hex(4)}"
-    client = _s3_client(moto_endpoint)
+    client = s3_client
     client.create_bucket(Bucket=name)
     yield name
     for obj in client.list_objects_v2(Bucket=name).get("Contents", []):
@@ -130,7 +136,7 @@ async def subject(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
     endpoint = request.getfixturevalue("moto_endpoint")
     name = request.getfixturevalue("bucket")
     s3 = S3BlobStore(name, endpoint_url=endpoint, region=REGION, **KEYS)
-    client = _s3_client(endpoint)
+    client = request.getfixturevalue("s3_client")
 
     def count_objects() -> int:
         return len(client.list_objects_v2(Bucket=name).get("Contents", []))
