@@ -197,8 +197,11 @@ def test_every_documented_problem_is_a_problem(spec: Spec) -> None:
             if status[0] not in "45" or status in NON_PROBLEM_ERRORS.get(route, set()):
                 continue
             content: dict[str, Spec] = response.get("content") or {}
-            if PROBLEM_MEDIA_TYPE not in content:
-                problems.append(f"{where} {status}: not documented as {PROBLEM_MEDIA_TYPE}")
+            if set(content) != {PROBLEM_MEDIA_TYPE}:
+                problems.append(
+                    f"{where} {status}: documented as {sorted(content)}, not only as "
+                    f"{PROBLEM_MEDIA_TYPE} (the one media type problems are sent as)"
+                )
             for media_type, body in content.items():
                 if (body.get("schema") or {}).get("$ref") != problem_ref:
                     problems.append(f"{where} {status} {media_type}: not the Problem schema")

@@ -216,7 +216,6 @@ def install_error_handlers(app: FastAPI) -> None:
 def _problem_response_doc(description: str) -> dict[str, Any]:
     return {
         "description": description,
-        "model": Problem,
         "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
     }
 
