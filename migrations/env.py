@@ -36,10 +36,18 @@ def _run_sync(connection: Connection) -> None:
     _configure(connection)
     with context.begin_transaction():
         context.run_migrations()
+        if connection.dialect.name == "sqlite":
+            # Foreign keys are off while migrating (see _run_async); check them before the
+            # migration commits, as SQLite's own procedure for altering tables does.
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            if broken:
+                raise RuntimeError(f"the migration broke foreign keys: {broken[:5]}")
 
 
 async def _run_async() -> None:
-    db = Database(_database_url())
+    # On SQLite a batch migration copies a table and drops the old one; with foreign keys
+    # on, the drop would cascade into every child row. They are checked before commit.
+    db = Database(_database_url(), sqlite_foreign_keys=False)
     try:
         async with db.write_engine.connect() as conn:
             await conn.run_sync(_run_sync)

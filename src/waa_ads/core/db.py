@@ -116,7 +116,9 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def _install_sqlite_hooks(engine: AsyncEngine, busy_timeout_ms: int) -> None:
+def _install_sqlite_hooks(
+    engine: AsyncEngine, busy_timeout_ms: int, *, foreign_keys: bool = True
+) -> None:
     sync_engine = engine.sync_engine
 
     @event.listens_for(sync_engine, "connect")
@@ -127,7 +129,7 @@ def _install_sqlite_hooks(engine: AsyncEngine, busy_timeout_ms: int) -> None:
         cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = NORMAL")
-        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute(f"PRAGMA foreign_keys = {'ON' if foreign_keys else 'OFF'}")
         cursor.close()
 
     @event.listens_for(sync_engine, "begin")
@@ -150,7 +152,11 @@ class Database:
         echo: bool = False,
         pool_size: int = 10,
         sqlite_busy_timeout_ms: int = 15_000,
+        sqlite_foreign_keys: bool = True,
     ) -> None:
+        """``sqlite_foreign_keys=False`` is for migrations only: SQLite alters a table by
+        copying it and dropping the old one, and with foreign keys on, that drop would
+        delete every row that cascades from the old table."""
         self.url = url
         self.dialect_name = make_url(url).get_backend_name()
         kwargs: dict[str, Any] = {"echo": echo}
@@ -167,7 +173,9 @@ class Database:
             kwargs["pool_recycle"] = 1800
         self.engine = create_async_engine(url, **kwargs)
         if self.dialect_name == "sqlite":
-            _install_sqlite_hooks(self.engine, sqlite_busy_timeout_ms)
+            _install_sqlite_hooks(
+                self.engine, sqlite_busy_timeout_ms, foreign_keys=sqlite_foreign_keys
+            )
             self.write_engine = self.engine.execution_options(sqlite_begin="IMMEDIATE")
         else:
             self.write_engine = self.engine
