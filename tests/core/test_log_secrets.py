@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ import httpx
 import pytest
 import websockets.sync.client
 
+from tests.support.servers import free_port, serve
 from waa_ads.core.logging import REDACTED, redact_secrets
 
 
@@ -37,18 +37,12 @@ class Demo:
     loader_log: str
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     data_dir = tmp_path_factory.mktemp("log-secrets")
     env = {k: v for k, v in os.environ.items() if not k.startswith("WAA_")}
     env.update({"WAA_ENV": "test", "WAA_DATA_DIR": str(data_dir), "WAA_LOG_LEVEL": "DEBUG"})
-    port = _free_port()
+    port = free_port()
     loaded = subprocess.run(
         [sys.executable, "-m", "waa_ads", "demo", "--url", f"http://127.0.0.1:{port}"],
         env=env,
@@ -62,29 +56,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     password = re.search(r"admin password:\s+(\S+)", loaded.stdout)
     assert codes and email and password, loaded.stdout
     log = data_dir / "server.log"
-    with log.open("wb") as sink:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "waa_ads", "serve", "--port", str(port), "--no-migrate"],
-            env=env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"server did not come up:\n{log.read_text()}")
-            time.sleep(0.2)
+    with serve(env, log, port=port) as url:
         yield Demo(url, codes, email.group(1), password.group(1), log, loaded.stderr)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=15)
 
 
 def _secrets_of_a_whole_session(demo: Demo) -> list[str]:

@@ -9,56 +9,20 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.support.servers import serve
 from tests.support.services import require_redis
 from waa_ads.core.db import Database
 
 pytestmark = pytest.mark.asyncio
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def _server(env: dict[str, str], log: Path) -> Iterator[str]:
-    port = _free_port()
-    with log.open("wb") as sink:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "waa_ads", "serve", "--port", str(port), "--no-migrate"],
-            env=env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"server did not come up:\n{log.read_text()}")
-            time.sleep(0.2)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=15)
 
 
 def _text_item(view: dict[str, Any]) -> str:
@@ -102,8 +66,8 @@ async def test_two_api_processes_share_only_the_database_and_redis(
     assert email and password, loaded.stdout
 
     with ExitStack() as stack:
-        one = stack.enter_context(_server(env, tmp_path / "one.log"))
-        two = stack.enter_context(_server(env, tmp_path / "two.log"))
+        one = stack.enter_context(serve(env, tmp_path / "one.log"))
+        two = stack.enter_context(serve(env, tmp_path / "two.log"))
         a = stack.enter_context(httpx.Client(base_url=one, timeout=30))
         b = stack.enter_context(httpx.Client(base_url=two, timeout=30))
 
