@@ -48,13 +48,28 @@ class Scorer(Protocol):
     def score(self, item: ItemDefinition, response: dict[str, Any]) -> Score: ...
 
 
-def _max_score(item: ItemDefinition, outcomes: dict[str, Any]) -> float:
-    if isinstance(outcomes.get("MAXSCORE"), int | float):
-        return float(outcomes["MAXSCORE"])
+#: The maximum of an item a person scores when neither the item nor a rubric says one:
+#: a single point (the item is then scored 0 or 1, or anything in between).
+DEFAULT_HUMAN_MAX_SCORE = 1.0
+
+
+def declared_max_score(item: ItemDefinition) -> float | None:
+    """The maximum the item itself declares: its ``MAXSCORE`` default, else the
+    ``normalMaximum`` of its ``SCORE`` outcome; None when it declares neither."""
     declared = item.outcome_declaration("MAXSCORE")
     if declared is not None and isinstance(declared.default_value, int | float):
         return float(declared.default_value)
-    return 0.0
+    score = item.outcome_declaration("SCORE")
+    if score is not None and score.normal_maximum is not None and score.normal_maximum > 0:
+        return float(score.normal_maximum)
+    return None
+
+
+def _max_score(item: ItemDefinition, outcomes: dict[str, Any]) -> float:
+    if isinstance(outcomes.get("MAXSCORE"), int | float):
+        return float(outcomes["MAXSCORE"])
+    declared = declared_max_score(item)
+    return declared if declared is not None else 0.0
 
 
 class ObjectiveScorer:
@@ -75,20 +90,46 @@ class ObjectiveScorer:
 
 
 class PendingHumanScorer:
-    """For items without response processing (essays, uploads): queued for a rater."""
+    """For items without response processing (essays, short answers, uploads): queued for
+    a person. Their maximum is the item's declared one (``MAXSCORE``, else the ``SCORE``
+    outcome's ``normalMaximum``), else the maximum of the rubric the item version is scored
+    with, else :data:`DEFAULT_HUMAN_MAX_SCORE`."""
+
+    def __init__(self, rubric_max: float | None = None) -> None:
+        self.rubric_max = rubric_max
+
+    def max_score(self, item: ItemDefinition) -> float:
+        declared = declared_max_score(item)
+        if declared is not None:
+            return declared
+        if self.rubric_max is not None and self.rubric_max > 0:
+            return float(self.rubric_max)
+        return DEFAULT_HUMAN_MAX_SCORE
 
     def score(self, item: ItemDefinition, response: dict[str, Any]) -> Score:
-        declared = item.outcome_declaration("MAXSCORE")
-        maximum = (
-            float(declared.default_value)
-            if declared is not None and isinstance(declared.default_value, int | float)
-            else 0.0
-        )
-        return Score(None, maximum, "pending", "human", None, {}, [])
+        return Score(None, self.max_score(item), "pending", "human", None, {}, [])
 
 
-def scorer_for(item: ItemDefinition) -> Scorer:
-    return ObjectiveScorer() if item.response_processing is not None else PendingHumanScorer()
+def scorer_for(item: ItemDefinition, *, rubric_max: float | None = None) -> Scorer:
+    if item.response_processing is not None:
+        return ObjectiveScorer()
+    return PendingHumanScorer(rubric_max)
+
+
+async def rubric_maxima(
+    session: AsyncSession, item_version_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, float]:
+    """The maximum of the rubric each item version is scored with (those that have one)."""
+    from waa_ads.content.models import ItemVersion, RubricVersion
+
+    if not item_version_ids:
+        return {}
+    rows = await session.execute(
+        select(ItemVersion.id, RubricVersion.max_points)
+        .join(RubricVersion, RubricVersion.id == ItemVersion.rubric_version_id)
+        .where(ItemVersion.id.in_(set(item_version_ids)))
+    )
+    return {version_id: float(points) for version_id, points in rows.all()}
 
 
 async def score_attempt(
@@ -142,11 +183,13 @@ async def score_attempt(
     session.add(result)
     await session.flush()
     scored: list[ScoredItem] = []
+    rubric_max = await rubric_maxima(session, [i.item_version_id for i in items])
     for form_item in items:
         item = await delivery.item_definition(session, form_item.item_version_id)
         stored = responses.get(form_item.ref)
         normalized = (stored.value or {}).get("normalized", {}) if stored is not None else {}
-        outcome = scorer_for(item).score(item, normalized)
+        scorer = scorer_for(item, rubric_max=rubric_max.get(form_item.item_version_id))
+        outcome = scorer.score(item, normalized)
         session.add(
             ItemScore(
                 organization_id=attempt.organization_id,
@@ -376,7 +419,7 @@ async def manual_score(
     rows = {row.item_ref: row for row in await item_scores(session, previous.id)}
     if item_ref not in rows:
         raise errors.ItemNotOnAttempt(f"item {item_ref!r} is not on this attempt's form")
-    maximum = rows[item_ref].max_score
+    maximum = await _human_max_score(session, rows[item_ref])
     if not 0 <= score <= maximum:
         raise errors.ScoreOutOfRange(f"the score must be between 0 and {maximum:g} for this item")
     manual = Score(
@@ -390,6 +433,17 @@ async def manual_score(
         actor=actor,
         replace={item_ref: manual},
     )
+
+
+async def _human_max_score(session: AsyncSession, row: ItemScore) -> float:
+    """The most a person may give for an item: what the scorer would say today for an
+    item people score (so results scored before its maximum was known, recorded with 0,
+    take a real score too), else the maximum the row was scored with."""
+    item = await delivery.item_definition(session, row.item_version_id)
+    if item.response_processing is not None:
+        return row.max_score
+    rubric_max = (await rubric_maxima(session, [row.item_version_id])).get(row.item_version_id)
+    return max(row.max_score, PendingHumanScorer(rubric_max).max_score(item))
 
 
 @dataclass(frozen=True)
