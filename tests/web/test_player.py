@@ -42,9 +42,14 @@ class Server:
     url: str
     data_dir: Path
     codes: list[str]
+    named: dict[str, str]
 
     def code(self, n: int) -> str:
         return self.codes[n]
+
+    def code_of(self, name: str) -> str:
+        """The access code of a candidate added for one test (see ``EXTRA``)."""
+        return self.named[name]
 
 
 def _free_port() -> int:
@@ -69,7 +74,17 @@ def _env(data_dir: Path) -> dict[str, str]:
     return env
 
 
-def _load_demo(data_dir: Path) -> list[str]:
+# Candidates added for single tests: name -> (external id, "demo" or "short" assessment).
+EXTRA = {
+    "Pia Point": ("extra-point", "demo"),
+    "Dan Drag": ("extra-drag", "demo"),
+    "Bea Break": ("extra-break", "demo"),
+    "Hal Header": ("extra-header", "demo"),
+    "Ed Exhausted": ("extra-exhausted", "short"),
+}
+
+
+def _load_demo(data_dir: Path) -> tuple[list[str], dict[str, str]]:
     from waa_ads.auth.service import build_auth
     from waa_ads.core import migrate
     from waa_ads.core.db import database_from_settings
@@ -79,18 +94,61 @@ def _load_demo(data_dir: Path) -> list[str]:
     settings = make_settings(data_dir=data_dir)
     migrate.upgrade(settings.resolved_database_url)
 
-    async def go() -> list[str]:
+    async def go() -> tuple[list[str], dict[str, str]]:
         db = database_from_settings(settings)
         blobs = blob_store_from_settings(settings)
         try:
             result = await load_demo(db, blobs, build_auth(settings, db, None))
-            short = await _short_assessment(db, settings)
+            assert result.administration
+            short, short_administration = await _short_assessment(db, settings)
+            administrations = {"demo": result.administration, "short": short_administration}
+            named = {
+                name: await _add_candidate(db, settings, administrations[which], name, external_id)
+                for name, (external_id, which) in EXTRA.items()
+            }
         finally:
             await blobs.aclose()
             await db.dispose()
-        return [code for _, code in result.candidates] + [short]
+        return [code for _, code in result.candidates] + [short], named
 
     return asyncio.run(go())
+
+
+async def _add_candidate(
+    db: Any, settings: Any, administration_id: Any, full_name: str, external_id: str
+) -> str:
+    """A new candidate on the roster of an administration of the demo organization; the code."""
+    import uuid
+
+    from sqlalchemy import select
+
+    from waa_ads.assessments import schemas as a_schemas
+    from waa_ads.assessments import service as a_service
+    from waa_ads.audit.service import Actor
+    from waa_ads.auth import schemas as auth_schemas
+    from waa_ads.auth import service as auth_service
+    from waa_ads.auth.deps import Principal
+    from waa_ads.auth.models import Organization
+
+    async with db.transaction() as session:
+        org = (
+            await session.execute(select(Organization).where(Organization.slug == "demo"))
+        ).scalar_one()
+        candidate = await auth_service.create_candidate(
+            session,
+            org.id,
+            auth_schemas.CandidateCreate(full_name=full_name, external_id=external_id),
+            actor=Actor("system", "test"),
+        )
+        (issued,) = await a_service.add_to_roster(
+            session,
+            settings,
+            Principal.system(org.id, via="test"),
+            uuid.UUID(str(administration_id)),
+            [a_schemas.RosterAdd(candidate_id=candidate.id)],
+        )
+        assert issued.code
+        return str(issued.code)
 
 
 SHORT_ITEMS = [
@@ -100,9 +158,10 @@ SHORT_ITEMS = [
 ]
 
 
-async def _short_assessment(db: Any, settings: Any) -> str:
+async def _short_assessment(db: Any, settings: Any) -> tuple[str, Any]:
     """A published three-item assessment with only automatically scored items (so its
-    result is released at once), an open administration and one candidate; the code."""
+    result is released at once), an open administration and one candidate; the code and
+    the administration's id."""
     from datetime import UTC, datetime
 
     from sqlalchemy import select
@@ -171,14 +230,14 @@ async def _short_assessment(db: Any, settings: Any) -> str:
             [a_schemas.RosterAdd(candidate_id=candidate.id)],
         )
         assert issued.code
-        return issued.code
+        return issued.code, administration.id
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     require_chromium()
     data_dir = tmp_path_factory.mktemp("player")
-    codes = _load_demo(data_dir)
+    codes, named = _load_demo(data_dir)
     port = _free_port()
     log = (data_dir / "server.log").open("wb")
     process = subprocess.Popen(
@@ -198,7 +257,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError((data_dir / "server.log").read_text())
             time.sleep(0.2)
-        yield Server(url, data_dir, codes)
+        yield Server(url, data_dir, codes, named)
     finally:
         process.terminate()
         try:
@@ -695,8 +754,76 @@ def test_refused_saves_are_told_apart_by_their_code(server: Server, page: Any) -
     page.route(saves, lambda route: _problem(route, 409, "item-closed", "a sentence for people"))
     go(page, 1).get_by_label("quick").check()
     expect(page.locator("#item-error")).to_have_text(
-        "An answer could not be saved: a sentence for people."
+        "This question is closed, so this change was not saved. "
+        "Only the current question can be answered."
     )
+    expect(page.locator("body")).not_to_contain_text("a sentence for people")
     expect(page.locator("#save-state")).to_have_text("Saved")
     assert json.loads(page.evaluate(f"localStorage.getItem('{queue_key}')")) == []
     assert responses(server, page) == {2: "goes"}
+
+
+# --- what the candidate is told ------------------------------------------------------------
+
+
+def test_refusals_are_told_in_the_candidates_words(server: Server, page: Any) -> None:
+    """The server's sentences (``detail``) never reach the candidate: each known problem code
+    has a sentence of its own, and anything else a general one with the request's reference."""
+    from playwright.sync_api import expect
+
+    code = server.code_of("Ed Exhausted")  # the short quiz: one attempt allowed
+    page.goto(f"{server.url}/take")
+    page.get_by_label("Access code").fill(code)
+    page.get_by_role("button", name="Start the test").click()
+    expect(page.locator("#item-heading")).to_have_text("Question 1 of 3")
+
+    page.route(
+        "**/api/v1/attempts/*/submit",
+        lambda route: _problem(
+            route, 409, "attempt-paused", "a paused attempt cannot be submitted; resume it first"
+        ),
+    )
+    page.get_by_role("button", name="Submit the test").click()
+    dialog = page.get_by_role("dialog", name="Submit the test?")
+    dialog.get_by_role("button", name="Submit now").click()
+    expect(dialog).to_contain_text(
+        "The test is paused, so it cannot be submitted now. Please wait until it continues."
+    )
+    expect(dialog).not_to_contain_text("resume it first")
+    page.unroute("**/api/v1/attempts/*/submit")
+    dialog.get_by_role("button", name="Submit now").click()
+    expect(page.locator("#done-message")).to_have_text("Your answers were submitted.")
+
+    # The code again, once every attempt is used: the server says "all 1 attempts allowed
+    # have been used"; the candidate reads a sentence written for them.
+    page.evaluate("sessionStorage.clear()")
+    page.goto(f"{server.url}/take")
+    page.get_by_label("Access code").fill(code)
+    page.get_by_role("button", name="Start the test").click()
+    error = page.locator("#access-error")
+    expect(error).to_have_text(
+        "You have already taken this test as many times as allowed, so a new attempt cannot "
+        "be started. If you think this is wrong, contact the organizer of your test."
+    )
+    expect(page.locator("body")).not_to_contain_text("attempts allowed have been used")
+    shot(page, "14-attempts-used")
+    check_axe(page, "access screen with a refusal")
+
+    # A problem the player does not know: a general sentence and the reference for support.
+    def failing(route: Any) -> None:
+        route.fulfill(
+            status=500,
+            content_type="application/problem+json",
+            headers={"X-Request-ID": "3f9c2e1d7a"},
+            body=json.dumps({"type": "about:blank", "title": "Internal Server Error",
+                             "status": 500, "detail": "KeyError: 'roster'"}),
+        )  # fmt: skip
+
+    page.route("**/api/v1/attempts", failing)
+    page.get_by_role("button", name="Start the test").click()
+    expect(error).to_have_text(
+        "The test server had a problem and could not do this. Please try again in a moment. "
+        "If it keeps happening, tell your test supervisor and give them this reference: "
+        "3f9c2e1d7a."
+    )
+    expect(page.locator("body")).not_to_contain_text("KeyError")

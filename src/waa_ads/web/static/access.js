@@ -3,6 +3,7 @@
 // answers, browser support, connection, and a round trip to the server with its time).
 
 import { serverAnswers, startAttempt } from "./api.js";
+import { OFFLINE, problemMessage } from "./messages.js";
 import { $, keepSession } from "./store.js";
 import { stopTimers } from "./timer.js";
 import { showScreen } from "./ui.js";
@@ -68,7 +69,7 @@ async function signIn(event) {
     if (!reply.ok) {
       error.textContent = reply.problem.status === 404
         ? "This access code is not valid. Check it and try again."
-        : reply.problem.detail ?? "The test cannot be started now.";
+        : problemMessage(reply.problem, "start");
       field.focus();
       return;
     }
@@ -76,7 +77,7 @@ async function signIn(event) {
     field.value = "";
     await onSignedIn();
   } catch {
-    error.textContent = "The test server cannot be reached. Check your network and try again.";
+    error.textContent = OFFLINE;
   } finally {
     submit.disabled = false;
   }

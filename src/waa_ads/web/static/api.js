@@ -3,7 +3,8 @@
 // (docs/candidate-api.md). Calls about an attempt send its credential in X-Attempt-Token;
 // no request carries a cookie (`credentials: "omit"`). A refused request is read into a
 // Problem: callers tell cases apart by its `code` (the end of the problem's `type`) or
-// its status, never by the sentence in `detail`, which is only shown.
+// its status, never by the sentence in `detail`, which is not shown either: messages.js
+// words what the candidate reads.
 //
 // A network failure rejects the returned promise; callers decide what to tell the candidate.
 
@@ -53,8 +54,18 @@ export async function readProblem(response) {
     status: response.status,
     code: String(body.type ?? "").split("/").pop() ?? "",
     detail: text(body.detail) ?? text(body.title),
+    requestId: text(body.request_id) ?? response.headers.get("X-Request-ID"),
     body,
   };
+}
+
+/** A refused read of the attempt (not a network failure): its problem. */
+export class ProblemError extends Error {
+  /** @param {Problem} problem */
+  constructor(problem) {
+    super(`HTTP ${problem.status} ${problem.code}`);
+    this.problem = problem;
+  }
 }
 
 /**
@@ -107,17 +118,14 @@ export async function startAttempt(accessCode) {
 
 /**
  * The attempt as the candidate sees it; `null` when the credential is not (or no longer)
- * valid. Throws on any other refusal.
+ * valid. Throws a ProblemError on any other refusal (and a TypeError without a network).
  * @param {string} attemptId
  * @returns {Promise<AttemptView | null>}
  */
 export async function fetchView(attemptId) {
   const found = await request(attempt(attemptId));
   if (found.status === 404) return null;
-  if (!found.ok) {
-    const problem = await readProblem(found);
-    throw new Error(problem.detail ?? `HTTP ${found.status}`);
-  }
+  if (!found.ok) throw new ProblemError(await readProblem(found));
   return found.json();
 }
 
@@ -167,6 +175,24 @@ export async function advance(attemptId) {
  */
 export async function submitAttempt(attemptId) {
   return reply(await request(`${attempt(attemptId)}/submit`, { method: "POST" }));
+}
+
+/**
+ * Take a break (where the assessment allows breaks); the attempt, now paused.
+ * @param {string} attemptId
+ * @returns {Promise<Reply<Attempt>>}
+ */
+export async function takeBreak(attemptId) {
+  return reply(await request(`${attempt(attemptId)}/break`, { method: "POST" }));
+}
+
+/**
+ * Come back from a break; the attempt, running again.
+ * @param {string} attemptId
+ * @returns {Promise<Reply<Attempt>>}
+ */
+export async function endBreak(attemptId) {
+  return reply(await request(`${attempt(attemptId)}/break/end`, { method: "POST" }));
 }
 
 /**

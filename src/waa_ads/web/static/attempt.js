@@ -3,10 +3,11 @@
 // that was open), re-reading it (the clock, a pause, an extension, the end), what a
 // refused save means, the time running out, and moving on with linear navigation.
 
-import { advance, fetchView } from "./api.js";
+import { ProblemError, advance, fetchView } from "./api.js";
 import { showAccess } from "./access.js";
 import { endingOf, showDone } from "./finish.js";
 import { EventBatcher } from "./integrity.js";
+import { problemMessage } from "./messages.js";
 import { commitText, lockItem, renderPaused, showItem } from "./item.js";
 import { goTo } from "./navigation.js";
 import { $, changed, forgetSession, leaveItem, session, state, view } from "./store.js";
@@ -15,6 +16,7 @@ import { later, startTimers, syncClock } from "./timer.js";
 import { announce, focusHeading, itemMessage, renderSaveState, showScreen } from "./ui.js";
 
 /** @typedef {import("./types.js").AttemptState} AttemptState */
+/** @typedef {import("./types.js").Problem} Problem */
 /** @typedef {import("./types.js").Refusal} Refusal */
 
 /** @type {ReadonlySet<AttemptState>} */
@@ -33,8 +35,10 @@ export async function openAttempt() {
   let read;
   try {
     read = await fetchView(attemptId);
-  } catch {
-    showAccess("The test server cannot be reached. Your answers are kept on this device; try again when you are back online.");
+  } catch (error) {
+    showAccess(error instanceof ProblemError
+      ? problemMessage(error.problem, "open")
+      : "The test server cannot be reached. Your answers are kept on this device; try again when you are back online.");
     return;
   }
   if (read === null) {
@@ -67,9 +71,9 @@ export async function openAttempt() {
 /**
  * A save the server refused (sync.js says which case it is).
  * @param {Refusal} kind
- * @param {string | null} [detail]  the server's sentence, shown as it is
+ * @param {Problem | null} [problem]  what the server said, worded for the candidate
  */
-function onRefused(kind, detail) {
+function onRefused(kind, problem = null) {
   if (kind === "credential") {
     forgetSession();
     showAccess("Please enter your access code again. Answers not yet saved are kept on this device and will be sent.");
@@ -79,7 +83,7 @@ function onRefused(kind, detail) {
   } else if (kind === "paused") {
     refresh();
   } else {
-    itemMessage(`An answer could not be saved: ${detail ?? "it was refused"}.`);
+    itemMessage(problem ? problemMessage(problem, "save") : "An answer could not be saved.");
   }
 }
 
@@ -131,7 +135,7 @@ export async function next() {
   await state.queue?.flush();
   const reply = await advance(session().attemptId);
   if (!reply.ok) {
-    itemMessage(reply.problem.detail ?? "Could not move on; try again.");
+    itemMessage(problemMessage(reply.problem, "advance"));
     return;
   }
   leaveItem();

@@ -5,6 +5,7 @@
 
 import { fetchResult, submitAttempt } from "./api.js";
 import { commitText } from "./item.js";
+import { problemMessage } from "./messages.js";
 import { itemStatus } from "./navigation.js";
 import { $, session, state, view } from "./store.js";
 import { later, stopTimers } from "./timer.js";
@@ -57,7 +58,7 @@ async function submit() {
     }
     const reply = await submitAttempt(session().attemptId);
     if (!reply.ok) {
-      confirmText().textContent = reply.problem.detail ?? "The test could not be submitted. Try again.";
+      confirmText().textContent = problemMessage(reply.problem, "submit");
       return;
     }
     dialog().close();
@@ -122,12 +123,14 @@ async function loadResult() {
   }
   if (!reply.ok) {
     const p = document.createElement("p");
-    p.textContent = "Your result is not available yet. It will be published later; you can come back and check with your access code.";
+    p.textContent = "Your result is not available yet: it will be published later. While this page is open, you can press Check for my result.";
     box.replaceChildren(p);
+    $("result-refresh").hidden = false;
     return false;
   }
   box.replaceChildren(...renderResult(reply.body));
   box.dataset.released = "true";
+  $("result-refresh").hidden = true;
   return true;
 }
 

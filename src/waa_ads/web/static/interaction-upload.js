@@ -4,6 +4,7 @@
 // description. The controls cannot be read into a response (`read` gives `undefined`).
 
 import { uploadResponse, fetchView } from "./api.js";
+import { problemMessage } from "./messages.js";
 import { changed, session, state } from "./store.js";
 import { renderSaveState } from "./ui.js";
 
@@ -42,7 +43,7 @@ async function upload(item, input, note) {
     const { attemptId } = session();
     const reply = await uploadResponse(attemptId, item.ref, seq, file);
     if (!reply.ok) {
-      note.textContent = `The file was not accepted: ${reply.problem.detail ?? `HTTP ${reply.problem.status}`}`;
+      note.textContent = problemMessage(reply.problem, "upload");
       return;
     }
     note.textContent = `Uploaded: ${file.name}`;

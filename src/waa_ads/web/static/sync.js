@@ -23,7 +23,7 @@ import { putResponse, readProblem } from "./api.js";
  * @typedef {object} QueueHooks
  * @property {(saveState: SaveState) => void} onState
  * @property {(save: Save, accepted: boolean) => void} [onSaved]
- * @property {(kind: Refusal, detail: string | null, save: Save) => void} onRefused
+ * @property {(kind: Refusal, problem: Problem | null, save: Save) => void} onRefused
  */
 
 const PREFIX = "waa-player";
@@ -232,18 +232,18 @@ export class SaveQueue {
       case "credential":
         // Keep the queue for after sign-in.
         this.stopped = true;
-        this.hooks.onRefused(refusal, problem.detail, save);
+        this.hooks.onRefused(refusal, problem, save);
         return "stop";
       case "paused":
         this.lastError = "paused";
-        this.hooks.onRefused(refusal, problem.detail, save);
+        this.hooks.onRefused(refusal, problem, save);
         return "retry";
       case "late":
       case "closed":
       case "invalid":
         // The server kept it in the history but it can never count: do not resend it.
         this.#drop(save);
-        this.hooks.onRefused(refusal, problem.detail, save);
+        this.hooks.onRefused(refusal, problem, save);
         return "next";
       default:
         this.lastError = `HTTP ${response.status}`;

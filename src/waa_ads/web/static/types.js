@@ -21,6 +21,8 @@
  * @property {string} id
  * @property {AttemptState} state
  * @property {boolean} paused
+ * @property {"proctor" | "break" | "break_counted" | null} [pause_kind]  why it is paused:
+ *   a proctor (the clock stops), a break that stops the clock, one during which it runs
  * @property {"submitted" | "expired" | "terminated" | null} [ended_because]
  */
 
@@ -38,6 +40,10 @@
  * @property {"single" | "multiple" | "ordered" | "record" | null} cardinality
  * @property {string | null} base_type
  * @property {string} dom_id  the id of the interaction's fieldset (or its only control)
+ * @property {{width?: number, height?: number, alt?: string} | null} [graphic]  the picture
+ *   of hotspot and select point (its own size in pixels, which points are measured in)
+ * @property {{max_choices?: number | null, max_associations?: number | null} | null} [limits]
+ * @property {Array<{identifier: string, match_max?: number | null}>} [options]
  */
 
 /**
@@ -98,7 +104,21 @@
  * @property {string | null} title
  * @property {number} item_count
  * @property {number} current_position
- * @property {ViewItem[]} items
+ * @property {ViewItem[]} items  none while the attempt is paused
+ * @property {string | null} [candidate_name]  shown in the header when the reply has it
+ * @property {string | null} [organization_name]  shown as the header's brand when present
+ * @property {string | null} [organization_logo_url]  a same-origin picture beside it
+ * @property {BreakAllowance | null} [breaks]  the break button shows only when `allowed`
+ */
+
+/**
+ * The breaks the candidate may take (not in the server's reply yet: the player looks for
+ * it, and shows no break button without it).
+ * @typedef {object} BreakAllowance
+ * @property {boolean} allowed
+ * @property {number | null} [remaining]  breaks left
+ * @property {number | null} [max_break_s]  how long one break may last
+ * @property {boolean | null} [count_against_time]  the clock runs during a break
  */
 
 /**
@@ -132,7 +152,9 @@
  * @typedef {object} Problem
  * @property {number} status
  * @property {string} code
- * @property {string | null} detail  `detail`, else `title`: only ever shown, never matched
+ * @property {string | null} detail  `detail`, else `title`: for logs, never matched nor shown
+ * @property {string | null} requestId  the request's id (`request_id`, else `X-Request-ID`),
+ *   given to the candidate to quote to support
  * @property {Record<string, unknown>} body
  */
 
