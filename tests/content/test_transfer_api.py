@@ -220,3 +220,82 @@ async def test_preview_resolves_media_and_hides_the_key(
     image = await client.get(f"/api/v1/media/sha256/{src}", headers=headers)
     assert image.status_code == 200
     assert image.headers["content-type"] == "image/png"
+
+
+NATIVE_TAGGED = """format: waa-ads/item@1
+identifier: {identifier}
+title: Tagged {identifier}
+body: "{{{{RESPONSE}}}}"
+interactions:
+  - type: choice
+    choices:
+      - {{id: a, content: A}}
+      - {{id: b, content: B}}
+    correct: a
+scoring: match_correct
+metadata:
+  tags: [fractions, grade-5]
+  subject: mathematics
+  origin: workshop
+"""
+
+
+async def test_cli_import_keeps_native_tags_and_subject_for_search_and_selection(
+    live_app: FastAPI,
+    live_make: Factory,
+    live_client: httpx.AsyncClient,
+    fresh_database: Database,
+    tmp_path: Path,
+) -> None:
+    from waa_ads.cli import app as cli
+
+    org = await live_make.organization(slug="cli-tags")
+    admin = await live_make.user(org, Role.admin)
+    folder = tmp_path / "native"
+    folder.mkdir()
+    for identifier in ("T1", "T2"):
+        (folder / f"{identifier}.yaml").write_text(NATIVE_TAGGED.format(identifier=identifier))
+    env = {
+        "WAA_DATABASE_URL": fresh_database.url,
+        "WAA_DATA_DIR": str(tmp_path / "data"),
+        "WAA_BLOB_DIR": str(live_app.state.settings.resolved_blob_dir),
+    }
+    result = await asyncio.to_thread(
+        CliRunner().invoke,
+        cli,
+        ["import", str(folder), "--bank", "tagged", "--create-bank", "--publish"],
+        env=env,
+    )
+    assert result.exit_code == 0, result.output
+
+    headers = await login(live_client, admin)
+    found = (
+        await live_client.get("/api/v1/items", params={"tag": "fractions"}, headers=headers)
+    ).json()["items"]
+    assert {i["identifier"] for i in found} == {"T1", "T2"}
+    assert {i["subject"] for i in found} == {"mathematics"}
+    assert all(sorted(i["tags"]) == ["fractions", "grade-5"] for i in found)
+
+    definition = {
+        "title": "Drawn by tag",
+        "sections": [
+            {
+                "identifier": "drawn",
+                "title": "Drawn",
+                "selection": {
+                    "bank_id": found[0]["bank_id"],
+                    "count": 2,
+                    "tags": ["fractions"],
+                    "subject": "mathematics",
+                },
+            }
+        ],
+    }
+    created = await live_client.post(
+        "/api/v1/assessments", json={"slug": "by-tag", "definition": definition}, headers=headers
+    )
+    assert created.status_code == 201, created.text
+    published = await live_client.post(
+        f"/api/v1/assessments/{created.json()['assessment']['id']}/publish", headers=headers
+    )
+    assert published.status_code == 200, published.text

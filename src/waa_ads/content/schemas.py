@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from waa_ads.content.item.definition import BaseType, Cardinality, InteractionType
 from waa_ads.content.models import BankPermission, VersionStatus
@@ -64,6 +65,32 @@ class ItemMetadata(BaseModel):
         default_factory=list, max_length=50, description="Standards alignment codes."
     )
     estimated_time_s: int | None = Field(default=None, ge=1, le=86_400)
+
+    @classmethod
+    def from_document(cls, metadata: Mapping[str, Any]) -> ItemMetadata:
+        """The bank metadata an item document carries itself (a native item's
+        ``metadata: {tags, subject, standards, estimated_time_s}``); other keys are the
+        document's own. Raises ValueError naming the field when one is malformed."""
+        fields = {k: metadata[k] for k in cls.model_fields if metadata.get(k) is not None}
+        try:
+            return cls.model_validate(fields)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            where = ".".join(str(p) for p in ("metadata", *err["loc"]))
+            raise ValueError(f"{where}: {err['msg']}") from None
+
+    def or_document(self, metadata: Mapping[str, Any]) -> ItemMetadata:
+        """These fields, each one left empty filled from the document's own metadata."""
+        try:
+            found = ItemMetadata.from_document(metadata)
+        except ValueError:
+            return self
+        return ItemMetadata(
+            tags=self.tags or found.tags,
+            subject=self.subject if self.subject is not None else found.subject,
+            standards=self.standards or found.standards,
+            estimated_time_s=self.estimated_time_s or found.estimated_time_s,
+        )
 
 
 class ItemSource(BaseModel):

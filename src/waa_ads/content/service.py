@@ -282,6 +282,10 @@ def _fill_version(
     rubric_version_id: uuid.UUID | None,
     change_note: str | None,
 ) -> None:
+    # What the document says of itself (a native item's metadata.tags and subject) fills
+    # what the caller left empty, so an imported item is drawn by its tags like one whose
+    # tags were sent beside it.
+    metadata = metadata.or_document(item.metadata)
     definition = item.to_dict()
     version.definition = definition
     version.content_hash = content_hash(definition)

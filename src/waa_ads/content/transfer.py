@@ -29,6 +29,7 @@ from waa_ads.content.item.definition import ItemDefinition, ItemFormatError
 from waa_ads.content.item.validation import validate_item
 from waa_ads.content.media.check import MediaError
 from waa_ads.content.models import Item, ItemTag, ItemVersion, MediaAsset, VersionStatus
+from waa_ads.content.sources import check_document_metadata
 from waa_ads.core.storage import BlobStore
 
 NATIVE_SUFFIXES = (".yaml", ".yml", ".json")
@@ -95,6 +96,7 @@ def _parse_one(source: str, data: bytes) -> ImportCandidate:
         else:
             return ImportCandidate(source, error=f"unsupported file type {suffix or '(none)'}")
         validate_item(item)
+        check_document_metadata(item)
     except ItemFormatError as exc:
         return ImportCandidate(source, error=exc.detail)
     return ImportCandidate(source, item=item)
