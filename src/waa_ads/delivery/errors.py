@@ -115,6 +115,13 @@ class LastItem(Conflict):
     title = "Last item"
 
 
+class PositionOutOfRange(Unprocessable):
+    """The position to record is not one of the form's (1 to the number of items)."""
+
+    code = "position-out-of-range"
+    title = "Position not on this attempt's form"
+
+
 class ItemNotOnForm(Unprocessable):
     code = "item-not-on-form"
     title = "Item not on this attempt's form"
@@ -183,6 +190,7 @@ ALL: tuple[type[DomainError], ...] = (
     ItemClosed,
     LastItem,
     ItemNotOnForm,
+    PositionOutOfRange,
     ResponseInvalid,
     UploadEmpty,
     UploadTooLarge,
@@ -216,6 +224,7 @@ __all__ = [
     "ItemVersionNotFound",
     "LastItem",
     "NotOnBreak",
+    "PositionOutOfRange",
     "ResponseInvalid",
     "UploadEmpty",
     "UploadTooLarge",

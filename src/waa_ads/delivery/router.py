@@ -53,6 +53,7 @@ router = APIRouter(prefix="/attempts", tags=["attempts"])
 proctor_router = APIRouter(tags=["proctoring"])
 
 CREDENTIAL_HEADER = "X-Attempt-Token"
+    PositionOutOfRange,
 Credential = Annotated[
     str | None, Header(alias=CREDENTIAL_HEADER, description="The attempt's credential.")
 ]
@@ -269,6 +270,29 @@ async def submit(
     "/{attempt_id}/break",
     response_model=schemas.AttemptRead,
     summary="Take a break, where the assessment allows it",
+@router.put(
+    "/{attempt_id}/position",
+    response_model=schemas.AdvanceResponse,
+    summary="Record the question open, so a reload or another device opens it again",
+    responses=error_responses(
+        AttemptNotFound,
+        AttemptEnded,
+        AttemptNotStarted,
+        PositionOutOfRange,
+        ItemClosed,
+    ),
+)
+async def set_position(
+    session: SessionDep,
+    settings: SettingsDep,
+    attempt_id: uuid.UUID,
+    body: schemas.PositionRequest,
+    credential: Credential = None,
+) -> schemas.AdvanceResponse:
+    attempt = await _attempt(session, settings, attempt_id, credential)
+    return await service.set_position(session, settings, attempt, body.position)
+
+
     responses=error_responses(
         AttemptNotFound, BreaksNotAllowed, BreaksExhausted, IllegalTransition, AttemptChanged
     ),

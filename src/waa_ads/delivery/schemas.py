@@ -85,12 +85,22 @@ class AttemptView(CandidateReply):
     allow_flags: bool
     title: str
     item_count: int
-    current_position: int
+    current_position: int = Field(
+        description="The question open: with linear navigation the one reached (moved on by "
+        "advance), with free navigation the one the player last recorded with PUT "
+        ".../position (1 until it records one). A reload or another device opens it."
+    )
     items: list[AttemptViewItem]
 
 
 class AdvanceResponse(CandidateReply):
     current_position: int
+
+
+class PositionRequest(BaseModel):
+    position: int = Field(
+        ge=1, le=100_000, description="The position (1-based) of the question now open."
+    )
 
 
 class SaveRequest(BaseModel):
