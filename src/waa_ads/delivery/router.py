@@ -43,6 +43,7 @@ from waa_ads.delivery.errors import (
     ItemNotOnForm,
     LastItem,
     NotOnBreak,
+    PositionOutOfRange,
     ResponseInvalid,
     UploadEmpty,
     UploadTooLarge,
@@ -53,7 +54,6 @@ router = APIRouter(prefix="/attempts", tags=["attempts"])
 proctor_router = APIRouter(tags=["proctoring"])
 
 CREDENTIAL_HEADER = "X-Attempt-Token"
-    PositionOutOfRange,
 Credential = Annotated[
     str | None, Header(alias=CREDENTIAL_HEADER, description="The attempt's credential.")
 ]
@@ -252,24 +252,6 @@ async def advance(
     return await service.advance(session, settings, attempt)
 
 
-@router.post(
-    "/{attempt_id}/submit",
-    response_model=schemas.AttemptRead,
-    summary="Submit the attempt (final; submitting again returns the same outcome)",
-    responses=error_responses(AttemptNotFound, AttemptPaused, IllegalTransition, AttemptChanged),
-)
-async def submit(
-    session: SessionDep, settings: SettingsDep, attempt_id: uuid.UUID, credential: Credential = None
-) -> schemas.AttemptRead:
-    attempt = await _attempt(session, settings, attempt_id, credential)
-    await service.submit(session, settings, attempt)
-    return service.attempt_read(attempt)
-
-
-@router.post(
-    "/{attempt_id}/break",
-    response_model=schemas.AttemptRead,
-    summary="Take a break, where the assessment allows it",
 @router.put(
     "/{attempt_id}/position",
     response_model=schemas.AdvanceResponse,
@@ -293,6 +275,24 @@ async def set_position(
     return await service.set_position(session, settings, attempt, body.position)
 
 
+@router.post(
+    "/{attempt_id}/submit",
+    response_model=schemas.AttemptRead,
+    summary="Submit the attempt (final; submitting again returns the same outcome)",
+    responses=error_responses(AttemptNotFound, AttemptPaused, IllegalTransition, AttemptChanged),
+)
+async def submit(
+    session: SessionDep, settings: SettingsDep, attempt_id: uuid.UUID, credential: Credential = None
+) -> schemas.AttemptRead:
+    attempt = await _attempt(session, settings, attempt_id, credential)
+    await service.submit(session, settings, attempt)
+    return service.attempt_read(attempt)
+
+
+@router.post(
+    "/{attempt_id}/break",
+    response_model=schemas.AttemptRead,
+    summary="Take a break, where the assessment allows it",
     responses=error_responses(
         AttemptNotFound, BreaksNotAllowed, BreaksExhausted, IllegalTransition, AttemptChanged
     ),

@@ -787,6 +787,42 @@ async def advance(
     return schemas.AdvanceResponse(current_position=attempt.current_position)
 
 
+async def set_position(
+    session: AsyncSession, settings: Settings, attempt: Attempt, position: int
+) -> schemas.AdvanceResponse:
+    """Record the question open (free navigation), so that a reload or another device
+    opens it again. Idempotent and cheap: one guarded update, no history. With linear
+    navigation the position moves only by :func:`advance`: recording the current one is
+    accepted (a no-op), any other is ``item-closed``."""
+    await expire_if_due(session, settings, attempt)
+    if attempt.state not in (AttemptState.in_progress, AttemptState.paused):
+        raise not_in_progress(attempt)
+    count = (
+        await session.execute(
+            select(func.count())
+            .select_from(AttemptItem)
+            .where(AttemptItem.attempt_id == attempt.id)
+        )
+    ).scalar_one()
+    if not 1 <= position <= count:
+        raise errors.PositionOutOfRange(f"the position must be between 1 and {count}")
+    version = await published_version(session, attempt.assessment_version_id)
+    if version.definition.navigation is Navigation.linear:
+        if position != attempt.current_position:
+            raise errors.ItemClosed(
+                "linear navigation: the position moves only by advancing to the next item"
+            )
+        return schemas.AdvanceResponse(current_position=attempt.current_position)
+    if position != attempt.current_position:
+        await session.execute(
+            update(Attempt)
+            .where(Attempt.id == attempt.id, Attempt.state.in_([s.value for s in LIVE]))
+            .values(current_position=position)
+        )
+        attempt.current_position = position
+    return schemas.AdvanceResponse(current_position=position)
+
+
 # --- submit ------------------------------------------------------------------------------
 
 
@@ -979,42 +1015,6 @@ async def extend(
         await session.execute(
             update(Attempt)
             .where(Attempt.id == attempt.id, Attempt.state == attempt.state)
-async def set_position(
-    session: AsyncSession, settings: Settings, attempt: Attempt, position: int
-) -> schemas.AdvanceResponse:
-    """Record the question open (free navigation), so that a reload or another device
-    opens it again. Idempotent and cheap: one guarded update, no history. With linear
-    navigation the position moves only by :func:`advance`: recording the current one is
-    accepted (a no-op), any other is ``item-closed``."""
-    await expire_if_due(session, settings, attempt)
-    if attempt.state not in (AttemptState.in_progress, AttemptState.paused):
-        raise not_in_progress(attempt)
-    count = (
-        await session.execute(
-            select(func.count())
-            .select_from(AttemptItem)
-            .where(AttemptItem.attempt_id == attempt.id)
-        )
-    ).scalar_one()
-    if not 1 <= position <= count:
-        raise errors.PositionOutOfRange(f"the position must be between 1 and {count}")
-    version = await published_version(session, attempt.assessment_version_id)
-    if version.definition.navigation is Navigation.linear:
-        if position != attempt.current_position:
-            raise errors.ItemClosed(
-                "linear navigation: the position moves only by advancing to the next item"
-            )
-        return schemas.AdvanceResponse(current_position=attempt.current_position)
-    if position != attempt.current_position:
-        await session.execute(
-            update(Attempt)
-            .where(Attempt.id == attempt.id, Attempt.state.in_([s.value for s in LIVE]))
-            .values(current_position=position)
-        )
-        attempt.current_position = position
-    return schemas.AdvanceResponse(current_position=position)
-
-
             .values(extension_s=Attempt.extension_s + extra_s)
             .returning(Attempt.id)
         )
