@@ -1,10 +1,11 @@
 // @ts-check
 // The attempt's life on this page: opening it (resuming every answer and the question
-// that was open), re-reading it (the clock, a pause, an extension, the end), what a
-// refused save means, the time running out, and moving on with linear navigation.
+// that was open), re-reading it (the clock, a pause or break, an extension, the end), what
+// a refused save means, the time running out, and moving on with linear navigation.
 
 import { ProblemError, advance, fetchView } from "./api.js";
 import { showAccess } from "./access.js";
+import { isBreak, renderBreakButton, showPause } from "./breaks.js";
 import { endingOf, showDone } from "./finish.js";
 import { EventBatcher } from "./integrity.js";
 import { problemMessage } from "./messages.js";
@@ -13,7 +14,7 @@ import { goTo } from "./navigation.js";
 import { $, changed, forgetSession, leaveItem, session, state, view } from "./store.js";
 import { SaveQueue } from "./sync.js";
 import { later, startTimers, syncClock } from "./timer.js";
-import { announce, focusHeading, itemMessage, renderSaveState, showScreen } from "./ui.js";
+import { announce, focusHeading, itemMessage, renderHeader, renderSaveState, showScreen } from "./ui.js";
 
 /** @typedef {import("./types.js").AttemptState} AttemptState */
 /** @typedef {import("./types.js").Problem} Problem */
@@ -26,6 +27,7 @@ const LIVE = new Set(["in_progress", "paused"]);
 export async function openAttempt() {
   state.ended = false;
   const { attemptId } = session();
+  if (state.queue) state.queue.stopped = true; // the new queue sends what the old one kept
   state.queue = new SaveQueue(attemptId, {
     onState: renderSaveState,
     onSaved: () => changed(),
@@ -58,14 +60,32 @@ export async function openAttempt() {
     await showDone(endingOf(read.attempt));
     return;
   }
-  $("test-title").textContent = read.title ?? "Test";
+  renderHeader(read);
+  renderBreakButton();
+  startTimers();
+  if (read.attempt.paused && (isBreak(read.attempt) || read.items.length === 0)) {
+    // On a break (or paused with the questions withheld): they come back with the resume.
+    showPause();
+    watchPause();
+    state.queue.report(); // what waits is sent after the resume
+    return;
+  }
   const current = read.items.findIndex((i) => i.position === read.current_position);
   state.index = current >= 0 ? current : 0;
   showScreen("screen-test", "Test");
   renderPaused();
   showItem(state.index, { focus: false });
-  startTimers();
+  if (read.attempt.paused) watchPause();
   state.queue.flush();
+}
+
+/** @type {number | undefined} */
+let pauseTimer;
+
+/** While paused, ask again every few seconds: the resume or the end shows without a reload. */
+function watchPause() {
+  clearTimeout(pauseTimer);
+  pauseTimer = setTimeout(() => { if (!state.ended) refresh(); }, 5000);
 }
 
 /**
@@ -101,7 +121,16 @@ export async function refresh() {
   syncClock(read);
   if (!LIVE.has(read.attempt.state)) { await showDone(endingOf(read.attempt)); return; }
   if (read.remaining_s !== null && read.remaining_s > 0) { state.timeUp = false; lockItem(false); }
-  if (wasPaused !== read.attempt.paused) {
+  const onPauseScreen = !$("screen-pause").hidden;
+  renderBreakButton();
+  if (read.attempt.paused) watchPause();
+  if (read.attempt.paused && (isBreak(read.attempt) || shown.items.length === 0)) {
+    if (!onPauseScreen) { leaveItem(); showPause(); }
+  } else if (onPauseScreen) {
+    // Back from a break or a pause: read the attempt again, questions included.
+    await openAttempt();
+    focusHeading("item-heading");
+  } else if (wasPaused !== read.attempt.paused) {
     renderPaused();
     if (!read.attempt.paused) itemMessage("");
   }

@@ -29,8 +29,20 @@ export function goTo(index) {
   showItem(index);
 }
 
+/** The progress bar: how many questions are answered, of all on the test. */
+function renderProgress() {
+  if (!state.view) return;
+  const total = state.view.item_count;
+  const answered = state.view.items.filter((item) => itemStatus(item).answered).length;
+  $("progress-label").textContent = `${answered} of ${total} answered`;
+  const bar = $("progress-bar", HTMLProgressElement);
+  bar.max = Math.max(total, 1);
+  bar.value = answered;
+}
+
 export function renderQuestionList() {
   if (!state.view) return;
+  renderProgress();
   const list = $("question-list");
   const items = state.view.items;
   // Built once and then updated in place: re-creating the buttons while one is being

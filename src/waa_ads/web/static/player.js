@@ -8,6 +8,7 @@
 
 import { showAccess, wireAccess } from "./access.js";
 import { next, openAttempt, refresh, timeUp, watchNetwork } from "./attempt.js";
+import { wireBreaks } from "./breaks.js";
 import { wireFinish } from "./finish.js";
 import { watchIntegrity } from "./integrity.js";
 import { commitText, wireItem } from "./item.js";
@@ -21,6 +22,7 @@ function wire() {
   wireNavigation();
   $("next-button").addEventListener("click", next);
   wireFinish();
+  wireBreaks({ reopen: openAttempt, refresh });
   setClockHooks({ onTimeUp: timeUp, onResync: refresh });
   window.addEventListener("pagehide", () => { commitText(); state.events?.flush(); });
   // Integrity first: going offline is recorded before the save queue hears of it.

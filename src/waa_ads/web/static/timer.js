@@ -38,12 +38,32 @@ export function remainingSeconds() {
 /** @type {Array<[number, string]>} */
 const WARNINGS = [[300, "5 minutes left."], [60, "1 minute left."]];
 
+/** Whether the clock is stopped: paused by a proctor, or on a break that does not count. */
+export function clockStopped() {
+  const attempt = state.view?.attempt;
+  return !!attempt?.paused && attempt.pause_kind !== "break_counted";
+}
+
+/** When the clock was last shown (performance.now()), so a stopped clock can hold still. */
+let shownAt = performance.now();
+
 export function renderTimer() {
+  const now = performance.now();
+  // While the clock is stopped the deadline moves on with the time, so the time left holds.
+  if (clockStopped() && state.deadline !== null) state.deadline += now - shownAt;
+  shownAt = now;
   const left = remainingSeconds();
   const timer = $("timer");
   if (left === null) { timer.hidden = true; return; }
-  timer.textContent = `Time left ${formatTime(left)}`;
+  const label = document.createElement("span");
+  label.className = "timer-label";
+  label.textContent = "Time left";
+  const value = document.createElement("span");
+  value.className = "timer-value";
+  value.textContent = formatTime(left);
+  timer.replaceChildren(label, " ", value);
   timer.classList.toggle("low", left <= 300);
+  timer.classList.toggle("stopped", clockStopped());
   for (const [limit, message] of WARNINGS) {
     if (left <= limit && left > 0 && !state.warned.has(limit)) {
       state.warned.add(limit);
@@ -63,6 +83,7 @@ export function syncClock(view) {
     return;
   }
   state.deadline = performance.now() + view.remaining_s * 1000;
+  shownAt = performance.now();
   renderTimer();
 }
 
