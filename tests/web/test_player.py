@@ -373,6 +373,29 @@ def responses(server: Server, page: Any) -> dict[int, Any]:
     }
 
 
+def click_picture(form: Any, across: float, down: float) -> None:
+    """Click an item's picture at a share of its width and height."""
+    picture = form.locator(".waa-graphic img")
+    box = picture.bounding_box()
+    assert box is not None
+    picture.click(position={"x": box["width"] * across, "y": box["height"] * down})
+
+
+def about(template: str, *percents: int) -> re.Pattern[str]:
+    """``template`` with each ``{}`` one of ``percent - 1 .. percent + 1`` (a pointer lands
+    on whole screen pixels, so a click is up to a pixel off)."""
+    parts = [f"({'|'.join(str(p + d) for d in (-1, 0, 1))})" for p in percents]
+    return re.compile("^" + re.escape(template).replace(r"\{\}", "{}").format(*parts) + "$")
+
+
+def near(point: Any, expected: list[int], within: int = 2) -> bool:
+    """Whether a saved point is within ``within`` pixels of the expected one (a pointer
+    lands on whole screen pixels, which the picture may scale)."""
+    return len(point) == 2 and all(
+        abs(a - b) <= within for a, b in zip(point, expected, strict=True)
+    )
+
+
 def png_bytes() -> bytes:
     """A valid 2x2 PNG, written here."""
 
@@ -448,16 +471,22 @@ def test_candidate_answers_every_type_and_submits(server: Server, page: Any) -> 
     ):
         form.locator(f"select[data-choice='{choice}']").select_option(rank)
     check_axe(page, "order item")
-    form = go(page, 14)  # select point: click on the picture
-    picture = form.locator(".waa-graphic img")
-    box = picture.bounding_box()
-    assert box is not None
-    picture.click(position={"x": box["width"] * 0.75, "y": box["height"] / 2})
-    # A pointer lands on whole screen pixels: up to a pixel off.
-    expect(form.get_by_label("Point 1 (x y)")).to_have_value(re.compile(r"^450 (59|60|61)$"))
-    form = go(page, 15)  # select point, multiple: the keyboard alternative
-    form.get_by_label("Point 1 (x y)").fill("220 130")
-    form.get_by_label("Point 2 (x y)").fill("120 230")
+    form = go(page, 14)  # select point: a click on the picture places a marker
+    click_picture(form, 0.75, 0.52)
+    expect(form.get_by_role("slider", name="Point 1")).to_have_text(
+        about("Point 1: {}% across, {}% down", 75, 52)
+    )
+    form = go(page, 15)  # select point, two points: the keyboard
+    handle = form.get_by_role("slider", name="Point 1")
+    handle.press("ArrowRight")  # placed in the middle first
+    handle.press("Shift+ArrowRight")
+    handle.press("Shift+ArrowUp")
+    expect(handle).to_have_attribute("aria-valuetext", "60% across, 40% down")
+    handle = form.get_by_role("slider", name="Point 2")
+    handle.press("ArrowDown")
+    for _ in range(3):
+        handle.press("ArrowLeft")
+    expect(handle).to_have_attribute("aria-valuetext", "47% across, 50% down")
     form = go(page, 16)  # hotspot: click inside area R
     picture = form.locator(".waa-graphic img")
     box = picture.bounding_box()
@@ -503,8 +532,8 @@ def test_candidate_answers_every_type_and_submits(server: Server, page: Any) -> 
     assert sorted(saved[5]) == ["expand shrink", "generous selfish"]
     assert saved[8] == "6"
     assert saved[12] == ["two-fifths", "half", "point65", "three-quarters"]
-    assert saved[14][0] == 450 and abs(saved[14][1] - 60) <= 1
-    assert saved[15] == [[220, 130], [120, 230]]
+    assert near(saved[14], [450, 62])
+    assert saved[15] == [[192, 128], [151, 160]]  # 320 x 320 picture: 1% is 3.2 pixels
     assert saved[16] == "R"
     assert saved[17] == 55
     assert sorted(saved[21]) == ["earth g1", "sun g2"]
@@ -764,6 +793,141 @@ def test_refused_saves_are_told_apart_by_their_code(server: Server, page: Any) -
     assert responses(server, page) == {2: "goes"}
 
 
+# --- answering with the pointer and the keyboard -------------------------------------------
+
+
+def test_select_point_draws_markers_and_says_where_in_words(server: Server, page: Any) -> None:
+    """A click places a numbered marker where it landed and says so in words; a marker is
+    dragged to move its point; the arrow keys place and move a point, Delete removes it.
+    No pixel numbers are shown: the hidden fields hold them for the response."""
+    from playwright.sync_api import expect
+
+    sign_in(page, server, server.code_of("Pia Point"))
+    form = go(page, 15)  # two points on a 320 x 320 grid
+    expect(form.locator(".waa-point-mark")).to_have_count(2)
+    expect(form.locator(".waa-point-mark:visible")).to_have_count(0)
+    click_picture(form, 0.25, 0.75)
+    marker = form.locator(".waa-point-mark").nth(0)
+    expect(marker).to_be_visible()
+    picture = form.locator(".waa-graphic img").bounding_box()
+    box = marker.bounding_box()
+    assert picture is not None and box is not None
+    centre = (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    assert abs(centre[0] - (picture["x"] + picture["width"] * 0.25)) <= 2
+    assert abs(centre[1] - (picture["y"] + picture["height"] * 0.75)) <= 2
+    expect(form.get_by_role("status")).to_have_text(
+        about("Point 1 set at {}% across, {}% down.", 25, 75)
+    )
+    click_picture(form, 0.5, 0.5)  # the second point
+    expect(form.locator(".waa-point-mark:visible")).to_have_count(2)
+    expect(form.get_by_role("slider", name="Point 2")).to_have_attribute(
+        "aria-valuetext", about("{}% across, {}% down", 50, 50)
+    )
+    wait_saved(page)
+    saved = responses(server, page)[15]
+    assert near(saved[0], [80, 240]) and near(saved[1], [160, 160])
+    assert not re.search(r"\b(80|240|160)\b", form.inner_text())  # no pixels on screen
+    shot(page, "11-select-point-markers")
+    check_axe(page, "select point with markers")
+
+    # Drag the first marker to 40% across, 20% down with the pointer.
+    box = marker.bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(picture["x"] + picture["width"] * 0.3, picture["y"] + picture["height"] * 0.5)
+    page.mouse.move(picture["x"] + picture["width"] * 0.4, picture["y"] + picture["height"] * 0.2)
+    page.mouse.up()
+    expect(form.get_by_role("status")).to_have_text(
+        about("Point 1 set at {}% across, {}% down.", 40, 20)
+    )
+    wait_saved(page)
+    saved = responses(server, page)[15]
+    assert near(saved[0], [128, 64]) and near(saved[1], [160, 160])
+
+    # The keyboard: remove point 2, place it again and move it.
+    handle = form.get_by_role("slider", name="Point 2")
+    handle.focus()
+    handle.press("Delete")
+    expect(handle).to_have_text("Point 2: not placed")
+    expect(form.locator(".waa-point-mark:visible")).to_have_count(1)
+    handle.press("ArrowUp")  # the first arrow places it in the middle
+    handle.press("Shift+ArrowLeft")
+    handle.press("ArrowDown")
+    expect(handle).to_have_attribute("aria-valuetext", "40% across, 51% down")
+    expect(handle).to_have_text("Point 2: 40% across, 51% down")
+    wait_saved(page)
+    saved = responses(server, page)[15]
+    assert near(saved[0], [128, 64]) and saved[1] == [128, 163]
+
+    form.get_by_role("button", name="Remove point 1").click()
+    expect(form.get_by_role("status")).to_have_text("Point 1 removed.")
+    wait_saved(page)
+    assert responses(server, page)[15] == [[128, 163]]
+
+    page.reload()  # the markers come back where they were
+    form = go(page, 15)
+    expect(form.get_by_role("slider", name="Point 1")).to_have_text("Point 1: 40% across, 51% down")
+    expect(form.locator(".waa-point-mark:visible")).to_have_count(1)
+
+
+def _drag(page: Any, source: Any, target: Any, *, shot_as: str | None = None) -> None:
+    """Press on ``source``, move over ``target`` in steps (as a hand does) and release."""
+    start = source.bounding_box()
+    end = target.bounding_box()
+    assert start is not None and end is not None
+    page.mouse.move(start["x"] + start["width"] / 2, start["y"] + start["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(end["x"] + end["width"] / 2, end["y"] + end["height"] / 2, steps=8)
+    if shot_as:
+        shot(page, shot_as)
+    page.mouse.up()
+
+
+def test_gap_match_and_associate_take_drag_and_drop_and_the_keyboard(
+    server: Server, page: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    sign_in(page, server, server.code_of("Dan Drag"))
+    form = go(page, 21)  # gap match: each word used at most once
+    expect(form.locator(".waa-dnd-hint")).to_have_text(
+        "Drag a word into a gap, or choose it from the gap's list."
+    )
+    earth = form.locator("li[data-choice=earth]")
+    gap1, gap2 = form.get_by_label("Gap 1"), form.get_by_label("Gap 2")
+    _drag(page, earth, gap2, shot_as="12-gap-match-dragging")
+    expect(gap2).to_have_value("earth")
+    expect(earth).to_have_class(re.compile(r"\bplaced\b"))
+    _drag(page, earth, gap1)  # moved: a word used once leaves its other gap
+    expect(gap1).to_have_value("earth")
+    expect(gap2).to_have_value("")
+    _drag(page, form.locator("li[data-choice=mars]"), gap2)
+    expect(gap2).to_have_value("mars")
+    gap2.focus()  # the keyboard way: the gap's own list
+    gap2.select_option("sun")
+    wait_saved(page)
+    assert sorted(responses(server, page)[21]) == ["earth g1", "sun g2"]
+    shot(page, "13-gap-match-placed")
+    check_axe(page, "gap match after drag and drop")
+
+    form = go(page, 5)  # associate: options dragged onto the sides of a pair
+    _drag(page, form.locator("li[data-choice=expand]"), form.get_by_label("Pair 1, item 1"))
+    _drag(page, form.locator("li[data-choice=shrink]"), form.get_by_label("Pair 1, item 2"))
+    form.get_by_label("Pair 2, item 1").select_option("generous")
+    form.get_by_label("Pair 2, item 2").select_option("selfish")
+    wait_saved(page)
+    assert sorted(responses(server, page)[5]) == ["expand shrink", "generous selfish"]
+    # A press that does not move is no drag: nothing changes.
+    form.locator("li[data-choice=modern]").click()
+    expect(form.get_by_label("Pair 3, item 1")).to_have_value("")
+    # Nowhere does a question ask to drag what cannot be dragged.
+    for position in range(1, 46):
+        form = go(page, position)
+        if "drag" in form.inner_text().lower():
+            assert form.locator(".waa-chip, .waa-point-mark").count() > 0, position
+
+
 # --- what the candidate is told ------------------------------------------------------------
 
 
@@ -940,8 +1104,10 @@ def test_header_names_the_organization_and_candidate_when_the_reply_does(
 
     # A phone: one column, nothing wider than the screen, every control still reachable.
     page.set_viewport_size({"width": 390, "height": 844})
-    go(page, 21)
+    form = go(page, 21)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    _drag(page, form.locator("li[data-choice=sun]"), form.get_by_label("Gap 2"))
+    expect(form.get_by_label("Gap 2")).to_have_value("sun")
     shot(page, "19-phone-gap-match")
     check_axe(page, "phone width")
     go(page, 15)

@@ -1,11 +1,14 @@
 // @ts-check
 // Interactions on a picture: hotspot (radio buttons or check boxes, one per area, read
-// like a choice) and select point (an "x y" text field per point; `[x, y]` or a list).
-// The labelled controls next to each picture stay the keyboard (and screen reader) way to
-// answer; a click on the picture only fills them in, and the usual change event saves it.
+// like a choice) and select point (an "x y" field per point; `[x, y]` or a list).
+// For a hotspot the labelled controls next to the picture stay the keyboard (and screen
+// reader) way to answer, and a click on the picture checks the area under it. A select
+// point's fields are hidden behind markers on the picture and keyboard handles
+// (point-picker.js), which write them; the usual events save them.
 
 import { readSelection, writeSelection } from "./interaction-choice.js";
 import { asList, asPair, inputs } from "./interaction-controls.js";
+import { pointPicker } from "./point-picker.js";
 
 /** @typedef {import("./types.js").InteractionDescription} InteractionDescription */
 /** @typedef {import("./types.js").InteractionFamily} InteractionFamily */
@@ -74,27 +77,17 @@ function pictureCoordinates(img, event) {
 }
 
 /**
- * A click on a hotspot picture checks the area under the pointer; on a select-point
- * picture it writes the point into the next empty field (or the last one).
+ * A click on a hotspot picture checks the area under the pointer.
  * @param {HTMLElement} el
- * @param {InteractionDescription} description
  * @param {Point} point
  */
-function clicked(el, description, [x, y]) {
-  if (description.type === "hotspot") {
-    const hit = inputs(el, "input[data-coords]").find((input) =>
-      inside(input.dataset.shape, (input.dataset.coords ?? "").split(",").map(Number), x, y));
-    if (!hit) return;
-    hit.checked = hit.type === "radio" ? true : !hit.checked;
-    hit.dispatchEvent(new Event("change", { bubbles: true }));
-    hit.focus();
-  } else {
-    const fields = inputs(el, "input[type=text]");
-    const target = fields.find((f) => f.value.trim() === "") ?? fields[fields.length - 1];
-    target.value = `${x} ${y}`;
-    target.dispatchEvent(new Event("change", { bubbles: true }));
-    target.focus();
-  }
+function clickedHotspot(el, [x, y]) {
+  const hit = inputs(el, "input[data-coords]").find((input) =>
+    inside(input.dataset.shape, (input.dataset.coords ?? "").split(",").map(Number), x, y));
+  if (!hit) return;
+  hit.checked = hit.type === "radio" ? true : !hit.checked;
+  hit.dispatchEvent(new Event("change", { bubbles: true }));
+  hit.focus();
 }
 
 /** @type {InteractionFamily} */
@@ -108,7 +101,7 @@ export const graphic = {
     for (const input of inputs(el, "input[type=text]")) {
       if (input.value.trim() === "") continue;
       const point = parsePoint(input.value);
-      if (!point) throw new Error("Write a point as two whole numbers, x then y, e.g. 120 45.");
+      if (!point) throw new Error("A point could not be read. Please place it again on the picture.");
       points.push(point);
     }
     if (description.cardinality === "single") return points.length ? points[0] : null;
@@ -129,6 +122,10 @@ export const graphic = {
     const img = el.querySelector(".waa-graphic img");
     if (!(img instanceof HTMLImageElement)) return;
     img.classList.add("clickable");
-    img.addEventListener("click", (event) => clicked(el, description, pictureCoordinates(img, event)));
+    if (description.type === "select_point") {
+      pointPicker(el, img, description.graphic);
+      return;
+    }
+    img.addEventListener("click", (event) => clickedHotspot(el, pictureCoordinates(img, event)));
   },
 };

@@ -1,11 +1,13 @@
 // @ts-check
 // Interactions that relate options to each other, all answered with selects or check
-// boxes (drag and drop is not offered: these do the same job from the keyboard):
+// boxes, the keyboard and screen-reader way; gap match and associate also let the pointer
+// drag an option onto a select (drag-drop.js), which sets that select:
 // - order: a position select per option; the options that have a position, sorted by it;
 // - match: a grid of check boxes; `["source target", ...]`;
 // - associate: pairs of selects; `["a b", ...]` for complete pairs of two different options;
 // - gap match: a select per gap; `["choice gap", ...]`.
 
+import { dragToSelects } from "./drag-drop.js";
 import { asList, asPair, inputs, selects } from "./interaction-controls.js";
 
 /** @typedef {import("./types.js").InteractionFamily} InteractionFamily */
@@ -100,5 +102,8 @@ export const pairs = {
         }
       }
     }
+  },
+  enhance(el, description) {
+    if (description.type === "gap_match" || description.type === "associate") dragToSelects(el, description);
   },
 };
