@@ -34,6 +34,7 @@ from waa_ads.auth.deps import PrincipalDep
 from waa_ads.auth.errors import CREDENTIAL_ERRORS, RoleRequired
 from waa_ads.core.deps import SessionDep, SettingsDep
 from waa_ads.core.errors import error_responses
+from waa_ads.core.params import Version
 
 router = APIRouter()
 assessments = APIRouter(prefix="/assessments", tags=["assessments"])
@@ -122,7 +123,7 @@ async def update_assessment(
     responses=error_responses(*CREDENTIAL_ERRORS, AssessmentNotFound, AssessmentVersionNotFound),
 )
 async def get_assessment_version(
-    session: SessionDep, principal: PrincipalDep, assessment_id: uuid.UUID, version: int
+    session: SessionDep, principal: PrincipalDep, assessment_id: uuid.UUID, version: Version
 ) -> schemas.AssessmentWithVersion:
     return _pair(*await service.get_version(session, principal, assessment_id, version))
 
@@ -163,8 +164,8 @@ async def preview_assessment(
     session: SessionDep,
     principal: PrincipalDep,
     assessment_id: uuid.UUID,
-    version: int | None = None,
-    seed: Annotated[int, Query(ge=0, le=2**31)] = 1,
+    version: Version | None = None,
+    seed: Annotated[int, Query(ge=0, le=2**31 - 1)] = 1,
 ) -> schemas.AssessmentPreview:
     return await service.preview(session, principal, assessment_id, version, seed)
 

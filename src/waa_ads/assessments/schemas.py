@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, 
 from waa_ads.assessments.definition import AssessmentDefinition, Navigation
 from waa_ads.assessments.models import AssessmentStatus
 from waa_ads.content.schemas import CandidateItem
+from waa_ads.core.params import PatchModel, Version
 
 Slug = Annotated[
     str, StringConstraints(min_length=2, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*$")
@@ -24,7 +25,7 @@ class AssessmentCreate(BaseModel):
 
 class AssessmentUpdate(BaseModel):
     definition: AssessmentDefinition
-    expected_version: int | None = None
+    expected_version: Version | None = None
 
 
 class AssessmentRead(BaseModel):
@@ -98,7 +99,9 @@ class AdministrationCreate(BaseModel):
         return self
 
 
-class AdministrationUpdate(BaseModel):
+class AdministrationUpdate(PatchModel):
+    nullable = frozenset({"notes"})
+
     title: str | None = Field(default=None, min_length=1, max_length=300)
     opens_at: datetime | None = None
     closes_at: datetime | None = None

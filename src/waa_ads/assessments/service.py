@@ -594,7 +594,7 @@ async def update_administration(
     if closes <= opens:
         raise AdministrationWindowInvalid("closes_at must be after opens_at")
     for key in ("title", "opens_at", "closes_at", "notes"):
-        if key in changes and changes[key] is not None:
+        if key in changes:
             setattr(administration, key, changes[key])
     if data.proctor_ids is not None:
         await _set_proctors(session, principal, administration, data.proctor_ids)

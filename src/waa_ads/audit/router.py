@@ -13,6 +13,7 @@ from waa_ads.auth.deps import AdminDep
 from waa_ads.auth.errors import CREDENTIAL_ERRORS, RoleRequired
 from waa_ads.core.deps import SessionDep
 from waa_ads.core.errors import error_responses
+from waa_ads.core.params import Seq
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
@@ -37,7 +38,7 @@ async def verify(session: SessionDep, admin: AdminDep) -> VerifyReport:
 async def events(
     session: SessionDep,
     admin: AdminDep,
-    after_seq: Annotated[int, Query(ge=0)] = 0,
+    after_seq: Seq = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     action: Annotated[str | None, Query(max_length=100)] = None,
     target_id: Annotated[str | None, Query(max_length=64)] = None,

@@ -9,6 +9,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
 from waa_ads.auth.models import Role
+from waa_ads.core.params import PatchModel
 
 Password = Annotated[str, StringConstraints(min_length=12, max_length=256)]
 Slug = Annotated[
@@ -56,7 +57,7 @@ class OrganizationRead(BaseModel):
     timezone: str
 
 
-class OrganizationUpdate(BaseModel):
+class OrganizationUpdate(PatchModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     timezone: str | None = Field(default=None, min_length=1, max_length=64)
 
@@ -79,7 +80,9 @@ class UserCreate(BaseModel):
     )
 
 
-class UserUpdate(BaseModel):
+class UserUpdate(PatchModel):
+    nullable = frozenset({"display_name"})
+
     display_name: str | None = Field(default=None, max_length=200)
     roles: list[Role] | None = Field(default=None, min_length=1)
     is_active: bool | None = None
@@ -116,7 +119,9 @@ class CandidateCreate(BaseModel):
     email: EmailStr | None = None
 
 
-class CandidateUpdate(BaseModel):
+class CandidateUpdate(PatchModel):
+    nullable = frozenset({"external_id", "email"})
+
     external_id: str | None = Field(default=None, min_length=1, max_length=200)
     full_name: str | None = Field(default=None, min_length=1, max_length=200)
     email: EmailStr | None = None

@@ -44,6 +44,7 @@ from waa_ads.content.sources import parse_source
 from waa_ads.core.deps import SessionDep, SettingsDep
 from waa_ads.core.errors import error_responses
 from waa_ads.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
+from waa_ads.core.params import Seed, Version
 from waa_ads.core.security import constant_time_equals, media_signature
 
 router = APIRouter()
@@ -349,7 +350,7 @@ async def list_versions(
     responses=error_responses(*CREDENTIAL_ERRORS, *_ITEM_LOOKUP_ERRORS),
 )
 async def get_version(
-    session: SessionDep, principal: PrincipalDep, item_id: uuid.UUID, version: int
+    session: SessionDep, principal: PrincipalDep, item_id: uuid.UUID, version: Version
 ) -> schemas.ItemVersionRead:
     _, row = await service.get_version(session, principal, item_id, version)
     return schemas.ItemVersionRead.model_validate(row)
@@ -366,8 +367,8 @@ async def preview_version(
     session: SessionDep,
     principal: PrincipalDep,
     item_id: uuid.UUID,
-    version: int,
-    seed: Annotated[int | None, Query(description="Shuffle seed; omit for document order")] = None,
+    version: Version,
+    seed: Annotated[Seed | None, Query(description="Shuffle seed; omit for document order")] = None,
 ) -> schemas.CandidateItem:
     _, row = await service.get_version(session, principal, item_id, version)
     return schemas.CandidateItem.model_validate(service.candidate_payload(row, seed))
@@ -380,7 +381,7 @@ async def preview_version(
     responses=error_responses(*CREDENTIAL_ERRORS, *_ITEM_LOOKUP_ERRORS),
 )
 async def response_schemas(
-    session: SessionDep, principal: PrincipalDep, item_id: uuid.UUID, version: int
+    session: SessionDep, principal: PrincipalDep, item_id: uuid.UUID, version: Version
 ) -> dict[str, Any]:
     """One JSON Schema (draft 2020-12) document per response identifier of the version.
 
@@ -653,7 +654,7 @@ async def add_rubric_version(
     responses=error_responses(*CREDENTIAL_ERRORS, RubricNotFound, RubricVersionNotFound),
 )
 async def get_rubric_version(
-    session: SessionDep, principal: PrincipalDep, rubric_id: uuid.UUID, version: int
+    session: SessionDep, principal: PrincipalDep, rubric_id: uuid.UUID, version: Version
 ) -> schemas.RubricWithVersion:
     rubric, row = await assets.get_rubric_version(session, principal, rubric_id, version)
     return schemas.RubricWithVersion.build(rubric, row)

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from waa_ads.content.item.definition import BaseType, Cardinality, InteractionType
 from waa_ads.content.models import BankPermission, VersionStatus
+from waa_ads.core.params import PatchModel, Version
 
 Slug = Annotated[
     str, StringConstraints(min_length=2, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*$")
@@ -27,7 +28,9 @@ class BankCreate(BaseModel):
     )
 
 
-class BankUpdate(BaseModel):
+class BankUpdate(PatchModel):
+    nullable = frozenset({"description"})
+
     name: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=5000)
     review_required: bool | None = None
@@ -112,15 +115,17 @@ class ItemCreate(BaseModel):
     change_note: str | None = Field(default=None, max_length=2000)
 
 
-class ItemUpdate(BaseModel):
+class ItemUpdate(PatchModel):
     """Edit an item: its draft is changed in place; a published or retired item gets a new
     draft version. Omitted parts are kept from the newest version."""
+
+    nullable = frozenset({"change_note", "expected_version"})
 
     source: ItemSource | None = None
     metadata: ItemMetadata | None = None
     rubric_version_id: uuid.UUID | None = None
     change_note: str | None = Field(default=None, max_length=2000)
-    expected_version: int | None = Field(
+    expected_version: Version | None = Field(
         default=None, description="Refuse (409) if the newest version is not this one."
     )
 

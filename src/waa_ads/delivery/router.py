@@ -209,7 +209,7 @@ async def upload(
     settings: SettingsDep,
     attempt_id: uuid.UUID,
     item_ref: str,
-    seq: Annotated[int, Form(ge=1)],
+    seq: Annotated[int, Form(ge=1, le=2**53)],
     file: Annotated[UploadFile, File()],
     credential: Credential = None,
 ) -> schemas.SaveResponse | JSONResponse:

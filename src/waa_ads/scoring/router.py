@@ -21,6 +21,7 @@ from waa_ads.content.item.definition import ItemDefinition
 from waa_ads.core.deps import SessionDep, SettingsDep
 from waa_ads.core.errors import error_responses
 from waa_ads.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
+from waa_ads.core.params import Version
 from waa_ads.delivery import service as delivery
 from waa_ads.delivery.errors import AttemptChanged, AttemptNotFound, IllegalTransition
 from waa_ads.delivery.models import Attempt
@@ -57,7 +58,7 @@ async def score_version(
     session: SessionDep,
     principal: PrincipalDep,
     item_id: uuid.UUID,
-    version: int,
+    version: Version,
     body: schemas.TryResponses,
 ) -> schemas.TryResult:
     """A response of the wrong shape is treated as no response (and noted), never an

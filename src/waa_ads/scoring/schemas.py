@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from waa_ads.content.schemas import CandidateReply
+from waa_ads.core.params import Version
 
 # --- trying responses ------------------------------------------------------------------------
 
@@ -124,8 +125,8 @@ class ManualScore(Reason):
 
 class RescoreRequest(Reason):
     item_id: uuid.UUID
-    from_version: int = Field(ge=1, description="The version whose key was wrong.")
-    to_version: int = Field(ge=1, description="The corrected version.")
+    from_version: Version = Field(description="The version whose key was wrong.")
+    to_version: Version = Field(description="The corrected version.")
     administration_id: uuid.UUID | None = Field(
         default=None, description="Only this administration's attempts (default: all)."
     )
