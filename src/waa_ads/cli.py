@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 
 from waa_ads.core.settings import Settings
 
@@ -168,7 +169,15 @@ def db_revision(
 
 
 def _run(coro: Coroutine[Any, Any, T]) -> T:
-    return asyncio.run(coro)
+    """Run a command's work; a domain error (a refused package, an unknown bank...) ends
+    the command with one line giving its reason, never a traceback."""
+    from waa_ads.core.errors import DomainError
+
+    try:
+        return asyncio.run(coro)
+    except DomainError as exc:
+        console.print(f"[red]error:[/red] {escape(exc.detail)}", soft_wrap=True)
+        raise typer.Exit(2) from None
 
 
 @app.command("create-admin")
@@ -585,7 +594,8 @@ def import_command(
             await db.dispose()
 
     try:
-        result = _run(go())
+        # Not _run: a refused import prints its report before the error line.
+        result = asyncio.run(go())
     except ImportRejected as exc:
         typer.echo(json.dumps(exc.report.as_dict(), indent=2))
         console.print(f"[red]error:[/red] {exc.detail}")

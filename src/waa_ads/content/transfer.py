@@ -22,7 +22,12 @@ from waa_ads.auth.deps import Principal
 from waa_ads.content import assets, schemas, service
 from waa_ads.content.errors import BankWriteForbidden, ImportRejected, NothingToImport
 from waa_ads.content.interchange.native import load_native
-from waa_ads.content.interchange.qti.package import PackageError, build_package, read_package
+from waa_ads.content.interchange.qti.package import (
+    PackageError,
+    build_package,
+    read_package,
+    rewrite_references,
+)
 from waa_ads.content.interchange.qti.reader import parse_item
 from waa_ads.content.interchange.qti.writer import write_item
 from waa_ads.content.item.definition import ItemDefinition, ItemFormatError
@@ -272,9 +277,11 @@ async def versions_for_export(
 
 async def _media_for(
     session: AsyncSession, blobs: BlobStore, organization_id: uuid.UUID, item: ItemDefinition
-) -> dict[str, bytes]:
+) -> dict[str, tuple[str, bytes]]:
+    """The item's media the organization holds: each path the item uses, with the
+    file's SHA-256 and bytes."""
     refs = item.metadata.get("media") or {}
-    found: dict[str, bytes] = {}
+    found: dict[str, tuple[str, bytes]] = {}
     for path, sha in refs.items():
         owned = (
             await session.execute(
@@ -284,8 +291,13 @@ async def _media_for(
             )
         ).first()
         if owned is not None:
-            found[str(path)] = await blobs.get(str(sha))
+            found[str(path)] = (str(sha), await blobs.get(str(sha)))
     return found
+
+
+def _normal(path: str) -> str:
+    """A reference without its ``.``, ``..`` and empty segments (how previews match it)."""
+    return "/".join(p for p in path.split("/") if p not in ("", ".", ".."))
 
 
 async def export_qti3(
@@ -294,13 +306,40 @@ async def export_qti3(
     principal: Principal,
     versions: Sequence[ItemVersion],
 ) -> bytes:
-    """A QTI 3.0 content package of the given item versions with their media."""
+    """A QTI 3.0 content package of the given item versions with their media.
+
+    Each media file is placed at ``media/<file name>`` inside the package (the file's
+    SHA-256 prefixed to the name when two different files share one), and each item,
+    written under ``items/``, refers to it as ``../media/<file name>``, whatever path
+    the item used in the bank (``../media/chart.svg`` of a folder of items, a package's
+    own layout): a package never points outside itself.
+    """
     items: list[tuple[str, bytes]] = []
     media: dict[str, bytes] = {}
+    by_sha: dict[str, str] = {}
     for version in versions:
         item = ItemDefinition.from_dict(version.definition)
-        items.append((item.identifier, write_item(item)))
-        media.update(await _media_for(session, blobs, principal.organization_id, item))
+        used = await _media_for(session, blobs, principal.organization_id, item)
+        placed: dict[str, str] = {}
+        for path, (sha, data) in used.items():
+            if sha not in by_sha:
+                name = PurePosixPath(_normal(path)).name or "file"
+                package_path = f"media/{name}"
+                if package_path in media:
+                    package_path = f"media/{sha[:12]}-{name}"
+                by_sha[sha] = package_path
+                media[package_path] = data
+            placed[_normal(path)] = by_sha[sha]
+
+        def target(ref: str, placed: dict[str, str] = placed) -> str | None:
+            wanted = _normal(ref)
+            for known, package_path in placed.items():
+                if known == wanted or known.endswith("/" + wanted) or wanted.endswith("/" + known):
+                    return "../" + package_path
+            return None
+
+        xml = write_item(item)
+        items.append((item.identifier, rewrite_references(xml, target) if placed else xml))
     return build_package(items, media)
 
 

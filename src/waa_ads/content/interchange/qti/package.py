@@ -29,7 +29,7 @@ import re
 import stat
 import zipfile
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -385,6 +385,27 @@ def _item_references(root: etree._Element) -> list[str]:
 
 def _is_media_path(path: str) -> bool:
     return type_from_filename(path) is not None
+
+
+def rewrite_references(xml: bytes, target: Callable[[str], str | None]) -> bytes:
+    """The item document with each relative reference (img src, object data...) that
+    ``target`` maps replaced by what it returns; others are kept as they are."""
+    root = _parse_xml(xml, "item")
+    changed = False
+    for el in root.iter():
+        if not isinstance(el.tag, str):
+            continue
+        for attr in (*_REFERENCE_ATTRIBUTES, "{http://www.w3.org/1999/xlink}href"):
+            value = el.get(attr)
+            if not value or value.startswith("#"):
+                continue
+            new = target(value.strip())
+            if new is not None and new != value:
+                el.set(attr, new)
+                changed = True
+    if not changed:
+        return xml
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
 
 
 # --- reading -----------------------------------------------------------------------------------
