@@ -726,6 +726,7 @@ def test_expired_credential_returns_to_sign_in_and_keeps_the_queue(
     )
     go(page, 2).get_by_label("Blank 1").select_option("goes")
     expect(page.locator("#access-error")).to_contain_text("enter your access code again")
+    expect(page.locator("#save-state")).to_be_hidden()  # nothing is saved until sign-in
     assert page.evaluate("sessionStorage.getItem('waa-player:session')") is None
     queue = json.loads(page.evaluate(f"localStorage.getItem('waa-player:queue:{attempt_id}')"))
     assert [q["value"] for q in queue] == ["goes"]

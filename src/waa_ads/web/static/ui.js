@@ -39,6 +39,8 @@ export function showScreen(id, title) {
   $("timer").hidden = !inTest || state.deadline === null;
   $("test-title").hidden = !signedIn || !test;
   $("candidate-name").hidden = !signedIn || !state.view?.candidate_name;
+  // Before sign-in nothing is being saved (answers kept on this device wait for it).
+  $("save-state").hidden = !signedIn;
 }
 
 /** The organization's name when the attempt's reply gives it, else the product's. */
