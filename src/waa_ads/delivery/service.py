@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from waa_ads.assessments import service as assessment_service
 from waa_ads.assessments.assembly import assemble
-from waa_ads.assessments.definition import AssessmentDefinition, Navigation, Pinned
+from waa_ads.assessments.definition import AssessmentDefinition, BreakPolicy, Navigation, Pinned
 from waa_ads.assessments.models import Administration, AssessmentVersion, RosterEntry
 from waa_ads.audit import service as audit
 from waa_ads.audit.service import Actor
@@ -267,6 +267,86 @@ async def _compute_deadline(
     )
 
 
+def start_refusal(
+    administration: Administration, now: datetime, *, allowed: int, latest: Attempt | None
+) -> DomainError | None:
+    """Why a new attempt cannot be started now (None when it can): the administration's
+    state and window, then the attempts left. (A live attempt is resumed, never refused.)"""
+    if administration.cancelled_at is not None:
+        return errors.AdministrationCancelled("this administration was cancelled")
+    if now < administration.opens_at:
+        return errors.AdministrationNotOpen(
+            f"this administration opens at {administration.opens_at.isoformat()}"
+        )
+    if now >= administration.closes_at:
+        return errors.AdministrationClosed(
+            f"this administration closed at {administration.closes_at.isoformat()}"
+        )
+    used = latest.number if latest is not None else 0
+    if (latest is None or latest.state != AttemptState.scheduled) and used >= allowed:
+        return errors.AttemptsExhausted(f"all {allowed} attempts allowed have been used")
+    return None
+
+
+def break_allowance(policy: BreakPolicy, entry: RosterEntry) -> tuple[bool, int]:
+    """Whether the candidate may take breaks, and how many in all: the assessment's
+    (when it allows breaks) plus the candidate's extra breaks."""
+    total = (policy.max_breaks if policy.allowed else 0) + entry.extra_breaks
+    return total > 0, total
+
+
+def question_count(pinned: Pinned) -> int:
+    """How many questions a form of this published version has (fixed items, plus the
+    number each selection rule draws)."""
+    return sum(
+        section.draw if section.draw is not None else len(section.items)
+        for section in pinned.sections
+    )
+
+
+@dataclass
+class Overview:
+    """What an access code opens, without starting anything: the roster entry, its
+    administration and assessment, every attempt (newest last), and what may happen next."""
+
+    entry: RosterEntry
+    administration: Administration
+    version: PublishedVersion
+    attempts: list[Attempt]
+    allowed: int
+    live: Attempt | None
+    refusal: DomainError | None
+
+
+async def overview(session: AsyncSession, settings: Settings, access_code: str) -> Overview:
+    """The candidate's side of an access code: their attempts (a live one past its
+    deadline is expired first) and whether a new one could start now. Starts nothing."""
+    entry = await assessment_service.find_by_code(session, settings, access_code)
+    if entry is None:
+        raise errors.AccessCodeInvalid("this access code is not valid")
+    attempts = list(
+        (
+            await session.execute(
+                select(Attempt).where(Attempt.roster_entry_id == entry.id).order_by(Attempt.number)
+            )
+        ).scalars()
+    )
+    latest = attempts[-1] if attempts else None
+    if latest is not None:
+        await expire_if_due(session, settings, latest)
+    administration = await session.get(Administration, entry.administration_id)
+    assert administration is not None
+    version = await published_version(session, administration.assessment_version_id)
+    allowed = version.definition.attempts_allowed + entry.extra_attempts
+    live = latest if latest is not None and latest.state in LIVE else None
+    refusal = (
+        None
+        if live is not None
+        else start_refusal(administration, utcnow(), allowed=allowed, latest=latest)
+    )
+    return Overview(entry, administration, version, attempts, allowed, live, refusal)
+
+
 async def start(session: AsyncSession, settings: Settings, access_code: str) -> Started:
     """Start or resume with an access code: the live attempt if there is one, else a new
     attempt while the candidate has attempts left and the window is open."""
@@ -288,23 +368,14 @@ async def start(session: AsyncSession, settings: Settings, access_code: str) -> 
     administration = await session.get(Administration, entry.administration_id)
     assert administration is not None
     now = utcnow()
-    if administration.cancelled_at is not None:
-        raise errors.AdministrationCancelled("this administration was cancelled")
-    if now < administration.opens_at:
-        raise errors.AdministrationNotOpen(
-            f"this administration opens at {administration.opens_at.isoformat()}"
-        )
-    if now >= administration.closes_at:
-        raise errors.AdministrationClosed(
-            f"this administration closed at {administration.closes_at.isoformat()}"
-        )
     version = await published_version(session, administration.assessment_version_id)
     allowed = version.definition.attempts_allowed + entry.extra_attempts
     used = latest.number if latest is not None else 0
+    refusal = start_refusal(administration, now, allowed=allowed, latest=latest)
+    if refusal is not None:
+        raise refusal
     if latest is not None and latest.state == AttemptState.scheduled:
         attempt = latest
-    elif used >= allowed:
-        raise errors.AttemptsExhausted(f"all {allowed} attempts allowed have been used")
     else:
         attempt = Attempt(
             organization_id=entry.organization_id,
@@ -857,9 +928,10 @@ async def take_break(session: AsyncSession, settings: Settings, attempt: Attempt
     policy = version.definition.breaks
     entry = await session.get(RosterEntry, attempt.roster_entry_id)
     assert entry is not None
-    if not policy.allowed and entry.extra_breaks == 0:
+    allowed, total = break_allowance(policy, entry)
+    if not allowed:
         raise errors.BreaksNotAllowed("breaks are not allowed in this assessment")
-    if attempt.breaks_taken >= policy.max_breaks + entry.extra_breaks:
+    if attempt.breaks_taken >= total:
         raise errors.BreaksExhausted("no breaks left")
     kind = PauseKind.counted_break if policy.count_against_time else PauseKind.candidate_break
     await transition(

@@ -23,7 +23,12 @@ from waa_ads.core.errors import error_responses
 from waa_ads.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from waa_ads.core.params import Version
 from waa_ads.delivery import service as delivery
-from waa_ads.delivery.errors import AttemptChanged, AttemptNotFound, IllegalTransition
+from waa_ads.delivery.errors import (
+    AccessCodeInvalid,
+    AttemptChanged,
+    AttemptNotFound,
+    IllegalTransition,
+)
 from waa_ads.delivery.models import Attempt
 from waa_ads.scoring import schemas, service
 from waa_ads.scoring.engine import evaluate
@@ -91,18 +96,21 @@ async def candidate_result(
     released = await service.released_result(session, attempt.id)
     if released is None:
         raise ResultNotReleased("no result has been released for this attempt yet")
-    assert released.released_at is not None
-    return schemas.CandidateResult(
-        attempt_id=attempt.id,
-        revision=released.revision,
-        raw=released.raw,
-        max_raw=released.max_raw,
-        scaled=released.scaled,
-        band=released.band,
-        passed=released.passed,
-        sections={k: schemas.SectionTotals(**v) for k, v in released.sections.items()},
-        released_at=released.released_at,
-    )
+    return service.candidate_result(attempt.id, released)
+
+
+@router.post(
+    "/attempts/lookup",
+    response_model=schemas.CandidateLookup,
+    tags=["attempts"],
+    summary="What an access code opens, starting nothing: the test, the attempts and their "
+    "released results, and whether a new attempt can start",
+    responses=error_responses(AccessCodeInvalid),
+)
+async def lookup(
+    session: SessionDep, settings: SettingsDep, body: schemas.LookupRequest
+) -> schemas.CandidateLookup:
+    return await service.lookup(session, settings, body.access_code)
 
 
 async def _admin_attempt(

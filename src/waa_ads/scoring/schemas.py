@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from waa_ads.assessments.definition import Navigation
 from waa_ads.content.schemas import CandidateReply
 from waa_ads.core.params import Version
+from waa_ads.delivery.schemas import Timestamp
+from waa_ads.delivery.state_machine import AttemptState, EndReason
 
 # --- trying responses ------------------------------------------------------------------------
 
@@ -53,6 +56,79 @@ class CandidateResult(CandidateReply):
     passed: bool | None
     sections: dict[str, SectionTotals]
     released_at: datetime
+
+
+# --- what an access code opens ---------------------------------------------------------------
+
+
+class LookupRequest(BaseModel):
+    access_code: str = Field(min_length=8, max_length=64, examples=["K7QM-2XHD-9RTA-BC4W"])
+
+
+class LookupBreaks(CandidateReply):
+    allowed: bool
+    max_breaks: int = Field(description="Breaks in all, the candidate's extra breaks included.")
+    max_break_s: int = Field(description="The longest a break may last, in seconds.")
+    count_against_time: bool = Field(description="Whether the clock runs during a break.")
+
+
+class LookupAssessment(CandidateReply):
+    title: str
+    instructions: str | None = Field(description="The assessment's description.")
+    time_limit_s: int | None = Field(description="The assessment's time limit (none: the window).")
+    candidate_time_limit_s: int | None = Field(
+        description="This candidate's time limit: the time limit x their extra-time multiplier."
+    )
+    question_count: int
+    navigation: Navigation
+    allow_review: bool
+    allow_flags: bool
+    breaks: LookupBreaks
+
+
+class LookupAdministration(CandidateReply):
+    title: str
+    opens_at: Timestamp
+    closes_at: Timestamp
+    cancelled: bool
+
+
+class LookupAttempt(CandidateReply):
+    """One of the candidate's attempts, with its result once released."""
+
+    id: uuid.UUID
+    number: int
+    state: AttemptState
+    started_at: Timestamp | None
+    ended_at: Timestamp | None
+    ended_because: EndReason | None
+    result_released: bool = Field(
+        description="False until a result is released (not scored, not released, withheld)."
+    )
+    result: CandidateResult | None
+
+
+class CandidateLookup(CandidateReply):
+    """What an access code opens, before anything starts: who, what test, the attempts and
+    their released results, and what the candidate can do next. Starts nothing."""
+
+    candidate_name: str | None
+    organization_name: str
+    assessment: LookupAssessment
+    administration: LookupAdministration
+    attempts_used: int
+    attempts_allowed: int
+    attempts: list[LookupAttempt] = Field(description="Oldest first.")
+    next_step: Literal["start", "resume", "none"] = Field(
+        description="start: POST /attempts starts a new attempt (the clock starts); resume: "
+        "POST /attempts resumes the live attempt; none: nothing can start now (blocked_by)."
+    )
+    live_attempt_id: uuid.UUID | None
+    blocked_by: str | None = Field(
+        description="Why no attempt can start now: the problem code POST /attempts would "
+        "answer with (attempts-exhausted, administration-not-open, administration-closed, "
+        "administration-cancelled)."
+    )
 
 
 # --- results, as admins manage them ----------------------------------------------------------

@@ -17,12 +17,13 @@ from waa_ads.audit.service import Actor
 from waa_ads.content.errors import ItemVersionNotFound
 from waa_ads.content.item.definition import ItemDefinition
 from waa_ads.core.db import utcnow
+from waa_ads.core.settings import Settings
 from waa_ads.core.tenancy import get_scoped
 from waa_ads.delivery import service as delivery
 from waa_ads.delivery.errors import AttemptNotFound
 from waa_ads.delivery.models import Attempt, Response
 from waa_ads.delivery.state_machine import AttemptState
-from waa_ads.scoring import errors
+from waa_ads.scoring import errors, schemas
 from waa_ads.scoring.engine import evaluate
 from waa_ads.scoring.models import AttemptResult, ItemScore
 from waa_ads.scoring.policy import ScoredItem, totals
@@ -599,6 +600,88 @@ async def released_result(session: AsyncSession, attempt_id: uuid.UUID) -> Attem
             .limit(1)
         )
     ).scalar_one_or_none()
+
+
+def candidate_result(attempt_id: uuid.UUID, released: AttemptResult) -> schemas.CandidateResult:
+    """A released revision as its candidate sees it: totals, band and sections."""
+    assert released.released_at is not None
+    return schemas.CandidateResult(
+        attempt_id=attempt_id,
+        revision=released.revision,
+        raw=released.raw,
+        max_raw=released.max_raw,
+        scaled=released.scaled,
+        band=released.band,
+        passed=released.passed,
+        sections={k: schemas.SectionTotals(**v) for k, v in released.sections.items()},
+        released_at=released.released_at,
+    )
+
+
+async def lookup(
+    session: AsyncSession, settings: Settings, access_code: str
+) -> schemas.CandidateLookup:
+    """What an access code opens, without starting anything: the candidate, the test, each
+    attempt with how it ended and its released result, and what can happen next."""
+    from waa_ads.auth.models import Candidate, Organization
+
+    seen = await delivery.overview(session, settings, access_code)
+    definition = seen.version.definition
+    candidate = await session.get(Candidate, seen.entry.candidate_id)
+    organization = await session.get(Organization, seen.entry.organization_id)
+    assert organization is not None
+    breaks_allowed, breaks_total = delivery.break_allowance(definition.breaks, seen.entry)
+    attempts = []
+    for attempt in seen.attempts:
+        released = await released_result(session, attempt.id)
+        attempts.append(
+            schemas.LookupAttempt(
+                id=attempt.id,
+                number=attempt.number,
+                state=AttemptState(attempt.state),
+                started_at=attempt.started_at,
+                ended_at=attempt.ended_at,
+                ended_because=attempt.ended_because,
+                result_released=released is not None,
+                result=candidate_result(attempt.id, released) if released is not None else None,
+            )
+        )
+    limit = definition.time_limit_s
+    administration = seen.administration
+    return schemas.CandidateLookup(
+        candidate_name=None if candidate is None or candidate.erased_at else candidate.full_name,
+        organization_name=organization.name,
+        assessment=schemas.LookupAssessment(
+            title=definition.title,
+            instructions=definition.description,
+            time_limit_s=limit,
+            candidate_time_limit_s=(
+                None if limit is None else round(limit * seen.entry.extra_time_multiplier)
+            ),
+            question_count=delivery.question_count(seen.version.pinned),
+            navigation=definition.navigation,
+            allow_review=definition.allow_review,
+            allow_flags=definition.allow_flags,
+            breaks=schemas.LookupBreaks(
+                allowed=breaks_allowed,
+                max_breaks=breaks_total,
+                max_break_s=definition.breaks.max_break_s,
+                count_against_time=definition.breaks.count_against_time,
+            ),
+        ),
+        administration=schemas.LookupAdministration(
+            title=administration.title,
+            opens_at=administration.opens_at,
+            closes_at=administration.closes_at,
+            cancelled=administration.cancelled_at is not None,
+        ),
+        attempts_used=sum(1 for a in seen.attempts if a.state != AttemptState.scheduled),
+        attempts_allowed=seen.allowed,
+        attempts=attempts,
+        next_step="resume" if seen.live is not None else "none" if seen.refusal else "start",
+        live_attempt_id=seen.live.id if seen.live is not None else None,
+        blocked_by=seen.refusal.code if seen.refusal is not None else None,
+    )
 
 
 async def list_attempts(
