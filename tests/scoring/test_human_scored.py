@@ -100,10 +100,12 @@ async def test_the_maximum_of_an_item_people_score() -> None:
     assert PendingHumanScorer(rubric_max=12).max_score(essay) == 12.0
 
 
-async def test_an_imported_essay_without_maxscore_takes_a_score(
-    app: FastAPI, client: httpx.AsyncClient, make: Factory
-) -> None:
-    ex = await exam(client, make, scoring={"release": "manual"})
+async def _essay_attempt(
+    app: FastAPI, client: httpx.AsyncClient, make: Factory, release: str
+) -> tuple[str, dict[str, str], dict[str, str]]:
+    """An ended attempt at a one-essay assessment (the essay declares no MAXSCORE), waiting
+    for a person: its id, the admin's headers and the candidate's credential."""
+    ex = await exam(client, make, scoring={"release": release})
     headers = ex.world.headers
     bank = ex.world.bank_id
     created = await client.post(
@@ -119,7 +121,8 @@ async def test_an_imported_essay_without_maxscore_takes_a_score(
         json={
             "slug": "essay",
             "definition": ex.world.definition(
-                sections=[{"identifier": "s", "title": "S", "items": [{"item_id": item_id}]}]
+                sections=[{"identifier": "s", "title": "S", "items": [{"item_id": item_id}]}],
+                scoring={"release": release},
             ),
         },
         headers=headers,
@@ -142,6 +145,13 @@ async def test_an_imported_essay_without_maxscore_takes_a_score(
     )
     await client.post(f"/api/v1/attempts/{attempt_id}/submit", headers=credential)
     assert await wait_for_state(app, attempt_id, "scoring") == "scoring"
+    return attempt_id, headers, credential
+
+
+async def test_an_imported_essay_without_maxscore_takes_a_score(
+    app: FastAPI, client: httpx.AsyncClient, make: Factory
+) -> None:
+    attempt_id, headers, _ = await _essay_attempt(app, client, make, "manual")
     scored = await client.post(
         f"/api/v1/results/{attempt_id}/items/E2/score",
         json={"score": 1, "reason": "good"},
@@ -150,3 +160,20 @@ async def test_an_imported_essay_without_maxscore_takes_a_score(
     assert scored.status_code == 200, scored.text
     assert scored.json()["max_raw"] == 1.0
     assert scored.json()["raw"] == 1.0
+
+
+@pytest.mark.parametrize(("release", "released"), [("after_review", True), ("manual", False)])
+async def test_after_review_releases_once_people_scored_manual_never_by_itself(
+    app: FastAPI, client: httpx.AsyncClient, make: Factory, release: str, released: bool
+) -> None:
+    attempt_id, headers, credential = await _essay_attempt(app, client, make, release)
+    scored = await client.post(
+        f"/api/v1/results/{attempt_id}/items/E2/score",
+        json={"score": 1, "reason": "reviewed"},
+        headers=headers,
+    )
+    assert scored.status_code == 200, scored.text
+    state = await wait_for_state(app, attempt_id, "released" if released else "scored")
+    assert state == ("released" if released else "scored")
+    result = await client.get(f"/api/v1/attempts/{attempt_id}/result", headers=credential)
+    assert result.status_code == (200 if released else 404)

@@ -239,17 +239,27 @@ async def _settle(
     definition: AssessmentDefinition,
     *,
     actor: Actor,
+    reviewed: bool = False,
 ) -> None:
     """Move the attempt on once its newest result is complete: to ``scored``, and released
-    at once where the policy says so (a revision of a released attempt is released too)."""
+    where the policy says so (a revision of a released attempt is released too):
+
+    - ``immediately``: as soon as the result is complete;
+    - ``after_review``: when a person's score completes the result (``reviewed``: the last
+      item waiting for a person was scored by one); a result complete without anyone
+      (objective items only) waits for an admin's release, which is its review;
+    - ``manual``: never by itself; only an admin's release publishes a revision."""
     if not result.complete:
         return
     if attempt.state == AttemptState.scoring:
         await delivery.transition(session, attempt, "finish_scoring", actor=actor)
-    if attempt.state in (AttemptState.scored, AttemptState.released) and (
-        definition.scoring.release is ReleasePolicy.immediately
-    ):
+    if attempt.state not in (AttemptState.scored, AttemptState.released):
+        return
+    policy = definition.scoring.release
+    if policy is ReleasePolicy.immediately:
         await release(session, attempt, actor=SCORER)
+    elif policy is ReleasePolicy.after_review and reviewed:
+        await release(session, attempt, actor=actor)
 
 
 async def latest_result(session: AsyncSession, attempt_id: uuid.UUID) -> AttemptResult | None:
@@ -287,6 +297,7 @@ async def _new_revision(
     actor: Actor,
     replace: dict[str, Score],
     key_versions: dict[str, uuid.UUID] | None = None,
+    reviewed: bool = False,
 ) -> AttemptResult:
     """A new revision: the previous revision's item scores, with ``replace`` swapped in
     (by item ref), and totals recomputed. Earlier revisions are never changed."""
@@ -341,7 +352,7 @@ async def _new_revision(
             "after": {"raw": result.raw, "scaled": result.scaled, "band": result.band},
         },
     )
-    await _settle(session, attempt, result, definition, actor=actor)
+    await _settle(session, attempt, result, definition, actor=actor, reviewed=reviewed)
     return result
 
 
@@ -433,6 +444,7 @@ async def manual_score(
         reason=f"manual score for {item_ref}: {reason}",
         actor=actor,
         replace={item_ref: manual},
+        reviewed=True,
     )
 
 
