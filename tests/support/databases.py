@@ -14,6 +14,7 @@ import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 from sqlalchemy.engine import make_url
@@ -163,6 +164,14 @@ class RolledBackDatabase(Database):
     async def transaction(self, *, write: bool = True) -> AsyncIterator[AsyncSession]:
         async with self._turns.hold(), super().transaction(write=write) as session:
             yield session
+
+    @asynccontextmanager
+    async def driver_connection(self) -> AsyncIterator[Any]:
+        """The test's connection itself: a statement run on it lands in the test's
+        transaction (it commits for the test, and vanishes after it)."""
+        async with self._turns.hold():
+            raw = await self.connection.get_raw_connection()
+            yield raw.driver_connection
 
     async def dispose(self) -> None:
         """The shared database's engine outlives the test."""

@@ -197,6 +197,17 @@ class Database:
                 raise
             await session.commit()
 
+    @asynccontextmanager
+    async def driver_connection(self) -> AsyncIterator[Any]:
+        """A pooled connection's own driver connection (asyncpg's on PostgreSQL), outside
+        any transaction: each statement run on it is a transaction of its own, committed
+        when the statement returns. For hot paths that are one statement; SQLAlchemy's
+        adapter only sends ``BEGIN`` once it executes something itself, which it does not
+        here, and the pool's reset on return is then a no-op."""
+        async with self.write_engine.connect() as conn:
+            raw = await conn.get_raw_connection()
+            yield raw.driver_connection
+
     async def dispose(self) -> None:
         await self.engine.dispose()
 

@@ -14,12 +14,14 @@ from waa_ads.core.settings import Settings
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def get_database(request: Request) -> Database:
+# Async on purpose: FastAPI runs a plain ``def`` dependency in the thread pool, a hop per
+# request for what is an attribute read.
+async def get_database(request: Request) -> Database:
     db: Database = request.app.state.db
     return db
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -51,4 +53,5 @@ async def get_write_session(
 #: The request's session, committed before the 2xx leaves the server.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+DatabaseDep = Annotated[Database, Depends(get_database)]
 WriteSessionDep = Annotated[AsyncSession, Depends(get_write_session, scope="function")]

@@ -10,7 +10,17 @@ import json
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Header, Request, UploadFile, WebSocket, status
+from fastapi import (
+    APIRouter,
+    File,
+    Form,
+    Header,
+    Request,
+    Response,
+    UploadFile,
+    WebSocket,
+    status,
+)
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.websockets import WebSocketDisconnect
@@ -19,7 +29,7 @@ from waa_ads.assessments.errors import AdministrationNotFound
 from waa_ads.auth.deps import PrincipalDep
 from waa_ads.auth.errors import CREDENTIAL_ERRORS
 from waa_ads.content.media.check import content_address
-from waa_ads.core.deps import SessionDep, SettingsDep, WriteSessionDep
+from waa_ads.core.deps import DatabaseDep, SessionDep, SettingsDep, WriteSessionDep
 from waa_ads.core.errors import DomainError, error_responses, problem_response
 from waa_ads.delivery import schemas, service
 from waa_ads.delivery.errors import (
@@ -161,24 +171,32 @@ _SAVE_ERRORS = (
 )
 async def save(
     request: Request,
-    session: SessionDep,
+    db: DatabaseDep,
     settings: SettingsDep,
     attempt_id: uuid.UUID,
     item_ref: str,
     body: schemas.SaveRequest,
     credential: Credential = None,
-) -> schemas.SaveResponse | JSONResponse:
-    attempt = await _attempt(session, settings, attempt_id, credential, share_lock=True)
-    result = await service.save_response(
-        session,
+) -> schemas.SaveResponse | Response:
+    result = await service.autosave(
+        db,
         settings,
-        attempt,
+        attempt_id,
+        credential,
         item_ref,
         seq=body.seq,
         value=body.value,
         flagged=body.flagged,
         time_spent_ms=body.time_spent_ms,
     )
+    if result.refusal is None:
+        # The reply model's own JSON, written directly: no validation of what we built.
+        seq = b"%d" % result.seq if result.accepted else b"null"
+        return Response(
+            b'{"accepted":%s,"seq":%s,"current_seq":%d}'
+            % (b"true" if result.accepted else b"false", seq, result.current_seq),
+            media_type="application/json",
+        )
     return _save_reply(request, result)
 
 

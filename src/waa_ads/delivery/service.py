@@ -9,6 +9,7 @@ edge commits, so a 2xx is only sent after the save is durable.
 
 from __future__ import annotations
 
+import json
 import secrets
 import uuid
 from collections import OrderedDict
@@ -151,6 +152,32 @@ def credential_for(settings: Settings, attempt: Attempt) -> str:
     devices work together, and bumping the epoch revokes every copy."""
     mac = keyed_hash(settings, "attempt", f"{attempt.id}:{attempt.credential_epoch}")
     return f"{attempt.id}.{attempt.credential_epoch}.{mac[:43]}"
+
+
+#: (attempt id, epoch) -> the credential expected for them: HMACs are cheap, but saves are
+#: the hottest request there is.
+_credentials: _Lru = _Lru(100_000)
+
+
+def credential_epoch(
+    settings: Settings, attempt_id: uuid.UUID, credential: str | None
+) -> int | None:
+    """The epoch a credential was issued for when it is a genuine credential for this
+    attempt (its MAC checks out), else None. Whether that epoch is still the attempt's
+    current one is for the database to say."""
+    if not credential:
+        return None
+    _, _, rest = credential.partition(".")
+    epoch_text, _, _ = rest.partition(".")
+    if not epoch_text.isdigit() or len(epoch_text) > 9:
+        return None
+    epoch = int(epoch_text)
+    key = (attempt_id, epoch)
+    expected = _credentials.get(key)
+    if expected is None:
+        mac = keyed_hash(settings, "attempt", f"{attempt_id}:{epoch}")
+        expected = _credentials.put(key, f"{attempt_id}.{epoch}.{mac[:43]}")
+    return epoch if constant_time_equals(credential, expected) else None
 
 
 async def attempt_for_credential(
@@ -785,6 +812,7 @@ async def save_response(
     if attempt.state != AttemptState.in_progress:
         raise not_in_progress(attempt)
     version = await published_version(session, attempt.assessment_version_id)
+    _linear.put(attempt.id, version.definition.navigation is Navigation.linear)
     if (
         version.definition.navigation is Navigation.linear
         and item_row.position != attempt.current_position
@@ -826,6 +854,170 @@ async def save_response(
         return SaveResult(SaveStatus.stale, seq, await current_seq())
     await keep(SaveStatus.accepted)
     return SaveResult(SaveStatus.accepted, seq, seq)
+
+
+# --- autosave in one statement (PostgreSQL) -----------------------------------------------
+
+#: attempt id -> whether its assessment's navigation is linear (a version never changes).
+_linear: _Lru = _Lru(200_000)
+
+# One statement, one round trip, one transaction of its own (no BEGIN/COMMIT round trips):
+# read the attempt, decide, upsert with the seq guard, keep the save in the history.
+#
+# Why ``FOR SHARE``, and why it is enough (PostgreSQL, READ COMMITTED):
+# * A transition that ends the attempt is an ``UPDATE attempt`` (``transition``). It waits
+#   for this share lock, so it commits after this save, and the scoring it enqueues after
+#   its commit sees the save. The other way round, if the ending committed first, or while
+#   this statement waited for the row, the locking read returns the row's newest version
+#   (READ COMMITTED re-reads a locked row that changed), so the save sees the attempt
+#   ended and writes nothing. A plain read would not do: its snapshot is taken when the
+#   statement starts, and an ending that commits in between would go unseen, leaving an
+#   accepted save that the scoring might miss.
+# * The lock is not an extra write per save: ``response_event.attempt_id`` references the
+#   attempt, so inserting the history row takes ``FOR KEY SHARE`` on the same row anyway;
+#   taking ``FOR SHARE`` first makes that check find the row already locked by us.
+# * The ``ON CONFLICT`` arbiter sees the newest committed response row whatever the
+#   snapshot, so the highest seq wins across concurrent saves; a stale save writes only
+#   its history row.
+# Anything but an in-progress, in-time attempt with this credential's epoch (and, when
+# navigation is linear, this item current) writes nothing here and goes the general way
+# (``save_response``), which keeps late, paused and closed saves and answers not found.
+_SAVE_ONE_STATEMENT = """
+WITH current_attempt AS (
+    SELECT state, credential_epoch, deadline_at, current_position
+    FROM attempt WHERE id = $1
+    FOR SHARE
+), open_attempt AS (
+    SELECT 1 FROM current_attempt
+    WHERE credential_epoch = $2
+      AND state = 'in_progress'
+      AND (deadline_at IS NULL OR deadline_at >= $3)
+      AND ($4::integer IS NULL OR current_position = $4)
+), saved AS (
+    INSERT INTO response AS r
+        (attempt_id, item_ref, seq, value, flagged, time_spent_ms, updated_at)
+    SELECT $1, $5, $6, $7::jsonb, coalesce($8::boolean, false), coalesce($9::bigint, 0), $10
+    FROM open_attempt
+    ON CONFLICT (attempt_id, item_ref) DO UPDATE
+        SET seq = excluded.seq,
+            value = excluded.value,
+            updated_at = excluded.updated_at,
+            time_spent_ms = excluded.time_spent_ms,
+            flagged = CASE WHEN $8::boolean IS NULL THEN r.flagged ELSE excluded.flagged END
+        WHERE r.seq < excluded.seq
+    RETURNING r.seq
+), kept AS (
+    INSERT INTO response_event
+        (attempt_id, item_ref, seq, value, flagged, time_spent_ms, status, received_at)
+    SELECT $1, $5, $6, $7::jsonb, $8::boolean, $9::bigint,
+           CASE WHEN EXISTS (SELECT 1 FROM saved) THEN 'accepted' ELSE 'stale' END, $10
+    FROM open_attempt
+)
+SELECT EXISTS (SELECT 1 FROM open_attempt) AS open, EXISTS (SELECT 1 FROM saved) AS won
+"""
+_CURRENT_SEQ = "SELECT seq FROM response WHERE attempt_id = $1 AND item_ref = $2"
+
+
+async def save_response_at_once(
+    db: Database,
+    settings: Settings,
+    attempt_id: uuid.UUID,
+    credential: str | None,
+    ref: str,
+    *,
+    seq: int,
+    value: Any,
+    flagged: bool | None = None,
+    time_spent_ms: int | None = None,
+) -> SaveResult | None:
+    """Autosave in one statement, for the common case: a genuine credential, an attempt in
+    progress and in time, an item on its form whose definition and place this process
+    already knows, a valid value. Returns None when it cannot decide (nothing written); the
+    caller then goes the general way (``attempt_for_credential`` and ``save_response``),
+    which answers every other case exactly as before, in the same order (not found, not
+    on the form, invalid, late, paused, closed)."""
+    if db.dialect_name != "postgresql":
+        return None
+    epoch = credential_epoch(settings, attempt_id, credential)
+    if epoch is None:
+        return None
+    item_row: FormRow | None = _form_rows.get((attempt_id, ref))
+    linear: bool | None = _linear.get(attempt_id)
+    if item_row is None or linear is None:
+        return None
+    item: ItemDefinition | None = _items.get(item_row.item_version_id)
+    if item is None:
+        return None
+    try:
+        normalized = _normalize(item, value)
+    except DomainError:
+        return None  # answered the general way, after the credential is checked
+    now = utcnow()
+    stored = json.dumps({"value": value, "normalized": normalized})
+    async with db.driver_connection() as conn:
+        outcome = await conn.fetchrow(
+            _SAVE_ONE_STATEMENT,
+            attempt_id,
+            epoch,
+            now - timedelta(seconds=settings.save_grace_s),
+            item_row.position if linear else None,
+            ref,
+            seq,
+            stored,
+            flagged,
+            time_spent_ms,
+            now,
+        )
+        if not outcome["open"]:
+            return None
+        if outcome["won"]:
+            return SaveResult(SaveStatus.accepted, seq, seq)
+        current = await conn.fetchval(_CURRENT_SEQ, attempt_id, ref)
+    return SaveResult(SaveStatus.stale, seq, int(current or 0))
+
+
+async def autosave(
+    db: Database,
+    settings: Settings,
+    attempt_id: uuid.UUID,
+    credential: str | None,
+    ref: str,
+    *,
+    seq: int,
+    value: Any,
+    flagged: bool | None = None,
+    time_spent_ms: int | None = None,
+) -> SaveResult:
+    """A candidate's save, committed when this returns (so the reply, sent after, is only
+    ever for a durable save): in one statement when it can be
+    (:func:`save_response_at_once`), else in a unit of work of its own."""
+    result = await save_response_at_once(
+        db,
+        settings,
+        attempt_id,
+        credential,
+        ref,
+        seq=seq,
+        value=value,
+        flagged=flagged,
+        time_spent_ms=time_spent_ms,
+    )
+    if result is not None:
+        return result
+    async with db.transaction() as session:
+        attempt = await attempt_for_credential(
+            session, settings, attempt_id, credential, share_lock=True
+        )
+        return await save_response(
+            session,
+            settings,
+            attempt,
+            ref,
+            seq=seq,
+            value=value,
+            flagged=flagged,
+            time_spent_ms=time_spent_ms,
+        )
 
 
 async def advance(
