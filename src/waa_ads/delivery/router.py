@@ -6,10 +6,11 @@ Each route names its reply model and the problem codes it may answer with
 
 from __future__ import annotations
 
-import json
+import contextlib
 import uuid
 from typing import Annotated
 
+import structlog
 from fastapi import (
     APIRouter,
     File,
@@ -31,6 +32,7 @@ from waa_ads.auth.errors import CREDENTIAL_ERRORS
 from waa_ads.content.media.check import content_address
 from waa_ads.core.deps import DatabaseDep, SessionDep, SettingsDep, WriteSessionDep
 from waa_ads.core.errors import DomainError, error_responses, problem_response
+from waa_ads.core.safejson import UnsafeJson, parse_bounded
 from waa_ads.delivery import schemas, service
 from waa_ads.delivery.errors import (
     AccessCodeInvalid,
@@ -64,6 +66,11 @@ router = APIRouter(prefix="/attempts", tags=["attempts"])
 proctor_router = APIRouter(tags=["proctoring"])
 
 CREDENTIAL_HEADER = "X-Attempt-Token"
+# One integrity event per WebSocket message: its data is at most 2,000 characters.
+WS_MAX_MESSAGE_BYTES = 16_384
+WS_MAX_DEPTH = 16
+
+log = structlog.get_logger(__name__)
 Credential = Annotated[
     str | None, Header(alias=CREDENTIAL_HEADER, description="The attempt's credential.")
 ]
@@ -373,8 +380,10 @@ async def events(
 @router.websocket("/{attempt_id}/ws")
 async def events_socket(websocket: WebSocket, attempt_id: uuid.UUID, token: str = "") -> None:
     """The player's event channel: send ``{"kind", "client_time", "data"}`` messages; each
-    is answered ``{"ok": true}`` or ``{"ok": false, "error": ...}``. The credential comes as
-    ``?token=`` (browsers cannot set headers on WebSockets)."""
+    is answered ``{"ok": true}`` or ``{"ok": false, "code": ..., "error": ...}`` (a binary,
+    malformed, over-nested or unstorable message included). A message over
+    ``WS_MAX_MESSAGE_BYTES`` closes the socket with 1009, a failure of the server with 1011.
+    The credential comes as ``?token=`` (browsers cannot set headers on WebSockets)."""
     app = websocket.app
     db = app.state.db
     settings = app.state.settings
@@ -388,11 +397,28 @@ async def events_socket(websocket: WebSocket, attempt_id: uuid.UUID, token: str 
     limiter = app.state.auth.limiter
     try:
         while True:
-            raw = await websocket.receive_text()
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            raw = message.get("text")
+            if raw is None:
+                await websocket.send_json(
+                    {"ok": False, "code": "not-text", "error": "send JSON as a text message"}
+                )
+                continue
             try:
-                event = schemas.BrowserEvent.model_validate(json.loads(raw))
-            except (ValueError, ValidationError) as exc:
-                await websocket.send_json({"ok": False, "error": str(exc)[:300]})
+                parsed = parse_bounded(raw, max_bytes=WS_MAX_MESSAGE_BYTES, max_depth=WS_MAX_DEPTH)
+                event = schemas.BrowserEvent.model_validate(parsed)
+            except UnsafeJson as exc:
+                if exc.code == "too-large":
+                    await websocket.close(code=status.WS_1009_MESSAGE_TOO_BIG, reason=str(exc))
+                    return
+                await websocket.send_json({"ok": False, "code": exc.code, "error": str(exc)})
+                continue
+            except ValidationError as exc:
+                await websocket.send_json(
+                    {"ok": False, "code": "invalid-event", "error": str(exc)[:300]}
+                )
                 continue
             async with db.transaction() as session:
                 window = await limiter.hit(f"events:{attempt.id}", 60, session=session)
@@ -406,6 +432,11 @@ async def events_socket(websocket: WebSocket, attempt_id: uuid.UUID, token: str 
             await websocket.send_json({"ok": True})
     except WebSocketDisconnect:
         return
+    except Exception:
+        # Whatever failed, the player gets a close frame it can reconnect after.
+        log.exception("events_socket_failed", attempt_id=str(attempt_id))
+        with contextlib.suppress(Exception):
+            await websocket.close(code=status.WS_1011_INTERNAL_ERROR)
 
 
 # --- proctors ----------------------------------------------------------------------------
