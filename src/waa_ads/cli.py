@@ -550,8 +550,15 @@ def import_command(
     ),
     bank_name: str | None = typer.Option(None, help="Name of a bank --create-bank creates."),
     publish: bool = typer.Option(False, help="Publish the imported items."),
+    partial: bool = typer.Option(
+        False,
+        "--partial",
+        help="Import what can be and list each refused item with its reason "
+        "(by default nothing is imported when any item is refused).",
+    ),
 ) -> None:
-    """Import QTI 3.0 / 2.x items and packages, or native YAML/JSON items (all or nothing)."""
+    """Import QTI 3.0 / 2.x items and packages, or native YAML/JSON items (all or nothing,
+    unless --partial). An item whose identifier the bank holds becomes its new version."""
     import json
 
     from rich.progress import Progress
@@ -586,6 +593,7 @@ def import_command(
                         target.id,
                         candidates,
                         publish=publish,
+                        mode="partial" if partial else "all",
                     )
                 progress.update(task, completed=len(candidates))
             return report.as_dict()
@@ -604,7 +612,18 @@ def import_command(
         console.print(f"[red]error:[/red] {exc.detail}")
         raise typer.Exit(2) from None
     typer.echo(json.dumps(result, indent=2))
-    console.print(f"imported {result['imported']} items")
+    console.print(
+        f"imported {result['imported']} items, {result['new_versions']} new versions of "
+        f"items the bank held, {result['rejected']} refused",
+        soft_wrap=True,
+    )
+    if result["rejected"]:
+        for outcome in result["items"]:
+            if outcome["status"] == "rejected":
+                console.print(
+                    f"  refused {escape(outcome['source'])}: {escape(outcome['reason'])}",
+                    soft_wrap=True,
+                )
 
 
 @app.command("export")

@@ -112,9 +112,14 @@ def test_item_referring_to_missing_or_external_media() -> None:
     )
     package = read_package(_package(item_resource("i", "i.xml"), {"i.xml": xml}))
     (item,) = package.items
-    assert item.ok
-    assert item.media == ()
-    assert item.warnings == ("the item refers to 'gone.png', which is not in the package",)
+    assert not item.ok
+    assert (
+        item.error
+        == "item 'i' refers to 'gone.png' ('gone.png' in the package), which is not in the package"
+    )
+    external = qti3_item("e", '<img src="https://cdn.example.org/x.png" alt=""/>')
+    (fine,) = read_package(_package(item_resource("e", "e.xml"), {"e.xml": external})).items
+    assert fine.ok and fine.media == () and fine.warnings == ()
 
 
 def test_version_mismatches() -> None:

@@ -266,7 +266,7 @@ RESPONSE = (
         (_item('<qti-media-interaction response-identifier="R"/>'),
          "unsupported interaction (<qti-media-interaction> at line 4)"),
         (_item('<graphicOrderInteraction responseIdentifier="R"/>', ns=QTI21),
-         "unsupported interaction (<qti-graphic-order-interaction> at line 4)"),
+         "unsupported interaction (<graphicOrderInteraction> at line 4)"),
         (b'<assessmentItem identifier="x"/>', "namespace (none) is not QTI 2.x or 3.0"),
         (f'<qti-assessment-test xmlns="{QTI3}" identifier="x"/>'.encode(),
          "the root is not an assessment item"),

@@ -127,11 +127,110 @@ async def test_one_bad_item_means_nothing_is_imported(
     assert "warp" in rejected[0]["reason"]
     assert (await client.get("/api/v1/items", headers=headers)).json()["items"] == []
 
-    dup = build_package([("D1", choice_item("D1", "x").encode())], {})
-    assert (await _import(client, headers, bank_id, "d.zip", dup)).status_code == 201
-    again = await _import(client, headers, bank_id, "d.zip", dup)
-    assert again.status_code == 422
-    assert "already exists" in again.json()["report"]["items"][0]["reason"]
+
+async def test_reimporting_an_identifier_makes_a_new_version(
+    client: httpx.AsyncClient, make: Factory
+) -> None:
+    headers, bank_id = await _bank(client, make)
+    first = build_package([("D1", choice_item("D1", "First").encode())], {})
+    stored = await _import(client, headers, bank_id, "d.zip", first, publish="true")
+    assert stored.status_code == 201, stored.text
+    (outcome,) = stored.json()["items"]
+    assert (outcome["status"], outcome["version"]) == ("imported", 1)
+
+    second = build_package([("D1", choice_item("D1", "Second").encode())], {})
+    for mode in ("all", "partial"):
+        again = await _import(client, headers, bank_id, "d.zip", second, mode=mode)
+        assert again.status_code == 201, again.text
+        report = again.json()
+        assert (report["imported"], report["new_versions"], report["rejected"]) == (0, 1, 0)
+        (outcome,) = report["items"]
+        assert outcome["status"] == "new_version"
+        assert outcome["item_id"] == stored.json()["items"][0]["item_id"]
+        assert "D1" in outcome["reason"]
+    versions = (
+        await client.get(f"/api/v1/items/{outcome['item_id']}/versions", headers=headers)
+    ).json()
+    # The published version 1 is kept; the re-import is a new draft (replaced in place the
+    # second time, as an edit of a draft is).
+    assert [(v["version"], v["status"], v["title"]) for v in versions] == [
+        (1, "published", "First"),
+        (2, "draft", "Second"),
+    ]
+    listed = (await client.get("/api/v1/items", headers=headers)).json()["items"]
+    assert len(listed) == 1
+
+
+QTI22 = "http://www.imsglobal.org/xsd/imsqti_v2p2"
+DRAWING_22 = f"""<?xml version="1.0" encoding="UTF-8"?>
+<assessmentItem xmlns="{QTI22}" identifier="DRAW" title="Draw" adaptive="false"
+    timeDependent="false">
+  <responseDeclaration identifier="RESPONSE" cardinality="single" baseType="file"/>
+  <itemBody>
+    <drawingInteraction responseIdentifier="RESPONSE">
+      <object type="image/png" data="canvas.png"/>
+    </drawingInteraction>
+  </itemBody>
+</assessmentItem>"""
+
+
+async def test_partial_import_stores_what_it_can_and_names_each_refusal(
+    client: httpx.AsyncClient, make: Factory
+) -> None:
+    headers, bank_id = await _bank(client, make)
+    warp = choice_item("P2", "Broken").replace("qti-choice-interaction", "qti-warp-interaction")
+    missing = choice_item("P3", "Picture").replace(
+        "<qti-prompt>Pick one</qti-prompt>",
+        '<qti-prompt><img src="../media/absent.png" alt="a chart"/></qti-prompt>',
+    )
+    data = build_package(
+        [
+            ("P1", choice_item("P1", "Fine").encode()),
+            ("P2", warp.encode()),
+            ("P3", missing.encode()),
+        ],
+        {},
+    )
+    # All or nothing (the default): nothing is stored, and each refusal is named.
+    refused = await _import(client, headers, bank_id, "mixed.zip", data)
+    assert refused.status_code == 422
+    by_source = {i["source"]: i for i in refused.json()["report"]["items"]}
+    assert by_source["mixed.zip:items/P1.xml"]["status"] == "not_imported"
+    assert "qti-warp-interaction" in by_source["mixed.zip:items/P2.xml"]["reason"]
+    absent = by_source["mixed.zip:items/P3.xml"]
+    assert absent["status"] == "rejected"
+    assert "'P3'" in absent["reason"] and "../media/absent.png" in absent["reason"]
+    assert (await client.get("/api/v1/items", headers=headers)).json()["items"] == []
+
+    partial = await _import(client, headers, bank_id, "mixed.zip", data, mode="partial")
+    assert partial.status_code == 201, partial.text
+    report = partial.json()
+    assert (report["ok"], report["mode"], report["imported"], report["rejected"]) == (
+        False,
+        "partial",
+        1,
+        2,
+    )
+    statuses = {i["source"]: i["status"] for i in report["items"]}
+    assert statuses == {
+        "mixed.zip:items/P1.xml": "imported",
+        "mixed.zip:items/P2.xml": "rejected",
+        "mixed.zip:items/P3.xml": "rejected",
+    }
+    listed = (await client.get("/api/v1/items", headers=headers)).json()["items"]
+    assert [i["identifier"] for i in listed] == ["P1"]
+
+    # Nothing importable is still a refusal, and a QTI 2.2 element is named as written.
+    only_bad = await _import(
+        client, headers, bank_id, "draw.xml", DRAWING_22.encode(), mode="partial"
+    )
+    assert only_bad.status_code == 422
+    (drawing,) = only_bad.json()["report"]["items"]
+    assert "<drawingInteraction>" in drawing["reason"]
+    assert "qti-drawing" not in drawing["reason"]
+
+    bad_mode = await _import(client, headers, bank_id, "draw.xml", DRAWING_22.encode(), mode="some")
+    assert bad_mode.status_code == 422
 
 
 async def test_hostile_packages_are_refused(client: httpx.AsyncClient, make: Factory) -> None:
@@ -201,6 +300,18 @@ async def test_cli_import_and_export(
     failed = await asyncio.to_thread(runner.invoke, cli, ["import", str(broken)], env=env)
     assert failed.exit_code == 2
     assert "rejected" in failed.output
+
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    (mixed / "broken.xml").write_text("<qti-assessment-item")
+    (mixed / "again.xml").write_text(choice_item("CLI1", "From a file, again"))
+    (mixed / "new.xml").write_text(choice_item("CLI4", "New"))
+    partial = await asyncio.to_thread(
+        runner.invoke, cli, ["import", str(mixed), "--partial"], env=env
+    )
+    assert partial.exit_code == 0, partial.output
+    assert '"imported": 1' in partial.output and '"new_versions": 1' in partial.output
+    assert "refused broken.xml:" in partial.output
 
 
 async def test_preview_resolves_media_and_hides_the_key(

@@ -189,7 +189,8 @@ class NothingToImport(Unprocessable):
 
 
 class ImportRejected(Unprocessable):
-    """Some items could not be imported, so none were; ``report`` says why for each."""
+    """Some items could not be imported, so none were (in partial mode: none of the items
+    could be); ``report`` says why for each."""
 
     code = "import-rejected"
     title = "Import rejected"

@@ -211,13 +211,30 @@ async def import_items(
     bank_id: uuid.UUID,
     file: Annotated[UploadFile, File(description="A .zip package, .xml, .yaml or .json file")],
     publish: Annotated[bool, Form(description="Publish every imported item")] = False,
+    mode: Annotated[
+        Literal["all", "partial"],
+        Form(
+            description="all: nothing is stored if any item is refused; partial: store "
+            "what can be, and list each refused item with its reason"
+        ),
+    ] = "all",
 ) -> schemas.ImportReportRead:
-    """All or nothing: when any item is rejected, nothing is stored and the 422 problem's
-    ``report`` lists each item with its status and reason."""
+    """``mode=all`` (the default) is all or nothing: when any item is rejected, nothing is
+    stored and the 422 ``import-rejected`` problem's ``report`` lists each item with its
+    status and reason. ``mode=partial`` stores every item that passes and answers 201
+    with the report listing each refused one (``ok`` false, ``rejected`` > 0); only when
+    none can be stored is it the 422 problem. In both modes an item whose identifier the
+    bank already holds becomes that item's new version (status ``new_version``)."""
     data = await file.read()
     candidates = transfer.candidates_from_bytes(file.filename or "upload", data)
     report = await transfer.import_items(
-        session, request.app.state.blobs, principal, bank_id, candidates, publish=publish
+        session,
+        request.app.state.blobs,
+        principal,
+        bank_id,
+        candidates,
+        publish=publish,
+        mode=mode,
     )
     return schemas.ImportReportRead.model_validate(report.as_dict())
 

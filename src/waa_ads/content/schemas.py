@@ -227,17 +227,28 @@ class RubricVersionRead(BaseModel):
 class ImportedItemOutcome(BaseModel):
     source: str = Field(description="The file (or package entry) the item came from.")
     identifier: str | None
-    status: Literal["imported", "rejected", "not_imported"]
-    reason: str | None = Field(description="Why it was rejected, or not imported.")
+    status: Literal["imported", "new_version", "rejected", "not_imported"] = Field(
+        description="imported: stored as a new item; new_version: the bank already held an "
+        "item with this identifier, and this became its newest version (a new draft version "
+        "of a published or retired item, or its draft replaced); rejected: refused, see "
+        "reason; not_imported: fine, but left out because another item was rejected "
+        "(all-or-nothing mode)."
+    )
+    reason: str | None = Field(
+        description="Why it was rejected or not imported; for a new version, which one."
+    )
     item_id: uuid.UUID | None
+    version: int | None = Field(description="The item version the import stored.")
 
 
 class ImportReportRead(BaseModel):
     """What an import did, item by item."""
 
-    ok: bool = Field(description="Every item was imported.")
-    imported: int
-    rejected: int
+    ok: bool = Field(description="Every item was stored (as a new item or a new version).")
+    mode: Literal["all", "partial"]
+    imported: int = Field(description="Items stored as new items.")
+    new_versions: int = Field(description="Items stored as new versions of existing items.")
+    rejected: int = Field(description="Items refused (listed with their reason).")
     items: list[ImportedItemOutcome]
     warnings: list[str]
 

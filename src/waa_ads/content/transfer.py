@@ -1,7 +1,11 @@
 """Import and export of items: QTI 3.0 / 2.x files and content packages, native YAML/JSON.
 
-Import is all or nothing: every item of a file, folder or package is parsed and checked
-first; if any is rejected, nothing is stored and the report says why for each item.
+Import is all or nothing by default: every item of a file, folder or package is parsed and
+checked first; if any is rejected, nothing is stored and the report says why for each
+item. In ``partial`` mode the items that pass are stored and each refused one is listed
+with its reason. In both modes an item whose identifier the bank already holds becomes a
+new version of that item (a published or retired item gets a new draft version; a draft
+is replaced), never a second item.
 """
 
 from __future__ import annotations
@@ -52,28 +56,36 @@ class ImportCandidate:
     media: dict[str, bytes] = field(default_factory=dict)
 
 
+ImportMode = Literal["all", "partial"]
+OutcomeStatus = Literal["imported", "new_version", "rejected", "not_imported"]
+
+
 @dataclass
 class ItemOutcome:
     source: str
     identifier: str | None
-    status: Literal["imported", "rejected", "not_imported"]
+    status: OutcomeStatus
     reason: str | None = None
     item_id: uuid.UUID | None = None
+    version: int | None = None
 
 
 @dataclass
 class ImportReport:
     outcomes: list[ItemOutcome]
     warnings: list[str] = field(default_factory=list)
+    mode: ImportMode = "all"
 
     @property
     def ok(self) -> bool:
-        return all(o.status == "imported" for o in self.outcomes)
+        return all(o.status in ("imported", "new_version") for o in self.outcomes)
 
     def as_dict(self) -> dict[str, object]:
         return {
             "ok": self.ok,
+            "mode": self.mode,
             "imported": sum(o.status == "imported" for o in self.outcomes),
+            "new_versions": sum(o.status == "new_version" for o in self.outcomes),
             "rejected": sum(o.status == "rejected" for o in self.outcomes),
             "items": [
                 {
@@ -82,6 +94,7 @@ class ImportReport:
                     "status": o.status,
                     "reason": o.reason,
                     "item_id": str(o.item_id) if o.item_id else None,
+                    "version": o.version,
                 }
                 for o in self.outcomes
             ],
@@ -163,8 +176,14 @@ async def import_items(
     *,
     metadata: schemas.ItemMetadata | None = None,
     publish: bool = False,
+    mode: ImportMode = "all",
 ) -> ImportReport:
-    """Store every candidate as a new item, or none of them (raises ImportRejected).
+    """Store the candidates: each new identifier as a new item, each identifier the bank
+    already holds as a new version of that item (published too, with ``publish``).
+
+    ``mode="all"``: when any candidate is rejected nothing is stored and ImportRejected
+    carries the report. ``mode="partial"``: the rejected ones are left out and listed in
+    the report; ImportRejected only when none could be stored.
 
     Media files of package items go to the blob store first (content-addressed, so a
     rejected import leaves at most unreferenced blobs, never rows), and each item records
@@ -175,40 +194,44 @@ async def import_items(
         raise BankWriteForbidden("you may not write items in this bank")
     outcomes: list[ItemOutcome] = []
     seen: dict[str, str] = {}
-    existing = set(
-        (
-            await session.execute(
-                select(Item.identifier).where(
-                    Item.bank_id == bank_id,
-                    Item.identifier.in_([c.item.identifier for c in candidates if c.item]),
-                )
+    existing = {
+        identifier: (item_id, latest)
+        for identifier, item_id, latest in await session.execute(
+            select(Item.identifier, Item.id, Item.latest_version).where(
+                Item.bank_id == bank_id,
+                Item.identifier.in_([c.item.identifier for c in candidates if c.item]),
             )
-        ).scalars()
-    )
+        )
+    }
     for candidate in candidates:
         if candidate.item is None:
             outcomes.append(ItemOutcome(candidate.source, None, "rejected", candidate.error))
             continue
         identifier = candidate.item.identifier
         reason = None
-        if identifier in existing:
-            reason = f"an item with identifier {identifier!r} already exists in this bank"
-        elif identifier in seen:
+        if identifier in seen:
             reason = f"identifier {identifier!r} is also used by {seen[identifier]}"
         seen.setdefault(identifier, candidate.source)
         outcomes.append(
             ItemOutcome(
-                candidate.source, identifier, "rejected" if reason else "not_imported", reason
+                candidate.source,
+                identifier,
+                "rejected" if reason else "not_imported",
+                reason,
+                item_id=existing[identifier][0] if identifier in existing else None,
             )
         )
     if not outcomes:
         raise NothingToImport("nothing to import: no items were found")
-    report = ImportReport(outcomes)
-    if not report_ok_to_store(report):
+    report = ImportReport(outcomes, mode=mode)
+    if mode == "all" and not report_ok_to_store(report):
         raise ImportRejected(report)
 
-    new_items: list[service.NewItem] = []
+    new_items: list[tuple[ItemOutcome, service.NewItem]] = []
+    new_versions: list[tuple[ItemOutcome, ItemDefinition, str]] = []
     for candidate, outcome in zip(candidates, outcomes, strict=True):
+        if outcome.status == "rejected":
+            continue
         assert candidate.item is not None
         item = candidate.item
         if candidate.media:
@@ -226,20 +249,61 @@ async def import_items(
                     )
                 except MediaError as exc:
                     outcome.status, outcome.reason = "rejected", f"media {path}: {exc.detail}"
-                    raise ImportRejected(report) from None
+                    break
                 refs[path] = asset.sha256
+            if outcome.status == "rejected":
+                if mode == "all":
+                    raise ImportRejected(report)
+                continue
             item = item.model_copy(update={"metadata": {**item.metadata, "media": refs}})
-        new_items.append(
-            service.NewItem(
-                item,
-                metadata or schemas.ItemMetadata(),
-                change_note=f"imported from {candidate.source}"[:2000],
-                audit_data={"imported_from": candidate.source[:200]},
+        note = f"imported from {candidate.source}"[:2000]
+        if outcome.item_id is not None:
+            new_versions.append((outcome, item, note))
+        else:
+            new_items.append(
+                (
+                    outcome,
+                    service.NewItem(
+                        item,
+                        metadata or schemas.ItemMetadata(),
+                        change_note=note,
+                        audit_data={"imported_from": candidate.source[:200]},
+                    ),
+                )
             )
+    if not new_items and not new_versions:
+        raise ImportRejected(report)
+    if new_items:
+        created = await service.create_items(
+            session, principal, bank_id, [new for _, new in new_items], publish=publish
         )
-    created = await service.create_items(session, principal, bank_id, new_items, publish=publish)
-    for outcome, (row, _) in zip(outcomes, created, strict=True):
-        outcome.status, outcome.item_id = "imported", row.id
+        for (outcome, _), (row, version) in zip(new_items, created, strict=True):
+            outcome.status, outcome.item_id, outcome.version = "imported", row.id, version.version
+    for outcome, item, note in new_versions:
+        assert outcome.item_id is not None
+        previous = existing[item.identifier][1]
+        row, version = await service.update_item(
+            session,
+            principal,
+            outcome.item_id,
+            definition=item,
+            metadata=metadata,
+            rubric_version_id=None,
+            change_note=note,
+            expected_version=None,
+        )
+        if publish:
+            row, version = await service.publish(session, principal, row.id)
+        outcome.status, outcome.version = "new_version", version.version
+        outcome.reason = (
+            f"the bank already holds {outcome.identifier!r}: "
+            + (
+                f"its draft version {version.version} was replaced"
+                if version.version == previous
+                else f"this is its new version {version.version}"
+            )
+            + f" ({version.status})"
+        )
     return report
 
 

@@ -80,6 +80,26 @@ def qti3_element(local: str) -> str:
     return local
 
 
+_QTI2_NAMES = {"qti-" + kebab(local): local for local in QTI2_BODY_ELEMENTS}
+_QTI3_NAME_RE = re.compile(r"<(qti-[a-z-]+)>")
+
+
+def qti2_element(local: str) -> str:
+    """The QTI 2.x spelling of a QTI 3.0 body element :func:`qti3_element` renamed
+    (``qti-drawing-interaction`` -> ``drawingInteraction``); other names are unchanged."""
+    return _QTI2_NAMES.get(local, local)
+
+
+def in_qti2_terms(error: ItemFormatError) -> ItemFormatError:
+    """``error`` naming elements as a QTI 2.x document spells them: its body was read
+    under QTI 3.0 names, but its author wrote (and searches for) the 2.x ones."""
+    element = qti2_element(error.element) if error.element else error.element
+    reason = _QTI3_NAME_RE.sub(lambda m: f"<{qti2_element(m.group(1))}>", error.reason)
+    if element == error.element and reason == error.reason:
+        return error
+    return ItemFormatError(reason, element=element, line=error.line)
+
+
 def safe_parser() -> etree.XMLParser:
     """A parser that resolves no entities, loads no DTD, never touches the network and
     keeps libxml2's size and depth limits (``huge_tree`` off)."""

@@ -508,7 +508,8 @@ def read_package(
     Raises :class:`PackageError` (or :class:`UnsafePackage`) when the package as a whole
     is refused: not a zip, over a limit, unsafe entry names, no or bad manifest. Otherwise
     returns every item resource, each with its XML and media or with its own ``error``
-    (missing file, file over a limit, XML with a DOCTYPE or not well-formed, item of
+    (missing file, a picture or other media file the item refers to that the package
+    lacks, file over a limit, XML with a DOCTYPE or not well-formed, item of
     another QTI version than declared, media refused by :func:`check_media`).
     Media are the files the manifest lists for the item or its dependencies, plus files
     of the package the item XML refers to, when their extension names a media type.
@@ -616,7 +617,11 @@ def _read_item(
         if target in archive.entries:
             media_paths.append(target)
         else:
-            warnings.append(f"the item refers to {ref!r}, which is not in the package")
+            # The candidate would see a broken picture: refuse the item, naming the path.
+            return failed(
+                f"item {root.get('identifier') or res.identifier!r} refers to {ref!r} "
+                f"({target!r} in the package), which is not in the package"
+            )
     media: list[PackageMedia] = []
     for path in media_paths:
         if path not in archive.entries:

@@ -20,12 +20,14 @@ from typing import Any, TypeVar
 from lxml import etree
 
 from waa_ads.content.interchange.qti.common import (
+    QTI2_NAMESPACES,
     QTI3_NS,
     VERSIONS,
     XML_NS,
     default_nsmap,
     element_fragment,
     fragment_of,
+    in_qti2_terms,
     parse_document,
     rebuild,
     source_line,
@@ -727,7 +729,12 @@ def parse_item(xml: bytes | str) -> ItemDefinition:
         )
     if _snake(local) != "assessment_item":
         raise _error("not a QTI item: the root is not an assessment item", root)
-    return item_from_root(root)
+    if namespace not in QTI2_NAMESPACES:
+        return item_from_root(root)
+    try:
+        return item_from_root(root)
+    except ItemFormatError as exc:
+        raise in_qti2_terms(exc) from None
 
 
 def item_from_root(root: etree._Element) -> ItemDefinition:
