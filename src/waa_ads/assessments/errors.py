@@ -69,6 +69,14 @@ class SelectionUnsatisfiable(Unprocessable):
     title = "Too few items match a selection rule"
 
 
+class SectionTimeLimitUnsupported(Unprocessable):
+    """A section sets its own ``time_limit_s``, which delivery does not enforce (only the
+    assessment's time limit is): refused rather than accepted and ignored."""
+
+    code = "section-time-limit-unsupported"
+    title = "Section time limits are not supported"
+
+
 # --- administrations -------------------------------------------------------------------------
 
 

@@ -24,6 +24,7 @@ from waa_ads.assessments.errors import (
     RosterCsvInvalid,
     RosterEntryNotFound,
     RosterRejected,
+    SectionTimeLimitUnsupported,
     SelectionUnsatisfiable,
     UnknownItem,
     UnknownItemBank,
@@ -42,9 +43,14 @@ administrations = APIRouter(prefix="/administrations", tags=["administrations"])
 
 
 #: The definition names only items and banks of the organization.
-_REFERENCE_ERRORS = (UnknownItem, UnknownItemBank)
+_REFERENCE_ERRORS = (UnknownItem, UnknownItemBank, SectionTimeLimitUnsupported)
 #: Pinning a definition to published items (publishing, previewing a draft).
-_PIN_ERRORS = (UnknownItem, ItemNotPublished, SelectionUnsatisfiable)
+_PIN_ERRORS = (
+    UnknownItem,
+    ItemNotPublished,
+    SelectionUnsatisfiable,
+    SectionTimeLimitUnsupported,
+)
 
 
 def _pair(assessment: Assessment, version: AssessmentVersion) -> schemas.AssessmentWithVersion:

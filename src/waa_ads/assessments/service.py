@@ -44,6 +44,7 @@ from waa_ads.assessments.errors import (
     RosterCsvInvalid,
     RosterEntryNotFound,
     RosterRejected,
+    SectionTimeLimitUnsupported,
     SelectionUnsatisfiable,
     UnknownItem,
     UnknownItemBank,
@@ -67,6 +68,7 @@ from waa_ads.content.schemas import CandidateItem
 from waa_ads.core.db import utcnow
 from waa_ads.core.security import keyed_hash
 from waa_ads.core.settings import Settings
+from waa_ads.core.tasks import enqueue_after_commit
 from waa_ads.core.tenancy import get_scoped, scoped
 
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
@@ -86,11 +88,23 @@ def require_admin(principal: Principal) -> None:
 # --- assessments -------------------------------------------------------------------------
 
 
+def _refuse_unsupported(definition: AssessmentDefinition) -> None:
+    """Refuse what delivery would not enforce, rather than accept and ignore it: a
+    section's own time limit (only the assessment's ``time_limit_s`` is enforced)."""
+    timed = [s.identifier for s in definition.sections if s.time_limit_s is not None]
+    if timed:
+        raise SectionTimeLimitUnsupported(
+            f"section {timed[0]!r} sets time_limit_s; section time limits are not "
+            "supported: set the assessment's time_limit_s instead"
+        )
+
+
 async def _check_references(
     session: AsyncSession, organization_id: uuid.UUID, definition: AssessmentDefinition
 ) -> None:
     """Every referenced item and bank exists in the organization (422 naming the first that
-    does not)."""
+    does not), and nothing is set that delivery would not enforce."""
+    _refuse_unsupported(definition)
     item_ids = [ref.item_id for s in definition.sections for ref in s.items]
     if item_ids:
         found = set(
@@ -335,6 +349,7 @@ async def publish(
             f"version {version.version} is {version.status}; only a draft is published"
         )
     definition = AssessmentDefinition.model_validate(version.definition)
+    _refuse_unsupported(definition)
     pinned = await pin(session, principal.organization_id, definition)
     changed = (
         await session.execute(
@@ -626,6 +641,15 @@ async def update_administration(
         {"fields": sorted(changes)},
         target_type="administration",
     )
+    if "opens_at" in changes or "closes_at" in changes:
+        # A live attempt's deadline is capped by the window's close: compute them again
+        # (delivery's task, by name: delivery builds on this domain).
+        enqueue_after_commit(
+            session,
+            "delivery.recompute_deadlines",
+            administration_id=str(administration.id),
+            reason="the administration's window changed",
+        )
     return administration
 
 
@@ -643,6 +667,10 @@ async def cancel_administration(
             "administration.cancelled",
             administration.id,
             target_type="administration",
+        )
+        # Its live attempts are terminated (then scored) by delivery's task.
+        enqueue_after_commit(
+            session, "delivery.end_cancelled_attempts", administration_id=str(administration.id)
         )
     return administration
 
@@ -929,6 +957,13 @@ async def update_accommodations(
         entry.id,
         data.model_dump(),
         target_type="roster_entry",
+    )
+    # The extra time applies to a live attempt too: its deadline is computed again.
+    enqueue_after_commit(
+        session,
+        "delivery.recompute_deadlines",
+        roster_entry_id=str(entry.id),
+        reason="the candidate's accommodations changed",
     )
     return entry
 

@@ -74,12 +74,23 @@ class AttemptViewItem(CandidateReply):
     response: ResponseRead | None
 
 
+class BreaksRead(CandidateReply):
+    """The candidate's breaks: whether they may take one, how many are left, the longest a
+    break lasts (then the attempt resumes by itself) and whether the clock runs meanwhile."""
+
+    allowed: bool
+    remaining: int
+    max_break_s: int
+    count_against_time: bool
+
+
 class AttemptView(CandidateReply):
     """What the candidate sees: state, remaining time and the reachable items (none while
     paused), each with the candidate's own latest response."""
 
     attempt: AttemptRead
     remaining_s: int | None
+    breaks: BreaksRead
     navigation: Navigation
     allow_review: bool
     allow_flags: bool

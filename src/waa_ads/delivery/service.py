@@ -13,7 +13,7 @@ import json
 import secrets
 import uuid
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -467,10 +467,39 @@ async def start(session: AsyncSession, settings: Settings, access_code: str) -> 
 # --- time --------------------------------------------------------------------------------
 
 
+BREAK_KINDS = (PauseKind.candidate_break, PauseKind.counted_break)
+
+
+async def end_overdue_break(session: AsyncSession, attempt: Attempt) -> bool:
+    """End a candidate's break that has lasted the assessment's ``max_break_s``: the
+    attempt resumes as of the moment the break's time was up (a break that stops the clock
+    stops it for ``max_break_s`` at most; from then on the time runs). Audited as
+    ``attempt.resume`` by the clock."""
+    if (
+        attempt.state != AttemptState.paused
+        or attempt.pause_kind not in BREAK_KINDS
+        or attempt.paused_at is None
+    ):
+        return False
+    version = await published_version(session, attempt.assessment_version_id)
+    longest = version.definition.breaks.max_break_s
+    if (utcnow() - attempt.paused_at).total_seconds() < longest:
+        return False
+    try:
+        await _resume(
+            session, attempt, Actor("system", "clock"), "break time over", paused_s=longest
+        )
+    except Conflict:
+        await session.refresh(attempt)
+    return True
+
+
 async def expire_if_due(session: AsyncSession, settings: Settings, attempt: Attempt) -> bool:
-    """Expire a live attempt whose deadline (plus the grace window) has passed."""
+    """Expire a live attempt whose deadline (plus the grace window) has passed (after
+    ending a break that has lasted its longest)."""
     if attempt.state not in (AttemptState.in_progress, AttemptState.paused):
         return False
+    await end_overdue_break(session, attempt)
     if attempt.deadline_at is None:
         return False
     now = utcnow()
@@ -549,6 +578,128 @@ async def sweep_expired(db: Database, settings: Settings, *, batch: int = EXPIRY
             return total
 
 
+async def _live_batches(
+    db: Database, condition: Any, *, batch: int = EXPIRY_BATCH
+) -> AsyncIterator[tuple[AsyncSession, list[Attempt]]]:
+    """Live attempts matching ``condition``, in bounded batches by id, each batch in its own
+    transaction (yielded with its session), so that a large administration never holds
+    locks for long."""
+    after: uuid.UUID | None = None
+    while True:
+        async with db.transaction() as session:
+            stmt = (
+                select(Attempt)
+                .where(condition, Attempt.state.in_([s.value for s in LIVE]))
+                .order_by(Attempt.id)
+                .limit(batch)
+            )
+            if after is not None:
+                stmt = stmt.where(Attempt.id > after)
+            rows = list((await session.execute(stmt)).scalars())
+            if rows:
+                yield session, rows
+        if len(rows) < batch:
+            return
+        after = rows[-1].id
+
+
+async def sweep_overdue_breaks(db: Database, settings: Settings) -> int:
+    """End the breaks that have lasted their longest (and expire what is then due), also
+    for candidates who never come back; bounded batches, each in its own transaction."""
+    cutoff = utcnow() - timedelta(seconds=30)  # no break may be shorter
+    condition = (Attempt.state == AttemptState.paused.value) & (
+        Attempt.pause_kind.in_([k.value for k in BREAK_KINDS]) & (Attempt.paused_at < cutoff)
+    )
+    ended = 0
+    async for session, attempts in _live_batches(db, condition):
+        for attempt in attempts:
+            if await end_overdue_break(session, attempt):
+                ended += 1
+                await expire_if_due(session, settings, attempt)
+    return ended
+
+
+async def recompute_deadlines(
+    db: Database,
+    settings: Settings,
+    *,
+    administration_id: uuid.UUID | None = None,
+    roster_entry_id: uuid.UUID | None = None,
+    reason: str,
+) -> int:
+    """Compute again the deadline of every live attempt of an administration (its window
+    changed) or of a roster entry (its accommodations changed); an attempt whose new
+    deadline has passed expires. Each change is audited as ``attempt.deadline_changed``.
+    Returns how many deadlines moved."""
+    if administration_id is not None:
+        condition = Attempt.administration_id == administration_id
+    elif roster_entry_id is not None:
+        condition = Attempt.roster_entry_id == roster_entry_id
+    else:
+        raise ValueError("an administration or a roster entry is needed")
+    moved = 0
+    async for session, attempts in _live_batches(db, condition):
+        for attempt in attempts:
+            before = attempt.deadline_at
+            after = await _compute_deadline(session, attempt)
+            if before == after:
+                continue
+            changed = (
+                await session.execute(
+                    update(Attempt)
+                    .where(Attempt.id == attempt.id, Attempt.state == attempt.state)
+                    .values(deadline_at=after)
+                    .returning(Attempt.id)
+                )
+            ).first()
+            if changed is None:
+                continue  # it ended or paused meanwhile; the next change computes again
+            await session.refresh(attempt)
+            moved += 1
+            await audit.record(
+                session,
+                organization_id=attempt.organization_id,
+                action="attempt.deadline_changed",
+                actor=Actor("system", "clock"),
+                target_type="attempt",
+                target_id=attempt.id,
+                data={
+                    "from": before.isoformat() if before else None,
+                    "to": after.isoformat(),
+                    "reason": reason,
+                },
+            )
+            await expire_if_due(session, settings, attempt)
+    return moved
+
+
+async def end_cancelled_attempts(db: Database, administration_id: uuid.UUID | None = None) -> int:
+    """Terminate the live attempts of cancelled administrations (one, or all of them): each
+    ends as ``terminated`` and goes to scoring like any ended attempt."""
+    cancelled = select(Administration.id).where(Administration.cancelled_at.is_not(None))
+    if administration_id is not None:
+        cancelled = cancelled.where(Administration.id == administration_id)
+    ended = 0
+    async for session, attempts in _live_batches(db, Attempt.administration_id.in_(cancelled)):
+        for attempt in attempts:
+            try:
+                await transition(
+                    session,
+                    attempt,
+                    "terminate",
+                    actor=Actor("system", "administration"),
+                    reason="the administration was cancelled",
+                    values={
+                        "ended_at": utcnow(),
+                        "end_reason": "the administration was cancelled",
+                    },
+                )
+            except Conflict:
+                continue  # it ended meanwhile
+            ended += 1
+    return ended
+
+
 # --- the candidate's view ----------------------------------------------------------------
 
 
@@ -595,9 +746,18 @@ async def view(session: AsyncSession, settings: Settings, attempt: Attempt) -> s
                 response=_response_read(responses.get(item.ref)),
             )
         )
+    entry = await session.get(RosterEntry, attempt.roster_entry_id)
+    assert entry is not None
+    breaks_allowed, breaks_total = break_allowance(definition.breaks, entry)
     return schemas.AttemptView(
         attempt=attempt_read(attempt),
         remaining_s=remaining(attempt),
+        breaks=schemas.BreaksRead(
+            allowed=breaks_allowed,
+            remaining=max(0, breaks_total - attempt.breaks_taken),
+            max_break_s=definition.breaks.max_break_s,
+            count_against_time=definition.breaks.count_against_time,
+        ),
         navigation=definition.navigation,
         allow_review=definition.allow_review,
         allow_flags=definition.allow_flags,
@@ -1142,10 +1302,16 @@ async def take_break(session: AsyncSession, settings: Settings, attempt: Attempt
 
 
 async def _resume(
-    session: AsyncSession, attempt: Attempt, actor: Actor, reason: str | None
+    session: AsyncSession,
+    attempt: Attempt,
+    actor: Actor,
+    reason: str | None,
+    *,
+    paused_s: float | None = None,
 ) -> Attempt:
     assert attempt.paused_at is not None
-    paused_s = (utcnow() - attempt.paused_at).total_seconds()
+    if paused_s is None:
+        paused_s = (utcnow() - attempt.paused_at).total_seconds()
     uncounted = attempt.uncounted_pause_s + (0.0 if _pause_counts(attempt) else paused_s)
     attempt.uncounted_pause_s = uncounted
     deadline_at = await _compute_deadline(session, attempt)
@@ -1166,6 +1332,9 @@ async def _resume(
 
 
 async def end_break(session: AsyncSession, settings: Settings, attempt: Attempt) -> Attempt:
+    if await end_overdue_break(session, attempt):
+        await expire_if_due(session, settings, attempt)
+        return attempt  # its time was up already: it ended by itself
     if attempt.state != AttemptState.paused or attempt.pause_kind not in (
         PauseKind.candidate_break,
         PauseKind.counted_break,
