@@ -10,15 +10,15 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 
-from waa_ads.auth.deps import PrincipalDep
+from waa_ads.auth.deps import AuthDep, PrincipalDep, get_principal
 from waa_ads.auth.errors import CREDENTIAL_ERRORS, RoleRequired
 from waa_ads.auth.models import Role
 from waa_ads.content import service as content_service
 from waa_ads.content.errors import BankNotFound, ItemNotFound, ItemVersionNotFound
 from waa_ads.content.item.definition import ItemDefinition
-from waa_ads.core.deps import SessionDep, SettingsDep
+from waa_ads.core.deps import DatabaseDep, SessionDep, SettingsDep
 from waa_ads.core.errors import error_responses
 from waa_ads.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from waa_ads.core.params import Version
@@ -361,20 +361,22 @@ async def manual_score(
     responses=error_responses(*_ADMIN_ERRORS, *_VERSION_ERRORS, RescoreVersionsDiffer),
 )
 async def rescore(
-    session: SessionDep, principal: PrincipalDep, body: schemas.RescoreRequest
+    request: Request, db: DatabaseDep, auth: AuthDep, body: schemas.RescoreRequest
 ) -> schemas.RescoreReport:
+    # No request-wide unit of work: the rescore commits batch by batch (so the audit
+    # chain is never locked for the whole run); the caller is authorized in a read.
+    async with db.transaction(write=False) as session:
+        principal = await get_principal(request, session, auth)
     if not principal.has_any(Role.admin):
         raise RoleRequired("rescoring is done by admins")
-    _, old = await content_service.get_version(session, principal, body.item_id, body.from_version)
-    _, new = await content_service.get_version(session, principal, body.item_id, body.to_version)
     changes = await service.rescore_item(
-        session,
-        organization_id=principal.organization_id,
-        old_version_id=old.id,
-        new_version_id=new.id,
+        db,
+        principal,
+        item_id=body.item_id,
+        from_version=body.from_version,
+        to_version=body.to_version,
         administration_id=body.administration_id,
         reason=body.reason,
-        actor=principal.actor,
     )
     return schemas.RescoreReport(
         changed=len(changes),

@@ -5,6 +5,7 @@ releases immediately)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -14,9 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from waa_ads.assessments.definition import AssessmentDefinition, ReleasePolicy
 from waa_ads.audit import service as audit
 from waa_ads.audit.service import Actor
-from waa_ads.content.errors import ItemVersionNotFound
+from waa_ads.auth.deps import Principal
 from waa_ads.content.item.definition import ItemDefinition
-from waa_ads.core.db import utcnow
+from waa_ads.core.db import Database, utcnow
 from waa_ads.core.settings import Settings
 from waa_ads.core.tenancy import get_scoped
 from waa_ads.delivery import service as delivery
@@ -471,120 +472,166 @@ class RescoreChange:
     after_band: str | None
 
 
+#: Attempts revised per transaction by a rescore: the organization's audit chain (and each
+#: attempt's row) is locked for one batch at a time, never for the whole run.
+RESCORE_BATCH = 50
+
+
+@dataclass(frozen=True)
+class _Rescore:
+    attempt_id: uuid.UUID
+    ref: str
+    score: Score
+
+
 async def rescore_item(
-    session: AsyncSession,
+    db: Database,
+    principal: Principal,
     *,
-    organization_id: uuid.UUID,
-    old_version_id: uuid.UUID,
-    new_version_id: uuid.UUID,
+    item_id: uuid.UUID,
+    from_version: int,
+    to_version: int,
     administration_id: uuid.UUID | None,
     reason: str,
-    actor: Actor,
+    batch: int = RESCORE_BATCH,
+    after_batch: Callable[[int], Awaitable[None]] | None = None,
 ) -> list[RescoreChange]:
-    """Apply a corrected answer key (``new_version_id``) to every scored attempt that saw
-    ``old_version_id``: their responses to that item are scored in one vectorized batch,
-    and each attempt whose item score changes gets a new result revision. Returns the
-    before/after report (empty when nothing changes)."""
-    from waa_ads.content.models import ItemVersion
+    """Apply a corrected answer key (``to_version``) to every scored attempt that saw
+    ``from_version``: their responses to that item are scored in one vectorized batch
+    (read in one transaction), then the attempts whose item score changes get a new result
+    revision, ``batch`` attempts per transaction, each committed before the next begins, so
+    that other audited work of the organization waits for one batch at most. Returns the
+    before/after report (empty when nothing changes). If a batch fails, the ones before it
+    stay done: running the rescore again finishes the rest (it is idempotent).
+
+    ``after_batch`` is awaited after each committed batch with the changes so far."""
+    from waa_ads.content import service as content_service
     from waa_ads.delivery.models import AttemptItem
     from waa_ads.scoring.vectorized import score_batch
 
-    new_row = await session.get(ItemVersion, new_version_id)
-    old_row = await session.get(ItemVersion, old_version_id)
-    if (
-        new_row is None
-        or old_row is None
-        or new_row.organization_id != organization_id
-        or old_row.organization_id != organization_id
-    ):
-        raise ItemVersionNotFound("item version not found")
-    if new_row.item_id != old_row.item_id:
-        raise errors.RescoreVersionsDiffer(
-            "the corrected version must be a version of the same item"
+    async with db.transaction(write=False) as session:
+        _, old_row = await content_service.get_version(session, principal, item_id, from_version)
+        _, new_row = await content_service.get_version(session, principal, item_id, to_version)
+        organization_id = principal.organization_id
+        if new_row.item_id != old_row.item_id:
+            raise errors.RescoreVersionsDiffer(
+                "the corrected version must be a version of the same item"
+            )
+        corrected = ItemDefinition.from_dict(new_row.definition)
+        new_version_id: uuid.UUID = new_row.id
+        stmt = (
+            select(Attempt.id, AttemptItem.ref)
+            .join(AttemptItem, AttemptItem.attempt_id == Attempt.id)
+            .where(
+                Attempt.organization_id == organization_id,
+                AttemptItem.item_version_id == old_row.id,
+                Attempt.state.in_(_RESCORABLE),
+            )
+            .order_by(Attempt.id)
         )
-    corrected = ItemDefinition.from_dict(new_row.definition)
-    stmt = (
-        select(Attempt, AttemptItem.ref)
-        .join(AttemptItem, AttemptItem.attempt_id == Attempt.id)
-        .where(
-            Attempt.organization_id == organization_id,
-            AttemptItem.item_version_id == old_version_id,
-            Attempt.state.in_(
-                [AttemptState.scoring.value, AttemptState.scored.value, AttemptState.released.value]
-            ),
-        )
-        .order_by(Attempt.id)
-    )
-    if administration_id is not None:
-        stmt = stmt.where(Attempt.administration_id == administration_id)
-    affected = (await session.execute(stmt)).all()
-    if not affected:
-        return []
-    attempt_ids = [a.id for a, _ in affected]
-    stored = {
-        (r.attempt_id, r.item_ref): r
-        for r in (
-            await session.execute(select(Response).where(Response.attempt_id.in_(attempt_ids)))
-        ).scalars()
-    }
+        if administration_id is not None:
+            stmt = stmt.where(Attempt.administration_id == administration_id)
+        affected = [(attempt_id, ref) for attempt_id, ref in (await session.execute(stmt)).all()]
+        if not affected:
+            return []
+        stored = {
+            (r.attempt_id, r.item_ref): r
+            for r in (
+                await session.execute(
+                    select(Response).where(Response.attempt_id.in_([a for a, _ in affected]))
+                )
+            ).scalars()
+        }
 
-    def normalized(attempt_id: uuid.UUID, ref: str) -> dict[str, Any]:
-        response = stored.get((attempt_id, ref))
-        if response is None or response.value is None:
-            return {}
-        return dict(response.value.get("normalized", {}))
+        def normalized(attempt_id: uuid.UUID, ref: str) -> dict[str, Any]:
+            response = stored.get((attempt_id, ref))
+            if response is None or response.value is None:
+                return {}
+            return dict(response.value.get("normalized", {}))
 
-    batch = [normalized(a.id, ref) for a, ref in affected]
-    scored_batch = score_batch(corrected, batch)
-    changes: list[RescoreChange] = []
-    for index, (attempt, ref) in enumerate(affected):
-        await session.refresh(attempt, with_for_update=True)
-        previous = await latest_result(session, attempt.id)
-        if previous is None:
-            continue
-        old_score = next(
-            (s for s in await item_scores(session, previous.id) if s.item_ref == ref), None
-        )
+        scored_batch = score_batch(corrected, [normalized(a, ref) for a, ref in affected])
+    plan: list[_Rescore] = []
+    for index, (attempt_id, ref) in enumerate(affected):
         evaluation = scored_batch.evaluation(index)
         raw = evaluation.outcomes.get("SCORE")
-        new_score = float(raw) if isinstance(raw, int | float) else 0.0
-        new_max = _max_score(corrected, evaluation.outcomes)
-        if old_score is not None and old_score.method == "manual":
-            continue  # a person's score stands; the report leaves it out
-        if old_score is not None and (old_score.score, old_score.max_score) == (new_score, new_max):
-            continue  # the correction does not change this attempt's score
-        revised = await _new_revision(
-            session,
-            attempt,
-            previous,
-            reason=f"answer key corrected ({reason})",
-            actor=actor,
-            replace={
-                ref: Score(
-                    new_score,
-                    _max_score(corrected, evaluation.outcomes),
-                    "objective",
-                    "response-processing",
-                    1.0,
-                    evaluation.outcomes,
-                    evaluation.notes,
+        score = Score(
+            float(raw) if isinstance(raw, int | float) else 0.0,
+            _max_score(corrected, evaluation.outcomes),
+            "objective",
+            "response-processing",
+            1.0,
+            evaluation.outcomes,
+            evaluation.notes,
+        )
+        plan.append(_Rescore(attempt_id, ref, score))
+
+    changes: list[RescoreChange] = []
+    for start in range(0, len(plan), max(1, batch)):
+        async with db.transaction() as session:
+            for step in plan[start : start + max(1, batch)]:
+                change = await _apply_rescore(
+                    session,
+                    step,
+                    new_version_id=new_version_id,
+                    reason=reason,
+                    actor=principal.actor,
                 )
-            },
-            key_versions={ref: new_version_id},
-        )
-        changes.append(
-            RescoreChange(
-                attempt.id,
-                ref,
-                old_score.score if old_score else None,
-                new_score,
-                previous.scaled,
-                revised.scaled,
-                previous.band,
-                revised.band,
-            )
-        )
+                if change is not None:
+                    changes.append(change)
+        if after_batch is not None:
+            await after_batch(len(changes))
     return changes
+
+
+_RESCORABLE = [AttemptState.scoring.value, AttemptState.scored.value, AttemptState.released.value]
+
+
+async def _apply_rescore(
+    session: AsyncSession,
+    step: _Rescore,
+    *,
+    new_version_id: uuid.UUID,
+    reason: str,
+    actor: Actor,
+) -> RescoreChange | None:
+    """One attempt's new revision with the corrected score (its row locked first, then the
+    audit chain's head, as everywhere); None when nothing changes for it."""
+    attempt = await session.get(Attempt, step.attempt_id, with_for_update=True)
+    if attempt is None or attempt.state not in _RESCORABLE:
+        return None
+    previous = await latest_result(session, attempt.id)
+    if previous is None:
+        return None
+    old_score = next(
+        (s for s in await item_scores(session, previous.id) if s.item_ref == step.ref), None
+    )
+    new = step.score
+    if old_score is not None and old_score.method == "manual":
+        return None  # a person's score stands; the report leaves it out
+    if old_score is not None and (old_score.score, old_score.max_score) == (
+        new.score,
+        new.max_score,
+    ):
+        return None  # the correction does not change this attempt's score
+    revised = await _new_revision(
+        session,
+        attempt,
+        previous,
+        reason=f"answer key corrected ({reason})",
+        actor=actor,
+        replace={step.ref: new},
+        key_versions={step.ref: new_version_id},
+    )
+    return RescoreChange(
+        attempt.id,
+        step.ref,
+        old_score.score if old_score else None,
+        new.score,
+        previous.scaled,
+        revised.scaled,
+        previous.band,
+        revised.band,
+    )
 
 
 async def revisions(session: AsyncSession, attempt_id: uuid.UUID) -> list[AttemptResult]:
