@@ -55,12 +55,17 @@ def fragments(draw: st.DrawFn) -> str:
 
 
 def unique_ids(draw: st.DrawFn, count: int, taken: set[str]) -> list[str]:
+    # A drawn name already taken gets a numeric suffix instead of being drawn again: a
+    # redraw loop can spin for thousands of draws when the data drawn from runs short.
     out: list[str] = []
-    while len(out) < count:
-        candidate = draw(identifiers)
-        if candidate not in taken:
-            taken.add(candidate)
-            out.append(candidate)
+    for _ in range(count):
+        candidate = drawn = draw(identifiers)
+        suffix = 1
+        while candidate in taken:
+            candidate = f"{drawn}_{suffix}"
+            suffix += 1
+        taken.add(candidate)
+        out.append(candidate)
     return out
 
 
