@@ -74,14 +74,20 @@ def _env(data_dir: Path) -> dict[str, str]:
     return env
 
 
-# Candidates added for single tests: name -> (external id, "demo" or "short" assessment).
+# Candidates added for single tests: name -> (external id, assessment): "demo", "short" (the
+# three-item quiz, no breaks) or "breaks" (the same quiz allowing two breaks).
 EXTRA = {
     "Pia Point": ("extra-point", "demo"),
     "Dan Drag": ("extra-drag", "demo"),
-    "Bea Break": ("extra-break", "demo"),
+    "Bea Break": ("extra-break", "breaks"),
     "Hal Header": ("extra-header", "demo"),
     "Ed Exhausted": ("extra-exhausted", "short"),
+    "Wes Welcome": ("extra-welcome", "short"),
+    "Dev Device": ("extra-device", "demo"),
 }
+
+# The break policy of the "breaks" quiz.
+BREAK_POLICY = {"allowed": True, "count_against_time": False, "max_breaks": 2, "max_break_s": 600}
 
 
 def _load_demo(data_dir: Path) -> tuple[list[str], dict[str, str]]:
@@ -101,7 +107,14 @@ def _load_demo(data_dir: Path) -> tuple[list[str], dict[str, str]]:
             result = await load_demo(db, blobs, build_auth(settings, db, None))
             assert result.administration
             short, short_administration = await _short_assessment(db, settings)
-            administrations = {"demo": result.administration, "short": short_administration}
+            _, breaks_administration = await _short_assessment(
+                db, settings, slug="short-breaks", breaks=BREAK_POLICY, external_id="short-2"
+            )
+            administrations = {
+                "demo": result.administration,
+                "short": short_administration,
+                "breaks": breaks_administration,
+            }
             named = {
                 name: await _add_candidate(db, settings, administrations[which], name, external_id)
                 for name, (external_id, which) in EXTRA.items()
@@ -158,10 +171,17 @@ SHORT_ITEMS = [
 ]
 
 
-async def _short_assessment(db: Any, settings: Any) -> tuple[str, Any]:
+async def _short_assessment(
+    db: Any,
+    settings: Any,
+    *,
+    slug: str = "short-quiz",
+    breaks: dict[str, Any] | None = None,
+    external_id: str = "short-1",
+) -> tuple[str, Any]:
     """A published three-item assessment with only automatically scored items (so its
     result is released at once), an open administration and one candidate; the code and
-    the administration's id."""
+    the administration's id. ``breaks``: its break policy (none by default)."""
     from datetime import UTC, datetime
 
     from sqlalchemy import select
@@ -190,6 +210,9 @@ async def _short_assessment(db: Any, settings: Any) -> tuple[str, Any]:
         definition = AssessmentDefinition.model_validate(
             {
                 "title": "Short quiz",
+                "description": "Answer each question as well as you can.\n\n"
+                "Read every question to the end before you answer.",
+                **({"breaks": breaks} if breaks else {}),
                 "sections": [
                     {
                         "identifier": "s",
@@ -202,7 +225,7 @@ async def _short_assessment(db: Any, settings: Any) -> tuple[str, Any]:
             }
         )
         assessment, _ = await a_service.create_assessment(
-            session, principal, a_schemas.AssessmentCreate(slug="short-quiz", definition=definition)
+            session, principal, a_schemas.AssessmentCreate(slug=slug, definition=definition)
         )
         _, version = await a_service.publish(session, principal, assessment.id)
         now = datetime.now(UTC)
@@ -219,7 +242,7 @@ async def _short_assessment(db: Any, settings: Any) -> tuple[str, Any]:
         candidate = await auth_service.create_candidate(
             session,
             org.id,
-            auth_schemas.CandidateCreate(full_name="Fay Short", external_id="short-1"),
+            auth_schemas.CandidateCreate(full_name="Fay Short", external_id=external_id),
             actor=Actor("system", "test"),
         )
         (issued,) = await a_service.add_to_roster(
@@ -320,23 +343,49 @@ def check_axe(page: Any, name: str) -> None:
     assert bad == [], f"axe on {name}: {bad}"
 
 
-def sign_in(page: Any, server: Server, code: str) -> None:
+def enter_code(page: Any, server: Server, code: str) -> None:
+    """Open the player and enter an access code: the welcome page (nothing started)."""
     from playwright.sync_api import expect
 
     page.goto(f"{server.url}/take")
     expect(page.locator("#system-check li")).to_have_count(4)
     page.get_by_label("Access code").fill(code)
-    page.get_by_role("button", name="Start the test").click()
-    expect(page.locator("#item-heading")).to_have_text("Question 1 of 45")
+    page.get_by_role("button", name="Continue").click()
+    expect(page.locator("#welcome-heading")).to_be_focused()
 
 
-def go(page: Any, position: int) -> Any:
+def sign_in(page: Any, server: Server, code: str, *, questions: int = 45, at: int = 1) -> None:
+    """Enter the code and start (or resume) the test; question ``at`` opens."""
+    from playwright.sync_api import expect
+
+    enter_code(page, server, code)
+    page.locator("#welcome-start").click()
+    expect(page.locator("#item-heading")).to_have_text(f"Question {at} of {questions}")
+
+
+def go(page: Any, position: int, questions: int = 45) -> Any:
     """Open question ``position`` from the question list; the item form."""
     from playwright.sync_api import expect
 
     page.locator("#question-list li").nth(position - 1).get_by_role("button").click()
-    expect(page.locator("#item-heading")).to_have_text(f"Question {position} of 45")
+    expect(page.locator("#item-heading")).to_have_text(f"Question {position} of {questions}")
     return page.locator("#item-form")
+
+
+def eventually(read: Any, expected: Any, timeout: float = 5.0) -> None:
+    """``read()`` comes to equal ``expected`` within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while (value := read()) != expected:
+        assert time.monotonic() < deadline, f"{value!r} != {expected!r}"
+        time.sleep(0.1)
+
+
+def lookup(server: Server, code: str) -> dict[str, Any]:
+    """What the code opens, as the server says (starts nothing)."""
+    response = httpx.post(f"{server.url}/api/v1/attempts/lookup", json={"access_code": code})
+    response.raise_for_status()
+    body: dict[str, Any] = response.json()
+    return body
 
 
 def wait_saved(page: Any) -> None:
@@ -440,8 +489,10 @@ def test_candidate_answers_every_type_and_submits(server: Server, page: Any) -> 
     shot(page, "01-access")
     check_axe(page, "access screen")
     page.get_by_label("Access code").fill("NOPE-NOPE-NOPE-NOPE")
-    page.get_by_role("button", name="Start the test").click()
+    page.get_by_role("button", name="Continue").click()
     expect(page.locator("#access-error")).to_contain_text("not valid")
+    results_asked: list[str] = []
+    page.on("request", lambda r: results_asked.append(r.url) if r.url.endswith("/result") else None)
 
     sign_in(page, server, server.code(0))
     expect(page.locator("#timer")).to_contain_text("Time left")
@@ -563,7 +614,7 @@ def test_candidate_answers_every_type_and_submits(server: Server, page: Any) -> 
     dialog.get_by_role("button", name="Submit now").click()
     expect(page.locator("#done-message")).to_have_text("Your answers were submitted.")
     # Answered essays wait for a rater, so this result is not released yet.
-    expect(page.locator("#result")).to_contain_text("Your result is not available yet")
+    expect(page.locator("#result")).to_contain_text("Your result is not released yet")
     s = session(page)
     headers = {"X-Attempt-Token": s["credential"]}
     result = httpx.get(f"{server.url}/api/v1/attempts/{s['attemptId']}/result", headers=headers)
@@ -572,6 +623,17 @@ def test_candidate_answers_every_type_and_submits(server: Server, page: Any) -> 
     assert attempt["attempt"]["state"] == "scoring"
     shot(page, "05-result-later")
     check_axe(page, "result screen")
+    page.get_by_role("button", name="Check for my result").click()
+    expect(page.locator("#result")).to_contain_text("not released yet")
+    # Every attempt of the code, with how it ended and "not released yet".
+    page.get_by_role("button", name="See all your attempts").click()
+    rows = page.locator("#welcome-attempt-rows tr")
+    expect(rows.last).to_contain_text("Submitted")
+    expect(rows.last).to_contain_text("Not released yet")
+    expect(page.get_by_role("button", name="Check for my result")).to_be_visible()
+    shot(page, "05b-welcome-result-pending")
+    check_axe(page, "welcome page with a result pending")
+    assert results_asked == []  # the result route (404 until released) is never polled
 
 
 def test_offline_answers_are_kept_and_sent_when_back(server: Server, page: Any) -> None:
@@ -638,17 +700,49 @@ def test_reload_resumes_where_it_was(server: Server, page: Any) -> None:
     form.locator("input[type=text]").fill("Na")
     wait_saved(page)
 
-    page.reload()
-    expect(page.locator("#item-heading")).to_have_text("Question 1 of 45")
-    form = page.locator("#item-form")
-    expect(form.get_by_label("quick")).to_be_checked()
-    expect(go(page, 23).locator("input[type=text]")).to_have_value("Na")
+    page.reload()  # the question that was open opens again
+    expect(page.locator("#item-heading")).to_have_text("Question 23 of 45")
+    expect(page.locator("#item-form input[type=text]")).to_have_value("Na")
+    assert stored(server, page)["current_position"] == 23
+    expect(go(page, 1).get_by_label("quick")).to_be_checked()
     expect(go(page, 12).locator("select[data-choice='half']")).to_have_value("1")
     expect(go(page, 26).get_by_role("checkbox", name="Frog Amphibian")).to_be_checked()
     expect(page.locator("#question-list li").nth(0).get_by_role("button")).to_have_accessible_name(
         "Question 1, answered"
     )
     shot(page, "07-resumed")
+
+
+def test_another_device_opens_the_same_question(server: Server, browser: Any, page: Any) -> None:
+    """The question open is recorded as the candidate moves, so the same code on another
+    device (another browser context: no shared storage) opens it, with the answers."""
+    from playwright.sync_api import expect
+
+    code = server.code_of("Dev Device")
+    sign_in(page, server, code)
+    go(page, 8).locator("input[type=text]").fill("6")
+    go(page, 31)
+    wait_saved(page)
+    eventually(lambda: stored(server, page)["current_position"], 31)
+
+    other = browser.new_context(viewport={"width": 1024, "height": 800})
+    try:
+        device = other.new_page()
+        enter_code(device, server, code)
+        expect(device.locator("#welcome-start")).to_have_text("Resume the test")
+        expect(device.locator("#welcome-start-note")).to_contain_text("in progress")
+        shot(device, "07b-welcome-resume")
+        check_axe(device, "welcome page to resume")
+        device.locator("#welcome-start").click()
+        expect(device.locator("#item-heading")).to_have_text("Question 31 of 45")
+        expect(go(device, 8).locator("input[type=text]")).to_have_value("6")
+        go(device, 12)
+        # The move on the other device is recorded too: a reload here follows it.
+        eventually(lambda: stored(server, page)["current_position"], 12)
+    finally:
+        other.close()
+    page.reload()
+    expect(page.locator("#item-heading")).to_have_text("Question 12 of 45")
 
 
 def _move_deadline(server: Server, attempt_id: str, seconds: float) -> None:
@@ -681,10 +775,7 @@ def _move_deadline(server: Server, attempt_id: str, seconds: float) -> None:
 def test_time_running_out_expires_and_scores(server: Server, page: Any) -> None:
     from playwright.sync_api import expect
 
-    page.goto(f"{server.url}/take")
-    page.get_by_label("Access code").fill(server.code(5))  # the short quiz
-    page.get_by_role("button", name="Start the test").click()
-    expect(page.locator("#item-heading")).to_have_text("Question 1 of 3")
+    sign_in(page, server, server.code(5), questions=3)  # the short quiz
     page.locator("#item-form").get_by_label("quick").check()
     wait_saved(page)
     s = session(page)
@@ -706,6 +797,78 @@ def test_time_running_out_expires_and_scores(server: Server, page: Any) -> None:
     assert attempt["attempt"]["state"] == "released"
     result = httpx.get(f"{server.url}/api/v1/attempts/{s['attemptId']}/result", headers=headers)
     assert result.json()["raw"] == 1
+
+
+def test_a_code_opens_the_welcome_page_and_shows_results_when_it_comes_back(
+    server: Server, browser: Any, page: Any
+) -> None:
+    """Entering a code starts nothing: the welcome page says who, what, how long, how many
+    questions, the breaks and the attempts; "Start the test" starts the clock. Once the
+    attempt ends, the finished screen and the code entered again later show its result."""
+    from playwright.sync_api import expect
+
+    code = server.code_of("Wes Welcome")  # the short quiz: released at once, one attempt
+    enter_code(page, server, code)
+    card = page.locator("#screen-welcome")
+    expect(page.locator("#welcome-org")).to_have_text("Demo Academy")
+    expect(page.locator("#welcome-heading")).to_have_text("Short quiz")
+    expect(page.locator("#welcome-candidate")).to_have_text("Welcome, Wes Welcome.")
+    expect(page.locator("#welcome-instructions p")).to_have_text(
+        ["Answer each question as well as you can.",
+         "Read every question to the end before you answer."]
+    )  # fmt: skip
+    facts = page.locator("#welcome-facts")
+    for said in ("10 minutes.", "3 questions.", "any order", "review all your answers",
+                 "This test has no breaks.", "You have used 0 of 1 attempt."):  # fmt: skip
+        expect(facts).to_contain_text(said)
+    expect(page.locator("#welcome-start-note")).to_have_text(
+        "The clock starts when you press Start the test."
+    )
+    expect(page.locator("#welcome-attempts")).to_be_hidden()  # none yet
+    expect(page.get_by_role("banner")).to_contain_text("Wes Welcome")
+    expect(page.locator("#timer")).to_be_hidden()
+    assert lookup(server, code)["attempts_used"] == 0  # nothing started
+    shot(page, "21-welcome")
+    check_axe(page, "welcome page")
+    page.keyboard.press("Tab")  # from the heading, the keyboard reaches the start button
+    expect(page.locator("#welcome-start")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("#item-heading")).to_have_text("Question 1 of 3")
+    assert lookup(server, code)["attempts_used"] == 1
+
+    page.locator("#item-form").get_by_label("quick").check()
+    wait_saved(page)
+    page.get_by_role("button", name="Submit the test").click()
+    page.get_by_role("dialog", name="Submit the test?").get_by_role(
+        "button", name="Submit now"
+    ).click()
+    expect(page.locator("#result")).to_contain_text("Score1 out of 3", timeout=15_000)
+    expect(page.get_by_role("button", name="Check for my result")).to_be_hidden()
+    shot(page, "22-finished-with-result")
+
+    # Coming back later, on another device: the code shows the attempt and its result,
+    # and no button, since the one attempt allowed is used.
+    other = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        later = other.new_page()
+        enter_code(later, server, code)
+        row = later.locator("#welcome-attempt-rows tr")
+        expect(row).to_have_count(1)
+        expect(row).to_contain_text("Attempt 1")
+        expect(row).to_contain_text("Submitted")
+        expect(row).to_contain_text("1 out of 3")
+        expect(later.locator("#welcome-start")).to_be_hidden()
+        expect(later.locator("#welcome-blocked")).to_contain_text("as many times as allowed")
+        expect(later.get_by_role("button", name="Check for my result")).to_be_hidden()
+        shot(later, "23-welcome-with-result")
+        check_axe(later, "welcome page with a result")
+        later.set_viewport_size({"width": 390, "height": 844})
+        assert later.evaluate("document.documentElement.scrollWidth") <= 390
+        shot(later, "24-phone-welcome")
+        check_axe(later, "welcome page at a phone's width")
+    finally:
+        other.close()
+    expect(card).to_be_hidden()
 
 
 def test_expired_credential_returns_to_sign_in_and_keeps_the_queue(
@@ -733,7 +896,8 @@ def test_expired_credential_returns_to_sign_in_and_keeps_the_queue(
     shot(page, "10-signin-again")
     page.unroute("**/api/v1/attempts/*/responses/*")
     page.get_by_label("Access code").fill(server.code(4))
-    page.get_by_role("button", name="Start the test").click()
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_role("button", name="Resume the test").click()
     expect(page.locator("#save-state")).to_have_text("Saved")
     assert responses(server, page) == {2: "goes"}
 
@@ -938,10 +1102,8 @@ def test_refusals_are_told_in_the_candidates_words(server: Server, page: Any) ->
     from playwright.sync_api import expect
 
     code = server.code_of("Ed Exhausted")  # the short quiz: one attempt allowed
-    page.goto(f"{server.url}/take")
-    page.get_by_label("Access code").fill(code)
-    page.get_by_role("button", name="Start the test").click()
-    expect(page.locator("#item-heading")).to_have_text("Question 1 of 3")
+    sign_in(page, server, code, questions=3)
+    expect(page.get_by_role("button", name="Take a break")).to_be_hidden()  # none allowed
 
     page.route(
         "**/api/v1/attempts/*/submit",
@@ -960,20 +1122,19 @@ def test_refusals_are_told_in_the_candidates_words(server: Server, page: Any) ->
     dialog.get_by_role("button", name="Submit now").click()
     expect(page.locator("#done-message")).to_have_text("Your answers were submitted.")
 
-    # The code again, once every attempt is used: the server says "all 1 attempts allowed
-    # have been used"; the candidate reads a sentence written for them.
+    # The code again, once every attempt is used: no button, and why in the candidate's
+    # words (the server's sentence, "all 1 attempts allowed have been used", never shows).
     page.evaluate("sessionStorage.clear()")
-    page.goto(f"{server.url}/take")
-    page.get_by_label("Access code").fill(code)
-    page.get_by_role("button", name="Start the test").click()
-    error = page.locator("#access-error")
-    expect(error).to_have_text(
+    enter_code(page, server, code)
+    expect(page.locator("#welcome-blocked")).to_have_text(
         "You have already taken this test as many times as allowed, so a new attempt cannot "
         "be started. If you think this is wrong, contact the organizer of your test."
     )
+    expect(page.locator("#welcome-start")).to_be_hidden()
+    expect(page.locator("#welcome-facts")).to_contain_text("You have used 1 of 1 attempt.")
     expect(page.locator("body")).not_to_contain_text("attempts allowed have been used")
     shot(page, "14-attempts-used")
-    check_axe(page, "access screen with a refusal")
+    check_axe(page, "welcome page with no attempt left")
 
     # A problem the player does not know: a general sentence and the reference for support.
     def failing(route: Any) -> None:
@@ -985,8 +1146,11 @@ def test_refusals_are_told_in_the_candidates_words(server: Server, page: Any) ->
                              "status": 500, "detail": "KeyError: 'roster'"}),
         )  # fmt: skip
 
-    page.route("**/api/v1/attempts", failing)
-    page.get_by_role("button", name="Start the test").click()
+    page.route("**/api/v1/attempts/lookup", failing)
+    page.get_by_role("button", name="Use another access code").click()
+    page.get_by_label("Access code").fill(code)
+    page.get_by_role("button", name="Continue").click()
+    error = page.locator("#access-error")
     expect(error).to_have_text(
         "The test server had a problem and could not do this. Please try again in a moment. "
         "If it keeps happening, tell your test supervisor and give them this reference: "
@@ -997,12 +1161,10 @@ def test_refusals_are_told_in_the_candidates_words(server: Server, page: Any) ->
 
 # --- breaks --------------------------------------------------------------------------------
 
-BREAKS = {"allowed": True, "remaining": 2, "max_break_s": 600, "count_against_time": False}
-
 
 def _with(fields: dict[str, Any], attempt_id: str) -> Any:
-    """A route handler that adds ``fields`` to the attempt's reply (as a newer server would
-    send them) and passes everything else through."""
+    """A route handler that changes ``fields`` of the attempt's reply and passes everything
+    else through."""
 
     def handle(route: Any) -> None:
         body = route.fetch().json()
@@ -1015,13 +1177,17 @@ def _with(fields: dict[str, Any], attempt_id: str) -> Any:
 def test_a_break_hides_the_questions_stops_the_clock_and_resumes(server: Server, page: Any) -> None:
     from playwright.sync_api import expect
 
-    sign_in(page, server, server.code_of("Bea Break"))
-    s = session(page)
-    # Today's reply does not say whether breaks are allowed: no button.
-    expect(page.get_by_role("button", name="Take a break")).to_be_hidden()
-    page.route(*_with({"breaks": BREAKS}, s["attemptId"]))
-    page.reload()
-    expect(page.locator("#item-heading")).to_have_text("Question 1 of 45")
+    # The quiz allows two breaks of up to 10 minutes that stop the clock: the welcome page
+    # says so before the start, and the attempt's reply offers the button.
+    enter_code(page, server, server.code_of("Bea Break"))
+    expect(page.locator("#welcome-facts")).to_contain_text(
+        "You may take up to 2 breaks of up to 10 minutes each. The clock stops during a break."
+    )
+    page.locator("#welcome-start").click()
+    expect(page.locator("#item-heading")).to_have_text("Question 1 of 3")
+    assert stored(server, page)["breaks"] == {
+        "allowed": True, "remaining": 2, "max_break_s": 600, "count_against_time": False
+    }  # fmt: skip
     page.locator("#item-form").get_by_label("quick").check()
     page.get_by_role("button", name="Take a break").click()
     dialog = page.get_by_role("dialog", name="Take a break?")
@@ -1052,12 +1218,16 @@ def test_a_break_hides_the_questions_stops_the_clock_and_resumes(server: Server,
     expect(page.locator("#item-form").get_by_label("quick")).to_be_checked()
     assert stored(server, page)["attempt"]["state"] == "in_progress"
     assert responses(server, page) == {1: "quick"}
+    assert stored(server, page)["breaks"]["remaining"] == 1
+    page.get_by_role("button", name="Take a break").click()
+    expect(dialog).to_contain_text("You can take 1 more break.")
+    dialog.get_by_role("button", name="Keep working").click()
 
 
 def test_a_proctors_pause_waits_without_a_resume_button(server: Server, page: Any) -> None:
     from playwright.sync_api import expect
 
-    sign_in(page, server, server.code_of("Bea Break"))
+    sign_in(page, server, server.code_of("Bea Break"), questions=3)
     s = session(page)
     paused = {"attempt": {**stored(server, page)["attempt"], "state": "paused", "paused": True,
                           "pause_kind": "proctor"}, "items": []}  # fmt: skip
@@ -1069,13 +1239,13 @@ def test_a_proctors_pause_waits_without_a_resume_button(server: Server, page: An
     shot(page, "17-paused-by-proctor")
     check_axe(page, "pause screen")
     page.unroute_all()  # the proctor resumes: the page notices on its own
-    expect(page.locator("#item-heading")).to_have_text("Question 1 of 45", timeout=10_000)
+    expect(page.locator("#item-heading")).to_have_text("Question 1 of 3", timeout=10_000)
 
 
 # --- the page around the questions ---------------------------------------------------------
 
 
-def test_header_names_the_organization_and_candidate_when_the_reply_does(
+def test_header_names_the_organization_and_candidate_from_the_lookup(
     server: Server, page: Any
 ) -> None:
     from playwright.sync_api import expect
@@ -1083,20 +1253,25 @@ def test_header_names_the_organization_and_candidate_when_the_reply_does(
     sign_in(page, server, server.code_of("Hal Header"))
     header = page.get_by_role("banner")
     expect(header).to_contain_text("Demo placement test")
-    expect(page.locator("#candidate-name")).to_be_hidden()  # not in today's reply
-    expect(page.locator("#org-name")).to_have_text("WAA-ADS")
+    expect(page.locator("#candidate-name")).to_have_text("Candidate: Hal Header")
+    expect(page.locator("#org-name")).to_have_text("Demo Academy")
     picture = go(page, 14).locator(".waa-graphic img").get_attribute("src")
     assert picture and picture.startswith("/api/v1/media/signed/")
-    s = session(page)
-    names = {
-        "candidate_name": "Hal Header",
-        "organization_name": "Demo Academy",
-        "organization_logo_url": picture,  # any same-origin picture will do
-    }
-    page.route(*_with(names, s["attemptId"]))
-    page.reload()
-    expect(page.locator("#org-name")).to_have_text("Demo Academy")
+    page.reload()  # the names are kept in this tab's session: the attempt's reply has none
     expect(page.locator("#candidate-name")).to_have_text("Candidate: Hal Header")
+    expect(page.locator("#org-name")).to_have_text("Demo Academy")
+    expect(page.locator("#org-logo")).to_have_count(0)  # the lookup names no logo yet
+
+    # A logo, where the lookup names one (any same-origin picture will do).
+    def with_logo(route: Any) -> None:
+        body = route.fetch().json()
+        body["organization_logo_url"] = picture
+        route.fulfill(json=body)
+
+    page.route("**/api/v1/attempts/lookup", with_logo)
+    page.evaluate("sessionStorage.clear()")
+    sign_in(page, server, server.code_of("Hal Header"), at=14)
+    go(page, 1)
     expect(page.locator("#org-logo")).to_be_visible()
     assert page.locator("#org-logo").evaluate("img => img.complete && img.naturalWidth > 0")
     expect(page).to_have_title("Test \u2013 Demo placement test")

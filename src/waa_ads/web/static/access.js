@@ -1,15 +1,15 @@
 // @ts-check
 // The access screen: the access code and the pre-test system check (storage for offline
 // answers, browser support, connection, and a round trip to the server with its time).
+// An entered code is looked up (POST .../lookup), which starts nothing: the welcome page
+// shows what it opens, and starts the test only when the candidate asks (welcome.js).
 
-import { serverAnswers, startAttempt } from "./api.js";
+import { lookupCode, serverAnswers } from "./api.js";
 import { OFFLINE, problemMessage } from "./messages.js";
-import { $, keepSession } from "./store.js";
+import { $ } from "./store.js";
 import { stopTimers } from "./timer.js";
-import { showScreen } from "./ui.js";
-
-/** @type {() => Promise<void>} */
-let onSignedIn = async () => {};
+import { renderHeader, showScreen } from "./ui.js";
+import { showWelcome, wireWelcome } from "./welcome.js";
 
 async function systemCheck() {
   const list = $("system-check");
@@ -45,6 +45,7 @@ async function systemCheck() {
  */
 export function showAccess(message = "") {
   stopTimers();
+  renderHeader(null);
   $("access-error").textContent = message;
   showScreen("screen-access", "Sign in to your test");
   systemCheck();
@@ -65,7 +66,7 @@ async function signIn(event) {
   error.textContent = "";
   submit.disabled = true;
   try {
-    const reply = await startAttempt(code);
+    const reply = await lookupCode(code);
     if (!reply.ok) {
       error.textContent = reply.problem.status === 404
         ? "This access code is not valid. Check it and try again."
@@ -73,9 +74,8 @@ async function signIn(event) {
       field.focus();
       return;
     }
-    keepSession({ attemptId: reply.body.attempt.id, credential: reply.body.credential });
     field.value = "";
-    await onSignedIn();
+    showWelcome(code, reply.body);
   } catch {
     error.textContent = OFFLINE;
   } finally {
@@ -84,10 +84,10 @@ async function signIn(event) {
 }
 
 /**
- * Wire the access form (once, at start).
- * @param {() => Promise<void>} then  opens the attempt once signed in
+ * Wire the access form and the welcome page (once, at start).
+ * @param {() => Promise<void>} open  opens the attempt once started
  */
-export function wireAccess(then) {
-  onSignedIn = then;
+export function wireAccess(open) {
+  wireWelcome({ open, back: showAccess });
   $("access-form").addEventListener("submit", signIn);
 }

@@ -12,8 +12,8 @@ import { state } from "./store.js";
 
 /** @typedef {import("./types.js").Attempt} Attempt */
 /** @typedef {import("./types.js").AttemptView} AttemptView */
+/** @typedef {import("./types.js").Lookup} Lookup */
 /** @typedef {import("./types.js").Problem} Problem */
-/** @typedef {import("./types.js").Result} Result */
 /** @typedef {import("./types.js").Save} Save */
 /** @typedef {import("./types.js").Started} Started */
 /**
@@ -101,7 +101,25 @@ export async function serverAnswers() {
 }
 
 /**
- * Start or resume the attempt of an access code.
+ * What an access code opens (the candidate, the test, past attempts and their released
+ * results, what can happen next). Starts nothing; called any number of times.
+ * @param {string} accessCode
+ * @returns {Promise<Reply<Lookup>>}
+ */
+export async function lookupCode(accessCode) {
+  return reply(
+    await fetch(`${ATTEMPTS}/lookup`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      body: JSON.stringify({ access_code: accessCode }),
+      credentials: "omit",
+      cache: "no-store",
+    }),
+  );
+}
+
+/**
+ * Start or resume the attempt of an access code (the clock starts).
  * @param {string} accessCode
  * @returns {Promise<Reply<Started>>}
  */
@@ -127,6 +145,22 @@ export async function fetchView(attemptId) {
   if (found.status === 404) return null;
   if (!found.ok) throw new ProblemError(await readProblem(found));
   return found.json();
+}
+
+/**
+ * Record the question open (free navigation), so a reload or another device opens it.
+ * Best-effort: the caller ignores the outcome. `keepalive` lets it finish as the page goes.
+ * @param {string} attemptId
+ * @param {number} position
+ * @param {boolean} [keepalive]
+ */
+export function putPosition(attemptId, position, keepalive = false) {
+  return request(`${attempt(attemptId)}/position`, {
+    method: "PUT",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ position }),
+    keepalive,
+  });
 }
 
 /**
@@ -193,15 +227,6 @@ export async function takeBreak(attemptId) {
  */
 export async function endBreak(attemptId) {
   return reply(await request(`${attempt(attemptId)}/break/end`, { method: "POST" }));
-}
-
-/**
- * The released result (404 until it is released).
- * @param {string} attemptId
- * @returns {Promise<Reply<Result>>}
- */
-export async function fetchResult(attemptId) {
-  return reply(await request(`${attempt(attemptId)}/result`));
 }
 
 /**

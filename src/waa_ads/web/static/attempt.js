@@ -56,11 +56,17 @@ export async function openAttempt() {
     }
   }
   syncClock(read);
+  const signedIn = session();
+  renderHeader({
+    organization: signedIn.organizationName ?? null,
+    candidate: signedIn.candidateName ?? null,
+    logo: signedIn.organizationLogoUrl ?? null,
+    title: read.title,
+  });
   if (!LIVE.has(read.attempt.state)) {
     await showDone(endingOf(read.attempt));
     return;
   }
-  renderHeader(read);
   renderBreakButton();
   startTimers();
   if (read.attempt.paused && (isBreak(read.attempt) || read.items.length === 0)) {

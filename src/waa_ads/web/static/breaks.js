@@ -5,9 +5,9 @@
 // them back. A proctor's pause shows the same screen without the button: the test goes on
 // when the proctor resumes it (attempt.js keeps asking).
 //
-// The attempt's reply does not say yet whether breaks are allowed: the button shows only
-// when it carries `breaks.allowed` (types.js, BreakAllowance), so it stays hidden until the
-// server sends it. A break already running (`attempt.pause_kind`) is shown either way.
+// The button shows only where the attempt's `breaks` says `allowed` and some `remaining`.
+// A break already running (`attempt.pause_kind`) is shown either way; one that lasted
+// `max_break_s` ends by itself on the server, which the next read shows.
 
 import { endBreak, takeBreak } from "./api.js";
 import { commitText } from "./item.js";

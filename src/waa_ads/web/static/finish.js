@@ -1,18 +1,25 @@
 // @ts-check
 // Submitting and the end: the confirm dialog (how many questions are answered and
 // flagged), submitting once every queued answer is saved, why the test ended, and the
-// released result (asked for a few times, and on the "Check for my result" button).
+// released result. The result is read from the access code's lookup (never the result
+// route, which answers 404 until it is released): soon after the end, then every 30
+// seconds while the page is open, and on the "Check for my result" button.
 
-import { fetchResult, submitAttempt } from "./api.js";
+import { lookupCode, submitAttempt } from "./api.js";
 import { commitText } from "./item.js";
 import { problemMessage } from "./messages.js";
 import { itemStatus } from "./navigation.js";
+import { resultList } from "./results.js";
 import { $, session, state, view } from "./store.js";
 import { later, stopTimers } from "./timer.js";
 import { focusHeading, showScreen } from "./ui.js";
 
 /** @typedef {import("./types.js").Attempt} Attempt */
-/** @typedef {import("./types.js").Result} Result */
+
+/** When to ask for the result after the end (ms): soon (scoring is often immediate), then
+ * every 30 seconds. */
+const FIRST_CHECKS_MS = [2000, 5000];
+const POLL_MS = 30_000;
 
 /** @type {Record<string, string>} */
 const ENDINGS = {
@@ -82,53 +89,45 @@ export async function showDone(ending) {
   $("done-message").textContent = ENDINGS[ending] ?? "Your test is finished.";
   showScreen("screen-done", "Test finished");
   focusHeading("done-heading");
-  let tries = 0;
+  $("done-error").textContent = "";
+  $("result").replaceChildren();
+  delete $("result").dataset.released;
+  let checks = 0;
   const poll = async () => {
+    if (!state.ended || $("screen-done").hidden) return;
     const released = await loadResult();
-    tries += 1;
-    if (!released && tries < 8 && state.ended) later(poll, 2000);
+    if (!released) later(poll, FIRST_CHECKS_MS[checks++] ?? POLL_MS);
   };
   await poll();
 }
 
-/** @param {Result} result */
-function renderResult(result) {
-  const heading = document.createElement("h2");
-  heading.textContent = "Your result";
-  const list = document.createElement("dl");
-  /** @type {(term: string, value: string) => void} */
-  const add = (term, value) => {
-    const dt = document.createElement("dt");
-    dt.textContent = term;
-    const dd = document.createElement("dd");
-    dd.textContent = value;
-    list.append(dt, dd);
-  };
-  const round = (/** @type {number} */ x) => Math.round(x * 100) / 100;
-  add("Score", `${round(result.raw)} out of ${round(result.max_raw)}`);
-  if (result.band) add("Band", result.band);
-  if (result.passed !== null && result.passed !== undefined) add("Outcome", result.passed ? "Passed" : "Not passed");
-  return [heading, list];
-}
-
-/** Show the released result; whether there is one yet. */
+/** Show the released result of this attempt, from the code's lookup; whether there is one. */
 async function loadResult() {
   const box = $("result");
-  let reply;
-  try {
-    reply = await fetchResult(session().attemptId);
-  } catch {
-    box.textContent = "Your result cannot be loaded while you are offline.";
-    return false;
-  }
-  if (!reply.ok) {
+  const { attemptId, accessCode } = session();
+  $("done-attempts").hidden = !accessCode;
+  /** @type {(text: string) => false} */
+  const say = (text) => {
     const p = document.createElement("p");
-    p.textContent = "Your result is not available yet: it will be published later. While this page is open, you can press Check for my result.";
+    p.textContent = text;
     box.replaceChildren(p);
     $("result-refresh").hidden = false;
     return false;
+  };
+  if (!accessCode) return say("Your result is not shown here. Enter your access code again later to see it once it is published.");
+  let reply;
+  try {
+    reply = await lookupCode(accessCode);
+  } catch {
+    return say("Your result cannot be checked while you are offline. It is checked again when you press Check for my result.");
   }
-  box.replaceChildren(...renderResult(reply.body));
+  const attempt = reply.ok ? reply.body.attempts.find((a) => a.id === attemptId) : undefined;
+  if (!attempt?.result_released || !attempt.result) {
+    return say("Your result is not released yet: it will be published later. This page checks every 30 seconds, or press Check for my result. You can also come back later and enter your access code to see it.");
+  }
+  const heading = document.createElement("h2");
+  heading.textContent = "Your result";
+  box.replaceChildren(heading, resultList(attempt.result));
   box.dataset.released = "true";
   $("result-refresh").hidden = true;
   return true;

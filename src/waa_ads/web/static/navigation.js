@@ -1,8 +1,11 @@
 // @ts-check
 // Moving between questions with free navigation: the numbered question list (each
 // button's name says answered / not answered / flagged), Previous/Next, and the review
-// screen. (Linear navigation's Next asks the server to move on: attempt.js.)
+// screen. The question opened is recorded on the server (`PUT .../position`, a moment after
+// the last move), so a reload or another device opens it. (Linear navigation's Next asks
+// the server to move on: attempt.js.)
 
+import { putPosition } from "./api.js";
 import { isAnswered } from "./interactions.js";
 import { commitText, showItem } from "./item.js";
 import { $, effective, leaveItem, state, subscribe, view } from "./store.js";
@@ -27,6 +30,46 @@ export function goTo(index) {
   leaveItem();
   showScreen("screen-test", "Test");
   showItem(index);
+  notePosition();
+}
+
+/** How long after the last move the position is recorded (moving fast sends one call). */
+const POSITION_DELAY_MS = 400;
+
+/** @type {number | undefined} */
+let positionTimer;
+
+/** Record the question shown, soon: free navigation only (linear moves with advance). */
+function notePosition() {
+  clearTimeout(positionTimer);
+  positionTimer = undefined;
+  if (state.view?.navigation !== "free" || state.ended) return;
+  positionTimer = setTimeout(() => recordPosition(false), POSITION_DELAY_MS);
+}
+
+/**
+ * Send the position now if it changed. Fire and forget: a failure (offline, the test
+ * ended, a paused server) changes nothing here, and the next move records again.
+ * @param {boolean} leaving  the page is going: the request must outlive it
+ */
+function recordPosition(leaving) {
+  positionTimer = undefined;
+  const shown = state.view;
+  const item = shown?.items[state.index];
+  if (!shown || !item || !state.session || shown.navigation !== "free") return;
+  if (item.position === shown.current_position) return;
+  const position = item.position;
+  putPosition(state.session.attemptId, position, leaving).then(
+    (response) => { if (response.ok && state.view === shown) shown.current_position = position; },
+    () => { /* offline: the next move records again */ },
+  );
+}
+
+/** Send a position still waiting (the page is being left). */
+export function flushPosition() {
+  if (positionTimer === undefined) return;
+  clearTimeout(positionTimer);
+  recordPosition(true);
 }
 
 /** The progress bar: how many questions are answered, of all on the test. */

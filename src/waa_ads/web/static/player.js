@@ -12,7 +12,7 @@ import { wireBreaks } from "./breaks.js";
 import { wireFinish } from "./finish.js";
 import { watchIntegrity } from "./integrity.js";
 import { commitText, wireItem } from "./item.js";
-import { wireNavigation } from "./navigation.js";
+import { flushPosition, wireNavigation } from "./navigation.js";
 import { $, readSession, state } from "./store.js";
 import { setClockHooks } from "./timer.js";
 
@@ -24,7 +24,7 @@ function wire() {
   wireFinish();
   wireBreaks({ reopen: openAttempt, refresh });
   setClockHooks({ onTimeUp: timeUp, onResync: refresh });
-  window.addEventListener("pagehide", () => { commitText(); state.events?.flush(); });
+  window.addEventListener("pagehide", () => { commitText(); flushPosition(); state.events?.flush(); });
   // Integrity first: going offline is recorded before the save queue hears of it.
   watchIntegrity();
   watchNetwork();

@@ -5,10 +5,15 @@
 // file at run time.
 
 /**
- * The attempt this tab is signed in to (kept in sessionStorage).
+ * The attempt this tab is signed in to (kept in sessionStorage), with what the lookup said
+ * about who takes it (the attempt's own reply does not carry the names).
  * @typedef {object} Session
  * @property {string} attemptId
  * @property {string} credential  sent as X-Attempt-Token on every call about the attempt
+ * @property {string} [accessCode]  asked again (lookup) for the result once the test ends
+ * @property {string | null} [candidateName]
+ * @property {string | null} [organizationName]
+ * @property {string | null} [organizationLogoUrl]
  */
 
 /**
@@ -105,20 +110,58 @@
  * @property {number} item_count
  * @property {number} current_position
  * @property {ViewItem[]} items  none while the attempt is paused
- * @property {string | null} [candidate_name]  shown in the header when the reply has it
- * @property {string | null} [organization_name]  shown as the header's brand when present
- * @property {string | null} [organization_logo_url]  a same-origin picture beside it
- * @property {BreakAllowance | null} [breaks]  the break button shows only when `allowed`
+ * @property {BreakAllowance} breaks  the break button shows only when `allowed`
  */
 
 /**
- * The breaks the candidate may take (not in the server's reply yet: the player looks for
- * it, and shows no break button without it).
+ * The breaks the candidate may take (the attempt's `breaks`).
  * @typedef {object} BreakAllowance
  * @property {boolean} allowed
- * @property {number | null} [remaining]  breaks left
- * @property {number | null} [max_break_s]  how long one break may last
- * @property {boolean | null} [count_against_time]  the clock runs during a break
+ * @property {number} remaining  breaks left
+ * @property {number} max_break_s  how long one break may last (then it ends by itself)
+ * @property {boolean} count_against_time  the clock runs during a break
+ */
+
+/**
+ * `POST /api/v1/attempts/lookup`: what an access code opens, starting nothing.
+ * @typedef {object} Lookup
+ * @property {string | null} candidate_name
+ * @property {string} organization_name
+ * @property {string | null} [organization_logo_url]  a same-origin picture (not sent yet)
+ * @property {LookupAssessment} assessment
+ * @property {{title: string, opens_at: string, closes_at: string, cancelled: boolean}} administration
+ * @property {number} attempts_used
+ * @property {number} attempts_allowed
+ * @property {LookupAttempt[]} attempts  oldest first
+ * @property {"start" | "resume" | "none"} next_step
+ * @property {string | null} live_attempt_id
+ * @property {string | null} blocked_by  with `none`: the problem code a start would get
+ */
+
+/**
+ * @typedef {object} LookupAssessment
+ * @property {string} title
+ * @property {string | null} instructions
+ * @property {number | null} time_limit_s
+ * @property {number | null} candidate_time_limit_s  with the candidate's extra time
+ * @property {number} question_count
+ * @property {"free" | "linear"} navigation
+ * @property {boolean} allow_review
+ * @property {boolean} allow_flags
+ * @property {{allowed: boolean, max_breaks: number, max_break_s: number, count_against_time: boolean}} breaks
+ */
+
+/**
+ * One of the candidate's attempts, with its result once released.
+ * @typedef {object} LookupAttempt
+ * @property {string} id
+ * @property {number} number
+ * @property {AttemptState} state
+ * @property {string | null} started_at
+ * @property {string | null} ended_at
+ * @property {"submitted" | "expired" | "terminated" | null} ended_because
+ * @property {boolean} result_released
+ * @property {Result | null} result
  */
 
 /**

@@ -5,12 +5,24 @@
 
 import { $, state } from "./store.js";
 
-/** @typedef {import("./types.js").AttemptView} AttemptView */
 /** @typedef {import("./types.js").SaveState} SaveState */
 
-/** @typedef {"screen-access" | "screen-test" | "screen-review" | "screen-pause" | "screen-done"} ScreenId */
+/** @typedef {"screen-access" | "screen-welcome" | "screen-test" | "screen-review" | "screen-pause" | "screen-done"} ScreenId */
+
+/**
+ * Who and what the header names: from the code's lookup (kept in the session for the
+ * test, since the attempt's reply does not carry the names) and the test's title.
+ * @typedef {object} HeaderNames
+ * @property {string | null} organization
+ * @property {string | null} candidate
+ * @property {string | null} logo  a same-origin picture
+ * @property {string | null} title
+ */
 
 const PRODUCT = "WAA-ADS";
+
+/** @type {HeaderNames | null} */
+let names = null;
 
 /**
  * Say something through the assertive live region.
@@ -32,32 +44,32 @@ export function showScreen(id, title) {
   for (const screen of document.querySelectorAll(".screen")) {
     if (screen instanceof HTMLElement) screen.hidden = screen.id !== id;
   }
-  const test = state.view?.title;
-  const signedIn = id !== "screen-access";
-  document.title = `${title} – ${signedIn && test ? test : brandName()}`;
+  const test = names?.title;
+  const known = id !== "screen-access";
+  document.title = `${title} – ${known && test ? test : brandName()}`;
   const inTest = id === "screen-test" || id === "screen-review" || id === "screen-pause";
   $("timer").hidden = !inTest || state.deadline === null;
-  $("test-title").hidden = !signedIn || !test;
-  $("candidate-name").hidden = !signedIn || !state.view?.candidate_name;
-  // Before sign-in nothing is being saved (answers kept on this device wait for it).
-  $("save-state").hidden = !signedIn;
+  $("test-title").hidden = !known || !test || id === "screen-welcome";
+  $("candidate-name").hidden = !known || !names?.candidate;
+  // Before the test starts nothing is being saved (answers kept on this device wait for it).
+  $("save-state").hidden = !known || id === "screen-welcome";
 }
 
-/** The organization's name when the attempt's reply gives it, else the product's. */
+/** The organization's name when the lookup gave it, else the product's. */
 function brandName() {
-  return state.view?.organization_name || PRODUCT;
+  return names?.organization || PRODUCT;
 }
 
 /**
- * The header's names: the organization (and its logo) when the reply has them, the test's
- * title and the candidate's name. The server does not send the organization, its logo or
- * the candidate's name yet; each is shown as soon as it does (docs/player.md).
- * @param {AttemptView} view
+ * The header's names: the organization (and its logo when there is one), the test's title
+ * and the candidate's name; `null` before a code is entered (the product's name only).
+ * @param {HeaderNames | null} given
  */
-export function renderHeader(view) {
+export function renderHeader(given) {
+  names = given;
   $("org-name").textContent = brandName();
   document.getElementById("org-logo")?.remove();
-  const logoUrl = view.organization_logo_url;
+  const logoUrl = given?.logo;
   // Same origin only: the page's policy allows no other (a signed media URL, like items').
   if (logoUrl && logoUrl.startsWith("/") && !logoUrl.startsWith("//")) {
     const logo = document.createElement("img");
@@ -67,14 +79,14 @@ export function renderHeader(view) {
     logo.src = logoUrl;
     $("brand").prepend(logo);
   }
-  $("test-title").textContent = view.title || "Test";
+  $("test-title").textContent = given?.title || "Test";
   const name = $("candidate-name");
   name.replaceChildren();
-  if (view.candidate_name) {
+  if (given?.candidate) {
     const said = document.createElement("span");
     said.className = "visually-hidden";
     said.textContent = "Candidate: ";
-    name.append(said, view.candidate_name);
+    name.append(said, given.candidate);
   }
 }
 

@@ -1,0 +1,69 @@
+// @ts-check
+// How an attempt ended and its released result, in the candidate's words: shared by the
+// finished screen and the welcome page's list of attempts. Builds elements only.
+
+/** @typedef {import("./types.js").LookupAttempt} LookupAttempt */
+/** @typedef {import("./types.js").Result} Result */
+
+/** @param {number} x */
+const round = (x) => Math.round(x * 100) / 100;
+
+/**
+ * The result as a list of terms (score, band, outcome).
+ * @param {Result} result
+ * @returns {HTMLDListElement}
+ */
+export function resultList(result) {
+  const list = document.createElement("dl");
+  /** @type {(term: string, value: string) => void} */
+  const add = (term, value) => {
+    const dt = document.createElement("dt");
+    dt.textContent = term;
+    const dd = document.createElement("dd");
+    dd.textContent = value;
+    list.append(dt, dd);
+  };
+  add("Score", `${round(result.raw)} out of ${round(result.max_raw)}`);
+  if (result.band) add("Band", result.band);
+  if (result.passed !== null && result.passed !== undefined) add("Outcome", result.passed ? "Passed" : "Not passed");
+  return list;
+}
+
+/**
+ * The result in one line (for a table cell).
+ * @param {Result} result
+ */
+export function resultLine(result) {
+  const words = [`Score ${round(result.raw)} out of ${round(result.max_raw)}`];
+  if (result.band) words.push(`band: ${result.band}`);
+  if (result.passed === true) words.push("passed");
+  if (result.passed === false) words.push("not passed");
+  return words.join(", ");
+}
+
+/**
+ * How an attempt ended, in a few words.
+ * @param {LookupAttempt} attempt
+ */
+export function endingWords(attempt) {
+  if (attempt.state === "invalidated") return "Invalidated";
+  if (attempt.state === "in_progress") return "In progress";
+  if (attempt.state === "paused") return "Paused";
+  switch (attempt.ended_because) {
+    case "submitted": return "Submitted";
+    case "expired": return "Time ran out";
+    case "terminated": return "Ended by the supervisor";
+    default: return "Finished";
+  }
+}
+
+/**
+ * A date and time as the candidate's browser writes them.
+ * @param {string | null} iso
+ */
+export function when(iso) {
+  if (!iso) return "";
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return "";
+  return date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+}
