@@ -24,6 +24,8 @@ async def test_the_open_question_survives_a_reload_and_another_device(
     view = (await client.get(f"/api/v1/attempts/{attempt_id}", headers=headers)).json()
     assert view["navigation"] == "free"
     assert view["current_position"] == 1
+    assert view["candidate_name"] == "Cand 0"
+    assert view["organization_name"] == ex.world.org.name
 
     for _ in range(2):  # idempotent
         moved = await client.put(

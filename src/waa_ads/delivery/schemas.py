@@ -95,6 +95,8 @@ class AttemptView(CandidateReply):
     allow_review: bool
     allow_flags: bool
     title: str
+    candidate_name: str | None = Field(description="The candidate's name, for the header.")
+    organization_name: str = Field(description="Whose test it is, for the header.")
     item_count: int
     current_position: int = Field(
         description="The question open: with linear navigation the one reached (moved on by "

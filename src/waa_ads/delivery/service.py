@@ -31,7 +31,7 @@ from waa_ads.assessments.models import Administration, AssessmentVersion, Roster
 from waa_ads.audit import service as audit
 from waa_ads.audit.service import Actor
 from waa_ads.auth.deps import Principal
-from waa_ads.auth.models import Role
+from waa_ads.auth.models import Candidate, Organization, Role
 from waa_ads.content import service as content_service
 from waa_ads.content.item.definition import ItemDefinition
 from waa_ads.content.item.responses import ResponseShapeError, validate_response
@@ -749,6 +749,9 @@ async def view(session: AsyncSession, settings: Settings, attempt: Attempt) -> s
     entry = await session.get(RosterEntry, attempt.roster_entry_id)
     assert entry is not None
     breaks_allowed, breaks_total = break_allowance(definition.breaks, entry)
+    candidate = await session.get(Candidate, attempt.candidate_id)
+    organization = await session.get(Organization, attempt.organization_id)
+    assert organization is not None
     return schemas.AttemptView(
         attempt=attempt_read(attempt),
         remaining_s=remaining(attempt),
@@ -762,6 +765,8 @@ async def view(session: AsyncSession, settings: Settings, attempt: Attempt) -> s
         allow_review=definition.allow_review,
         allow_flags=definition.allow_flags,
         title=definition.title,
+        candidate_name=None if candidate is None or candidate.erased_at else candidate.full_name,
+        organization_name=organization.name,
         item_count=len(items),
         current_position=attempt.current_position,
         items=rendered,
