@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -24,6 +25,7 @@ from waa_ads.core.storage import blob_store_from_settings
 from waa_ads.core.tasks import start_background_work
 from waa_ads.core.telemetry import Tracing
 from waa_ads.core.textguard import TextInputMiddleware
+from waa_ads.delivery.autosave_edge import AutosaveShortcut
 from waa_ads.web.router import router as web_router
 
 #: Where a candidate's answer arrives: text that cannot be stored is repaired there, not
@@ -69,6 +71,9 @@ def create_app(
         app.state.background = await start_background_work(
             settings, db=app.state.db, blobs=app.state.blobs
         )
+        # Everything built so far (modules, routes, models, settings) lives as long as the
+        # process: out of the collector's sight, a full collection no longer walks it.
+        gc.freeze()
         try:
             yield
         finally:
@@ -110,6 +115,8 @@ def create_app(
             allow_headers=["*"],
             allow_credentials=True,
         )
+    # Innermost: autosave's short way past the routing, after every middleware below.
+    app.add_middleware(AutosaveShortcut)
     # Inside the size limit, which so bounds what it reads; a candidate's saved answer is
     # repaired rather than refused, so no answer is lost for its content.
     app.add_middleware(TextInputMiddleware, keep_answer_paths=CANDIDATE_ANSWER_PATHS)

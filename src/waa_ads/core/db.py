@@ -166,8 +166,12 @@ class Database:
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
             kwargs["connect_args"] = {"timeout": sqlite_busy_timeout_ms / 1000}
         else:
-            kwargs["pool_size"] = pool_size
-            kwargs["max_overflow"] = pool_size
+            # Up to twice ``pool_size`` connections, as before, but all of them kept once
+            # opened: "overflow" connections would be closed on every return when the pool
+            # is full, so a busy process opened and closed a connection per request.
+            # Connections are opened on demand, so an idle process still holds few.
+            kwargs["pool_size"] = 2 * pool_size
+            kwargs["max_overflow"] = 0
             # No pre-ping: it costs a round trip on every checkout of the hot paths; stale
             # connections are recycled instead, and a dropped one fails one request.
             kwargs["pool_recycle"] = 1800

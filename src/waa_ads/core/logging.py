@@ -91,6 +91,9 @@ def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
     )
     structlog.configure(
         processors=[
+            # First: a line below the level costs a level check, not the whole chain
+            # (timestamp, redaction) before the standard library drops it.
+            structlog.stdlib.filter_by_level,
             *shared,
             structlog.processors.StackInfoRenderer(),
             structlog.processors.format_exc_info,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import re
 import time
-import uuid
 from typing import Any
 
 import structlog
@@ -17,6 +18,7 @@ REQUEST_ID_HEADER = "x-request-id"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 log = structlog.get_logger("waa_ads.http")
+_access = logging.getLogger("waa_ads.http")
 
 
 class RequestContextMiddleware:
@@ -33,7 +35,7 @@ class RequestContextMiddleware:
             return
         incoming = _header(scope, REQUEST_ID_HEADER)
         request_id = (
-            incoming if incoming and _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+            incoming if incoming and _VALID_REQUEST_ID.match(incoming) else os.urandom(16).hex()
         )
         scope.setdefault("state", {})["request_id"] = request_id
         status_holder: dict[str, int] = {}
@@ -47,18 +49,21 @@ class RequestContextMiddleware:
                 message = {**message, "headers": headers}
             await send(message)
 
-        with structlog.contextvars.bound_contextvars(request_id=request_id):
-            try:
-                await self.app(scope, receive, send_with_id)
-            finally:
-                if scope["type"] == "http":
-                    log.info(
-                        "request",
-                        method=scope.get("method"),
-                        path=scope.get("path"),
-                        status=status_holder.get("status", 500),
-                        duration_ms=round((time.perf_counter() - started) * 1000, 2),
-                    )
+        tokens = structlog.contextvars.bind_contextvars(request_id=request_id)
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            # The access line only when it is written (WAA_LOG_LEVEL=WARNING drops it): a
+            # level check is cheaper than building the line for structlog to drop.
+            if scope["type"] == "http" and _access.isEnabledFor(logging.INFO):
+                log.info(
+                    "request",
+                    method=scope.get("method"),
+                    path=scope.get("path"),
+                    status=status_holder.get("status", 500),
+                    duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                )
+            structlog.contextvars.reset_contextvars(**tokens)
 
 
 class BodySizeLimitMiddleware:

@@ -34,6 +34,7 @@ from waa_ads.core.deps import DatabaseDep, SessionDep, SettingsDep, WriteSession
 from waa_ads.core.errors import DomainError, error_responses, problem_response
 from waa_ads.core.safejson import UnsafeJson, parse_bounded
 from waa_ads.delivery import schemas, service
+from waa_ads.delivery.autosave_edge import save_reply
 from waa_ads.delivery.errors import (
     AccessCodeInvalid,
     AdministrationCancelled,
@@ -198,12 +199,7 @@ async def save(
     )
     if result.refusal is None:
         # The reply model's own JSON, written directly: no validation of what we built.
-        seq = b"%d" % result.seq if result.accepted else b"null"
-        return Response(
-            b'{"accepted":%s,"seq":%s,"current_seq":%d}'
-            % (b"true" if result.accepted else b"false", seq, result.current_seq),
-            media_type="application/json",
-        )
+        return Response(save_reply(result), media_type="application/json")
     return _save_reply(request, result)
 
 

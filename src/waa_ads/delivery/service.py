@@ -1081,6 +1081,24 @@ WITH current_attempt AS (
 SELECT EXISTS (SELECT 1 FROM open_attempt) AS open, EXISTS (SELECT 1 FROM saved) AS won
 """
 _CURRENT_SEQ = "SELECT seq FROM response WHERE attempt_id = $1 AND item_ref = $2"
+_FORM = """
+SELECT ai.ref, ai.item_version_id, ai.position, a.assessment_version_id
+FROM attempt a JOIN attempt_item ai ON ai.attempt_id = a.id
+WHERE a.id = $1
+"""
+
+
+async def _learn_form(conn: Any, attempt_id: uuid.UUID) -> None:
+    """Remember where each item presented so far sits on the attempt's form, and whether
+    its navigation is linear when this process knows its version: one read for the
+    attempt's first save here, instead of one per item (presented rows never change)."""
+    version_id = None
+    for row in await conn.fetch(_FORM, attempt_id):
+        _form_rows.put((attempt_id, row["ref"]), FormRow(row["item_version_id"], row["position"]))
+        version_id = row["assessment_version_id"]
+    version: PublishedVersion | None = _versions.get(version_id)
+    if version is not None:
+        _linear.put(attempt_id, version.definition.navigation is Navigation.linear)
 
 
 async def save_response_at_once(
@@ -1106,20 +1124,24 @@ async def save_response_at_once(
     epoch = credential_epoch(settings, attempt_id, credential)
     if epoch is None:
         return None
-    item_row: FormRow | None = _form_rows.get((attempt_id, ref))
-    linear: bool | None = _linear.get(attempt_id)
-    if item_row is None or linear is None:
-        return None
-    item: ItemDefinition | None = _items.get(item_row.item_version_id)
-    if item is None:
-        return None
-    try:
-        normalized = _normalize(item, value)
-    except DomainError:
-        return None  # answered the general way, after the credential is checked
-    now = utcnow()
-    stored = json.dumps({"value": value, "normalized": normalized})
     async with db.driver_connection() as conn:
+        item_row: FormRow | None = _form_rows.get((attempt_id, ref))
+        linear: bool | None = _linear.get(attempt_id)
+        if item_row is None or linear is None:
+            await _learn_form(conn, attempt_id)
+            item_row = _form_rows.get((attempt_id, ref))
+            linear = _linear.get(attempt_id)
+            if item_row is None or linear is None:
+                return None
+        item: ItemDefinition | None = _items.get(item_row.item_version_id)
+        if item is None:
+            return None
+        try:
+            normalized = _normalize(item, value)
+        except DomainError:
+            return None  # answered the general way, after the credential is checked
+        now = utcnow()
+        stored = json.dumps({"value": value, "normalized": normalized})
         outcome = await conn.fetchrow(
             _SAVE_ONE_STATEMENT,
             attempt_id,
