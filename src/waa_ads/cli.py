@@ -440,22 +440,77 @@ def bank_create(
 @bank_app.command("list")
 def bank_list(
     organization: str | None = typer.Option(None, help="Organization slug (if several)."),
+    archived: bool = typer.Option(False, "--archived", help="Include archived banks."),
 ) -> None:
-    """List an organization's item banks: slug, id and name, one per line."""
+    """List an organization's item banks: slug, id and name, one per line (archived ones,
+    with --archived, marked so)."""
     from sqlalchemy import select
 
     from waa_ads.content.models import ItemBank
 
     async def work(session: Any) -> str:
         org = await _resolve_organization(session, organization)
-        banks = (
-            await session.execute(
-                select(ItemBank).where(ItemBank.organization_id == org.id).order_by(ItemBank.slug)
-            )
-        ).scalars()
-        return "\n".join(f"{b.slug}\t{b.id}\t{b.name}" for b in banks)
+        stmt = select(ItemBank).where(ItemBank.organization_id == org.id)
+        if not archived:
+            stmt = stmt.where(ItemBank.archived_at.is_(None))
+        banks = (await session.execute(stmt.order_by(ItemBank.slug))).scalars()
+        return "\n".join(
+            f"{b.slug}\t{b.id}\t{b.name}" + ("\t(archived)" if b.archived_at else "") for b in banks
+        )
 
     typer.echo(_in_transaction(load_settings(), work, write=False))
+
+
+def _bank_change(slug: str, organization: str | None, action: str) -> None:
+    """Archive, restore or delete a bank as the system (audited like the API's)."""
+    from waa_ads.assessments import service as _assessments  # noqa: F401  (its deletion check)
+    from waa_ads.auth.deps import Principal
+    from waa_ads.content import service as content_service
+
+    async def work(session: Any) -> str:
+        org, bank = await _resolve_bank(session, organization, slug)
+        principal = Principal.system(org.id)
+        if action == "archive":
+            await content_service.archive_bank(session, principal, bank.id)
+            return f"archived item bank {bank.slug} ({bank.id})"
+        if action == "restore":
+            await content_service.restore_bank(session, principal, bank.id)
+            return f"restored item bank {bank.slug} ({bank.id})"
+        await content_service.delete_bank(session, principal, bank.id)
+        return f"deleted item bank {bank.slug} ({bank.id}) and its items"
+
+    typer.echo(_in_transaction(load_settings(), work))
+
+
+@bank_app.command("archive")
+def bank_archive(
+    slug: str = typer.Argument(..., help="The bank's slug."),
+    organization: str | None = typer.Option(None, help="Organization slug (if several)."),
+) -> None:
+    """Archive a bank: hidden from listings, still readable by id, restorable."""
+    _bank_change(slug, organization, "archive")
+
+
+@bank_app.command("restore")
+def bank_restore(
+    slug: str = typer.Argument(..., help="The bank's slug."),
+    organization: str | None = typer.Option(None, help="Organization slug (if several)."),
+) -> None:
+    """Restore an archived bank."""
+    _bank_change(slug, organization, "restore")
+
+
+@bank_app.command("delete")
+def bank_delete(
+    slug: str = typer.Argument(..., help="The bank's slug."),
+    organization: str | None = typer.Option(None, help="Organization slug (if several)."),
+    yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
+) -> None:
+    """Delete a bank and its items; refused while an assessment or attempt uses them
+    (archive it instead)."""
+    if not yes:
+        typer.confirm(f"delete item bank {slug!r} and all its items?", abort=True)
+    _bank_change(slug, organization, "delete")
 
 
 def _in_transaction(

@@ -146,3 +146,22 @@ class RosterRejected(Unprocessable):
             f"first: row {first.row}: {first.problem}",
             extra={"problems": [p.model_dump() for p in problems]},
         )
+
+
+# --- archiving and deleting --------------------------------------------------------------------
+
+
+class AssessmentInUse(Conflict):
+    """Attempts were made on one of the assessment's versions: deleting it would take what
+    they used. Archive it instead."""
+
+    code = "assessment-in-use"
+    title = "Assessment is in use"
+
+
+class AdministrationInUse(Conflict):
+    """Attempts were made in the administration: deleting it would take what they used.
+    Archive it instead."""
+
+    code = "administration-in-use"
+    title = "Administration is in use"

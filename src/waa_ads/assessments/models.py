@@ -32,6 +32,8 @@ class Assessment(TimestampMixin, Base):
     title: Mapped[str] = mapped_column(String(300))
     latest_version: Mapped[int] = mapped_column(Integer(), default=1)
     published_version: Mapped[int | None] = mapped_column(Integer())
+    #: Set while archived: left out of listings, still readable by id.
+    archived_at: Mapped[datetime | None]
 
 
 class AssessmentVersion(Base):
@@ -71,6 +73,8 @@ class Administration(TimestampMixin, Base):
     closes_at: Mapped[datetime]
     notes: Mapped[str | None] = mapped_column(Text())
     cancelled_at: Mapped[datetime | None]
+    #: Set while archived: left out of listings, still readable by id.
+    archived_at: Mapped[datetime | None]
 
 
 class AdministrationProctor(Base):

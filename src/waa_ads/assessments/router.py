@@ -11,9 +11,11 @@ from fastapi import APIRouter, File, Query, Response, UploadFile, status
 from waa_ads.assessments import schemas, service
 from waa_ads.assessments.errors import (
     AdministrationCancelled,
+    AdministrationInUse,
     AdministrationNotFound,
     AdministrationWindowInvalid,
     AdministrationWindowOverlaps,
+    AssessmentInUse,
     AssessmentNotFound,
     AssessmentSlugTaken,
     AssessmentVersionNotDraft,
@@ -82,9 +84,11 @@ async def create_assessment(
     responses=error_responses(*CREDENTIAL_ERRORS),
 )
 async def list_assessments(
-    session: SessionDep, principal: PrincipalDep
+    session: SessionDep,
+    principal: PrincipalDep,
+    archived: Annotated[bool, Query(description="Include archived assessments")] = False,
 ) -> list[schemas.AssessmentRead]:
-    rows = await service.list_assessments(session, principal)
+    rows = await service.list_assessments(session, principal, archived=archived)
     return [schemas.AssessmentRead.model_validate(r) for r in rows]
 
 
@@ -98,6 +102,49 @@ async def get_assessment(
     session: SessionDep, principal: PrincipalDep, assessment_id: uuid.UUID
 ) -> schemas.AssessmentWithVersion:
     return _pair(*await service.get_version(session, principal, assessment_id, None))
+
+
+@assessments.post(
+    "/{assessment_id}/archive",
+    response_model=schemas.AssessmentWithVersion,
+    summary="Archive an assessment: left out of listings, still readable by id",
+    responses=error_responses(*CREDENTIAL_ERRORS, RoleRequired, AssessmentNotFound),
+)
+async def archive_assessment(
+    session: SessionDep, principal: PrincipalDep, assessment_id: uuid.UUID
+) -> schemas.AssessmentWithVersion:
+    return _pair(*await service.archive_assessment(session, principal, assessment_id))
+
+
+@assessments.post(
+    "/{assessment_id}/restore",
+    response_model=schemas.AssessmentWithVersion,
+    summary="Restore an archived assessment",
+    responses=error_responses(*CREDENTIAL_ERRORS, RoleRequired, AssessmentNotFound),
+)
+async def restore_assessment(
+    session: SessionDep, principal: PrincipalDep, assessment_id: uuid.UUID
+) -> schemas.AssessmentWithVersion:
+    return _pair(
+        *await service.archive_assessment(session, principal, assessment_id, archived=False)
+    )
+
+
+@assessments.delete(
+    "/{assessment_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete an assessment, its versions and administrations (admins)",
+    responses=error_responses(
+        *CREDENTIAL_ERRORS, RoleRequired, AssessmentNotFound, AssessmentInUse
+    ),
+)
+async def delete_assessment(
+    session: SessionDep, principal: PrincipalDep, assessment_id: uuid.UUID
+) -> Response:
+    """409 ``assessment-in-use`` once an attempt was made on any version: archive it
+    instead."""
+    await service.delete_assessment(session, principal, assessment_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @assessments.put(
@@ -206,9 +253,11 @@ async def create_administration(
     responses=error_responses(*CREDENTIAL_ERRORS),
 )
 async def list_administrations(
-    session: SessionDep, principal: PrincipalDep
+    session: SessionDep,
+    principal: PrincipalDep,
+    archived: Annotated[bool, Query(description="Include archived administrations")] = False,
 ) -> list[schemas.AdministrationRead]:
-    rows = await service.list_administrations(session, principal)
+    rows = await service.list_administrations(session, principal, archived=archived)
     return [await service.administration_read(session, r) for r in rows]
 
 
@@ -248,6 +297,50 @@ async def update_administration(
         session, principal, administration_id, body
     )
     return await service.administration_read(session, administration)
+
+
+@administrations.post(
+    "/{administration_id}/archive",
+    response_model=schemas.AdministrationRead,
+    summary="Archive an administration: left out of listings, still readable by id",
+    responses=error_responses(*CREDENTIAL_ERRORS, RoleRequired, AdministrationNotFound),
+)
+async def archive_administration(
+    session: SessionDep, principal: PrincipalDep, administration_id: uuid.UUID
+) -> schemas.AdministrationRead:
+    administration = await service.archive_administration(session, principal, administration_id)
+    return await service.administration_read(session, administration)
+
+
+@administrations.post(
+    "/{administration_id}/restore",
+    response_model=schemas.AdministrationRead,
+    summary="Restore an archived administration",
+    responses=error_responses(*CREDENTIAL_ERRORS, RoleRequired, AdministrationNotFound),
+)
+async def restore_administration(
+    session: SessionDep, principal: PrincipalDep, administration_id: uuid.UUID
+) -> schemas.AdministrationRead:
+    administration = await service.archive_administration(
+        session, principal, administration_id, archived=False
+    )
+    return await service.administration_read(session, administration)
+
+
+@administrations.delete(
+    "/{administration_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete an administration with its roster (admins)",
+    responses=error_responses(
+        *CREDENTIAL_ERRORS, RoleRequired, AdministrationNotFound, AdministrationInUse
+    ),
+)
+async def delete_administration(
+    session: SessionDep, principal: PrincipalDep, administration_id: uuid.UUID
+) -> Response:
+    """409 ``administration-in-use`` once an attempt was made in it: archive it instead."""
+    await service.delete_administration(session, principal, administration_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @administrations.post(

@@ -37,6 +37,7 @@ class AssessmentRead(BaseModel):
     latest_version: int
     published_version: int | None
     created_at: datetime
+    archived_at: datetime | None = Field(description="When it was archived; null if not.")
 
 
 class AssessmentVersionRead(BaseModel):
@@ -121,6 +122,7 @@ class AdministrationRead(BaseModel):
     proctor_ids: list[uuid.UUID]
     notes: str | None
     cancelled_at: datetime | None
+    archived_at: datetime | None = Field(description="When it was archived; null if not.")
     roster_size: int
 
 

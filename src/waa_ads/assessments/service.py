@@ -17,7 +17,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
-from sqlalchemy import func, or_, select, text, update
+from sqlalchemy import delete, func, or_, select, text, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from waa_ads.assessments import schemas
@@ -31,9 +32,11 @@ from waa_ads.assessments.definition import (
 )
 from waa_ads.assessments.errors import (
     AdministrationCancelled,
+    AdministrationInUse,
     AdministrationNotFound,
     AdministrationWindowInvalid,
     AdministrationWindowOverlaps,
+    AssessmentInUse,
     AssessmentNotFound,
     AssessmentSlugTaken,
     AssessmentVersionNotDraft,
@@ -204,8 +207,13 @@ async def get_version(
     return assessment, row
 
 
-async def list_assessments(session: AsyncSession, principal: Principal) -> Sequence[Assessment]:
+async def list_assessments(
+    session: AsyncSession, principal: Principal, *, archived: bool = False
+) -> Sequence[Assessment]:
+    """The organization's assessments; archived ones only with ``archived``."""
     stmt = scoped(select(Assessment), Assessment, principal.organization_id)
+    if not archived:
+        stmt = stmt.where(Assessment.archived_at.is_(None))
     return (await session.execute(stmt.order_by(Assessment.slug))).scalars().all()
 
 
@@ -460,6 +468,7 @@ async def administration_read(
         proctor_ids=list(proctors),
         notes=administration.notes,
         cancelled_at=administration.cancelled_at,
+        archived_at=administration.archived_at,
         roster_size=int(size),
     )
 
@@ -579,9 +588,11 @@ async def is_assigned_proctor(
 
 
 async def list_administrations(
-    session: AsyncSession, principal: Principal
+    session: AsyncSession, principal: Principal, *, archived: bool = False
 ) -> Sequence[Administration]:
     stmt = scoped(select(Administration), Administration, principal.organization_id)
+    if not archived:
+        stmt = stmt.where(Administration.archived_at.is_(None))
     if not principal.has_any(Role.admin):
         stmt = stmt.where(
             Administration.id.in_(
@@ -673,6 +684,159 @@ async def cancel_administration(
             session, "delivery.end_cancelled_attempts", administration_id=str(administration.id)
         )
     return administration
+
+
+# --- archiving and deleting ----------------------------------------------------------------
+
+
+async def _set_archived(
+    session: AsyncSession,
+    principal: Principal,
+    row: Assessment | Administration,
+    archived: bool,
+    target_type: str,
+) -> None:
+    if (row.archived_at is not None) != archived:
+        row.archived_at = utcnow() if archived else None
+        await session.flush()
+        await _audit(
+            session,
+            principal,
+            f"{target_type}.{'archived' if archived else 'restored'}",
+            row.id,
+            target_type=target_type,
+        )
+
+
+async def archive_assessment(
+    session: AsyncSession, principal: Principal, assessment_id: uuid.UUID, *, archived: bool = True
+) -> tuple[Assessment, AssessmentVersion]:
+    """Hide an assessment from listings (``archived=False`` restores it); reads by id, its
+    administrations and attempts are unaffected. Idempotent."""
+    require_author(principal)
+    assessment, latest = await get_version(session, principal, assessment_id, None)
+    await _set_archived(session, principal, assessment, archived, "assessment")
+    return assessment, latest
+
+
+async def delete_assessment(
+    session: AsyncSession, principal: Principal, assessment_id: uuid.UUID
+) -> None:
+    """Delete an assessment with its versions and their administrations (rosters and
+    proctors with them; admins). Refused (AssessmentInUse, nothing deleted) once an attempt
+    was made on any version: the attempt's foreign keys say so."""
+    require_admin(principal)
+    assessment = await get_scoped(
+        session,
+        Assessment,
+        assessment_id,
+        principal.organization_id,
+        what="assessment",
+        error=AssessmentNotFound,
+    )
+    versions = select(AssessmentVersion.id).where(AssessmentVersion.assessment_id == assessment.id)
+    administrations = select(Administration.id).where(
+        Administration.assessment_version_id.in_(versions)
+    )
+    try:
+        async with session.begin_nested():
+            await _delete_administration_rows(session, administrations)
+            await session.execute(
+                delete(AssessmentVersion).where(AssessmentVersion.assessment_id == assessment.id)
+            )
+            await session.execute(delete(Assessment).where(Assessment.id == assessment.id))
+    except IntegrityError:
+        raise AssessmentInUse("attempts were made on this assessment; archive it instead") from None
+    await _audit(session, principal, "assessment.deleted", assessment_id, {"slug": assessment.slug})
+
+
+async def _delete_administration_rows(session: AsyncSession, ids: Any) -> None:
+    await session.execute(
+        delete(AdministrationProctor).where(AdministrationProctor.administration_id.in_(ids))
+    )
+    await session.execute(delete(RosterEntry).where(RosterEntry.administration_id.in_(ids)))
+    await session.execute(delete(Administration).where(Administration.id.in_(ids)))
+
+
+async def archive_administration(
+    session: AsyncSession,
+    principal: Principal,
+    administration_id: uuid.UUID,
+    *,
+    archived: bool = True,
+) -> Administration:
+    """Hide an administration from listings (``archived=False`` restores it); reads by id,
+    its roster and attempts are unaffected. Idempotent."""
+    require_admin(principal)
+    administration = await get_administration(session, principal, administration_id)
+    await _set_archived(session, principal, administration, archived, "administration")
+    return administration
+
+
+async def delete_administration(
+    session: AsyncSession, principal: Principal, administration_id: uuid.UUID
+) -> None:
+    """Delete an administration with its roster and proctors (admins). Refused
+    (AdministrationInUse, nothing deleted) once an attempt was made in it."""
+    require_admin(principal)
+    administration = await get_administration(session, principal, administration_id)
+    try:
+        async with session.begin_nested():
+            await _delete_administration_rows(
+                session, select(Administration.id).where(Administration.id == administration.id)
+            )
+    except IntegrityError:
+        raise AdministrationInUse(
+            "attempts were made in this administration; archive it instead"
+        ) from None
+    await _audit(
+        session,
+        principal,
+        "administration.deleted",
+        administration_id,
+        target_type="administration",
+    )
+
+
+async def _assessments_using(
+    session: AsyncSession,
+    organization_id: uuid.UUID,
+    bank_ids: Sequence[uuid.UUID],
+    item_ids: Sequence[uuid.UUID],
+) -> str | None:
+    """The first assessment version whose definition or pinned form names one of the banks
+    or items (fixed items, selections, pinned pools), for the bank's deletion guard."""
+    wanted = {str(i) for i in (*bank_ids, *item_ids)}
+    if not wanted:
+        return None
+    rows = await session.execute(
+        select(
+            Assessment.slug,
+            AssessmentVersion.version,
+            AssessmentVersion.definition,
+            AssessmentVersion.pinned,
+        )
+        .join(Assessment, Assessment.id == AssessmentVersion.assessment_id)
+        .where(AssessmentVersion.organization_id == organization_id)
+        .order_by(Assessment.slug, AssessmentVersion.version)
+    )
+    for slug, version, definition, pinned in rows:
+        if _names_any((definition, pinned), wanted):
+            return f"assessment {slug!r} version {version} uses it"
+    return None
+
+
+def _names_any(document: Any, wanted: set[str]) -> bool:
+    if isinstance(document, str):
+        return document in wanted
+    if isinstance(document, dict):
+        return any(_names_any(v, wanted) for v in document.values())
+    if isinstance(document, (list, tuple)):
+        return any(_names_any(v, wanted) for v in document)
+    return False
+
+
+content_service.register_deletion_check(_assessments_using)
 
 
 # --- rosters and access codes ------------------------------------------------------------

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MEDIA_REFUSALS",
+    "BankInUse",
     "BankNotFound",
     "BankReviewerRequired",
     "BankSlugTaken",
@@ -37,6 +38,7 @@ __all__ = [
     "ItemFormatError",
     "ItemIdentifierChanged",
     "ItemIdentifierTaken",
+    "ItemInUse",
     "ItemNotFound",
     "ItemNotPublished",
     "ItemVersionNotFound",
@@ -100,7 +102,23 @@ class BankReviewerRequired(Forbidden):
     title = "Reviewer permission required"
 
 
+class BankInUse(Conflict):
+    """Deleting the bank would take items that an attempt or an assessment uses: archive
+    it instead."""
+
+    code = "item-bank-in-use"
+    title = "Item bank is in use"
+
+
 # --- items -----------------------------------------------------------------------------------
+
+
+class ItemInUse(Conflict):
+    """Deleting the item would take versions that an attempt, a result or an assessment
+    uses: archive it instead."""
+
+    code = "item-in-use"
+    title = "Item is in use"
 
 
 class ItemNotFound(NotFound):

@@ -43,6 +43,8 @@ class ItemBank(TimestampMixin, Base):
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str | None] = mapped_column(Text())
     review_required: Mapped[bool] = mapped_column(default=False)
+    #: Set while archived: left out of listings, still readable by id.
+    archived_at: Mapped[datetime | None]
 
 
 class BankMember(Base):
@@ -87,6 +89,8 @@ class Item(TimestampMixin, Base):
     search_text: Mapped[str] = mapped_column(Text(), default="")
     # "|choice|text_entry|": filterable with LIKE on both dialects.
     search_types: Mapped[str] = mapped_column(String(400), default="|")
+    #: Set while archived: left out of searches and exports, still readable by id.
+    archived_at: Mapped[datetime | None]
 
 
 class ItemTag(Base):

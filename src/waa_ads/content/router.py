@@ -12,6 +12,7 @@ from waa_ads.auth.errors import CREDENTIAL_ERRORS, RoleRequired, UserNotFound
 from waa_ads.content import assets, schemas, service, transfer
 from waa_ads.content.errors import (
     MEDIA_REFUSALS,
+    BankInUse,
     BankNotFound,
     BankReviewerRequired,
     BankSlugTaken,
@@ -20,6 +21,7 @@ from waa_ads.content.errors import (
     ItemFormatError,
     ItemIdentifierChanged,
     ItemIdentifierTaken,
+    ItemInUse,
     ItemNotFound,
     ItemNotPublished,
     ItemVersionNotFound,
@@ -89,8 +91,12 @@ async def create_bank(
     summary="The item banks the caller may read",
     responses=error_responses(*CREDENTIAL_ERRORS),
 )
-async def list_banks(session: SessionDep, principal: PrincipalDep) -> list[schemas.BankRead]:
-    rows = await service.list_banks(session, principal)
+async def list_banks(
+    session: SessionDep,
+    principal: PrincipalDep,
+    archived: Annotated[bool, Query(description="Include archived banks")] = False,
+) -> list[schemas.BankRead]:
+    rows = await service.list_banks(session, principal, archived=archived)
     return [schemas.BankRead.model_validate(r) for r in rows]
 
 
@@ -118,6 +124,43 @@ async def update_bank(
 ) -> schemas.BankRead:
     bank = await service.update_bank(session, principal, bank_id, body)
     return schemas.BankRead.model_validate(bank)
+
+
+@banks.post(
+    "/{bank_id}/archive",
+    response_model=schemas.BankRead,
+    summary="Archive a bank: left out of listings, still readable by id (reviewers)",
+    responses=error_responses(*CREDENTIAL_ERRORS, BankNotFound, BankReviewerRequired),
+)
+async def archive_bank(
+    session: SessionDep, principal: PrincipalDep, bank_id: uuid.UUID
+) -> schemas.BankRead:
+    return schemas.BankRead.model_validate(await service.archive_bank(session, principal, bank_id))
+
+
+@banks.post(
+    "/{bank_id}/restore",
+    response_model=schemas.BankRead,
+    summary="Restore an archived bank (reviewers)",
+    responses=error_responses(*CREDENTIAL_ERRORS, BankNotFound, BankReviewerRequired),
+)
+async def restore_bank(
+    session: SessionDep, principal: PrincipalDep, bank_id: uuid.UUID
+) -> schemas.BankRead:
+    return schemas.BankRead.model_validate(await service.restore_bank(session, principal, bank_id))
+
+
+@banks.delete(
+    "/{bank_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete a bank and its items (admins); refused while anything uses them",
+    responses=error_responses(*CREDENTIAL_ERRORS, RoleRequired, BankNotFound, BankInUse),
+)
+async def delete_bank(session: SessionDep, principal: PrincipalDep, bank_id: uuid.UUID) -> Response:
+    """409 ``item-bank-in-use`` when an assessment uses one of its items or draws from it,
+    or an attempt or a result used one: archive the bank instead."""
+    await service.delete_bank(session, principal, bank_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @banks.get(
@@ -290,6 +333,7 @@ async def search_items(
     status_filter: Annotated[VersionStatus | None, Query(alias="status")] = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    archived: Annotated[bool, Query(description="Include archived items")] = False,
 ) -> Page[schemas.ItemRead]:
     rows, next_cursor = await service.search_items(
         session,
@@ -301,6 +345,7 @@ async def search_items(
         status=status_filter,
         cursor=cursor,
         limit=limit,
+        archived=archived,
     )
     return Page(items=[schemas.ItemRead.model_validate(r) for r in rows], next_cursor=next_cursor)
 
@@ -464,6 +509,43 @@ async def retire_item(
     session: SessionDep, principal: PrincipalDep, item_id: uuid.UUID
 ) -> schemas.ItemWithVersion:
     return _pair(*await service.retire(session, principal, item_id))
+
+
+@items.post(
+    "/{item_id}/archive",
+    response_model=schemas.ItemRead,
+    summary="Archive an item: left out of searches and exports, still readable by id",
+    responses=error_responses(*CREDENTIAL_ERRORS, ItemNotFound, BankWriteForbidden),
+)
+async def archive_item(
+    session: SessionDep, principal: PrincipalDep, item_id: uuid.UUID
+) -> schemas.ItemRead:
+    return schemas.ItemRead.model_validate(await service.archive_item(session, principal, item_id))
+
+
+@items.post(
+    "/{item_id}/restore",
+    response_model=schemas.ItemRead,
+    summary="Restore an archived item",
+    responses=error_responses(*CREDENTIAL_ERRORS, ItemNotFound, BankWriteForbidden),
+)
+async def restore_item(
+    session: SessionDep, principal: PrincipalDep, item_id: uuid.UUID
+) -> schemas.ItemRead:
+    return schemas.ItemRead.model_validate(await service.restore_item(session, principal, item_id))
+
+
+@items.delete(
+    "/{item_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete an item and all its versions; refused while anything uses them",
+    responses=error_responses(*CREDENTIAL_ERRORS, ItemNotFound, BankWriteForbidden, ItemInUse),
+)
+async def delete_item(session: SessionDep, principal: PrincipalDep, item_id: uuid.UUID) -> Response:
+    """409 ``item-in-use`` when an assessment uses the item, or an attempt or a result used
+    one of its versions: archive it instead."""
+    await service.delete_item(session, principal, item_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 # --- media ---------------------------------------------------------------------------------

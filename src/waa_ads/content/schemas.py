@@ -45,6 +45,7 @@ class BankRead(BaseModel):
     description: str | None
     review_required: bool
     created_at: datetime
+    archived_at: datetime | None = Field(description="When it was archived; null if not.")
 
 
 class BankMemberSet(BaseModel):
@@ -145,6 +146,7 @@ class ItemRead(BaseModel):
     subject: str | None
     created_at: datetime
     updated_at: datetime
+    archived_at: datetime | None = Field(description="When it was archived; null if not.")
 
 
 class ItemVersionRead(BaseModel):

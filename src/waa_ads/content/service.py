@@ -9,11 +9,12 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from waa_ads.audit import service as audit
@@ -22,12 +23,14 @@ from waa_ads.auth.errors import RoleRequired, UserNotFound
 from waa_ads.auth.models import Role, User
 from waa_ads.content import schemas
 from waa_ads.content.errors import (
+    BankInUse,
     BankNotFound,
     BankReviewerRequired,
     BankSlugTaken,
     BankWriteForbidden,
     ItemIdentifierChanged,
     ItemIdentifierTaken,
+    ItemInUse,
     ItemNotFound,
     ItemNotPublished,
     ItemVersionNotFound,
@@ -131,8 +134,13 @@ async def create_bank(
     return bank
 
 
-async def list_banks(session: AsyncSession, principal: Principal) -> Sequence[ItemBank]:
+async def list_banks(
+    session: AsyncSession, principal: Principal, *, archived: bool = False
+) -> Sequence[ItemBank]:
+    """The banks the caller may read; archived ones only with ``archived``."""
     stmt = scoped(select(ItemBank), ItemBank, principal.organization_id).order_by(ItemBank.slug)
+    if not archived:
+        stmt = stmt.where(ItemBank.archived_at.is_(None))
     if not principal.has_any(Role.admin):
         stmt = stmt.join(BankMember, BankMember.bank_id == ItemBank.id).where(
             BankMember.user_id == principal.user_id
@@ -222,6 +230,159 @@ async def remove_member(
         target_type="item_bank",
         target_id=bank.id,
         data={"user_id": str(user_id)},
+    )
+
+
+# --- archiving and deleting -------------------------------------------------------------
+
+#: What other domains say uses items or banks (an assessment that pins an item or draws
+#: from a bank): given the organization, the bank ids and the item ids about to be deleted,
+#: a sentence naming the first user, or None. Registered by those domains (content may not
+#: import them); attempts and results are guarded by their foreign keys as well.
+DeletionCheck = Callable[
+    [AsyncSession, uuid.UUID, Sequence[uuid.UUID], Sequence[uuid.UUID]], Awaitable[str | None]
+]
+_deletion_checks: list[DeletionCheck] = []
+
+
+def register_deletion_check(check: DeletionCheck) -> None:
+    if check not in _deletion_checks:
+        _deletion_checks.append(check)
+
+
+async def _users_of(
+    session: AsyncSession,
+    organization_id: uuid.UUID,
+    bank_ids: Sequence[uuid.UUID],
+    item_ids: Sequence[uuid.UUID],
+) -> str | None:
+    for check in _deletion_checks:
+        reason = await check(session, organization_id, bank_ids, item_ids)
+        if reason is not None:
+            return reason
+    return None
+
+
+async def _delete_items(session: AsyncSession, item_ids: Sequence[uuid.UUID]) -> bool:
+    """Delete items with their versions and tags in a savepoint; False (nothing deleted)
+    when a row elsewhere still refers to one (an attempt's form, a result: their foreign
+    keys restrict)."""
+    if not item_ids:
+        return True
+    try:
+        async with session.begin_nested():
+            await session.execute(delete(ItemTag).where(ItemTag.item_id.in_(item_ids)))
+            await session.execute(delete(ItemVersion).where(ItemVersion.item_id.in_(item_ids)))
+            await session.execute(delete(Item).where(Item.id.in_(item_ids)))
+    except IntegrityError:
+        return False
+    return True
+
+
+async def _set_bank_archived(
+    session: AsyncSession, principal: Principal, bank_id: uuid.UUID, archived: bool
+) -> ItemBank:
+    access = await bank_access(session, principal, bank_id)
+    if not access.can_review:
+        raise BankReviewerRequired("archiving a bank needs the reviewer permission")
+    bank = access.bank
+    if (bank.archived_at is not None) != archived:
+        bank.archived_at = utcnow() if archived else None
+        await session.flush()
+        await audit.record(
+            session,
+            organization_id=principal.organization_id,
+            action="item_bank.archived" if archived else "item_bank.restored",
+            actor=principal.actor,
+            target_type="item_bank",
+            target_id=bank.id,
+        )
+    return bank
+
+
+async def archive_bank(session: AsyncSession, principal: Principal, bank_id: uuid.UUID) -> ItemBank:
+    """Hide a bank from listings (reads by id, its items and everything that used them are
+    kept); idempotent."""
+    return await _set_bank_archived(session, principal, bank_id, True)
+
+
+async def restore_bank(session: AsyncSession, principal: Principal, bank_id: uuid.UUID) -> ItemBank:
+    return await _set_bank_archived(session, principal, bank_id, False)
+
+
+async def delete_bank(session: AsyncSession, principal: Principal, bank_id: uuid.UUID) -> None:
+    """Delete a bank with its items, their versions and its permissions (admins). Refused
+    (BankInUse, nothing deleted) when an assessment or an attempt uses any of its items."""
+    if not principal.has_any(Role.admin):
+        raise RoleRequired("deleting an item bank needs the admin role")
+    bank = (await bank_access(session, principal, bank_id)).bank
+    item_ids = list(
+        (await session.execute(select(Item.id).where(Item.bank_id == bank.id))).scalars()
+    )
+    reason = await _users_of(session, principal.organization_id, [bank.id], item_ids)
+    if reason is not None:
+        raise BankInUse(f"the bank is in use ({reason}); archive it instead")
+    if not await _delete_items(session, item_ids):
+        raise BankInUse("attempts or results used items of this bank; archive it instead")
+    await session.execute(delete(BankMember).where(BankMember.bank_id == bank.id))
+    await session.execute(delete(ItemBank).where(ItemBank.id == bank.id))
+    await audit.record(
+        session,
+        organization_id=principal.organization_id,
+        action="item_bank.deleted",
+        actor=principal.actor,
+        target_type="item_bank",
+        target_id=bank_id,
+        data={"slug": bank.slug, "items": len(item_ids)},
+    )
+
+
+async def _set_item_archived(
+    session: AsyncSession, principal: Principal, item_id: uuid.UUID, archived: bool
+) -> Item:
+    item = await get_item(session, principal, item_id)
+    _require_write(await bank_access(session, principal, item.bank_id))
+    if (item.archived_at is not None) != archived:
+        item.archived_at = utcnow() if archived else None
+        await session.flush()
+        await _audit_item(
+            session,
+            principal,
+            item,
+            "item.archived" if archived else "item.restored",
+            item.latest_version,
+        )
+    return item
+
+
+async def archive_item(session: AsyncSession, principal: Principal, item_id: uuid.UUID) -> Item:
+    """Hide an item from searches and exports (reads by id, assessments and attempts that
+    use it are unaffected); idempotent."""
+    return await _set_item_archived(session, principal, item_id, True)
+
+
+async def restore_item(session: AsyncSession, principal: Principal, item_id: uuid.UUID) -> Item:
+    return await _set_item_archived(session, principal, item_id, False)
+
+
+async def delete_item(session: AsyncSession, principal: Principal, item_id: uuid.UUID) -> None:
+    """Delete an item with all its versions. Refused (ItemInUse, nothing deleted) when an
+    assessment, an attempt or a result uses any of its versions."""
+    item = await get_item(session, principal, item_id)
+    _require_write(await bank_access(session, principal, item.bank_id))
+    reason = await _users_of(session, principal.organization_id, [], [item.id])
+    if reason is not None:
+        raise ItemInUse(f"the item is in use ({reason}); archive it instead")
+    if not await _delete_items(session, [item.id]):
+        raise ItemInUse("an attempt or a result used this item; archive it instead")
+    await audit.record(
+        session,
+        organization_id=principal.organization_id,
+        action="item.deleted",
+        actor=principal.actor,
+        target_type="item",
+        target_id=item_id,
+        data={"identifier": item.identifier, "bank_id": str(item.bank_id)},
     )
 
 
@@ -679,8 +840,12 @@ async def search_items(
     status: VersionStatus | None,
     cursor: str | None,
     limit: int,
+    archived: bool = False,
 ) -> tuple[Sequence[Item], str | None]:
+    """Items matching every filter given; archived ones only with ``archived``."""
     stmt = scoped(select(Item), Item, principal.organization_id)
+    if not archived:
+        stmt = stmt.where(Item.archived_at.is_(None))
     if bank_id is not None:
         await bank_access(session, principal, bank_id)
         stmt = stmt.where(Item.bank_id == bank_id)

@@ -322,14 +322,18 @@ async def versions_for_export(
     status: VersionStatus | None,
     tags: Iterable[str] = (),
 ) -> list[ItemVersion]:
-    """The newest version of each matching item of a bank, in identifier order; with
-    ``status=published``, each item's published version."""
+    """The newest version of each matching item of a bank (archived items left out), in
+    identifier order; with ``status=published``, each item's published version."""
     await service.bank_access(session, principal, bank_id)
     number = Item.published_version if status is VersionStatus.published else Item.latest_version
     stmt = (
         select(ItemVersion)
         .join(Item, (Item.id == ItemVersion.item_id) & (ItemVersion.version == number))
-        .where(Item.bank_id == bank_id, Item.organization_id == principal.organization_id)
+        .where(
+            Item.bank_id == bank_id,
+            Item.organization_id == principal.organization_id,
+            Item.archived_at.is_(None),
+        )
         .order_by(Item.identifier)
     )
     if status is not None and status is not VersionStatus.published:
