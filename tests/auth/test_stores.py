@@ -86,6 +86,24 @@ async def test_refresh_token_is_claimed_exactly_once(
     assert second.already_used is True
 
 
+async def test_a_second_claim_says_when_the_token_was_first_used(
+    stores: tuple[TokenStore, RateLimiter, uuid.UUID, uuid.UUID],
+) -> None:
+    tokens, _, org, user = stores
+    record = _record(org, user)
+    await tokens.save_refresh(record)
+    before = utcnow()
+    first = await tokens.claim_refresh(record.id, record.secret_hash, "bearer")
+    after = utcnow()
+    assert (first.already_used, first.first_used_at) == (False, None)
+    second = await tokens.claim_refresh(record.id, record.secret_hash, "bearer")
+    third = await tokens.claim_refresh(record.id, record.secret_hash, "bearer")
+    for again in (second, third):
+        assert again.already_used is True
+        assert again.first_used_at is not None
+        assert before - timedelta(seconds=1) <= again.first_used_at <= after
+
+
 async def test_wrong_secret_or_unknown_id_claims_nothing(
     stores: tuple[TokenStore, RateLimiter, uuid.UUID, uuid.UUID],
 ) -> None:

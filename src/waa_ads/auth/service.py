@@ -41,6 +41,7 @@ from waa_ads.auth.errors import (
 )
 from waa_ads.auth.models import Candidate, Invitation, Organization, Role, User, role_values
 from waa_ads.auth.tokens import (
+    Claim,
     DatabaseTokenStore,
     RedisTokenStore,
     RefreshRecord,
@@ -601,7 +602,13 @@ async def issue_tokens(
 
 async def rotate_refresh_token(auth: AuthComponents, token: str, *, transport: str) -> IssuedTokens:
     """Trade a refresh token for a new pair. A token presented a second time means it was
-    stolen or replayed: the whole family (every token of that login) is revoked.
+    stolen or replayed: the whole family (every token of that login) is revoked, and the
+    reuse audited.
+
+    One exception: a cookie session's token presented again within
+    ``refresh_reuse_grace_s`` of its first use is two tabs of one browser refreshing at
+    once (they share the cookie), not a theft; it gets a new pair of the same family.
+    Bearer tokens, held by one client each, get no grace.
 
     Every step commits on its own: the revocation of a replayed family must stick although
     the request answers 401.
@@ -614,7 +621,7 @@ async def rotate_refresh_token(auth: AuthComponents, token: str, *, transport: s
     record = claim.record
     if record is None:
         raise RefreshTokenInvalid("invalid or expired refresh token")
-    if claim.already_used:
+    if claim.already_used and not _within_reuse_grace(auth.settings, claim, transport):
         await revoke_family(auth, record.family_id)
         async with auth.db.transaction() as own:
             # Recorded in its own transaction: this request answers 401 and rolls back.
@@ -634,6 +641,13 @@ async def rotate_refresh_token(auth: AuthComponents, token: str, *, transport: s
     if user is None or not user.is_active or user.erased_at is not None:
         raise RefreshTokenInvalid("invalid or expired refresh token")
     return await issue_tokens(auth, user, transport=transport, family_id=record.family_id)
+
+
+def _within_reuse_grace(settings: Settings, claim: Claim, transport: str) -> bool:
+    if transport != "cookie" or claim.first_used_at is None:
+        return False
+    age = utcnow() - claim.first_used_at
+    return timedelta(0) <= age <= timedelta(seconds=settings.refresh_reuse_grace_s)
 
 
 async def revoke_family(

@@ -36,10 +36,13 @@ class RefreshRecord:
 @dataclass(frozen=True, slots=True)
 class Claim:
     """The outcome of presenting a refresh token id: its record (None if unknown or
-    expired) and whether it had already been used (a replay: revoke the family)."""
+    expired) and whether it had already been used (a replay, or two tabs of one cookie
+    session refreshing at once: the service tells them apart by ``first_used_at``, when
+    the token was first used or its family revoked; None when the store cannot tell)."""
 
     record: RefreshRecord | None
     already_used: bool
+    first_used_at: datetime | None = None
 
 
 class TokenStore(Protocol):
@@ -103,7 +106,15 @@ class DatabaseTokenStore:
                     .returning(RefreshToken.id)
                 )
             ).first()
-            return Claim(record, already_used=claimed is None)
+            if claimed is not None:
+                return Claim(record, already_used=False)
+            # A fresh read: the winner may have committed after the row was loaded.
+            first_used_at = (
+                await session.execute(
+                    select(RefreshToken.used_at).where(RefreshToken.id == token_id)
+                )
+            ).scalar_one_or_none()
+            return Claim(record, already_used=True, first_used_at=first_used_at)
 
     async def revoke(
         self, key: str, until: datetime, *, session: AsyncSession | None = None
@@ -210,10 +221,16 @@ class RedisTokenStore:
             or record.transport != transport
         ):
             return Claim(None, already_used=False)
+        used_key = self._rt(token_id) + ":used"
+        now = utcnow()
         first = await self.redis.set(
-            self._rt(token_id) + ":used", b"1", nx=True, exat=record.expires_at
+            used_key, now.isoformat().encode(), nx=True, exat=record.expires_at
         )
-        return Claim(record, already_used=not first)
+        if first:
+            return Claim(record, already_used=False)
+        return Claim(
+            record, already_used=True, first_used_at=_time_or_none(await self.redis.get(used_key))
+        )
 
     async def revoke(
         self, key: str, until: datetime, *, session: AsyncSession | None = None
@@ -225,6 +242,13 @@ class RedisTokenStore:
             return False
         count = await self.redis.exists(*(f"{self.prefix}rev:{k}" for k in keys))
         return int(count) > 0
+
+
+def _time_or_none(value: bytes | None) -> datetime | None:
+    try:
+        return datetime.fromisoformat(_s(value)) if value else None
+    except ValueError:  # a marker written before the time was kept
+        return None
 
 
 def _same(a: str, b: str) -> bool:

@@ -110,6 +110,17 @@ class Settings(BaseSettings):
     refresh_token_ttl_s: int = Field(
         14 * 86_400, ge=300, description="Lifetime of a refresh token, in seconds."
     )
+    refresh_reuse_grace_s: int = Field(
+        10,
+        ge=0,
+        le=300,
+        description=(
+            "A cookie session's refresh token presented again within this many seconds of"
+            " its first use (two browser tabs refreshing at once) gets a new pair of the"
+            " same session instead of revoking it; 0 turns the grace off. Bearer refresh"
+            " tokens get none."
+        ),
+    )
     cookie_secure: bool = Field(
         True, description="Mark session cookies Secure (served over HTTPS only)."
     )
