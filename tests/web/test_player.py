@@ -720,6 +720,20 @@ def test_another_device_opens_the_same_question(server: Server, browser: Any, pa
 
     code = server.code_of("Dev Device")
     sign_in(page, server, code)
+    # Recording the position is best-effort: a failed call disturbs nothing.
+    positions = "**/api/v1/attempts/*/position"
+    page.route(positions, lambda route: _problem(route, 503, "unavailable", "down"))
+    go(page, 2).get_by_label("Blank 1").select_option("goes")
+    wait_saved(page)
+    page.wait_for_timeout(800)  # the position was sent (and refused) by now
+    expect(page.locator("#item-error")).to_have_text("")
+    assert stored(server, page)["current_position"] == 1
+    page.route(positions, lambda route: route.abort())  # and without a network
+    go(page, 3)
+    page.wait_for_timeout(800)
+    expect(page.locator("#item-error")).to_have_text("")
+    page.unroute(positions)
+    assert responses(server, page) == {2: "goes"}
     go(page, 8).locator("input[type=text]").fill("6")
     go(page, 31)
     wait_saved(page)
