@@ -6,10 +6,11 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from waa_ads.core import migrate
 from waa_ads.core.db import Database, UTCDateTime
@@ -52,25 +53,87 @@ _attempt = sa.table(
 )
 
 
+#: The attempt's parents, in the order they can be inserted.
+_PARENTS = (
+    "organization",
+    "candidate",
+    "assessment",
+    "assessment_version",
+    "administration",
+    "roster_entry",
+)
+
+
+def _filler(column: sa.Column[Any], now: datetime) -> Any:
+    """Some value of a column's type, for a row whose content does not matter here."""
+    kind = column.type
+    if isinstance(kind, sa.TypeDecorator):
+        kind = kind.impl_instance
+    try:
+        python = kind.python_type
+    except NotImplementedError:
+        python = str
+    if python is uuid.UUID:
+        return uuid.uuid4()
+    if python is bool:
+        return False
+    if python is int:
+        return 1
+    if python is float:
+        return 1.0
+    if python is datetime:
+        return now
+    if python in (dict, list):
+        return {}
+    return "x"
+
+
+async def _insert_parents(conn: AsyncConnection, now: datetime) -> dict[str, uuid.UUID]:
+    """One row of each of the attempt's parent tables, as the previous schema held them
+    (each of its columns that needs a value gets one, typed by the models; references
+    point at the rows inserted before). The migrations check foreign keys, so attempts need
+    real parents."""
+    from waa_ads.models import metadata
+
+    def columns_of(sync: sa.Connection, table: str) -> dict[str, Any]:
+        return {c["name"]: c for c in sa.inspect(sync).get_columns(table)}
+
+    ids: dict[str, uuid.UUID] = {}
+    for name in _PARENTS:
+        present = await conn.run_sync(columns_of, name)
+        model = metadata.tables[name]
+        values: dict[str, Any] = {}
+        for column in model.columns:
+            if column.name not in present:
+                continue
+            refers = next((k.column.table.name for k in column.foreign_keys), None)
+            if refers in ids:
+                values[column.name] = ids[refers]
+            elif column.name == "id" or not present[column.name]["nullable"]:
+                values[column.name] = _filler(column, now)
+        ids[name] = values["id"]
+        table = sa.table(name, *(sa.column(c.name, c.type) for c in model.columns))
+        await conn.execute(table.insert().values(**values))
+    return ids
+
+
 async def _insert_old_attempts(url: str, rows: dict[uuid.UUID, tuple[str, str | None]]) -> None:
-    """Attempt rows as the previous schema held them. Their parents do not matter here, so
-    foreign keys are not enforced for this connection."""
-    engine = create_async_engine(url)  # without the app's PRAGMA foreign_keys = ON
+    """Attempt rows as the previous schema held them, with one chain of parents."""
+    engine = create_async_engine(url)
     now = datetime.now(UTC)
     try:
         async with engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                await conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
+            parents = await _insert_parents(conn, now)
             for number, (attempt_id, (state, reason)) in enumerate(rows.items(), start=1):
                 ended = state != "in_progress"
                 await conn.execute(
                     _attempt.insert().values(
                         id=attempt_id,
-                        organization_id=uuid.uuid4(),
-                        administration_id=uuid.uuid4(),
-                        roster_entry_id=uuid.uuid4(),
-                        candidate_id=uuid.uuid4(),
-                        assessment_version_id=uuid.uuid4(),
+                        organization_id=parents["organization"],
+                        administration_id=parents["administration"],
+                        roster_entry_id=parents["roster_entry"],
+                        candidate_id=parents["candidate"],
+                        assessment_version_id=parents["assessment_version"],
                         number=number,
                         seed=1,
                         breaks_taken=0,
