@@ -10,14 +10,17 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import select as sa_select
 from typer.testing import CliRunner
 
 from tests.support.factories import Factory, login
-from tests.support.items import choice_item, package
+from tests.support.items import choice_item, figure_item, package
+from tests.support.media import png
 from waa_ads.auth.deps import Principal
 from waa_ads.auth.models import Role
 from waa_ads.content import schemas, service
 from waa_ads.content.interchange.qti.package import build_package
+from waa_ads.content.models import Item, ItemVersion
 from waa_ads.core.db import Database
 
 pytestmark = pytest.mark.asyncio
@@ -410,3 +413,42 @@ async def test_cli_import_keeps_native_tags_and_subject_for_search_and_selection
         f"/api/v1/assessments/{created.json()['assessment']['id']}/publish", headers=headers
     )
     assert published.status_code == 200, published.text
+
+
+async def test_cli_import_of_item_files_brings_their_pictures_or_names_the_missing_one(
+    live_app: FastAPI, live_make: Factory, fresh_database: Database, tmp_path: Path
+) -> None:
+    from waa_ads.cli import app as cli
+
+    org = await live_make.organization(slug="cli-media")
+    content = tmp_path / "content"
+    (content / "items").mkdir(parents=True)
+    (content / "media").mkdir()
+    (content / "media" / "dot.png").write_bytes(png(3, 3))
+    (content / "items" / "shown.xml").write_text(figure_item("SHOWN"))
+    (content / "items" / "broken.xml").write_text(
+        figure_item("BROKEN").replace("../media/dot.png", "../media/gone.png")
+    )
+    env = {
+        "WAA_DATABASE_URL": fresh_database.url,
+        "WAA_DATA_DIR": str(tmp_path / "data"),
+        "WAA_BLOB_DIR": str(live_app.state.settings.resolved_blob_dir),
+    }
+    runner = CliRunner()
+    args = ["import", str(content / "items"), "--bank", "pics", "--create-bank"]
+    refused = await asyncio.to_thread(runner.invoke, cli, args, env=env)
+    assert refused.exit_code == 2
+    assert "item 'BROKEN' refers to '../media/gone.png'" in refused.output
+
+    partial = await asyncio.to_thread(runner.invoke, cli, [*args, "--partial"], env=env)
+    assert partial.exit_code == 0, partial.output
+    assert "refused broken.xml: item 'BROKEN' refers to '../media/gone.png'" in partial.output
+    async with live_app.state.db.transaction(write=False) as session:
+        definition = (
+            await session.execute(
+                sa_select(ItemVersion.definition)
+                .join(Item, Item.id == ItemVersion.item_id)
+                .where(Item.identifier == "SHOWN", Item.organization_id == org.id)
+            )
+        ).scalar_one()
+    assert list(definition["metadata"]["media"]) == ["../media/dot.png"]

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Literal
+from urllib.parse import unquote, urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,6 +30,7 @@ from waa_ads.content.interchange.native import load_native
 from waa_ads.content.interchange.qti.package import (
     PackageError,
     build_package,
+    media_references,
     read_package,
     rewrite_references,
 )
@@ -157,14 +159,44 @@ def candidates_from_bytes(name: str, data: bytes) -> list[ImportCandidate]:
 
 
 def candidates_from_path(path: Path) -> list[ImportCandidate]:
-    """Items in a file, a zip, or a folder (every .xml/.yaml/.yml/.json/.zip under it)."""
+    """Items in a file, a zip, or a folder (every .xml/.yaml/.yml/.json/.zip under it).
+
+    An item file (not a package) brings the media files it refers to from beside it on
+    disk (``../media/chart.svg`` from ``items/``), as a package would; a reference to a
+    file that is not there refuses the item, naming it and the path.
+    """
     if path.is_dir():
         found: list[ImportCandidate] = []
         for child in sorted(p for p in path.rglob("*") if p.is_file()):
             if child.suffix.lower() in (*QTI_SUFFIXES, *NATIVE_SUFFIXES, ".zip"):
-                found += candidates_from_bytes(str(child.relative_to(path)), child.read_bytes())
+                found += _with_local_media(
+                    candidates_from_bytes(str(child.relative_to(path)), child.read_bytes()),
+                    child,
+                )
         return found
-    return candidates_from_bytes(path.name, path.read_bytes())
+    return _with_local_media(candidates_from_bytes(path.name, path.read_bytes()), path)
+
+
+def _with_local_media(found: list[ImportCandidate], source: Path) -> list[ImportCandidate]:
+    if source.suffix.lower() == ".zip":
+        return found
+    for candidate in found:
+        item = candidate.item
+        if item is None:
+            continue
+        for ref in media_references(write_item(item)):
+            target = source.parent / unquote(urlsplit(ref).path)
+            if not target.is_file():
+                candidate.error = (
+                    f"item {item.identifier!r} refers to {ref!r}, which is not there ({target})"
+                )
+            elif target.stat().st_size > MAX_FILE_BYTES:
+                candidate.error = f"{ref!r} is larger than {MAX_FILE_BYTES} bytes"
+            if candidate.error is not None:
+                candidate.item, candidate.media = None, {}
+                break
+            candidate.media[ref] = target.read_bytes()
+    return found
 
 
 async def import_items(

@@ -387,6 +387,19 @@ def _is_media_path(path: str) -> bool:
     return type_from_filename(path) is not None
 
 
+def media_references(xml: bytes) -> list[str]:
+    """The relative references of an item document (img src, object data...) that name a
+    media file by its extension: what must travel with the item."""
+    found: list[str] = []
+    for ref in _item_references(_parse_xml(xml, "item")):
+        parts = urlsplit(ref)
+        if parts.scheme or parts.netloc or ref.startswith(("/", "\\")):
+            continue
+        if _is_media_path(unquote(parts.path)):
+            found.append(ref)
+    return found
+
+
 def rewrite_references(xml: bytes, target: Callable[[str], str | None]) -> bytes:
     """The item document with each relative reference (img src, object data...) that
     ``target`` maps replaced by what it returns; others are kept as they are."""
