@@ -155,9 +155,11 @@ export function showWelcome(code, lookup, { focus = true } = {}) {
     start.hidden = true;
     note.hidden = true;
     blocked.hidden = false;
-    blocked.textContent = problemMessage(
+    const why = problemMessage(
       { status: 409, code: lookup.blocked_by ?? "", detail: null, requestId: null, body: {} }, "start",
     );
+    const opens = lookup.blocked_by === "administration-not-open" ? when(lookup.administration.opens_at) : "";
+    blocked.textContent = opens ? `${why} It opens on ${opens}.` : why;
   } else {
     start.hidden = false;
     note.hidden = false;
@@ -165,8 +167,11 @@ export function showWelcome(code, lookup, { focus = true } = {}) {
     blocked.textContent = "";
     const resume = lookup.next_step === "resume";
     start.textContent = resume ? "Resume the test" : "Start the test";
+    const live = lookup.attempts.find((x) => x.id === lookup.live_attempt_id);
     note.textContent = resume
-      ? "Your test is in progress and its clock is running: you continue where you were."
+      ? live?.state === "paused"
+        ? "Your test is paused: you continue where you were."
+        : "Your test is in progress and its clock is running: you continue where you were."
       : lookup.attempts_used > 0
         ? `This starts attempt ${lookup.attempts_used + 1} of ${lookup.attempts_allowed}. The clock starts when you press Start the test.`
         : "The clock starts when you press Start the test.";
