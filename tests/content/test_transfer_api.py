@@ -25,6 +25,8 @@ from waa_ads.core.db import Database
 
 pytestmark = pytest.mark.asyncio
 
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+
 
 async def _bank(
     client: httpx.AsyncClient, make: Factory, slug: str = "imports"
@@ -452,3 +454,67 @@ async def test_cli_import_of_item_files_brings_their_pictures_or_names_the_missi
             )
         ).scalar_one()
     assert list(definition["metadata"]["media"]) == ["../media/dot.png"]
+
+
+ESSAY = """<qti-assessment-item xmlns="http://www.imsglobal.org/xsd/imsqtiasi_v3p0"
+    identifier="E1" title="Essay" adaptive="false" time-dependent="false">
+  <qti-response-declaration identifier="RESPONSE" cardinality="single" base-type="string"/>
+  <qti-outcome-declaration identifier="SCORE" cardinality="single" base-type="float"/>
+  <qti-item-body>
+    <qti-extended-text-interaction response-identifier="RESPONSE" expected-lines="10">
+      <qti-prompt>Argue for or against school uniforms.</qti-prompt>
+    </qti-extended-text-interaction>
+  </qti-item-body>
+</qti-assessment-item>"""
+
+
+async def test_a_new_version_refused_by_its_item_is_one_refusal_in_partial_mode(
+    client: httpx.AsyncClient, make: Factory
+) -> None:
+    headers, bank_id = await _bank(client, make)
+    rubric = (
+        await client.post(
+            "/api/v1/rubrics",
+            json={
+                "slug": "essay",
+                "yaml": (FIXTURES / "rubrics" / "argumentative-essay.yaml").read_text(),
+            },
+            headers=headers,
+        )
+    ).json()
+    essay = await client.post(
+        f"/api/v1/banks/{bank_id}/items",
+        json={
+            "source": {"format": "qti", "content": ESSAY},
+            "rubric_version_id": rubric["version"]["id"],
+        },
+        headers=headers,
+    )
+    assert essay.status_code == 201, essay.text
+    # E1 again, now a choice item: its rubric cannot stay on it.
+    data = build_package(
+        [
+            ("E1", choice_item("E1", "No longer an essay").encode()),
+            ("N1", choice_item("N1", "New").encode()),
+        ],
+        {},
+    )
+    refused = await _import(client, headers, bank_id, "again.zip", data)
+    assert refused.status_code == 422
+    statuses = {i["identifier"]: i["status"] for i in refused.json()["report"]["items"]}
+    assert statuses == {"E1": "rejected", "N1": "not_imported"}
+    assert [
+        i["identifier"]
+        for i in (await client.get("/api/v1/items", headers=headers)).json()["items"]
+    ] == ["E1"]
+
+    partial = await _import(client, headers, bank_id, "again.zip", data, mode="partial")
+    assert partial.status_code == 201, partial.text
+    by_id = {i["identifier"]: i for i in partial.json()["items"]}
+    assert by_id["N1"]["status"] == "imported"
+    assert by_id["E1"]["status"] == "rejected"
+    assert "extended-text" in by_id["E1"]["reason"]
+    versions = (
+        await client.get(f"/api/v1/items/{essay.json()['item']['id']}/versions", headers=headers)
+    ).json()
+    assert [v["title"] for v in versions] == ["Essay"]

@@ -41,6 +41,7 @@ from waa_ads.content.item.validation import validate_item
 from waa_ads.content.media.check import MediaError
 from waa_ads.content.models import Item, ItemTag, ItemVersion, MediaAsset, VersionStatus
 from waa_ads.content.sources import check_document_metadata
+from waa_ads.core.errors import DomainError
 from waa_ads.core.storage import BlobStore
 
 NATIVE_SUFFIXES = (".yaml", ".yml", ".json")
@@ -314,18 +315,30 @@ async def import_items(
     for outcome, item, note in new_versions:
         assert outcome.item_id is not None
         previous = existing[item.identifier][1]
-        row, version = await service.update_item(
-            session,
-            principal,
-            outcome.item_id,
-            definition=item,
-            metadata=metadata,
-            rubric_version_id=None,
-            change_note=note,
-            expected_version=None,
-        )
-        if publish:
-            row, version = await service.publish(session, principal, row.id)
+        try:
+            # A savepoint each: in partial mode one refused version leaves the others.
+            async with session.begin_nested():
+                row, version = await service.update_item(
+                    session,
+                    principal,
+                    outcome.item_id,
+                    definition=item,
+                    metadata=metadata,
+                    rubric_version_id=None,
+                    change_note=note,
+                    expected_version=None,
+                )
+                if publish:
+                    row, version = await service.publish(session, principal, row.id)
+        except DomainError as exc:
+            # e.g. the item's rubric needs an extended-text interaction the new one lacks
+            outcome.status, outcome.reason = "rejected", f"as a new version: {exc.detail}"
+            if mode == "all":
+                for other in report.outcomes:
+                    if other.status in ("imported", "new_version"):
+                        other.status, other.item_id, other.version = "not_imported", None, None
+                raise ImportRejected(report) from None
+            continue
         outcome.status, outcome.version = "new_version", version.version
         outcome.reason = (
             f"the bank already holds {outcome.identifier!r}: "
@@ -336,6 +349,8 @@ async def import_items(
             )
             + f" ({version.status})"
         )
+    if not report.ok and not any(o.status in ("imported", "new_version") for o in outcomes):
+        raise ImportRejected(report)
     return report
 
 
