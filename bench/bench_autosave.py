@@ -621,7 +621,7 @@ async def durability(
     acked_before = counters["acked"]
     killed = time.perf_counter()
     server.kill9()
-    await server.start()
+    await server.start(within_s=180.0)  # a loaded machine takes a while to import it all
     downtime = time.perf_counter() - killed
     acked_during = counters["acked"] - acked_before
     await asyncio.sleep(after_s)
@@ -832,6 +832,15 @@ async def main(args: argparse.Namespace) -> None:
             for _, s in pair:
                 ready_s = await s.start()
                 print(f"{s.name} answered /healthz {ready_s:.1f} s after its start", flush=True)
+            if args.warmup:
+                # Both sides serve a few seconds before anything is measured: the product's
+                # per-process caches (an attempt's form, item definitions) and both sides'
+                # connection pools fill here, not in the first measured level.
+                for target, s in pair:
+                    await asyncio.to_thread(
+                        run_wrk, s, target, workers, attempts_file, max(levels),
+                        args.threads, args.warmup, SEQ_STRIDE // 2, name,
+                    )  # fmt: skip
             for level in levels:
                 for target, s in pair:
                     run = await asyncio.to_thread(
@@ -901,6 +910,12 @@ if __name__ == "__main__":
     parser.add_argument("--levels", default="100,500,2000", help="wrk connections per run")
     parser.add_argument("--duration", type=int, default=15, help="seconds per wrk run")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=4,
+        help="seconds of unmeasured load on each side before the levels (0: none)",
+    )
     parser.add_argument("--pool", type=int, default=10, help="WAA_DATABASE_POOL_SIZE")
     parser.add_argument("--storm", type=int, default=2000, help="attempts started in the storm")
     parser.add_argument("--storm-spread", type=float, default=60.0)

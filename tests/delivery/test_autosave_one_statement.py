@@ -174,3 +174,44 @@ async def test_saves_racing_the_submit_are_read_by_the_scoring_or_refused(
         statuses = [s for _, _, s in await _history(live_app, attempt_id)]
         assert statuses == sorted(statuses, key=lambda s: s != "accepted")  # late ones last
         assert len(statuses) == 39
+
+
+async def test_the_short_way_leaves_every_other_answer_to_the_route(
+    live_app: FastAPI, live_client: httpx.AsyncClient, live_make: Factory
+) -> None:
+    """Bodies the route's model refuses, other media types, malformed ids and unknown items
+    are answered by the route itself, as they always were; a save's reply carries the
+    request id like any other."""
+    ex = await exam(live_client, live_make, candidates=1)
+    attempt_id, headers = await begin(live_client, ex.codes[0])
+    url = f"/api/v1/attempts/{attempt_id}/responses/Q1"
+    saved = await live_client.put(
+        url, json={"seq": 1, "value": "A"}, headers={**headers, "X-Request-ID": "req-1"}
+    )
+    assert saved.status_code == 200
+    assert saved.headers["x-request-id"] == "req-1"
+    assert saved.headers["content-type"] == "application/json"
+    assert saved.json() == {"accepted": True, "seq": 1, "current_seq": 1}
+    for body in (b'{"seq": 0, "value": "A"}', b'{"value": "A"}', b"[1]", b"{"):
+        refused = await live_client.put(
+            url, content=body, headers={**headers, "Content-Type": "application/json"}
+        )
+        assert refused.status_code == 422, body
+    as_text = await live_client.put(
+        url, content=b'{"seq": 2, "value": "B"}', headers={**headers, "Content-Type": "text/plain"}
+    )
+    assert as_text.status_code == 422
+    not_an_id = await live_client.put(
+        "/api/v1/attempts/not-a-uuid/responses/Q1", json={"seq": 2, "value": "B"}, headers=headers
+    )
+    assert not_an_id.status_code == 422
+    unknown = await live_client.put(
+        f"/api/v1/attempts/{attempt_id}/responses/NOPE",
+        json={"seq": 2, "value": "B"},
+        headers=headers,
+    )
+    assert (unknown.status_code, unknown.json()["type"].rsplit("/", 1)[-1]) == (
+        422,
+        "item-not-on-form",
+    )
+    assert await _history(live_app, attempt_id) == [("Q1", 1, "accepted")]
