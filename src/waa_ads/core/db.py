@@ -12,6 +12,7 @@ with "database is locked" when it upgrades a read lock.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import time
@@ -88,7 +89,9 @@ class UTCDateTime(TypeDecorator[datetime]):
             raise ValueError("naive datetime given; use a timezone-aware UTC datetime")
         value = value.astimezone(UTC)
         if dialect.name == "sqlite":
-            return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+            # %Y does not pad years before 1000 ("360-06-12"), which would not read back
+            # (nor sort as text): the year is padded to four digits by hand.
+            return f"{value.year:04d}" + value.strftime("-%m-%dT%H:%M:%S.%fZ")
         return value
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
@@ -175,6 +178,8 @@ class Database:
             # No pre-ping: it costs a round trip on every checkout of the hot paths; stale
             # connections are recycled instead, and a dropped one fails one request.
             kwargs["pool_recycle"] = 1800
+        self._statement_slots: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
+        self._statement_slot_count = 2 * pool_size
         self.engine = create_async_engine(url, **kwargs)
         if self.dialect_name == "sqlite":
             _install_sqlite_hooks(
@@ -208,7 +213,14 @@ class Database:
         when the statement returns. For hot paths that are one statement; SQLAlchemy's
         adapter only sends ``BEGIN`` once it executes something itself, which it does not
         here, and the pool's reset on return is then a no-op."""
-        async with self.write_engine.connect() as conn:
+        # Waiting here, first come first served, rather than in the pool's queue: there a
+        # request that just arrived can take a connection handed back before the one
+        # woken for it runs, which then queues again at the end, so with hundreds of
+        # requests waiting a few of them waited for many seconds.
+        loop = asyncio.get_running_loop()
+        if self._statement_slots is None or self._statement_slots[0] is not loop:
+            self._statement_slots = (loop, asyncio.Semaphore(self._statement_slot_count))
+        async with self._statement_slots[1], self.write_engine.connect() as conn:
             raw = await conn.get_raw_connection()
             yield raw.driver_connection
 

@@ -183,6 +183,23 @@ async def _validation_handler(request: Request, exc: Exception) -> JSONResponse:
 
 async def _http_exception_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400:
+        # The framework's answer to a body it cannot decode (JSON that is not UTF-8 or nests
+        # past the parser's limit, a broken multipart form): malformed input, which this API
+        # answers with 422 like any other (the routes raise DomainErrors, never a bare 400).
+        reason = (
+            "is not JSON text (UTF-8) that can be parsed"
+            if exc.detail == _UNPARSABLE_BODY
+            else f"cannot be parsed: {exc.detail}"
+        )
+        return problem_response(
+            request,
+            status=422,
+            code="validation-error",
+            title="Unprocessable content",
+            detail=f"Invalid request: body: {reason}",
+            invalid_params=[{"name": "body", "reason": reason}],
+        )
     code, title = _code_for_status(exc.status_code)
     detail = exc.detail if isinstance(exc.detail, str) and exc.detail != title else None
     return problem_response(
@@ -219,6 +236,8 @@ def _problem_response_doc(description: str) -> dict[str, Any]:
         "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
     }
 
+
+_UNPARSABLE_BODY = "There was an error parsing the body"
 
 #: Error responses every API route may produce; routers add these to their OpenAPI docs.
 COMMON_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
