@@ -22,7 +22,8 @@ The CPU columns are CPU-seconds per wall-second (1.00 = one core busy): the load
 the server's process tree, PostgreSQL (the backends of the bench database, plus the WAL
 writer, checkpointer and background writer), the rest (anything else running on the
 machine) and the whole machine's busy share of its cores; then CPU milliseconds per
-request. wrk must be installed (``apt-get install -y wrk``).
+request. wrk must be installed (``apt-get install -y wrk``). Figures from runs of this
+script, before and after the one-statement save, are in docs/performance.md.
 """
 
 from __future__ import annotations
