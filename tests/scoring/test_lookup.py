@@ -91,9 +91,7 @@ async def test_an_access_code_shows_attempts_and_results_and_starts_nothing(
     assert pending.status_code == 404
     assert pending.json()["type"].endswith("/result-not-released")
 
-    released = await client.post(
-        f"/api/v1/results/{attempt_id}/release", headers=ex.world.headers
-    )
+    released = await client.post(f"/api/v1/results/{attempt_id}/release", headers=ex.world.headers)
     assert released.status_code == 200, released.text
     shown = await look(client, code)
     (past,) = shown["attempts"]
@@ -139,9 +137,7 @@ async def test_the_lookup_says_the_candidates_own_time_and_a_cancelled_administr
     seen = [await look(client, code) for code in ex.codes]
     limits = sorted(s["assessment"]["candidate_time_limit_s"] for s in seen)
     assert limits == [1000, 1500], codes
-    await client.post(
-        f"/api/v1/administrations/{administration}/cancel", headers=ex.world.headers
-    )
+    await client.post(f"/api/v1/administrations/{administration}/cancel", headers=ex.world.headers)
     cancelled = await look(client, ex.codes[0])
     assert cancelled["administration"]["cancelled"] is True
     assert (cancelled["next_step"], cancelled["blocked_by"]) == (
