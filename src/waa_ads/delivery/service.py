@@ -564,6 +564,12 @@ async def sweep_expired(db: Database, settings: Settings, *, batch: int = EXPIRY
                         )
                         .order_by(Attempt.deadline_at)
                         .limit(batch)
+                        # Lock the batch before the first audit record takes the chain's
+                        # head: a late save holds its attempt FOR SHARE and then wants the
+                        # head to expire it, so waiting on its row while holding the head
+                        # would deadlock. A row a save holds is skipped; that save expires
+                        # the attempt itself.
+                        .with_for_update(skip_locked=True)
                     )
                 )
                 .scalars()
