@@ -21,8 +21,9 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from waa_ads.core.asgi import read_body, replay
 from waa_ads.core.errors import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -135,7 +136,7 @@ class TextInputMiddleware:
         if kind is None:
             await self.app(scope, receive, send)
             return
-        body, more = await _read_body(receive)
+        body, more = await read_body(receive)
         try:
             if kind == "json":
                 keep = any(p.search(scope["path"]) for p in self.keep_answer_paths)
@@ -148,7 +149,7 @@ class TextInputMiddleware:
         except BadText as exc:
             await self._reject(scope, receive, send, exc)
             return
-        await self.app(scope, _replay(body, more, receive), send)
+        await self.app(scope, replay(body, more, receive), send)
 
     async def _reject(self, scope: Scope, receive: Receive, send: Send, exc: BadText) -> None:
         if scope["type"] == "websocket":
@@ -191,33 +192,6 @@ def _body_kind(scope: Scope) -> str | None:
                 return "form"
             return None
     return None
-
-
-async def _read_body(receive: Receive) -> tuple[bytes, Message | None]:
-    """The whole body; a disconnect message that arrived instead is handed on as is."""
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            return b"".join(chunks), message
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return b"".join(chunks), None
-
-
-def _replay(body: bytes, pending: Message | None, receive: Receive) -> Receive:
-    delivered = False
-
-    async def replay() -> Message:
-        nonlocal delivered
-        if not delivered:
-            delivered = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        if pending is not None:
-            return pending
-        return await receive()
-
-    return replay
 
 
 def _with_length(scope: Scope, length: int) -> Scope:

@@ -16,11 +16,11 @@ to go the short way wrote nothing. A database error propagates as from the route
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from pydantic import ValidationError
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from waa_ads.core.asgi import read_body, replay
 from waa_ads.delivery import schemas, service
 
 PREFIX = "/api/v1/attempts/"
@@ -66,16 +66,16 @@ class AutosaveShortcut:
                 credential = value.decode("latin-1")
             elif name == b"content-type":
                 json_body = value.split(b";", 1)[0].strip().lower() in _JSON_TYPES
-        body, pending = await _read_body(receive)
-        replay = _replay(body, pending, receive)
+        body, pending = await read_body(receive)
+        replayed = replay(body, pending, receive)
         if not json_body or pending is not None:
-            await self.app(scope, replay, send)
+            await self.app(scope, replayed, send)
             return
         try:
             attempt_id = uuid.UUID(parts[0])
             request = schemas.SaveRequest.model_validate_json(body)
         except (ValueError, ValidationError):
-            await self.app(scope, replay, send)
+            await self.app(scope, replayed, send)
             return
         result = await service.save_response_at_once(
             db,
@@ -89,7 +89,7 @@ class AutosaveShortcut:
             time_spent_ms=request.time_spent_ms,
         )
         if result is None:
-            await self.app(scope, replay, send)
+            await self.app(scope, replayed, send)
             return
         payload = save_reply(result)
         await send(
@@ -103,32 +103,3 @@ class AutosaveShortcut:
             }
         )
         await send({"type": "http.response.body", "body": payload})
-
-
-async def _read_body(receive: Receive) -> tuple[bytes, Message | None]:
-    """The request body, and a message other than a body part if one came (a disconnect),
-    which the route then gets as it would have."""
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            return b"".join(chunks), message
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return b"".join(chunks), None
-
-
-def _replay(body: bytes, pending: Message | None, receive: Receive) -> Receive:
-    delivered = False
-
-    async def replay() -> Message:
-        nonlocal delivered
-        if not delivered:
-            delivered = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        if pending is not None:
-            return pending
-        message: Any = await receive()
-        return message  # type: ignore[no-any-return]
-
-    return replay
