@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from starlette.types import Message, Receive
+import json
+from typing import Any
+
+from starlette.types import Message, Receive, Scope, Send
+
+from waa_ads.core.errors import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE
 
 
 async def read_body(receive: Receive) -> tuple[bytes, Message | None]:
@@ -33,3 +38,37 @@ def replay(body: bytes, pending: Message | None, receive: Receive) -> Receive:
         return await receive()
 
     return replayed
+
+
+async def send_problem(
+    scope: Scope,
+    send: Send,
+    *,
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    close: bool = False,
+    **extra: Any,
+) -> None:
+    """Answer with an RFC 9457 problem from middleware, before any route ran (the same body
+    the app's error handler writes: type, title, status, detail, instance, request id)."""
+    state: dict[str, Any] = scope.get("state", {})
+    problem: dict[str, Any] = {
+        "type": PROBLEM_TYPE_BASE + code,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": scope.get("path"),
+        "request_id": state.get("request_id"),
+        **extra,
+    }
+    payload = json.dumps(problem, ensure_ascii=True).encode()
+    headers = [
+        (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
+        (b"content-length", str(len(payload)).encode()),
+    ]
+    if close:
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})

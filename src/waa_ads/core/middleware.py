@@ -6,13 +6,12 @@ import logging
 import os
 import re
 import time
-from typing import Any
 
 import structlog
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from waa_ads.core.errors import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE
+from waa_ads.core.asgi import send_problem
 
 REQUEST_ID_HEADER = "x-request-id"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -111,30 +110,15 @@ class BodySizeLimitMiddleware:
                 await self._reject(scope, send)
 
     async def _reject(self, scope: Scope, send: Send) -> None:
-        import json
-
-        state: dict[str, Any] = scope.get("state", {})
-        body = {
-            "type": PROBLEM_TYPE_BASE + "payload-too-large",
-            "title": "Payload too large",
-            "status": 413,
-            "detail": f"The request body exceeds the limit of {self.max_bytes} bytes.",
-            "instance": scope.get("path"),
-            "request_id": state.get("request_id"),
-        }
-        payload = json.dumps(body).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
-                    (b"content-length", str(len(payload)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
+        await send_problem(
+            scope,
+            send,
+            status=413,
+            code="payload-too-large",
+            title="Payload too large",
+            detail=f"The request body exceeds the limit of {self.max_bytes} bytes.",
+            close=True,
         )
-        await send({"type": "http.response.body", "body": payload})
 
 
 class _BodyTooLarge(HTTPException):

@@ -23,8 +23,7 @@ from urllib.parse import unquote_to_bytes
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from waa_ads.core.asgi import read_body, replay
-from waa_ads.core.errors import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE
+from waa_ads.core.asgi import read_body, replay, send_problem
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _SUSPICIOUS = re.compile(rb"\\u|\x00|NaN|Infinity")
@@ -156,28 +155,15 @@ class TextInputMiddleware:
             await receive()  # websocket.connect
             await send({"type": "websocket.close", "code": 1007, "reason": "invalid text"})
             return
-        state: dict[str, Any] = scope.get("state", {})
-        problem = {
-            "type": PROBLEM_TYPE_BASE + "invalid-text",
-            "title": "Text that cannot be stored",
-            "status": 422,
-            "detail": f"{exc.where} {exc.reason}.",
-            "instance": scope.get("path"),
-            "request_id": state.get("request_id"),
-            "invalid_params": [{"name": exc.where, "reason": exc.reason}],
-        }
-        payload = json.dumps(problem, ensure_ascii=True).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 422,
-                "headers": [
-                    (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
-                    (b"content-length", str(len(payload)).encode()),
-                ],
-            }
+        await send_problem(
+            scope,
+            send,
+            status=422,
+            code="invalid-text",
+            title="Text that cannot be stored",
+            detail=f"{exc.where} {exc.reason}.",
+            invalid_params=[{"name": exc.where, "reason": exc.reason}],
         )
-        await send({"type": "http.response.body", "body": payload})
 
 
 def _body_kind(scope: Scope) -> str | None:
