@@ -17,6 +17,7 @@ from sqlalchemy import func, select, update
 from tests.support.exams import World, begin, exam, wait_for_state
 from tests.support.factories import Factory, login
 from tests.support.items import package
+from tests.support.problems import problem
 from tests.support.settings import make_settings
 from waa_ads.audit.models import AuditEvent
 from waa_ads.auth.models import Role
@@ -26,12 +27,6 @@ from waa_ads.delivery.state_machine import EndReason
 from waa_ads.main import create_app
 
 pytestmark = pytest.mark.asyncio
-
-
-def problem(response: httpx.Response) -> str:
-    """The code of a refusal (the end of its problem ``type``): what a client matches on,
-    never the ``detail`` sentence."""
-    return str(response.json()["type"]).rsplit("/", 1)[-1]
 
 
 async def test_start_resume_view_save_submit_and_score(

@@ -8,12 +8,9 @@ import pytest
 
 from tests.support.exams import begin, exam
 from tests.support.factories import Factory
+from tests.support.problems import problem
 
 pytestmark = pytest.mark.asyncio
-
-
-def problem(response: httpx.Response) -> str:
-    return str(response.json()["type"]).rsplit("/", 1)[-1]
 
 
 async def test_the_open_question_survives_a_reload_and_another_device(

@@ -10,15 +10,12 @@ from fastapi import FastAPI
 from tests.support.exams import begin, exam, wait_for_state
 from tests.support.factories import Factory
 from tests.support.items import QTI3
+from tests.support.problems import problem
 from waa_ads.content.item.definition import ItemDefinition
 from waa_ads.demo.loader import DEMO_ADMIN, load_demo
 from waa_ads.scoring.service import DEFAULT_HUMAN_MAX_SCORE, PendingHumanScorer
 
 pytestmark = pytest.mark.asyncio
-
-
-def problem(response: httpx.Response) -> str:
-    return str(response.json()["type"]).rsplit("/", 1)[-1]
 
 
 #: The demo's six items people score, and the maximum each declares (``normal_maximum``).

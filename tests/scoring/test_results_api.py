@@ -15,15 +15,10 @@ from fastapi import FastAPI
 from tests.support.exams import begin, exam, wait_for_state
 from tests.support.factories import Factory, login
 from tests.support.items import QTI3, choice_item
+from tests.support.problems import problem
 from waa_ads.auth.models import Role
 
 pytestmark = pytest.mark.asyncio
-
-
-def problem(response: httpx.Response) -> str:
-    """The code of a refusal (the end of its problem ``type``): what a client matches on,
-    never the ``detail`` sentence."""
-    return str(response.json()["type"]).rsplit("/", 1)[-1]
 
 
 ESSAY = f"""<qti-assessment-item xmlns="{QTI3}" identifier="E1" title="Essay"

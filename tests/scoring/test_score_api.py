@@ -7,15 +7,10 @@ import pytest
 
 from tests.support.factories import Factory, login
 from tests.support.items import choice_item
+from tests.support.problems import problem
 from waa_ads.auth.models import Role
 
 pytestmark = pytest.mark.asyncio
-
-
-def problem(response: httpx.Response) -> str:
-    """The code of a refusal (the end of its problem ``type``): what a client matches on,
-    never the ``detail`` sentence."""
-    return str(response.json()["type"]).rsplit("/", 1)[-1]
 
 
 async def test_trying_responses_returns_every_outcome(
