@@ -9,6 +9,20 @@
 const round = (x) => Math.round(x * 100) / 100;
 
 /**
+ * Append a term and its description to a description list.
+ * @param {HTMLElement} list
+ * @param {string} term
+ * @param {string} value
+ */
+export function addTerm(list, term, value) {
+  const dt = document.createElement("dt");
+  dt.textContent = term;
+  const dd = document.createElement("dd");
+  dd.textContent = value;
+  list.append(dt, dd);
+}
+
+/**
  * The result as a list of terms (score, band, outcome).
  * @param {Result} result
  * @returns {HTMLDListElement}
@@ -16,13 +30,7 @@ const round = (x) => Math.round(x * 100) / 100;
 export function resultList(result) {
   const list = document.createElement("dl");
   /** @type {(term: string, value: string) => void} */
-  const add = (term, value) => {
-    const dt = document.createElement("dt");
-    dt.textContent = term;
-    const dd = document.createElement("dd");
-    dd.textContent = value;
-    list.append(dt, dd);
-  };
+  const add = (term, value) => addTerm(list, term, value);
   add("Score", `${round(result.raw)} out of ${round(result.max_raw)}`);
   if (result.band) add("Band", result.band);
   if (result.passed !== null && result.passed !== undefined) add("Outcome", result.passed ? "Passed" : "Not passed");

@@ -9,7 +9,7 @@
 
 import { lookupCode, startAttempt } from "./api.js";
 import { OFFLINE, problemMessage } from "./messages.js";
-import { endingWords, resultLine, when } from "./results.js";
+import { addTerm, endingWords, resultLine, when } from "./results.js";
 import { $, keepSession, session, state } from "./store.js";
 import { later, stopTimers } from "./timer.js";
 import { focusHeading, renderHeader, showScreen } from "./ui.js";
@@ -57,13 +57,7 @@ function facts(lookup) {
   const list = $("welcome-facts");
   list.replaceChildren();
   /** @type {(term: string, value: string) => void} */
-  const add = (term, value) => {
-    const dt = document.createElement("dt");
-    dt.textContent = term;
-    const dd = document.createElement("dd");
-    dd.textContent = value;
-    list.append(dt, dd);
-  };
+  const add = (term, value) => addTerm(list, term, value);
   const yours = a.candidate_time_limit_s;
   if (yours === null) {
     add("Time", `No time limit: the test is open until ${when(lookup.administration.closes_at)}.`);
