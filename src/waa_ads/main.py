@@ -26,6 +26,7 @@ from waa_ads.core.tasks import start_background_work
 from waa_ads.core.telemetry import Tracing
 from waa_ads.core.textguard import TextInputMiddleware
 from waa_ads.delivery.autosave_edge import AutosaveShortcut
+from waa_ads.web.console.router import install_console
 from waa_ads.web.router import router as web_router
 
 #: Where a candidate's answer arrives: text that cannot be stored is repaired there, not
@@ -105,6 +106,7 @@ def create_app(
     app.include_router(health_router)
     app.include_router(api_router)
     app.include_router(web_router)
+    install_console(app)
     _document_problem_schema(app)
 
     if settings.cors_origins:

@@ -31,9 +31,9 @@ def _asyncpg_dsn(url: str) -> str:
 
 
 class PostgresDatabases:
-    def __init__(self, admin_url: str) -> None:
+    def __init__(self, admin_url: str, *, kind: str = "tpl") -> None:
         self.admin_url = admin_url
-        self.template = f"waa_tpl_{RUN_ID}"
+        self.template = f"waa_{kind}_{RUN_ID}"
         self._count = 0
         self._created: list[str] = []
 

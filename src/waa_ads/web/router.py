@@ -54,11 +54,12 @@ _MEDIA_TYPES: Final = {
 }
 
 
-def _static_files() -> dict[str, tuple[bytes, str]]:
-    """Every file of ``static/`` by name, read once: the allow-list of what can be served
-    (a request names a file, never a path, so nothing outside the folder is reachable)."""
+def static_files(package: str) -> dict[str, tuple[bytes, str]]:
+    """Every file of ``package``'s ``static/`` by name, read once: the allow-list of what
+    can be served (a request names a file, never a path, so nothing outside the folder is
+    reachable)."""
     files: dict[str, tuple[bytes, str]] = {}
-    for entry in resources.files("waa_ads.web").joinpath("static").iterdir():
+    for entry in resources.files(package).joinpath("static").iterdir():
         name = entry.name
         suffix = name[name.rfind(".") :] if "." in name else ""
         if entry.is_file() and suffix in _MEDIA_TYPES:
@@ -66,11 +67,12 @@ def _static_files() -> dict[str, tuple[bytes, str]]:
     return files
 
 
-_FILES: Final = _static_files()
+_FILES: Final = static_files("waa_ads.web")
 
 
-def _serve(name: str, *, cache: str) -> Response:
-    found = _FILES.get(name)
+def serve_static(files: dict[str, tuple[bytes, str]], name: str, *, cache: str) -> Response:
+    """One file of ``files`` with the security headers; 404 for any other name."""
+    found = files.get(name)
     if found is None:
         raise NotFound("no such file")
     data, media_type = found
@@ -83,7 +85,7 @@ def _serve(name: str, *, cache: str) -> Response:
 @router.get("/take", response_class=Response)
 async def player_page() -> Response:
     """The player (one page; its screens are shown and hidden by ``player.js``)."""
-    return _serve("player.html", cache="no-store")
+    return serve_static(_FILES, "player.html", cache="no-store")
 
 
 @router.get("/static/player/{name}", response_class=Response)
@@ -92,4 +94,4 @@ async def player_static(name: str) -> Response:
     version of the player is picked up at the next load."""
     if name == "player.html":
         raise NotFound("no such file")
-    return _serve(name, cache="no-cache")
+    return serve_static(_FILES, name, cache="no-cache")

@@ -1,0 +1,239 @@
+"""What every console page shares: who is signed in, the layout, forms and their errors.
+
+A page handler asks for :func:`staff` (a page) or :func:`staff_action` (a form post): both
+read ``/api/v1/auth/me`` through the :class:`~waa_ads.web.console.gateway.Gateway`, and
+send a browser without a live session to the sign-in page, which brings it back after.
+Handlers then read and change things only through ``staff.api``; a refusal comes back as a
+:class:`~waa_ads.web.console.gateway.Problem` that :class:`Form` shows next to its fields.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+from urllib.parse import quote, unquote
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from waa_ads.web.console.gateway import ApiReply, Gateway, Problem
+from waa_ads.web.router import SECURITY_HEADERS
+
+FLASH_COOKIE: Final = "waa_flash"
+CONSOLE: Final = "/console"
+
+templates = Environment(
+    loader=PackageLoader("waa_ads.web.console", "templates"),
+    autoescape=select_autoescape(["html"]),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+@dataclass(frozen=True)
+class NavEntry:
+    label: str
+    href: str
+    roles: frozenset[str]
+
+
+#: The console's sections, shown to whoever holds one of their roles (the API decides what
+#: each may really do; a link is only a way there).
+NAVIGATION: Final = (
+    NavEntry("Item bank", f"{CONSOLE}/banks", frozenset({"admin", "author"})),
+    NavEntry("Assessments", f"{CONSOLE}/assessments", frozenset({"admin", "author"})),
+    NavEntry("Administrations", f"{CONSOLE}/administrations", frozenset({"admin", "proctor"})),
+    NavEntry("Results", f"{CONSOLE}/results", frozenset({"admin"})),
+    NavEntry("Organization", f"{CONSOLE}/organization", frozenset({"admin"})),
+    NavEntry("Audit log", f"{CONSOLE}/audit", frozenset({"admin"})),
+)
+
+
+class SignInNeeded(Exception):
+    """No live session: the browser goes to the sign-in page and comes back to ``next``."""
+
+    def __init__(self, next_url: str) -> None:
+        super().__init__(next_url)
+        self.next_url = next_url
+
+
+class ApiRefused(Exception):
+    """A call a page cannot do without was refused: the page shows the problem instead."""
+
+    def __init__(self, problem: Problem, staff: Staff | None = None) -> None:
+        super().__init__(problem.detail or problem.title)
+        self.problem = problem
+        self.staff = staff
+
+
+@dataclass
+class Staff:
+    """The signed-in person of one request, and the API as they may use it."""
+
+    request: Request
+    api: Gateway
+    me: Mapping[str, Any]
+
+    @property
+    def roles(self) -> frozenset[str]:
+        return frozenset(self.me.get("roles", []))
+
+    @property
+    def organization(self) -> Mapping[str, Any]:
+        org: Mapping[str, Any] = self.me["organization"]
+        return org
+
+    def has(self, *roles: str) -> bool:
+        return bool(self.roles.intersection(roles))
+
+    async def read(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
+        """The JSON of a GET the page needs; a refusal becomes :class:`ApiRefused`."""
+        return self.expect(await self.api.get(path, params))
+
+    def expect(self, reply: ApiReply) -> Any:
+        """The JSON of a successful reply; a refusal becomes :class:`ApiRefused` (the
+        problem page, in the layout of this person's console)."""
+        problem = reply.problem
+        if problem is not None:
+            raise ApiRefused(problem, self)
+        return reply.json()
+
+
+def expect(reply: ApiReply) -> Any:
+    """The JSON of a successful reply; a refusal raises :class:`ApiRefused`."""
+    problem = reply.problem
+    if problem is not None:
+        raise ApiRefused(problem)
+    return reply.json()
+
+
+def _here(request: Request) -> str:
+    query = request.url.query
+    return request.url.path + (f"?{query}" if query else "")
+
+
+async def _signed_in(request: Request, api: Gateway, *, next_url: str) -> Staff:
+    if not api.signed_in:
+        raise SignInNeeded(next_url)
+    reply = await api.get("/api/v1/auth/me")
+    if reply.status == 401:
+        raise SignInNeeded(next_url)
+    return Staff(request, api, expect(reply))
+
+
+async def staff(request: Request) -> Staff:
+    """Dependency of a page: the signed-in person (or off to the sign-in page)."""
+    return await _signed_in(request, Gateway(request), next_url=_here(request))
+
+
+async def staff_action(request: Request) -> Staff:
+    """Dependency of a form post: the signed-in person, with the CSRF token the form
+    carried, which the API checks on every change."""
+    form = await request.form()
+    token = form.get("csrf_token")
+    api = Gateway(request, csrf_token=token if isinstance(token, str) else "")
+    referer = request.headers.get("referer", "")
+    back = referer if referer.startswith(str(request.base_url)) else CONSOLE
+    return await _signed_in(request, api, next_url=back.removeprefix(str(request.base_url)[:-1]))
+
+
+@dataclass
+class Form:
+    """A form's values and, after a refusal, the API's problem mapped to its fields.
+
+    ``fields`` maps the form's field names to the API's names for them (``{"title":
+    "title", "limit": "time_limit_s"}``); a field error the form has no field for is shown
+    in the summary at the top, so nothing the API said is lost.
+    """
+
+    values: dict[str, Any] = field(default_factory=dict)
+    problem: Problem | None = None
+    fields: Mapping[str, str] = field(default_factory=dict)
+
+    def error(self, name: str) -> str | None:
+        if self.problem is None:
+            return None
+        return self.problem.for_field(self.fields.get(name, name))
+
+    def value(self, name: str, default: Any = "") -> Any:
+        return self.values.get(name, default)
+
+    @property
+    def summary(self) -> list[tuple[str | None, str]]:
+        """(field id or ``None``, message) for the error summary at the top of the form."""
+        if self.problem is None:
+            return []
+        items: list[tuple[str | None, str]] = []
+        claimed: set[str] = set()
+        for name in self.fields or {}:
+            reason = self.error(name)
+            if reason is not None:
+                items.append((name, reason))
+                claimed.add(name)
+        for f in self.problem.fields:
+            bare = f.name.removeprefix("body.").removeprefix("query.")
+            if not any(
+                bare == self.fields.get(n, n) or bare.startswith(self.fields.get(n, n) + ".")
+                for n in claimed
+            ):
+                items.append((None, f"{bare}: {f.reason}"))
+        if not items or not self.problem.fields:
+            items.insert(0, (None, self.problem.detail or self.problem.title))
+        return items
+
+
+def nav_for(roles: Iterable[str]) -> list[NavEntry]:
+    held = frozenset(roles)
+    return [entry for entry in NAVIGATION if entry.roles & held]
+
+
+def render(
+    request: Request,
+    template: str,
+    *,
+    staff: Staff | None = None,
+    status: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    """A page of the console: ``template`` in the layout, with the strict CSP and
+    ``no-store`` (pages show live, tenant-private data)."""
+    flash = request.cookies.get(FLASH_COOKIE)
+    html = templates.get_template(template).render(
+        request=request,
+        path=request.url.path,
+        staff=staff,
+        nav=nav_for(staff.roles) if staff else [],
+        csrf_token=staff.api.csrf_token if staff else "",
+        flash=unquote(flash) if flash else None,
+        **context,
+    )
+    response = HTMLResponse(html, status_code=status, headers=page_headers())
+    if flash:
+        response.delete_cookie(FLASH_COOKIE, path=CONSOLE)
+    return response
+
+
+def page_headers() -> dict[str, str]:
+    return {**SECURITY_HEADERS, "Cache-Control": "no-store"}
+
+
+def redirect(url: str, *, flash: str | None = None, reply: ApiReply | None = None) -> Response:
+    """See-other to ``url`` (a form post done), with a one-time message for the next page
+    and any cookies the API set in ``reply``."""
+    response = RedirectResponse(url, status_code=303, headers=page_headers())
+    if flash:
+        response.set_cookie(
+            FLASH_COOKIE, quote(flash), max_age=60, httponly=True, samesite="lax", path=CONSOLE
+        )
+    if reply is not None:
+        for raw in reply.set_cookies():
+            response.headers.append("set-cookie", raw.decode("latin-1"))
+    return response
+
+
+def problem_page(request: Request, problem: Problem, staff: Staff | None = None) -> HTMLResponse:
+    """A page saying what the API refused (not found, not allowed, ...)."""
+    return render(request, "problem.html", staff=staff, status=problem.status, problem=problem)

@@ -1,0 +1,115 @@
+"""The console's own routes: sign-in, sign-out, the start page and the static files.
+
+Each area of the console (item bank, assessments, administrations, proctoring, results,
+organization) has a module of its own whose router is included here.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Final
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from waa_ads.web.console.gateway import Gateway
+from waa_ads.web.console.pages import (
+    CONSOLE,
+    ApiRefused,
+    Form,
+    SignInNeeded,
+    Staff,
+    nav_for,
+    problem_page,
+    redirect,
+    render,
+    staff,
+    staff_action,
+)
+from waa_ads.web.router import serve_static, static_files
+
+router = APIRouter()
+
+_FILES: Final = static_files("waa_ads.web.console")
+
+StaffDep = Annotated[Staff, Depends(staff)]
+ActionDep = Annotated[Staff, Depends(staff_action)]
+
+
+def _safe_next(value: Any) -> str:
+    """Only a console path is a place to come back to (no open redirect)."""
+    text = value if isinstance(value, str) else ""
+    if text.startswith(CONSOLE) and not text.startswith("//") and "\\" not in text:
+        return text
+    return CONSOLE
+
+
+@router.get("/static/{name}", response_class=Response)
+async def console_static(name: str) -> Response:
+    return serve_static(_FILES, name, cache="no-cache")
+
+
+@router.get("/login", response_class=HTMLResponse)
+async def login_page(
+    request: Request, next_url: Annotated[str, Query(alias="next")] = CONSOLE
+) -> HTMLResponse:
+    return render(request, "login.html", form=Form(), next=_safe_next(next_url))
+
+
+@router.post("/login", response_class=Response)
+async def login(request: Request) -> Response:
+    form = await request.form()
+    values = {k: v for k, v in form.items() if isinstance(v, str)}
+    next_url = _safe_next(values.get("next"))
+    body = {
+        "email": values.get("email", ""),
+        "password": values.get("password", ""),
+        "organization": values.get("organization") or None,
+    }
+    api = Gateway(request)
+    reply = await api.post("/api/v1/auth/session", body)
+    if not reply.ok:
+        shown = Form(
+            values={k: v for k, v in values.items() if k != "password"},
+            problem=reply.problem,
+            fields={"email": "email", "password": "password", "organization": "organization"},
+        )
+        return render(request, "login.html", form=shown, next=next_url, status=reply.status)
+    return redirect(next_url, reply=reply)
+
+
+@router.post("/logout", response_class=Response)
+async def logout(request: Request, who: ActionDep) -> Response:
+    reply = await who.api.post("/api/v1/auth/logout")
+    who.expect(reply)
+    return redirect(f"{CONSOLE}/login", flash="You are signed out.", reply=reply)
+
+
+@router.get("/", response_class=HTMLResponse)
+async def home(request: Request, who: StaffDep) -> HTMLResponse:
+    return render(request, "home.html", staff=who, sections=nav_for(who.roles))
+
+
+def install_console(app: FastAPI) -> None:
+    """Mount the console on ``app``: its routes, and the two ways a page ends early (no
+    session: to the sign-in page; a refusal it cannot go on without: the problem page)."""
+    from waa_ads.web.console import areas
+
+    console = APIRouter(prefix=CONSOLE)
+    console.add_api_route("", home, methods=["GET"], response_class=HTMLResponse)
+    console.include_router(router)
+    for area in areas.ROUTERS:
+        console.include_router(area)
+    app.include_router(console, include_in_schema=False)
+
+    async def to_sign_in(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, SignInNeeded)
+        target = f"{CONSOLE}/login?next={quote(_safe_next(exc.next_url), safe='/')}"
+        return redirect(target)
+
+    async def refused(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ApiRefused)
+        return problem_page(request, exc.problem, exc.staff)
+
+    app.add_exception_handler(SignInNeeded, to_sign_in)
+    app.add_exception_handler(ApiRefused, refused)

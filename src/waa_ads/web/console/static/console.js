@@ -1,0 +1,54 @@
+// @ts-check
+/**
+ * The console's small enhancements; every page works without them.
+ *
+ * - Keeps the session alive while a page is open: the access cookie lives a few minutes,
+ *   so the page trades the refresh cookie for a new pair before it runs out.
+ * - Asks before a form marked `data-confirm` is sent (terminating an attempt, deleting).
+ * - Moves focus to the error summary when a form comes back refused.
+ */
+
+const REFRESH_EVERY_MS = 5 * 60 * 1000;
+
+/** @param {string} name */
+function cookie(name) {
+  const found = document.cookie.split("; ").find((c) => c.startsWith(name + "="));
+  return found ? decodeURIComponent(found.slice(name.length + 1)) : "";
+}
+
+async function refresh() {
+  const csrf = cookie("waa_csrf");
+  if (!csrf) return;
+  try {
+    await fetch("/api/v1/auth/refresh", {
+      method: "POST",
+      headers: { "X-CSRF-Token": csrf },
+      credentials: "same-origin",
+    });
+  } catch {
+    // Offline for a moment: the next round tries again.
+  }
+}
+
+function keepAlive() {
+  if (!document.querySelector("form[action='/console/logout']")) return;
+  window.setInterval(() => void refresh(), REFRESH_EVERY_MS);
+}
+
+function confirmations() {
+  document.addEventListener("submit", (event) => {
+    const form = event.target;
+    if (!(form instanceof HTMLFormElement)) return;
+    const question = form.dataset["confirm"];
+    if (question && !window.confirm(question)) event.preventDefault();
+  });
+}
+
+function focusErrors() {
+  const summary = document.querySelector(".error-summary");
+  if (summary instanceof HTMLElement) summary.focus();
+}
+
+keepAlive();
+confirmations();
+focusErrors();

@@ -1,0 +1,49 @@
+"""The console's shell in a real browser: sign-in, the start page, keyboard use, axe."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.support.browser import check_axe, checked_page, shot
+from tests.web.console.conftest import Site, sign_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def test_sign_in_by_keyboard_lands_on_the_start_page(site: Site, browser: Any) -> None:
+    with checked_page(browser) as page:
+        page.goto(f"{site.one}/console/")
+        page.wait_for_url(f"{site.one}/console/login?next=/console/")
+        check_axe(page, "console sign-in")
+        shot(page, "console-01-sign-in")
+        page.get_by_label("Email address").fill(site.admin.email)
+        page.get_by_label("Password").fill("not the password")
+        page.keyboard.press("Enter")
+        summary = page.locator(".error-summary")
+        summary.wait_for()
+        assert page.evaluate("document.activeElement.className") == "error-summary"
+        check_axe(page, "console sign-in refused")
+        shot(page, "console-02-sign-in-refused")
+        page.get_by_label("Password").fill(site.admin.password)
+        page.keyboard.press("Enter")
+        page.wait_for_url(f"{site.one}/console/")
+
+
+def test_start_page_names_the_organization_and_its_sections(site: Site, browser: Any) -> None:
+    with checked_page(browser) as page:
+        sign_in(page, site.one, site.admin)
+        assert page.get_by_role("heading", level=1).inner_text() == "Demo Academy"
+        nav = page.get_by_role("navigation", name="Console sections")
+        for label in ["Item bank", "Assessments", "Administrations", "Results", "Organization"]:
+            assert nav.get_by_role("link", name=label).is_visible()
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.textContent") == "Skip to main content"
+        check_axe(page, "console start page")
+        shot(page, "console-03-start")
+        page.set_viewport_size({"width": 640, "height": 900})
+        shot(page, "console-04-start-narrow")
+        page.get_by_role("button", name="Sign out").click()
+        page.wait_for_url(f"{site.one}/console/login")
+        assert page.get_by_role("status").inner_text() == "You are signed out."
