@@ -98,7 +98,7 @@ def install_console(app: FastAPI) -> None:
     console = APIRouter(prefix=CONSOLE)
     console.add_api_route("", home, methods=["GET"], response_class=HTMLResponse)
     console.include_router(router)
-    for area in areas.ROUTERS:
+    for area in areas.routers():
         console.include_router(area)
     app.include_router(console, include_in_schema=False)
 
