@@ -63,7 +63,9 @@ def serve(
     configure_logging(settings.log_level, json=settings.log_json)
     if migrate:
         migrations.upgrade(settings.resolved_database_url)
-    console.print(f"WAA-ADS listening on http://{host}:{port}  (API docs: /docs)")
+    console.print(
+        f"WAA-ADS listening on http://{host}:{port}  (staff console: /console, API docs: /docs)"
+    )
     uvicorn.run(
         "waa_ads.main:app_from_env",
         factory=True,
