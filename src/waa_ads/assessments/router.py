@@ -7,6 +7,7 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, File, Query, Response, UploadFile, status
+from pydantic import StringConstraints
 
 from waa_ads.assessments import schemas, service
 from waa_ads.assessments.errors import (
@@ -90,6 +91,39 @@ async def list_assessments(
 ) -> list[schemas.AssessmentRead]:
     rows = await service.list_assessments(session, principal, archived=archived)
     return [schemas.AssessmentRead.model_validate(r) for r in rows]
+
+
+@assessments.get(
+    "/pool-size",
+    response_model=schemas.PoolSize,
+    summary="How many published items a selection rule with these filters draws from",
+    responses=error_responses(*CREDENTIAL_ERRORS, RoleRequired, UnknownItemBank),
+)
+async def selection_pool_size(
+    session: SessionDep,
+    principal: PrincipalDep,
+    bank_id: uuid.UUID,
+    tag: Annotated[
+        list[Annotated[str, StringConstraints(min_length=1, max_length=100)]] | None,
+        Query(max_length=20, description="Every given tag must be present"),
+    ] = None,
+    subject: Annotated[str | None, Query(max_length=200)] = None,
+    type: Annotated[
+        list[Annotated[str, StringConstraints(min_length=1, max_length=40)]] | None,
+        Query(max_length=20, description="Any of these interaction types"),
+    ] = None,
+) -> schemas.PoolSize:
+    """The size of the pool a rule ``{"bank_id", "tags", "subject", "interaction_types"}``
+    would be pinned to if published now: the bank's published items matching every filter
+    (admins and authors)."""
+    return await service.pool_size(
+        session,
+        principal,
+        bank_id=bank_id,
+        tags=tag or [],
+        subject=subject,
+        interaction_types=type or [],
+    )
 
 
 @assessments.get(

@@ -64,6 +64,27 @@ class PreviewItem(BaseModel):
     item: CandidateItem
 
 
+class PoolSize(BaseModel):
+    """How many published items a selection rule with these filters would draw from now."""
+
+    bank_id: uuid.UUID
+    tags: list[str]
+    subject: str | None
+    interaction_types: list[str]
+    count: int = Field(description="Published items matching every filter.")
+
+
+class PinProblem(BaseModel):
+    """One reason a definition cannot be pinned (publishing, previewing a draft), with the
+    section (and item) it concerns; a refusal lists them all in ``problems``."""
+
+    code: str = Field(description="The problem code this case has on its own.")
+    section: str = Field(description="The identifier of the section concerned.")
+    item_id: uuid.UUID | None = Field(default=None, description="The fixed item concerned.")
+    pool_size: int | None = Field(default=None, description="Matching items, for a rule.")
+    detail: str
+
+
 class AssessmentPreview(BaseModel):
     """A form as a candidate with this seed would get it: its items rendered without keys
     (serialized with ``exclude_unset``, as the candidate's own replies are)."""
@@ -113,6 +134,9 @@ class AdministrationUpdate(PatchModel):
 class AdministrationRead(BaseModel):
     id: uuid.UUID
     assessment_version_id: uuid.UUID
+    assessment_id: uuid.UUID = Field(description="The assessment it administers.")
+    assessment_title: str = Field(description="The title of that assessment version.")
+    assessment_version: int = Field(description="The number of that version.")
     title: str
     opens_at: datetime
     closes_at: datetime

@@ -98,7 +98,8 @@ def _refuse_unsupported(definition: AssessmentDefinition) -> None:
     if timed:
         raise SectionTimeLimitUnsupported(
             f"section {timed[0]!r} sets time_limit_s; section time limits are not "
-            "supported: set the assessment's time_limit_s instead"
+            "supported: set the assessment's time_limit_s instead",
+            extra={"section": timed[0]},
         )
 
 
@@ -119,14 +120,21 @@ async def _check_references(
         )
         missing = [i for i in item_ids if i not in found]
         if missing:
-            raise UnknownItem(f"item {missing[0]} does not exist in this organization")
+            where = next(
+                s for s in definition.sections if any(r.item_id == missing[0] for r in s.items)
+            )
+            raise UnknownItem(
+                f"item {missing[0]} does not exist in this organization",
+                extra={"section": where.identifier, "item_id": str(missing[0])},
+            )
     for section in definition.sections:
         if section.selection is not None:
             bank = await session.get(ItemBank, section.selection.bank_id)
             if bank is None or bank.organization_id != organization_id:
                 raise UnknownItemBank(
                     f"section {section.identifier!r}: item bank "
-                    f"{section.selection.bank_id} does not exist in this organization"
+                    f"{section.selection.bank_id} does not exist in this organization",
+                    extra={"section": section.identifier},
                 )
 
 
@@ -287,12 +295,53 @@ async def _published_pool(
     ]
 
 
+async def pool_size(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    bank_id: uuid.UUID,
+    tags: list[str],
+    subject: str | None,
+    interaction_types: list[str],
+) -> schemas.PoolSize:
+    """How many published items a selection rule with these filters draws from, now (what
+    publishing would pin); for authors composing a rule."""
+    require_author(principal)
+    bank = await session.get(ItemBank, bank_id)
+    if bank is None or bank.organization_id != principal.organization_id:
+        raise UnknownItemBank(f"item bank {bank_id} does not exist in this organization")
+    rule = Selection(
+        bank_id=bank_id,
+        count=1,
+        tags=tags,
+        subject=subject or None,
+        interaction_types=interaction_types,
+    )
+    pool = await _published_pool(session, principal.organization_id, rule)
+    return schemas.PoolSize(
+        bank_id=bank_id,
+        tags=rule.tags,
+        subject=rule.subject,
+        interaction_types=rule.interaction_types,
+        count=len(pool),
+    )
+
+
+_PIN_ERROR_CLASSES: dict[str, type[UnknownItem | ItemNotPublished | SelectionUnsatisfiable]] = {
+    cls.code: cls for cls in (UnknownItem, ItemNotPublished, SelectionUnsatisfiable)
+}
+
+
 async def pin(
     session: AsyncSession, organization_id: uuid.UUID, definition: AssessmentDefinition
 ) -> Pinned:
     """Pin fixed items to their published versions and selection rules to their pools;
-    refuse (422, with the reason) what the bank cannot satisfy."""
+    refuse (422, with the reason) what the bank cannot satisfy. Every problem of every
+    section is found before refusing: the problem is the first one's (its class, code and
+    detail), with ``section`` naming its section and ``problems`` listing all of them
+    (:class:`schemas.PinProblem`), so an editor can show each where it is."""
     sections: list[PinnedSection] = []
+    problems: list[schemas.PinProblem] = []
     for section in definition.sections:
         if section.selection is not None:
             pool = await _published_pool(session, organization_id, section.selection)
@@ -307,9 +356,15 @@ async def pin(
                     )
                     if part
                 )
-                raise SelectionUnsatisfiable(
-                    f"section {section.identifier!r} draws {rule.count} items but the bank has "
-                    f"only {len(pool)} published items matching" + (f" ({what})" if what else "")
+                problems.append(
+                    schemas.PinProblem(
+                        code=SelectionUnsatisfiable.code,
+                        section=section.identifier,
+                        pool_size=len(pool),
+                        detail=f"section {section.identifier!r} draws {rule.count} items but "
+                        f"the bank has only {len(pool)} published items matching"
+                        + (f" ({what})" if what else ""),
+                    )
                 )
             sections.append(
                 PinnedSection(
@@ -321,11 +376,25 @@ async def pin(
         for ref in section.items:
             item = await session.get(Item, ref.item_id)
             if item is None or item.organization_id != organization_id:
-                raise UnknownItem(f"item {ref.item_id} does not exist in this organization")
-            if item.published_version is None:
-                raise ItemNotPublished(
-                    f"item {item.identifier!r} ({item.id}) has no published version"
+                problems.append(
+                    schemas.PinProblem(
+                        code=UnknownItem.code,
+                        section=section.identifier,
+                        item_id=ref.item_id,
+                        detail=f"item {ref.item_id} does not exist in this organization",
+                    )
                 )
+                continue
+            if item.published_version is None:
+                problems.append(
+                    schemas.PinProblem(
+                        code=ItemNotPublished.code,
+                        section=section.identifier,
+                        item_id=item.id,
+                        detail=f"item {item.identifier!r} ({item.id}) has no published version",
+                    )
+                )
+                continue
             version_id = (
                 await session.execute(
                     select(ItemVersion.id).where(
@@ -343,6 +412,15 @@ async def pin(
                 )
             )
         sections.append(PinnedSection(identifier=section.identifier, items=pinned_items))
+    if problems:
+        first = problems[0]
+        raise _PIN_ERROR_CLASSES[first.code](
+            first.detail,
+            extra={
+                "section": first.section,
+                "problems": [p.model_dump(mode="json", exclude_none=True) for p in problems],
+            },
+        )
     return Pinned(sections=sections)
 
 
@@ -456,9 +534,14 @@ async def administration_read(
             .where(RosterEntry.administration_id == administration.id)
         )
     ).scalar_one()
+    version = await session.get(AssessmentVersion, administration.assessment_version_id)
+    assert version is not None
     return schemas.AdministrationRead(
         id=administration.id,
         assessment_version_id=administration.assessment_version_id,
+        assessment_id=version.assessment_id,
+        assessment_title=str(version.definition.get("title", "")),
+        assessment_version=version.version,
         title=administration.title,
         opens_at=administration.opens_at,
         closes_at=administration.closes_at,
