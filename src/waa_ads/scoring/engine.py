@@ -368,6 +368,12 @@ class _AreaMapper:
         return _clamp(float(total), mapping.lower_bound, mapping.upper_bound)
 
 
+#: The engine's own pieces that :mod:`waa_ads.scoring.vectorized` reuses, so that both paths
+#: decide mapping keys, distinct values and matches the same way.
+ResponseMapper = _Mapper
+distinct_values = _distinct
+
+
 def max_mapped(
     declaration: ResponseDeclaration, interaction: Interaction | None, *, point: bool
 ) -> float | None:
@@ -612,6 +618,9 @@ def _same(x: Any, y: Any) -> bool:
     if isinstance(x, Container) or isinstance(y, Container):
         return isinstance(x, Container) and isinstance(y, Container) and x == y
     return bool(x == y)
+
+
+same_value = _same
 
 
 @_builds("match")
