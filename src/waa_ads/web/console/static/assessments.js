@@ -1,0 +1,103 @@
+// @ts-check
+/**
+ * The assessment builder's pool size, counted as a selection rule is typed.
+ *
+ * Each `[data-pool]` block holds a rule's fields (bank_id, tags, subject,
+ * interaction_types, count); on every change the module asks
+ * `GET /api/v1/assessments/pool-size` how many published items match, and writes the
+ * answer into the block's `[data-pool-output]` (a polite live region). Without this
+ * module the server counts on "Check pool".
+ */
+
+const WAIT_MS = 300;
+
+/**
+ * @param {HTMLElement} block
+ * @param {string} name
+ * @returns {string}
+ */
+function value(block, name) {
+  const field = block.querySelector(`[name="${name}"]`);
+  return field instanceof HTMLInputElement || field instanceof HTMLSelectElement
+    ? field.value.trim()
+    : "";
+}
+
+/**
+ * @param {HTMLElement} block
+ * @returns {URLSearchParams | null}
+ */
+function query(block) {
+  const bank = value(block, "bank_id");
+  if (!bank) return null;
+  const params = new URLSearchParams({ bank_id: bank });
+  for (const tag of value(block, "tags").split(",")) {
+    if (tag.trim()) params.append("tag", tag.trim());
+  }
+  const subject = value(block, "subject");
+  if (subject) params.set("subject", subject);
+  block.querySelectorAll('input[name="interaction_types"]:checked').forEach((box) => {
+    if (box instanceof HTMLInputElement) params.append("type", box.value);
+  });
+  return params;
+}
+
+/**
+ * @param {HTMLElement} output
+ * @param {number} pool
+ * @param {number} draw
+ */
+function show(output, pool, draw) {
+  output.textContent = "";
+  output.append("Pool: ");
+  const strong = document.createElement("strong");
+  strong.textContent = String(pool);
+  output.append(strong, ` published item${pool === 1 ? "" : "s"} match${pool === 1 ? "es" : ""}`);
+  if (Number.isFinite(draw) && pool < draw) {
+    const short = document.createElement("span");
+    short.className = "pool-short";
+    short.textContent = `fewer than the ${draw} drawn: publishing will be refused`;
+    output.append(", ", short);
+  }
+  output.append(".");
+}
+
+/** @param {HTMLElement} block */
+function watch(block) {
+  const output = block.querySelector("[data-pool-output]");
+  if (!(output instanceof HTMLElement)) return;
+  /** @type {number | undefined} */
+  let timer;
+  let asked = 0;
+  const count = async () => {
+    const params = query(block);
+    if (!params) return;
+    const mine = ++asked;
+    try {
+      const reply = await fetch(`/api/v1/assessments/pool-size?${params}`, {
+        credentials: "same-origin",
+        headers: { Accept: "application/json" },
+      });
+      if (mine !== asked) return;
+      if (!reply.ok) {
+        output.textContent = "The pool cannot be counted with these filters.";
+        return;
+      }
+      /** @type {{count: number}} */
+      const body = await reply.json();
+      show(output, body.count, Number.parseInt(value(block, "count"), 10));
+    } catch {
+      if (mine === asked) output.textContent = "The pool could not be counted (offline?).";
+    }
+  };
+  const later = () => {
+    window.clearTimeout(timer);
+    timer = window.setTimeout(() => void count(), WAIT_MS);
+  };
+  block.addEventListener("input", later);
+  block.addEventListener("change", later);
+}
+
+document.querySelectorAll("[data-pool]").forEach((block) => {
+  if (block instanceof HTMLElement) watch(block);
+});
