@@ -233,3 +233,25 @@ async def test_bad_items_are_refused_and_nothing_is_stored(
     assert dup2.json()["type"].endswith("/item-identifier-taken")
     listed = (await client.get("/api/v1/items", headers=headers)).json()["items"]
     assert [i["identifier"] for i in listed] == ["D1"]
+
+
+async def test_a_version_reads_as_its_qti_document_and_imports_back(
+    client: httpx.AsyncClient, make: Factory
+) -> None:
+    _, _, headers, bank_id = await _setup(client, make)
+    created = await _add(client, headers, bank_id, choice_item("QX", "Greek letters", correct="C"))
+    item_id = created.json()["item"]["id"]
+    reply = await client.get(f"/api/v1/items/{item_id}/versions/1/qti", headers=headers)
+    assert reply.status_code == 200, reply.text
+    assert reply.headers["content-type"].startswith("application/xml")
+    assert 'identifier="QX"' in reply.text
+    assert "<qti-value>C</qti-value>" in reply.text
+    again = await client.patch(
+        f"/api/v1/items/{item_id}",
+        json={"source": {"format": "qti", "content": reply.text}},
+        headers=headers,
+    )
+    assert again.status_code == 200, again.text
+    assert again.json()["version"]["content_hash"] == created.json()["version"]["content_hash"]
+    missing = await client.get(f"/api/v1/items/{item_id}/versions/9/qti", headers=headers)
+    assert missing.status_code == 404

@@ -39,6 +39,7 @@ from waa_ads.content.errors import (
     RubricVersionNotFound,
     UnsafePackage,
 )
+from waa_ads.content.interchange.qti.writer import write_item
 from waa_ads.content.item.definition import ItemDefinition
 from waa_ads.content.item.responses import response_schema
 from waa_ads.content.models import Item, ItemVersion, MediaAsset, VersionStatus
@@ -434,6 +435,25 @@ async def preview_version(
 ) -> schemas.CandidateItem:
     _, row = await service.get_version(session, principal, item_id, version)
     return schemas.CandidateItem.model_validate(service.candidate_payload(row, seed))
+
+
+@items.get(
+    "/{item_id}/versions/{version}/qti",
+    summary="A version as a QTI 3.0 item document (what an export writes for it)",
+    response_class=Response,
+    responses={
+        200: {"content": {"application/xml": {}}},
+        **error_responses(*CREDENTIAL_ERRORS, *_ITEM_LOOKUP_ERRORS),
+    },
+)
+async def version_qti(
+    session: SessionDep, principal: PrincipalDep, item_id: uuid.UUID, version: Version
+) -> Response:
+    """The authors' view (with the answer key and response processing): the item's source
+    to read or edit as QTI. Media paths are the item's own, as stored."""
+    _, row = await service.get_version(session, principal, item_id, version)
+    xml = write_item(ItemDefinition.from_dict(row.definition))
+    return Response(xml, media_type="application/xml", headers={"Cache-Control": "no-store"})
 
 
 @items.get(
