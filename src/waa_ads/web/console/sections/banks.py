@@ -1,0 +1,562 @@
+"""The item bank area of the console: banks, their items, the item page (facts, workflow,
+the candidate's preview, trying a response, versions and their differences), the item
+editor (a form per common interaction, and the item's source), import and export, media
+and rubrics.
+
+Everything is read and changed through the content and scoring API
+(``/api/v1/banks``, ``/api/v1/items``, ``/api/v1/media``, ``/api/v1/rubrics``), so what an
+author may see and do is exactly what the API allows them.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any, Final
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from starlette.datastructures import FormData, UploadFile
+
+from waa_ads.web.console.gateway import FieldError, Problem, multipart
+from waa_ads.web.console.pages import CONSOLE, ApiRefused, Form, Staff, redirect, render
+from waa_ads.web.console.router import ActionDep, StaffDep
+from waa_ads.web.console.sections import bank_forms
+
+router = APIRouter()
+
+BANKS: Final = f"{CONSOLE}/banks"
+#: The interaction types the bank knows (``content.item.definition.InteractionType``).
+INTERACTION_TYPES: Final = (
+    ("choice", "Choice"),
+    ("text_entry", "Text entry"),
+    ("numeric_entry", "Numeric entry"),
+    ("inline_choice", "Inline choice"),
+    ("order", "Order"),
+    ("match", "Match"),
+    ("associate", "Associate"),
+    ("gap_match", "Gap match"),
+    ("hottext", "Hot text"),
+    ("hotspot", "Hotspot"),
+    ("select_point", "Select point"),
+    ("extended_text", "Extended text"),
+    ("upload", "Upload"),
+    ("slider", "Slider"),
+)
+STATUSES: Final = (
+    ("draft", "Draft"),
+    ("in_review", "In review"),
+    ("published", "Published"),
+    ("retired", "Retired"),
+)
+#: Workflow actions of the item page: the API route and what the flash message says.
+WORKFLOW: Final = {
+    "submit": ("submit", "Submitted for review."),
+    "publish": ("publish", "Published."),
+    "retire": ("retire", "Retired."),
+    "archive": ("archive", "Archived: the item is left out of searches and exports."),
+    "restore": ("restore", "Restored."),
+}
+PAGE_SIZE: Final = 25
+
+
+def _text(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _values(form: FormData) -> dict[str, Any]:
+    return {k: v for k, v in form.multi_items() if isinstance(v, str) and k != "csrf_token"}
+
+
+def bank_url(bank_id: Any) -> str:
+    return f"{BANKS}/{bank_id}"
+
+
+def item_url(bank_id: Any, item_id: Any) -> str:
+    return f"{BANKS}/{bank_id}/items/{item_id}"
+
+
+# --- banks -----------------------------------------------------------------------------------
+
+
+@router.get("/banks", response_class=HTMLResponse)
+async def bank_list(
+    request: Request, who: StaffDep, archived: Annotated[bool, Query()] = False
+) -> HTMLResponse:
+    banks = await who.read("/api/v1/banks", {"archived": archived})
+    return render(
+        request, "banks/list.html", staff=who, banks=banks, archived=archived, form=Form()
+    )
+
+
+@router.post("/banks", response_class=Response)
+async def bank_create(request: Request, who: ActionDep) -> Response:
+    form = await request.form()
+    values = _values(form)
+    body = {
+        "slug": _text(form, "slug"),
+        "name": _text(form, "name"),
+        "description": _text(form, "description") or None,
+        "review_required": form.get("review_required") == "on",
+    }
+    reply = await who.api.post("/api/v1/banks", body)
+    if not reply.ok:
+        banks = await who.read("/api/v1/banks")
+        shown = Form(values=values, problem=reply.problem, fields=_BANK_FIELDS)
+        return render(
+            request,
+            "banks/list.html",
+            staff=who,
+            banks=banks,
+            archived=False,
+            form=shown,
+            status=reply.status,
+        )
+    bank = reply.json()
+    return redirect(bank_url(bank["id"]), flash=f"Bank “{bank['name']}” created.")
+
+
+_BANK_FIELDS: Final = {
+    "slug": "slug",
+    "name": "name",
+    "description": "description",
+    "review_required": "review_required",
+}
+
+
+@dataclass(frozen=True)
+class ItemFilters:
+    """The bank page's search: what the items API takes, as the form sent it."""
+
+    q: str = ""
+    type: str = ""
+    tag: str = ""
+    status: str = ""
+    archived: bool = False
+
+    def params(self) -> dict[str, Any]:
+        tags = [t.strip() for t in self.tag.split(",") if t.strip()]
+        return {
+            "q": self.q or None,
+            "type": self.type or None,
+            "tag": tags,
+            "status": self.status or None,
+            "archived": self.archived or None,
+        }
+
+    def query(self) -> str:
+        pairs = {
+            k: v
+            for k, v in {
+                "q": self.q,
+                "type": self.type,
+                "tag": self.tag,
+                "status": self.status,
+                "archived": "true" if self.archived else "",
+            }.items()
+            if v
+        }
+        return urlencode(pairs)
+
+
+@router.get("/banks/{bank_id}", response_class=HTMLResponse)
+async def bank_page(
+    request: Request,
+    who: StaffDep,
+    bank_id: uuid.UUID,
+    q: Annotated[str, Query(max_length=200)] = "",
+    type: Annotated[str, Query(max_length=40)] = "",
+    tag: Annotated[str, Query(max_length=300)] = "",
+    status: Annotated[str, Query(max_length=20)] = "",
+    archived: Annotated[bool, Query()] = False,
+    cursor: Annotated[str, Query(max_length=500)] = "",
+) -> HTMLResponse:
+    bank = await who.read(f"/api/v1/banks/{bank_id}")
+    filters = ItemFilters(q=q, type=type, tag=tag, status=status, archived=archived)
+    reply = await who.api.get(
+        "/api/v1/items",
+        {"bank_id": str(bank_id), **filters.params(), "cursor": cursor or None, "limit": PAGE_SIZE},
+    )
+    # A malformed filter (a status the API does not know) is shown beside the search form.
+    problem = reply.problem
+    page = reply.json() if reply.ok else {"items": [], "next_cursor": None}
+    if problem is not None and problem.status != 422:
+        who.expect(reply)
+    query = filters.query()
+    base = f"{bank_url(bank_id)}?{query}" if query else bank_url(bank_id)
+    return render(
+        request,
+        "banks/bank.html",
+        staff=who,
+        bank=bank,
+        items=page["items"],
+        next_cursor=page["next_cursor"],
+        paged=bool(cursor),
+        base=base,
+        filters=filters,
+        search=Form(values=filters.__dict__, problem=problem, fields={"status": "status"}),
+        types=INTERACTION_TYPES,
+        statuses=STATUSES,
+    )
+
+
+@router.get("/banks/{bank_id}/settings", response_class=HTMLResponse)
+async def bank_settings(request: Request, who: StaffDep, bank_id: uuid.UUID) -> HTMLResponse:
+    bank = await who.read(f"/api/v1/banks/{bank_id}")
+    values = {
+        "name": bank["name"],
+        "description": bank["description"] or "",
+        "review_required": bank["review_required"],
+    }
+    return render(request, "banks/settings.html", staff=who, bank=bank, form=Form(values=values))
+
+
+@router.post("/banks/{bank_id}/settings", response_class=Response)
+async def bank_settings_save(request: Request, who: ActionDep, bank_id: uuid.UUID) -> Response:
+    form = await request.form()
+    values: dict[str, Any] = _values(form)
+    values["review_required"] = form.get("review_required") == "on"
+    body = {
+        "name": _text(form, "name"),
+        "description": _text(form, "description") or None,
+        "review_required": values["review_required"],
+    }
+    reply = await who.api.call("PATCH", f"/api/v1/banks/{bank_id}", json_body=body)
+    if not reply.ok:
+        bank = await who.read(f"/api/v1/banks/{bank_id}")
+        shown = Form(values=values, problem=reply.problem, fields=_BANK_FIELDS)
+        return render(
+            request,
+            "banks/settings.html",
+            staff=who,
+            bank=bank,
+            form=shown,
+            status=reply.status,
+        )
+    return redirect(bank_url(bank_id), flash="Bank settings saved.")
+
+
+@router.post("/banks/{bank_id}/archive", response_class=Response)
+async def bank_archive(who: ActionDep, bank_id: uuid.UUID) -> Response:
+    bank = who.expect(await who.api.post(f"/api/v1/banks/{bank_id}/archive"))
+    return redirect(
+        bank_url(bank_id), flash=f"Bank “{bank['name']}” archived: it is left out of the list."
+    )
+
+
+@router.post("/banks/{bank_id}/restore", response_class=Response)
+async def bank_restore(who: ActionDep, bank_id: uuid.UUID) -> Response:
+    bank = who.expect(await who.api.post(f"/api/v1/banks/{bank_id}/restore"))
+    return redirect(bank_url(bank_id), flash=f"Bank “{bank['name']}” restored.")
+
+
+# --- import ----------------------------------------------------------------------------------
+
+
+@router.get("/banks/{bank_id}/import", response_class=HTMLResponse)
+async def import_page(request: Request, who: StaffDep, bank_id: uuid.UUID) -> HTMLResponse:
+    bank = await who.read(f"/api/v1/banks/{bank_id}")
+    return render(
+        request,
+        "banks/import.html",
+        staff=who,
+        bank=bank,
+        form=Form(values={"mode": "all"}),
+        report=None,
+    )
+
+
+@router.post("/banks/{bank_id}/import", response_class=Response)
+async def import_run(request: Request, who: ActionDep, bank_id: uuid.UUID) -> Response:
+    form = await request.form()
+    values = _values(form)
+    upload = form.get("file")
+    bank = await who.read(f"/api/v1/banks/{bank_id}")
+    mode = "partial" if values.get("mode") == "partial" else "all"
+    fields = {"mode": mode, "publish": "true" if form.get("publish") == "on" else "false"}
+    if isinstance(upload, UploadFile) and upload.filename:
+        data = await upload.read()
+        files = {
+            "file": (
+                upload.filename,
+                data,
+                upload.content_type or "application/octet-stream",
+            )
+        }
+        body, content_type = multipart(fields, files)
+        reply = await who.api.call(
+            "POST", f"/api/v1/banks/{bank_id}/import", content=body, content_type=content_type
+        )
+    else:
+        body, content_type = multipart(fields, {})
+        reply = await who.api.call(
+            "POST", f"/api/v1/banks/{bank_id}/import", content=body, content_type=content_type
+        )
+    problem = reply.problem
+    report = reply.json() if reply.ok else (problem.extra.get("report") if problem else None)
+    return render(
+        request,
+        "banks/import.html",
+        staff=who,
+        bank=bank,
+        form=Form(values=values, problem=problem, fields={"file": "file", "mode": "mode"}),
+        report=report,
+        status=reply.status if not reply.ok else 200,
+    )
+
+
+# --- items -----------------------------------------------------------------------------------
+
+
+async def _item_of_bank(who: Staff, bank_id: uuid.UUID, item_id: uuid.UUID) -> dict[str, Any]:
+    """The item with its newest version; one of another bank is not found here."""
+    found: dict[str, Any] = await who.read(f"/api/v1/items/{item_id}")
+    if found["item"]["bank_id"] != str(bank_id):
+        raise ApiRefused(_not_found("no such item in this bank"), who)
+    return found
+
+
+@dataclass
+class TryState:
+    """The "try a response" form: what was sent, and what the scoring answered."""
+
+    responses: str = ""
+    result: Mapping[str, Any] | None = None
+    problem: Problem | None = None
+
+    @property
+    def form(self) -> Form:
+        return Form(
+            values={"responses": self.responses},
+            problem=self.problem,
+            fields={"responses": "responses"},
+        )
+
+
+async def _item_page(
+    request: Request,
+    who: Staff,
+    bank_id: uuid.UUID,
+    item_id: uuid.UUID,
+    *,
+    version: int | None,
+    seed: int | None,
+    tried: TryState | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    bank = await who.read(f"/api/v1/banks/{bank_id}")
+    found = await _item_of_bank(who, bank_id, item_id)
+    item = found["item"]
+    versions: list[dict[str, Any]] = await who.read(f"/api/v1/items/{item_id}/versions")
+    shown_version = version or item["latest_version"]
+    current = next((v for v in versions if v["version"] == shown_version), None)
+    if current is None:
+        current = await who.read(f"/api/v1/items/{item_id}/versions/{shown_version}")
+    preview = await who.read(
+        f"/api/v1/items/{item_id}/versions/{shown_version}/preview", {"seed": seed}
+    )
+    return render(
+        request,
+        "banks/item.html",
+        staff=who,
+        bank=bank,
+        item=item,
+        current=current,
+        versions=sorted(versions, key=lambda v: v["version"], reverse=True),
+        preview=preview,
+        preview_data=json.dumps(preview),
+        seed="" if seed is None else seed,
+        tried=tried or TryState(),
+        form_editable=bank_forms.editable(current["definition"]) is not None,
+        status=status,
+    )
+
+
+@router.get("/banks/{bank_id}/items/{item_id}", response_class=HTMLResponse)
+async def item_page(
+    request: Request,
+    who: StaffDep,
+    bank_id: uuid.UUID,
+    item_id: uuid.UUID,
+    version: Annotated[int | None, Query(ge=1)] = None,
+    seed: Annotated[int | None, Query(ge=0, le=2**31 - 1)] = None,
+) -> HTMLResponse:
+    return await _item_page(request, who, bank_id, item_id, version=version, seed=seed)
+
+
+def responses_from_controls(form: FormData, interactions: Sequence[Mapping[str, Any]]) -> Any:
+    """Without the page's script the item's own controls are posted by name (the response
+    identifier): read the simple ones (choices, text) into responses."""
+    found: dict[str, Any] = {}
+    for interaction in interactions:
+        rid = interaction["response_identifier"]
+        given = [v for v in form.getlist(rid) if isinstance(v, str) and v != ""]
+        if not given:
+            continue
+        if interaction.get("base_type") == "boolean":
+            given = [v == "true" for v in given]  # type: ignore[misc]
+        several = interaction.get("cardinality") in ("multiple", "ordered")
+        found[rid] = given if several else given[0]
+    return found
+
+
+@router.post("/banks/{bank_id}/items/{item_id}/try", response_class=Response)
+async def item_try(
+    request: Request, who: ActionDep, bank_id: uuid.UUID, item_id: uuid.UUID
+) -> Response:
+    form = await request.form()
+    version = int(_text(form, "version") or 0) or None
+    seed_text = _text(form, "seed")
+    seed = int(seed_text) if seed_text.isdigit() else None
+    text = _text(form, "responses")
+    tried = TryState(responses=text)
+    responses: Any
+    if text:
+        try:
+            responses = json.loads(text)
+        except ValueError as exc:
+            responses = None
+            tried.problem = _field_problem("responses", f"not JSON: {exc}")
+    else:
+        found = await _item_of_bank(who, bank_id, item_id)
+        shown = version or found["item"]["latest_version"]
+        preview = await who.read(f"/api/v1/items/{item_id}/versions/{shown}/preview")
+        responses = responses_from_controls(form, preview["interactions"])
+        tried.responses = json.dumps(responses)
+    if tried.problem is None and not isinstance(responses, dict):
+        tried.problem = _field_problem(
+            "responses",
+            'give an object keyed by response identifier, e.g. {"RESPONSE": "A"}',
+        )
+    if tried.problem is None:
+        found = await _item_of_bank(who, bank_id, item_id)
+        shown = version or found["item"]["latest_version"]
+        reply = await who.api.post(
+            f"/api/v1/items/{item_id}/versions/{shown}/score", {"responses": responses}
+        )
+        if reply.ok:
+            tried.result = reply.json()
+        else:
+            tried.problem = reply.problem
+    status = 200 if tried.problem is None else (tried.problem.status or 422)
+    return await _item_page(
+        request, who, bank_id, item_id, version=version, seed=seed, tried=tried, status=status
+    )
+
+
+def _not_found(detail: str) -> Problem:
+    return Problem(status=404, code="not-found", title="Not found", detail=detail)
+
+
+def _field_problem(name: str, reason: str) -> Problem:
+    return Problem(
+        status=422,
+        code="validation-error",
+        title="Invalid response",
+        detail=f"{name}: {reason}",
+        fields=(FieldError(name, reason),),
+    )
+
+
+@router.post("/banks/{bank_id}/items/{item_id}/workflow/{action}", response_class=Response)
+async def item_workflow(
+    who: ActionDep, bank_id: uuid.UUID, item_id: uuid.UUID, action: str
+) -> Response:
+    step = WORKFLOW.get(action)
+    if step is None:
+        raise ApiRefused(_not_found("no such workflow step"), who)
+    await _item_of_bank(who, bank_id, item_id)
+    reply = await who.api.post(f"/api/v1/items/{item_id}/{step[0]}")
+    who.expect(reply)
+    return redirect(item_url(bank_id, item_id), flash=step[1])
+
+
+# --- versions and their differences ------------------------------------------------------------
+
+
+def version_source(version: Mapping[str, Any]) -> list[str]:
+    """The lines compared between versions: the bank facts, then the stored item (JSON,
+    keys sorted, the body's markup one element per line so a change in it shows alone)."""
+    facts = {
+        k: version.get(k)
+        for k in (
+            "title",
+            "tags",
+            "subject",
+            "language",
+            "standards",
+            "estimated_time_s",
+            "rubric_version_id",
+        )
+    }
+    definition = dict(version.get("definition") or {})
+    body = definition.pop("body", "")
+    lines = [f"{k}: {json.dumps(v, ensure_ascii=False)}" for k, v in facts.items()]
+    lines.append("body:")
+    lines.extend("  " + part for part in str(body).replace("><", ">\n<").splitlines())
+    lines.append("definition:")
+    lines.extend(json.dumps(definition, indent=2, sort_keys=True, ensure_ascii=False).splitlines())
+    return lines
+
+
+@dataclass(frozen=True)
+class DiffLine:
+    kind: str  # "add", "del", "same", "hunk"
+    text: str
+
+    @property
+    def marker(self) -> str:
+        return {"add": "+", "del": "\u2212", "same": " ", "hunk": "@"}[self.kind]
+
+    @property
+    def spoken(self) -> str:
+        return {"add": "added", "del": "removed", "same": "", "hunk": ""}[self.kind]
+
+
+def diff_lines(old: list[str], new: list[str]) -> list[DiffLine]:
+    out: list[DiffLine] = []
+    for line in difflib.unified_diff(old, new, lineterm="", n=3):
+        if line.startswith(("---", "+++")):
+            continue
+        if line.startswith("@@"):
+            out.append(DiffLine("hunk", line))
+        elif line.startswith("+"):
+            out.append(DiffLine("add", line[1:]))
+        elif line.startswith("-"):
+            out.append(DiffLine("del", line[1:]))
+        else:
+            out.append(DiffLine("same", line[1:]))
+    return out
+
+
+@router.get("/banks/{bank_id}/items/{item_id}/diff", response_class=HTMLResponse)
+async def item_diff(
+    request: Request,
+    who: StaffDep,
+    bank_id: uuid.UUID,
+    item_id: uuid.UUID,
+    old: Annotated[int, Query(alias="from", ge=1)],
+    new: Annotated[int, Query(alias="to", ge=1)],
+) -> HTMLResponse:
+    bank = await who.read(f"/api/v1/banks/{bank_id}")
+    found = await _item_of_bank(who, bank_id, item_id)
+    left = await who.read(f"/api/v1/items/{item_id}/versions/{old}")
+    right = await who.read(f"/api/v1/items/{item_id}/versions/{new}")
+    lines = diff_lines(version_source(left), version_source(right))
+    return render(
+        request,
+        "banks/diff.html",
+        staff=who,
+        bank=bank,
+        item=found["item"],
+        left=left,
+        right=right,
+        lines=lines,
+        added=sum(1 for line in lines if line.kind == "add"),
+        removed=sum(1 for line in lines if line.kind == "del"),
+    )

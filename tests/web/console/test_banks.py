@@ -1,0 +1,315 @@
+"""The item bank area of the console, in process on both backends: banks, the bank page's
+search, the item page (workflow, the candidate's preview, trying a response, versions and
+their differences), the editor, import, media and rubrics; refusals shown where they
+happen, and what people without the right get."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support.console import console_sign_in, field_errors, post_form
+from tests.support.factories import Account, Factory, login
+from tests.support.items import choice_item, package
+from waa_ads.auth.models import Organization, Role
+
+pytestmark = pytest.mark.asyncio
+
+
+async def _author_with_bank(
+    client: httpx.AsyncClient, make: Factory, *, role: Role = Role.admin
+) -> tuple[Organization, Account, dict[str, str], str]:
+    org = await make.organization()
+    account = await make.user(org, role)
+    headers = await login(client, account)
+    bank = await client.post(
+        "/api/v1/banks",
+        json={"slug": "science", "name": "Science", "description": "Grade 5 science"},
+        headers=headers,
+    )
+    assert bank.status_code == 201, bank.text
+    return org, account, headers, bank.json()["id"]
+
+
+async def _add_item(
+    client: httpx.AsyncClient,
+    headers: dict[str, str],
+    bank_id: str,
+    identifier: str,
+    title: str,
+    **meta: Any,
+) -> dict[str, Any]:
+    reply = await client.post(
+        f"/api/v1/banks/{bank_id}/items",
+        json={
+            "source": {"format": "qti", "content": choice_item(identifier, title)},
+            "metadata": meta,
+        },
+        headers=headers,
+    )
+    assert reply.status_code == 201, reply.text
+    item: dict[str, Any] = reply.json()["item"]
+    return item
+
+
+def _text(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+async def test_banks_are_listed_created_renamed_archived_and_restored(
+    client: httpx.AsyncClient, make: Factory
+) -> None:
+    _, account, headers, bank_id = await _author_with_bank(client, make)
+    csrf = await console_sign_in(client, account)
+    listing = await client.get("/console/banks")
+    assert listing.status_code == 200
+    assert "Science" in listing.text and "Grade 5 science" in listing.text
+
+    created = await post_form(
+        client,
+        "/console/banks",
+        csrf,
+        {"name": "History", "slug": "history", "review_required": "on"},
+    )
+    assert created.status_code == 303, created.text
+    history = (await client.get("/api/v1/banks", headers=headers)).json()
+    made = next(b for b in history if b["slug"] == "history")
+    assert made["review_required"] is True
+    assert created.headers["location"] == f"/console/banks/{made['id']}"
+
+    taken = await post_form(client, "/console/banks", csrf, {"name": "Again", "slug": "history"})
+    assert taken.status_code == 409
+    assert "There is a problem" in taken.text
+    assert 'value="Again"' in taken.text
+    bad = await post_form(client, "/console/banks", csrf, {"name": "Bad", "slug": "Not A Slug"})
+    assert bad.status_code == 422
+    assert "slug" in field_errors(bad.text)
+
+    renamed = await post_form(
+        client,
+        f"/console/banks/{bank_id}/settings",
+        csrf,
+        {"name": "Natural science", "description": ""},
+    )
+    assert renamed.status_code == 303
+    bank = (await client.get(f"/api/v1/banks/{bank_id}", headers=headers)).json()
+    assert bank["name"] == "Natural science" and bank["description"] is None
+    empty = await post_form(client, f"/console/banks/{bank_id}/settings", csrf, {"name": ""})
+    assert empty.status_code == 422
+    assert "name" in field_errors(empty.text)
+
+    archived = await post_form(client, f"/console/banks/{bank_id}/archive", csrf)
+    assert archived.status_code == 303
+    link = f'<a href="/console/banks/{bank_id}">Natural science</a>'
+    assert link not in (await client.get("/console/banks")).text
+    with_archived = (await client.get("/console/banks?archived=true")).text
+    assert link in with_archived and "tag-archived" in with_archived
+    assert "This bank is archived" in (await client.get(f"/console/banks/{bank_id}")).text
+    await post_form(client, f"/console/banks/{bank_id}/restore", csrf)
+    assert (await client.get(f"/api/v1/banks/{bank_id}", headers=headers)).json()[
+        "archived_at"
+    ] is None
+
+
+async def test_the_bank_page_searches_its_items_by_text_tag_type_and_status(
+    client: httpx.AsyncClient, make: Factory
+) -> None:
+    _, account, headers, bank_id = await _author_with_bank(client, make)
+    greek = await _add_item(client, headers, bank_id, "Q1", "Greek letters", tags=["greek"])
+    await _add_item(client, headers, bank_id, "Q2", "Planets", tags=["space"], subject="astronomy")
+    await client.post(f"/api/v1/items/{greek['id']}/publish", headers=headers)
+    await console_sign_in(client, account)
+    url = f"/console/banks/{bank_id}"
+
+    everything = _text((await client.get(url)).text)
+    assert "Greek letters" in everything and "Planets" in everything
+    by_text = _text((await client.get(url, params={"q": "astronomy"})).text)
+    assert "Planets" in by_text and "Greek letters" not in by_text
+    by_tag = _text((await client.get(url, params={"tag": "greek"})).text)
+    assert "Greek letters" in by_tag and "Planets" not in by_tag
+    by_status = _text((await client.get(url, params={"status": "published"})).text)
+    assert "Greek letters" in by_status and "Planets" not in by_status
+    by_type = _text((await client.get(url, params={"type": "slider"})).text)
+    assert "No items match this search" in by_type
+    wrong = await client.get(url, params={"status": "lost"})
+    assert wrong.status_code == 200
+    assert "status" in field_errors(wrong.text)
+
+
+async def test_the_item_page_previews_as_a_candidate_sees_it_and_runs_the_workflow(
+    client: httpx.AsyncClient, make: Factory
+) -> None:
+    _, account, headers, bank_id = await _author_with_bank(client, make)
+    item = await _add_item(client, headers, bank_id, "Q1", "Greek letters", tags=["greek"])
+    csrf = await console_sign_in(client, account)
+    url = f"/console/banks/{bank_id}/items/{item['id']}"
+    page = await client.get(url)
+    assert page.status_code == 200
+    preview = (
+        await client.get(f"/api/v1/items/{item['id']}/versions/1/preview", headers=headers)
+    ).json()
+    assert preview["html"].strip() in page.text  # the player's own HTML, as the API sent it
+    assert 'type="radio" name="RESPONSE" value="B"' in page.text
+    assert "correct" not in page.text.split('id="item-preview"')[1].split("</form>")[0].lower()
+    assert "Submit for review" in page.text and "Publish version 1" in page.text
+
+    published = await post_form(client, f"{url}/workflow/publish", csrf)
+    assert published.status_code == 303
+    after = await client.get(url)
+    assert "Published." in after.text
+    assert (await client.get(f"/api/v1/items/{item['id']}", headers=headers)).json()["item"][
+        "status"
+    ] == "published"
+    assert "Retire" in after.text and "Publish version" not in after.text
+    await post_form(client, f"{url}/workflow/archive", csrf)
+    assert "This item is archived" in (await client.get(url)).text
+    await post_form(client, f"{url}/workflow/restore", csrf)
+    refused = await post_form(client, f"{url}/workflow/submit", csrf)
+    assert refused.status_code == 409
+    assert "notice-error" in refused.text
+    assert (await post_form(client, f"{url}/workflow/explode", csrf)).status_code == 404
+
+
+async def test_trying_a_response_shows_the_score_and_every_outcome(
+    client: httpx.AsyncClient, make: Factory
+) -> None:
+    _, account, headers, bank_id = await _author_with_bank(client, make)
+    item = await _add_item(client, headers, bank_id, "Q1", "Greek letters")
+    csrf = await console_sign_in(client, account)
+    url = f"/console/banks/{bank_id}/items/{item['id']}"
+
+    right = await post_form(client, f"{url}/try", csrf, {"responses": '{"RESPONSE": "B"}'})
+    assert right.status_code == 200
+    assert "Score: 1.0 of 1.0" in _text(right.text)
+    wrong = await post_form(client, f"{url}/try", csrf, {"responses": '{"RESPONSE": "A"}'})
+    assert "Score: 0.0 of 1.0" in _text(wrong.text)
+    # Without the page's script, the preview's own controls are read.
+    controls = await post_form(client, f"{url}/try", csrf, {"RESPONSE": "B", "version": "1"})
+    assert "Score: 1.0 of 1.0" in _text(controls.text)
+    assert "{&#34;RESPONSE&#34;: &#34;B&#34;}" in controls.text
+
+    broken = await post_form(client, f"{url}/try", csrf, {"responses": "{not json"})
+    assert broken.status_code == 422
+    assert "not JSON" in field_errors(broken.text)["responses"]
+    listed = await post_form(client, f"{url}/try", csrf, {"responses": '["B"]'})
+    assert "object keyed by response identifier" in field_errors(listed.text)["responses"]
+
+
+async def test_versions_are_listed_and_compared_line_by_line(
+    client: httpx.AsyncClient, make: Factory
+) -> None:
+    _, account, headers, bank_id = await _author_with_bank(client, make)
+    item = await _add_item(client, headers, bank_id, "Q1", "Greek letters")
+    await client.post(f"/api/v1/items/{item['id']}/publish", headers=headers)
+    v2 = await client.patch(
+        f"/api/v1/items/{item['id']}",
+        json={
+            "source": {"format": "qti", "content": choice_item("Q1", "Greek v2", correct="C")},
+            "change_note": "C is right",
+        },
+        headers=headers,
+    )
+    assert v2.status_code == 200, v2.text
+    await console_sign_in(client, account)
+    url = f"/console/banks/{bank_id}/items/{item['id']}"
+    page = _text((await client.get(url)).text)
+    assert "Version 2 draft Greek v2" in page and "C is right" in page
+    assert "Version 1 published Greek letters" in page
+    old = (await client.get(url, params={"version": 1})).text
+    assert "Preview of version 1" in _text(old)
+
+    diff = await client.get(f"{url}/diff", params={"from": 1, "to": 2})
+    assert diff.status_code == 200
+    text = diff.text
+    assert (
+        '<del class="diff-del"><span class="diff-marker" aria-hidden="true">\u2212 </span>' in text
+    )
+    assert "removed: </span>title: &#34;Greek letters&#34;" in text
+    assert "added: </span>title: &#34;Greek v2&#34;" in text
+    assert re.search(r"added: </span>\s+&#34;correct_response&#34;: &#34;C&#34;", text)
+    assert re.search(r"removed: </span>\s+&#34;correct_response&#34;: &#34;B&#34;", text)
+    assert "<strong>3</strong> lines added (marked +), <strong>3</strong> removed" in text
+    same = await client.get(f"{url}/diff", params={"from": 2, "to": 2})
+    assert "no difference" in same.text
+    missing = await client.get(f"{url}/diff", params={"from": 1, "to": 7})
+    assert missing.status_code == 404
+
+
+async def test_import_shows_the_report_of_each_item_and_export_links_to_the_api(
+    client: httpx.AsyncClient, make: Factory
+) -> None:
+    _, account, headers, bank_id = await _author_with_bank(client, make)
+    csrf = await console_sign_in(client, account)
+    url = f"/console/banks/{bank_id}/import"
+    form = await client.get(url)
+    assert 'enctype="multipart/form-data"' in form.text
+    done = await client.post(
+        url,
+        data={"csrf_token": csrf, "mode": "all", "publish": "on"},
+        files={"file": ("pkg.zip", package("P1", "P2"), "application/zip")},
+    )
+    assert done.status_code == 200, done.text
+    report = _text(done.text)
+    assert "Every item was stored: 2 new, 0 as new versions." in report
+    assert "P1" in report and "P2" in report
+    items = (await client.get("/api/v1/items", params={"bank_id": bank_id}, headers=headers)).json()
+    assert {i["identifier"] for i in items["items"]} == {"P1", "P2"}
+    assert {i["status"] for i in items["items"]} == {"published"}
+
+    broken = await client.post(
+        url,
+        data={"csrf_token": csrf, "mode": "all"},
+        files={"file": ("pkg.zip", package("P3", with_media=False), "application/zip")},
+    )
+    assert broken.status_code == 422
+    text = _text(broken.text)
+    assert "Nothing was stored: 1 item refused" in text
+    assert "rejected" in text and "dot.png" in text
+    nothing = await client.post(url, data={"csrf_token": csrf, "mode": "all"})
+    assert nothing.status_code == 422
+    assert "file" in field_errors(nothing.text)
+
+    bank = (await client.get(f"/console/banks/{bank_id}")).text
+    export = f"/api/v1/banks/{bank_id}/export?format=qti3"
+    assert f'href="{export}"' in bank
+    assert (await client.get(export)).headers["content-type"] == "application/zip"
+
+
+async def test_people_without_the_bank_get_the_problem_page(
+    client: httpx.AsyncClient, make: Factory
+) -> None:
+    org, admin, headers, bank_id = await _author_with_bank(client, make)
+    item = await _add_item(client, headers, bank_id, "Q1", "Greek letters")
+    pages = [
+        f"/console/banks/{bank_id}",
+        f"/console/banks/{bank_id}/items/{item['id']}",
+        f"/console/banks/{bank_id}/import",
+        f"/console/banks/{bank_id}/items/{item['id']}/diff?from=1&to=1",
+    ]
+    author = await make.user(org, Role.author)
+    proctor = await make.user(org, Role.proctor)
+    other = await make.organization()
+    stranger = await make.user(other, Role.admin)
+    for who in (author, proctor, stranger):
+        client.cookies.clear()
+        csrf = await console_sign_in(client, who)
+        assert "Science" not in (await client.get("/console/banks")).text
+        for url in pages:
+            page = await client.get(url)
+            assert page.status_code == 404, (url, page.status_code)
+            assert "notice-error" in page.text
+        tried = await post_form(
+            client, f"/console/banks/{bank_id}/items/{item['id']}/try", csrf, {"responses": "{}"}
+        )
+        assert tried.status_code == 404
+    # An item is shown only under its own bank.
+    client.cookies.clear()
+    await console_sign_in(client, admin)
+    second = await client.post(
+        "/api/v1/banks", json={"slug": "other", "name": "Other"}, headers=headers
+    )
+    wrong = await client.get(f"/console/banks/{second.json()['id']}/items/{item['id']}")
+    assert wrong.status_code == 404
