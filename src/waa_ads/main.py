@@ -14,6 +14,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from waa_ads import __version__
 from waa_ads.api import api_router
 from waa_ads.auth.service import build_auth
+from waa_ads.core import live
 from waa_ads.core.apidocs import install_api_docs
 from waa_ads.core.db import Database, database_from_settings
 from waa_ads.core.errors import Problem, install_error_handlers
@@ -65,6 +66,9 @@ def create_app(
             else None
         )
         app.state.auth = build_auth(settings, app.state.db, app.state.redis)
+        # Live news (proctors' views, candidates' clocks): over Redis between processes.
+        app.state.live = live.bus_for(app.state.redis)
+        replaced_bus = live.install(app.state.live)
         if tracing is not None:
             tracing.instrument_engine(app.state.db.engine)
         app.state.blobs = blob_store_from_settings(settings)
@@ -79,6 +83,8 @@ def create_app(
             yield
         finally:
             await app.state.background.aclose()
+            live.install(replaced_bus)
+            await app.state.live.aclose()
             await app.state.blobs.aclose()
             if tracing is not None and owns_tracing:
                 tracing.shutdown()
