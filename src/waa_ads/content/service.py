@@ -9,11 +9,12 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Table, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -51,7 +52,7 @@ from waa_ads.content.models import (
     VersionStatus,
 )
 from waa_ads.content.render.candidate import candidate_view
-from waa_ads.core.db import utcnow, uuid7
+from waa_ads.core.db import Base, utcnow, uuid7
 from waa_ads.core.pagination import paginate
 from waa_ads.core.tenancy import get_scoped, scoped
 
@@ -436,6 +437,33 @@ async def _check_rubric(
         )
 
 
+def _version_values(
+    item: ItemDefinition,
+    metadata: schemas.ItemMetadata,
+    rubric_version_id: uuid.UUID | None,
+    change_note: str | None,
+) -> dict[str, Any]:
+    """The columns of a version that come from its item and bank metadata."""
+    # What the document says of itself (a native item's metadata.tags and subject) fills
+    # what the caller left empty, so an imported item is drawn by its tags like one whose
+    # tags were sent beside it.
+    metadata = metadata.or_document(item.metadata)
+    definition = item.to_dict()
+    return {
+        "definition": definition,
+        "content_hash": content_hash(definition),
+        "title": item.title,
+        "interaction_types": sorted({i.type.value for i in item.interactions}),
+        "tags": sorted(set(metadata.tags)),
+        "subject": metadata.subject,
+        "language": item.language,
+        "standards": list(metadata.standards),
+        "estimated_time_s": metadata.estimated_time_s,
+        "rubric_version_id": rubric_version_id,
+        "change_note": change_note,
+    }
+
+
 def _fill_version(
     version: ItemVersion,
     item: ItemDefinition,
@@ -443,35 +471,46 @@ def _fill_version(
     rubric_version_id: uuid.UUID | None,
     change_note: str | None,
 ) -> None:
-    # What the document says of itself (a native item's metadata.tags and subject) fills
-    # what the caller left empty, so an imported item is drawn by its tags like one whose
-    # tags were sent beside it.
-    metadata = metadata.or_document(item.metadata)
-    definition = item.to_dict()
-    version.definition = definition
-    version.content_hash = content_hash(definition)
-    version.title = item.title
-    version.interaction_types = sorted({i.type.value for i in item.interactions})
-    version.tags = sorted(set(metadata.tags))
-    version.subject = metadata.subject
-    version.language = item.language
-    version.standards = list(metadata.standards)
-    version.estimated_time_s = metadata.estimated_time_s
-    version.rubric_version_id = rubric_version_id
-    version.change_note = change_note
+    for key, value in _version_values(item, metadata, rubric_version_id, change_note).items():
+        setattr(version, key, value)
+
+
+def _summary_values(
+    identifier: str,
+    version: int,
+    status: str,
+    title: str,
+    interaction_types: Sequence[str],
+    tags: Sequence[str],
+    subject: str | None,
+) -> dict[str, Any]:
+    """The item row's summary of its newest version."""
+    parts = [identifier, title, subject or "", " ".join(tags)]
+    return {
+        "latest_version": version,
+        "status": status,
+        "title": title,
+        "interaction_types": list(interaction_types),
+        "search_types": "|" + "".join(f"{t}|" for t in interaction_types),
+        "tags": list(tags),
+        "subject": subject,
+        "search_text": " ".join(p for p in parts if p).lower()[:4000],
+    }
 
 
 def _copy_summary(item: Item, version: ItemVersion) -> None:
     """Copy the newest version's summary onto the item row."""
-    item.latest_version = version.version
-    item.status = version.status
-    item.title = version.title
-    item.interaction_types = list(version.interaction_types)
-    item.search_types = "|" + "".join(f"{t}|" for t in version.interaction_types)
-    item.tags = list(version.tags)
-    item.subject = version.subject
-    parts = [item.identifier, version.title, version.subject or "", " ".join(version.tags)]
-    item.search_text = " ".join(p for p in parts if p).lower()[:4000]
+    summary = _summary_values(
+        item.identifier,
+        version.version,
+        version.status,
+        version.title,
+        version.interaction_types,
+        version.tags,
+        version.subject,
+    )
+    for key, value in summary.items():
+        setattr(item, key, value)
 
 
 async def _sync_summary(session: AsyncSession, item: Item, version: ItemVersion) -> None:
@@ -519,23 +558,38 @@ async def create_item(
     return item, version
 
 
-async def create_items(
+@dataclass(frozen=True, slots=True)
+class CreatedItem:
+    """An item :func:`insert_items` stored: its id and its first version's number."""
+
+    item_id: uuid.UUID
+    version: int
+    status: str
+
+
+@dataclass
+class _NewRows:
+    """Complete rows (every column given) of the items, versions and tags to create."""
+
+    items: list[dict[str, Any]]
+    versions: list[dict[str, Any]]
+    tags: list[dict[str, Any]]
+
+
+async def _new_item_rows(
     session: AsyncSession,
     principal: Principal,
     bank_id: uuid.UUID,
     new_items: Sequence[NewItem],
-    *,
-    publish: bool = False,
-) -> list[tuple[Item, ItemVersion]]:
-    """Create items (each a version 1, a draft or, with ``publish``, published) in one
-    bank, with one round of checks, batched inserts and one audit append; a duplicate
-    identifier (in the bank or the batch) is a 409 and nothing is created."""
+    publish: bool,
+) -> _NewRows:
+    """Check that the items may be created (one round of checks) and build their rows."""
     access = await bank_access(session, principal, bank_id)
     _require_write(access)
     if publish and access.bank.review_required and not access.can_review:
         raise BankReviewerRequired("this bank requires a reviewer to publish")
     identifiers = [n.definition.identifier for n in new_items]
-    duplicates = {i for i in identifiers if identifiers.count(i) > 1}
+    duplicates = {i for i, count in Counter(identifiers).items() if count > 1}
     taken = set(
         (
             await session.execute(
@@ -553,39 +607,63 @@ async def create_items(
             session, principal.organization_id, new.rubric_version_id, new.definition
         )
     now = utcnow()
-    created: list[tuple[Item, ItemVersion]] = []
+    organization_id = principal.organization_id
+    status = VersionStatus.published.value if publish else VersionStatus.draft.value
+    rows = _NewRows([], [], [])
     for new in new_items:
-        item = Item(
-            id=uuid7(),
-            organization_id=principal.organization_id,
-            bank_id=bank_id,
-            identifier=new.definition.identifier,
-            created_at=now,
-            updated_at=now,
+        item_id = uuid7()
+        values = _version_values(
+            new.definition, new.metadata, new.rubric_version_id, new.change_note
         )
-        version = ItemVersion(
-            organization_id=principal.organization_id,
-            item_id=item.id,
-            version=1,
-            status=VersionStatus.draft.value,
-            created_by=principal.actor.id,
-            created_at=now,
+        rows.versions.append(
+            {
+                "id": uuid7(),
+                "organization_id": organization_id,
+                "item_id": item_id,
+                "version": 1,
+                "status": status,
+                **values,
+                "statistics": {},
+                "irt": {},
+                "created_by": principal.actor.id,
+                "created_at": now,
+                "submitted_at": None,
+                "published_at": now if publish else None,
+                "published_by": principal.actor.id if publish else None,
+                "retired_at": None,
+            }
         )
-        _fill_version(version, new.definition, new.metadata, new.rubric_version_id, new.change_note)
-        if publish:
-            version.status = VersionStatus.published.value
-            version.published_at = now
-            version.published_by = principal.actor.id
-            item.published_version = 1
-        _copy_summary(item, version)
-        session.add(item)
-        session.add(version)
-        session.add_all(
-            ItemTag(item_id=item.id, tag=tag, organization_id=item.organization_id)
-            for tag in version.tags
+        rows.items.append(
+            {
+                "id": item_id,
+                "organization_id": organization_id,
+                "bank_id": bank_id,
+                "identifier": new.definition.identifier,
+                "published_version": 1 if publish else None,
+                **_summary_values(
+                    new.definition.identifier,
+                    1,
+                    status,
+                    values["title"],
+                    values["interaction_types"],
+                    values["tags"],
+                    values["subject"],
+                ),
+                "archived_at": None,
+                "created_at": now,
+                "updated_at": now,
+            }
         )
-        created.append((item, version))
-    await session.flush()
+        rows.tags.extend(
+            {"item_id": item_id, "tag": tag, "organization_id": organization_id}
+            for tag in values["tags"]
+        )
+    return rows
+
+
+async def _audit_created(
+    session: AsyncSession, principal: Principal, rows: _NewRows, new_items: Sequence[NewItem]
+) -> None:
     await audit.record_many(
         session,
         organization_id=principal.organization_id,
@@ -594,18 +672,110 @@ async def create_items(
                 "item.created",
                 principal.actor,
                 "item",
-                item.id,
+                version["item_id"],
                 {
                     "version": 1,
-                    "status": version.status,
-                    "content_hash": version.content_hash,
+                    "status": version["status"],
+                    "content_hash": version["content_hash"],
                     **(new.audit_data or {}),
                 },
             )
-            for (item, version), new in zip(created, new_items, strict=True)
+            for version, new in zip(rows.versions, new_items, strict=True)
         ],
     )
+
+
+async def create_items(
+    session: AsyncSession,
+    principal: Principal,
+    bank_id: uuid.UUID,
+    new_items: Sequence[NewItem],
+    *,
+    publish: bool = False,
+) -> list[tuple[Item, ItemVersion]]:
+    """Create items (each a version 1, a draft or, with ``publish``, published) in one
+    bank, with one round of checks, batched inserts and one audit append; a duplicate
+    identifier (in the bank or the batch) is a 409 and nothing is created.
+
+    Returns the ORM rows, attached to the session; :func:`insert_items` does the same
+    work without them, for bulk work."""
+    rows = await _new_item_rows(session, principal, bank_id, new_items, publish)
+    created = [
+        (Item(**item), ItemVersion(**version))
+        for item, version in zip(rows.items, rows.versions, strict=True)
+    ]
+    for item, version in created:
+        session.add(item)
+        session.add(version)
+    session.add_all(ItemTag(**tag) for tag in rows.tags)
+    await session.flush()
+    await _audit_created(session, principal, rows, new_items)
     return created
+
+
+async def insert_items(
+    session: AsyncSession,
+    principal: Principal,
+    bank_id: uuid.UUID,
+    new_items: Sequence[NewItem],
+    *,
+    publish: bool = False,
+) -> list[CreatedItem]:
+    """:func:`create_items` for bulk work (imports): the same checks, rows and audit
+    events, written with one bulk insert per table (``COPY`` on PostgreSQL) and without
+    ORM objects. The session's identity map does not hold the new rows."""
+    rows = await _new_item_rows(session, principal, bank_id, new_items, publish)
+    await _bulk_insert(session, Item, rows.items)
+    await _bulk_insert(session, ItemVersion, rows.versions)
+    await _bulk_insert(session, ItemTag, rows.tags)
+    await _audit_created(session, principal, rows, new_items)
+    return [
+        CreatedItem(version["item_id"], version["version"], version["status"])
+        for version in rows.versions
+    ]
+
+
+async def _bulk_insert(
+    session: AsyncSession, model: type[Base], rows: Sequence[dict[str, Any]]
+) -> None:
+    """Insert complete rows of ``model``'s table (a value for every column: no defaults
+    are applied) in the session's transaction: ``COPY`` on PostgreSQL, one
+    ``executemany`` elsewhere. The session's identity map is not involved.
+
+    Values go through each column type's bind processing first, so ``COPY`` receives
+    exactly what an ``INSERT`` of the same rows would send."""
+    if not rows:
+        return
+    table = model.__table__
+    assert isinstance(table, Table)
+    columns = list(table.columns.keys())
+    if set(rows[0]) != set(columns):
+        raise ValueError(
+            f"rows for {table.name} must give every column; got {sorted(rows[0])}, "
+            f"columns {sorted(columns)}"
+        )
+    connection = await session.connection()
+    dialect = connection.dialect
+    if dialect.name != "postgresql" or dialect.driver != "asyncpg":
+        await session.execute(table.insert(), list(rows))
+        return
+    processors = [
+        (key, table.columns[key].type.dialect_impl(dialect).bind_processor(dialect))
+        for key in columns
+    ]
+    records = [
+        tuple(row[key] if process is None else process(row[key]) for key, process in processors)
+        for row in rows
+    ]
+    raw = (await connection.get_raw_connection()).driver_connection
+    assert raw is not None
+    if not raw.is_in_transaction():
+        # SQLAlchemy's adapter sends BEGIN with the first statement it runs; COPY must
+        # run inside that transaction to commit or roll back with everything else.
+        await session.execute(select(1))
+    await raw.copy_records_to_table(
+        table.name, records=records, columns=columns, schema_name=table.schema
+    )
 
 
 async def get_item(session: AsyncSession, principal: Principal, item_id: uuid.UUID) -> Item:

@@ -117,15 +117,34 @@ def safe_parser() -> etree.XMLParser:
 def parse_document(data: bytes | str, *, what: str = "item") -> etree._Element:
     """Parse untrusted XML; raise :class:`ItemFormatError` when it is malformed, too large,
     or declares a DOCTYPE (external entities, entity expansion and DTDs are refused)."""
-    raw = data.encode("utf-8") if isinstance(data, str) else data
-    if len(raw) > MAX_ITEM_BYTES:
-        raise ItemFormatError(f"the {what} is larger than {MAX_ITEM_BYTES} bytes")
+    raw = _checked_size(data, what)
     try:
-        tree = etree.ElementTree(etree.fromstring(raw, safe_parser()))
+        root = etree.fromstring(raw, safe_parser())
     except etree.XMLSyntaxError as exc:
         message = " ".join(str(exc.msg).split()).rstrip(",")
         raise ItemFormatError(f"malformed XML: {message}", line=exc.lineno) from None
-    docinfo = tree.docinfo
+    return _checked_document(root)
+
+
+def adopt_document(
+    data: bytes | str, root: etree._Element, *, what: str = "item"
+) -> etree._Element:
+    """``root``, parsed from ``data`` already by a parser with the options of
+    :func:`safe_parser` (a package reader's), put through the checks of
+    :func:`parse_document` instead of parsing ``data`` a second time."""
+    _checked_size(data, what)
+    return _checked_document(root)
+
+
+def _checked_size(data: bytes | str, what: str) -> bytes:
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    if len(raw) > MAX_ITEM_BYTES:
+        raise ItemFormatError(f"the {what} is larger than {MAX_ITEM_BYTES} bytes")
+    return raw
+
+
+def _checked_document(root: etree._Element) -> etree._Element:
+    docinfo = root.getroottree().docinfo
     if (
         getattr(docinfo, "doctype", "")
         or docinfo.internalDTD is not None
@@ -135,7 +154,6 @@ def parse_document(data: bytes | str, *, what: str = "item") -> etree._Element:
             "DOCTYPE declarations are refused: an item may not declare entities or a DTD",
             line=1,
         )
-    root = tree.getroot()
     for node in root.iter():
         if isinstance(node, etree._Entity):
             raise ItemFormatError(

@@ -29,7 +29,7 @@ import re
 import stat
 import zipfile
 import zlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -527,6 +527,66 @@ def read_package(
     Media are the files the manifest lists for the item or its dependencies, plus files
     of the package the item XML refers to, when their extension names a media type.
     """
+    opened = _open_package(data, limits)
+    items = [
+        _read_item(opened.archive, opened.resources, res, version, limits, media_policy)[0]
+        for res, version in opened.item_resources()
+    ]
+    warnings = list(opened.warnings)
+    if not items:
+        warnings.append("the manifest declares no QTI item resources")
+    return QtiPackage(
+        identifier=opened.manifest.get("identifier"),
+        manifest_namespace=opened.namespace,
+        items=tuple(items),
+        other_resources=tuple(
+            (res.identifier, res.resource_type)
+            for res in opened.resources.values()
+            if res.resource_type not in ITEM_RESOURCE_TYPES
+        ),
+        warnings=tuple(warnings),
+    )
+
+
+def iter_package_items(
+    data: bytes,
+    *,
+    limits: PackageLimits = DEFAULT_LIMITS,
+    media_policy: MediaPolicy = DEFAULT_POLICY,
+) -> Iterator[tuple[PackageResource, etree._Element | None]]:
+    """The item resources :func:`read_package` returns, one at a time, each with the root
+    of its parsed item document (None when the resource is not ok).
+
+    For a reader that converts each item as it comes: it holds one document at a time and
+    need not parse it again (see ``parse_item(xml, document=root)``). The package is
+    refused as a whole (:class:`PackageError`) as by :func:`read_package`, when the
+    iteration starts or, for an entry that inflates past the package's budget, when it
+    is reached.
+    """
+    opened = _open_package(data, limits)
+    for res, version in opened.item_resources():
+        yield _read_item(opened.archive, opened.resources, res, version, limits, media_policy)
+
+
+@dataclass
+class _OpenedPackage:
+    archive: _Archive
+    manifest: etree._Element
+    namespace: str
+    resources: dict[str, _ManifestResource]
+    warnings: list[str]
+
+    def item_resources(self) -> Iterator[tuple[_ManifestResource, str]]:
+        """Each item resource, in manifest order, with the QTI version its type announces."""
+        for res in self.resources.values():
+            version = ITEM_RESOURCE_TYPES.get(res.resource_type)
+            if version is not None:
+                yield res, version
+
+
+def _open_package(data: bytes, limits: PackageLimits) -> _OpenedPackage:
+    """The checked archive and its manifest's resources; raises PackageError (or
+    UnsafePackage) when the package as a whole is refused."""
     archive = _Archive(data, limits)
     if MANIFEST_NAME not in archive.entries:
         raise PackageError(f"package has no {MANIFEST_NAME} at its root")
@@ -547,23 +607,7 @@ def read_package(
             f"{manifest.tag!r}); expected <manifest> in one of: {', '.join(sorted(CP_NAMESPACES))}"
         )
     resources, warnings = _manifest_resources(manifest, ns)
-    items: list[PackageResource] = []
-    others: list[tuple[str, str]] = []
-    for res in resources.values():
-        version = ITEM_RESOURCE_TYPES.get(res.resource_type)
-        if version is None:
-            others.append((res.identifier, res.resource_type))
-            continue
-        items.append(_read_item(archive, resources, res, version, limits, media_policy))
-    if not items:
-        warnings.append("the manifest declares no QTI item resources")
-    return QtiPackage(
-        identifier=manifest.get("identifier"),
-        manifest_namespace=ns,
-        items=tuple(items),
-        other_resources=tuple(others),
-        warnings=tuple(warnings),
-    )
+    return _OpenedPackage(archive, manifest, ns, resources, warnings)
 
 
 def _read_item(
@@ -573,13 +617,14 @@ def _read_item(
     version: str,
     limits: PackageLimits,
     media_policy: MediaPolicy,
-) -> PackageResource:
+) -> tuple[PackageResource, etree._Element | None]:
+    """The resource with its XML and media, and its parsed document; or with its error."""
     warnings: list[str] = []
     dep_files, missing_deps = _dependency_files(resources, res)
     files = list(dict.fromkeys([*res.files, *dep_files]))
 
-    def failed(reason: str) -> PackageResource:
-        return PackageResource(
+    def failed(reason: str) -> tuple[PackageResource, None]:
+        resource = PackageResource(
             identifier=res.identifier,
             resource_type=res.resource_type,
             href=res.href,
@@ -588,6 +633,7 @@ def _read_item(
             error=reason,
             warnings=tuple(warnings),
         )
+        return resource, None
 
     if res.problems:
         return failed("; ".join(res.problems))
@@ -648,7 +694,7 @@ def _read_item(
         except MediaError as exc:
             return failed(exc.detail)
         media.append(PackageMedia(path=path, data=blob, check=check))
-    return PackageResource(
+    resource = PackageResource(
         identifier=res.identifier,
         resource_type=res.resource_type,
         href=href,
@@ -658,6 +704,7 @@ def _read_item(
         media=tuple(media),
         warnings=tuple(warnings),
     )
+    return resource, root
 
 
 # --- writing -----------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ size and depth limits kept, and any DOCTYPE refused.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -24,6 +25,7 @@ from waa_ads.content.interchange.qti.common import (
     QTI3_NS,
     VERSIONS,
     XML_NS,
+    adopt_document,
     default_nsmap,
     element_fragment,
     fragment_of,
@@ -168,13 +170,19 @@ def _elements(parent: etree._Element) -> list[etree._Element]:
     return [child for child in parent if isinstance(child.tag, str)]
 
 
+@functools.cache
+def _spellings(name: str) -> tuple[str, str]:
+    """The 3.0 kebab and 2.x camel spellings of a snake_case attribute name."""
+    parts = name.split("_")
+    return name.replace("_", "-"), parts[0] + "".join(p.title() for p in parts[1:])
+
+
 def _attr(element: etree._Element, name: str) -> str | None:
     """Attribute ``name`` (snake_case) in either its 3.0 kebab or 2.x camel spelling."""
-    kebab = name.replace("_", "-")
+    kebab, camel = _spellings(name)
     value = element.get(kebab)
-    if value is None:
-        parts = name.split("_")
-        value = element.get(parts[0] + "".join(p.title() for p in parts[1:]))
+    if value is None and camel != kebab:
+        value = element.get(camel)
     return value
 
 
@@ -712,14 +720,18 @@ _IGNORED_PARTS = {
 }
 
 
-def parse_item(xml: bytes | str) -> ItemDefinition:
+def parse_item(xml: bytes | str, *, document: etree._Element | None = None) -> ItemDefinition:
     """Parse one QTI 2.x or 3.0 item document into the model.
 
     Raises :class:`ItemFormatError` for malformed XML (with the line), a DOCTYPE or
     entities, a root that is not an assessment item, an unknown or unsupported interaction
     or operator, or declarations and rules that do not fit together.
+
+    ``document``: the root of ``xml`` as a package reader parsed it already (with the
+    parser options of :func:`~.common.safe_parser`); it gets the same checks and is not
+    parsed again. The tree may be changed.
     """
-    root = parse_document(xml)
+    root = parse_document(xml) if document is None else adopt_document(xml, document)
     namespace, local = split_tag(root.tag)
     if namespace not in VERSIONS:
         raise ItemFormatError(
