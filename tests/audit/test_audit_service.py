@@ -19,7 +19,8 @@ from typer.testing import CliRunner
 
 from tests.support.factories import Factory, login
 from waa_ads.audit import service as audit
-from waa_ads.audit.models import AuditEvent
+from waa_ads.audit.chain import BrokenLink, link_hash
+from waa_ads.audit.models import AuditChainHead, AuditEvent
 from waa_ads.auth.models import Role
 from waa_ads.core.db import Database
 
@@ -282,3 +283,51 @@ async def test_bulk_and_single_appends_share_one_chain(db_session: AsyncSession)
     result = await audit.verify_chain(db_session, str(org))
     assert result.ok
     assert result.checked == result.head_seq == 8
+
+
+async def test_events_outside_the_fast_layout_verify_across_batches(
+    db_session: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows the fast check cannot vouch for (a year before 1000, valid JSON that is not in
+    canonical layout) are judged one by one the plain way, between batches read ahead;
+    a tampered row after them is still found."""
+    monkeypatch.setattr(audit, "VERIFY_BATCH", 3)
+    org = uuid.uuid4()
+    await _record_many(db_session, org, 3)
+    await audit.record(
+        db_session,
+        organization_id=org,
+        action="test.old",
+        actor=audit.SYSTEM_ACTOR,
+        occurred_at=datetime(999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+    )
+    await _record_many(db_session, org, 5)
+    last = (
+        await db_session.execute(
+            select(AuditEvent).where(AuditEvent.chain == str(org), AuditEvent.seq == 9)
+        )
+    ).scalar_one()
+    spaced = last.canonical.replace('{"action":', '{ "action" : ', 1)
+    assert spaced != last.canonical
+    rehashed = link_hash(last.prev_hash, spaced)
+    await db_session.execute(
+        update(AuditEvent).where(AuditEvent.id == last.id).values(canonical=spaced, hash=rehashed)
+    )
+    await db_session.execute(
+        update(AuditChainHead).where(AuditChainHead.chain == str(org)).values(hash=rehashed)
+    )
+    result = await audit.verify_chain(db_session, str(org))
+    assert result.ok, result
+    assert result.checked == result.head_seq == 9
+
+    await db_session.execute(
+        update(AuditEvent)
+        .where(AuditEvent.chain == str(org), AuditEvent.seq == 7)
+        .values(target_id="forged")
+    )
+    result = await audit.verify_chain(db_session, str(org))
+    assert not result.ok
+    assert result.broken == BrokenLink(
+        7, "stored column 'target_id' does not match the hashed event"
+    )
+    assert result.checked == 6

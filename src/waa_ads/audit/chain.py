@@ -7,15 +7,25 @@ after it, which :func:`verify_links` reports as the first broken link.
 
 A third party can check an exported chain with nothing but the standard library; see
 ``docs/audit.md``.
+
+Speed: the canonical text of an event is assembled around its ``data`` (fixed keys in their
+canonical order) and ``data`` goes through the C JSON encoder when it holds only values on
+which that encoder and RFC 8785 agree (strings, safe integers, booleans, null, lists,
+objects with ASCII keys); anything else (floats, big integers, other key characters) goes
+through the ``rfc8785`` package. Verification checks the stored text against the same
+assembly from the row's columns, so it parses only ``data``. Both fast paths are checked
+against the plain definitions by property tests (``tests/audit/test_chain.py``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from json.encoder import encode_basestring
 from typing import Any
 
 import rfc8785
@@ -23,17 +33,142 @@ import rfc8785
 GENESIS = "0" * 64
 SYSTEM_CHAIN = "system"
 
+#: RFC 8785 numbers are IEEE doubles: integers beyond this are refused by ``rfc8785``.
+_SAFE_INT = 2**53 - 1
+_encode_data = json.JSONEncoder(
+    ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
+).encode
+
 
 def format_time(moment: datetime) -> str:
     """UTC at a fixed microsecond precision, e.g. ``2026-01-02T03:04:05.000006Z``."""
     if moment.tzinfo is None:
         raise ValueError("audit times must be timezone-aware")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    utc = moment.astimezone(UTC)
+    if utc.year >= 1000:  # isoformat is several times faster; it pads years, strftime not
+        return utc.isoformat(timespec="microseconds")[:26] + "Z"
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def canonicalize_reference(value: Any) -> str:
+    """RFC 8785 canonical JSON text by the ``rfc8785`` package (the definition)."""
+    return rfc8785.dumps(value).decode("utf-8")
+
+
+def _plain(value: Any) -> bool:
+    """Whether the C encoder writes ``value`` exactly as RFC 8785 does: exact built-in
+    types only (no subclasses: ``rfc8785`` and ``json`` read those differently), integers
+    within the double's exact range, no floats (ECMAScript number formatting differs from
+    Python's), object keys in ASCII (RFC 8785 sorts keys by UTF-16 code units, Python by
+    code points; they agree on ASCII)."""
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
+        return True
+    if kind is int:
+        return bool(-_SAFE_INT <= value <= _SAFE_INT)
+    if kind is dict:
+        return all(type(k) is str and k.isascii() and _plain(v) for k, v in value.items())
+    if kind is list or kind is tuple:
+        return all(_plain(v) for v in value)
+    return False
+
+
+def canonical_json(value: Any) -> str:
+    """RFC 8785 canonical JSON text of ``value``, identical to :func:`canonicalize_reference`
+    (the same text, or the same error)."""
+    if _plain(value):
+        text = _encode_data(value)
+        if text.isascii():
+            return text
+        try:
+            # The C encoder lets lone surrogates through; RFC 8785 text is UTF-8.
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            pass
+        else:
+            return text
+    return canonicalize_reference(value)
 
 
 def canonicalize(event: Mapping[str, Any]) -> str:
-    """RFC 8785 canonical JSON text of an event."""
-    return rfc8785.dumps(dict(event)).decode("utf-8")
+    """RFC 8785 canonical JSON text of an event (any JSON object; see :func:`canonical_json`)."""
+    return canonical_json(dict(event))
+
+
+def _json_string_or_null(value: str | None) -> str:
+    return "null" if value is None else encode_basestring(value)
+
+
+def event_text_head(action: str, actor_type: str, actor_id: str | None, chain: str) -> str:
+    """The canonical text of an event up to its ``data`` value: ``{"action":...,"data":``."""
+    return (
+        f'{{"action":{encode_basestring(action)},"actor":{{"id":{_json_string_or_null(actor_id)},'
+        f'"type":{encode_basestring(actor_type)}}},"chain":{encode_basestring(chain)},"data":'
+    )
+
+
+def event_text_tail(
+    occurred_at: str, prev_hash: str, seq: int, target_type: str | None, target_id: str | None
+) -> str:
+    """The canonical text of an event after its ``data`` value, ``occurred_at`` already
+    formatted (:func:`format_time`)."""
+    return (
+        f',"occurred_at":{encode_basestring(occurred_at)},'
+        f'"prev_hash":{encode_basestring(prev_hash)},"seq":{seq},'
+        f'"target":{{"id":{_json_string_or_null(target_id)},'
+        f'"type":{_json_string_or_null(target_type)}}}}}'
+    )
+
+
+def canonical_event(
+    *,
+    chain: str,
+    seq: int,
+    occurred_at: datetime,
+    action: str,
+    actor_type: str,
+    actor_id: str | None,
+    target_type: str | None,
+    target_id: str | None,
+    data: Mapping[str, Any] | None,
+    prev_hash: str,
+) -> str:
+    """``canonicalize(build_event(...))``, assembled without sorting the fixed keys."""
+    try:
+        data_text = canonical_json(dict(data or {}))
+    except rfc8785.CanonicalizationError:
+        data_text = None
+    if data_text is not None and type(seq) is int and -_SAFE_INT <= seq <= _SAFE_INT:
+        text = (
+            event_text_head(action, actor_type, actor_id, chain)
+            + data_text
+            + event_text_tail(format_time(occurred_at), prev_hash, seq, target_type, target_id)
+        )
+        if text.isascii() or _utf8(text):
+            return text
+    # Out of RFC 8785's domain somewhere: the package reports it as it would have.
+    return canonicalize(
+        build_event(
+            chain=chain,
+            seq=seq,
+            occurred_at=occurred_at,
+            action=action,
+            actor_type=actor_type,
+            actor_id=actor_id,
+            target_type=target_type,
+            target_id=target_id,
+            data=data,
+            prev_hash=prev_hash,
+        )
+    )
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def link_hash(prev_hash: str, canonical: str) -> str:
@@ -164,3 +299,147 @@ def verify_links(state: ChainState, links: Iterable[StoredLink]) -> BrokenLink |
         state.last_hash = link.hash
         state.checked += 1
     return None
+
+
+#: What the fast verification reads of each row, in this order: seq, canonical, prev_hash,
+#: hash, whether organization_id is the chain's (see :func:`organization_matches`),
+#: occurred_at (a datetime, as stored), action, actor_type, actor_id, target_type, target_id.
+FastRow = Sequence[Any]
+
+# A JSON object of scalars (strings without escapes, integers, true, false, null): what
+# ``data`` nearly always is. Whatever matches is one valid JSON value; anything else is
+# parsed by ``json.loads``.
+_STRING = r'"[^"\\\x00-\x1f]*"'
+_SCALAR = rf"(?:{_STRING}|-?(?:0|[1-9][0-9]*)|true|false|null)"
+_FLAT_OBJECT = re.compile(rf"\{{(?:{_STRING}:{_SCALAR}(?:,{_STRING}:{_SCALAR})*)?\}}")
+
+
+def organization_matches(organization_id: str | None, chain: str) -> bool:
+    """The stored-column rule of :meth:`StoredColumns.mismatch` for ``organization_id``."""
+    return organization_id == (None if chain == SYSTEM_CHAIN else chain)
+
+
+def fast_row(link: StoredLink, chain: str) -> tuple[Any, ...]:
+    """A link read with its columns, in the shape :func:`verify_rows` takes."""
+    columns = link.columns
+    if columns is None:
+        raise ValueError("the fast verification needs the row's stored columns")
+    return (
+        link.seq,
+        link.canonical,
+        link.prev_hash,
+        link.hash,
+        organization_matches(columns.organization_id, chain),
+        columns.occurred_at,
+        columns.action,
+        columns.actor_type,
+        columns.actor_id,
+        columns.target_type,
+        columns.target_id,
+    )
+
+
+def verify_rows(state: ChainState, rows: Sequence[FastRow], start: int = 0) -> int | None:
+    """Check ``rows[start:]`` in order, continuing from ``state``, the fast way; None when
+    all are good, else the index of the first row this cannot vouch for (``state`` stands
+    just before it), which the caller checks with :func:`verify_links` (that row may still
+    be good: text that is valid but not in canonical layout, a year before 1000).
+
+    A row passes when its seq and prev_hash continue the chain, its hash is
+    ``sha256(prev_hash + canonical)``, its organization matches, and its text is exactly
+    ``event_text_head(columns) + D + event_text_tail(columns)`` where ``D`` is one JSON
+    value. That makes the text a JSON object whose fields equal the row's columns, seq,
+    prev_hash and chain, which is everything :func:`verify_links` checks, so a row passing
+    here passes there (``tests/audit/test_chain.py`` checks this on random tampering).
+    """
+    chain = state.chain
+    if chain is None:
+        return start if start < len(rows) else None
+    expected = state.expected_seq
+    last = state.last_hash
+    sha256 = hashlib.sha256
+    loads = json.loads
+    flat = _FLAT_OBJECT.fullmatch
+    quote = encode_basestring
+    # Few distinct (action, actor) pairs make most of a chain: their text is built once.
+    heads: dict[tuple[str, str, str | None], str] = {}
+    stop: int | None = None
+    index = start
+    for index in range(start, len(rows)):
+        (
+            seq,
+            canonical,
+            prev_hash,
+            digest,
+            org_ok,
+            occurred_at,
+            action,
+            actor_type,
+            actor_id,
+            target_type,
+            target_id,
+        ) = rows[index]
+        if (
+            seq != expected
+            or prev_hash != last
+            or not org_ok
+            or sha256((prev_hash + canonical).encode()).hexdigest() != digest
+        ):
+            stop = index
+            break
+        # format_time() for UTC times of years 1000-9999, in C: isoformat pads years to
+        # four digits where strftime does not, and names the offset where we write Z.
+        moment = occurred_at.isoformat(timespec="microseconds")
+        if moment[26:] != "+00:00" or moment[0] == "0":
+            stop = index
+            break
+        key = (action, actor_type, actor_id)
+        head = heads.get(key)
+        if head is None:
+            if len(heads) > 4096:
+                heads.clear()
+            head = heads[key] = event_text_head(action, actor_type, actor_id, chain)
+        tail = (
+            f',"occurred_at":"{moment[:26]}Z","prev_hash":"{prev_hash}","seq":{seq},'
+            '"target":{"id":'
+            + ("null" if target_id is None else quote(target_id))
+            + ',"type":'
+            + ("null" if target_type is None else quote(target_type))
+            + "}}"
+        )
+        end = len(canonical) - len(tail)
+        if end <= len(head) or not (canonical.startswith(head) and canonical.endswith(tail)):
+            stop = index
+            break
+        data = canonical[len(head) : end]
+        if flat(data) is None:
+            try:
+                loads(data)
+            except ValueError:
+                stop = index
+                break
+        expected += 1
+        last = digest
+    else:
+        index = len(rows)
+    state.checked += index - start
+    state.expected_seq = expected
+    state.last_hash = last
+    return stop
+
+
+def verify_links_fast(state: ChainState, links: Sequence[StoredLink]) -> BrokenLink | None:
+    """:func:`verify_links` for links read with their columns, by way of :func:`verify_rows`
+    (what ``verify_chain`` does on SQLite, and the property tests compare)."""
+    if state.chain is None:
+        return verify_links(state, links)
+    rows = [fast_row(link, state.chain) for link in links]
+    start = 0
+    while True:
+        stop = verify_rows(state, rows, start)
+        if stop is None:
+            return None
+        broken = verify_links(state, [links[stop]])
+        if broken is not None:
+            return broken
+        start = stop + 1

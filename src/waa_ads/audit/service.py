@@ -6,6 +6,7 @@ with the change it describes. It only flushes; the caller's edge commits.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -22,10 +23,11 @@ from waa_ads.audit.chain import (
     ChainState,
     StoredColumns,
     StoredLink,
-    build_event,
-    canonicalize,
+    canonical_event,
     link_hash,
     verify_links,
+    verify_links_fast,
+    verify_rows,
 )
 from waa_ads.audit.models import AuditChainHead, AuditEvent
 from waa_ads.core.db import insert_ignore, utcnow
@@ -103,14 +105,62 @@ async def record_many(
     if row is None:  # the chain's first event
         await insert_ignore(session, AuditChainHead, {"chain": chain, "seq": 0, "hash": GENESIS})
         row = (await session.execute(advance)).one()
-    seq = int(row.seq) - len(events)
-    prev_hash = str(row.hash)
     moment = occurred_at or utcnow()
-    rows: list[AuditEvent] = []
-    for pending in events:
+    links = chain_events(
+        chain,
+        int(row.seq) - len(events),
+        str(row.hash),
+        [(pending, moment) for pending in events],
+    )
+    rows = [
+        AuditEvent(
+            chain=chain,
+            seq=link.seq,
+            organization_id=organization_id,
+            occurred_at=link.occurred_at,
+            action=link.event.action,
+            actor_type=link.event.actor.type,
+            actor_id=link.event.actor.id,
+            target_type=link.event.target_type,
+            target_id=link.target_id,
+            canonical=link.canonical,
+            prev_hash=link.prev_hash,
+            hash=link.hash,
+        )
+        for link in links
+    ]
+    session.add_all(rows)
+    await session.execute(
+        update(AuditChainHead).where(AuditChainHead.chain == chain).values(hash=links[-1].hash)
+    )
+    await session.flush()
+    return rows
+
+
+@dataclass(frozen=True, slots=True)
+class ChainedEvent:
+    """A pending event given its place in a chain: what its row stores."""
+
+    event: PendingEvent
+    occurred_at: datetime
+    seq: int
+    target_id: str | None
+    canonical: str
+    prev_hash: str
+    hash: str
+
+
+def chain_events(
+    chain: str, after_seq: int, prev_hash: str, events: Sequence[tuple[PendingEvent, datetime]]
+) -> list[ChainedEvent]:
+    """Place ``events`` (each with its time) after sequence ``after_seq`` whose hash is
+    ``prev_hash``: their sequence numbers, canonical texts and hashes, in order."""
+    chained: list[ChainedEvent] = []
+    seq = after_seq
+    for pending, moment in events:
         seq += 1
         target = str(pending.target_id) if pending.target_id is not None else None
-        document = build_event(
+        canonical = canonical_event(
             chain=chain,
             seq=seq,
             occurred_at=moment,
@@ -122,31 +172,10 @@ async def record_many(
             data=pending.data,
             prev_hash=prev_hash,
         )
-        canonical = canonicalize(document)
         digest = link_hash(prev_hash, canonical)
-        rows.append(
-            AuditEvent(
-                chain=chain,
-                seq=seq,
-                organization_id=organization_id,
-                occurred_at=moment,
-                action=pending.action,
-                actor_type=pending.actor.type,
-                actor_id=pending.actor.id,
-                target_type=pending.target_type,
-                target_id=target,
-                canonical=canonical,
-                prev_hash=prev_hash,
-                hash=digest,
-            )
-        )
+        chained.append(ChainedEvent(pending, moment, seq, target, canonical, prev_hash, digest))
         prev_hash = digest
-    session.add_all(rows)
-    await session.execute(
-        update(AuditChainHead).where(AuditChainHead.chain == chain).values(hash=prev_hash)
-    )
-    await session.flush()
-    return rows
+    return chained
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,11 +198,15 @@ class VerifyResult:
 
 
 async def iter_links(
-    session: AsyncSession, chain: str, *, batch: int = VERIFY_BATCH, up_to: int | None = None
+    session: AsyncSession,
+    chain: str,
+    *,
+    batch: int = VERIFY_BATCH,
+    after: int = 0,
+    up_to: int | None = None,
 ) -> AsyncIterator[list[StoredLink]]:
-    """The chain's links in sequence order, in batches (keyset pagination on seq), up to
-    sequence ``up_to`` when given."""
-    after = 0
+    """The chain's links after sequence ``after`` in sequence order, in batches (keyset
+    pagination on seq), up to sequence ``up_to`` when given; each with its stored columns."""
     while True:
         stmt = select(
             AuditEvent.seq,
@@ -218,7 +251,11 @@ async def verify_chain(session: AsyncSession, chain: str) -> VerifyResult:
     """Recompute a chain from its first event; report the first broken link, if any.
 
     Also checks that the chain ends where its head says, so deleting the newest events
-    is detected too.
+    is detected too. On PostgreSQL the rows are read straight from the driver in large
+    batches (the next batch is read while this one is checked) and checked by
+    :func:`~waa_ads.audit.chain.verify_rows`; a row that check cannot vouch for is read
+    again with its columns and judged by :func:`~waa_ads.audit.chain.verify_links`, so
+    the outcome (and its reason) is the plain verification's.
     """
     # The head is read first: an event committed meanwhile lies beyond it and is left for
     # the next verification, instead of looking like a chain that runs past its head.
@@ -228,10 +265,16 @@ async def verify_chain(session: AsyncSession, chain: str) -> VerifyResult:
     head_seq = int(head.seq) if head is not None else 0
     state = ChainState(chain=chain)
     broken: BrokenLink | None = None
-    async for links in iter_links(session, chain, up_to=head_seq):
-        broken = verify_links(state, links)
-        if broken is not None:
-            break
+    expected_org = _organization_of(chain)
+    if session.get_bind().dialect.name == "postgresql" and expected_org is not _NO_ORGANIZATION:
+        broken = await _verify_postgres(
+            session, chain, expected_org, head_seq, state, batch=VERIFY_BATCH
+        )
+    else:
+        async for links in iter_links(session, chain, up_to=head_seq):
+            broken = verify_links_fast(state, links)
+            if broken is not None:
+                break
     if broken is None and head is not None:
         if head_seq != state.expected_seq - 1:
             broken = BrokenLink(
@@ -241,6 +284,83 @@ async def verify_chain(session: AsyncSession, chain: str) -> VerifyResult:
         elif head.hash != state.last_hash:
             broken = BrokenLink(head_seq, "head hash does not match the last event")
     return VerifyResult(chain, broken is None, state.checked, head_seq, broken)
+
+
+_NO_ORGANIZATION = object()
+
+
+def _organization_of(chain: str) -> uuid.UUID | object | None:
+    """The organization id the rows of ``chain`` must carry (None for the system chain), or
+    ``_NO_ORGANIZATION`` when no row can match (a chain that is not an id in canonical form;
+    the plain verification then reports each row)."""
+    if chain == SYSTEM_CHAIN:
+        return None
+    try:
+        organization_id = uuid.UUID(chain)
+    except ValueError:
+        return _NO_ORGANIZATION
+    return organization_id if str(organization_id) == chain else _NO_ORGANIZATION
+
+
+_FAST_ROWS = """
+SELECT seq, canonical, prev_hash, hash, organization_id IS NOT DISTINCT FROM $2::uuid,
+       occurred_at, action, actor_type, actor_id, target_type, target_id
+FROM audit_event
+WHERE chain = $1 AND seq > $3 AND seq <= $4
+ORDER BY seq
+LIMIT $5
+"""
+
+
+async def _verify_postgres(
+    session: AsyncSession,
+    chain: str,
+    expected_org: object,
+    head_seq: int,
+    state: ChainState,
+    *,
+    batch: int = VERIFY_BATCH,
+) -> BrokenLink | None:
+    connection = await session.connection()
+    driver = (await connection.get_raw_connection()).driver_connection
+    assert driver is not None
+
+    async def fetch(after: int) -> list[Any]:
+        return list(await driver.fetch(_FAST_ROWS, chain, expected_org, after, head_seq, batch))
+
+    def read_ahead(rows: list[Any]) -> asyncio.Task[list[Any]] | None:
+        if len(rows) < batch:
+            return None
+        return asyncio.ensure_future(fetch(int(rows[-1][0])))
+
+    rows = await fetch(0)
+    while rows:
+        ahead = read_ahead(rows)
+        await asyncio.sleep(0)  # let the next query go out before this batch is checked
+        start = 0
+        try:
+            while (stop := verify_rows(state, rows, start)) is not None:
+                if ahead is not None:  # the connection must be free for the plain read
+                    await ahead
+                broken = await _verify_one(session, chain, int(rows[stop][0]), state)
+                if broken is not None:
+                    return broken
+                start = stop + 1
+        except BaseException:
+            if ahead is not None:
+                ahead.cancel()
+            raise
+        rows = await ahead if ahead is not None else []
+    return None
+
+
+async def _verify_one(
+    session: AsyncSession, chain: str, seq: int, state: ChainState
+) -> BrokenLink | None:
+    """Judge the row at ``seq`` the plain way, with all its columns."""
+    async for links in iter_links(session, chain, after=seq - 1, up_to=seq, batch=1):
+        return verify_links(state, links)
+    return BrokenLink(seq, f"expected sequence {state.expected_seq}, found none")
 
 
 async def list_chains(session: AsyncSession) -> list[str]:
