@@ -47,7 +47,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import functools
+import io
 import json
 import math
 import os
@@ -60,16 +60,15 @@ import tempfile
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import asyncpg
-from sqlalchemy import event, select, text
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 SERVER_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 QTI3 = "http://www.imsglobal.org/xsd/imsqtiasi_v3p0"
@@ -515,11 +514,6 @@ async def run_per_attempt(url: str, attempt_ids: list[str]) -> dict[str, Any]:
     }
 
 
-# --- path (b): bulk ----------------------------------------------------------------------------
-
-
-ENDED = ("submitted", "expired", "terminated")
-SCORABLE = (*ENDED, "scoring", "scored", "released")
 ITEM_SCORE_COLUMNS = [
     "id", "organization_id", "result_id", "attempt_id", "item_ref", "item_version_id",
     "section", "weight", "score", "max_score", "method", "scorer", "confidence", "outcomes",
@@ -527,415 +521,216 @@ ITEM_SCORE_COLUMNS = [
 ]  # fmt: skip
 
 
-def uuid7_batch(n: int) -> list[uuid.UUID]:
-    """``n`` version-7 UUIDs laid out as ``core.db.uuid7`` lays them out, from one read of
-    the system's random source (``uuid7`` reads it once per id, which a million rows feel)."""
-    ms = (time.time_ns() // 1_000_000) & ((1 << 48) - 1)
-    high = (ms << 80) | (0x7 << 76) | (0b10 << 62)
-    noise = os.urandom(10 * n)
-    ids = []
-    for start in range(0, 10 * n, 10):
-        rand = int.from_bytes(noise[start : start + 10], "big")
-        ids.append(uuid.UUID(int=high | (((rand >> 62) & 0xFFF) << 64) | (rand & ((1 << 62) - 1))))
-    return ids
-
-
-class JsonMemo:
-    """JSON text of outcome dicts and note lists, each distinct value encoded once."""
-
-    def __init__(self) -> None:
-        self.texts: dict[Any, str] = {}
-
-    def __call__(self, value: Any) -> str:
-        try:
-            key = tuple(value.items()) if isinstance(value, dict) else tuple(value)
-            cached = self.texts.get(key)
-        except TypeError:  # unhashable values (lists in outcomes): no memo
-            return json.dumps(value)
-        if cached is None:
-            cached = self.texts[key] = json.dumps(value)
-        return cached
-
-
-@dataclass
-class Bulk:
-    """Caches of immutable published content and the figures of a bulk run."""
-
-    items: dict[uuid.UUID, Any] = field(default_factory=dict)
-    versions: dict[uuid.UUID, Any] = field(default_factory=dict)
-    attempts: int = 0
-    responses: int = 0
-    rescored: int = 0
-    scoring: Stopwatch = field(default_factory=Stopwatch)
-    encode: JsonMemo = field(default_factory=JsonMemo)
-    phases: dict[str, float] = field(default_factory=lambda: defaultdict(float))
-    _lap: float = 0.0
-
-    def lap(self, phase: str) -> None:
-        """Charge the time since the previous lap to ``phase``."""
-        now = time.perf_counter()
-        self.phases[phase] += now - self._lap
-        self._lap = now
-
-
-def _json(value: Any) -> Any:
-    """A JSON column's value: SQLAlchemy's codec on the driver connection decodes it already."""
-    return json.loads(value) if isinstance(value, str) else value
-
-
-@functools.lru_cache(maxsize=64)
-def next_state(current: str, event: str) -> str:
-    """``delivery.state_machine.next_state``, memoized: it is pure, and builds a state
-    machine on every call (about half a millisecond, which 40,000 transitions feel)."""
-    from waa_ads.delivery.state_machine import next_state as machine_next_state
-
-    return machine_next_state(current, event).value
-
-
-def _declared_max(item: Any) -> float:
-    declared = item.outcome_declaration("MAXSCORE")
-    if declared is not None and isinstance(declared.default_value, int | float):
-        return float(declared.default_value)
-    return 0.0
-
-
-def _result_columns(values: dict[str, Any]) -> tuple[list[str], tuple[Any, ...]]:
-    """Every column of ``attempt_result``: the given values, scalar defaults, else NULL (so
-    that a column added to the model later does not break the bench silently)."""
-    from waa_ads.scoring.models import AttemptResult
-
-    columns, row = [], []
-    for column in AttemptResult.__table__.columns:
-        if column.name in values:
-            value = values[column.name]
-        elif column.default is not None and column.default.is_scalar:
-            value = column.default.arg  # type: ignore[attr-defined]
-        elif column.nullable:
-            value = None
-        else:
-            raise RuntimeError(f"no value for attempt_result.{column.name}")
-        columns.append(column.name)
-        row.append(value)
-    return columns, tuple(row)
-
-
-async def score_chunk(
-    session: AsyncSession,
-    timer: DbTimer,
-    bulk: Bulk,
-    *,
-    organization_id: uuid.UUID,
-    attempt_ids: Sequence[uuid.UUID],
-    reason: str,
-) -> None:
-    """Score ``attempt_ids`` (ended, or already scored: then a new revision) in the
-    session's transaction. Only flushes; the caller commits."""
-    from waa_ads.assessments.definition import AssessmentDefinition, ReleasePolicy
-    from waa_ads.audit.service import Actor, PendingEvent, record_many
-    from waa_ads.content.item.definition import ItemDefinition
-    from waa_ads.core.db import utcnow
-    from waa_ads.delivery.models import Attempt
-    from waa_ads.scoring.policy import ScoredItem, totals
-    from waa_ads.scoring.vectorized import score_batch
-
-    scorer = Actor("system", "scoring")
-    bulk._lap = time.perf_counter()
-    locked = (
-        await session.execute(
-            select(Attempt.id, Attempt.state, Attempt.assessment_version_id)
-            .where(
-                Attempt.id.in_(attempt_ids),
-                Attempt.organization_id == organization_id,
-                Attempt.state.in_(SCORABLE),
-            )
-            .order_by(Attempt.id)
-            .with_for_update()
-        )
-    ).all()
-    if not locked:
-        return
-    ids = [row.id for row in locked]
-    # COPY goes through the driver's connection, inside the transaction SQLAlchemy began.
-    raw = await (await session.connection()).get_raw_connection()
-    pg: asyncpg.Connection = raw.driver_connection  # type: ignore[assignment]
-    assert pg.is_in_transaction()
-    bulk.lap("lock attempts (SELECT ... FOR UPDATE)")
-
-    async def fetch(query: str, *args: Any) -> list[asyncpg.Record]:
-        started = time.perf_counter()
-        rows = await pg.fetch(query, *args)
-        timer.add(time.perf_counter() - started)
-        return rows
-
-    previous = {
-        row["attempt_id"]: row
-        for row in await fetch(
-            "SELECT DISTINCT ON (attempt_id) attempt_id, revision, raw, scaled, band, withheld,"
-            " withheld_reason FROM attempt_result WHERE attempt_id = ANY($1::uuid[])"
-            " ORDER BY attempt_id, revision DESC",
-            ids,
-        )
-    }
-    rows = await fetch(
-        "SELECT ai.attempt_id, ai.ref, ai.position, ai.section, ai.item_version_id, ai.weight,"
-        " (r.value -> 'normalized')::text AS normalized"
-        " FROM attempt_item ai LEFT JOIN response r"
-        " ON r.attempt_id = ai.attempt_id AND r.item_ref = ai.ref"
-        " WHERE ai.attempt_id = ANY($1::uuid[])",
-        ids,
-    )
-    missing_items = {r["item_version_id"] for r in rows} - set(bulk.items)
-    if missing_items:
-        for row in await fetch(
-            "SELECT id, definition FROM item_version WHERE id = ANY($1::uuid[])",
-            list(missing_items),
-        ):
-            bulk.items[row["id"]] = ItemDefinition.from_dict(_json(row["definition"]))
-    missing_versions = {r.assessment_version_id for r in locked} - set(bulk.versions)
-    if missing_versions:
-        for row in await fetch(
-            "SELECT id, definition FROM assessment_version WHERE id = ANY($1::uuid[])",
-            list(missing_versions),
-        ):
-            definition = AssessmentDefinition.model_validate(_json(row["definition"]))
-            if definition.scoring.release is ReleasePolicy.immediately:
-                # score_attempt would release these too; this path does not (yet).
-                raise NotImplementedError("the bulk path scores assessments released after review")
-            bulk.versions[row["id"]] = definition
-
-    bulk.lap("load forms, responses, revisions")
-    # Read as text and decode each distinct value once: candidates' answers repeat a lot.
-    decoded: dict[str | None, dict[str, Any]] = {None: {}}
-    by_item: dict[uuid.UUID, list[int]] = defaultdict(list)
-    batches: list[dict[str, Any]] = []
-    for index, row in enumerate(rows):
-        stored = row["normalized"]
-        value = decoded.get(stored)
-        if value is None:
-            value = decoded[stored] = json.loads(stored) or {}
-        batches.append(value)
-        by_item[row["item_version_id"]].append(index)
-
-    bulk.lap("decode and group by item")
-    scores: list[Any] = [None] * len(rows)
-    item_rows: list[tuple[Any, ...]] = []
-    for version_id, indexes in by_item.items():
-        item = bulk.items[version_id]
-        # As ObjectiveScorer and PendingHumanScorer take it: the MAXSCORE outcome, else the
-        # declared default.
-        declared_max = _declared_max(item)
-        if item.response_processing is None:
-            for index in indexes:
-                scores[index] = (None, declared_max, "pending", "human", None, {}, [])
-            continue
-        with bulk.scoring:
-            batch = score_batch(item, [batches[i] for i in indexes])
-            evaluations = batch.evaluations()
-        for index, evaluation in zip(indexes, evaluations, strict=True):
-            value = evaluation.outcomes.get("SCORE")
-            reported = evaluation.outcomes.get("MAXSCORE")
-            scores[index] = (
-                float(value) if isinstance(value, int | float) else 0.0,
-                float(reported) if isinstance(reported, int | float) else declared_max,
-                "objective",
-                "response-processing",
-                1.0,
-                evaluation.outcomes,
-                evaluation.notes,
-            )
-    bulk.lap("score per item (score_batch)")
-    result_ids = dict(zip(ids, uuid7_batch(len(ids)), strict=True))
-    per_attempt: dict[uuid.UUID, list[int]] = defaultdict(list)
-    item_ids = uuid7_batch(len(rows))
-    encode = bulk.encode
-    for index, row in enumerate(rows):
-        per_attempt[row["attempt_id"]].append(index)
-        score, maximum, method, scorer_name, confidence, outcomes, notes = scores[index]
-        item_rows.append(
-            (
-                item_ids[index], organization_id, result_ids[row["attempt_id"]], row["attempt_id"],
-                row["ref"], row["item_version_id"], row["section"], row["weight"], score,
-                maximum, method, scorer_name, confidence, encode(outcomes), encode(notes),
-            )
-        )  # fmt: skip
-
-    bulk.lap("build item_score rows")
-    now = utcnow()
-    result_rows: list[tuple[Any, ...]] = []
-    result_columns: list[str] = []
-    moves: list[tuple[uuid.UUID, str, str]] = []
-    events: list[Any] = []
-    for attempt in locked:
-        definition = bulk.versions[attempt.assessment_version_id]
-        indexes = sorted(per_attempt[attempt.id], key=lambda i: rows[i]["position"])
-        with bulk.scoring:
-            computed = totals(
-                [
-                    ScoredItem(rows[i]["section"], scores[i][0], scores[i][1], rows[i]["weight"])
-                    for i in indexes
-                ],
-                {s.identifier: s.weight for s in definition.sections},
-                definition.scoring,
-            )
-        before = previous.get(attempt.id)
-        result_columns, record = _result_columns(
-            {
-                "id": result_ids[attempt.id],
-                "organization_id": organization_id,
-                "attempt_id": attempt.id,
-                "revision": (before["revision"] if before else 0) + 1,
-                "reason": reason,
-                "complete": computed.pending == 0,
-                "raw": computed.raw,
-                "max_raw": computed.max_raw,
-                "weighted": computed.weighted,
-                "max_weighted": computed.max_weighted,
-                "scaled": computed.scaled,
-                "band": computed.band,
-                "passed": computed.passed,
-                "sections": json.dumps(computed.sections),
-                "pending_items": computed.pending,
-                "created_by": scorer.id,
-                "created_at": now,
-                "withheld": before["withheld"] if before else False,
-                "withheld_reason": before["withheld_reason"] if before else None,
-            }
-        )
-        result_rows.append(record)
-        state = attempt.state
-        if state in ENDED:
-            steps = ["begin_scoring", *(["finish_scoring"] if computed.pending == 0 else [])]
-        elif state == "scoring" and computed.pending == 0:
-            steps = ["finish_scoring"]
-        else:
-            steps = []
-        for step in steps:
-            after = next_state(state, step)
-            events.append(
-                PendingEvent(
-                    f"attempt.{step}", scorer, "attempt", attempt.id, {"from": state, "to": after}
-                )
-            )
-            state = after
-        if state != attempt.state:
-            moves.append((attempt.id, attempt.state, state))
-        if before is not None:
-            bulk.rescored += 1
-            events.append(
-                PendingEvent(
-                    "result.revised",
-                    scorer,
-                    "attempt",
-                    attempt.id,
-                    {
-                        "revision": before["revision"] + 1,
-                        "reason": reason,
-                        "before": {
-                            "raw": before["raw"],
-                            "scaled": before["scaled"],
-                            "band": before["band"],
-                        },
-                        "after": {
-                            "raw": computed.raw,
-                            "scaled": computed.scaled,
-                            "band": computed.band,
-                        },
-                    },
-                )
-            )
-
-    bulk.lap("totals, result rows, events")
-    started = time.perf_counter()
-    await pg.copy_records_to_table("attempt_result", records=result_rows, columns=result_columns)
-    await pg.copy_records_to_table("item_score", records=item_rows, columns=ITEM_SCORE_COLUMNS)
-    if moves:
-        moved = await pg.fetch(
-            "UPDATE attempt SET state = v.new, updated_at = $4"
-            " FROM unnest($1::uuid[], $2::text[], $3::text[]) AS v(id, old, new)"
-            " WHERE attempt.id = v.id AND attempt.state = v.old RETURNING attempt.id",
-            [m[0] for m in moves],
-            [m[1] for m in moves],
-            [m[2] for m in moves],
-            now,
-        )
-        if len(moved) != len(moves):
-            raise RuntimeError("attempts changed state while locked")
-    timer.add(time.perf_counter() - started)
-    bulk.lap("COPY results and item scores, UPDATE states")
-    await record_many(session, organization_id=organization_id, events=events)
-    bulk.lap("audit events (record_many)")
-    bulk.attempts += len(locked)
-    bulk.responses += len(rows)
+# --- path (b): the product's bulk path ------------------------------------------------------
 
 
 async def run_bulk(
     url: str, organization_id: str, administration_id: str, chunk: int
 ) -> dict[str, Any]:
-    """Every attempt of the administration, ``chunk`` at a time, by keyset pages."""
-    # Everything score_chunk imports, imported before the clock starts (as in (a)).
-    import waa_ads.assessments.definition
-    import waa_ads.audit.service
-    import waa_ads.delivery.state_machine
-    import waa_ads.scoring.policy
-    import waa_ads.scoring.vectorized  # noqa: F401
+    """``scoring.bulk.BulkScorer`` over every attempt of the administration, ``chunk``
+    attempts per transaction: what ``scoring.service.score_administration`` does on
+    PostgreSQL, with its figures kept."""
+    from waa_ads.audit.service import Actor
     from waa_ads.core.db import Database
-    from waa_ads.delivery.models import Attempt
+    from waa_ads.scoring import bulk as bulk_scoring
 
     db = Database(url)
-    timer = DbTimer(db.engine)
-    bulk = Bulk()
     org = uuid.UUID(organization_id)
     admin = uuid.UUID(administration_id)
-    last: uuid.UUID | None = None
+    scorer = bulk_scoring.BulkScorer(org, reason=BULK_REASON, actor=Actor("system", "scoring"))
     chunks: list[float] = []
     started = time.perf_counter()
     try:
-        while True:
+        async with db.transaction(write=False) as session:
+            ids = await bulk_scoring.ended_attempt_ids(session, org, admin)
+        for start in range(0, len(ids), chunk):
             chunk_started = time.perf_counter()
-            async with db.writer() as session:
-                page = select(Attempt.id).where(
-                    Attempt.administration_id == admin, Attempt.organization_id == org
-                )
-                if last is not None:
-                    page = page.where(Attempt.id > last)
-                ids = list(
-                    (await session.execute(page.order_by(Attempt.id).limit(chunk))).scalars()
-                )
-                if not ids:
-                    break
-                await score_chunk(
-                    session, timer, bulk, organization_id=org, attempt_ids=ids, reason=BULK_REASON
-                )
-                commit = time.perf_counter()
-                await session.commit()
-                timer.add(time.perf_counter() - commit)
-                bulk.phases["commit"] += time.perf_counter() - commit
-                last = ids[-1]
+            async with db.transaction() as session:
+                await scorer.score_chunk(session, ids[start : start + chunk])
             chunks.append(time.perf_counter() - chunk_started)
     finally:
         await db.dispose()
     wall = time.perf_counter() - started
+    figures = scorer.figures
+    phases = dict(figures.phases)
+    phases["commit and the rest"] = wall - sum(phases.values())
+    db_phases = (
+        "lock attempts, read forms and responses",
+        "load item and assessment versions",
+        "COPY results, verdicts and rows",
+        "INSERT item scores (... SELECT)",
+        "UPDATE states",
+    )
     return {
-        "attempts": bulk.attempts,
-        "responses": bulk.responses,
-        "rescored": bulk.rescored,
+        "attempts": figures.attempts,
+        "responses": figures.responses,
         "wall_s": wall,
-        "db_s": timer.seconds,
-        "statements": timer.statements,
-        "scoring_s": bulk.scoring.seconds,
+        "db_s": sum(phases.get(p, 0.0) for p in db_phases),
+        "statements": len(chunks) * 16,
+        "scoring_s": figures.scoring_s,
         "chunks": len(chunks),
         "slowest_chunk_s": max(chunks) if chunks else 0.0,
-        "phases": dict(bulk.phases),
+        "phases": phases,
         "max_rss_mb": max_rss_mb(),
     }
+
+
+# --- the floor: the same rows out and in, no scoring -----------------------------------------
+
+
+async def run_floor(
+    url: str, organization_id: str, administration_id: str, chunk: int
+) -> dict[str, Any]:
+    """Per chunk of attempts, in a transaction that is rolled back: ``COPY`` out the rows
+    the bulk path reads (form rows with their stored responses, as text), then ``COPY`` in
+    one ``attempt_result`` row per attempt and one ``item_score`` row per response built
+    straight from what was read (score 0, no scoring, no totals, no audit, no state change).
+    Same table, same indexes and foreign keys as the product writes to."""
+    from waa_ads.core.db import uuid7
+
+    conn = await asyncpg.connect(_pg_dsn(url))
+    org = uuid.UUID(organization_id)
+    admin = uuid.UUID(administration_id)
+    started = time.perf_counter()
+    responses = 0
+    out_s = in_s = 0.0
+    try:
+        ids = [
+            r["id"]
+            for r in await conn.fetch(
+                "SELECT id FROM attempt WHERE administration_id = $1 ORDER BY id", admin
+            )
+        ]
+        now = datetime.now(UTC)
+        for start in range(0, len(ids), chunk):
+            part = ids[start : start + chunk]
+            transaction = conn.transaction()
+            await transaction.start()
+            try:
+                lap = time.perf_counter()
+                buffer = io.BytesIO()
+
+                async def sink(data: bytes, buffer: io.BytesIO = buffer) -> None:
+                    buffer.write(data)
+
+                await conn.copy_from_query(
+                    "SELECT ai.attempt_id, ai.ref, ai.item_version_id, ai.section, ai.weight,"
+                    " (r.value -> 'normalized')::text FROM attempt_item ai LEFT JOIN response r"
+                    " ON r.attempt_id = ai.attempt_id AND r.item_ref = ai.ref"
+                    " WHERE ai.attempt_id = ANY($1::uuid[]) ORDER BY ai.attempt_id, ai.position",
+                    part,
+                    output=sink,
+                )
+                lines = buffer.getvalue().split(b"\n")[:-1]
+                out_s += time.perf_counter() - lap
+                lap = time.perf_counter()
+                result_of = {a: uuid7() for a in part}
+                await conn.copy_records_to_table(
+                    "attempt_result",
+                    records=[
+                        (r, org, a, 99, "floor", False, 0.0, 0.0, 0.0, 0.0, 0.0, "{}", 0, False, now)
+                        for a, r in result_of.items()
+                    ],
+                    columns=[
+                        "id", "organization_id", "attempt_id", "revision", "reason", "complete",
+                        "raw", "max_raw", "weighted", "max_weighted", "scaled", "sections",
+                        "pending_items", "withheld", "created_at",
+                    ],
+                )  # fmt: skip
+                records = []
+                for line in lines:
+                    attempt, ref, version, section, weight, _ = line.decode().split("\t")
+                    attempt_id = uuid.UUID(attempt)
+                    records.append(
+                        (
+                            uuid7(), org, result_of[attempt_id], attempt_id, ref,
+                            uuid.UUID(version), section, float(weight), 0.0, 1.0, "objective",
+                            "floor", 1.0, "{}", "[]",
+                        )
+                    )  # fmt: skip
+                await conn.copy_records_to_table(
+                    "item_score", records=records, columns=ITEM_SCORE_COLUMNS
+                )
+                in_s += time.perf_counter() - lap
+                responses += len(records)
+            finally:
+                await transaction.rollback()
+        wall = time.perf_counter() - started
+        await conn.execute("VACUUM ANALYZE attempt_result, item_score")
+    finally:
+        await conn.close()
+    return {"responses": responses, "wall_s": wall, "out_s": out_s, "in_s": in_s}
+
+
+def numpy_floor(url: str, administration_id: str) -> dict[str, Any]:
+    """Scoring alone: every response of the cohort through ``score_batch`` from memory (the
+    stored texts read first, outside the clock)."""
+    from waa_ads.content.item.definition import ItemDefinition
+    from waa_ads.scoring.vectorized import score_batch
+
+    async def read() -> tuple[dict[Any, Any], dict[Any, list[str | None]]]:
+        conn = await asyncpg.connect(_pg_dsn(url))
+        try:
+            items = {
+                r["id"]: ItemDefinition.from_dict(json.loads(r["definition"]))
+                for r in await conn.fetch("SELECT id, definition::text FROM item_version")
+            }
+            texts: dict[Any, list[str | None]] = defaultdict(list)
+            for r in await conn.fetch(
+                "SELECT ai.item_version_id, (r.value -> 'normalized')::text AS t"
+                " FROM attempt_item ai JOIN attempt a ON a.id = ai.attempt_id"
+                " LEFT JOIN response r ON r.attempt_id = ai.attempt_id AND r.item_ref = ai.ref"
+                " WHERE a.administration_id = $1",
+                uuid.UUID(administration_id),
+            ):
+                texts[r["item_version_id"]].append(r["t"])
+            return items, texts
+        finally:
+            await conn.close()
+
+    items, texts = asyncio.run(read())
+    started = time.perf_counter()
+    responses = 0
+    for version_id, column in texts.items():
+        memo: dict[str | None, int] = {}
+        index = [memo.setdefault(t, len(memo)) for t in column]
+        batch = [{} if t is None else json.loads(t) for t in memo]
+        score_batch(items[version_id], batch, index)
+        responses += len(column)
+    return {"responses": responses, "wall_s": time.perf_counter() - started}
 
 
 # --- checking ----------------------------------------------------------------------------------
 
 
+async def set_sample_aside(url: str, sample: list[str]) -> None:
+    """Keep the bulk results of the sample, then put the sample back to ``submitted`` (its
+    results deleted) so that path (a) scores it again."""
+    conn = await asyncpg.connect(_pg_dsn(url))
+    ids = [uuid.UUID(i) for i in sample]
+    try:
+        async with conn.transaction():
+            await conn.execute(
+                "CREATE TABLE bench_bulk_result AS SELECT * FROM attempt_result"
+                " WHERE attempt_id = ANY($1::uuid[])",
+                ids,
+            )
+            await conn.execute(
+                "CREATE TABLE bench_bulk_item AS SELECT * FROM item_score"
+                " WHERE attempt_id = ANY($1::uuid[])",
+                ids,
+            )
+            await conn.execute("DELETE FROM attempt_result WHERE attempt_id = ANY($1::uuid[])", ids)
+            await conn.execute(
+                "UPDATE attempt SET state = 'submitted' WHERE id = ANY($1::uuid[])", ids
+            )
+    finally:
+        await conn.close()
+
+
 async def verify(url: str, organization_id: str, sample: list[str]) -> dict[str, Any]:
-    """The bulk revision (2) of each sample attempt against its per-attempt revision (1);
-    counts; the audit chain."""
+    """The bulk results of the sample against the per-attempt ones; counts; the audit
+    chain."""
     from waa_ads.audit.service import chain_for, verify_chain
     from waa_ads.core.db import Database
 
@@ -943,30 +738,27 @@ async def verify(url: str, organization_id: str, sample: list[str]) -> dict[str,
     try:
         ids = [uuid.UUID(i) for i in sample]
         result_diffs = await conn.fetchval(
-            "SELECT count(*) FROM attempt_result a JOIN attempt_result b"
-            " ON a.attempt_id = b.attempt_id AND a.revision = 1 AND b.revision = 2"
-            " WHERE a.attempt_id = ANY($1::uuid[]) AND (a.raw, a.max_raw, a.weighted,"
-            " a.max_weighted, a.scaled, a.band, a.passed, a.sections, a.pending_items, a.complete)"
-            " IS DISTINCT FROM (b.raw, b.max_raw, b.weighted, b.max_weighted, b.scaled, b.band,"
-            " b.passed, b.sections, b.pending_items, b.complete)",
+            "SELECT count(*) FROM attempt_result a FULL JOIN bench_bulk_result b"
+            " ON a.attempt_id = b.attempt_id WHERE (a.attempt_id IS NULL OR"
+            " a.attempt_id = ANY($1::uuid[])) AND (a.revision, a.raw, a.max_raw, a.weighted,"
+            " a.max_weighted, a.scaled, a.band, a.passed, a.sections, a.pending_items,"
+            " a.complete, a.released_at IS NULL, a.withheld) IS DISTINCT FROM (b.revision, b.raw,"
+            " b.max_raw, b.weighted, b.max_weighted, b.scaled, b.band, b.passed, b.sections,"
+            " b.pending_items, b.complete, b.released_at IS NULL, b.withheld)",
             ids,
         )
         pairs = await conn.fetchval(
-            "SELECT count(*) FROM attempt_result a JOIN attempt_result b"
-            " ON a.attempt_id = b.attempt_id AND a.revision = 1 AND b.revision = 2"
-            " WHERE a.attempt_id = ANY($1::uuid[])",
+            "SELECT count(*) FROM attempt_result a JOIN bench_bulk_result b"
+            " ON a.attempt_id = b.attempt_id WHERE a.attempt_id = ANY($1::uuid[])",
             ids,
         )
         item_diffs = await conn.fetchval(
-            "SELECT count(*) FROM item_score x JOIN attempt_result a ON a.id = x.result_id"
-            " AND a.revision = 1 FULL JOIN (SELECT y.* FROM item_score y JOIN attempt_result b"
-            " ON b.id = y.result_id AND b.revision = 2 WHERE b.attempt_id = ANY($1::uuid[])) z"
-            " ON z.attempt_id = x.attempt_id AND z.item_ref = x.item_ref"
-            " WHERE (x.attempt_id IS NULL OR x.attempt_id = ANY($1::uuid[])) AND"
-            " (x.item_version_id, x.section, x.weight, x.score, x.max_score, x.method, x.scorer,"
-            " x.confidence, x.outcomes, x.notes) IS DISTINCT FROM (z.item_version_id, z.section,"
-            " z.weight, z.score, z.max_score, z.method, z.scorer, z.confidence, z.outcomes,"
-            " z.notes)",
+            "SELECT count(*) FROM (SELECT * FROM item_score WHERE attempt_id = ANY($1::uuid[])) x"
+            " FULL JOIN bench_bulk_item z ON z.attempt_id = x.attempt_id AND z.item_ref = x.item_ref"
+            " WHERE (x.item_version_id, x.section, x.weight, x.score, x.max_score, x.method,"
+            " x.scorer, x.confidence, x.outcomes, x.notes) IS DISTINCT FROM (z.item_version_id,"
+            " z.section, z.weight, z.score, z.max_score, z.method, z.scorer, z.confidence,"
+            " z.outcomes, z.notes)",
             ids,
         )
         counts = dict(
@@ -979,9 +771,7 @@ async def verify(url: str, organization_id: str, sample: list[str]) -> dict[str,
         )
         bands = dict(
             await conn.fetch(
-                "SELECT band, count(*) FROM attempt_result WHERE revision = 1 OR"
-                " NOT attempt_id = ANY($1::uuid[]) GROUP BY band ORDER BY band",
-                ids,
+                "SELECT band, count(*) FROM attempt_result GROUP BY band ORDER BY band"
             )
         )
     finally:
@@ -1079,8 +869,18 @@ def main(args: argparse.Namespace) -> None:
     for stage, seconds in built.seconds.items():
         print(f"  {stage:<30} {seconds:7.1f} s")
     print(f"  {'load in all':<30} {time.perf_counter() - run_started:7.1f} s")
+    common = [
+        "--url", url, "--organization", built.organization_id,
+        "--administration", built.administration_id, "--chunk", str(args.chunk),
+    ]  # fmt: skip
     try:
         sample = _spread(built.attempt_ids, args.sample)
+        # The floor first (its transactions roll back, then VACUUM), so that the product
+        # writes into tables no emptier than the floor's.
+        floor = _child("floor", common)
+        bulk = _child("bulk", common)
+        numpy_only = _child("numpy", common)
+        asyncio.run(set_sample_aside(url, sample))
         with tempfile.NamedTemporaryFile("w", suffix=".ids", delete=False) as handle:
             handle.write("\n".join(sample))
             ids_file = handle.name
@@ -1088,13 +888,6 @@ def main(args: argparse.Namespace) -> None:
             per_attempt = _child("per-attempt", ["--url", url, "--ids-file", ids_file])
         finally:
             os.unlink(ids_file)
-        bulk = _child(
-            "bulk",
-            [
-                "--url", url, "--organization", built.organization_id,
-                "--administration", built.administration_id, "--chunk", str(args.chunk),
-            ],
-        )  # fmt: skip
         checks = asyncio.run(verify(url, built.organization_id, sample))
     finally:
         if args.keep:
@@ -1106,17 +899,31 @@ def main(args: argparse.Namespace) -> None:
         "(a) per attempt: scoring.service.score_attempt, one transaction each", per_attempt, cohort
     )
     bulk_rate = _report(
-        f"(b) bulk: chunks of {args.chunk:,} attempts, vectorized, COPY", bulk, cohort
+        f"(b) bulk (scoring.bulk, as score_administration runs it): chunks of {args.chunk:,}"
+        " attempts",
+        bulk,
+        cohort,
     )
-    print(f"\nbulk / per-attempt throughput: {bulk_rate / per_rate:.1f}x")
+    floor_rate = floor["responses"] / floor["wall_s"]
+    numpy_rate = numpy_only["responses"] / numpy_only["wall_s"]
+    print("\nfloor: COPY out the same rows + COPY in one item_score row each, no scoring")
     print(
-        f"  ({bulk['rescored']:,} of the bulk attempts were already scored by (a): new revisions)"
+        f"  responses {floor['responses']:,}, wall {floor['wall_s']:.1f} s"
+        f" (COPY out {floor['out_s']:.1f} s, rows + COPY in {floor['in_s']:.1f} s)"
+    )
+    print(f"  throughput         {floor_rate:12,.0f} responses/s")
+    print(
+        f"numpy only: score_batch over the same stored texts from memory:"
+        f" {numpy_rate:12,.0f} responses/s ({numpy_only['wall_s']:.2f} s)"
+    )
+    print(
+        f"\nbulk / floor: {bulk_rate / floor_rate:.2f}x; bulk / per-attempt: {bulk_rate / per_rate:.1f}x"
     )
     print(
         f"  slowest bulk chunk {bulk['slowest_chunk_s']:.1f} s over {bulk['chunks']} chunks; where (b) went:"
     )
     for phase, seconds in sorted(bulk["phases"].items(), key=lambda p: -p[1]):
-        print(f"    {phase:<45} {seconds:7.1f} s {100 * seconds / bulk['wall_s']:5.1f}%")
+        print(f"    {phase:<50} {seconds:7.1f} s {100 * seconds / bulk['wall_s']:5.1f}%")
     print("\nchecks")
     print(f"  sample attempts compared      {checks['sample_pairs']:,}")
     print(f"  result rows that differ       {checks['result_differences']}")
@@ -1127,11 +934,22 @@ def main(args: argparse.Namespace) -> None:
         f"  audit events                  {checks['audit_events']:,}; chain {checks['audit_chain']} "
         f"(verified in {checks['audit_verify_s']:.1f} s)"
     )
-    print(f"  bands (first scoring)         {checks['bands']}")
+    print(f"  bands                         {checks['bands']}")
     print(
         f"\nrun wall {time.perf_counter() - run_started:.0f} s on {os.cpu_count()} cores;"
         f" load average {load_before[0]:.1f} before, {os.getloadavg()[0]:.1f} after"
         " (other work on the machine shows there)"
+    )
+    print(
+        "SUMMARY "
+        + json.dumps(
+            {
+                "bulk": round(bulk_rate),
+                "floor": round(floor_rate),
+                "numpy": round(numpy_rate),
+                "per_attempt": round(per_rate),
+            }
+        )
     )
     if checks["result_differences"] or checks["item_score_differences"] or checks["not_scored"]:
         sys.exit("the bulk path disagrees with score_attempt")
@@ -1141,6 +959,12 @@ def _role(args: argparse.Namespace) -> None:
     if args.role == "per-attempt":
         ids = Path(args.ids_file).read_text(encoding="utf-8").split()
         figures = asyncio.run(run_per_attempt(args.url, ids))
+    elif args.role == "floor":
+        figures = asyncio.run(
+            run_floor(args.url, args.organization, args.administration, args.chunk)
+        )
+    elif args.role == "numpy":
+        figures = numpy_floor(args.url, args.administration)
     else:
         figures = asyncio.run(
             run_bulk(args.url, args.organization, args.administration, args.chunk)
@@ -1159,7 +983,9 @@ if __name__ == "__main__":
     parser.add_argument("--seed", type=int, default=20_261_126)
     parser.add_argument("--server-url", default=SERVER_URL)
     parser.add_argument("--keep", action="store_true", help="leave the database in place")
-    parser.add_argument("--role", choices=["per-attempt", "bulk"], help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--role", choices=["per-attempt", "bulk", "floor", "numpy"], help=argparse.SUPPRESS
+    )
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--ids-file", help=argparse.SUPPRESS)
     parser.add_argument("--organization", help=argparse.SUPPRESS)

@@ -219,6 +219,47 @@ async def score_attempt(
     return result
 
 
+async def score_administration(
+    db: Database,
+    organization_id: uuid.UUID,
+    administration_id: uuid.UUID,
+    *,
+    reason: str = "attempt ended",
+    chunk: int | None = None,
+) -> int:
+    """Score every attempt of the administration that waits for scoring (ended, or in
+    ``scoring`` without a result), exactly as :func:`score_attempt` would one by one.
+    Returns how many attempts got a result.
+
+    On PostgreSQL the attempts go through :class:`waa_ads.scoring.bulk.BulkScorer`, ``chunk``
+    attempts per transaction (each committed before the next begins: the organization's
+    audit chain is locked at the end of one chunk at a time); elsewhere one transaction per
+    attempt. Idempotent: attempts already scored are not touched, and the per-attempt task of
+    an attempt scored here finds it scored and returns."""
+    from waa_ads.scoring import bulk
+
+    async with db.transaction(write=False) as session:
+        ids = await bulk.ended_attempt_ids(session, organization_id, administration_id)
+    scored = 0
+    if db.dialect_name != "postgresql":
+        for attempt_id in ids:
+            async with db.transaction() as session:
+                attempt = await session.get(Attempt, attempt_id)
+                if attempt is None or attempt.state not in (*bulk.ENDED, "scoring"):
+                    continue
+                previous = await latest_result(session, attempt_id)
+                result = await score_attempt(session, attempt_id, reason=reason)
+                if result is not None and result is not previous:
+                    scored += 1
+        return scored
+    scorer = bulk.BulkScorer(organization_id, reason=reason, actor=SCORER)
+    step = max(1, chunk or bulk.BULK_CHUNK)
+    for start in range(0, len(ids), step):
+        async with db.transaction() as session:
+            scored += await scorer.score_chunk(session, ids[start : start + step])
+    return scored
+
+
 def _fill_totals(
     result: AttemptResult, scored: list[ScoredItem], definition: AssessmentDefinition
 ) -> None:
@@ -493,13 +534,16 @@ async def rescore_item(
     to_version: int,
     administration_id: uuid.UUID | None,
     reason: str,
-    batch: int = RESCORE_BATCH,
+    batch: int | None = None,
     after_batch: Callable[[int], Awaitable[None]] | None = None,
 ) -> list[RescoreChange]:
     """Apply a corrected answer key (``to_version``) to every scored attempt that saw
     ``from_version``: their responses to that item are scored in one vectorized batch
     (read in one transaction), then the attempts whose item score changes get a new result
-    revision, ``batch`` attempts per transaction, each committed before the next begins, so
+    revision, ``batch`` attempts per transaction (default :data:`RESCORE_BATCH` attempt by
+    attempt, or on PostgreSQL :data:`waa_ads.scoring.bulk.BULK_RESCORE_BATCH` through
+    :func:`waa_ads.scoring.bulk.rescore_chunk`, which writes a batch's revisions with
+    ``COPY`` and appends its audit events last), each committed before the next begins, so
     that other audited work of the organization waits for one batch at most. Returns the
     before/after report (empty when nothing changes). If a batch fails, the ones before it
     stay done: running the rescore again finishes the rest (it is idempotent).
@@ -566,12 +610,37 @@ async def rescore_item(
         plan.append(_Rescore(attempt_id, ref, score))
 
     changes: list[RescoreChange] = []
-    for start in range(0, len(plan), max(1, batch)):
+    if db.dialect_name == "postgresql":
+        from waa_ads.scoring import bulk
+
+        versions: dict[uuid.UUID, AssessmentDefinition] = {}
+        step = max(1, batch if batch is not None else bulk.BULK_RESCORE_BATCH)
+        for start in range(0, len(plan), step):
+            async with db.transaction() as session:
+                changes.extend(
+                    await bulk.rescore_chunk(
+                        session,
+                        organization_id,
+                        [
+                            bulk.Rescore(p.attempt_id, p.ref, p.score)
+                            for p in plan[start : start + step]
+                        ],
+                        new_version_id=new_version_id,
+                        reason=reason,
+                        actor=principal.actor,
+                        versions=versions,
+                    )
+                )
+            if after_batch is not None:
+                await after_batch(len(changes))
+        return changes
+    step = max(1, batch if batch is not None else RESCORE_BATCH)
+    for start in range(0, len(plan), step):
         async with db.transaction() as session:
-            for step in plan[start : start + max(1, batch)]:
+            for item in plan[start : start + step]:
                 change = await _apply_rescore(
                     session,
-                    step,
+                    item,
                     new_version_id=new_version_id,
                     reason=reason,
                     actor=principal.actor,
@@ -683,6 +752,7 @@ async def lookup(
     """What an access code opens, without starting anything: the candidate, the test, each
     attempt with how it ended and its released result, and what can happen next."""
     from waa_ads.auth.models import Candidate, Organization
+    from waa_ads.auth.schemas import OrganizationRead
 
     seen = await delivery.overview(session, settings, access_code)
     definition = seen.version.definition
@@ -707,9 +777,12 @@ async def lookup(
         )
     limit = definition.time_limit_s
     administration = seen.administration
+    look = OrganizationRead.model_validate(organization)
     return schemas.CandidateLookup(
         candidate_name=None if candidate is None or candidate.erased_at else candidate.full_name,
         organization_name=organization.name,
+        organization_logo_url=look.logo_url,
+        organization_style_url=look.player_style_url,
         assessment=schemas.LookupAssessment(
             title=definition.title,
             instructions=definition.description,
