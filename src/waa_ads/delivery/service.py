@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from waa_ads.assessments import service as assessment_service
-from waa_ads.assessments.assembly import assemble
+from waa_ads.assessments.assembly import FormEntry, assemble
 from waa_ads.assessments.definition import AssessmentDefinition, BreakPolicy, Navigation, Pinned
 from waa_ads.assessments.models import Administration, AssessmentVersion, RosterEntry
 from waa_ads.audit import service as audit
@@ -37,7 +37,7 @@ from waa_ads.content.item.definition import ItemDefinition
 from waa_ads.content.item.responses import ResponseShapeError, validate_response
 from waa_ads.content.models import ItemVersion
 from waa_ads.content.schemas import CandidateItem
-from waa_ads.core.db import Database, utcnow
+from waa_ads.core.db import Database, utcnow, uuid7
 from waa_ads.core.errors import Conflict, DomainError
 from waa_ads.core.security import constant_time_equals, keyed_hash, media_signature
 from waa_ads.core.settings import Settings
@@ -56,6 +56,7 @@ from waa_ads.delivery.state_machine import (
     ENDED_BY,
     LIVE,
     AttemptState,
+    EndReason,
     PauseKind,
     next_state,
 )
@@ -299,18 +300,34 @@ def start_refusal(
 ) -> DomainError | None:
     """Why a new attempt cannot be started now (None when it can): the administration's
     state and window, then the attempts left. (A live attempt is resumed, never refused.)"""
-    if administration.cancelled_at is not None:
+    return _start_refusal(
+        administration.cancelled_at,
+        administration.opens_at,
+        administration.closes_at,
+        now,
+        allowed=allowed,
+        used=latest.number if latest is not None else 0,
+        latest_scheduled=latest is not None and latest.state == AttemptState.scheduled,
+    )
+
+
+def _start_refusal(
+    cancelled_at: datetime | None,
+    opens_at: datetime,
+    closes_at: datetime,
+    now: datetime,
+    *,
+    allowed: int,
+    used: int,
+    latest_scheduled: bool,
+) -> DomainError | None:
+    if cancelled_at is not None:
         return errors.AdministrationCancelled("this administration was cancelled")
-    if now < administration.opens_at:
-        return errors.AdministrationNotOpen(
-            f"this administration opens at {administration.opens_at.isoformat()}"
-        )
-    if now >= administration.closes_at:
-        return errors.AdministrationClosed(
-            f"this administration closed at {administration.closes_at.isoformat()}"
-        )
-    used = latest.number if latest is not None else 0
-    if (latest is None or latest.state != AttemptState.scheduled) and used >= allowed:
+    if now < opens_at:
+        return errors.AdministrationNotOpen(f"this administration opens at {opens_at.isoformat()}")
+    if now >= closes_at:
+        return errors.AdministrationClosed(f"this administration closed at {closes_at.isoformat()}")
+    if not latest_scheduled and used >= allowed:
         return errors.AttemptsExhausted(f"all {allowed} attempts allowed have been used")
     return None
 
@@ -374,9 +391,248 @@ async def overview(session: AsyncSession, settings: Settings, access_code: str) 
     return Overview(entry, administration, version, attempts, allowed, live, refusal)
 
 
+async def _form(
+    session: AsyncSession, version: PublishedVersion, seed: int
+) -> list[tuple[str, FormEntry]]:
+    """The form a seed draws from a version, each item with its ref on the form: the item's
+    identifier, suffixed ``-2``, ``-3``... when the form holds it more than once."""
+    refs: dict[str, int] = {}
+    form: list[tuple[str, FormEntry]] = []
+    for entry_form in assemble(version.definition, version.pinned, seed):
+        definition = await item_definition(session, entry_form.item_version_id)
+        ref = definition.identifier
+        if ref in refs:
+            refs[ref] += 1
+            ref = f"{ref}-{refs[ref]}"
+        else:
+            refs[ref] = 1
+        form.append((ref, entry_form))
+    return form
+
+
+# --- start in a few statements (PostgreSQL) ----------------------------------------------
+
+_ATTEMPT_COLUMNS = (
+    "id, organization_id, administration_id, roster_entry_id, candidate_id, "
+    "assessment_version_id, number, state, seed, started_at, deadline_at, paused_at, "
+    "pause_kind, uncounted_pause_s, breaks_taken, extension_s, current_position, ended_at, "
+    "end_reason, credential_epoch, created_at, updated_at, ended_because"
+)
+_ATTEMPT_FIELDS = tuple(_ATTEMPT_COLUMNS.split(", "))
+
+# The roster entry an access code opens (what ``find_by_code`` reads), its administration
+# and the entry's latest attempt, in one read.
+_START_LOOKUP = """
+SELECT re.id AS entry_id, re.organization_id AS entry_organization_id,
+       re.candidate_id AS entry_candidate_id, re.administration_id AS entry_administration_id,
+       re.extra_time_multiplier, re.extra_attempts, re.code_revoked_at,
+       ad.assessment_version_id AS administration_version_id, ad.opens_at, ad.closes_at,
+       ad.cancelled_at,
+       a.id AS a_id, a.organization_id AS a_organization_id,
+       a.administration_id AS a_administration_id, a.roster_entry_id AS a_roster_entry_id,
+       a.candidate_id AS a_candidate_id, a.assessment_version_id AS a_assessment_version_id,
+       a.number AS a_number, a.state AS a_state, a.seed AS a_seed,
+       a.started_at AS a_started_at, a.deadline_at AS a_deadline_at,
+       a.paused_at AS a_paused_at, a.pause_kind AS a_pause_kind,
+       a.uncounted_pause_s AS a_uncounted_pause_s, a.breaks_taken AS a_breaks_taken,
+       a.extension_s AS a_extension_s, a.current_position AS a_current_position,
+       a.ended_at AS a_ended_at, a.end_reason AS a_end_reason,
+       a.credential_epoch AS a_credential_epoch, a.created_at AS a_created_at,
+       a.updated_at AS a_updated_at, a.ended_because AS a_ended_because
+FROM roster_entry re
+JOIN administration ad ON ad.id = re.administration_id
+LEFT JOIN LATERAL (
+    SELECT * FROM attempt WHERE attempt.roster_entry_id = re.id ORDER BY number DESC LIMIT 1
+) a ON true
+WHERE re.access_code_hmac = $1
+"""
+
+# The new attempt, already in progress, and its whole form, in one statement. When the
+# same candidate's start has just inserted this number (a double click, two tabs), the
+# ``ON CONFLICT`` waits for that transaction and, once it has committed, inserts nothing:
+# the caller then resumes the attempt the other start made.
+_START_INSERT = """
+WITH started AS (
+    INSERT INTO attempt (
+        id, organization_id, administration_id, roster_entry_id, candidate_id,
+        assessment_version_id, number, state, seed, started_at, deadline_at, paused_at,
+        pause_kind, uncounted_pause_s, breaks_taken, extension_s, current_position,
+        ended_at, end_reason, credential_epoch, created_at, updated_at, ended_because
+    )
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL, NULL, 0, 0, 0, 1, NULL, NULL, 0,
+            $10, $10, NULL)
+    ON CONFLICT (roster_entry_id, number) DO NOTHING
+    RETURNING id
+), presented AS (
+    INSERT INTO attempt_item
+        (attempt_id, ref, position, section, item_id, item_version_id, weight, presented_at)
+    SELECT started.id, f.ref, f.position, f.section, f.item_id, f.item_version_id, f.weight, $10
+    FROM started,
+         unnest($12::text[], $13::integer[], $14::text[], $15::uuid[], $16::uuid[],
+                $17::float8[]) AS f(ref, position, section, item_id, item_version_id, weight)
+)
+SELECT id FROM started
+"""
+_START_WINNER = """
+SELECT
+    id, organization_id, administration_id, roster_entry_id, candidate_id,
+    assessment_version_id, number, state, seed, started_at, deadline_at, paused_at,
+    pause_kind, uncounted_pause_s, breaks_taken, extension_s, current_position, ended_at,
+    end_reason, credential_epoch, created_at, updated_at, ended_because
+FROM attempt WHERE roster_entry_id = $1 AND number = $2
+"""
+
+
+def _attempt_of(row: Any, prefix: str = "") -> Attempt:
+    """A detached :class:`Attempt` holding a row read with plain SQL (for the reply)."""
+    values = {field: row[prefix + field] for field in _ATTEMPT_FIELDS}
+    if values["ended_because"] is not None:
+        values["ended_because"] = EndReason(values["ended_because"])
+    return Attempt(**values)
+
+
+async def start_at_once(
+    session: AsyncSession, settings: Settings, access_code: str
+) -> Started | None:
+    """:func:`start` in two statements and the audit record, for the common cases on
+    PostgreSQL: a new attempt (nothing started yet, or the last attempt ended), or the
+    resumption of an attempt in progress and in time. Returns None, having written
+    nothing, for anything else (an unknown or revoked code, a paused attempt, one past its
+    deadline, one left ``scheduled``); :func:`start` then goes the general way, which
+    answers those as before.
+
+    The same rules as the general way: the administration's window and state, the
+    attempts allowed, the deadline (``timers.deadline``), the state machine's ``start``,
+    the ``attempt.start`` audit event in the same transaction, one attempt per number
+    (``uq_attempt_roster_entry_id_number``). It runs in the session's transaction (the
+    request's edge commits it): the insert goes through SQLAlchemy's connection, so the
+    transaction has begun before anything is written."""
+    if not 8 <= len(access_code) <= 64:
+        return None  # never a valid code (``find_by_code``)
+    conn = await session.connection()
+    driver = (await conn.get_raw_connection()).driver_connection
+    assert driver is not None
+    row = await driver.fetchrow(_START_LOOKUP, assessment_service.code_hmac(settings, access_code))
+    if row is None or row["code_revoked_at"] is not None:
+        return None
+    now = utcnow()
+    if row["a_id"] is not None:
+        state = row["a_state"]
+        if state == AttemptState.in_progress:
+            deadline_at = row["a_deadline_at"]
+            if deadline_at is not None and timers.is_late(
+                deadline_at=deadline_at, now=now, grace_s=settings.save_grace_s
+            ):
+                return None  # expired first, the general way
+            latest = _attempt_of(row, "a_")
+            return Started(latest, False, credential_for(settings, latest))
+        if state not in ENDED:
+            return None  # paused (maybe a break to end first) or left scheduled
+    used = row["a_number"] or 0
+    version = await published_version(session, row["administration_version_id"])
+    allowed = version.definition.attempts_allowed + row["extra_attempts"]
+    refusal = _start_refusal(
+        row["cancelled_at"],
+        row["opens_at"],
+        row["closes_at"],
+        now,
+        allowed=allowed,
+        used=used,
+        latest_scheduled=False,
+    )
+    if refusal is not None:
+        raise refusal
+    form = await _form(session, version, seed := secrets.randbelow(2**31))
+    deadline = timers.deadline(
+        started_at=now,
+        limit_s=version.definition.time_limit_s,
+        multiplier=row["extra_time_multiplier"],
+        extension_s=0,
+        uncounted_pause_s=0.0,
+        window_closes_at=row["closes_at"],
+    )
+    state_after = next_state(AttemptState.scheduled, "start")
+    attempt_id = uuid7()
+    created = (
+        await conn.exec_driver_sql(
+            _START_INSERT,
+            (
+                attempt_id,
+                row["entry_organization_id"],
+                row["entry_administration_id"],
+                row["entry_id"],
+                row["entry_candidate_id"],
+                row["administration_version_id"],
+                used + 1,
+                state_after.value,
+                seed,
+                now,
+                deadline,
+                [ref for ref, _ in form],
+                [f.position for _, f in form],
+                [f.section for _, f in form],
+                [f.item_id for _, f in form],
+                [f.item_version_id for _, f in form],
+                [f.weight for _, f in form],
+            ),
+        )
+    ).first()
+    if created is None:
+        # Another request started this very attempt a moment ago: resume it.
+        winner = await driver.fetchrow(_START_WINNER, row["entry_id"], used + 1)
+        if winner is None:
+            return None  # gone again meanwhile: the general way decides
+        existing = _attempt_of(winner)
+        return Started(existing, False, credential_for(settings, existing))
+    attempt = Attempt(
+        id=attempt_id,
+        organization_id=row["entry_organization_id"],
+        administration_id=row["entry_administration_id"],
+        roster_entry_id=row["entry_id"],
+        candidate_id=row["entry_candidate_id"],
+        assessment_version_id=row["administration_version_id"],
+        number=used + 1,
+        state=state_after.value,
+        seed=seed,
+        started_at=now,
+        deadline_at=deadline,
+        paused_at=None,
+        pause_kind=None,
+        uncounted_pause_s=0.0,
+        breaks_taken=0,
+        extension_s=0,
+        current_position=1,
+        ended_at=None,
+        end_reason=None,
+        credential_epoch=0,
+        created_at=now,
+        updated_at=now,
+        ended_because=None,
+    )
+    await audit.record(
+        session,
+        organization_id=attempt.organization_id,
+        action="attempt.start",
+        actor=_candidate_actor(attempt),
+        target_type="attempt",
+        target_id=attempt.id,
+        data={"from": AttemptState.scheduled.value, "to": state_after.value},
+    )
+    # The first save in this process then needs no read of the form (rows never change).
+    for ref, entry_form in form:
+        _form_rows.put((attempt_id, ref), FormRow(entry_form.item_version_id, entry_form.position))
+    _linear.put(attempt_id, version.definition.navigation is Navigation.linear)
+    return Started(attempt, True, credential_for(settings, attempt))
+
+
 async def start(session: AsyncSession, settings: Settings, access_code: str) -> Started:
     """Start or resume with an access code: the live attempt if there is one, else a new
-    attempt while the candidate has attempts left and the window is open."""
+    attempt while the candidate has attempts left and the window is open. On PostgreSQL
+    the common cases take :func:`start_at_once`."""
+    if session.get_bind().dialect.name == "postgresql":
+        quick = await start_at_once(session, settings, access_code)
+        if quick is not None:
+            return quick
     entry = await assessment_service.find_by_code(session, settings, access_code)
     if entry is None:
         raise errors.AccessCodeInvalid("this access code is not valid")
@@ -429,16 +685,7 @@ async def start(session: AsyncSession, settings: Settings, access_code: str) -> 
                 )
             ).scalar_one()
             return Started(existing, False, credential_for(settings, existing))
-    form = assemble(version.definition, version.pinned, attempt.seed)
-    refs: dict[str, int] = {}
-    for entry_form in form:
-        definition = await item_definition(session, entry_form.item_version_id)
-        ref = definition.identifier
-        if ref in refs:
-            refs[ref] += 1
-            ref = f"{ref}-{refs[ref]}"
-        else:
-            refs[ref] = 1
+    for ref, entry_form in await _form(session, version, attempt.seed):
         session.add(
             AttemptItem(
                 attempt_id=attempt.id,

@@ -107,8 +107,16 @@ class IllegalTransition(Conflict):
     title = "Illegal state transition"
 
 
+#: (state, event) -> the state it leads to, for the legal transitions met so far: building a
+#: machine to ask it costs more than the rest of a transition's Python work.
+_legal: dict[tuple[str, str], AttemptState] = {}
+
+
 def next_state(current: str, event: str) -> AttemptState:
     """The state ``event`` leads to from ``current``; IllegalTransition (409) if none."""
+    known = _legal.get((current, event))
+    if known is not None:
+        return known
     machine = AttemptMachine(start_value=current)
     try:
         machine.send(event)
@@ -116,7 +124,9 @@ def next_state(current: str, event: str) -> AttemptState:
         raise IllegalTransition(
             f"an attempt that is {current} cannot {event.replace('_', ' ')}"
         ) from None
-    return AttemptState(machine.current_state_value)
+    after = AttemptState(machine.current_state_value)
+    _legal[(str(current), event)] = after
+    return after
 
 
 def allowed_events(current: str) -> list[str]:
