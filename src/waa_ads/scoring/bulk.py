@@ -293,7 +293,8 @@ class BulkFigures:
 
 class BulkScorer:
     """Scores chunks of an organization's ended attempts; keeps what it learns about
-    published item and assessment versions (immutable) between chunks."""
+    published item and assessment versions (immutable) between chunks. Chunks may run
+    concurrently on one event loop, each in a transaction of its own."""
 
     def __init__(self, organization_id: uuid.UUID, *, reason: str, actor: Actor) -> None:
         self.organization_id = organization_id
@@ -303,12 +304,6 @@ class BulkScorer:
         self.rubric_max: dict[uuid.UUID, float] = {}
         self.versions: dict[uuid.UUID, AssessmentDefinition] = {}
         self.figures = BulkFigures()
-        self._lap = 0.0
-
-    def _phase(self, name: str) -> None:
-        now = time.perf_counter()
-        self.figures.phases[name] += now - self._lap
-        self._lap = now
 
     async def score_chunk(self, session: AsyncSession, attempt_ids: Sequence[uuid.UUID]) -> int:
         """Score ``attempt_ids`` (those of the organization that are ended, or in
@@ -320,7 +315,14 @@ class BulkScorer:
             rubric_maxima,
         )
 
-        self._lap = time.perf_counter()
+        # Time per phase (chunks may run concurrently: each keeps its own clock).
+        lap = [time.perf_counter()]
+
+        def phase(name: str) -> None:
+            now = time.perf_counter()
+            self.figures.phases[name] += now - lap[0]
+            lap[0] = now
+
         pg = await _driver(session)
         locked = await pg.fetch(
             "SELECT id, state, assessment_version_id FROM attempt"
@@ -345,7 +347,7 @@ class BulkScorer:
             return 0
         ids = [r["id"] for r in chosen]
         rows = await pg.fetch(_READ, ids)
-        self._phase("lock attempts, read forms and responses")
+        phase("lock attempts, read forms and responses")
 
         missing = {r["item_version_id"] for r in rows} - set(self.items)
         if missing:
@@ -364,7 +366,7 @@ class BulkScorer:
                 self.versions[row["id"]] = AssessmentDefinition.model_validate(
                     _json(row["definition"])
                 )
-        self._phase("load item and assessment versions")
+        phase("load item and assessment versions")
 
         # Group rows by item; decode each distinct stored text once per item.
         attempt_position = {attempt_id: a for a, attempt_id in enumerate(ids)}
@@ -399,7 +401,7 @@ class BulkScorer:
             if distinct is None:
                 distinct = texts[text] = len(texts)
             distinct_of.append(distinct)
-        self._phase("group rows by item")
+        phase("group rows by item")
 
         verdicts: list[tuple[Any, ...]] = []
         row_verdict = np.empty(n_rows, dtype=np.int64)
@@ -449,7 +451,7 @@ class BulkScorer:
                 verdict_max.append(maximum)
             row_verdict[where] = base + inverse.reshape(-1)
         self.figures.scoring_s += time.perf_counter() - started
-        self._phase("score per item (score_batch) and encode verdicts")
+        phase("score per item (score_batch) and encode verdicts")
 
         scores = np.asarray(verdict_score, dtype=np.float64)[row_verdict]
         maxima = np.asarray(verdict_max, dtype=np.float64)[row_verdict]
@@ -466,7 +468,7 @@ class BulkScorer:
             [d.scoring for d in definitions],
         )
         self.figures.scoring_s += time.perf_counter() - started
-        self._phase("totals")
+        phase("totals")
 
         now = utcnow()
         result_ids = uuid7_bytes(len(chosen))
@@ -518,7 +520,7 @@ class BulkScorer:
                 self.figures.released += 1
             if state != attempt["state"]:
                 moves.append((attempt["id"], attempt["state"], state))
-        self._phase("result rows and events")
+        phase("result rows and events")
 
         await pg.execute(_TEMP_TABLES)
         await pg.copy_records_to_table("attempt_result", records=result_rows, columns=columns)
@@ -535,10 +537,10 @@ class BulkScorer:
         )
         payload = binary_rows(owner, ref_of, row_verdict, uuid7_bytes(n_rows))
         await pg.copy_to_table("scoring_row", source=io.BytesIO(payload), format="binary")
-        self._phase("COPY results, verdicts and rows")
+        phase("COPY results, verdicts and rows")
         await pg.execute("ANALYZE scoring_row, scoring_map, scoring_ref, scoring_verdict")
         await pg.execute(_ITEM_SCORE_INSERT, self.organization_id)
-        self._phase("INSERT item scores (... SELECT)")
+        phase("INSERT item scores (... SELECT)")
         if moves:
             moved = await pg.fetch(
                 "UPDATE attempt SET state = v.new, updated_at = $4"
@@ -552,9 +554,9 @@ class BulkScorer:
             if len(moved) != len(moves):
                 raise RuntimeError("attempts changed state while locked")
         await pg.execute("DROP TABLE scoring_verdict, scoring_map, scoring_ref, scoring_row")
-        self._phase("UPDATE states")
+        phase("UPDATE states")
         await record_many(session, organization_id=self.organization_id, events=events)
-        self._phase("audit events (record_many)")
+        phase("audit events (record_many)")
         self.figures.attempts += len(chosen)
         self.figures.responses += n_rows
         return len(chosen)

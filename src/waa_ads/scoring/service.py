@@ -226,16 +226,22 @@ async def score_administration(
     *,
     reason: str = "attempt ended",
     chunk: int | None = None,
+    parallel: int = 2,
+    figures: Any = None,
 ) -> int:
     """Score every attempt of the administration that waits for scoring (ended, or in
     ``scoring`` without a result), exactly as :func:`score_attempt` would one by one.
     Returns how many attempts got a result.
 
     On PostgreSQL the attempts go through :class:`waa_ads.scoring.bulk.BulkScorer`, ``chunk``
-    attempts per transaction (each committed before the next begins: the organization's
-    audit chain is locked at the end of one chunk at a time); elsewhere one transaction per
-    attempt. Idempotent: attempts already scored are not touched, and the per-attempt task of
-    an attempt scored here finds it scored and returns."""
+    attempts per transaction, ``parallel`` transactions at a time (while the database
+    writes one chunk, the next one is read and scored); each chunk commits on its own, and
+    takes the organization's audit chain only at its end. Elsewhere one transaction per
+    attempt. Idempotent: attempts already scored are not touched, and the per-attempt task
+    of an attempt scored here finds it scored and returns. ``figures`` (a
+    :class:`~waa_ads.scoring.bulk.BulkFigures`) collects where the time went."""
+    import asyncio
+
     from waa_ads.scoring import bulk
 
     async with db.transaction(write=False) as session:
@@ -253,11 +259,21 @@ async def score_administration(
                     scored += 1
         return scored
     scorer = bulk.BulkScorer(organization_id, reason=reason, actor=SCORER)
+    if figures is not None:
+        scorer.figures = figures
     step = max(1, chunk or bulk.BULK_CHUNK)
-    for start in range(0, len(ids), step):
-        async with db.transaction() as session:
-            scored += await scorer.score_chunk(session, ids[start : start + step])
-    return scored
+    parts = iter([ids[start : start + step] for start in range(0, len(ids), step)])
+    counts: list[int] = []
+
+    async def work() -> None:
+        for part in parts:
+            async with db.transaction() as session:
+                counts.append(await scorer.score_chunk(session, part))
+
+    async with asyncio.TaskGroup() as group:
+        for _ in range(max(1, parallel)):
+            group.create_task(work())
+    return sum(counts)
 
 
 def _fill_totals(
