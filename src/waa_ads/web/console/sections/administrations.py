@@ -84,6 +84,17 @@ def shown_time(moment: str | None, zone: ZoneInfo) -> str:
     return f"{local.day} {local:%b %Y, %H:%M}"
 
 
+def shown_window(opens: str | None, closes: str | None, zone: ZoneInfo) -> tuple[str, str]:
+    """A window's two ends as people read them; the day is not repeated when the window
+    opens and closes on the same day."""
+    start, end = _parse(opens), _parse(closes)
+    if start is not None and end is not None:
+        a, b = start.astimezone(zone), end.astimezone(zone)
+        if a.date() == b.date():
+            return shown_time(opens, zone), f"{b:%H:%M}"
+    return shown_time(opens, zone), shown_time(closes, zone)
+
+
 def _local_input(moment: str | None, zone: ZoneInfo) -> str:
     """The value of a ``datetime-local`` field: the moment in the organization's zone."""
     parsed = _parse(moment)
@@ -208,8 +219,8 @@ async def list_administrations(
             {
                 **row,
                 "state": window_state(row),
-                "opens": shown_time(row["opens_at"], zone),
-                "closes": shown_time(row["closes_at"], zone),
+                "opens": shown_window(row["opens_at"], row["closes_at"], zone)[0],
+                "closes": shown_window(row["opens_at"], row["closes_at"], zone)[1],
                 "counts": _counts(attempts),
                 "attempt_total": len(attempts or []),
             }
@@ -395,13 +406,18 @@ async def show_administration(
         staff=who,
         administration=row,
         state=window_state(row),
-        opens=shown_time(row["opens_at"], zone),
-        closes=shown_time(row["closes_at"], zone),
+        opens=shown_window(row["opens_at"], row["closes_at"], zone)[0],
+        closes=shown_window(row["opens_at"], row["closes_at"], zone)[1],
         zone=zone.key,
         roster=roster,
         attempts=shown_attempts,
         counts=_counts(attempts),
         is_admin=who.has("admin"),
+        proctor_names=[
+            name for user_id, name in await _proctors(who) if user_id in row["proctor_ids"]
+        ]
+        if who.has("admin")
+        else [],
     )
 
 
@@ -476,8 +492,8 @@ async def _sheet(
         slips=slips,
         heading=heading,
         stopped=stopped,
-        opens=shown_time(administration["opens_at"], zone),
-        closes=shown_time(administration["closes_at"], zone),
+        opens=shown_window(administration["opens_at"], administration["closes_at"], zone)[0],
+        closes=shown_window(administration["opens_at"], administration["closes_at"], zone)[1],
         zone=zone.key,
         player_url=str(request.base_url).rstrip("/") + "/take",
     )

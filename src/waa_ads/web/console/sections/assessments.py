@@ -108,12 +108,14 @@ class Refusal:
     by_section: dict[str, list[str]] = field(default_factory=dict)
     by_item: dict[str, str] = field(default_factory=dict)
     general: list[str] = field(default_factory=list)
+    titles: dict[str, str] = field(default_factory=dict)
 
     @property
     def summary(self) -> list[tuple[str | None, str]]:
         items: list[tuple[str | None, str]] = [(None, m) for m in self.general]
         for ident, messages in self.by_section.items():
-            items.extend((f"section-{ident}", f"Section {ident}: {m}") for m in messages)
+            name = self.titles.get(ident, ident)
+            items.extend((f"section-{ident}", f"{name}: {m}") for m in messages)
         return items or [(None, self.problem.detail or self.problem.title)]
 
 
@@ -124,8 +126,14 @@ def spread(
     ``definition.sections.N`` to the N-th section of the definition sent; a problem naming
     its ``section`` (and ``problems``, one per section or item, when publishing) to those;
     field errors the settings form shows itself (``claimed``) are left to it."""
-    refusal = Refusal(problem)
     identifiers = [str(s.get("identifier", "")) for s in sections]
+    refusal = Refusal(
+        problem,
+        titles={
+            ident: f"Section {n} ({s.get('title') or ident})"
+            for n, (ident, s) in enumerate(zip(identifiers, sections, strict=True), start=1)
+        },
+    )
     for f in problem.fields:
         bare = f.name.removeprefix("body.")
         found = _SECTION_PARAM.match(bare)

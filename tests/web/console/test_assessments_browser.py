@@ -1,0 +1,68 @@
+"""Assessments in a real browser: created from the list, a selection rule whose pool is
+counted as it is typed, publishing refused with the problem in its section, then published
+and previewed as a candidate; axe on every page and screenshots (console-assessments-*.png)."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.support.browser import check_axe, shot
+from tests.web.console.conftest import Site
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def test_build_a_rule_publish_refused_then_published_and_previewed(
+    site: Site, admin_page: Any
+) -> None:
+    page = admin_page
+    slug = f"quiz-{secrets.token_hex(3)}"
+    page.goto(f"{site.one}/console/assessments/new")
+    check_axe(page, "new assessment")
+    page.locator("#title").fill(f"Quiz {slug}")
+    page.get_by_label("Slug").fill(slug)
+    page.get_by_label("items drawn by a selection rule").check()
+    page.get_by_label("Items to draw").fill("2")
+    page.get_by_role("button", name="Create assessment").click()
+    page.wait_for_url(f"{site.one}/console/assessments/*")
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Quiz {slug}")
+    section = page.locator("#section-section-1")
+    pool = section.locator("[data-pool-output]")
+    expect(pool).to_contain_text("published items match")
+    check_axe(page, "assessment builder")
+    shot(page, "console-assessments-02-builder")
+
+    # The pool is counted as the rule is typed (no submit): a tag nothing carries.
+    section.get_by_label("Tags").fill("no-such-tag")
+    expect(pool).to_contain_text("0 published items match")
+    expect(pool).to_contain_text("fewer than the 2 drawn")
+    section.get_by_role("button", name="Save section").click()
+    page.wait_for_url(f"{site.one}/console/assessments/*#section-section-1")
+    page.get_by_role("button", name="Publish version 1").click()
+    summary = page.locator(".error-summary")
+    summary.wait_for()
+    expect(section.locator(".notice-error")).to_contain_text(
+        "draws 2 items but the bank has only 0"
+    )
+    assert page.evaluate("document.activeElement.className") == "error-summary"
+    check_axe(page, "publish refused")
+    shot(page, "console-assessments-03-publish-refused")
+
+    section.get_by_label("Tags").fill("")
+    section.get_by_role("button", name="Save section").click()
+    page.wait_for_url(f"{site.one}/console/assessments/*#section-section-1")
+    page.get_by_role("button", name="Publish version 1").click()
+    expect(page.get_by_role("status").first).to_have_text("Version 1 published.")
+    page.get_by_role("link", name="Preview as a candidate").click()
+    expect(page.locator(".preview-item")).to_have_count(2)
+    check_axe(page, "assessment preview")
+    shot(page, "console-assessments-04-preview")
+
+    page.goto(f"{site.one}/console/assessments")
+    expect(page.get_by_role("link", name=f"Quiz {slug}")).to_be_visible()
+    check_axe(page, "assessment list")
+    shot(page, "console-assessments-01-list")
