@@ -36,6 +36,12 @@ FILE_ROUTES: dict[Route, set[str]] = {
     ("GET", "/api/v1/results/qti"): {"application/zip"},
     ("GET", "/api/v1/results/{attempt_id}/qti"): {"application/xml"},
     ("GET", "/api/v1/audit/export"): {"application/x-ndjson"},
+    ("GET", "/api/v1/organizations/{organization_id}/logo"): {
+        "image/png",
+        "image/jpeg",
+        "image/webp",
+    },
+    ("GET", "/api/v1/organizations/{organization_id}/player.css"): {"text/css"},
 }
 
 #: JSON replies that are open documents by nature: JSON Schema documents, whose keywords

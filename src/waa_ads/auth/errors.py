@@ -121,6 +121,22 @@ class UnknownTimeZone(Unprocessable):
     title = "Unknown time zone"
 
 
+class LogoNotAccepted(Unprocessable):
+    """An organization logo that is not a PNG, JPEG or WebP picture, or is too large.
+    ``invalid_params`` names the ``file``."""
+
+    code = "logo-not-accepted"
+    title = "Logo not accepted"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, extra={"invalid_params": [{"name": "file", "reason": detail}]})
+
+
+class LogoNotFound(NotFound):
+    code = "logo-not-found"
+    title = "Logo not found"
+
+
 class UserNotFound(NotFound):
     code = "user-not-found"
     title = "Account not found"

@@ -34,6 +34,11 @@ class Organization(TimestampMixin, Base):
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # The player's header and reports (auth/branding.py): a #rrggbb colour dark enough for
+    # white text, and a logo picture in the blob store by its SHA-256.
+    brand_color: Mapped[str | None] = mapped_column(String(7))
+    logo_sha256: Mapped[str | None] = mapped_column(String(64))
+    logo_content_type: Mapped[str | None] = mapped_column(String(32))
 
 
 class User(TimestampMixin, Base):

@@ -6,9 +6,9 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Query, Request, Response, status
+from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile, status
 
-from waa_ads.auth import schemas, service
+from waa_ads.auth import branding, schemas, service
 from waa_ads.auth.deps import (
     CSRF_COOKIE,
     CSRF_HEADER,
@@ -31,6 +31,8 @@ from waa_ads.auth.errors import (
     InvalidCredentials,
     InvitationInvalid,
     LoginRateLimited,
+    LogoNotAccepted,
+    LogoNotFound,
     OrganizationNotFound,
     RefreshTokenInvalid,
     RefreshTokenMissing,
@@ -280,7 +282,7 @@ async def current_organization(
 @org_router.patch(
     "/current",
     response_model=schemas.OrganizationRead,
-    summary="Rename the organization or change its time zone",
+    summary="Rename the organization, change its time zone or brand colour",
     responses=error_responses(
         *CREDENTIAL_ERRORS, RoleRequired, OrganizationNotFound, UnknownTimeZone
     ),
@@ -290,6 +292,101 @@ async def update_current_organization(
 ) -> schemas.OrganizationRead:
     org = await service.update_organization(session, admin.organization_id, body, actor=admin.actor)
     return schemas.OrganizationRead.model_validate(org)
+
+
+@org_router.put(
+    "/current/logo",
+    response_model=schemas.OrganizationRead,
+    summary="Set the organization's logo (PNG, JPEG or WebP, at most 256 KiB)",
+    responses=error_responses(
+        *CREDENTIAL_ERRORS, RoleRequired, OrganizationNotFound, LogoNotAccepted, 413
+    ),
+)
+async def set_organization_logo(
+    request: Request,
+    session: SessionDep,
+    admin: AdminDep,
+    file: Annotated[UploadFile, File(description="The picture")],
+) -> schemas.OrganizationRead:
+    data = await file.read(branding.MAX_LOGO_BYTES + 1)
+    org = await service.set_organization_logo(
+        session, request.app.state.blobs, admin.organization_id, data, actor=admin.actor
+    )
+    return schemas.OrganizationRead.model_validate(org)
+
+
+@org_router.delete(
+    "/current/logo",
+    response_model=schemas.OrganizationRead,
+    summary="Remove the organization's logo",
+    responses=error_responses(*CREDENTIAL_ERRORS, RoleRequired, OrganizationNotFound),
+)
+async def clear_organization_logo(session: SessionDep, admin: AdminDep) -> schemas.OrganizationRead:
+    org = await service.clear_organization_logo(session, admin.organization_id, actor=admin.actor)
+    return schemas.OrganizationRead.model_validate(org)
+
+
+# The two public reads of an organization's look: the candidate's player shows them before
+# anyone signs in (an <img> and a <link> cannot send the attempt's header). Only what the
+# organization chose to show is served; the URL changes with it, so it may be cached long.
+_PUBLIC_CACHE = "public, max-age=86400"
+
+
+@org_router.get(
+    "/{organization_id}/logo",
+    summary="The organization's logo (public)",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The picture.",
+            "content": {
+                t: {"schema": {"type": "string", "format": "binary"}} for t in branding.LOGO_TYPES
+            },
+        },
+        **error_responses(LogoNotFound),
+    },
+)
+async def organization_logo(
+    request: Request, session: SessionDep, organization_id: uuid.UUID
+) -> Response:
+    data, content_type, sha256 = await service.organization_logo(
+        session, request.app.state.blobs, organization_id
+    )
+    return Response(
+        data,
+        media_type=content_type,
+        headers={
+            "Cache-Control": _PUBLIC_CACHE,
+            "ETag": f'"{sha256}"',
+            "X-Content-Type-Options": "nosniff",
+            "Cross-Origin-Resource-Policy": "same-origin",
+        },
+    )
+
+
+@org_router.get(
+    "/{organization_id}/player.css",
+    summary="The player's stylesheet for the organization: its brand colour (public)",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "CSS custom properties for the player's header.",
+            "content": {"text/css": {"schema": {"type": "string"}}},
+        },
+        **error_responses(OrganizationNotFound),
+    },
+)
+async def organization_player_style(session: SessionDep, organization_id: uuid.UUID) -> Response:
+    text = await service.organization_player_style(session, organization_id)
+    return Response(
+        text,
+        media_type="text/css",
+        headers={
+            "Cache-Control": _PUBLIC_CACHE,
+            "X-Content-Type-Options": "nosniff",
+            "Cross-Origin-Resource-Policy": "same-origin",
+        },
+    )
 
 
 # --- accounts --------------------------------------------------------------------------

@@ -6,8 +6,19 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+    computed_field,
+    field_validator,
+)
+from pydantic.json_schema import SkipJsonSchema
+from pydantic_core import PydanticCustomError
 
+from waa_ads.auth import branding
 from waa_ads.auth.models import Role
 from waa_ads.core.params import PatchModel
 
@@ -55,11 +66,55 @@ class OrganizationRead(BaseModel):
     slug: str
     name: str
     timezone: str
+    brand_color: str | None = Field(
+        default=None,
+        description="#rrggbb: the player header's background (white text on it) and the "
+        "reports' accent; null for the product's own.",
+    )
+    logo_sha256: SkipJsonSchema[str | None] = Field(default=None, exclude=True)
+
+    @computed_field(  # type: ignore[prop-decorator]
+        description="The logo picture (public, for the player's header); null without one. "
+        "Its query changes with the picture."
+    )
+    @property
+    def logo_url(self) -> str | None:
+        if self.logo_sha256 is None:
+            return None
+        return f"/api/v1/organizations/{self.id}/logo?v={self.logo_sha256[:16]}"
+
+    @computed_field(  # type: ignore[prop-decorator]
+        description="The player's stylesheet for this organization (public); null without "
+        "a brand colour."
+    )
+    @property
+    def player_style_url(self) -> str | None:
+        if self.brand_color is None:
+            return None
+        return f"/api/v1/organizations/{self.id}/player.css?v={self.brand_color[1:].lower()}"
 
 
 class OrganizationUpdate(PatchModel):
+    nullable = frozenset({"brand_color"})
+
     name: str | None = Field(default=None, min_length=1, max_length=200)
     timezone: str | None = Field(default=None, min_length=1, max_length=64)
+    brand_color: str | None = Field(
+        default=None,
+        max_length=7,
+        description="#rrggbb with at least 4.5:1 contrast against white text (WCAG AA); "
+        "null restores the product's colour.",
+    )
+
+    @field_validator("brand_color")
+    @classmethod
+    def _readable_with_white_text(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        problem = branding.brand_color_problem(value)
+        if problem is not None:
+            raise PydanticCustomError("brand_color", problem)
+        return value.lower()
 
 
 class Me(BaseModel):

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from waa_ads.audit import service as audit
 from waa_ads.audit.service import Actor
-from waa_ads.auth import schemas
+from waa_ads.auth import branding, schemas
 from waa_ads.auth.errors import (
     AccountErased,
     CandidateErased,
@@ -29,6 +29,8 @@ from waa_ads.auth.errors import (
     InvalidCredentials,
     InvitationInvalid,
     LoginRateLimited,
+    LogoNotAccepted,
+    LogoNotFound,
     OrganizationNotFound,
     OrganizationSlugTaken,
     RefreshTokenInvalid,
@@ -61,6 +63,7 @@ from waa_ads.core.security import (
     split_opaque_token,
 )
 from waa_ads.core.settings import Settings
+from waa_ads.core.storage import BlobStore
 from waa_ads.core.tenancy import get_scoped, scoped
 
 BAD_CREDENTIALS = "Incorrect email or password."
@@ -144,7 +147,8 @@ async def update_organization(
     session: AsyncSession, org_id: uuid.UUID, data: schemas.OrganizationUpdate, *, actor: Actor
 ) -> Organization:
     org = await get_organization(session, org_id)
-    changed = data.model_dump(exclude_unset=True, exclude_none=True)
+    # Only a nullable field (the brand colour) may be set to null: that clears it.
+    changed = data.model_dump(exclude_unset=True)
     if "timezone" in changed:
         changed["timezone"] = _valid_timezone(changed["timezone"])
     for key, value in changed.items():
@@ -162,14 +166,95 @@ async def update_organization(
     return org
 
 
+async def set_organization_logo(
+    session: AsyncSession,
+    blobs: BlobStore,
+    org_id: uuid.UUID,
+    data: bytes,
+    *,
+    actor: Actor,
+) -> Organization:
+    """Make ``data`` the organization's logo: a PNG, JPEG or WebP picture of at most
+    :data:`~waa_ads.auth.branding.MAX_LOGO_BYTES` (else :class:`LogoNotAccepted`), stored
+    in the blob store by its SHA-256. The previous picture's blob is kept (blobs are shared
+    by content). Audited as ``organization.logo_changed``."""
+    org = await get_organization(session, org_id)
+    content_type = branding.sniff_logo(data)
+    if content_type is None:
+        raise LogoNotAccepted("the logo must be a PNG, JPEG or WebP picture")
+    if len(data) > branding.MAX_LOGO_BYTES:
+        raise LogoNotAccepted(
+            f"the logo is {len(data) // 1024} KiB; the limit is "
+            f"{branding.MAX_LOGO_BYTES // 1024} KiB"
+        )
+    ref = await blobs.put(data, content_type)
+    org.logo_sha256 = ref.sha256
+    org.logo_content_type = content_type
+    await session.flush()
+    await audit.record(
+        session,
+        organization_id=org.id,
+        action="organization.logo_changed",
+        actor=actor,
+        target_type="organization",
+        target_id=org.id,
+        data={"sha256": ref.sha256, "content_type": content_type, "size": ref.size},
+    )
+    return org
+
+
+async def clear_organization_logo(
+    session: AsyncSession, org_id: uuid.UUID, *, actor: Actor
+) -> Organization:
+    """Remove the organization's logo (nothing happens, and nothing is audited, without
+    one)."""
+    org = await get_organization(session, org_id)
+    if org.logo_sha256 is None:
+        return org
+    org.logo_sha256 = None
+    org.logo_content_type = None
+    await session.flush()
+    await audit.record(
+        session,
+        organization_id=org.id,
+        action="organization.logo_removed",
+        actor=actor,
+        target_type="organization",
+        target_id=org.id,
+        data={},
+    )
+    return org
+
+
+async def organization_logo(
+    session: AsyncSession, blobs: BlobStore, org_id: uuid.UUID
+) -> tuple[bytes, str, str]:
+    """The logo's bytes, content type and SHA-256 (public: the player shows it before
+    anyone signs in); :class:`LogoNotFound` for an organization without one, or none."""
+    org = await session.get(Organization, org_id)
+    if org is None or org.logo_sha256 is None or org.logo_content_type is None:
+        raise LogoNotFound("no logo")
+    return await blobs.get(org.logo_sha256), org.logo_content_type, org.logo_sha256
+
+
+async def organization_player_style(session: AsyncSession, org_id: uuid.UUID) -> str:
+    """The player's stylesheet for the organization (public, like the logo);
+    :class:`OrganizationNotFound` when there is no such organization."""
+    org = await session.get(Organization, org_id)
+    if org is None:
+        raise OrganizationNotFound("organization not found")
+    return branding.player_stylesheet(org.brand_color)
+
+
 def _valid_timezone(name: str) -> str:
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
+        reason = f"unknown time zone {name!r}; use an IANA name like Europe/Paris"
         raise UnknownTimeZone(
-            f"unknown time zone {name!r}; use an IANA name like Europe/Paris"
+            reason, extra={"invalid_params": [{"name": "body.timezone", "reason": reason}]}
         ) from None
     return name
 
