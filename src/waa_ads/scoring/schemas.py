@@ -114,6 +114,14 @@ class CandidateLookup(CandidateReply):
 
     candidate_name: str | None
     organization_name: str
+    organization_logo_url: str | None = Field(
+        default=None, description="The organization's logo for the header (same origin)."
+    )
+    organization_style_url: str | None = Field(
+        default=None,
+        description="The player's stylesheet with the organization's brand colour (same "
+        "origin); null for the player's own colours.",
+    )
     assessment: LookupAssessment
     administration: LookupAdministration
     attempts_used: int

@@ -61,6 +61,7 @@ export async function openAttempt() {
     organization: signedIn.organizationName ?? null,
     candidate: signedIn.candidateName ?? null,
     logo: signedIn.organizationLogoUrl ?? null,
+    style: signedIn.organizationStyleUrl ?? null,
     title: read.title,
   });
   if (!LIVE.has(read.attempt.state)) {

@@ -14,6 +14,7 @@
  * @property {string | null} [candidateName]
  * @property {string | null} [organizationName]
  * @property {string | null} [organizationLogoUrl]
+ * @property {string | null} [organizationStyleUrl]
  */
 
 /**
@@ -127,7 +128,8 @@
  * @typedef {object} Lookup
  * @property {string | null} candidate_name
  * @property {string} organization_name
- * @property {string | null} [organization_logo_url]  a same-origin picture (not sent yet)
+ * @property {string | null} [organization_logo_url]  a same-origin picture
+ * @property {string | null} [organization_style_url]  a same-origin stylesheet (brand colour)
  * @property {LookupAssessment} assessment
  * @property {{title: string, opens_at: string, closes_at: string, cancelled: boolean}} administration
  * @property {number} attempts_used

@@ -16,6 +16,7 @@ import { $, state } from "./store.js";
  * @property {string | null} organization
  * @property {string | null} candidate
  * @property {string | null} logo  a same-origin picture
+ * @property {string | null} [style]  a same-origin stylesheet with the brand colour
  * @property {string | null} title
  */
 
@@ -79,6 +80,7 @@ export function renderHeader(given) {
     logo.src = logoUrl;
     $("brand").prepend(logo);
   }
+  applyStyle(given?.style ?? null);
   $("test-title").textContent = given?.title || "Test";
   const name = $("candidate-name");
   name.replaceChildren();
@@ -88,6 +90,24 @@ export function renderHeader(given) {
     said.textContent = "Candidate: ";
     name.append(said, given.candidate);
   }
+}
+
+/**
+ * The organization's stylesheet (its brand colour as the header's custom properties), as a
+ * same-origin `<link>`: the page's policy allows no inline style.
+ * @param {string | null} url
+ */
+function applyStyle(url) {
+  const current = document.getElementById("org-style");
+  const wanted = url && url.startsWith("/") && !url.startsWith("//") ? url : null;
+  if (current instanceof HTMLLinkElement && current.getAttribute("href") === wanted) return;
+  current?.remove();
+  if (!wanted) return;
+  const link = document.createElement("link");
+  link.id = "org-style";
+  link.rel = "stylesheet";
+  link.href = wanted;
+  document.head.append(link);
 }
 
 /** @param {string} id */

@@ -44,6 +44,7 @@ function names(lookup) {
     organization: lookup.organization_name,
     candidate: lookup.candidate_name,
     logo: lookup.organization_logo_url ?? null,
+    style: lookup.organization_style_url ?? null,
     title: lookup.assessment.title,
   };
 }
@@ -216,6 +217,7 @@ async function start() {
       candidateName: shown.candidate_name,
       organizationName: shown.organization_name,
       organizationLogoUrl: shown.organization_logo_url ?? null,
+      organizationStyleUrl: shown.organization_style_url ?? null,
     });
     if (previous !== reply.body.attempt.id) {
       // Another attempt than this tab had: nothing of the previous one carries over.
