@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
-from waa_ads.audit import service
+from waa_ads.audit import repository, service
 from waa_ads.audit.schemas import AuditEventRead, AuditPage, VerifyReport
 from waa_ads.auth.deps import AdminDep
 from waa_ads.auth.errors import CREDENTIAL_ERRORS, RoleRequired
@@ -42,17 +43,39 @@ async def events(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     action: Annotated[str | None, Query(max_length=100)] = None,
     target_id: Annotated[str | None, Query(max_length=64)] = None,
+    action_prefix: Annotated[
+        str | None, Query(max_length=100, description="Actions starting so (auth.)")
+    ] = None,
+    actor_id: Annotated[str | None, Query(max_length=64)] = None,
+    target_type: Annotated[str | None, Query(max_length=64)] = None,
+    since: Annotated[datetime | None, Query(description="Occurred at or after")] = None,
+    until: Annotated[datetime | None, Query(description="Occurred before")] = None,
+    newest_first: Annotated[
+        bool, Query(description="Newest first; page with before_seq (next_before_seq)")
+    ] = False,
+    before_seq: Annotated[Seq | None, Query(description="Only events before this seq")] = None,
 ) -> AuditPage:
-    rows, next_after_seq = await service.list_events(
+    rows, next_seq = await repository.list_events(
         session,
         service.chain_for(admin.organization_id),
         after_seq=after_seq,
+        before_seq=before_seq,
+        newest_first=newest_first,
         limit=limit,
-        action=action,
-        target_id=target_id,
+        where=repository.EventFilter(
+            action=action,
+            action_prefix=action_prefix,
+            actor_id=actor_id,
+            target_type=target_type,
+            target_id=target_id,
+            since=since,
+            until=until,
+        ),
     )
     return AuditPage(
-        items=[AuditEventRead.model_validate(r) for r in rows], next_after_seq=next_after_seq
+        items=[AuditEventRead.model_validate(r) for r in rows],
+        next_after_seq=None if newest_first else next_seq,
+        next_before_seq=next_seq if newest_first else None,
     )
 
 

@@ -36,3 +36,6 @@ class AuditEventRead(BaseModel):
 class AuditPage(BaseModel):
     items: list[AuditEventRead]
     next_after_seq: int | None = Field(description="Pass as after_seq for the next page.")
+    next_before_seq: int | None = Field(
+        default=None, description="Newest first: pass as before_seq for the next page."
+    )
