@@ -296,3 +296,56 @@ async def test_an_answer_key_correction_writes_revisions_as_one_attempt_at_a_tim
     assert [r for r in after["results"] if r[0] == ids[3]] == [
         r for r in before["results"] if r[0] == ids[3]
     ]
+
+
+@pytest.mark.asyncio
+async def test_admins_queue_an_administration_for_scoring(
+    live_app: FastAPI, live_client: httpx.AsyncClient, live_make: Factory
+) -> None:
+    from tests.support.factories import login
+    from tests.support.problems import problem
+    from waa_ads.auth.models import Role
+
+    client = live_client
+    ex = await exam(client, live_make, candidates=2, scoring={"release": "immediately"})
+    attempt_ids = []
+    for code in ex.codes:
+        attempt_id, headers = await begin(client, code)
+        await client.put(
+            f"/api/v1/attempts/{attempt_id}/responses/Q1",
+            json={"seq": 1, "value": "B"},
+            headers=headers,
+        )
+        await client.post(f"/api/v1/attempts/{attempt_id}/submit", headers=headers)
+        attempt_ids.append(attempt_id)
+    for attempt_id in attempt_ids:
+        assert await wait_for_state(live_app, attempt_id, "released") == "released"
+    ids = [uuid.UUID(a) for a in attempt_ids]
+    async with live_app.state.db.transaction() as session:
+        await session.execute(delete(AttemptResult).where(AttemptResult.attempt_id.in_(ids)))
+        await session.execute(update(Attempt).where(Attempt.id.in_(ids)).values(state="submitted"))
+
+    body = {"administration_id": ex.administration["id"]}
+    queued = await client.post(
+        "/api/v1/results/score-administration", json=body, headers=ex.world.headers
+    )
+    assert queued.status_code == 202, queued.text
+    assert queued.json() == {
+        "administration_id": ex.administration["id"],
+        "waiting": 2,
+        "task": "scoring.score_administration",
+    }
+    for attempt_id in attempt_ids:
+        assert await wait_for_state(live_app, attempt_id, "released") == "released"
+    detail = (
+        await client.get(f"/api/v1/results/{attempt_ids[0]}", headers=ex.world.headers)
+    ).json()
+    assert detail["latest"]["raw"] == 1.0
+
+    rater = await login(client, await live_make.user(ex.world.org, Role.rater))
+    refused = await client.post("/api/v1/results/score-administration", json=body, headers=rater)
+    assert (refused.status_code, problem(refused)) == (403, "role-required")
+    other = await live_make.organization()
+    foreign = await login(client, await live_make.user(other, Role.admin))
+    hidden = await client.post("/api/v1/results/score-administration", json=body, headers=foreign)
+    assert (hidden.status_code, problem(hidden)) == (404, "administration-not-found")

@@ -33,7 +33,7 @@ def _codes(path: str, method: str, status: str) -> set[str]:
 
 
 def test_the_routes_are_all_there() -> None:
-    assert len(_scoring_routes()) == 12
+    assert len(_scoring_routes()) == 13
 
 
 @pytest.mark.parametrize(("method", "path"), _scoring_routes())

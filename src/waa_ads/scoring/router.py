@@ -12,6 +12,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
 
+from waa_ads.assessments.errors import AdministrationNotFound
 from waa_ads.auth.deps import AuthDep, PrincipalDep, get_principal
 from waa_ads.auth.errors import CREDENTIAL_ERRORS, RoleRequired
 from waa_ads.auth.models import Role
@@ -351,6 +352,26 @@ async def manual_score(
         session, attempt, item_ref, score=body.score, reason=body.reason, actor=principal.actor
     )
     return schemas.ResultRead.model_validate(result)
+
+
+@results.post(
+    "/score-administration",
+    status_code=202,
+    response_model=schemas.AdministrationScoringQueued,
+    summary="Score every ended attempt of an administration at once, in the background",
+    responses=error_responses(*_ADMIN_ERRORS, AdministrationNotFound),
+)
+async def score_administration(
+    session: SessionDep, principal: PrincipalDep, body: schemas.ScoreAdministration
+) -> schemas.AdministrationScoringQueued:
+    if not principal.has_any(Role.admin):
+        raise RoleRequired("results are managed by admins")
+    waiting = await service.queue_administration_scoring(session, principal, body.administration_id)
+    return schemas.AdministrationScoringQueued(
+        administration_id=body.administration_id,
+        waiting=waiting,
+        task=service.SCORE_ADMINISTRATION_TASK,
+    )
 
 
 @router.post(

@@ -204,6 +204,21 @@ class ManualScore(Reason):
     score: float
 
 
+# --- scoring an administration --------------------------------------------------------------
+
+
+class ScoreAdministration(BaseModel):
+    administration_id: uuid.UUID
+
+
+class AdministrationScoringQueued(BaseModel):
+    """The administration's waiting attempts will be scored in bulk in the background."""
+
+    administration_id: uuid.UUID
+    waiting: int = Field(description="Attempts ended and not yet scored when it was queued.")
+    task: str = Field(description="The background task that scores them.")
+
+
 # --- answer-key corrections ------------------------------------------------------------------
 
 

@@ -276,6 +276,30 @@ async def score_administration(
     return sum(counts)
 
 
+async def queue_administration_scoring(
+    session: AsyncSession, principal: Principal, administration_id: uuid.UUID
+) -> int:
+    """Enqueue ``scoring.score_administration`` for an administration of the caller's
+    organization (after the transaction commits); the number of attempts waiting now.
+    AdministrationNotFound for one the caller cannot see."""
+    from waa_ads.assessments import service as assessments
+    from waa_ads.core.tasks import enqueue_after_commit
+    from waa_ads.scoring import bulk
+
+    administration = await assessments.get_administration(session, principal, administration_id)
+    waiting = await bulk.ended_attempt_ids(session, principal.organization_id, administration.id)
+    enqueue_after_commit(
+        session,
+        SCORE_ADMINISTRATION_TASK,
+        organization_id=str(principal.organization_id),
+        administration_id=str(administration.id),
+    )
+    return len(waiting)
+
+
+SCORE_ADMINISTRATION_TASK = "scoring.score_administration"
+
+
 def _fill_totals(
     result: AttemptResult, scored: list[ScoredItem], definition: AssessmentDefinition
 ) -> None:
