@@ -3,10 +3,10 @@
 For each standard template (and one custom rule tree), the same seeded batch of responses
 is scored by ``scoring.engine.evaluate`` one response at a time and by
 ``scoring.vectorized.score_batch`` in one call, pinned to one core, several repeats each;
-the medians are printed side by side with their ratio. Items where the vectorized path
-does not apply (points, custom rules) fall back to the scalar engine, so their ratio shows
-the cost of the batch wrapper. ``batch+eval`` also materializes every ``Evaluation``
-object, which the scalar engine always does.
+the medians are printed side by side with their ratio. Every standard template is
+vectorized (``map_response_point`` included: points are tested against the areas with
+numpy); custom rules go through the scalar engine once per distinct response. ``batch+eval``
+also materializes every ``Evaluation`` object, which the scalar engine always does.
 
     uv run python bench/bench_response_processing.py [--responses 20000] [--repeats 5]
 """
