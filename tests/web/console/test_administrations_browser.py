@@ -95,6 +95,9 @@ def test_roster_codes_sheet_csv_errors_and_accommodations(
     )
     check_axe(page, "administration page")
     shot(page, "console-administrations-02-detail")
+    page.set_viewport_size({"width": 640, "height": 900})
+    shot(page, "console-administrations-08-detail-narrow")
+    page.set_viewport_size({"width": 1280, "height": 900})
 
     # A CSV with rows that name nobody, or accommodations out of range: the rows are listed.
     bad = tmp_path / "roster.csv"

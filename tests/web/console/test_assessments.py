@@ -313,6 +313,7 @@ async def test_roles_without_the_right_and_other_organizations_are_refused(
         client, f"{base}/sections", csrf, {"item_id": world.items["A1"], "to": "new"}
     )
     assert save.status_code == 403
+    assert "notice-error" in save.text and "admin or author role" in save.text
     sections = (await _api(client, world, assessment_id))["version"]["definition"]["sections"]
     assert len(sections) == 2
 

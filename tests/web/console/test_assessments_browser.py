@@ -35,6 +35,9 @@ def test_build_a_rule_publish_refused_then_published_and_previewed(
     expect(pool).to_contain_text("published items match")
     check_axe(page, "assessment builder")
     shot(page, "console-assessments-02-builder")
+    page.set_viewport_size({"width": 640, "height": 900})
+    shot(page, "console-assessments-05-builder-narrow")
+    page.set_viewport_size({"width": 1280, "height": 900})
 
     # The pool is counted as the rule is typed (no submit): a tag nothing carries.
     section.get_by_label("Tags").fill("no-such-tag")

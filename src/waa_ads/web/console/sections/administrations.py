@@ -239,11 +239,17 @@ async def _published_versions(who: Staff) -> list[tuple[str, str]]:
     """(version id, label) of each assessment's published version."""
     options: list[tuple[str, str]] = []
     for assessment in await who.read("/api/v1/assessments"):
-        number = assessment.get("published_version")
-        if number is None:
+        newest = assessment.get("published_version")
+        if newest is None:
             continue
-        pair = await who.read(f"/api/v1/assessments/{assessment['id']}/versions/{number}")
-        options.append((pair["version"]["id"], f"{assessment['title']} (version {number})"))
+        # Older published versions stay administrable; the newest comes first.
+        for number in range(newest, 0, -1):
+            pair = await who.read(f"/api/v1/assessments/{assessment['id']}/versions/{number}")
+            version = pair["version"]
+            if version["status"] != "published":
+                continue
+            title = version["definition"].get("title") or assessment["title"]
+            options.append((version["id"], f"{title} (version {number})"))
     return options
 
 

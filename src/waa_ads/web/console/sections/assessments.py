@@ -367,6 +367,8 @@ async def create_assessment(request: Request, who: ActionDep) -> Response:
     if reply.ok:
         created = reply.json()["assessment"]
         return redirect(f"{BASE}/{created['id']}", flash=f"Created “{created['title']}”.")
+    if reply.status == 403:
+        who.expect(reply)
     kept = {**values, "interaction_types": multi.get("interaction_types", [])}
     return await _create_page(
         request,
@@ -493,6 +495,8 @@ async def _change(
     )
     if reply.ok:
         return redirect(f"{BASE}/{assessment_id}{anchor}", flash=flash)
+    if reply.status in (403, 404):
+        who.expect(reply)
     problem = reply.problem
     assert problem is not None
     settings = None
