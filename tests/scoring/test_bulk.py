@@ -349,3 +349,12 @@ async def test_admins_queue_an_administration_for_scoring(
     foreign = await login(client, await live_make.user(other, Role.admin))
     hidden = await client.post("/api/v1/results/score-administration", json=body, headers=foreign)
     assert (hidden.status_code, problem(hidden)) == (404, "administration-not-found")
+
+
+def test_copy_text_fields_read_back_as_written() -> None:
+    from waa_ads.scoring.bulk import _copy_text
+
+    # COPY's text format writes a backslash as \\ and control characters as \n, \t...
+    assert _copy_text(b'{"RESPONSE": "a\\\\\\\\b"}') == '{"RESPONSE": "a\\\\b"}'
+    assert _copy_text(b"tab\\there\\nnew line\\r\\\\") == "tab\there\nnew line\r\\"
+    assert _copy_text("caf\u00e9 \u2713".encode()) == "caf\u00e9 \u2713"

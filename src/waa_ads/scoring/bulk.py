@@ -346,10 +346,56 @@ class BulkScorer:
         if not chosen:
             return 0
         ids = [r["id"] for r in chosen]
-        rows = await pg.fetch(_READ, ids)
+        buffer = io.BytesIO()
+
+        async def sink(data: bytes) -> None:
+            buffer.write(data)
+
+        # COPY (text) rather than rows: a million rows arrive as one buffer, and only the
+        # distinct values of each column are decoded.
+        await pg.copy_from_query(_READ, ids, output=sink)
+        lines = buffer.getvalue().split(b"\n")
+        if lines and not lines[-1]:
+            lines.pop()
         phase("lock attempts, read forms and responses")
 
-        missing = {r["item_version_id"] for r in rows} - set(self.items)
+        attempt_position = {str(attempt_id).encode(): a for a, attempt_id in enumerate(ids)}
+        n_rows = len(lines)
+        owner = np.empty(n_rows, dtype=np.int64)
+        weight_texts: list[bytes] = []
+        section_codes: dict[bytes, int] = {}
+        section_of = np.empty(n_rows, dtype=np.int64)
+        ref_codes: dict[bytes, int] = {}
+        ref_of = np.empty(n_rows, dtype=np.int64)
+        per_item: dict[bytes, tuple[list[int], dict[bytes, int], list[int]]] = {}
+        for index, line in enumerate(lines):
+            attempt, ref, version, section, weight, text = line.split(b"\t")
+            owner[index] = attempt_position[attempt]
+            weight_texts.append(weight)
+            code = section_codes.get(section)
+            if code is None:
+                code = section_codes[section] = len(section_codes)
+            section_of[index] = code
+            code = ref_codes.get(ref)
+            if code is None:
+                code = ref_codes[ref] = len(ref_codes)
+            ref_of[index] = code
+            entry = per_item.get(version)
+            if entry is None:
+                entry = per_item[version] = ([], {}, [])
+            positions, texts, distinct_of = entry
+            positions.append(index)
+            distinct = texts.get(text)
+            if distinct is None:
+                distinct = texts[text] = len(texts)
+            distinct_of.append(distinct)
+        weights = np.asarray(weight_texts, dtype=np.bytes_).astype(np.float64)
+        sections = [_copy_text(s) for s in section_codes]
+        refs = [_copy_text(r) for r in ref_codes]
+        versions = {v: uuid.UUID(v.decode()) for v in per_item}
+        phase("group rows by item")
+
+        missing = set(versions.values()) - set(self.items)
         if missing:
             for row in await pg.fetch(
                 "SELECT id, definition FROM item_version WHERE id = ANY($1::uuid[])",
@@ -368,47 +414,13 @@ class BulkScorer:
                 )
         phase("load item and assessment versions")
 
-        # Group rows by item; decode each distinct stored text once per item.
-        attempt_position = {attempt_id: a for a, attempt_id in enumerate(ids)}
-        n_rows = len(rows)
-        owner = np.empty(n_rows, dtype=np.int64)
-        weights = np.empty(n_rows, dtype=np.float64)
-        section_codes: dict[str, int] = {}
-        section_of = np.empty(n_rows, dtype=np.int64)
-        ref_codes: dict[str, int] = {}
-        ref_of = np.empty(n_rows, dtype=np.int64)
-        per_item: dict[uuid.UUID, tuple[list[int], dict[str | None, int], list[int]]] = {}
-        for index, row in enumerate(rows):
-            owner[index] = attempt_position[row["attempt_id"]]
-            weights[index] = row["weight"]
-            section = row["section"]
-            code = section_codes.get(section)
-            if code is None:
-                code = section_codes[section] = len(section_codes)
-            section_of[index] = code
-            ref = row["ref"]
-            code = ref_codes.get(ref)
-            if code is None:
-                code = ref_codes[ref] = len(ref_codes)
-            ref_of[index] = code
-            entry = per_item.get(row["item_version_id"])
-            if entry is None:
-                entry = per_item[row["item_version_id"]] = ([], {}, [])
-            positions, texts, distinct_of = entry
-            positions.append(index)
-            text = row["normalized"]
-            distinct = texts.get(text)
-            if distinct is None:
-                distinct = texts[text] = len(texts)
-            distinct_of.append(distinct)
-        phase("group rows by item")
-
         verdicts: list[tuple[Any, ...]] = []
         row_verdict = np.empty(n_rows, dtype=np.int64)
         verdict_score = []
         verdict_max = []
         started = time.perf_counter()
-        for version_id, (positions, texts, distinct_of) in per_item.items():
+        for version_key, (positions, texts, distinct_of) in per_item.items():
+            version_id = versions[version_key]
             item = self.items[version_id]
             where = np.asarray(positions, dtype=np.int64)
             if item.response_processing is None:
@@ -418,7 +430,7 @@ class BulkScorer:
                 verdict_score.append(np.nan)
                 verdict_max.append(maximum)
                 continue
-            batch = [{} if text is None else json.loads(text) for text in texts]
+            batch = [{} if text == b"\\N" else json.loads(_copy_text(text)) for text in texts]
             result = score_batch(item, batch, np.asarray(distinct_of, dtype=np.int64))
             declared = declared_max_score(item)
             notes_count = len(result.note_table)
@@ -459,7 +471,7 @@ class BulkScorer:
         started = time.perf_counter()
         computed = totals_many(
             owner,
-            list(section_codes),
+            sections,
             section_of,
             scores,
             maxima,
@@ -532,9 +544,7 @@ class BulkScorer:
             "scoring_map",
             records=[(a, i, r) for a, (i, r) in enumerate(zip(ids, result_uuids, strict=True))],
         )
-        await pg.copy_records_to_table(
-            "scoring_ref", records=[(code, ref) for ref, code in ref_codes.items()]
-        )
+        await pg.copy_records_to_table("scoring_ref", records=list(enumerate(refs)))
         payload = binary_rows(owner, ref_of, row_verdict, uuid7_bytes(n_rows))
         await pg.copy_to_table("scoring_row", source=io.BytesIO(payload), format="binary")
         phase("COPY results, verdicts and rows")
@@ -619,6 +629,27 @@ def _result_rows(
                 raise RuntimeError(f"no value for attempt_result.{column.name}")
         rows.append(tuple(row))
     return names, rows
+
+
+_COPY_ESCAPES = {
+    "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v", "\\": "\\",
+}  # fmt: skip
+
+
+def _copy_text(field: bytes) -> str:
+    """A field of ``COPY ... TO STDOUT`` text format as the text it stands for."""
+    text = field.decode()
+    if "\\" not in text:
+        return text
+    out: list[str] = []
+    chars = iter(text)
+    for char in chars:
+        if char != "\\":
+            out.append(char)
+            continue
+        escaped = next(chars, "")
+        out.append(_COPY_ESCAPES.get(escaped, escaped))
+    return "".join(out)
 
 
 def _json(value: Any) -> Any:
