@@ -187,6 +187,7 @@ async def test_the_builder_saves_sections_rules_items_and_settings(
     )
     assert refused.status_code == 422
     assert "attempts_allowed" in field_errors(refused.text)
+    assert '<a href="#attempts_allowed">' in refused.text
     assert 'value="0"' in refused.text
     linear = await post_form(client, f"{base}/settings", csrf, {**settings, "navigation": "linear"})
     assert linear.status_code == 422

@@ -109,10 +109,13 @@ class Refusal:
     by_item: dict[str, str] = field(default_factory=dict)
     general: list[str] = field(default_factory=list)
     titles: dict[str, str] = field(default_factory=dict)
+    #: (field id, message) of the settings form's own fields.
+    settings: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def summary(self) -> list[tuple[str | None, str]]:
         items: list[tuple[str | None, str]] = [(None, m) for m in self.general]
+        items.extend((name, message) for name, message in self.settings)
         for ident, messages in self.by_section.items():
             name = self.titles.get(ident, ident)
             items.extend((f"section-{ident}", f"{name}: {m}") for m in messages)
@@ -508,11 +511,17 @@ async def _change(
             name == api or name.startswith(api + ".") for api in SETTINGS_FIELDS.values()
         )
 
+    refusal = spread(problem, definition.get("sections", []), claimed=claimed)
+    if settings is not None:
+        for name in SETTINGS_FIELDS:
+            message = settings.error(name)
+            if message is not None:
+                refusal.settings.append((name, message))
     return await _builder(
         request,
         who,
         assessment_id,
-        refusal=spread(problem, definition.get("sections", []), claimed=claimed),
+        refusal=refusal,
         settings=settings,
         rule_forms=rule_forms,
         status=reply.status,
