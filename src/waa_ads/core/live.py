@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Final, Protocol
 
@@ -41,6 +41,9 @@ log = structlog.get_logger(__name__)
 PREFIX: Final = "waa:live:"
 #: Messages a subscriber may have waiting before the oldest are dropped.
 QUEUE_SIZE: Final = 256
+#: Messages waiting to be published, at most, and how many go in one round trip.
+PUBLISH_BACKLOG: Final = 10_000
+PUBLISH_BATCH: Final = 200
 
 Message = dict[str, Any]
 
@@ -80,6 +83,9 @@ class Subscription:
 class LiveBus(Protocol):
     async def publish(self, channel: str, message: Mapping[str, Any]) -> None:
         """Send ``message`` to every subscriber of ``channel`` (in every process)."""
+
+    async def publish_many(self, messages: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
+        """:meth:`publish` each ``(channel, message)``, in order, in one round trip."""
 
     def subscribe(self, *channels: str) -> contextlib.AbstractAsyncContextManager[Subscription]:
         """Receive the messages of ``channels`` for the length of the block."""
@@ -131,6 +137,10 @@ class LocalBus:
         # Through JSON, as over Redis: a subscriber never shares the publisher's objects.
         self._hub.deliver(channel, json.loads(json.dumps(message)))
 
+    async def publish_many(self, messages: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
+        for channel, message in messages:
+            await self.publish(channel, message)
+
     @asynccontextmanager
     async def subscribe(self, *channels: str) -> AsyncIterator[Subscription]:
         subscription = Subscription(frozenset(channels))
@@ -157,7 +167,13 @@ class RedisBus:
         self._ready = asyncio.Event()
 
     async def publish(self, channel: str, message: Mapping[str, Any]) -> None:
-        await self._redis.publish(PREFIX + channel, json.dumps(message, separators=(",", ":")))
+        await self._redis.publish(PREFIX + channel, _dumps(message))
+
+    async def publish_many(self, messages: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
+        pipe = self._redis.pipeline(transaction=False)
+        for channel, message in messages:
+            pipe.publish(PREFIX + channel, _dumps(message))
+        await pipe.execute()
 
     @asynccontextmanager
     async def subscribe(self, *channels: str) -> AsyncIterator[Subscription]:
@@ -222,6 +238,10 @@ class RedisBus:
             self._pubsub = None
 
 
+def _dumps(message: Mapping[str, Any]) -> str:
+    return json.dumps(message, separators=(",", ":"))
+
+
 def bus_for(redis: Any) -> LiveBus:
     """Redis pub/sub when the app has Redis, in-memory otherwise."""
     return RedisBus(redis) if redis is not None else LocalBus()
@@ -229,48 +249,88 @@ def bus_for(redis: Any) -> LiveBus:
 
 # --- the process's bus, and publishing after commit -------------------------------------------
 
-_current: LiveBus | None = None
-_tasks: set[asyncio.Task[None]] = set()
+
+class _Publisher:
+    """Publishes what :func:`publish_soon` is given, in order, from one task per loop and
+    bus: at most one connection busy publishing, messages sent in batches (a pipeline on
+    Redis), and a bounded backlog (beyond it, news is dropped and counted) so that a burst
+    never takes the connections the rest of the process needs from the Redis pool."""
+
+    def __init__(self, bus: LiveBus, loop: asyncio.AbstractEventLoop) -> None:
+        self.bus = bus
+        self.loop = loop
+        self.queue: asyncio.Queue[tuple[str, Message]] = asyncio.Queue(PUBLISH_BACKLOG)
+        self.dropped = 0
+        self.task = loop.create_task(self._run(), name="live-bus-publisher")
+
+    def put(self, channel: str, message: Message) -> None:
+        try:
+            self.queue.put_nowait((channel, message))
+        except asyncio.QueueFull:
+            self.dropped += 1
+
+    async def _run(self) -> None:
+        while True:
+            batch = [await self.queue.get()]
+            while len(batch) < PUBLISH_BATCH and not self.queue.empty():
+                batch.append(self.queue.get_nowait())
+            try:
+                await self.bus.publish_many(batch)
+            except Exception:
+                log.warning("live_bus.publish_failed", count=len(batch), exc_info=True)
+            finally:
+                for _ in batch:
+                    self.queue.task_done()
+
+
+class _Process:
+    """The bus this process publishes to, and its publisher."""
+
+    bus: LiveBus | None = None
+    publisher: _Publisher | None = None
+
+
+_process = _Process()
 
 
 def install(bus: LiveBus | None) -> LiveBus | None:
     """Make ``bus`` the one this process publishes to (the app's lifespan does); returns
     the one it replaces. ``None``: publish nothing."""
-    global _current
-    previous, _current = _current, bus
+    previous, _process.bus = _process.bus, bus
+    publisher = _process.publisher
+    if publisher is not None and publisher.bus is not bus:
+        publisher.task.cancel()
+        _process.publisher = None
     return previous
 
 
 def current() -> LiveBus | None:
-    return _current
+    return _process.bus
 
 
 def publish_soon(channel: str, message: Mapping[str, Any]) -> None:
-    """Publish without waiting (fire and forget, on the running loop); a failure is logged,
-    never raised: a live message is news, not state."""
-    bus = _current
+    """Publish without waiting (in the background, in order); a failure is logged, never
+    raised: a live message is news, not state."""
+    bus = _process.bus
     if bus is None:
         return
     try:
         loop = asyncio.get_running_loop()
     except RuntimeError:
         return
-    task = loop.create_task(_publish(bus, channel, dict(message)))
-    _tasks.add(task)
-    task.add_done_callback(_tasks.discard)
-
-
-async def _publish(bus: LiveBus, channel: str, message: Message) -> None:
-    try:
-        await bus.publish(channel, message)
-    except Exception:
-        log.warning("live_bus.publish_failed", channel=channel, exc_info=True)
+    publisher = _process.publisher
+    if publisher is None or publisher.loop is not loop or publisher.task.done():
+        if publisher is not None:
+            publisher.task.cancel()
+        publisher = _process.publisher = _Publisher(bus, loop)
+    publisher.put(channel, dict(message))
 
 
 async def drain() -> None:
-    """Wait for the messages being published (tests, shutdown)."""
-    while _tasks:
-        await asyncio.gather(*tuple(_tasks), return_exceptions=True)
+    """Wait until what was handed to :func:`publish_soon` is published (tests, benches)."""
+    publisher = _process.publisher
+    if publisher is not None and publisher.loop is asyncio.get_running_loop():
+        await publisher.queue.join()
 
 
 _PENDING: Final = "waa_live_pending"

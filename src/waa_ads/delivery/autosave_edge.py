@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from waa_ads.core.asgi import read_body, replay
-from waa_ads.delivery import schemas, service
+from waa_ads.delivery import live, schemas, service
 
 PREFIX = "/api/v1/attempts/"
 _CREDENTIAL = b"x-attempt-token"
@@ -91,6 +91,8 @@ class AutosaveShortcut:
         if result is None:
             await self.app(scope, replayed, send)
             return
+        if result.accepted:
+            live.saved(db, attempt_id, parts[2])
         payload = save_reply(result)
         await send(
             {

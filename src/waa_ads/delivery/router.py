@@ -6,9 +6,10 @@ Each route names its reply model and the problem codes it may answer with
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 import structlog
 from fastapi import (
@@ -30,10 +31,11 @@ from waa_ads.assessments.errors import AdministrationNotFound
 from waa_ads.auth.deps import PrincipalDep
 from waa_ads.auth.errors import CREDENTIAL_ERRORS
 from waa_ads.content.media.check import content_address
+from waa_ads.core import live as live_bus
 from waa_ads.core.deps import DatabaseDep, SessionDep, SettingsDep, WriteSessionDep
 from waa_ads.core.errors import DomainError, error_responses, problem_response
 from waa_ads.core.safejson import UnsafeJson, parse_bounded
-from waa_ads.delivery import schemas, service
+from waa_ads.delivery import live, monitor, schemas, service
 from waa_ads.delivery.autosave_edge import save_reply
 from waa_ads.delivery.errors import (
     AccessCodeInvalid,
@@ -198,6 +200,8 @@ async def save(
         time_spent_ms=body.time_spent_ms,
     )
     if result.refusal is None:
+        if result.accepted:
+            live.saved(db, attempt_id, item_ref)
         # The reply model's own JSON, written directly: no validation of what we built.
         return Response(save_reply(result), media_type="application/json")
     return _save_reply(request, result)
@@ -270,7 +274,9 @@ async def advance(
     session: SessionDep, settings: SettingsDep, attempt_id: uuid.UUID, credential: Credential = None
 ) -> schemas.AdvanceResponse:
     attempt = await _attempt(session, settings, attempt_id, credential)
-    return await service.advance(session, settings, attempt)
+    moved = await service.advance(session, settings, attempt)
+    live.navigated(session, attempt, moved.current_position)
+    return moved
 
 
 @router.put(
@@ -293,7 +299,11 @@ async def set_position(
     credential: Credential = None,
 ) -> schemas.AdvanceResponse:
     attempt = await _attempt(session, settings, attempt_id, credential)
-    return await service.set_position(session, settings, attempt, body.position)
+    before = attempt.current_position
+    recorded = await service.set_position(session, settings, attempt, body.position)
+    if recorded.current_position != before:
+        live.navigated(session, attempt, recorded.current_position)
+    return recorded
 
 
 @router.post(
@@ -370,6 +380,7 @@ async def events(
     attempt = await _attempt(session, settings, attempt_id, credential)
     await _rate_limit_events(request, session, attempt, len(body.events))
     accepted = await service.record_events(session, attempt, body.events)
+    live.integrity(session, attempt, [event.kind for event in body.events])
     return schemas.EventsAccepted(accepted=accepted)
 
 
@@ -379,7 +390,12 @@ async def events_socket(websocket: WebSocket, attempt_id: uuid.UUID, token: str 
     is answered ``{"ok": true}`` or ``{"ok": false, "code": ..., "error": ...}`` (a binary,
     malformed, over-nested or unstorable message included). A message over
     ``WS_MAX_MESSAGE_BYTES`` closes the socket with 1009, a failure of the server with 1011.
-    The credential comes as ``?token=`` (browsers cannot set headers on WebSockets)."""
+    The credential comes as ``?token=`` (browsers cannot set headers on WebSockets).
+
+    The server also writes to the socket, unasked: ``{"type": "attempt", "event", "state",
+    "paused", "pause_kind", "deadline_at", "remaining_s"}`` whenever the attempt's state or
+    time changes (a proctor's pause, resume, extension or termination, a break, the end),
+    on whichever process the change happened (``delivery/live.py``)."""
     app = websocket.app
     db = app.state.db
     settings = app.state.settings
@@ -389,50 +405,81 @@ async def events_socket(websocket: WebSocket, attempt_id: uuid.UUID, token: str 
         except Exception:
             await websocket.close(code=4404)
             return
-    await websocket.accept()
-    limiter = app.state.auth.limiter
-    try:
-        while True:
-            message = await websocket.receive()
-            if message["type"] == "websocket.disconnect":
-                return
-            raw = message.get("text")
-            if raw is None:
-                await websocket.send_json(
-                    {"ok": False, "code": "not-text", "error": "send JSON as a text message"}
-                )
-                continue
-            try:
-                parsed = parse_bounded(raw, max_bytes=WS_MAX_MESSAGE_BYTES, max_depth=WS_MAX_DEPTH)
-                event = schemas.BrowserEvent.model_validate(parsed)
-            except UnsafeJson as exc:
-                if exc.code == "too-large":
-                    await websocket.close(code=status.WS_1009_MESSAGE_TOO_BIG, reason=str(exc))
+    lock = asyncio.Lock()
+
+    async def send(message: dict[str, object]) -> None:
+        # Replies and pushed news share the socket: one frame at a time.
+        async with lock:
+            await websocket.send_json(message)
+
+    async with contextlib.AsyncExitStack() as stack:
+        bus = live_bus.current()
+        # Subscribed before the socket opens: a change made once the player is connected
+        # is never missed.
+        news = (
+            await stack.enter_async_context(bus.subscribe(live.attempt_channel(attempt.id)))
+            if bus is not None
+            else None
+        )
+        await websocket.accept()
+        if news is not None:
+            forwarder = asyncio.create_task(_forward(news, send))
+            stack.callback(forwarder.cancel)
+        limiter = app.state.auth.limiter
+        try:
+            while True:
+                message = await websocket.receive()
+                if message["type"] == "websocket.disconnect":
                     return
-                await websocket.send_json({"ok": False, "code": exc.code, "error": str(exc)})
-                continue
-            except ValidationError as exc:
-                await websocket.send_json(
-                    {"ok": False, "code": "invalid-event", "error": str(exc)[:300]}
-                )
-                continue
-            async with db.transaction() as session:
-                window = await limiter.hit(f"events:{attempt.id}", 60, session=session)
-                if window.count <= settings.integrity_events_per_minute:
-                    await service.record_events(session, attempt, [event])
-            if window.count > settings.integrity_events_per_minute:
-                await websocket.send_json(
-                    {"ok": False, "error": "rate limited", "retry_after_s": window.retry_after_s}
-                )
-                continue
-            await websocket.send_json({"ok": True})
-    except WebSocketDisconnect:
-        return
-    except Exception:
-        # Whatever failed, the player gets a close frame it can reconnect after.
-        log.exception("events_socket_failed", attempt_id=str(attempt_id))
-        with contextlib.suppress(Exception):
-            await websocket.close(code=status.WS_1011_INTERNAL_ERROR)
+                raw = message.get("text")
+                if raw is None:
+                    await send(
+                        {"ok": False, "code": "not-text", "error": "send JSON as a text message"}
+                    )
+                    continue
+                try:
+                    parsed = parse_bounded(
+                        raw, max_bytes=WS_MAX_MESSAGE_BYTES, max_depth=WS_MAX_DEPTH
+                    )
+                    event = schemas.BrowserEvent.model_validate(parsed)
+                except UnsafeJson as exc:
+                    if exc.code == "too-large":
+                        await websocket.close(code=status.WS_1009_MESSAGE_TOO_BIG, reason=str(exc))
+                        return
+                    await send({"ok": False, "code": exc.code, "error": str(exc)})
+                    continue
+                except ValidationError as exc:
+                    await send({"ok": False, "code": "invalid-event", "error": str(exc)[:300]})
+                    continue
+                async with db.transaction() as session:
+                    window = await limiter.hit(f"events:{attempt.id}", 60, session=session)
+                    if window.count <= settings.integrity_events_per_minute:
+                        await service.record_events(session, attempt, [event])
+                        live.integrity(session, attempt, [event.kind])
+                if window.count > settings.integrity_events_per_minute:
+                    await send(
+                        {
+                            "ok": False,
+                            "error": "rate limited",
+                            "retry_after_s": window.retry_after_s,
+                        }
+                    )
+                    continue
+                await send({"ok": True})
+        except WebSocketDisconnect:
+            return
+        except Exception:
+            # Whatever failed, the player gets a close frame it can reconnect after.
+            log.exception("events_socket_failed", attempt_id=str(attempt_id))
+            with contextlib.suppress(Exception):
+                await websocket.close(code=status.WS_1011_INTERNAL_ERROR)
+
+
+async def _forward(news: live_bus.Subscription, send: Any) -> None:
+    """Hand the attempt's live news to its candidate's socket until it closes."""
+    with contextlib.suppress(Exception):
+        async for _, message in news:
+            await send(message)
 
 
 # --- proctors ----------------------------------------------------------------------------
@@ -449,6 +496,18 @@ async def list_attempts(
 ) -> list[schemas.AttemptSummary]:
     rows = await service.list_attempts_for_proctor(session, principal, administration_id)
     return [service.attempt_summary(a) for a in rows]
+
+
+@proctor_router.get(
+    "/administrations/{administration_id}/live",
+    response_model=schemas.LiveBoard,
+    summary="What its proctors watch: every attempt, its question, time and integrity events",
+    responses=error_responses(*CREDENTIAL_ERRORS, AdministrationNotFound),
+)
+async def live_board(
+    session: SessionDep, principal: PrincipalDep, administration_id: uuid.UUID
+) -> schemas.LiveBoard:
+    return await monitor.board(session, principal, administration_id)
 
 
 @proctor_router.post(
@@ -518,4 +577,5 @@ async def extend(
     attempt = await service.extend(
         session, settings, principal, attempt_id, extra_s=body.extra_s, reason=body.reason
     )
+    live.changed(session, attempt, "extend")
     return service.attempt_read(attempt)

@@ -223,3 +223,49 @@ class AttemptSummary(BaseModel):
     ended_at: Timestamp | None
     end_reason: str | None = Field(description="The ending as a sentence (a proctor's reason).")
     pause_kind: PauseKind | None
+
+
+# --- the proctor's live view -----------------------------------------------------------------
+
+
+class LiveIntegrityEvent(BaseModel):
+    """An integrity event as a proctor's live view lists it (kind and server time)."""
+
+    attempt_id: uuid.UUID
+    kind: str
+    received_at: Timestamp
+
+
+class LiveAttempt(BaseModel):
+    """An attempt as a proctor follows it live."""
+
+    id: uuid.UUID
+    number: int
+    state: AttemptState
+    candidate_id: uuid.UUID
+    candidate_name: str | None = Field(description="Null when unknown or erased.")
+    started_at: Timestamp | None
+    deadline_at: Timestamp | None
+    remaining_s: int | None = Field(description="Seconds left now (the server's clock).")
+    pause_kind: PauseKind | None
+    current_position: int = Field(description="The question open (1-based).")
+    item_count: int
+    ended_at: Timestamp | None
+    ended_because: EndReason | None
+    end_reason: str | None = Field(description="The ending as a sentence (a proctor's reason).")
+    last_activity_at: Timestamp | None = Field(
+        description="The latest of: start, a state change, a save, an integrity event."
+    )
+    integrity_event_count: int
+
+
+class LiveBoard(BaseModel):
+    """Every attempt of an administration with what a proctor watches, and the latest
+    integrity events (newest first)."""
+
+    administration_id: uuid.UUID
+    title: str
+    opens_at: Timestamp
+    closes_at: Timestamp
+    attempts: list[LiveAttempt]
+    recent_integrity: list[LiveIntegrityEvent]
