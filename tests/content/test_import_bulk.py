@@ -230,3 +230,45 @@ def test_an_item_parsed_already_is_still_refused_when_too_large() -> None:
         parse_item(padded, document=document)
     with pytest.raises(ItemFormatError, match="larger than"):
         parse_item(padded)
+
+
+@pytest.mark.asyncio
+async def test_bulk_insert_in_chunks_stores_every_item_in_order(
+    make: Factory, db_session: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    org = await make.organization()
+    principal = Principal.system(org.id)
+    bank = await service.create_bank(
+        db_session, principal, schemas.BankCreate(slug="bank-a", name="A")
+    )
+    monkeypatch.setattr(service, "BULK_CHUNK", 2)
+    new_items = [
+        service.NewItem(
+            parse_item(choice_item(f"Q{n}", f"Item {n}").encode()), schemas.ItemMetadata()
+        )
+        for n in range(5)
+    ]
+    inserted = await service.insert_items(db_session, principal, bank.id, new_items)
+    stored = await _stored(db_session, bank.id)
+    assert [row["item"]["identifier"] for row in stored] == [f"Q{n}" for n in range(5)]
+    assert all(row["events"] == [("item.created", 1)] for row in stored)
+    assert len({c.item_id for c in inserted}) == 5
+    sequence = (
+        (
+            await db_session.execute(
+                select(AuditEvent.target_id)
+                .where(AuditEvent.target_id.in_([str(c.item_id) for c in inserted]))
+                .order_by(AuditEvent.seq)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    assert sequence == [str(c.item_id) for c in inserted]
+
+
+def test_a_package_larger_than_a_batch_reads_every_item(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(transfer, "PACKAGE_BATCH", 2)
+    items = [(f"Q{n}", choice_item(f"Q{n}", f"Item {n}").encode()) for n in range(5)]
+    found = transfer.candidates_from_bytes("p.zip", build_package(items, {}))
+    assert [c.item.identifier if c.item else c.error for c in found] == [f"Q{n}" for n in range(5)]

@@ -558,6 +558,10 @@ async def create_item(
     return item, version
 
 
+#: Items whose rows :func:`insert_items` builds and writes at a time.
+BULK_CHUNK = 1000
+
+
 @dataclass(frozen=True, slots=True)
 class CreatedItem:
     """An item :func:`insert_items` stored: its id and its first version's number."""
@@ -576,14 +580,14 @@ class _NewRows:
     tags: list[dict[str, Any]]
 
 
-async def _new_item_rows(
+async def _check_new_items(
     session: AsyncSession,
     principal: Principal,
     bank_id: uuid.UUID,
     new_items: Sequence[NewItem],
     publish: bool,
-) -> _NewRows:
-    """Check that the items may be created (one round of checks) and build their rows."""
+) -> None:
+    """Check that the items may be created, in one round of checks."""
     access = await bank_access(session, principal, bank_id)
     _require_write(access)
     if publish and access.bank.review_required and not access.can_review:
@@ -606,6 +610,12 @@ async def _new_item_rows(
         await _check_rubric(
             session, principal.organization_id, new.rubric_version_id, new.definition
         )
+
+
+def _new_item_rows(
+    principal: Principal, bank_id: uuid.UUID, new_items: Sequence[NewItem], publish: bool
+) -> _NewRows:
+    """The rows of checked new items."""
     now = utcnow()
     organization_id = principal.organization_id
     status = VersionStatus.published.value if publish else VersionStatus.draft.value
@@ -699,7 +709,8 @@ async def create_items(
 
     Returns the ORM rows, attached to the session; :func:`insert_items` does the same
     work without them, for bulk work."""
-    rows = await _new_item_rows(session, principal, bank_id, new_items, publish)
+    await _check_new_items(session, principal, bank_id, new_items, publish)
+    rows = _new_item_rows(principal, bank_id, new_items, publish)
     created = [
         (Item(**item), ItemVersion(**version))
         for item, version in zip(rows.items, rows.versions, strict=True)
@@ -722,17 +733,24 @@ async def insert_items(
     publish: bool = False,
 ) -> list[CreatedItem]:
     """:func:`create_items` for bulk work (imports): the same checks, rows and audit
-    events, written with one bulk insert per table (``COPY`` on PostgreSQL) and without
-    ORM objects. The session's identity map does not hold the new rows."""
-    rows = await _new_item_rows(session, principal, bank_id, new_items, publish)
-    await _bulk_insert(session, Item, rows.items)
-    await _bulk_insert(session, ItemVersion, rows.versions)
-    await _bulk_insert(session, ItemTag, rows.tags)
-    await _audit_created(session, principal, rows, new_items)
-    return [
-        CreatedItem(version["item_id"], version["version"], version["status"])
-        for version in rows.versions
-    ]
+    events, written with one bulk insert per table (``COPY`` on PostgreSQL) per
+    ``BULK_CHUNK`` items and without ORM objects, so that only one chunk's rows are in
+    memory at a time. All of it is in the caller's transaction. The session's identity
+    map does not hold the new rows."""
+    await _check_new_items(session, principal, bank_id, new_items, publish)
+    created: list[CreatedItem] = []
+    for start in range(0, len(new_items), BULK_CHUNK):
+        chunk = new_items[start : start + BULK_CHUNK]
+        rows = _new_item_rows(principal, bank_id, chunk, publish)
+        await _bulk_insert(session, Item, rows.items)
+        await _bulk_insert(session, ItemVersion, rows.versions)
+        await _bulk_insert(session, ItemTag, rows.tags)
+        await _audit_created(session, principal, rows, chunk)
+        created.extend(
+            CreatedItem(version["item_id"], version["version"], version["status"])
+            for version in rows.versions
+        )
+    return created
 
 
 async def _bulk_insert(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gc
 import io
+import itertools
 import json
 import threading
 import uuid
@@ -51,6 +52,8 @@ from waa_ads.core.storage import BlobStore
 NATIVE_SUFFIXES = (".yaml", ".yml", ".json")
 QTI_SUFFIXES = (".xml",)
 MAX_FILE_BYTES = 16 * 1024 * 1024
+#: Package items read (and their XML parsed) before they are built, at a time.
+PACKAGE_BATCH = 100
 
 
 @dataclass
@@ -182,19 +185,23 @@ def candidates_from_bytes(name: str, data: bytes) -> list[ImportCandidate]:
     YAML/JSON file. A package refused as a whole raises PackageError."""
     if name.lower().endswith(".zip") or data[:4] == b"PK\x03\x04":
         found: list[ImportCandidate] = []
-        # One item at a time, each parsed once: the package's reader parses an item's XML
-        # to check it, and the item is built from that tree while it is at hand.
-        for resource, document in iter_package_items(data):
-            label = f"{name}:{resource.href or resource.identifier}"
-            if not resource.ok or resource.xml is None:
-                found.append(ImportCandidate(label, error=resource.error or "unreadable"))
-                continue
-            candidate = _parse_one(
-                label if label.endswith(".xml") else label + ".xml", resource.xml, document
-            )
-            candidate.source = label
-            candidate.media = resource.media_by_path
-            found.append(candidate)
+        # Each item is parsed once: the package's reader parses its XML to check it, and
+        # the item is built from that tree. Read a batch, then build it: alternating item
+        # by item between the two costs about a tenth more (measured), and holding every
+        # tree of a large package until the end would cost its memory.
+        resources = iter_package_items(data)
+        while batch := list(itertools.islice(resources, PACKAGE_BATCH)):
+            for resource, document in batch:
+                label = f"{name}:{resource.href or resource.identifier}"
+                if not resource.ok or resource.xml is None:
+                    found.append(ImportCandidate(label, error=resource.error or "unreadable"))
+                    continue
+                candidate = _parse_one(
+                    label if label.endswith(".xml") else label + ".xml", resource.xml, document
+                )
+                candidate.source = label
+                candidate.media = resource.media_by_path
+                found.append(candidate)
         if not found:
             raise PackageError("the package holds no QTI items")
         return found
