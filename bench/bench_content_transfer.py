@@ -4,6 +4,8 @@ Prints items/s for: parsing the package alone (the floor of import), the full im
 the database, writing the items alone (the floor of export), and the full export from the
 database; with the ratio of each full path to its floor, and peak memory: the process's,
 and on Linux the import's own (the peak resident size while it ran, and the size before).
+The CPU seconds of this process are printed beside each path: on a machine shared with
+other work they move less than the elapsed time (the database server's CPU is not in them).
 
 The floor is measured the way the import parses: with the cyclic garbage collector paused
 (``transfer.collector_paused``), so the ratio is what storing costs on top of parsing.
@@ -167,7 +169,7 @@ async def main(n_items: int, url: str | None) -> None:
                 session, principal, schemas.BankCreate(slug="bench", name="Bench")
             )
 
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         gc.disable()
         try:
             pkg = read_package(package)
@@ -175,31 +177,35 @@ async def main(n_items: int, url: str | None) -> None:
         finally:
             gc.enable()
         parse_s = time.perf_counter() - started
+        parse_cpu = time.process_time() - cpu
         gc.collect()
 
         rss_before = _rss_mb("VmRSS")
         peak_reset = _reset_peak_rss()
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         candidates = transfer.candidates_from_bytes("bench.zip", package)
         async with db.transaction() as session:
             report = await transfer.import_items(session, blobs, principal, bank.id, candidates)
         import_s = time.perf_counter() - started
+        import_cpu = time.process_time() - cpu
         import_peak = _rss_mb("VmHWM") if peak_reset else None
         assert report.ok and len(report.outcomes) == n_items
         del candidates, report
 
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         written = [write_item(item) for item in parsed]
         build_package([(i.identifier, x) for i, x in zip(parsed, written, strict=True)], {})
         write_s = time.perf_counter() - started
+        write_cpu = time.process_time() - cpu
 
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         async with db.transaction(write=False) as session:
             versions = await transfer.versions_for_export(
                 session, principal, bank_id=bank.id, status=None
             )
             exported = await transfer.export_qti3(session, blobs, principal, versions)
         export_s = time.perf_counter() - started
+        export_cpu = time.process_time() - cpu
         assert len(versions) == n_items and exported[:2] == b"PK"
     finally:
         await db.dispose()
@@ -212,15 +218,19 @@ async def main(n_items: int, url: str | None) -> None:
 
     backend = "postgresql" if url else "sqlite"
     print(f"backend: {backend}, items: {n_items}")
-    print(f"{'path':<34}{'seconds':>10}{'items/s':>12}")
-    for label, seconds in (
-        ("parse package only (import floor)", parse_s),
-        ("import into the database", import_s),
-        ("write package only (export floor)", write_s),
-        ("export from the database", export_s),
+    print(f"{'path':<34}{'seconds':>10}{'items/s':>12}{'CPU s':>8}")
+    for label, seconds, cpu_s in (
+        ("parse package only (import floor)", parse_s, parse_cpu),
+        ("import into the database", import_s, import_cpu),
+        ("write package only (export floor)", write_s, write_cpu),
+        ("export from the database", export_s, export_cpu),
     ):
-        print(f"{label:<34}{seconds:>10.2f}{n_items / seconds:>12.0f}")
+        print(f"{label:<34}{seconds:>10.2f}{n_items / seconds:>12.0f}{cpu_s:>8.2f}")
     print(f"import / floor: {import_s / parse_s:.2f}x   export / floor: {export_s / write_s:.2f}x")
+    print(
+        f"CPU of this process (the database server's not counted): import / floor "
+        f"{import_cpu / parse_cpu:.2f}x   export / floor {export_cpu / write_cpu:.2f}x"
+    )
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     if import_peak is not None and rss_before is not None:
         print(
