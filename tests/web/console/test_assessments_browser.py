@@ -23,8 +23,10 @@ def test_build_a_rule_publish_refused_then_published_and_previewed(
     slug = f"quiz-{secrets.token_hex(3)}"
     page.goto(f"{site.one}/console/assessments/new")
     check_axe(page, "new assessment")
+    shot(page, "console-assessments-06-new")
     page.locator("#title").fill(f"Quiz {slug}")
     page.get_by_label("Slug").fill(slug)
+    expect(page.locator("[data-pool-output]")).to_contain_text("published items match")
     page.get_by_label("items drawn by a selection rule").check()
     page.get_by_label("Items to draw").fill("2")
     page.get_by_role("button", name="Create assessment").click()

@@ -5,8 +5,9 @@
  * Each `[data-pool]` block holds a rule's fields (bank_id, tags, subject,
  * interaction_types, count); on every change the module asks
  * `GET /api/v1/assessments/pool-size` how many published items match, and writes the
- * answer into the block's `[data-pool-output]` (a polite live region). Without this
- * module the server counts on "Check pool".
+ * answer into the block's `[data-pool-output]` (a polite live region); a block the
+ * server did not count (`data-pool-pending`) is counted at once. Without this module the
+ * server counts on "Check pool".
  */
 
 const WAIT_MS = 300;
@@ -96,6 +97,7 @@ function watch(block) {
   };
   block.addEventListener("input", later);
   block.addEventListener("change", later);
+  if (output.hasAttribute("data-pool-pending")) void count();
 }
 
 document.querySelectorAll("[data-pool]").forEach((block) => {
