@@ -266,6 +266,17 @@ async def test_publish_refused_shows_each_problem_in_its_section(
     assert shown.text.count('class="preview-item"') == 4
     assert "correct" not in shown.text.lower()
 
+    # A new draft: the builder offers the published version's preview too.
+    await post_form(client, f"{base}/sections/fine/delete", csrf)
+    builder = await client.get(base)
+    assert f'href="{base}/preview?version=1"' in builder.text
+    old = await client.get(f"{base}/preview", params={"version": 1})
+    assert old.status_code == 200
+    assert old.text.count('class="preview-item"') == 4
+    assert "(version 1, published)" in old.text
+    draft = await client.get(f"{base}/preview")
+    assert draft.text.count('class="preview-item"') == 3
+
 
 async def test_archive_restore_and_delete(client: httpx.AsyncClient, make: Factory) -> None:
     world, csrf = await _world(client, make)

@@ -784,6 +784,10 @@ async def preview(
     version: int | None = None,
 ) -> HTMLResponse:
     current = await who.read(f"/api/v1/assessments/{assessment_id}")
+    shown_version = None
+    if version is not None:
+        pair = await who.read(f"/api/v1/assessments/{assessment_id}/versions/{version}")
+        shown_version = pair["version"]
     reply = await who.api.get(
         f"/api/v1/assessments/{assessment_id}/preview", {"seed": seed, "version": version}
     )
@@ -800,6 +804,7 @@ async def preview(
         staff=who,
         assessment=current["assessment"],
         version=current["version"],
+        shown_version=shown_version,
         form=reply.json() if reply.ok else None,
         refusal=refusal,
         seed=seed,
