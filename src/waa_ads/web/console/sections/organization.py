@@ -1,0 +1,326 @@
+"""The organization: its settings (name, time zone, the brand colour and logo the candidate's
+player shows), its people's accounts and roles (create, invite, edit, deactivate, erase),
+and its candidates; and the public page where an invited person sets a password.
+
+Everything goes through ``/api/v1/organizations/current``, ``/api/v1/users``,
+``/api/v1/candidates`` and ``/api/v1/auth/invitations/accept``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Final
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from starlette.datastructures import UploadFile
+
+from waa_ads.auth.branding import BRAND_INK, HEX_COLOR, contrast_ratio
+from waa_ads.web.console.gateway import Gateway, multipart
+from waa_ads.web.console.pages import CONSOLE, Form, Staff, redirect, render
+from waa_ads.web.console.router import ActionDep, StaffDep
+
+router = APIRouter()
+
+ORGANIZATION: Final = f"{CONSOLE}/organization"
+USERS: Final = f"{ORGANIZATION}/users"
+CANDIDATES: Final = f"{ORGANIZATION}/candidates"
+PAGE_SIZE: Final = 50
+ROLES: Final = (
+    ("admin", "Administrator: people, settings, results, audit"),
+    ("author", "Author: item bank and assessments"),
+    ("proctor", "Proctor: supervises administrations"),
+    ("rater", "Rater: scores responses"),
+)
+SETTINGS_FIELDS: Final = {"name": "name", "timezone": "timezone", "brand_color": "brand_color"}
+USER_FIELDS: Final = {
+    "email": "email",
+    "display_name": "display_name",
+    "roles": "roles",
+    "password": "password",
+}
+
+
+async def _values(request: Request) -> dict[str, str]:
+    return {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+
+
+# --- settings --------------------------------------------------------------------------------
+
+
+def _settings_page(
+    request: Request,
+    who: Staff,
+    org: dict[str, Any],
+    *,
+    form: Form | None = None,
+    logo_form: Form | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    color = org.get("brand_color")
+    contrast = (
+        f"{int(contrast_ratio(color, BRAND_INK) * 10) / 10}:1"
+        if isinstance(color, str) and HEX_COLOR.fullmatch(color)
+        else None
+    )
+    shown = form or Form(
+        values={
+            "name": org["name"],
+            "timezone": org["timezone"],
+            "brand_color": color or "",
+        }
+    )
+    return render(
+        request,
+        "organization/settings.html",
+        staff=who,
+        status=status,
+        org=org,
+        form=shown,
+        logo_form=logo_form or Form(),
+        contrast=contrast,
+    )
+
+
+@router.get("/organization", response_class=HTMLResponse)
+async def settings(request: Request, who: StaffDep) -> HTMLResponse:
+    if not who.has("admin"):
+        # The API lets anyone read their organization; its settings are the admins'.
+        await who.read("/api/v1/users", {"limit": 1})
+    org = await who.read("/api/v1/organizations/current")
+    return _settings_page(request, who, org)
+
+
+@router.post("/organization", response_class=Response)
+async def save_settings(request: Request, who: ActionDep) -> Response:
+    values = await _values(request)
+    color = values.get("brand_color", "").strip()
+    body = {
+        "name": values.get("name", "").strip(),
+        "timezone": values.get("timezone", "").strip(),
+        "brand_color": color or None,
+    }
+    reply = await who.api.call("PATCH", "/api/v1/organizations/current", json_body=body)
+    if not reply.ok:
+        org = await who.read("/api/v1/organizations/current")
+        form = Form(values=values, problem=reply.problem, fields=SETTINGS_FIELDS)
+        return _settings_page(request, who, org, form=form, status=reply.status)
+    return redirect(ORGANIZATION, flash="Settings saved.")
+
+
+@router.post("/organization/logo", response_class=Response)
+async def upload_logo(request: Request, who: ActionDep) -> Response:
+    upload = (await request.form()).get("logo")
+    if isinstance(upload, UploadFile) and upload.filename:
+        data = await upload.read()
+        body, content_type = multipart(
+            {},
+            {"file": (upload.filename, data, upload.content_type or "application/octet-stream")},
+        )
+        reply = await who.api.call(
+            "PUT", "/api/v1/organizations/current/logo", content=body, content_type=content_type
+        )
+    else:
+        body, content_type = multipart({}, {})
+        reply = await who.api.call(
+            "PUT", "/api/v1/organizations/current/logo", content=body, content_type=content_type
+        )
+    if not reply.ok:
+        org = await who.read("/api/v1/organizations/current")
+        logo_form = Form(problem=reply.problem, fields={"logo": "file"})
+        return _settings_page(request, who, org, logo_form=logo_form, status=reply.status)
+    return redirect(ORGANIZATION, flash="Logo saved.")
+
+
+@router.post("/organization/logo/remove", response_class=Response)
+async def remove_logo(request: Request, who: ActionDep) -> Response:
+    who.expect(await who.api.call("DELETE", "/api/v1/organizations/current/logo"))
+    return redirect(ORGANIZATION, flash="Logo removed.")
+
+
+# --- accounts --------------------------------------------------------------------------------
+
+
+@router.get("/organization/users", response_class=HTMLResponse)
+async def users(request: Request, who: StaffDep, cursor: str = "") -> HTMLResponse:
+    page = await who.read("/api/v1/users", {"cursor": cursor or None, "limit": PAGE_SIZE})
+    return render(
+        request,
+        "organization/users.html",
+        staff=who,
+        users=page["items"],
+        next_cursor=page["next_cursor"],
+    )
+
+
+@router.get("/organization/users/new", response_class=HTMLResponse)
+async def new_user(request: Request, who: StaffDep) -> HTMLResponse:
+    await who.read("/api/v1/users", {"limit": 1})  # admins only, as the API says
+    return render(request, "organization/user_new.html", staff=who, form=Form(), roles=ROLES)
+
+
+@router.post("/organization/users", response_class=Response)
+async def create_user(request: Request, who: ActionDep) -> Response:
+    form = await request.form()
+    values = {k: v for k, v in form.items() if isinstance(v, str) and k != "password"}
+    password = form.get("password")
+    chosen = [r for r in form.getlist("roles") if isinstance(r, str)]
+    body: dict[str, Any] = {
+        "email": values.get("email", "").strip(),
+        "display_name": values.get("display_name", "").strip() or None,
+        "roles": chosen,
+    }
+    if isinstance(password, str) and password:
+        body["password"] = password
+    reply = await who.api.post("/api/v1/users", body)
+    if not reply.ok:
+        shown = Form(values={**values, "roles": chosen}, problem=reply.problem, fields=USER_FIELDS)
+        return render(
+            request,
+            "organization/user_new.html",
+            staff=who,
+            status=reply.status,
+            form=shown,
+            roles=ROLES,
+        )
+    created = reply.json()
+    token = created.get("invitation_token")
+    if token:
+        # Shown once: the API keeps only the token's hash.
+        link = f"{str(request.base_url).rstrip('/')}{CONSOLE}/invitation?token={token}"
+        return render(
+            request, "organization/invited.html", staff=who, user=created, accept_link=link
+        )
+    return redirect(f"{USERS}/{created['id']}", flash=f"Account for {created['email']} created.")
+
+
+def _user_page(
+    request: Request,
+    who: Staff,
+    user: dict[str, Any],
+    *,
+    form: Form | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    shown = form or Form(
+        values={"display_name": user["display_name"] or "", "roles": list(user["roles"])}
+    )
+    return render(
+        request,
+        "organization/user.html",
+        staff=who,
+        status=status,
+        user=user,
+        form=shown,
+        roles=ROLES,
+        is_self=user["id"] == str(who.me["user_id"]),
+    )
+
+
+@router.get("/organization/users/{user_id}", response_class=HTMLResponse)
+async def user_detail(request: Request, who: StaffDep, user_id: uuid.UUID) -> HTMLResponse:
+    return _user_page(request, who, await who.read(f"/api/v1/users/{user_id}"))
+
+
+@router.post("/organization/users/{user_id}", response_class=Response)
+async def update_user(request: Request, who: ActionDep, user_id: uuid.UUID) -> Response:
+    form = await request.form()
+    chosen = [r for r in form.getlist("roles") if isinstance(r, str)]
+    display = form.get("display_name")
+    body = {
+        "display_name": (display.strip() or None) if isinstance(display, str) else None,
+        "roles": chosen,
+    }
+    reply = await who.api.call("PATCH", f"/api/v1/users/{user_id}", json_body=body)
+    if not reply.ok:
+        user = await who.read(f"/api/v1/users/{user_id}")
+        shown = Form(
+            values={"display_name": display or "", "roles": chosen},
+            problem=reply.problem,
+            fields=USER_FIELDS,
+        )
+        return _user_page(request, who, user, form=shown, status=reply.status)
+    return redirect(f"{USERS}/{user_id}", flash="Account saved.")
+
+
+@router.post("/organization/users/{user_id}/active", response_class=Response)
+async def set_active(request: Request, who: ActionDep, user_id: uuid.UUID) -> Response:
+    active = (await _values(request)).get("is_active") == "true"
+    reply = await who.api.call("PATCH", f"/api/v1/users/{user_id}", json_body={"is_active": active})
+    if not reply.ok:
+        user = await who.read(f"/api/v1/users/{user_id}")
+        return _user_page(request, who, user, form=Form(problem=reply.problem), status=reply.status)
+    said = "reactivated" if active else "deactivated: it can no longer sign in"
+    return redirect(f"{USERS}/{user_id}", flash=f"Account {said}.")
+
+
+@router.get("/organization/users/{user_id}/erase", response_class=HTMLResponse)
+async def confirm_erase(request: Request, who: StaffDep, user_id: uuid.UUID) -> HTMLResponse:
+    user = await who.read(f"/api/v1/users/{user_id}")
+    return render(request, "organization/user_erase.html", staff=who, user=user, form=Form())
+
+
+@router.post("/organization/users/{user_id}/erase", response_class=Response)
+async def erase_user(request: Request, who: ActionDep, user_id: uuid.UUID) -> Response:
+    reply = await who.api.post(f"/api/v1/users/{user_id}/erase")
+    if not reply.ok:
+        user = await who.read(f"/api/v1/users/{user_id}")
+        return render(
+            request,
+            "organization/user_erase.html",
+            staff=who,
+            user=user,
+            form=Form(problem=reply.problem),
+            status=reply.status,
+        )
+    return redirect(f"{USERS}/{user_id}", flash="The account's personal data is erased.")
+
+
+# --- candidates ------------------------------------------------------------------------------
+
+
+@router.get("/organization/candidates", response_class=HTMLResponse)
+async def candidates(
+    request: Request, who: StaffDep, q: str = "", cursor: str = ""
+) -> HTMLResponse:
+    page = await who.read(
+        "/api/v1/candidates", {"q": q.strip() or None, "cursor": cursor or None, "limit": PAGE_SIZE}
+    )
+    base = f"{CANDIDATES}?q={q}" if q else CANDIDATES
+    return render(
+        request,
+        "organization/candidates.html",
+        staff=who,
+        candidates=page["items"],
+        next_cursor=page["next_cursor"],
+        q=q,
+        base=base,
+    )
+
+
+# --- accepting an invitation (no session: the invited person has no password yet) ------------
+
+
+@router.get("/invitation", response_class=HTMLResponse)
+async def invitation(request: Request, token: str = "") -> HTMLResponse:
+    return render(request, "organization/accept.html", form=Form(values={"token": token}))
+
+
+@router.post("/invitation", response_class=Response)
+async def accept_invitation(request: Request) -> Response:
+    values = await _values(request)
+    api = Gateway(request)
+    reply = await api.post(
+        "/api/v1/auth/invitations/accept",
+        {"token": values.get("token", ""), "password": values.get("password", "")},
+    )
+    if not reply.ok:
+        shown = Form(
+            values={"token": values.get("token", "")},
+            problem=reply.problem,
+            fields={"password": "password", "token": "token"},
+        )
+        return render(request, "organization/accept.html", form=shown, status=reply.status)
+    return redirect(
+        f"{CONSOLE}/login", flash="Your password is set. Sign in with your e-mail address."
+    )
