@@ -35,11 +35,13 @@ from sqlalchemy import insert, update
 from waa_ads.audit.chain import GENESIS, canonical_event
 from waa_ads.audit.models import AuditChainHead, AuditEvent
 from waa_ads.audit.service import (
+    INSERT_AND_SET_HEAD_HASH,
     Actor,
     ChainedEvent,
     PendingEvent,
     chain_events,
     chain_for,
+    row_arrays,
 )
 from waa_ads.core.db import Database, insert_ignore, utcnow
 
@@ -176,7 +178,7 @@ class AuditAppender:
                 seen[0],
                 seen[1],
                 queue.organization_id,
-                *_columns(links),
+                *row_arrays(links),
             )
         if status != f"INSERT 0 {len(links)}":
             queue.head = None
@@ -194,11 +196,11 @@ class AuditAppender:
                 row = await conn.fetchrow(_ADVANCE_HEAD, chain, len(events))
             links = chain_events(chain, int(row["seq"]) - len(events), str(row["hash"]), events)
             await conn.execute(
-                _INSERT_AND_SET_HEAD_HASH,
+                INSERT_AND_SET_HEAD_HASH,
                 chain,
                 links[-1].hash,
                 queue.organization_id,
-                *_columns(links),
+                *row_arrays(links),
             )
         queue.head = (links[-1].seq, links[-1].hash)
         return [AppendedEvent(chain, link.seq, link.hash) for link in links]
@@ -265,21 +267,6 @@ def _row(chain: str, organization_id: uuid.UUID | None, link: ChainedEvent) -> d
     }
 
 
-def _columns(links: list[ChainedEvent]) -> tuple[list[Any], ...]:
-    return (
-        [link.seq for link in links],
-        [link.occurred_at for link in links],
-        [link.event.action for link in links],
-        [link.event.actor.type for link in links],
-        [link.event.actor.id for link in links],
-        [link.event.target_type for link in links],
-        [link.target_id for link in links],
-        [link.canonical for link in links],
-        [link.prev_hash for link in links],
-        [link.hash for link in links],
-    )
-
-
 # $1 chain, $2 new seq, $3 new hash, $4 seen seq, $5 seen hash, $6 organization, then one
 # array per column. Data-modifying CTEs always run; the rows go in only when the head moved.
 _INSERT_IF_HEAD_UNMOVED = """
@@ -297,19 +284,6 @@ FROM unnest($7::bigint[], $8::timestamptz[], $9::text[], $10::text[], $11::text[
      AS e(seq, occurred_at, action, actor_type, actor_id, target_type, target_id,
           canonical, prev_hash, hash)
 WHERE EXISTS (SELECT 1 FROM head)
-"""
-# $1 chain, $2 new hash, $3 organization, then one array per column; the head's row is
-# already locked (and its seq moved) by _ADVANCE_HEAD in the same transaction.
-_INSERT_AND_SET_HEAD_HASH = """
-WITH head AS (UPDATE audit_chain_head SET hash = $2 WHERE chain = $1)
-INSERT INTO audit_event (chain, seq, organization_id, occurred_at, action, actor_type,
-                         actor_id, target_type, target_id, canonical, prev_hash, hash)
-SELECT $1, e.seq, $3::uuid, e.occurred_at, e.action, e.actor_type, e.actor_id,
-       e.target_type, e.target_id, e.canonical, e.prev_hash, e.hash
-FROM unnest($4::bigint[], $5::timestamptz[], $6::text[], $7::text[], $8::text[],
-            $9::text[], $10::text[], $11::text[], $12::text[], $13::text[])
-     AS e(seq, occurred_at, action, actor_type, actor_id, target_type, target_id,
-          canonical, prev_hash, hash)
 """
 _ADVANCE_HEAD = "UPDATE audit_chain_head SET seq = seq + $2 WHERE chain = $1 RETURNING seq, hash"
 _CREATE_HEAD = (

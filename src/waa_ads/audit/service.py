@@ -129,6 +129,16 @@ async def record_many(
         )
         for link in links
     ]
+    if session.get_bind().dialect.name == "postgresql":
+        # The head stays locked until the caller commits: one round trip on the driver
+        # (rows and head hash in one statement) instead of the ORM's insert and update.
+        connection = await session.connection()
+        driver = (await connection.get_raw_connection()).driver_connection
+        assert driver is not None
+        await driver.execute(
+            INSERT_AND_SET_HEAD_HASH, chain, links[-1].hash, organization_id, *row_arrays(links)
+        )
+        return rows  # as written; not in the session (read them back to have them there)
     session.add_all(rows)
     await session.execute(
         update(AuditChainHead).where(AuditChainHead.chain == chain).values(hash=links[-1].hash)
@@ -176,6 +186,37 @@ def chain_events(
         chained.append(ChainedEvent(pending, moment, seq, target, canonical, prev_hash, digest))
         prev_hash = digest
     return chained
+
+
+def row_arrays(links: list[ChainedEvent]) -> tuple[list[Any], ...]:
+    """The rows of ``links`` as one array per column, for ``INSERT_AND_SET_HEAD_HASH``."""
+    return (
+        [link.seq for link in links],
+        [link.occurred_at for link in links],
+        [link.event.action for link in links],
+        [link.event.actor.type for link in links],
+        [link.event.actor.id for link in links],
+        [link.event.target_type for link in links],
+        [link.target_id for link in links],
+        [link.canonical for link in links],
+        [link.prev_hash for link in links],
+        [link.hash for link in links],
+    )
+
+
+# $1 chain, $2 new hash, $3 organization, then one array per column; the head's row is
+# already locked (and its seq moved) earlier in the same transaction.
+INSERT_AND_SET_HEAD_HASH = """
+WITH head AS (UPDATE audit_chain_head SET hash = $2 WHERE chain = $1)
+INSERT INTO audit_event (chain, seq, organization_id, occurred_at, action, actor_type,
+                         actor_id, target_type, target_id, canonical, prev_hash, hash)
+SELECT $1, e.seq, $3::uuid, e.occurred_at, e.action, e.actor_type, e.actor_id,
+       e.target_type, e.target_id, e.canonical, e.prev_hash, e.hash
+FROM unnest($4::bigint[], $5::timestamptz[], $6::text[], $7::text[], $8::text[],
+            $9::text[], $10::text[], $11::text[], $12::text[], $13::text[])
+     AS e(seq, occurred_at, action, actor_type, actor_id, target_type, target_id,
+          canonical, prev_hash, hash)
+"""
 
 
 @dataclass(frozen=True, slots=True)
