@@ -9,9 +9,11 @@ edge commits, so a 2xx is only sent after the save is durable.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 import uuid
+import weakref
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -625,10 +627,35 @@ async def start_at_once(
     return Started(attempt, True, credential_for(settings, attempt))
 
 
+#: The starts of this process that may be using the database at once, per event loop. A
+#: storm of starts (a whole hall pressing "start" together) then waits here, first come
+#: first served and without a time limit, instead of in the connection pool's queue, which
+#: gives up after 30 seconds (a 500) and lets newcomers overtake.
+_start_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _start_slot(settings: Settings) -> asyncio.Semaphore:
+    loop = asyncio.get_running_loop()
+    slots = _start_slots.get(loop)
+    if slots is None:
+        # Half the pool (which holds twice ``database_pool_size``): saves and views keep
+        # the other half, and a start committing at the edge still finds a connection.
+        slots = _start_slots[loop] = asyncio.Semaphore(max(1, settings.database_pool_size))
+    return slots
+
+
 async def start(session: AsyncSession, settings: Settings, access_code: str) -> Started:
     """Start or resume with an access code: the live attempt if there is one, else a new
     attempt while the candidate has attempts left and the window is open. On PostgreSQL
-    the common cases take :func:`start_at_once`."""
+    the common cases take :func:`start_at_once`; starts wait their turn for the database
+    first come first served (:func:`_start_slot`)."""
+    async with _start_slot(settings):
+        return await _start(session, settings, access_code)
+
+
+async def _start(session: AsyncSession, settings: Settings, access_code: str) -> Started:
     if session.get_bind().dialect.name == "postgresql":
         quick = await start_at_once(session, settings, access_code)
         if quick is not None:
