@@ -404,7 +404,7 @@ async def start_storm(
     host, port = _host_port(base_url)
     idle: asyncio.Queue[Connection] = asyncio.Queue()
     for _ in range(concurrency):  # taking a connection is what bounds the concurrency
-        idle.put_nowait(Connection(host, port, timeout_s=60.0))
+        idle.put_nowait(Connection(host, port, timeout_s=120.0))
     latencies: list[float] = []
     statuses: dict[str, int] = {}
     attempts: list[Started] = []
@@ -771,6 +771,8 @@ async def main(args: argparse.Namespace) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="waa-bench-autosave-"))
     print(f"logs and attempt files in {tmp}")
     durable_n = 0 if args.skip_durability else args.durability_attempts
+    if args.storm_only:
+        durable_n, need = 0, 0
     n_codes = durable_n + max(args.storm, need) if with_api else 0
     print(f"creating the database and {n_codes} rostered candidates ...", flush=True)
     name, db_url = await bench_setup.create_database(args.server_url)
@@ -808,6 +810,8 @@ async def main(args: argparse.Namespace) -> None:
                 args.storm_spread,
                 args.storm_concurrency,
             )
+            if args.storm_only:
+                return
             started = storm.attempts
             if len(started) < need:  # more connections than storm starts: start the rest now
                 more = await start_storm(
@@ -929,6 +933,9 @@ if __name__ == "__main__":
         help="saving before the kill, and again after the restart",
     )
     parser.add_argument("--skip-durability", action="store_true")
+    parser.add_argument(
+        "--storm-only", action="store_true", help="the start storm alone: no autosave levels"
+    )
     parser.add_argument(
         "--floor-durability",
         action="store_true",
