@@ -32,7 +32,7 @@ from typing import Any
 
 from sqlalchemy import insert, update
 
-from waa_ads.audit.chain import GENESIS, canonical_event
+from waa_ads.audit.chain import GENESIS, canonical_event, event_text_prefix
 from waa_ads.audit.models import AuditChainHead, AuditEvent
 from waa_ads.audit.service import (
     INSERT_AND_SET_HEAD_HASH,
@@ -63,7 +63,22 @@ class _Request:
     """One caller's events; they are written in one transaction, contiguously."""
 
     events: list[tuple[PendingEvent, datetime]]
+    prefixes: list[str | None]
     done: asyncio.Future[list[AppendedEvent]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Events:
+    """A batch's events, in order, with their texts' prefixes."""
+
+    items: list[tuple[PendingEvent, datetime]]
+    prefixes: list[str | None]
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def chained(self, chain: str, after_seq: int, prev_hash: str) -> list[ChainedEvent]:
+        return chain_events(chain, after_seq, prev_hash, self.items, self.prefixes)
 
 
 @dataclass(slots=True)
@@ -97,10 +112,10 @@ class AuditAppender:
         if queue is None:
             queue = self._chains[chain] = _Chain(organization_id)
         moment = occurred_at or utcnow()
-        for event in events:
-            # An event RFC 8785 cannot express fails its own caller here, not its batch.
-            _check_event(chain, event, moment)
-        request = _Request([(e, moment) for e in events], self.loop.create_future())
+        # The part of each text that does not depend on the event's place is made here, by
+        # its caller; an event RFC 8785 cannot express fails its own caller, not its batch.
+        prefixes = [_prefix(chain, event, moment) for event in events]
+        request = _Request([(e, moment) for e in events], prefixes, self.loop.create_future())
         queue.waiting.append(request)
         if queue.flusher is None:
             queue.flusher = self.loop.create_task(self._flush(chain, queue))
@@ -152,7 +167,10 @@ class AuditAppender:
         return batch
 
     async def _write(self, chain: str, queue: _Chain, batch: list[_Request]) -> list[AppendedEvent]:
-        events = [item for request in batch for item in request.events]
+        events = _Events(
+            [item for request in batch for item in request.events],
+            [prefix for request in batch for prefix in request.prefixes],
+        )
         if self.db.dialect_name == "postgresql":
             if queue.head is not None:
                 placed = await self._write_if_head_unmoved(chain, queue, events, queue.head)
@@ -165,10 +183,10 @@ class AuditAppender:
         self,
         chain: str,
         queue: _Chain,
-        events: list[tuple[PendingEvent, datetime]],
+        events: _Events,
         seen: tuple[int, str],
     ) -> list[AppendedEvent] | None:
-        links = chain_events(chain, seen[0], seen[1], events)
+        links = events.chained(chain, seen[0], seen[1])
         async with self.db.driver_connection() as conn:
             status = await conn.execute(
                 _INSERT_IF_HEAD_UNMOVED,
@@ -187,14 +205,14 @@ class AuditAppender:
         return [AppendedEvent(chain, link.seq, link.hash) for link in links]
 
     async def _write_locked_postgres(
-        self, chain: str, queue: _Chain, events: list[tuple[PendingEvent, datetime]]
+        self, chain: str, queue: _Chain, events: _Events
     ) -> list[AppendedEvent]:
         async with self.db.driver_connection() as conn, conn.transaction():
             row = await conn.fetchrow(_ADVANCE_HEAD, chain, len(events))
             if row is None:  # the chain's first event
                 await conn.execute(_CREATE_HEAD, chain, GENESIS)
                 row = await conn.fetchrow(_ADVANCE_HEAD, chain, len(events))
-            links = chain_events(chain, int(row["seq"]) - len(events), str(row["hash"]), events)
+            links = events.chained(chain, int(row["seq"]) - len(events), str(row["hash"]))
             await conn.execute(
                 INSERT_AND_SET_HEAD_HASH,
                 chain,
@@ -206,7 +224,7 @@ class AuditAppender:
         return [AppendedEvent(chain, link.seq, link.hash) for link in links]
 
     async def _write_sqlite(
-        self, chain: str, queue: _Chain, events: list[tuple[PendingEvent, datetime]]
+        self, chain: str, queue: _Chain, events: _Events
     ) -> list[AppendedEvent]:
         async with self.db.transaction() as session:
             advance = (
@@ -221,7 +239,7 @@ class AuditAppender:
                     session, AuditChainHead, {"chain": chain, "seq": 0, "hash": GENESIS}
                 )
                 row = (await session.execute(advance)).one()
-            links = chain_events(chain, int(row.seq) - len(events), str(row.hash), events)
+            links = events.chained(chain, int(row.seq) - len(events), str(row.hash))
             await session.execute(
                 insert(AuditEvent),
                 [_row(chain, queue.organization_id, link) for link in links],
@@ -235,8 +253,11 @@ class AuditAppender:
         return [AppendedEvent(chain, link.seq, link.hash) for link in links]
 
 
-def _check_event(chain: str, event: PendingEvent, moment: datetime) -> None:
-    canonical_event(
+def _prefix(chain: str, event: PendingEvent, moment: datetime) -> str | None:
+    prefix = event_text_prefix(chain, event.action, event.actor.type, event.actor.id, event.data)
+    if prefix is not None:
+        return prefix
+    canonical_event(  # raises the rfc8785 package's error for what it cannot express
         chain=chain,
         seq=1,
         occurred_at=moment,
@@ -248,6 +269,7 @@ def _check_event(chain: str, event: PendingEvent, moment: datetime) -> None:
         data=event.data,
         prev_hash=GENESIS,
     )
+    return None
 
 
 def _row(chain: str, organization_id: uuid.UUID | None, link: ChainedEvent) -> dict[str, Any]:

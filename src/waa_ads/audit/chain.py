@@ -120,6 +120,20 @@ def event_text_tail(
     )
 
 
+def event_text_prefix(
+    chain: str, action: str, actor_type: str, actor_id: str | None, data: Mapping[str, Any] | None
+) -> str | None:
+    """The canonical text of an event up to the end of its ``data``, which does not depend
+    on the event's place in the chain; None when the fast assembly does not apply (then
+    :func:`canonical_event` asks the ``rfc8785`` package)."""
+    try:
+        data_text = canonical_json(dict(data or {}))
+    except rfc8785.CanonicalizationError:
+        return None
+    text = event_text_head(action, actor_type, actor_id, chain) + data_text
+    return text if text.isascii() or _utf8(text) else None
+
+
 def canonical_event(
     *,
     chain: str,
@@ -132,20 +146,18 @@ def canonical_event(
     target_id: str | None,
     data: Mapping[str, Any] | None,
     prev_hash: str,
+    prefix: str | None = None,
 ) -> str:
-    """``canonicalize(build_event(...))``, assembled without sorting the fixed keys."""
-    try:
-        data_text = canonical_json(dict(data or {}))
-    except rfc8785.CanonicalizationError:
-        data_text = None
-    if data_text is not None and type(seq) is int and -_SAFE_INT <= seq <= _SAFE_INT:
-        text = (
-            event_text_head(action, actor_type, actor_id, chain)
-            + data_text
-            + event_text_tail(format_time(occurred_at), prev_hash, seq, target_type, target_id)
-        )
-        if text.isascii() or _utf8(text):
-            return text
+    """``canonicalize(build_event(...))``, assembled without sorting the fixed keys.
+
+    ``prefix``, when given, is :func:`event_text_prefix` of the same event (computed
+    before its place in the chain was known)."""
+    if prefix is None:
+        prefix = event_text_prefix(chain, action, actor_type, actor_id, data)
+    if prefix is not None and type(seq) is int and -_SAFE_INT <= seq <= _SAFE_INT:
+        tail = event_text_tail(format_time(occurred_at), prev_hash, seq, target_type, target_id)
+        if tail.isascii() or _utf8(tail):
+            return prefix + tail
     # Out of RFC 8785's domain somewhere: the package reports it as it would have.
     return canonicalize(
         build_event(

@@ -161,13 +161,18 @@ class ChainedEvent:
 
 
 def chain_events(
-    chain: str, after_seq: int, prev_hash: str, events: Sequence[tuple[PendingEvent, datetime]]
+    chain: str,
+    after_seq: int,
+    prev_hash: str,
+    events: Sequence[tuple[PendingEvent, datetime]],
+    prefixes: Sequence[str | None] | None = None,
 ) -> list[ChainedEvent]:
     """Place ``events`` (each with its time) after sequence ``after_seq`` whose hash is
-    ``prev_hash``: their sequence numbers, canonical texts and hashes, in order."""
+    ``prev_hash``: their sequence numbers, canonical texts and hashes, in order.
+    ``prefixes``, when given, holds each event's ``event_text_prefix`` (computed ahead)."""
     chained: list[ChainedEvent] = []
     seq = after_seq
-    for pending, moment in events:
+    for index, (pending, moment) in enumerate(events):
         seq += 1
         target = str(pending.target_id) if pending.target_id is not None else None
         canonical = canonical_event(
@@ -181,6 +186,7 @@ def chain_events(
             target_id=target,
             data=pending.data,
             prev_hash=prev_hash,
+            prefix=prefixes[index] if prefixes is not None else None,
         )
         digest = link_hash(prev_hash, canonical)
         chained.append(ChainedEvent(pending, moment, seq, target, canonical, prev_hash, digest))
