@@ -1,0 +1,308 @@
+// @ts-check
+/**
+ * The proctor's live view, kept live: a WebSocket to the console
+ * (`/console/administrations/{id}/live/ws`) brings the administration's news as it happens
+ * on any API process (docs/console.md, "Proctor live view").
+ *
+ * - A change of an attempt's state or time (started, paused, resumed, extended, submitted,
+ *   expired, terminated) fetches that attempt's row again from the server and swaps it in
+ *   (an open actions panel stays open, with what was typed in it, and keeps the focus).
+ * - The question a candidate moves to, their activity and integrity events update the
+ *   row in place; integrity events also go to the top of the log, and are announced
+ *   politely, at most one announcement every few seconds (a summary when several came).
+ * - The time left counts down every second from the server's figure of each live row.
+ *
+ * Without this script the page still shows everything as of its loading, and every form
+ * works; reloading shows the changes.
+ */
+
+/**
+ * @typedef {object} LiveMessage
+ * @property {string} event
+ * @property {string} [at]
+ * @property {string} [attempt_id]
+ * @property {string} [state]
+ * @property {number | null} [remaining_s]
+ * @property {number} [current_position]
+ * @property {string[]} [kinds]
+ */
+
+const ANNOUNCE_EVERY_MS = 4000;
+const RETRY_MIN_MS = 1000;
+const RETRY_MAX_MS = 30000;
+/** Events after which the attempt's row is read again from the server. */
+const STATE_EVENTS = new Set(["started", "paused", "resumed", "extended", "submitted", "expired", "terminated"]);
+
+/** @type {Record<string, string>} */
+const INTEGRITY_LABELS = {
+  focus_lost: "left the test window",
+  focus_regained: "came back to the test window",
+  copy: "copied text",
+  paste: "pasted text",
+  cut: "cut text",
+  fullscreen_exit: "left full screen",
+  fullscreen_enter: "entered full screen",
+  network_lost: "lost the network",
+  network_restored: "is back online",
+  visibility_hidden: "hid the test tab",
+  visibility_visible: "showed the test tab again",
+  context_menu: "opened the context menu",
+  print_attempt: "tried to print",
+  devtools_suspected: "may have opened developer tools",
+};
+
+const root = document.getElementById("proctor-live");
+
+/** @param {number} seconds */
+function clock(seconds) {
+  const s = Math.max(0, seconds);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const rest = String(s % 60).padStart(2, "0");
+  return h ? `${h}:${String(m).padStart(2, "0")}:${rest}` : `${m}:${rest}`;
+}
+
+/** @param {string | undefined} iso */
+function timeOfDay(iso) {
+  const when = iso ? new Date(iso) : new Date();
+  return `${when.toISOString().slice(11, 19)} UTC`;
+}
+
+/** @param {string} id */
+function rowOf(id) {
+  const row = document.getElementById(`attempt-${id}`);
+  return row instanceof HTMLTableRowElement ? row : null;
+}
+
+/** @param {HTMLTableRowElement} row */
+function nameOf(row) {
+  const cell = row.querySelector(".cell-candidate");
+  const sub = cell?.querySelector(".sub")?.textContent ?? "";
+  const name = (cell?.firstChild?.textContent ?? "A candidate").trim();
+  return sub ? `${name}, ${sub}` : name;
+}
+
+// --- the time left, counted down locally from the server's figure -------------------------
+
+/** attempt id -> [seconds left when told, performance.now() then] */
+const told = new Map();
+
+/** @param {HTMLTableRowElement} row */
+function learnTime(row) {
+  const id = row.dataset["attempt"];
+  const remaining = row.dataset["remaining"];
+  if (!id) return;
+  if (remaining === undefined) told.delete(id);
+  else told.set(id, [Number(remaining), performance.now()]);
+}
+
+function tick() {
+  for (const [id, [seconds, at]] of told) {
+    const row = rowOf(id);
+    if (!row) { told.delete(id); continue; }
+    const state = row.dataset["state"];
+    if (state !== "in_progress" && state !== "paused") continue;
+    // A proctor's pause or an uncounted break stops the clock; a counted break does not.
+    const stopped = state === "paused" && row.dataset["pauseKind"] !== "break_counted";
+    const left = stopped ? seconds : Math.round(seconds - (performance.now() - at) / 1000);
+    const shown = row.querySelector(".time-left");
+    if (shown) shown.textContent = clock(left);
+  }
+}
+
+// --- rows ----------------------------------------------------------------------------------
+
+/** @param {string} id */
+async function reloadRow(id) {
+  if (!root) return;
+  const reply = await fetch(`${root.dataset["liveUrl"]}/rows/${id}`, { credentials: "same-origin" });
+  if (!reply.ok) return;
+  const template = document.createElement("template");
+  template.innerHTML = (await reply.text()).trim();
+  const fresh = template.content.querySelector("tr");
+  if (!(fresh instanceof HTMLTableRowElement)) return;
+  const old = rowOf(id);
+  if (old) {
+    keepWhatWasTyped(old, fresh);
+    old.replaceWith(fresh);
+  } else {
+    document.getElementById("no-attempts")?.remove();
+    document.getElementById("live-rows")?.append(fresh);
+  }
+  learnTime(fresh);
+  restoreFocus(fresh);
+}
+
+/** @type {string | null} */
+let focusedId = null;
+
+/**
+ * An open actions panel stays open in the new row, with what was typed in it.
+ * @param {HTMLTableRowElement} old
+ * @param {HTMLTableRowElement} fresh
+ */
+function keepWhatWasTyped(old, fresh) {
+  const wasOpen = old.querySelector("details")?.open ?? false;
+  const details = fresh.querySelector("details");
+  if (details && wasOpen) details.open = true;
+  for (const input of old.querySelectorAll("input[id]")) {
+    if (!(input instanceof HTMLInputElement) || input.type === "hidden") continue;
+    const twin = fresh.querySelector(`#${CSS.escape(input.id)}`);
+    if (twin instanceof HTMLInputElement && input.value) twin.value = input.value;
+  }
+  const active = document.activeElement;
+  focusedId = active && old.contains(active) && active.id ? active.id : null;
+  if (active && old.contains(active) && !active.id && active.tagName === "SUMMARY") focusedId = "summary";
+}
+
+/** @param {HTMLTableRowElement} fresh */
+function restoreFocus(fresh) {
+  if (!focusedId) return;
+  const target = focusedId === "summary"
+    ? fresh.querySelector("summary")
+    : fresh.querySelector(`#${CSS.escape(focusedId)}`);
+  focusedId = null;
+  if (target instanceof HTMLElement) target.focus();
+}
+
+/**
+ * @param {HTMLTableRowElement} row
+ * @param {string | undefined} at
+ */
+function touch(row, at) {
+  const time = row.querySelector(".last-activity");
+  if (time instanceof HTMLTimeElement) {
+    time.dateTime = at ?? new Date().toISOString();
+    time.textContent = timeOfDay(at);
+  }
+}
+
+// --- integrity events: the log, and polite announcements -----------------------------------
+
+/** @type {string[]} */
+let unannounced = [];
+let lastAnnounced = 0;
+/** @type {number | undefined} */
+let announceTimer;
+
+function announce() {
+  announceTimer = undefined;
+  const region = document.getElementById("live-announcer");
+  if (!region || unannounced.length === 0) return;
+  region.textContent = unannounced.length === 1
+    ? `Integrity event: ${unannounced[0]}.`
+    : `${unannounced.length} new integrity events. Latest: ${unannounced[unannounced.length - 1]}.`;
+  unannounced = [];
+  lastAnnounced = performance.now();
+}
+
+/** @param {string} text */
+function queueAnnouncement(text) {
+  unannounced.push(text);
+  if (announceTimer !== undefined) return;
+  const wait = Math.max(0, lastAnnounced + ANNOUNCE_EVERY_MS - performance.now());
+  announceTimer = window.setTimeout(announce, wait);
+}
+
+/** @param {LiveMessage} message */
+function integrity(message) {
+  const row = message.attempt_id ? rowOf(message.attempt_id) : null;
+  const who = row ? nameOf(row) : "A candidate";
+  const kinds = message.kinds ?? [];
+  if (row) {
+    const count = row.querySelector(".integrity-count");
+    if (count) count.textContent = String(Number(count.textContent || "0") + kinds.length);
+    touch(row, message.at);
+    row.classList.remove("flash");
+    void row.offsetWidth; // restart the highlight
+    row.classList.add("flash");
+  }
+  const log = document.getElementById("integrity-log");
+  log?.querySelector(".empty")?.remove();
+  for (const kind of kinds) {
+    const label = INTEGRITY_LABELS[kind] ?? kind;
+    const item = document.createElement("li");
+    const time = document.createElement("time");
+    time.dateTime = message.at ?? new Date().toISOString();
+    time.textContent = timeOfDay(message.at);
+    item.append(time, ` ${who}: ${label}`);
+    item.className = "new";
+    log?.prepend(item);
+    queueAnnouncement(`${who} ${label}`);
+  }
+  while (log && log.children.length > 200) log.lastElementChild?.remove();
+}
+
+// --- the socket ----------------------------------------------------------------------------
+
+/** @param {LiveMessage} message */
+function handle(message) {
+  const id = message.attempt_id;
+  if (message.event === "hello") return;
+  if (message.event === "integrity") { integrity(message); return; }
+  if (!id) return;
+  const row = rowOf(id);
+  if (STATE_EVENTS.has(message.event) || !row) { void reloadRow(id); return; }
+  if (message.event === "navigated" && message.current_position !== undefined) {
+    const position = row.querySelector(".position");
+    if (position) position.textContent = String(message.current_position);
+  }
+  touch(row, message.at);
+}
+
+/**
+ * @param {"on" | "off" | "wait"} kind
+ * @param {string} text
+ */
+function setStatus(kind, text) {
+  const box = document.getElementById("live-status");
+  const label = document.getElementById("live-status-text");
+  if (box) box.dataset["live"] = kind;
+  if (label) label.textContent = text;
+}
+
+let retry = RETRY_MIN_MS;
+
+function connect() {
+  if (!root) return;
+  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+  const socket = new WebSocket(`${scheme}//${location.host}${root.dataset["liveUrl"]}/ws`);
+  let opened = false;
+  socket.addEventListener("message", (event) => {
+    if (!opened) {
+      opened = true;
+      retry = RETRY_MIN_MS;
+      setStatus("on", "Live: changes appear as they happen.");
+    }
+    try {
+      handle(/** @type {LiveMessage} */ (JSON.parse(String(event.data))));
+    } catch {
+      // A message this page does not understand changes nothing.
+    }
+  });
+  socket.addEventListener("close", (event) => {
+    if (event.code === 4403) {
+      setStatus("off", "Live updates are not available to you for this administration. Reload the page to see changes.");
+      return;
+    }
+    setStatus("wait", "Reconnecting to live updates… Reload the page to see changes meanwhile.");
+    window.setTimeout(() => {
+      // News missed while away: the page as it is now, then live again.
+      if (opened) for (const row of document.querySelectorAll("#live-rows tr[data-attempt]")) {
+        const id = row instanceof HTMLElement ? row.dataset["attempt"] : undefined;
+        if (id) void reloadRow(id);
+      }
+      connect();
+    }, retry);
+    retry = Math.min(retry * 2, RETRY_MAX_MS);
+  });
+}
+
+if (root) {
+  for (const row of document.querySelectorAll("#live-rows tr[data-attempt]")) {
+    if (row instanceof HTMLTableRowElement) learnTime(row);
+  }
+  window.setInterval(tick, 1000);
+  setStatus("wait", "Connecting to live updates…");
+  connect();
+}
