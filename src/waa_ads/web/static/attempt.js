@@ -8,6 +8,7 @@ import { showAccess } from "./access.js";
 import { isBreak, renderBreakButton, showPause } from "./breaks.js";
 import { endingOf, showDone } from "./finish.js";
 import { EventBatcher } from "./integrity.js";
+import { followAttempt, stopFollowing } from "./live.js";
 import { problemMessage } from "./messages.js";
 import { commitText, lockItem, renderPaused, showItem } from "./item.js";
 import { goTo } from "./navigation.js";
@@ -65,9 +66,12 @@ export async function openAttempt() {
     title: read.title,
   });
   if (!LIVE.has(read.attempt.state)) {
+    stopFollowing();
     await showDone(endingOf(read.attempt));
     return;
   }
+  // A proctor's pause, resume, extension or termination arrives within a second.
+  followAttempt(attemptId, signedIn.credential, async () => { if (!state.ended) await refresh(); });
   renderBreakButton();
   startTimers();
   if (read.attempt.paused && (isBreak(read.attempt) || read.items.length === 0)) {
@@ -126,7 +130,7 @@ export async function refresh() {
   shown.attempt = read.attempt;
   shown.remaining_s = read.remaining_s;
   syncClock(read);
-  if (!LIVE.has(read.attempt.state)) { await showDone(endingOf(read.attempt)); return; }
+  if (!LIVE.has(read.attempt.state)) { stopFollowing(); await showDone(endingOf(read.attempt)); return; }
   if (read.remaining_s !== null && read.remaining_s > 0) { state.timeUp = false; lockItem(false); }
   const onPauseScreen = !$("screen-pause").hidden;
   renderBreakButton();
