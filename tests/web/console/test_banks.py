@@ -224,13 +224,12 @@ async def test_versions_are_listed_and_compared_line_by_line(
     diff = await client.get(f"{url}/diff", params={"from": 1, "to": 2})
     assert diff.status_code == 200
     text = diff.text
-    assert (
-        '<del class="diff-del"><span class="diff-marker" aria-hidden="true">\u2212 </span>' in text
-    )
-    assert "removed: </span>title: &#34;Greek letters&#34;" in text
-    assert "added: </span>title: &#34;Greek v2&#34;" in text
-    assert re.search(r"added: </span>\s+&#34;correct_response&#34;: &#34;C&#34;", text)
-    assert re.search(r"removed: </span>\s+&#34;correct_response&#34;: &#34;B&#34;", text)
+    removed = '<del class="diff-del"><span class="diff-marker">\u2212 </span>'
+    added = '<ins class="diff-add"><span class="diff-marker">+ </span>'
+    assert f"{removed}title: &#34;Greek letters&#34;</del>" in text
+    assert f"{added}title: &#34;Greek v2&#34;</ins>" in text
+    assert re.search(re.escape(added) + r"\s+&#34;correct_response&#34;: &#34;C&#34;", text)
+    assert re.search(re.escape(removed) + r"\s+&#34;correct_response&#34;: &#34;B&#34;", text)
     assert "<strong>3</strong> lines added (marked +), <strong>3</strong> removed" in text
     same = await client.get(f"{url}/diff", params={"from": 2, "to": 2})
     assert "no difference" in same.text
@@ -313,3 +312,199 @@ async def test_people_without_the_bank_get_the_problem_page(
     )
     wrong = await client.get(f"/console/banks/{second.json()['id']}/items/{item['id']}")
     assert wrong.status_code == 404
+
+
+async def test_the_editor_creates_and_edits_a_choice_item_with_errors_beside_the_fields(
+    client: httpx.AsyncClient, make: Factory
+) -> None:
+    _, account, headers, bank_id = await _author_with_bank(client, make)
+    csrf = await console_sign_in(client, account)
+    new = f"/console/banks/{bank_id}/items/new"
+    chooser = await client.get(new)
+    assert f'href="/console/banks/{bank_id}/items/new?type=slider"' in chooser.text
+    form = await client.get(new, params={"type": "choice"})
+    assert form.status_code == 200 and 'name="choice-4-content"' in form.text
+
+    fields = {
+        "type": "choice",
+        "identifier": "planets",
+        "title": "Largest planet",
+        "stem": "<p>Which planet is the <em>largest</em>?</p>",
+        "prompt": "Choose one.",
+        "choice_rows": "4",
+        "choice-1-id": "earth",
+        "choice-1-content": "Earth",
+        "choice-2-id": "jupiter",
+        "choice-2-content": "Jupiter",
+        "choice-2-correct": "on",
+        "choice-3-id": "",
+        "choice-3-content": "Mars",
+        "max_choices": "1",
+        "shuffle": "on",
+        "tags": "space, grade-5",
+        "subject": "astronomy",
+    }
+    more = await post_form(client, new, csrf, {**fields, "more": "choice"})
+    assert more.status_code == 200 and 'name="choice-5-content"' in more.text
+    assert 'value="Jupiter"' in more.text
+
+    bad = await post_form(client, new, csrf, {**fields, "stem": "<p>Unclosed"})
+    assert bad.status_code == 422
+    assert "stem" in field_errors(bad.text)
+    assert 'value="Largest planet"' in bad.text
+    bad_tag = await post_form(client, new, csrf, {**fields, "estimated_time_s": "0"})
+    assert bad_tag.status_code == 422
+    assert "estimated_time_s" in field_errors(bad_tag.text)
+
+    created = await post_form(client, new, csrf, fields)
+    assert created.status_code == 303, created.text
+    item_id = created.headers["location"].rsplit("/", 1)[1]
+    stored = (await client.get(f"/api/v1/items/{item_id}", headers=headers)).json()
+    assert stored["item"]["identifier"] == "planets"
+    assert sorted(stored["item"]["tags"]) == ["grade-5", "space"]
+    assert stored["version"]["definition"]["response_declarations"][0]["correct_response"] == (
+        "jupiter"
+    )
+    choices = stored["version"]["definition"]["interactions"][0]["choices"]
+    assert [c["identifier"] for c in choices] == ["earth", "jupiter", "choice_3"]
+    taken = await post_form(client, new, csrf, fields)
+    assert taken.status_code == 409
+    assert "There is a problem" in taken.text
+
+    edit = f"/console/banks/{bank_id}/items/{item_id}/edit"
+    page = await client.get(edit)
+    assert page.status_code == 200
+    assert 'value="Jupiter"' in page.text and 'name="choice-2-correct" aria-label' in page.text
+    assert "&lt;p&gt;Which planet is the &lt;em&gt;largest&lt;/em&gt;?&lt;/p&gt;" in page.text
+    await client.post(f"/api/v1/items/{item_id}/publish", headers=headers)
+    changed = {**fields, "title": "The largest planet", "expected_version": "1"}
+    changed.pop("choice-2-correct")
+    changed["choice-1-correct"] = "on"
+    saved = await post_form(client, edit, csrf, {**changed, "change_note": "Earth now"})
+    assert saved.status_code == 303
+    after = (await client.get(f"/api/v1/items/{item_id}", headers=headers)).json()["version"]
+    assert after["version"] == 2 and after["title"] == "The largest planet"
+    assert after["definition"]["response_declarations"][0]["correct_response"] == "earth"
+    assert after["change_note"] == "Earth now"
+    stale = await post_form(client, edit, csrf, changed)
+    assert stale.status_code == 409
+    assert "There is a problem" in stale.text
+
+
+@pytest.mark.parametrize(
+    ("kind", "fields", "correct"),
+    [
+        ("text_entry", {"correct": "Paris", "expected_length": "10"}, "Paris"),
+        ("numeric_entry", {"correct": "3.14"}, 3.14),
+        ("extended_text", {"expected_lines": "8", "format": "plain"}, None),
+        (
+            "order",
+            {
+                "choice_rows": "3",
+                "choice-1-id": "a",
+                "choice-1-content": "A",
+                "choice-2-id": "b",
+                "choice-2-content": "B",
+                "correct": "b a",
+            },
+            ["b", "a"],
+        ),
+        (
+            "associate",
+            {
+                "choice_rows": "3",
+                "choice-1-id": "hot",
+                "choice-1-content": "hot",
+                "choice-2-id": "cold",
+                "choice-2-content": "cold",
+                "pairs": "hot cold",
+            },
+            [["cold", "hot"]],
+        ),
+        (
+            "match",
+            {
+                "source_rows": "3",
+                "source-1-id": "fr",
+                "source-1-content": "France",
+                "target_rows": "3",
+                "target-1-id": "paris",
+                "target-1-content": "Paris",
+                "pairs": "fr paris",
+            },
+            [["fr", "paris"]],
+        ),
+        ("slider", {"lower_bound": "0", "upper_bound": "100", "step": "1", "correct": "32"}, 32),
+    ],
+)
+async def test_the_editor_has_a_form_for_each_common_interaction(
+    client: httpx.AsyncClient,
+    make: Factory,
+    kind: str,
+    fields: dict[str, str],
+    correct: Any,
+) -> None:
+    _, account, headers, bank_id = await _author_with_bank(client, make)
+    csrf = await console_sign_in(client, account)
+    new = f"/console/banks/{bank_id}/items/new"
+    assert (await client.get(new, params={"type": kind})).status_code == 200
+    base = {"type": kind, "identifier": f"i-{kind}", "title": kind, "stem": "<p>Q</p>"}
+    created = await post_form(client, new, csrf, {**base, **fields})
+    assert created.status_code == 303, field_errors(created.text) or created.text[-2000:]
+    item_id = created.headers["location"].rsplit("/", 1)[1]
+    version = (await client.get(f"/api/v1/items/{item_id}", headers=headers)).json()["version"]
+    assert version["interaction_types"] == [kind]
+    assert version["definition"]["response_declarations"][0].get("correct_response") == correct
+    edit = await client.get(f"/console/banks/{bank_id}/items/{item_id}/edit")
+    assert edit.status_code == 200
+    for value in fields.values():
+        if "\n" not in value and value not in ("on", "3"):
+            assert value in edit.text, value
+
+
+async def test_the_source_view_reads_and_saves_qti_json_and_native(
+    client: httpx.AsyncClient, make: Factory
+) -> None:
+    _, account, headers, bank_id = await _author_with_bank(client, make)
+    item = await _add_item(client, headers, bank_id, "Q1", "Greek letters")
+    csrf = await console_sign_in(client, account)
+    url = f"/console/banks/{bank_id}/items/{item['id']}/source"
+    qti = await client.get(url)
+    assert qti.status_code == 200
+    assert "qti-assessment-item" in qti.text and "&lt;qti-value&gt;B&lt;/qti-value&gt;" in qti.text
+    stored = await client.get(url, params={"format": "definition"})
+    assert "&#34;waa_item&#34;: 1" in stored.text
+    native = await client.get(url, params={"format": "native"})
+    assert "identifier: Q1" in native.text and "correct: B" in native.text
+
+    xml = choice_item("Q1", "Greek letters, edited", correct="C")
+    saved = await post_form(
+        client, url, csrf, {"format": "qti", "content": xml, "expected_version": "1"}
+    )
+    assert saved.status_code == 303
+    version = (await client.get(f"/api/v1/items/{item['id']}", headers=headers)).json()["version"]
+    assert version["title"] == "Greek letters, edited"
+
+    broken = await post_form(client, url, csrf, {"format": "qti", "content": "<not-closed>"})
+    assert broken.status_code == 422
+    assert "content" in field_errors(broken.text)
+    assert "&lt;not-closed&gt;" in broken.text
+    renamed = await post_form(
+        client, url, csrf, {"format": "qti", "content": choice_item("Q2", "Other")}
+    )
+    assert renamed.status_code == 422
+    assert "There is a problem" in renamed.text
+    bad_json = await post_form(client, url, csrf, {"format": "definition", "content": "{"})
+    assert "not JSON" in field_errors(bad_json.text)["content"]
+
+    new = f"/console/banks/{bank_id}/items/new/source"
+    template = await client.get(new, params={"type": "hotspot"})
+    assert "type: hotspot" in template.text
+    yaml_text = (
+        "identifier: tf\ntitle: Moon\nbody: '{{RESPONSE}}'\ninteractions:\n"
+        "  - type: true_false\n    prompt: The Moon gives off light.\n    correct: false\n"
+        "scoring: match_correct\n"
+    )
+    created = await post_form(client, new, csrf, {"format": "native", "content": yaml_text})
+    assert created.status_code == 303, created.text[-2000:]
+    assert "Saved as version 1." in (await client.get(created.headers["location"])).text

@@ -310,6 +310,313 @@ async def import_run(request: Request, who: ActionDep, bank_id: uuid.UUID) -> Re
     )
 
 
+# --- the editor ------------------------------------------------------------------------------
+# (registered before the item page, whose path would take "new" for an item id)
+
+_SOURCE_FORMATS: Final = (
+    ("native", "Native YAML or JSON"),
+    ("qti", "QTI XML (3.0 or 2.x)"),
+    ("definition", "Stored JSON (the native export's form)"),
+)
+
+
+def _form_values(form: FormData) -> dict[str, Any]:
+    """A form's fields by name; a check box is ``True`` when ticked."""
+    values: dict[str, Any] = {}
+    for key, value in form.multi_items():
+        if isinstance(value, str) and key != "csrf_token":
+            values[key] = True if value == "on" else value
+    return values
+
+
+def _item_problem(problem: Problem | None, values: Mapping[str, Any], field: str) -> Problem:
+    """The API's refusal with the place it names in the item turned into the form's field
+    (``field`` takes what no other field does)."""
+    assert problem is not None
+    fields = list(problem.fields)
+    if problem.code == "item-format-error" and problem.detail:
+        named = bank_forms.field_of(problem.detail, values) if field == "" else None
+        if named is not None:
+            fields.insert(0, FieldError(*named))
+        elif field:
+            fields.insert(0, FieldError(field, problem.detail))
+    return Problem(
+        status=problem.status,
+        code=problem.code,
+        title=problem.title,
+        detail=problem.detail,
+        fields=tuple(fields),
+        extra=problem.extra,
+    )
+
+
+def _editor(
+    request: Request,
+    who: Staff,
+    bank: Mapping[str, Any],
+    values: Mapping[str, Any],
+    *,
+    item: Mapping[str, Any] | None,
+    problem: Problem | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    form = Form(values=dict(values), problem=problem, fields=bank_forms.METADATA_FIELDS)
+    return render(
+        request,
+        "banks/editor.html",
+        staff=who,
+        bank=bank,
+        item=item,
+        form=form,
+        kind=values["type"],
+        kind_label=dict(INTERACTION_TYPES)[values["type"]],
+        inline=values["type"] in bank_forms.INLINE,
+        status=status,
+    )
+
+
+@router.get("/banks/{bank_id}/items/new", response_class=HTMLResponse)
+async def item_new(
+    request: Request,
+    who: StaffDep,
+    bank_id: uuid.UUID,
+    type: Annotated[str, Query(max_length=40)] = "",
+) -> Response:
+    bank = await who.read(f"/api/v1/banks/{bank_id}")
+    if type in bank_forms.FORM_TYPES:
+        return _editor(request, who, bank, bank_forms.blank_values(type), item=None)
+    if type in dict(INTERACTION_TYPES):
+        return redirect(f"{bank_url(bank_id)}/items/new/source?type={type}")
+    return render(
+        request,
+        "banks/new.html",
+        staff=who,
+        bank=bank,
+        form_types=[(t, label) for t, label in INTERACTION_TYPES if t in bank_forms.FORM_TYPES],
+        source_types=[
+            (t, label) for t, label in INTERACTION_TYPES if t not in bank_forms.FORM_TYPES
+        ],
+    )
+
+
+async def _save_editor(
+    request: Request, who: Staff, bank_id: uuid.UUID, item_id: uuid.UUID | None
+) -> Response:
+    form = await request.form()
+    values = _form_values(form)
+    kind = str(values.get("type", ""))
+    bank = await who.read(f"/api/v1/banks/{bank_id}")
+    found = await _item_of_bank(who, bank_id, item_id) if item_id else None
+    if kind not in bank_forms.FORM_TYPES:
+        raise ApiRefused(_not_found("no form for this interaction type"), who)
+    if found is not None:
+        values["identifier"] = found["item"]["identifier"]
+    more = str(values.pop("more", ""))
+    if more in ("choice", "source", "target"):
+        # Without a script, "Add a row" comes back with one more empty row.
+        values[f"{more}_rows"] = int(values.get(f"{more}_rows") or 0) + 1
+        return _editor(request, who, bank, values, item=found["item"] if found else None)
+    metadata = dict((found["version"]["definition"].get("metadata") or {}) if found else {})
+    body: dict[str, Any] = {
+        "source": {"format": "native", "content": bank_forms.native_document(values, metadata)},
+        "metadata": bank_forms.bank_metadata(values),
+        "change_note": str(values.get("change_note", "")).strip() or None,
+    }
+    if found is None:
+        reply = await who.api.post(f"/api/v1/banks/{bank_id}/items", body)
+    else:
+        expected = str(values.get("expected_version", ""))
+        body["expected_version"] = int(expected) if expected.isdigit() else None
+        reply = await who.api.call("PATCH", f"/api/v1/items/{item_id}", json_body=body)
+    if not reply.ok:
+        return _editor(
+            request,
+            who,
+            bank,
+            values,
+            item=found["item"] if found else None,
+            problem=_item_problem(reply.problem, values, ""),
+            status=reply.status,
+        )
+    saved = reply.json()
+    version = saved["version"]["version"]
+    flash = f"Saved as version {version} ({saved['version']['status'].replace('_', ' ')})."
+    return redirect(item_url(bank_id, saved["item"]["id"]), flash=flash)
+
+
+@router.post("/banks/{bank_id}/items/new", response_class=Response)
+async def item_create(request: Request, who: ActionDep, bank_id: uuid.UUID) -> Response:
+    return await _save_editor(request, who, bank_id, None)
+
+
+def _source_page(
+    request: Request,
+    who: Staff,
+    bank: Mapping[str, Any],
+    *,
+    item: Mapping[str, Any] | None,
+    format: str,
+    form: Form,
+    status: int = 200,
+    native_shown: bool = True,
+) -> HTMLResponse:
+    return render(
+        request,
+        "banks/source.html",
+        staff=who,
+        bank=bank,
+        item=item,
+        format=format,
+        formats=_SOURCE_FORMATS,
+        form=form,
+        native_shown=native_shown,
+        status=status,
+    )
+
+
+@router.get("/banks/{bank_id}/items/new/source", response_class=HTMLResponse)
+async def item_new_source(
+    request: Request,
+    who: StaffDep,
+    bank_id: uuid.UUID,
+    type: Annotated[str, Query(max_length=40)] = "",
+) -> HTMLResponse:
+    bank = await who.read(f"/api/v1/banks/{bank_id}")
+    values = {"format": "native", "content": bank_forms.source_template(type)}
+    return _source_page(request, who, bank, item=None, format="native", form=Form(values=values))
+
+
+async def _save_source(
+    request: Request, who: Staff, bank_id: uuid.UUID, item_id: uuid.UUID | None
+) -> Response:
+    form = await request.form()
+    values = _values(form)
+    bank = await who.read(f"/api/v1/banks/{bank_id}")
+    found = await _item_of_bank(who, bank_id, item_id) if item_id else None
+    fmt = values.get("format", "native")
+    text = str(form.get("content") or "")
+    values["content"] = text
+    content: Any = text
+    problem: Problem | None = None
+    if fmt == "definition":
+        try:
+            content = json.loads(text)
+        except ValueError as exc:
+            problem = _field_problem("source", f"not JSON: {exc}")
+        if isinstance(content, dict):
+            content.pop("waa_item", None)
+    if problem is None:
+        body: dict[str, Any] = {
+            "source": {"format": fmt, "content": content},
+            "change_note": str(values.get("change_note", "")).strip() or None,
+        }
+        if found is None:
+            reply = await who.api.post(f"/api/v1/banks/{bank_id}/items", body)
+        else:
+            expected = str(values.get("expected_version", ""))
+            body["expected_version"] = int(expected) if expected.isdigit() else None
+            reply = await who.api.call("PATCH", f"/api/v1/items/{item_id}", json_body=body)
+        if reply.ok:
+            saved = reply.json()
+            version = saved["version"]["version"]
+            return redirect(
+                item_url(bank_id, saved["item"]["id"]), flash=f"Saved as version {version}."
+            )
+        problem = _item_problem(reply.problem, values, "source")
+    shown = Form(
+        values=values,
+        problem=problem,
+        fields={"content": "source", "change_note": "change_note"},
+    )
+    return _source_page(
+        request,
+        who,
+        bank,
+        item=found["item"] if found else None,
+        format=fmt,
+        form=shown,
+        status=problem.status,
+    )
+
+
+@router.post("/banks/{bank_id}/items/new/source", response_class=Response)
+async def item_create_source(request: Request, who: ActionDep, bank_id: uuid.UUID) -> Response:
+    return await _save_source(request, who, bank_id, None)
+
+
+@router.get("/banks/{bank_id}/items/{item_id}/edit", response_class=HTMLResponse)
+async def item_edit(
+    request: Request, who: StaffDep, bank_id: uuid.UUID, item_id: uuid.UUID
+) -> Response:
+    bank = await who.read(f"/api/v1/banks/{bank_id}")
+    found = await _item_of_bank(who, bank_id, item_id)
+    definition = found["version"]["definition"]
+    if bank_forms.editable(definition) is None:
+        return redirect(
+            f"{item_url(bank_id, item_id)}/source",
+            flash="This item says more than the form can show: edit its source.",
+        )
+    values = bank_forms.values_from_definition(definition, found["version"])
+    return _editor(request, who, bank, values, item=found["item"])
+
+
+@router.post("/banks/{bank_id}/items/{item_id}/edit", response_class=Response)
+async def item_save(
+    request: Request, who: ActionDep, bank_id: uuid.UUID, item_id: uuid.UUID
+) -> Response:
+    return await _save_editor(request, who, bank_id, item_id)
+
+
+@router.get("/banks/{bank_id}/items/{item_id}/source", response_class=HTMLResponse)
+async def item_source(
+    request: Request,
+    who: StaffDep,
+    bank_id: uuid.UUID,
+    item_id: uuid.UUID,
+    format: Annotated[str, Query(max_length=20)] = "qti",
+) -> HTMLResponse:
+    bank = await who.read(f"/api/v1/banks/{bank_id}")
+    found = await _item_of_bank(who, bank_id, item_id)
+    version = found["version"]
+    definition = version["definition"]
+    native_shown = bank_forms.editable(definition) is not None
+    if format == "definition":
+        content = json.dumps({"waa_item": 1, **definition}, indent=2, ensure_ascii=False)
+    elif format == "native":
+        if native_shown:
+            values = bank_forms.values_from_definition(definition, version)
+            metadata = dict(definition.get("metadata") or {})
+            for key in ("tags", "subject", "standards", "estimated_time_s"):
+                if version.get(key):
+                    metadata[key] = version[key]
+            content = bank_forms.native_yaml(bank_forms.native_document(values, metadata))
+        else:
+            content = ""
+    else:
+        format = "qti"
+        reply = await who.api.get(f"/api/v1/items/{item_id}/versions/{version['version']}/qti")
+        if not reply.ok:
+            who.expect(reply)
+        content = reply.body.decode("utf-8")
+    values = {"format": format, "content": content, "expected_version": version["version"]}
+    return _source_page(
+        request,
+        who,
+        bank,
+        item=found["item"],
+        format=format,
+        form=Form(values=values),
+        native_shown=native_shown,
+    )
+
+
+@router.post("/banks/{bank_id}/items/{item_id}/source", response_class=Response)
+async def item_source_save(
+    request: Request, who: ActionDep, bank_id: uuid.UUID, item_id: uuid.UUID
+) -> Response:
+    return await _save_source(request, who, bank_id, item_id)
+
+
 # --- items -----------------------------------------------------------------------------------
 
 

@@ -67,6 +67,8 @@ async function preview() {
     }
     field.value = JSON.stringify(responses);
   };
+  // Answers given before this module was loaded.
+  if (!field.value.trim()) write();
   root.addEventListener("input", write);
   root.addEventListener("change", write);
   // Markers and drags set the controls' values from script, which fires no event.
