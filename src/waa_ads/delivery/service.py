@@ -44,7 +44,7 @@ from waa_ads.core.errors import Conflict, DomainError
 from waa_ads.core.security import constant_time_equals, keyed_hash, media_signature
 from waa_ads.core.settings import Settings
 from waa_ads.core.tasks import enqueue_after_commit
-from waa_ads.delivery import errors, schemas, timers
+from waa_ads.delivery import errors, live, schemas, timers
 from waa_ads.delivery.models import (
     Attempt,
     AttemptItem,
@@ -251,6 +251,7 @@ async def transition(
     )
     if after in (AttemptState.submitted, AttemptState.expired, AttemptState.terminated):
         enqueue_after_commit(session, SCORING_TASK, attempt_id=str(attempt.id))
+    live.changed(session, attempt, event)
     return after
 
 
@@ -620,6 +621,7 @@ async def start_at_once(
         target_id=attempt.id,
         data={"from": AttemptState.scheduled.value, "to": state_after.value},
     )
+    live.changed(session, attempt, "start")
     # The first save in this process then needs no read of the form (rows never change).
     for ref, entry_form in form:
         _form_rows.put((attempt_id, ref), FormRow(entry_form.item_version_id, entry_form.position))
