@@ -25,7 +25,10 @@ DOMAIN_IMPORTS: dict[str, frozenset[str]] = {
     "assessments": frozenset({"core", "audit", "auth", "content"}),
     "delivery": frozenset({"core", "audit", "auth", "content", "assessments"}),
     "scoring": frozenset({"core", "audit", "auth", "content", "assessments", "delivery"}),
-    "web": frozenset({"core", "audit", "auth", "content", "assessments", "delivery", "scoring"}),
+    "rating": frozenset({"core", "audit", "auth", "content", "assessments", "delivery", "scoring"}),
+    "web": frozenset(
+        {"core", "audit", "auth", "content", "assessments", "delivery", "scoring", "rating"}
+    ),
 }
 
 #: Where the application is put together; they may import every domain, and no domain
@@ -47,6 +50,8 @@ PURE_MODULES = (
     "waa_ads.scoring.policy",
     "waa_ads.scoring.engine",
     "waa_ads.scoring.vectorized",
+    "waa_ads.rating.agreement",
+    "waa_ads.rating.rules",
 )
 #: Packages all of whose modules are pure.
 PURE_PACKAGES = (

@@ -1,0 +1,74 @@
+"""The problems rating reports, one class per case a client may tell apart (matched on the
+stable ``code``; the problem's ``type`` is ``PROBLEM_TYPE_BASE + code``)."""
+
+from __future__ import annotations
+
+from waa_ads.core.errors import Conflict, Forbidden, Gone, NotFound, Unprocessable
+
+
+class RatingPlanNotFound(NotFound):
+    code = "rating-plan-not-found"
+    title = "Rating plan not found"
+
+
+class RatingPlanExists(Conflict):
+    """An administration has one rating plan."""
+
+    code = "rating-plan-exists"
+    title = "Rating plan exists"
+
+
+class RatingPlanInvalid(Unprocessable):
+    """A plan naming people outside the organization, or items not on the test."""
+
+    code = "rating-plan-invalid"
+    title = "Invalid rating plan"
+
+
+class RaterNotOnPlan(NotFound):
+    code = "rater-not-on-plan"
+    title = "Not a rater of this plan"
+
+
+class LeaseNotFound(NotFound):
+    code = "lease-not-found"
+    title = "Lease not found"
+
+
+class RatingNotAssigned(Forbidden):
+    """The lease belongs to another rater, or the caller does not rate on this plan."""
+
+    code = "rating-not-assigned"
+    title = "Not assigned to this rating"
+
+
+class LeaseExpired(Gone):
+    """The lease ran out (and the response went back to the queue); take the next one."""
+
+    code = "lease-expired"
+    title = "Lease expired"
+
+
+class LeaseAlreadyRated(Conflict):
+    code = "lease-already-rated"
+    title = "Lease already rated"
+
+
+class RatingLevelsInvalid(Unprocessable):
+    """Levels that do not fit the rubric: an unknown level, a criterion missing or
+    unknown. ``invalid_params`` names each."""
+
+    code = "rating-levels-invalid"
+    title = "Levels do not fit the rubric"
+
+
+class RaterPaused(Conflict):
+    """The plan's lead paused this rater: no leases until resumed."""
+
+    code = "rater-paused"
+    title = "Rater paused"
+
+
+class SeedInvalid(Unprocessable):
+    code = "seed-invalid"
+    title = "Invalid seeded response"

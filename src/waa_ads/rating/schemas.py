@@ -1,0 +1,255 @@
+"""Request and reply models of the rating API. What a rater sees of a response
+(:class:`LeaseRead`) carries no candidate, attempt or other rater's identity."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from waa_ads.content.schemas import CandidateItem
+from waa_ads.rating.rules import DisagreementRule, Resolution
+
+
+class Member(BaseModel):
+    user_id: uuid.UUID
+    item_refs: list[str] = Field(default_factory=list, description="Empty: every item.")
+
+
+class PlanCreate(BaseModel):
+    administration_id: uuid.UUID
+    title: str = Field(min_length=1, max_length=200)
+    item_refs: list[str] = Field(
+        default_factory=list, description="Items people rate; empty: every item people score."
+    )
+    double_share: float = Field(
+        default=0.0, ge=0, le=1, description="Share of responses rated twice (1: all)."
+    )
+    disagreement_rule: DisagreementRule = DisagreementRule.adjacent
+    disagreement_distance: float = Field(default=1.0, ge=0)
+    per_criterion: bool = False
+    resolution: Resolution = Resolution.adjudicator
+    lease_seconds: int = Field(default=900, ge=10, le=86_400)
+    seeded_share: float = Field(
+        default=0.0, ge=0, le=1, description="Share of leases that are seeded responses."
+    )
+    agreement_threshold: float = Field(default=0.7, ge=0, le=1)
+    raters: list[Member] = Field(default_factory=list)
+    adjudicators: list[Member] = Field(default_factory=list)
+    leads: list[uuid.UUID] = Field(default_factory=list)
+
+
+class MemberRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    user_id: uuid.UUID
+    role: Literal["rater", "adjudicator"]
+    item_refs: list[str]
+    paused_at: datetime | None
+
+
+class PlanRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    administration_id: uuid.UUID
+    title: str
+    item_refs: list[str]
+    double_share: float
+    disagreement_rule: DisagreementRule
+    disagreement_distance: float
+    per_criterion: bool
+    resolution: Resolution
+    lease_seconds: int
+    seeded_share: float
+    agreement_threshold: float
+    leads: list[uuid.UUID]
+    created_at: datetime
+
+
+class PlanDetail(BaseModel):
+    plan: PlanRead
+    members: list[MemberRead]
+
+
+class SyncReply(BaseModel):
+    responses_added: int
+    tasks_added: int
+
+
+class NextRequest(BaseModel):
+    plan_id: uuid.UUID | None = Field(default=None, description="Only this plan's queue.")
+
+
+class RubricLevelRead(BaseModel):
+    id: str
+    points: float
+    label: str | None
+    descriptor: str
+
+
+class RubricCriterionRead(BaseModel):
+    id: str
+    title: str
+    description: str | None
+    weight: float
+    levels: list[RubricLevelRead]
+
+
+class RubricRead(BaseModel):
+    """The rubric beside the response. A holistic rubric is one criterion ``level``."""
+
+    id: str
+    version: int
+    title: str
+    kind: Literal["analytic", "holistic"]
+    description: str | None
+    criteria: list[RubricCriterionRead]
+    max_points: float
+
+
+class PriorRating(BaseModel):
+    """For an adjudicator: the raters' levels (raters are not named)."""
+
+    levels: dict[str, str]
+    score: float
+
+
+class LeaseRead(BaseModel):
+    """A leased response, as the rater sees it: the item, the response as the attempt
+    stored it (text, an upload's reference, a drawing), the rubric; never the candidate."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    lease_id: uuid.UUID
+    plan_id: uuid.UUID
+    kind: Literal["rating", "adjudication"]
+    expires_at: datetime
+    item_ref: str
+    item: CandidateItem
+    response: dict[str, Any] | None
+    rubric: RubricRead
+    item_max_score: float
+    prior_ratings: list[PriorRating]
+
+
+class NextReply(BaseModel):
+    lease: LeaseRead | None = Field(description="None: nothing waits for this rater now.")
+    waiting: int = Field(description="Tasks this rater could still take, this one excluded.")
+
+
+class Annotation(BaseModel):
+    note: str = Field(max_length=2000)
+    start: int | None = Field(default=None, ge=0, description="Character offset, if any.")
+    end: int | None = Field(default=None, ge=0)
+
+
+class RatingSubmit(BaseModel):
+    levels: dict[str, str] = Field(
+        description="Criterion id -> level id (a holistic rubric: {'level': id})."
+    )
+    annotations: list[Annotation] = Field(default_factory=list, max_length=200)
+    comment: str | None = Field(default=None, max_length=5000, description="To the candidate.")
+    next: bool = Field(default=False, description="Lease the next response in the same call.")
+
+
+class RatingRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    plan_id: uuid.UUID
+    kind: str
+    item_ref: str
+    rater_id: uuid.UUID
+    levels: dict[str, str]
+    criteria: dict[str, float]
+    score: float
+    comment: str | None
+    started_at: datetime
+    submitted_at: datetime
+    duration_ms: int
+
+
+class RatingSaved(BaseModel):
+    """The saved rating (seeded ones look like any other to the rater) and, with
+    ``next``, the next lease."""
+
+    rating_id: uuid.UUID
+    score: float
+    next: NextReply | None
+
+
+class SeedCreate(BaseModel):
+    item_ref: str
+    response: dict[str, Any] = Field(description="The response as an attempt stores it.")
+    levels: dict[str, str]
+
+
+class SeedRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    item_ref: str
+    levels: dict[str, str]
+    score: float
+
+
+class ItemProgress(BaseModel):
+    item_ref: str
+    responses: int
+    ratings_needed: int
+    ratings_done: int
+    adjudicating: int
+    resolved: int
+
+
+class Progress(BaseModel):
+    items: list[ItemProgress]
+
+
+class Disagreement(BaseModel):
+    response_key: str
+    item_ref: str
+    ratings: list[PriorRating]
+    adjudication_leased: bool
+
+
+class AgreementRead(BaseModel):
+    pairs: int
+    exact: float | None
+    adjacent: float | None
+    kappa: float | None
+    quadratic_kappa: float | None
+    smd: float | None
+
+
+class ItemAgreement(AgreementRead):
+    item_ref: str
+
+
+class PairAgreement(AgreementRead):
+    rater_a: uuid.UUID
+    rater_b: uuid.UUID
+
+
+class RaterStats(BaseModel):
+    rater_id: uuid.UUID
+    ratings: int
+    mean_seconds: float | None
+    agreement: AgreementRead = Field(description="Against the other ratings of the same responses.")
+    seeded: int
+    seeded_exact: float | None
+    seeded_adjacent: float | None
+    drift: list[float] = Field(
+        description="Adjacent agreement per window of consecutive paired ratings, oldest first."
+    )
+    flagged: bool
+    paused: bool
+
+
+class PlanStats(BaseModel):
+    items: list[ItemAgreement]
+    pairs: list[PairAgreement]
+    raters: list[RaterStats]

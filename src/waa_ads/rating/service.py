@@ -1,0 +1,1287 @@
+"""Rating: plans, the leased queue, ratings, adjudication, resolution into result
+revisions, and the quality figures.
+
+Lock order, as everywhere a result changes: the task's row, then the attempt's row, then
+the response's outcome row, then the audit chain's head (``scoring.service.manual_score``
+locks the attempt before it appends to the chain)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import and_, exists, false, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from waa_ads.assessments import service as assessments
+from waa_ads.audit import service as audit
+from waa_ads.audit.service import Actor
+from waa_ads.auth.deps import Principal
+from waa_ads.auth.errors import RoleRequired
+from waa_ads.auth.models import Role, User
+from waa_ads.content.models import ItemVersion, RubricVersion
+from waa_ads.content.rubrics.document import (
+    AnalyticRubric,
+    HolisticRubric,
+    RubricCriterion,
+    RubricLevel,
+    RubricScoringError,
+    rubric_max_points,
+    score_with_rubric,
+    validate_rubric_document,
+)
+from waa_ads.core.db import utcnow
+from waa_ads.core.errors import DomainError
+from waa_ads.core.settings import Settings
+from waa_ads.core.tenancy import get_scoped
+from waa_ads.delivery import service as delivery
+from waa_ads.delivery.models import Attempt, AttemptItem, Response
+from waa_ads.delivery.state_machine import AttemptState
+from waa_ads.rating import agreement as stats
+from waa_ads.rating import errors, rules, schemas
+from waa_ads.rating.models import (
+    Rating,
+    RatingLease,
+    RatingMember,
+    RatingOutcome,
+    RatingPlan,
+    RatingTask,
+    SeededResponse,
+)
+from waa_ads.scoring import service as scoring
+from waa_ads.scoring.models import AttemptResult, ItemScore
+
+RATING = Actor("system", "rating")
+#: The slot of a response's adjudication task (rating slots count from 0).
+ADJUDICATION_SLOT = 99
+#: Paired comparisons per drift window, and the fewest before a rater can be flagged.
+DRIFT_WINDOW = 10
+MIN_COMPARISONS = 5
+
+# --- plans ----------------------------------------------------------------------------------
+
+
+def is_lead(principal: Principal, plan: RatingPlan) -> bool:
+    return principal.has_any(Role.admin) or str(principal.user_id) in plan.leads
+
+
+def require_lead(principal: Principal, plan: RatingPlan) -> None:
+    if not is_lead(principal, plan):
+        raise RoleRequired("this needs the admin role or to lead the rating plan")
+
+
+async def get_plan(session: AsyncSession, principal: Principal, plan_id: uuid.UUID) -> RatingPlan:
+    """A plan of the caller's organization (RatingPlanNotFound otherwise, also for one of
+    another organization)."""
+    return await get_scoped(
+        session,
+        RatingPlan,
+        plan_id,
+        principal.organization_id,
+        what="rating plan",
+        error=errors.RatingPlanNotFound,
+    )
+
+
+async def _check_people(
+    session: AsyncSession, organization_id: uuid.UUID, user_ids: set[uuid.UUID]
+) -> None:
+    if not user_ids:
+        return
+    found = set(
+        (
+            await session.execute(
+                select(User.id).where(
+                    User.organization_id == organization_id,
+                    User.id.in_(user_ids),
+                )
+            )
+        ).scalars()
+    )
+    missing = sorted(str(u) for u in user_ids - found)
+    if missing:
+        raise errors.RatingPlanInvalid(
+            "not people of this organization: " + ", ".join(missing),
+            extra={"invalid_params": [{"name": "user_id", "reason": m} for m in missing]},
+        )
+
+
+async def create_plan(
+    session: AsyncSession, principal: Principal, body: schemas.PlanCreate
+) -> RatingPlan:
+    """A plan for an administration the caller (an admin) can see, its members, and the
+    tasks for every response already waiting for a person."""
+    if not principal.has_any(Role.admin):
+        raise RoleRequired("rating plans are made by admins")
+    administration = await assessments.get_administration(
+        session, principal, body.administration_id
+    )
+    existing = await session.scalar(
+        select(RatingPlan.id).where(RatingPlan.administration_id == administration.id)
+    )
+    if existing is not None:
+        raise errors.RatingPlanExists(f"administration {administration.id} has a rating plan")
+    people = {m.user_id for m in [*body.raters, *body.adjudicators]} | set(body.leads)
+    await _check_people(session, principal.organization_id, people)
+    plan = RatingPlan(
+        organization_id=principal.organization_id,
+        administration_id=administration.id,
+        title=body.title,
+        item_refs=list(body.item_refs),
+        double_share=body.double_share,
+        disagreement_rule=body.disagreement_rule.value,
+        disagreement_distance=body.disagreement_distance,
+        per_criterion=body.per_criterion,
+        resolution=body.resolution.value,
+        lease_seconds=body.lease_seconds,
+        seeded_share=body.seeded_share,
+        agreement_threshold=body.agreement_threshold,
+        leads=[str(u) for u in body.leads],
+        created_by=principal.actor.id,
+        created_at=utcnow(),
+    )
+    session.add(plan)
+    await session.flush()
+    for role, members in (("rater", body.raters), ("adjudicator", body.adjudicators)):
+        for member in members:
+            session.add(
+                RatingMember(
+                    organization_id=plan.organization_id,
+                    plan_id=plan.id,
+                    user_id=member.user_id,
+                    role=role,
+                    item_refs=list(member.item_refs),
+                )
+            )
+    await session.flush()
+    await audit.record(
+        session,
+        organization_id=plan.organization_id,
+        action="rating.plan_created",
+        actor=principal.actor,
+        target_type="rating_plan",
+        target_id=plan.id,
+        data={
+            "administration_id": str(plan.administration_id),
+            "raters": sorted(str(m.user_id) for m in body.raters),
+            "adjudicators": sorted(str(m.user_id) for m in body.adjudicators),
+            "leads": plan.leads,
+            "double_share": plan.double_share,
+            "rule": plan.disagreement_rule,
+            "resolution": plan.resolution,
+        },
+    )
+    await sync_plan(session, plan)
+    return plan
+
+
+async def list_plans(session: AsyncSession, principal: Principal) -> list[RatingPlan]:
+    """Admins see every plan of the organization; others the plans they rate on or lead."""
+    plans = list(
+        (
+            await session.execute(
+                select(RatingPlan)
+                .where(RatingPlan.organization_id == principal.organization_id)
+                .order_by(RatingPlan.created_at)
+            )
+        ).scalars()
+    )
+    if principal.has_any(Role.admin):
+        return plans
+    mine = set(
+        (
+            await session.execute(
+                select(RatingMember.plan_id).where(RatingMember.user_id == principal.user_id)
+            )
+        ).scalars()
+    )
+    return [p for p in plans if p.id in mine or str(principal.user_id) in p.leads]
+
+
+async def members(session: AsyncSession, plan: RatingPlan) -> list[RatingMember]:
+    return list(
+        (
+            await session.execute(
+                select(RatingMember)
+                .where(RatingMember.plan_id == plan.id)
+                .order_by(RatingMember.role, RatingMember.user_id)
+            )
+        ).scalars()
+    )
+
+
+async def plan_detail(
+    session: AsyncSession, principal: Principal, plan_id: uuid.UUID
+) -> schemas.PlanDetail:
+    plan = await get_plan(session, principal, plan_id)
+    people = await members(session, plan)
+    if not is_lead(principal, plan) and not any(m.user_id == principal.user_id for m in people):
+        raise errors.RatingPlanNotFound(f"rating plan {plan_id} not found")
+    return schemas.PlanDetail(
+        plan=schemas.PlanRead.model_validate(plan),
+        members=[schemas.MemberRead.model_validate(m) for m in people],
+    )
+
+
+async def set_paused(
+    session: AsyncSession,
+    principal: Principal,
+    plan_id: uuid.UUID,
+    user_id: uuid.UUID,
+    *,
+    paused: bool,
+) -> list[RatingMember]:
+    """Pause (or resume) a rater on a plan: a paused rater gets no leases. Leads only."""
+    plan = await get_plan(session, principal, plan_id)
+    require_lead(principal, plan)
+    rows = [m for m in await members(session, plan) if m.user_id == user_id]
+    if not rows:
+        raise errors.RaterNotOnPlan(f"user {user_id} does not rate on this plan")
+    for row in rows:
+        row.paused_at = utcnow() if paused else None
+        row.paused_by = principal.actor.id if paused else None
+    await session.flush()
+    await audit.record(
+        session,
+        organization_id=plan.organization_id,
+        action="rating.rater_paused" if paused else "rating.rater_resumed",
+        actor=principal.actor,
+        target_type="rating_plan",
+        target_id=plan.id,
+        data={"rater_id": str(user_id)},
+    )
+    return rows
+
+
+# --- rubrics --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scale:
+    """How an item is rated: its rubric and the item's maximum (the declared one, else the
+    rubric's). Rubric points are scaled to the item's maximum."""
+
+    rubric: AnalyticRubric | HolisticRubric
+    rubric_max: float
+    item_max: float
+
+    def item_score(self, rubric_points: float) -> float:
+        if self.rubric_max <= 0:
+            return 0.0
+        return round(rubric_points * self.item_max / self.rubric_max, 9)
+
+
+def _points_rubric(item_ref: str, maximum: float) -> HolisticRubric:
+    """For an item without a rubric: one level per whole point up to its maximum."""
+    if maximum == int(maximum) and maximum <= 100:
+        points = [float(p) for p in range(int(maximum) + 1)]
+    else:
+        points = [0.0, maximum]
+    return HolisticRubric(
+        id=f"points-{item_ref}"[:128],
+        version=1,
+        title="Points",
+        levels=tuple(
+            RubricLevel(id=f"{p:g}", points=p, descriptor=f"{p:g} points") for p in points
+        ),
+    )
+
+
+async def scale_for(session: AsyncSession, item_version_id: uuid.UUID, item_ref: str) -> Scale:
+    row = await session.get(ItemVersion, item_version_id)
+    assert row is not None
+    item = await delivery.item_definition(session, item_version_id)
+    declared = scoring.declared_max_score(item)
+    rubric: AnalyticRubric | HolisticRubric | None = None
+    if row.rubric_version_id is not None:
+        version = await session.get(RubricVersion, row.rubric_version_id)
+        if version is not None:
+            rubric = validate_rubric_document(version.document)
+    if rubric is None:
+        maximum = declared if declared is not None else scoring.DEFAULT_HUMAN_MAX_SCORE
+        rubric = _points_rubric(item_ref, maximum)
+    rubric_max = rubric_max_points(rubric)
+    return Scale(rubric, rubric_max, declared if declared is not None else rubric_max)
+
+
+def criterion_points(
+    rubric: AnalyticRubric | HolisticRubric, levels: dict[str, str]
+) -> dict[str, float]:
+    """Each criterion's points (unweighted) for levels already checked against the rubric."""
+    if isinstance(rubric, HolisticRubric):
+        level = rubric.level(levels["level"])
+        assert level is not None
+        return {"level": level.points}
+    out = {}
+    for criterion in rubric.criteria:
+        level = criterion.level(levels[criterion.id])
+        assert level is not None
+        out[criterion.id] = level.points
+    return out
+
+
+def check_levels(
+    rubric: AnalyticRubric | HolisticRubric, levels: dict[str, str], error: type[DomainError]
+) -> float:
+    """The rubric points of ``levels``; ``error`` (with every problem named) if they do
+    not fit the rubric."""
+    try:
+        return score_with_rubric(rubric, levels)
+    except RubricScoringError as exc:
+        names = sorted(set(levels) | {c.id for c in getattr(rubric, "criteria", ())})
+        raise error(
+            exc.detail,
+            extra={
+                "invalid_params": [
+                    {"name": f"levels.{n}", "reason": part}
+                    for n in names
+                    for part in exc.detail.split("; ")
+                    if repr(n) in part
+                ]
+                or [{"name": "levels", "reason": exc.detail}]
+            },
+        ) from exc
+
+
+def rubric_read(scale: Scale) -> schemas.RubricRead:
+    rubric = scale.rubric
+    criteria: Sequence[RubricCriterion]
+    if isinstance(rubric, HolisticRubric):
+        criteria = [RubricCriterion(id="level", title=rubric.title, levels=rubric.levels)]
+    else:
+        criteria = rubric.criteria
+    return schemas.RubricRead(
+        id=rubric.id,
+        version=rubric.version,
+        title=rubric.title,
+        kind=rubric.kind,
+        description=rubric.description,
+        max_points=scale.rubric_max,
+        criteria=[
+            schemas.RubricCriterionRead(
+                id=c.id,
+                title=c.title,
+                description=c.description,
+                weight=c.weight,
+                levels=[
+                    schemas.RubricLevelRead(
+                        id=lv.id, points=lv.points, label=lv.label, descriptor=lv.descriptor
+                    )
+                    for lv in c.levels
+                ],
+            )
+            for c in criteria
+        ],
+    )
+
+
+# --- tasks ----------------------------------------------------------------------------------
+
+
+def response_key(attempt_id: uuid.UUID, item_ref: str) -> str:
+    return f"{attempt_id}:{item_ref}"
+
+
+async def sync_plan(session: AsyncSession, plan: RatingPlan) -> tuple[int, int]:
+    """Add an outcome row and its rating tasks for every response of the plan's
+    administration waiting for a person (an item of the newest result still ``pending``,
+    of an attempt in ``scoring``) that has none yet. Idempotent. Returns (responses,
+    tasks) added."""
+    newest = (
+        select(AttemptResult.id)
+        .where(AttemptResult.attempt_id == Attempt.id)
+        .order_by(AttemptResult.revision.desc())
+        .limit(1)
+        .correlate(Attempt)
+        .scalar_subquery()
+    )
+    stmt = (
+        select(ItemScore.attempt_id, ItemScore.item_ref, ItemScore.item_version_id)
+        .join(Attempt, Attempt.id == ItemScore.attempt_id)
+        .where(
+            Attempt.organization_id == plan.organization_id,
+            Attempt.administration_id == plan.administration_id,
+            Attempt.state == AttemptState.scoring.value,
+            ItemScore.result_id == newest,
+            ItemScore.method == "pending",
+            ItemScore.score.is_(None),
+        )
+    )
+    if plan.item_refs:
+        stmt = stmt.where(ItemScore.item_ref.in_(plan.item_refs))
+    waiting = (await session.execute(stmt)).all()
+    known = set(
+        (
+            await session.execute(
+                select(RatingOutcome.response_key).where(RatingOutcome.plan_id == plan.id)
+            )
+        ).scalars()
+    )
+    now = utcnow()
+    responses = tasks = 0
+    for attempt_id, item_ref, version_id in waiting:
+        key = response_key(attempt_id, item_ref)
+        if key in known:
+            continue
+        known.add(key)
+        needed = rules.ratings_needed(key, plan.double_share)
+        session.add(
+            RatingOutcome(
+                organization_id=plan.organization_id,
+                plan_id=plan.id,
+                response_key=key,
+                attempt_id=attempt_id,
+                item_ref=item_ref,
+                item_version_id=version_id,
+                needed=needed,
+                created_at=now,
+            )
+        )
+        for slot in range(needed):
+            session.add(
+                RatingTask(
+                    organization_id=plan.organization_id,
+                    plan_id=plan.id,
+                    response_key=key,
+                    kind="rating",
+                    item_ref=item_ref,
+                    item_version_id=version_id,
+                    attempt_id=attempt_id,
+                    slot=slot,
+                    order_key=rules.order_key(f"{plan.id}:{key}:{slot}"),
+                    created_at=now,
+                )
+            )
+        responses += 1
+        tasks += needed
+    await session.flush()
+    return responses, tasks
+
+
+async def sync(
+    session: AsyncSession, principal: Principal, plan_id: uuid.UUID
+) -> schemas.SyncReply:
+    plan = await get_plan(session, principal, plan_id)
+    require_lead(principal, plan)
+    responses, tasks = await sync_plan(session, plan)
+    return schemas.SyncReply(responses_added=responses, tasks_added=tasks)
+
+
+async def sync_all(session: AsyncSession, *, limit: int = 100) -> int:
+    """Every plan whose administration has attempts in ``scoring`` (a bounded batch)."""
+    plans = (
+        await session.execute(
+            select(RatingPlan)
+            .where(
+                exists().where(
+                    Attempt.administration_id == RatingPlan.administration_id,
+                    Attempt.state == AttemptState.scoring.value,
+                )
+            )
+            .limit(limit)
+        )
+    ).scalars()
+    added = 0
+    for plan in list(plans):
+        added += (await sync_plan(session, plan))[0]
+    return added
+
+
+# --- the queue ------------------------------------------------------------------------------
+
+
+def _open(now: Any) -> Any:
+    return or_(
+        RatingTask.state == "open",
+        and_(RatingTask.state == "leased", RatingTask.lease_expires_at < now),
+    )
+
+
+async def _my_memberships(
+    session: AsyncSession, principal: Principal, plan_id: uuid.UUID | None
+) -> list[tuple[RatingMember, RatingPlan]]:
+    stmt = (
+        select(RatingMember, RatingPlan)
+        .join(RatingPlan, RatingPlan.id == RatingMember.plan_id)
+        .where(
+            RatingMember.organization_id == principal.organization_id,
+            RatingMember.user_id == principal.user_id,
+        )
+    )
+    if plan_id is not None:
+        stmt = stmt.where(RatingMember.plan_id == plan_id)
+    return [(m, p) for m, p in (await session.execute(stmt)).all()]
+
+
+def _queue_filter(memberships: list[tuple[RatingMember, RatingPlan]], user_id: uuid.UUID) -> Any:
+    """The tasks ``memberships`` may take: ratings of the plans they rate (their items),
+    adjudications of those they adjudicate; never a response they rated or adjudicate."""
+    allowed = []
+    for member, plan in memberships:
+        if member.paused_at is not None:
+            continue
+        kind = "rating" if member.role == "rater" else "adjudication"
+        condition = and_(RatingTask.plan_id == plan.id, RatingTask.kind == kind)
+        if member.item_refs:
+            condition = and_(condition, RatingTask.item_ref.in_(member.item_refs))
+        allowed.append(condition)
+    if not allowed:
+        return false()
+    other = aliased(RatingTask)
+    seen = (
+        select(other.id)
+        .where(
+            other.plan_id == RatingTask.plan_id,
+            other.response_key == RatingTask.response_key,
+            other.rater_id == user_id,
+            other.id != RatingTask.id,
+        )
+        .exists()
+    )
+    return and_(or_(*allowed), ~seen)
+
+
+async def _lease_seed(
+    session: AsyncSession, principal: Principal, plan: RatingPlan, now: Any
+) -> RatingTask | None:
+    """With the plan's seeded share (drawn per rater and per lease, reproducibly), a seeded
+    response this rater has not rated, as a task of their own."""
+    count = await session.scalar(
+        select(func.count())
+        .select_from(RatingLease)
+        .join(RatingTask, RatingTask.id == RatingLease.task_id)
+        .where(RatingTask.plan_id == plan.id, RatingLease.rater_id == principal.user_id)
+    )
+    draw = rules.stable_fraction(f"seed:{plan.id}:{principal.user_id}:{count or 0}")
+    if draw >= plan.seeded_share:
+        return None
+    taken = select(RatingTask.seed_id).where(
+        RatingTask.plan_id == plan.id,
+        RatingTask.rater_id == principal.user_id,
+        RatingTask.seed_id.is_not(None),
+    )
+    seed = (
+        await session.execute(
+            select(SeededResponse)
+            .where(SeededResponse.plan_id == plan.id, SeededResponse.id.not_in(taken))
+            .order_by(SeededResponse.id)
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    if seed is None:
+        return None
+    key = f"seed:{seed.id}"
+    task = RatingTask(
+        organization_id=plan.organization_id,
+        plan_id=plan.id,
+        response_key=key,
+        kind="seeded",
+        item_ref=seed.item_ref,
+        item_version_id=seed.item_version_id,
+        seed_id=seed.id,
+        slot=0,
+        order_key=rules.order_key(f"{key}:{principal.user_id}"),
+        rater_id=principal.user_id,
+        state="leased",
+        created_at=now,
+    )
+    session.add(task)
+    await session.flush()
+    return task
+
+
+async def lease_next(
+    session: AsyncSession,
+    settings: Settings,
+    principal: Principal,
+    plan_id: uuid.UUID | None,
+) -> schemas.NextReply:
+    """Lease the next response for the caller: a seeded one now and then (the plan's
+    share), else the first open task in the scattered queue order that the caller may
+    take. On PostgreSQL the task row is taken ``FOR UPDATE SKIP LOCKED``, so raters asking
+    at once each get a different task; SQLite has one writer at a time."""
+    memberships = await _my_memberships(session, principal, plan_id)
+    if not memberships:
+        if plan_id is not None:
+            await get_plan(session, principal, plan_id)
+        raise errors.RatingNotAssigned("the caller rates on no plan here")
+    if all(m.paused_at is not None for m, _ in memberships):
+        raise errors.RaterPaused("a lead paused this rater; ask them to resume")
+    now = utcnow()
+    task: RatingTask | None = None
+    for member, plan in memberships:
+        if member.role == "rater" and member.paused_at is None and plan.seeded_share > 0:
+            task = await _lease_seed(session, principal, plan, now)
+            if task is not None:
+                break
+    condition = and_(
+        RatingTask.organization_id == principal.organization_id,
+        _open(now),
+        _queue_filter(memberships, principal.user_id),
+    )
+    postgres = session.get_bind().dialect.name == "postgresql"
+    attempts = 0
+    while task is None and attempts < 5:
+        attempts += 1
+        stmt = select(RatingTask).where(condition).order_by(RatingTask.order_key).limit(1)
+        if postgres:
+            stmt = stmt.with_for_update(skip_locked=True)
+        candidate = (await session.execute(stmt)).scalar_one_or_none()
+        if candidate is None:
+            break
+        # Guarded: the row may have changed between the read and this update elsewhere.
+        claimed = await session.execute(
+            update(RatingTask)
+            .where(RatingTask.id == candidate.id, _open(now))
+            .values(state="leased", rater_id=principal.user_id)
+            .execution_options(synchronize_session=False)
+        )
+        if claimed.rowcount == 1:  # type: ignore[attr-defined]
+            await session.refresh(candidate)
+            task = candidate
+    if task is None:
+        return schemas.NextReply(lease=None, waiting=0)
+    plan = next(p for _, p in memberships if p.id == task.plan_id)
+    lease = RatingLease(
+        organization_id=task.organization_id,
+        task_id=task.id,
+        rater_id=principal.user_id,
+        leased_at=now,
+        expires_at=now + timedelta(seconds=plan.lease_seconds),
+    )
+    session.add(lease)
+    await session.flush()
+    task.lease_id, task.lease_expires_at = lease.id, lease.expires_at
+    await session.flush()
+    waiting = await session.scalar(select(func.count()).select_from(RatingTask).where(condition))
+    return schemas.NextReply(
+        lease=await _lease_read(session, settings, task, lease), waiting=int(waiting or 0)
+    )
+
+
+async def _response_value(session: AsyncSession, task: RatingTask) -> dict[str, Any] | None:
+    if task.seed_id is not None:
+        seed = await session.get(SeededResponse, task.seed_id)
+        return dict(seed.value) if seed is not None else None
+    stored = await session.get(Response, (task.attempt_id, task.item_ref))
+    return dict(stored.value) if stored is not None and stored.value is not None else None
+
+
+async def _ratings_of(session: AsyncSession, plan_id: uuid.UUID, key: str) -> list[Rating]:
+    return list(
+        (
+            await session.execute(
+                select(Rating)
+                .where(Rating.plan_id == plan_id, Rating.response_key == key)
+                .order_by(Rating.submitted_at, Rating.id)
+            )
+        ).scalars()
+    )
+
+
+async def _lease_read(
+    session: AsyncSession, settings: Settings, task: RatingTask, lease: RatingLease
+) -> schemas.LeaseRead:
+    scale = await scale_for(session, task.item_version_id, task.item_ref)
+    prior = []
+    if task.kind == "adjudication":
+        prior = [
+            schemas.PriorRating(levels=r.levels, score=r.score)
+            for r in await _ratings_of(session, task.plan_id, task.response_key)
+            if r.kind == "rating"
+        ]
+    return schemas.LeaseRead(
+        lease_id=lease.id,
+        plan_id=task.plan_id,
+        kind="adjudication" if task.kind == "adjudication" else "rating",
+        expires_at=lease.expires_at,
+        item_ref=task.item_ref,
+        item=await delivery.candidate_item(session, settings, task.item_version_id, None),
+        response=await _response_value(session, task),
+        rubric=rubric_read(scale),
+        item_max_score=scale.item_max,
+        prior_ratings=prior,
+    )
+
+
+# --- ratings --------------------------------------------------------------------------------
+
+
+async def submit_rating(
+    session: AsyncSession,
+    settings: Settings,
+    principal: Principal,
+    lease_id: uuid.UUID,
+    body: schemas.RatingSubmit,
+) -> schemas.RatingSaved:
+    """Record the caller's levels for the response their lease holds. All checks come
+    before anything is written: a lease of another organization is LeaseNotFound, of
+    another rater RatingNotAssigned, rated already LeaseAlreadyRated, run out LeaseExpired;
+    levels that do not fit the rubric RatingLevelsInvalid. When this completes the ratings
+    a response needs, the plan's rule resolves it (a new result revision) or opens an
+    adjudication."""
+    lease = await session.get(RatingLease, lease_id)
+    if lease is None or lease.organization_id != principal.organization_id:
+        raise errors.LeaseNotFound(f"lease {lease_id} not found")
+    if lease.rater_id != principal.user_id:
+        raise errors.RatingNotAssigned("this lease belongs to another rater")
+    task = await session.get(RatingTask, lease.task_id, with_for_update=True)
+    assert task is not None
+    await session.refresh(task)
+    if await session.scalar(select(Rating.id).where(Rating.lease_id == lease.id)) is not None:
+        raise errors.LeaseAlreadyRated("this lease has been rated already")
+    now = utcnow()
+    if task.lease_id != lease.id or task.state != "leased" or lease.expires_at <= now:
+        raise errors.LeaseExpired("the lease ran out; the response went back to the queue")
+    plan = await session.get(RatingPlan, task.plan_id)
+    assert plan is not None
+    scale = await scale_for(session, task.item_version_id, task.item_ref)
+    points = check_levels(scale.rubric, body.levels, errors.RatingLevelsInvalid)
+    attempt = None
+    if task.attempt_id is not None:
+        attempt = await session.get(Attempt, task.attempt_id, with_for_update=True)
+    outcome = None
+    if task.kind != "seeded":
+        outcome = (
+            await session.execute(
+                select(RatingOutcome)
+                .where(
+                    RatingOutcome.plan_id == plan.id,
+                    RatingOutcome.response_key == task.response_key,
+                )
+                .with_for_update()
+            )
+        ).scalar_one()
+    rating = Rating(
+        organization_id=task.organization_id,
+        plan_id=plan.id,
+        task_id=task.id,
+        lease_id=lease.id,
+        response_key=task.response_key,
+        kind=task.kind,
+        item_ref=task.item_ref,
+        attempt_id=task.attempt_id,
+        seed_id=task.seed_id,
+        rater_id=principal.user_id,
+        levels=dict(body.levels),
+        criteria=criterion_points(scale.rubric, body.levels),
+        score=scale.item_score(points),
+        annotations=[a.model_dump() for a in body.annotations],
+        comment=body.comment,
+        started_at=lease.leased_at,
+        submitted_at=now,
+        duration_ms=int((now - lease.leased_at).total_seconds() * 1000),
+    )
+    session.add(rating)
+    task.state = "done"
+    await session.flush()
+    await audit.record(
+        session,
+        organization_id=plan.organization_id,
+        action="rating.adjudicated" if task.kind == "adjudication" else "rating.submitted",
+        actor=principal.actor,
+        target_type="rating",
+        target_id=rating.id,
+        data={
+            "plan_id": str(plan.id),
+            "task_id": str(task.id),
+            "kind": task.kind,
+            "item_ref": task.item_ref,
+            "attempt_id": str(task.attempt_id) if task.attempt_id else None,
+            "levels": rating.levels,
+            "score": rating.score,
+        },
+    )
+    if outcome is not None and attempt is not None:
+        await _after_rating(session, plan, outcome, attempt, scale, task.kind)
+    following = None
+    if body.next:
+        following = await lease_next(session, settings, principal, plan.id)
+    return schemas.RatingSaved(rating_id=rating.id, score=rating.score, next=following)
+
+
+def _given(rating: Rating) -> rules.Given:
+    return rules.Given(rating.score, {k: float(v) for k, v in rating.criteria.items()})
+
+
+async def _after_rating(
+    session: AsyncSession,
+    plan: RatingPlan,
+    outcome: RatingOutcome,
+    attempt: Attempt,
+    scale: Scale,
+    kind: str,
+) -> None:
+    ratings = await _ratings_of(session, plan.id, outcome.response_key)
+    given = [_given(r) for r in ratings if r.kind == "rating"]
+    adjudication = next((_given(r) for r in ratings if r.kind == "adjudication"), None)
+    if kind == "adjudication" and outcome.status == "adjudicating" and adjudication is not None:
+        await _resolve(session, plan, outcome, attempt, scale, given, adjudication)
+        return
+    if outcome.status != "open" or len(given) < outcome.needed:
+        return
+    rule = rules.DisagreementRule(plan.disagreement_rule)
+    if rules.disagree(
+        given, rule, distance=plan.disagreement_distance, per_criterion=plan.per_criterion
+    ):
+        outcome.status = "adjudicating"
+        task = RatingTask(
+            organization_id=plan.organization_id,
+            plan_id=plan.id,
+            response_key=outcome.response_key,
+            kind="adjudication",
+            item_ref=outcome.item_ref,
+            item_version_id=outcome.item_version_id,
+            attempt_id=outcome.attempt_id,
+            slot=ADJUDICATION_SLOT,
+            order_key=rules.order_key(f"{plan.id}:{outcome.response_key}:adjudication"),
+            created_at=utcnow(),
+        )
+        session.add(task)
+        await session.flush()
+        await audit.record(
+            session,
+            organization_id=plan.organization_id,
+            action="rating.adjudication_opened",
+            actor=RATING,
+            target_type="rating_task",
+            target_id=task.id,
+            data={
+                "plan_id": str(plan.id),
+                "attempt_id": str(outcome.attempt_id),
+                "item_ref": outcome.item_ref,
+                "scores": [g.score for g in given],
+                "rule": plan.disagreement_rule,
+            },
+        )
+        return
+    await _resolve(session, plan, outcome, attempt, scale, given, None)
+
+
+def _scales(scale: Scale) -> dict[str, rules.CriterionScale]:
+    rubric = scale.rubric
+    if isinstance(rubric, HolisticRubric):
+        return {"level": rules.CriterionScale(1.0, [lv.points for lv in rubric.levels])}
+    return {
+        c.id: rules.CriterionScale(c.weight, [lv.points for lv in c.levels])
+        for c in rubric.criteria
+    }
+
+
+async def _resolve(
+    session: AsyncSession,
+    plan: RatingPlan,
+    outcome: RatingOutcome,
+    attempt: Attempt,
+    scale: Scale,
+    given: list[rules.Given],
+    adjudication: rules.Given | None,
+) -> None:
+    resolution = rules.Resolution(plan.resolution)
+    final = rules.resolve(given, adjudication, resolution, _scales(scale))
+    if resolution is rules.Resolution.sum_of_criteria:
+        final = scale.item_score(final)
+    final = min(max(round(final, 6), 0.0), scale.item_max)
+    result = await scoring.manual_score(
+        session,
+        attempt,
+        outcome.item_ref,
+        score=final,
+        reason=f"rated ({plan.resolution}, plan {plan.id})",
+        actor=RATING,
+    )
+    outcome.status, outcome.score = "resolved", final
+    outcome.revision, outcome.resolved_at = result.revision, utcnow()
+    await session.flush()
+    await audit.record(
+        session,
+        organization_id=plan.organization_id,
+        action="rating.resolved",
+        actor=RATING,
+        target_type="attempt",
+        target_id=attempt.id,
+        data={
+            "plan_id": str(plan.id),
+            "item_ref": outcome.item_ref,
+            "score": final,
+            "resolution": plan.resolution,
+            "adjudicated": adjudication is not None,
+            "revision": result.revision,
+        },
+    )
+
+
+# --- seeded responses -----------------------------------------------------------------------
+
+
+async def add_seed(
+    session: AsyncSession, principal: Principal, plan_id: uuid.UUID, body: schemas.SeedCreate
+) -> SeededResponse:
+    """A pre-scored response of one of the administration's items (its levels checked
+    against the item's rubric). Leads only."""
+    plan = await get_plan(session, principal, plan_id)
+    require_lead(principal, plan)
+    administration = await assessments.get_administration(
+        session, Principal.system(plan.organization_id), plan.administration_id
+    )
+    version_id = await session.scalar(
+        select(AttemptItem.item_version_id)
+        .join(Attempt, Attempt.id == AttemptItem.attempt_id)
+        .where(Attempt.administration_id == administration.id, AttemptItem.ref == body.item_ref)
+        .limit(1)
+    )
+    if version_id is None:
+        raise errors.SeedInvalid(f"no attempt of this administration has item {body.item_ref!r}")
+    scale = await scale_for(session, version_id, body.item_ref)
+    points = check_levels(scale.rubric, body.levels, errors.SeedInvalid)
+    seed = SeededResponse(
+        organization_id=plan.organization_id,
+        plan_id=plan.id,
+        item_ref=body.item_ref,
+        item_version_id=version_id,
+        value=dict(body.response),
+        levels=dict(body.levels),
+        score=scale.item_score(points),
+        created_by=principal.actor.id,
+        created_at=utcnow(),
+    )
+    session.add(seed)
+    await session.flush()
+    await audit.record(
+        session,
+        organization_id=plan.organization_id,
+        action="rating.seed_added",
+        actor=principal.actor,
+        target_type="rating_plan",
+        target_id=plan.id,
+        data={"seed_id": str(seed.id), "item_ref": seed.item_ref, "score": seed.score},
+    )
+    return seed
+
+
+# --- the lead's views -----------------------------------------------------------------------
+
+
+async def progress(
+    session: AsyncSession, principal: Principal, plan_id: uuid.UUID
+) -> schemas.Progress:
+    plan = await get_plan(session, principal, plan_id)
+    require_lead(principal, plan)
+    items: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for item_ref, status, needed, count in (
+        await session.execute(
+            select(
+                RatingOutcome.item_ref,
+                RatingOutcome.status,
+                func.sum(RatingOutcome.needed),
+                func.count(),
+            )
+            .where(RatingOutcome.plan_id == plan.id)
+            .group_by(RatingOutcome.item_ref, RatingOutcome.status)
+        )
+    ).all():
+        entry = items[item_ref]
+        entry["responses"] += int(count)
+        entry["needed"] += int(needed)
+        entry[status] += int(count)
+    for item_ref, count in (
+        await session.execute(
+            select(Rating.item_ref, func.count())
+            .where(Rating.plan_id == plan.id, Rating.kind == "rating")
+            .group_by(Rating.item_ref)
+        )
+    ).all():
+        items[item_ref]["done"] += int(count)
+    return schemas.Progress(
+        items=[
+            schemas.ItemProgress(
+                item_ref=ref,
+                responses=e["responses"],
+                ratings_needed=e["needed"],
+                ratings_done=e["done"],
+                adjudicating=e["adjudicating"],
+                resolved=e["resolved"],
+            )
+            for ref, e in sorted(items.items())
+        ]
+    )
+
+
+async def disagreements(
+    session: AsyncSession, principal: Principal, plan_id: uuid.UUID
+) -> list[schemas.Disagreement]:
+    """Responses waiting for an adjudicator, with the raters' levels (raters unnamed)."""
+    plan = await get_plan(session, principal, plan_id)
+    require_lead(principal, plan)
+    waiting = (
+        await session.execute(
+            select(RatingOutcome)
+            .where(RatingOutcome.plan_id == plan.id, RatingOutcome.status == "adjudicating")
+            .order_by(RatingOutcome.created_at)
+        )
+    ).scalars()
+    now = utcnow()
+    out = []
+    for outcome in list(waiting):
+        ratings = await _ratings_of(session, plan.id, outcome.response_key)
+        leased = await session.scalar(
+            select(RatingTask.id).where(
+                RatingTask.plan_id == plan.id,
+                RatingTask.response_key == outcome.response_key,
+                RatingTask.kind == "adjudication",
+                RatingTask.state == "leased",
+                RatingTask.lease_expires_at > now,
+            )
+        )
+        out.append(
+            schemas.Disagreement(
+                response_key=outcome.response_key,
+                item_ref=outcome.item_ref,
+                ratings=[
+                    schemas.PriorRating(levels=r.levels, score=r.score)
+                    for r in ratings
+                    if r.kind == "rating"
+                ],
+                adjudication_leased=leased is not None,
+            )
+        )
+    return out
+
+
+def _read(values: stats.Agreement) -> dict[str, Any]:
+    def clean(x: float) -> float | None:
+        return None if math.isnan(x) else round(x, 6)
+
+    return {
+        "pairs": values.pairs,
+        "exact": clean(values.exact),
+        "adjacent": clean(values.adjacent),
+        "kappa": clean(values.kappa),
+        "quadratic_kappa": clean(values.quadratic_kappa),
+        "smd": clean(values.smd),
+    }
+
+
+async def _plan_ratings(session: AsyncSession, plan_id: uuid.UUID) -> list[Rating]:
+    return list(
+        (
+            await session.execute(
+                select(Rating)
+                .where(Rating.plan_id == plan_id)
+                .order_by(Rating.submitted_at, Rating.id)
+            )
+        ).scalars()
+    )
+
+
+def plan_statistics(
+    ratings: list[Rating],
+    seeds: dict[uuid.UUID, float],
+    *,
+    threshold: float,
+    paused: set[uuid.UUID],
+    raters: Sequence[uuid.UUID] = (),
+) -> schemas.PlanStats:
+    """Agreement per item (each response's first two ratings), per rater pair, and per
+    rater (against every other rating of the same responses, and against the seeded
+    responses' scores), with drift windows and the flag below ``threshold``."""
+    by_response: dict[str, list[Rating]] = defaultdict(list)
+    for r in ratings:
+        if r.kind == "rating":
+            by_response[r.response_key].append(r)
+    per_item: dict[str, tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
+    per_pair: dict[tuple[uuid.UUID, uuid.UUID], tuple[list[float], list[float]]] = defaultdict(
+        lambda: ([], [])
+    )
+    per_rater: dict[uuid.UUID, list[tuple[Any, float, float]]] = defaultdict(list)
+    for group in by_response.values():
+        if len(group) < 2:
+            continue
+        first, second = group[0], group[1]
+        a, b = per_item[first.item_ref]
+        a.append(first.score)
+        b.append(second.score)
+        for i, x in enumerate(group):
+            for y in group[i + 1 :]:
+                lo, hi = (x, y) if str(x.rater_id) < str(y.rater_id) else (y, x)
+                pa, pb = per_pair[(lo.rater_id, hi.rater_id)]
+                pa.append(lo.score)
+                pb.append(hi.score)
+            for y in group:
+                if y is not x:
+                    per_rater[x.rater_id].append((x.submitted_at, y.score, x.score))
+    seeded: dict[uuid.UUID, list[tuple[float, float]]] = defaultdict(list)
+    counts: dict[uuid.UUID, list[int]] = defaultdict(list)
+    for r in ratings:
+        counts[r.rater_id].append(r.duration_ms)
+        if r.kind == "seeded" and r.seed_id in seeds:
+            truth = seeds[r.seed_id]
+            seeded[r.rater_id].append((truth, r.score))
+            per_rater[r.rater_id].append((r.submitted_at, truth, r.score))
+    rater_rows = []
+    for rater in sorted(set(counts) | set(raters), key=str):
+        mine = [(o, s) for _, o, s in sorted(per_rater.get(rater, []), key=lambda t: t[0])]
+        drift = [
+            stats.adjacent_agreement([o for o, _ in w], [s for _, s in w])
+            for w in (
+                mine[start : start + DRIFT_WINDOW] for start in range(0, len(mine), DRIFT_WINDOW)
+            )
+        ]
+        recent = mine[-DRIFT_WINDOW:]
+        recent_agreement = (
+            stats.adjacent_agreement([o for o, _ in recent], [s for _, s in recent])
+            if recent
+            else math.nan
+        )
+        seeds_of = seeded.get(rater, [])
+        co = [
+            (o, s)
+            for r in ratings
+            if r.rater_id == rater and r.kind == "rating"
+            for other in by_response[r.response_key]
+            if other is not r
+            for o, s in [(other.score, r.score)]
+        ]
+        durations = counts.get(rater, [])
+        rater_rows.append(
+            schemas.RaterStats(
+                rater_id=rater,
+                ratings=len(durations),
+                mean_seconds=sum(durations) / len(durations) / 1000 if durations else None,
+                agreement=schemas.AgreementRead(
+                    **_read(stats.agreement([o for o, _ in co], [s for _, s in co]))
+                ),
+                seeded=len(seeds_of),
+                seeded_exact=(
+                    stats.exact_agreement([t for t, _ in seeds_of], [s for _, s in seeds_of])
+                    if seeds_of
+                    else None
+                ),
+                seeded_adjacent=(
+                    stats.adjacent_agreement([t for t, _ in seeds_of], [s for _, s in seeds_of])
+                    if seeds_of
+                    else None
+                ),
+                drift=[round(d, 6) for d in drift],
+                flagged=len(mine) >= MIN_COMPARISONS and recent_agreement < threshold,
+                paused=rater in paused,
+            )
+        )
+    return schemas.PlanStats(
+        items=[
+            schemas.ItemAgreement(item_ref=ref, **_read(stats.agreement(a, b)))
+            for ref, (a, b) in sorted(per_item.items())
+        ],
+        pairs=[
+            schemas.PairAgreement(rater_a=ra, rater_b=rb, **_read(stats.agreement(a, b)))
+            for (ra, rb), (a, b) in sorted(per_pair.items(), key=lambda kv: str(kv[0]))
+        ],
+        raters=rater_rows,
+    )
+
+
+async def _statistics(session: AsyncSession, plan: RatingPlan) -> schemas.PlanStats:
+    seeds = {
+        s.id: s.score
+        for s in (
+            await session.execute(select(SeededResponse).where(SeededResponse.plan_id == plan.id))
+        ).scalars()
+    }
+    people = await members(session, plan)
+    return plan_statistics(
+        await _plan_ratings(session, plan.id),
+        seeds,
+        threshold=plan.agreement_threshold,
+        paused={m.user_id for m in people if m.paused_at is not None},
+        raters=[m.user_id for m in people if m.role == "rater"],
+    )
+
+
+async def statistics(
+    session: AsyncSession, principal: Principal, plan_id: uuid.UUID
+) -> schemas.PlanStats:
+    plan = await get_plan(session, principal, plan_id)
+    require_lead(principal, plan)
+    return await _statistics(session, plan)
+
+
+async def my_statistics(
+    session: AsyncSession, principal: Principal, plan_id: uuid.UUID
+) -> schemas.RaterStats:
+    """The caller's own figures on a plan they rate on (others' figures are not shown)."""
+    plan = await get_plan(session, principal, plan_id)
+    if not any(m.user_id == principal.user_id for m in await members(session, plan)):
+        raise errors.RaterNotOnPlan("the caller does not rate on this plan")
+    everything = await _statistics(session, plan)
+    mine = next((r for r in everything.raters if r.rater_id == principal.user_id), None)
+    if mine is None:
+        return schemas.RaterStats(
+            rater_id=principal.user_id,
+            ratings=0,
+            mean_seconds=None,
+            agreement=schemas.AgreementRead(
+                pairs=0, exact=None, adjacent=None, kappa=None, quadratic_kappa=None, smd=None
+            ),
+            seeded=0,
+            seeded_exact=None,
+            seeded_adjacent=None,
+            drift=[],
+            flagged=False,
+            paused=False,
+        )
+    return mine
+
+
+EXPORT_COLUMNS = [
+    "rating_id", "plan_id", "kind", "item_ref", "attempt_id", "seeded_response_id",
+    "rater_id", "started_at", "submitted_at", "duration_ms", "levels", "criteria", "score",
+    "comment", "response_status", "final_score", "result_revision",
+]  # fmt: skip
+
+
+async def export_csv(session: AsyncSession, principal: Principal, plan_id: uuid.UUID) -> str:
+    """Every rating of the plan, oldest first, with the resolution of its response."""
+    plan = await get_plan(session, principal, plan_id)
+    require_lead(principal, plan)
+    outcomes = {
+        o.response_key: o
+        for o in (
+            await session.execute(select(RatingOutcome).where(RatingOutcome.plan_id == plan.id))
+        ).scalars()
+    }
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(EXPORT_COLUMNS)
+    for r in await _plan_ratings(session, plan.id):
+        outcome = outcomes.get(r.response_key)
+        writer.writerow(
+            [
+                r.id,
+                r.plan_id,
+                r.kind,
+                r.item_ref,
+                r.attempt_id or "",
+                r.seed_id or "",
+                r.rater_id,
+                r.started_at.isoformat(),
+                r.submitted_at.isoformat(),
+                r.duration_ms,
+                json.dumps(r.levels, sort_keys=True),
+                json.dumps(r.criteria, sort_keys=True),
+                r.score,
+                r.comment or "",
+                outcome.status if outcome else "seeded",
+                "" if outcome is None or outcome.score is None else outcome.score,
+                "" if outcome is None or outcome.revision is None else outcome.revision,
+            ]
+        )
+    return buffer.getvalue()
