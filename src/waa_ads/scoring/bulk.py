@@ -24,8 +24,13 @@ statements per chunk instead of dozens per attempt:
    :func:`~waa_ads.audit.service.record_many`, last, so the organization's chain is locked
    only for the end of the chunk's transaction.
 
-Other dialects (SQLite) score attempt by attempt through ``score_attempt``
-(:func:`waa_ads.scoring.service.score_administration` chooses).
+:func:`rescore_chunk` does the same for answer-key corrections: a batch of attempts' new
+revisions (the previous revision's item scores with the corrected one swapped in) written
+with ``COPY``, and their events appended last.
+
+Other dialects (SQLite) go attempt by attempt through ``score_attempt`` and
+``service._apply_rescore`` (:func:`waa_ads.scoring.service.score_administration` and
+:func:`~waa_ads.scoring.service.rescore_item` choose).
 """
 
 from __future__ import annotations
@@ -586,10 +591,7 @@ def _result_rows(
 ) -> tuple[list[str], list[tuple[Any, ...]]]:
     """``attempt_result`` rows as ``score_attempt`` makes them: every column of the model,
     the computed values, scalar defaults, else NULL."""
-    from waa_ads.scoring.models import AttemptResult
-
-    table_columns = list(AttemptResult.__table__.columns)
-    names = [c.name for c in table_columns]
+    names: list[str] = []
     rows: list[tuple[Any, ...]] = []
     for a, attempt in enumerate(chosen):
         complete = int(computed.pending[a]) == 0
@@ -617,17 +619,8 @@ def _result_rows(
             "withheld": False,
             "withheld_reason": None,
         }
-        row = []
-        for column in table_columns:
-            if column.name in values:
-                row.append(values[column.name])
-            elif column.default is not None and column.default.is_scalar:
-                row.append(column.default.arg)
-            elif column.nullable:
-                row.append(None)
-            else:
-                raise RuntimeError(f"no value for attempt_result.{column.name}")
-        rows.append(tuple(row))
+        names, row = _columns(values)
+        rows.append(row)
     return names, rows
 
 
