@@ -278,6 +278,7 @@ def upgrade() -> None:
             "ix_rating_task_queue", ["plan_id", "state", "order_key"], unique=False
         )
         batch_op.create_index("ix_rating_task_response", ["plan_id", "response_key"], unique=False)
+        batch_op.create_index("ix_rating_task_rater", ["rater_id", "state"], unique=False)
 
     op.create_table(
         "rating_lease",
@@ -414,6 +415,7 @@ def downgrade() -> None:
 
     op.drop_table("rating_lease")
     with op.batch_alter_table("rating_task", schema=None) as batch_op:
+        batch_op.drop_index("ix_rating_task_rater")
         batch_op.drop_index("ix_rating_task_response")
         batch_op.drop_index("ix_rating_task_queue")
         batch_op.drop_index(batch_op.f("ix_rating_task_organization_id"))

@@ -122,6 +122,7 @@ class RatingTask(Base):
         UniqueConstraint("plan_id", "response_key", "rater_id"),
         Index("ix_rating_task_queue", "plan_id", "state", "order_key"),
         Index("ix_rating_task_response", "plan_id", "response_key"),
+        Index("ix_rating_task_rater", "rater_id", "state"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid7)

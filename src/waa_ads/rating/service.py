@@ -605,8 +605,8 @@ async def lease_next(
     principal: Principal,
     plan_id: uuid.UUID | None,
 ) -> schemas.NextReply:
-    """Lease the next response for the caller: a seeded one now and then (the plan's
-    share), else the first open task in the scattered queue order that the caller may
+    """Lease the next response for the caller (the one they hold, if they hold one): a
+    seeded one now and then (the plan's share), else the first open task in the scattered queue order that the caller may
     take. On PostgreSQL the task row is taken ``FOR UPDATE SKIP LOCKED``, so raters asking
     at once each get a different task; SQLite has one writer at a time."""
     memberships = await _my_memberships(session, principal, plan_id)
@@ -617,6 +617,24 @@ async def lease_next(
     if all(m.paused_at is not None for m, _ in memberships):
         raise errors.RaterPaused("a lead paused this rater; ask them to resume")
     now = utcnow()
+    held = (
+        await session.execute(
+            select(RatingTask, RatingLease)
+            .join(RatingLease, RatingLease.id == RatingTask.lease_id)
+            .where(
+                RatingTask.rater_id == principal.user_id,
+                RatingTask.state == "leased",
+                RatingTask.lease_expires_at > now,
+                RatingTask.plan_id.in_([p.id for _, p in memberships]),
+            )
+            .limit(1)
+        )
+    ).first()
+    if held is not None:
+        # Asking again (a reloaded page) gives back the lease the rater holds: one at a time.
+        return schemas.NextReply(
+            lease=await _lease_read(session, settings, held[0], held[1]), waiting=0
+        )
     task: RatingTask | None = None
     for member, plan in memberships:
         if member.role == "rater" and member.paused_at is None and plan.seeded_share > 0:
