@@ -57,7 +57,7 @@ def test_agreement_smd_and_edges() -> None:
     assert agreement.standardized_mean_difference([1.0, 1.0], [1.0, 1.0]) == 0.0
     assert math.isnan(agreement.cohen_kappa([], []))
     assert math.isnan(agreement.cohen_kappa([2.0, 2.0], [2.0, 2.0]))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="equal-length"):
         agreement.exact_agreement([1.0], [1.0, 2.0])
     summary = agreement.agreement(a, b)
     assert summary.pairs == 5 and summary.exact == pytest.approx(0.4)
@@ -116,5 +116,5 @@ def test_resolutions() -> None:
     # content 3.5 rounds up to 4 (a level), language 2: 4 + 0.5 x 2.
     assert rules.resolve([a, b], None, rules.Resolution.sum_of_criteria, scales) == 5.0
     assert rules.resolve([a, b], judge, rules.Resolution.sum_of_criteria, scales) == 3.0
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="nothing to resolve"):
         rules.resolve([], None, rules.Resolution.mean, scales)

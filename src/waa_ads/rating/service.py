@@ -606,9 +606,10 @@ async def lease_next(
     plan_id: uuid.UUID | None,
 ) -> schemas.NextReply:
     """Lease the next response for the caller (the one they hold, if they hold one): a
-    seeded one now and then (the plan's share), else the first open task in the scattered queue order that the caller may
-    take. On PostgreSQL the task row is taken ``FOR UPDATE SKIP LOCKED``, so raters asking
-    at once each get a different task; SQLite has one writer at a time."""
+    seeded one now and then (the plan's share), else the first open task in the scattered
+    queue order that the caller may take. On PostgreSQL the task row is taken ``FOR UPDATE
+    SKIP LOCKED``, so raters asking at once each get a different task; SQLite has one
+    writer at a time."""
     memberships = await _my_memberships(session, principal, plan_id)
     if not memberships:
         if plan_id is not None:
