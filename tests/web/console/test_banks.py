@@ -6,6 +6,7 @@ happen, and what people without the right get."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,6 +15,7 @@ import pytest
 from tests.support.console import console_sign_in, field_errors, post_form
 from tests.support.factories import Account, Factory, login
 from tests.support.items import choice_item, package
+from tests.support.media import png
 from waa_ads.auth.models import Organization, Role
 
 pytestmark = pytest.mark.asyncio
@@ -508,3 +510,90 @@ async def test_the_source_view_reads_and_saves_qti_json_and_native(
     created = await post_form(client, new, csrf, {"format": "native", "content": yaml_text})
     assert created.status_code == 303, created.text[-2000:]
     assert "Saved as version 1." in (await client.get(created.headers["location"])).text
+
+
+RUBRIC = Path(__file__).resolve().parents[2] / "fixtures" / "rubrics"
+
+
+async def test_the_media_library_uploads_lists_and_shows_a_file(
+    client: httpx.AsyncClient, make: Factory
+) -> None:
+    _, account, headers, _ = await _author_with_bank(client, make)
+    csrf = await console_sign_in(client, account)
+    library = await client.get("/console/banks/media")
+    assert library.status_code == 200 and "No media yet." in library.text
+    sent = await client.post(
+        "/console/banks/media",
+        data={"csrf_token": csrf},
+        files={"file": ("dot.png", png(4, 3), "image/png")},
+    )
+    assert sent.status_code == 303
+    page = await client.get(sent.headers["location"])
+    assert "Uploaded: dot.png." in page.text
+    assert "4 \u00d7 3 px" in page.text and "image/png" in page.text
+    media_id = sent.headers["location"].rsplit("/", 1)[1]
+    assert f'src="/api/v1/media/{media_id}/content"' in page.text
+    assert "dot.png" in (await client.get("/console/banks/media")).text
+    again = await client.post(
+        "/console/banks/media",
+        data={"csrf_token": csrf},
+        files={"file": ("dot.png", png(4, 3), "image/png")},
+    )
+    assert "Already in the library" in (await client.get(again.headers["location"])).text
+
+    wrong = await client.post(
+        "/console/banks/media",
+        data={"csrf_token": csrf},
+        files={"file": ("dot.jpg", png(4, 3), "image/jpeg")},
+    )
+    assert wrong.status_code == 422
+    assert "image/png" in field_errors(wrong.text)["file"]
+    listed = (await client.get("/api/v1/media", headers=headers)).json()
+    assert len(listed) == 1
+
+
+async def test_rubrics_are_created_validated_and_versioned(
+    client: httpx.AsyncClient, make: Factory
+) -> None:
+    _, account, _, _ = await _author_with_bank(client, make)
+    csrf = await console_sign_in(client, account)
+    text = (RUBRIC / "photosynthesis-short-answer.yaml").read_text()
+    assert (await client.get("/console/banks/rubrics")).status_code == 200
+    broken = text.replace("points: 1", "points: 2")
+    refused = await post_form(
+        client, "/console/banks/rubrics", csrf, {"slug": "photo", "yaml": broken}
+    )
+    assert refused.status_code == 422
+    assert "levels" in field_errors(refused.text)["yaml"]
+    created = await post_form(
+        client, "/console/banks/rubrics", csrf, {"slug": "photo", "yaml": text}
+    )
+    assert created.status_code == 303, created.text[-2000:]
+    url = created.headers["location"]
+    page = await client.get(url)
+    assert "Why leaves need light" in page.text or "why leaves need light" in page.text
+    assert "Maximum: 2.0 points" in page.text
+    listing = await client.get("/console/banks/rubrics")
+    assert 'class="code">photo</td>' in listing.text
+
+    v2 = await post_form(
+        client, f"{url}/versions", csrf, {"yaml": text.replace("version: 1", "version: 2")}
+    )
+    assert v2.status_code == 303
+    assert "Saved as version 2." in (await client.get(url)).text
+    first = await client.get(url, params={"version": 1})
+    assert "<h2>Version 1</h2>" in first.text
+    analytic = (RUBRIC / "argumentative-essay.yaml").read_text()
+    kind = await post_form(client, f"{url}/versions", csrf, {"yaml": analytic})
+    assert kind.status_code == 409
+    assert "yaml" in field_errors(kind.text)
+
+
+async def test_media_and_rubrics_are_refused_to_a_proctor(
+    client: httpx.AsyncClient, make: Factory
+) -> None:
+    org = await make.organization()
+    proctor = await make.user(org, Role.proctor)
+    await console_sign_in(client, proctor)
+    media = await client.get("/console/banks/media")
+    assert media.status_code == 403 and "notice-error" in media.text

@@ -129,6 +129,167 @@ _BANK_FIELDS: Final = {
 }
 
 
+# --- media and rubrics (registered before the bank page, whose path would take their names) ---
+
+MEDIA: Final = f"{BANKS}/media"
+RUBRICS: Final = f"{BANKS}/rubrics"
+
+
+@router.get("/banks/media", response_class=HTMLResponse)
+async def media_list(request: Request, who: StaffDep) -> HTMLResponse:
+    assets = await who.read("/api/v1/media")
+    return render(request, "banks/media.html", staff=who, assets=assets, form=Form())
+
+
+@router.post("/banks/media", response_class=Response)
+async def media_upload(request: Request, who: ActionDep) -> Response:
+    form = await request.form()
+    upload = form.get("file")
+    files: dict[str, tuple[str, bytes, str]] = {}
+    if isinstance(upload, UploadFile) and upload.filename:
+        data = await upload.read()
+        files["file"] = (upload.filename, data, upload.content_type or "application/octet-stream")
+    body, content_type = multipart({}, files)
+    reply = await who.api.call("POST", "/api/v1/media", content=body, content_type=content_type)
+    if reply.ok:
+        asset = reply.json()
+        said = "Uploaded" if reply.status == 201 else "Already in the library"
+        return redirect(f"{MEDIA}/{asset['id']}", flash=f"{said}: {asset['filename']}.")
+    problem = reply.problem
+    assert problem is not None
+    if not problem.fields:
+        problem = Problem(
+            status=problem.status,
+            code=problem.code,
+            title=problem.title,
+            detail=problem.detail,
+            fields=(FieldError("file", problem.detail or problem.title),),
+        )
+    assets = await who.read("/api/v1/media")
+    return render(
+        request,
+        "banks/media.html",
+        staff=who,
+        assets=assets,
+        form=Form(problem=problem),
+        status=reply.status,
+    )
+
+
+@router.get("/banks/media/{media_id}", response_class=HTMLResponse)
+async def media_page(request: Request, who: StaffDep, media_id: uuid.UUID) -> HTMLResponse:
+    asset = await who.read(f"/api/v1/media/{media_id}")
+    return render(request, "banks/media_item.html", staff=who, asset=asset)
+
+
+@router.get("/banks/rubrics", response_class=HTMLResponse)
+async def rubric_list(request: Request, who: StaffDep) -> HTMLResponse:
+    rubrics = await who.read("/api/v1/rubrics")
+    return render(request, "banks/rubrics.html", staff=who, rubrics=rubrics, form=Form())
+
+
+def _rubric_problem(problem: Problem | None) -> Problem:
+    """A refused rubric: the document's problems (``invalid_params`` by their place in it)
+    are shown by the YAML field and listed in the summary."""
+    assert problem is not None
+    named = tuple(
+        FieldError("yaml", f"{f.name}: {f.reason}")
+        if not f.name.startswith(("body.", "slug"))
+        else f
+        for f in problem.fields
+    )
+    if not named and problem.code in ("rubric-invalid", "rubric-kind-changed"):
+        named = (FieldError("yaml", problem.detail or problem.title),)
+    return Problem(
+        status=problem.status,
+        code=problem.code,
+        title=problem.title,
+        detail=problem.detail,
+        fields=named,
+    )
+
+
+@router.post("/banks/rubrics", response_class=Response)
+async def rubric_create(request: Request, who: ActionDep) -> Response:
+    form = await request.form()
+    values = _values(form)
+    values["yaml"] = str(form.get("yaml") or "")
+    reply = await who.api.post(
+        "/api/v1/rubrics", {"slug": _text(form, "slug"), "yaml": values["yaml"]}
+    )
+    if reply.ok:
+        made = reply.json()
+        return redirect(
+            f"{RUBRICS}/{made['rubric']['id']}",
+            flash=f"Rubric “{made['rubric']['title']}” created.",
+        )
+    rubrics = await who.read("/api/v1/rubrics")
+    shown = Form(values=values, problem=_rubric_problem(reply.problem))
+    return render(
+        request,
+        "banks/rubrics.html",
+        staff=who,
+        rubrics=rubrics,
+        form=shown,
+        status=reply.status,
+    )
+
+
+async def _rubric_page(
+    request: Request,
+    who: Staff,
+    rubric_id: uuid.UUID,
+    version: int | None,
+    form: Form | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    rubrics = await who.read("/api/v1/rubrics")
+    rubric = next((r for r in rubrics if r["id"] == str(rubric_id)), None)
+    if rubric is None:
+        raise ApiRefused(_not_found("no such rubric"), who)
+    shown = version or rubric["latest_version"]
+    found = await who.read(f"/api/v1/rubrics/{rubric_id}/versions/{shown}")
+    latest_yaml = found["version"]["source_yaml"]
+    if shown != rubric["latest_version"]:
+        latest = await who.read(f"/api/v1/rubrics/{rubric_id}/versions/{rubric['latest_version']}")
+        latest_yaml = latest["version"]["source_yaml"]
+    return render(
+        request,
+        "banks/rubric.html",
+        staff=who,
+        rubric=rubric,
+        version=found["version"],
+        form=form or Form(values={"yaml": latest_yaml}),
+        status=status,
+    )
+
+
+@router.get("/banks/rubrics/{rubric_id}", response_class=HTMLResponse)
+async def rubric_page(
+    request: Request,
+    who: StaffDep,
+    rubric_id: uuid.UUID,
+    version: Annotated[int | None, Query(ge=1)] = None,
+) -> HTMLResponse:
+    return await _rubric_page(request, who, rubric_id, version)
+
+
+@router.post("/banks/rubrics/{rubric_id}/versions", response_class=Response)
+async def rubric_version_add(request: Request, who: ActionDep, rubric_id: uuid.UUID) -> Response:
+    form = await request.form()
+    text = str(form.get("yaml") or "")
+    reply = await who.api.post(f"/api/v1/rubrics/{rubric_id}/versions", {"yaml": text})
+    if reply.ok:
+        made = reply.json()
+        return redirect(
+            f"{RUBRICS}/{rubric_id}", flash=f"Saved as version {made['version']['version']}."
+        )
+    if reply.status == 404:
+        who.expect(reply)
+    shown = Form(values={"yaml": text}, problem=_rubric_problem(reply.problem))
+    return await _rubric_page(request, who, rubric_id, None, shown, reply.status)
+
+
 @dataclass(frozen=True)
 class ItemFilters:
     """The bank page's search: what the items API takes, as the form sent it."""
