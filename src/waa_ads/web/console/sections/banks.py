@@ -521,7 +521,11 @@ def _editor(
     problem: Problem | None = None,
     status: int = 200,
 ) -> HTMLResponse:
-    form = Form(values=dict(values), problem=problem, fields=bank_forms.METADATA_FIELDS)
+    # The fields a refusal names (the form's own names) link from the summary too.
+    named = {f.name: f.name for f in problem.fields if "." not in f.name} if problem else {}
+    form = Form(
+        values=dict(values), problem=problem, fields={**named, **bank_forms.METADATA_FIELDS}
+    )
     return render(
         request,
         "banks/editor.html",
