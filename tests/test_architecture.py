@@ -26,8 +26,22 @@ DOMAIN_IMPORTS: dict[str, frozenset[str]] = {
     "delivery": frozenset({"core", "audit", "auth", "content", "assessments"}),
     "scoring": frozenset({"core", "audit", "auth", "content", "assessments", "delivery"}),
     "rating": frozenset({"core", "audit", "auth", "content", "assessments", "delivery", "scoring"}),
+    # Integrity and rating both follow scoring; neither imports the other.
+    "integrity": frozenset(
+        {"core", "audit", "auth", "content", "assessments", "delivery", "scoring"}
+    ),
     "web": frozenset(
-        {"core", "audit", "auth", "content", "assessments", "delivery", "scoring", "rating"}
+        {
+            "core",
+            "audit",
+            "auth",
+            "content",
+            "assessments",
+            "delivery",
+            "scoring",
+            "rating",
+            "integrity",
+        }
     ),
 }
 
@@ -52,6 +66,10 @@ PURE_MODULES = (
     "waa_ads.scoring.vectorized",
     "waa_ads.rating.agreement",
     "waa_ads.rating.rules",
+    "waa_ads.integrity.rules",
+    "waa_ads.integrity.signals",
+    "waa_ads.integrity.similarity",
+    "waa_ads.integrity.simulate",
 )
 #: Packages all of whose modules are pure.
 PURE_PACKAGES = (
