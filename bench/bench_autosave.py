@@ -316,10 +316,16 @@ class Connection:
     thousands with one plain connection per simulated candidate). It handles what these
     servers send: a status line, headers and a Content-Length body."""
 
+    #: uvicorn closes a keep-alive connection idle for 5 s (``--timeout-keep-alive``); one
+    #: idle longer than this is reopened rather than written to while the server closes it
+    #: (what browsers do too, instead of failing the request).
+    MAX_IDLE_S = 4.0
+
     def __init__(self, host: str, port: int, timeout_s: float = 30.0) -> None:
         self.host, self.port, self.timeout_s = host, port, timeout_s
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
+        self._used_at = 0.0
 
     async def request(
         self, method: str, path: str, payload: Any = None, headers: dict[str, str] | None = None
@@ -335,6 +341,8 @@ class Connection:
     async def _exchange(
         self, method: str, path: str, payload: Any, headers: dict[str, str]
     ) -> tuple[int, bytes]:
+        if self._writer is not None and time.perf_counter() - self._used_at > self.MAX_IDLE_S:
+            self.close()
         if self._writer is None:
             self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
         assert self._reader is not None
@@ -359,6 +367,7 @@ class Connection:
             elif name == b"transfer-encoding":
                 raise ValueError("chunked responses are not handled")
         data = await self._reader.readexactly(length)
+        self._used_at = time.perf_counter()
         if close:
             self.close()
         return status, data
