@@ -113,6 +113,10 @@ async def test_the_page_shows_each_attempt_and_acts_through_the_api(
     fragment = await client.get(f"{url}/rows/{attempt_id}")
     assert fragment.status_code == 200
     assert fragment.text.strip().startswith(f'<tr id="attempt-{attempt_id}"')
+    every = await client.get(f"{url}/rows")
+    assert every.status_code == 200
+    assert every.text.count("<tr ") == 1
+    assert (await client.get(f"{url}/rows/{administration}")).status_code == 404
 
 
 @pytest.mark.asyncio

@@ -139,6 +139,27 @@ async def live_page(request: Request, who: StaffDep, administration_id: uuid.UUI
     return _page(request, who, board)
 
 
+def _rows(board: dict[str, Any], who: Any, administration_id: uuid.UUID) -> str:
+    row = templates.get_template("proctor/row.html")
+    return "".join(
+        row.render(
+            attempt=attempt,
+            live_url=_live_url(administration_id),
+            csrf_token=who.api.csrf_token,
+            failed=None,
+            form=Form(),
+        )
+        for attempt in board["attempts"]
+    )
+
+
+@router.get("/administrations/{administration_id}/live/rows", response_class=HTMLResponse)
+async def live_rows(request: Request, who: StaffDep, administration_id: uuid.UUID) -> HTMLResponse:
+    """Every attempt's row (``proctor.js`` reads them again after a reconnection)."""
+    board = await who.read(f"/api/v1/administrations/{administration_id}/live")
+    return HTMLResponse(_rows(board, who, administration_id), headers=page_headers())
+
+
 @router.get(
     "/administrations/{administration_id}/live/rows/{attempt_id}", response_class=HTMLResponse
 )
@@ -150,13 +171,7 @@ async def live_row(
     found = [a for a in board["attempts"] if a["id"] == str(attempt_id)]
     if not found:
         return HTMLResponse("", status_code=404, headers=page_headers())
-    html = templates.get_template("proctor/row.html").render(
-        attempt=found[0],
-        live_url=_live_url(administration_id),
-        csrf_token=who.api.csrf_token,
-        failed=None,
-        form=Form(),
-    )
+    html = _rows({**board, "attempts": found}, who, administration_id)
     return HTMLResponse(html, headers=page_headers())
 
 

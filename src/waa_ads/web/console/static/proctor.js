@@ -112,16 +112,25 @@ function tick() {
 
 // --- rows ----------------------------------------------------------------------------------
 
-/** @param {string} id */
-async function reloadRow(id) {
+/**
+ * Read rows again from the server and swap them in: one attempt's (`id`), or all of them.
+ * @param {string} [id]
+ */
+async function reloadRows(id) {
   if (!root) return;
-  const reply = await fetch(`${root.dataset["liveUrl"]}/rows/${id}`, { credentials: "same-origin" });
+  const url = `${root.dataset["liveUrl"]}/rows${id ? `/${id}` : ""}`;
+  const reply = await fetch(url, { credentials: "same-origin" });
   if (!reply.ok) return;
   const template = document.createElement("template");
   template.innerHTML = (await reply.text()).trim();
-  const fresh = template.content.querySelector("tr");
-  if (!(fresh instanceof HTMLTableRowElement)) return;
-  const old = rowOf(id);
+  for (const fresh of template.content.querySelectorAll("tr[data-attempt]")) {
+    if (fresh instanceof HTMLTableRowElement) swapIn(fresh);
+  }
+}
+
+/** @param {HTMLTableRowElement} fresh */
+function swapIn(fresh) {
+  const old = rowOf(fresh.dataset["attempt"] ?? "");
   if (old) {
     keepWhatWasTyped(old, fresh);
     old.replaceWith(fresh);
@@ -242,7 +251,7 @@ function handle(message) {
   if (message.event === "integrity") { integrity(message); return; }
   if (!id) return;
   const row = rowOf(id);
-  if (STATE_EVENTS.has(message.event) || !row) { void reloadRow(id); return; }
+  if (STATE_EVENTS.has(message.event) || !row) { void reloadRows(id); return; }
   if (message.event === "navigated" && message.current_position !== undefined) {
     const position = row.querySelector(".position");
     if (position) position.textContent = String(message.current_position);
@@ -262,6 +271,8 @@ function setStatus(kind, text) {
 }
 
 let retry = RETRY_MIN_MS;
+/** Whether the socket was open once: a later refusal of the session is worth a retry. */
+let wasLive = false;
 
 function connect() {
   if (!root) return;
@@ -285,13 +296,16 @@ function connect() {
       setStatus("off", "Live updates are not available to you for this administration. Reload the page to see changes.");
       return;
     }
+    if (event.code === 4401 && !opened && !wasLive) {
+      setStatus("off", "You are signed out. Reload the page to sign in again.");
+      return;
+    }
+    // 4401 after being live: the session's access cookie was renewed meanwhile; try again.
+    wasLive = wasLive || opened;
     setStatus("wait", "Reconnecting to live updates… Reload the page to see changes meanwhile.");
     window.setTimeout(() => {
-      // News missed while away: the page as it is now, then live again.
-      if (opened) for (const row of document.querySelectorAll("#live-rows tr[data-attempt]")) {
-        const id = row instanceof HTMLElement ? row.dataset["attempt"] : undefined;
-        if (id) void reloadRow(id);
-      }
+      // News missed while away: the rows as they are now, then live again.
+      if (wasLive) void reloadRows();
       connect();
     }, retry);
     retry = Math.min(retry * 2, RETRY_MAX_MS);
