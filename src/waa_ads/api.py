@@ -13,6 +13,7 @@ from waa_ads.core.errors import COMMON_ERROR_RESPONSES
 from waa_ads.core.schemas import VersionInfo
 from waa_ads.delivery.router import proctor_router
 from waa_ads.delivery.router import router as delivery_router
+from waa_ads.integrity.router import router as integrity_router
 from waa_ads.rating.router import router as rating_router
 from waa_ads.scoring.router import router as scoring_router
 
@@ -32,4 +33,5 @@ api_router.include_router(assessments_router)
 api_router.include_router(proctor_router)
 api_router.include_router(scoring_router)
 api_router.include_router(rating_router)
+api_router.include_router(integrity_router)
 api_router.include_router(audit_router)

@@ -165,3 +165,11 @@ class AdministrationInUse(Conflict):
 
     code = "administration-in-use"
     title = "Administration is in use"
+
+
+class UnknownIntegrityPolicy(Unprocessable):
+    """The definition's ``integrity_policy`` names no policy of the organization (refused
+    at publish; save the policy under /api/v1/integrity/policies first)."""
+
+    code = "unknown-integrity-policy"
+    title = "Unknown integrity policy"

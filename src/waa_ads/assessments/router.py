@@ -29,6 +29,7 @@ from waa_ads.assessments.errors import (
     RosterRejected,
     SectionTimeLimitUnsupported,
     SelectionUnsatisfiable,
+    UnknownIntegrityPolicy,
     UnknownItem,
     UnknownItemBank,
     UnknownProctor,
@@ -225,6 +226,7 @@ async def get_assessment_version(
         AssessmentNotFound,
         AssessmentVersionNotFound,
         AssessmentVersionNotDraft,
+        UnknownIntegrityPolicy,
         *_PIN_ERRORS,
     ),
 )

@@ -10,7 +10,7 @@ import csv
 import io
 import secrets
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -49,6 +49,7 @@ from waa_ads.assessments.errors import (
     RosterRejected,
     SectionTimeLimitUnsupported,
     SelectionUnsatisfiable,
+    UnknownIntegrityPolicy,
     UnknownItem,
     UnknownItemBank,
     UnknownProctor,
@@ -89,6 +90,29 @@ def require_admin(principal: Principal) -> None:
 
 
 # --- assessments -------------------------------------------------------------------------
+
+#: Whether an organization has an integrity policy of a name. The integrity domain, below
+#: this one in the import order, sets it when imported; unset, every name is unknown.
+IntegrityPolicyLookup = Callable[[AsyncSession, uuid.UUID, str], Awaitable[bool]]
+_integrity_policy_exists: list[IntegrityPolicyLookup] = []
+
+
+def set_integrity_policy_lookup(lookup: IntegrityPolicyLookup) -> None:
+    _integrity_policy_exists[:] = [lookup]
+
+
+async def _check_integrity_policy(
+    session: AsyncSession, organization_id: uuid.UUID, definition: AssessmentDefinition
+) -> None:
+    name = definition.integrity_policy
+    if name is None:
+        return
+    for lookup in _integrity_policy_exists:
+        if await lookup(session, organization_id, name):
+            return
+    raise UnknownIntegrityPolicy(
+        f"integrity_policy {name!r} names no integrity policy of this organization"
+    )
 
 
 def _refuse_unsupported(definition: AssessmentDefinition) -> None:
@@ -436,6 +460,7 @@ async def publish(
         )
     definition = AssessmentDefinition.model_validate(version.definition)
     _refuse_unsupported(definition)
+    await _check_integrity_policy(session, principal.organization_id, definition)
     pinned = await pin(session, principal.organization_id, definition)
     changed = (
         await session.execute(

@@ -67,6 +67,9 @@ class EventRecord:
     id: str
     kind: str
     at: datetime  # the server's time of receipt
+    #: The browser's own time, used only to order events received together (a batch
+    #: shares one receipt time); durations always come from the server's times.
+    client_time: str | None = None
 
 
 @dataclass(frozen=True)
@@ -166,7 +169,7 @@ def compute_signals(
     (away, offline) when the attempt ended; ``similarity_partners`` are the pairs the
     similarity analysis flagged with this attempt (each becomes evidence as it is).
     """
-    events = sorted(events, key=lambda e: (e.at, e.id))
+    events = sorted(events, key=lambda e: (e.at, e.client_time or "", e.id))
     saves = sorted(saves, key=lambda s: (s.at, s.id))
     out: dict[str, SignalValue] = {name: SignalValue(0.0) for name in SIGNALS}
 

@@ -1,0 +1,39 @@
+"""Integrity's background work: each ended attempt is analysed (a periodic sweep picks up
+attempts that ended since the last run), and an administration's answer similarity runs on
+request."""
+
+from __future__ import annotations
+
+import uuid
+
+from waa_ads.core.tasks import TaskContext, periodic, task
+from waa_ads.integrity import service
+
+
+@periodic("integrity.analyse_ended_attempts", every_seconds=60)
+async def analyse_ended_attempts(ctx: TaskContext) -> int:
+    """Analyse the attempts that ended and have no summary yet, or one older than their
+    end (a bounded batch per run). Idempotent."""
+    async with ctx.db.transaction() as session:
+        return await service.analyse_pending(session)
+
+
+@task("integrity.analyse_attempt")
+async def analyse_attempt(ctx: TaskContext, *, attempt_id: str) -> str:
+    """Analyse one attempt now (replacing its summary). Safe to run twice."""
+    async with ctx.db.transaction() as session:
+        summary = await service.analyse_attempt(session, uuid.UUID(attempt_id))
+        return summary.status
+
+
+@task("integrity.analyse_similarity")
+async def analyse_similarity(
+    ctx: TaskContext, *, organization_id: str, administration_id: str
+) -> int:
+    """Answer similarity of an administration; the number of pairs flagged. Running it
+    again replaces the previous run."""
+    async with ctx.db.transaction() as session:
+        run = await service.analyse_similarity(
+            session, uuid.UUID(organization_id), uuid.UUID(administration_id)
+        )
+        return run.flagged
