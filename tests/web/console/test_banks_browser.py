@@ -4,6 +4,7 @@ axe on every page and screenshots (console-banks-*.png)."""
 
 from __future__ import annotations
 
+import re
 import secrets
 from pathlib import Path
 from typing import Any
@@ -180,3 +181,28 @@ def test_media_library_and_rubric_editor(site: Site, admin_page: Any, tmp_path: 
     page.get_by_role("heading", name="Version 1").wait_for()
     check_axe(page, "rubric page")
     shot(page, "console-banks-10-rubric")
+
+
+def test_a_graphic_items_preview_is_answered_with_the_players_markers(
+    site: Site, admin_page: Any
+) -> None:
+    page = admin_page
+    page.goto(f"{site.one}/console/banks")
+    page.get_by_role("link", name="Sample placement bank").click()
+    page.get_by_label("Text").fill("sample-point-coordinates")
+    page.get_by_role("button", name="Search").click()
+    page.get_by_role("link", name="Plotting coordinates").click()
+    # The player's point picker has turned the picture into a stage with markers.
+    page.get_by_text("Point 1: not placed").wait_for()
+    picture = page.locator("#item-preview .waa-point-stage img")
+    box = picture.bounding_box()
+    assert box is not None
+    # A(3, 2) is at pixel (235, 110) of the 320 x 320 grid.
+    picture.click(position={"x": box["width"] * 235 / 320, "y": box["height"] * 110 / 320})
+    responses = page.get_by_label("Response (JSON, by response identifier)")
+    expect(responses).to_have_value(re.compile(r'^\{"RESPONSE":\[\[23[4-6],1(09|10|11)\]\]\}$'))
+    page.get_by_role("button", name="Score this response").click()
+    page.get_by_role("heading", name="Outcome").wait_for()
+    assert page.locator(".try-result .score").inner_text() == "Score: 1.0 of 2.0"
+    check_axe(page, "graphic item page")
+    shot(page, "console-banks-11-select-point")
