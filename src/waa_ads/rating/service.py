@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import and_, exists, false, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
+from sqlalchemy.orm.attributes import set_committed_value
 
 from waa_ads.assessments import service as assessments
 from waa_ads.audit import service as audit
@@ -39,7 +40,7 @@ from waa_ads.content.rubrics.document import (
     score_with_rubric,
     validate_rubric_document,
 )
-from waa_ads.core.db import utcnow
+from waa_ads.core.db import utcnow, uuid7
 from waa_ads.core.errors import DomainError
 from waa_ads.core.settings import Settings
 from waa_ads.core.tenancy import get_scoped
@@ -296,7 +297,22 @@ def _points_rubric(item_ref: str, maximum: float) -> HolisticRubric:
     )
 
 
+#: Scales by item version: a published version and its rubric version never change.
+_scale_cache: dict[tuple[uuid.UUID, str], Scale] = {}
+
+
 async def scale_for(session: AsyncSession, item_version_id: uuid.UUID, item_ref: str) -> Scale:
+    cached = _scale_cache.get((item_version_id, item_ref))
+    if cached is not None:
+        return cached
+    if len(_scale_cache) > 4096:
+        _scale_cache.clear()
+    scale = await _scale_for(session, item_version_id, item_ref)
+    _scale_cache[(item_version_id, item_ref)] = scale
+    return scale
+
+
+async def _scale_for(session: AsyncSession, item_version_id: uuid.UUID, item_ref: str) -> Scale:
     row = await session.get(ItemVersion, item_version_id)
     assert row is not None
     item = await delivery.item_definition(session, item_version_id)
@@ -644,17 +660,27 @@ async def lease_next(
                 break
     condition = and_(
         RatingTask.organization_id == principal.organization_id,
-        _open(now),
         _queue_filter(memberships, principal.user_id),
     )
     postgres = session.get_bind().dialect.name == "postgresql"
     attempts = 0
     while task is None and attempts < 5:
         attempts += 1
-        stmt = select(RatingTask).where(condition).order_by(RatingTask.order_key).limit(1)
-        if postgres:
-            stmt = stmt.with_for_update(skip_locked=True)
-        candidate = (await session.execute(stmt)).scalar_one_or_none()
+        candidate = None
+        # Open tasks first, then leases run out: each an index range in queue order
+        # (ix_rating_task_queue), where one query with OR would sort every row.
+        for state in (
+            RatingTask.state == "open",
+            and_(RatingTask.state == "leased", RatingTask.lease_expires_at < now),
+        ):
+            stmt = (
+                select(RatingTask).where(state, condition).order_by(RatingTask.order_key).limit(1)
+            )
+            if postgres:
+                stmt = stmt.with_for_update(skip_locked=True)
+            candidate = (await session.execute(stmt)).scalar_one_or_none()
+            if candidate is not None:
+                break
         if candidate is None:
             break
         # Guarded: the row may have changed between the read and this update elsewhere.
@@ -665,12 +691,14 @@ async def lease_next(
             .execution_options(synchronize_session=False)
         )
         if claimed.rowcount == 1:  # type: ignore[attr-defined]
-            await session.refresh(candidate)
+            set_committed_value(candidate, "state", "leased")
+            set_committed_value(candidate, "rater_id", principal.user_id)
             task = candidate
     if task is None:
         return schemas.NextReply(lease=None, waiting=0)
     plan = next(p for _, p in memberships if p.id == task.plan_id)
     lease = RatingLease(
+        id=uuid7(),
         organization_id=task.organization_id,
         task_id=task.id,
         rater_id=principal.user_id,
@@ -678,10 +706,18 @@ async def lease_next(
         expires_at=now + timedelta(seconds=plan.lease_seconds),
     )
     session.add(lease)
-    await session.flush()
     task.lease_id, task.lease_expires_at = lease.id, lease.expires_at
     await session.flush()
-    waiting = await session.scalar(select(func.count()).select_from(RatingTask).where(condition))
+    # Open tasks of the plans and items the rater takes (without the never-twice check,
+    # which would cost a subquery per row): what still waits, as a progress hint.
+    waiting = await session.scalar(
+        select(func.count())
+        .select_from(RatingTask)
+        .where(
+            RatingTask.plan_id.in_({p.id for _, p in memberships}),
+            RatingTask.state == "open",
+        )
+    )
     return schemas.NextReply(
         lease=await _lease_read(session, settings, task, lease), waiting=int(waiting or 0)
     )
@@ -691,6 +727,8 @@ async def _response_value(session: AsyncSession, task: RatingTask) -> dict[str, 
     if task.seed_id is not None:
         seed = await session.get(SeededResponse, task.seed_id)
         return dict(seed.value) if seed is not None else None
+    if task.attempt_id is None:
+        return None
     stored = await session.get(Response, (task.attempt_id, task.item_ref))
     return dict(stored.value) if stored is not None and stored.value is not None else None
 
@@ -1122,6 +1160,7 @@ def plan_statistics(
         lambda: ([], [])
     )
     per_rater: dict[uuid.UUID, list[tuple[Any, float, float]]] = defaultdict(list)
+    co_raters: dict[uuid.UUID, list[tuple[float, float]]] = defaultdict(list)
     for group in by_response.values():
         if len(group) < 2:
             continue
@@ -1138,6 +1177,7 @@ def plan_statistics(
             for y in group:
                 if y is not x:
                     per_rater[x.rater_id].append((x.submitted_at, y.score, x.score))
+                    co_raters[x.rater_id].append((y.score, x.score))
     seeded: dict[uuid.UUID, list[tuple[float, float]]] = defaultdict(list)
     counts: dict[uuid.UUID, list[int]] = defaultdict(list)
     for r in ratings:
@@ -1162,14 +1202,7 @@ def plan_statistics(
             else math.nan
         )
         seeds_of = seeded.get(rater, [])
-        co = [
-            (o, s)
-            for r in ratings
-            if r.rater_id == rater and r.kind == "rating"
-            for other in by_response[r.response_key]
-            if other is not r
-            for o, s in [(other.score, r.score)]
-        ]
+        co = co_raters.get(rater, [])
         durations = counts.get(rater, [])
         rater_rows.append(
             schemas.RaterStats(
