@@ -597,3 +597,35 @@ async def test_media_and_rubrics_are_refused_to_a_proctor(
     await console_sign_in(client, proctor)
     media = await client.get("/console/banks/media")
     assert media.status_code == 403 and "notice-error" in media.text
+
+
+async def test_an_essay_made_in_the_editor_gets_a_rubric(
+    client: httpx.AsyncClient, make: Factory
+) -> None:
+    _, account, headers, bank_id = await _author_with_bank(client, make)
+    text = (RUBRIC / "photosynthesis-short-answer.yaml").read_text()
+    rubric = await client.post(
+        "/api/v1/rubrics", json={"slug": "photo", "yaml": text}, headers=headers
+    )
+    version_id = rubric.json()["version"]["id"]
+    csrf = await console_sign_in(client, account)
+    new = f"/console/banks/{bank_id}/items/new"
+    form = await client.get(new, params={"type": "extended_text"})
+    assert f'<option value="{version_id}">' in form.text
+    assert "why leaves need light (version 1)" in form.text
+    fields = {
+        "type": "extended_text",
+        "identifier": "leaves",
+        "title": "Leaves",
+        "stem": "<p>Why do leaves need light?</p>",
+        "expected_lines": "5",
+        "format": "plain",
+        "rubric_version_id": version_id,
+    }
+    created = await post_form(client, new, csrf, fields)
+    assert created.status_code == 303, created.text[-2000:]
+    item_id = created.headers["location"].rsplit("/", 1)[1]
+    version = (await client.get(f"/api/v1/items/{item_id}", headers=headers)).json()["version"]
+    assert version["rubric_version_id"] == version_id
+    edit = await client.get(f"/console/banks/{bank_id}/items/{item_id}/edit")
+    assert f'<option value="{version_id}" selected>' in edit.text

@@ -165,6 +165,7 @@ def values_from_definition(
         "standards": ", ".join(version.get("standards") or []),
         "estimated_time_s": _number(version.get("estimated_time_s")),
         "expected_version": version.get("version", ""),
+        "rubric_version_id": version.get("rubric_version_id") or "",
     }
     if kind in ("choice", "order", "associate"):
         choices = interaction.get("choices") or []

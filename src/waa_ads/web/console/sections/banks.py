@@ -511,7 +511,7 @@ def _item_problem(problem: Problem | None, values: Mapping[str, Any], field: str
     )
 
 
-def _editor(
+async def _editor(
     request: Request,
     who: Staff,
     bank: Mapping[str, Any],
@@ -526,9 +526,21 @@ def _editor(
     form = Form(
         values=dict(values), problem=problem, fields={**named, **bank_forms.METADATA_FIELDS}
     )
+    rubrics: list[tuple[str, str]] = []
+    if values["type"] == "extended_text":
+        # The newest version of each rubric, to attach to an essay.
+        rubrics = [("", "None")]
+        for rubric in await who.read("/api/v1/rubrics"):
+            latest = rubric["latest_version"]
+            found = await who.read(f"/api/v1/rubrics/{rubric['id']}/versions/{latest}")
+            rubrics.append((found["version"]["id"], f"{rubric['title']} (version {latest})"))
+        attached = str(values.get("rubric_version_id") or "")
+        if attached and attached not in dict(rubrics):
+            rubrics.append((attached, "An earlier rubric version (attached now)"))
     return render(
         request,
         "banks/editor.html",
+        rubrics=rubrics,
         staff=who,
         bank=bank,
         item=item,
@@ -549,7 +561,7 @@ async def item_new(
 ) -> Response:
     bank = await who.read(f"/api/v1/banks/{bank_id}")
     if type in bank_forms.FORM_TYPES:
-        return _editor(request, who, bank, bank_forms.blank_values(type), item=None)
+        return await _editor(request, who, bank, bank_forms.blank_values(type), item=None)
     if type in dict(INTERACTION_TYPES):
         return redirect(f"{bank_url(bank_id)}/items/new/source?type={type}")
     return render(
@@ -580,13 +592,15 @@ async def _save_editor(
     if more in ("choice", "source", "target"):
         # Without a script, "Add a row" comes back with one more empty row.
         values[f"{more}_rows"] = int(values.get(f"{more}_rows") or 0) + 1
-        return _editor(request, who, bank, values, item=found["item"] if found else None)
+        return await _editor(request, who, bank, values, item=found["item"] if found else None)
     metadata = dict((found["version"]["definition"].get("metadata") or {}) if found else {})
     body: dict[str, Any] = {
         "source": {"format": "native", "content": bank_forms.native_document(values, metadata)},
         "metadata": bank_forms.bank_metadata(values),
         "change_note": str(values.get("change_note", "")).strip() or None,
     }
+    if kind == "extended_text" and values.get("rubric_version_id"):
+        body["rubric_version_id"] = str(values["rubric_version_id"])
     if found is None:
         reply = await who.api.post(f"/api/v1/banks/{bank_id}/items", body)
     else:
@@ -594,7 +608,7 @@ async def _save_editor(
         body["expected_version"] = int(expected) if expected.isdigit() else None
         reply = await who.api.call("PATCH", f"/api/v1/items/{item_id}", json_body=body)
     if not reply.ok:
-        return _editor(
+        return await _editor(
             request,
             who,
             bank,
@@ -722,7 +736,7 @@ async def item_edit(
             flash="This item says more than the form can show: edit its source.",
         )
     values = bank_forms.values_from_definition(definition, found["version"])
-    return _editor(request, who, bank, values, item=found["item"])
+    return await _editor(request, who, bank, values, item=found["item"])
 
 
 @router.post("/banks/{bank_id}/items/{item_id}/edit", response_class=Response)
