@@ -30,6 +30,8 @@ org_app = typer.Typer(help="Organizations (tenants).", no_args_is_help=True)
 app.add_typer(org_app, name="org")
 bank_app = typer.Typer(help="Item banks.", no_args_is_help=True)
 app.add_typer(bank_app, name="bank")
+integrity_app = typer.Typer(help="Integrity analyses.", no_args_is_help=True)
+app.add_typer(integrity_app, name="integrity")
 
 console = Console(stderr=True)
 T = TypeVar("T")
@@ -369,6 +371,35 @@ def score_item(
             f"({', '.join(declared) or 'the item declares none'})"
         )
     typer.echo(json.dumps(evaluate(item, responses).to_dict()))
+
+
+@integrity_app.command("similarity")
+def integrity_similarity(
+    file: Path = typer.Argument(..., help="CSV with candidate,item,response[,correct] rows."),
+    alpha: float = typer.Option(0.01, min=1e-12, max=0.5, help="Level after correction."),
+    correction: str = typer.Option("bh", help="bh (Benjamini-Hochberg) or bonferroni."),
+) -> None:
+    """Print the pairs of candidates whose answers agree beyond chance, as CSV (no
+    database); a summary goes to stderr. An unreadable CSV ends with exit code 2."""
+    from waa_ads.integrity.similarity_csv import ResponsesCsvError, flagged_pairs_csv
+
+    if correction not in ("bh", "bonferroni"):
+        raise typer.BadParameter("bh or bonferroni", param_hint="--correction")
+    try:
+        with file.open(encoding="utf-8-sig", newline="") as handle:
+            text, result = flagged_pairs_csv(handle, alpha=alpha, correction=correction)
+    except OSError as exc:
+        typer.echo(f"error: cannot read {file}: {exc.strerror}", err=True)
+        raise typer.Exit(2) from None
+    except ResponsesCsvError as exc:
+        typer.echo(f"error: {file}: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(text, nl=False)
+    typer.echo(
+        f"{result.candidates} candidates, {result.items} items, {result.tests} ordered pairs "
+        f"tested, {len(result.pairs)} flagged ({correction}, alpha {alpha})",
+        err=True,
+    )
 
 
 @org_app.command("create")

@@ -3,13 +3,13 @@
 
 For an ordered pair (a, b) the index asks whether *a* chose the same option as *b* on more
 items than *a*'s ability and the options' popularity explain (Wollack's omega, with the option
-probabilities taken from the candidates of the same ability instead of a fitted nominal
+probabilities taken from candidates of similar scores instead of a fitted nominal
 response model):
 
-- ability is the number correct (or, without a key, the number of modal answers); the
-  candidates are split into up to 20 equal groups by it;
-- ``P[a, i, k]`` is the share of *a*'s group choosing option ``k`` of item ``i``, leaving
-  *a* out and smoothed toward the whole cohort's share;
+- ability is the number correct (or, without a key, the number of modal answers);
+- ``P[a, i, k]`` is the share choosing option ``k`` of item ``i`` among candidates of
+  *a*'s score, kernel-smoothed over the score (nonparametric option curves), leaving *a*
+  out and shrunk a little toward the whole cohort's share;
 - the matches ``M`` of a with b have mean ``E = sum_i P[a, i, R_b,i]`` and variance
   ``V = sum_i p(1-p)`` when a answers independently of b; the index is ``(M - E) / sqrt(V)``.
 
@@ -34,8 +34,7 @@ import numpy.typing as npt
 
 SCREEN_Z = 3.0
 SMOOTHING = 2.0
-MAX_GROUPS = 20
-MIN_GROUP = 50
+BANDWIDTH_FLOOR = 0.75
 
 IntArray = npt.NDArray[np.int32]
 FloatArray = npt.NDArray[np.float64]
@@ -87,14 +86,6 @@ def encode(rows: Sequence[Sequence[Any]]) -> tuple[IntArray, list[list[Any]]]:
     return codes, options
 
 
-def _groups(score: FloatArray, n: int) -> IntArray:
-    count = max(1, min(MAX_GROUPS, n // MIN_GROUP))
-    order = np.argsort(score, kind="stable")
-    group = np.empty(n, dtype=np.int32)
-    group[order] = (np.arange(n) * count) // n
-    return group
-
-
 def _one_hot(codes: IntArray, k: int) -> npt.NDArray[np.float32]:
     n, m = codes.shape
     out = np.zeros((n, m * k), dtype=np.float32)
@@ -106,32 +97,40 @@ def _one_hot(codes: IntArray, k: int) -> npt.NDArray[np.float32]:
 def probabilities(
     codes: IntArray, correct: npt.NDArray[np.bool_] | None
 ) -> tuple[npt.NDArray[np.float32], IntArray, int]:
-    """``P`` (``n x m·K``): for each candidate, the chance of choosing each option of each
-    item in their ability group (leave-one-out, smoothed), 0 where they did not answer;
-    the groups; ``K``."""
+    """``P`` (``n x m*K``): for each candidate, the chance of choosing each option of each
+    item given their score, 0 where they did not answer; the scores; ``K``.
+
+    The option curves are kernel-smoothed over the score (a Gaussian kernel, Silverman's
+    bandwidth), from everyone else (the candidate's own answers are left out), and shrunk
+    a little toward the whole cohort's shares.
+    """
     n, m = codes.shape
     k = int(codes.max()) + 1 if codes.size and codes.max() >= 0 else 1
     hot = _one_hot(codes, k)
     if correct is not None:
-        score = correct.sum(axis=1).astype(np.float64)
+        score = correct.sum(axis=1).astype(np.int64)
     else:
         totals = hot.sum(axis=0).reshape(m, k)
         modal = totals.argmax(axis=1)
-        score = (codes == modal[None, :]).sum(axis=1).astype(np.float64)
-    group = _groups(score, n)
-    count = int(group.max()) + 1
-    per_group = np.zeros((count, m * k), dtype=np.float64)
-    np.add.at(per_group, group, hot)
+        score = (codes == modal[None, :]).sum(axis=1).astype(np.int64)
+    levels = np.arange(m + 1)
+    by_score = np.zeros((m + 1, m * k), dtype=np.float64)
+    np.add.at(by_score, score, hot)
     answered = (codes >= 0).astype(np.float64)
-    answering = np.zeros((count, m), dtype=np.float64)
-    np.add.at(answering, group, answered)
-    totals = per_group.sum(axis=0).reshape(m, k)
+    answering = np.zeros((m + 1, m), dtype=np.float64)
+    np.add.at(answering, score, answered)
+    spread = float(score.std()) if n > 1 else 1.0
+    bandwidth = max(BANDWIDTH_FLOOR, 1.06 * spread * n ** (-0.2))
+    kernel = np.exp(-((levels[:, None] - levels[None, :]) ** 2) / (2 * bandwidth**2))
+    numer_by_score = kernel @ by_score
+    denom_by_score = kernel @ answering
+    totals = by_score.sum(axis=0).reshape(m, k)
     overall = (totals / np.maximum(totals.sum(axis=1, keepdims=True), 1.0)).reshape(m * k)
-    numer = per_group[group] - hot + SMOOTHING * overall[None, :]
-    denom = np.repeat(answering[group] - answered + SMOOTHING, k, axis=1)
+    numer = numer_by_score[score] - hot + SMOOTHING * overall[None, :]
+    denom = np.repeat(denom_by_score[score] - answered + SMOOTHING, k, axis=1)
     p = numer / denom
     p *= np.repeat(answered, k, axis=1)  # no match is possible where a gave no answer
-    return p.astype(np.float32), group, k
+    return p.astype(np.float32), score.astype(np.int32), k
 
 
 def _upper_tail(p: FloatArray, observed: IntArray) -> FloatArray:
