@@ -49,6 +49,7 @@ NAVIGATION: Final = (
     NavEntry("Results", f"{CONSOLE}/results", frozenset({"admin"})),
     NavEntry("Organization", f"{CONSOLE}/organization", frozenset({"admin"})),
     NavEntry("Audit log", f"{CONSOLE}/audit", frozenset({"admin"})),
+    NavEntry("Rating", f"{CONSOLE}/rating", frozenset({"rater", "admin"})),
 )
 
 

@@ -1,0 +1,396 @@
+"""Human rating: the rater's queue and scoring form, and the rating lead's page.
+
+A rater takes the next response of a plan (``POST /api/v1/rating/next``), sees it without
+the candidate's identity beside the rubric (a radio group per criterion, keyboard
+shortcuts from ``rating.js``), writes annotations and a comment to the candidate, and
+saves, usually asking for the next response in the same call. The scoring form is shown
+as the reply of the post that leased it (the API has no read of a lease but the queue's
+own, which gives the held lease back when asked again), so reloading after a refusal
+shows the same lease with the refusal beside its field.
+
+The lead's page reads the plan's progress, disagreements, agreement and per-rater figures
+and pauses or resumes raters; adjudication is the same scoring form, leased from the same
+queue by an adjudicator of the plan. Admins create plans here. Everything goes through
+``/api/v1/rating``; the CSV export is a link to the API's own route.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any, Final
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from waa_ads.web.console.gateway import ApiReply, FieldError, Problem
+from waa_ads.web.console.pages import CONSOLE, ApiRefused, Form, Staff, redirect, render, templates
+from waa_ads.web.console.router import ActionDep, StaffDep
+
+router = APIRouter()
+
+RATING: Final = f"{CONSOLE}/rating"
+API: Final = "/api/v1/rating"
+#: The keyboard shortcuts of the scoring form, as the page documents them (rating.js).
+SHORTCUTS: Final = (
+    ("1 to 9", "choose that level (counted from the top) of the criterion you are in"),
+    ("[ and ]", "go to the previous or next criterion"),
+    ("Ctrl + Enter", "save and take the next response"),
+)
+RULES: Final = (
+    ("adjacent", "more than one point apart (adjacent)"),
+    ("exact", "any difference (exact)"),
+    ("distance", "more than the distance below apart"),
+)
+RESOLUTIONS: Final = (
+    ("adjudicator", "the adjudicator's score"),
+    ("mean", "the mean of the ratings"),
+    ("sum_of_criteria", "the sum of the criteria's mean levels"),
+)
+PLAN_FIELDS: Final = {
+    "administration_id": "administration_id",
+    "title": "title",
+    "item_refs": "item_refs",
+    "double_share": "double_share",
+    "disagreement_rule": "disagreement_rule",
+    "disagreement_distance": "disagreement_distance",
+    "resolution": "resolution",
+    "lease_seconds": "lease_seconds",
+    "seeded_share": "seeded_share",
+    "agreement_threshold": "agreement_threshold",
+    "raters": "raters",
+    "adjudicators": "adjudicators",
+    "leads": "leads",
+}
+_ANNOTATION = re.compile(r"^\s*(\d+)\s*[-\u2013]\s*(\d+)\s*:\s*(.*)$")
+
+
+def _percent(value: Any) -> str:
+    return "—" if value is None else f"{float(value) * 100:.0f}%"
+
+
+def _figure(value: Any) -> str:
+    if value is None:
+        return "—"
+    number = float(value)
+    return str(int(number)) if number.is_integer() else f"{number:.2f}"
+
+
+templates.filters["rating_percent"] = _percent
+templates.filters["rating_figure"] = _figure
+
+
+def _is_lead(who: Staff, plan: dict[str, Any]) -> bool:
+    return who.has("admin") or str(who.me["user_id"]) in {str(x) for x in plan["leads"]}
+
+
+async def _people(who: Staff) -> dict[str, str]:
+    """Names of the organization's accounts, when the caller may list them (admins);
+    otherwise the pages show ids."""
+    reply = await who.api.get("/api/v1/users", {"limit": 200})
+    if not reply.ok:
+        return {}
+    return {u["id"]: u["display_name"] or u["email"] for u in reply.json()["items"]}
+
+
+def _response_parts(response: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The stored response as the page shows it, one part per response variable: text,
+    a file (an upload or a drawing) or any other value as written."""
+    parts: list[dict[str, Any]] = []
+    for name, value in (response or {}).items():
+        if isinstance(value, str):
+            parts.append({"name": name, "kind": "text", "text": value})
+        elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+            parts.append({"name": name, "kind": "text", "text": "\n\n".join(value)})
+        elif isinstance(value, dict) and "sha256" in value:
+            parts.append(
+                {
+                    "name": name,
+                    "kind": "file",
+                    "file_name": str(value.get("name") or "file"),
+                    "content_type": str(value.get("content_type") or ""),
+                    "size": value.get("size"),
+                    "sha256": str(value["sha256"]),
+                    "drawing": str(value.get("content_type", "")).startswith("image/"),
+                }
+            )
+        else:
+            parts.append({"name": name, "kind": "value", "text": repr(value)})
+    return parts
+
+
+def _annotations(text: str) -> tuple[list[dict[str, Any]], str | None]:
+    """One note a line; ``12-40: note`` marks characters 12 to 40 of the response."""
+    notes: list[dict[str, Any]] = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        match = _ANNOTATION.match(line)
+        if match:
+            start, end = int(match[1]), int(match[2])
+            if end < start:
+                return [], f"in “{line.strip()}” the end comes before the start"
+            notes.append({"note": match[3].strip(), "start": start, "end": end})
+        else:
+            notes.append({"note": line.strip()})
+    return notes, None
+
+
+async def _plan(who: Staff, plan_id: uuid.UUID) -> dict[str, Any]:
+    detail: dict[str, Any] = await who.read(f"{API}/plans/{plan_id}")
+    return detail
+
+
+@router.get("/rating", response_class=HTMLResponse)
+async def queue(request: Request, who: StaffDep) -> HTMLResponse:
+    plans: list[dict[str, Any]] = await who.read(f"{API}/plans")
+    me = str(who.me["user_id"])
+    if not plans and not who.has("rater", "admin"):
+        # What the API says to anyone else who asks for a response to rate.
+        raise ApiRefused(
+            Problem(403, "role-required", "Role required", "rating needs the rater role"), who
+        )
+    rows = []
+    for plan in plans:
+        detail = await _plan(who, uuid.UUID(plan["id"]))
+        roles = sorted({m["role"] for m in detail["members"] if m["user_id"] == me})
+        mine = None
+        if roles:
+            reply = await who.api.get(f"{API}/plans/{plan['id']}/me")
+            mine = reply.json() if reply.ok else None
+        rows.append({"plan": plan, "roles": roles, "lead": _is_lead(who, plan), "stats": mine})
+    return render(request, "rating/queue.html", staff=who, rows=rows)
+
+
+def _scoring_page(
+    request: Request,
+    who: Staff,
+    lease: dict[str, Any],
+    *,
+    waiting: int | None = None,
+    form: Form | None = None,
+    status: int = 200,
+    notice: str | None = None,
+) -> HTMLResponse:
+    return render(
+        request,
+        "rating/score.html",
+        staff=who,
+        status=status,
+        lease=lease,
+        parts=_response_parts(lease["response"]),
+        waiting=waiting,
+        form=form or Form(),
+        shortcuts=SHORTCUTS,
+        notice=notice,
+    )
+
+
+async def _take(request: Request, who: Staff, plan_id: uuid.UUID) -> Response:
+    reply = await who.api.post(f"{API}/next", {"plan_id": str(plan_id)})
+    body = who.expect(reply)
+    if body["lease"] is None:
+        return redirect(RATING, flash="Nothing waits for you on this plan now.")
+    return _scoring_page(request, who, body["lease"], waiting=body["waiting"])
+
+
+@router.post("/rating/plans/{plan_id}/next", response_class=HTMLResponse)
+async def take_next(request: Request, who: ActionDep, plan_id: uuid.UUID) -> Response:
+    return await _take(request, who, plan_id)
+
+
+def _level_fields(lease: dict[str, Any]) -> dict[str, str]:
+    return {f"level-{c['id']}": f"levels.{c['id']}" for c in lease["rubric"]["criteria"]}
+
+
+@router.post("/rating/leases/{lease_id}", response_class=HTMLResponse)
+async def save(request: Request, who: ActionDep, lease_id: uuid.UUID) -> Response:
+    submitted = await request.form()
+    values = {k: v for k, v in submitted.items() if isinstance(v, str) and k != "csrf_token"}
+    plan_id = values.get("plan_id", "")
+    levels = {
+        k.removeprefix("level-"): v for k, v in values.items() if k.startswith("level-") and v
+    }
+    go_on = values.get("then") != "queue"
+    notes, note_error = _annotations(values.get("annotations", ""))
+    reply: ApiReply | None = None
+    problem: Problem | None
+    if note_error is None:
+        reply = await who.api.post(
+            f"{API}/leases/{lease_id}/rating",
+            {
+                "levels": levels,
+                "annotations": notes,
+                "comment": values.get("comment") or None,
+                "next": go_on,
+            },
+        )
+        problem = reply.problem
+    else:
+        problem = Problem(
+            status=422,
+            code="annotations",
+            title="Annotations",
+            detail=note_error,
+            fields=(FieldError("annotations", note_error),),
+        )
+    if problem is None and reply is not None:
+        saved = reply.json()
+        done = f"Saved: {_figure(saved['score'])} points."
+        following = saved["next"]
+        if following is None or following["lease"] is None:
+            flash = done if following is None else done + " Nothing else waits for you now."
+            return redirect(RATING, flash=flash)
+        return _scoring_page(
+            request, who, following["lease"], waiting=following["waiting"], notice=done
+        )
+    assert problem is not None
+    # The refusal beside its field, on the lease the rater holds (the same one when the
+    # levels were refused; a new one when the lease ran out, which the message says).
+    try:
+        plan = uuid.UUID(plan_id)
+    except ValueError:
+        return redirect(RATING, flash=problem.detail or problem.title)
+    again = await who.api.post(f"{API}/next", {"plan_id": str(plan)})
+    body = again.json() if again.ok else None
+    if body is None or body["lease"] is None:
+        return redirect(RATING, flash=f"{problem.title}: {problem.detail or ''}".strip(": "))
+    lease = body["lease"]
+    same = lease["lease_id"] == str(lease_id)
+    if not same:
+        values = {}
+    fields = {**_level_fields(lease), "annotations": "annotations", "comment": "comment"}
+    if problem.code == "lease-expired":
+        problem = Problem(
+            status=problem.status,
+            code=problem.code,
+            title=problem.title,
+            detail=(problem.detail or "")
+            + ". Nothing was saved; this is the response you hold now.",
+            fields=(FieldError("lease", problem.detail or problem.title),),
+        )
+        fields["lease"] = "lease"
+    return _scoring_page(
+        request,
+        who,
+        lease,
+        waiting=body["waiting"],
+        form=Form(values=values, problem=problem, fields=fields),
+        status=problem.status,
+    )
+
+
+# --- the lead's page ------------------------------------------------------------------------
+
+
+@router.get("/rating/plans/new", response_class=HTMLResponse)
+async def new_plan(request: Request, who: StaffDep, administration_id: str = "") -> HTMLResponse:
+    return await _plan_form(request, who, Form(values={"administration_id": administration_id}))
+
+
+async def _plan_form(request: Request, who: Staff, form: Form, status: int = 200) -> HTMLResponse:
+    administrations: list[dict[str, Any]] = await who.read("/api/v1/administrations")
+    users = await who.read("/api/v1/users", {"limit": 200})
+    people = [u for u in users["items"] if u["is_active"] and not u["erased_at"]]
+    return render(
+        request,
+        "rating/plan_form.html",
+        staff=who,
+        status=status,
+        form=form,
+        administrations=[("", "Choose one")] + [(a["id"], a["title"]) for a in administrations],
+        raters=[
+            (u["id"], u["display_name"] or u["email"]) for u in people if "rater" in u["roles"]
+        ],
+        people=[(u["id"], u["display_name"] or u["email"]) for u in people],
+        rules=RULES,
+        resolutions=RESOLUTIONS,
+    )
+
+
+def _share(value: str) -> Any:
+    """A percentage field as the API's share (0-1); anything else goes as written, and the
+    API says what is wrong with it beside the field."""
+    try:
+        return float(value) / 100 if value.strip() else 0.0
+    except ValueError:
+        return value
+
+
+@router.post("/rating/plans", response_class=HTMLResponse)
+async def create_plan(request: Request, who: ActionDep) -> Response:
+    submitted = await request.form()
+    values: dict[str, Any] = {
+        k: v for k, v in submitted.items() if isinstance(v, str) and k != "csrf_token"
+    }
+    for many in ("raters", "adjudicators", "leads"):
+        values[many] = [v for v in submitted.getlist(many) if isinstance(v, str)]
+    body = {
+        "administration_id": values.get("administration_id") or None,
+        "title": values.get("title", ""),
+        "item_refs": [r.strip() for r in str(values.get("item_refs", "")).split(",") if r.strip()],
+        "double_share": _share(str(values.get("double_share", "0"))),
+        "disagreement_rule": values.get("disagreement_rule", "adjacent"),
+        "disagreement_distance": values.get("disagreement_distance") or 1,
+        "per_criterion": values.get("per_criterion") == "on",
+        "resolution": values.get("resolution", "adjudicator"),
+        "lease_seconds": values.get("lease_seconds") or 900,
+        "seeded_share": _share(str(values.get("seeded_share", "0"))),
+        "agreement_threshold": _share(str(values.get("agreement_threshold", "70"))),
+        "raters": [{"user_id": u} for u in values["raters"]],
+        "adjudicators": [{"user_id": u} for u in values["adjudicators"]],
+        "leads": values["leads"],
+    }
+    reply = await who.api.post(f"{API}/plans", body)
+    if reply.problem is not None:
+        form = Form(values=values, problem=reply.problem, fields=PLAN_FIELDS)
+        return await _plan_form(request, who, form, status=reply.status)
+    created = reply.json()
+    return redirect(f"{RATING}/plans/{created['plan']['id']}", flash="Rating plan created.")
+
+
+@router.get("/rating/plans/{plan_id}", response_class=HTMLResponse)
+async def lead_page(request: Request, who: StaffDep, plan_id: uuid.UUID) -> HTMLResponse:
+    detail = await _plan(who, plan_id)
+    progress = await who.read(f"{API}/plans/{plan_id}/progress")
+    waiting = await who.read(f"{API}/plans/{plan_id}/disagreements")
+    stats = await who.read(f"{API}/plans/{plan_id}/stats")
+    names = await _people(who)
+    me = str(who.me["user_id"])
+    return render(
+        request,
+        "rating/lead.html",
+        staff=who,
+        plan=detail["plan"],
+        members=detail["members"],
+        progress=progress["items"],
+        disagreements=waiting,
+        stats=stats,
+        names=names,
+        adjudicator=any(
+            m["user_id"] == me and m["role"] == "adjudicator" for m in detail["members"]
+        ),
+        rules=dict(RULES),
+        resolutions=dict(RESOLUTIONS),
+    )
+
+
+@router.post("/rating/plans/{plan_id}/sync")
+async def sync(who: ActionDep, plan_id: uuid.UUID) -> Response:
+    added = who.expect(await who.api.post(f"{API}/plans/{plan_id}/sync"))
+    n = added["responses_added"]
+    return redirect(
+        f"{RATING}/plans/{plan_id}",
+        flash=f"{n} response{'' if n == 1 else 's'} queued ({added['tasks_added']} ratings).",
+    )
+
+
+@router.post("/rating/plans/{plan_id}/raters/{user_id}/{action}")
+async def pause_or_resume(
+    who: ActionDep, plan_id: uuid.UUID, user_id: uuid.UUID, action: str
+) -> Response:
+    if action not in ("pause", "resume"):
+        return redirect(f"{RATING}/plans/{plan_id}")
+    who.expect(await who.api.post(f"{API}/plans/{plan_id}/raters/{user_id}/{action}"))
+    said = "paused" if action == "pause" else "resumed"
+    return redirect(f"{RATING}/plans/{plan_id}", flash=f"Rater {said}.")

@@ -1,0 +1,158 @@
+"""The console's rating pages: the rater's queue and scoring form (no candidate identity,
+shortcuts documented, refusals beside the fields), the lead's page with adjudication, and
+who may not see them."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+import pytest_asyncio
+from fastapi import FastAPI
+
+from tests.rating.world import rating_world
+from tests.support.console import console_sign_in, csrf_of, field_errors, post_form
+from tests.support.factories import Account, Factory
+from waa_ads.auth.models import Role
+
+pytestmark = pytest.mark.asyncio
+
+_LEASE = re.compile(r'action="/console/rating/leases/([0-9a-f-]+)"')
+
+
+@pytest_asyncio.fixture
+async def browser_like(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """A second cookie jar: the console signs in with cookies, the world is built with
+    bearer headers on ``client``."""
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as c:
+        yield c
+
+
+async def _take(c: httpx.AsyncClient, account: Account, plan_id: str) -> tuple[str, str, str]:
+    csrf = await console_sign_in(c, account)
+    queue = await c.get("/console/rating")
+    assert queue.status_code == 200, queue.text
+    assert f'action="/console/rating/plans/{plan_id}/next"' in queue.text
+    page = await post_form(c, f"/console/rating/plans/{plan_id}/next", csrf)
+    assert page.status_code == 200, page.text
+    found = _LEASE.search(page.text)
+    assert found, page.text
+    return page.text, found.group(1), csrf_of(page.text)
+
+
+async def test_a_rater_scores_without_seeing_the_candidate_and_refusals_sit_beside_fields(
+    app: FastAPI, client: httpx.AsyncClient, browser_like: httpx.AsyncClient, make: Factory
+) -> None:
+    rw = await rating_world(app, client, make, candidates=1)
+    plan = (await rw.plan(double_share=1.0))["plan"]
+    await client.post(f"/api/v1/rating/plans/{plan['id']}/sync", headers=rw.admin)
+    page, lease_id, csrf = await _take(browser_like, rw.raters[0], plan["id"])
+    # The response and the rubric; never who wrote it.
+    assert "Homework builds habits, says writer 0." in page
+    assert "Writer 0" not in page
+    assert rw.attempts[0] not in page
+    assert 'name="level-content"' in page and 'name="level-language"' in page
+    assert "Well developed." in page  # a level's descriptor
+    assert "Keyboard shortcuts" in page and "<kbd>1 to 9</kbd>" in page
+    assert "data-lease-expires=" in page
+    # A missing criterion and a level outside the rubric: each beside its criterion.
+    refused = await post_form(
+        browser_like,
+        f"/console/rating/leases/{lease_id}",
+        csrf,
+        {"plan_id": plan["id"], "level-content": "superb", "comment": "Kept", "then": "next"},
+    )
+    assert refused.status_code == 422, refused.text
+    errors = field_errors(refused.text)
+    assert "level-content" in errors and "level-language" in errors, errors
+    assert _LEASE.search(refused.text).group(1) == lease_id  # type: ignore[union-attr]
+    assert ">Kept</textarea>" in refused.text
+    bad_note = await post_form(
+        browser_like,
+        f"/console/rating/leases/{lease_id}",
+        csrf,
+        {"plan_id": plan["id"], "annotations": "40-12: backwards", "then": "next"},
+    )
+    assert "annotations" in field_errors(bad_note.text)
+    # Saved: nothing else waits for this rater (the other rating is another rater's).
+    saved = await post_form(
+        browser_like,
+        f"/console/rating/leases/{lease_id}",
+        csrf,
+        {
+            "plan_id": plan["id"],
+            "level-content": "strong",
+            "level-language": "fluent",
+            "annotations": "0-8: good opening\nclear",
+            "comment": "Well argued.",
+            "then": "next",
+        },
+    )
+    assert saved.status_code == 303, saved.text
+    assert saved.headers["location"] == "/console/rating"
+    mine = await browser_like.get("/console/rating")
+    assert "Your ratings" in mine.text
+    again = await post_form(
+        browser_like,
+        f"/console/rating/leases/{lease_id}",
+        csrf,
+        {"plan_id": plan["id"], "level-content": "strong", "level-language": "fluent"},
+    )
+    assert again.status_code in (303, 409), again.text
+
+
+async def test_the_lead_sees_the_disagreement_and_adjudicates_with_the_same_form(
+    app: FastAPI, client: httpx.AsyncClient, browser_like: httpx.AsyncClient, make: Factory
+) -> None:
+    rw = await rating_world(app, client, make, candidates=1)
+    plan = (await rw.plan(double_share=1.0, disagreement_rule="exact"))["plan"]
+    await client.post(f"/api/v1/rating/plans/{plan['id']}/sync", headers=rw.admin)
+    for headers, chosen in zip(
+        rw.rater_headers,
+        ({"content": "absent", "language": "weak"}, {"content": "excellent", "language": "fluent"}),
+        strict=True,
+    ):
+        lease = await rw.next(headers, plan["id"])
+        assert (await rw.rate(headers, lease["lease_id"], chosen)).status_code == 201
+    assert rw.lead is not None and rw.adjudicator is not None
+    lead_csrf = await console_sign_in(browser_like, rw.lead)
+    page = await browser_like.get(f"/console/rating/plans/{plan['id']}")
+    assert page.status_code == 200, page.text
+    assert "Disagreements waiting for adjudication" in page.text
+    assert "waiting" in page.text and "QWK" in page.text
+    assert f"/api/v1/rating/plans/{plan['id']}/export.csv" in page.text
+    rater = str(rw.raters[0].user.id)
+    paused = await post_form(
+        browser_like, f"/console/rating/plans/{plan['id']}/raters/{rater}/pause", lead_csrf
+    )
+    assert paused.status_code == 303
+    assert "paused" in (await browser_like.get(f"/console/rating/plans/{plan['id']}")).text
+    # The adjudicator: the same form, the raters' levels beside it, unnamed.
+    adj = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://testserver")
+    async with adj:
+        form, lease_id, csrf = await _take(adj, rw.adjudicator, plan["id"])
+        assert "Adjudicate: E1" in form and "Rater 2" in form
+        done = await post_form(
+            adj,
+            f"/console/rating/leases/{lease_id}",
+            csrf,
+            {"plan_id": plan["id"], "level-content": "good", "level-language": "fair"},
+        )
+        assert done.status_code == 303, done.text
+    result = await client.get(f"/api/v1/results/{rw.attempts[0]}", headers=rw.admin)
+    assert result.json()["latest"]["complete"] is True
+
+
+async def test_a_proctor_gets_the_problem_page(
+    browser_like: httpx.AsyncClient, make: Factory
+) -> None:
+    org = await make.organization()
+    proctor = await make.user(org, Role.proctor)
+    await console_sign_in(browser_like, proctor)
+    page = await browser_like.get("/console/rating")
+    assert page.status_code == 403
+    assert "rater role" in page.text
+    assert 'href="/console/rating"' not in (await browser_like.get("/console")).text
