@@ -110,6 +110,9 @@ def test_import_preview_try_and_compare_versions(
     expect(page.locator("#item-preview").get_by_label("Jupiter")).to_be_checked()
     check_axe(page, "item page")
     shot(page, "console-banks-04-item")
+    page.set_viewport_size({"width": 640, "height": 900})
+    shot(page, "console-banks-04-item-narrow")
+    page.set_viewport_size({"width": 1280, "height": 900})
 
     page.get_by_role("button", name="Compare versions").click()
     page.get_by_role("heading", level=1).wait_for()
