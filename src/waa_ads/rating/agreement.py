@@ -14,9 +14,11 @@ import numpy as np
 import numpy.typing as npt
 
 Floats = npt.NDArray[np.float64]
+#: Scores: a list, or an array of them.
+Scores = Sequence[float] | Floats
 
 
-def _arrays(a: Sequence[float], b: Sequence[float]) -> tuple[Floats, Floats]:
+def _arrays(a: Scores, b: Scores) -> tuple[Floats, Floats]:
     x = np.asarray(a, dtype=np.float64)
     y = np.asarray(b, dtype=np.float64)
     if x.shape != y.shape or x.ndim != 1:
@@ -24,12 +26,12 @@ def _arrays(a: Sequence[float], b: Sequence[float]) -> tuple[Floats, Floats]:
     return x, y
 
 
-def exact_agreement(a: Sequence[float], b: Sequence[float]) -> float:
+def exact_agreement(a: Scores, b: Scores) -> float:
     x, y = _arrays(a, b)
     return float(np.mean(x == y)) if x.size else math.nan
 
 
-def adjacent_agreement(a: Sequence[float], b: Sequence[float], *, within: float = 1.0) -> float:
+def adjacent_agreement(a: Scores, b: Scores, *, within: float = 1.0) -> float:
     """The share of pairs at most ``within`` points apart (exact pairs included)."""
     x, y = _arrays(a, b)
     return float(np.mean(np.abs(x - y) <= within + 1e-9)) if x.size else math.nan
@@ -43,7 +45,7 @@ def _confusion(x: Floats, y: Floats) -> tuple[Floats, int]:
     return matrix.astype(np.float64), k
 
 
-def _kappa(a: Sequence[float], b: Sequence[float], weights: str | None) -> float:
+def _kappa(a: Scores, b: Scores, weights: str | None) -> float:
     x, y = _arrays(a, b)
     if not x.size:
         return math.nan
@@ -61,18 +63,18 @@ def _kappa(a: Sequence[float], b: Sequence[float], weights: str | None) -> float
     return float(1.0 - np.sum(w * observed) / denominator)
 
 
-def cohen_kappa(a: Sequence[float], b: Sequence[float]) -> float:
+def cohen_kappa(a: Scores, b: Scores) -> float:
     """Cohen's kappa: agreement beyond chance, every disagreement counting alike."""
     return _kappa(a, b, None)
 
 
-def quadratic_weighted_kappa(a: Sequence[float], b: Sequence[float]) -> float:
+def quadratic_weighted_kappa(a: Scores, b: Scores) -> float:
     """Kappa with disagreements weighted by the squared distance of the categories (in
     the order of the scores that occur)."""
     return _kappa(a, b, "quadratic")
 
 
-def standardized_mean_difference(a: Sequence[float], b: Sequence[float]) -> float:
+def standardized_mean_difference(a: Scores, b: Scores) -> float:
     """(mean of b - mean of a) / the pooled standard deviation sqrt((sd_a² + sd_b²) / 2),
     with sample standard deviations; NaN with fewer than two pairs or no spread."""
     x, y = _arrays(a, b)
@@ -94,7 +96,7 @@ class Agreement:
     smd: float
 
 
-def agreement(a: Sequence[float], b: Sequence[float], *, within: float = 1.0) -> Agreement:
+def agreement(a: Scores, b: Scores, *, within: float = 1.0) -> Agreement:
     """Every statistic above for one set of pairs."""
     return Agreement(
         pairs=len(a),
