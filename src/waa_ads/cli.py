@@ -801,8 +801,13 @@ WAA-ADS demo is ready
 {result.media} media files)
   assessment:     {result.assessment}
   administration: {result.administration}
-  candidates' access codes (shown once; `waa-ads demo` again issues new ones):
+  rating plan:    {result.rating_plan} (sign in to {url}/console/rating)
 """
+        + "".join(
+            f"  {label + ' e-mail:':<21} {email}\n  {label + ' password:':<21} {secret}\n"
+            for label, email, secret in result.rating_people
+        )
+        + "  candidates' access codes (shown once; `waa-ads demo` again issues new ones):\n"
         + "".join(f"    {name:<16} {code}\n" for name, code in result.candidates)
         + "".join(f"  note: {n}\n" for n in result.notes)
     )

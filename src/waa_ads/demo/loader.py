@@ -1,8 +1,10 @@
 """``waa-ads demo``: a demo organization with an admin, and the sample bank written for this
-project (items of every type, rubrics, media), published and ready to assemble.
+project (items of every type, rubrics, media), published and ready to assemble; the demo
+test's administration with a rating plan on the answers people score, two raters and a
+rating lead (who adjudicates).
 
-Running it again keeps what exists and gives the admin a new password (only a hash is
-stored, so the old one cannot be shown again).
+Running it again keeps what exists and gives the admin, the raters and the lead new
+passwords (only a hash is stored, so the old ones cannot be shown again).
 """
 
 from __future__ import annotations
@@ -31,6 +33,12 @@ from waa_ads.core.storage import BlobStore
 
 DEMO_ORG = "demo"
 DEMO_ADMIN = "admin@demo.example.com"
+#: The demo's rating people: (label printed, e-mail, display name). The lead adjudicates.
+DEMO_RATERS = (
+    ("rater 1", "rater1@demo.example.com", "Demo Rater One"),
+    ("rater 2", "rater2@demo.example.com", "Demo Rater Two"),
+)
+DEMO_LEAD = ("rating lead", "lead@demo.example.com", "Demo Rating Lead")
 SYSTEM = Actor("system", "demo")
 
 
@@ -46,6 +54,9 @@ class DemoResult:
     assessment: str | None = None
     administration: str | None = None
     candidates: list[tuple[str, str]] = field(default_factory=list)
+    #: (label, e-mail, password) of the raters and the rating lead.
+    rating_people: list[tuple[str, str, str]] = field(default_factory=list)
+    rating_plan: str | None = None
     notes: list[str] = field(default_factory=list)
 
 
@@ -186,7 +197,10 @@ async def load_demo(
         assessment_id, administration_id, candidates = await _demo_assessment(
             session, auth.settings, principal, bank.id, identifiers
         )
+        people, plan_id = await _demo_rating(session, auth, principal, administration_id)
     return DemoResult(
+        rating_people=people,
+        rating_plan=plan_id,
         assessment=assessment_id,
         administration=administration_id,
         candidates=candidates,
@@ -346,3 +360,75 @@ async def _demo_assessment(
                 (names.get(issued_entry.entry.candidate_id, "candidate"), issued_entry.code or "")
             )
     return str(assessment.id), str(administration.id), codes
+
+
+async def _account(
+    session: Any, auth: auth_service.AuthComponents, org_id: Any, email: str, name: str
+) -> tuple[User, str]:
+    """A rater account of the demo (created, or kept with a new password)."""
+    password = secrets.token_urlsafe(12)
+    user = (
+        await session.execute(
+            select(User).where(User.organization_id == org_id, User.email == email)
+        )
+    ).scalar_one_or_none()
+    if user is None:
+        user, _ = await auth_service.create_user(
+            session,
+            auth,
+            org_id,
+            auth_schemas.UserCreate(
+                email=email, display_name=name, roles=[Role.rater], password=password
+            ),
+            actor=SYSTEM,
+        )
+    else:
+        user.password_hash = await auth.hasher.hash(password)
+        user.is_active = True
+    return user, password
+
+
+async def _demo_rating(
+    session: Any,
+    auth: auth_service.AuthComponents,
+    principal: Principal,
+    administration_id: str,
+) -> tuple[list[tuple[str, str, str]], str]:
+    """Two raters and a lead, and the administration's rating plan (kept when it exists):
+    every answer people score (essays, short answers, uploads) rated twice, blind; ratings
+    more than one point apart go to the lead, whose score stands."""
+    import uuid
+
+    from waa_ads.rating import schemas as r_schemas
+    from waa_ads.rating import service as r_service
+    from waa_ads.rating.models import RatingPlan
+
+    people: list[tuple[str, str, str]] = []
+    raters: list[User] = []
+    for label, email, name in DEMO_RATERS:
+        user, password = await _account(session, auth, principal.organization_id, email, name)
+        raters.append(user)
+        people.append((label, email, password))
+    lead_label, lead_email, lead_name = DEMO_LEAD
+    lead, password = await _account(session, auth, principal.organization_id, lead_email, lead_name)
+    people.append((lead_label, lead_email, password))
+    administration = uuid.UUID(administration_id)
+    plan_id = await session.scalar(
+        select(RatingPlan.id).where(RatingPlan.administration_id == administration)
+    )
+    if plan_id is None:
+        plan = await r_service.create_plan(
+            session,
+            principal,
+            r_schemas.PlanCreate(
+                administration_id=administration,
+                title="Demo written answers",
+                double_share=1.0,
+                raters=[r_schemas.Member(user_id=u.id) for u in raters],
+                adjudicators=[r_schemas.Member(user_id=lead.id)],
+                leads=[lead.id],
+                lease_seconds=900,
+            ),
+        )
+        plan_id = plan.id
+    return people, str(plan_id)
