@@ -629,3 +629,44 @@ async def test_an_essay_made_in_the_editor_gets_a_rubric(
     assert version["rubric_version_id"] == version_id
     edit = await client.get(f"/console/banks/{bank_id}/items/{item_id}/edit")
     assert f'<option value="{version_id}" selected>' in edit.text
+
+
+async def test_the_bank_page_pages_through_its_items(
+    client: httpx.AsyncClient, make: Factory
+) -> None:
+    _, account, headers, bank_id = await _author_with_bank(client, make)
+    for n in range(27):
+        await _add_item(client, headers, bank_id, f"P{n:02d}", f"Paged {n:02d}")
+    await console_sign_in(client, account)
+    first = await client.get(f"/console/banks/{bank_id}", params={"q": "paged"})
+    shown = re.findall(r">Paged (\d\d)</a>", first.text)
+    assert len(shown) == 25
+    found = re.search(r'href="([^"]+cursor=[^"]+)">Next page', first.text)
+    assert found, "no next page link"
+    second = await client.get(found.group(1).replace("&amp;", "&"))
+    rest = re.findall(r">Paged (\d\d)</a>", second.text)
+    assert len(rest) == 2 and not set(rest) & set(shown)
+    assert "First page" in second.text and "Next page" not in second.text
+
+
+async def test_an_author_who_is_not_the_banks_reviewer_sees_the_refusal_in_the_form(
+    client: httpx.AsyncClient, make: Factory
+) -> None:
+    org, _, headers, bank_id = await _author_with_bank(client, make)
+    author = await make.user(org, Role.author)
+    granted = await client.put(
+        f"/api/v1/banks/{bank_id}/members",
+        json={"user_id": str(author.user.id), "permission": "author"},
+        headers=headers,
+    )
+    assert granted.status_code == 200, granted.text
+    client.cookies.clear()
+    csrf = await console_sign_in(client, author)
+    assert "Science" in (await client.get("/console/banks")).text
+    refused = await post_form(
+        client, f"/console/banks/{bank_id}/settings", csrf, {"name": "Renamed"}
+    )
+    assert refused.status_code == 403
+    assert "There is a problem" in refused.text and 'value="Renamed"' in refused.text
+    archive = await post_form(client, f"/console/banks/{bank_id}/archive", csrf)
+    assert archive.status_code == 403
