@@ -70,6 +70,7 @@ PURE_MODULES = (
     "waa_ads.integrity.signals",
     "waa_ads.integrity.similarity",
     "waa_ads.integrity.simulate",
+    "waa_ads.integrity.similarity_csv",
 )
 #: Packages all of whose modules are pure.
 PURE_PACKAGES = (
