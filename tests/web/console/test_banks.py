@@ -564,7 +564,12 @@ async def test_rubrics_are_created_validated_and_versioned(
         client, "/console/banks/rubrics", csrf, {"slug": "photo", "yaml": broken}
     )
     assert refused.status_code == 422
-    assert "levels" in field_errors(refused.text)["yaml"]
+    assert "levels[1].points" in field_errors(refused.text)["yaml"]
+    two = text.replace("points: 1", "points: 2").replace("id: none", "id: complete")
+    both = await post_form(client, "/console/banks/rubrics", csrf, {"slug": "photo", "yaml": two})
+    message = field_errors(both.text)["yaml"]
+    assert message.count("levels[") >= 2, message
+    assert '<a href="#yaml">' in both.text
     created = await post_form(
         client, "/console/banks/rubrics", csrf, {"slug": "photo", "yaml": text}
     )

@@ -188,18 +188,19 @@ async def rubric_list(request: Request, who: StaffDep) -> HTMLResponse:
     return render(request, "banks/rubrics.html", staff=who, rubrics=rubrics, form=Form())
 
 
+_RUBRIC_FIELDS: Final = {"slug": "slug", "yaml": "yaml"}
+
+
 def _rubric_problem(problem: Problem | None) -> Problem:
     """A refused rubric: the document's problems (``invalid_params`` by their place in it)
     are shown by the YAML field and listed in the summary."""
     assert problem is not None
-    named = tuple(
-        FieldError("yaml", f"{f.name}: {f.reason}")
-        if not f.name.startswith(("body.", "slug"))
-        else f
-        for f in problem.fields
-    )
-    if not named and problem.code in ("rubric-invalid", "rubric-kind-changed"):
-        named = (FieldError("yaml", problem.detail or problem.title),)
+    others = tuple(f for f in problem.fields if f.name.startswith(("body.", "slug")))
+    in_document = [f"{f.name}: {f.reason}" for f in problem.fields if f not in others]
+    if not in_document and problem.code in ("rubric-invalid", "rubric-kind-changed"):
+        in_document = [problem.detail or problem.title]
+    # Every problem of the document at once, beside the field and in the summary.
+    named = others + ((FieldError("yaml", "; ".join(in_document)),) if in_document else ())
     return Problem(
         status=problem.status,
         code=problem.code,
@@ -224,7 +225,7 @@ async def rubric_create(request: Request, who: ActionDep) -> Response:
             flash=f"Rubric “{made['rubric']['title']}” created.",
         )
     rubrics = await who.read("/api/v1/rubrics")
-    shown = Form(values=values, problem=_rubric_problem(reply.problem))
+    shown = Form(values=values, problem=_rubric_problem(reply.problem), fields=_RUBRIC_FIELDS)
     return render(
         request,
         "banks/rubrics.html",
@@ -286,7 +287,9 @@ async def rubric_version_add(request: Request, who: ActionDep, rubric_id: uuid.U
         )
     if reply.status == 404:
         who.expect(reply)
-    shown = Form(values={"yaml": text}, problem=_rubric_problem(reply.problem))
+    shown = Form(
+        values={"yaml": text}, problem=_rubric_problem(reply.problem), fields=_RUBRIC_FIELDS
+    )
     return await _rubric_page(request, who, rubric_id, None, shown, reply.status)
 
 
