@@ -545,7 +545,7 @@ async def _correctness(
     item_of: dict[tuple[uuid.UUID, str], str],
 ) -> np.ndarray[Any, np.dtype[np.bool_]] | None:
     """Whether each answer earned full marks in the attempt's latest result; None unless
-    every attempt has a result (the analysis then ranks ability by modal answers)."""
+    every attempt has a result (the analysis then ranks ability by a consensus key)."""
     if not attempts:
         return None
     latest = (

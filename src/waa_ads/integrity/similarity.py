@@ -6,7 +6,8 @@ items than *a*'s ability and the options' popularity explain (Wollack's omega, w
 probabilities taken from candidates of similar scores instead of a fitted nominal
 response model):
 
-- ability is the number correct (or, without a key, the number of modal answers);
+- ability is the number correct (or, without a key, the agreement with a consensus key:
+  the answers most chosen by the stronger half);
 - ``P[a, i, k]`` is the share choosing option ``k`` of item ``i`` among candidates of
   *a*'s score, kernel-smoothed over the score (nonparametric option curves), leaving *a*
   out and shrunk a little toward the whole cohort's share;
@@ -35,6 +36,7 @@ import numpy.typing as npt
 SCREEN_Z = 3.0
 SMOOTHING = 2.0
 BANDWIDTH_FLOOR = 0.75
+CONSENSUS_ROUNDS = 3
 
 IntArray = npt.NDArray[np.int32]
 FloatArray = npt.NDArray[np.float64]
@@ -94,6 +96,23 @@ def _one_hot(codes: IntArray, k: int) -> npt.NDArray[np.float32]:
     return out
 
 
+def _consensus_score(
+    codes: IntArray, hot: npt.NDArray[np.float32], k: int
+) -> npt.NDArray[np.int64]:
+    """Without a key: agreement with a consensus key. The modal answers first; then, a few
+    times, the answers most chosen by the stronger half by that score (on a hard item the
+    modal answer of everyone is often a distractor, which would rank strong candidates
+    low)."""
+    m = codes.shape[1]
+    key = hot.sum(axis=0).reshape(m, k).argmax(axis=1)
+    score = (codes == key[None, :]).sum(axis=1)
+    for _ in range(CONSENSUS_ROUNDS):
+        stronger = score >= np.median(score)
+        key = hot[stronger].sum(axis=0).reshape(m, k).argmax(axis=1)
+        score = (codes == key[None, :]).sum(axis=1)
+    return score.astype(np.int64)
+
+
 def probabilities(
     codes: IntArray, correct: npt.NDArray[np.bool_] | None
 ) -> tuple[npt.NDArray[np.float32], IntArray, int]:
@@ -110,9 +129,7 @@ def probabilities(
     if correct is not None:
         score = correct.sum(axis=1).astype(np.int64)
     else:
-        totals = hot.sum(axis=0).reshape(m, k)
-        modal = totals.argmax(axis=1)
-        score = (codes == modal[None, :]).sum(axis=1).astype(np.int64)
+        score = _consensus_score(codes, hot, k)
     levels = np.arange(m + 1)
     by_score = np.zeros((m + 1, m * k), dtype=np.float64)
     np.add.at(by_score, score, hot)
