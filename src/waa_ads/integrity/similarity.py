@@ -110,7 +110,8 @@ def _consensus_score(
         stronger = score >= np.median(score)
         key = hot[stronger].sum(axis=0).reshape(m, k).argmax(axis=1)
         score = (codes == key[None, :]).sum(axis=1)
-    return score.astype(np.int64)
+    result: npt.NDArray[np.int64] = score.astype(np.int64)
+    return result
 
 
 def probabilities(
