@@ -348,7 +348,7 @@ async def test_similarity_runs_on_request_and_tenancy_holds(
     )
     assert requested.status_code == 202, requested.text
     assert requested.json()["task"] == "integrity.analyse_similarity"
-    report: httpx.Response | None = None
+    report = httpx.Response(404)
     for _ in range(200):
         report = await client.get(
             f"/api/v1/integrity/administrations/{administration_id}/similarity", headers=admin
@@ -356,7 +356,7 @@ async def test_similarity_runs_on_request_and_tenancy_holds(
         if report.status_code == 200:
             break
         await asyncio.sleep(0.05)
-    assert report is not None and report.status_code == 200, report.text if report else None
+    assert report.status_code == 200, report.text
     run = report.json()["run"]
     assert (run["candidates"], run["items"], run["tests"]) == (3, 3, 6)
     assert run["correction"] == "bh" and run["alpha"] == 0.01
