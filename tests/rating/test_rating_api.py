@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 
 from tests.rating.world import RUBRIC_MAX, RatingWorld, levels, rating_world
 from tests.support.exams import wait_for_state
@@ -19,7 +19,7 @@ from tests.support.problems import problem
 from waa_ads.audit.models import AuditEvent
 from waa_ads.auth.models import Role
 from waa_ads.core.db import utcnow
-from waa_ads.rating.models import Rating, RatingLease, RatingTask
+from waa_ads.rating.models import Rating, RatingLease, RatingOutcome, RatingTask
 
 pytestmark = pytest.mark.asyncio
 
@@ -338,3 +338,17 @@ async def test_another_organizations_plan_is_not_found(
         headers=rw.admin,
     )
     assert foreign.status_code in (409, 422)
+
+
+async def test_answers_not_queued_yet_join_the_queue_when_a_rater_asks(
+    app: FastAPI, client: httpx.AsyncClient, make: Factory
+) -> None:
+    rw = await rating_world(app, client, make, raters=1)
+    await rw.plan()
+    # As if the attempt had ended after the last sweep: nothing of it is queued.
+    async with app.state.db.transaction() as session:
+        await session.execute(delete(RatingTask))
+        await session.execute(delete(RatingOutcome))
+    lease = await rw.next(rw.rater_headers[0])
+    assert lease is not None and lease["item_ref"] == "E1"
+    assert await _count(app, RatingOutcome) == 1

@@ -411,8 +411,10 @@ def response_key(attempt_id: uuid.UUID, item_ref: str) -> str:
 async def sync_plan(session: AsyncSession, plan: RatingPlan) -> tuple[int, int]:
     """Add an outcome row and its rating tasks for every response of the plan's
     administration waiting for a person (an item of the newest result still ``pending``,
-    of an attempt in ``scoring``) that has none yet. Idempotent. Returns (responses,
-    tasks) added."""
+    of an attempt in ``scoring``) that has none yet. Idempotent; the plan's row lock keeps
+    two syncs of one plan (the periodic task, a rater finding the queue empty) from adding
+    the same response twice. Returns (responses, tasks) added."""
+    await session.refresh(plan, with_for_update=True)
     newest = (
         select(AttemptResult.id)
         .where(AttemptResult.attempt_id == Attempt.id)
@@ -621,12 +623,15 @@ async def lease_next(
     settings: Settings,
     principal: Principal,
     plan_id: uuid.UUID | None,
+    *,
+    synced: bool = False,
 ) -> schemas.NextReply:
     """Lease the next response for the caller (the one they hold, if they hold one): a
     seeded one now and then (the plan's share), else the first open task in the scattered
-    queue order that the caller may take. On PostgreSQL the task row is taken ``FOR UPDATE
-    SKIP LOCKED``, so raters asking at once each get a different task; SQLite has one
-    writer at a time."""
+    queue order that the caller may take; when none is left, the plans are synced first
+    (:func:`sync_plan`) and the pick tried once more. On PostgreSQL the task row is taken
+    ``FOR UPDATE SKIP LOCKED``, so raters asking at once each get a different task; SQLite
+    has one writer at a time."""
     memberships = await _my_memberships(session, principal, plan_id)
     if not memberships:
         if plan_id is not None:
@@ -695,6 +700,15 @@ async def lease_next(
             set_committed_value(candidate, "state", "leased")
             set_committed_value(candidate, "rater_id", principal.user_id)
             task = candidate
+    if task is None and not synced:
+        # Answers that started waiting since the last sweep join the queue now, so a rater
+        # never waits for the periodic task.
+        plans = {p.id: p for m, p in memberships if m.paused_at is None}
+        added = 0
+        for key in sorted(plans):  # plan rows locked in one order by everyone
+            added += (await sync_plan(session, plans[key]))[0]
+        if added:
+            return await lease_next(session, settings, principal, plan_id, synced=True)
     if task is None:
         return schemas.NextReply(lease=None, waiting=0)
     plan = next(p for _, p in memberships if p.id == task.plan_id)
