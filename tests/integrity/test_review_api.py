@@ -180,18 +180,19 @@ async def test_publishing_refuses_an_unknown_policy(
 async def test_analysis_review_invalidation_and_appeal(
     app: FastAPI, client: httpx.AsyncClient, make: Factory
 ) -> None:
-    setup = await _setup(client, make)
+    setup = await _setup(client, make, candidates=3)
     admin = setup.world.headers
     events = ["focus_lost", "focus_regained", "focus_lost", "focus_regained", "copy"]
     flagged_id, credential = await _sit(
         client, setup.codes[0], {"Q1": "B", "Q2": "A", "Q3": "B"}, events
     )
     clean_id, _ = await _sit(client, setup.codes[1], {"Q1": "B"}, [])
-    for attempt_id in (flagged_id, clean_id):
+    paster_id, _ = await _sit(client, setup.codes[2], {"Q1": "B"}, ["paste"])
+    for attempt_id in (flagged_id, clean_id, paster_id):
         assert await wait_for_state(app, attempt_id, "scored") == "scored"
 
     async with app.state.db.transaction() as session:
-        assert await integrity_service.analyse_pending(session) == 2
+        assert await integrity_service.analyse_pending(session) == 3
         assert await integrity_service.analyse_pending(session) == 0  # idempotent
 
     summary = await client.get(f"/api/v1/integrity/attempts/{flagged_id}", headers=admin)
@@ -207,9 +208,12 @@ async def test_analysis_review_invalidation_and_appeal(
     assert clean.json()["status"] == "clear"
 
     queue = await client.get("/api/v1/integrity/queue", headers=admin)
-    assert [(q["attempt_id"], q["reasons"]) for q in queue.json()] == [
-        (flagged_id, ["Left the test window 2 times"])
+    assert [(q["attempt_id"], q["top_severity"], q["reasons"]) for q in queue.json()] == [
+        (flagged_id, "high", ["Left the test window 2 times"]),  # most severe first
+        (paster_id, "low", ["Pasted text"]),
     ]
+    first = await client.get("/api/v1/integrity/queue?limit=1", headers=admin)
+    assert [q["attempt_id"] for q in first.json()] == [flagged_id]
     timeline = await client.get(f"/api/v1/integrity/attempts/{flagged_id}/timeline", headers=admin)
     assert timeline.status_code == 200, timeline.text
     line = timeline.json()

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, func, select
+from sqlalchemy import case, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from waa_ads.assessments import service as assessment_service
@@ -254,7 +254,9 @@ async def _version_policy(
 # --- analysis -------------------------------------------------------------------------------
 
 
-async def _cohort(session: AsyncSession, administration_id: uuid.UUID) -> dict[str, Any]:
+async def _cohort(
+    session: AsyncSession, administration_id: uuid.UUID
+) -> dict[str, signals.CohortTime]:
     rows = await session.execute(
         select(Response.item_ref, Response.time_spent_ms)
         .join(Attempt, Attempt.id == Response.attempt_id)
@@ -298,12 +300,21 @@ async def _partners(session: AsyncSession, attempt: Attempt) -> list[dict[str, A
     ]
 
 
-async def analyse_attempt(session: AsyncSession, attempt_id: uuid.UUID) -> IntegritySummary:
+async def analyse_attempt(
+    session: AsyncSession,
+    attempt_id: uuid.UUID,
+    *,
+    cohorts: dict[uuid.UUID, dict[str, signals.CohortTime]] | None = None,
+) -> IntegritySummary:
     """Compute the attempt's signals from its events and saves, evaluate its policy, and
-    store the summary (replacing an earlier one). Idempotent."""
+    store the summary (replacing an earlier one). Idempotent. ``cohorts`` caches the
+    administrations' response times across the attempts of one batch."""
     attempt = await session.get(Attempt, attempt_id)
     if attempt is None:
         raise AttemptNotFound(f"attempt {attempt_id} not found")
+    cohorts = {} if cohorts is None else cohorts
+    if attempt.administration_id not in cohorts:
+        cohorts[attempt.administration_id] = await _cohort(session, attempt.administration_id)
     name, version, policy = await _attempt_policy(session, attempt)
     events = [
         signals.EventRecord(str(e.id), e.kind, e.received_at, e.client_time)
@@ -326,7 +337,7 @@ async def analyse_attempt(session: AsyncSession, attempt_id: uuid.UUID) -> Integ
     computed = signals.compute_signals(
         events,
         saves,
-        await _cohort(session, attempt.administration_id),
+        cohorts[attempt.administration_id],
         policy.settings,
         ended_at=attempt.ended_at or utcnow(),
         similarity_partners=await _partners(session, attempt),
@@ -386,8 +397,9 @@ async def analyse_pending(session: AsyncSession, *, limit: int = SWEEP_BATCH) ->
             .limit(limit)
         )
     ).all()
+    cohorts: dict[uuid.UUID, dict[str, signals.CohortTime]] = {}
     for attempt_id in pending:
-        await analyse_attempt(session, attempt_id)
+        await analyse_attempt(session, attempt_id, cohorts=cohorts)
     return len(pending)
 
 
@@ -626,8 +638,14 @@ async def queue(
     if administration_id is not None:
         stmt = stmt.where(IntegritySummary.administration_id == administration_id)
     stmt = stmt.where(IntegritySummary.status == (status or "open"))
-    rows = (await session.scalars(stmt.order_by(IntegritySummary.computed_at))).all()
-    ordered = sorted(rows, key=lambda s: -_SEVERITY_ORDER.get(s.top_severity or "", 0))[:limit]
+    severity = case(_SEVERITY_ORDER, value=IntegritySummary.top_severity, else_=0)
+    ordered = (
+        await session.scalars(
+            stmt.order_by(severity.desc(), IntegritySummary.computed_at, IntegritySummary.id).limit(
+                limit
+            )
+        )
+    ).all()
     return [
         schemas.QueueEntry(
             attempt_id=s.attempt_id,
