@@ -352,3 +352,35 @@ async def test_answers_not_queued_yet_join_the_queue_when_a_rater_asks(
     lease = await rw.next(rw.rater_headers[0])
     assert lease is not None and lease["item_ref"] == "E1"
     assert await _count(app, RatingOutcome) == 1
+
+
+async def test_leads_change_who_rates(
+    app: FastAPI, client: httpx.AsyncClient, make: Factory
+) -> None:
+    rw = await rating_world(app, client, make, raters=2)
+    plan = (await rw.plan())["plan"]
+    only = rw.raters[1].user.id
+    changed = await client.put(
+        f"/api/v1/rating/plans/{plan['id']}/members",
+        json={"raters": [{"user_id": str(only), "item_refs": ["E1"]}]},
+        headers=rw.lead_headers,
+    )
+    assert changed.status_code == 200, changed.text
+    assert [(m["user_id"], m["role"]) for m in changed.json()["members"]] == [(str(only), "rater")]
+    assert rw.lead is not None
+    assert changed.json()["plan"]["leads"] == [str(rw.lead.user.id)]
+    refused = await client.post("/api/v1/rating/next", headers=rw.rater_headers[0])
+    assert (refused.status_code, problem(refused)) == (403, "rating-not-assigned")
+    assert await rw.next(rw.rater_headers[1]) is not None
+    stranger = await make.user(await make.organization(), Role.rater)
+    invalid = await client.put(
+        f"/api/v1/rating/plans/{plan['id']}/members",
+        json={"raters": [{"user_id": str(stranger.user.id)}]},
+        headers=rw.lead_headers,
+    )
+    assert (invalid.status_code, problem(invalid)) == (422, "rating-plan-invalid")
+    not_lead = await client.put(
+        f"/api/v1/rating/plans/{plan['id']}/members", json={}, headers=rw.rater_headers[1]
+    )
+    assert (not_lead.status_code, problem(not_lead)) == (403, "role-required")
+    assert "rating.members_changed" in await _actions(app, rw.world.org.id)

@@ -90,6 +90,19 @@ async def get_plan(
     return await service.plan_detail(session, principal, plan_id)
 
 
+@router.put(
+    "/plans/{plan_id}/members",
+    response_model=schemas.PlanDetail,
+    summary="Replace the plan's raters and adjudicators (and leads) (leads)",
+    responses=error_responses(*_LEAD_ERRORS, RatingPlanInvalid),
+)
+async def set_members(
+    session: SessionDep, principal: PrincipalDep, plan_id: uuid.UUID, body: schemas.MembersUpdate
+) -> schemas.PlanDetail:
+    plan = await service.set_members(session, principal, plan_id, body)
+    return await service.plan_detail(session, principal, plan.id)
+
+
 @router.post(
     "/plans/{plan_id}/sync",
     response_model=schemas.SyncReply,

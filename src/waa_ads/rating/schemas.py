@@ -41,6 +41,14 @@ class PlanCreate(BaseModel):
     leads: list[uuid.UUID] = Field(default_factory=list)
 
 
+class MembersUpdate(BaseModel):
+    """The plan's people, replacing those it has (a rater kept keeps their paused state)."""
+
+    raters: list[Member] = Field(default_factory=list)
+    adjudicators: list[Member] = Field(default_factory=list)
+    leads: list[uuid.UUID] | None = Field(default=None, description="None: unchanged.")
+
+
 class MemberRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

@@ -234,6 +234,55 @@ async def plan_detail(
     )
 
 
+async def set_members(
+    session: AsyncSession, principal: Principal, plan_id: uuid.UUID, body: schemas.MembersUpdate
+) -> RatingPlan:
+    """Replace the plan's raters and adjudicators (and leads, when given). A person
+    removed keeps the ratings they made; a lease they hold runs out. Leads only."""
+    plan = await get_plan(session, principal, plan_id)
+    require_lead(principal, plan)
+    people = {m.user_id for m in [*body.raters, *body.adjudicators]} | set(body.leads or [])
+    await _check_people(session, plan.organization_id, people)
+    existing = {(m.user_id, m.role): m for m in await members(session, plan)}
+    wanted = {(m.user_id, "rater"): m for m in body.raters} | {
+        (m.user_id, "adjudicator"): m for m in body.adjudicators
+    }
+    for key, gone in existing.items():
+        if key not in wanted:
+            await session.delete(gone)
+    for (user_id, role), member in wanted.items():
+        row = existing.get((user_id, role))
+        if row is None:
+            session.add(
+                RatingMember(
+                    organization_id=plan.organization_id,
+                    plan_id=plan.id,
+                    user_id=user_id,
+                    role=role,
+                    item_refs=list(member.item_refs),
+                )
+            )
+        else:
+            row.item_refs = list(member.item_refs)
+    if body.leads is not None:
+        plan.leads = [str(u) for u in body.leads]
+    await session.flush()
+    await audit.record(
+        session,
+        organization_id=plan.organization_id,
+        action="rating.members_changed",
+        actor=principal.actor,
+        target_type="rating_plan",
+        target_id=plan.id,
+        data={
+            "raters": sorted(str(m.user_id) for m in body.raters),
+            "adjudicators": sorted(str(m.user_id) for m in body.adjudicators),
+            "leads": plan.leads,
+        },
+    )
+    return plan
+
+
 async def set_paused(
     session: AsyncSession,
     principal: Principal,
