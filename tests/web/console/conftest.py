@@ -44,6 +44,17 @@ class Site:
     codes: list[str]
     env: dict[str, str]
     data_dir: Path
+    #: The demo's two raters and its rating lead (who adjudicates).
+    raters: tuple[Login, ...] = ()
+    lead: Login | None = None
+
+
+def _demo_login(stdout: str, label: str) -> Login:
+    """The e-mail and password ``waa-ads demo`` printed for ``label`` ("rater 1", ...)."""
+    email = re.search(rf"{label} e-mail:\s+(\S+)", stdout)
+    password = re.search(rf"{label} password:\s+(\S+)", stdout)
+    assert email and password, stdout
+    return Login(email.group(1), password.group(1))
 
 
 @pytest.fixture(scope="session")
@@ -86,6 +97,11 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
                 codes=_CODE.findall(loaded.stdout),
                 env=env,
                 data_dir=data_dir,
+                raters=(
+                    _demo_login(loaded.stdout, "rater 1"),
+                    _demo_login(loaded.stdout, "rater 2"),
+                ),
+                lead=_demo_login(loaded.stdout, "rating lead"),
             )
     finally:
         asyncio.run(harness.drop_all())

@@ -97,7 +97,13 @@ def _response_parts(response: dict[str, Any] | None) -> list[dict[str, Any]]:
     """The stored response as the page shows it, one part per response variable: text,
     a file (an upload or a drawing) or any other value as written."""
     parts: list[dict[str, Any]] = []
-    for name, value in (response or {}).items():
+    stored = response or {}
+    # An attempt stores {"value": as sent, "normalized": {response id: value}}.
+    if isinstance(stored.get("normalized"), dict):
+        stored = stored["normalized"]
+    elif "value" in stored:
+        stored = {"response": stored["value"]} if stored["value"] is not None else {}
+    for name, value in stored.items():
         if isinstance(value, str):
             parts.append({"name": name, "kind": "text", "text": value})
         elif isinstance(value, list) and all(isinstance(v, str) for v in value):
