@@ -555,6 +555,7 @@ async def sync_all(session: AsyncSession, *, limit: int = 100) -> int:
                     Attempt.state == AttemptState.scoring.value,
                 )
             )
+            .order_by(RatingPlan.id)  # plan rows locked in one order by everyone
             .limit(limit)
         )
     ).scalars()
