@@ -156,3 +156,41 @@ async def test_a_proctor_gets_the_problem_page(
     assert page.status_code == 403
     assert "rater role" in page.text
     assert 'href="/console/rating"' not in (await browser_like.get("/console")).text
+
+
+async def test_an_admin_makes_a_plan_and_refusals_sit_beside_their_fields(
+    app: FastAPI, client: httpx.AsyncClient, browser_like: httpx.AsyncClient, make: Factory
+) -> None:
+    rw = await rating_world(app, client, make, candidates=1)
+    admin = await make.user(rw.world.org, Role.admin)
+    csrf = await console_sign_in(browser_like, admin)
+    form = await browser_like.get("/console/rating/plans/new")
+    assert form.status_code == 200, form.text
+    assert rw.administration_id in form.text
+    assert str(rw.raters[0].user.id) in form.text  # offered as a rater
+    chosen = {
+        "administration_id": rw.administration_id,
+        "title": "Essays by hand",
+        "double_share": "150",
+        "disagreement_rule": "adjacent",
+        "resolution": "adjudicator",
+        "raters": [str(r.user.id) for r in rw.raters],
+        "leads": [str(admin.user.id)],
+    }
+    refused = await post_form(browser_like, "/console/rating/plans", csrf, chosen)
+    assert refused.status_code == 422, refused.text
+    assert "double_share" in field_errors(refused.text)
+    assert 'value="Essays by hand"' in refused.text
+    made = await post_form(
+        browser_like, "/console/rating/plans", csrf, {**chosen, "double_share": "100"}
+    )
+    assert made.status_code == 303, made.text
+    lead = await browser_like.get(made.headers["location"])
+    assert lead.status_code == 200
+    assert "Essays by hand" in lead.text and "100% of responses" in lead.text
+    assert "E1" in lead.text  # the waiting response was queued when the plan was made
+    again = await post_form(
+        browser_like, "/console/rating/plans", csrf, chosen | {"double_share": "50"}
+    )
+    assert again.status_code == 409
+    assert "has a rating plan" in again.text

@@ -164,6 +164,12 @@ def test_the_demo_rating_loop_from_essay_to_released_result(site: Site, browser:
             release.click()
         expect(admin.locator("dl.facts dd").nth(1)).to_have_text("released")  # for the candidate
         expect(admin.locator("main")).to_contain_text("rated (adjudicator")
+        admin.goto(f"{site.one}/console/rating")
+        admin.get_by_role("link", name="New rating plan").click()
+        expect(admin.get_by_role("heading", level=1)).to_have_text("New rating plan")
+        expect(admin.get_by_role("group", name="Raters")).to_contain_text("Demo Rater One")
+        shot(admin, "console-rating-plan-new")
+        check_axe(admin, "the new plan form")
 
     with checked_page(browser) as candidate:
         candidate.goto(f"{site.one}/take")
