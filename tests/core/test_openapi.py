@@ -34,6 +34,7 @@ FILE_ROUTES: dict[Route, set[str]] = {
     ("GET", "/api/v1/media/{media_id}/content"): {"application/octet-stream"},
     ("GET", "/api/v1/results/export.csv"): {"text/csv"},
     ("GET", "/api/v1/rating/plans/{plan_id}/export.csv"): {"text/csv"},
+    ("GET", "/api/v1/rating/leases/{lease_id}/file"): {"application/octet-stream"},
     ("GET", "/api/v1/results/qti"): {"application/zip"},
     ("GET", "/api/v1/results/{attempt_id}/qti"): {"application/xml"},
     ("GET", "/api/v1/audit/export"): {"application/x-ndjson"},

@@ -12,7 +12,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import delete, func, select, update
 
-from tests.rating.world import RUBRIC_MAX, RatingWorld, levels, rating_world
+from tests.rating.world import RUBRIC_MAX, UPLOADED, RatingWorld, levels, rating_world
 from tests.support.exams import wait_for_state
 from tests.support.factories import Factory, login
 from tests.support.problems import problem
@@ -384,3 +384,35 @@ async def test_leads_change_who_rates(
     )
     assert (not_lead.status_code, problem(not_lead)) == (403, "role-required")
     assert "rating.members_changed" in await _actions(app, rw.world.org.id)
+
+
+async def test_a_rater_fetches_the_uploaded_file_of_their_lease(
+    app: FastAPI, client: httpx.AsyncClient, make: Factory
+) -> None:
+    rw = await rating_world(app, client, make, upload=True)
+    await rw.plan(double_share=1.0)
+    lease = await rw.next(rw.rater_headers[0])
+    assert lease["file_url"] == f"/api/v1/rating/leases/{lease['lease_id']}/file"
+    # Without a rubric: one level per point up to the item's maximum (here 1).
+    assert [lv["id"] for lv in lease["rubric"]["criteria"][0]["levels"]] == ["0", "1"]
+    fetched = await client.get(lease["file_url"], headers=rw.rater_headers[0])
+    assert fetched.status_code == 200, fetched.text
+    assert fetched.content == UPLOADED
+    assert fetched.headers["content-type"].startswith("text/plain")
+    other = await client.get(lease["file_url"], headers=rw.rater_headers[1])
+    assert (other.status_code, problem(other)) == (403, "rating-not-assigned")
+    assert (await client.get(lease["file_url"], headers=rw.lead_headers)).status_code == 200
+    first = await rw.rate(rw.rater_headers[0], lease["lease_id"], {"level": "1"})
+    assert first.status_code == 201, first.text
+    second = await rw.next(rw.rater_headers[1])
+    assert (await rw.rate(rw.rater_headers[1], second["lease_id"], {"level": "1"})).is_success
+    scored = await _result(rw, rw.attempts[0])
+    assert next(i for i in scored["items"] if i["item_ref"] == "E1")["score"] == 1.0
+    essay = await rating_world(app, client, make)
+    await essay.plan()
+    text_lease = await essay.next(essay.rater_headers[0])
+    assert text_lease["file_url"] is None
+    none = await client.get(
+        f"/api/v1/rating/leases/{text_lease['lease_id']}/file", headers=essay.rater_headers[0]
+    )
+    assert (none.status_code, problem(none)) == (404, "response-file-not-found")

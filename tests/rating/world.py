@@ -54,6 +54,23 @@ def essay(identifier: str) -> str:
 </qti-assessment-item>"""
 
 
+def upload_item(identifier: str) -> str:
+    return f"""<qti-assessment-item xmlns="{QTI3}" identifier="{identifier}" title="Upload"
+    adaptive="false" time-dependent="false">
+  <qti-response-declaration identifier="RESPONSE" cardinality="single" base-type="file"/>
+  <qti-outcome-declaration identifier="SCORE" cardinality="single" base-type="float"/>
+  <qti-item-body>
+    <qti-upload-interaction response-identifier="RESPONSE">
+      <qti-prompt>Upload your worked solution.</qti-prompt>
+    </qti-upload-interaction>
+  </qti-item-body>
+</qti-assessment-item>"""
+
+
+#: What an upload's candidate sends.
+UPLOADED = b"x = 3, because 2x + 1 = 7"
+
+
 def levels(content: str, language: str) -> dict[str, str]:
     return {"content": content, "language": language}
 
@@ -119,6 +136,7 @@ async def rating_world(
     candidates: int = 1,
     raters: int = 2,
     release: str = "after_review",
+    upload: bool = False,
 ) -> RatingWorld:
     """One essay item (rubric :data:`RUBRIC`, no declared maximum), ``candidates`` attempts
     submitted and waiting in ``scoring``; ``raters`` raters, one adjudicator, one lead."""
@@ -131,8 +149,9 @@ async def rating_world(
     created = await client.post(
         f"/api/v1/banks/{world.bank_id}/items",
         json={
-            "source": {"format": "qti", "content": essay("E1")},
-            "rubric_version_id": rubric.json()["version"]["id"],
+            "source": {"format": "qti", "content": upload_item("E1") if upload else essay("E1")},
+            # Rubrics go with extended text; an upload is rated on its points.
+            "rubric_version_id": None if upload else rubric.json()["version"]["id"],
         },
         headers=headers,
     )
@@ -165,11 +184,19 @@ async def rating_world(
     attempts, credentials = [], []
     for n, entry in enumerate(roster.json()):
         attempt_id, credential = await begin(client, entry["access_code"])
-        saved = await client.put(
-            f"/api/v1/attempts/{attempt_id}/responses/E1",
-            json={"seq": 1, "value": f"Homework builds habits, says writer {n}."},
-            headers=credential,
-        )
+        if upload:
+            saved = await client.post(
+                f"/api/v1/attempts/{attempt_id}/responses/E1/file",
+                data={"seq": "1"},
+                files={"file": ("work.txt", UPLOADED, "text/plain")},
+                headers=credential,
+            )
+        else:
+            saved = await client.put(
+                f"/api/v1/attempts/{attempt_id}/responses/E1",
+                json={"seq": 1, "value": f"Homework builds habits, says writer {n}."},
+                headers=credential,
+            )
         assert saved.status_code == 200, saved.text
         await client.post(f"/api/v1/attempts/{attempt_id}/submit", headers=credential)
         assert await wait_for_state(app, attempt_id, "scoring") == "scoring"

@@ -72,3 +72,10 @@ class RaterPaused(Conflict):
 class SeedInvalid(Unprocessable):
     code = "seed-invalid"
     title = "Invalid seeded response"
+
+
+class ResponseFileNotFound(NotFound):
+    """The leased response holds no uploaded file."""
+
+    code = "response-file-not-found"
+    title = "No file in this response"

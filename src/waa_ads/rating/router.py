@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
 from waa_ads.assessments.errors import AdministrationNotFound
 from waa_ads.auth.deps import PrincipalDep
@@ -26,6 +26,7 @@ from waa_ads.rating.errors import (
     RatingPlanExists,
     RatingPlanInvalid,
     RatingPlanNotFound,
+    ResponseFileNotFound,
     SeedInvalid,
 )
 
@@ -262,3 +263,30 @@ async def submit_rating(
 ) -> schemas.RatingSaved:
     _rater(principal)
     return await service.submit_rating(session, settings, principal, lease_id, body)
+
+
+@router.get(
+    "/leases/{lease_id}/file",
+    summary="The uploaded file of a leased response (its rater, or the plan's leads)",
+    response_class=Response,
+    responses={
+        200: {"content": {"application/octet-stream": {}}},
+        **error_responses(
+            *CREDENTIAL_ERRORS, LeaseNotFound, RatingNotAssigned, ResponseFileNotFound
+        ),
+    },
+)
+async def lease_file(
+    request: Request, session: SessionDep, principal: PrincipalDep, lease_id: uuid.UUID
+) -> Response:
+    found = await service.lease_file(session, principal, lease_id)
+    data = await request.app.state.blobs.get(found["sha256"])
+    return Response(
+        data,
+        media_type=str(found.get("content_type") or "application/octet-stream"),
+        headers={
+            "Cache-Control": "private, no-store",
+            "Content-Disposition": "inline",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )

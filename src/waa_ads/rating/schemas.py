@@ -138,6 +138,10 @@ class LeaseRead(BaseModel):
     item_ref: str
     item: CandidateItem
     response: dict[str, Any] | None
+    file_url: str | None = Field(
+        default=None,
+        description="Where the rater's page fetches the uploaded file, when the response is one.",
+    )
     rubric: RubricRead
     item_max_score: float
     prior_ratings: list[PriorRating]

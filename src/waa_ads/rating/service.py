@@ -821,18 +821,55 @@ async def _lease_read(
             for r in await _ratings_of(session, task.plan_id, task.response_key)
             if r.kind == "rating"
         ]
+    response = await _response_value(session, task)
     return schemas.LeaseRead(
+        file_url=(
+            f"/api/v1/rating/leases/{lease.id}/file" if file_of(response) is not None else None
+        ),
         lease_id=lease.id,
         plan_id=task.plan_id,
         kind="adjudication" if task.kind == "adjudication" else "rating",
         expires_at=lease.expires_at,
         item_ref=task.item_ref,
         item=await delivery.candidate_item(session, settings, task.item_version_id, None),
-        response=await _response_value(session, task),
+        response=response,
         rubric=rubric_read(scale),
         item_max_score=scale.item_max,
         prior_ratings=prior,
     )
+
+
+def file_of(response: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The uploaded file (``{"sha256", "name", "content_type", "size"}``) a stored response
+    holds, if it is an upload."""
+    if not response:
+        return None
+    value = response.get("value", response)
+    candidates = [value, *(value.values() if isinstance(value, dict) else [])]
+    for candidate in candidates:
+        if isinstance(candidate, dict) and isinstance(candidate.get("sha256"), str):
+            return candidate
+    return None
+
+
+async def lease_file(
+    session: AsyncSession, principal: Principal, lease_id: uuid.UUID
+) -> dict[str, Any]:
+    """The uploaded file of the response a lease holds, for its rater (or a lead of the
+    plan): LeaseNotFound, RatingNotAssigned, ResponseFileNotFound otherwise."""
+    lease = await session.get(RatingLease, lease_id)
+    if lease is None or lease.organization_id != principal.organization_id:
+        raise errors.LeaseNotFound(f"lease {lease_id} not found")
+    task = await session.get(RatingTask, lease.task_id)
+    assert task is not None
+    if lease.rater_id != principal.user_id:
+        plan = await session.get(RatingPlan, task.plan_id)
+        if plan is None or not is_lead(principal, plan):
+            raise errors.RatingNotAssigned("this lease belongs to another rater")
+    found = file_of(await _response_value(session, task))
+    if found is None:
+        raise errors.ResponseFileNotFound("the response holds no uploaded file")
+    return found
 
 
 # --- ratings --------------------------------------------------------------------------------
