@@ -620,9 +620,6 @@ def _same(x: Any, y: Any) -> bool:
     return bool(x == y)
 
 
-same_value = _same
-
-
 @_builds("match")
 def _match(c: _Compiler, e: Expression, args: list[Fn]) -> Fn:
     return _null_if_any(_same, args)
