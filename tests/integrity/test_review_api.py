@@ -221,6 +221,8 @@ async def test_analysis_review_invalidation_and_appeal(
     evidence_ids = {flag["evidence"][0]["from_event"], flag["evidence"][1]["from_event"]}
     assert evidence_ids <= {e["id"] for e in line["events"]}
     assert [s["item_ref"] for s in line["saves"]] == ["Q1", "Q2", "Q3"]
+    assert [s["status"] for s in line["saves"]] == ["accepted"] * 3
+    assert line["saves"][1]["value"]["value"] == "A"
     assert line["network_address"] is None and line["state"] == "scored"
 
     # The administration's proctor reviews, but only an admin invalidates.

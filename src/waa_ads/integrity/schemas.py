@@ -80,6 +80,7 @@ class SaveRead(_Read):
     id: int
     item_ref: str
     seq: int
+    value: Any = Field(description="The value saved (stored shape), kept or refused.")
     status: str
     received_at: datetime
     time_spent_ms: int | None

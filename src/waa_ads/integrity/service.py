@@ -414,10 +414,14 @@ async def request_analysis(
 # --- similarity -----------------------------------------------------------------------------
 
 
-def _answer_key(value: Any) -> str | None:
-    if value is None:
+def _answer_key(stored: Any) -> str | None:
+    """A stored response as text to compare: its normalized form where scoring keeps one
+    (so that, say, the same choices in another order are the same answer), else its value."""
+    if isinstance(stored, dict):
+        stored = stored.get("normalized", stored.get("value"))
+    if stored is None or stored in ("", []):
         return None
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+    return json.dumps(stored, sort_keys=True, separators=(",", ":"))
 
 
 async def request_similarity(
