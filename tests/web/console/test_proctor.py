@@ -196,10 +196,18 @@ async def test_the_socket_carries_the_news_and_the_candidate_hears_the_proctor(
                 token = started["credential"]
                 headers = {"X-Attempt-Token": token}
                 seen.append(_receive(staff, "started"))
+                for seq in (1, 2):  # two saves in a row: one "saved" news (coalesced)
+                    saved = tc.put(
+                        f"/api/v1/attempts/{attempt_id}/responses/Q1",
+                        json={"seq": seq, "value": "B"},
+                        headers=headers,
+                    )
+                    assert saved.json()["accepted"] is True
+                seen.append(_receive(staff, "saved"))
                 tc.put(
                     f"/api/v1/attempts/{attempt_id}/position", json={"position": 3}, headers=headers
                 )
-                seen.append(_receive(staff, "navigated"))
+                seen.append(staff.receive_json())  # the second save made no news
                 tc.post(
                     f"/api/v1/attempts/{attempt_id}/events",
                     json={"events": [{"kind": "copy", "client_time": "t", "data": {}}]},
@@ -226,24 +234,30 @@ async def test_the_socket_carries_the_news_and_the_candidate_hears_the_proctor(
                         assert done.status_code == 200, done.text
                         seen.append(player.receive_json())
                         seen.append(_receive(staff, seen[-1]["event"]))
+                    submitted = tc.post(f"/api/v1/attempts/{attempt_id}/submit", headers=headers)
+                    assert submitted.status_code == 200
+                    seen.append(player.receive_json())
+                    seen.append(_receive(staff, "submitted"))
         return seen
 
     seen = await asyncio.to_thread(watch)
-    started, navigated, copy, paste = seen[:4]
+    started, saved, navigated, copy, paste = seen[:5]
+    assert saved["attempt_id"] == started["attempt_id"]
     assert started["state"] == "in_progress"
     assert started["remaining_s"] in (1799, 1800)
+    assert navigated["event"] == "navigated"
     assert navigated["current_position"] == 3
     assert copy["kinds"] == ["copy"]
     assert paste["kinds"] == ["paste"]
-    to_player = seen[4::2]
-    to_staff = seen[5::2]
-    assert [m["event"] for m in to_player] == ["paused", "extended", "resumed"]
+    to_player = seen[5::2]
+    to_staff = seen[6::2]
+    assert [m["event"] for m in to_player] == ["paused", "extended", "resumed", "submitted"]
     assert all(m["type"] == "attempt" for m in to_player)
-    assert [m["state"] for m in to_player] == ["paused", "paused", "in_progress"]
+    assert [m["state"] for m in to_player] == ["paused", "paused", "in_progress", "submitted"]
     assert to_player[1]["remaining_s"] >= to_player[0]["remaining_s"] + 299
     # The candidate is never told the proctor's reason.
     assert not any("noise" in str(m) or "quiet" in str(m) for m in to_player)
-    assert [m["event"] for m in to_staff] == ["paused", "extended", "resumed"]
+    assert [m["event"] for m in to_staff] == ["paused", "extended", "resumed", "submitted"]
     assert to_staff[0]["pause_kind"] == "proctor"
 
 
