@@ -5,17 +5,22 @@ who may not see them."""
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import httpx
 import pytest
 import pytest_asyncio
 from fastapi import FastAPI
+from sqlalchemy import update
 
 from tests.rating.world import rating_world
 from tests.support.console import console_sign_in, csrf_of, field_errors, post_form
 from tests.support.factories import Account, Factory
 from waa_ads.auth.models import Role
+from waa_ads.core.db import utcnow
+from waa_ads.rating.models import RatingLease, RatingTask
 
 pytestmark = pytest.mark.asyncio
 
@@ -194,3 +199,33 @@ async def test_an_admin_makes_a_plan_and_refusals_sit_beside_their_fields(
     )
     assert again.status_code == 409
     assert "has a rating plan" in again.text
+
+
+async def test_a_lease_that_ran_out_is_said_beside_the_lease_line(
+    app: FastAPI, client: httpx.AsyncClient, browser_like: httpx.AsyncClient, make: Factory
+) -> None:
+    rw = await rating_world(app, client, make, candidates=1)
+    plan = (await rw.plan(double_share=0.0))["plan"]
+    _, lease_id, csrf = await _take(browser_like, rw.raters[0], plan["id"])
+    async with app.state.db.transaction() as session:
+        past = utcnow() - timedelta(seconds=1)
+        await session.execute(
+            update(RatingLease).where(RatingLease.id == uuid.UUID(lease_id)).values(expires_at=past)
+        )
+        await session.execute(
+            update(RatingTask)
+            .where(RatingTask.lease_id == uuid.UUID(lease_id))
+            .values(lease_expires_at=past)
+        )
+    late = await post_form(
+        browser_like,
+        f"/console/rating/leases/{lease_id}",
+        csrf,
+        {"plan_id": plan["id"], "level-content": "good", "level-language": "fair"},
+    )
+    assert late.status_code == 410, late.text
+    assert "ran out" in field_errors(late.text)["lease"]
+    # The response went back to the queue and this rater holds it again, on a new lease.
+    found = _LEASE.search(late.text)
+    assert found and found.group(1) != lease_id
+    assert "Homework builds habits" in late.text
