@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 
 from tests.support.exams import World, begin
 from tests.support.factories import Factory
+from waa_ads.audit.models import AuditEvent
 from waa_ads.delivery.models import Attempt, AttemptItem, Response
 from waa_ads.integrity.simulate import honest, with_copying
 
@@ -126,3 +127,13 @@ async def test_planted_copying_is_flagged_from_stored_answers(
     assert all(v["value"] in LETTERS for v in partner["shared_answers"].values())
     summary = await client.get(f"/api/v1/integrity/attempts/{copier}", headers=world.headers)
     assert summary.json()["signals"]["similarity_partner_count"]["value"] == 1
+    async with app.state.db.transaction(write=False) as session:
+        audited = (
+            await session.execute(
+                select(AuditEvent.actor_type, AuditEvent.actor_id).where(
+                    AuditEvent.action == "integrity.similarity_analysed",
+                    AuditEvent.target_id == administration_id,
+                )
+            )
+        ).all()
+    assert audited == [("user", str(world.admin.user.id))]

@@ -433,12 +433,17 @@ async def request_similarity(
         SIMILARITY_TASK,
         organization_id=str(principal.organization_id),
         administration_id=str(administration_id),
+        requested_by=str(principal.user_id),
     )
     return schemas.SimilarityRequested(administration_id=administration_id, task=job.name)
 
 
 async def analyse_similarity(
-    session: AsyncSession, organization_id: uuid.UUID, administration_id: uuid.UUID
+    session: AsyncSession,
+    organization_id: uuid.UUID,
+    administration_id: uuid.UUID,
+    *,
+    requested_by: str | None = None,
 ) -> SimilarityRun:
     """Answer similarity over the administration's ended attempts (their latest
     responses), stored as a run with its flagged pairs; the attempts in a flagged pair are
@@ -535,7 +540,7 @@ async def analyse_similarity(
         session,
         organization_id=organization_id,
         action="integrity.similarity_analysed",
-        actor=SYSTEM_ACTOR,
+        actor=Actor("user", requested_by) if requested_by else SYSTEM_ACTOR,
         target_type="administration",
         target_id=administration_id,
         data={"candidates": found.candidates, "items": found.items, "flagged": len(found.pairs)},

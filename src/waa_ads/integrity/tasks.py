@@ -28,12 +28,19 @@ async def analyse_attempt(ctx: TaskContext, *, attempt_id: str) -> str:
 
 @task("integrity.analyse_similarity")
 async def analyse_similarity(
-    ctx: TaskContext, *, organization_id: str, administration_id: str
+    ctx: TaskContext,
+    *,
+    organization_id: str,
+    administration_id: str,
+    requested_by: str | None = None,
 ) -> int:
     """Answer similarity of an administration; the number of pairs flagged. Running it
-    again replaces the previous run."""
+    again replaces the previous run; ``requested_by`` (a user id) is the audit's actor."""
     async with ctx.db.transaction() as session:
         run = await service.analyse_similarity(
-            session, uuid.UUID(organization_id), uuid.UUID(administration_id)
+            session,
+            uuid.UUID(organization_id),
+            uuid.UUID(administration_id),
+            requested_by=requested_by,
         )
         return run.flagged
