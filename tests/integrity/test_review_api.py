@@ -208,12 +208,22 @@ async def test_analysis_review_invalidation_and_appeal(
     assert clean.json()["status"] == "clear"
 
     queue = await client.get("/api/v1/integrity/queue", headers=admin)
-    assert [(q["attempt_id"], q["top_severity"], q["reasons"]) for q in queue.json()] == [
+    assert [(q["attempt_id"], q["top_severity"], q["reasons"]) for q in queue.json()["items"]] == [
         (flagged_id, "high", ["Left the test window 2 times"]),  # most severe first
         (paster_id, "low", ["Pasted text"]),
     ]
+    assert queue.json()["next_cursor"] is None
     first = await client.get("/api/v1/integrity/queue?limit=1", headers=admin)
-    assert [q["attempt_id"] for q in first.json()] == [flagged_id]
+    assert [q["attempt_id"] for q in first.json()["items"]] == [flagged_id]
+    rest = await client.get(
+        "/api/v1/integrity/queue",
+        params={"limit": 1, "cursor": first.json()["next_cursor"]},
+        headers=admin,
+    )
+    assert [q["attempt_id"] for q in rest.json()["items"]] == [paster_id]
+    assert rest.json()["next_cursor"] is None
+    bad = await client.get("/api/v1/integrity/queue?cursor=zz", headers=admin)
+    assert (bad.status_code, problem(bad)) == (422, "invalid-cursor")
     timeline = await client.get(f"/api/v1/integrity/attempts/{flagged_id}/timeline", headers=admin)
     assert timeline.status_code == 200, timeline.text
     line = timeline.json()
@@ -227,7 +237,7 @@ async def test_analysis_review_invalidation_and_appeal(
 
     # The administration's proctor reviews, but only an admin invalidates.
     proctor = await login(client, setup.world.proctor)
-    assert (await client.get("/api/v1/integrity/queue", headers=proctor)).json()[0][
+    assert (await client.get("/api/v1/integrity/queue", headers=proctor)).json()["items"][0][
         "attempt_id"
     ] == flagged_id
     refused = await client.post(
@@ -253,7 +263,9 @@ async def test_analysis_review_invalidation_and_appeal(
         f"/api/v1/integrity/attempts/{flagged_id}/timeline", headers=other_proctor
     )
     assert (hidden.status_code, problem(hidden)) == (404, "attempt-not-found")
-    assert (await client.get("/api/v1/integrity/queue", headers=other_proctor)).json() == []
+    assert (await client.get("/api/v1/integrity/queue", headers=other_proctor)).json()[
+        "items"
+    ] == []
 
     invalidated = await client.post(
         f"/api/v1/integrity/attempts/{flagged_id}/decisions",
@@ -273,7 +285,7 @@ async def test_analysis_review_invalidation_and_appeal(
     )
     assert (again.status_code, problem(again)) == (409, "illegal-transition")
     decided = await client.get("/api/v1/integrity/queue?status=decided", headers=admin)
-    assert [q["attempt_id"] for q in decided.json()] == [flagged_id]
+    assert [q["attempt_id"] for q in decided.json()["items"]] == [flagged_id]
 
     async with app.state.db.transaction(write=False) as session:
         actions = (
@@ -381,7 +393,9 @@ async def test_similarity_runs_on_request_and_tenancy_holds(
     ):
         seen = await client.get(url, headers=other.headers)
         assert seen.status_code == 404, url
-    assert (await client.get("/api/v1/integrity/queue", headers=other.headers)).json() == []
+    assert (await client.get("/api/v1/integrity/queue", headers=other.headers)).json()[
+        "items"
+    ] == []
     assert (await client.get("/api/v1/integrity/policies", headers=other.headers)).json() == []
     decided = await client.post(
         f"/api/v1/integrity/attempts/{ids[0]}/decisions",

@@ -3,7 +3,7 @@ the stable ``code``; the problem's ``type`` is ``PROBLEM_TYPE_BASE + code``)."""
 
 from __future__ import annotations
 
-from waa_ads.core.errors import Conflict, Forbidden, NotFound
+from waa_ads.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from waa_ads.integrity.rules import PolicyProblem
 
 __all__ = [
@@ -12,6 +12,7 @@ __all__ = [
     "NotAnalysed",
     "NothingToAppeal",
     "PolicyProblem",
+    "QueueCursorInvalid",
     "ReviewNotAllowed",
     "SimilarityNotRun",
 ]
@@ -54,3 +55,8 @@ class NothingToAppeal(Conflict):
 
     code = "nothing-to-appeal"
     title = "Nothing to appeal"
+
+
+class QueueCursorInvalid(Unprocessable):
+    code = "invalid-cursor"
+    title = "Invalid cursor"

@@ -15,6 +15,7 @@ from waa_ads.auth.deps import PrincipalDep
 from waa_ads.auth.errors import CREDENTIAL_ERRORS, RoleRequired
 from waa_ads.core.deps import SessionDep, SettingsDep
 from waa_ads.core.errors import error_responses
+from waa_ads.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from waa_ads.delivery.errors import AttemptChanged, AttemptNotFound
 from waa_ads.delivery.state_machine import IllegalTransition
 from waa_ads.integrity import schemas, service
@@ -24,6 +25,7 @@ from waa_ads.integrity.errors import (
     NotAnalysed,
     NothingToAppeal,
     PolicyProblem,
+    QueueCursorInvalid,
     ReviewNotAllowed,
     SimilarityNotRun,
 )
@@ -86,19 +88,25 @@ async def get_policy(
 
 @router.get(
     "/queue",
-    response_model=list[schemas.QueueEntry],
+    response_model=schemas.QueuePage,
     summary="Flagged attempts to review, most severe first (admins; proctors: theirs)",
-    responses=error_responses(*CREDENTIAL_ERRORS, RoleRequired),
+    responses=error_responses(*CREDENTIAL_ERRORS, RoleRequired, QueueCursorInvalid),
 )
 async def review_queue(
     session: SessionDep,
     principal: PrincipalDep,
     administration_id: uuid.UUID | None = None,
     status: Annotated[str | None, Query(pattern="^(open|decided)$")] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> list[schemas.QueueEntry]:
+    cursor: Annotated[str | None, Query(max_length=100)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+) -> schemas.QueuePage:
     return await service.queue(
-        session, principal, administration_id=administration_id, status=status, limit=limit
+        session,
+        principal,
+        administration_id=administration_id,
+        status=status,
+        cursor=cursor,
+        limit=limit,
     )
 
 

@@ -69,6 +69,13 @@ class QueueEntry(_Read):
     computed_at: datetime
 
 
+class QueuePage(BaseModel):
+    items: list[QueueEntry]
+    next_cursor: str | None = Field(
+        description="Pass as ?cursor= to get the next page; null on the last page."
+    )
+
+
 class EventRead(_Read):
     id: uuid.UUID
     kind: str

@@ -29,6 +29,7 @@ from waa_ads.auth.deps import Principal
 from waa_ads.auth.errors import RoleRequired
 from waa_ads.auth.models import Role
 from waa_ads.core.db import utcnow
+from waa_ads.core.pagination import decode_cursor, encode_cursor
 from waa_ads.core.settings import Settings
 from waa_ads.core.tasks import enqueue_after_commit
 from waa_ads.delivery import service as delivery_service
@@ -627,15 +628,28 @@ async def similarity_report(
 # --- review ---------------------------------------------------------------------------------
 
 
+def _queue_cursor(rank: int, summary_id: uuid.UUID) -> str:
+    return f"{rank}.{encode_cursor(summary_id)}"
+
+
+def _read_queue_cursor(cursor: str) -> tuple[int, uuid.UUID]:
+    rank, _, rest = cursor.partition(".")
+    if not rank.isdigit() or not rest:
+        raise errors.QueueCursorInvalid(f"invalid cursor {cursor!r}")
+    return int(rank), decode_cursor(rest)
+
+
 async def queue(
     session: AsyncSession,
     principal: Principal,
     *,
     administration_id: uuid.UUID | None,
     status: str | None,
+    cursor: str | None,
     limit: int,
-) -> list[schemas.QueueEntry]:
-    """Flagged attempts the caller may review, most severe first, then oldest."""
+) -> schemas.QueuePage:
+    """Flagged attempts the caller may review, most severe first, then in the order they
+    were first analysed; a page at a time (the cursor holds the last severity and id)."""
     _require_reviewer(principal)
     visible = await _visible_administrations(session, principal)
     stmt = select(IntegritySummary).where(
@@ -648,25 +662,32 @@ async def queue(
         stmt = stmt.where(IntegritySummary.administration_id == administration_id)
     stmt = stmt.where(IntegritySummary.status == (status or "open"))
     severity = case(_SEVERITY_ORDER, value=IntegritySummary.top_severity, else_=0)
-    ordered = (
-        await session.scalars(
-            stmt.order_by(severity.desc(), IntegritySummary.computed_at, IntegritySummary.id).limit(
-                limit
-            )
-        )
+    if cursor:
+        rank, last = _read_queue_cursor(cursor)
+        stmt = stmt.where((severity < rank) | ((severity == rank) & (IntegritySummary.id > last)))
+    rows = (
+        await session.scalars(stmt.order_by(severity.desc(), IntegritySummary.id).limit(limit + 1))
     ).all()
-    return [
-        schemas.QueueEntry(
-            attempt_id=s.attempt_id,
-            administration_id=s.administration_id,
-            status=s.status,
-            flag_count=s.flag_count,
-            top_severity=s.top_severity,
-            reasons=[f["reason"] for f in s.flags],
-            computed_at=s.computed_at,
-        )
-        for s in ordered
-    ]
+    following = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last_row = rows[-1]
+        following = _queue_cursor(_SEVERITY_ORDER.get(last_row.top_severity or "", 0), last_row.id)
+    return schemas.QueuePage(
+        items=[
+            schemas.QueueEntry(
+                attempt_id=s.attempt_id,
+                administration_id=s.administration_id,
+                status=s.status,
+                flag_count=s.flag_count,
+                top_severity=s.top_severity,
+                reasons=[f["reason"] for f in s.flags],
+                computed_at=s.computed_at,
+            )
+            for s in rows
+        ],
+        next_cursor=following,
+    )
 
 
 async def summary_of(
