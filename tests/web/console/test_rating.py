@@ -15,7 +15,7 @@ import pytest_asyncio
 from fastapi import FastAPI
 from sqlalchemy import update
 
-from tests.rating.world import rating_world
+from tests.rating.world import UPLOADED, rating_world
 from tests.support.console import console_sign_in, csrf_of, field_errors, post_form
 from tests.support.factories import Account, Factory
 from waa_ads.auth.models import Role
@@ -229,3 +229,17 @@ async def test_a_lease_that_ran_out_is_said_beside_the_lease_line(
     found = _LEASE.search(late.text)
     assert found and found.group(1) != lease_id
     assert "Homework builds habits" in late.text
+
+
+async def test_an_uploaded_answer_is_a_link_to_the_file(
+    app: FastAPI, client: httpx.AsyncClient, browser_like: httpx.AsyncClient, make: Factory
+) -> None:
+    rw = await rating_world(app, client, make, candidates=1, upload=True)
+    plan = (await rw.plan(double_share=0.0))["plan"]
+    page, lease_id, _ = await _take(browser_like, rw.raters[0], plan["id"])
+    assert "An uploaded file: <strong>work.txt</strong>" in page
+    link = f'href="/api/v1/rating/leases/{lease_id}/file"'
+    assert link in page
+    opened = await browser_like.get(f"/api/v1/rating/leases/{lease_id}/file")
+    assert opened.status_code == 200
+    assert opened.content == UPLOADED
