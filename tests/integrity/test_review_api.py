@@ -213,6 +213,12 @@ async def test_analysis_review_invalidation_and_appeal(
         (paster_id, "low", ["Pasted text"]),
     ]
     assert queue.json()["next_cursor"] is None
+    top = queue.json()["items"][0]
+    assert top["top_reason"] == "Left the test window 2 times"
+    timeline_of_top = await client.get(
+        f"/api/v1/integrity/attempts/{flagged_id}/timeline", headers=admin
+    )
+    assert top["candidate_id"] == timeline_of_top.json()["candidate_id"]
     first = await client.get("/api/v1/integrity/queue?limit=1", headers=admin)
     assert [q["attempt_id"] for q in first.json()["items"]] == [flagged_id]
     rest = await client.get(

@@ -62,10 +62,12 @@ class SummaryRead(_Read):
 class QueueEntry(_Read):
     attempt_id: uuid.UUID
     administration_id: uuid.UUID
+    candidate_id: uuid.UUID
     status: str
     flag_count: int
     top_severity: str | None
     reasons: list[str]
+    top_reason: str | None = Field(description="The reason of the most severe flag.")
     computed_at: datetime
 
 

@@ -652,9 +652,13 @@ async def queue(
     were first analysed; a page at a time (the cursor holds the last severity and id)."""
     _require_reviewer(principal)
     visible = await _visible_administrations(session, principal)
-    stmt = select(IntegritySummary).where(
-        IntegritySummary.organization_id == principal.organization_id,
-        IntegritySummary.flag_count > 0,
+    stmt = (
+        select(IntegritySummary, Attempt.candidate_id)
+        .join(Attempt, Attempt.id == IntegritySummary.attempt_id)
+        .where(
+            IntegritySummary.organization_id == principal.organization_id,
+            IntegritySummary.flag_count > 0,
+        )
     )
     if visible is not None:
         stmt = stmt.where(IntegritySummary.administration_id.in_(visible))
@@ -666,28 +670,36 @@ async def queue(
         rank, last = _read_queue_cursor(cursor)
         stmt = stmt.where((severity < rank) | ((severity == rank) & (IntegritySummary.id > last)))
     rows = (
-        await session.scalars(stmt.order_by(severity.desc(), IntegritySummary.id).limit(limit + 1))
+        await session.execute(stmt.order_by(severity.desc(), IntegritySummary.id).limit(limit + 1))
     ).all()
     following = None
     if len(rows) > limit:
         rows = rows[:limit]
-        last_row = rows[-1]
+        last_row = rows[-1][0]
         following = _queue_cursor(_SEVERITY_ORDER.get(last_row.top_severity or "", 0), last_row.id)
     return schemas.QueuePage(
         items=[
             schemas.QueueEntry(
                 attempt_id=s.attempt_id,
                 administration_id=s.administration_id,
+                candidate_id=candidate_id,
                 status=s.status,
                 flag_count=s.flag_count,
                 top_severity=s.top_severity,
                 reasons=[f["reason"] for f in s.flags],
+                top_reason=_top_reason(s.flags),
                 computed_at=s.computed_at,
             )
-            for s in rows
+            for s, candidate_id in rows
         ],
         next_cursor=following,
     )
+
+
+def _top_reason(flags: Sequence[dict[str, Any]]) -> str | None:
+    """The reason of the most severe flag (the first in rule order among equals)."""
+    ranked = sorted(flags, key=lambda f: -_SEVERITY_ORDER.get(str(f.get("severity")), 0))
+    return str(ranked[0]["reason"]) if ranked else None
 
 
 async def summary_of(
