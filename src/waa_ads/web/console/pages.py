@@ -50,6 +50,7 @@ NAVIGATION: Final = (
     NavEntry("Organization", f"{CONSOLE}/organization", frozenset({"admin"})),
     NavEntry("Audit log", f"{CONSOLE}/audit", frozenset({"admin"})),
     NavEntry("Rating", f"{CONSOLE}/rating", frozenset({"rater", "admin"})),
+    NavEntry("Integrity", f"{CONSOLE}/integrity", frozenset({"admin", "proctor"})),
 )
 
 
