@@ -8,15 +8,21 @@ from __future__ import annotations
 import asyncio
 import html as html_module
 import re
+import uuid
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import select, update
 
 from tests.integrity.test_review_api import Setup, _setup, _sit
+from tests.integrity.test_similarity_db import ITEMS, LETTERS
 from tests.support.console import console_sign_in, field_errors, post_form
-from tests.support.exams import World, wait_for_state
+from tests.support.exams import World, begin, wait_for_state
 from tests.support.factories import Factory
+from waa_ads.delivery.models import Attempt, AttemptItem, Response
+from waa_ads.integrity.simulate import honest, with_copying
 
 pytestmark = pytest.mark.asyncio
 
@@ -107,7 +113,7 @@ async def test_decisions_are_recorded_and_refusals_shown_in_the_form(
     assert noted.status_code == 303
     shown = _text((await client.get(noted.headers["location"])).text)
     assert "Noted: the decision is recorded" in shown
-    assert "note" in shown and "Asked about the second absence" in shown
+    assert "note you Asked about the second absence" in shown
     decisions = await client.get(
         f"/api/v1/integrity/attempts/{attempt_id}/decisions", headers=setup.world.headers
     )
@@ -126,6 +132,7 @@ async def test_decisions_are_recorded_and_refusals_shown_in_the_form(
     twice = await post_form(client, url, csrf, {"kind": "invalidate", "invalidate_reason": "again"})
     assert twice.status_code == 409
     assert "invalidate_kind" in field_errors(twice.text)
+    assert "Invalidated This attempt is invalidated" in _text(twice.text)
 
 
 async def test_policies_are_listed_edited_and_refused_with_line_and_field(
@@ -163,7 +170,7 @@ async def test_policies_are_listed_edited_and_refused_with_line_and_field(
     assert edited.status_code == 303
     page = _text((await client.get(edited.headers["location"])).text)
     assert "Saved policy supervised as version 2" in page
-    assert "Version shown 2 (current)" in page
+    assert "Version shown 2 (current)" in page and "by you" in page
     old = await client.get("/console/integrity/policies/supervised?version=1")
     assert "focus_loss_count &gt;= 2" in old.text and "Version 1" in _text(old.text)
     again = await post_form(
@@ -205,3 +212,101 @@ async def test_similarity_runs_from_its_page_and_other_organizations_see_nothing
         seen = await client.get(url)
         assert seen.status_code == 404, url
     assert "Cand 0" not in (await client.get("/console/integrity")).text
+
+
+async def test_flagged_pairs_and_partners_with_their_shared_answers(
+    app: FastAPI, client: httpx.AsyncClient, make: Factory
+) -> None:
+    """Planted copying among 60 stored attempts (as the integrity tests plant it): the
+    similarity page lists the pair, the copier's page its partner and shared answers."""
+    world = await World(client, make).setup(tagged={ident: [] for ident in ITEMS})
+    body = world.definition(
+        sections=[
+            {"identifier": "s", "title": "S", "items": [{"item_id": world.items[i]} for i in ITEMS]}
+        ]
+    )
+    created = await client.post(
+        "/api/v1/assessments", json={"slug": "long", "definition": body}, headers=world.headers
+    )
+    published = await client.post(
+        f"/api/v1/assessments/{created.json()['assessment']['id']}/publish",
+        headers=world.headers,
+    )
+    now = datetime.now(UTC)
+    administration = await client.post(
+        "/api/v1/administrations",
+        json={
+            "assessment_version_id": published.json()["version"]["id"],
+            "title": "Copying check",
+            "opens_at": (now - timedelta(minutes=1)).isoformat(),
+            "closes_at": (now + timedelta(hours=3)).isoformat(),
+        },
+        headers=world.headers,
+    )
+    administration_id = administration.json()["id"]
+    people = [await make.candidate(world.org, name=f"C{n}") for n in range(60)]
+    roster = await client.post(
+        f"/api/v1/administrations/{administration_id}/roster",
+        json={"entries": [{"candidate_id": str(p.id)} for p in people]},
+        headers=world.headers,
+    )
+    attempts = [uuid.UUID((await begin(client, e["access_code"]))[0]) for e in roster.json()]
+    sim = with_copying(honest(60, 30, options=3, seed=1), pairs=2, share=0.9, seed=1)
+    item_of = {item_id: ITEMS.index(ident) for ident, item_id in world.items.items()}
+    ended = datetime.now(UTC)
+    async with app.state.db.transaction() as session:
+        refs = {
+            (attempt_id, item_of[str(item_id)]): ref
+            for attempt_id, ref, item_id in await session.execute(
+                select(AttemptItem.attempt_id, AttemptItem.ref, AttemptItem.item_id).where(
+                    AttemptItem.attempt_id.in_(attempts)
+                )
+            )
+        }
+        for row, attempt_id in enumerate(attempts):
+            for column in range(len(ITEMS)):
+                session.add(
+                    Response(
+                        attempt_id=attempt_id,
+                        item_ref=refs[(attempt_id, column)],
+                        seq=1,
+                        value={"value": LETTERS[int(sim.codes[row, column])]},
+                        time_spent_ms=10_000,
+                        updated_at=ended,
+                    )
+                )
+        await session.execute(
+            update(Attempt)
+            .where(Attempt.id.in_(attempts))
+            .values(state="submitted", ended_at=ended, ended_because="submitted")
+        )
+
+    csrf = await console_sign_in(client, world.admin)
+    page_url = f"/console/integrity/administrations/{administration_id}/similarity"
+    assert (await post_form(client, page_url, csrf)).status_code == 303
+    page = ""
+    for _ in range(400):
+        page = (await client.get(page_url)).text
+        if "Latest run" in page:
+            break
+        await asyncio.sleep(0.05)
+    report = (
+        await client.get(
+            f"/api/v1/integrity/administrations/{administration_id}/similarity",
+            headers=world.headers,
+        )
+    ).json()
+    pair = report["pairs"][0]
+    text = _text(page)
+    assert "Compared 60 candidates, 30 items, 3540 ordered pairs" in text
+    assert f'href="/console/integrity/attempts/{pair["attempt_id"]}"' in page
+    assert f'href="/console/integrity/attempts/{pair["source_attempt_id"]}"' in page
+    assert f"{pair['matches']} of {pair['compared']}" in text
+
+    copier = _text((await client.get(f"/console/integrity/attempts/{pair['attempt_id']}")).text)
+    assert "Similarity partners" in copier
+    assert "this attempt agrees with its answers" in copier
+    assert f"Identical answers {pair['matches']} of 30 compared items" in copier
+    assert f"Answers shared with attempt {pair['source_attempt_id'][-8:]}" in copier
+    shared = sorted(pair["identical"])[0]
+    assert re.search(rf"{shared} [ABC] (yes|no)", copier)

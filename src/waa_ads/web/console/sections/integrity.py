@@ -10,6 +10,7 @@ what (a proctor reviews the administrations assigned to them and never invalidat
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from typing import Any, Final
 
@@ -49,7 +50,8 @@ rules:
 
 
 def _short(value: Any) -> str:
-    return str(value)[:8]
+    """An id short enough to read (its tail: ids made together share their head)."""
+    return str(value)[-8:]
 
 
 def _when(value: Any) -> str:
@@ -93,8 +95,60 @@ def _answer(value: Any) -> str:
 EVENT_KEYS: Final = frozenset({"event", "from_event", "to_event", "away_event"})
 SAVE_KEYS: Final = frozenset({"save", "save_id", "saves"})
 
+#: Evidence keys in the order a reader wants them, and what to call them.
+EVIDENCE_LABELS: Final = {
+    "from": "from",
+    "to": "until",
+    "at": "at",
+    "seconds": "seconds",
+    "kind": "kind",
+    "item": "item",
+    "items": "items",
+    "from_event": "first",
+    "to_event": "last",
+    "event": "",
+    "away_event": "while away since",
+    "save": "",
+    "saves": "",
+}
+_ISO_TIME: Final = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}")
+
+
+def _evidence_parts(item: dict[str, Any]) -> list[dict[str, Any]]:
+    """One piece of evidence as (label, text, links) parts, known keys first; event and
+    save ids link to the timeline's rows."""
+    order = list(EVIDENCE_LABELS)
+    keys = sorted(
+        (k for k in item if k != "signal"),
+        key=lambda k: (order.index(k) if k in order else len(order), k),
+    )
+    parts: list[dict[str, Any]] = []
+    for key in keys:
+        value = item[key]
+        label = EVIDENCE_LABELS.get(key, key.replace("_", " "))
+        links: list[tuple[str, str]] = []
+        text = ""
+        if key in EVENT_KEYS and value:
+            links = [(f"#event-{value}", f"event {_short(value)}")]
+        elif key in SAVE_KEYS and value:
+            links = [
+                (f"#save-{v}", f"save {v}") for v in (value if isinstance(value, list) else [value])
+            ]
+        elif key == "attempt_id" and value:
+            links = [(f"{INTEGRITY}/attempts/{value}", f"attempt {_short(value)}")]
+        elif isinstance(value, str) and _ISO_TIME.match(value):
+            text = _when(value) + " UTC"
+        else:
+            text = _evidence_value(value)
+        parts.append({"label": label, "text": text, "links": links})
+    return parts
+
+
 templates.globals.update(
-    integrity_event_keys=EVENT_KEYS, integrity_save_keys=SAVE_KEYS, integrity_kinds=KINDS
+    integrity_evidence_parts=_evidence_parts,
+    integrity_event_keys=EVENT_KEYS,
+    integrity_save_keys=SAVE_KEYS,
+    integrity_kinds=KINDS,
 )
 templates.filters.update(
     integrity_short=_short,
@@ -116,6 +170,23 @@ async def _candidate_names(who: Staff, ids: set[str]) -> dict[str, str]:
             )
         else:
             names[candidate_id] = f"Candidate {_short(candidate_id)}"
+    return names
+
+
+async def _staff_names(who: Staff, ids: set[str]) -> dict[str, str]:
+    """How the pages name the staff behind decisions and policy versions: "you", the
+    account's name where the caller may read accounts, else a short id."""
+    names: dict[str, str] = {}
+    me = str(who.me.get("user_id", ""))
+    for user_id in sorted(i for i in ids if i):
+        if user_id == me:
+            names[user_id] = "you"
+            continue
+        reply = await who.api.get(f"/api/v1/users/{user_id}")
+        body = reply.json() if reply.ok else {}
+        names[user_id] = (
+            body.get("display_name") or body.get("email") or f"staff member {_short(user_id)}"
+        )
     return names
 
 
@@ -220,14 +291,17 @@ async def _save_policy(
             problems=_policy_problems(problem),
         )
     current = await who.api.get(f"{API}/policies/{name}")
+    shown = current.json() if current.ok else None
     return render(
         request,
         "integrity/policy.html",
         staff=who,
         status=reply.status,
-        policy=current.json() if current.ok else None,
+        policy=shown,
         name=name,
-        versions=[],
+        versions=list(range(shown["version"], 0, -1)) if shown else [],
+        current_version=shown["version"] if shown else 0,
+        people=await _staff_names(who, {str(shown["created_by"] or "")} if shown else set()),
         form=form,
         problems=_policy_problems(problem),
     )
@@ -271,6 +345,7 @@ async def policy(request: Request, who: StaffDep, name: str, version: int = 0) -
         name=shown["name"],
         versions=list(range(current["version"], 0, -1)),
         current_version=current["version"],
+        people=await _staff_names(who, {str(shown["created_by"] or "")}),
         form=_policy_form({"source": current["source"]}),
         problems=[],
     )
@@ -344,6 +419,9 @@ async def _attempt_page(
 ) -> HTMLResponse:
     line = await who.read(f"{API}/attempts/{attempt_id}/timeline")
     names = await _candidate_names(who, {line["candidate_id"]})
+    people = await _staff_names(
+        who, {str(d["actor_id"]) for d in line["decisions"] if d["actor_type"] == "user"}
+    )
     administration = await who.api.get(f"/api/v1/administrations/{line['administration_id']}")
     # One list of what happened, in the order the server received it.
     rows: list[dict[str, Any]] = [
@@ -367,6 +445,7 @@ async def _attempt_page(
         summary=line["summary"],
         rows=rows,
         name=names[line["candidate_id"]],
+        people=people,
         administration=administration.json() if administration.ok else None,
         form=form or Form(),
         empty=Form(),
