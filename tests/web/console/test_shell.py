@@ -82,6 +82,10 @@ async def test_sign_out_needs_the_pages_csrf_token_and_ends_the_session(
     csrf = await console_sign_in(client, account)
     forged = await post_form(client, "/console/logout", "not-the-token")
     assert forged.status_code == 403
+    # A form without the token (a cross-site form cannot read it) is refused the same way.
+    for data in ({}, {"csrf_token": ""}):
+        missing = await client.post("/console/logout", data=data)
+        assert missing.status_code == 403
     assert (await client.get("/console")).status_code == 200
     done = await post_form(client, "/console/logout", csrf)
     assert done.status_code == 303

@@ -139,8 +139,12 @@ class Gateway:
 
     @property
     def csrf_token(self) -> str:
-        """The token a page puts in its forms: the session's double-submit value."""
-        return self._csrf or self._cookies.get(CSRF_COOKIE, "")
+        """The token a page puts in its forms: the session's double-submit value. A change
+        is sent with the token its form carried, never with this cookie's value (which the
+        browser would send on a forged request too)."""
+        if self._csrf is not None:
+            return self._csrf
+        return self._cookies.get(CSRF_COOKIE, "")
 
     def use_cookies(self, reply: ApiReply) -> None:
         """Send the cookies ``reply`` set (a new session) with the following calls."""
@@ -183,17 +187,22 @@ class Gateway:
         if self._cookies:
             cookie = "; ".join(f"{k}={v}" for k, v in self._cookies.items())
             headers.append((b"cookie", cookie.encode("latin-1")))
-        if method not in ("GET", "HEAD") and self.csrf_token:
-            headers.append((CSRF_HEADER.lower().encode(), self.csrf_token.encode("latin-1")))
-        request_id = self._request.headers.get("x-request-id")
+        if method not in ("GET", "HEAD") and self._csrf:
+            headers.append((CSRF_HEADER.lower().encode(), self._csrf.encode("latin-1")))
+        outer_state = self._request.scope.get("state")
+        request_id = (outer_state or {}).get("request_id") or self._request.headers.get(
+            "x-request-id"
+        )
         if request_id:
-            headers.append((b"x-request-id", request_id.encode("latin-1")))
+            headers.append((b"x-request-id", str(request_id).encode("latin-1")))
         user_agent = self._request.headers.get("user-agent")
         if user_agent:
             headers.append((b"user-agent", user_agent.encode("latin-1")))
         query = urlencode(_query_pairs(params or {}), doseq=True).encode()
         outer = self._request.scope
         scope: dict[str, Any] = {k: outer[k] for k in _KEPT_SCOPE_KEYS if k in outer}
+        # The lifespan state is shared by design; the per-request state is not.
+        scope["state"] = dict(outer.get("state") or {})
         scope.update(
             {
                 "type": "http",
@@ -226,7 +235,13 @@ class Gateway:
             elif message["type"] == "http.response.body":
                 chunks.append(bytes(message.get("body", b"")))
 
-        await self._request.app(scope, receive, send)
+        try:
+            await self._request.app(scope, receive, send)
+        except Exception:
+            # The application has answered 500 (and logged the error) before re-raising;
+            # the page shows that answer instead of failing in turn.
+            if status < 500:
+                raise
         return ApiReply(status, reply_headers, b"".join(chunks))
 
 
