@@ -398,7 +398,11 @@ async def test_a_rater_fetches_the_uploaded_file_of_their_lease(
     fetched = await client.get(lease["file_url"], headers=rw.rater_headers[0])
     assert fetched.status_code == 200, fetched.text
     assert fetched.content == UPLOADED
-    assert fetched.headers["content-type"].startswith("text/plain")
+    # Not a picture the bytes prove: a download that cannot run in this origin's pages,
+    # whatever type the candidate declared.
+    assert fetched.headers["content-type"] == "application/octet-stream"
+    assert fetched.headers["content-disposition"] == "attachment"
+    assert "sandbox" in fetched.headers["content-security-policy"]
     other = await client.get(lease["file_url"], headers=rw.rater_headers[1])
     assert (other.status_code, problem(other)) == (403, "rating-not-assigned")
     assert (await client.get(lease["file_url"], headers=rw.lead_headers)).status_code == 200

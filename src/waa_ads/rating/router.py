@@ -12,6 +12,7 @@ from waa_ads.assessments.errors import AdministrationNotFound
 from waa_ads.auth.deps import PrincipalDep
 from waa_ads.auth.errors import CREDENTIAL_ERRORS, RoleRequired
 from waa_ads.auth.models import Role
+from waa_ads.content.media.check import GIF, JPEG, PNG, WEBP, sniff_content_type
 from waa_ads.core.deps import SessionDep, SettingsDep
 from waa_ads.core.errors import error_responses
 from waa_ads.rating import schemas, service
@@ -31,6 +32,8 @@ from waa_ads.rating.errors import (
 )
 
 router = APIRouter(prefix="/rating", tags=["rating"])
+
+_INLINE_PICTURES = frozenset({PNG, JPEG, GIF, WEBP})
 
 _LEAD_ERRORS = (*CREDENTIAL_ERRORS, RoleRequired, RatingPlanNotFound)
 _QUEUE_ERRORS = (
@@ -281,12 +284,18 @@ async def lease_file(
 ) -> Response:
     found = await service.lease_file(session, principal, lease_id)
     data = await request.app.state.blobs.get(found["sha256"])
+    # The candidate chose the file and its declared type: only a picture the bytes prove
+    # to be one is shown in the page; anything else is a download that cannot run (HTML
+    # or SVG opened from this origin would act with the rater's session).
+    sniffed = sniff_content_type(data)
+    inline = sniffed in _INLINE_PICTURES
     return Response(
         data,
-        media_type=str(found.get("content_type") or "application/octet-stream"),
+        media_type=sniffed if inline and sniffed else "application/octet-stream",
         headers={
             "Cache-Control": "private, no-store",
-            "Content-Disposition": "inline",
+            "Content-Disposition": "inline" if inline else "attachment",
+            "Content-Security-Policy": "default-src 'none'; sandbox",
             "X-Content-Type-Options": "nosniff",
         },
     )
