@@ -30,6 +30,10 @@ DOMAIN_IMPORTS: dict[str, frozenset[str]] = {
     "integrity": frozenset(
         {"core", "audit", "auth", "content", "assessments", "delivery", "scoring"}
     ),
+    # Psychometrics follows scoring too (it reads item scores); it imports neither sibling.
+    "psychometrics": frozenset(
+        {"core", "audit", "auth", "content", "assessments", "delivery", "scoring"}
+    ),
     "web": frozenset(
         {
             "core",
@@ -41,6 +45,7 @@ DOMAIN_IMPORTS: dict[str, frozenset[str]] = {
             "scoring",
             "rating",
             "integrity",
+            "psychometrics",
         }
     ),
 }
@@ -71,6 +76,11 @@ PURE_MODULES = (
     "waa_ads.integrity.similarity",
     "waa_ads.integrity.simulate",
     "waa_ads.integrity.similarity_csv",
+    "waa_ads.psychometrics.errors",
+    "waa_ads.psychometrics.classical",
+    "waa_ads.psychometrics.irt",
+    "waa_ads.psychometrics.csvio",
+    "waa_ads.psychometrics.datasets",
 )
 #: Packages all of whose modules are pure.
 PURE_PACKAGES = (

@@ -32,6 +32,8 @@ bank_app = typer.Typer(help="Item banks.", no_args_is_help=True)
 app.add_typer(bank_app, name="bank")
 integrity_app = typer.Typer(help="Integrity analyses.", no_args_is_help=True)
 app.add_typer(integrity_app, name="integrity")
+psychometrics_app = typer.Typer(help="Item analysis and IRT calibration.", no_args_is_help=True)
+app.add_typer(psychometrics_app, name="psychometrics")
 
 console = Console(stderr=True)
 T = TypeVar("T")
@@ -400,6 +402,61 @@ def integrity_similarity(
         f"tested, {len(result.pairs)} flagged ({correction}, alpha {alpha})",
         err=True,
     )
+
+
+def _read_score_csv(file: Path) -> object:
+    from waa_ads.psychometrics.csvio import ScoresCsvError, read_scores
+
+    try:
+        with file.open(encoding="utf-8-sig", newline="") as handle:
+            return read_scores(handle)
+    except OSError as exc:
+        typer.echo(f"error: cannot read {file}: {exc.strerror}", err=True)
+        raise typer.Exit(2) from None
+    except ScoresCsvError as exc:
+        typer.echo(f"error: {file}: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+@psychometrics_app.command("item-analysis")
+def psychometrics_item_analysis(
+    file: Path = typer.Argument(..., help="CSV: a person column, one integer column per item."),
+) -> None:
+    """Print classical item statistics per item and for the test as JSON (no database)."""
+    import json
+
+    from waa_ads.psychometrics.classical import analyse
+    from waa_ads.psychometrics.csvio import ScoreMatrix
+
+    matrix = _read_score_csv(file)
+    assert isinstance(matrix, ScoreMatrix)
+    typer.echo(json.dumps(analyse(matrix.as_float(), matrix.items).to_dict()))
+
+
+@psychometrics_app.command("calibrate")
+def psychometrics_calibrate(
+    file: Path = typer.Argument(..., help="CSV: a person column, one integer column per item."),
+    model: str = typer.Option("2pl", help="rasch, 2pl, 3pl, gpcm or grm."),
+    max_iterations: int = typer.Option(500, min=1, help="EM iterations at most."),
+) -> None:
+    """Calibrate the items by marginal maximum likelihood and print the parameters as JSON:
+    P(correct) = c + (1 - c) * sigmoid(a * theta + d), b = -d / a, theta ~ N(0, 1)."""
+    import json
+
+    from waa_ads.psychometrics.csvio import ScoreMatrix
+    from waa_ads.psychometrics.errors import CalibrationInputError
+    from waa_ads.psychometrics.irt import MODELS, calibrate
+
+    if model not in MODELS:
+        raise typer.BadParameter(", ".join(MODELS), param_hint="--model")
+    matrix = _read_score_csv(file)
+    assert isinstance(matrix, ScoreMatrix)
+    try:
+        result = calibrate(matrix.scores, model, matrix.items, max_iterations=max_iterations)
+    except CalibrationInputError as exc:
+        typer.echo(f"error: {file}: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(json.dumps(result.to_dict()))
 
 
 @org_app.command("create")

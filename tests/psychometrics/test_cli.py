@@ -1,0 +1,69 @@
+"""``waa-ads psychometrics``: item analysis and calibration of a CSV from the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from waa_ads.cli import app
+from waa_ads.psychometrics import datasets
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def lsat7(tmp_path: Path) -> Path:
+    path = tmp_path / "lsat7.csv"
+    rows = ["person,q1,q2,q3,q4,q5"]
+    for i, row in enumerate(datasets.expand(datasets.LSAT7)):
+        rows.append(",".join([f"p{i}", *(str(v) for v in row)]))
+    rows.append("late,1,,0,,1")  # two items not presented
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def test_calibrate_prints_the_documented_shape(lsat7: Path) -> None:
+    result = runner.invoke(app, ["psychometrics", "calibrate", str(lsat7), "--model", "2pl"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    assert out["model"] == "2pl" and out["iterations"] > 0 and out["log_likelihood"] < 0
+    assert [i["item"] for i in out["items"]] == ["q1", "q2", "q3", "q4", "q5"]
+    for item in out["items"]:
+        assert {"item", "a", "b", "d", "c", "se"} <= set(item)
+        assert item["c"] == 0.0
+        assert item["b"] == pytest.approx(-item["d"] / item["a"])
+        assert set(item["se"]) == {"a", "b", "d"}
+
+
+@pytest.mark.parametrize("model", ["rasch", "3pl", "gpcm", "grm"])
+def test_every_model_runs_from_the_command_line(lsat7: Path, model: str) -> None:
+    result = runner.invoke(app, ["psychometrics", "calibrate", str(lsat7), "--model", model])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    assert out["model"] == model and len(out["items"]) == 5
+    if model == "3pl":
+        assert all(0 < i["c"] < 0.5 for i in out["items"])
+
+
+def test_item_analysis_prints_items_and_test(lsat7: Path) -> None:
+    result = runner.invoke(app, ["psychometrics", "item-analysis", str(lsat7)])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    assert out["test"]["persons"] == 1001 and 0 < out["test"]["alpha"] < 1
+    assert out["items"][1]["presented"] == 1000 and out["items"][0]["presented"] == 1001
+
+
+def test_bad_input_ends_with_a_reason(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("person,q1\np1,x\n", encoding="utf-8")
+    result = runner.invoke(app, ["psychometrics", "item-analysis", str(bad)])
+    assert result.exit_code == 2 and "line 2: q1 is 'x'" in result.output
+    poly = tmp_path / "poly.csv"
+    poly.write_text("person,q1,q2\np1,2,0\np2,1,1\np3,0,1\n", encoding="utf-8")
+    result = runner.invoke(app, ["psychometrics", "calibrate", str(poly), "--model", "2pl"])
+    assert result.exit_code == 2 and "scores 0 and 1 only" in result.output
+    result = runner.invoke(app, ["psychometrics", "calibrate", str(poly), "--model", "4pl"])
+    assert result.exit_code == 2
