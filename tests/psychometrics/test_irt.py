@@ -177,3 +177,26 @@ def test_refusals() -> None:
         irt.calibrate(np.array([[0, 1], [1, 1]]), "4pl")
     with pytest.raises(CalibrationInputError):
         irt.calibrate(np.array([[0, 1]]), "2pl")
+
+
+@pytest.mark.parametrize("table", ["LSAT6", "LSAT7"])
+def test_2pl_agrees_with_girth_within_001(table: str) -> None:
+    """girth (an MML implementation from PyPI, its own quadrature) on the same examinees."""
+    import girth  # type: ignore[import-untyped]
+
+    scores = datasets.expand(getattr(datasets, table))
+    theirs = girth.twopl_mml(scores.T)
+    ours = irt.calibrate(scores, "2pl", standard_errors=False)
+    assert np.allclose([i.a for i in ours.items], theirs["Discrimination"], atol=0.01)
+    assert np.allclose([i.b for i in ours.items], theirs["Difficulty"], atol=0.01)
+
+
+def test_2pl_agrees_with_girth_on_simulated_data() -> None:
+    import girth
+
+    true, ncat = _items("2pl", 20, seed=61)
+    scores, _ = irt.simulate("2pl", true, ncat, 3000, seed=62)
+    theirs = girth.twopl_mml(scores.T)
+    ours = irt.calibrate(scores, "2pl", standard_errors=False)
+    assert np.allclose([i.a for i in ours.items], theirs["Discrimination"], atol=0.01)
+    assert np.allclose([i.b for i in ours.items], theirs["Difficulty"], atol=0.01)
