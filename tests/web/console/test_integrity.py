@@ -21,6 +21,7 @@ from tests.integrity.test_similarity_db import ITEMS, LETTERS
 from tests.support.console import console_sign_in, field_errors, post_form
 from tests.support.exams import World, begin, wait_for_state
 from tests.support.factories import Factory
+from waa_ads.auth.models import Role
 from waa_ads.delivery.models import Attempt, AttemptItem, Response
 from waa_ads.integrity.simulate import honest, with_copying
 
@@ -94,6 +95,13 @@ async def test_decisions_are_recorded_and_refusals_shown_in_the_form(
     url = f"/console/integrity/attempts/{attempt_id}/decisions"
     assert setup.world.proctor is not None
     csrf = await console_sign_in(client, setup.world.proctor)
+    queue = await client.get("/console/integrity")
+    assert f'href="/console/integrity/attempts/{attempt_id}"' in queue.text
+    assert "Left the test window 2 times" in _text(queue.text)
+    policy_save = await post_form(
+        client, "/console/integrity/policies/strict", csrf, {"source": "format: 1\nrules: []\n"}
+    )
+    assert policy_save.status_code == 403  # policies are the admins'
 
     empty = await post_form(client, url, csrf, {"kind": "warn", "reason": "  "})
     assert empty.status_code == 422
@@ -206,6 +214,9 @@ async def test_similarity_runs_from_its_page_and_other_organizations_see_nothing
     assert re.search(r"Compared 2 candidates, \d+ items, 2 ordered pairs", text), text
     assert "No pair agrees beyond chance." in text
 
+    stranger = await make.user(setup.world.org, Role.proctor)  # not assigned to it
+    await console_sign_in(client, stranger)
+    assert (await client.get(f"/console/integrity/attempts/{attempt_id}")).status_code == 404
     other = await World(client, make).setup()
     await console_sign_in(client, other.admin)
     for url in (f"/console/integrity/attempts/{attempt_id}", page_url):
