@@ -16,6 +16,7 @@ from waa_ads.auth.errors import CREDENTIAL_ERRORS, RoleRequired
 from waa_ads.core.deps import SessionDep, SettingsDep
 from waa_ads.core.errors import error_responses
 from waa_ads.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from waa_ads.core.params import INT32_MAX
 from waa_ads.delivery.errors import AttemptChanged, AttemptNotFound
 from waa_ads.delivery.state_machine import IllegalTransition
 from waa_ads.integrity import schemas, service
@@ -81,7 +82,7 @@ async def get_policy(
     session: SessionDep,
     principal: PrincipalDep,
     name: str,
-    version: Annotated[int | None, Query(ge=1)] = None,
+    version: Annotated[int | None, Query(ge=1, le=INT32_MAX)] = None,
 ) -> schemas.PolicyVersionRead:
     return await service.get_policy_version(session, principal, name, version)
 

@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from waa_ads.content.schemas import CandidateItem
+from waa_ads.core.params import INT32_MAX
 from waa_ads.rating.rules import DisagreementRule, Resolution
 
 
@@ -154,8 +155,10 @@ class NextReply(BaseModel):
 
 class Annotation(BaseModel):
     note: str = Field(max_length=2000)
-    start: int | None = Field(default=None, ge=0, description="Character offset, if any.")
-    end: int | None = Field(default=None, ge=0)
+    start: int | None = Field(
+        default=None, ge=0, le=INT32_MAX, description="Character offset, if any."
+    )
+    end: int | None = Field(default=None, ge=0, le=INT32_MAX)
 
 
 class RatingSubmit(BaseModel):
