@@ -30,7 +30,7 @@ async def test_pool_size_counts_published_items_matching_every_filter(
     )
     assert draft.status_code == 201, draft.text
 
-    async def size(**params: object) -> int:
+    async def size(**params: str | list[str]) -> int:
         reply = await client.get(
             "/api/v1/assessments/pool-size",
             params={"bank_id": world.bank_id, **params},
