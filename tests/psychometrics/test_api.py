@@ -1,0 +1,76 @@
+"""GET /api/v1/psychometrics/administrations/{id}/item-analysis over stored item scores."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from tests.support.exams import begin, exam, wait_for_state
+from tests.support.factories import Factory, login
+from tests.support.problems import problem
+from waa_ads.auth.models import Role
+
+pytestmark = pytest.mark.asyncio
+
+
+async def _sit(client: httpx.AsyncClient, code: str, answers: dict[str, Any]) -> str:
+    attempt_id, headers = await begin(client, code)
+    for seq, (ref, value) in enumerate(answers.items(), start=1):
+        saved = await client.put(
+            f"/api/v1/attempts/{attempt_id}/responses/{ref}",
+            json={"seq": seq, "value": value},
+            headers=headers,
+        )
+        assert saved.status_code == 200, saved.text
+    submitted = await client.post(f"/api/v1/attempts/{attempt_id}/submit", headers=headers)
+    assert submitted.status_code == 200, submitted.text
+    return attempt_id
+
+
+async def test_item_analysis_of_an_administration(
+    app: FastAPI, client: httpx.AsyncClient, make: Factory
+) -> None:
+    ex = await exam(client, make, candidates=5, scoring={"release": "immediately"})
+    # B is right everywhere; Q3 is answered right only by a candidate weak on the others
+    sheets = [
+        {"Q1": "B", "Q2": "B", "Q3": "A"},
+        {"Q1": "B", "Q2": "B", "Q3": "A"},
+        {"Q1": "B", "Q2": "A", "Q3": "A"},
+        {"Q1": "A", "Q2": "A", "Q3": "B"},
+        {"Q1": "A", "Q2": "A", "Q3": "A"},
+    ]
+    for code, sheet in zip(ex.codes, sheets, strict=True):
+        attempt_id = await _sit(client, code, sheet)
+        assert await wait_for_state(app, attempt_id, "released", "scored") in ("released", "scored")
+    admin_id = ex.administration["id"]
+    url = f"/api/v1/psychometrics/administrations/{admin_id}/item-analysis"
+
+    reply = await client.get(url, headers=ex.world.headers)
+    assert reply.status_code == 200, reply.text
+    body = reply.json()
+    assert body["administration_id"] == admin_id
+    assert body["test"]["persons"] == 5 and body["test"]["items"] == 3
+    items = {i["item"]: i for i in body["items"]}
+    assert items["Q1"]["facility"] == pytest.approx(0.6)
+    assert items["Q2"]["facility"] == pytest.approx(0.4)
+    assert items["Q3"]["facility"] == pytest.approx(0.2)
+    assert items["Q2"]["discrimination"] == pytest.approx(1.0)
+    assert items["Q3"]["point_biserial"] < 0
+    assert "negative-discrimination" in items["Q3"]["flags"]
+    assert items["Q1"]["flags"] == []
+
+    author = await make.user(ex.world.org, Role.author)
+    as_author = await client.get(url, headers=await login(client, author))
+    assert as_author.status_code == 200
+    rater = await make.user(ex.world.org, Role.rater)
+    refused = await client.get(url, headers=await login(client, rater))
+    assert refused.status_code == 403 and problem(refused) == "role-required"
+
+    # another organization sees nothing of this one
+    other_org = await make.organization()
+    stranger = await make.user(other_org, Role.admin)
+    hidden = await client.get(url, headers=await login(client, stranger))
+    assert hidden.status_code == 404 and problem(hidden) == "administration-not-found"
