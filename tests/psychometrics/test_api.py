@@ -7,11 +7,13 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import select
 
 from tests.support.exams import begin, exam, wait_for_state
 from tests.support.factories import Factory, login
 from tests.support.problems import problem
 from waa_ads.auth.models import Role
+from waa_ads.content.models import ItemVersion
 
 pytestmark = pytest.mark.asyncio
 
@@ -73,4 +75,54 @@ async def test_item_analysis_of_an_administration(
     other_org = await make.organization()
     stranger = await make.user(other_org, Role.admin)
     hidden = await client.get(url, headers=await login(client, stranger))
+    assert hidden.status_code == 404 and problem(hidden) == "administration-not-found"
+
+
+async def test_calibration_is_stored_on_the_item_versions(
+    app: FastAPI, client: httpx.AsyncClient, make: Factory
+) -> None:
+    ex = await exam(client, make, candidates=6, scoring={"release": "immediately"})
+    sheets = [
+        {"Q1": "B", "Q2": "B", "Q3": "B"},
+        {"Q1": "B", "Q2": "B", "Q3": "A"},
+        {"Q1": "B", "Q2": "A", "Q3": "A"},
+        {"Q1": "A", "Q2": "B", "Q3": "A"},
+        {"Q1": "B", "Q2": "A", "Q3": "B"},
+        {"Q1": "A", "Q2": "A", "Q3": "A"},
+    ]
+    for code, sheet in zip(ex.codes, sheets, strict=True):
+        attempt_id = await _sit(client, code, sheet)
+        assert await wait_for_state(app, attempt_id, "released", "scored") in ("released", "scored")
+    admin_id = ex.administration["id"]
+    made = await client.post(
+        "/api/v1/psychometrics/calibrations",
+        json={"administration_ids": [admin_id], "model": "rasch"},
+        headers=ex.world.headers,
+    )
+    assert made.status_code == 201, made.text
+    body = made.json()
+    assert body["model"] == "rasch" and body["persons"] == 6
+    assert {i["item"] for i in body["items"]} == {"Q1", "Q2", "Q3"}
+    easiest = min(body["items"], key=lambda i: i["b"])
+    assert easiest["item"] == "Q1"  # right 4 times out of 6, the others 3 and 2 times
+
+    async with app.state.db.transaction(write=False) as session:
+        stored = {
+            str(v.id): v.irt
+            for v in (await session.scalars(select(ItemVersion))).all()
+            if v.organization_id == ex.world.org.id
+        }
+    for item in body["items"]:
+        irt = stored[item["item_version_id"]]
+        assert irt["model"] == "rasch" and irt["b"] == pytest.approx(item["b"])
+        assert irt["calibration"]["id"] == body["id"]
+        assert irt["calibration"]["administration_ids"] == [admin_id]
+
+    other = await make.organization()
+    stranger = await make.user(other, Role.admin)
+    hidden = await client.post(
+        "/api/v1/psychometrics/calibrations",
+        json={"administration_ids": [admin_id], "model": "2pl"},
+        headers=await login(client, stranger),
+    )
     assert hidden.status_code == 404 and problem(hidden) == "administration-not-found"

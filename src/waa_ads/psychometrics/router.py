@@ -13,6 +13,7 @@ from waa_ads.auth.models import Role
 from waa_ads.core.deps import SessionDep
 from waa_ads.core.errors import error_responses
 from waa_ads.psychometrics import schemas, service
+from waa_ads.psychometrics.errors import CalibrationInputError
 
 router = APIRouter(prefix="/psychometrics", tags=["psychometrics"])
 
@@ -31,4 +32,46 @@ async def administration_item_analysis(
     analysis = await service.administration_item_analysis(session, principal, administration_id)
     return schemas.ItemAnalysisRead.model_validate(
         {"administration_id": str(administration_id), **analysis.to_dict()}
+    )
+
+
+@router.post(
+    "/calibrations",
+    response_model=schemas.CalibrationRead,
+    status_code=201,
+    summary="Calibrate IRT parameters on administrations' scores and store them on item versions",
+    responses=error_responses(
+        *CREDENTIAL_ERRORS, RoleRequired, AdministrationNotFound, CalibrationInputError
+    ),
+)
+async def create_calibration(
+    session: SessionDep, principal: PrincipalDep, body: schemas.CalibrationCreate
+) -> schemas.CalibrationRead:
+    if not principal.has_any(Role.admin, Role.author):
+        raise RoleRequired("calibrations are for admins and authors")
+    ids = [uuid.UUID(i) for i in body.administration_ids]
+    calibration_id, fit, columns = await service.calibrate_administrations(
+        session, principal, ids, body.model
+    )
+    return schemas.CalibrationRead(
+        id=str(calibration_id),
+        model=fit.model,
+        administration_ids=[str(i) for i in dict.fromkeys(ids)],
+        persons=fit.persons,
+        log_likelihood=fit.log_likelihood,
+        iterations=fit.iterations,
+        converged=fit.converged,
+        items=[
+            schemas.ItemCalibrationRead(
+                item_version_id=str(version_id),
+                item=estimate.item,
+                a=estimate.a,
+                b=estimate.b,
+                d=estimate.d,
+                c=estimate.c,
+                se=estimate.se,
+                fit=estimate.fit,
+            )
+            for (version_id, _), estimate in zip(columns, fit.items, strict=True)
+        ],
     )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from typing import Literal
+
+from pydantic import BaseModel, Field
 
 
 class OptionStatisticsRead(BaseModel):
@@ -45,3 +47,33 @@ class ItemAnalysisRead(BaseModel):
     administration_id: str
     test: TestStatisticsRead
     items: list[ItemStatisticsRead]
+
+
+class CalibrationCreate(BaseModel):
+    administration_ids: list[str] = Field(min_length=1, max_length=100)
+    model: Literal["rasch", "2pl", "3pl", "gpcm", "grm"] = "2pl"
+
+
+class ItemCalibrationRead(BaseModel):
+    item_version_id: str
+    item: str
+    a: float
+    b: float | list[float]
+    d: float | list[float]
+    c: float | None
+    se: dict[str, float | list[float | None] | None]
+    fit: dict[str, float]
+
+
+class CalibrationRead(BaseModel):
+    """A calibration; each item version's ``irt`` now holds its parameters and this
+    calibration's summary (docs/psychometrics.md)."""
+
+    id: str
+    model: str
+    administration_ids: list[str]
+    persons: float
+    log_likelihood: float
+    iterations: int
+    converged: bool
+    items: list[ItemCalibrationRead]

@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
+import numpy as np
 from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from waa_ads.assessments.errors import AdministrationNotFound
 from waa_ads.assessments.models import Administration
 from waa_ads.auth.deps import Principal
+from waa_ads.content.models import ItemVersion
+from waa_ads.core.db import uuid7
 from waa_ads.core.tenancy import get_scoped
 from waa_ads.delivery.models import Attempt
+from waa_ads.psychometrics import irt
 from waa_ads.psychometrics.classical import ItemAnalysis, ItemAnalysisAccumulator
+from waa_ads.psychometrics.errors import CalibrationInputError
+from waa_ads.psychometrics.irt import Calibration
 from waa_ads.scoring.models import AttemptResult, ItemScore
 
 
@@ -67,3 +74,104 @@ async def administration_item_analysis(
     for scores in attempts.values():
         accumulator.add(scores)
     return accumulator.result()
+
+
+async def _newest_item_scores(
+    session: AsyncSession, organization_id: uuid.UUID, administration_ids: list[uuid.UUID]
+) -> list[tuple[uuid.UUID, uuid.UUID, str, float | None]]:
+    """(attempt, item version, item ref, score) from each attempt's newest revision."""
+    newest = (
+        select(AttemptResult.attempt_id, func.max(AttemptResult.revision).label("revision"))
+        .join(Attempt, Attempt.id == AttemptResult.attempt_id)
+        .where(
+            Attempt.administration_id.in_(administration_ids),
+            Attempt.organization_id == organization_id,
+        )
+        .group_by(AttemptResult.attempt_id)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(ItemScore.attempt_id, ItemScore.item_version_id, ItemScore.item_ref, ItemScore.score)
+        .join(AttemptResult, AttemptResult.id == ItemScore.result_id)
+        .join(
+            newest,
+            and_(
+                newest.c.attempt_id == AttemptResult.attempt_id,
+                newest.c.revision == AttemptResult.revision,
+            ),
+        )
+        .where(ItemScore.organization_id == organization_id)
+        .order_by(ItemScore.attempt_id, ItemScore.id)
+    )
+    return [(a, v, r, s) for a, v, r, s in rows.all()]
+
+
+async def calibrate_administrations(
+    session: AsyncSession,
+    principal: Principal,
+    administration_ids: list[uuid.UUID],
+    model: str,
+) -> tuple[uuid.UUID, Calibration, list[tuple[uuid.UUID, str]]]:
+    """Calibrate ``model`` on the newest item scores of the attempts of the administrations
+    (one column per item version) and store each version's parameters, with the calibration
+    they came from, in ``item_version.irt`` (a later calibration replaces them). Returns the
+    calibration's id, the fit and its (item version, item ref) columns.
+    AdministrationNotFound for one outside the caller's organization;
+    CalibrationInputError for scores that are not whole numbers or do not fit the model."""
+    ids = list(dict.fromkeys(administration_ids))
+    for administration_id in ids:
+        await get_scoped(
+            session,
+            Administration,
+            administration_id,
+            principal.organization_id,
+            what="administration",
+            error=AdministrationNotFound,
+        )
+    rows = await _newest_item_scores(session, principal.organization_id, ids)
+    columns: dict[uuid.UUID, str] = {}
+    persons: dict[uuid.UUID, int] = {}
+    for attempt_id, version_id, ref, _ in rows:
+        columns.setdefault(version_id, ref)
+        persons.setdefault(attempt_id, len(persons))
+    if len(persons) < 2 or not columns:
+        raise CalibrationInputError("need scored attempts of at least two candidates")
+    index = {v: j for j, v in enumerate(columns)}
+    matrix = -np.ones((len(persons), len(columns)), dtype=np.int64)
+    for attempt_id, version_id, _, score in rows:
+        if score is None:
+            continue
+        if score < 0 or abs(score - round(score)) > 1e-9:
+            raise CalibrationInputError(f"score {score} is not a whole number of points")
+        matrix[persons[attempt_id], index[version_id]] = round(score)
+    kept = [j for j in range(matrix.shape[1]) if len(set(matrix[:, j][matrix[:, j] >= 0])) >= 2]
+    if not kept:
+        raise CalibrationInputError("no item has two different observed scores")
+    versions = [list(columns)[j] for j in kept]
+    fit = irt.calibrate(matrix[:, kept], model, [columns[v] for v in versions])
+    calibration_id = uuid7()
+    meta = {
+        "id": str(calibration_id),
+        "model": model,
+        "administration_ids": [str(i) for i in ids],
+        "persons": fit.persons,
+        "log_likelihood": fit.log_likelihood,
+        "iterations": fit.iterations,
+        "converged": fit.converged,
+        "calibrated_at": datetime.now(UTC).isoformat(),
+        "calibrated_by": str(principal.user_id),
+    }
+    for version_id, estimate in zip(versions, fit.items, strict=True):
+        version = await get_scoped(session, ItemVersion, version_id, principal.organization_id)
+        version.irt = {
+            "model": model,
+            "a": estimate.a,
+            "b": estimate.b,
+            "d": estimate.d,
+            "c": estimate.c,
+            "se": estimate.se,
+            "fit": estimate.fit,
+            "calibration": meta,
+        }
+    await session.flush()
+    return calibration_id, fit, [(v, columns[v]) for v in versions]
