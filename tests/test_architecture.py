@@ -81,6 +81,7 @@ PURE_MODULES = (
     "waa_ads.psychometrics.irt",
     "waa_ads.psychometrics.csvio",
     "waa_ads.psychometrics.datasets",
+    "waa_ads.psychometrics.dif",
 )
 #: Packages all of whose modules are pure.
 PURE_PACKAGES = (
