@@ -107,8 +107,11 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         asyncio.run(harness.drop_all())
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(site: Site) -> Iterator[Any]:
+    # One Chromium per test module: Playwright's synchronous API runs an event loop of its
+    # own while it is started, which must be gone before the next module's async tests
+    # (or another module's Playwright) run.
     with chromium() as launched:
         yield launched
 
