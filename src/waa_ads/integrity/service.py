@@ -841,11 +841,34 @@ async def decide(
             await scoring_service.set_withheld(
                 session, attempt, withheld=True, reason=f"invalidated: {body.reason}", actor=actor
             )
+    return await _record_decision(
+        session,
+        attempt,
+        kind=kind,
+        reason=body.reason,
+        actor=actor,
+        summary_status="decided",
+        audit_reason=True,
+    )
+
+
+async def _record_decision(
+    session: AsyncSession,
+    attempt: Attempt,
+    *,
+    kind: str,
+    reason: str,
+    actor: Actor,
+    summary_status: str,
+    audit_reason: bool,
+) -> IntegrityDecision:
+    """Store a decision on the attempt, move its summary to ``summary_status`` and audit it
+    as ``integrity.<kind>`` (with the reason when ``audit_reason``)."""
     decision = IntegrityDecision(
         organization_id=attempt.organization_id,
         attempt_id=attempt.id,
         kind=kind,
-        reason=body.reason,
+        reason=reason,
         actor_type=actor.type,
         actor_id=actor.id,
         created_at=utcnow(),
@@ -855,8 +878,11 @@ async def decide(
         select(IntegritySummary).where(IntegritySummary.attempt_id == attempt.id)
     )
     if summary is not None:
-        summary.status = "decided"
+        summary.status = summary_status
     await session.flush()
+    data = {"decision": str(decision.id)}
+    if audit_reason:
+        data["reason"] = reason
     await audit.record(
         session,
         organization_id=attempt.organization_id,
@@ -864,7 +890,7 @@ async def decide(
         actor=actor,
         target_type="attempt",
         target_id=attempt.id,
-        data={"decision": str(decision.id), "reason": body.reason},
+        data=data,
     )
     return decision
 
@@ -936,29 +962,12 @@ async def appeal(
     if not any(d.kind in _APPEALABLE for d in await _decisions(session, attempt.id)):
         raise errors.NothingToAppeal("there is no warning or invalidation to appeal")
     actor = Actor("candidate", str(attempt.candidate_id))
-    decision = IntegrityDecision(
-        organization_id=attempt.organization_id,
-        attempt_id=attempt.id,
+    return await _record_decision(
+        session,
+        attempt,
         kind="appeal",
         reason=reason,
-        actor_type=actor.type,
-        actor_id=actor.id,
-        created_at=utcnow(),
-    )
-    session.add(decision)
-    summary = await session.scalar(
-        select(IntegritySummary).where(IntegritySummary.attempt_id == attempt.id)
-    )
-    if summary is not None:
-        summary.status = "open"
-    await session.flush()
-    await audit.record(
-        session,
-        organization_id=attempt.organization_id,
-        action="integrity.appeal",
         actor=actor,
-        target_type="attempt",
-        target_id=attempt.id,
-        data={"decision": str(decision.id)},
+        summary_status="open",
+        audit_reason=False,
     )
-    return decision
