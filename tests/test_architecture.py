@@ -61,6 +61,7 @@ EDGE_EXCEPTIONS: dict[tuple[str, str], str] = {
 
 #: Modules with no I/O: plain values in, plain values out, tested without fixtures.
 PURE_MODULES = (
+    "waa_ads.core.yamlmarks",
     "waa_ads.audit.chain",
     "waa_ads.assessments.definition",
     "waa_ads.assessments.assembly",

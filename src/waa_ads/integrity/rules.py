@@ -22,6 +22,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 from waa_ads.core.errors import Unprocessable
+from waa_ads.core.yamlmarks import StrictLoader, field_path
 from waa_ads.integrity.signals import SIGNALS, SignalSettings, SignalValue
 
 MAX_POLICY_BYTES = 64 * 1024
@@ -96,27 +97,8 @@ class Flag:
 # --- parsing --------------------------------------------------------------------------------
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """Safe YAML without aliases and without duplicate keys."""
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()  # type: ignore[no-untyped-call]
-            raise yaml.constructor.ConstructorError(
-                None, None, "anchors and aliases are not allowed in a policy", event.start_mark
-            )
-        return super().compose_node(parent, index)
-
-    def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r}", key_node.start_mark
-                )
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
+class _StrictLoader(StrictLoader):
+    document_kind = "policy"
 
 
 @lru_cache(maxsize=1)
@@ -130,13 +112,6 @@ def policy_schema() -> dict[str, Any]:
 @lru_cache(maxsize=1)
 def _validator() -> Draft202012Validator:
     return Draft202012Validator(policy_schema())
-
-
-def _path(parts: Any) -> str:
-    out = ""
-    for part in parts:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(document)"
 
 
 def _lines(node: yaml.Node, path: tuple[Any, ...], out: dict[tuple[Any, ...], int]) -> None:
@@ -252,7 +227,7 @@ def parse_policy(yaml_text: str) -> Policy:
                     )
             rules.append(Rule(raw["id"], when, raw["severity"], raw["reason"]))
     if found:
-        problems = [(_path(p), _line_of(lines, p), reason) for p, reason in found]
+        problems = [(field_path(p), _line_of(lines, p), reason) for p, reason in found]
         listed = "; ".join(f"line {line}, {f}: {r}" for f, line, r in problems[:10])
         raise PolicyProblem(f"invalid integrity policy: {listed}", problems)
     return Policy(

@@ -26,6 +26,7 @@ from jsonschema.exceptions import ValidationError
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from waa_ads.core.errors import Unprocessable
+from waa_ads.core.yamlmarks import StrictLoader, field_path
 
 RUBRIC_FORMAT = 1
 SCHEMA_RESOURCE = "rubric.schema.json"
@@ -121,28 +122,8 @@ _RUBRIC_ADAPTER: TypeAdapter[AnalyticRubric | HolisticRubric] = TypeAdapter(Rubr
 # --- parsing --------------------------------------------------------------------------------
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """Safe YAML without aliases (no "billion laughs") and without duplicate keys (which
-    PyYAML would otherwise resolve silently to the last one)."""
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()  # type: ignore[no-untyped-call]
-            raise yaml.constructor.ConstructorError(
-                None, None, "anchors and aliases are not allowed in a rubric", event.start_mark
-            )
-        return super().compose_node(parent, index)
-
-    def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r}", key_node.start_mark
-                )
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
+class _StrictLoader(StrictLoader):
+    document_kind = "rubric"
 
 
 @lru_cache(maxsize=1)
@@ -162,16 +143,9 @@ def _validator() -> Draft202012Validator:
     return Draft202012Validator(rubric_schema())
 
 
-def _path(parts: Any) -> str:
-    out = ""
-    for part in parts:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(document)"
-
-
 def _schema_problem(error: ValidationError) -> tuple[str, str]:
     # "if/then" failures name the whole document; say what kind needs instead.
-    where = _path(error.absolute_path)
+    where = field_path(error.absolute_path)
     if error.validator == "not" and not error.absolute_path:
         return where, "an analytic rubric has criteria only, a holistic one levels only"
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
