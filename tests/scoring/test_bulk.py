@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, select, update
 
-from tests.support.exams import begin, exam, wait_for_state
+from tests.support.exams import exam, submit_answers, wait_for_state
 from tests.support.factories import Factory
 from waa_ads.assessments.definition import Band, ScoringPolicy
 from waa_ads.audit import service as audit
@@ -92,19 +92,10 @@ async def test_scoring_an_administration_gives_what_scoring_each_attempt_gives(
     ex = await exam(client, live_make, candidates=6, scoring={"release": "immediately"})
     answers = [("B", "B", "B"), ("A", "B", None), (None, None, None), ("C", "A", "B"),
                ("B", None, "A"), ("B", "B", "C")]  # fmt: skip
-    attempt_ids = []
-    for code, chosen in zip(ex.codes, answers, strict=True):
-        attempt_id, headers = await begin(client, code)
-        for ref, value in zip(("Q1", "Q2", "Q3"), chosen, strict=True):
-            if value is not None:
-                saved = await client.put(
-                    f"/api/v1/attempts/{attempt_id}/responses/{ref}",
-                    json={"seq": 1, "value": value},
-                    headers=headers,
-                )
-                assert saved.status_code == 200, saved.text
-        await client.post(f"/api/v1/attempts/{attempt_id}/submit", headers=headers)
-        attempt_ids.append(attempt_id)
+    attempt_ids = [
+        await submit_answers(client, code, dict(zip(("Q1", "Q2", "Q3"), chosen, strict=True)))
+        for code, chosen in zip(ex.codes, answers, strict=True)
+    ]
     for attempt_id in attempt_ids:
         assert await wait_for_state(live_app, attempt_id, "released") == "released"
     ids = [uuid.UUID(a) for a in attempt_ids]
@@ -210,17 +201,10 @@ async def test_an_answer_key_correction_writes_revisions_as_one_attempt_at_a_tim
     client = live_client
     ex = await exam(client, live_make, candidates=4, scoring={"release": "immediately"})
     world = ex.world
-    attempt_ids = []
-    for code, answer in zip(ex.codes, ["A", "B", "C", "A"], strict=True):
-        attempt_id, headers = await begin(client, code)
-        for ref, value in (("Q1", answer), ("Q2", "B")):
-            await client.put(
-                f"/api/v1/attempts/{attempt_id}/responses/{ref}",
-                json={"seq": 1, "value": value},
-                headers=headers,
-            )
-        await client.post(f"/api/v1/attempts/{attempt_id}/submit", headers=headers)
-        attempt_ids.append(attempt_id)
+    attempt_ids = [
+        await submit_answers(client, code, {"Q1": answer, "Q2": "B"})
+        for code, answer in zip(ex.codes, ["A", "B", "C", "A"], strict=True)
+    ]
     for attempt_id in attempt_ids:
         assert await wait_for_state(live_app, attempt_id, "released") == "released"
     withheld = await client.post(
@@ -308,16 +292,7 @@ async def test_admins_queue_an_administration_for_scoring(
 
     client = live_client
     ex = await exam(client, live_make, candidates=2, scoring={"release": "immediately"})
-    attempt_ids = []
-    for code in ex.codes:
-        attempt_id, headers = await begin(client, code)
-        await client.put(
-            f"/api/v1/attempts/{attempt_id}/responses/Q1",
-            json={"seq": 1, "value": "B"},
-            headers=headers,
-        )
-        await client.post(f"/api/v1/attempts/{attempt_id}/submit", headers=headers)
-        attempt_ids.append(attempt_id)
+    attempt_ids = [await submit_answers(client, code, {"Q1": "B"}) for code in ex.codes]
     for attempt_id in attempt_ids:
         assert await wait_for_state(live_app, attempt_id, "released") == "released"
     ids = [uuid.UUID(a) for a in attempt_ids]

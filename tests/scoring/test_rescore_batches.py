@@ -10,7 +10,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select, text
 
-from tests.support.exams import begin, exam, wait_for_state
+from tests.support.exams import exam, submit_answers, wait_for_state
 from tests.support.factories import Factory
 from tests.support.items import choice_item
 from waa_ads.audit import service as audit
@@ -28,16 +28,7 @@ async def test_a_rescore_commits_per_batch_and_never_holds_the_audit_chain(
     client = live_client
     ex = await exam(client, live_make, candidates=5, scoring={"release": "immediately"})
     world = ex.world
-    attempt_ids = []
-    for code in ex.codes:
-        attempt_id, headers = await begin(client, code)
-        await client.put(
-            f"/api/v1/attempts/{attempt_id}/responses/Q1",
-            json={"seq": 1, "value": "A"},
-            headers=headers,
-        )
-        await client.post(f"/api/v1/attempts/{attempt_id}/submit", headers=headers)
-        attempt_ids.append(attempt_id)
+    attempt_ids = [await submit_answers(client, code, {"Q1": "A"}) for code in ex.codes]
     for attempt_id in attempt_ids:
         assert await wait_for_state(live_app, attempt_id, "released") == "released"
     fixed = await client.patch(

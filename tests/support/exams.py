@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -187,6 +188,24 @@ async def begin(client: httpx.AsyncClient, code: str) -> tuple[str, dict[str, st
     assert response.status_code in (200, 201), response.text
     body = response.json()
     return body["attempt"]["id"], {"X-Attempt-Token": body["credential"]}
+
+
+async def submit_answers(
+    client: httpx.AsyncClient, code: str, answers: Mapping[str, str | None]
+) -> str:
+    """Start the attempt ``code`` opens, save each answer (item identifier to value; None
+    leaves the item unanswered) and submit it; the attempt's id."""
+    attempt_id, headers = await begin(client, code)
+    for ref, value in answers.items():
+        if value is not None:
+            saved = await client.put(
+                f"/api/v1/attempts/{attempt_id}/responses/{ref}",
+                json={"seq": 1, "value": value},
+                headers=headers,
+            )
+            assert saved.status_code == 200, saved.text
+    await client.post(f"/api/v1/attempts/{attempt_id}/submit", headers=headers)
+    return attempt_id
 
 
 async def wait_for_state(app: FastAPI, attempt_id: str, *states: str) -> str:
