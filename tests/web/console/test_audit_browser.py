@@ -10,8 +10,9 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.support.browser import check_axe, shot
+from tests.support.live_exams import ok
 from tests.web.console.conftest import Site
-from tests.web.console.test_results_browser import api_as, ok
+from tests.web.console.test_results_browser import api_as
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

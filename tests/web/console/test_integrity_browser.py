@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import secrets
 import time
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -16,8 +15,9 @@ from playwright.sync_api import expect
 
 from tests.support.browser import check_axe, shot
 from tests.support.items import choice_item
+from tests.support.live_exams import ok, open_exam
 from tests.web.console.conftest import Site
-from tests.web.console.test_results_browser import api_as, ok
+from tests.web.console.test_results_browser import api_as
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -35,51 +35,22 @@ rules:
     reason: Pasted text ({paste_count})
 """
 
+ITEMS = (("Q1", "Colours"), ("Q2", "Shapes"), ("Q3", "Sizes"))
+
 
 def _exam(api: httpx.Client, policy: str, names: list[str]) -> tuple[dict[str, Any], list[str]]:
-    tag = secrets.token_hex(3)
-    bank = ok(api.post("/api/v1/banks", json={"slug": f"integ-{tag}", "name": f"Integ {tag}"}))
-    item_ids = []
-    for ref, title in (("Q1", "Colours"), ("Q2", "Shapes"), ("Q3", "Sizes")):
-        item = ok(
-            api.post(
-                f"/api/v1/banks/{bank['id']}/items",
-                json={"source": {"format": "qti", "content": choice_item(ref, title)}},
-            )
-        )["item"]
-        ok(api.post(f"/api/v1/items/{item['id']}/publish"))
-        item_ids.append(item["id"])
-    definition = {
-        "title": f"Supervised quiz {tag}",
-        "integrity_policy": policy,
-        "sections": [
-            {"identifier": "s", "title": "Quiz", "items": [{"item_id": i} for i in item_ids]}
-        ],
-    }
-    created = ok(
-        api.post("/api/v1/assessments", json={"slug": f"quiz-{tag}", "definition": definition})
+    administration, _, codes = open_exam(
+        api,
+        bank="Integ",
+        slug="quiz",
+        sources=[choice_item(ref, title) for ref, title in ITEMS],
+        title="Supervised quiz",
+        section="Quiz",
+        administration_title="Supervised sitting",
+        definition={"integrity_policy": policy},
+        names=names,
     )
-    version = ok(api.post(f"/api/v1/assessments/{created['assessment']['id']}/publish"))
-    now = datetime.now(UTC)
-    administration = ok(
-        api.post(
-            "/api/v1/administrations",
-            json={
-                "assessment_version_id": version["version"]["id"],
-                "title": f"Supervised sitting {tag}",
-                "opens_at": (now - timedelta(minutes=1)).isoformat(),
-                "closes_at": (now + timedelta(hours=3)).isoformat(),
-            },
-        )
-    )
-    people = [ok(api.post("/api/v1/candidates", json={"full_name": n})) for n in names]
-    roster = ok(
-        api.post(
-            f"/api/v1/administrations/{administration['id']}/roster",
-            json={"entries": [{"candidate_id": p["id"]} for p in people]},
-        )
-    )
-    return administration, [e["access_code"] for e in roster]
+    return administration, codes
 
 
 def _sit(base: str, code: str, answers: dict[str, str], events: list[str]) -> str:

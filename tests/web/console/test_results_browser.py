@@ -4,9 +4,7 @@ screenshots (console-results-*.png)."""
 
 from __future__ import annotations
 
-import secrets
 import time
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -15,6 +13,7 @@ from playwright.sync_api import expect
 
 from tests.support.browser import check_axe, shot
 from tests.support.items import choice_item
+from tests.support.live_exams import ok, open_exam
 from tests.web.console.conftest import Login, Site
 from tests.web.console.test_results import ESSAY
 
@@ -32,64 +31,30 @@ def api_as(base: str, login: Login) -> httpx.Client:
     return client
 
 
-def ok(reply: httpx.Response) -> Any:
-    assert reply.is_success, reply.text
-    return reply.json()
-
-
 def new_exam(api: httpx.Client, names: list[str]) -> tuple[dict[str, Any], list[str]]:
     """A published test of two choice items and an essay, open now, with a candidate of
     each name rostered: the administration and the access codes."""
-    tag = secrets.token_hex(3)
-    bank = ok(api.post("/api/v1/banks", json={"slug": f"results-{tag}", "name": f"Results {tag}"}))
-    item_ids = []
-    for source in (choice_item("Q1", "Colours"), choice_item("Q2", "Shapes"), ESSAY):
-        item = ok(
-            api.post(
-                f"/api/v1/banks/{bank['id']}/items",
-                json={"source": {"format": "qti", "content": source}},
-            )
-        )["item"]
-        ok(api.post(f"/api/v1/items/{item['id']}/publish"))
-        item_ids.append(item["id"])
-    definition = {
-        "title": f"Science check {tag}",
-        "sections": [
-            {"identifier": "s", "title": "Science", "items": [{"item_id": i} for i in item_ids]}
-        ],
-        "scoring": {
-            "release": "manual",
-            "bands": [
-                {"name": "fail", "min_score": 0},
-                {"name": "pass", "min_score": 3, "passed": True},
-            ],
+    administration, item_ids, codes = open_exam(
+        api,
+        bank="Results",
+        slug="sci",
+        sources=(choice_item("Q1", "Colours"), choice_item("Q2", "Shapes"), ESSAY),
+        title="Science check",
+        section="Science",
+        administration_title="Term test",
+        definition={
+            "scoring": {
+                "release": "manual",
+                "bands": [
+                    {"name": "fail", "min_score": 0},
+                    {"name": "pass", "min_score": 3, "passed": True},
+                ],
+            }
         },
-    }
-    created = ok(
-        api.post("/api/v1/assessments", json={"slug": f"sci-{tag}", "definition": definition})
-    )
-    version = ok(api.post(f"/api/v1/assessments/{created['assessment']['id']}/publish"))
-    now = datetime.now(UTC)
-    administration = ok(
-        api.post(
-            "/api/v1/administrations",
-            json={
-                "assessment_version_id": version["version"]["id"],
-                "title": f"Term test {tag}",
-                "opens_at": (now - timedelta(minutes=1)).isoformat(),
-                "closes_at": (now + timedelta(hours=3)).isoformat(),
-            },
-        )
-    )
-    people = [ok(api.post("/api/v1/candidates", json={"full_name": n})) for n in names]
-    roster = ok(
-        api.post(
-            f"/api/v1/administrations/{administration['id']}/roster",
-            json={"entries": [{"candidate_id": p["id"]} for p in people]},
-        )
+        names=names,
     )
     administration["item_ids"] = item_ids
-    return administration, [e["access_code"] for e in roster]
+    return administration, codes
 
 
 def take(base: str, code: str, answers: dict[str, Any]) -> str:
