@@ -118,3 +118,27 @@ def test_parse_bounded_refuses_without_recursing() -> None:
         with pytest.raises(UnsafeJson) as refused:
             parse_bounded(raw, max_bytes=100 if code == "too-large" else 10**7, max_depth=16)
         assert refused.value.code == code, raw[:40]
+
+
+@pytest.mark.asyncio
+async def test_a_bad_credential_is_told_with_4404_after_the_handshake(
+    live_app: FastAPI, live_client: Any, live_make: Factory
+) -> None:
+    """The socket opens, then closes with 4404: a close before the handshake would reach
+    the player as 1006 (a network failure it retries forever)."""
+    ex = await exam(live_client, live_make)
+    attempt_id, _ = await begin(live_client, ex.codes[0])
+
+    def refused() -> int:
+        other = create_app(make_settings(database_url=live_app.state.db.url))
+        url = f"/api/v1/attempts/{attempt_id}/ws?token=forged"
+        # Entering the socket succeeds only when the server accepted it.
+        with (
+            TestClient(other) as tc,
+            tc.websocket_connect(url) as ws,
+            pytest.raises(WebSocketDisconnect) as closed,
+        ):
+            ws.receive_json()
+        return closed.value.code
+
+    assert await asyncio.to_thread(refused) == 4404

@@ -403,6 +403,9 @@ async def events_socket(websocket: WebSocket, attempt_id: uuid.UUID, token: str 
         try:
             attempt = await service.attempt_for_credential(session, settings, attempt_id, token)
         except Exception:
+            # Accepted, then closed: a close before accept() reaches a browser as a failed
+            # handshake (1006) and the player could not tell a bad credential from the network.
+            await websocket.accept()
             await websocket.close(code=4404)
             return
     lock = asyncio.Lock()

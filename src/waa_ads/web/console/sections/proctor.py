@@ -251,26 +251,37 @@ async def _allowed(api: Gateway, administration_id: uuid.UUID) -> Problem | None
     return reply.problem
 
 
+async def _refuse(websocket: WebSocket, code: int) -> None:
+    """Open the socket, then close it with ``code``: the browser's close event carries it."""
+    await websocket.accept()
+    await websocket.close(code=code)
+
+
 @router.websocket("/administrations/{administration_id}/live/ws")
 async def live_socket(websocket: WebSocket, administration_id: uuid.UUID) -> None:
     """The administration's live news, as JSON text messages (one per event, see
     ``delivery/live.py``), for a signed-in proctor of it or an admin of its organization.
     Refused with close code 4401 (no session) or 4403 (anything the API refuses); the
-    read is repeated every :data:`RECHECK_S` seconds while the socket is open."""
+    read is repeated every :data:`RECHECK_S` seconds while the socket is open.
+
+    Another site's page is refused before the handshake completes (it learns nothing).
+    Any other refusal accepts the socket first and then closes it with its code: a close
+    before ``accept()`` reaches a browser as a failed handshake (1006), and the page could
+    not tell "signed out" from "network down"."""
     if not _same_origin(websocket):
         await websocket.close(code=CLOSE_REFUSED)
         return
     api = Gateway(_as_request(websocket))
     if not api.signed_in:
-        await websocket.close(code=CLOSE_SIGNED_OUT)
+        await _refuse(websocket, CLOSE_SIGNED_OUT)
         return
     refused = await _allowed(api, administration_id)
     if refused is not None:
-        await websocket.close(code=CLOSE_SIGNED_OUT if refused.status == 401 else CLOSE_REFUSED)
+        await _refuse(websocket, CLOSE_SIGNED_OUT if refused.status == 401 else CLOSE_REFUSED)
         return
     bus = live_bus.current()
     if bus is None:
-        await websocket.close(code=1013)  # try again later: no bus in this process
+        await _refuse(websocket, 1013)  # try again later: no bus in this process
         return
     async with bus.subscribe(administration_channel(administration_id)) as news:
         await websocket.accept()
