@@ -542,32 +542,11 @@ async def test_candidates_load_item_media_through_signed_urls(
     definition = world.definition(
         sections=[{"identifier": "s", "title": "S", "items": [{"item_id": item_id}]}]
     )
-    created = await client.post(
-        "/api/v1/assessments",
-        json={"slug": "figs", "definition": definition},
-        headers=world.headers,
-    )
-    published = await client.post(
-        f"/api/v1/assessments/{created.json()['assessment']['id']}/publish", headers=world.headers
-    )
-    now = datetime.now(UTC)
-    administration = await client.post(
-        "/api/v1/administrations",
-        json={
-            "assessment_version_id": published.json()["version"]["id"],
-            "title": "Figures",
-            "opens_at": (now - timedelta(minutes=1)).isoformat(),
-            "closes_at": (now + timedelta(hours=1)).isoformat(),
-        },
-        headers=world.headers,
-    )
     candidate = await make.candidate(world.org)
-    roster = await client.post(
-        f"/api/v1/administrations/{administration.json()['id']}/roster",
-        json={"entries": [{"candidate_id": str(candidate.id)}]},
-        headers=world.headers,
+    _, (code,) = await world.open_administration(
+        slug="figs", definition=definition, title="Figures", candidate_ids=[candidate.id], hours=1
     )
-    attempt_id, headers = await begin(client, roster.json()[0]["access_code"])
+    attempt_id, headers = await begin(client, code)
     html = (await client.get(f"/api/v1/attempts/{attempt_id}", headers=headers)).json()["items"][0][
         "item"
     ]["html"]

@@ -154,39 +154,18 @@ async def test_items_people_score_wait_in_scoring_until_a_manual_score(
         ],
         scoring={"release": "immediately"},
     )
-    created = await client.post(
-        "/api/v1/assessments",
-        json={"slug": "with-essay", "definition": definition},
-        headers=world.headers,
-    )
-    published = await client.post(
-        f"/api/v1/assessments/{created.json()['assessment']['id']}/publish", headers=world.headers
-    )
-    from datetime import UTC, datetime, timedelta
-
-    now = datetime.now(UTC)
-    administration = await client.post(
-        "/api/v1/administrations",
-        json={
-            "assessment_version_id": published.json()["version"]["id"],
-            "title": "Essay day",
-            "opens_at": (now - timedelta(minutes=1)).isoformat(),
-            "closes_at": (now + timedelta(hours=1)).isoformat(),
-        },
-        headers=world.headers,
-    )
     roster = (
         await client.get(
             f"/api/v1/administrations/{ex.administration['id']}/roster", headers=world.headers
         )
     ).json()
-    candidate_id = roster[0]["candidate_id"]
-    added = await client.post(
-        f"/api/v1/administrations/{administration.json()['id']}/roster",
-        json={"entries": [{"candidate_id": candidate_id}]},
-        headers=world.headers,
+    _, (code,) = await world.open_administration(
+        slug="with-essay",
+        definition=definition,
+        title="Essay day",
+        candidate_ids=[roster[0]["candidate_id"]],
+        hours=1,
     )
-    code = added.json()[0]["access_code"]
     attempt_id, headers = await _answer_and_submit(
         client, code, {"Q1": "B", "E1": "Light scatters."}
     )

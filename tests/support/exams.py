@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -56,6 +56,51 @@ class World:
             await self.client.post(f"/api/v1/items/{item_id}/publish", headers=self.headers)
             self.items[ident] = item_id
         return self
+
+    async def open_administration(
+        self,
+        *,
+        slug: str,
+        definition: dict[str, Any],
+        title: str,
+        candidate_ids: Sequence[uuid.UUID | str],
+        hours: int = 3,
+        proctor_ids: Sequence[str] = (),
+    ) -> tuple[dict[str, Any], list[str]]:
+        """Create and publish the assessment ``slug`` of ``definition``, open an
+        administration ``title`` now for ``hours`` and roster the candidates: the
+        administration and their access codes, in order."""
+        created = await self.client.post(
+            "/api/v1/assessments",
+            json={"slug": slug, "definition": definition},
+            headers=self.headers,
+        )
+        assert created.status_code == 201, created.text
+        published = await self.client.post(
+            f"/api/v1/assessments/{created.json()['assessment']['id']}/publish",
+            headers=self.headers,
+        )
+        assert published.status_code == 200, published.text
+        now = datetime.now(UTC)
+        administration = await self.client.post(
+            "/api/v1/administrations",
+            json={
+                "assessment_version_id": published.json()["version"]["id"],
+                "title": title,
+                "opens_at": (now - timedelta(minutes=1)).isoformat(),
+                "closes_at": (now + timedelta(hours=hours)).isoformat(),
+                "proctor_ids": list(proctor_ids),
+            },
+            headers=self.headers,
+        )
+        assert administration.status_code == 201, administration.text
+        roster = await self.client.post(
+            f"/api/v1/administrations/{administration.json()['id']}/roster",
+            json={"entries": [{"candidate_id": str(c)} for c in candidate_ids]},
+            headers=self.headers,
+        )
+        assert roster.status_code == 201, roster.text
+        return administration.json(), [e["access_code"] for e in roster.json()]
 
     def definition(self, **overrides: Any) -> dict[str, Any]:
         base: dict[str, Any] = {
@@ -147,39 +192,19 @@ async def exam(
         ],
         **definition,
     )
-    created = await client.post(
-        "/api/v1/assessments", json={"slug": "exam", "definition": body}, headers=world.headers
-    )
-    assert created.status_code == 201, created.text
-    published = await client.post(
-        f"/api/v1/assessments/{created.json()['assessment']['id']}/publish", headers=world.headers
-    )
-    version_id = published.json()["version"]["id"]
     proctors = []
     if proctor:
         world.proctor = await make.user(world.org, Role.proctor)
         proctors = [str(world.proctor.user.id)]
-    now = datetime.now(UTC)
-    administration = await client.post(
-        "/api/v1/administrations",
-        json={
-            "assessment_version_id": version_id,
-            "title": "Now",
-            "opens_at": (now - timedelta(minutes=1)).isoformat(),
-            "closes_at": (now + timedelta(hours=3)).isoformat(),
-            "proctor_ids": proctors,
-        },
-        headers=world.headers,
-    )
-    assert administration.status_code == 201, administration.text
     people = [await make.candidate(world.org, name=f"Cand {n}") for n in range(candidates)]
-    roster = await client.post(
-        f"/api/v1/administrations/{administration.json()['id']}/roster",
-        json={"entries": [{"candidate_id": str(p.id)} for p in people]},
-        headers=world.headers,
+    administration, codes = await world.open_administration(
+        slug="exam",
+        definition=body,
+        title="Now",
+        candidate_ids=[p.id for p in people],
+        proctor_ids=proctors,
     )
-    assert roster.status_code == 201, roster.text
-    return Exam(world, administration.json(), [e["access_code"] for e in roster.json()])
+    return Exam(world, administration, codes)
 
 
 async def begin(client: httpx.AsyncClient, code: str) -> tuple[str, dict[str, str]]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -86,32 +85,15 @@ async def essay_exam(client: httpx.AsyncClient, make: Factory) -> tuple[Exam, st
         ],
         scoring={"release": "manual"},
     )
-    created = await client.post(
-        "/api/v1/assessments",
-        json={"slug": "with-essay", "definition": definition},
-        headers=world.headers,
-    )
-    published = await client.post(
-        f"/api/v1/assessments/{created.json()['assessment']['id']}/publish", headers=world.headers
-    )
-    now = datetime.now(UTC)
-    administration = await client.post(
-        "/api/v1/administrations",
-        json={
-            "assessment_version_id": published.json()["version"]["id"],
-            "title": "Essay day",
-            "opens_at": (now - timedelta(minutes=1)).isoformat(),
-            "closes_at": (now + timedelta(hours=1)).isoformat(),
-        },
-        headers=world.headers,
-    )
     person = await make.candidate(world.org, name="Essay Writer")
-    added = await client.post(
-        f"/api/v1/administrations/{administration.json()['id']}/roster",
-        json={"entries": [{"candidate_id": str(person.id)}]},
-        headers=world.headers,
+    _, (code,) = await world.open_administration(
+        slug="with-essay",
+        definition=definition,
+        title="Essay day",
+        candidate_ids=[person.id],
+        hours=1,
     )
-    return ex, added.json()[0]["access_code"]
+    return ex, code
 
 
 async def test_the_list_shows_attempts_with_scores_filters_and_downloads(
