@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import httpx
 from fastapi import FastAPI
@@ -44,32 +44,12 @@ async def planted_copying(
             {"identifier": "s", "title": "S", "items": [{"item_id": world.items[i]} for i in ITEMS]}
         ]
     )
-    created = await client.post(
-        "/api/v1/assessments", json={"slug": "long", "definition": body}, headers=world.headers
-    )
-    published = await client.post(
-        f"/api/v1/assessments/{created.json()['assessment']['id']}/publish",
-        headers=world.headers,
-    )
-    now = datetime.now(UTC)
-    administration = await client.post(
-        "/api/v1/administrations",
-        json={
-            "assessment_version_id": published.json()["version"]["id"],
-            "title": title,
-            "opens_at": (now - timedelta(minutes=1)).isoformat(),
-            "closes_at": (now + timedelta(hours=3)).isoformat(),
-        },
-        headers=world.headers,
-    )
-    administration_id = administration.json()["id"]
     people = [await make.candidate(world.org, name=f"C{n}") for n in range(CANDIDATES)]
-    roster = await client.post(
-        f"/api/v1/administrations/{administration_id}/roster",
-        json={"entries": [{"candidate_id": str(p.id)} for p in people]},
-        headers=world.headers,
+    administration, codes = await world.open_administration(
+        slug="long", definition=body, title=title, candidate_ids=[p.id for p in people]
     )
-    attempts = [uuid.UUID((await begin(client, e["access_code"]))[0]) for e in roster.json()]
+    administration_id = administration["id"]
+    attempts = [uuid.UUID((await begin(client, code))[0]) for code in codes]
 
     sim = with_copying(
         honest(CANDIDATES, len(ITEMS), options=3, seed=1), pairs=2, share=0.9, seed=1
