@@ -139,3 +139,30 @@ async def test_news_is_published_after_the_commit_and_never_after_a_rollback() -
     finally:
         live.install(previous)
         await engine.dispose()
+
+
+async def test_a_failed_subscribe_leaves_the_channel_free_to_subscribe_again() -> None:
+    """Redis unreachable at SUBSCRIBE: the caller hears the error, and once Redis answers
+    again the next subscriber of the same channel gets the news."""
+    url = require_redis()
+    client: Any = aioredis.Redis.from_url(url)
+    publisher: Any = aioredis.Redis.from_url(url)
+    bus = RedisBus(client)
+    channel = _channel()
+    kwargs = client.connection_pool.connection_kwargs
+    port = kwargs["port"]
+    try:
+        kwargs["port"] = 1  # nothing listens there: the connection is refused
+        with pytest.raises(Exception):  # noqa: B017, PT011 - whatever the client raises
+            async with bus.subscribe(channel):
+                pass
+        kwargs["port"] = port
+        client.connection_pool.reset()  # Redis is back: new connections reach it
+        async with bus.subscribe(channel) as news:
+            await RedisBus(publisher).publish(channel, {"n": 1})
+            assert await _next(news) == (channel, {"n": 1})
+    finally:
+        kwargs["port"] = port
+        await bus.aclose()
+        await client.aclose()
+        await publisher.aclose()

@@ -181,7 +181,17 @@ class RedisBus:
         async with self._lock:
             new = self._hub.add(subscription)
             if new:
-                await self._listen(new)
+                try:
+                    await self._listen(new)
+                except BaseException:
+                    # Not listening after all: forget the subscriber, so the next one to
+                    # come subscribes again (else the channel stays silent here for good).
+                    self._hub.remove(subscription)
+                    if not self._hub.subscribers and self._pubsub is not None:
+                        pubsub, self._pubsub = self._pubsub, None
+                        with contextlib.suppress(Exception):
+                            await pubsub.aclose()
+                    raise
         try:
             yield subscription
         finally:
