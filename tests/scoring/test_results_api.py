@@ -14,26 +14,11 @@ from fastapi import FastAPI
 
 from tests.support.exams import begin, exam, wait_for_state
 from tests.support.factories import Factory, login
-from tests.support.items import QTI3, choice_item
+from tests.support.items import choice_item
 from tests.support.problems import problem
 from waa_ads.auth.models import Role
 
 pytestmark = pytest.mark.asyncio
-
-
-ESSAY = f"""<qti-assessment-item xmlns="{QTI3}" identifier="E1" title="Essay"
-    adaptive="false" time-dependent="false">
-  <qti-response-declaration identifier="RESPONSE" cardinality="single" base-type="string"/>
-  <qti-outcome-declaration identifier="SCORE" cardinality="single" base-type="float"/>
-  <qti-outcome-declaration identifier="MAXSCORE" cardinality="single" base-type="float">
-    <qti-default-value><qti-value>4</qti-value></qti-default-value>
-  </qti-outcome-declaration>
-  <qti-item-body>
-    <qti-extended-text-interaction response-identifier="RESPONSE">
-      <qti-prompt>Explain why the sky is blue.</qti-prompt>
-    </qti-extended-text-interaction>
-  </qti-item-body>
-</qti-assessment-item>"""
 
 
 async def _answer_and_submit(
@@ -137,23 +122,7 @@ async def test_items_people_score_wait_in_scoring_until_a_manual_score(
 ) -> None:
     ex = await exam(client, make, scoring={"release": "immediately"})
     world = ex.world
-    essay = await client.post(
-        f"/api/v1/banks/{world.bank_id}/items",
-        json={"source": {"format": "qti", "content": ESSAY}},
-        headers=world.headers,
-    )
-    essay_id = essay.json()["item"]["id"]
-    await client.post(f"/api/v1/items/{essay_id}/publish", headers=world.headers)
-    definition = world.definition(
-        sections=[
-            {
-                "identifier": "s",
-                "title": "S",
-                "items": [{"item_id": world.items["Q1"]}, {"item_id": essay_id}],
-            }
-        ],
-        scoring={"release": "immediately"},
-    )
+    definition = await world.with_essay(scoring={"release": "immediately"})
     roster = (
         await client.get(
             f"/api/v1/administrations/{ex.administration['id']}/roster", headers=world.headers

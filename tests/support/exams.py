@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from tests.support.factories import Account, Factory, login
-from tests.support.items import choice_item
+from tests.support.items import ESSAY, choice_item
 from waa_ads.auth.models import Organization, Role
 from waa_ads.delivery.models import Attempt
 
@@ -56,6 +56,26 @@ class World:
             await self.client.post(f"/api/v1/items/{item_id}/publish", headers=self.headers)
             self.items[ident] = item_id
         return self
+
+    async def with_essay(self, **overrides: Any) -> dict[str, Any]:
+        """Publish :data:`~tests.support.items.ESSAY` (E1, scored by a person) in the bank:
+        a definition of one section, Q1 and the essay (``overrides`` as in
+        :meth:`definition`)."""
+        essay = await self.client.post(
+            f"/api/v1/banks/{self.bank_id}/items",
+            json={"source": {"format": "qti", "content": ESSAY}},
+            headers=self.headers,
+        )
+        assert essay.status_code == 201, essay.text
+        essay_id = essay.json()["item"]["id"]
+        published = await self.client.post(
+            f"/api/v1/items/{essay_id}/publish", headers=self.headers
+        )
+        assert published.status_code == 200, published.text
+        items = [{"item_id": self.items["Q1"]}, {"item_id": essay_id}]
+        return self.definition(
+            sections=[{"identifier": "s", "title": "S", "items": items}], **overrides
+        )
 
     async def open_administration(
         self,

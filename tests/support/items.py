@@ -32,6 +32,22 @@ def choice_item(identifier: str, title: str, correct: str = "B", prompt: str = "
 </qti-assessment-item>"""
 
 
+#: An extended-text item (E1) that a person scores, 0 to 4.
+ESSAY = f"""<qti-assessment-item xmlns="{QTI3}" identifier="E1" title="Essay"
+    adaptive="false" time-dependent="false">
+  <qti-response-declaration identifier="RESPONSE" cardinality="single" base-type="string"/>
+  <qti-outcome-declaration identifier="SCORE" cardinality="single" base-type="float"/>
+  <qti-outcome-declaration identifier="MAXSCORE" cardinality="single" base-type="float">
+    <qti-default-value><qti-value>4</qti-value></qti-default-value>
+  </qti-outcome-declaration>
+  <qti-item-body>
+    <qti-extended-text-interaction response-identifier="RESPONSE">
+      <qti-prompt>Explain why the sky is blue.</qti-prompt>
+    </qti-extended-text-interaction>
+  </qti-item-body>
+</qti-assessment-item>"""
+
+
 def figure_item(identifier: str) -> str:
     """A choice item whose prompt shows ``../media/dot.png``."""
     xml = choice_item(identifier, f"Figure {identifier}")

@@ -15,24 +15,10 @@ from fastapi import FastAPI
 from tests.support.console import console_sign_in, field_errors, post_form
 from tests.support.exams import Exam, begin, exam, wait_for_state
 from tests.support.factories import Factory
-from tests.support.items import QTI3, choice_item
+from tests.support.items import choice_item
 from waa_ads.auth.models import Role
 
 pytestmark = pytest.mark.asyncio
-
-ESSAY = f"""<qti-assessment-item xmlns="{QTI3}" identifier="E1" title="Essay"
-    adaptive="false" time-dependent="false">
-  <qti-response-declaration identifier="RESPONSE" cardinality="single" base-type="string"/>
-  <qti-outcome-declaration identifier="SCORE" cardinality="single" base-type="float"/>
-  <qti-outcome-declaration identifier="MAXSCORE" cardinality="single" base-type="float">
-    <qti-default-value><qti-value>4</qti-value></qti-default-value>
-  </qti-outcome-declaration>
-  <qti-item-body>
-    <qti-extended-text-interaction response-identifier="RESPONSE">
-      <qti-prompt>Explain why the sky is blue.</qti-prompt>
-    </qti-extended-text-interaction>
-  </qti-item-body>
-</qti-assessment-item>"""
 
 
 def _text(html: str) -> str:
@@ -68,23 +54,7 @@ async def essay_exam(client: httpx.AsyncClient, make: Factory) -> tuple[Exam, st
     code of a candidate on it."""
     ex = await exam(client, make, scoring={"release": "manual"})
     world = ex.world
-    essay = await client.post(
-        f"/api/v1/banks/{world.bank_id}/items",
-        json={"source": {"format": "qti", "content": ESSAY}},
-        headers=world.headers,
-    )
-    essay_id = essay.json()["item"]["id"]
-    await client.post(f"/api/v1/items/{essay_id}/publish", headers=world.headers)
-    definition = world.definition(
-        sections=[
-            {
-                "identifier": "s",
-                "title": "S",
-                "items": [{"item_id": world.items["Q1"]}, {"item_id": essay_id}],
-            }
-        ],
-        scoring={"release": "manual"},
-    )
+    definition = await world.with_essay(scoring={"release": "manual"})
     person = await make.candidate(world.org, name="Essay Writer")
     _, (code,) = await world.open_administration(
         slug="with-essay",

@@ -12,10 +12,9 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.support.browser import check_axe, shot
-from tests.support.items import choice_item
+from tests.support.items import ESSAY, choice_item
 from tests.support.live_exams import ok, open_exam
 from tests.web.console.conftest import Login, Site
-from tests.web.console.test_results import ESSAY
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
