@@ -169,3 +169,32 @@ def eventually(check: Any, timeout: float) -> None:
     while not check():
         assert time.monotonic() < deadline, "not in time"
         time.sleep(0.1)
+
+
+def test_the_rows_are_read_again_when_the_socket_says_hello(site: Site, browser: Any) -> None:
+    """A candidate who starts between the page's render and the socket's opening is shown:
+    the first hello re-reads the rows (the socket here is held back, then says hello)."""
+    from playwright.sync_api import expect
+
+    administration, name, code = _administration_with_a_candidate(site)
+    held: list[Any] = []
+    with checked_page(browser) as proctor, checked_page(browser) as candidate:
+
+        def hold(ws: Any) -> None:  # Playwright wants a Python function, not a builtin
+            held.append(ws)
+
+        proctor.route_web_socket("**/live/ws", hold)
+        sign_in(proctor, site.two, site.admin)
+        proctor.goto(f"{site.two}/console/administrations/{administration}/live")
+        expect(proctor.get_by_role("heading", level=1)).to_contain_text("Live view")
+        candidate.goto(f"{site.one}/take")
+        candidate.get_by_label("Access code").fill(code)
+        candidate.get_by_role("button", name="Continue").click()
+        candidate.locator("#welcome-start").click()
+        expect(candidate.locator("#item-heading")).to_contain_text("Question 1 of")
+        row = proctor.locator("#live-rows tr", has_text=name)
+        proctor.wait_for_timeout(500)
+        expect(row).to_have_count(0)
+        assert held, "the page opened no socket"
+        held[0].send('{"event": "hello"}')
+        expect(row).to_contain_text("in progress", timeout=5000)

@@ -247,7 +247,9 @@ function integrity(message) {
 /** @param {LiveMessage} message */
 function handle(message) {
   const id = message.attempt_id;
-  if (message.event === "hello") return;
+  // Every hello, the first included: the rows as they are now (a change made between the
+  // page's render, or a lost connection, and this socket's opening would be missed).
+  if (message.event === "hello") { void reloadRows(); return; }
   if (message.event === "integrity") { integrity(message); return; }
   if (!id) return;
   const row = rowOf(id);
@@ -303,11 +305,8 @@ function connect() {
     // 4401 after being live: the session's access cookie was renewed meanwhile; try again.
     wasLive = wasLive || opened;
     setStatus("wait", "Reconnecting to live updates… Reload the page to see changes meanwhile.");
-    window.setTimeout(() => {
-      // News missed while away: the rows as they are now, then live again.
-      if (wasLive) void reloadRows();
-      connect();
-    }, retry);
+    // News missed while away: the next hello re-reads the rows.
+    window.setTimeout(connect, retry);
     retry = Math.min(retry * 2, RETRY_MAX_MS);
   });
 }
