@@ -47,3 +47,22 @@ def test_start_page_names_the_organization_and_its_sections(site: Site, browser:
         page.get_by_role("button", name="Sign out").click()
         page.wait_for_url(f"{site.one}/console/login")
         assert page.get_by_role("status").inner_text() == "You are signed out."
+
+
+def test_a_page_coming_back_after_a_long_pause_refreshes_the_session(
+    site: Site, browser: Any
+) -> None:
+    """A laptop waking up: timers slept, so focusing the page refreshes the session at once
+    when the last refresh is minutes old (and not when it is recent)."""
+    with checked_page(browser) as page:
+        sign_in(page, site.one, site.admin)
+        page.clock.install()
+        page.goto(f"{site.one}/console/")
+        refreshed: list[str] = []
+        page.on("request", lambda r: refreshed.append(r.url) if "/auth/refresh" in r.url else None)
+        page.evaluate("window.dispatchEvent(new Event('focus'))")
+        page.wait_for_timeout(300)
+        assert refreshed == []
+        page.clock.fast_forward("04:00")
+        with page.expect_request("**/api/v1/auth/refresh", timeout=3000):
+            page.evaluate("window.dispatchEvent(new Event('focus'))")

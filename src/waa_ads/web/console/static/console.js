@@ -3,12 +3,17 @@
  * The console's small enhancements; every page works without them.
  *
  * - Keeps the session alive while a page is open: the access cookie lives a few minutes,
- *   so the page trades the refresh cookie for a new pair before it runs out.
+ *   so the page trades the refresh cookie for a new pair before it runs out, and at once
+ *   when the page is shown or focused again after a long pause (a laptop waking up).
  * - Asks before a form marked `data-confirm` is sent (terminating an attempt, deleting).
  * - Moves focus to the error summary when a form comes back refused.
  */
 
 const REFRESH_EVERY_MS = 5 * 60 * 1000;
+/** Back to a page whose last refresh is older than this (a laptop waking up): refresh now. */
+const STALE_AFTER_MS = 3 * 60 * 1000;
+/** When the session was last refreshed (or the page loaded, which came with a fresh one). */
+let refreshedAt = Date.now();
 
 /** @param {string} name */
 function cookie(name) {
@@ -19,6 +24,7 @@ function cookie(name) {
 async function refresh() {
   const csrf = cookie("waa_csrf");
   if (!csrf) return;
+  refreshedAt = Date.now();
   try {
     await fetch("/api/v1/auth/refresh", {
       method: "POST",
@@ -33,6 +39,14 @@ async function refresh() {
 function keepAlive() {
   if (!document.querySelector("form[action='/console/logout']")) return;
   window.setInterval(() => void refresh(), REFRESH_EVERY_MS);
+  // Timers sleep with the machine: on coming back, refresh at once if it is due.
+  const ifStale = () => {
+    if (document.visibilityState === "visible" && Date.now() - refreshedAt > STALE_AFTER_MS) {
+      void refresh();
+    }
+  };
+  document.addEventListener("visibilitychange", ifStale);
+  window.addEventListener("focus", ifStale);
 }
 
 function confirmations() {
