@@ -65,6 +65,12 @@ def serve(
 
     settings = load_settings()
     configure_logging(settings.log_level, json=settings.log_json)
+    if workers > 1 and not settings.redis_url:
+        console.print(
+            f"[yellow]warning:[/yellow] {workers} workers and no WAA_REDIS_URL: live news "
+            "(the proctor's live view, a pause reaching the candidate) will not cross "
+            "between worker processes; set WAA_REDIS_URL"
+        )
     if migrate:
         migrations.upgrade(settings.resolved_database_url)
     console.print(

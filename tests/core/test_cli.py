@@ -45,6 +45,21 @@ def test_production_with_default_secret_refuses_to_start(tmp_path: Path) -> None
     assert "WAA_SECRET_KEY" in result.output
 
 
+def test_serve_with_workers_and_no_redis_warns_that_live_news_stays_in_one(
+    tmp_path: Path,
+) -> None:
+    with socket.socket() as taken:  # the server cannot bind: it stops right after the warning
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        several = runner.invoke(
+            app, ["serve", "--no-migrate", "--workers", "2", "--port", port], env=_env(tmp_path)
+        )
+        one = runner.invoke(app, ["serve", "--no-migrate", "--port", port], env=_env(tmp_path))
+    assert "no WAA_REDIS_URL" in " ".join(several.output.split())
+    assert "WAA_REDIS_URL" not in one.output
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
