@@ -90,6 +90,11 @@ async def test_sign_out_needs_the_pages_csrf_token_and_ends_the_session(
     done = await post_form(client, "/console/logout", csrf)
     assert done.status_code == 303
     assert done.headers["location"] == "/console/login"
+    # The one-time message travels like the session: Secure when the site's cookies are.
+    flash = [c for c in done.headers.get_list("set-cookie") if c.startswith("waa_flash=")]
+    secure = client._transport.app.state.settings.cookie_secure  # type: ignore[attr-defined]
+    assert len(flash) == 1
+    assert ("; secure" in flash[0].lower()) is secure
     assert (await client.get("/console")).status_code == 303
     after = await client.get("/console/login")
     assert "You are signed out." in after.text

@@ -10,6 +10,7 @@ Handlers then read and change things only through ``staff.api``; a refusal comes
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Final
 from urllib.parse import quote, unquote
@@ -17,6 +18,7 @@ from urllib.parse import quote, unquote
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from starlette.requests import HTTPConnection
 
 from waa_ads.web.console.gateway import ApiReply, Gateway, Problem
 from waa_ads.web.router import SECURITY_HEADERS
@@ -222,13 +224,28 @@ def page_headers() -> dict[str, str]:
     return {**SECURITY_HEADERS, "Cache-Control": "no-store"}
 
 
+_COOKIE_SECURE: ContextVar[bool] = ContextVar("console_cookie_secure", default=True)
+
+
+async def cookie_policy(request: HTTPConnection) -> None:
+    """Every console route's dependency: the app's ``cookie_secure`` for this request's
+    cookies (the flash cookie travels like the session's)."""
+    _COOKIE_SECURE.set(bool(request.app.state.settings.cookie_secure))
+
+
 def redirect(url: str, *, flash: str | None = None, reply: ApiReply | None = None) -> Response:
     """See-other to ``url`` (a form post done), with a one-time message for the next page
     and any cookies the API set in ``reply``."""
     response = RedirectResponse(url, status_code=303, headers=page_headers())
     if flash:
         response.set_cookie(
-            FLASH_COOKIE, quote(flash), max_age=60, httponly=True, samesite="lax", path=CONSOLE
+            FLASH_COOKIE,
+            quote(flash),
+            max_age=60,
+            httponly=True,
+            samesite="lax",
+            path=CONSOLE,
+            secure=_COOKIE_SECURE.get(),
         )
     if reply is not None:
         for raw in reply.set_cookies():

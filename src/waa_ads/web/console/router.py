@@ -19,6 +19,7 @@ from waa_ads.web.console.pages import (
     Form,
     SignInNeeded,
     Staff,
+    cookie_policy,
     nav_for,
     problem_page,
     redirect,
@@ -95,7 +96,7 @@ def install_console(app: FastAPI) -> None:
     session: to the sign-in page; a refusal it cannot go on without: the problem page)."""
     from waa_ads.web.console import areas
 
-    console = APIRouter(prefix=CONSOLE)
+    console = APIRouter(prefix=CONSOLE, dependencies=[Depends(cookie_policy)])
     console.add_api_route("", home, methods=["GET"], response_class=HTMLResponse)
     console.include_router(router)
     for area in areas.routers():
