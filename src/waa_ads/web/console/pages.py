@@ -171,19 +171,21 @@ class Form:
         if self.problem is None:
             return []
         items: list[tuple[str | None, str]] = []
-        claimed: set[str] = set()
-        for name in self.fields or {}:
-            reason = self.error(name)
-            if reason is not None:
-                items.append((name, reason))
-                claimed.add(name)
         for f in self.problem.fields:
             bare = f.name.removeprefix("body.").removeprefix("query.")
-            if not any(
-                bare == self.fields.get(n, n) or bare.startswith(self.fields.get(n, n) + ".")
-                for n in claimed
-            ):
-                items.append((None, f"{bare}: {f.reason}"))
+            # The first form field showing this API field links to it (two form fields
+            # mapped to one API field list the reason once); none: the API's name says where.
+            owner = next(
+                (
+                    n
+                    for n in self.fields or {}
+                    if bare == self.fields[n] or bare.startswith(self.fields[n] + ".")
+                ),
+                None,
+            )
+            item = (owner, f.reason) if owner is not None else (None, f"{bare}: {f.reason}")
+            if item not in items:
+                items.append(item)
         if not items or not self.problem.fields:
             items.insert(0, (None, self.problem.detail or self.problem.title))
         return items
