@@ -181,7 +181,9 @@ def _action_body(action: str, values: dict[str, str]) -> dict[str, Any]:
         minutes = values.get("minutes", "").strip()
         # The API owns the rule (1 s to a day); a value that is no whole number goes to it
         # as written and comes back refused, next to the field.
-        body["extra_s"] = int(minutes) * 60 if minutes.isdigit() else minutes
+        # (isdigit() would take "²", which int() refuses: ASCII decimal digits only.)
+        whole = minutes.isascii() and minutes.isdecimal()
+        body["extra_s"] = int(minutes) * 60 if whole else minutes
     return body
 
 

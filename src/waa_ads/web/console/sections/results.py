@@ -187,7 +187,8 @@ async def rescore(request: Request, who: ActionDep) -> HTMLResponse:
 def _int_or_text(value: str) -> int | str:
     """A number the API reads as one; anything else as typed, for the API to refuse."""
     text = value.strip()
-    return int(text) if text.isdigit() and len(text) < 12 else text
+    # ASCII decimal digits only: isdigit() takes "²", which int() refuses.
+    return int(text) if text.isascii() and text.isdecimal() and len(text) < 12 else text
 
 
 # --- one attempt ---------------------------------------------------------------------------
