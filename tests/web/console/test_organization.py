@@ -13,6 +13,7 @@ from tests.auth.test_organization_branding import PNG_1PX
 from tests.support.console import console_sign_in, csrf_of, field_errors, post_form
 from tests.support.factories import Factory, login
 from waa_ads.auth.models import Role
+from waa_ads.web.console.sections import organization
 
 pytestmark = pytest.mark.asyncio
 
@@ -223,6 +224,20 @@ async def test_candidates_are_listed_and_searched(client: httpx.AsyncClient, mak
     assert "Grace Hopper" in page and "Alan Turing" in page
     found = _text((await client.get("/console/organization/candidates?q=grace")).text)
     assert "Grace Hopper" in found and "Alan Turing" not in found
+
+
+async def test_the_next_page_link_keeps_a_search_with_reserved_characters(
+    client: httpx.AsyncClient, make: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(organization, "PAGE_SIZE", 1)
+    org = await make.organization()
+    admin = await make.user(org, Role.admin)
+    await make.candidate(org, name="Ada Q&A=1 one")
+    await make.candidate(org, name="Ada Q&A=1 two")
+    await console_sign_in(client, admin)
+    page = await client.get("/console/organization/candidates", params={"q": "Q&A=1"})
+    assert page.status_code == 200
+    assert "candidates?q=Q%26A%3D1&amp;cursor=" in page.text
 
 
 async def test_the_organization_is_for_its_admins(client: httpx.AsyncClient, make: Factory) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from typing import Any, Final
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -286,7 +287,7 @@ async def candidates(
     page = await who.read(
         "/api/v1/candidates", {"q": q.strip() or None, "cursor": cursor or None, "limit": PAGE_SIZE}
     )
-    base = f"{CANDIDATES}?q={q}" if q else CANDIDATES
+    base = f"{CANDIDATES}?{urlencode({'q': q})}" if q else CANDIDATES
     return render(
         request,
         "organization/candidates.html",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import replace
 from typing import Any, Final
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -107,10 +108,12 @@ async def results_list(
         },
     )
     names = await _candidate_names(who, {row["candidate_id"] for row in page["items"]})
-    query = "&".join(
-        f"{k}={v}"
-        for k, v in (("administration_id", chosen["id"] if chosen else ""), ("state", state))
-        if v
+    query = urlencode(
+        [
+            (k, v)
+            for k, v in (("administration_id", chosen["id"] if chosen else ""), ("state", state))
+            if v
+        ]
     )
     return render(
         request,
