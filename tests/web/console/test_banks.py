@@ -198,6 +198,12 @@ async def test_trying_a_response_shows_the_score_and_every_outcome(
     assert "not JSON" in field_errors(broken.text)["responses"]
     listed = await post_form(client, f"{url}/try", csrf, {"responses": '["B"]'})
     assert "object keyed by response identifier" in field_errors(listed.text)["responses"]
+    # Numbers that are not ASCII digits are no version or seed: the latest, unshuffled.
+    odd = await post_form(
+        client, f"{url}/try", csrf, {"responses": '{"RESPONSE": "B"}', "version": "²", "seed": "٣"}
+    )
+    assert odd.status_code == 200
+    assert "Score: 1.0 of 1.0" in _text(odd.text)
 
 
 async def test_versions_are_listed_and_compared_line_by_line(

@@ -84,6 +84,15 @@ def item_url(bank_id: Any, item_id: Any) -> str:
 # --- banks -----------------------------------------------------------------------------------
 
 
+def _whole(text: str) -> int | None:
+    """A whole number typed in a form (ASCII digits only, within an int's reach), else
+    ``None``: other digits ("²", "٣") or text are not numbers here."""
+    text = text.strip()
+    if text.isascii() and text.isdecimal() and len(text) < 12:
+        return int(text)
+    return None
+
+
 @router.get("/banks", response_class=HTMLResponse)
 async def bank_list(
     request: Request, who: StaffDep, archived: Annotated[bool, Query()] = False
@@ -594,7 +603,7 @@ async def _save_editor(
     more = str(values.pop("more", ""))
     if more in ("choice", "source", "target"):
         # Without a script, "Add a row" comes back with one more empty row.
-        values[f"{more}_rows"] = int(values.get(f"{more}_rows") or 0) + 1
+        values[f"{more}_rows"] = (_whole(str(values.get(f"{more}_rows") or "")) or 0) + 1
         return await _editor(request, who, bank, values, item=found["item"] if found else None)
     metadata = dict((found["version"]["definition"].get("metadata") or {}) if found else {})
     body: dict[str, Any] = {
@@ -608,7 +617,7 @@ async def _save_editor(
         reply = await who.api.post(f"/api/v1/banks/{bank_id}/items", body)
     else:
         expected = str(values.get("expected_version", ""))
-        body["expected_version"] = int(expected) if expected.isdigit() else None
+        body["expected_version"] = _whole(expected)
         reply = await who.api.call("PATCH", f"/api/v1/items/{item_id}", json_body=body)
     if not reply.ok:
         return await _editor(
@@ -696,7 +705,7 @@ async def _save_source(
             reply = await who.api.post(f"/api/v1/banks/{bank_id}/items", body)
         else:
             expected = str(values.get("expected_version", ""))
-            body["expected_version"] = int(expected) if expected.isdigit() else None
+            body["expected_version"] = _whole(expected)
             reply = await who.api.call("PATCH", f"/api/v1/items/{item_id}", json_body=body)
         if reply.ok:
             saved = reply.json()
@@ -899,9 +908,9 @@ async def item_try(
     request: Request, who: ActionDep, bank_id: uuid.UUID, item_id: uuid.UUID
 ) -> Response:
     form = await request.form()
-    version = int(_text(form, "version") or 0) or None
+    version = _whole(_text(form, "version")) or None
     seed_text = _text(form, "seed")
-    seed = int(seed_text) if seed_text.isdigit() else None
+    seed = _whole(seed_text)
     text = _text(form, "responses")
     tried = TryState(responses=text)
     responses: Any
