@@ -132,6 +132,21 @@ async def test_schedule_and_edit_a_window_in_the_organizations_time_zone(
     ).json()
     assert stored["closes_at"].startswith("2027-01-10T16:00:00")
 
+    # A proctor no longer active is still shown, ticked: saving the page keeps them.
+    gone = await client.patch(
+        f"/api/v1/users/{proctor.user.id}", json={"is_active": False}, headers=s.world.headers
+    )
+    assert gone.status_code == 200, gone.text
+    edit = await client.get(edit_url)
+    assert re.search(rf'value="{proctor.user.id}"\s+checked', edit.text), edit.text
+    assert "no longer an active proctor" in edit.text
+    saved = await post_form(client, edit_url, s.csrf, {**form, "title": "Afternoon, room 2"})
+    assert saved.status_code == 303, saved.text
+    stored = (
+        await client.get(f"/api/v1/administrations/{administration_id}", headers=s.world.headers)
+    ).json()
+    assert stored["proctor_ids"] == [str(proctor.user.id)]
+
     cancelled = await post_form(
         client, f"/console/administrations/{administration_id}/cancel", s.csrf
     )

@@ -253,13 +253,31 @@ async def _published_versions(who: Staff) -> list[tuple[str, str]]:
     return options
 
 
-async def _proctors(who: Staff) -> list[tuple[str, str]]:
-    page = await who.read("/api/v1/users", {"limit": 500})
-    return [
-        (u["id"], u.get("display_name") or u["email"])
-        for u in page["items"]
-        if "proctor" in u.get("roles", []) and u.get("is_active", True) and not u.get("erased_at")
+async def _proctors(who: Staff, assigned: Iterable[str] = ()) -> list[tuple[str, str]]:
+    """Every active proctor of the organization (all pages of accounts), and any account
+    still assigned that is not one now (deactivated, or no longer a proctor), so that
+    saving the form never unassigns someone the page did not show."""
+    options: list[tuple[str, str]] = []
+    cursor: str | None = None
+    while True:
+        page = await who.read("/api/v1/users", {"limit": 500, "cursor": cursor})
+        options += [
+            (u["id"], u.get("display_name") or u["email"])
+            for u in page["items"]
+            if "proctor" in u.get("roles", [])
+            and u.get("is_active", True)
+            and not u.get("erased_at")
+        ]
+        cursor = page.get("next_cursor")
+        if not cursor:
+            break
+    shown = {user_id for user_id, _ in options}
+    options += [
+        (str(user_id), f"account {str(user_id)[-8:]} (no longer an active proctor)")
+        for user_id in assigned
+        if str(user_id) not in shown
     ]
+    return options
 
 
 async def _window_page(
@@ -277,7 +295,7 @@ async def _window_page(
         form=form,
         administration=administration,
         versions=[] if administration else await _published_versions(who),
-        proctors=await _proctors(who),
+        proctors=await _proctors(who, form.value("proctor_ids", [])),
         zone=_zone(who).key,
         status=status,
     )
