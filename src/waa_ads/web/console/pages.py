@@ -97,6 +97,19 @@ class Staff:
         """The JSON of a GET the page needs; a refusal becomes :class:`ApiRefused`."""
         return self.expect(await self.api.get(path, params))
 
+    async def read_all(
+        self, path: str, params: Mapping[str, Any] | None = None, *, limit: int = 500
+    ) -> list[Any]:
+        """Every item of a paged list (following ``next_cursor``)."""
+        items: list[Any] = []
+        cursor: str | None = None
+        while True:
+            page = await self.read(path, {**(params or {}), "limit": limit, "cursor": cursor})
+            items += page["items"]
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return items
+
     def expect(self, reply: ApiReply) -> Any:
         """The JSON of a successful reply; a refusal becomes :class:`ApiRefused` (the
         problem page, in the layout of this person's console)."""

@@ -257,20 +257,11 @@ async def _proctors(who: Staff, assigned: Iterable[str] = ()) -> list[tuple[str,
     """Every active proctor of the organization (all pages of accounts), and any account
     still assigned that is not one now (deactivated, or no longer a proctor), so that
     saving the form never unassigns someone the page did not show."""
-    options: list[tuple[str, str]] = []
-    cursor: str | None = None
-    while True:
-        page = await who.read("/api/v1/users", {"limit": 500, "cursor": cursor})
-        options += [
-            (u["id"], u.get("display_name") or u["email"])
-            for u in page["items"]
-            if "proctor" in u.get("roles", [])
-            and u.get("is_active", True)
-            and not u.get("erased_at")
-        ]
-        cursor = page.get("next_cursor")
-        if not cursor:
-            break
+    options = [
+        (u["id"], u.get("display_name") or u["email"])
+        for u in await who.read_all("/api/v1/users")
+        if "proctor" in u.get("roles", []) and u.get("is_active", True) and not u.get("erased_at")
+    ]
     shown = {user_id for user_id, _ in options}
     options += [
         (str(user_id), f"account {str(user_id)[-8:]} (no longer an active proctor)")

@@ -87,10 +87,9 @@ def _is_lead(who: Staff, plan: dict[str, Any]) -> bool:
 async def _people(who: Staff) -> dict[str, str]:
     """Names of the organization's accounts, when the caller may list them (admins);
     otherwise the pages show ids."""
-    reply = await who.api.get("/api/v1/users", {"limit": 200})
-    if not reply.ok:
+    if not who.has("admin"):
         return {}
-    return {u["id"]: u["display_name"] or u["email"] for u in reply.json()["items"]}
+    return {u["id"]: u["display_name"] or u["email"] for u in await who.read_all("/api/v1/users")}
 
 
 def _response_parts(response: dict[str, Any] | None) -> list[dict[str, Any]]:
@@ -296,8 +295,8 @@ async def new_plan(request: Request, who: StaffDep, administration_id: str = "")
 
 async def _plan_form(request: Request, who: Staff, form: Form, status: int = 200) -> HTMLResponse:
     administrations: list[dict[str, Any]] = await who.read("/api/v1/administrations")
-    users = await who.read("/api/v1/users", {"limit": 200})
-    people = [u for u in users["items"] if u["is_active"] and not u["erased_at"]]
+    users = await who.read_all("/api/v1/users")
+    people = [u for u in users if u["is_active"] and not u["erased_at"]]
     return render(
         request,
         "rating/plan_form.html",
