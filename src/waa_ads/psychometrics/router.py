@@ -49,7 +49,7 @@ async def create_calibration(
 ) -> schemas.CalibrationRead:
     if not principal.has_any(Role.admin, Role.author):
         raise RoleRequired("calibrations are for admins and authors")
-    ids = [uuid.UUID(i) for i in body.administration_ids]
+    ids = list(body.administration_ids)
     calibration_id, fit, columns = await service.calibrate_administrations(
         session, principal, ids, body.model
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -50,7 +51,7 @@ class ItemAnalysisRead(BaseModel):
 
 
 class CalibrationCreate(BaseModel):
-    administration_ids: list[str] = Field(min_length=1, max_length=100)
+    administration_ids: list[uuid.UUID] = Field(min_length=1, max_length=100)
     model: Literal["rasch", "2pl", "3pl", "gpcm", "grm"] = "2pl"
 
 
