@@ -34,6 +34,30 @@ DOMAIN_IMPORTS: dict[str, frozenset[str]] = {
     "psychometrics": frozenset(
         {"core", "audit", "auth", "content", "assessments", "delivery", "scoring"}
     ),
+    # Automated scoring trains on human ratings and hands doubtful answers to the rating
+    # queue, so it follows rating.
+    "autoscore": frozenset(
+        {"core", "audit", "auth", "content", "assessments", "delivery", "scoring", "rating"}
+    ),
+    # Reporting reads what every scoring-side domain produced; none of them imports it.
+    "reporting": frozenset(
+        {
+            "core",
+            "audit",
+            "auth",
+            "content",
+            "assessments",
+            "delivery",
+            "scoring",
+            "rating",
+            "integrity",
+            "psychometrics",
+        }
+    ),
+    # Integrations (LTI, webhooks, Caliper, e-mail) hear domain events and call outward.
+    "integrations": frozenset(
+        {"core", "audit", "auth", "content", "assessments", "delivery", "scoring"}
+    ),
     "web": frozenset(
         {
             "core",
@@ -46,6 +70,9 @@ DOMAIN_IMPORTS: dict[str, frozenset[str]] = {
             "rating",
             "integrity",
             "psychometrics",
+            "autoscore",
+            "reporting",
+            "integrations",
         }
     ),
 }
