@@ -161,6 +161,33 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(
         default_factory=list, description="Origins allowed to call the API from browsers."
     )
+    integrations_allow_private_urls: bool = Field(
+        False,
+        description="Let webhook, Caliper and LTI endpoints be private, loopback or "
+        "link-local addresses (development and tests only).",
+    )
+    integrations_dispatch_interval_s: float = Field(
+        2.0, gt=0, description="How often audit events are turned into outgoing deliveries."
+    )
+    webhook_timeout_s: float = Field(
+        10.0, gt=0, description="Time allowed for a webhook receiver to answer."
+    )
+    webhook_max_retries: int = Field(
+        8, ge=0, le=20, description="Retries of a failed webhook delivery before it is failed."
+    )
+    webhook_retry_backoff_s: float = Field(
+        10.0, gt=0, description="First retry delay of a webhook delivery; doubles each time."
+    )
+    webhook_failure_limit: int = Field(
+        20,
+        ge=1,
+        description="Consecutive failed delivery attempts after which a subscription is disabled.",
+    )
+    public_base_url: str | None = Field(
+        None,
+        description="This deployment's public origin (https://tests.example.org), used in "
+        "LTI configuration values. Default: the origin of the request.",
+    )
 
     @model_validator(mode="after")
     def _refuse_insecure_production(self) -> Self:
