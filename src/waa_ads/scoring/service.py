@@ -530,6 +530,42 @@ async def manual_score(
     )
 
 
+async def automated_score(
+    session: AsyncSession,
+    attempt: Attempt,
+    item_ref: str,
+    *,
+    score: float,
+    confidence: float | None,
+    scorer: str,
+    reason: str,
+    actor: Actor,
+) -> AttemptResult:
+    """A trained model's score for one item waiting for a person: a new revision whose
+    item score says ``method`` "model", the ``scorer`` (the model's name and version) and
+    its ``confidence``. Not a person's review: under ``after_review`` the complete result
+    waits for an admin's release. ScoreOutOfRange outside the item's range."""
+    await session.refresh(attempt, with_for_update=True)
+    previous = await latest_result(session, attempt.id)
+    if previous is None:
+        raise errors.AttemptNotScored("this attempt has not been scored yet")
+    rows = {row.item_ref: row for row in await item_scores(session, previous.id)}
+    if item_ref not in rows:
+        raise errors.ItemNotOnAttempt(f"item {item_ref!r} is not on this attempt's form")
+    maximum = await _human_max_score(session, rows[item_ref])
+    if not 0 <= score <= maximum:
+        raise errors.ScoreOutOfRange(f"the score must be between 0 and {maximum:g} for this item")
+    automated = Score(score, maximum, "model", scorer[:100], confidence, {"SCORE": score}, [reason])
+    return await _new_revision(
+        session,
+        attempt,
+        previous,
+        reason=f"automated score for {item_ref}: {reason}"[:500],
+        actor=actor,
+        replace={item_ref: automated},
+    )
+
+
 async def _human_max_score(session: AsyncSession, row: ItemScore) -> float:
     """The most a person may give for an item: what the scorer would say today for an
     item people score (so results scored before its maximum was known, recorded with 0,
