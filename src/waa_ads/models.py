@@ -12,6 +12,7 @@ from waa_ads.content import models as content_models
 from waa_ads.core import ratelimit as core_ratelimit
 from waa_ads.core.db import Base
 from waa_ads.delivery import models as delivery_models
+from waa_ads.integrations import models as integration_models
 from waa_ads.integrity import models as integrity_models
 from waa_ads.rating import models as rating_models
 from waa_ads.scoring import models as scoring_models
@@ -26,6 +27,7 @@ __all__ = [
     "content_models",
     "core_ratelimit",
     "delivery_models",
+    "integration_models",
     "integrity_models",
     "metadata",
     "rating_models",
