@@ -16,6 +16,7 @@ from waa_ads.delivery.router import router as delivery_router
 from waa_ads.integrity.router import router as integrity_router
 from waa_ads.psychometrics.router import router as psychometrics_router
 from waa_ads.rating.router import router as rating_router
+from waa_ads.reporting.router import router as reporting_router
 from waa_ads.scoring.router import router as scoring_router
 
 api_router = APIRouter(prefix="/api/v1", responses=COMMON_ERROR_RESPONSES)
@@ -36,4 +37,5 @@ api_router.include_router(scoring_router)
 api_router.include_router(rating_router)
 api_router.include_router(integrity_router)
 api_router.include_router(psychometrics_router)
+api_router.include_router(reporting_router)
 api_router.include_router(audit_router)

@@ -29,6 +29,7 @@ from waa_ads.core.textguard import TextInputMiddleware
 from waa_ads.delivery.autosave_edge import AutosaveShortcut
 from waa_ads.web.console.router import install_console
 from waa_ads.web.router import router as web_router
+from waa_ads.web.verify import router as verify_router
 
 #: Where a candidate's answer arrives: text that cannot be stored is repaired there, not
 #: refused (see core.textguard).
@@ -112,6 +113,7 @@ def create_app(
     app.include_router(health_router)
     app.include_router(api_router)
     app.include_router(web_router)
+    app.include_router(verify_router)
     install_console(app)
     _document_problem_schema(app)
 

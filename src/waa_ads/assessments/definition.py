@@ -97,6 +97,11 @@ class ScoringPolicy(_Strict):
     scale_intercept: float = 0.0
     bands: list[Band] = Field(default_factory=list, max_length=50)
     release: ReleasePolicy = ReleasePolicy.after_review
+    report_percentile: bool = Field(
+        default=False,
+        description="Scorecards print the candidate's percentile among the released results "
+        "of their administration (from five results on).",
+    )
 
     @model_validator(mode="after")
     def _bands_distinct(self) -> Self:

@@ -1,0 +1,2 @@
+"""Reports: candidate scorecards with verifiable receipts, cohort and item reports, bulk
+generation, exports (docs/reporting.md)."""

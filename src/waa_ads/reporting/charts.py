@@ -1,0 +1,127 @@
+"""Charts as PNG bytes, drawn by matplotlib's Agg backend (no display, no fonts fetched).
+
+Every chart is deterministic: the same data gives the same bytes (no timestamp or software
+tag in the PNG), so a regenerated scorecard is byte for byte the one issued. Each function
+also returns the chart's *alt text*, a sentence a screen reader can read instead.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections.abc import Sequence
+from typing import Any, Final
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+from matplotlib.figure import Figure
+
+DEFAULT_COLOR: Final = "#1f4e8c"
+INK: Final = "#1b1b1b"
+GRID: Final = "#d0d0d0"
+DPI: Final = 150
+#: pyplot keeps global state; figures built directly are thread-safe, but font caches and
+#: rcParams are shared, so charts are drawn one at a time per process.
+_LOCK = threading.Lock()
+_RC: Final[dict[str, Any]] = {
+    "font.family": "DejaVu Sans",
+    "font.size": 9,
+    "axes.edgecolor": INK,
+    "axes.labelcolor": INK,
+    "xtick.color": INK,
+    "ytick.color": INK,
+    "svg.hashsalt": "waa-ads",
+}
+
+
+def _png(fig: Figure) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def section_profile(
+    sections: Sequence[tuple[str, float | None]], color: str | None = None
+) -> tuple[bytes, str]:
+    """Horizontal bars: each section's score as a percentage of its maximum."""
+    labels = [title for title, _ in sections]
+    shares = [0.0 if share is None else share * 100 for _, share in sections]
+    with _LOCK, matplotlib.rc_context(_RC):  # type: ignore[arg-type]
+        height = 0.5 + 0.4 * max(len(labels), 1)
+        fig = Figure(figsize=(6.0, height))
+        ax = fig.add_subplot()
+        positions = list(range(len(labels)))[::-1]
+        ax.barh(positions, shares, color=color or DEFAULT_COLOR, height=0.6)
+        ax.set_yticks(positions, labels)
+        ax.set_xlim(0, 100)
+        ax.set_xlabel("Score as % of the section's maximum")
+        ax.xaxis.grid(True, color=GRID, linewidth=0.6)
+        ax.set_axisbelow(True)
+        for pos, share in zip(positions, shares, strict=True):
+            ax.text(min(share + 1.5, 92), pos, f"{share:.0f}%", va="center", color=INK)
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+        fig.tight_layout()
+        data = _png(fig)
+    alt = "Section profile: " + "; ".join(
+        f"{title} {share:.0f}%" for title, share in zip(labels, shares, strict=True)
+    )
+    return data, alt + "."
+
+
+def distribution(
+    scores: Sequence[float],
+    *,
+    cut: float | None = None,
+    bins: int = 20,
+    color: str | None = None,
+) -> tuple[bytes, str]:
+    """A histogram of scaled scores, with the pass mark as a dashed line."""
+    with _LOCK, matplotlib.rc_context(_RC):  # type: ignore[arg-type]
+        fig = Figure(figsize=(6.5, 2.8))
+        ax = fig.add_subplot()
+        if scores:
+            ax.hist(list(scores), bins=bins, color=color or DEFAULT_COLOR, edgecolor="white")
+        if cut is not None:
+            ax.axvline(cut, color="#b00020", linestyle="--", linewidth=1.2, label="pass mark")
+            ax.legend(frameon=False)
+        ax.set_xlabel("Scaled score")
+        ax.set_ylabel("Candidates")
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+        fig.tight_layout()
+        data = _png(fig)
+    if scores:
+        alt = (
+            f"Histogram of {len(scores)} scaled scores from {min(scores):.0f} to {max(scores):.0f}"
+        )
+    else:
+        alt = "No scores yet"
+    if cut is not None:
+        alt += f"; pass mark {cut:g}"
+    return data, alt + "."
+
+
+def characteristic_curves(
+    curves: Sequence[tuple[str, Sequence[float], Sequence[float]]],
+    *,
+    title: str,
+    ylabel: str = "Expected score",
+) -> tuple[bytes, str]:
+    """Lines of (label, abilities, values): item characteristic or category curves."""
+    with _LOCK, matplotlib.rc_context(_RC):  # type: ignore[arg-type]
+        fig = Figure(figsize=(5.0, 2.8))
+        ax = fig.add_subplot()
+        for label, xs, ys in curves:
+            ax.plot(list(xs), list(ys), label=label, linewidth=1.4)
+        ax.set_xlabel("Ability (θ)")
+        ax.set_ylabel(ylabel)
+        ax.set_title(title)
+        ax.grid(True, color=GRID, linewidth=0.6)
+        if len(curves) > 1:
+            ax.legend(frameon=False, fontsize=7)
+        fig.tight_layout()
+        data = _png(fig)
+    return data, f"{title}: {len(curves)} curve(s) of {ylabel.lower()} against ability."

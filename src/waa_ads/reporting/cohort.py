@@ -1,0 +1,142 @@
+"""The cohort and item reports as plain data, and the statistics computed from released
+results (pure: no I/O). The HTML and PDF renderings both read these objects, so the two
+never disagree."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+#: An absent statistic in a table.
+DASH: Final = "\u2013"
+
+
+@dataclass(frozen=True)
+class ResultRow:
+    attempt_id: str
+    candidate_ref: str
+    raw: float
+    max_raw: float
+    scaled: float
+    band: str | None
+    passed: bool | None
+    released: bool
+    withheld: bool
+    sections: dict[str, dict[str, float]]
+
+
+@dataclass(frozen=True)
+class SectionSummary:
+    identifier: str
+    title: str
+    max_raw: float
+    mean: float | None
+    sd: float | None
+    mean_share: float | None
+
+
+@dataclass(frozen=True)
+class BandCount:
+    band: str
+    count: int
+    passed: bool | None
+
+
+@dataclass(frozen=True)
+class ItemRow:
+    item: str
+    presented: int
+    max_score: float
+    mean: float | None
+    facility: float | None
+    discrimination: float | None
+    point_biserial: float | None
+    corrected_item_total: float | None
+    alpha_if_deleted: float | None
+    flags: list[str]
+    options: list[dict[str, Any]] = field(default_factory=list)
+    irt: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class CohortReport:
+    organization_name: str
+    brand_color: str | None
+    assessment_title: str
+    administration_id: str
+    administration_title: str
+    language: str
+    attempts: int
+    scored: int
+    released: int
+    withheld: int
+    scaled_scores: list[float]
+    mean: float | None
+    sd: float | None
+    median: float | None
+    minimum: float | None
+    maximum: float | None
+    pass_cut: float | None
+    passed: int
+    failed: int
+    bands: list[BandCount]
+    sections: list[SectionSummary]
+    reliability: dict[str, Any]
+    items: list[ItemRow]
+    integrity: dict[str, Any]
+    rating: list[dict[str, Any]]
+
+    @property
+    def pass_rate(self) -> float | None:
+        decided = self.passed + self.failed
+        return self.passed / decided if decided else None
+
+
+def describe(values: Sequence[float]) -> tuple[float | None, float | None]:
+    """Mean and population standard deviation; None for an empty list."""
+    if not values:
+        return None, None
+    return statistics.fmean(values), statistics.pstdev(values) if len(values) > 1 else 0.0
+
+
+def section_summaries(rows: Sequence[ResultRow], titles: dict[str, str]) -> list[SectionSummary]:
+    """Per section (in ``titles`` order, then any other seen): mean and SD of its raw score."""
+    order = list(titles) + sorted({k for r in rows for k in r.sections} - set(titles))
+    out = []
+    for ident in order:
+        values = [r.sections[ident]["raw"] for r in rows if ident in r.sections]
+        maxima = [r.sections[ident]["max_raw"] for r in rows if ident in r.sections]
+        mean, sd = describe(values)
+        top = max(maxima) if maxima else 0.0
+        share = None if mean is None or top <= 0 else mean / top
+        out.append(SectionSummary(ident, titles.get(ident, ident), top, mean, sd, share))
+    return out
+
+
+def band_counts(
+    rows: Sequence[ResultRow], order: Sequence[tuple[str, bool | None]]
+) -> list[BandCount]:
+    seen = {name: 0 for name, _ in order}
+    for row in rows:
+        if row.band is not None:
+            seen[row.band] = seen.get(row.band, 0) + 1
+    flags = dict(order)
+    return [BandCount(name, count, flags.get(name)) for name, count in seen.items()]
+
+
+def median(values: Sequence[float]) -> float | None:
+    return statistics.median(values) if values else None
+
+
+def fmt(value: float | None, places: int = 2) -> str:
+    """A statistic for a table: a dash when absent or not a number."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return DASH
+    return f"{value:.{places}f}"
+
+
+def pct(value: float | None) -> str:
+    return DASH if value is None else f"{value * 100:.0f}%"

@@ -1,0 +1,149 @@
+"""Scorecards through the API: the printed figures, the receipt and its verification,
+determinism, tampering, refusals and previews."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import io
+import json
+import uuid
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from pypdf import PdfReader, PdfWriter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tests.reporting.conftest import released_cohort
+from tests.support.factories import Factory
+from tests.support.problems import problem
+from waa_ads.core.settings import Settings
+from waa_ads.delivery.models import Attempt
+from waa_ads.reporting import service
+from waa_ads.reporting.pdf import scorecard_pdf
+
+pytestmark = pytest.mark.asyncio
+
+
+def _text(pdf: bytes) -> str:
+    return " ".join((p.extract_text() or "") for p in PdfReader(io.BytesIO(pdf)).pages)
+
+
+def _receipt(pdf: bytes) -> dict[str, object]:
+    found = PdfReader(io.BytesIO(pdf)).attachments["receipt.json"]
+    body: dict[str, object] = json.loads(found[0])
+    return body
+
+
+def _swap_receipt(pdf: bytes, change: dict[str, str]) -> bytes:
+    """The PDF with its embedded receipt rewritten (a figure's value changed)."""
+    body = json.loads(PdfReader(io.BytesIO(pdf)).attachments["receipt.json"][0])
+    for figure in body["figures"]:
+        if figure["name"] in change:
+            figure["value"] = change[figure["name"]]
+    return _with_receipt(pdf, json.dumps(body).encode())
+
+
+def _with_receipt(pdf: bytes, receipt: bytes) -> bytes:
+    """The PDF with its embedded receipt replaced by ``receipt``."""
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf)))
+    writer._root_object.pop("/Names", None)
+    writer._root_object.pop("/AF", None)
+    writer.add_attachment("receipt.json", receipt)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+async def _attempt(session: AsyncSession, attempt_id: str) -> Attempt:
+    row = await session.get(Attempt, uuid.UUID(attempt_id))
+    assert row is not None
+    return row
+
+
+async def test_a_released_scorecard_prints_its_figures_and_verifies(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    make: Factory,
+    db_session: AsyncSession,
+    settings: Settings,
+) -> None:
+    cohort = await released_cohort(app, client, make)
+    top = cohort.attempts[0]  # 3 of 3: scaled 500, passed
+    url = f"/api/v1/reports/attempts/{top}/scorecard.pdf"
+    first = await client.get(url, headers=cohort.admin)
+    assert first.status_code == 200, first.text
+    assert first.headers["content-type"] == "application/pdf"
+    text = _text(first.content)
+    for expected in ("Outcome: Pass", "Raw score", "3 / 3", "Scaled score", "500", "Standard",
+                     "Percentile", "Cand 0", "Verification code"):  # fmt: skip
+        assert expected in text, expected
+    meta = PdfReader(io.BytesIO(first.content)).metadata
+    assert meta is not None
+    assert meta.title == "Score report: Placement test"
+    receipt = _receipt(first.content)
+    figures = {f["name"]: f["value"] for f in receipt["figures"]}  # type: ignore[attr-defined]
+    assert figures["scaled"] == "500"
+    assert figures["outcome"] == "Pass"
+    # Six released results: the top one is above 5 of them and level with none.
+    assert figures["percentile"] == "92 (of 6 candidates)"
+
+    again = await client.get(url, headers=cohort.admin)
+    assert hashlib.sha256(again.content).digest() == hashlib.sha256(first.content).digest()
+
+    code = str(receipt["code"])
+    verified = await client.get(f"/api/v1/reports/verify/{code.lower()}")
+    assert verified.status_code == 200, verified.text
+    body = verified.json()
+    assert (body["status"], body["valid"], body["revision"]) == ("valid", True, 1)
+    assert {f["name"]: f["value"] for f in body["figures"]}["scaled"] == "500"
+
+    ok = await client.post("/api/v1/reports/verify", content=first.content)
+    assert ok.json()["ok"] is True, ok.json()
+
+    forged = _swap_receipt(first.content, {"scaled": "900"})
+    altered = (await client.post("/api/v1/reports/verify", content=forged)).json()
+    assert altered["ok"] is False
+    assert altered["status"] == "altered"
+    assert "Scaled score reads '900'; the released value is '500'" in altered["difference"]
+
+    # Repainted: the page prints another scaled score, the embedded receipt is the original.
+    built = await service.build_scorecard(
+        db_session, settings, None, await _attempt(db_session, top)
+    )
+    repainted = scorecard_pdf(dataclasses.replace(built.card, scaled=900.0))
+    repainted = _with_receipt(repainted, json.dumps(receipt).encode())
+    verdict = (await client.post("/api/v1/reports/verify", content=repainted)).json()
+    assert verdict["ok"] is False
+    assert verdict["difference"] == (
+        "the printed Scaled score reads '900'; the released value is '500'"
+    )
+
+
+async def test_unreleased_results_are_refused_unless_previewed(
+    app: FastAPI, client: httpx.AsyncClient, make: Factory
+) -> None:
+    cohort = await released_cohort(
+        app, client, make, release="manual", answers=[{"Q1": "B", "Q2": "B", "Q3": "A"}]
+    )
+    attempt = cohort.attempts[0]
+    refused = await client.get(
+        f"/api/v1/reports/attempts/{attempt}/scorecard.pdf", headers=cohort.admin
+    )
+    assert (refused.status_code, problem(refused)) == (409, "result-not-released-for-report")
+
+    preview = await client.get(
+        f"/api/v1/reports/attempts/{attempt}/scorecard.pdf?preview=true", headers=cohort.admin
+    )
+    assert preview.status_code == 200, preview.text
+    text = _text(preview.content)
+    assert "NOT RELEASED" in text
+    assert "no verification code" in text
+    assert not PdfReader(io.BytesIO(preview.content)).attachments
+
+    unknown = await client.get("/api/v1/reports/verify/ABCD-EFGH-JKMN-PQRS")
+    assert (unknown.status_code, problem(unknown)) == (404, "receipt-not-found")
+    page = await client.get("/verify/ABCD-EFGH-JKMN-PQRS")
+    assert page.status_code == 404
+    assert "Unknown verification code" in page.text
