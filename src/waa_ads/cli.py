@@ -15,7 +15,6 @@ from rich.console import Console
 from rich.markup import escape
 
 from waa_ads.core.settings import Settings
-from waa_ads.reporting.commands import report_app
 
 app = typer.Typer(
     name="waa-ads",
@@ -35,7 +34,6 @@ integrity_app = typer.Typer(help="Integrity analyses.", no_args_is_help=True)
 app.add_typer(integrity_app, name="integrity")
 psychometrics_app = typer.Typer(help="Item analysis and IRT calibration.", no_args_is_help=True)
 app.add_typer(psychometrics_app, name="psychometrics")
-app.add_typer(report_app, name="report")
 
 console = Console(stderr=True)
 T = TypeVar("T")
@@ -465,6 +463,39 @@ def psychometrics_calibrate(
         typer.echo(f"error: {file}: {exc}", err=True)
         raise typer.Exit(2) from None
     typer.echo(json.dumps(result.to_dict()))
+
+
+@psychometrics_app.command("dif")
+def psychometrics_dif(
+    file: Path = typer.Argument(
+        ..., help="CSV: a person column, a group column, one integer column per item."
+    ),
+    group: str = typer.Option(..., help="The column holding each person's group."),
+    reference: str = typer.Option(..., help="The reference group's value in that column."),
+) -> None:
+    """Print Mantel-Haenszel and logistic-regression DIF of the right/wrong items as JSON, the
+    reference group against each other group of the column (no database)."""
+    import json
+
+    from waa_ads.psychometrics.csvio import ScoresCsvError, read_scores_and_groups
+    from waa_ads.psychometrics.dif import dif_report
+    from waa_ads.psychometrics.errors import DifInputError
+
+    try:
+        with file.open(encoding="utf-8-sig", newline="") as handle:
+            matrix, groups = read_scores_and_groups(handle, group)
+    except OSError as exc:
+        typer.echo(f"error: cannot read {file}: {exc.strerror}", err=True)
+        raise typer.Exit(2) from None
+    except ScoresCsvError as exc:
+        typer.echo(f"error: {file}: {exc}", err=True)
+        raise typer.Exit(2) from None
+    try:
+        report = dif_report(matrix.scores, matrix.items, list(groups), reference)
+    except DifInputError as exc:
+        typer.echo(f"error: {file}: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(json.dumps(report))
 
 
 @org_app.command("create")

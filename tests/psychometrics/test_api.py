@@ -12,8 +12,9 @@ from sqlalchemy import select
 from tests.support.exams import begin, exam, wait_for_state
 from tests.support.factories import Factory, login
 from tests.support.problems import problem
-from waa_ads.auth.models import Role
+from waa_ads.auth.models import Candidate, Role
 from waa_ads.content.models import ItemVersion
+from waa_ads.delivery.models import Attempt
 
 pytestmark = pytest.mark.asyncio
 
@@ -124,5 +125,69 @@ async def test_calibration_is_stored_on_the_item_versions(
         "/api/v1/psychometrics/calibrations",
         json={"administration_ids": [admin_id], "model": "2pl"},
         headers=await login(client, stranger),
+    )
+    assert hidden.status_code == 404 and problem(hidden) == "administration-not-found"
+
+
+async def test_dif_of_an_administration_by_groups_the_caller_gives(
+    app: FastAPI, client: httpx.AsyncClient, make: Factory
+) -> None:
+    ex = await exam(client, make, candidates=7, scoring={"release": "immediately"})
+    sheets = [
+        {"Q1": "B", "Q2": "B", "Q3": "B"},
+        {"Q1": "B", "Q2": "B", "Q3": "A"},
+        {"Q1": "B", "Q2": "A", "Q3": "A"},
+        {"Q1": "A", "Q2": "B", "Q3": "B"},
+        {"Q1": "A", "Q2": "B", "Q3": "A"},
+        {"Q1": "A", "Q2": "A", "Q3": "B"},
+        {"Q1": "B", "Q2": "B", "Q3": "B"},
+    ]
+    attempts = []
+    for code, sheet in zip(ex.codes, sheets, strict=True):
+        attempt_id = await _sit(client, code, sheet)
+        assert await wait_for_state(app, attempt_id, "released", "scored") in ("released", "scored")
+        attempts.append(attempt_id)
+    async with app.state.db.transaction(write=False) as session:
+        owners = {
+            str(a.id): (str(c.id), c.external_id)
+            for a, c in (
+                await session.execute(
+                    select(Attempt, Candidate).join(Candidate, Candidate.id == Attempt.candidate_id)
+                )
+            ).all()
+        }
+    groups: dict[str, str] = {}
+    for n, attempt_id in enumerate(attempts[:6]):  # the seventh candidate has no group
+        candidate_id, external_id = owners[attempt_id]
+        key = external_id if n % 2 and external_id else candidate_id  # either key works
+        groups[key] = "R" if n < 3 else "F"
+    url = f"/api/v1/psychometrics/administrations/{ex.administration['id']}/dif"
+    reply = await client.post(
+        url, json={"reference": "R", "groups": groups}, headers=ex.world.headers
+    )
+    assert reply.status_code == 200, reply.text
+    body = reply.json()
+    assert body["reference"] == "R" and body["ungrouped"] == 1
+    assert body["items"] == ["Q1", "Q2", "Q3"] and body["skipped"] == []
+    (comparison,) = body["comparisons"]
+    assert comparison["focal"] == "F"
+    assert (comparison["reference_persons"], comparison["focal_persons"]) == (3, 3)
+    q1 = {i["item"]: i for i in comparison["items"]}["Q1"]
+    # Q1: all three of R right, none of F: the focal group is far behind at every total
+    assert q1["logistic"]["group_effect"] < 0 and q1["logistic"]["uniform_chi_square"] > 0
+
+    missing = await client.post(
+        url, json={"reference": "Z", "groups": groups}, headers=ex.world.headers
+    )
+    assert missing.status_code == 422 and problem(missing) == "dif-input-invalid"
+    assert "reference group 'Z'" in missing.json()["detail"]
+    rater = await make.user(ex.world.org, Role.rater)
+    refused = await client.post(
+        url, json={"reference": "R", "groups": groups}, headers=await login(client, rater)
+    )
+    assert refused.status_code == 403 and problem(refused) == "role-required"
+    stranger = await make.user(await make.organization(), Role.admin)
+    hidden = await client.post(
+        url, json={"reference": "R", "groups": groups}, headers=await login(client, stranger)
     )
     assert hidden.status_code == 404 and problem(hidden) == "administration-not-found"

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
 from waa_ads.cli import app
-from waa_ads.psychometrics import datasets
+from waa_ads.psychometrics import datasets, irt
 
 runner = CliRunner()
 
@@ -67,3 +68,38 @@ def test_bad_input_ends_with_a_reason(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "scores 0 and 1 only" in result.output
     result = runner.invoke(app, ["psychometrics", "calibrate", str(poly), "--model", "4pl"])
     assert result.exit_code == 2
+
+
+def test_dif_compares_the_reference_group_with_each_other_group(tmp_path: Path) -> None:
+    ref, _ = irt.simulate(
+        "2pl", np.column_stack([np.ones(8), np.linspace(-1, 1, 8)]), np.full(8, 2.0), 400, seed=1
+    )
+    harder = np.column_stack([np.ones(8), np.linspace(-1, 1, 8)])
+    harder[3, 1] -= 2.0
+    foc, _ = irt.simulate("2pl", harder, np.full(8, 2.0), 400, seed=2)
+    rows = ["person,sex,q1,q2,q3,q4,q5,q6,q7,q8"]
+    for i, row in enumerate(np.vstack([ref, foc])):
+        rows.append(",".join([f"p{i}", "F" if i < 400 else "M", *(str(v) for v in row)]))
+    rows.append("p-none,,1,1,1,1,1,1,1,1")
+    path = tmp_path / "dif.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    result = runner.invoke(
+        app, ["psychometrics", "dif", str(path), "--group", "sex", "--reference", "F"]
+    )
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    assert out["reference"] == "F" and out["items"][0] == "q1" and out["skipped"] == []
+    (comparison,) = out["comparisons"]
+    assert comparison["focal"] == "M"
+    assert (comparison["reference_persons"], comparison["focal_persons"]) == (400, 400)
+    q4 = comparison["items"][3]
+    assert q4["item"] == "q4" and q4["mantel_haenszel"]["ets_class"] == "C"
+    assert q4["logistic"]["uniform_p_value"] < 1e-6 and q4["logistic"]["group_effect"] < -1
+    bad = runner.invoke(
+        app, ["psychometrics", "dif", str(path), "--group", "age", "--reference", "F"]
+    )
+    assert bad.exit_code == 2 and "no group column 'age'" in bad.output
+    bad = runner.invoke(
+        app, ["psychometrics", "dif", str(path), "--group", "sex", "--reference", "X"]
+    )
+    assert bad.exit_code == 2 and "no person is in the reference group 'X'" in bad.output

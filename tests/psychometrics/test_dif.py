@@ -1,11 +1,15 @@
-"""Mantel-Haenszel DIF on simulated groups with and without a planted effect."""
+"""Mantel-Haenszel and logistic-regression DIF on simulated groups with and without planted
+effects; logistic regression checked against statsmodels."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
+from numpy.typing import NDArray
 
 from waa_ads.psychometrics import irt
-from waa_ads.psychometrics.dif import mantel_haenszel
+from waa_ads.psychometrics.dif import dif_report, logistic_regression, mantel_haenszel
+from waa_ads.psychometrics.errors import DifInputError
 
 
 def test_planted_dif_is_class_c_and_fair_items_are_class_a() -> None:
@@ -35,3 +39,96 @@ def test_by_hand_two_strata() -> None:
     # total 0 has ref wrong, focal wrong -> both add 0 to numerator and denominator
     assert result.alpha is not None and abs(result.alpha - 1.0) < 1e-12
     assert result.ets_class == "A"
+
+
+def _two_groups(
+    persons: int, shift: dict[int, tuple[float, float]], seed: int
+) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
+    """Reference and focal groups of ``persons`` each on 20 2PL items; ``shift`` adds
+    (slope, intercept) offsets to the focal group's parameters of some items."""
+    rng = np.random.default_rng(seed)
+    params = np.column_stack([rng.uniform(0.8, 1.8, 20), rng.normal(0, 1, 20)])
+    ref, _ = irt.simulate("2pl", params, np.full(20, 2.0), persons, seed=seed + 1)
+    shifted = params.copy()
+    for j, (da, dd) in shift.items():
+        shifted[j] += (da, dd)
+    foc, _ = irt.simulate("2pl", shifted, np.full(20, 2.0), persons, seed=seed + 2)
+    focal = np.r_[np.zeros(persons, bool), np.ones(persons, bool)]
+    return np.vstack([ref, foc]), focal
+
+
+def test_logistic_dif_agrees_with_statsmodels() -> None:
+    sm = pytest.importorskip("statsmodels.api")
+    scores, focal = _two_groups(800, {0: (0.0, -1.0), 1: (-0.9, 0.0)}, seed=11)
+    items = [f"q{j}" for j in range(20)]
+    ours = logistic_regression(scores, focal, items)
+    total = scores.sum(axis=1).astype(float)
+    g = focal.astype(float)
+    for j in range(4):
+        y = scores[:, j]
+        fits = [
+            sm.Logit(y, sm.add_constant(np.column_stack(cols))).fit(disp=0)
+            for cols in ([total], [total, g], [total, g, total * g])
+        ]
+        null = fits[0].llnull
+        n = len(y)
+
+        def r2(llf: float, null: float = null, n: int = n) -> float:
+            return float((1 - np.exp(2 * (null - llf) / n)) / (1 - np.exp(2 * null / n)))
+
+        r = ours[j]
+        assert r.group_effect == pytest.approx(fits[1].params[2], abs=1e-6)
+        assert r.interaction == pytest.approx(fits[2].params[3], abs=1e-6)
+        assert r.uniform_chi_square == pytest.approx(2 * (fits[1].llf - fits[0].llf), abs=1e-6)
+        assert r.nonuniform_chi_square == pytest.approx(2 * (fits[2].llf - fits[1].llf), abs=1e-6)
+        assert r.total_chi_square == pytest.approx(2 * (fits[2].llf - fits[0].llf), abs=1e-6)
+        assert r.total_delta_r2 == pytest.approx(r2(fits[2].llf) - r2(fits[0].llf), abs=1e-8)
+        assert r.uniform_delta_r2 == pytest.approx(r2(fits[1].llf) - r2(fits[0].llf), abs=1e-8)
+
+
+def test_logistic_dif_finds_uniform_and_nonuniform_effects() -> None:
+    # item 0: 1.2 logits harder for the focal group; item 1: much flatter for it (crossing)
+    scores, focal = _two_groups(2500, {0: (0.0, -1.2), 1: (-1.0, 0.0)}, seed=21)
+    result = logistic_regression(scores, focal, [f"q{j}" for j in range(20)])
+    uniform, crossing, fair = result[0], result[1], result[2:]
+    assert uniform.group_effect is not None and uniform.group_effect < -0.8
+    assert uniform.uniform_p_value is not None and uniform.uniform_p_value < 1e-6
+    assert uniform.jodoin_gierl in ("B", "C") and uniform.uniform_class in ("B", "C")
+    assert crossing.nonuniform_p_value is not None and crossing.nonuniform_p_value < 1e-6
+    assert crossing.interaction is not None and crossing.interaction < 0
+    assert crossing.nonuniform_delta_r2 is not None
+    assert crossing.nonuniform_delta_r2 > crossing.uniform_delta_r2  # type: ignore[operator]
+    classes = [r.jodoin_gierl for r in fair]
+    assert classes.count("A") == len(fair)
+
+
+def test_dif_report_groups_missing_and_polytomous_items() -> None:
+    scores, focal = _two_groups(600, {0: (0.0, -1.5)}, seed=31)
+    scores = np.column_stack([scores, np.arange(len(scores)) % 3])  # a 0..2 item
+    scores[0, 5] = -1  # one reference person did not see item 5
+    groups: list[str | None] = ["F" if f else "R" for f in focal]
+    groups[1] = None  # one person without a group
+    groups[2] = "X"  # a second focal group of one
+    items = [f"q{j}" for j in range(21)]
+    report = dif_report(scores, items, groups, "R")
+    assert report["skipped"] == [{"item": "q20", "reason": "scores other than 0 and 1"}]
+    assert report["items"] == items[:20]
+    comparisons = report["comparisons"]
+    assert isinstance(comparisons, list)
+    second, first = comparisons
+    assert second["focal"] == "X" and first["focal"] == "F"  # in order of first appearance
+    assert first["reference_persons"] == 597 and first["focal_persons"] == 600
+    assert first["persons_left_out"] == 1
+    top = first["items"][0]
+    assert top["item"] == "q0" and top["mantel_haenszel"]["ets_class"] == "C"
+    assert top["logistic"]["jodoin_gierl"] in ("B", "C")
+
+
+@pytest.mark.parametrize(
+    ("groups", "reason"),
+    [(["A", "A", "A", "A"], "no focal group"), (["A", "B", "A", "B"], "reference group 'Z'")],
+)
+def test_dif_report_refuses_what_it_cannot_compare(groups: list[str | None], reason: str) -> None:
+    scores = np.array([[1, 0], [0, 1], [1, 1], [0, 0]])
+    with pytest.raises(DifInputError, match=reason):
+        dif_report(scores, ["a", "b"], groups, "Z" if "Z" in reason else "A")

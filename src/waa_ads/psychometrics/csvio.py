@@ -29,17 +29,34 @@ class ScoreMatrix:
 
 
 def read_scores(lines: Iterable[str]) -> ScoreMatrix:
+    return _read(lines, None)[0]
+
+
+def read_scores_and_groups(lines: Iterable[str], column: str) -> tuple[ScoreMatrix, list[str]]:
+    """The score matrix of every column but ``person`` and ``column``, and each person's
+    value of ``column`` (stripped; blank when the person has no group)."""
+    matrix, groups = _read(lines, column)
+    return matrix, groups
+
+
+def _read(lines: Iterable[str], group: str | None) -> tuple[ScoreMatrix, list[str]]:
     reader = csv.reader(lines)
     header = next(reader, None)
     if not header or "person" not in header:
         raise ScoresCsvError("line 1: the header needs a 'person' column and item columns")
     person_col = header.index("person")
-    items = [h for i, h in enumerate(header) if i != person_col]
+    group_col = -1
+    if group is not None:
+        if group == "person" or group not in header:
+            raise ScoresCsvError(f"line 1: no group column {group!r}")
+        group_col = header.index(group)
+    items = [h for i, h in enumerate(header) if i not in (person_col, group_col)]
     if not items:
         raise ScoresCsvError("line 1: no item columns")
     if len(set(items)) != len(items):
         raise ScoresCsvError("line 1: an item column appears twice")
     persons: list[str] = []
+    labels: list[str] = []
     rows: list[list[int]] = []
     for number, row in enumerate(reader, start=2):
         if not any(cell.strip() for cell in row):
@@ -48,7 +65,7 @@ def read_scores(lines: Iterable[str]) -> ScoreMatrix:
             raise ScoresCsvError(f"line {number}: {len(row)} cells, the header has {len(header)}")
         values: list[int] = []
         for i, cell in enumerate(row):
-            if i == person_col:
+            if i in (person_col, group_col):
                 continue
             text = cell.strip()
             if not text:
@@ -64,7 +81,8 @@ def read_scores(lines: Iterable[str]) -> ScoreMatrix:
                 raise ScoresCsvError(f"line {number}: {header[i]} is negative")
             values.append(value)
         persons.append(row[person_col])
+        labels.append(row[group_col].strip() if group_col >= 0 else "")
         rows.append(values)
     if not rows:
         raise ScoresCsvError("no persons")
-    return ScoreMatrix(persons, items, np.array(rows, dtype=np.int64))
+    return ScoreMatrix(persons, items, np.array(rows, dtype=np.int64)), labels

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from waa_ads.psychometrics.errors import DifInputError
+
 
 @dataclass(frozen=True)
 class MantelHaenszel:
@@ -89,3 +91,234 @@ def mantel_haenszel(
             ets = "B"
         out.append(MantelHaenszel(name, alpha, delta, se_delta, chi, p_value, ets))
     return out
+
+
+# --- logistic-regression DIF ---------------------------------------------------------------
+
+#: Jodoin and Gierl (2001) bounds on Nagelkerke's Delta R^2 of the 2-df test.
+JODOIN_GIERL = (0.035, 0.070)
+
+
+@dataclass(frozen=True)
+class LogisticDif:
+    """Logistic-regression DIF of one right/wrong item (Swaminathan and Rogers, 1990; Zumbo,
+    1999). Three nested models of P(right), T the matching total score, G 1 for the focal
+    group: M0 = b0 + b1 T; M1 = M0 + b2 G; M2 = M1 + b3 T G. ``uniform_*`` compares M1 with
+    M0 (1 df), ``nonuniform_*`` M2 with M1 (1 df), ``total_*`` M2 with M0 (2 df); the chi-
+    squares are likelihood-ratio statistics, the effect sizes differences of Nagelkerke's
+    R^2. ``group_effect`` is b2 of M1 (logits; negative: harder for the focal group at equal
+    total), ``interaction`` b3 of M2. ``jodoin_gierl`` classes the 2-df test: A when
+    Delta R^2 < 0.035 or p >= 0.05, C when Delta R^2 >= 0.070, B otherwise; ``uniform_class``
+    the same bounds on the uniform test."""
+
+    item: str
+    persons: int
+    group_effect: float | None
+    interaction: float | None
+    uniform_chi_square: float | None
+    uniform_p_value: float | None
+    uniform_delta_r2: float | None
+    nonuniform_chi_square: float | None
+    nonuniform_p_value: float | None
+    nonuniform_delta_r2: float | None
+    total_chi_square: float | None
+    total_p_value: float | None
+    total_delta_r2: float | None
+    jodoin_gierl: str | None
+    uniform_class: str | None
+
+
+def _logistic_fit(
+    x: NDArray[np.float64], y: NDArray[np.float64], iterations: int = 50
+) -> tuple[NDArray[np.float64], float]:
+    """Maximum-likelihood logistic regression by Newton's method with step halving; returns
+    the coefficients and the log-likelihood. Under complete separation the coefficients grow
+    until the iteration limit and the log-likelihood approaches its supremum, which is what
+    the likelihood-ratio test needs."""
+    beta = np.zeros(x.shape[1])
+
+    def loglik(b: NDArray[np.float64]) -> float:
+        z = x @ b
+        return float(np.sum(y * z - np.logaddexp(0.0, z)))
+
+    current = loglik(beta)
+    for _ in range(iterations):
+        z = x @ beta
+        p = 0.5 * (1.0 + np.tanh(0.5 * z))
+        grad = x.T @ (y - p)
+        hess = (x * (p * (1 - p))[:, None]).T @ x
+        try:
+            step = np.linalg.solve(hess + 1e-10 * np.eye(x.shape[1]), grad)
+        except np.linalg.LinAlgError:
+            break
+        scale = 1.0
+        while scale > 1e-6:
+            candidate = beta + scale * step
+            value = loglik(candidate)
+            if value >= current - 1e-12:
+                break
+            scale /= 2
+        else:
+            break
+        beta, previous, current = candidate, current, value
+        if abs(current - previous) < 1e-10 and float(np.max(np.abs(scale * step))) < 1e-8:
+            break
+    return beta, current
+
+
+def _nagelkerke(loglik: float, null: float, n: int) -> float:
+    cox_snell = 1.0 - math.exp(2.0 * (null - loglik) / n)
+    ceiling = 1.0 - math.exp(2.0 * null / n)
+    return cox_snell / ceiling if ceiling > 0 else 0.0
+
+
+def _chi_sf(x: float, df: int) -> float:
+    from scipy.stats import chi2
+
+    return float(chi2.sf(max(x, 0.0), df))
+
+
+def _jodoin_gierl(delta_r2: float, p_value: float) -> str:
+    if p_value >= 0.05 or delta_r2 < JODOIN_GIERL[0]:
+        return "A"
+    return "C" if delta_r2 >= JODOIN_GIERL[1] else "B"
+
+
+def logistic_regression(
+    scores: NDArray[np.int64], focal: NDArray[np.bool_], items: list[str]
+) -> list[LogisticDif]:
+    """Logistic-regression DIF of every item; ``scores`` persons x items of 0/1 (every item
+    presented), persons matched on their total score over all the items (the studied one
+    included, as for Mantel-Haenszel), ``focal`` True for the focal group's persons."""
+    scores = np.asarray(scores, dtype=np.int64)
+    group = np.asarray(focal, dtype=bool).astype(np.float64)
+    total = scores.sum(axis=1).astype(np.float64)
+    n = scores.shape[0]
+    centred = total - total.mean()  # the same fits, better conditioned
+    ones = np.ones(n)
+    designs = (
+        np.column_stack([ones, centred]),
+        np.column_stack([ones, centred, group]),
+        np.column_stack([ones, centred, group, centred * group]),
+    )
+    out = []
+    for j, name in enumerate(items):
+        y = scores[:, j].astype(np.float64)
+        right = float(y.sum())
+        if right in (0, n) or group.sum() in (0, n):
+            out.append(LogisticDif(name, n, *([None] * 13)))
+            continue
+        null = right * math.log(right / n) + (n - right) * math.log((n - right) / n)
+        (_, ll0), (b1, ll1), (b2, ll2) = (_logistic_fit(x, y) for x in designs)
+        r0, r1, r2 = (_nagelkerke(ll, null, n) for ll in (ll0, ll1, ll2))
+        uni = max(2 * (ll1 - ll0), 0.0)
+        non = max(2 * (ll2 - ll1), 0.0)
+        tot = max(2 * (ll2 - ll0), 0.0)
+        p_uni, p_non, p_tot = _chi_sf(uni, 1), _chi_sf(non, 1), _chi_sf(tot, 2)
+        out.append(
+            LogisticDif(
+                item=name,
+                persons=n,
+                group_effect=float(b1[2]),
+                interaction=float(b2[3]),
+                uniform_chi_square=uni,
+                uniform_p_value=p_uni,
+                uniform_delta_r2=r1 - r0,
+                nonuniform_chi_square=non,
+                nonuniform_p_value=p_non,
+                nonuniform_delta_r2=r2 - r1,
+                total_chi_square=tot,
+                total_p_value=p_tot,
+                total_delta_r2=r2 - r0,
+                jodoin_gierl=_jodoin_gierl(r2 - r0, p_tot),
+                uniform_class=_jodoin_gierl(r1 - r0, p_uni),
+            )
+        )
+    return out
+
+
+# --- both methods, every focal group -------------------------------------------------------
+
+
+def _mh_dict(r: MantelHaenszel) -> dict[str, object]:
+    return {
+        "alpha": r.alpha,
+        "delta": r.delta,
+        "se_delta": r.se_delta,
+        "chi_square": r.chi_square,
+        "p_value": r.p_value,
+        "ets_class": r.ets_class,
+    }
+
+
+def _lr_dict(r: LogisticDif) -> dict[str, object]:
+    out = dict(r.__dict__)
+    out.pop("item")
+    out.pop("persons")
+    return out
+
+
+def dif_report(
+    scores: NDArray[np.int64], items: list[str], groups: list[str | None], reference: str
+) -> dict[str, object]:
+    """Mantel-Haenszel and logistic-regression DIF of the right/wrong items, the reference
+    group against each other group in turn (focal groups in order of first appearance).
+
+    ``scores`` is persons x items with -1 where an item was not presented; ``groups`` each
+    person's group (None or blank: left out). Items whose scores are not all 0/1 are listed
+    in ``skipped``; persons not presented every analysed item are left out of the comparison
+    (their count is reported), so every person is matched on the same total score.
+    DifInputError when the reference group is absent, there is no other group or fewer than
+    two right/wrong items."""
+    scores = np.asarray(scores, dtype=np.int64)
+    if len(groups) != scores.shape[0]:
+        raise DifInputError("one group per person is needed")
+    labels = [g.strip() if g is not None and g.strip() else None for g in groups]
+    if reference not in labels:
+        raise DifInputError(f"no person is in the reference group {reference!r}")
+    focal_groups = list(dict.fromkeys(g for g in labels if g is not None and g != reference))
+    if not focal_groups:
+        raise DifInputError("every grouped person is in the reference group: no focal group")
+    keep: list[int] = []
+    skipped: list[dict[str, str]] = []
+    for j, name in enumerate(items):
+        seen = scores[:, j][scores[:, j] >= 0]
+        if seen.size and int(seen.max()) <= 1:
+            keep.append(j)
+        else:
+            skipped.append({"item": name, "reason": "scores other than 0 and 1"})
+    if len(keep) < 2:
+        raise DifInputError("DIF needs at least two right/wrong items to match persons on")
+    sub = scores[:, keep]
+    names = [items[j] for j in keep]
+    complete = (sub >= 0).all(axis=1)
+    comparisons: list[dict[str, object]] = []
+    for focal_label in focal_groups:
+        in_ref = np.array([g == reference for g in labels]) & complete
+        in_foc = np.array([g == focal_label for g in labels]) & complete
+        rows = in_ref | in_foc
+        grouped = np.array([g in (reference, focal_label) for g in labels])
+        matrix = sub[rows]
+        focal = in_foc[rows]
+        entry: dict[str, object] = {
+            "focal": focal_label,
+            "reference_persons": int(in_ref.sum()),
+            "focal_persons": int(in_foc.sum()),
+            "persons_left_out": int((grouped & ~complete).sum()),
+        }
+        if in_ref.sum() == 0 or in_foc.sum() == 0:
+            entry["items"] = []
+        else:
+            mh = mantel_haenszel(matrix, focal, names)
+            lr = logistic_regression(matrix, focal, names)
+            entry["items"] = [
+                {"item": name, "mantel_haenszel": _mh_dict(m), "logistic": _lr_dict(r)}
+                for name, m, r in zip(names, mh, lr, strict=True)
+            ]
+        comparisons.append(entry)
+    return {
+        "reference": reference,
+        "items": names,
+        "skipped": skipped,
+        "comparisons": comparisons,
+    }

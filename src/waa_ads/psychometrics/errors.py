@@ -12,3 +12,12 @@ class CalibrationInputError(DomainError):
     status_code = 422
     code = "calibration-input-invalid"
     title = "Scores cannot be calibrated"
+
+
+class DifInputError(DomainError):
+    """The scores and groups cannot be analysed for DIF (no reference group among them, no
+    other group, fewer than two right/wrong items)."""
+
+    status_code = 422
+    code = "dif-input-invalid"
+    title = "Scores and groups cannot be analysed for DIF"

@@ -13,7 +13,7 @@ from waa_ads.auth.models import Role
 from waa_ads.core.deps import SessionDep
 from waa_ads.core.errors import error_responses
 from waa_ads.psychometrics import schemas, service
-from waa_ads.psychometrics.errors import CalibrationInputError
+from waa_ads.psychometrics.errors import CalibrationInputError, DifInputError
 
 router = APIRouter(prefix="/psychometrics", tags=["psychometrics"])
 
@@ -75,3 +75,25 @@ async def create_calibration(
             for (version_id, _), estimate in zip(columns, fit.items, strict=True)
         ],
     )
+
+
+@router.post(
+    "/administrations/{administration_id}/dif",
+    response_model=schemas.DifRead,
+    summary="Mantel-Haenszel and logistic-regression DIF of an administration's items",
+    responses=error_responses(
+        *CREDENTIAL_ERRORS, RoleRequired, AdministrationNotFound, DifInputError
+    ),
+)
+async def administration_dif(
+    session: SessionDep,
+    principal: PrincipalDep,
+    administration_id: uuid.UUID,
+    body: schemas.DifCreate,
+) -> schemas.DifRead:
+    if not principal.has_any(Role.admin, Role.author):
+        raise RoleRequired("DIF analyses are for admins and authors")
+    report = await service.administration_dif(
+        session, principal, administration_id, body.groups, body.reference
+    )
+    return schemas.DifRead.model_validate({"administration_id": str(administration_id), **report})

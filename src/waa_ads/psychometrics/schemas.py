@@ -78,3 +78,65 @@ class CalibrationRead(BaseModel):
     iterations: int
     converged: bool
     items: list[ItemCalibrationRead]
+
+
+class DifCreate(BaseModel):
+    """Groups for a DIF analysis: candidate external id (or candidate id) -> group."""
+
+    reference: str = Field(min_length=1, max_length=200)
+    groups: dict[str, str] = Field(min_length=2, max_length=200_000)
+
+
+class MantelHaenszelRead(BaseModel):
+    alpha: float | None
+    delta: float | None
+    se_delta: float | None
+    chi_square: float | None
+    p_value: float | None
+    ets_class: Literal["A", "B", "C"] | None
+
+
+class LogisticDifRead(BaseModel):
+    group_effect: float | None
+    interaction: float | None
+    uniform_chi_square: float | None
+    uniform_p_value: float | None
+    uniform_delta_r2: float | None
+    nonuniform_chi_square: float | None
+    nonuniform_p_value: float | None
+    nonuniform_delta_r2: float | None
+    total_chi_square: float | None
+    total_p_value: float | None
+    total_delta_r2: float | None
+    jodoin_gierl: Literal["A", "B", "C"] | None
+    uniform_class: Literal["A", "B", "C"] | None
+
+
+class ItemDifRead(BaseModel):
+    item: str
+    mantel_haenszel: MantelHaenszelRead
+    logistic: LogisticDifRead
+
+
+class DifComparisonRead(BaseModel):
+    focal: str
+    reference_persons: int
+    focal_persons: int
+    persons_left_out: int
+    items: list[ItemDifRead]
+
+
+class SkippedItemRead(BaseModel):
+    item: str
+    reason: str
+
+
+class DifRead(BaseModel):
+    """DIF of an administration's right/wrong items (docs/psychometrics.md)."""
+
+    administration_id: str
+    reference: str
+    items: list[str]
+    skipped: list[SkippedItemRead]
+    ungrouped: int
+    comparisons: list[DifComparisonRead]

@@ -12,13 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from waa_ads.assessments.errors import AdministrationNotFound
 from waa_ads.assessments.models import Administration
 from waa_ads.auth.deps import Principal
+from waa_ads.auth.models import Candidate
 from waa_ads.content.models import ItemVersion
 from waa_ads.core.db import uuid7
 from waa_ads.core.tenancy import get_scoped
 from waa_ads.delivery.models import Attempt
-from waa_ads.psychometrics import irt
+from waa_ads.psychometrics import dif, irt
 from waa_ads.psychometrics.classical import ItemAnalysis, ItemAnalysisAccumulator
-from waa_ads.psychometrics.errors import CalibrationInputError
+from waa_ads.psychometrics.errors import CalibrationInputError, DifInputError
 from waa_ads.psychometrics.irt import Calibration
 from waa_ads.scoring.models import AttemptResult, ItemScore
 
@@ -175,3 +176,63 @@ async def calibrate_administrations(
         }
     await session.flush()
     return calibration_id, fit, [(v, columns[v]) for v in versions]
+
+
+async def administration_dif(
+    session: AsyncSession,
+    principal: Principal,
+    administration_id: uuid.UUID,
+    groups: dict[str, str],
+    reference: str,
+) -> dict[str, object]:
+    """DIF of an administration's right/wrong items (``dif.dif_report``) over the newest
+    scores of its scored attempts, one person per attempt, items by reference in
+    sorted order. ``groups`` maps a candidate's
+    external id (or, failing that, its id) to the group; attempts of candidates not in the
+    map are left out (counted in ``ungrouped``). Items scored other than 0 or 1 are skipped.
+    AdministrationNotFound outside the caller's organization; DifInputError as dif_report."""
+    administration = await get_scoped(
+        session,
+        Administration,
+        administration_id,
+        principal.organization_id,
+        what="administration",
+        error=AdministrationNotFound,
+    )
+    rows = await _newest_item_scores(session, principal.organization_id, [administration.id])
+    owners = await session.execute(
+        select(Attempt.id, Candidate.id, Candidate.external_id)
+        .join(Candidate, Candidate.id == Attempt.candidate_id)
+        .where(
+            Attempt.administration_id == administration.id,
+            Attempt.organization_id == principal.organization_id,
+        )
+    )
+    group_of: dict[uuid.UUID, str | None] = {}
+    for attempt_id, candidate_id, external_id in owners.all():
+        key = external_id if external_id is not None and external_id in groups else None
+        group_of[attempt_id] = groups.get(key) if key else groups.get(str(candidate_id))
+    persons: dict[uuid.UUID, int] = {}
+    for attempt_id, _, _, _ in rows:
+        persons.setdefault(attempt_id, len(persons))
+    items = {ref: j for j, ref in enumerate(sorted({row[2] for row in rows}))}
+    matrix = -np.ones((len(persons), len(items)), dtype=np.int64)
+    fractional: set[str] = set()
+    for attempt_id, _, ref, score in rows:
+        if score is None:
+            continue
+        if score < 0 or abs(score - round(score)) > 1e-9:
+            fractional.add(ref)
+            continue
+        matrix[persons[attempt_id], items[ref]] = round(score)
+    names = list(items)
+    whole = [j for j, name in enumerate(names) if name not in fractional]
+    labels = [group_of.get(a) for a in persons]
+    ungrouped = sum(1 for g in labels if g is None)
+    if not persons:
+        raise DifInputError("the administration has no scored attempts")
+    report = dif.dif_report(matrix[:, whole], [names[j] for j in whole], labels, reference)
+    skipped = [{"item": n, "reason": "scores that are not whole numbers"} for n in fractional]
+    report["skipped"] = [*skipped, *report["skipped"]]  # type: ignore[misc]
+    report["ungrouped"] = ungrouped
+    return report
