@@ -110,6 +110,13 @@ PURE_MODULES = (
     "waa_ads.psychometrics.csvio",
     "waa_ads.psychometrics.datasets",
     "waa_ads.psychometrics.dif",
+    "waa_ads.autoscore.errors",
+    "waa_ads.autoscore.metrics",
+    "waa_ads.autoscore.features",
+    "waa_ads.autoscore.model",
+    "waa_ads.autoscore.gate",
+    "waa_ads.autoscore.synthetic",
+    "waa_ads.autoscore.csvio",
 )
 #: Packages all of whose modules are pure.
 PURE_PACKAGES = (
