@@ -8,6 +8,7 @@ from waa_ads import __version__
 from waa_ads.assessments.router import router as assessments_router
 from waa_ads.audit.router import router as audit_router
 from waa_ads.auth.router import router as auth_router
+from waa_ads.autoscore.router import router as autoscore_router
 from waa_ads.content.router import router as content_router
 from waa_ads.core.errors import COMMON_ERROR_RESPONSES
 from waa_ads.core.schemas import VersionInfo
@@ -35,6 +36,7 @@ api_router.include_router(assessments_router)
 api_router.include_router(proctor_router)
 api_router.include_router(scoring_router)
 api_router.include_router(rating_router)
+api_router.include_router(autoscore_router)
 api_router.include_router(integrity_router)
 api_router.include_router(psychometrics_router)
 api_router.include_router(reporting_router)
