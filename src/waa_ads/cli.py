@@ -34,6 +34,10 @@ integrity_app = typer.Typer(help="Integrity analyses.", no_args_is_help=True)
 app.add_typer(integrity_app, name="integrity")
 psychometrics_app = typer.Typer(help="Item analysis and IRT calibration.", no_args_is_help=True)
 app.add_typer(psychometrics_app, name="psychometrics")
+essay_app = typer.Typer(
+    help="Automated scoring of free-text answers (no database).", no_args_is_help=True
+)
+app.add_typer(essay_app, name="essay-model")
 
 console = Console(stderr=True)
 T = TypeVar("T")
@@ -907,6 +911,87 @@ WAA-ADS demo is ready
         + "".join(f"    {name:<16} {code}\n" for name, code in result.candidates)
         + "".join(f"  note: {n}\n" for n in result.notes)
     )
+
+
+@essay_app.command("train")
+def essay_model_train(
+    file: Path = typer.Argument(..., help="CSV: id,text,score[,score2][,group]."),
+    out: Path = typer.Option(..., "--out", help="Directory to write the model to."),
+    min_score: int | None = typer.Option(None, help="Lowest score of the scale (default: data)."),
+    max_score: int | None = typer.Option(None, help="Highest score of the scale (default: data)."),
+    prompt: Path | None = typer.Option(None, help="A text file with the prompt (copy screen)."),
+    folds: int = typer.Option(5, min=2, help="Cross-validation folds."),
+    confidence: float = typer.Option(0.9, help="Confidence an automatic score must reach."),
+    tolerance: int = typer.Option(1, min=0, help="Points the true score may lie away."),
+    check_share: float = typer.Option(0.0, help="Share of confident answers also sent to people."),
+    seed: int = typer.Option(0, help="Seed of the folds and of the check sample."),
+) -> None:
+    """Train a scoring model from human scores; print the cross-validated metrics and the
+    acceptance gate's verdict as JSON and write the model to --out. An unreadable CSV or
+    unusable data ends with one line on stderr and exit code 2."""
+    import dataclasses
+    import json
+
+    from waa_ads.autoscore.csvio import read_training
+    from waa_ads.autoscore.errors import TrainingDataInvalid
+    from waa_ads.autoscore.gate import Gate, evaluate
+    from waa_ads.autoscore.model import TrainConfig, train
+
+    try:
+        with file.open(encoding="utf-8-sig", newline="") as handle:
+            data = read_training(handle, min_score=min_score, max_score=max_score)
+        if prompt is not None:
+            data = dataclasses.replace(data, prompt_text=prompt.read_text(encoding="utf-8"))
+        config = TrainConfig(
+            folds=folds,
+            confidence=confidence,
+            tolerance=tolerance,
+            check_share=check_share,
+            seed=seed,
+        )
+        model = train(data, config)
+    except OSError as exc:
+        typer.echo(f"error: cannot read {exc.filename}: {exc.strerror}", err=True)
+        raise typer.Exit(2) from None
+    except TrainingDataInvalid as exc:
+        typer.echo(f"error: {file}: {exc.detail}", err=True)
+        raise typer.Exit(2) from None
+    model.save(out)
+    verdict = evaluate(model.report, Gate())
+    typer.echo(
+        json.dumps(
+            {"metrics": model.report.to_dict(), "gate": verdict.to_dict(), "model": str(out)}
+        )
+    )
+
+
+@essay_app.command("predict")
+def essay_model_predict(
+    directory: Path = typer.Argument(..., help="A directory written by essay-model train."),
+    file: Path = typer.Argument(..., help="CSV: id,text."),
+) -> None:
+    """Score answers with a trained model; print CSV id,score,confidence,route,reason
+    (route auto or human). A model that is damaged or was trained with other library
+    versions is refused (exit code 2)."""
+    from waa_ads.autoscore.csvio import predictions_csv, read_answers
+    from waa_ads.autoscore.errors import TrainingDataInvalid
+    from waa_ads.autoscore.model import TrainedModel
+    from waa_ads.core.errors import DomainError
+
+    try:
+        model = TrainedModel.load(directory)
+        with file.open(encoding="utf-8-sig", newline="") as handle:
+            ids, texts = read_answers(handle)
+    except OSError as exc:
+        typer.echo(f"error: cannot read {file}: {exc.strerror}", err=True)
+        raise typer.Exit(2) from None
+    except TrainingDataInvalid as exc:
+        typer.echo(f"error: {file}: {exc.detail}", err=True)
+        raise typer.Exit(2) from None
+    except DomainError as exc:
+        typer.echo(f"error: {directory}: {exc.detail}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(predictions_csv(model.predict(texts, ids)), nl=False)
 
 
 def main() -> None:
