@@ -14,6 +14,7 @@ from waa_ads.core.errors import COMMON_ERROR_RESPONSES
 from waa_ads.core.schemas import VersionInfo
 from waa_ads.delivery.router import proctor_router
 from waa_ads.delivery.router import router as delivery_router
+from waa_ads.integrations.router import router as integrations_router
 from waa_ads.integrity.router import router as integrity_router
 from waa_ads.psychometrics.router import router as psychometrics_router
 from waa_ads.rating.router import router as rating_router
@@ -41,3 +42,4 @@ api_router.include_router(integrity_router)
 api_router.include_router(psychometrics_router)
 api_router.include_router(reporting_router)
 api_router.include_router(audit_router)
+api_router.include_router(integrations_router)

@@ -1,0 +1,210 @@
+"""Integration routes (``/api/v1/integrations``), for admins: webhook subscriptions, the
+delivery log with replay, and a dispatch on demand."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+
+from waa_ads.auth.deps import AdminDep
+from waa_ads.auth.errors import CREDENTIAL_ERRORS, RoleRequired
+from waa_ads.core.deps import SessionDep, SettingsDep
+from waa_ads.core.errors import error_responses
+from waa_ads.core.tasks import enqueue_after_commit
+from waa_ads.integrations import events, schemas, webhooks
+from waa_ads.integrations.errors import (
+    DeliveryCursorInvalid,
+    DeliveryNotFound,
+    SubscriptionInactive,
+    SubscriptionNotFound,
+    UnknownEventType,
+    UnsafeUrl,
+)
+
+router = APIRouter(prefix="/integrations", tags=["integrations"])
+
+_ADMIN = (*CREDENTIAL_ERRORS, RoleRequired)
+
+
+@router.get(
+    "/event-types",
+    response_model=schemas.EventTypes,
+    summary="The event types webhooks can subscribe to",
+    responses=error_responses(*_ADMIN),
+)
+async def event_types(admin: AdminDep) -> schemas.EventTypes:
+    return schemas.EventTypes(event_types=list(events.EVENT_TYPES))
+
+
+@router.post(
+    "/webhooks",
+    response_model=schemas.SubscriptionWithSecret,
+    status_code=status.HTTP_201_CREATED,
+    summary="Subscribe a URL to events; the reply holds the signing secret, shown once",
+    responses=error_responses(*_ADMIN, UnsafeUrl, UnknownEventType),
+)
+async def create_subscription(
+    session: SessionDep, settings: SettingsDep, admin: AdminDep, body: schemas.SubscriptionCreate
+) -> schemas.SubscriptionWithSecret:
+    sub = await webhooks.create_subscription(
+        session,
+        settings,
+        admin,
+        url=body.url,
+        event_types=body.event_types,
+        description=body.description,
+    )
+    return schemas.SubscriptionWithSecret.model_validate(sub)
+
+
+@router.get(
+    "/webhooks",
+    response_model=list[schemas.SubscriptionRead],
+    summary="The organization's webhook subscriptions",
+    responses=error_responses(*_ADMIN),
+)
+async def list_subscriptions(
+    session: SessionDep, admin: AdminDep
+) -> list[schemas.SubscriptionRead]:
+    return [
+        schemas.SubscriptionRead.model_validate(s)
+        for s in await webhooks.list_subscriptions(session, admin)
+    ]
+
+
+@router.get(
+    "/webhooks/{subscription_id}",
+    response_model=schemas.SubscriptionRead,
+    summary="One subscription",
+    responses=error_responses(*_ADMIN, SubscriptionNotFound),
+)
+async def get_subscription(
+    session: SessionDep, admin: AdminDep, subscription_id: uuid.UUID
+) -> schemas.SubscriptionRead:
+    sub = await webhooks.get_subscription(session, admin, subscription_id)
+    return schemas.SubscriptionRead.model_validate(sub)
+
+
+@router.patch(
+    "/webhooks/{subscription_id}",
+    response_model=schemas.SubscriptionRead,
+    summary="Change a subscription; active=true enables a disabled one again",
+    responses=error_responses(*_ADMIN, SubscriptionNotFound, UnsafeUrl, UnknownEventType),
+)
+async def update_subscription(
+    session: SessionDep,
+    settings: SettingsDep,
+    admin: AdminDep,
+    subscription_id: uuid.UUID,
+    body: schemas.SubscriptionUpdate,
+) -> schemas.SubscriptionRead:
+    sub = await webhooks.update_subscription(
+        session,
+        settings,
+        admin,
+        subscription_id,
+        url=body.url,
+        event_types=body.event_types,
+        description=body.description,
+        active=body.active,
+    )
+    return schemas.SubscriptionRead.model_validate(sub)
+
+
+@router.post(
+    "/webhooks/{subscription_id}/rotate-secret",
+    response_model=schemas.SubscriptionWithSecret,
+    summary="Replace the signing secret; the reply holds the new one, shown once",
+    responses=error_responses(*_ADMIN, SubscriptionNotFound),
+)
+async def rotate_secret(
+    session: SessionDep, admin: AdminDep, subscription_id: uuid.UUID
+) -> schemas.SubscriptionWithSecret:
+    sub = await webhooks.rotate_secret(session, admin, subscription_id)
+    return schemas.SubscriptionWithSecret.model_validate(sub)
+
+
+@router.delete(
+    "/webhooks/{subscription_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete a subscription and its delivery log",
+    responses=error_responses(*_ADMIN, SubscriptionNotFound),
+)
+async def delete_subscription(
+    session: SessionDep, admin: AdminDep, subscription_id: uuid.UUID
+) -> Response:
+    await webhooks.delete_subscription(session, admin, subscription_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get(
+    "/deliveries",
+    response_model=schemas.DeliveryPage,
+    summary="The delivery log, newest first",
+    responses=error_responses(*_ADMIN, DeliveryCursorInvalid),
+)
+async def list_deliveries(
+    session: SessionDep,
+    admin: AdminDep,
+    subscription_id: uuid.UUID | None = None,
+    status_: Annotated[schemas.DeliveryStatus | None, Query(alias="status")] = None,
+    channel: Annotated[str | None, Query(max_length=16)] = None,
+    before: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> schemas.DeliveryPage:
+    rows, next_before = await webhooks.list_deliveries(
+        session,
+        admin,
+        subscription_id=subscription_id,
+        status=status_,
+        channel=channel,
+        before=before,
+        limit=limit,
+    )
+    return schemas.DeliveryPage(
+        items=[schemas.DeliveryRead.model_validate(r) for r in rows], next_before=next_before
+    )
+
+
+@router.get(
+    "/deliveries/{delivery_id}",
+    response_model=schemas.DeliveryDetail,
+    summary="One delivery with its body and every try",
+    responses=error_responses(*_ADMIN, DeliveryNotFound),
+)
+async def get_delivery(
+    session: SessionDep, admin: AdminDep, delivery_id: uuid.UUID
+) -> schemas.DeliveryDetail:
+    return schemas.DeliveryDetail.model_validate(
+        await webhooks.get_delivery(session, admin, delivery_id)
+    )
+
+
+@router.post(
+    "/deliveries/{delivery_id}/replay",
+    response_model=schemas.DeliveryRead,
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Send a delivery's body again, as a new delivery",
+    responses=error_responses(*_ADMIN, DeliveryNotFound, SubscriptionInactive),
+)
+async def replay_delivery(
+    session: SessionDep, admin: AdminDep, delivery_id: uuid.UUID
+) -> schemas.DeliveryRead:
+    return schemas.DeliveryRead.model_validate(await webhooks.replay(session, admin, delivery_id))
+
+
+@router.post(
+    "/dispatch",
+    response_model=schemas.DispatchStarted,
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Turn new events into deliveries now, instead of at the next periodic run",
+    responses=error_responses(*_ADMIN),
+)
+async def dispatch_now(session: SessionDep, admin: AdminDep) -> schemas.DispatchStarted:
+    await webhooks.ensure_cursor(session, admin.organization_id)
+    enqueue_after_commit(
+        session, "integrations.dispatch_organization", organization_id=str(admin.organization_id)
+    )
+    return schemas.DispatchStarted(queued=True)

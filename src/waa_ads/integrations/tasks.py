@@ -1,0 +1,77 @@
+"""Integrations' background work: the outbox dispatcher (periodic) and webhook
+deliveries (one task per delivery, retried with exponential backoff).
+
+Retry counts and delays come from the settings this process was started with
+(``WAA_WEBHOOK_MAX_RETRIES``, ``WAA_WEBHOOK_RETRY_BACKOFF_S``), read when the module is
+imported: they are part of how a worker is deployed.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import structlog
+
+from waa_ads.core.settings import get_settings
+from waa_ads.core.tasks import TaskContext, TransientError, periodic, task
+from waa_ads.integrations import webhooks
+
+log = structlog.get_logger(__name__)
+
+_deployed = get_settings()
+
+
+class DeliveryFailed(TransientError):
+    """A try failed; the task is retried later."""
+
+
+@periodic("integrations.dispatch_events", every_seconds=_deployed.integrations_dispatch_interval_s)
+async def dispatch_events(ctx: TaskContext) -> int:
+    """Turn new audit events of every organization into deliveries (one bounded batch per
+    organization, each in its own transaction). Idempotent."""
+    async with ctx.db.transaction(write=False) as session:
+        organizations = await webhooks.organizations_with_cursor(session)
+    total = 0
+    for organization_id in organizations:
+        async with ctx.db.transaction() as session:
+            total += len(await webhooks.dispatch_organization(session, organization_id))
+    return total
+
+
+@task("integrations.dispatch_organization")
+async def dispatch_organization(ctx: TaskContext, *, organization_id: str) -> int:
+    """The dispatcher for one organization, now."""
+    async with ctx.db.transaction() as session:
+        return len(await webhooks.dispatch_organization(session, uuid.UUID(organization_id)))
+
+
+@task(
+    webhooks.DELIVER_TASK,
+    max_retries=_deployed.webhook_max_retries,
+    retry_backoff_s=_deployed.webhook_retry_backoff_s,
+    retry_backoff_max_s=3600.0,
+    retry_for=(DeliveryFailed,),
+)
+async def deliver_webhook(ctx: TaskContext, *, delivery_id: str) -> str:
+    """One try of a webhook delivery; raises DeliveryFailed (retried) until the tries
+    are exhausted, when the delivery is marked failed. Returns its status."""
+    async with ctx.db.transaction() as session:
+        prepared = await webhooks.prepare(session, uuid.UUID(delivery_id))
+    if prepared is None:
+        return "skipped"
+    outcome = await webhooks.send(prepared, ctx.settings)
+    final = ctx.attempt >= _deployed.webhook_max_retries
+    async with ctx.db.transaction() as session:
+        status = await webhooks.record_outcome(
+            session, ctx.settings, prepared, outcome, final=final
+        )
+    log.info(
+        "webhook.delivered" if outcome.ok else "webhook.delivery_failed",
+        delivery_id=delivery_id,
+        status=status,
+        response_status=outcome.status,
+        duration_ms=outcome.duration_ms,
+    )
+    if status == "retrying":
+        raise DeliveryFailed(outcome.error or "delivery failed")
+    return status
