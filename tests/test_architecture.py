@@ -110,6 +110,7 @@ PURE_MODULES = (
     "waa_ads.psychometrics.csvio",
     "waa_ads.psychometrics.datasets",
     "waa_ads.psychometrics.dif",
+    "waa_ads.psychometrics.linking",
     "waa_ads.autoscore.errors",
     "waa_ads.autoscore.metrics",
     "waa_ads.autoscore.features",

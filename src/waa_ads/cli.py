@@ -502,6 +502,119 @@ def psychometrics_dif(
     typer.echo(json.dumps(report))
 
 
+def _read_calibration(file: Path) -> dict[str, object]:
+    import json
+
+    try:
+        data = json.loads(file.read_text(encoding="utf-8-sig"))
+    except OSError as exc:
+        typer.echo(f"error: cannot read {file}: {exc.strerror}", err=True)
+        raise typer.Exit(2) from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        typer.echo(f"error: {file}: not JSON ({exc})", err=True)
+        raise typer.Exit(2) from None
+    if not isinstance(data, dict):
+        typer.echo(f"error: {file}: not a calibration (a JSON object)", err=True)
+        raise typer.Exit(2)
+    return data
+
+
+@psychometrics_app.command("link")
+def psychometrics_link(
+    form_x: Path = typer.Argument(..., help="`calibrate` output of the form to move."),
+    form_y: Path = typer.Argument(..., help="`calibrate` output of the form whose scale is kept."),
+    method: str = typer.Option(
+        "stocking-lord", help="mean-sigma, mean-mean, stocking-lord or haebara."
+    ),
+) -> None:
+    """Link form X's calibration to form Y's scale through their common items and print
+    JSON: every method's slope and intercept (theta_Y = slope * theta_X + intercept) and form
+    X's items on Y's scale by --method."""
+    import json
+
+    from waa_ads.psychometrics.errors import CalibrationInputError
+    from waa_ads.psychometrics.linking import link_calibrations
+
+    x, y = _read_calibration(form_x), _read_calibration(form_y)
+    try:
+        result = link_calibrations(x, y, method)
+    except CalibrationInputError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(json.dumps(result))
+
+
+@psychometrics_app.command("score")
+def psychometrics_score(
+    file: Path = typer.Argument(..., help="CSV: a person column, one integer column per item."),
+    calibration: Path = typer.Option(..., help="`calibrate` (or `link`) output with the items."),
+    estimator: str = typer.Option("eap", help="eap, mle or wle."),
+    slope: float = typer.Option(1.0, help="Scaled score = slope * theta + intercept."),
+    intercept: float = typer.Option(0.0, help="Scaled score = slope * theta + intercept."),
+    lowest: float | None = typer.Option(None, help="Clip scaled scores below at this."),
+    highest: float | None = typer.Option(None, help="Clip scaled scores above at this."),
+) -> None:
+    """Print each person's ability (theta, SE) and scaled score (with SE) as JSON, from the
+    calibrated items the CSV's columns name (other columns are ignored)."""
+    import json
+
+    import numpy as np
+
+    from waa_ads.psychometrics import irt
+    from waa_ads.psychometrics.csvio import ScoreMatrix
+    from waa_ads.psychometrics.errors import CalibrationInputError
+    from waa_ads.psychometrics.linking import parameters_from_calibration, scaled_scores
+
+    estimators = {"eap": irt.eap, "mle": irt.mle, "wle": irt.wle}
+    if estimator not in estimators:
+        raise typer.BadParameter(", ".join(estimators), param_hint="--estimator")
+    matrix = _read_score_csv(file)
+    assert isinstance(matrix, ScoreMatrix)
+    try:
+        items = parameters_from_calibration(_read_calibration(calibration))
+        used = [n for n in items.items if n in matrix.items]
+        if not used:
+            raise CalibrationInputError("no column of the CSV is a calibrated item")
+        columns = [matrix.items.index(n) for n in used]
+        scores = matrix.scores[:, columns]
+        top = items.subset(used).ncat.astype(np.int64) - 1
+        if (scores > top[None, :]).any():
+            raise CalibrationInputError("a score is above its item's calibrated categories")
+        abilities = estimators[estimator](items.subset(used).to_calibration(), scores)
+        scaled, scaled_se = scaled_scores(
+            abilities.theta, abilities.se, slope, intercept, lowest=lowest, highest=highest
+        )
+    except CalibrationInputError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(
+        json.dumps(
+            {
+                "estimator": estimator,
+                "items": used,
+                "scale": {"slope": slope, "intercept": intercept},
+                "persons": [
+                    {
+                        "person": person,
+                        "theta": float(t),
+                        "se": float(e),
+                        "scaled": float(s),
+                        "scaled_se": float(se),
+                    }
+                    for person, t, e, s, se in zip(
+                        matrix.persons,
+                        abilities.theta,
+                        abilities.se,
+                        scaled,
+                        scaled_se,
+                        strict=True,
+                    )
+                ],
+            }
+        )
+    )
+
+
 @org_app.command("create")
 def org_create(
     slug: str = typer.Argument(..., help="Short name in URLs and commands, e.g. 'acme'."),

@@ -191,3 +191,35 @@ async def test_dif_of_an_administration_by_groups_the_caller_gives(
         url, json={"reference": "R", "groups": groups}, headers=await login(client, stranger)
     )
     assert hidden.status_code == 404 and problem(hidden) == "administration-not-found"
+
+
+async def test_linking_two_calibrations(client: httpx.AsyncClient, make: Factory) -> None:
+    org = await make.organization()
+    author = await login(client, await make.user(org, Role.author))
+    items_y: list[dict[str, Any]] = [
+        {"item": f"i{j}", "a": 1.0 + 0.2 * j, "d": 0.5 * j - 1} for j in range(5)
+    ]
+    form_y = {"model": "2pl", "items": items_y}
+    # form X: the same items where theta_X = (theta_Y - 1) / 2
+    items_x = [{"item": i["item"], "a": 2 * i["a"], "d": i["d"] + i["a"]} for i in items_y]
+    form_x = {"model": "2pl", "items": items_x}
+    reply = await client.post(
+        "/api/v1/psychometrics/linkings",
+        json={"form_x": form_x, "form_y": form_y, "method": "mean-mean"},
+        headers=author,
+    )
+    assert reply.status_code == 200, reply.text
+    body = reply.json()
+    assert body["slope"] == pytest.approx(2.0) and body["intercept"] == pytest.approx(1.0)
+    assert body["methods"]["stocking-lord"]["slope"] == pytest.approx(2.0, abs=1e-4)
+    bad = await client.post(
+        "/api/v1/psychometrics/linkings",
+        json={"form_x": {"model": "2pl", "items": []}, "form_y": form_y},
+        headers=author,
+    )
+    assert bad.status_code == 422 and problem(bad) == "calibration-input-invalid"
+    rater = await login(client, await make.user(org, Role.rater))
+    refused = await client.post(
+        "/api/v1/psychometrics/linkings", json={"form_x": form_x, "form_y": form_y}, headers=rater
+    )
+    assert refused.status_code == 403 and problem(refused) == "role-required"

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from waa_ads.cli import app
-from waa_ads.psychometrics import datasets, irt
+from waa_ads.psychometrics import datasets, irt, linking
 
 runner = CliRunner()
 
@@ -103,3 +103,42 @@ def test_dif_compares_the_reference_group_with_each_other_group(tmp_path: Path) 
         app, ["psychometrics", "dif", str(path), "--group", "sex", "--reference", "X"]
     )
     assert bad.exit_code == 2 and "no person is in the reference group 'X'" in bad.output
+
+
+def test_link_and_score_from_calibrations(lsat7: Path, tmp_path: Path) -> None:
+    calibrated = runner.invoke(app, ["psychometrics", "calibrate", str(lsat7)])
+    assert calibrated.exit_code == 0, calibrated.output
+    form_y = tmp_path / "y.json"
+    form_y.write_text(calibrated.output, encoding="utf-8")
+    items = linking.parameters_from_calibration(json.loads(calibrated.output))
+    moved = linking.transform(items, 0.5, -0.2)  # theta_X = 0.5 theta_Y - 0.2
+    form_x = tmp_path / "x.json"
+    form_x.write_text(json.dumps({"model": "2pl", "items": moved.to_items()}), encoding="utf-8")
+    result = runner.invoke(
+        app, ["psychometrics", "link", str(form_x), str(form_y), "--method", "haebara"]
+    )
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    assert out["method"] == "haebara" and out["common_items"] == ["q1", "q2", "q3", "q4", "q5"]
+    for found in out["methods"].values():
+        assert found["slope"] == pytest.approx(2.0, abs=1e-4)
+        assert found["intercept"] == pytest.approx(0.4, abs=1e-4)
+    back = {i["item"]: i for i in out["items"]}
+    for item in json.loads(calibrated.output)["items"]:
+        assert back[item["item"]]["b"] == pytest.approx(item["b"], abs=1e-3)
+
+    scored = runner.invoke(
+        app,
+        [
+            *("psychometrics", "score", str(lsat7), "--calibration", str(form_y)),
+            *("--slope", "100", "--intercept", "500", "--estimator", "wle"),
+        ],
+    )
+    assert scored.exit_code == 0, scored.output
+    persons = json.loads(scored.output)["persons"]
+    assert len(persons) == 1001
+    for person in persons[:50]:
+        assert person["scaled"] == pytest.approx(100 * person["theta"] + 500)
+        assert person["scaled_se"] == pytest.approx(100 * person["se"])
+    refused = runner.invoke(app, ["psychometrics", "link", str(form_x), str(lsat7)])
+    assert refused.exit_code == 2 and "not JSON" in refused.output

@@ -12,7 +12,7 @@ from waa_ads.auth.errors import CREDENTIAL_ERRORS, RoleRequired
 from waa_ads.auth.models import Role
 from waa_ads.core.deps import SessionDep
 from waa_ads.core.errors import error_responses
-from waa_ads.psychometrics import schemas, service
+from waa_ads.psychometrics import linking, schemas, service
 from waa_ads.psychometrics.errors import CalibrationInputError, DifInputError
 
 router = APIRouter(prefix="/psychometrics", tags=["psychometrics"])
@@ -97,3 +97,19 @@ async def administration_dif(
         session, principal, administration_id, body.groups, body.reference
     )
     return schemas.DifRead.model_validate({"administration_id": str(administration_id), **report})
+
+
+@router.post(
+    "/linkings",
+    response_model=schemas.LinkingRead,
+    summary="Link two calibrations through their common items (mean-sigma, mean-mean, "
+    "Stocking-Lord, Haebara)",
+    responses=error_responses(*CREDENTIAL_ERRORS, RoleRequired, CalibrationInputError),
+)
+async def create_linking(
+    principal: PrincipalDep, body: schemas.LinkingCreate
+) -> schemas.LinkingRead:
+    if not principal.has_any(Role.admin, Role.author):
+        raise RoleRequired("linking is for admins and authors")
+    result = linking.link_calibrations(body.form_x, body.form_y, body.method)
+    return schemas.LinkingRead.model_validate(result)

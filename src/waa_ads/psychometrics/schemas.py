@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -140,3 +140,37 @@ class DifRead(BaseModel):
     skipped: list[SkippedItemRead]
     ungrouped: int
     comparisons: list[DifComparisonRead]
+
+
+class LinkingCreate(BaseModel):
+    """Two calibrations as ``calibrate`` prints them (model and items with a, d, c)."""
+
+    form_x: dict[str, Any]
+    form_y: dict[str, Any]
+    method: Literal["mean-sigma", "mean-mean", "stocking-lord", "haebara"] = "stocking-lord"
+
+
+class LinkingMethodRead(BaseModel):
+    slope: float
+    intercept: float
+    criterion: float | None
+
+
+class LinkedItemRead(BaseModel):
+    item: str
+    a: float
+    d: float | list[float]
+    b: float | list[float]
+    c: float | None
+
+
+class LinkingRead(BaseModel):
+    """Form X put on form Y's scale: theta_Y = slope * theta_X + intercept."""
+
+    model: str
+    method: str
+    slope: float
+    intercept: float
+    common_items: list[str]
+    methods: dict[str, LinkingMethodRead]
+    items: list[LinkedItemRead]
