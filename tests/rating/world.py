@@ -137,9 +137,11 @@ async def rating_world(
     raters: int = 2,
     release: str = "after_review",
     upload: bool = False,
+    blank: int = 0,
 ) -> RatingWorld:
     """One essay item (rubric :data:`RUBRIC`, no declared maximum), ``candidates`` attempts
-    submitted and waiting in ``scoring``; ``raters`` raters, one adjudicator, one lead."""
+    submitted and waiting in ``scoring`` (the first ``blank`` of them left unanswered);
+    ``raters`` raters, one adjudicator, one lead."""
     world = await World(client, make).setup(tagged={})
     headers = world.headers
     rubric = await client.post(
@@ -184,20 +186,21 @@ async def rating_world(
     attempts, credentials = [], []
     for n, entry in enumerate(roster.json()):
         attempt_id, credential = await begin(client, entry["access_code"])
-        if upload:
+        if upload and n >= blank:
             saved = await client.post(
                 f"/api/v1/attempts/{attempt_id}/responses/E1/file",
                 data={"seq": "1"},
                 files={"file": ("work.txt", UPLOADED, "text/plain")},
                 headers=credential,
             )
-        else:
+            assert saved.status_code == 200, saved.text
+        elif n >= blank:
             saved = await client.put(
                 f"/api/v1/attempts/{attempt_id}/responses/E1",
                 json={"seq": 1, "value": f"Homework builds habits, says writer {n}."},
                 headers=credential,
             )
-        assert saved.status_code == 200, saved.text
+            assert saved.status_code == 200, saved.text
         await client.post(f"/api/v1/attempts/{attempt_id}/submit", headers=credential)
         assert await wait_for_state(app, attempt_id, "scoring") == "scoring"
         attempts.append(attempt_id)

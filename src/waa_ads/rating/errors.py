@@ -79,3 +79,19 @@ class ResponseFileNotFound(NotFound):
 
     code = "response-file-not-found"
     title = "No file in this response"
+
+
+class RatingPlanChanged(Conflict):
+    """The plan changed since the version the edit was made from (``version`` says which
+    it is now): reload it and make the change again."""
+
+    code = "rating-plan-changed"
+    title = "Rating plan changed meanwhile"
+
+
+class RatingPlanInUse(Conflict):
+    """A change that would leave ratings made under other rules: how scores are made, once
+    responses were scored or sent to adjudication, or an item with ratings taken off."""
+
+    code = "rating-plan-in-use"
+    title = "Rating plan in use"

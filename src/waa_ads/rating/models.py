@@ -7,7 +7,16 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from waa_ads.core.db import Base, JSONType, uuid7
@@ -15,7 +24,9 @@ from waa_ads.core.db import Base, JSONType, uuid7
 
 class RatingPlan(Base):
     """How an administration's responses are rated by people (one plan per
-    administration). ``item_refs`` empty: every item waiting for a person."""
+    administration). ``item_refs`` empty: every item waiting for a person. ``version``
+    counts the plan's changes (an edit names the version it read). ``score_unanswered``:
+    a response left empty is scored 0 ("no response") instead of being queued."""
 
     __tablename__ = "rating_plan"
     __table_args__ = (UniqueConstraint("administration_id"),)
@@ -38,13 +49,17 @@ class RatingPlan(Base):
     seeded_share: Mapped[float] = mapped_column(default=0.0)
     agreement_threshold: Mapped[float] = mapped_column(default=0.7)
     leads: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    score_unanswered: Mapped[bool] = mapped_column(default=True, server_default=text("true"))
+    version: Mapped[int] = mapped_column(Integer(), default=1, server_default=text("1"))
     created_by: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
+    updated_at: Mapped[datetime | None]
 
 
 class RatingMember(Base):
-    """A person on a plan: ``rater`` or ``adjudicator``, for some items (``item_refs``
-    empty: all); a paused rater gets no leases."""
+    """A person on a plan: ``rater`` or ``adjudicator``, for some items (``item_refs``)
+    and the items of some banks (``bank_ids``); both empty: every item. A paused rater
+    gets no leases."""
 
     __tablename__ = "rating_member"
     __table_args__ = (UniqueConstraint("plan_id", "user_id", "role"),)
@@ -57,6 +72,7 @@ class RatingMember(Base):
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
     role: Mapped[str] = mapped_column(String(16))
     item_refs: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    bank_ids: Mapped[list[str] | None] = mapped_column(JSONType, default=list)
     paused_at: Mapped[datetime | None]
     paused_by: Mapped[str | None] = mapped_column(String(64))
 
@@ -136,6 +152,10 @@ class RatingTask(Base):
     item_version_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("item_version.id", ondelete="RESTRICT")
     )
+    #: The bank of the item (copied from the item version), for assignment per bank. No
+    #: foreign key: the column is added in place on SQLite, which cannot add one; a bank
+    #: that goes away just leaves an id no member names.
+    bank_id: Mapped[uuid.UUID | None]
     attempt_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("attempt.id", ondelete="CASCADE")
     )

@@ -24,7 +24,9 @@ from waa_ads.rating.errors import (
     RaterPaused,
     RatingLevelsInvalid,
     RatingNotAssigned,
+    RatingPlanChanged,
     RatingPlanExists,
+    RatingPlanInUse,
     RatingPlanInvalid,
     RatingPlanNotFound,
     ResponseFileNotFound,
@@ -92,6 +94,35 @@ async def get_plan(
     session: SessionDep, principal: PrincipalDep, plan_id: uuid.UUID
 ) -> schemas.PlanDetail:
     return await service.plan_detail(session, principal, plan_id)
+
+
+@router.patch(
+    "/plans/{plan_id}",
+    response_model=schemas.PlanDetail,
+    summary="Change a plan: the fields given, from the version read (leads)",
+    description="Only the fields given change. `expected_version` is the plan's `version` "
+    "the change was made from: a plan changed since is refused (409 `rating-plan-changed`), "
+    "never overwritten. How scores are made (rule, distance, per criterion, resolution) "
+    "cannot change once a response was scored or sent to adjudication, nor can an item with "
+    "ratings be taken off (409 `rating-plan-in-use`). `double_share` and `lease_seconds` "
+    "apply to what is queued or leased from now on; items added are queued at once.",
+    responses=error_responses(*_LEAD_ERRORS, RatingPlanInvalid, RatingPlanChanged, RatingPlanInUse),
+)
+async def update_plan(
+    session: SessionDep, principal: PrincipalDep, plan_id: uuid.UUID, body: schemas.PlanUpdate
+) -> schemas.PlanDetail:
+    plan = await service.update_plan(session, principal, plan_id, body)
+    return await service.plan_detail(session, principal, plan.id)
+
+
+@router.get(
+    "/people",
+    response_model=list[schemas.Person],
+    summary="The organization's active raters by name, to put on a plan (admins, leads)",
+    responses=error_responses(*CREDENTIAL_ERRORS, RoleRequired),
+)
+async def people(session: SessionDep, principal: PrincipalDep) -> list[schemas.Person]:
+    return await service.people(session, principal)
 
 
 @router.put(

@@ -7,6 +7,7 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 
 class DisagreementRule(StrEnum):
@@ -104,10 +105,45 @@ def resolve(
     if resolution is Resolution.mean:
         every = [*ratings, *([adjudication] if adjudication is not None else [])]
         return sum(r.score for r in every) / len(every)
+    levels = criterion_levels(ratings, adjudication, criteria)
+    return round(sum(scale.weight * levels[name] for name, scale in criteria.items()), 9)
+
+
+def criterion_levels(
+    ratings: Sequence[Given], adjudication: Given | None, criteria: Mapping[str, CriterionScale]
+) -> dict[str, float]:
+    """Per criterion, the points of the level the response reached: the mean points of the
+    ratings (the adjudicator's alone when there is one) rounded to the nearest level the
+    rubric has (ties up)."""
     basis = [adjudication] if adjudication is not None else list(ratings)
-    total = 0.0
+    if not basis:
+        raise ValueError("nothing to resolve")
+    out = {}
     for name, scale in criteria.items():
         mean = sum(r.criteria.get(name, 0.0) for r in basis) / len(basis)
-        nearest = min(scale.points, key=lambda p: (abs(p - mean), -p))
-        total += scale.weight * nearest
-    return round(total, 9)
+        out[name] = min(scale.points, key=lambda p: (abs(p - mean), -p))
+    return out
+
+
+def is_blank(value: Any) -> bool:
+    """Whether a response value holds no answer: nothing, blank text, or only such values
+    (a list, or a mapping of response variables). An uploaded file is an answer."""
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return not value.strip()
+    if isinstance(value, list | tuple):
+        return all(is_blank(v) for v in value)
+    if isinstance(value, Mapping):
+        return "sha256" not in value and all(is_blank(v) for v in value.values())
+    return False
+
+
+def unanswered(stored: Mapping[str, Any] | None) -> bool:
+    """Whether a stored response (``{"value": as sent, "normalized": {variable: value}}``,
+    or none at all) leaves the item unanswered."""
+    if not stored:
+        return True
+    if "normalized" in stored:
+        return is_blank(stored["normalized"])
+    return is_blank(stored.get("value"))

@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from waa_ads.content.schemas import CandidateItem
 from waa_ads.core.params import INT32_MAX
@@ -16,7 +16,12 @@ from waa_ads.rating.rules import DisagreementRule, Resolution
 
 class Member(BaseModel):
     user_id: uuid.UUID
-    item_refs: list[str] = Field(default_factory=list, description="Empty: every item.")
+    item_refs: list[str] = Field(
+        default_factory=list, description="These items (with bank_ids both empty: every item)."
+    )
+    bank_ids: list[uuid.UUID] = Field(
+        default_factory=list, description="And the items of these banks."
+    )
 
 
 class PlanCreate(BaseModel):
@@ -37,9 +42,37 @@ class PlanCreate(BaseModel):
         default=0.0, ge=0, le=1, description="Share of leases that are seeded responses."
     )
     agreement_threshold: float = Field(default=0.7, ge=0, le=1)
+    score_unanswered: bool = Field(
+        default=True,
+        description='A response left empty is scored 0 ("no response") and never queued.',
+    )
     raters: list[Member] = Field(default_factory=list)
     adjudicators: list[Member] = Field(default_factory=list)
     leads: list[uuid.UUID] = Field(default_factory=list)
+
+
+class PlanUpdate(BaseModel):
+    """A change to a plan: only the fields given change. ``expected_version`` is the
+    version the change was made from; another change since is refused (409
+    ``rating-plan-changed``), never overwritten."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    expected_version: int = Field(ge=1, le=INT32_MAX)
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    item_refs: list[str] | None = None
+    double_share: float | None = Field(default=None, ge=0, le=1)
+    disagreement_rule: DisagreementRule | None = None
+    disagreement_distance: float | None = Field(default=None, ge=0)
+    per_criterion: bool | None = None
+    resolution: Resolution | None = None
+    lease_seconds: int | None = Field(default=None, ge=10, le=86_400)
+    seeded_share: float | None = Field(default=None, ge=0, le=1)
+    agreement_threshold: float | None = Field(default=None, ge=0, le=1)
+    score_unanswered: bool | None = None
+    raters: list[Member] | None = None
+    adjudicators: list[Member] | None = None
+    leads: list[uuid.UUID] | None = None
 
 
 class MembersUpdate(BaseModel):
@@ -56,7 +89,13 @@ class MemberRead(BaseModel):
     user_id: uuid.UUID
     role: Literal["rater", "adjudicator"]
     item_refs: list[str]
+    bank_ids: list[uuid.UUID]
     paused_at: datetime | None
+
+    @field_validator("bank_ids", mode="before")
+    @classmethod
+    def _none_is_empty(cls, value: Any) -> Any:
+        return [] if value is None else value
 
 
 class PlanRead(BaseModel):
@@ -74,13 +113,26 @@ class PlanRead(BaseModel):
     lease_seconds: int
     seeded_share: float
     agreement_threshold: float
+    score_unanswered: bool
     leads: list[uuid.UUID]
+    version: int
     created_at: datetime
+    updated_at: datetime | None
 
 
 class PlanDetail(BaseModel):
     plan: PlanRead
     members: list[MemberRead]
+    names: dict[str, str] = Field(
+        default_factory=dict,
+        description="Display names of the plan's raters, adjudicators and leads by user id: "
+        "for its leads and admins only (empty for raters, who rate blind).",
+    )
+
+
+class Person(BaseModel):
+    user_id: uuid.UUID
+    name: str
 
 
 class SyncReply(BaseModel):

@@ -19,7 +19,7 @@ from datetime import timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import and_, exists, false, func, or_, select, update
+from sqlalchemy import and_, delete, exists, false, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
@@ -30,7 +30,7 @@ from waa_ads.audit.service import Actor
 from waa_ads.auth.deps import Principal
 from waa_ads.auth.errors import RoleRequired
 from waa_ads.auth.models import Role, User
-from waa_ads.content.models import ItemVersion, RubricVersion
+from waa_ads.content.models import Item, ItemBank, ItemVersion, RubricVersion
 from waa_ads.content.rubrics.document import (
     AnalyticRubric,
     HolisticRubric,
@@ -117,6 +117,40 @@ async def _check_people(
         )
 
 
+async def _check_banks(
+    session: AsyncSession, organization_id: uuid.UUID, members: Sequence[schemas.Member]
+) -> None:
+    wanted = {b for m in members for b in m.bank_ids}
+    if not wanted:
+        return
+    found = set(
+        (
+            await session.execute(
+                select(ItemBank.id).where(
+                    ItemBank.organization_id == organization_id, ItemBank.id.in_(wanted)
+                )
+            )
+        ).scalars()
+    )
+    missing = sorted(str(b) for b in wanted - found)
+    if missing:
+        raise errors.RatingPlanInvalid(
+            "not banks of this organization: " + ", ".join(missing),
+            extra={"invalid_params": [{"name": "bank_ids", "reason": m} for m in missing]},
+        )
+
+
+def _member_row(plan: RatingPlan, role: str, member: schemas.Member) -> RatingMember:
+    return RatingMember(
+        organization_id=plan.organization_id,
+        plan_id=plan.id,
+        user_id=member.user_id,
+        role=role,
+        item_refs=list(member.item_refs),
+        bank_ids=sorted(str(b) for b in member.bank_ids),
+    )
+
+
 async def create_plan(
     session: AsyncSession, principal: Principal, body: schemas.PlanCreate
 ) -> RatingPlan:
@@ -134,6 +168,7 @@ async def create_plan(
         raise errors.RatingPlanExists(f"administration {administration.id} has a rating plan")
     people = {m.user_id for m in [*body.raters, *body.adjudicators]} | set(body.leads)
     await _check_people(session, principal.organization_id, people)
+    await _check_banks(session, principal.organization_id, [*body.raters, *body.adjudicators])
     plan = RatingPlan(
         organization_id=principal.organization_id,
         administration_id=administration.id,
@@ -147,7 +182,9 @@ async def create_plan(
         lease_seconds=body.lease_seconds,
         seeded_share=body.seeded_share,
         agreement_threshold=body.agreement_threshold,
+        score_unanswered=body.score_unanswered,
         leads=[str(u) for u in body.leads],
+        version=1,
         created_by=principal.actor.id,
         created_at=utcnow(),
     )
@@ -155,15 +192,7 @@ async def create_plan(
     await session.flush()
     for role, members in (("rater", body.raters), ("adjudicator", body.adjudicators)):
         for member in members:
-            session.add(
-                RatingMember(
-                    organization_id=plan.organization_id,
-                    plan_id=plan.id,
-                    user_id=member.user_id,
-                    role=role,
-                    item_refs=list(member.item_refs),
-                )
-            )
+            session.add(_member_row(plan, role, member))
     await session.flush()
     await audit.record(
         session,
@@ -180,6 +209,7 @@ async def create_plan(
             "double_share": plan.double_share,
             "rule": plan.disagreement_rule,
             "resolution": plan.resolution,
+            "score_unanswered": plan.score_unanswered,
         },
     )
     await sync_plan(session, plan)
@@ -226,12 +256,76 @@ async def plan_detail(
 ) -> schemas.PlanDetail:
     plan = await get_plan(session, principal, plan_id)
     people = await members(session, plan)
-    if not is_lead(principal, plan) and not any(m.user_id == principal.user_id for m in people):
+    lead = is_lead(principal, plan)
+    if not lead and not any(m.user_id == principal.user_id for m in people):
         raise errors.RatingPlanNotFound(f"rating plan {plan_id} not found")
+    names: dict[str, str] = {}
+    if lead:
+        names = await _names(
+            session, plan.organization_id, {m.user_id for m in people} | _lead_ids(plan)
+        )
     return schemas.PlanDetail(
         plan=schemas.PlanRead.model_validate(plan),
         members=[schemas.MemberRead.model_validate(m) for m in people],
+        names=names,
     )
+
+
+def _lead_ids(plan: RatingPlan) -> set[uuid.UUID]:
+    return {uuid.UUID(u) for u in plan.leads}
+
+
+async def _names(
+    session: AsyncSession, organization_id: uuid.UUID, user_ids: set[uuid.UUID]
+) -> dict[str, str]:
+    """Display names (else e-mail addresses) of people of the organization; an erased
+    person is shown as such."""
+    if not user_ids:
+        return {}
+    rows = await session.execute(
+        select(User.id, User.display_name, User.email, User.erased_at).where(
+            User.organization_id == organization_id, User.id.in_(user_ids)
+        )
+    )
+    return {
+        str(uid): "(erased)" if erased else (name or email)
+        for uid, name, email, erased in rows.all()
+    }
+
+
+async def people(session: AsyncSession, principal: Principal) -> list[schemas.Person]:
+    """The organization's active people with the rater role, by name: whom an admin or a
+    plan's lead may put on a plan. Others get RoleRequired."""
+    if not principal.has_any(Role.admin):
+        leading = [
+            p
+            for p in (
+                await session.execute(
+                    select(RatingPlan).where(
+                        RatingPlan.organization_id == principal.organization_id
+                    )
+                )
+            ).scalars()
+            if str(principal.user_id) in p.leads
+        ]
+        if not leading:
+            raise RoleRequired("this needs the admin role or to lead a rating plan")
+    rows = (
+        await session.execute(
+            select(User)
+            .where(
+                User.organization_id == principal.organization_id,
+                User.is_active.is_(True),
+                User.erased_at.is_(None),
+            )
+            .order_by(User.display_name, User.email)
+        )
+    ).scalars()
+    return [
+        schemas.Person(user_id=u.id, name=u.display_name or u.email)
+        for u in rows
+        if Role.rater.value in (u.roles or [])
+    ]
 
 
 async def set_members(
@@ -241,31 +335,10 @@ async def set_members(
     removed keeps the ratings they made; a lease they hold runs out. Leads only."""
     plan = await get_plan(session, principal, plan_id)
     require_lead(principal, plan)
-    people = {m.user_id for m in [*body.raters, *body.adjudicators]} | set(body.leads or [])
-    await _check_people(session, plan.organization_id, people)
-    existing = {(m.user_id, m.role): m for m in await members(session, plan)}
-    wanted = {(m.user_id, "rater"): m for m in body.raters} | {
-        (m.user_id, "adjudicator"): m for m in body.adjudicators
-    }
-    for key, gone in existing.items():
-        if key not in wanted:
-            await session.delete(gone)
-    for (user_id, role), member in wanted.items():
-        row = existing.get((user_id, role))
-        if row is None:
-            session.add(
-                RatingMember(
-                    organization_id=plan.organization_id,
-                    plan_id=plan.id,
-                    user_id=user_id,
-                    role=role,
-                    item_refs=list(member.item_refs),
-                )
-            )
-        else:
-            row.item_refs = list(member.item_refs)
-    if body.leads is not None:
-        plan.leads = [str(u) for u in body.leads]
+    await session.refresh(plan, with_for_update=True)
+    await _replace_members(session, plan, body.raters, body.adjudicators, body.leads)
+    plan.version += 1
+    plan.updated_at = utcnow()
     await session.flush()
     await audit.record(
         session,
@@ -281,6 +354,203 @@ async def set_members(
         },
     )
     return plan
+
+
+async def _replace_members(
+    session: AsyncSession,
+    plan: RatingPlan,
+    raters: list[schemas.Member],
+    adjudicators: list[schemas.Member],
+    leads: list[uuid.UUID] | None,
+) -> None:
+    """The plan's raters and adjudicators become these (a person kept keeps their paused
+    state), and its leads, when given."""
+    people = {m.user_id for m in [*raters, *adjudicators]} | set(leads or [])
+    await _check_people(session, plan.organization_id, people)
+    await _check_banks(session, plan.organization_id, [*raters, *adjudicators])
+    existing = {(m.user_id, m.role): m for m in await members(session, plan)}
+    wanted = {(m.user_id, "rater"): m for m in raters} | {
+        (m.user_id, "adjudicator"): m for m in adjudicators
+    }
+    for key, gone in existing.items():
+        if key not in wanted:
+            await session.delete(gone)
+    for (_, role), member in wanted.items():
+        row = existing.get((member.user_id, role))
+        if row is None:
+            session.add(_member_row(plan, role, member))
+        else:
+            row.item_refs = list(member.item_refs)
+            row.bank_ids = sorted(str(b) for b in member.bank_ids)
+    if leads is not None:
+        plan.leads = [str(u) for u in leads]
+    await session.flush()
+
+
+#: Fields that decide how scores are made: once any response of the plan has been
+#: resolved or sent to adjudication, changing them would score its responses by two rules.
+_SCORING_FIELDS = ("disagreement_rule", "disagreement_distance", "per_criterion", "resolution")
+_SETTINGS = (
+    "title", "item_refs", "double_share", *_SCORING_FIELDS, "lease_seconds", "seeded_share",
+    "agreement_threshold", "score_unanswered",
+)  # fmt: skip
+
+
+async def update_plan(
+    session: AsyncSession, principal: Principal, plan_id: uuid.UUID, body: schemas.PlanUpdate
+) -> RatingPlan:
+    """Change a plan (leads): the fields given, and its people when given.
+
+    Refused with nothing changed: a plan changed since ``expected_version``
+    (RatingPlanChanged); changing how scores are made (rule, distance, per criterion,
+    resolution) once a response was resolved or sent to adjudication, or taking an item
+    off the plan that has ratings (RatingPlanInUse). An item taken off without ratings
+    loses its queued tasks (its responses wait for people again outside this plan).
+    ``double_share`` applies to responses queued from now on; ``lease_seconds`` to leases
+    from now on. Items added are queued at once."""
+    plan = await get_plan(session, principal, plan_id)
+    require_lead(principal, plan)
+    await session.refresh(plan, with_for_update=True)
+    if plan.version != body.expected_version:
+        raise errors.RatingPlanChanged(
+            f"the plan is at version {plan.version}, the change was made from version "
+            f"{body.expected_version}; reload it and make the change again",
+            extra={"version": plan.version},
+        )
+    given = body.model_fields_set
+    changes: dict[str, Any] = {}
+    for name in _SETTINGS:
+        if name not in given:
+            continue
+        value = getattr(body, name)
+        if value is None:
+            raise errors.RatingPlanInvalid(
+                f"{name} cannot be null",
+                extra={"invalid_params": [{"name": name, "reason": "may not be null"}]},
+            )
+        if isinstance(value, rules.DisagreementRule | rules.Resolution):
+            value = value.value
+        before = getattr(plan, name)
+        if before != value:
+            changes[name] = {"before": before, "after": value}
+    scoring_changes = [n for n in _SCORING_FIELDS if n in changes]
+    if scoring_changes:
+        decided = await session.scalar(
+            select(func.count())
+            .select_from(RatingOutcome)
+            .where(
+                RatingOutcome.plan_id == plan.id,
+                RatingOutcome.status.in_(("resolved", "adjudicating")),
+                RatingOutcome.needed > 0,
+            )
+        )
+        if decided:
+            raise errors.RatingPlanInUse(
+                f"{decided} response(s) were scored or sent to adjudication under this plan's "
+                f"rules; {', '.join(scoring_changes)} can no longer change",
+                extra={
+                    "invalid_params": [
+                        {"name": n, "reason": "responses were scored with it"}
+                        for n in scoring_changes
+                    ]
+                },
+            )
+    dropped: list[str] = []
+    if "item_refs" in changes:
+        dropped = await _drop_items(session, plan, set(changes["item_refs"]["after"]))
+    people_given = given & {"raters", "adjudicators", "leads"}
+    if people_given:
+        current = await members(session, plan)
+
+        def kept(role: str) -> list[schemas.Member]:
+            return [
+                schemas.Member(
+                    user_id=m.user_id,
+                    item_refs=list(m.item_refs),
+                    bank_ids=[uuid.UUID(b) for b in m.bank_ids or []],
+                )
+                for m in current
+                if m.role == role
+            ]
+
+        raters = body.raters if body.raters is not None else kept("rater")
+        adjudicators = body.adjudicators if body.adjudicators is not None else kept("adjudicator")
+        await _replace_members(session, plan, raters, adjudicators, body.leads)
+        changes["people"] = {
+            "raters": sorted(str(m.user_id) for m in raters),
+            "adjudicators": sorted(str(m.user_id) for m in adjudicators),
+            "leads": plan.leads,
+        }
+    for name in _SETTINGS:
+        if name in changes:
+            setattr(plan, name, changes[name]["after"])
+    if not changes:
+        return plan
+    plan.version += 1
+    plan.updated_at = utcnow()
+    await session.flush()
+    await audit.record(
+        session,
+        organization_id=plan.organization_id,
+        action="rating.plan_changed",
+        actor=principal.actor,
+        target_type="rating_plan",
+        target_id=plan.id,
+        data={"version": plan.version, "changes": changes, "tasks_dropped_for": dropped},
+    )
+    if "item_refs" in changes or changes.get("score_unanswered", {}).get("after") is True:
+        await sync_plan(session, plan)
+    return plan
+
+
+async def _drop_items(session: AsyncSession, plan: RatingPlan, kept: set[str]) -> list[str]:
+    """Take items off the plan (``kept`` empty: every item stays): refused when one has
+    ratings; else its outcomes and unrated tasks go. Returns the items taken off."""
+    if not kept:
+        return []
+    queued = set(
+        (
+            await session.execute(
+                select(RatingOutcome.item_ref)
+                .where(RatingOutcome.plan_id == plan.id, RatingOutcome.needed > 0)
+                .distinct()
+            )
+        ).scalars()
+    )
+    gone = sorted(queued - kept)
+    if not gone:
+        return []
+    rated = sorted(
+        (
+            await session.execute(
+                select(Rating.item_ref)
+                .where(
+                    Rating.plan_id == plan.id,
+                    Rating.kind != "seeded",
+                    Rating.item_ref.in_(gone),
+                )
+                .distinct()
+            )
+        ).scalars()
+    )
+    if rated:
+        raise errors.RatingPlanInUse(
+            "items with ratings cannot be taken off the plan: " + ", ".join(rated),
+            extra={"invalid_params": [{"name": "item_refs", "reason": r} for r in rated]},
+        )
+    await session.execute(
+        delete(RatingTask).where(
+            RatingTask.plan_id == plan.id,
+            RatingTask.item_ref.in_(gone),
+            RatingTask.kind != "seeded",
+        )
+    )
+    await session.execute(
+        delete(RatingOutcome).where(
+            RatingOutcome.plan_id == plan.id, RatingOutcome.item_ref.in_(gone)
+        )
+    )
+    return gone
 
 
 async def set_paused(
@@ -324,6 +594,8 @@ class Scale:
     rubric: AnalyticRubric | HolisticRubric
     rubric_max: float
     item_max: float
+    #: No rubric: one level per point (its levels say the score, so no feedback shows them).
+    points_only: bool = False
 
     def item_score(self, rubric_points: float) -> float:
         if self.rubric_max <= 0:
@@ -372,11 +644,12 @@ async def _scale_for(session: AsyncSession, item_version_id: uuid.UUID, item_ref
         version = await session.get(RubricVersion, row.rubric_version_id)
         if version is not None:
             rubric = validate_rubric_document(version.document)
+    points_only = rubric is None
     if rubric is None:
         maximum = declared if declared is not None else scoring.DEFAULT_HUMAN_MAX_SCORE
         rubric = _points_rubric(item_ref, maximum)
     rubric_max = rubric_max_points(rubric)
-    return Scale(rubric, rubric_max, declared if declared is not None else rubric_max)
+    return Scale(rubric, rubric_max, declared if declared is not None else rubric_max, points_only)
 
 
 def criterion_points(
@@ -453,6 +726,15 @@ def rubric_read(scale: Scale) -> schemas.RubricRead:
 # --- tasks ----------------------------------------------------------------------------------
 
 
+async def bank_of(session: AsyncSession, item_version_id: uuid.UUID) -> uuid.UUID | None:
+    """The bank of an item version's item (for assignment per bank)."""
+    return await session.scalar(
+        select(Item.bank_id)
+        .join(ItemVersion, ItemVersion.item_id == Item.id)
+        .where(ItemVersion.id == item_version_id)
+    )
+
+
 def response_key(attempt_id: uuid.UUID, item_ref: str) -> str:
     return f"{attempt_id}:{item_ref}"
 
@@ -473,8 +755,10 @@ async def sync_plan(session: AsyncSession, plan: RatingPlan) -> tuple[int, int]:
         .scalar_subquery()
     )
     stmt = (
-        select(ItemScore.attempt_id, ItemScore.item_ref, ItemScore.item_version_id)
+        select(ItemScore.attempt_id, ItemScore.item_ref, ItemScore.item_version_id, Item.bank_id)
         .join(Attempt, Attempt.id == ItemScore.attempt_id)
+        .join(ItemVersion, ItemVersion.id == ItemScore.item_version_id)
+        .join(Item, Item.id == ItemVersion.item_id)
         .where(
             Attempt.organization_id == plan.organization_id,
             Attempt.administration_id == plan.administration_id,
@@ -496,9 +780,13 @@ async def sync_plan(session: AsyncSession, plan: RatingPlan) -> tuple[int, int]:
     )
     now = utcnow()
     responses = tasks = 0
-    for attempt_id, item_ref, version_id in waiting:
+    fresh = [w for w in waiting if response_key(w[0], w[1]) not in known]
+    blank: set[tuple[uuid.UUID, str]] = set()
+    if plan.score_unanswered and fresh:
+        blank = await _unanswered(session, [(w[0], w[1]) for w in fresh])
+    for attempt_id, item_ref, version_id, bank_id in fresh:
         key = response_key(attempt_id, item_ref)
-        if key in known:
+        if key in known or (attempt_id, item_ref) in blank:
             continue
         known.add(key)
         needed = rules.ratings_needed(key, plan.double_share)
@@ -523,6 +811,7 @@ async def sync_plan(session: AsyncSession, plan: RatingPlan) -> tuple[int, int]:
                     kind="rating",
                     item_ref=item_ref,
                     item_version_id=version_id,
+                    bank_id=bank_id,
                     attempt_id=attempt_id,
                     slot=slot,
                     order_key=rules.order_key(f"{plan.id}:{key}:{slot}"),
@@ -532,7 +821,88 @@ async def sync_plan(session: AsyncSession, plan: RatingPlan) -> tuple[int, int]:
         responses += 1
         tasks += needed
     await session.flush()
+    if blank:
+        await _score_unanswered(session, plan, fresh, blank)
     return responses, tasks
+
+
+async def _unanswered(
+    session: AsyncSession, pairs: list[tuple[uuid.UUID, str]]
+) -> set[tuple[uuid.UUID, str]]:
+    """Which of these (attempt, item) responses hold no answer (none stored, or blank)."""
+    stored: dict[tuple[uuid.UUID, str], Any] = {}
+    attempts = sorted({a for a, _ in pairs})
+    for start in range(0, len(attempts), 500):
+        rows = await session.execute(
+            select(Response.attempt_id, Response.item_ref, Response.value).where(
+                Response.attempt_id.in_(attempts[start : start + 500])
+            )
+        )
+        for attempt_id, item_ref, value in rows.all():
+            stored[(attempt_id, item_ref)] = value
+    return {p for p in pairs if rules.unanswered(stored.get(p))}
+
+
+async def _score_unanswered(
+    session: AsyncSession,
+    plan: RatingPlan,
+    fresh: Sequence[Any],
+    blank: set[tuple[uuid.UUID, str]],
+) -> None:
+    """Score the unanswered responses 0 ("no response"), one result revision per attempt,
+    each recorded as a resolved outcome that needed no rating. Attempts are locked in id
+    order (after the plan's row, before the audit chain's head)."""
+    by_attempt: dict[uuid.UUID, list[tuple[str, uuid.UUID]]] = defaultdict(list)
+    for attempt_id, item_ref, version_id, _ in fresh:
+        if (attempt_id, item_ref) in blank:
+            by_attempt[attempt_id].append((item_ref, version_id))
+    for attempt_id in sorted(by_attempt):
+        attempt = await session.get(Attempt, attempt_id, with_for_update=True)
+        if attempt is None or attempt.state != AttemptState.scoring.value:
+            continue
+        items = sorted(by_attempt[attempt_id])
+        result = await scoring.manual_scores(
+            session,
+            attempt,
+            {ref: 0.0 for ref, _ in items},
+            reason=f"no response ({', '.join(ref for ref, _ in items)}; plan {plan.id})",
+            actor=RATING,
+            feedback={ref: {"comments": [], "criteria": []} for ref, _ in items},
+            notes=["no response"],
+        )
+        now = utcnow()
+        for ref, version_id in items:
+            session.add(
+                RatingOutcome(
+                    organization_id=plan.organization_id,
+                    plan_id=plan.id,
+                    response_key=response_key(attempt_id, ref),
+                    attempt_id=attempt_id,
+                    item_ref=ref,
+                    item_version_id=version_id,
+                    needed=0,
+                    status="resolved",
+                    score=0.0,
+                    revision=result.revision,
+                    created_at=now,
+                    resolved_at=now,
+                )
+            )
+        await session.flush()
+        await audit.record(
+            session,
+            organization_id=plan.organization_id,
+            action="rating.unanswered_scored",
+            actor=RATING,
+            target_type="attempt",
+            target_id=attempt_id,
+            data={
+                "plan_id": str(plan.id),
+                "item_refs": [ref for ref, _ in items],
+                "score": 0.0,
+                "revision": result.revision,
+            },
+        )
 
 
 async def sync(
@@ -591,6 +961,21 @@ async def _my_memberships(
     return [(m, p) for m, p in (await session.execute(stmt)).all()]
 
 
+def covers(member: RatingMember, task: RatingTask, *, leased: bool = False) -> bool:
+    """Whether ``member`` may rate ``task``: the right role for its kind, and its item
+    among the member's items or banks (both empty: every item). A paused member takes no
+    task, but finishes the one leased (``leased``) before the pause."""
+    if member.paused_at is not None and not leased:
+        return False
+    if (member.role == "adjudicator") != (task.kind == "adjudication"):
+        return False
+    if not member.item_refs and not member.bank_ids:
+        return True
+    return task.item_ref in member.item_refs or (
+        task.bank_id is not None and str(task.bank_id) in (member.bank_ids or [])
+    )
+
+
 def _queue_filter(memberships: list[tuple[RatingMember, RatingPlan]], user_id: uuid.UUID) -> Any:
     """The tasks ``memberships`` may take: ratings of the plans they rate (their items),
     adjudications of those they adjudicate; never a response they rated or adjudicate."""
@@ -600,8 +985,13 @@ def _queue_filter(memberships: list[tuple[RatingMember, RatingPlan]], user_id: u
             continue
         kind = "rating" if member.role == "rater" else "adjudication"
         condition = and_(RatingTask.plan_id == plan.id, RatingTask.kind == kind)
+        assigned = []
         if member.item_refs:
-            condition = and_(condition, RatingTask.item_ref.in_(member.item_refs))
+            assigned.append(RatingTask.item_ref.in_(member.item_refs))
+        if member.bank_ids:
+            assigned.append(RatingTask.bank_id.in_([uuid.UUID(b) for b in member.bank_ids]))
+        if assigned:
+            condition = and_(condition, or_(*assigned))
         allowed.append(condition)
     if not allowed:
         return false()
@@ -656,6 +1046,7 @@ async def _lease_seed(
         kind="seeded",
         item_ref=seed.item_ref,
         item_version_id=seed.item_version_id,
+        bank_id=await bank_of(session, seed.item_version_id),
         seed_id=seed.id,
         slot=0,
         order_key=rules.order_key(f"{key}:{principal.user_id}"),
@@ -903,6 +1294,16 @@ async def submit_rating(
         raise errors.LeaseExpired("the lease ran out; the response went back to the queue")
     plan = await session.get(RatingPlan, task.plan_id)
     assert plan is not None
+    mine = (
+        await session.execute(
+            select(RatingMember).where(
+                RatingMember.plan_id == plan.id, RatingMember.user_id == principal.user_id
+            )
+        )
+    ).scalars()
+    if not any(covers(m, task, leased=True) for m in mine):
+        # Taken off the plan, or off this item or bank, since the lease was handed out.
+        raise errors.RatingNotAssigned("the caller is no longer assigned to this response")
     scale = await scale_for(session, task.item_version_id, task.item_ref)
     points = check_levels(scale.rubric, body.levels, errors.RatingLevelsInvalid)
     attempt = None
@@ -984,7 +1385,7 @@ async def _after_rating(
     given = [_given(r) for r in ratings if r.kind == "rating"]
     adjudication = next((_given(r) for r in ratings if r.kind == "adjudication"), None)
     if kind == "adjudication" and outcome.status == "adjudicating" and adjudication is not None:
-        await _resolve(session, plan, outcome, attempt, scale, given, adjudication)
+        await _resolve(session, plan, outcome, attempt, scale, ratings, given, adjudication)
         return
     if outcome.status != "open" or len(given) < outcome.needed:
         return
@@ -1000,6 +1401,7 @@ async def _after_rating(
             kind="adjudication",
             item_ref=outcome.item_ref,
             item_version_id=outcome.item_version_id,
+            bank_id=await bank_of(session, outcome.item_version_id),
             attempt_id=outcome.attempt_id,
             slot=ADJUDICATION_SLOT,
             order_key=rules.order_key(f"{plan.id}:{outcome.response_key}:adjudication"),
@@ -1023,7 +1425,7 @@ async def _after_rating(
             },
         )
         return
-    await _resolve(session, plan, outcome, attempt, scale, given, None)
+    await _resolve(session, plan, outcome, attempt, scale, ratings, given, None)
 
 
 def _scales(scale: Scale) -> dict[str, rules.CriterionScale]:
@@ -1042,6 +1444,7 @@ async def _resolve(
     outcome: RatingOutcome,
     attempt: Attempt,
     scale: Scale,
+    ratings: list[Rating],
     given: list[rules.Given],
     adjudication: rules.Given | None,
 ) -> None:
@@ -1057,6 +1460,7 @@ async def _resolve(
         score=final,
         reason=f"rated ({plan.resolution}, plan {plan.id})",
         actor=RATING,
+        feedback=candidate_feedback(scale, ratings, given, adjudication),
     )
     outcome.status, outcome.score = "resolved", final
     outcome.revision, outcome.resolved_at = result.revision, utcnow()
@@ -1077,6 +1481,47 @@ async def _resolve(
             "revision": result.revision,
         },
     )
+
+
+def candidate_feedback(
+    scale: Scale,
+    ratings: Sequence[Rating],
+    given: list[rules.Given],
+    adjudication: rules.Given | None,
+) -> dict[str, Any]:
+    """What the candidate reads with the released result: the comments to them (the
+    adjudicator's when they wrote one, else the raters'; each once) and, per criterion,
+    the rubric level reached (as the ``sum_of_criteria`` resolution finds it). No rater is
+    named and no score is given."""
+    deciding = [r for r in ratings if r.kind == "adjudication"] if adjudication else []
+    if not any((r.comment or "").strip() for r in deciding):
+        deciding = [r for r in ratings if r.kind == "rating"]
+    comments: list[str] = []
+    for r in deciding:
+        text = (r.comment or "").strip()
+        if text and text not in comments:
+            comments.append(text)
+    reached = rules.criterion_levels(given, adjudication, _scales(scale))
+    rubric = scale.rubric
+    pairs: Sequence[tuple[str, Sequence[RubricLevel]]]
+    if isinstance(rubric, HolisticRubric):
+        pairs = [("level", rubric.levels)]
+        titles = {"level": rubric.title}
+    else:
+        pairs = [(c.id, c.levels) for c in rubric.criteria]
+        titles = {c.id: c.title for c in rubric.criteria}
+    criteria: list[dict[str, str]] = []
+    for name, levels in [] if scale.points_only else pairs:
+        level = next((lv for lv in levels if abs(lv.points - reached[name]) < 1e-9), None)
+        if level is not None:
+            criteria.append(
+                {
+                    "criterion": titles[name],
+                    "level": level.label or level.id,
+                    "descriptor": level.descriptor,
+                }
+            )
+    return {"comments": comments, "criteria": criteria}
 
 
 # --- seeded responses -----------------------------------------------------------------------
@@ -1450,13 +1895,14 @@ async def my_statistics(
 
 EXPORT_COLUMNS = [
     "rating_id", "plan_id", "kind", "item_ref", "attempt_id", "seeded_response_id",
-    "rater_id", "started_at", "submitted_at", "duration_ms", "levels", "criteria", "score",
+    "rater_id", "rater_name", "started_at", "submitted_at", "duration_ms", "levels", "criteria", "score",
     "comment", "response_status", "final_score", "result_revision",
 ]  # fmt: skip
 
 
 async def export_csv(session: AsyncSession, principal: Principal, plan_id: uuid.UUID) -> str:
-    """Every rating of the plan, oldest first, with the resolution of its response."""
+    """Every rating of the plan, oldest first, with its rater's name (for the plan's
+    leads) and the resolution of its response."""
     plan = await get_plan(session, principal, plan_id)
     require_lead(principal, plan)
     outcomes = {
@@ -1468,7 +1914,9 @@ async def export_csv(session: AsyncSession, principal: Principal, plan_id: uuid.
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(EXPORT_COLUMNS)
-    for r in await _plan_ratings(session, plan.id):
+    ratings = await _plan_ratings(session, plan.id)
+    names = await _names(session, plan.organization_id, {r.rater_id for r in ratings})
+    for r in ratings:
         outcome = outcomes.get(r.response_key)
         writer.writerow(
             [
@@ -1479,6 +1927,7 @@ async def export_csv(session: AsyncSession, principal: Principal, plan_id: uuid.
                 r.attempt_id or "",
                 r.seed_id or "",
                 r.rater_id,
+                names.get(str(r.rater_id), ""),
                 r.started_at.isoformat(),
                 r.submitted_at.isoformat(),
                 r.duration_ms,

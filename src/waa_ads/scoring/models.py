@@ -73,3 +73,6 @@ class ItemScore(Base):
     confidence: Mapped[float | None]
     outcomes: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     notes: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    #: What the candidate may read about a score people made, once released: the comments
+    #: to the candidate and the rubric level of each criterion (no rater is named).
+    feedback: Mapped[dict[str, Any] | None] = mapped_column(JSONType)

@@ -97,7 +97,9 @@ async def candidate_result(
     released = await service.released_result(session, attempt.id)
     if released is None:
         raise ResultNotReleased("no result has been released for this attempt yet")
-    return service.candidate_result(attempt.id, released)
+    return service.candidate_result(
+        attempt.id, released, await service.candidate_feedback(session, released)
+    )
 
 
 @router.post(

@@ -43,9 +43,28 @@ class SectionTotals(CandidateReply):
     weighted: float
 
 
+class CriterionFeedback(CandidateReply):
+    """The rubric level a response reached on one criterion, in the rubric's words."""
+
+    criterion: str = Field(description="The criterion's title.")
+    level: str = Field(description="The level's label (else its id).")
+    descriptor: str
+
+
+class ItemFeedback(CandidateReply):
+    """What the people who scored a response wrote to the candidate, and the rubric levels
+    it reached. Never who scored it, nor the item's score."""
+
+    item_ref: str
+    position: int = Field(description="The question's number on the candidate's form.")
+    comments: list[str]
+    criteria: list[CriterionFeedback]
+
+
 class CandidateResult(CandidateReply):
-    """What a candidate sees once the result is released (and not withheld): totals only,
-    never item scores, keys or another candidate's data."""
+    """What a candidate sees once the result is released (and not withheld): totals, and
+    the feedback of people who scored responses; never item scores, keys or another
+    candidate's data."""
 
     attempt_id: uuid.UUID
     revision: int
@@ -56,6 +75,11 @@ class CandidateResult(CandidateReply):
     passed: bool | None
     sections: dict[str, SectionTotals]
     released_at: datetime
+    feedback: list[ItemFeedback] = Field(
+        default_factory=list,
+        description="Per response scored by people, in form order: their comments to the "
+        "candidate and the rubric level of each criterion (only responses that have some).",
+    )
 
 
 # --- what an access code opens ---------------------------------------------------------------

@@ -380,9 +380,11 @@ async def _new_revision(
     replace: dict[str, Score],
     key_versions: dict[str, uuid.UUID] | None = None,
     reviewed: bool = False,
+    feedback: dict[str, dict[str, Any] | None] | None = None,
 ) -> AttemptResult:
     """A new revision: the previous revision's item scores, with ``replace`` swapped in
-    (by item ref), and totals recomputed. Earlier revisions are never changed."""
+    (by item ref), and totals recomputed. Earlier revisions are never changed. An item
+    replaced takes its ``feedback`` (none when not given); the others keep theirs."""
     version = await delivery.published_version(session, attempt.assessment_version_id)
     definition = version.definition
     result = AttemptResult(
@@ -413,6 +415,7 @@ async def _new_revision(
             confidence=new.confidence if new else old.confidence,
             outcomes=new.outcomes if new else old.outcomes,
             notes=new.notes if new else old.notes,
+            feedback=(feedback or {}).get(old.item_ref) if new else old.feedback,
         )
         session.add(row)
         scored.append(ScoredItem(row.section, row.score, row.max_score, row.weight))
@@ -502,8 +505,34 @@ async def manual_score(
     score: float,
     reason: str,
     actor: Actor,
+    feedback: dict[str, Any] | None = None,
 ) -> AttemptResult:
-    """An admin's score for one item (until the rating workflow exists): a new revision."""
+    """A person's score for one item (an admin's, or one resolved by rating): a new
+    revision. ``feedback`` (``{"comments": [...], "criteria": [{"criterion", "level",
+    "descriptor"}]}``) is what the candidate reads with the released result."""
+    return await manual_scores(
+        session,
+        attempt,
+        {item_ref: score},
+        reason=f"manual score for {item_ref}: {reason}",
+        actor=actor,
+        feedback={item_ref: feedback} if feedback is not None else None,
+        notes=[reason],
+    )
+
+
+async def manual_scores(
+    session: AsyncSession,
+    attempt: Attempt,
+    scores: dict[str, float],
+    *,
+    reason: str,
+    actor: Actor,
+    feedback: dict[str, dict[str, Any]] | None = None,
+    notes: list[str] | None = None,
+) -> AttemptResult:
+    """Scores people gave several items of one attempt, in one new revision (each checked
+    against the item's maximum before anything is written)."""
     # The attempt's row lock orders concurrent revisions (and always comes before the
     # audit chain's lock, as in score_attempt).
     await session.refresh(attempt, with_for_update=True)
@@ -511,22 +540,33 @@ async def manual_score(
     if previous is None:
         raise errors.AttemptNotScored("this attempt has not been scored yet")
     rows = {row.item_ref: row for row in await item_scores(session, previous.id)}
-    if item_ref not in rows:
-        raise errors.ItemNotOnAttempt(f"item {item_ref!r} is not on this attempt's form")
-    maximum = await _human_max_score(session, rows[item_ref])
-    if not 0 <= score <= maximum:
-        raise errors.ScoreOutOfRange(f"the score must be between 0 and {maximum:g} for this item")
-    manual = Score(
-        score, maximum, "manual", f"{actor.type}:{actor.id}", 1.0, {"SCORE": score}, [reason]
-    )
+    replace = {}
+    for item_ref, score in scores.items():
+        if item_ref not in rows:
+            raise errors.ItemNotOnAttempt(f"item {item_ref!r} is not on this attempt's form")
+        maximum = await _human_max_score(session, rows[item_ref])
+        if not 0 <= score <= maximum:
+            raise errors.ScoreOutOfRange(
+                f"the score must be between 0 and {maximum:g} for this item"
+            )
+        replace[item_ref] = Score(
+            score,
+            maximum,
+            "manual",
+            f"{actor.type}:{actor.id}",
+            1.0,
+            {"SCORE": score},
+            list(notes if notes is not None else [reason]),
+        )
     return await _new_revision(
         session,
         attempt,
         previous,
-        reason=f"manual score for {item_ref}: {reason}",
+        reason=reason,
         actor=actor,
-        replace={item_ref: manual},
+        replace=replace,
         reviewed=True,
+        feedback={ref: (feedback or {}).get(ref) for ref in replace},
     )
 
 
@@ -806,8 +846,51 @@ async def released_result(session: AsyncSession, attempt_id: uuid.UUID) -> Attem
     ).scalar_one_or_none()
 
 
-def candidate_result(attempt_id: uuid.UUID, released: AttemptResult) -> schemas.CandidateResult:
-    """A released revision as its candidate sees it: totals, band and sections."""
+async def candidate_feedback(
+    session: AsyncSession, released: AttemptResult
+) -> list[schemas.ItemFeedback]:
+    """The feedback people left on a released revision's item scores (comments to the
+    candidate, rubric levels), in form order; nothing else of the item scores."""
+    from waa_ads.delivery.models import AttemptItem
+
+    positions = {
+        ref: n
+        for n, ref in enumerate(
+            (
+                await session.execute(
+                    select(AttemptItem.ref)
+                    .where(AttemptItem.attempt_id == released.attempt_id)
+                    .order_by(AttemptItem.position)
+                )
+            ).scalars(),
+            start=1,
+        )
+    }
+    out = []
+    for row in await item_scores(session, released.id):
+        given = row.feedback or {}
+        comments = [c for c in given.get("comments", []) if isinstance(c, str) and c.strip()]
+        criteria = [schemas.CriterionFeedback(**c) for c in given.get("criteria", [])]
+        if comments or criteria:
+            out.append(
+                schemas.ItemFeedback(
+                    item_ref=row.item_ref,
+                    position=positions.get(row.item_ref, 0),
+                    comments=comments,
+                    criteria=criteria,
+                )
+            )
+    out.sort(key=lambda f: (f.position, f.item_ref))
+    return out
+
+
+def candidate_result(
+    attempt_id: uuid.UUID,
+    released: AttemptResult,
+    feedback: list[schemas.ItemFeedback] | None = None,
+) -> schemas.CandidateResult:
+    """A released revision as its candidate sees it: totals, band, sections and the
+    feedback of :func:`candidate_feedback`."""
     assert released.released_at is not None
     return schemas.CandidateResult(
         attempt_id=attempt_id,
@@ -819,6 +902,7 @@ def candidate_result(attempt_id: uuid.UUID, released: AttemptResult) -> schemas.
         passed=released.passed,
         sections={k: schemas.SectionTotals(**v) for k, v in released.sections.items()},
         released_at=released.released_at,
+        feedback=feedback or [],
     )
 
 
@@ -848,7 +932,13 @@ async def lookup(
                 ended_at=attempt.ended_at,
                 ended_because=attempt.ended_because,
                 result_released=released is not None,
-                result=candidate_result(attempt.id, released) if released is not None else None,
+                result=(
+                    candidate_result(
+                        attempt.id, released, await candidate_feedback(session, released)
+                    )
+                    if released is not None
+                    else None
+                ),
             )
         )
     limit = definition.time_limit_s

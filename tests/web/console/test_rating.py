@@ -243,3 +243,54 @@ async def test_an_uploaded_answer_is_a_link_to_the_file(
     opened = await browser_like.get(f"/api/v1/rating/leases/{lease_id}/file")
     assert opened.status_code == 200
     assert opened.content == UPLOADED
+
+
+async def test_a_lead_changes_the_plan_from_the_version_shown(
+    app: FastAPI, client: httpx.AsyncClient, browser_like: httpx.AsyncClient, make: Factory
+) -> None:
+    rw = await rating_world(app, client, make, candidates=1)
+    plan = (await rw.plan(double_share=1.0))["plan"]
+    assert rw.lead is not None
+    csrf = await console_sign_in(browser_like, rw.lead)
+    # A lead who is no admin reads the raters by name, not by id.
+    lead = await browser_like.get(f"/console/rating/plans/{plan['id']}")
+    assert rw.raters[0].user.email in lead.text and "Version 1" in lead.text
+    form = await browser_like.get(f"/console/rating/plans/{plan['id']}/edit")
+    assert form.status_code == 200, form.text
+    assert 'name="expected_version" value="1"' in form.text
+    assert 'value="Essays"' in form.text and rw.raters[1].user.email in form.text
+    chosen = {
+        "expected_version": "1",
+        "title": "Essays, second sitting",
+        "double_share": "50",
+        "disagreement_rule": "adjacent",
+        "resolution": "adjudicator",
+        "lease_seconds": "600",
+        "agreement_threshold": "70",
+        "score_unanswered": "on",
+        "raters": [str(rw.raters[0].user.id)],
+        "adjudicators": [str(rw.adjudicator.user.id)] if rw.adjudicator else [],
+        "leads": [str(rw.lead.user.id)],
+    }
+    changed = await post_form(
+        browser_like, f"/console/rating/plans/{plan['id']}/edit", csrf, chosen
+    )
+    assert changed.status_code == 303, changed.text
+    page = await browser_like.get(changed.headers["location"])
+    assert "Essays, second sitting" in page.text and "50% of responses" in page.text
+    assert "Version 2" in page.text
+    # The same form posted again (from version 1): refused, shown again from version 2
+    # with what was typed, nothing written.
+    stale = await post_form(
+        browser_like, f"/console/rating/plans/{plan['id']}/edit", csrf, chosen | {"title": "Lost"}
+    )
+    assert stale.status_code == 409, stale.text
+    assert "changed meanwhile" in stale.text or "version 2" in stale.text
+    assert 'name="expected_version" value="2"' in stale.text and 'value="Lost"' in stale.text
+    detail = await client.get(f"/api/v1/rating/plans/{plan['id']}", headers=rw.admin)
+    assert detail.json()["plan"]["title"] == "Essays, second sitting"
+    # A rater may not open it.
+    other = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://testserver")
+    async with other:
+        await console_sign_in(other, rw.raters[0])
+        assert (await other.get(f"/console/rating/plans/{plan['id']}/edit")).status_code == 403

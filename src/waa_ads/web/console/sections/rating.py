@@ -9,9 +9,12 @@ own, which gives the held lease back when asked again), so reloading after a ref
 shows the same lease with the refusal beside its field.
 
 The lead's page reads the plan's progress, disagreements, agreement and per-rater figures
-and pauses or resumes raters; adjudication is the same scoring form, leased from the same
-queue by an adjudicator of the plan. Admins create plans here. Everything goes through
-``/api/v1/rating``; the CSV export is a link to the API's own route.
+(raters by the names the plan's detail gives its leads) and pauses or resumes raters;
+adjudication is the same scoring form, leased from the same queue by an adjudicator of the
+plan. Admins create plans here, and leads change them (``PATCH``, from the version the form
+showed: a plan changed meanwhile is refused and the form shown again with the current
+plan). Everything goes through ``/api/v1/rating``; the CSV export is a link to the API's
+own route.
 """
 
 from __future__ import annotations
@@ -58,6 +61,7 @@ PLAN_FIELDS: Final = {
     "lease_seconds": "lease_seconds",
     "seeded_share": "seeded_share",
     "agreement_threshold": "agreement_threshold",
+    "score_unanswered": "score_unanswered",
     "raters": "raters",
     "adjudicators": "adjudicators",
     "leads": "leads",
@@ -82,14 +86,6 @@ templates.filters["rating_figure"] = _figure
 
 def _is_lead(who: Staff, plan: dict[str, Any]) -> bool:
     return who.has("admin") or str(who.me["user_id"]) in {str(x) for x in plan["leads"]}
-
-
-async def _people(who: Staff) -> dict[str, str]:
-    """Names of the organization's accounts, when the caller may list them (admins);
-    otherwise the pages show ids."""
-    if not who.has("admin"):
-        return {}
-    return {u["id"]: u["display_name"] or u["email"] for u in await who.read_all("/api/v1/users")}
 
 
 def _response_parts(response: dict[str, Any] | None) -> list[dict[str, Any]]:
@@ -290,27 +286,90 @@ async def save(request: Request, who: ActionDep, lease_id: uuid.UUID) -> Respons
 
 @router.get("/rating/plans/new", response_class=HTMLResponse)
 async def new_plan(request: Request, who: StaffDep, administration_id: str = "") -> HTMLResponse:
-    return await _plan_form(request, who, Form(values={"administration_id": administration_id}))
+    values = {"administration_id": administration_id, "score_unanswered": "on"}
+    return await _plan_form(request, who, Form(values=values))
 
 
-async def _plan_form(request: Request, who: Staff, form: Form, status: int = 200) -> HTMLResponse:
-    administrations: list[dict[str, Any]] = await who.read("/api/v1/administrations")
-    users = await who.read_all("/api/v1/users")
-    people = [u for u in users if u["is_active"] and not u["erased_at"]]
+async def _plan_form(
+    request: Request,
+    who: Staff,
+    form: Form,
+    status: int = 200,
+    detail: dict[str, Any] | None = None,
+) -> HTMLResponse:
+    """The plan form: a new plan (admins), or changing ``detail``'s plan (its leads, who
+    may not list the organization's accounts: they choose among its raters, read through
+    the rating API, and the people the plan has)."""
+    administrations: list[tuple[str, str]] = []
+    if detail is None:
+        listed: list[dict[str, Any]] = await who.read("/api/v1/administrations")
+        administrations = [("", "Choose one")] + [(a["id"], a["title"]) for a in listed]
+    if who.has("admin"):
+        users = await who.read_all("/api/v1/users")
+        active = [u for u in users if u["is_active"] and not u["erased_at"]]
+        raters = [
+            (u["id"], u["display_name"] or u["email"]) for u in active if "rater" in u["roles"]
+        ]
+        people = [(u["id"], u["display_name"] or u["email"]) for u in active]
+    else:
+        raters = [(p["user_id"], p["name"]) for p in await who.read(f"{API}/people")]
+        known = dict(raters) | (detail or {}).get("names", {})
+        people = sorted(known.items(), key=lambda kv: kv[1].casefold())
+    if detail is not None:
+        # Someone on the plan but no longer offered (an account made inactive) stays
+        # listed and ticked, so saving never takes off anyone unseen.
+        names = detail.get("names", {})
+        on_plan = {m["user_id"] for m in detail["members"]} | set(detail["plan"]["leads"])
+        for user_id in sorted(on_plan):
+            label = names.get(user_id, user_id)
+            if user_id not in dict(people):
+                people.append((user_id, label))
+            if user_id not in dict(raters) and any(
+                m["user_id"] == user_id and m["role"] == "rater" for m in detail["members"]
+            ):
+                raters.append((user_id, label))
     return render(
         request,
         "rating/plan_form.html",
         staff=who,
         status=status,
         form=form,
-        administrations=[("", "Choose one")] + [(a["id"], a["title"]) for a in administrations],
-        raters=[
-            (u["id"], u["display_name"] or u["email"]) for u in people if "rater" in u["roles"]
-        ],
-        people=[(u["id"], u["display_name"] or u["email"]) for u in people],
+        plan=detail["plan"] if detail else None,
+        administrations=administrations,
+        raters=raters,
+        people=people,
         rules=RULES,
         resolutions=RESOLUTIONS,
     )
+
+
+def _plan_values(detail: dict[str, Any]) -> dict[str, Any]:
+    """The form's fields as the plan has them (shares as percentages)."""
+    plan = detail["plan"]
+
+    def percent(x: float) -> str:
+        return _figure(round(x * 100, 4))
+
+    values: dict[str, Any] = {
+        "title": plan["title"],
+        "item_refs": ", ".join(plan["item_refs"]),
+        "double_share": percent(plan["double_share"]),
+        "disagreement_rule": plan["disagreement_rule"],
+        "disagreement_distance": _figure(plan["disagreement_distance"]),
+        "resolution": plan["resolution"],
+        "lease_seconds": str(plan["lease_seconds"]),
+        "seeded_share": percent(plan["seeded_share"]),
+        "agreement_threshold": percent(plan["agreement_threshold"]),
+        "expected_version": str(plan["version"]),
+        "raters": [m["user_id"] for m in detail["members"] if m["role"] == "rater"],
+        "adjudicators": [m["user_id"] for m in detail["members"] if m["role"] == "adjudicator"],
+        "leads": list(plan["leads"]),
+    }
+    if plan["per_criterion"]:
+        values["per_criterion"] = "on"
+    if plan["score_unanswered"]:
+        values["score_unanswered"] = "on"
+    return values
 
 
 def _share(value: str) -> Any:
@@ -322,8 +381,8 @@ def _share(value: str) -> Any:
         return value
 
 
-@router.post("/rating/plans", response_class=HTMLResponse)
-async def create_plan(request: Request, who: ActionDep) -> Response:
+async def _submitted_plan(request: Request) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The plan form as posted (``values``, to show again) and as the API's body."""
     submitted = await request.form()
     values: dict[str, Any] = {
         k: v for k, v in submitted.items() if isinstance(v, str) and k != "csrf_token"
@@ -331,7 +390,6 @@ async def create_plan(request: Request, who: ActionDep) -> Response:
     for many in ("raters", "adjudicators", "leads"):
         values[many] = [v for v in submitted.getlist(many) if isinstance(v, str)]
     body = {
-        "administration_id": values.get("administration_id") or None,
         "title": values.get("title", ""),
         "item_refs": [r.strip() for r in str(values.get("item_refs", "")).split(",") if r.strip()],
         "double_share": _share(str(values.get("double_share", "0"))),
@@ -342,10 +400,18 @@ async def create_plan(request: Request, who: ActionDep) -> Response:
         "lease_seconds": values.get("lease_seconds") or 900,
         "seeded_share": _share(str(values.get("seeded_share", "0"))),
         "agreement_threshold": _share(str(values.get("agreement_threshold", "70"))),
+        "score_unanswered": values.get("score_unanswered") == "on",
         "raters": [{"user_id": u} for u in values["raters"]],
         "adjudicators": [{"user_id": u} for u in values["adjudicators"]],
         "leads": values["leads"],
     }
+    return values, body
+
+
+@router.post("/rating/plans", response_class=HTMLResponse)
+async def create_plan(request: Request, who: ActionDep) -> Response:
+    values, body = await _submitted_plan(request)
+    body["administration_id"] = values.get("administration_id") or None
     reply = await who.api.post(f"{API}/plans", body)
     if reply.problem is not None:
         form = Form(values=values, problem=reply.problem, fields=PLAN_FIELDS)
@@ -354,13 +420,50 @@ async def create_plan(request: Request, who: ActionDep) -> Response:
     return redirect(f"{RATING}/plans/{created['plan']['id']}", flash="Rating plan created.")
 
 
+@router.get("/rating/plans/{plan_id}/edit", response_class=HTMLResponse)
+async def edit_plan(request: Request, who: StaffDep, plan_id: uuid.UUID) -> HTMLResponse:
+    detail = await _plan(who, plan_id)
+    # The plan's figures are for its leads: the same refusal as the API's for anyone else.
+    who.expect(await who.api.get(f"{API}/plans/{plan_id}/progress"))
+    return await _plan_form(request, who, Form(values=_plan_values(detail)), detail=detail)
+
+
+@router.post("/rating/plans/{plan_id}/edit", response_class=HTMLResponse)
+async def change_plan(request: Request, who: ActionDep, plan_id: uuid.UUID) -> Response:
+    values, body = await _submitted_plan(request)
+    detail = await _plan(who, plan_id)
+    # People kept keep the items and banks they were assigned (the form lists people only).
+    kept = {(m["user_id"], m["role"]): m for m in detail["members"]}
+    for role, many in (("rater", "raters"), ("adjudicator", "adjudicators")):
+        body[many] = [
+            {
+                "user_id": u,
+                "item_refs": kept[(u, role)]["item_refs"] if (u, role) in kept else [],
+                "bank_ids": kept[(u, role)]["bank_ids"] if (u, role) in kept else [],
+            }
+            for u in values[many]
+        ]
+    version = values.get("expected_version", "")
+    body["expected_version"] = int(version) if version.isascii() and version.isdigit() else 0
+    reply = await who.api.call("PATCH", f"{API}/plans/{plan_id}", json_body=body)
+    if reply.problem is None:
+        return redirect(f"{RATING}/plans/{plan_id}", flash="Rating plan changed.")
+    if reply.problem.code == "rating-plan-changed":
+        # Shown again from the plan as it is now, with what was typed, to be saved again.
+        fresh = await _plan(who, plan_id)
+        values["expected_version"] = str(fresh["plan"]["version"])
+        detail = fresh
+    form = Form(values=values, problem=reply.problem, fields=PLAN_FIELDS)
+    return await _plan_form(request, who, form, status=reply.status, detail=detail)
+
+
 @router.get("/rating/plans/{plan_id}", response_class=HTMLResponse)
 async def lead_page(request: Request, who: StaffDep, plan_id: uuid.UUID) -> HTMLResponse:
     detail = await _plan(who, plan_id)
     progress = await who.read(f"{API}/plans/{plan_id}/progress")
     waiting = await who.read(f"{API}/plans/{plan_id}/disagreements")
     stats = await who.read(f"{API}/plans/{plan_id}/stats")
-    names = await _people(who)
+    names = detail.get("names", {})
     me = str(who.me["user_id"])
     return render(
         request,
