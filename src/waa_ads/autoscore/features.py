@@ -204,7 +204,7 @@ class ScreenThresholds:
     max_words: float
     min_char_score: float
     min_common_share: float
-    min_topic_similarity: float
+    min_topic_share: float
     copy_share: float = 0.6
 
     def to_json(self) -> dict[str, float]:
@@ -213,7 +213,7 @@ class ScreenThresholds:
             "max_words": self.max_words,
             "min_char_score": self.min_char_score,
             "min_common_share": self.min_common_share,
-            "min_topic_similarity": self.min_topic_similarity,
+            "min_topic_share": self.min_topic_share,
             "copy_share": self.copy_share,
         }
 
@@ -245,6 +245,12 @@ def implausible_share(tokens: Sequence[str]) -> float:
     return odd / len(judged)
 
 
+def topic_share(tokens: Sequence[str], topic_words: frozenset[str]) -> float:
+    """The share of tokens that at least 1% of the training answers use: an answer to
+    another question draws many of its words from outside that vocabulary."""
+    return sum(1 for t in tokens if t in topic_words) / len(tokens) if tokens else 0.0
+
+
 def common_share(tokens: Sequence[str], common: frozenset[str]) -> float:
     """The share of tokens among the training answers' most frequent words (function words,
     mostly): near zero for another language."""
@@ -257,7 +263,7 @@ def screen(
     thresholds: ScreenThresholds,
     char_model: CharModel,
     common: frozenset[str],
-    topic_similarity: float,
+    topic_words: frozenset[str],
     prompt_trigrams: set[tuple[str, str, str]],
 ) -> str | None:
     """The reason this answer must go to a person before any score, or None.
@@ -286,6 +292,6 @@ def screen(
         own = trigrams_of(tokens)
         if own and len(own & prompt_trigrams) / len(own) >= thresholds.copy_share:
             return "copied from the prompt"
-    if len(tokens) >= 8 and topic_similarity < thresholds.min_topic_similarity:
+    if len(tokens) >= 8 and topic_share(tokens, topic_words) < thresholds.min_topic_share:
         return "off-topic"
     return None

@@ -546,7 +546,7 @@ class _Parts:
     char_model: feat.CharModel
     common: frozenset[str]
     topic: _Tfidf
-    topic_centroid: Floats
+    topic_words: frozenset[str]
     neighbour_matrix: sp.csr_matrix
     neighbour_ids: list[str]
     neighbour_scores: Ints
@@ -581,10 +581,6 @@ class TrainedModel:
         x = self._p.rep.transform(texts)
         return np.asarray(x @ self._p.coef).ravel() + self._p.intercept, x
 
-    def _topic_similarity(self, texts: Sequence[str]) -> Floats:
-        t = self._p.topic.transform(texts)
-        return np.asarray(t @ self._p.topic_centroid).ravel()
-
     def predict(self, texts: Sequence[str], ids: Sequence[str] | None = None) -> list[Prediction]:
         """Score each answer; route it to a person (``route="human"`` with the reason) when
         a screen finds it unlike the training answers, when its confidence is below the
@@ -601,7 +597,6 @@ class TrainedModel:
         conf = _confidence(
             raw, scale, score, p.calibration, p.config.tolerance, p.min_score, p.max_score
         )
-        similarity = self._topic_similarity(texts)
         out: list[Prediction] = []
         for i, text in enumerate(texts):
             ident = ids[i] if ids is not None else None
@@ -610,7 +605,7 @@ class TrainedModel:
                 thresholds=p.thresholds,
                 char_model=p.char_model,
                 common=p.common,
-                topic_similarity=float(similarity[i]),
+                topic_words=p.topic_words,
                 prompt_trigrams=p.prompt_trigrams,
             )
             confidence = round(float(conf[i]), 4)
@@ -709,6 +704,7 @@ class TrainedModel:
             "thresholds": p.thresholds.to_json(),
             "char_model": p.char_model.to_json(),
             "common": sorted(p.common),
+            "topic_words": sorted(p.topic_words),
             "neighbour_ids": p.neighbour_ids,
             "prompt_trigrams": sorted(list(t) for t in p.prompt_trigrams),
             "report": self.report.to_dict(),
@@ -722,7 +718,6 @@ class TrainedModel:
             "word_idf": p.rep.word.idf,
             "char_idf": p.rep.char.idf,
             "topic_idf": p.topic.idf,
-            "topic_centroid": p.topic_centroid,
             "neighbour_data": nm.data,
             "neighbour_indices": nm.indices.astype(np.int64),
             "neighbour_indptr": nm.indptr.astype(np.int64),
@@ -811,7 +806,7 @@ class TrainedModel:
             char_model=feat.CharModel.from_json(meta["char_model"]),
             common=frozenset(str(w) for w in meta["common"]),
             topic=topic,
-            topic_centroid=np.asarray(a["topic_centroid"], dtype=np.float64),
+            topic_words=frozenset(str(w) for w in meta["topic_words"]),
             neighbour_matrix=neighbours,
             neighbour_ids=[str(i) for i in meta["neighbour_ids"]],
             neighbour_scores=np.asarray(a["neighbour_scores"], dtype=np.int64),
@@ -942,16 +937,19 @@ def train(
     common_shares = np.array(
         [feat.common_share(feat.words(t), common) for t in texts if len(feat.words(t)) >= 8]
     )
-    # The topic is what an answer talks about: its words beyond the most common ones.
+    # Neighbours for explanations: word TF-IDF beyond the most common words.
     distinct = len({w for t in texts for w in feat.words(t)})
     stop = _common_words(texts, min(100, distinct // 10))
     topic = _Tfidf.fit(texts, "word", (1, 1), 20000, min_df=2, stop_words=sorted(stop))
     topic_x = topic.transform(texts)
-    centroid = np.asarray(topic_x.mean(axis=0)).ravel()
-    norm = float(np.linalg.norm(centroid))
-    centroid = centroid / norm if norm > 0 else centroid
-    similarity = np.asarray(topic_x @ centroid).ravel()
-    long_enough = n_words >= 8
+    # Off-topic: the words at least 1% of the training answers (and two or more) use.
+    df: Counter[str] = Counter()
+    for t in texts:
+        df.update(set(feat.words(t)))
+    topic_words = frozenset(w for w, c in df.items() if c >= max(2.0, 0.01 * len(texts)))
+    topic_shares = np.array(
+        [feat.topic_share(feat.words(t), topic_words) for t in texts if len(feat.words(t)) >= 8]
+    )
     thresholds = feat.ScreenThresholds(
         min_words=max(1.0, 0.5 * float(np.quantile(n_words[n_words > 0], 0.01))),
         max_words=2.0 * float(n_words.max()),
@@ -959,8 +957,8 @@ def train(
         min_common_share=0.2 * float(np.quantile(common_shares, 0.01))
         if common_shares.size
         else 0.0,
-        min_topic_similarity=0.35 * float(np.quantile(similarity[long_enough], 0.01))
-        if long_enough.any()
+        min_topic_share=float(np.quantile(topic_shares, 0.005)) - 0.03
+        if topic_shares.size
         else 0.0,
     )
     prompt_trigrams = feat.trigrams_of(feat.words(data.prompt_text)) if data.prompt_text else set()
@@ -977,7 +975,7 @@ def train(
         char_model=char_model,
         common=common,
         topic=topic,
-        topic_centroid=centroid,
+        topic_words=topic_words,
         neighbour_matrix=topic_x,
         neighbour_ids=list(data.ids),
         neighbour_scores=y,
