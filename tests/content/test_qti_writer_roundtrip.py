@@ -108,10 +108,12 @@ IMG = Graphic(
     width="200",
     height="100",
 )
+# A picture object is read and written as an img (test_qti_writer.py); an object that
+# is not an image stays an object.
 OBJECT = Graphic(
-    markup='<object data="images/map.png" type="image/png" width="200" height="100"/>',
-    src="images/map.png",
-    media_type="image/png",
+    markup='<object data="images/map.mp4" type="video/mp4" width="200" height="100"/>',
+    src="images/map.mp4",
+    media_type="video/mp4",
     width="200",
     height="100",
 )

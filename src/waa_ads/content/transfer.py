@@ -33,6 +33,7 @@ from waa_ads.content import assets, schemas, service
 from waa_ads.content.errors import BankWriteForbidden, ImportRejected, NothingToImport
 from waa_ads.content.interchange.native import load_native
 from waa_ads.content.interchange.qti.package import (
+    PackageBuildError,
     PackageError,
     build_package,
     iter_package_items,
@@ -507,7 +508,13 @@ async def export_qti3(
                     return "../" + package_path
             return None
 
-        xml = write_item(item)
+        try:
+            xml = write_item(item)
+        except ItemFormatError as exc:
+            raise PackageBuildError(
+                f"item {item.identifier!r} (version {version.version}) cannot be written "
+                f"as QTI 3.0: {exc.detail}"
+            ) from None
         items.append((item.identifier, rewrite_references(xml, target) if placed else xml))
     return build_package(items, media)
 

@@ -10,6 +10,7 @@ parses one back into elements of the QTI 3.0 namespace.
 from __future__ import annotations
 
 import re
+from pathlib import PurePosixPath
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -265,3 +266,55 @@ def fragment_nodes(fragment: str, *, what: str = "fragment") -> etree._Element:
         return etree.fromstring(wrapped.encode("utf-8"), safe_parser())
     except etree.XMLSyntaxError as exc:
         raise ItemFormatError(f"{what} is not well-formed XHTML: {exc.msg}") from None
+
+
+#: Graphic interactions (QTI 3.0 names; ``split_tag``/snake names match the 2.x ones too).
+GRAPHIC_INTERACTIONS = (
+    "qti-hotspot-interaction",
+    "qti-select-point-interaction",
+    "qti-graphic-order-interaction",
+    "qti-graphic-associate-interaction",
+    "qti-graphic-gap-match-interaction",
+)
+
+_IMAGE_SUFFIXES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".svg": "image/svg+xml",
+    ".webp": "image/webp",
+}
+
+
+def pictures_as_images(interaction: etree._Element) -> None:
+    """Replace, in place, a picture ``object`` that is a direct child of a graphic
+    interaction with an ``img`` in the same namespace: ``src`` from ``data``, ``alt`` from
+    the object's fallback text, ``width`` and ``height`` kept. QTI 2 gives the picture as
+    an ``object``; QTI 3.0 players draw hotspots over an ``img`` (an ``object`` that is
+    not an image, a video say, is left as it is)."""
+    for child in interaction:
+        if not isinstance(child.tag, str):
+            continue
+        namespace, local = split_tag(child.tag)
+        if local != "object":
+            continue
+        data = child.get("data")
+        media_type = (child.get("type") or "").lower()
+        if not media_type and data:
+            suffix = PurePosixPath(data.split("?")[0]).suffix.lower()
+            media_type = _IMAGE_SUFFIXES.get(suffix, "")
+        if not data or not media_type.startswith("image/"):
+            continue
+        img = etree.Element(f"{{{namespace}}}img" if namespace else "img")
+        img.set("src", data)
+        img.set("alt", " ".join("".join(str(t) for t in child.itertext()).split()))
+        for name in ("width", "height"):
+            value = child.get(name)
+            if value:
+                img.set(name, value)
+        img.tail = child.tail
+        if child.sourceline is not None:
+            img.sourceline = child.sourceline
+        interaction.replace(child, img)
+        return

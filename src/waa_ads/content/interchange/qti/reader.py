@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from lxml import etree
 
 from waa_ads.content.interchange.qti.common import (
+    GRAPHIC_INTERACTIONS,
     QTI2_NAMESPACES,
     QTI3_NS,
     VERSIONS,
@@ -31,6 +32,7 @@ from waa_ads.content.interchange.qti.common import (
     fragment_of,
     in_qti2_terms,
     parse_document,
+    pictures_as_images,
     rebuild,
     source_line,
     split_tag,
@@ -62,6 +64,7 @@ from waa_ads.content.item.responses import (
     normalize_value,
     parse_qti_value,
 )
+from waa_ads.content.item.truefalse import as_boolean_choices
 from waa_ads.content.item.validation import validate_item
 from waa_ads.content.render.sanitize import sanitize_body
 
@@ -141,6 +144,8 @@ _INTERACTION_ATTRS: dict[InteractionType, frozenset[str]] = {
 _INTERACTION_ATTRS[InteractionType.NUMERIC_ENTRY] = _INTERACTION_ATTRS[InteractionType.TEXT_ENTRY]
 
 _CHOICE_ATTRS = frozenset({"identifier", "fixed", "match-max", "match-min", "shape", "coords"})
+# A graphic interaction's picture is read as an ``img``, whichever way it was given.
+_GRAPHIC_SNAKE = frozenset(n[4:].replace("-", "_") for n in GRAPHIC_INTERACTIONS)
 _GRAPHIC_TAGS = frozenset({"img", "object", "picture"})
 _CAMEL_RE = re.compile(r"(?<!^)(?=[A-Z])")
 
@@ -790,6 +795,9 @@ def item_from_root(root: etree._Element) -> ItemDefinition:
     interactions: tuple[Interaction, ...] = ()
     body_notes: list[str] = []
     if body_source is not None:
+        for element in body_source.iter():
+            if isinstance(element.tag, str) and _snake(_local(element)) in _GRAPHIC_SNAKE:
+                pictures_as_images(element)
         body, interactions, body_notes = read_body(body_source, declarations)
     attributes = _other_attributes(root, frozenset())
     for name in sorted(set(attributes) - _ROOT_ATTRS):
@@ -816,5 +824,7 @@ def item_from_root(root: etree._Element) -> ItemDefinition:
         stylesheets=tuple(stylesheets),
         import_notes=(*body_notes, *notes),
     )
+    # QTI 3.0's true/false question (identifiers true and false) is the model's boolean one.
+    item = as_boolean_choices(item)
     validate_item(item)
     return item

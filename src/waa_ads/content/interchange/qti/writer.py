@@ -14,12 +14,14 @@ from typing import Any
 from lxml import etree
 
 from waa_ads.content.interchange.qti.common import (
+    GRAPHIC_INTERACTIONS,
     QTI3_NS,
     QTI3_SCHEMA_LOCATION,
     XML_NS,
     XSI_NS,
     fragment_nodes,
     parse_document,
+    pictures_as_images,
     rebuild,
 )
 from waa_ads.content.item.definition import (
@@ -47,6 +49,7 @@ from waa_ads.content.item.definition import (
 )
 from waa_ads.content.item.processing import kebab_name, qti3_name, template_url
 from waa_ads.content.item.responses import format_qti_value, record_field_base_type
+from waa_ads.content.item.truefalse import as_identifier_choices
 
 
 def _root_nsmap() -> Any:
@@ -364,6 +367,13 @@ def _modal_feedback_element(parent: etree._Element, feedback: ModalFeedback) -> 
     _append_fragment(element, feedback.content, f"modal feedback {feedback.identifier}")
 
 
+def _graphics_as_images(body: etree._Element) -> None:
+    """Write the picture of each graphic interaction as an ``img`` (items stored before
+    the reader made pictures ``img``s may still hold a QTI 2 ``object``)."""
+    for interaction in body.iter(*(_q(n) for n in GRAPHIC_INTERACTIONS)):
+        pictures_as_images(interaction)
+
+
 def _stylesheet_element(parent: etree._Element, stylesheet: Stylesheet) -> None:
     _sub(
         parent,
@@ -376,7 +386,11 @@ def _stylesheet_element(parent: etree._Element, stylesheet: Stylesheet) -> None:
 
 
 def item_element(item: ItemDefinition) -> etree._Element:
-    """The ``qti-assessment-item`` element of ``item``, children in the QTI 3.0 order."""
+    """The ``qti-assessment-item`` element of ``item``, children in the QTI 3.0 order.
+
+    A boolean true/false response is written as the identifier response QTI 3.0 binds to
+    a choice interaction (:mod:`~waa_ads.content.item.truefalse`)."""
+    item = as_identifier_choices(item)
     root = etree.Element(_q("qti-assessment-item"), nsmap=_root_nsmap())
     root.set(f"{{{XSI_NS}}}schemaLocation", QTI3_SCHEMA_LOCATION)
     root.set("identifier", item.identifier)
@@ -402,6 +416,7 @@ def item_element(item: ItemDefinition) -> etree._Element:
     for name, value in parsed_body.attrib.items():
         body.set(str(name), str(value))
     rebuild(parsed_body, body, QTI3_NS)
+    _graphics_as_images(body)
     if item.response_processing is not None:
         response_processing_element(root, item.response_processing)
     for feedback in item.modal_feedback:
