@@ -9,7 +9,7 @@ import { lookupCode, submitAttempt } from "./api.js";
 import { commitText } from "./item.js";
 import { problemMessage } from "./messages.js";
 import { itemStatus } from "./navigation.js";
-import { resultList } from "./results.js";
+import { feedbackSection, resultList } from "./results.js";
 import { $, session, state, view } from "./store.js";
 import { later, stopTimers } from "./timer.js";
 import { focusHeading, showScreen } from "./ui.js";
@@ -127,7 +127,8 @@ async function loadResult() {
   }
   const heading = document.createElement("h2");
   heading.textContent = "Your result";
-  box.replaceChildren(heading, resultList(attempt.result));
+  const feedback = feedbackSection(attempt.result, 3, "Feedback on your answers");
+  box.replaceChildren(heading, resultList(attempt.result), ...(feedback ? [feedback] : []));
   box.dataset.released = "true";
   $("result-refresh").hidden = true;
   return true;

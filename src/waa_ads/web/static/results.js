@@ -38,6 +38,41 @@ export function resultList(result) {
 }
 
 /**
+ * The feedback of the people who scored answers: per question, the rubric level reached
+ * on each criterion and their comments. Null when there is none.
+ * @param {Result} result
+ * @param {number} level  the heading level of the section's heading (its questions: one below)
+ * @param {string} title
+ * @returns {HTMLElement | null}
+ */
+export function feedbackSection(result, level, title) {
+  const given = result.feedback ?? [];
+  if (given.length === 0) return null;
+  const section = document.createElement("section");
+  section.className = "feedback";
+  const heading = document.createElement(`h${level}`);
+  heading.textContent = title;
+  section.append(heading);
+  for (const item of given) {
+    const question = document.createElement(`h${level + 1}`);
+    question.textContent = item.position > 0 ? `Question ${item.position}` : item.item_ref;
+    section.append(question);
+    if (item.criteria.length > 0) {
+      const list = document.createElement("dl");
+      for (const c of item.criteria) addTerm(list, c.criterion, `${c.level}: ${c.descriptor}`);
+      section.append(list);
+    }
+    for (const comment of item.comments) {
+      const p = document.createElement("p");
+      p.className = "comment";
+      p.textContent = comment;
+      section.append(p);
+    }
+  }
+  return section;
+}
+
+/**
  * The result in one line (for a table cell).
  * @param {Result} result
  */

@@ -180,6 +180,17 @@
  * @property {number} max_raw
  * @property {string | null} [band]
  * @property {boolean | null} [passed]
+ * @property {ItemFeedback[]} [feedback]
+ */
+
+/**
+ * What the people who scored an answer wrote to the candidate, and the rubric level it
+ * reached on each criterion (never who scored it).
+ * @typedef {object} ItemFeedback
+ * @property {string} item_ref
+ * @property {number} position
+ * @property {string[]} comments
+ * @property {{criterion: string, level: string, descriptor: string}[]} criteria
  */
 
 /**

@@ -9,7 +9,7 @@
 
 import { lookupCode, startAttempt } from "./api.js";
 import { OFFLINE, problemMessage } from "./messages.js";
-import { addTerm, endingWords, resultLine, when } from "./results.js";
+import { addTerm, endingWords, feedbackSection, resultLine, when } from "./results.js";
 import { $, keepSession, session, state } from "./store.js";
 import { later, stopTimers } from "./timer.js";
 import { focusHeading, renderHeader, showScreen } from "./ui.js";
@@ -110,6 +110,13 @@ function attempts(lookup) {
     tr.append(th, started, ended, result);
     rows.append(tr);
   }
+  const feedback = lookup.attempts.flatMap((attempt) => {
+    const section = attempt.result_released && attempt.result
+      ? feedbackSection(attempt.result, 3, `Feedback on attempt ${attempt.number}`)
+      : null;
+    return section ? [section] : [];
+  });
+  $("welcome-feedback").replaceChildren(...feedback);
   $("welcome-attempts").hidden = lookup.attempts.length === 0;
   const waiting = lookup.attempts.some((x) => !x.result_released && x.state !== "in_progress" && x.state !== "paused");
   $("welcome-refresh").hidden = !waiting;
