@@ -196,6 +196,12 @@ def _run(coro: Coroutine[Any, Any, T]) -> T:
         raise typer.Exit(2) from None
 
 
+def _reason(exc: BaseException) -> str:
+    """An exception's first line, for an ``error:`` line (a driver's message can run on)."""
+    text = str(getattr(exc, "orig", None) or exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
+
+
 @app.command("create-admin")
 def create_admin(
     email: str = typer.Option(..., help="The admin's e-mail address (the login)."),
@@ -945,9 +951,19 @@ def export_command(
     from waa_ads.core.db import database_from_settings
     from waa_ads.core.storage import blob_store_from_settings
 
+    def fail(message: str) -> typer.Exit:
+        console.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)
+        return typer.Exit(2)
+
     if format not in ("qti3", "native"):
-        raise typer.BadParameter("--format is qti3 or native")
-    wanted = VersionStatus(status) if status else None
+        raise fail(f"--format is qti3 or native, not {format!r}")
+    try:
+        wanted = VersionStatus(status) if status else None
+    except ValueError:
+        known = ", ".join(s.value for s in VersionStatus)
+        raise fail(f"--status is one of {known}, not {status!r}") from None
+    if out.exists() and not out.is_dir():
+        raise fail(f"--out {out} is a file, not a folder")
     settings = load_settings()
 
     async def go() -> tuple[str, bytes, int]:
@@ -973,9 +989,17 @@ def export_command(
             await blobs.aclose()
             await db.dispose()
 
-    name, data, count = _run(go())
-    out.mkdir(parents=True, exist_ok=True)
-    (out / name).write_bytes(data)
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        name, data, count = _run(go())
+    except (OSError, SQLAlchemyError) as exc:
+        raise fail(f"cannot read the bank: {_reason(exc)}") from None
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / name).write_bytes(data)
+    except OSError as exc:
+        raise fail(f"cannot write {out / name}: {exc.strerror or exc}") from None
     typer.echo(f"exported {count} items to {out / name}")
 
 
