@@ -16,6 +16,7 @@ from waa_ads.delivery import models as delivery_models
 from waa_ads.integrations import models as integration_models
 from waa_ads.integrity import models as integrity_models
 from waa_ads.rating import models as rating_models
+from waa_ads.reporting import models as reporting_models
 from waa_ads.scoring import models as scoring_models
 
 metadata = Base.metadata
@@ -33,5 +34,6 @@ __all__ = [
     "integrity_models",
     "metadata",
     "rating_models",
+    "reporting_models",
     "scoring_models",
 ]

@@ -17,6 +17,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 DEFAULT_COLOR: Final = "#1f4e8c"
 INK: Final = "#1b1b1b"
@@ -60,7 +61,10 @@ def section_profile(
         ax.xaxis.grid(True, color=GRID, linewidth=0.6)
         ax.set_axisbelow(True)
         for pos, share in zip(positions, shares, strict=True):
-            ax.text(min(share + 1.5, 92), pos, f"{share:.0f}%", va="center", color=INK)
+            if share > 85:  # no room after the bar: inside it, white on the bar's colour
+                ax.text(share - 1.5, pos, f"{share:.0f}%", va="center", ha="right", color="white")
+            else:
+                ax.text(share + 1.5, pos, f"{share:.0f}%", va="center", color=INK)
         for side in ("top", "right"):
             ax.spines[side].set_visible(False)
         fig.tight_layout()
@@ -86,7 +90,8 @@ def distribution(
             ax.hist(list(scores), bins=bins, color=color or DEFAULT_COLOR, edgecolor="white")
         if cut is not None:
             ax.axvline(cut, color="#b00020", linestyle="--", linewidth=1.2, label="pass mark")
-            ax.legend(frameon=False)
+            ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("Scaled score")
         ax.set_ylabel("Candidates")
         for side in ("top", "right"):

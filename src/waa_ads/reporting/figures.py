@@ -130,7 +130,10 @@ def figures(card: Scorecard) -> list[Figure]:
     if se is not None:
         low, high = card.scaled - RANGE_Z * se, card.scaled + RANGE_Z * se
         out.append(Figure("standard_error", "Standard error", f"{se:.1f}"))
-        out.append(Figure("likely_range", "Likely range (95%)", f"{low:.0f} to {high:.0f}"))
+        places = 0 if se >= 5 else 1
+        out.append(
+            Figure("likely_range", "Likely range (95%)", f"{low:.{places}f} to {high:.{places}f}")
+        )
     if card.band is not None:
         out.append(Figure("band", "Band", card.band))
     passed = outcome(card.passed)

@@ -66,6 +66,8 @@ class ReportJob(Base):
     archive_size: Mapped[int | None] = mapped_column(BigInteger())
     error: Mapped[str | None] = mapped_column(Text())
     requested_by: Mapped[str | None] = mapped_column(String(64))
+    #: The origin verification links on its scorecards point to (the requester's).
+    base_url: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime]
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]

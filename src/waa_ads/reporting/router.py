@@ -347,7 +347,9 @@ async def start_scorecards(
 ) -> schemas.JobRead:
     """Runs ``reporting.generate_scorecards`` once this commits; poll the job for its
     progress and, when done, its download link (a ZIP of the PDFs)."""
-    job = await service.start_scorecards_job(session, principal, administration_id)
+    job = await service.start_scorecards_job(
+        session, principal, administration_id, base_url=_base_url(request, settings)
+    )
     return _job_read(request, settings, job)
 
 

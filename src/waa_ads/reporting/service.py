@@ -969,6 +969,7 @@ async def start_scorecards_job(
     administration_id: uuid.UUID,
     *,
     enqueue: bool = True,
+    base_url: str | None = None,
 ) -> ReportJob:
     """A job that writes the scorecard of every released result of the administration and
     a ZIP of them; ``reporting.generate_scorecards`` runs it after this commits (unless
@@ -984,6 +985,7 @@ async def start_scorecards_job(
         state="queued",
         total=sum(1 for revisions in results.values() if _released_of(revisions) is not None),
         requested_by=principal.actor.id,
+        base_url=base_url,
         created_at=utcnow(),
     )
     session.add(job)

@@ -24,7 +24,6 @@ from waa_ads.core.tasks import TaskContext, task
 from waa_ads.delivery.models import Attempt
 from waa_ads.reporting import service
 from waa_ads.reporting.models import ReportJob
-from waa_ads.reporting.pdf import render_scorecard
 
 log = structlog.get_logger(__name__)
 
@@ -47,7 +46,7 @@ async def generate_scorecards(
             return job.state if job is not None else "missing"
         job.state, job.started_at = "running", utcnow()
         job.done, job.skipped, job.error = 0, 0, None
-        org, administration = job.organization_id, job.administration_id
+        org, administration, base_url = job.organization_id, job.administration_id, job.base_url
         attempts = await service.released_attempts(session, org, administration)
         job.total = len(attempts)
         cohort = await service.cohort_context(session, org, administration)
@@ -64,7 +63,7 @@ async def generate_scorecards(
             }
             for attempt_id in chunk:
                 try:
-                    sha = await _one(ctx, session, rows[attempt_id], cohort)
+                    sha = await _one(ctx, session, rows[attempt_id], cohort, base_url)
                 except DomainError as exc:
                     problems.append(f"{attempt_id}: {exc.detail}")
                     continue
@@ -87,9 +86,15 @@ async def generate_scorecards(
 
 
 async def _one(
-    ctx: TaskContext, session: AsyncSession, attempt: Attempt, cohort: service.CohortContext
+    ctx: TaskContext,
+    session: AsyncSession,
+    attempt: Attempt,
+    cohort: service.CohortContext,
+    base_url: str | None,
 ) -> str:
     """Store one attempt's scorecard (or find it stored); its SHA-256."""
+    from waa_ads.reporting.pdf import render_scorecard  # matplotlib: only when rendering
+
     built = await service.build_scorecard(session, ctx.settings, ctx.blobs, attempt, cohort=cohort)
     receipt = built.receipt
     assert receipt is not None
