@@ -111,6 +111,7 @@ PURE_MODULES = (
     "waa_ads.psychometrics.datasets",
     "waa_ads.psychometrics.dif",
     "waa_ads.psychometrics.linking",
+    "waa_ads.assessments.adaptive",
     "waa_ads.autoscore.errors",
     "waa_ads.autoscore.metrics",
     "waa_ads.autoscore.features",

@@ -34,6 +34,8 @@ integrity_app = typer.Typer(help="Integrity analyses.", no_args_is_help=True)
 app.add_typer(integrity_app, name="integrity")
 psychometrics_app = typer.Typer(help="Item analysis and IRT calibration.", no_args_is_help=True)
 app.add_typer(psychometrics_app, name="psychometrics")
+cat_app = typer.Typer(help="Computerized adaptive testing.", no_args_is_help=True)
+app.add_typer(cat_app, name="cat")
 essay_app = typer.Typer(
     help="Automated scoring of free-text answers (no database).", no_args_is_help=True
 )
@@ -619,6 +621,100 @@ def psychometrics_score(
             }
         )
     )
+
+
+@cat_app.command("simulate")
+def cat_simulate(
+    bank: Path | None = typer.Option(
+        None, help='`calibrate` JSON of right/wrong items (items may carry "tags").'
+    ),
+    bank_id: str | None = typer.Option(
+        None, help="An item bank's id: its items' stored rasch/2pl/3pl parameters."
+    ),
+    candidates: int = typer.Option(1000, min=1, help="Simulated candidates, theta ~ N(0, 1)."),
+    selection: str = typer.Option("max-info", help="max-info, randomesque or a-stratified."),
+    randomesque: int = typer.Option(5, min=1, help="Randomesque: choose among this many."),
+    strata: int = typer.Option(4, min=1, help="a-stratified: number of strata."),
+    se_target: float | None = typer.Option(0.3, help="Stop once the SE is at most this."),
+    min_items: int = typer.Option(5, min=1, help="Never stop before this many items."),
+    max_items: int = typer.Option(30, min=1, help="Stop at this many items."),
+    max_seconds: float | None = typer.Option(None, help="Stop once this much time is spent."),
+    seconds_per_item: float = typer.Option(60.0, min=0, help="Simulated time per item."),
+    content: list[str] = typer.Option(
+        [], help="Target share of a tag, TAG=SHARE (repeat the option per tag)."
+    ),
+    exposure_target: float | None = typer.Option(
+        None, help="Sympson-Hetter: hold each item's exposure near this rate."
+    ),
+    seed: int = typer.Option(0, help="Random seed (the run is deterministic for a seed)."),
+) -> None:
+    """Run an adaptive test against simulated candidates and print JSON: bias, RMSE, mean
+    test length and SE, stop reasons and item exposure rates."""
+    import json
+    import uuid
+
+    import numpy as np
+
+    from waa_ads.assessments import adaptive
+
+    if (bank is None) == (bank_id is None):
+        raise typer.BadParameter("give --bank FILE or --bank-id ID (one of them)")
+    if selection not in adaptive.SELECTIONS:
+        raise typer.BadParameter(", ".join(adaptive.SELECTIONS), param_hint="--selection")
+    shares: dict[str, float] = {}
+    for entry in content:
+        tag, _, share = entry.partition("=")
+        try:
+            shares[tag.strip()] = float(share)
+        except ValueError:
+            raise typer.BadParameter(
+                f"{entry!r} is not TAG=SHARE", param_hint="--content"
+            ) from None
+    if bank is not None:
+        items = _read_calibration(bank).get("items")
+        if not isinstance(items, list):
+            typer.echo(f"error: {bank}: no items", err=True)
+            raise typer.Exit(2)
+    else:
+        try:
+            wanted = uuid.UUID(str(bank_id))
+        except ValueError:
+            raise typer.BadParameter("not an id", param_hint="--bank-id") from None
+
+        async def read(session: Any) -> str:
+            from waa_ads.psychometrics.service import calibrated_bank_items
+
+            return json.dumps(await calibrated_bank_items(session, wanted))
+
+        items = json.loads(_in_transaction(load_settings(), read, write=False))
+        if not items:
+            typer.echo("error: the bank has no items with rasch, 2pl or 3pl parameters", err=True)
+            raise typer.Exit(2)
+    try:
+        cat_bank = adaptive.CatBank.from_items(items)
+        rules = adaptive.CatRules(
+            selection=selection,
+            randomesque=randomesque,
+            strata=strata,
+            se_target=se_target,
+            min_items=min_items,
+            max_items=max_items,
+            max_seconds=max_seconds,
+            content=shares,
+        )
+        rules.check(cat_bank)
+        if exposure_target is not None:
+            k = adaptive.sympson_hetter(cat_bank, rules, exposure_target, seed=seed)
+            rules = adaptive.CatRules(**{**rules.__dict__, "exposure": k})
+        thetas = np.random.default_rng(seed).standard_normal(candidates)
+        report = adaptive.simulate(cat_bank, rules, thetas, seed + 1, seconds_per_item)
+    except adaptive.CatConfigError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    out = report.to_dict(cat_bank)
+    out["bank_items"] = len(cat_bank.items)
+    out["selection"] = selection
+    typer.echo(json.dumps(out))
 
 
 @org_app.command("create")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import httpx
@@ -12,9 +13,11 @@ from sqlalchemy import select
 from tests.support.exams import begin, exam, wait_for_state
 from tests.support.factories import Factory, login
 from tests.support.problems import problem
+from waa_ads.assessments import adaptive
 from waa_ads.auth.models import Candidate, Role
 from waa_ads.content.models import ItemVersion
 from waa_ads.delivery.models import Attempt
+from waa_ads.psychometrics import service
 
 pytestmark = pytest.mark.asyncio
 
@@ -118,6 +121,17 @@ async def test_calibration_is_stored_on_the_item_versions(
         assert irt["model"] == "rasch" and irt["b"] == pytest.approx(item["b"])
         assert irt["calibration"]["id"] == body["id"]
         assert irt["calibration"]["administration_ids"] == [admin_id]
+
+    # the bank's calibrated items, as an adaptive test or `waa-ads cat simulate` reads them
+    async with app.state.db.transaction(write=False) as session:
+        bank_items = await service.calibrated_bank_items(
+            session, uuid.UUID(ex.world.bank_id), ex.world.org.id
+        )
+    by_version = {i["item_version_id"]: i for i in bank_items}
+    assert len(bank_items) == 3 and set(by_version) == {i["item_version_id"] for i in body["items"]}
+    for item in body["items"]:
+        assert by_version[item["item_version_id"]]["d"] == pytest.approx(item["d"])
+    assert len(adaptive.CatBank.from_items(bank_items).items) == 3
 
     other = await make.organization()
     stranger = await make.user(other, Role.admin)

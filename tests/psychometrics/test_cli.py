@@ -142,3 +142,34 @@ def test_link_and_score_from_calibrations(lsat7: Path, tmp_path: Path) -> None:
         assert person["scaled_se"] == pytest.approx(100 * person["se"])
     refused = runner.invoke(app, ["psychometrics", "link", str(form_x), str(lsat7)])
     assert refused.exit_code == 2 and "not JSON" in refused.output
+
+
+def test_cat_simulation_reports_recovery_length_and_exposure(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    items = [
+        {"item": f"i{j}", "a": float(rng.uniform(0.8, 2)), "d": float(rng.normal()), "c": 0.0}
+        for j in range(120)
+    ]
+    for j, item in enumerate(items):
+        item["tags"] = ["alg" if j % 2 else "geo"]
+    bank = tmp_path / "bank.json"
+    bank.write_text(json.dumps({"model": "2pl", "items": items}), encoding="utf-8")
+    args = ["cat", "simulate", "--bank", str(bank), "--candidates", "60", "--seed", "3"]
+    result = runner.invoke(
+        app, [*args, "--selection", "randomesque", "--content", "alg=0.5", "--content", "geo=0.5"]
+    )
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    assert out["candidates"] == 60 and out["bank_items"] == 120
+    assert abs(out["bias"]) < 0.2 and out["rmse"] < 0.5 and 5 <= out["mean_length"] <= 30
+    assert out["exposure"]["max"] <= 1 and len(out["exposure"]["most_exposed"]) == 10
+    timed = runner.invoke(
+        app, [*args, "--max-seconds", "300", "--seconds-per-item", "60", "--se-target", "0.01"]
+    )
+    assert timed.exit_code == 0, timed.output
+    assert json.loads(timed.output)["stop_reasons"] == {"time": 60}
+    assert json.loads(timed.output)["mean_length"] == 5
+    refused = runner.invoke(app, ["cat", "simulate", "--candidates", "5"])
+    assert refused.exit_code == 2 and "--bank" in refused.output
+    bad = runner.invoke(app, [*args, "--min-items", "40", "--max-items", "30"])
+    assert bad.exit_code == 2 and "min_items" in bad.output

@@ -13,7 +13,7 @@ from waa_ads.assessments.errors import AdministrationNotFound
 from waa_ads.assessments.models import Administration
 from waa_ads.auth.deps import Principal
 from waa_ads.auth.models import Candidate
-from waa_ads.content.models import ItemVersion
+from waa_ads.content.models import Item, ItemVersion
 from waa_ads.core.db import uuid7
 from waa_ads.core.tenancy import get_scoped
 from waa_ads.delivery.models import Attempt
@@ -236,3 +236,36 @@ async def administration_dif(
     report["skipped"] = [*skipped, *report["skipped"]]  # type: ignore[misc]
     report["ungrouped"] = ungrouped
     return report
+
+
+async def calibrated_bank_items(
+    session: AsyncSession, bank_id: uuid.UUID, organization_id: uuid.UUID | None = None
+) -> list[dict[str, object]]:
+    """The right/wrong items of a bank that carry IRT parameters, for an adaptive test or
+    its simulation: per item (by identifier) its newest version calibrated with rasch, 2pl
+    or 3pl, as ``{"item", "item_version_id", "a", "d", "c", "tags"}``. Archived items are
+    left out; ``organization_id`` limits the bank to one organization (None: any, for the
+    command line run by the operator)."""
+    stmt = (
+        select(
+            Item.identifier, ItemVersion.id, ItemVersion.version, ItemVersion.irt, ItemVersion.tags
+        )
+        .join(ItemVersion, ItemVersion.item_id == Item.id)
+        .where(Item.bank_id == bank_id, Item.archived_at.is_(None))
+        .order_by(Item.identifier, ItemVersion.version.desc())
+    )
+    if organization_id is not None:
+        stmt = stmt.where(Item.organization_id == organization_id)
+    out: dict[str, dict[str, object]] = {}
+    for identifier, version_id, _, params, tags in (await session.execute(stmt)).all():
+        if identifier in out or not params or params.get("model") not in irt.DICHOTOMOUS:
+            continue
+        out[identifier] = {
+            "item": identifier,
+            "item_version_id": str(version_id),
+            "a": params.get("a"),
+            "d": params.get("d"),
+            "c": params.get("c") or 0.0,
+            "tags": list(tags or []),
+        }
+    return list(out.values())
