@@ -103,22 +103,23 @@ async def test_bulk_scorecards_run_on_a_worker_with_progress_and_a_download_link
 ) -> None:
     cohort = await released_cohort(live_app, live_client, live_make)
     started = await live_client.post(
-        f"/api/v1/reports/administrations/{cohort.administration_id}/scorecards",
+        f"/api/v1/reports/administrations/{cohort.administration_id}/scorecards?chunk_size=2",
         headers=cohort.admin,
     )
     assert started.status_code == 202, started.text
     job = started.json()
     assert (job["state"], job["total"]) == ("queued", 6)
-    seen = set()
+    progress = []
     for _ in range(1200):
         job = (
             await live_client.get(f"/api/v1/reports/jobs/{job['id']}", headers=cohort.admin)
         ).json()
-        seen.add((job["state"], job["done"]))
+        progress.append(job["done"])
         if job["state"] in ("done", "failed"):
             break
         await asyncio.sleep(0.05)
     assert (job["state"], job["done"], job["skipped"]) == ("done", 6, 0), job
+    assert progress == sorted(progress)  # three tasks of two: the count only goes up
     assert job["download_url"].startswith("/api/v1/reports/files/")
 
     archive = await live_client.get(job["download_url"])  # no sign-in: the link is the key

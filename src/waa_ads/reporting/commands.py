@@ -233,6 +233,7 @@ def scorecards(
                 ctx,
                 job_id=str(job_id),
                 progress=lambda done, total: bar.update(line, total=total, completed=done),
+                fan_out=False,
             )
             async with db.transaction(write=False) as session:
                 row = await session.get(ReportJob, job_id)

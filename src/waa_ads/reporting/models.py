@@ -62,6 +62,13 @@ class ReportJob(Base):
     total: Mapped[int] = mapped_column(Integer(), default=0)
     done: Mapped[int] = mapped_column(Integer(), default=0)
     skipped: Mapped[int] = mapped_column(Integer(), default=0)
+    #: Chunks the work was split into, and the indexes of those done (each counted once,
+    #: however often its task is delivered).
+    chunk_size: Mapped[int] = mapped_column(Integer(), default=25)
+    chunks_total: Mapped[int] = mapped_column(Integer(), default=0)
+    chunks_done: Mapped[list[int]] = mapped_column(JSONType, default=list)
+    #: The cohort figures computed once for the whole job (scores, SEM).
+    cohort: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     archive_sha256: Mapped[str | None] = mapped_column(String(64))
     archive_size: Mapped[int | None] = mapped_column(BigInteger())
     error: Mapped[str | None] = mapped_column(Text())

@@ -344,11 +344,19 @@ async def start_scorecards(
     settings: SettingsDep,
     principal: PrincipalDep,
     administration_id: uuid.UUID,
+    chunk_size: Annotated[
+        int, Query(ge=1, le=500, description="Scorecards per task (each task one worker's).")
+    ] = service.BULK_CHUNK,
 ) -> schemas.JobRead:
-    """Runs ``reporting.generate_scorecards`` once this commits; poll the job for its
-    progress and, when done, its download link (a ZIP of the PDFs)."""
+    """Runs ``reporting.generate_scorecards`` once this commits, which splits the work into
+    tasks of ``chunk_size`` scorecards for the workers; poll the job for its progress and,
+    when done, its download link (a ZIP of the PDFs)."""
     job = await service.start_scorecards_job(
-        session, principal, administration_id, base_url=_base_url(request, settings)
+        session,
+        principal,
+        administration_id,
+        base_url=_base_url(request, settings),
+        chunk_size=chunk_size,
     )
     return _job_read(request, settings, job)
 

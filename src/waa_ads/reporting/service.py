@@ -63,7 +63,8 @@ from waa_ads.reporting.models import ReportJob, ReportReceipt
 from waa_ads.scoring import service as scoring_service
 from waa_ads.scoring.models import AttemptResult, ItemScore
 
-#: Scorecards written per transaction by a bulk job (progress is committed after each).
+#: Scorecards per task of a bulk job (each chunk a task any worker takes; progress is
+#: committed after each).
 BULK_CHUNK = 25
 #: How long a download link works.
 LINK_TTL_S = 3600
@@ -970,6 +971,7 @@ async def start_scorecards_job(
     *,
     enqueue: bool = True,
     base_url: str | None = None,
+    chunk_size: int = BULK_CHUNK,
 ) -> ReportJob:
     """A job that writes the scorecard of every released result of the administration and
     a ZIP of them; ``reporting.generate_scorecards`` runs it after this commits (unless
@@ -986,6 +988,7 @@ async def start_scorecards_job(
         total=sum(1 for revisions in results.values() if _released_of(revisions) is not None),
         requested_by=principal.actor.id,
         base_url=base_url,
+        chunk_size=chunk_size,
         created_at=utcnow(),
     )
     session.add(job)
