@@ -27,6 +27,7 @@ from waa_ads.core.tasks import start_background_work
 from waa_ads.core.telemetry import Tracing
 from waa_ads.core.textguard import TextInputMiddleware
 from waa_ads.delivery.autosave_edge import AutosaveShortcut
+from waa_ads.integrations.lti_router import router as lti_router
 from waa_ads.web.console.router import install_console
 from waa_ads.web.router import router as web_router
 from waa_ads.web.verify import router as verify_router
@@ -114,6 +115,7 @@ def create_app(
     app.include_router(api_router)
     app.include_router(web_router)
     app.include_router(verify_router)
+    app.include_router(lti_router)
     install_console(app)
     _document_problem_schema(app)
 

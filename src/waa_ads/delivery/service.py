@@ -665,6 +665,18 @@ async def _start(session: AsyncSession, settings: Settings, access_code: str) ->
     entry = await assessment_service.find_by_code(session, settings, access_code)
     if entry is None:
         raise errors.AccessCodeInvalid("this access code is not valid")
+    return await _start_entry(session, settings, entry)
+
+
+async def start_for_entry(session: AsyncSession, settings: Settings, entry: RosterEntry) -> Started:
+    """Start or resume the attempt of a roster entry the caller has already identified
+    without its access code (a learner arriving from an LMS by LTI): the same rules as
+    :func:`start`, the same credential."""
+    async with _start_slot(settings):
+        return await _start_entry(session, settings, entry)
+
+
+async def _start_entry(session: AsyncSession, settings: Settings, entry: RosterEntry) -> Started:
     latest = (
         await session.execute(
             select(Attempt)

@@ -1,22 +1,28 @@
 """Integration routes (``/api/v1/integrations``), for admins: webhook subscriptions, the
-delivery log with replay, and a dispatch on demand."""
+delivery log with replay, a dispatch on demand, LTI platform registrations, the tool's
+configuration values, launched links and roster provisioning. The public LTI endpoints
+(login, launch, JWKS) are in :mod:`waa_ads.integrations.lti_router`."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 
 from waa_ads.auth.deps import AdminDep
 from waa_ads.auth.errors import CREDENTIAL_ERRORS, RoleRequired
 from waa_ads.core.deps import SessionDep, SettingsDep
 from waa_ads.core.errors import error_responses
 from waa_ads.core.tasks import enqueue_after_commit
-from waa_ads.integrations import events, schemas, webhooks
+from waa_ads.integrations import events, lti, lti_claims, schemas, webhooks
 from waa_ads.integrations.errors import (
     DeliveryCursorInvalid,
     DeliveryNotFound,
+    LtiLaunchRefused,
+    LtiLinkNotFound,
+    LtiRegistrationExists,
+    LtiRegistrationNotFound,
     SubscriptionInactive,
     SubscriptionNotFound,
     UnknownEventType,
@@ -208,3 +214,128 @@ async def dispatch_now(session: SessionDep, admin: AdminDep) -> schemas.Dispatch
         session, "integrations.dispatch_organization", organization_id=str(admin.organization_id)
     )
     return schemas.DispatchStarted(queued=True)
+
+
+# --- LTI ------------------------------------------------------------------------------------
+
+
+def _registration_data(body: schemas.RegistrationWrite) -> lti.RegistrationData:
+    return lti.RegistrationData(**body.model_dump())
+
+
+@router.get(
+    "/lti/tool",
+    response_model=schemas.ToolConfiguration,
+    summary="The values to paste into an LMS when registering this tool",
+    responses=error_responses(*_ADMIN),
+)
+async def tool_configuration(
+    request: Request, session: SessionDep, settings: SettingsDep, admin: AdminDep
+) -> schemas.ToolConfiguration:
+    # The first key is made on first use, in this reading transaction (rare, and small).
+    key = await lti.current_key(session)
+    urls = lti.tool_urls(settings.public_base_url or str(request.base_url))
+    return schemas.ToolConfiguration(
+        **urls,
+        current_kid=key.kid,
+        scopes=[lti_claims.SCOPE_SCORE, lti_claims.SCOPE_LINEITEM, lti_claims.SCOPE_MEMBERSHIPS],
+        claims_used=["iss", "sub", "name", "email"],
+    )
+
+
+@router.post(
+    "/lti/registrations",
+    response_model=schemas.RegistrationRead,
+    status_code=status.HTTP_201_CREATED,
+    summary="Register a platform (LMS) the organization trusts",
+    responses=error_responses(*_ADMIN, UnsafeUrl, LtiRegistrationExists),
+)
+async def create_registration(
+    session: SessionDep, settings: SettingsDep, admin: AdminDep, body: schemas.RegistrationWrite
+) -> schemas.RegistrationRead:
+    reg = await lti.create_registration(session, settings, admin, _registration_data(body))
+    return schemas.RegistrationRead.model_validate(reg)
+
+
+@router.get(
+    "/lti/registrations",
+    response_model=list[schemas.RegistrationRead],
+    summary="The organization's platform registrations",
+    responses=error_responses(*_ADMIN),
+)
+async def list_registrations(
+    session: SessionDep, admin: AdminDep
+) -> list[schemas.RegistrationRead]:
+    return [
+        schemas.RegistrationRead.model_validate(r)
+        for r in await lti.list_registrations(session, admin)
+    ]
+
+
+@router.get(
+    "/lti/registrations/{registration_id}",
+    response_model=schemas.RegistrationRead,
+    summary="One platform registration",
+    responses=error_responses(*_ADMIN, LtiRegistrationNotFound),
+)
+async def get_registration(
+    session: SessionDep, admin: AdminDep, registration_id: uuid.UUID
+) -> schemas.RegistrationRead:
+    return schemas.RegistrationRead.model_validate(
+        await lti.get_registration(session, admin, registration_id)
+    )
+
+
+@router.put(
+    "/lti/registrations/{registration_id}",
+    response_model=schemas.RegistrationRead,
+    summary="Replace a platform registration's values",
+    responses=error_responses(*_ADMIN, LtiRegistrationNotFound, UnsafeUrl),
+)
+async def update_registration(
+    session: SessionDep,
+    settings: SettingsDep,
+    admin: AdminDep,
+    registration_id: uuid.UUID,
+    body: schemas.RegistrationWrite,
+) -> schemas.RegistrationRead:
+    reg = await lti.update_registration(
+        session, settings, admin, registration_id, _registration_data(body)
+    )
+    return schemas.RegistrationRead.model_validate(reg)
+
+
+@router.delete(
+    "/lti/registrations/{registration_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Remove a platform registration (its links and accounts go with it)",
+    responses=error_responses(*_ADMIN, LtiRegistrationNotFound),
+)
+async def delete_registration(
+    session: SessionDep, admin: AdminDep, registration_id: uuid.UUID
+) -> Response:
+    await lti.delete_registration(session, admin, registration_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get(
+    "/lti/links",
+    response_model=list[schemas.LinkRead],
+    summary="Resource links platforms have launched, with their administration",
+    responses=error_responses(*_ADMIN),
+)
+async def list_links(session: SessionDep, admin: AdminDep) -> list[schemas.LinkRead]:
+    return [schemas.LinkRead.model_validate(k) for k in await lti.list_links(session, admin)]
+
+
+@router.post(
+    "/lti/links/{link_id}/roster-sync",
+    response_model=schemas.RosterSynced,
+    summary="Fill the linked administration's roster from the course (NRPS)",
+    responses=error_responses(*_ADMIN, LtiLinkNotFound, LtiLaunchRefused),
+)
+async def sync_roster(
+    session: SessionDep, settings: SettingsDep, admin: AdminDep, link_id: uuid.UUID
+) -> schemas.RosterSynced:
+    members, added = await lti.sync_roster(session, settings, admin, link_id)
+    return schemas.RosterSynced(members=members, added=added)

@@ -55,7 +55,7 @@ class SubscriptionWithSecret(SubscriptionRead):
     )
 
 
-DeliveryStatus = Literal["pending", "retrying", "succeeded", "failed", "cancelled"]
+DeliveryStatus = Literal["pending", "sending", "retrying", "succeeded", "failed", "cancelled"]
 
 
 class DeliveryRead(_Read):
@@ -91,3 +91,63 @@ class DeliveryPage(BaseModel):
 
 class DispatchStarted(BaseModel):
     queued: bool
+
+
+# --- LTI ------------------------------------------------------------------------------------
+
+
+class RegistrationWrite(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    issuer: str = Field(min_length=1, max_length=500, description="The platform's iss.")
+    client_id: str = Field(min_length=1, max_length=500, description="This tool's client id there.")
+    auth_login_url: str = Field(min_length=1, max_length=2000, description="OIDC auth endpoint.")
+    auth_token_url: str = Field(min_length=1, max_length=2000, description="OAuth2 token endpoint.")
+    jwks_url: str = Field(min_length=1, max_length=2000, description="The platform's JWKS.")
+    deployment_ids: list[str] = Field(min_length=1, max_length=100)
+
+
+class RegistrationRead(_Read):
+    id: uuid.UUID
+    name: str
+    issuer: str
+    client_id: str
+    auth_login_url: str
+    auth_token_url: str
+    jwks_url: str
+    deployment_ids: list[str]
+    created_at: datetime
+    updated_at: datetime
+
+
+class ToolConfiguration(BaseModel):
+    """What an LMS administrator pastes into the platform's tool registration."""
+
+    login_url: str
+    launch_url: str
+    redirect_uri: str
+    deep_linking_url: str
+    jwks_url: str
+    current_kid: str
+    scopes: list[str]
+    claims_used: list[str]
+
+
+class LinkRead(_Read):
+    id: uuid.UUID
+    registration_id: uuid.UUID
+    deployment_id: str
+    resource_link_id: str
+    administration_id: uuid.UUID | None
+    title: str | None
+    context_id: str | None
+    lineitem_url: str | None
+    memberships_url: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class RosterSynced(BaseModel):
+    members: int = Field(description="Active learners the platform listed.")
+    added: int = Field(description="Of those, added to the administration's roster now.")

@@ -14,7 +14,7 @@ import structlog
 
 from waa_ads.core.settings import get_settings
 from waa_ads.core.tasks import TaskContext, TransientError, periodic, task
-from waa_ads.integrations import webhooks
+from waa_ads.integrations import lti, webhooks
 
 log = structlog.get_logger(__name__)
 
@@ -74,4 +74,35 @@ async def deliver_webhook(ctx: TaskContext, *, delivery_id: str) -> str:
     )
     if status == "retrying":
         raise DeliveryFailed(outcome.error or "delivery failed")
+    return status
+
+
+@task(
+    "integrations.deliver_lti_ags",
+    max_retries=_deployed.webhook_max_retries,
+    retry_backoff_s=_deployed.webhook_retry_backoff_s,
+    retry_backoff_max_s=3600.0,
+    retry_for=(DeliveryFailed,),
+)
+async def deliver_lti_ags(ctx: TaskContext, *, delivery_id: str) -> str:
+    """One try of an LTI grade passback (token, then the score); retried like a webhook
+    until the tries are exhausted. Returns the delivery's status."""
+    async with ctx.db.transaction() as session:
+        prepared = await lti.prepare_passback(session, uuid.UUID(delivery_id))
+    if prepared is None:
+        return "skipped"
+    outcome = await lti.post_score(ctx.db, ctx.settings, prepared)
+    final = ctx.attempt >= _deployed.webhook_max_retries
+    async with ctx.db.transaction() as session:
+        status = await webhooks.record_outcome(
+            session, ctx.settings, prepared.as_delivery(), outcome, final=final
+        )
+    log.info(
+        "lti.score_posted" if outcome.ok else "lti.score_failed",
+        delivery_id=delivery_id,
+        status=status,
+        response_status=outcome.status,
+    )
+    if status == "retrying":
+        raise DeliveryFailed(outcome.error or "passback failed")
     return status

@@ -56,9 +56,13 @@ DELIVER_TASK = "integrations.deliver_webhook"
 WEBHOOK = "webhook"
 #: Audit events read per organization per dispatch run.
 DISPATCH_BATCH = 500
-#: A pending delivery older than this is enqueued again by the dispatcher (its task was
-#: lost between commit and publication).
-STALE_PENDING = timedelta(seconds=60)
+#: A pending delivery untouched this long is enqueued again by the dispatcher (its task
+#: was lost between commit and publication, or it was queued where no worker listens).
+STALE_PENDING = timedelta(seconds=15)
+#: A retrying delivery untouched this long lost its scheduled retry.
+LOST_RETRY = timedelta(hours=2)
+#: A try claimed (``sending``) this long ago belongs to a worker that died mid-send.
+ABANDONED_SENDING = timedelta(minutes=5)
 EXCERPT_CHARS = 1000
 USER_AGENT = "waa-ads-webhooks/1"
 
@@ -471,10 +475,21 @@ async def dispatch_organization(
             public = events.public_type(row.action)
             if public is None:
                 continue
+            parsed = json.loads(row.canonical)
+            if row.action == "result.released":
+                from waa_ads.integrations import lti  # LTI builds on this module
+
+                await lti.add_passbacks(
+                    session,
+                    organization_id,
+                    seq=row.seq,
+                    attempt_id=row.target_id,
+                    revision=(parsed.get("data") or {}).get("revision"),
+                    occurred_at=parsed["occurred_at"],
+                )
             wanting = [s for s in subs if public in s.event_types and row.seq > s.start_seq]
             if not wanting:
                 continue
-            parsed = json.loads(row.canonical)
             event = OutboxEvent(
                 organization_id=organization_id,
                 seq=row.seq,
@@ -514,17 +529,35 @@ async def dispatch_organization(
         cursor.last_seq = rows[-1].seq
         cursor.updated_at = now
         await session.flush()
-    # What is pending now: the rows just added, and older ones whose task never ran.
-    stale_before = utcnow() - STALE_PENDING
+    # What to enqueue: the deliveries just added (only those: the others of this batch
+    # were enqueued by the run that added them), pending ones untouched for a while (their
+    # job was lost), and tries claimed long ago by a worker that died mid-send.
+    now = utcnow()
+    stale_before = now - STALE_PENDING
+    # A retry is scheduled at most an hour after its failed try (retry_backoff_max_s).
+    due = (
+        (IntegrationDelivery.status == "pending") & (IntegrationDelivery.updated_at < stale_before)
+    ) | (
+        (IntegrationDelivery.status == "retrying")
+        & (IntegrationDelivery.updated_at < now - LOST_RETRY)
+    )
+    abandoned = (IntegrationDelivery.status == "sending") & (
+        IntegrationDelivery.updated_at < now - ABANDONED_SENDING
+    )
+    condition = due | abandoned
+    if rows:
+        condition = condition | (
+            (IntegrationDelivery.status == "pending")
+            & (IntegrationDelivery.attempts == 0)
+            & (IntegrationDelivery.event_seq >= rows[0].seq)
+            & (IntegrationDelivery.event_seq <= rows[-1].seq)
+            & (IntegrationDelivery.replay_of.is_(None))
+        )
     pending = (
         (
             await session.execute(
                 select(IntegrationDelivery).where(
-                    IntegrationDelivery.organization_id == organization_id,
-                    IntegrationDelivery.status == "pending",
-                    IntegrationDelivery.attempts == 0,
-                    (IntegrationDelivery.event_seq > (rows[0].seq - 1 if rows else -1))
-                    | (IntegrationDelivery.updated_at < stale_before),
+                    IntegrationDelivery.organization_id == organization_id, condition
                 )
             )
         )
@@ -532,8 +565,9 @@ async def dispatch_organization(
         .all()
     )
     for delivery in pending:
-        if delivery.updated_at < stale_before:
-            delivery.updated_at = utcnow()
+        if delivery.status == "sending":
+            delivery.status = "retrying"
+        delivery.updated_at = now
         enqueue_after_commit(session, task_for(delivery.channel), delivery_id=str(delivery.id))
         created.append(delivery)
     await session.flush()
@@ -560,18 +594,38 @@ class Outcome:
 class PreparedDelivery:
     id: uuid.UUID
     organization_id: uuid.UUID
-    subscription_id: uuid.UUID
+    #: None for deliveries that belong to no subscription (LTI passbacks).
+    subscription_id: uuid.UUID | None
     url: str
     secret: str
     event_type: str
     payload: str
 
 
+async def claim(session: AsyncSession, delivery_id: uuid.UUID) -> IntegrationDelivery | None:
+    """Take a pending or retrying delivery for one try (status ``sending``), so that two
+    jobs for the same delivery never both send; None when another has it or it is done."""
+    claimed = (
+        await session.execute(
+            update(IntegrationDelivery)
+            .where(
+                IntegrationDelivery.id == delivery_id,
+                IntegrationDelivery.status.in_(("pending", "retrying")),
+            )
+            .values(status="sending", updated_at=utcnow())
+            .returning(IntegrationDelivery.id)
+        )
+    ).first()
+    if claimed is None:
+        return None
+    return await session.get(IntegrationDelivery, delivery_id, populate_existing=True)
+
+
 async def prepare(session: AsyncSession, delivery_id: uuid.UUID) -> PreparedDelivery | None:
     """What a try needs, or None when there is nothing to send (already succeeded,
     failed or cancelled; the subscription is gone or disabled: then it is cancelled)."""
-    delivery = await session.get(IntegrationDelivery, delivery_id)
-    if delivery is None or delivery.status not in ("pending", "retrying"):
+    delivery = await claim(session, delivery_id)
+    if delivery is None:
         return None
     sub = (
         await session.get(WebhookSubscription, delivery.subscription_id)
@@ -669,7 +723,7 @@ async def record_outcome(
     """Store a try's outcome; count the subscription's consecutive failures and disable
     it at the limit (audited). Returns the delivery's new status."""
     delivery = await session.get(IntegrationDelivery, prepared.id, with_for_update=True)
-    if delivery is None or delivery.status not in ("pending", "retrying"):
+    if delivery is None or delivery.status != "sending":
         return delivery.status if delivery is not None else "gone"
     now = utcnow()
     delivery.attempts += 1
@@ -687,6 +741,12 @@ async def record_outcome(
         },
     ]
     delivery.updated_at = now
+    if prepared.subscription_id is None:
+        delivery.status = "succeeded" if outcome.ok else ("failed" if final else "retrying")
+        if outcome.ok or final:
+            delivery.completed_at = now
+        await session.flush()
+        return delivery.status
     if outcome.ok:
         delivery.status = "succeeded"
         delivery.completed_at = now

@@ -1,0 +1,159 @@
+"""Public LTI 1.3 endpoints (``/lti``): the tool's JWKS, OIDC login initiation, the
+launch (resource link and deep linking), the deep-linking choice and the page script.
+Platforms and browsers call these without a WAA-ADS account; each request is trusted
+only as far as the checks in :mod:`waa_ads.integrations.lti` allow."""
+
+from __future__ import annotations
+
+import uuid
+from importlib import resources
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+
+from waa_ads.core.deps import SessionDep, SettingsDep, WriteSessionDep
+from waa_ads.core.errors import error_responses
+from waa_ads.core.settings import Settings
+from waa_ads.integrations import lti, lti_claims, pages
+from waa_ads.integrations.errors import LtiLaunchRefused, LtiLinkNotFound
+
+router = APIRouter(prefix="/lti", tags=["lti"])
+
+
+def base_url(request: Request, settings: Settings) -> str:
+    return (settings.public_base_url or str(request.base_url)).rstrip("/")
+
+
+@router.get("/jwks", summary="The tool's public keys (JWKS)")
+async def jwks(session: WriteSessionDep) -> JSONResponse:
+    return JSONResponse(await lti.published_jwks(session), headers={"Cache-Control": "max-age=300"})
+
+
+async def _login(
+    request: Request, session: Any, settings: Settings, params: dict[str, Any]
+) -> Response:
+    def text(name: str) -> str | None:
+        value = params.get(name)
+        return value if isinstance(value, str) and value else None
+
+    issuer, hint, target = text("iss"), text("login_hint"), text("target_link_uri")
+    if issuer is None or hint is None or target is None:
+        raise LtiLaunchRefused(
+            "a login needs iss, login_hint and target_link_uri",
+            extra={"reason": "login-parameters"},
+        )
+    location = await lti.begin_login(
+        session,
+        issuer=issuer,
+        login_hint=hint,
+        target_link_uri=target,
+        base_url=base_url(request, settings),
+        client_id=text("client_id"),
+        lti_message_hint=text("lti_message_hint"),
+        deployment_id=text("lti_deployment_id"),
+    )
+    return RedirectResponse(location, status_code=302, headers={"Cache-Control": "no-store"})
+
+
+@router.get(
+    "/login",
+    summary="OIDC third-party login initiation (GET)",
+    responses=error_responses(LtiLaunchRefused),
+)
+async def login_get(request: Request, session: WriteSessionDep, settings: SettingsDep) -> Response:
+    return await _login(request, session, settings, dict(request.query_params))
+
+
+@router.post(
+    "/login",
+    summary="OIDC third-party login initiation (form post)",
+    responses=error_responses(LtiLaunchRefused),
+)
+async def login_post(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
+    form = await request.form()
+    return await _login(request, session, settings, dict(form.items()))
+
+
+@router.post(
+    "/launch",
+    summary="LTI launch: the platform posts the id_token and state here",
+    responses=error_responses(LtiLaunchRefused, LtiLinkNotFound),
+)
+async def launch(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    id_token: Annotated[str, Form(max_length=20_000)] = "",
+    state: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    if not id_token:
+        raise LtiLaunchRefused("the launch has no id_token", extra={"reason": "malformed"})
+    launched = await lti.validate_launch(session, settings, id_token=id_token, state=state)
+    message = launched.launch
+    if message.message_type == lti_claims.DEEP_LINKING_REQUEST:
+        if not message.is_staff:
+            raise LtiLaunchRefused(
+                "only instructors choose the test of a link", extra={"reason": "role"}
+            )
+        return pages.page(
+            "picker.html",
+            title="Choose a test",
+            token=lti.deep_link_token(settings, launched),
+            administrations=await lti.administrations_to_link(
+                session, launched.registration.organization_id
+            ),
+        )
+    if message.is_staff:
+        link = await lti.bind_link(session, launched)
+        bound = "is linked to a test" if link.administration_id else "is not linked to a test yet"
+        return pages.page(
+            "message.html",
+            title=link.title or "WAA-ADS",
+            message=f"This link {bound}. Results are sent to the course's grade book "
+            "when they are released.",
+        )
+    started = await lti.launch_learner(session, settings, launched)
+    return pages.page(
+        "handoff.html",
+        title="Opening your test",
+        attempt_id=str(started.attempt_id),
+        credential=started.credential,
+        link_title=started.title,
+    )
+
+
+@router.post(
+    "/deep-link",
+    summary="The instructor's choice: answered with the signed deep-linking response",
+    responses=error_responses(LtiLaunchRefused, LtiLinkNotFound),
+)
+async def deep_link(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    token: Annotated[str, Form(max_length=4000)],
+    administration_id: Annotated[uuid.UUID, Form()],
+) -> Response:
+    answer = await lti.deep_link_response(
+        session,
+        settings,
+        token=token,
+        administration_id=administration_id,
+        base_url=base_url(request, settings),
+    )
+    return pages.page(
+        "return.html", title="Test chosen", return_url=answer.return_url, jwt=answer.jwt
+    )
+
+
+_SCRIPT = resources.files("waa_ads.integrations").joinpath("static/lti-handoff.js").read_bytes()
+
+
+@router.get("/handoff.js", include_in_schema=False)
+async def handoff_script() -> Response:
+    return Response(
+        _SCRIPT,
+        media_type="text/javascript",
+        headers={"Cache-Control": "max-age=300", "X-Content-Type-Options": "nosniff"},
+    )
