@@ -133,6 +133,24 @@ async def test_calibration_is_stored_on_the_item_versions(
         assert by_version[item["item_version_id"]]["d"] == pytest.approx(item["d"])
     assert len(adaptive.CatBank.from_items(bank_items).items) == 3
 
+    # the parameters, the curves drawn from them and the item statistics as CSV
+    base = f"/api/v1/psychometrics/administrations/{admin_id}"
+    params = await client.get(f"{base}/parameters", headers=ex.world.headers)
+    assert params.status_code == 200, params.text
+    assert [p["item"] for p in params.json()] == ["Q1", "Q2", "Q3"]
+    assert all(p["model"] == "rasch" and p["calibration_id"] == body["id"] for p in params.json())
+    for name in ("test", "item-Q2"):
+        png = await client.get(f"{base}/curves/{name}.png", headers=ex.world.headers)
+        assert png.status_code == 200 and png.headers["content-type"] == "image/png"
+        assert png.content.startswith(b"\x89PNG")
+    unknown = await client.get(f"{base}/curves/item-Q9.png", headers=ex.world.headers)
+    assert unknown.status_code == 404 and problem(unknown) == "irt-parameters-not-found"
+    exported = await client.get(f"{base}/item-analysis.csv", headers=ex.world.headers)
+    assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/csv")
+    lines = exported.text.splitlines()
+    assert lines[0].startswith("item,presented,max_score,mean,facility")
+    assert "test_persons,6" in lines and len([row for row in lines if row.startswith("Q")]) == 3
+
     other = await make.organization()
     stranger = await make.user(other, Role.admin)
     hidden = await client.post(

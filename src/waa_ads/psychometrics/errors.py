@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from waa_ads.core.errors import DomainError
+from waa_ads.core.errors import DomainError, NotFound
 
 
 class CalibrationInputError(DomainError):
@@ -21,3 +21,11 @@ class DifInputError(DomainError):
     status_code = 422
     code = "dif-input-invalid"
     title = "Scores and groups cannot be analysed for DIF"
+
+
+class ParametersNotFound(NotFound):
+    """No IRT parameters for what was asked (the administration's items were never
+    calibrated, or the item has none)."""
+
+    code = "irt-parameters-not-found"
+    title = "No IRT parameters"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from fastapi import APIRouter
+from fastapi.responses import Response
 
 from waa_ads.assessments.errors import AdministrationNotFound
 from waa_ads.auth.deps import PrincipalDep
@@ -13,7 +14,11 @@ from waa_ads.auth.models import Role
 from waa_ads.core.deps import SessionDep
 from waa_ads.core.errors import error_responses
 from waa_ads.psychometrics import linking, schemas, service
-from waa_ads.psychometrics.errors import CalibrationInputError, DifInputError
+from waa_ads.psychometrics.errors import (
+    CalibrationInputError,
+    DifInputError,
+    ParametersNotFound,
+)
 
 router = APIRouter(prefix="/psychometrics", tags=["psychometrics"])
 
@@ -113,3 +118,77 @@ async def create_linking(
         raise RoleRequired("linking is for admins and authors")
     result = linking.link_calibrations(body.form_x, body.form_y, body.method)
     return schemas.LinkingRead.model_validate(result)
+
+
+_PRIVATE = {"Cache-Control": "private, no-store"}
+
+
+@router.get(
+    "/administrations/{administration_id}/item-analysis.csv",
+    response_class=Response,
+    summary="The classical item analysis of an administration as CSV",
+    responses={
+        200: {"description": "CSV.", "content": {"text/csv": {"schema": {"type": "string"}}}},
+        **error_responses(*CREDENTIAL_ERRORS, RoleRequired, AdministrationNotFound),
+    },
+)
+async def administration_item_analysis_csv(
+    session: SessionDep, principal: PrincipalDep, administration_id: uuid.UUID
+) -> Response:
+    if not principal.has_any(Role.admin, Role.author):
+        raise RoleRequired("item statistics are for admins and authors")
+    analysis = await service.administration_item_analysis(session, principal, administration_id)
+    return Response(
+        service.item_analysis_csv(analysis),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            **_PRIVATE,
+            "Content-Disposition": f'attachment; filename="item-analysis-{administration_id}.csv"',
+        },
+    )
+
+
+@router.get(
+    "/administrations/{administration_id}/parameters",
+    response_model=list[schemas.ItemParametersRead],
+    summary="The stored IRT parameters of the item versions an administration used",
+    responses=error_responses(*CREDENTIAL_ERRORS, RoleRequired, AdministrationNotFound),
+)
+async def administration_parameters(
+    session: SessionDep, principal: PrincipalDep, administration_id: uuid.UUID
+) -> list[schemas.ItemParametersRead]:
+    if not principal.has_any(Role.admin, Role.author):
+        raise RoleRequired("item parameters are for admins and authors")
+    items, _ = await service.administration_parameters(session, principal, administration_id)
+    return [schemas.ItemParametersRead.model_validate(i) for i in items]
+
+
+@router.get(
+    "/administrations/{administration_id}/curves/{name}.png",
+    response_class=Response,
+    summary="Test information (name 'test') or one item's characteristic and information "
+    "curves (name 'item-<reference>'), as PNG",
+    responses={
+        200: {"description": "PNG.", "content": {"image/png": {}}},
+        **error_responses(
+            *CREDENTIAL_ERRORS, RoleRequired, AdministrationNotFound, ParametersNotFound
+        ),
+    },
+)
+async def administration_curves(
+    session: SessionDep, principal: PrincipalDep, administration_id: uuid.UUID, name: str
+) -> Response:
+    from waa_ads.psychometrics import charts
+
+    if not principal.has_any(Role.admin, Role.author):
+        raise RoleRequired("item curves are for admins and authors")
+    _, parameters = await service.administration_parameters(session, principal, administration_id)
+    if parameters is None:
+        raise ParametersNotFound("the administration's items have no IRT parameters yet")
+    if name == "test":
+        png, _ = charts.test_curves(parameters)
+    elif name.startswith("item-") and name.removeprefix("item-") in parameters.items:
+        png, _ = charts.item_curves(parameters, name.removeprefix("item-"))
+    else:
+        raise ParametersNotFound(f"no curves named {name!r} (test or item-<reference>)")
+    return Response(png, media_type="image/png", headers=_PRIVATE)

@@ -174,3 +174,18 @@ class LinkingRead(BaseModel):
     common_items: list[str]
     methods: dict[str, LinkingMethodRead]
     items: list[LinkedItemRead]
+
+
+class ItemParametersRead(BaseModel):
+    """An item's stored IRT parameters and the calibration they came from."""
+
+    item: str
+    item_version_id: str
+    model: str
+    a: float | None
+    b: float | list[float] | None
+    d: float | list[float] | None
+    c: float | None
+    se: dict[str, Any]
+    calibration_id: str | None
+    calibrated_at: str | None

@@ -17,10 +17,11 @@ from waa_ads.content.models import Item, ItemVersion
 from waa_ads.core.db import uuid7
 from waa_ads.core.tenancy import get_scoped
 from waa_ads.delivery.models import Attempt
-from waa_ads.psychometrics import dif, irt
+from waa_ads.psychometrics import dif, irt, linking
 from waa_ads.psychometrics.classical import ItemAnalysis, ItemAnalysisAccumulator
 from waa_ads.psychometrics.errors import CalibrationInputError, DifInputError
 from waa_ads.psychometrics.irt import Calibration
+from waa_ads.psychometrics.linking import ItemParameters
 from waa_ads.scoring.models import AttemptResult, ItemScore
 
 
@@ -269,3 +270,98 @@ async def calibrated_bank_items(
             "tags": list(tags or []),
         }
     return list(out.values())
+
+
+async def administration_parameters(
+    session: AsyncSession, principal: Principal, administration_id: uuid.UUID
+) -> tuple[list[dict[str, object]], ItemParameters | None]:
+    """The stored IRT parameters of the item versions an administration's scores came from:
+    one row per item reference (its newest calibrated version), and the items of the most
+    recent calibration's model as ``ItemParameters`` for curves (None when no item has
+    parameters). AdministrationNotFound outside the caller's organization."""
+    administration = await get_scoped(
+        session,
+        Administration,
+        administration_id,
+        principal.organization_id,
+        what="administration",
+        error=AdministrationNotFound,
+    )
+    used = (
+        select(ItemScore.item_ref, ItemScore.item_version_id)
+        .join(AttemptResult, AttemptResult.id == ItemScore.result_id)
+        .join(Attempt, Attempt.id == AttemptResult.attempt_id)
+        .where(
+            Attempt.administration_id == administration.id,
+            ItemScore.organization_id == principal.organization_id,
+        )
+        .distinct()
+        .subquery()
+    )
+    rows = (
+        await session.execute(
+            select(used.c.item_ref, ItemVersion.id, ItemVersion.version, ItemVersion.irt)
+            .join(ItemVersion, ItemVersion.id == used.c.item_version_id)
+            .order_by(used.c.item_ref, ItemVersion.version)
+        )
+    ).all()
+    found: dict[str, dict[str, object]] = {}
+    for ref, version_id, _, params in rows:
+        if not params or "model" not in params:
+            continue
+        meta = params.get("calibration") or {}
+        found[ref] = {
+            "item": ref,
+            "item_version_id": str(version_id),
+            "model": params["model"],
+            "a": params.get("a"),
+            "b": params.get("b"),
+            "d": params.get("d"),
+            "c": params.get("c"),
+            "se": params.get("se") or {},
+            "calibration_id": meta.get("id"),
+            "calibrated_at": meta.get("calibrated_at"),
+        }
+    items = sorted(found.values(), key=lambda i: str(i["item"]))
+    if not items:
+        return [], None
+    newest = max(items, key=lambda i: str(i["calibrated_at"] or ""))
+    model = newest["model"]
+    same = [i for i in items if i["model"] == model]
+    try:
+        parameters = linking.parameters_from_calibration({"model": model, "items": same})
+    except CalibrationInputError:
+        parameters = None
+    return items, parameters
+
+
+def item_analysis_csv(analysis: ItemAnalysis) -> str:
+    """The item statistics as CSV (one row per item; flags joined by spaces), then the
+    test's summary as rows of their own after a blank line."""
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    columns = [
+        "item",
+        "presented",
+        "max_score",
+        "mean",
+        "facility",
+        "discrimination",
+        "point_biserial",
+        "corrected_item_total",
+        "alpha_if_deleted",
+        "flags",
+    ]
+    writer.writerow(columns)
+    for item in analysis.items:
+        row = [getattr(item, c) for c in columns[:-1]]
+        writer.writerow(["" if v is None else v for v in row] + [" ".join(item.flags)])
+    writer.writerow([])
+    test = analysis.test
+    for name in ("persons", "items", "mean", "sd", "alpha", "kr20", "sem"):
+        value = getattr(test, name)
+        writer.writerow([f"test_{name}", "" if value is None else value])
+    return out.getvalue()
