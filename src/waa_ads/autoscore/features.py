@@ -281,7 +281,7 @@ def screen(
         not letters
         or odd >= 0.5
         or (odd >= 0.25 and char_model.score(text) < thresholds.min_char_score)
-        or (len(tokens) >= 10 and len(set(tokens)) / len(tokens) < 0.15)
+        or (len(tokens) >= 10 and len(set(tokens[:100])) / len(tokens[:100]) < 0.15)
     ):
         return "gibberish"
     if len(tokens) >= 8 and common_share(tokens, common) < thresholds.min_common_share:

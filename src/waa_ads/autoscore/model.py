@@ -21,6 +21,7 @@ behind a SHA-256 of the whole; nothing stored is ever executed.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
@@ -637,6 +638,48 @@ class TrainedModel:
             else:
                 out.append(Prediction(value, confidence, "auto", None, ident, float(raw[i])))
         return out
+
+    def prediction_sets(self, texts: Sequence[str], level: float | None = None) -> list[list[int]]:
+        """The conformal prediction set of each answer at ``level`` (default: the configured
+        confidence): the scores whose p-value exceeds ``1 - level``. Over answers like the
+        training ones, the true score lies in its set with probability about ``level``."""
+        p = self._p
+        if not texts:
+            return []
+        raw, _ = self._raw(texts)
+        scale = p.scale(raw, p.rep.dense.transform(texts)[:, 1])
+        sets = _prediction_sets(
+            raw,
+            scale,
+            p.calibration,
+            p.config.confidence if level is None else level,
+            p.min_score,
+            p.max_score,
+        )
+        return [[p.min_score + int(j) for j in np.flatnonzero(row)] for row in sets]
+
+    def with_routing(
+        self,
+        *,
+        confidence: float | None = None,
+        tolerance: int | None = None,
+        check_share: float | None = None,
+        seed: int | None = None,
+    ) -> TrainedModel:
+        """The same model routing by other rules (no retraining: the calibration scores
+        serve any level). The report still describes the routing it was trained with."""
+        changes: dict[str, Any] = {
+            k: v
+            for k, v in (
+                ("confidence", confidence),
+                ("tolerance", tolerance),
+                ("check_share", check_share),
+                ("seed", seed),
+            )
+            if v is not None
+        }
+        parts = dataclasses.replace(self._p, config=dataclasses.replace(self._p.config, **changes))
+        return TrainedModel(parts, self.report)
 
     def explain(self, text: str, k: int = 3) -> Explanation:
         """The ``k`` features that raised the score most, the ``k`` that lowered it most,
