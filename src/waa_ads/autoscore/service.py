@@ -20,13 +20,14 @@ from __future__ import annotations
 import asyncio
 import csv
 import hashlib
+import importlib
 import io
 import math
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, case, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,8 +37,6 @@ from waa_ads.audit.service import Actor
 from waa_ads.auth.deps import Principal
 from waa_ads.auth.errors import RoleRequired
 from waa_ads.auth.models import Role
-from waa_ads.autoscore import gate as gates
-from waa_ads.autoscore import model as essay
 from waa_ads.autoscore import problems, schemas
 from waa_ads.autoscore.errors import ModelCorrupt, ModelVersionMismatch
 from waa_ads.autoscore.models import AutoscoreDecision, AutoscoreSettings, EssayModel
@@ -63,6 +62,26 @@ from waa_ads.rating.models import (
 )
 from waa_ads.scoring import service as scoring
 from waa_ads.scoring.models import AttemptResult, ItemScore
+
+
+class _Lazy:
+    """A module imported on first use: the model library brings scikit-learn and SciPy,
+    which the API and workers load only once a model is trained or used."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(importlib.import_module(self._name), attr)
+
+
+if TYPE_CHECKING:
+    from waa_ads.autoscore import gate as gates
+    from waa_ads.autoscore import model as essay
+else:
+    essay = _Lazy("waa_ads.autoscore.model")
+    gates = _Lazy("waa_ads.autoscore.gate")
+
 
 TRAIN_TASK = "autoscore.train_model"
 ROUTE_TASK = "autoscore.route_attempt"

@@ -53,6 +53,7 @@ NAVIGATION: Final = (
     NavEntry("Audit log", f"{CONSOLE}/audit", frozenset({"admin"})),
     NavEntry("Rating", f"{CONSOLE}/rating", frozenset({"rater", "admin"})),
     NavEntry("Integrity", f"{CONSOLE}/integrity", frozenset({"admin", "proctor"})),
+    NavEntry("Automated scoring", f"{CONSOLE}/autoscore", frozenset({"admin"})),
     NavEntry("Reports", f"{CONSOLE}/reports", frozenset({"admin"})),
 )
 
