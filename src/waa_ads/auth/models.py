@@ -72,6 +72,9 @@ class Candidate(TimestampMixin, Base):
     external_id: Mapped[str | None] = mapped_column(String(200))
     full_name: Mapped[str | None] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(320))
+    #: A group the organization defines (a site, a cohort, an accommodation category...);
+    #: the integrity fairness report gives flag and decision rates per group.
+    group: Mapped[str | None] = mapped_column(String(100))
     # A candidate who signs in (later: SSO/LTI) is linked to an account; most never are.
     user_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("user.id", ondelete="SET NULL"), index=True

@@ -172,14 +172,28 @@ class CandidateCreate(BaseModel):
     external_id: str | None = Field(default=None, min_length=1, max_length=200)
     full_name: str = Field(min_length=1, max_length=200)
     email: EmailStr | None = None
+    group: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        description="A group the organization defines (site, cohort...); the integrity "
+        "fairness report gives flag and decision rates per group.",
+    )
 
 
 class CandidateUpdate(PatchModel):
-    nullable = frozenset({"external_id", "email"})
+    nullable = frozenset({"external_id", "email", "group"})
 
     external_id: str | None = Field(default=None, min_length=1, max_length=200)
     full_name: str | None = Field(default=None, min_length=1, max_length=200)
     email: EmailStr | None = None
+    group: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        description="A group the organization defines (site, cohort...); the integrity "
+        "fairness report gives flag and decision rates per group.",
+    )
 
 
 class CandidateRead(BaseModel):
@@ -190,5 +204,6 @@ class CandidateRead(BaseModel):
     external_id: str | None
     full_name: str | None
     email: str | None
+    group: str | None = None
     created_at: datetime
     erased_at: datetime | None

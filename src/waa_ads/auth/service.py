@@ -461,6 +461,7 @@ async def create_candidate(
         external_id=data.external_id,
         full_name=data.full_name,
         email=normalize_email(str(data.email)) if data.email else None,
+        group=data.group,
     )
     session.add(candidate)
     await session.flush()
@@ -557,6 +558,7 @@ async def erase_candidate(
         candidate.full_name = None
         candidate.email = None
         candidate.external_id = None
+        candidate.group = None
         candidate.erased_at = utcnow()
         await session.flush()
         await audit.record(

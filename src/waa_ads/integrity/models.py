@@ -146,3 +146,36 @@ class IntegrityDecision(Base):
     actor_type: Mapped[str] = mapped_column(String(16))
     actor_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
+
+
+class IntegrityFrame(Base):
+    """A webcam still of an attempt (the bytes in the blob store under ``sha256`` until
+    ``expires_at``), its findings once analysed, and the small thumbnail kept as evidence.
+    The purge deletes the still at expiry and the thumbnail too, unless a reviewer's warning
+    or invalidation rests on the attempt; the row and its findings stay."""
+
+    __tablename__ = "integrity_frame"
+    __table_args__ = (
+        UniqueConstraint("attempt_id", "seq"),
+        Index("ix_integrity_frame_expires_at", "expires_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid7)
+    organization_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organization.id", ondelete="CASCADE"), index=True
+    )
+    attempt_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("attempt.id", ondelete="CASCADE"))
+    #: 1, 2, ... per attempt in the order received.
+    seq: Mapped[int] = mapped_column(Integer())
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int] = mapped_column(Integer())
+    content_type: Mapped[str] = mapped_column(String(32))
+    width: Mapped[int] = mapped_column(Integer())
+    height: Mapped[int] = mapped_column(Integer())
+    received_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    analysed_at: Mapped[datetime | None]
+    findings: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    thumbnail_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    #: When the still was deleted (its findings and maybe its thumbnail stay).
+    purged_at: Mapped[datetime | None]
