@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from waa_ads.core.settings import Settings
+from waa_ads.integrations.commands import lti_app, webhooks_app
 
 app = typer.Typer(
     name="waa-ads",
@@ -40,6 +41,8 @@ essay_app = typer.Typer(
     help="Automated scoring of free-text answers (no database).", no_args_is_help=True
 )
 app.add_typer(essay_app, name="essay-model")
+app.add_typer(webhooks_app, name="webhooks")
+app.add_typer(lti_app, name="lti")
 
 console = Console(stderr=True)
 T = TypeVar("T")

@@ -1,0 +1,213 @@
+"""``waa-ads webhooks ...`` and ``waa-ads lti ...``: list subscriptions and the delivery
+log, replay a delivery, list and rotate the tool's LTI keys. Registered by the ``waa-ads``
+command (cli.py). Commands act as the system with an admin's rights; a refusal ends with
+one ``error:`` line and exit code 2."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.markup import escape
+
+from waa_ads.core.errors import DomainError
+from waa_ads.core.settings import Settings
+
+webhooks_app = typer.Typer(help="Webhook subscriptions and deliveries.", no_args_is_help=True)
+lti_app = typer.Typer(help="LTI 1.3: the tool's keys.", no_args_is_help=True)
+lti_keys_app = typer.Typer(help="The tool's signing keys (published at /lti/jwks).")
+lti_app.add_typer(lti_keys_app, name="keys")
+err = Console(stderr=True)
+T = TypeVar("T")
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)
+    return typer.Exit(2)
+
+
+def _with_session(work: Callable[[Any, Settings], Awaitable[T]]) -> T:
+    from waa_ads.core.db import database_from_settings
+
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        raise _fail(f"settings: {exc.errors()[0]['msg']}") from None
+
+    async def go() -> T:
+        db = database_from_settings(settings)
+        try:
+            async with db.transaction() as session:
+                return await work(session, settings)
+        finally:
+            await db.dispose()
+
+    try:
+        return asyncio.run(go())
+    except DomainError as exc:
+        raise _fail(exc.detail or exc.title) from None
+
+
+async def _admin_of(session: Any, slug: str) -> Any:
+    from sqlalchemy import select
+
+    from waa_ads.auth.deps import Principal
+    from waa_ads.auth.models import Organization
+
+    org_id = await session.scalar(select(Organization.id).where(Organization.slug == slug))
+    if org_id is None:
+        raise _fail(f"no organization {slug!r}")
+    return Principal.system(org_id, via="cli")
+
+
+def _rows(header: list[str], rows: list[list[str]]) -> None:
+    """Tab-separated lines under a header line: whole values, for people and scripts."""
+    for row in [header, *rows]:
+        typer.echo("\t".join(value.replace("\t", " ") for value in row))
+
+
+@webhooks_app.command("list")
+def webhooks_list(
+    organization: str = typer.Option(..., "--organization", help="Organization slug."),
+) -> None:
+    """The organization's subscriptions: id, state, failures, URL, events."""
+    from waa_ads.integrations import webhooks
+
+    async def work(session: Any, settings: Settings) -> None:
+        subs = await webhooks.list_subscriptions(session, await _admin_of(session, organization))
+        _rows(
+            ["id", "active", "failures", "url", "events"],
+            [
+                [
+                    str(s.id),
+                    "yes" if s.active else f"no ({s.disabled_reason or 'disabled'})",
+                    str(s.consecutive_failures),
+                    s.url,
+                    ",".join(s.event_types),
+                ]
+                for s in subs
+            ],
+        )
+
+    _with_session(work)
+
+
+@webhooks_app.command("deliveries")
+def webhooks_deliveries(
+    organization: str = typer.Option(..., "--organization", help="Organization slug."),
+    status: str | None = typer.Option(None, help="pending, retrying, succeeded, failed..."),
+    limit: int = typer.Option(20, min=1, max=500),
+) -> None:
+    """The newest deliveries: id, event, status, tries, response code, error."""
+    from waa_ads.integrations import webhooks
+
+    async def work(session: Any, settings: Settings) -> None:
+        rows, _ = await webhooks.list_deliveries(
+            session, await _admin_of(session, organization), status=status, limit=limit
+        )
+        _rows(
+            ["id", "channel", "event", "status", "tries", "code", "error"],
+            [
+                [
+                    str(d.id),
+                    d.channel,
+                    d.event_type,
+                    d.status,
+                    str(d.attempts),
+                    str(d.response_status or ""),
+                    d.error or "",
+                ]
+                for d in rows
+            ],
+        )
+
+    _with_session(work)
+
+
+@webhooks_app.command("replay")
+def webhooks_replay(
+    delivery_id: str = typer.Argument(..., help="The delivery to send again."),
+) -> None:
+    """Send a delivery's body again as a new delivery (queued for the workers)."""
+    from waa_ads.auth.deps import Principal
+    from waa_ads.integrations import webhooks
+    from waa_ads.integrations.models import IntegrationDelivery
+
+    try:
+        wanted = uuid.UUID(delivery_id)
+    except ValueError:
+        raise _fail(f"not a delivery id: {delivery_id!r}") from None
+
+    async def work(session: Any, settings: Settings) -> str:
+        row = await session.get(IntegrationDelivery, wanted)
+        if row is None:
+            raise _fail(f"no delivery {delivery_id}")
+        copy = await webhooks.replay(
+            session, Principal.system(row.organization_id, via="cli"), wanted
+        )
+        return str(copy.id)
+
+    _install_publisher()
+    typer.echo(_with_session(work))
+
+
+def _install_publisher() -> None:
+    """Publish to Celery when a broker is configured. Without one, the job has nowhere to
+    go from this process: the replay stays ``pending`` and the server's next dispatch run
+    enqueues it (pending deliveries are picked up again after a few seconds)."""
+    from waa_ads.core.tasks import (
+        CeleryDispatcher,
+        celery_app_from_settings,
+        discover_task_modules,
+        set_dispatcher,
+    )
+
+    settings = Settings()
+    discover_task_modules(settings.task_modules)
+    if settings.broker_url:
+        set_dispatcher(CeleryDispatcher(celery_app_from_settings(settings), blocking=True))
+    else:
+        set_dispatcher(_Deferred())
+
+
+class _Deferred:
+    def dispatch(self, jobs: Any) -> None:
+        err.print("no broker configured: the server's next dispatch run sends it")
+
+
+@lti_keys_app.command("list")
+def lti_keys_list() -> None:
+    """The tool's keys: kid, current or retired, created."""
+    from waa_ads.integrations import lti
+
+    async def work(session: Any, settings: Settings) -> None:
+        _rows(
+            ["kid", "state", "created"],
+            [
+                [
+                    key.kid,
+                    "current" if key.current else f"retired {key.retired_at:%Y-%m-%dT%H:%M}Z",
+                    f"{key.created_at:%Y-%m-%dT%H:%M}Z",
+                ]
+                for key in await lti.list_keys(session)
+            ],
+        )
+
+    _with_session(work)
+
+
+@lti_keys_app.command("rotate")
+def lti_keys_rotate() -> None:
+    """Make a new current key; the previous one stays published (retired) so messages
+    it signed still verify. Prints the new kid."""
+    from waa_ads.integrations import lti
+
+    async def work(session: Any, settings: Settings) -> str:
+        return str((await lti.rotate_key(session)).kid)
+
+    typer.echo(_with_session(work))

@@ -1,0 +1,75 @@
+"""``waa-ads webhooks ...`` and ``waa-ads lti keys ...`` on a database of their own."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from typer.testing import CliRunner
+
+from tests.support.factories import Factory, login
+from tests.support.settings import TEST_SECRET, make_settings
+from waa_ads.auth.models import Role
+from waa_ads.core.db import Database
+from waa_ads.core.settings import Settings
+
+pytestmark = pytest.mark.asyncio
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return make_settings(integrations_allow_private_urls=True)
+
+
+async def test_list_subscriptions_and_deliveries_replay_and_rotate_keys(
+    live_app: FastAPI,
+    live_client: httpx.AsyncClient,
+    live_make: Factory,
+    fresh_database: Database,
+    tmp_path: Path,
+) -> None:
+    from waa_ads.cli import app as cli
+
+    org = await live_make.organization("hooked")
+    headers = await login(live_client, await live_make.user(org, Role.admin))
+    created = await live_client.post(
+        "/api/v1/integrations/webhooks",
+        json={"url": "http://127.0.0.1:9/in", "event_types": ["attempt.started"]},
+        headers=headers,
+    )
+    assert created.status_code == 201, created.text
+    env = {
+        "WAA_DATABASE_URL": fresh_database.url,
+        "WAA_DATA_DIR": str(tmp_path),
+        "WAA_SECRET_KEY": TEST_SECRET,
+        "WAA_BROKER_URL": "",
+    }
+    runner = CliRunner()
+
+    async def run(*args: str) -> tuple[int, str]:
+        result = await asyncio.to_thread(runner.invoke, cli, list(args), env=env)
+        return result.exit_code, result.output
+
+    code, out = await run("webhooks", "list", "--organization", "hooked")
+    assert code == 0, out
+    assert created.json()["id"] in out and "attempt.started" in out
+    code, out = await run("webhooks", "deliveries", "--organization", "hooked")
+    assert code == 0 and out.startswith("id\tchannel\tevent"), out
+    code, out = await run("webhooks", "list", "--organization", "nobody")
+    assert code == 2 and "no organization 'nobody'" in out
+    code, out = await run("webhooks", "replay", "not-an-id")
+    assert code == 2 and "not a delivery id" in out
+
+    code, first = await run("lti", "keys", "rotate")
+    assert code == 0, first
+    code, second = await run("lti", "keys", "rotate")
+    assert code == 0 and second != first
+    code, out = await run("lti", "keys", "list")
+    assert code == 0, out
+    assert first.strip() in out and second.strip() in out
+    assert out.count("current") == 1 and out.count("retired") == 1
+    jwks = (await live_client.get("/lti/jwks")).json()
+    assert [k["kid"] for k in jwks["keys"]] == [second.strip(), first.strip()]
