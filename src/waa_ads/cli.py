@@ -1230,6 +1230,60 @@ def essay_model_predict(
     typer.echo(predictions_csv(model.predict(texts, ids)), nl=False)
 
 
+@essay_app.command("train-item")
+def essay_model_train_item(
+    item: str = typer.Option(..., "--item", help="The item's id."),
+    organization: str | None = typer.Option(None, help="Organization slug (if several)."),
+    folds: int = typer.Option(5, min=2, max=20, help="Cross-validation folds."),
+    confidence: float = typer.Option(0.9, help="Confidence an automatic score must reach."),
+    seed: int = typer.Option(0, help="Seed of the folds."),
+) -> None:
+    """Train a new version of an item's model from its resolved human scores in the
+    database, as the API's training task does (same service, run here in this process),
+    and print the registry row with the metrics and the gate's verdict as JSON."""
+    import json
+    import uuid
+
+    from waa_ads.auth.deps import Principal
+    from waa_ads.autoscore import schemas as autoscore_schemas
+    from waa_ads.autoscore import service as autoscore
+    from waa_ads.core.db import database_from_settings
+    from waa_ads.core.storage import blob_store_from_settings
+
+    try:
+        item_id = uuid.UUID(item)
+    except ValueError:
+        raise typer.BadParameter("an item id (a UUID)", param_hint="--item") from None
+    settings = load_settings()
+
+    async def go() -> dict[str, Any]:
+        db = database_from_settings(settings)
+        blobs = blob_store_from_settings(settings)
+        try:
+            # The registry row is made as the API makes it; the training runs here, in
+            # this process, instead of on a worker.
+            async with db.transaction() as session:
+                org = await _resolve_organization(session, organization)
+                principal = Principal.system(org.id)
+                body = autoscore_schemas.TrainFromRatings(
+                    item_id=item_id, folds=folds, confidence=confidence, seed=seed
+                )
+                row = await autoscore.request_training(session, principal, body, enqueue=False)
+                model_id = row.id
+            await autoscore.run_training(db, blobs, model_id)
+            async with db.transaction(write=False) as session:
+                detail = await autoscore.model_detail(session, principal, model_id)
+            return detail.model_dump(mode="json")
+        finally:
+            await blobs.aclose()
+            await db.dispose()
+
+    result = _run(go())
+    typer.echo(json.dumps(result))
+    if result["status"] != "trained":
+        raise typer.Exit(2)
+
+
 def main() -> None:
     try:
         app()

@@ -268,10 +268,15 @@ def _rated_outcomes(organization_id: uuid.UUID, version_id: uuid.UUID) -> Any:
 
 
 async def request_training(
-    session: AsyncSession, principal: Principal, body: schemas.TrainFromRatings
+    session: AsyncSession,
+    principal: Principal,
+    body: schemas.TrainFromRatings,
+    *,
+    enqueue: bool = True,
 ) -> EssayModel:
     """A new model version of the item (``training``), to be trained from its resolved
-    human scores by ``autoscore.train_model`` after this transaction commits (admins)."""
+    human scores by ``autoscore.train_model`` after this transaction commits (admins);
+    ``enqueue`` False when the caller runs :func:`run_training` itself (the command line)."""
     _require_admin(principal)
     version = await _item_version(session, principal, body.item_id, body.item_version_id)
     scale = await rating.scale_for(session, version.id, "item")
@@ -309,6 +314,7 @@ async def request_training(
         options=body,
         scale=(low, high),
         upload=None,
+        enqueue=enqueue,
     )
 
 
@@ -323,6 +329,7 @@ async def _new_model(
     scale: tuple[float, float],
     upload: str | None,
     training_ref: dict[str, Any] | None = None,
+    enqueue: bool = True,
 ) -> EssayModel:
     row = EssayModel(
         organization_id=principal.organization_id,
@@ -360,7 +367,8 @@ async def _new_model(
             "upload_sha256": upload,
         },
     )
-    enqueue_after_commit(session, TRAIN_TASK, model_id=str(row.id))
+    if enqueue:
+        enqueue_after_commit(session, TRAIN_TASK, model_id=str(row.id))
     return row
 
 
