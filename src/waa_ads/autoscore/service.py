@@ -36,7 +36,7 @@ from waa_ads.audit import service as audit
 from waa_ads.audit.service import Actor
 from waa_ads.auth.deps import Principal
 from waa_ads.auth.errors import RoleRequired
-from waa_ads.auth.models import Role
+from waa_ads.auth.models import Candidate, Role
 from waa_ads.autoscore import problems, schemas
 from waa_ads.autoscore.errors import ModelCorrupt, ModelVersionMismatch
 from waa_ads.autoscore.models import AutoscoreDecision, AutoscoreSettings, EssayModel
@@ -523,6 +523,23 @@ async def _prompt_text(session: AsyncSession, version_id: uuid.UUID) -> str | No
     return text if isinstance(text, str) and text.strip() else None
 
 
+async def _candidate_groups(
+    session: AsyncSession, attempt_ids: list[uuid.UUID]
+) -> list[str | None]:
+    """The group the organization gave each attempt's candidate (None where none), for the
+    fairness figures; all None while candidate records have no group field."""
+    column = getattr(Candidate, "group", None)
+    if column is None or not attempt_ids:
+        return [None] * len(attempt_ids)
+    rows = await session.execute(
+        select(Attempt.id, column)
+        .join(Candidate, Candidate.id == Attempt.candidate_id)
+        .where(Attempt.id.in_(set(attempt_ids)))
+    )
+    found: dict[uuid.UUID, str | None] = dict(rows.tuples().all())
+    return [found.get(a) for a in attempt_ids]
+
+
 async def _training_set(
     session: AsyncSession, blobs: BlobStore, row: EssayModel
 ) -> tuple[essay.TrainingSet, dict[str, Any]]:
@@ -601,12 +618,13 @@ async def _training_set(
             texts.append(texts_by_key.get(outcome.response_key, ""))
             scores.append(min(max(_whole(final), low), high))
             seconds.append(min(max(_whole(second), low), high) if second is not None else None)
+        groups = await _candidate_groups(session, [o.attempt_id for o in outcomes])
         data = essay.TrainingSet(
             ids=ids,
             texts=texts,
             scores=scores,
             second_scores=seconds,
-            groups=None,
+            groups=groups if any(groups) else None,
             prompt_text=prompt,
             min_score=low,
             max_score=high,
@@ -625,8 +643,7 @@ async def _training_set(
                     )
                 ).scalars()
             ),
-            # Candidates carry no group of their own yet: fairness by group needs a CSV.
-            "groups": [],
+            "groups": sorted({g for g in groups if g}),
         }
     ref["rows_sha256"] = rows_digest(data.ids, data.texts, data.scores)
     return data, ref
