@@ -396,6 +396,49 @@ def score_item(
     typer.echo(json.dumps(evaluate(item, responses).to_dict()))
 
 
+@integrity_app.command("faces")
+def integrity_faces(
+    images: list[Path] = typer.Argument(..., help="JPEG or PNG stills, in the order taken."),
+    preprocess: str = typer.Option("clahe", help="clahe (default), equalize or none."),
+) -> None:
+    """Analyse still images with the code webcam frames get and print one JSON object per
+    line: file, faces, presence, boxes, light, frozen (against the file before it) and
+    concerns. A file that cannot be read or is no acceptable still prints its error; the
+    exit code is then 2."""
+    import json
+
+    from waa_ads.core.errors import DomainError
+    from waa_ads.integrity import frames
+
+    if preprocess not in ("clahe", "equalize", "none"):
+        raise typer.BadParameter("clahe, equalize or none", param_hint="--preprocess")
+    failed = False
+    previous = ""
+    for image in images:
+        try:
+            found = frames.analyse_bytes(
+                image.read_bytes(), previous_signature=previous, mode=preprocess
+            )
+        except OSError as exc:
+            failed = True
+            typer.echo(json.dumps({"file": str(image), "error": f"cannot read: {exc.strerror}"}))
+            continue
+        except DomainError as exc:
+            failed = True
+            typer.echo(json.dumps({"file": str(image), "error": exc.detail}))
+            continue
+        previous = found.signature
+        typer.echo(
+            json.dumps(
+                {"file": str(image)}
+                | found.as_dict(with_signature=False)
+                | {"concerns": found.concerns}
+            )
+        )
+    if failed:
+        raise typer.Exit(2)
+
+
 @integrity_app.command("similarity")
 def integrity_similarity(
     file: Path = typer.Argument(..., help="CSV with candidate,item,response[,correct] rows."),
