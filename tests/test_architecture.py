@@ -104,6 +104,7 @@ PURE_MODULES = (
     "waa_ads.integrity.similarity",
     "waa_ads.integrity.simulate",
     "waa_ads.integrity.similarity_csv",
+    "waa_ads.integrity.frames",
     "waa_ads.psychometrics.errors",
     "waa_ads.psychometrics.classical",
     "waa_ads.psychometrics.irt",

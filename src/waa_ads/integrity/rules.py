@@ -74,12 +74,41 @@ class Rule:
     reason: str
 
 
+DEFAULT_CONSENT_TEXT = (
+    "This test takes a still picture from your camera every {interval} seconds while you "
+    "work. The pictures are checked for the number of faces, light and a frozen camera, "
+    "kept for {days} days and seen only by the people who review this test. A person, not "
+    "the software, decides about anything they show."
+)
+
+
+@dataclass(frozen=True)
+class CameraPolicy:
+    """A policy's ``camera`` section: stills every ``interval_s`` seconds, kept
+    ``retention_days`` days; ``without_camera`` is ``note`` (go on, the signals say so) or
+    ``proctor`` (the attempt waits, paused, for a proctor)."""
+
+    frames: bool = False
+    interval_s: int = 30
+    retention_days: int = 30
+    without_camera: str = "note"
+    consent_text: str | None = None
+
+    @property
+    def consent(self) -> str:
+        text = self.consent_text or DEFAULT_CONSENT_TEXT
+        return text.replace("{interval}", str(self.interval_s)).replace(
+            "{days}", str(self.retention_days)
+        )
+
+
 @dataclass(frozen=True)
 class Policy:
     rules: tuple[Rule, ...]
     settings: SignalSettings = field(default_factory=SignalSettings)
     appeals: bool = False
     description: str | None = None
+    camera: CameraPolicy = field(default_factory=CameraPolicy)
 
 
 @dataclass(frozen=True)
@@ -235,6 +264,7 @@ def parse_policy(yaml_text: str) -> Policy:
         settings=SignalSettings(**doc.get("settings", {})),
         appeals=bool(doc.get("appeals", False)),
         description=doc.get("description"),
+        camera=CameraPolicy(**doc.get("camera", {})),
     )
 
 

@@ -32,6 +32,34 @@ SIGNALS: dict[str, str] = {
     "gap_burst_count": "long gaps without activity followed by a burst of answers",
     "changes_after_focus_loss": "answers changed while away or just after coming back",
     "similarity_partner_count": "candidates of the administration with unusual agreement",
+    "frame_count": "webcam stills analysed",
+    "frame_no_face_count": "stills with no face",
+    "frame_no_face_share": "share of the analysed stills with no face",
+    "frame_several_faces_count": "stills with more than one face",
+    "frame_looking_away_count": "stills with a face turned away (seen only in profile)",
+    "frame_at_edge_count": "stills with the face leaving the frame",
+    "frame_too_dark_count": "stills too dark to judge",
+    "frame_too_bright_count": "stills too bright to judge",
+    "frame_covered_count": "stills of a single tone (a covered lens)",
+    "frame_frozen_count": "stills near identical to the one before (frozen or virtual camera)",
+    "camera_refused": "1 when the candidate did not consent to the camera",
+    "camera_unavailable": "1 when the candidate's browser had no usable camera",
+}
+
+#: Frame findings counted as signals: (findings key, value that counts, signal).
+_FRAME_COUNTS = (
+    ("presence", "none", "frame_no_face_count"),
+    ("presence", "several", "frame_several_faces_count"),
+    ("looking_away", True, "frame_looking_away_count"),
+    ("at_edge", True, "frame_at_edge_count"),
+    ("too_dark", True, "frame_too_dark_count"),
+    ("too_bright", True, "frame_too_bright_count"),
+    ("uniform", True, "frame_covered_count"),
+    ("frozen", True, "frame_frozen_count"),
+)
+_CAMERA_EVENTS = {
+    "camera_consent_refused": "camera_refused",
+    "camera_unavailable": "camera_unavailable",
 }
 
 _AWAY = frozenset({"focus_lost", "visibility_hidden"})
@@ -91,6 +119,16 @@ class CohortTime:
     median_ms: float
     median_log: float
     mad_log: float  # median absolute deviation of the log times
+
+
+@dataclass(frozen=True)
+class FrameRecord:
+    """An analysed webcam still: its id, sequence number, receipt time and findings."""
+
+    id: str
+    seq: int
+    at: datetime
+    findings: Mapping[str, Any]
 
 
 @dataclass
@@ -161,13 +199,15 @@ def compute_signals(
     *,
     ended_at: datetime,
     similarity_partners: Sequence[dict[str, Any]] = (),
+    frames: Sequence[FrameRecord] = (),
 ) -> dict[str, SignalValue]:
     """Every signal of :data:`SIGNALS` for one attempt.
 
     ``events`` and ``saves`` are the attempt's own, in any order; ``cohort`` gives the
     administration's response times per item; ``ended_at`` closes a period still open
     (away, offline) when the attempt ended; ``similarity_partners`` are the pairs the
-    similarity analysis flagged with this attempt (each becomes evidence as it is).
+    similarity analysis flagged with this attempt (each becomes evidence as it is);
+    ``frames`` are its analysed webcam stills.
     """
     events = sorted(events, key=lambda e: (e.at, e.client_time or "", e.id))
     saves = sorted(saves, key=lambda s: (s.at, s.id))
@@ -200,7 +240,40 @@ def compute_signals(
     out["similarity_partner_count"] = SignalValue(
         float(len(similarity_partners)), [dict(p) for p in similarity_partners]
     )
+    _frames(out, events, frames)
     return out
+
+
+def _frames(
+    out: dict[str, SignalValue], events: Sequence[EventRecord], frames: Sequence[FrameRecord]
+) -> None:
+    analysed = sorted(frames, key=lambda f: f.seq)
+    out["frame_count"] = SignalValue(float(len(analysed)))
+    for key, wanted, name in _FRAME_COUNTS:
+        hits = [f for f in analysed if f.findings.get(key) == wanted]
+        out[name] = SignalValue(
+            float(len(hits)),
+            [
+                {
+                    "frame": f.id,
+                    "seq": f.seq,
+                    "at": _iso(f.at),
+                    "faces": f.findings.get("faces"),
+                    "brightness": f.findings.get("brightness"),
+                }
+                for f in hits
+            ],
+        )
+    none = out["frame_no_face_count"]
+    out["frame_no_face_share"] = SignalValue(
+        round(none.value / len(analysed), 4) if analysed else 0.0, list(none.evidence)
+    )
+    for event in events:
+        camera = _CAMERA_EVENTS.get(event.kind)
+        if camera is not None and out[camera].value == 0:
+            out[camera] = SignalValue(
+                1.0, [{"event": event.id, "kind": event.kind, "at": _iso(event.at)}]
+            )
 
 
 def _fast(
