@@ -91,7 +91,7 @@ def synthetic_card(i: int) -> Any:
                 "A clear argument; cite the data.",
                 [("Reasoning", "Secure"), ("Communication", "Developing")],
             ),
-        ],  # fmt: skip
+        ],
         estimate=Estimate(scaled_se=18.4, percentile=float(i % 100), cohort=1000),
         code=code,
         verify_url=f"https://results.example.org/verify/{code}",
@@ -263,7 +263,7 @@ async def through_workers(args: argparse.Namespace) -> dict[str, Any]:
                         stdout=out,
                         stderr=subprocess.STDOUT,
                         start_new_session=True,
-                    )  # fmt: skip
+                    )
                 )
         deadline = time.monotonic() + 180
         while not all(" ready." in p.read_text(errors="replace") for p in logs):
