@@ -111,6 +111,8 @@ PURE_MODULES = (
     "waa_ads.psychometrics.csvio",
     "waa_ads.psychometrics.datasets",
     "waa_ads.psychometrics.dif",
+    "waa_ads.reporting.figures",
+    "waa_ads.reporting.cohort",
     "waa_ads.integrations.events",
     "waa_ads.integrations.signing",
     "waa_ads.integrations.lti_claims",
