@@ -208,6 +208,18 @@ async def test_dif_of_an_administration_by_groups_the_caller_gives(
     # Q1: all three of R right, none of F: the focal group is far behind at every total
     assert q1["logistic"]["group_effect"] < 0 and q1["logistic"]["uniform_chi_square"] > 0
 
+    # without groups in the request, the candidates' stored groups are used
+    for n, attempt_id in enumerate(attempts[:6]):
+        patched = await client.patch(
+            f"/api/v1/candidates/{owners[attempt_id][0]}",
+            json={"group": "R" if n < 3 else "F"},
+            headers=ex.world.headers,
+        )
+        assert patched.status_code == 200, patched.text
+    stored = await client.post(url, json={"reference": "R"}, headers=ex.world.headers)
+    assert stored.status_code == 200, stored.text
+    assert stored.json()["comparisons"] == body["comparisons"] and stored.json()["ungrouped"] == 1
+
     missing = await client.post(
         url, json={"reference": "Z", "groups": groups}, headers=ex.world.headers
     )

@@ -33,7 +33,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.optimize import minimize
 
 from waa_ads.psychometrics.errors import CalibrationInputError
 from waa_ads.psychometrics.irt import (
@@ -238,6 +237,8 @@ def link(
     out["mean-sigma"] = Linking("mean-sigma", slope, float(by.mean() - slope * bx.mean()))
     slope_mm = float(x.params[:, 0].mean() / y.params[:, 0].mean())
     out["mean-mean"] = Linking("mean-mean", slope_mm, float(by.mean() - slope_mm * bx.mean()))
+    from scipy.optimize import minimize  # imported when used: the API starts without it
+
     theta, weights = quadrature(points, bound)
     start = np.array([out["mean-sigma"].slope, out["mean-sigma"].intercept])
     for method in ("stocking-lord", "haebara"):

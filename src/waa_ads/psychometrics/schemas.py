@@ -81,10 +81,12 @@ class CalibrationRead(BaseModel):
 
 
 class DifCreate(BaseModel):
-    """Groups for a DIF analysis: candidate external id (or candidate id) -> group."""
+    """A DIF analysis: the reference group, and optionally the groups for this analysis only
+    (candidate external id, or candidate id, -> group); without them each candidate's
+    stored ``group`` is used."""
 
     reference: str = Field(min_length=1, max_length=200)
-    groups: dict[str, str] = Field(min_length=2, max_length=200_000)
+    groups: dict[str, str] | None = Field(default=None, min_length=2, max_length=200_000)
 
 
 class MantelHaenszelRead(BaseModel):

@@ -183,14 +183,15 @@ async def administration_dif(
     session: AsyncSession,
     principal: Principal,
     administration_id: uuid.UUID,
-    groups: dict[str, str],
+    groups: dict[str, str] | None,
     reference: str,
 ) -> dict[str, object]:
     """DIF of an administration's right/wrong items (``dif.dif_report``) over the newest
     scores of its scored attempts, one person per attempt, items by reference in
-    sorted order. ``groups`` maps a candidate's
-    external id (or, failing that, its id) to the group; attempts of candidates not in the
-    map are left out (counted in ``ungrouped``). Items scored other than 0 or 1 are skipped.
+    sorted order. ``groups`` maps a candidate's external id (or, failing that, its id) to
+    the group; None takes each candidate's stored ``group`` (the grouping the organization
+    keeps on its candidates). Attempts of candidates without a group are left out (counted
+    in ``ungrouped``). Items scored other than 0 or 1 are skipped.
     AdministrationNotFound outside the caller's organization; DifInputError as dif_report."""
     administration = await get_scoped(
         session,
@@ -202,7 +203,7 @@ async def administration_dif(
     )
     rows = await _newest_item_scores(session, principal.organization_id, [administration.id])
     owners = await session.execute(
-        select(Attempt.id, Candidate.id, Candidate.external_id)
+        select(Attempt.id, Candidate.id, Candidate.external_id, Candidate.group)
         .join(Candidate, Candidate.id == Attempt.candidate_id)
         .where(
             Attempt.administration_id == administration.id,
@@ -210,7 +211,10 @@ async def administration_dif(
         )
     )
     group_of: dict[uuid.UUID, str | None] = {}
-    for attempt_id, candidate_id, external_id in owners.all():
+    for attempt_id, candidate_id, external_id, stored in owners.all():
+        if groups is None:
+            group_of[attempt_id] = stored or None
+            continue
         key = external_id if external_id is not None and external_id in groups else None
         group_of[attempt_id] = groups.get(key) if key else groups.get(str(candidate_id))
     persons: dict[uuid.UUID, int] = {}
