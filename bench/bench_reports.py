@@ -249,7 +249,7 @@ async def through_workers(args: argparse.Namespace) -> dict[str, Any]:
                 "WAA_BROKER_URL": args.redis_url,
                 "WAA_REDIS_URL": args.redis_url,
                 "WAA_TASK_KEY_PREFIX": prefix,
-                "WAA_LOG_LEVEL": "WARNING",
+                "WAA_LOG_LEVEL": "INFO",  # the worker says " ready." at INFO
             }
         )
         logs = []
