@@ -33,7 +33,7 @@ def serve(env: dict[str, str], log: Path, *, port: int | None = None) -> Iterato
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # a loaded 2-core machine imports slowly
         while True:
             try:
                 if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
