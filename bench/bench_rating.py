@@ -6,9 +6,11 @@ statistics on 100,000 ratings.
    ``--leases`` leases one after another; after each it marks the task done (a stand-in
    for rating it, outside the timed part). Side by side, in the same process and database:
 
-   - service: ``rating.service.lease_next`` in its own transaction (membership lookup, the
-     lease held already, the ``FOR UPDATE SKIP LOCKED`` pick, the guarded update, the lease
-     row, the count of what waits, and the reply with the rendered item and rubric);
+   - service: ``rating.service.lease_next`` in its own transaction: one query for the
+     rater's memberships and any lease they hold, then one statement that picks the task
+     (``FOR UPDATE SKIP LOCKED``), leases it, writes the lease row and reads back the
+     stored response and the count of what waits; then the reply with the rendered item
+     and rubric (both remembered per item version);
    - floor: one bare ``UPDATE rating_task ... WHERE id = (SELECT ... ORDER BY order_key
      LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id`` per lease, in its own transaction,
      on the same table and the same connection pool.

@@ -19,10 +19,21 @@ from datetime import timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import and_, delete, exists, false, func, or_, select, update
+from sqlalchemy import (
+    and_,
+    bindparam,
+    case,
+    delete,
+    exists,
+    false,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
-from sqlalchemy.orm.attributes import set_committed_value
 
 from waa_ads.assessments import service as assessments
 from waa_ads.audit import service as audit
@@ -946,10 +957,24 @@ def _open(now: Any) -> Any:
 
 
 async def _my_memberships(
-    session: AsyncSession, principal: Principal, plan_id: uuid.UUID | None
-) -> list[tuple[RatingMember, RatingPlan]]:
+    session: AsyncSession, principal: Principal, plan_id: uuid.UUID | None, now: Any
+) -> tuple[list[tuple[RatingMember, RatingPlan]], uuid.UUID | None]:
+    """The caller's memberships (with their plans) and, in the same query, the task of a
+    lease they hold on one of those plans, if any."""
+    held = (
+        select(RatingTask.id)
+        .where(
+            RatingTask.plan_id == RatingMember.plan_id,
+            RatingTask.rater_id == principal.user_id,
+            RatingTask.state == "leased",
+            RatingTask.lease_expires_at > now,
+        )
+        .limit(1)
+        .correlate(RatingMember)
+        .scalar_subquery()
+    )
     stmt = (
-        select(RatingMember, RatingPlan)
+        select(RatingMember, RatingPlan, held.label("held"))
         .join(RatingPlan, RatingPlan.id == RatingMember.plan_id)
         .where(
             RatingMember.organization_id == principal.organization_id,
@@ -958,7 +983,8 @@ async def _my_memberships(
     )
     if plan_id is not None:
         stmt = stmt.where(RatingMember.plan_id == plan_id)
-    return [(m, p) for m, p in (await session.execute(stmt)).all()]
+    rows = (await session.execute(stmt)).all()
+    return [(m, p) for m, p, _ in rows], next((h for _, _, h in rows if h is not None), None)
 
 
 def covers(member: RatingMember, task: RatingTask, *, leased: bool = False) -> bool:
@@ -976,7 +1002,7 @@ def covers(member: RatingMember, task: RatingTask, *, leased: bool = False) -> b
     )
 
 
-def _queue_filter(memberships: list[tuple[RatingMember, RatingPlan]], user_id: uuid.UUID) -> Any:
+def _queue_filter(memberships: list[tuple[RatingMember, RatingPlan]], user_id: Any) -> Any:
     """The tasks ``memberships`` may take: ratings of the plans they rate (their items),
     adjudications of those they adjudicate; never a response they rated or adjudicate."""
     allowed = []
@@ -1070,78 +1096,43 @@ async def lease_next(
     """Lease the next response for the caller (the one they hold, if they hold one): a
     seeded one now and then (the plan's share), else the first open task in the scattered
     queue order that the caller may take; when none is left, the plans are synced first
-    (:func:`sync_plan`) and the pick tried once more. On PostgreSQL the task row is taken
-    ``FOR UPDATE SKIP LOCKED``, so raters asking at once each get a different task; SQLite
-    has one writer at a time."""
-    memberships = await _my_memberships(session, principal, plan_id)
+    (:func:`sync_plan`) and the pick tried once more.
+
+    The pick and the lease are one statement (:func:`_claim`): ``UPDATE rating_task ...
+    WHERE id = (SELECT ... ORDER BY order_key LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING``,
+    so raters asking at once each get a different task; on PostgreSQL the same statement
+    also writes the lease row and reads the response (SQLite, one writer at a time, takes
+    three). With the memberships (and the lease held, in the same query) that is two round
+    trips for a lease on PostgreSQL."""
+    now = utcnow()
+    memberships, held_id = await _my_memberships(session, principal, plan_id, now)
     if not memberships:
         if plan_id is not None:
             await get_plan(session, principal, plan_id)
         raise errors.RatingNotAssigned("the caller rates on no plan here")
     if all(m.paused_at is not None for m, _ in memberships):
         raise errors.RaterPaused("a lead paused this rater; ask them to resume")
-    now = utcnow()
-    held = (
-        await session.execute(
-            select(RatingTask, RatingLease)
-            .join(RatingLease, RatingLease.id == RatingTask.lease_id)
-            .where(
-                RatingTask.rater_id == principal.user_id,
-                RatingTask.state == "leased",
-                RatingTask.lease_expires_at > now,
-                RatingTask.plan_id.in_([p.id for _, p in memberships]),
+    if held_id is not None:
+        held = (
+            await session.execute(
+                select(RatingTask, RatingLease)
+                .join(RatingLease, RatingLease.id == RatingTask.lease_id)
+                .where(RatingTask.id == held_id)
             )
-            .limit(1)
-        )
-    ).first()
-    if held is not None:
-        # Asking again (a reloaded page) gives back the lease the rater holds: one at a time.
-        return schemas.NextReply(
-            lease=await _lease_read(session, settings, held[0], held[1]), waiting=0
-        )
-    task: RatingTask | None = None
+        ).first()
+        if held is not None:
+            # Asking again (a reloaded page) gives back the lease the rater holds: one at
+            # a time.
+            return schemas.NextReply(
+                lease=await _lease_read(session, settings, held[0], held[1]), waiting=0
+            )
     for member, plan in memberships:
         if member.role == "rater" and member.paused_at is None and plan.seeded_share > 0:
-            task = await _lease_seed(session, principal, plan, now)
-            if task is not None:
-                break
-    condition = and_(
-        RatingTask.organization_id == principal.organization_id,
-        _queue_filter(memberships, principal.user_id),
-    )
-    postgres = session.get_bind().dialect.name == "postgresql"
-    attempts = 0
-    while task is None and attempts < 5:
-        attempts += 1
-        candidate = None
-        # Open tasks first, then leases run out: each an index range in queue order
-        # (ix_rating_task_queue), where one query with OR would sort every row.
-        for state in (
-            RatingTask.state == "open",
-            and_(RatingTask.state == "leased", RatingTask.lease_expires_at < now),
-        ):
-            stmt = (
-                select(RatingTask).where(state, condition).order_by(RatingTask.order_key).limit(1)
-            )
-            if postgres:
-                stmt = stmt.with_for_update(skip_locked=True)
-            candidate = (await session.execute(stmt)).scalar_one_or_none()
-            if candidate is not None:
-                break
-        if candidate is None:
-            break
-        # Guarded: the row may have changed between the read and this update elsewhere.
-        claimed = await session.execute(
-            update(RatingTask)
-            .where(RatingTask.id == candidate.id, _open(now))
-            .values(state="leased", rater_id=principal.user_id)
-            .execution_options(synchronize_session=False)
-        )
-        if claimed.rowcount == 1:  # type: ignore[attr-defined]
-            set_committed_value(candidate, "state", "leased")
-            set_committed_value(candidate, "rater_id", principal.user_id)
-            task = candidate
-    if task is None and not synced:
+            seeded = await _lease_seed(session, principal, plan, now)
+            if seeded is not None:
+                return await _lease_task(session, settings, principal, memberships, seeded, now)
+    claimed = await _claim(session, principal, memberships, now)
+    if claimed is None and not synced:
         # Answers that started waiting since the last sweep join the queue now, so a rater
         # never waits for the periodic task.
         plans = {p.id: p for m, p in memberships if m.paused_at is None}
@@ -1150,8 +1141,24 @@ async def lease_next(
             added += (await sync_plan(session, plans[key]))[0]
         if added:
             return await lease_next(session, settings, principal, plan_id, synced=True)
-    if task is None:
+    if claimed is None:
         return schemas.NextReply(lease=None, waiting=0)
+    task, lease, response, waiting = claimed
+    return schemas.NextReply(
+        lease=await _lease_read(session, settings, task, lease, response=response),
+        waiting=waiting,
+    )
+
+
+async def _lease_task(
+    session: AsyncSession,
+    settings: Settings,
+    principal: Principal,
+    memberships: list[tuple[RatingMember, RatingPlan]],
+    task: RatingTask,
+    now: Any,
+) -> schemas.NextReply:
+    """Lease a task already taken for the caller (a seeded response of their own)."""
     plan = next(p for _, p in memberships if p.id == task.plan_id)
     lease = RatingLease(
         id=uuid7(),
@@ -1164,18 +1171,218 @@ async def lease_next(
     session.add(lease)
     task.lease_id, task.lease_expires_at = lease.id, lease.expires_at
     await session.flush()
-    # Open tasks of the plans and items the rater takes (without the never-twice check,
-    # which would cost a subquery per row): what still waits, as a progress hint.
-    waiting = await session.scalar(
+    return schemas.NextReply(
+        lease=await _lease_read(session, settings, task, lease),
+        waiting=await _waiting(session, memberships),
+    )
+
+
+async def _waiting(
+    session: AsyncSession, memberships: list[tuple[RatingMember, RatingPlan]]
+) -> int:
+    """Open tasks of the caller's plans (without the never-twice check, which would cost a
+    subquery per row): what still waits, as a progress hint."""
+    return int(
+        await session.scalar(
+            select(func.count())
+            .select_from(RatingTask)
+            .where(
+                RatingTask.plan_id.in_({p.id for _, p in memberships}),
+                RatingTask.state == "open",
+            )
+        )
+        or 0
+    )
+
+
+#: The task columns a lease's reply is built from.
+_TASK_COLUMNS = (
+    "id", "organization_id", "plan_id", "response_key", "kind", "item_ref", "item_version_id",
+    "bank_id", "attempt_id", "seed_id", "slot", "order_key", "state", "rater_id", "lease_id",
+    "lease_expires_at", "created_at",
+)  # fmt: skip
+
+
+async def _claim(
+    session: AsyncSession,
+    principal: Principal,
+    memberships: list[tuple[RatingMember, RatingPlan]],
+    now: Any,
+) -> tuple[RatingTask, RatingLease, dict[str, Any] | None, int] | None:
+    """Take the first task in queue order the caller may take (an open one, else one whose
+    lease ran out) and lease it, in one guarded statement per range: the task, its new
+    lease, the stored response and what else waits; None when nothing waits."""
+    postgres = session.get_bind().dialect.name == "postgresql"
+    plans = sorted({p.id: p for _, p in memberships}.values(), key=lambda p: str(p.id))
+    lease_id = uuid7()
+    params: dict[str, Any] = {
+        "org": principal.organization_id,
+        "rater": principal.user_id,
+        "now": now,
+        "lease_id": lease_id,
+        **{f"expires_{n}": now + timedelta(seconds=p.lease_seconds) for n, p in enumerate(plans)},
+    }
+    for statement in _claim_statements(memberships, plans, postgres):
+        if postgres:
+            row = (await session.execute(statement, params)).first()
+            if row is None:
+                continue
+            task = _task_of(row)
+            # The count's snapshot predates the update: the task taken still counts as open.
+            waiting = max(int(row.waiting) - 1, 0)
+            response = row.seed_value if task.seed_id is not None else row.response_value
+            lease = _lease_of(lease_id, task, principal, now)
+        else:
+            row = (await session.execute(statement, params)).first()
+            if row is None:
+                continue
+            task = _task_of(row)
+            lease = _lease_of(lease_id, task, principal, now)
+            await session.execute(
+                insert(RatingLease).values(
+                    id=lease.id,
+                    organization_id=lease.organization_id,
+                    task_id=lease.task_id,
+                    rater_id=lease.rater_id,
+                    leased_at=lease.leased_at,
+                    expires_at=lease.expires_at,
+                )
+            )
+            response = await _response_value(session, task)
+            waiting = await _waiting(session, memberships)
+        return task, lease, (dict(response) if response is not None else None), waiting
+    return None
+
+
+#: The claim statements by the shape of the memberships they serve (plans, roles, items,
+#: banks, paused): building them costs more Python than running them, and every value
+#: that changes per call (organization, rater, time, lease) is a bound parameter.
+_claims: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+
+
+def _claim_statements(
+    memberships: list[tuple[RatingMember, RatingPlan]], plans: list[RatingPlan], postgres: bool
+) -> tuple[Any, ...]:
+    key = (
+        postgres,
+        tuple(
+            sorted(
+                (
+                    str(p.id),
+                    m.role,
+                    tuple(m.item_refs),
+                    tuple(m.bank_ids or ()),
+                    m.paused_at is None,
+                )
+                for m, p in memberships
+            )
+        ),
+    )
+    cached = _claims.get(key)
+    if cached is not None:
+        return cached
+    if len(_claims) > 1024:
+        _claims.clear()
+    now = bindparam("now", type_=RatingTask.lease_expires_at.type)
+    rater = bindparam("rater", type_=RatingTask.rater_id.type)
+    condition = and_(
+        RatingTask.organization_id == bindparam("org", type_=RatingTask.organization_id.type),
+        _queue_filter(memberships, rater),
+    )
+    expires: Any = bindparam("expires_0", type_=RatingTask.lease_expires_at.type)
+    if len(plans) > 1:
+        expires = case(
+            {
+                p.id: bindparam(f"expires_{n}", type_=RatingTask.lease_expires_at.type)
+                for n, p in enumerate(plans)
+            },
+            value=RatingTask.plan_id,
+        )
+    lease_id = bindparam("lease_id", type_=RatingLease.id.type)
+    statements = []
+    # Open tasks first, then leases run out: each an index range in queue order
+    # (ix_rating_task_queue), where one query with OR would sort every row.
+    for state in (
+        RatingTask.state == "open",
+        and_(RatingTask.state == "leased", RatingTask.lease_expires_at < now),
+    ):
+        pick = select(RatingTask.id).where(state, condition).order_by(RatingTask.order_key).limit(1)
+        if postgres:
+            pick = pick.with_for_update(skip_locked=True)
+        # Guarded: the row must still be takeable when the update reaches it.
+        leased = (
+            update(RatingTask)
+            .where(RatingTask.id == pick.scalar_subquery(), _open(now))
+            .values(state="leased", rater_id=rater, lease_id=lease_id, lease_expires_at=expires)
+            .returning(*[getattr(RatingTask, c) for c in _TASK_COLUMNS])
+        )
+        if postgres:
+            statements.append(_claim_statement(leased, lease_id, rater, now, {p.id for p in plans}))
+        else:
+            statements.append(leased.execution_options(synchronize_session=False))
+    _claims[key] = tuple(statements)
+    return _claims[key]
+
+
+def _claim_statement(
+    leased: Any, lease_id: Any, rater: Any, now: Any, plan_ids: set[uuid.UUID]
+) -> Any:
+    """PostgreSQL: the update as a CTE, the lease row written from it, and the task read
+    back with its stored response (or seeded response) and the count of open tasks."""
+    taken = leased.cte("taken")
+    made = (
+        insert(RatingLease)
+        .from_select(
+            ["id", "organization_id", "task_id", "rater_id", "leased_at", "expires_at"],
+            select(
+                lease_id,
+                taken.c.organization_id,
+                taken.c.id,
+                rater,
+                now,
+                taken.c.lease_expires_at,
+            ),
+        )
+        .returning(RatingLease.id)
+        .cte("made")
+    )
+    others = (
         select(func.count())
         .select_from(RatingTask)
-        .where(
-            RatingTask.plan_id.in_({p.id for _, p in memberships}),
-            RatingTask.state == "open",
-        )
+        .where(RatingTask.plan_id.in_(plan_ids), RatingTask.state == "open")
+        .scalar_subquery()
     )
-    return schemas.NextReply(
-        lease=await _lease_read(session, settings, task, lease), waiting=int(waiting or 0)
+    return (
+        select(
+            *[taken.c[c] for c in _TASK_COLUMNS],
+            Response.value.label("response_value"),
+            SeededResponse.value.label("seed_value"),
+            others.label("waiting"),
+        )
+        .select_from(taken)
+        .outerjoin(
+            Response,
+            and_(Response.attempt_id == taken.c.attempt_id, Response.item_ref == taken.c.item_ref),
+        )
+        .outerjoin(SeededResponse, SeededResponse.id == taken.c.seed_id)
+        .add_cte(made)
+    )
+
+
+def _task_of(row: Any) -> RatingTask:
+    """A task as the claim returned it (not in the session: the statement wrote it)."""
+    return RatingTask(**{c: getattr(row, c) for c in _TASK_COLUMNS})
+
+
+def _lease_of(lease_id: uuid.UUID, task: RatingTask, principal: Principal, now: Any) -> RatingLease:
+    assert task.lease_expires_at is not None
+    return RatingLease(
+        id=lease_id,
+        organization_id=task.organization_id,
+        task_id=task.id,
+        rater_id=principal.user_id,
+        leased_at=now,
+        expires_at=task.lease_expires_at,
     )
 
 
@@ -1201,10 +1408,29 @@ async def _ratings_of(session: AsyncSession, plan_id: uuid.UUID, key: str) -> li
     )
 
 
+#: What a lease's reply shows of an item version: its rubric as read (the rendered item is
+#: remembered by delivery). Published versions and their rubrics never change.
+_rubric_reads: dict[tuple[uuid.UUID, str], schemas.RubricRead] = {}
+_FETCH: Any = object()
+
+
 async def _lease_read(
-    session: AsyncSession, settings: Settings, task: RatingTask, lease: RatingLease
+    session: AsyncSession,
+    settings: Settings,
+    task: RatingTask,
+    lease: RatingLease,
+    *,
+    response: Any = _FETCH,
 ) -> schemas.LeaseRead:
+    """The reply for a lease; ``response``, when the caller read it already, is the stored
+    response (else it is read here)."""
     scale = await scale_for(session, task.item_version_id, task.item_ref)
+    key = (task.item_version_id, task.item_ref)
+    rubric = _rubric_reads.get(key)
+    if rubric is None:
+        if len(_rubric_reads) > 4096:
+            _rubric_reads.clear()
+        rubric = _rubric_reads[key] = rubric_read(scale)
     prior = []
     if task.kind == "adjudication":
         prior = [
@@ -1212,7 +1438,8 @@ async def _lease_read(
             for r in await _ratings_of(session, task.plan_id, task.response_key)
             if r.kind == "rating"
         ]
-    response = await _response_value(session, task)
+    if response is _FETCH:
+        response = await _response_value(session, task)
     return schemas.LeaseRead(
         file_url=(
             f"/api/v1/rating/leases/{lease.id}/file" if file_of(response) is not None else None
@@ -1224,7 +1451,7 @@ async def _lease_read(
         item_ref=task.item_ref,
         item=await delivery.candidate_item(session, settings, task.item_version_id, None),
         response=response,
-        rubric=rubric_read(scale),
+        rubric=rubric,
         item_max_score=scale.item_max,
         prior_ratings=prior,
     )
@@ -1895,8 +2122,8 @@ async def my_statistics(
 
 EXPORT_COLUMNS = [
     "rating_id", "plan_id", "kind", "item_ref", "attempt_id", "seeded_response_id",
-    "rater_id", "rater_name", "started_at", "submitted_at", "duration_ms", "levels", "criteria", "score",
-    "comment", "response_status", "final_score", "result_revision",
+    "rater_id", "rater_name", "started_at", "submitted_at", "duration_ms", "levels",
+    "criteria", "score", "comment", "response_status", "final_score", "result_revision",
 ]  # fmt: skip
 
 
