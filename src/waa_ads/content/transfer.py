@@ -33,8 +33,10 @@ from waa_ads.content import assets, schemas, service
 from waa_ads.content.errors import BankWriteForbidden, ImportRejected, NothingToImport
 from waa_ads.content.interchange.native import load_native
 from waa_ads.content.interchange.qti.package import (
+    DEFAULT_LIMITS,
     PackageBuildError,
     PackageError,
+    UnsafePackage,
     build_package,
     iter_package_items,
     media_references,
@@ -213,7 +215,9 @@ def candidates_from_bytes(name: str, data: bytes) -> list[ImportCandidate]:
 
 @collector_paused()
 def candidates_from_path(path: Path) -> list[ImportCandidate]:
-    """Items in a file, a zip, or a folder (every .xml/.yaml/.yml/.json/.zip under it).
+    """Items in a file, a zip, or a folder (every .xml/.yaml/.yml/.json/.zip under it; a
+    folder holding an imsmanifest.xml, at the top or below, is read as the content package
+    it was unpacked from, and its files are not read one by one).
 
     An item file (not a package) brings the media files it refers to from beside it on
     disk (``../media/chart.svg`` from ``items/``), as a package would; a reference to a
@@ -221,7 +225,15 @@ def candidates_from_path(path: Path) -> list[ImportCandidate]:
     """
     if path.is_dir():
         found: list[ImportCandidate] = []
+        # An unpacked content package (a folder with imsmanifest.xml) is read as the
+        # package it was, manifest, resources and media, with every check of the zip.
+        packages = _package_roots(path)
+        for root in packages:
+            name = str(root.relative_to(path)) if root != path else path.name
+            found += candidates_from_bytes(name, _zipped_folder(root))
         for child in sorted(p for p in path.rglob("*") if p.is_file()):
+            if any(root in child.parents for root in packages):
+                continue
             if child.suffix.lower() in (*QTI_SUFFIXES, *NATIVE_SUFFIXES, ".zip"):
                 found += _with_local_media(
                     candidates_from_bytes(str(child.relative_to(path)), child.read_bytes()),
@@ -229,6 +241,37 @@ def candidates_from_path(path: Path) -> list[ImportCandidate]:
                 )
         return found
     return _with_local_media(candidates_from_bytes(path.name, path.read_bytes()), path)
+
+
+def _package_roots(path: Path) -> list[Path]:
+    """The outermost folders under ``path`` (itself included) holding an imsmanifest.xml."""
+    roots: list[Path] = []
+    for manifest in sorted(path.rglob("imsmanifest.xml"), key=lambda p: len(p.parts)):
+        folder = manifest.parent
+        if manifest.is_file() and not any(r == folder or r in folder.parents for r in roots):
+            roots.append(folder)
+    return roots
+
+
+def _zipped_folder(root: Path) -> bytes:
+    """The folder as the zip it was unpacked from (stored, not compressed): the package
+    reader's limits and checks then apply as to any package. A symbolic link, or more bytes
+    than a package may hold, refuses the folder."""
+    limit = DEFAULT_LIMITS.max_package_bytes
+    buffer = io.BytesIO()
+    total = 0
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
+        for child in sorted(root.rglob("*")):
+            relative = child.relative_to(root).as_posix()
+            if child.is_symlink():
+                raise UnsafePackage(f"{root.name}/{relative} is a symbolic link")
+            if not child.is_file():
+                continue
+            total += child.stat().st_size
+            if total > limit:
+                raise PackageError(f"the package folder {root.name} holds more than {limit} bytes")
+            archive.write(child, relative)
+    return buffer.getvalue()
 
 
 def _with_local_media(found: list[ImportCandidate], source: Path) -> list[ImportCandidate]:
@@ -310,7 +353,12 @@ async def import_items(
             )
         if not outcomes:
             raise NothingToImport("nothing to import: no items were found")
-        report = ImportReport(outcomes, mode=mode)
+        # Every change the reader made to an item (an element unwrapped, an attribute or a
+        # templateLocation ignored...) is a warning of the report, naming the item's source.
+        warnings = [
+            f"{c.source}: {note}" for c in candidates if c.item for note in c.item.import_notes
+        ]
+        report = ImportReport(outcomes, warnings=warnings, mode=mode)
         if mode == "all" and not report_ok_to_store(report):
             raise ImportRejected(report)
 

@@ -88,19 +88,26 @@ TEMPLATE_NAMES = (
     "CC2_map_response",
 )
 
+# Every form the specifications and 1EdTech's examples use: the QTI 2.0/2.1/2.2 URLs
+# (www.imsglobal.org/question/qti_v2pN/rptemplates/NAME, with or without .xml), the QTI 3.0
+# purl (purl.imsglobal.org/spec/qti/v3p0/rptemplates/NAME.xml), the www.imsglobal.org form
+# of the 3.0 examples (www.imsglobal.org/question/qti_v3p0/rptemplates/NAME.xml), over
+# http or https, with or without www, under imsglobal.org or 1edtech.org.
 _TEMPLATE_URL_RE = re.compile(
-    r"^https?://(?:www\.imsglobal\.org/question/qti_v2p[012]/rptemplates/"
-    r"|purl\.imsglobal\.org/spec/qti/v3p0/rptemplates/)"
-    r"(?P<name>[A-Za-z0-9_]+?)(?:\.xml)?$"
+    r"^(?:https?:)?//(?:www\.|purl\.)?(?:imsglobal|1edtech)\.org/"
+    r"(?:question/qti_v[23]p[0-9]|spec/qti/v[23]p[0-9])/rptemplates/"
+    r"(?P<name>[A-Za-z0-9_]+?)(?:\.xml)?$",
+    re.IGNORECASE,
 )
 
 
 def template_name(url: str) -> str | None:
     """The canonical name of a standard template URL, or ``None`` if it is not one."""
     match = _TEMPLATE_URL_RE.match(url.strip())
-    if match is None or match.group("name") not in TEMPLATE_NAMES:
+    if match is None:
         return None
-    return match.group("name")
+    wanted = match.group("name").lower()
+    return next((n for n in TEMPLATE_NAMES if n.lower() == wanted), None)
 
 
 def template_url(name: str) -> str:
@@ -549,7 +556,9 @@ def parse_response_processing(element: etree._Element) -> ResponseProcessing:
     """A ``responseProcessing`` / ``qti-response-processing`` element as the model.
 
     A ``template`` URL must be one of the standard templates (nothing is fetched);
-    ``templateLocation`` is a retrieval hint and is not needed.
+    ``templateLocation`` is a retrieval hint, read as the template when it is a standard
+    template's URL and there is nothing else, and refused when it is all there is
+    otherwise (see :func:`template_location_note` for the note it leaves).
     """
     attrs = _attributes(element)
     unknown = set(attrs) - {"template", "template_location"}
@@ -566,9 +575,34 @@ def parse_response_processing(element: etree._Element) -> ResponseProcessing:
             )
     children = _children(element)
     rules = parse_rules(children) if children else None
+    location = attrs.get("template_location")
+    if template is None and rules is None and location is not None:
+        # Only the external rules' location: a standard template's URL is the template;
+        # anything else would be fetched, which the reader never does.
+        template = template_name(location)
+        if template is None:
+            raise _error(
+                f"the response processing is only a templateLocation ({location!r}), which "
+                "is not fetched; without its rules the item could not be scored",
+                element,
+            )
     if template is None and rules is None:
         return ResponseProcessing(rules=())
     return ResponseProcessing(template=template, rules=rules)
+
+
+def template_location_note(element: etree._Element, processing: ResponseProcessing) -> str | None:
+    """The import note for a ``templateLocation`` the item keeps no trace of (``None`` when
+    there is none): the reader never fetches it, the built-in template or the item's own
+    rules score the item instead."""
+    location = _attributes(element).get("template_location")
+    if location is None:
+        return None
+    if processing.template is not None:
+        used = f"the built-in standard template {processing.template} scores the item"
+    else:
+        used = "the item's own rules score it"
+    return f"ignored templateLocation {location!r} of the response processing: {used}"
 
 
 # --- checks -----------------------------------------------------------------------------------

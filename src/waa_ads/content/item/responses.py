@@ -489,7 +489,7 @@ def parse_qti_value(base_type: BaseType, text: str) -> Any:
     shape. Raises ``ValueError`` with the reason."""
     stripped = text.strip()
     if base_type is BaseType.STRING:
-        return text
+        return _string_value(text, stripped)
     if base_type is BaseType.BOOLEAN:
         if stripped in ("true", "1"):
             return True
@@ -502,6 +502,23 @@ def parse_qti_value(base_type: BaseType, text: str) -> Any:
         return normalize_single(base_type, stripped)
     except ResponseShapeError as exc:
         raise ValueError(f"{stripped!r} is not a valid {base_type} value") from exc
+
+
+def _string_value(text: str, stripped: str) -> str:
+    """A string value as written: its own spaces are kept (`` H2O `` is three characters
+    with two spaces), but whitespace around it that holds a line break is the document's
+    indentation (``<qti-value>\n    P\n  </qti-value>``, as pretty-printed packages write
+    it) and is not part of the value: XML Schema's whitespace facet for the QTI value types
+    is ``collapse`` for every base type but string, and authoring tools indent string values
+    like any other, so a value that starts or ends on another line than its text is read
+    without those lines' whitespace."""
+    if text == stripped:
+        return text
+    head = text[: len(text) - len(text.lstrip())]
+    tail = text[len(text.rstrip()) :]
+    if "\n" in head or "\r" in head or "\n" in tail or "\r" in tail:
+        return stripped
+    return text
 
 
 def format_qti_value(base_type: BaseType, value: Any) -> str:

@@ -176,3 +176,35 @@ def _check_declaration(declaration: ResponseDeclaration) -> None:
         )
     if declaration.cardinality is not Cardinality.RECORD and declaration.base_type is None:
         raise ItemFormatError(f"response {declaration.identifier!r} has no base type")
+
+
+def key_constraint_notes(item: ItemDefinition) -> list[str]:
+    """Notes for correct responses a candidate cannot give: more values than the
+    interaction lets a candidate choose (``max-choices``, ``max-associations``). The item is
+    kept as it was written (its scoring may rely on a mapping), and the note says so."""
+    notes: list[str] = []
+    declarations = {d.identifier: d for d in item.response_declarations}
+    for interaction in item.interactions:
+        declaration = declarations.get(interaction.response_identifier)
+        if (
+            declaration is None
+            or declaration.cardinality not in (Cardinality.MULTIPLE, Cardinality.ORDERED)
+            or not isinstance(declaration.correct_response, list | tuple)
+        ):
+            continue
+        if interaction.type in (
+            InteractionType.MATCH,
+            InteractionType.ASSOCIATE,
+            InteractionType.GAP_MATCH,
+        ):
+            limit, name = interaction.max_associations, "max-associations"
+        else:
+            limit, name = interaction.max_choices, "max-choices"
+        given = len(declaration.correct_response)
+        if limit and given > limit:
+            notes.append(
+                f"the correct response of {declaration.identifier} has {given} values but its "
+                f"{interaction.type} interaction lets a candidate give at most {limit} "
+                f"({name}): no candidate can match it"
+            )
+    return notes

@@ -58,14 +58,17 @@ from waa_ads.content.item.definition import (
     Shape,
     Stylesheet,
 )
-from waa_ads.content.item.processing import parse_response_processing
+from waa_ads.content.item.processing import (
+    parse_response_processing,
+    template_location_note,
+)
 from waa_ads.content.item.responses import (
     ResponseShapeError,
     normalize_value,
     parse_qti_value,
 )
 from waa_ads.content.item.truefalse import as_boolean_choices
-from waa_ads.content.item.validation import validate_item
+from waa_ads.content.item.validation import key_constraint_notes, validate_item
 from waa_ads.content.render.sanitize import sanitize_body
 
 T = TypeVar("T")
@@ -782,6 +785,9 @@ def item_from_root(root: etree._Element) -> ItemDefinition:
             body_source = child
         elif name == "response_processing":
             processing = parse_response_processing(child)
+            location_note = template_location_note(child, processing)
+            if location_note is not None:
+                notes.append(location_note)
         elif name == "modal_feedback":
             feedback.append(_modal_feedback(child, notes))
         elif name in _REFUSED_PARTS:
@@ -827,4 +833,7 @@ def item_from_root(root: etree._Element) -> ItemDefinition:
     # QTI 3.0's true/false question (identifiers true and false) is the model's boolean one.
     item = as_boolean_choices(item)
     validate_item(item)
+    unreachable = key_constraint_notes(item)
+    if unreachable:
+        item = item.model_copy(update={"import_notes": (*item.import_notes, *unreachable)})
     return item
