@@ -20,6 +20,7 @@ runner = CliRunner()
 
 
 @pytest.mark.asyncio
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 async def test_train_item_refuses_an_unknown_item_and_one_nobody_scored(
     live_client: httpx.AsyncClient, live_make: Factory, fresh_database: Database
 ) -> None:

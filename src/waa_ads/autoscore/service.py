@@ -536,7 +536,7 @@ async def _candidate_groups(
         .join(Candidate, Candidate.id == Attempt.candidate_id)
         .where(Attempt.id.in_(set(attempt_ids)))
     )
-    found: dict[uuid.UUID, str | None] = dict(rows.tuples().all())
+    found: dict[uuid.UUID, str | None] = {row[0]: row[1] for row in rows}
     return [found.get(a) for a in attempt_ids]
 
 

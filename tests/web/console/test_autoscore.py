@@ -25,6 +25,9 @@ def _text(html: str) -> str:
     return html_module.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).strip())
 
 
+# The pages only read and write through the API, whose backends are tested in
+# tests/autoscore; the browser test runs them on PostgreSQL.
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 async def test_train_gate_activate_and_explain_through_the_console(
     app: FastAPI, client: httpx.AsyncClient, make: Factory
 ) -> None:
