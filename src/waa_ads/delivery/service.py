@@ -64,6 +64,9 @@ from waa_ads.delivery.state_machine import (
 )
 
 SCORING_TASK = "scoring.score_attempt"
+#: The integrity engine analyses an attempt once it ends (named, so delivery does not
+#: import integrity; its periodic sweep catches any that a lost job missed).
+INTEGRITY_TASK = "integrity.analyse_attempt"
 EXPIRY_BATCH = 200
 
 # --- caches of immutable published content ---------------------------------------------
@@ -251,6 +254,7 @@ async def transition(
     )
     if after in (AttemptState.submitted, AttemptState.expired, AttemptState.terminated):
         enqueue_after_commit(session, SCORING_TASK, attempt_id=str(attempt.id))
+        enqueue_after_commit(session, INTEGRITY_TASK, attempt_id=str(attempt.id))
     live.changed(session, attempt, event)
     return after
 

@@ -150,6 +150,9 @@ class Timeline(BaseModel):
     saves: list[SaveRead]
     partners: list[PartnerRead]
     decisions: list[DecisionRead]
+    frames: list[FrameRead] = Field(
+        default_factory=list, description="Webcam stills with their findings, in order."
+    )
 
 
 class SimilarityRequested(BaseModel):
@@ -215,3 +218,93 @@ class CandidateIntegrity(_Closed):
 
 class AppealCreate(_Closed):
     reason: str = Field(min_length=1, max_length=2000)
+
+
+# --- webcam frames ----------------------------------------------------------------------------
+
+
+class CameraRead(_Closed):
+    """What the player needs to know about the camera for this attempt."""
+
+    frames: bool = Field(description="Whether the policy takes webcam stills.")
+    interval_s: int
+    retention_days: int
+    without_camera: str = Field(description="note or proctor")
+    consent_text: str | None = Field(description="What the candidate is asked to agree to.")
+    consent: str | None = Field(description="given, refused, unavailable, or null (not asked)")
+    paused: bool = Field(
+        default=False, description="The attempt now waits for a proctor (policy: proctor)."
+    )
+
+
+class ConsentWrite(_Closed):
+    consent: str = Field(
+        pattern="^(given|refused|unavailable)$",
+        description="given; refused (the candidate said no); unavailable (no camera).",
+    )
+
+
+class FrameAccepted(_Closed):
+    frame_id: uuid.UUID
+    seq: int
+    next_in_s: int = Field(description="When the player should send the next still.")
+
+
+class FrameRead(BaseModel):
+    id: uuid.UUID
+    seq: int
+    received_at: datetime
+    analysed_at: datetime | None
+    expires_at: datetime
+    purged_at: datetime | None
+    width: int
+    height: int
+    findings: dict[str, Any] | None = Field(
+        description="faces, presence, boxes, looking_away, off_centre, at_edge, far, "
+        "brightness, contrast, too_dark, too_bright, uniform, frozen"
+    )
+    concerns: list[str]
+    has_image: bool
+    has_thumbnail: bool
+
+
+class ConditionFigures(BaseModel):
+    condition: str
+    frames: int
+    accuracy: float = Field(
+        description="Share of frames whose face count (none/one/several) is right."
+    )
+    one_face_frames: int
+    false_flag_rate: float = Field(
+        description="Share of one-face frames reported as no face, several, or looking away."
+    )
+    no_face_missed_rate: float = Field(description="Share of no-face frames reported with a face.")
+
+
+class FrameEvaluation(BaseModel):
+    command: str
+    detector: str
+    evaluated_at: str
+    frames: int
+    frames_per_s_per_core: float
+    conditions: list[ConditionFigures]
+    preprocessing: dict[str, Any] = Field(
+        default_factory=dict, description="The same figures without the dark-frame lift and CLAHE."
+    )
+
+
+class GroupRates(BaseModel):
+    group: str | None
+    attempts: int = Field(description="Analysed attempts of candidates in the group.")
+    flagged: int
+    flag_rate: float
+    decided: int
+    decisions: dict[str, int]
+    warn_rate: float
+    invalidate_rate: float
+
+
+class FairnessReport(BaseModel):
+    administration_id: uuid.UUID | None
+    frame_analysis: FrameEvaluation
+    groups: list[GroupRates]

@@ -45,6 +45,7 @@ from waa_ads.delivery.state_machine import ENDED
 from waa_ads.integrity import errors, rules, schemas, signals, similarity
 from waa_ads.integrity.models import (
     IntegrityDecision,
+    IntegrityFrame,
     IntegrityPolicy,
     IntegrityPolicyVersion,
     IntegritySummary,
@@ -310,6 +311,9 @@ async def analyse_attempt(
     """Compute the attempt's signals from its events and saves, evaluate its policy, and
     store the summary (replacing an earlier one). Idempotent. ``cohorts`` caches the
     administrations' response times across the attempts of one batch."""
+    # The row lock makes two analyses of one attempt (the end-of-attempt task and a
+    # reviewer's request, say) take turns: the second finds the first's summary to replace.
+    await session.execute(select(Attempt.id).where(Attempt.id == attempt_id).with_for_update())
     attempt = await session.get(Attempt, attempt_id)
     if attempt is None:
         raise AttemptNotFound(f"attempt {attempt_id} not found")
@@ -342,7 +346,22 @@ async def analyse_attempt(
         policy.settings,
         ended_at=attempt.ended_at or utcnow(),
         similarity_partners=await _partners(session, attempt),
+        frames=[
+            signals.FrameRecord(str(f.id), f.seq, f.received_at, f.findings)
+            for f in await _frames(session, attempt.id)
+            if f.findings is not None
+        ],
     )
+    if (
+        policy.camera.frames
+        and not computed["camera_refused"].value
+        and not computed["camera_unavailable"].value
+        and not any(e.kind == "camera_consent_given" for e in events)
+    ):
+        # The policy asked for the camera and the player never answered: as good as none.
+        computed["camera_unavailable"] = signals.SignalValue(
+            1.0, [{"reason": "the camera question was never answered"}]
+        )
     flags = rules.evaluate(policy, computed)
     decided = await session.scalar(
         select(func.count())
@@ -778,6 +797,39 @@ async def timeline(
         decisions=[
             schemas.DecisionRead.model_validate(d) for d in await _decisions(session, attempt.id)
         ],
+        frames=[frame_read(f) for f in await _frames(session, attempt.id)],
+    )
+
+
+async def _frames(session: AsyncSession, attempt_id: uuid.UUID) -> list[IntegrityFrame]:
+    return list(
+        (
+            await session.scalars(
+                select(IntegrityFrame)
+                .where(IntegrityFrame.attempt_id == attempt_id)
+                .order_by(IntegrityFrame.seq)
+            )
+        ).all()
+    )
+
+
+def frame_read(frame: IntegrityFrame) -> schemas.FrameRead:
+    findings = dict(frame.findings or {})
+    findings.pop("signature", None)
+    concerns = list(findings.pop("concerns", []))
+    return schemas.FrameRead(
+        id=frame.id,
+        seq=frame.seq,
+        received_at=frame.received_at,
+        analysed_at=frame.analysed_at,
+        expires_at=frame.expires_at,
+        purged_at=frame.purged_at,
+        width=frame.width,
+        height=frame.height,
+        findings=findings or None,
+        concerns=concerns,
+        has_image=frame.purged_at is None,
+        has_thumbnail=frame.thumbnail_sha256 is not None,
     )
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 
 from waa_ads.core.tasks import TaskContext, periodic, task
-from waa_ads.integrity import service
+from waa_ads.integrity import frame_service, service
 
 
 @periodic("integrity.analyse_ended_attempts", every_seconds=60)
@@ -44,3 +44,19 @@ async def analyse_similarity(
             requested_by=requested_by,
         )
         return run.flagged
+
+
+@task("integrity.analyse_frame")
+async def analyse_frame(ctx: TaskContext, *, frame_id: str) -> bool:
+    """Analyse one webcam still (faces, light, frozen) and keep its thumbnail. Idempotent:
+    an analysed, purged or missing frame is left as it is."""
+    async with ctx.db.transaction() as session:
+        return await frame_service.analyse_frame(session, ctx.blobs, uuid.UUID(frame_id))
+
+
+@periodic("integrity.purge_frames", every_seconds=3600)
+async def purge_frames(ctx: TaskContext) -> int:
+    """Delete the webcam stills whose retention ended (and their thumbnails, unless a
+    warning or invalidation rests on the attempt); a bounded batch per run."""
+    async with ctx.db.transaction() as session:
+        return await frame_service.purge_expired(session, ctx.blobs)

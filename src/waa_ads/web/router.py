@@ -70,14 +70,28 @@ def static_files(package: str) -> dict[str, tuple[bytes, str]]:
 _FILES: Final = static_files("waa_ads.web")
 
 
-def serve_static(files: dict[str, tuple[bytes, str]], name: str, *, cache: str) -> Response:
-    """One file of ``files`` with the security headers; 404 for any other name."""
+#: The player may use this page's own camera: webcam stills when a test's integrity policy
+#: takes them (after the candidate's consent); every other page keeps it off.
+PLAYER_PERMISSIONS: Final = "camera=(self), microphone=(), geolocation=(), payment=(), usb=()"
+
+
+def serve_static(
+    files: dict[str, tuple[bytes, str]],
+    name: str,
+    *,
+    cache: str,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """One file of ``files`` with the security headers (``headers`` override some); 404
+    for any other name."""
     found = files.get(name)
     if found is None:
         raise NotFound("no such file")
     data, media_type = found
     return Response(
-        data, media_type=media_type, headers={**SECURITY_HEADERS, "Cache-Control": cache}
+        data,
+        media_type=media_type,
+        headers={**SECURITY_HEADERS, "Cache-Control": cache, **(headers or {})},
     )
 
 
@@ -85,7 +99,12 @@ def serve_static(files: dict[str, tuple[bytes, str]], name: str, *, cache: str) 
 @router.get("/take", response_class=Response)
 async def player_page() -> Response:
     """The player (one page; its screens are shown and hidden by ``player.js``)."""
-    return serve_static(_FILES, "player.html", cache="no-store")
+    return serve_static(
+        _FILES,
+        "player.html",
+        cache="no-store",
+        headers={"Permissions-Policy": PLAYER_PERMISSIONS},
+    )
 
 
 @router.get("/static/player/{name}", response_class=Response)

@@ -5,6 +5,7 @@
 
 import { ProblemError, advance, fetchView } from "./api.js";
 import { showAccess } from "./access.js";
+import { startCamera } from "./camera.js";
 import { isBreak, renderBreakButton, showPause } from "./breaks.js";
 import { endingOf, showDone } from "./finish.js";
 import { EventBatcher } from "./integrity.js";
@@ -88,6 +89,8 @@ export async function openAttempt() {
   showItem(state.index, { focus: false });
   if (read.attempt.paused) watchPause();
   state.queue.flush();
+  // Webcam stills when the test's integrity policy asks for them (asked first, once).
+  void startCamera(attemptId, { onPaused: refresh });
 }
 
 /** @type {number | undefined} */

@@ -6,6 +6,7 @@
 // seconds while the page is open, and on the "Check for my result" button.
 
 import { lookupCode, submitAttempt } from "./api.js";
+import { stopCamera } from "./camera.js";
 import { commitText } from "./item.js";
 import { problemMessage } from "./messages.js";
 import { itemStatus } from "./navigation.js";
@@ -83,6 +84,7 @@ async function submit() {
  */
 export async function showDone(ending) {
   state.ended = true;
+  stopCamera();
   stopTimers();
   state.queue?.flush();
   state.events?.flush();
