@@ -44,6 +44,19 @@ FILE_ROUTES: dict[Route, set[str]] = {
         "image/webp",
     },
     ("GET", "/api/v1/organizations/{organization_id}/player.css"): {"text/css"},
+    ("GET", "/api/v1/reports/attempts/{attempt_id}/scorecard.pdf"): {"application/pdf"},
+    ("GET", "/api/v1/reports/administrations/{administration_id}/cohort.{fmt}"): {
+        "text/html",
+        "application/pdf",
+    },
+    ("GET", "/api/v1/reports/administrations/{administration_id}/charts/{name}.png"): {
+        "image/png"
+    },
+    ("GET", "/api/v1/reports/administrations/{administration_id}/{table}.{fmt}"): {
+        "text/csv",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    },
+    ("GET", "/api/v1/reports/files/{sha256}"): {"application/zip", "application/pdf"},
 }
 
 #: JSON replies that are open documents by nature: JSON Schema documents, whose keywords
