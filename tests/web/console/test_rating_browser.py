@@ -1,7 +1,9 @@
-"""The demo's rating loop in Chromium: a candidate writes the essay and submits; the demo's
-two raters (each in a browser of their own) rate every answer people score from their
-queues, blind, with the level shortcuts, and disagree on the essay; the lead adjudicates
-with the same form; the result is released and the candidate sees it."""
+"""The demo's rating loop in Chromium: a candidate writes the essay (and leaves the other
+answers people score empty: those are scored 0 as "no response" and never queued) and
+submits; the demo's two raters (each in a browser of their own) rate the essay from their
+queues, blind, with the level shortcuts, and disagree; the lead, reading the raters by
+name, adjudicates with the same form and opens the plan's form; the result is released
+and the candidate sees it with the rubric levels and the comments."""
 
 from __future__ import annotations
 
@@ -73,7 +75,7 @@ def _choose(page: Any, level: Any) -> None:
 
 def _rate_queue(page: Any, base: str, essay_level: Any, name: str) -> int:
     """Take the demo plan's responses one after another until none waits; the essay gets
-    ``essay_level``, every other (unanswered) answer the lowest level."""
+    ``essay_level`` (any other answer the lowest level)."""
     from playwright.sync_api import expect
 
     page.goto(f"{base}/console/rating")
@@ -125,15 +127,25 @@ def test_the_demo_rating_loop_from_essay_to_released_result(site: Site, browser:
                     rater.goto(f"{base}/console/rating")
                     shot(rater, "console-rating-queue")
                     check_axe(rater, "the rater's queue")
-                assert _rate_queue(rater, base, essay_level, f"rater{n}") == 6
+                # Only the essay: the unanswered ones were scored 0 when queued.
+                assert _rate_queue(rater, base, essay_level, f"rater{n}") == 1
 
         lead.reload()
         waiting = lead.get_by_role("table", name="Responses whose ratings disagree")
         expect(waiting.locator("tbody tr")).to_have_count(1)
         progress = lead.get_by_role("table", name="Progress per item").locator("tbody tr")
-        expect(progress).to_have_count(6)  # every answer people score, each rated twice
+        expect(progress).to_have_count(6)  # every answer people score
         for n in range(6):
-            expect(progress.nth(n)).to_contain_text("2 / 2")
+            row = progress.nth(n)
+            if "essay-school-phones" in row.inner_text():
+                expect(row).to_contain_text("2 / 2")  # rated twice
+            else:
+                expect(row).to_contain_text("0 / 0")  # no response: scored 0, resolved
+                expect(row.locator("td").last).to_have_text("1")
+        # The lead is no admin, and reads the raters by name.
+        raters_table = lead.get_by_role("table", name="Each rater's figures")
+        expect(raters_table).to_contain_text("Demo Rater One")
+        expect(raters_table).not_to_contain_text("account …")
         shot(lead, "console-rating-lead")
         check_axe(lead, "the lead's page")
         lead.get_by_role("button", name="Take the next from your queue").click()
@@ -155,6 +167,12 @@ def test_the_demo_rating_loop_from_essay_to_released_result(site: Site, browser:
             "tbody tr", has_text="essay-school-phones"
         )
         expect(essay_row.locator("td").last).to_have_text("1")  # resolved
+        lead.get_by_role("link", name="Change the plan").click()
+        expect(lead.get_by_role("heading", level=1)).to_have_text("Change the rating plan")
+        expect(lead.get_by_role("group", name="Raters")).to_contain_text("Demo Rater One")
+        expect(lead.get_by_label("Title")).to_have_value("Demo written answers")
+        shot(lead, "console-rating-plan-change")
+        check_axe(lead, "the plan's change form")
 
     with checked_page(browser) as admin:
         sign_in(admin, site.one, site.admin)
@@ -177,7 +195,16 @@ def test_the_demo_rating_loop_from_essay_to_released_result(site: Site, browser:
         candidate.get_by_role("button", name="Continue").click()
         row = candidate.locator("#welcome-attempt-rows tr").first
         expect(row).to_contain_text("out of")
+        # What the people who scored the essay wrote, and the levels it reached: no rater.
+        feedback = candidate.locator("#welcome-feedback")
+        expect(feedback.get_by_role("heading", name="Feedback on attempt 1")).to_be_visible()
+        expect(feedback.get_by_role("heading", name=f"Question {ESSAY_POSITION}")).to_be_visible()
+        expect(feedback).to_contain_text("Comment from rater1.")
+        expect(feedback).to_contain_text("Comment from rater2.")
+        expect(feedback.locator("dt").first).to_be_visible()
+        expect(feedback).not_to_contain_text("Demo Rater")
         shot(candidate, "console-rating-candidate-result")
+        check_axe(candidate, "the candidate's result with feedback")
 
 
 def _plan_of(page: Any) -> str:
