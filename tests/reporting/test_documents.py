@@ -144,3 +144,21 @@ def test_a_pdf_without_a_receipt() -> None:
     preview = scorecard_pdf(dataclasses.replace(CARD, preview=True, code=None))
     with pytest.raises(NotAScorecard, match="carries no WAA-ADS receipt"):
         read_scorecard(preview)
+
+
+def test_the_logo_is_printed_and_a_broken_one_is_left_out() -> None:
+    from PIL import Image
+
+    picture = io.BytesIO()
+    Image.new("RGB", (120, 40), (11, 87, 208)).save(picture, format="PNG")
+
+    def images(pdf: bytes) -> int:
+        page = PdfReader(io.BytesIO(pdf)).pages[0]
+        return len(page.images)
+
+    plain = scorecard_pdf(CARD)
+    branded = scorecard_pdf(dataclasses.replace(CARD, logo=picture.getvalue()))
+    broken = scorecard_pdf(dataclasses.replace(CARD, logo=b"\x89PNG\r\n\x1a\nnot a picture"))
+    assert images(branded) == images(plain) + 1
+    assert images(broken) == images(plain)
+    assert "Northfield Academy" in read_scorecard(broken)[1]

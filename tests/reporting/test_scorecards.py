@@ -62,6 +62,7 @@ async def _attempt(session: AsyncSession, attempt_id: str) -> Attempt:
     return row
 
 
+@pytest.mark.sqlite_too  # the embedded default issues and verifies receipts too
 async def test_a_released_scorecard_prints_its_figures_and_verifies(
     app: FastAPI,
     client: httpx.AsyncClient,
