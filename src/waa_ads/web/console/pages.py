@@ -55,6 +55,7 @@ NAVIGATION: Final = (
     NavEntry("Integrity", f"{CONSOLE}/integrity", frozenset({"admin", "proctor"})),
     NavEntry("Automated scoring", f"{CONSOLE}/autoscore", frozenset({"admin"})),
     NavEntry("Reports", f"{CONSOLE}/reports", frozenset({"admin"})),
+    NavEntry("Integrations", f"{CONSOLE}/integrations", frozenset({"admin"})),
 )
 
 
