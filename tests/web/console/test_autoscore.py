@@ -58,6 +58,8 @@ async def test_train_gate_activate_and_explain_through_the_console(
     assert done.status_code == 303, done.text
     model_url = done.headers["location"]
     assert model_url.startswith("/console/autoscore/models/")
+    training = await client.get(model_url)
+    assert training.status_code == 200, training.text
     runner = app.state.background.runner
     assert runner is not None
     await runner.wait_idle()
@@ -75,6 +77,11 @@ async def test_train_gate_activate_and_explain_through_the_console(
     assert "Why the gate refused it" in text and "fewer than 200" in text
     assert "There is a problem" in text
 
+    form = await client.get("/console/autoscore/settings")
+    assert (
+        'value="None"' not in form.text
+        and 'id="max_abs_group_smd" name="max_abs_group_smd" type="text" value=""' in form.text
+    )
     bad = await post_form(client, "/console/autoscore/settings", csrf, {"min_responses": "5"})
     assert bad.status_code == 422
     assert "min_responses" in field_errors(bad.text)

@@ -223,7 +223,8 @@ async def change(request: Request, who: ActionDep, model_id: uuid.UUID, action: 
 @router.get("/autoscore/settings", response_class=HTMLResponse)
 async def settings(request: Request, who: StaffDep) -> HTMLResponse:
     current = await who.read(f"{API}/settings")
-    return render(request, "autoscore/settings.html", staff=who, form=Form(values=current))
+    values = {k: "" if v is None else v for k, v in current.items()}
+    return render(request, "autoscore/settings.html", staff=who, form=Form(values=values))
 
 
 def _number(text: str) -> float | int | str | None:
