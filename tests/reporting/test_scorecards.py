@@ -148,3 +148,16 @@ async def test_unreleased_results_are_refused_unless_previewed(
     page = await client.get("/verify/ABCD-EFGH-JKMN-PQRS")
     assert page.status_code == 404
     assert "Unknown verification code" in page.text
+
+
+async def test_verification_is_rate_limited_per_client(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    statuses = [
+        (await client.get(f"/api/v1/reports/verify/ABCD-EFGH-JKMN-{n:04d}")).status_code
+        for n in range(60)
+    ]
+    assert set(statuses) == {404}
+    limited = await client.get("/api/v1/reports/verify/ABCD-EFGH-JKMN-PQRS")
+    assert (limited.status_code, problem(limited)) == (429, "verify-rate-limited")
+    assert int(limited.headers["retry-after"]) > 0

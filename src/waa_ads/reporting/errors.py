@@ -5,7 +5,7 @@ delivery's ``AttemptNotFound``, a missing administration the assessments'
 
 from __future__ import annotations
 
-from waa_ads.core.errors import Conflict, DomainError, NotFound, Unprocessable
+from waa_ads.core.errors import Conflict, DomainError, NotFound, TooManyRequests, Unprocessable
 
 
 class ResultNotReleasedForReport(Conflict):
@@ -68,3 +68,10 @@ class ScorecardUnreadable(DomainError):
     status_code = 422
     code = "scorecard-unreadable"
     title = "Not a readable scorecard"
+
+
+class VerifyRateLimited(TooManyRequests):
+    """Too many verifications from one client in a minute (codes are not to be guessed)."""
+
+    code = "verify-rate-limited"
+    title = "Too many verifications"

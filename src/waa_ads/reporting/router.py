@@ -25,6 +25,20 @@ _ADMIN = (*CREDENTIAL_ERRORS, RoleRequired)
 _PDF = {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}
 #: A scorecard is a few hundred kilobytes; anything far larger is not one.
 MAX_VERIFY_BYTES = 10 * 1024 * 1024
+#: Verifications per client and minute: plenty for people, useless for guessing codes
+#: (80 bits each).
+VERIFY_PER_MINUTE = 60
+
+
+async def _limit_verify(request: Request) -> None:
+    limiter = request.app.state.auth.limiter
+    client = request.client.host if request.client else "unknown"
+    window = await limiter.hit(f"report-verify:{client}", 60)
+    if window.count > VERIFY_PER_MINUTE:
+        raise errors.VerifyRateLimited(
+            "too many verifications from this address; try again in a minute",
+            extra={"headers": {"Retry-After": str(window.retry_after_s)}},
+        )
 
 
 def _file(data: bytes, media_type: str, name: str, *, inline: bool = False) -> Response:
@@ -135,11 +149,12 @@ def _verdict(v: service.Verdict) -> schemas.VerifyRead:
     "/verify/{code}",
     response_model=schemas.VerifyRead,
     summary="Verify a scorecard's code (public: no sign-in)",
-    responses=error_responses(errors.ReceiptNotFound),
+    responses=error_responses(errors.ReceiptNotFound, errors.VerifyRateLimited),
 )
-async def verify(session: SessionDep, code: str) -> schemas.VerifyRead:
+async def verify(request: Request, session: SessionDep, code: str) -> schemas.VerifyRead:
     """What the code's scorecard printed, and whether it is still the released result.
-    Shows only what the scorecard shows."""
+    Shows only what the scorecard shows. At most 60 a minute per client address."""
+    await _limit_verify(request)
     return _verdict(await service.verify_code(session, code))
 
 
@@ -148,11 +163,13 @@ async def verify(session: SessionDep, code: str) -> schemas.VerifyRead:
     response_model=schemas.FileVerdictRead,
     summary="Verify a scorecard PDF (public: no sign-in)",
     openapi_extra={"requestBody": {"required": True, "content": _PDF}},
-    responses=error_responses(errors.ScorecardUnreadable),
+    responses=error_responses(errors.ScorecardUnreadable, errors.VerifyRateLimited),
 )
 async def verify_pdf(request: Request, session: SessionDep) -> schemas.FileVerdictRead:
     """Send the PDF as the request body. Says whether the figures printed on it, and
-    embedded in it, are the released ones, and names the first difference."""
+    embedded in it, are the released ones, and names the first difference. At most 60 a
+    minute per client address."""
+    await _limit_verify(request)
     data = await request.body()
     if len(data) > MAX_VERIFY_BYTES:
         raise errors.ScorecardUnreadable("the file is far larger than any scorecard")
