@@ -24,6 +24,7 @@ from waa_ads.auth.models import Role
 from waa_ads.content import schemas, service
 from waa_ads.content.interchange.qti.package import UnsafePackage
 from waa_ads.content.interchange.qti.reader import parse_item
+from waa_ads.content.interchange.qti.writer import write_item
 from waa_ads.content.item.definition import ItemFormatError
 from waa_ads.content.item.processing import template_name
 from waa_ads.content.transfer import candidates_from_path
@@ -282,3 +283,49 @@ async def test_the_cli_imports_an_unpacked_package_and_reports_warnings(
         "unpacked:items/F3.xml: ignored templateLocation 'x/match_correct.xml' of the response "
         "processing: the built-in standard template match_correct scores the item"
     ]
+
+
+HTML5_ITEM = """<?xml version="1.0" encoding="UTF-8"?>
+<assessmentItem xmlns="http://www.imsglobal.org/xsd/imsqti_v2p2"
+    xmlns:qh5="http://www.imsglobal.org/xsd/imsqtiv2p2_html5_v1p0"
+    identifier="H5" title="HTML5" adaptive="false" timeDependent="false">
+  <responseDeclaration identifier="RESPONSE" cardinality="single" baseType="identifier">
+    <correctResponse><value>A</value></correctResponse>
+  </responseDeclaration>
+  <outcomeDeclaration identifier="SCORE" cardinality="single" baseType="float"/>
+  <itemBody>
+    <qh5:figure><img src="images/a.png" alt="A"/><qh5:figcaption>Caption</qh5:figcaption></qh5:figure>
+    <qh5:video width="320" height="240" controls="controls"><qh5:source src="media/clip.mp4"
+      type="video/mp4"/><qh5:track kind="captions" src="media/clip.vtt" srclang="en"/>No video</qh5:video>
+    <p><qh5:ruby>漢<qh5:rp>(</qh5:rp><qh5:rt>kan</qh5:rt><qh5:rp>)</qh5:rp></qh5:ruby></p>
+    <object type="text/html" data="media/postcard.html"><p>Dear Anna, it is sunny.</p></object>
+    <p><object type="image/png" data="images/stamp.png">A stamp</object></p>
+    <choiceInteraction responseIdentifier="RESPONSE" maxChoices="1">
+      <simpleChoice identifier="A">A</simpleChoice><simpleChoice identifier="B">B</simpleChoice>
+    </choiceInteraction>
+  </itemBody>
+  <responseProcessing template="http://www.imsglobal.org/question/qti_v2p2/rptemplates/match_correct"/>
+</assessmentItem>
+"""
+
+
+def test_qti22_html5_elements_and_object_fallbacks_are_kept() -> None:
+    item = parse_item(HTML5_ITEM)
+    body = item.body
+    for kept in (
+        '<figure><img src="images/a.png" alt="A"/><figcaption>Caption</figcaption></figure>',
+        '<video width="320" height="240" controls="controls"><source src="media/clip.mp4" '
+        'type="video/mp4"/><track kind="captions" src="media/clip.vtt" srclang="en"/>'
+        "No video</video>",
+        "<p><ruby>漢<rp>(</rp><rt>kan</rt><rp>)</rp></ruby></p>",
+        "<p>Dear Anna, it is sunny.</p>",
+        '<p><img src="images/stamp.png" alt="A stamp"/></p>',
+    ):
+        assert kept in body, kept
+    assert "imsqtiv2p2_html5" not in body and "<object" not in body
+    assert item.import_notes == (
+        "replaced <object> (text/html) by its fallback content: only image, audio or video "
+        "objects are shown",
+    )
+    again = parse_item(write_item(item))
+    assert again.body == item.body

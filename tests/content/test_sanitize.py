@@ -426,7 +426,7 @@ def test_qti2_camel_case_structure_survives(ns: str) -> None:
     assert "x()" not in etree.tostring(body).decode()
 
 
-def test_media_object_kept_only_in_graphic_interactions() -> None:
+def test_media_objects_are_kept_and_others_give_way_to_their_fallback() -> None:
     body = _parse(
         f"""<itemBody xmlns="{QTI21_NS}">
         <object type="image/png" data="free.png"/>
@@ -448,14 +448,31 @@ def test_media_object_kept_only_in_graphic_interactions() -> None:
     )
     notes = sanitize_body(body)
     objects = body.findall(f".//{{{QTI21_NS}}}object")
-    assert len(objects) == 1
-    kept = objects[0]
+    assert [_attrib(o) for o in objects] == [
+        {"type": "image/png", "data": "free.png"},
+        {"type": "image/png", "data": "map.png", "width": "10"},
+    ]
+    kept = objects[1]
     assert kept.getparent().tag == f"{{{QTI21_NS}}}hotspotInteraction"  # type: ignore[union-attr]
-    assert _attrib(kept) == {"type": "image/png", "data": "map.png", "width": "10"}
     assert kept.find(f"{{{QTI21_NS}}}param") is None
     assert kept.text == "Map"
-    assert "removed <object> element with its content" in notes
     assert sum("removed <object> in <" in n for n in notes) == 3
+
+
+def test_an_object_in_running_content_that_is_no_media_shows_its_fallback() -> None:
+    body = _parse(
+        f"""<itemBody xmlns="{QTI21_NS}"><object type="text/html" data="postcard.html">
+        <p>Dear Anna, <em>the weather</em> is fine.</p><param name="a" value="b"/></object>
+        <object data="javascript:alert(1)">Nothing</object></itemBody>"""
+    )
+    notes = sanitize_body(body)
+    text = etree.tostring(body, encoding="unicode")
+    assert "<object" not in text and "javascript" not in text and "param" not in text
+    assert "<p>Dear Anna, <em>the weather</em> is fine.</p>" in text and "Nothing" in text
+    assert (
+        "replaced <object> (text/html) by its fallback content: only image, audio or video "
+        "objects are shown"
+    ) in notes
 
 
 def test_answer_data_inside_a_body_is_removed_not_unwrapped() -> None:

@@ -15,10 +15,11 @@ turned into HTML:
   ``foreignObject``, animation elements and ``use``/``image`` (which fetch other documents)
   are removed.
 * ``script``, ``style``, ``iframe``, ``object``, ``embed``, ``form`` and their kin are removed
-  with their content, in any namespace. The one exception is ``object`` as the image or
-  media carrier of a graphic or media interaction (QTI 2 requires it there): it is kept
-  with only ``data``, ``type``, ``width`` and ``height``, and only for image, audio and
-  video types.
+  with their content, in any namespace. The exception is ``object``: an image, audio or
+  video object (the carrier of a graphic or media interaction, which QTI 2 requires, or
+  one in running content) is kept with only ``data``, ``type``, ``width`` and ``height``
+  and its fallback content; any other object is replaced by its fallback content (the
+  text a reader without the plug-in would see), with a note.
 * Event-handler attributes (``on*``), URL attributes with a scheme other than https, http
   or mailto (``data:image/png|jpeg|gif|webp`` on image sources only), and ``style``
   attributes that could run code or fetch URLs are removed. URLs are judged after
@@ -61,7 +62,11 @@ PCI_NS_PREFIX = "http://www.imsglobal.org/xsd/portableCustomInteraction"
 
 #: Namespaces whose elements are XHTML or QTI body elements. ``None`` is a fragment without
 #: a namespace.
-HOST_NAMESPACES: frozenset[str | None] = frozenset({QTI3_NS, QTI21_NS, QTI22_NS, XHTML_NS, None})
+#: QTI 2.2's HTML5 elements (figure, video, ruby...) live in a namespace of their own.
+QTI22_HTML5_NS = "http://www.imsglobal.org/xsd/imsqtiv2p2_html5_v1p0"
+HOST_NAMESPACES: frozenset[str | None] = frozenset(
+    {QTI3_NS, QTI21_NS, QTI22_NS, QTI22_HTML5_NS, XHTML_NS, None}
+)
 
 # --- element allow-lists -------------------------------------------------------------------
 
@@ -551,6 +556,20 @@ class _Sanitizer:
             return _Verdict(_Action.DROP, zone, f"removed XInclude <{local}> element")
         if lowered == "object" and ns in HOST_NAMESPACES and parent_local in OBJECT_CARRIERS:
             return self._classify_media_object(el, zone, parent_local)
+        if lowered == "object" and ns in HOST_NAMESPACES:
+            # In running content an object shows a picture, a sound or a video (kept as
+            # such, its fallback too); anything else (an HTML page, a plug-in) is not run,
+            # and what the author gave for a reader without it is shown in its place.
+            media = self._classify_media_object(el, zone, parent_local)
+            if media.action is _Action.KEEP:
+                return media
+            kind = (el.get("type") or "").strip() or "no type"
+            return _Verdict(
+                _Action.UNWRAP,
+                zone,
+                f"replaced <{shown}> ({kind}) by its fallback content: only image, audio or "
+                "video objects are shown",
+            )
         # svg:title is a plain label; everywhere else "title" is a document-head element.
         if lowered in _DANGEROUS_LOWER and not (ns == SVG_NS and local == "title"):
             return _Verdict(_Action.DROP, zone, f"removed <{shown}> element with its content")
@@ -612,7 +631,8 @@ class _Sanitizer:
         if not len(el.attrib):
             return
         ns, local = _split(el.tag)
-        is_object = local == "object" and parent_local in OBJECT_CARRIERS
+        # Only media objects are kept (classify), in an interaction or in running content.
+        is_object = local == "object" and ns in HOST_NAMESPACES
         for name in list(el.attrib):
             attr_ns, attr_local = _split(_str(name))
             value = _str(el.attrib[name])

@@ -39,9 +39,13 @@ VERSIONS: dict[str, str] = {
 }
 QTI2_NAMESPACES = frozenset({QTI20_NS, QTI21_NS, QTI22_NS})
 
+#: QTI 2.2's HTML5 elements (figure, video, audio, ruby...) have a namespace of their own;
+#: in QTI 3.0 they are plain body elements.
+QTI22_HTML5_NS = "http://www.imsglobal.org/xsd/imsqtiv2p2_html5_v1p0"
+
 #: Namespaces whose elements are body content (XHTML lives in the QTI namespace in items).
 HOST_NAMESPACES: frozenset[str | None] = frozenset(
-    {QTI3_NS, QTI20_NS, QTI21_NS, QTI22_NS, XHTML_NS, None}
+    {QTI3_NS, QTI20_NS, QTI21_NS, QTI22_NS, QTI22_HTML5_NS, XHTML_NS, None}
 )
 
 #: QTI 2.x body elements (camelCase); in QTI 3.0 they are ``qti-`` + kebab-case.
@@ -268,15 +272,6 @@ def fragment_nodes(fragment: str, *, what: str = "fragment") -> etree._Element:
         raise ItemFormatError(f"{what} is not well-formed XHTML: {exc.msg}") from None
 
 
-#: Graphic interactions (QTI 3.0 names; ``split_tag``/snake names match the 2.x ones too).
-GRAPHIC_INTERACTIONS = (
-    "qti-hotspot-interaction",
-    "qti-select-point-interaction",
-    "qti-graphic-order-interaction",
-    "qti-graphic-associate-interaction",
-    "qti-graphic-gap-match-interaction",
-)
-
 _IMAGE_SUFFIXES = {
     ".png": "image/png",
     ".jpg": "image/jpeg",
@@ -288,12 +283,13 @@ _IMAGE_SUFFIXES = {
 
 
 def pictures_as_images(interaction: etree._Element) -> None:
-    """Replace, in place, a picture ``object`` that is a direct child of a graphic
-    interaction with an ``img`` in the same namespace: ``src`` from ``data``, ``alt`` from
+    """Replace, in place, a picture ``object`` that is a direct child of ``interaction`` (a
+    graphic interaction, or any element of running content) with an ``img`` in the same
+    namespace: ``src`` from ``data``, ``alt`` from
     the object's fallback text, ``width`` and ``height`` kept. QTI 2 gives the picture as
     an ``object``; QTI 3.0 players draw hotspots over an ``img`` (an ``object`` that is
     not an image, a video say, is left as it is)."""
-    for child in interaction:
+    for child in list(interaction):
         if not isinstance(child.tag, str):
             continue
         namespace, local = split_tag(child.tag)
@@ -317,4 +313,3 @@ def pictures_as_images(interaction: etree._Element) -> None:
         if child.sourceline is not None:
             img.sourceline = child.sourceline
         interaction.replace(child, img)
-        return

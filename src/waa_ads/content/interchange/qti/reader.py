@@ -21,7 +21,6 @@ from typing import Any, TypeVar
 from lxml import etree
 
 from waa_ads.content.interchange.qti.common import (
-    GRAPHIC_INTERACTIONS,
     QTI2_NAMESPACES,
     QTI3_NS,
     VERSIONS,
@@ -147,8 +146,6 @@ _INTERACTION_ATTRS: dict[InteractionType, frozenset[str]] = {
 _INTERACTION_ATTRS[InteractionType.NUMERIC_ENTRY] = _INTERACTION_ATTRS[InteractionType.TEXT_ENTRY]
 
 _CHOICE_ATTRS = frozenset({"identifier", "fixed", "match-max", "match-min", "shape", "coords"})
-# A graphic interaction's picture is read as an ``img``, whichever way it was given.
-_GRAPHIC_SNAKE = frozenset(n[4:].replace("-", "_") for n in GRAPHIC_INTERACTIONS)
 _GRAPHIC_TAGS = frozenset({"img", "object", "picture"})
 _CAMEL_RE = re.compile(r"(?<!^)(?=[A-Z])")
 
@@ -801,8 +798,10 @@ def item_from_root(root: etree._Element) -> ItemDefinition:
     interactions: tuple[Interaction, ...] = ()
     body_notes: list[str] = []
     if body_source is not None:
-        for element in body_source.iter():
-            if isinstance(element.tag, str) and _snake(_local(element)) in _GRAPHIC_SNAKE:
+        # A picture given as an object (QTI 2's graphic interactions, running content) is
+        # read as the img QTI 3.0 and browsers show; other objects are the sanitizer's.
+        for element in list(body_source.iter()):
+            if isinstance(element.tag, str):
                 pictures_as_images(element)
         body, interactions, body_notes = read_body(body_source, declarations)
     attributes = _other_attributes(root, frozenset())

@@ -14,7 +14,6 @@ from typing import Any
 from lxml import etree
 
 from waa_ads.content.interchange.qti.common import (
-    GRAPHIC_INTERACTIONS,
     QTI3_NS,
     QTI3_SCHEMA_LOCATION,
     XML_NS,
@@ -368,10 +367,12 @@ def _modal_feedback_element(parent: etree._Element, feedback: ModalFeedback) -> 
 
 
 def _graphics_as_images(body: etree._Element) -> None:
-    """Write the picture of each graphic interaction as an ``img`` (items stored before
-    the reader made pictures ``img``s may still hold a QTI 2 ``object``)."""
-    for interaction in body.iter(*(_q(n) for n in GRAPHIC_INTERACTIONS)):
-        pictures_as_images(interaction)
+    """Write each picture ``object`` (a graphic interaction's, or one in running content)
+    as an ``img``: items stored before the reader made pictures ``img``s may still hold
+    a QTI 2 ``object``."""
+    for element in list(body.iter()):
+        if isinstance(element.tag, str):
+            pictures_as_images(element)
 
 
 def _stylesheet_element(parent: etree._Element, stylesheet: Stylesheet) -> None:
