@@ -35,6 +35,12 @@ def test_report_is_cross_validated_against_the_humans(trained: Trained) -> None:
     assert report.library_versions["scikit-learn"]
     assert calls[0][0] == 0.0 and calls[-1] == (1.0, "done")
     assert [f for f, _ in calls] == sorted(f for f, _ in calls)
+    # Held-out routing at other tolerances: a wider tolerance keeps at least as many.
+    assert [r.tolerance for r in report.routing] == [0, 1, 2]
+    shares = [r.auto_share for r in report.routing]
+    assert shares == sorted(shares)
+    assert report.routing[1].auto_share == report.auto_share
+    assert report.routing[1].auto == report.auto
 
 
 def test_conformal_sets_cover_held_out_answers_near_the_target(trained: Trained) -> None:

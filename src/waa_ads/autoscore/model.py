@@ -204,6 +204,23 @@ class GroupDifference:
 
 
 @dataclass(frozen=True)
+class RoutingFigure:
+    """Held-out routing at one tolerance and the configured confidence: the share kept
+    automatic and the agreement of those scores with the humans."""
+
+    tolerance: int
+    auto_share: float
+    auto: Agreement
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "tolerance": self.tolerance,
+            "auto_share": _finite(self.auto_share),
+            "auto": self.auto.to_dict(),
+        }
+
+
+@dataclass(frozen=True)
 class TrainingReport:
     """Cross-validated quality of a model against the human scores.
 
@@ -232,6 +249,8 @@ class TrainingReport:
     features: int
     training_seconds: float
     library_versions: dict[str, str]
+    #: The same held-out routing at tolerances 0, 1 and 2 (what another tolerance keeps).
+    routing: tuple[RoutingFigure, ...] = ()
 
     @property
     def qwk(self) -> float:
@@ -267,6 +286,7 @@ class TrainingReport:
             "features": self.features,
             "training_seconds": self.training_seconds,
             "library_versions": dict(self.library_versions),
+            "routing": [r.to_dict() for r in self.routing],
         }
 
     @classmethod
@@ -310,6 +330,10 @@ class TrainingReport:
             features=int(data["features"]),
             training_seconds=float(data["training_seconds"]),
             library_versions={str(k): str(v) for k, v in data["library_versions"].items()},
+            routing=tuple(
+                RoutingFigure(int(r["tolerance"]), _nan(r["auto_share"]), agr(r["auto"]))  # type: ignore[arg-type]
+                for r in data.get("routing", [])
+            ),
         )
 
 
@@ -951,6 +975,7 @@ def train(
     # scores come from the out-of-fold predictions of the other folds only.
     held_score = np.zeros(y.size, dtype=np.int64)
     held_conf = np.zeros(y.size)
+    held_conf_at = {t: np.zeros(y.size) for t in (0, 1, 2)}
     covered = np.zeros(y.size, dtype=bool)
     set_size = np.zeros(y.size)
     for tr, te in splits:
@@ -962,6 +987,8 @@ def train(
         held_conf[te] = _confidence(
             oof[te], s_te, held_score[te], calibration, config.tolerance, lo, hi
         )
+        for tol, conf_t in held_conf_at.items():
+            conf_t[te] = _confidence(oof[te], s_te, held_score[te], calibration, tol, lo, hi)
         sets = _prediction_sets(oof[te], s_te, calibration, config.confidence, lo, hi)
         covered[te] = sets[np.arange(te.size), y[te] - lo]
         set_size[te] = sets.sum(axis=1)
@@ -1076,6 +1103,19 @@ def train(
         features=int(x.shape[1]),
         training_seconds=round(time.perf_counter() - started, 3),
         library_versions={**library_versions(), "python": platform.python_version()},
+        routing=tuple(
+            RoutingFigure(
+                tol,
+                float((conf_t >= config.confidence).mean()),
+                agreement(
+                    y[conf_t >= config.confidence],
+                    held_score[conf_t >= config.confidence],
+                    lo,
+                    hi,
+                ),
+            )
+            for tol, conf_t in held_conf_at.items()
+        ),
     )
     report_progress(1.0, "done")
     return TrainedModel(parts, report)
@@ -1087,6 +1127,7 @@ __all__ = [
     "GroupDifference",
     "Neighbour",
     "Prediction",
+    "RoutingFigure",
     "TrainConfig",
     "TrainedModel",
     "TrainingReport",
