@@ -750,9 +750,14 @@ async def record_outcome(
     if outcome.ok:
         delivery.status = "succeeded"
         delivery.completed_at = now
+        # Only when there is something to reset: deliveries of one subscription running in
+        # parallel then do not queue on its row.
         await session.execute(
             update(WebhookSubscription)
-            .where(WebhookSubscription.id == prepared.subscription_id)
+            .where(
+                WebhookSubscription.id == prepared.subscription_id,
+                WebhookSubscription.consecutive_failures > 0,
+            )
             .values(consecutive_failures=0)
         )
         await session.flush()
