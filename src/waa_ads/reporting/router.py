@@ -13,7 +13,7 @@ from fastapi.responses import RedirectResponse
 from waa_ads.assessments.errors import AdministrationNotFound
 from waa_ads.auth.deps import PrincipalDep
 from waa_ads.auth.errors import CREDENTIAL_ERRORS, RoleRequired
-from waa_ads.core.deps import SessionDep, SettingsDep
+from waa_ads.core.deps import SessionDep, SettingsDep, WriteSessionDep
 from waa_ads.core.errors import error_responses
 from waa_ads.delivery.errors import AttemptNotFound
 from waa_ads.reporting import errors, schemas, service
@@ -74,7 +74,7 @@ def _base_url(request: Request, settings: Any) -> str:
 )
 async def scorecard(
     request: Request,
-    session: SessionDep,
+    session: WriteSessionDep,  # the first scorecard of a revision issues its receipt
     settings: SettingsDep,
     principal: PrincipalDep,
     attempt_id: uuid.UUID,
@@ -110,7 +110,7 @@ async def scorecard(
 )
 async def receipt(
     request: Request,
-    session: SessionDep,
+    session: WriteSessionDep,
     settings: SettingsDep,
     principal: PrincipalDep,
     attempt_id: uuid.UUID,
