@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
+import time
 
 import pytest
 
@@ -13,14 +14,17 @@ from waa_ads.integrations import events, netguard, signing
 from waa_ads.integrations.errors import UnsafeUrl
 
 
-def receiver_check(secret: str, header: str, body: bytes, now: int) -> bool:
-    """The verification snippet of docs/integrations.md, stdlib only."""
-    parts = dict(p.split("=", 1) for p in header.split(","))
-    t = int(parts["t"])
-    if abs(now - t) > 300:
+def verify(secret: str, header: str, body: bytes, tolerance_s: int = 300) -> bool:
+    """The verification snippet of docs/integrations.md, word for word (stdlib only)."""
+    parts = [p.split("=", 1) for p in header.split(",") if "=" in p]
+    stamps = [v for k, v in parts if k == "t"]
+    if len(stamps) != 1 or not stamps[0].isdigit():
+        return False
+    t = int(stamps[0])
+    if abs(time.time() - t) > tolerance_s:
         return False
     expected = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, parts["v1"])
+    return any(hmac.compare_digest(expected, v) for k, v in parts if k == "v1")
 
 
 def test_a_signature_verifies_with_its_secret_and_the_documented_snippet() -> None:
@@ -29,7 +33,13 @@ def test_a_signature_verifies_with_its_secret_and_the_documented_snippet() -> No
     header = signing.signature_header(secret, 1_700_000_000, body)
     assert header.startswith("t=1700000000,v1=")
     assert signing.verify(secret, header, body, now=1_700_000_100) == 1_700_000_000
-    assert receiver_check(secret, header, body, 1_700_000_100)
+    now = int(time.time())
+    fresh = signing.signature_header(secret, now, body)
+    assert verify(secret, fresh, body)
+    assert not verify(secret, fresh, body + b" ")
+    assert not verify("whsec_other", fresh, body)
+    assert not verify(secret, header, body)  # outside the window
+    assert not verify(secret, f"t={now},t={now}," + fresh.split(",")[1], body)
 
 
 @pytest.mark.parametrize(
