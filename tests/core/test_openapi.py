@@ -57,6 +57,9 @@ FILE_ROUTES: dict[Route, set[str]] = {
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     },
     ("GET", "/api/v1/reports/files/{sha256}"): {"application/zip", "application/pdf"},
+    ("GET", "/api/v1/integrity/frames/{frame_id}/thumbnail"): {"image/jpeg", "image/png"},
+    ("GET", "/api/v1/integrity/frames/{frame_id}/image"): {"image/jpeg", "image/png"},
+    ("GET", "/api/v1/integrity/fairness.csv"): {"text/csv"},
 }
 
 #: JSON replies that are open documents by nature: JSON Schema documents, whose keywords

@@ -404,12 +404,14 @@ async def frame_image(
     return await blobs.get(frame.sha256), frame.content_type
 
 
-def analyse_upload(principal: Principal, data: bytes) -> dict[str, Any]:
+def analyse_upload(principal: Principal, data: bytes) -> schemas.FacesRead:
     """The analysis of one still a reviewer uploads (the same code as the task's); nothing
     is stored."""
     _require_reviewer(principal)
     findings = frames.analyse_bytes(data)
-    return findings.as_dict(with_signature=False) | {"concerns": findings.concerns}
+    return schemas.FacesRead.model_validate(
+        findings.as_dict(with_signature=False) | {"concerns": findings.concerns}
+    )
 
 
 # --- fairness -------------------------------------------------------------------------------

@@ -391,13 +391,14 @@ async def frame_image(
 
 @router.post(
     "/faces",
+    response_model=schemas.FacesRead,
     summary="Analyse one still now (the analysis the stills get); nothing is stored",
     openapi_extra=_IMAGE_BODY,
     responses=error_responses(
         *CREDENTIAL_ERRORS, RoleRequired, frames.FrameRefused, frames.FrameTooLarge
     ),
 )
-async def faces(request: Request, principal: PrincipalDep) -> dict[str, Any]:
+async def faces(request: Request, principal: PrincipalDep) -> schemas.FacesRead:
     data = await _image_body(request)
     return await asyncio.to_thread(frame_service.analyse_upload, principal, data)
 

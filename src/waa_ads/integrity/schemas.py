@@ -268,6 +268,35 @@ class FrameRead(BaseModel):
     has_thumbnail: bool
 
 
+class FaceBox(BaseModel):
+    x: float = Field(description="Left edge as a fraction of the frame's width.")
+    y: float
+    w: float
+    h: float
+    view: str = Field(description="frontal or profile")
+
+
+class FacesRead(BaseModel):
+    """What the analysis finds in one still (docs/integrity.md, "Webcam frames")."""
+
+    width: int
+    height: int
+    faces: int
+    presence: str = Field(description="none, one or several")
+    boxes: list[FaceBox]
+    looking_away: bool
+    off_centre: bool
+    at_edge: bool
+    far: bool
+    brightness: float
+    contrast: float
+    too_dark: bool
+    too_bright: bool
+    uniform: bool
+    frozen: bool
+    concerns: list[str]
+
+
 class ConditionFigures(BaseModel):
     condition: str
     frames: int
