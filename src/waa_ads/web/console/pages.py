@@ -56,6 +56,7 @@ NAVIGATION: Final = (
     NavEntry("Automated scoring", f"{CONSOLE}/autoscore", frozenset({"admin"})),
     NavEntry("Reports", f"{CONSOLE}/reports", frozenset({"admin"})),
     NavEntry("Integrations", f"{CONSOLE}/integrations", frozenset({"admin"})),
+    NavEntry("Psychometrics", f"{CONSOLE}/psychometrics", frozenset({"admin", "author"})),
 )
 
 
