@@ -329,3 +329,63 @@ def test_qti22_html5_elements_and_object_fallbacks_are_kept() -> None:
     )
     again = parse_item(write_item(item))
     assert again.body == item.body
+
+
+QTI21_SCHEMA_CASES = """<?xml version="1.0" encoding="UTF-8"?>
+<assessmentItem xmlns="http://www.imsglobal.org/xsd/imsqti_v2p1" identifier="S21" title="Map"
+    adaptive="false" timeDependent="false">
+  <responseDeclaration identifier="RESPONSE" cardinality="single" baseType="identifier">
+    <correctResponse><value>A</value></correctResponse>
+  </responseDeclaration>
+  <responseDeclaration identifier="GAPS" cardinality="multiple" baseType="directedPair">
+    <correctResponse><value>W1 G1</value></correctResponse>
+  </responseDeclaration>
+  <outcomeDeclaration identifier="SCORE" cardinality="single" baseType="float"/>
+  <outcomeDeclaration identifier="FEEDBACK" cardinality="single" baseType="identifier"/>
+  <itemBody>
+    <rubricBlock view="candidate"><p>Read the map first.</p></rubricBlock>
+    <hotspotInteraction responseIdentifier="RESPONSE" maxChoices="1">
+      <img src="images/map.png" alt="A map" width="200" height="100"/>
+      <hotspotChoice identifier="A" shape="circle" coords="50,50,20" fixed="true"/>
+      <hotspotChoice identifier="B" shape="circle" coords="150,50,20"/>
+    </hotspotInteraction>
+    <gapMatchInteraction responseIdentifier="GAPS" maxAssociations="1">
+      <gapText identifier="W1" matchMax="1">north</gapText>
+      <gapText identifier="W2" matchMax="1">south</gapText>
+      <p>The lake is in the <gap identifier="G1" fixed="false"/>.</p>
+    </gapMatchInteraction>
+  </itemBody>
+  <responseProcessing template="http://www.imsglobal.org/question/qti_v2p1/rptemplates/match_correct"/>
+  <modalFeedback outcomeIdentifier="FEEDBACK" identifier="A" showHide="show">Well done: <b>A</b>.</modalFeedback>
+</assessmentItem>
+"""
+
+
+def test_qti3_exports_of_qti21_items_fit_the_qti3_schema() -> None:
+    """Modal feedback content in qti-content-body, a rubric block with its use, no fixed on
+    hotspot choices and gaps; read back, the item is the same."""
+    from lxml import etree
+
+    from tests.support.qti3_schema import check_qti3
+
+    item = parse_item(QTI21_SCHEMA_CASES)
+    assert "ignored attribute fixed of <hotspotChoice> (it is never shuffled)" in item.import_notes
+    assert "ignored attribute fixed of <gap> (it is never shuffled)" in item.import_notes
+    written = write_item(item)
+    check_qti3(written)
+    ns = {"q": "http://www.imsglobal.org/xsd/imsqtiasi_v3p0"}
+    root = etree.fromstring(written)
+    feedback = root.find("q:qti-modal-feedback", ns)
+    assert feedback is not None and not (feedback.text or "").strip()
+    assert [etree.QName(c).localname for c in feedback] == ["qti-content-body"]
+    assert "".join(str(t) for t in feedback[0].itertext()) == "Well done: A."
+    rubric = root.find(".//q:qti-rubric-block", ns)
+    assert rubric is not None and (rubric.get("use"), rubric.get("view")) == (
+        "instructions",
+        "candidate",
+    )
+    assert all(e.get("fixed") is None for e in root.iterfind(".//q:qti-hotspot-choice", ns))
+    assert all(e.get("fixed") is None for e in root.iterfind(".//q:qti-gap", ns))
+    again = parse_item(written)
+    assert again.modal_feedback == item.modal_feedback
+    assert again.body == item.body

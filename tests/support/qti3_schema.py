@@ -248,9 +248,12 @@ def _schema() -> str:
   </xs:complexType></xs:element>
   <xs:element name="qti-stylesheet"><xs:complexType>{_attrs("href", "type", "media", "title", required=("href", "type"))}</xs:complexType></xs:element>
   <xs:element name="qti-item-body"><xs:complexType mixed="true">{_ANY}<xs:anyAttribute processContents="skip"/></xs:complexType></xs:element>
-  <xs:element name="qti-modal-feedback"><xs:complexType mixed="true">{_ANY}
+  <xs:element name="qti-modal-feedback"><xs:complexType>
+    <xs:sequence><xs:element ref="q:qti-content-body"/></xs:sequence>
     {_attrs("outcome-identifier", "identifier", "show-hide", "title", required=("outcome-identifier", "identifier", "show-hide"))}
   </xs:complexType></xs:element>
+  {_content_element("qti-content-body")}
+  {_content_element("qti-rubric-block", "use", "view", required=("use", "view"))}
   <xs:element name="qti-response-processing"><xs:complexType>
     <xs:group ref="q:rules" minOccurs="0" maxOccurs="unbounded"/>{_attrs("template", "template-location")}
   </xs:complexType></xs:element>
@@ -275,7 +278,7 @@ def _schema() -> str:
   {_content_element("qti-gap-text", "identifier", "fixed", "match-max", "match-min", "template-identifier", "show-hide", required=("identifier", "match-max"))}
   {_content_element("qti-gap-img", "identifier", "fixed", "match-max", "match-min", "template-identifier", "show-hide", required=("identifier", "match-max"))}
   {_content_element("qti-hottext", "identifier", "template-identifier", "show-hide", required=("identifier",))}
-  {_content_element("qti-hotspot-choice", "identifier", "fixed", "shape", "coords", "hotspot-label", "template-identifier", "show-hide", required=("identifier", "shape", "coords"))}
+  {_content_element("qti-hotspot-choice", "identifier", "shape", "coords", "hotspot-label", "template-identifier", "show-hide", required=("identifier", "shape", "coords"))}
   <xs:element name="qti-gap"><xs:complexType>{_attrs("identifier", "required", *_COMMON, required=("identifier",))}</xs:complexType></xs:element>
   {_interaction("qti-choice-interaction", seq(_PROMPT + '<xs:element ref="q:qti-simple-choice" maxOccurs="unbounded"/>'),
                 "shuffle", "max-choices", "min-choices", "orientation")}

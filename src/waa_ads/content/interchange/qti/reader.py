@@ -673,17 +673,39 @@ def _sanitized_fragment(source: etree._Element, notes: list[str], what: str) -> 
     return fragment_of(holder)
 
 
+def _to_qti3_attributes(element: etree._Element, notes: list[str]) -> None:
+    """Attributes of QTI 2 body elements that QTI 3.0 does not have, or requires: hotspot
+    choices and gaps are never shuffled, so their ``fixed`` means nothing and is dropped;
+    a rubric block states its ``use`` (QTI 2 had none: it gave instructions)."""
+    name = _snake(_local(element))
+    if name in ("hotspot_choice", "gap") and element.get("fixed") is not None:
+        del element.attrib["fixed"]
+        notes.append(f"ignored attribute fixed of <{_local(element)}> (it is never shuffled)")
+    elif name == "rubric_block" and element.get("use") is None:
+        element.set("use", "instructions")
+
+
 def _modal_feedback(element: etree._Element, notes: list[str]) -> ModalFeedback:
     show_hide = _attr(element, "show_hide") or "show"
     if show_hide not in ("show", "hide"):
         raise _error(f"show-hide must be show or hide, got {show_hide!r}", element)
     identifier = _required(element, "identifier")
+    # QTI 3.0 wraps the content in qti-content-body; the model keeps the content itself.
+    children = _elements(element)
+    source = element
+    if (
+        len(children) == 1
+        and _local(children[0]) == "qti-content-body"
+        and not (element.text or "").strip()
+        and not (children[0].tail or "").strip()
+    ):
+        source = children[0]
     return ModalFeedback(
         outcome_identifier=_required(element, "outcome_identifier"),
         identifier=identifier,
         show_hide="show" if show_hide == "show" else "hide",
         title=element.get("title"),
-        content=_sanitized_fragment(element, notes, f"modal feedback {identifier}"),
+        content=_sanitized_fragment(source, notes, f"modal feedback {identifier}"),
     )
 
 
@@ -803,6 +825,7 @@ def item_from_root(root: etree._Element) -> ItemDefinition:
         for element in list(body_source.iter()):
             if isinstance(element.tag, str):
                 pictures_as_images(element)
+                _to_qti3_attributes(element, notes)
         body, interactions, body_notes = read_body(body_source, declarations)
     attributes = _other_attributes(root, frozenset())
     for name in sorted(set(attributes) - _ROOT_ATTRS):

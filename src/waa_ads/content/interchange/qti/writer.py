@@ -363,7 +363,20 @@ def _modal_feedback_element(parent: etree._Element, feedback: ModalFeedback) -> 
         show_hide=feedback.show_hide,
         title=feedback.title,
     )
-    _append_fragment(element, feedback.content, f"modal feedback {feedback.identifier}")
+    # QTI 3.0 holds the feedback's content in a qti-content-body.
+    what = f"modal feedback {feedback.identifier}"
+    holder = fragment_nodes(feedback.content, what=what) if feedback.content else None
+    children = [] if holder is None else [c for c in holder if isinstance(c.tag, str)]
+    wrapped = (
+        holder is not None
+        and len(children) == 1
+        and children[0].tag == _q("qti-content-body")
+        and not (holder.text or "").strip()
+        and not (children[0].tail or "").strip()
+    )
+    _append_fragment(
+        element if wrapped else _sub(element, "qti-content-body"), feedback.content, what
+    )
 
 
 def _graphics_as_images(body: etree._Element) -> None:
@@ -373,6 +386,15 @@ def _graphics_as_images(body: etree._Element) -> None:
     for element in list(body.iter()):
         if isinstance(element.tag, str):
             pictures_as_images(element)
+            # Items stored before the reader did so: QTI 3.0 has no fixed on hotspot
+            # choices and gaps, and a rubric block states its use.
+            if (
+                element.tag in (_q("qti-hotspot-choice"), _q("qti-gap"))
+                and "fixed" in element.attrib
+            ):
+                del element.attrib["fixed"]
+            elif element.tag == _q("qti-rubric-block") and element.get("use") is None:
+                element.set("use", "instructions")
 
 
 def _stylesheet_element(parent: etree._Element, stylesheet: Stylesheet) -> None:
