@@ -1002,7 +1002,10 @@ async def _route_one(
         route, reason = "human", f"the model cannot be used: {exc.detail}"[:500]
     else:
         (prediction,) = await asyncio.to_thread(trained.predict, [text], [key])
-        score, confidence = float(prediction.score), prediction.confidence
+        # The model's whole points may pass an item maximum that is not whole (2.5).
+        item_max = (await rating.scale_for(session, row.item_version_id, item_ref)).item_max
+        score = min(max(float(prediction.score), 0.0), item_max)
+        confidence = prediction.confidence
         route, reason = prediction.route, prediction.reason
     if route == "auto":
         share = (await settings_of(session, attempt.organization_id)).check_share
