@@ -15,6 +15,7 @@ from waa_ads.core.db import Base
 from waa_ads.delivery import models as delivery_models
 from waa_ads.integrations import models as integration_models
 from waa_ads.integrity import models as integrity_models
+from waa_ads.psychometrics import models as psychometrics_models
 from waa_ads.rating import models as rating_models
 from waa_ads.reporting import models as reporting_models
 from waa_ads.scoring import models as scoring_models
@@ -33,6 +34,7 @@ __all__ = [
     "integration_models",
     "integrity_models",
     "metadata",
+    "psychometrics_models",
     "rating_models",
     "reporting_models",
     "scoring_models",

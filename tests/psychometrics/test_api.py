@@ -18,6 +18,8 @@ from waa_ads.auth.models import Candidate, Role
 from waa_ads.content.models import ItemVersion
 from waa_ads.delivery.models import Attempt
 from waa_ads.psychometrics import service
+from waa_ads.psychometrics.classical import ItemAnalysisAccumulator
+from waa_ads.psychometrics.models import StoredItemAnalysis
 
 pytestmark = pytest.mark.asyncio
 
@@ -267,3 +269,70 @@ async def test_linking_two_calibrations(client: httpx.AsyncClient, make: Factory
         "/api/v1/psychometrics/linkings", json={"form_x": form_x, "form_y": form_y}, headers=rater
     )
     assert refused.status_code == 403 and problem(refused) == "role-required"
+
+
+async def test_stored_item_analysis_follows_the_scores(
+    app: FastAPI, client: httpx.AsyncClient, make: Factory
+) -> None:
+    ex = await exam(client, make, candidates=5, scoring={"release": "immediately"})
+    sheets = [
+        {"Q1": "B", "Q2": "B", "Q3": "A"},
+        {"Q1": "B", "Q2": "A", "Q3": "A"},
+        {"Q1": "A", "Q2": "A", "Q3": "B"},
+        {"Q1": "B", "Q2": "B", "Q3": "B"},
+        {"Q1": "A", "Q2": "B", "Q3": "A"},
+    ]
+    org, admin_id = ex.world.org.id, uuid.UUID(ex.administration["id"])
+    url = f"/api/v1/psychometrics/administrations/{admin_id}/item-analysis"
+    for code, sheet in zip(ex.codes[:3], sheets[:3], strict=True):
+        attempt_id = await _sit(client, code, sheet)
+        assert await wait_for_state(app, attempt_id, "released", "scored") in ("released", "scored")
+    async with app.state.db.transaction() as session:
+        assert (org, admin_id) in await service.stale_item_analyses(session, limit=10_000)
+        assert await service.refresh_item_analysis(session, org, admin_id) == 3
+    async with app.state.db.transaction() as session:
+        assert (org, admin_id) not in await service.stale_item_analyses(session, limit=10_000)
+        stored = await session.scalar(
+            select(StoredItemAnalysis).where(StoredItemAnalysis.administration_id == admin_id)
+        )
+        assert (
+            stored is not None
+            and len(stored.folded) == 3
+            and set(stored.items)
+            == {
+                "Q1",
+                "Q2",
+                "Q3",
+            }
+        )
+    for code, sheet in zip(ex.codes[3:], sheets[3:], strict=True):
+        attempt_id = await _sit(client, code, sheet)
+        assert await wait_for_state(app, attempt_id, "released", "scored") in ("released", "scored")
+    # the API adds the two new attempts to the stored three without writing
+    reply = await client.get(url, headers=ex.world.headers)
+    assert reply.status_code == 200 and reply.json()["test"]["persons"] == 5
+    async with app.state.db.transaction() as session:
+        assert (org, admin_id) in await service.stale_item_analyses(session, limit=10_000)
+        assert await service.refresh_item_analysis(session, org, admin_id) == 5
+    async with app.state.db.transaction() as session:
+        stored = await session.scalar(
+            select(StoredItemAnalysis).where(StoredItemAnalysis.administration_id == admin_id)
+        )
+        assert stored is not None
+        incremental = ItemAnalysisAccumulator.from_state(stored.state).result().to_dict()
+        scratch, _, _, _ = await service._current_analysis(session, org, admin_id, None)
+        expected = scratch.result().to_dict()
+        assert incremental["test"] == pytest.approx(expected["test"])
+        for ours, theirs in zip(incremental["items"], expected["items"], strict=True):  # type: ignore[call-overload]
+            assert ours["item"] == theirs["item"] and ours["flags"] == theirs["flags"]
+            numbers = {k: v for k, v in theirs.items() if isinstance(v, float)}
+            assert {k: ours[k] for k in numbers} == pytest.approx(numbers)
+        assert reply.json()["test"] == pytest.approx(scratch.result().to_dict()["test"])
+        # an attempt folded at another revision than its newest: rebuilt from scratch
+        first = next(iter(stored.folded))
+        stored.folded = {**stored.folded, first: 99}
+        rebuilt, _, folded, _ = await service._current_analysis(session, org, admin_id, stored)
+        assert folded[first] != 99 and len(folded) == 5
+        assert rebuilt.result().to_dict()["test"] == pytest.approx(
+            scratch.result().to_dict()["test"]
+        )

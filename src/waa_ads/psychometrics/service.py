@@ -22,6 +22,7 @@ from waa_ads.psychometrics.classical import ItemAnalysis, ItemAnalysisAccumulato
 from waa_ads.psychometrics.errors import CalibrationInputError, DifInputError
 from waa_ads.psychometrics.irt import Calibration
 from waa_ads.psychometrics.linking import ItemParameters
+from waa_ads.psychometrics.models import StoredItemAnalysis
 from waa_ads.scoring.models import AttemptResult, ItemScore
 
 
@@ -30,7 +31,8 @@ async def administration_item_analysis(
 ) -> ItemAnalysis:
     """Classical statistics over the newest result revision of every scored attempt of the
     administration (items in form order of first appearance). An item a person has not
-    scored yet (waiting for a rater) counts as not presented for that attempt.
+    scored yet (waiting for a rater) counts as not presented for that attempt. Starts from
+    the stored statistics and adds the attempts scored since (nothing is written).
     AdministrationNotFound for one outside the caller's organization."""
     administration = await get_scoped(
         session,
@@ -40,42 +42,168 @@ async def administration_item_analysis(
         what="administration",
         error=AdministrationNotFound,
     )
-    newest = (
-        select(AttemptResult.attempt_id, func.max(AttemptResult.revision).label("revision"))
+    stored = await session.scalar(
+        select(StoredItemAnalysis).where(
+            StoredItemAnalysis.administration_id == administration.id,
+            StoredItemAnalysis.organization_id == principal.organization_id,
+        )
+    )
+    accumulator, _, _, _ = await _current_analysis(
+        session, principal.organization_id, administration.id, stored
+    )
+    return accumulator.result()
+
+
+async def _newest_revisions(
+    session: AsyncSession, organization_id: uuid.UUID, administration_id: uuid.UUID
+) -> dict[uuid.UUID, tuple[int, datetime]]:
+    """Each scored attempt's newest result revision and when it was made."""
+    rows = await session.execute(
+        select(AttemptResult.attempt_id, AttemptResult.revision, AttemptResult.created_at)
         .join(Attempt, Attempt.id == AttemptResult.attempt_id)
         .where(
-            Attempt.administration_id == administration.id,
-            Attempt.organization_id == principal.organization_id,
+            Attempt.administration_id == administration_id,
+            Attempt.organization_id == organization_id,
         )
-        .group_by(AttemptResult.attempt_id)
-        .subquery()
     )
-    rows = (
-        await session.execute(
-            select(ItemScore.attempt_id, ItemScore.item_ref, ItemScore.score, ItemScore.max_score)
-            .join(AttemptResult, AttemptResult.id == ItemScore.result_id)
-            .join(
-                newest,
-                and_(
-                    newest.c.attempt_id == AttemptResult.attempt_id,
-                    newest.c.revision == AttemptResult.revision,
-                ),
+    newest: dict[uuid.UUID, tuple[int, datetime]] = {}
+    for attempt_id, revision, created_at in rows.all():
+        if attempt_id not in newest or revision > newest[attempt_id][0]:
+            newest[attempt_id] = (revision, created_at)
+    return newest
+
+
+async def _scores_of(
+    session: AsyncSession,
+    organization_id: uuid.UUID,
+    wanted: dict[uuid.UUID, int],
+) -> list[tuple[uuid.UUID, str, float | None, float | None]]:
+    """(attempt, item ref, score, max score) of the given revisions, in attempt and form
+    order."""
+    out: list[tuple[uuid.UUID, str, float | None, float | None]] = []
+    ids = list(wanted)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        rows = await session.execute(
+            select(
+                AttemptResult.attempt_id,
+                AttemptResult.revision,
+                ItemScore.item_ref,
+                ItemScore.score,
+                ItemScore.max_score,
             )
-            .where(ItemScore.organization_id == principal.organization_id)
-            .order_by(ItemScore.attempt_id, ItemScore.id)
+            .join(AttemptResult, AttemptResult.id == ItemScore.result_id)
+            .where(
+                AttemptResult.attempt_id.in_(chunk),
+                ItemScore.organization_id == organization_id,
+            )
+            .order_by(AttemptResult.attempt_id, ItemScore.id)
         )
-    ).all()
+        out.extend(
+            (a, ref, score, top)
+            for a, revision, ref, score, top in rows.all()
+            if wanted[a] == revision
+        )
+    return out
+
+
+def _grouped(
+    rows: list[tuple[uuid.UUID, str, float | None, float | None]],
+) -> tuple[dict[str, float], dict[uuid.UUID, dict[str, float | None]]]:
     items: dict[str, float] = {}
     attempts: dict[uuid.UUID, dict[str, float | None]] = {}
     for attempt_id, ref, score, max_score in rows:
         items[ref] = max(items.get(ref, 0.0), float(max_score or 0.0))
         attempts.setdefault(attempt_id, {})[ref] = None if score is None else float(score)
-    accumulator = ItemAnalysisAccumulator(
-        list(items), {ref: (m if m > 0 else 1.0) for ref, m in items.items()}
-    )
+    return items, attempts
+
+
+async def _current_analysis(
+    session: AsyncSession,
+    organization_id: uuid.UUID,
+    administration_id: uuid.UUID,
+    stored: StoredItemAnalysis | None,
+) -> tuple[ItemAnalysisAccumulator, dict[str, float], dict[str, int], datetime | None]:
+    """The accumulator over every attempt's newest revision, its items (ref -> maximum),
+    the revisions folded in and the newest of their times. From ``stored`` when every
+    attempt it holds is still at the revision it added and no new item or higher maximum
+    appears (then only the new attempts are read and added); otherwise from scratch."""
+    newest = await _newest_revisions(session, organization_id, administration_id)
+    latest = max((when for _, when in newest.values()), default=None)
+    folded = {uuid.UUID(k): int(v) for k, v in (stored.folded if stored else {}).items()}
+    if stored is not None and all(newest.get(a, (None,))[0] == r for a, r in folded.items()):
+        fresh = {a: r for a, (r, _) in newest.items() if a not in folded}
+        items, attempts = _grouped(await _scores_of(session, organization_id, fresh))
+        known = {ref: float(m) for ref, m in stored.items.items()}
+        if all(ref in known and top <= known[ref] for ref, top in items.items()):
+            accumulator = ItemAnalysisAccumulator.from_state(stored.state)
+            for scores in attempts.values():
+                accumulator.add(scores)
+            done = {str(a): r for a, r in folded.items()} | {str(a): r for a, r in fresh.items()}
+            return accumulator, known, done, latest
+    every = {a: r for a, (r, _) in newest.items()}
+    items, attempts = _grouped(await _scores_of(session, organization_id, every))
+    columns = {ref: (m if m > 0 else 1.0) for ref, m in items.items()}
+    accumulator = ItemAnalysisAccumulator(list(columns), columns)
     for scores in attempts.values():
         accumulator.add(scores)
-    return accumulator.result()
+    return accumulator, columns, {str(a): r for a, r in every.items()}, latest
+
+
+async def refresh_item_analysis(
+    session: AsyncSession, organization_id: uuid.UUID, administration_id: uuid.UUID
+) -> int:
+    """Bring the administration's stored item analysis up to date (adding the attempts
+    scored since, or rebuilding it when a folded attempt got a newer revision); the number
+    of attempts it now holds. Run by the tasks after scoring."""
+    stored = await session.scalar(
+        select(StoredItemAnalysis).where(
+            StoredItemAnalysis.administration_id == administration_id,
+            StoredItemAnalysis.organization_id == organization_id,
+        )
+    )
+    accumulator, items, folded, latest = await _current_analysis(
+        session, organization_id, administration_id, stored
+    )
+    if stored is None:
+        stored = StoredItemAnalysis(
+            organization_id=organization_id, administration_id=administration_id
+        )
+        session.add(stored)
+    stored.items = dict(items)
+    stored.folded = dict(folded)
+    stored.state = accumulator.to_state()
+    stored.updated_at = latest or datetime.now(UTC)
+    await session.flush()
+    return len(folded)
+
+
+async def stale_item_analyses(
+    session: AsyncSession, limit: int = 50
+) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """(organization, administration) whose newest result is newer than their stored item
+    analysis, or that have none yet; at most ``limit``."""
+    latest = (
+        select(
+            Attempt.organization_id,
+            Attempt.administration_id,
+            func.max(AttemptResult.created_at).label("latest"),
+        )
+        .join(AttemptResult, AttemptResult.attempt_id == Attempt.id)
+        .group_by(Attempt.organization_id, Attempt.administration_id)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(latest.c.organization_id, latest.c.administration_id)
+        .outerjoin(
+            StoredItemAnalysis, StoredItemAnalysis.administration_id == latest.c.administration_id
+        )
+        .where(
+            (StoredItemAnalysis.id.is_(None)) | (StoredItemAnalysis.updated_at < latest.c.latest)
+        )
+        .limit(limit)
+    )
+    return [(o, a) for o, a in rows.all()]
 
 
 async def _newest_item_scores(
