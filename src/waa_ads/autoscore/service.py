@@ -708,6 +708,11 @@ async def run_training(db: Database, blobs: BlobStore, model_id: uuid.UUID) -> s
     except DomainError as exc:
         await _fail(db, model_id, organization_id, exc.detail)
         return "failed"
+    except Exception as exc:
+        # Not the data's fault and not worth a retry (training is deterministic): the row
+        # says so instead of staying "training" for ever; the error goes to the task log.
+        await _fail(db, model_id, organization_id, f"training stopped: {type(exc).__name__}")
+        raise
     artifact = trained.to_bytes()
     blob = await blobs.put(artifact, "application/octet-stream")
     verdict = gates.evaluate(trained.report, gate)
