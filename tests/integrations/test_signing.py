@@ -122,6 +122,6 @@ async def test_literal_private_addresses_are_refused_unless_allowed() -> None:
 def test_every_public_event_type_comes_from_a_published_action() -> None:
     assert set(events.EVENT_TYPES) == set(events.PUBLIC_EVENTS.values())
     assert events.public_type("attempt.submit") == "attempt.submitted"
-    assert events.public_type("auth.login") is None
+    assert events.public_type("user.created") is None
     assert events.decision_kind("integrity.warn") == "warn"
     assert events.decision_kind("attempt.submit") is None

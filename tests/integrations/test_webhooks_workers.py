@@ -198,7 +198,14 @@ async def test_events_reach_the_receiver_through_beat_and_the_worker(
     for r in got:
         signing.verify(sub["secret"], r.headers["waa-signature"], r.body, now=now)
         assert r.json()["data"]["attempt_id"] == attempt_id
-    log = (await client.get("/api/v1/integrations/deliveries", headers=headers)).json()["items"]
+
+    # The receiver answers before the worker records the outcome: wait for the log.
+    async def settled() -> list[dict[str, Any]]:
+        log = (await client.get("/api/v1/integrations/deliveries", headers=headers)).json()
+        done = [d for d in log["items"] if d["status"] not in ("pending", "sending")]
+        return log["items"] if len(done) == len(log["items"]) == 3 else []
+
+    log = await _until(settled, stack)
     assert {(d["status"], d["response_status"], d["attempts"]) for d in log} == {
         ("succeeded", 200, 1)
     }

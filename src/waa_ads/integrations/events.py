@@ -22,6 +22,8 @@ PUBLIC_EVENTS: dict[str, str] = {
     "integrity.warn": "integrity.decision_made",
     "integrity.invalidate": "integrity.decision_made",
     "integrity.appeal": "integrity.appeal_made",
+    "auth.login": "session.logged_in",
+    "auth.logout": "session.logged_out",
 }
 
 #: The public event types a subscription may ask for, in a stable order.

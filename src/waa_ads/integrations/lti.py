@@ -915,7 +915,7 @@ class PreparedPassback:
     def as_delivery(self) -> webhooks.PreparedDelivery:
         return webhooks.PreparedDelivery(
             self.id, self.organization_id, None, self.scores_url, "", "result.released", ""
-        )
+        )  # the bearer token is fetched per try (post_score)
 
 
 async def post_score(db: Database, settings: Settings, prepared: PreparedPassback) -> Outcome:

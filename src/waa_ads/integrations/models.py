@@ -34,6 +34,10 @@ class WebhookSubscription(Base):
     url: Mapped[str] = mapped_column(String(2000))
     description: Mapped[str] = mapped_column(String(200), default="")
     event_types: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    #: ``waa`` (the WAA-ADS body) or ``caliper`` (a Caliper 1.2 envelope).
+    format: Mapped[str] = mapped_column(String(16), default="waa", server_default="waa")
+    #: Sent as ``Authorization: Bearer`` (Caliper endpoints ask for one); never shown.
+    bearer_token: Mapped[str | None] = mapped_column(String(500))
     #: Signs every delivery; returned once, when created or rotated.
     secret: Mapped[str] = mapped_column(String(100))
     active: Mapped[bool] = mapped_column(Boolean(), default=True)

@@ -61,6 +61,8 @@ async def create_subscription(
         url=body.url,
         event_types=body.event_types,
         description=body.description,
+        format=body.format,
+        bearer_token=body.bearer_token,
     )
     return schemas.SubscriptionWithSecret.model_validate(sub)
 

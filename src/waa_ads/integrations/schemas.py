@@ -23,6 +23,15 @@ class SubscriptionCreate(BaseModel):
     url: str = Field(min_length=1, max_length=2000, description="http(s) URL receiving POSTs.")
     event_types: list[str] = Field(min_length=1, max_length=50)
     description: str = Field("", max_length=200)
+    format: Literal["waa", "caliper"] = Field(
+        "waa", description="waa: the WAA-ADS body; caliper: a Caliper 1.2 envelope."
+    )
+    bearer_token: str | None = Field(
+        None,
+        min_length=1,
+        max_length=500,
+        description="Sent as Authorization: Bearer (Caliper endpoints ask for one).",
+    )
 
 
 class SubscriptionUpdate(BaseModel):
@@ -41,6 +50,7 @@ class SubscriptionRead(_Read):
     url: str
     description: str
     event_types: list[str]
+    format: str
     active: bool
     consecutive_failures: int
     disabled_at: datetime | None

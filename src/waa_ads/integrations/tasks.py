@@ -21,6 +21,10 @@ log = structlog.get_logger(__name__)
 _deployed = get_settings()
 
 
+def _base_url(ctx: TaskContext) -> str:
+    return ctx.settings.public_base_url or webhooks.DEFAULT_BASE_URL
+
+
 class DeliveryFailed(TransientError):
     """A try failed; the task is retried later."""
 
@@ -34,7 +38,11 @@ async def dispatch_events(ctx: TaskContext) -> int:
     total = 0
     for organization_id in organizations:
         async with ctx.db.transaction() as session:
-            total += len(await webhooks.dispatch_organization(session, organization_id))
+            total += len(
+                await webhooks.dispatch_organization(
+                    session, organization_id, base_url=_base_url(ctx)
+                )
+            )
     return total
 
 
@@ -42,7 +50,11 @@ async def dispatch_events(ctx: TaskContext) -> int:
 async def dispatch_organization(ctx: TaskContext, *, organization_id: str) -> int:
     """The dispatcher for one organization, now."""
     async with ctx.db.transaction() as session:
-        return len(await webhooks.dispatch_organization(session, uuid.UUID(organization_id)))
+        return len(
+            await webhooks.dispatch_organization(
+                session, uuid.UUID(organization_id), base_url=_base_url(ctx)
+            )
+        )
 
 
 @task(

@@ -37,8 +37,8 @@ from waa_ads.core.db import insert_ignore, utcnow, uuid7
 from waa_ads.core.settings import Settings
 from waa_ads.core.tasks import enqueue_after_commit
 from waa_ads.core.tenancy import get_scoped
-from waa_ads.delivery.models import Attempt
-from waa_ads.integrations import events, netguard, signing
+from waa_ads.delivery.models import Attempt, Response
+from waa_ads.integrations import caliper, events, netguard, signing
 from waa_ads.integrations.errors import (
     DeliveryCursorInvalid,
     DeliveryNotFound,
@@ -54,6 +54,11 @@ log = structlog.get_logger(__name__)
 
 DELIVER_TASK = "integrations.deliver_webhook"
 WEBHOOK = "webhook"
+#: The subscription formats: the WAA-ADS body, or a Caliper 1.2 envelope.
+FORMATS = ("waa", "caliper")
+CALIPER = "caliper"
+#: Caliper identifiers are IRIs under the deployment's address (WAA_PUBLIC_BASE_URL).
+DEFAULT_BASE_URL = "https://waa-ads.invalid"
 #: Audit events read per organization per dispatch run.
 DISPATCH_BATCH = 500
 #: A pending delivery untouched this long is enqueued again by the dispatcher (its task
@@ -106,6 +111,8 @@ async def create_subscription(
     url: str,
     event_types: Sequence[str],
     description: str = "",
+    format: str = "waa",
+    bearer_token: str | None = None,
 ) -> WebhookSubscription:
     """A new active subscription receiving events from now on. Its ``secret`` is on the
     returned row; the API shows it this once."""
@@ -119,6 +126,8 @@ async def create_subscription(
         url=url,
         description=description,
         event_types=wanted,
+        format=format,
+        bearer_token=bearer_token or None,
         secret=signing.new_secret(),
         active=True,
         consecutive_failures=0,
@@ -135,7 +144,7 @@ async def create_subscription(
         actor=principal.actor,
         target_type="webhook_subscription",
         target_id=sub.id,
-        data={"event_types": wanted},
+        data={"event_types": wanted, "format": format},
     )
     sub.start_seq = event.seq
     await ensure_cursor(session, principal.organization_id)
@@ -351,6 +360,14 @@ async def replay(
     return copy
 
 
+def _json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), sort_keys=True)
+
+
+def _utc_text(moment: Any) -> str:
+    return str(moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
+
+
 def task_for(channel: str) -> str:
     return {WEBHOOK: DELIVER_TASK}.get(channel, f"integrations.deliver_{channel}")
 
@@ -392,6 +409,8 @@ def event_body(event: OutboxEvent, extra: dict[str, Any]) -> dict[str, Any]:
 async def _attempt_facts(session: AsyncSession, event: OutboxEvent) -> dict[str, Any]:
     """Ids (never names) of the attempt an event is about, and for result events the
     released figures of the revision named."""
+    if event.type.startswith("session."):
+        return {"user_id": event.target_id} if event.target_id else {}
     if event.target_id is None:
         return {}
     try:
@@ -408,27 +427,45 @@ async def _attempt_facts(session: AsyncSession, event: OutboxEvent) -> dict[str,
         "assessment_version_id": str(attempt.assessment_version_id),
         "attempt_number": attempt.number,
     }
+    if event.type in ("attempt.submitted", "attempt.expired", "attempt.terminated"):
+        facts["answered_items"] = list(
+            (
+                await session.execute(
+                    select(Response.item_ref)
+                    .where(Response.attempt_id == attempt.id)
+                    .order_by(Response.item_ref)
+                )
+            ).scalars()
+        )
     revision = event.data.get("revision")
+    result: AttemptResult | None = None
     if event.action.startswith("result.") and isinstance(revision, int):
         result = await session.scalar(
             select(AttemptResult).where(
                 AttemptResult.attempt_id == attempt.id, AttemptResult.revision == revision
             )
         )
-        if result is not None:
-            facts["result"] = {
-                "revision": result.revision,
-                "raw": result.raw,
-                "max_raw": result.max_raw,
-                "scaled": result.scaled,
-                "band": result.band,
-                "passed": result.passed,
-            }
+    elif event.action == "attempt.finish_scoring":
+        result = await session.scalar(
+            select(AttemptResult)
+            .where(AttemptResult.attempt_id == attempt.id)
+            .order_by(AttemptResult.revision.desc())
+            .limit(1)
+        )
+    if result is not None:
+        facts["result"] = {
+            "revision": result.revision,
+            "raw": result.raw,
+            "max_raw": result.max_raw,
+            "scaled": result.scaled,
+            "band": result.band,
+            "passed": result.passed,
+        }
     return facts
 
 
 async def dispatch_organization(
-    session: AsyncSession, organization_id: uuid.UUID
+    session: AsyncSession, organization_id: uuid.UUID, *, base_url: str = DEFAULT_BASE_URL
 ) -> list[IntegrationDelivery]:
     """Turn the organization's audit events past its cursor into webhook deliveries and
     move the cursor (one bounded batch); enqueue their tasks after commit. Also enqueues
@@ -499,12 +536,18 @@ async def dispatch_organization(
                 target_id=row.target_id,
                 data=parsed.get("data") or {},
             )
-            body = json.dumps(
-                event_body(event, await _attempt_facts(session, event)),
-                separators=(",", ":"),
-                sort_keys=True,
-            )
+            native = event_body(event, await _attempt_facts(session, event))
+            bodies = {"waa": _json(native)}
+            if any(s.format == CALIPER for s in wanting):
+                found = caliper.events_for(native, base_url=base_url)
+                if found:
+                    bodies[CALIPER] = _json(
+                        caliper.envelope(found, base_url=base_url, send_time=_utc_text(now))
+                    )
             for sub in wanting:
+                body = bodies.get(sub.format)
+                if body is None:
+                    continue
                 key = f"webhook:{sub.id}:{row.seq}"
                 await insert_ignore(
                     session,
@@ -600,6 +643,7 @@ class PreparedDelivery:
     secret: str
     event_type: str
     payload: str
+    bearer_token: str | None = None
 
 
 async def claim(session: AsyncSession, delivery_id: uuid.UUID) -> IntegrationDelivery | None:
@@ -646,6 +690,7 @@ async def prepare(session: AsyncSession, delivery_id: uuid.UUID) -> PreparedDeli
         secret=sub.secret,
         event_type=delivery.event_type,
         payload=delivery.payload,
+        bearer_token=sub.bearer_token,
     )
 
 
@@ -663,6 +708,8 @@ async def send(
         "WAA-Event": prepared.event_type,
         "WAA-Delivery": str(prepared.id),
     }
+    if prepared.bearer_token:
+        headers["Authorization"] = f"Bearer {prepared.bearer_token}"
     try:
         await netguard.check_url(
             prepared.url, allow_private=settings.integrations_allow_private_urls

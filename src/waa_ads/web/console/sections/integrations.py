@@ -20,7 +20,14 @@ router = APIRouter()
 INTEGRATIONS: Final = f"{CONSOLE}/integrations"
 API: Final = "/api/v1/integrations"
 STATUSES: Final = ("pending", "sending", "retrying", "succeeded", "failed", "cancelled")
-HOOK_FIELDS: Final = {"url": "url", "event_types": "event_types", "description": "description"}
+HOOK_FIELDS: Final = {
+    "url": "url",
+    "event_types": "event_types",
+    "description": "description",
+    "format": "format",
+    "bearer_token": "bearer_token",
+}
+FORMATS: Final = (("waa", "WAA-ADS events (signed JSON)"), ("caliper", "Caliper 1.2 envelopes"))
 LTI_FIELDS: Final = {
     "name": "name",
     "issuer": "issuer",
@@ -48,7 +55,8 @@ async def _overview(
         status=status,
         subscriptions=await who.read(f"{API}/webhooks"),
         event_types=[(t, t) for t in event_types],
-        hook_form=hook_form or Form(values={"event_types": []}),
+        hook_form=hook_form or Form(values={"event_types": [], "format": "waa"}),
+        formats=FORMATS,
         registrations=await who.read(f"{API}/lti/registrations"),
         tool=await who.read(f"{API}/lti/tool"),
         failing=(await who.read(f"{API}/deliveries", {"status": "failed", "limit": 5}))["items"],
@@ -68,8 +76,11 @@ async def create_subscription(request: Request, who: ActionDep) -> Response:
     values = {
         "url": str(form.get("url", "")).strip(),
         "description": str(form.get("description", "")).strip(),
+        "format": str(form.get("format", "waa")),
     }
-    reply = await who.api.post(f"{API}/webhooks", {**values, "event_types": chosen})
+    token = str(form.get("bearer_token", "")).strip()
+    body = {**values, "event_types": chosen, **({"bearer_token": token} if token else {})}
+    reply = await who.api.post(f"{API}/webhooks", body)
     if not reply.ok:
         shown = Form(
             values={**values, "event_types": chosen}, problem=reply.problem, fields=HOOK_FIELDS
