@@ -138,6 +138,9 @@ FLOOR = text(
     "ORDER BY order_key LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id"
 )
 DONE = text("UPDATE rating_task SET state = 'done' WHERE id = :id")
+#: The service's reply names the lease, not the task: the task is found when it is marked
+#: done, outside the timed part (as the floor's is).
+DONE_BY_LEASE = text("UPDATE rating_task SET state = 'done' WHERE lease_id = :lease RETURNING id")
 
 
 async def run_leases(
@@ -165,14 +168,16 @@ async def run_leases(
                 else:
                     reply = await rating.lease_next(session, settings, principal, plan_id)
                     assert reply.lease is not None
-                    task_id = await session.scalar(
-                        select(RatingLease.task_id).where(RatingLease.id == reply.lease.lease_id)
-                    )
             latencies.append(time.perf_counter() - started)
+            async with db.transaction() as session:
+                if floor:
+                    await session.execute(DONE, {"id": task_id})
+                else:
+                    task_id = (
+                        await session.execute(DONE_BY_LEASE, {"lease": reply.lease.lease_id})
+                    ).scalar_one()
             assert task_id not in seen, "two raters got the same task"
             seen.add(task_id)
-            async with db.transaction() as session:
-                await session.execute(DONE, {"id": task_id})
 
     wall, cpu = time.perf_counter(), time.process_time()
     await asyncio.gather(*[rater(u) for u in raters])
