@@ -116,6 +116,7 @@ PURE_MODULES = (
     "waa_ads.integrations.events",
     "waa_ads.integrations.signing",
     "waa_ads.integrations.lti_claims",
+    "waa_ads.integrations.caliper",
     "waa_ads.psychometrics.linking",
     "waa_ads.assessments.adaptive",
     "waa_ads.autoscore.errors",
