@@ -137,6 +137,8 @@ def parameters_from_calibration(calibration: Mapping[str, Any]) -> ItemParameter
             ) from None
         if not all(math.isfinite(v) for v in row) or a <= 0:
             raise CalibrationInputError(f"item {name!r} needs a finite, positive slope")
+        if a > 50 or any(abs(v) > 500 for v in row):
+            raise CalibrationInputError(f"item {name!r} has parameters outside any usable scale")
         names.append(name)
         rows.append(row)
     if len(set(names)) != len(names):
@@ -229,11 +231,11 @@ def link(
             f"common item {mismatched[0]!r} has different score categories on the two forms"
         )
     bx, by = _difficulties(x), _difficulties(y)
-    sd_x = float(bx.std())
-    if sd_x <= 0:
-        raise CalibrationInputError("the common items' difficulties do not vary on form X")
+    sd_x, sd_y = float(bx.std()), float(by.std())
+    if sd_x <= 1e-9 or sd_y <= 1e-9:
+        raise CalibrationInputError("the common items' difficulties do not vary on both forms")
     out: dict[str, Linking] = {}
-    slope = float(by.std()) / sd_x
+    slope = sd_y / sd_x
     out["mean-sigma"] = Linking("mean-sigma", slope, float(by.mean() - slope * bx.mean()))
     slope_mm = float(x.params[:, 0].mean() / y.params[:, 0].mean())
     out["mean-mean"] = Linking("mean-mean", slope_mm, float(by.mean() - slope_mm * bx.mean()))
@@ -245,6 +247,8 @@ def link(
         loss = _loss(x, y, theta, weights, method)
         found = minimize(loss, start, method="BFGS", options={"gtol": 1e-10})
         out[method] = Linking(method, float(found.x[0]), float(found.x[1]), float(found.fun))
+    if not all(math.isfinite(v.slope) and math.isfinite(v.intercept) for v in out.values()):
+        raise CalibrationInputError("the common items do not give a finite linking")
     return common, out
 
 
