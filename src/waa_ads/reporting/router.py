@@ -13,7 +13,7 @@ from fastapi.responses import RedirectResponse
 from waa_ads.assessments.errors import AdministrationNotFound
 from waa_ads.auth.deps import PrincipalDep
 from waa_ads.auth.errors import CREDENTIAL_ERRORS, RoleRequired
-from waa_ads.core.deps import SessionDep, SettingsDep, WriteSessionDep
+from waa_ads.core.deps import DatabaseDep, SessionDep, SettingsDep
 from waa_ads.core.errors import error_responses
 from waa_ads.delivery.errors import AttemptNotFound
 from waa_ads.reporting import errors, schemas, service
@@ -74,7 +74,8 @@ def _base_url(request: Request, settings: Any) -> str:
 )
 async def scorecard(
     request: Request,
-    session: WriteSessionDep,  # the first scorecard of a revision issues its receipt
+    session: SessionDep,
+    db: DatabaseDep,  # the first scorecard of a revision issues its receipt: a write
     settings: SettingsDep,
     principal: PrincipalDep,
     attempt_id: uuid.UUID,
@@ -95,6 +96,7 @@ async def scorecard(
         attempt_id,
         preview=preview,
         base_url=_base_url(request, settings),
+        db=db,
     )
     suffix = "-preview" if preview else ""
     return _file(data, "application/pdf", f"scorecard-{attempt_id}{suffix}.pdf")
@@ -110,14 +112,15 @@ async def scorecard(
 )
 async def receipt(
     request: Request,
-    session: WriteSessionDep,
+    session: SessionDep,
+    db: DatabaseDep,
     settings: SettingsDep,
     principal: PrincipalDep,
     attempt_id: uuid.UUID,
 ) -> schemas.ReceiptRead:
     _, built = await service.scorecard_pdf(
         session, settings, request.app.state.blobs, principal, attempt_id,
-        base_url=_base_url(request, settings),
+        base_url=_base_url(request, settings), db=db,
     )  # fmt: skip
     r = built.receipt
     assert r is not None

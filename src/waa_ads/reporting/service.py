@@ -32,7 +32,7 @@ from waa_ads.auth.deps import Principal
 from waa_ads.auth.errors import RoleRequired
 from waa_ads.auth.models import Candidate, Organization, Role
 from waa_ads.content.models import ItemVersion
-from waa_ads.core.db import utcnow
+from waa_ads.core.db import Database, utcnow
 from waa_ads.core.errors import DomainError
 from waa_ads.core.settings import Settings
 from waa_ads.core.storage import BlobNotFound, BlobStore
@@ -261,7 +261,7 @@ def verify_url(base_url: str | None, code: str) -> str | None:
     return f"{base_url.rstrip('/')}/verify/{figures.format_code(code)}"
 
 
-async def _issue_receipt(
+async def _new_receipt(
     session: AsyncSession,
     settings: Settings,
     attempt: Attempt,
@@ -276,7 +276,7 @@ async def _issue_receipt(
             "the audit chain"
         )
     code = figures.receipt_code(settings.secret_key, event.hash, str(attempt.id), result.revision)
-    receipt = ReportReceipt(
+    return ReportReceipt(
         organization_id=attempt.organization_id,
         attempt_id=attempt.id,
         administration_id=attempt.administration_id,
@@ -293,13 +293,31 @@ async def _issue_receipt(
         figures=[],
         created_at=utcnow(),
     )
+
+
+async def _store_receipt(
+    session: AsyncSession, receipt: ReportReceipt, db: Database | None
+) -> ReportReceipt:
+    """Write a new receipt: in ``session`` (a task's or a command's unit of work), or, with
+    ``db``, in a unit of work of its own (a request reading a scorecard takes a read
+    transaction). When another request or worker issued it meanwhile, that one is
+    returned: the same code, and the figures it fixed."""
+    if db is None:
+        try:
+            async with session.begin_nested():
+                session.add(receipt)
+                await session.flush()
+        except IntegrityError:
+            existing = await _receipt_of(session, receipt.attempt_id, receipt.revision)
+            assert existing is not None
+            return existing
+        return receipt
     try:
-        async with session.begin_nested():
-            session.add(receipt)
-            await session.flush()
+        async with db.transaction() as own:
+            own.add(receipt)
     except IntegrityError:
-        # Issued meanwhile by another request or worker: the same code, so use that one.
-        existing = await _receipt_of(session, attempt.id, result.revision)
+        async with db.transaction(write=False) as own:
+            existing = await _receipt_of(own, receipt.attempt_id, receipt.revision)
         assert existing is not None
         return existing
     return receipt
@@ -332,6 +350,8 @@ async def build_scorecard(
     preview: bool = False,
     base_url: str | None = None,
     cohort: CohortContext | None = None,
+    db: Database | None = None,
+    known: ReportReceipt | None = None,
 ) -> Built:
     """The scorecard of the attempt's released result, with its receipt (issued on first
     use, then reused, so regenerating gives the same figures and code). ``preview``: the
@@ -350,7 +370,9 @@ async def build_scorecard(
             )
     version = await delivery.published_version(session, attempt.assessment_version_id)
     definition = version.definition
-    receipt = None if preview else await _receipt_of(session, attempt.id, result.revision)
+    receipt = known
+    if receipt is None and not preview:
+        receipt = await _receipt_of(session, attempt.id, result.revision)
     if receipt is not None:
         estimate = Estimate(
             scaled_se=receipt.estimate.get("scaled_se"),
@@ -369,7 +391,7 @@ async def build_scorecard(
             definition.scoring.report_percentile,
         )
         if not preview:
-            receipt = await _issue_receipt(session, settings, attempt, result, estimate, base_url)
+            receipt = await _new_receipt(session, settings, attempt, result, estimate, base_url)
     organization = await session.get(Organization, attempt.organization_id)
     candidate = await session.get(Candidate, attempt.candidate_id)
     administration = await session.get(Administration, attempt.administration_id)
@@ -411,9 +433,13 @@ async def build_scorecard(
         verify_url=receipt.verify_url if receipt is not None else None,
         preview=preview,
     )
-    if receipt is not None and not receipt.figures:
+    if receipt is not None and not receipt.figures:  # issued just now
         receipt.figures = [f.to_dict() for f in figures.figures(card)]
-        await session.flush()
+        stored = await _store_receipt(session, receipt, db)
+        if stored is not receipt:  # issued meanwhile elsewhere: print what that one fixed
+            return await build_scorecard(
+                session, settings, blobs, attempt, base_url=base_url, db=db, known=stored
+            )
     return Built(card, receipt)
 
 
@@ -426,6 +452,7 @@ async def scorecard_pdf(
     *,
     preview: bool = False,
     base_url: str | None = None,
+    db: Database | None = None,
 ) -> tuple[bytes, Built]:
     """The scorecard PDF of an attempt of the caller's organization (admins)."""
     from waa_ads.reporting.pdf import render_scorecard
@@ -440,7 +467,7 @@ async def scorecard_pdf(
         error=AttemptNotFound,
     )
     built = await build_scorecard(
-        session, settings, blobs, attempt, preview=preview, base_url=base_url
+        session, settings, blobs, attempt, preview=preview, base_url=base_url, db=db
     )
     return await render_scorecard(built.card), built
 
