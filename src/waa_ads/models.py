@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from waa_ads.assessments import models as assessment_models
 from waa_ads.audit import models as audit_models
-from waa_ads.autoscore import models as autoscore_models
 from waa_ads.auth import models as auth_models
+from waa_ads.autoscore import models as autoscore_models
 from waa_ads.content import models as content_models
 from waa_ads.core import ratelimit as core_ratelimit
 from waa_ads.core.db import Base
@@ -26,8 +26,8 @@ __all__ = [
     "Base",
     "assessment_models",
     "audit_models",
-    "autoscore_models",
     "auth_models",
+    "autoscore_models",
     "content_models",
     "core_ratelimit",
     "delivery_models",
