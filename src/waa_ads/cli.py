@@ -16,6 +16,7 @@ from rich.markup import escape
 
 from waa_ads.core.settings import Settings
 from waa_ads.integrations.commands import lti_app, webhooks_app
+from waa_ads.rating.commands import rating_app
 
 app = typer.Typer(
     name="waa-ads",
@@ -43,6 +44,7 @@ essay_app = typer.Typer(
 app.add_typer(essay_app, name="essay-model")
 app.add_typer(webhooks_app, name="webhooks")
 app.add_typer(lti_app, name="lti")
+app.add_typer(rating_app, name="rating")
 
 console = Console(stderr=True)
 T = TypeVar("T")
