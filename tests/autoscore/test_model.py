@@ -177,9 +177,13 @@ def test_a_model_from_other_library_versions_is_refused(trained: Trained) -> Non
     )
     with pytest.raises(ModelVersionMismatch, match=r"numpy 1\.26\.4 \(running "):
         TrainedModel.from_bytes(blob)
-    broken = _rewritten(model.to_bytes(), lambda meta: meta.pop("word"))
-    with pytest.raises(ModelCorrupt, match="malformed"):
-        TrainedModel.from_bytes(broken)
+    for change in (
+        lambda meta: meta.pop("word"),
+        lambda meta: meta["config"].update(confidence=5),
+        lambda meta: meta.update(config=[]),
+    ):
+        with pytest.raises(ModelCorrupt, match="malformed"):
+            TrainedModel.from_bytes(_rewritten(model.to_bytes(), change))
 
 
 def test_unusable_training_data_is_refused() -> None:

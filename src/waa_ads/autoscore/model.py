@@ -834,7 +834,14 @@ class TrainedModel:
             return cls._rebuild(meta, a)
         except ModelCorrupt:
             raise
-        except (KeyError, ValueError, TypeError, IndexError) as exc:
+        except (
+            KeyError,
+            ValueError,
+            TypeError,
+            IndexError,
+            AttributeError,
+            TrainingDataInvalid,
+        ) as exc:
             raise ModelCorrupt(f"the model's parts are malformed: {exc}") from None
 
     @classmethod
