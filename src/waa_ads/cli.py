@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from waa_ads.core.settings import Settings
+from waa_ads.reporting.commands import report_app
 from waa_ads.integrations.commands import lti_app, webhooks_app
 from waa_ads.rating.commands import rating_app
 
@@ -36,6 +37,7 @@ integrity_app = typer.Typer(help="Integrity analyses.", no_args_is_help=True)
 app.add_typer(integrity_app, name="integrity")
 psychometrics_app = typer.Typer(help="Item analysis and IRT calibration.", no_args_is_help=True)
 app.add_typer(psychometrics_app, name="psychometrics")
+app.add_typer(report_app, name="report")
 cat_app = typer.Typer(help="Computerized adaptive testing.", no_args_is_help=True)
 app.add_typer(cat_app, name="cat")
 essay_app = typer.Typer(
