@@ -15,9 +15,9 @@ from rich.console import Console
 from rich.markup import escape
 
 from waa_ads.core.settings import Settings
-from waa_ads.reporting.commands import report_app
 from waa_ads.integrations.commands import lti_app, webhooks_app
 from waa_ads.rating.commands import rating_app
+from waa_ads.reporting.commands import report_app
 
 app = typer.Typer(
     name="waa-ads",
