@@ -188,6 +188,16 @@ class Settings(BaseSettings):
         description="This deployment's public origin (https://tests.example.org), used in "
         "LTI configuration values. Default: the origin of the request.",
     )
+    smtp_host: str | None = Field(
+        None, description="SMTP server for e-mail. Default: none (e-mail is not sent)."
+    )
+    smtp_port: int = Field(587, ge=1, le=65535, description="SMTP port.")
+    smtp_username: str | None = Field(None, description="SMTP user name, if it asks for one.")
+    smtp_password: str | None = Field(None, description="SMTP password.")
+    smtp_starttls: bool = Field(True, description="Upgrade the SMTP connection with STARTTLS.")
+    smtp_from: str = Field(
+        "WAA-ADS <no-reply@localhost>", description="The From address of e-mail sent."
+    )
 
     @model_validator(mode="after")
     def _refuse_insecure_production(self) -> Self:

@@ -190,3 +190,22 @@ class LtiAccount(Base):
         ForeignKey("candidate.id", ondelete="CASCADE"), index=True
     )
     created_at: Mapped[datetime]
+
+
+class EmailTemplate(Base):
+    """An organization's wording of one kind of e-mail (Jinja2 text, sandboxed); a kind
+    without a row, or with empty fields, uses the default wording. ``enabled`` turns the
+    kind on for the organization."""
+
+    __tablename__ = "email_template"
+    __table_args__ = (UniqueConstraint("organization_id", "kind"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid7)
+    organization_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organization.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(32))
+    enabled: Mapped[bool] = mapped_column(Boolean(), default=False)
+    subject: Mapped[str | None] = mapped_column(String(500))
+    body: Mapped[str | None] = mapped_column(Text())
+    updated_at: Mapped[datetime]

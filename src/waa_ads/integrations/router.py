@@ -6,7 +6,7 @@ configuration values, launched links and roster provisioning. The public LTI end
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response, status
 
@@ -15,7 +15,7 @@ from waa_ads.auth.errors import CREDENTIAL_ERRORS, RoleRequired
 from waa_ads.core.deps import SessionDep, SettingsDep
 from waa_ads.core.errors import error_responses
 from waa_ads.core.tasks import enqueue_after_commit
-from waa_ads.integrations import events, lti, lti_claims, schemas, webhooks
+from waa_ads.integrations import events, lti, lti_claims, mail, schemas, webhooks
 from waa_ads.integrations.errors import (
     DeliveryCursorInvalid,
     DeliveryNotFound,
@@ -341,3 +341,45 @@ async def sync_roster(
 ) -> schemas.RosterSynced:
     members, added = await lti.sync_roster(session, settings, admin, link_id)
     return schemas.RosterSynced(members=members, added=added)
+
+
+# --- e-mail ---------------------------------------------------------------------------------
+
+
+async def _template(session: Any, admin: Any, kind: str) -> schemas.EmailTemplateRead:
+    enabled, subject, body, default = await mail.get_template(session, admin, kind)
+    return schemas.EmailTemplateRead(
+        kind=kind,
+        enabled=enabled,
+        subject=subject,
+        body=body,
+        default=default,
+        variables=list(mail.VARIABLES[kind]),
+    )
+
+
+@router.get(
+    "/email/templates/{kind}",
+    response_model=schemas.EmailTemplateRead,
+    summary="An e-mail's wording (the organization's, or the default) and whether it is on",
+    responses=error_responses(*_ADMIN, mail.UnknownEmailKind),
+)
+async def get_email_template(
+    session: SessionDep, admin: AdminDep, kind: str
+) -> schemas.EmailTemplateRead:
+    return await _template(session, admin, kind)
+
+
+@router.put(
+    "/email/templates/{kind}",
+    response_model=schemas.EmailTemplateRead,
+    summary="Set an e-mail's wording (null: the default) and switch it on or off",
+    responses=error_responses(*_ADMIN, mail.UnknownEmailKind, mail.TemplateInvalid),
+)
+async def put_email_template(
+    session: SessionDep, admin: AdminDep, kind: str, body: schemas.EmailTemplateWrite
+) -> schemas.EmailTemplateRead:
+    await mail.save_template(
+        session, admin, kind, enabled=body.enabled, subject=body.subject, body=body.body
+    )
+    return await _template(session, admin, kind)

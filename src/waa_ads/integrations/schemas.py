@@ -161,3 +161,27 @@ class LinkRead(_Read):
 class RosterSynced(BaseModel):
     members: int = Field(description="Active learners the platform listed.")
     added: int = Field(description="Of those, added to the administration's roster now.")
+
+
+# --- e-mail ---------------------------------------------------------------------------------
+
+
+class EmailTemplateWrite(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = Field(description="Send this kind of e-mail.")
+    subject: str | None = Field(
+        None, max_length=500, description="Jinja2 text; null for the default wording."
+    )
+    body: str | None = Field(
+        None, max_length=20_000, description="Jinja2 text; null for the default wording."
+    )
+
+
+class EmailTemplateRead(BaseModel):
+    kind: str
+    enabled: bool
+    subject: str
+    body: str
+    default: bool = Field(description="Whether subject and body are the default wording.")
+    variables: list[str] = Field(description="What the template may use.")

@@ -14,7 +14,7 @@ import structlog
 
 from waa_ads.core.settings import get_settings
 from waa_ads.core.tasks import TaskContext, TransientError, periodic, task
-from waa_ads.integrations import lti, webhooks
+from waa_ads.integrations import lti, mail, webhooks
 
 log = structlog.get_logger(__name__)
 
@@ -117,4 +117,31 @@ async def deliver_lti_ags(ctx: TaskContext, *, delivery_id: str) -> str:
     )
     if status == "retrying":
         raise DeliveryFailed(outcome.error or "passback failed")
+    return status
+
+
+@task(
+    "integrations.deliver_email",
+    max_retries=_deployed.webhook_max_retries,
+    retry_backoff_s=_deployed.webhook_retry_backoff_s,
+    retry_backoff_max_s=3600.0,
+    retry_for=(DeliveryFailed,),
+)
+async def deliver_email(ctx: TaskContext, *, delivery_id: str) -> str:
+    """One try of an e-mail (SMTP); retried like a webhook. Returns its status."""
+    async with ctx.db.transaction() as session:
+        prepared = await mail.prepare(session, uuid.UUID(delivery_id))
+    if prepared is None:
+        return "skipped"
+    outcome = await mail.send(ctx.settings, prepared)
+    final = ctx.attempt >= _deployed.webhook_max_retries
+    as_delivery = webhooks.PreparedDelivery(
+        prepared.id, prepared.organization_id, None, prepared.to, "", "result.released", ""
+    )
+    async with ctx.db.transaction() as session:
+        status = await webhooks.record_outcome(
+            session, ctx.settings, as_delivery, outcome, final=final
+        )
+    if status == "retrying":
+        raise DeliveryFailed(outcome.error or "e-mail failed")
     return status

@@ -514,8 +514,26 @@ async def dispatch_organization(
                 continue
             parsed = json.loads(row.canonical)
             if row.action == "result.released":
-                from waa_ads.integrations import lti  # LTI builds on this module
+                # LTI and e-mail build on this module.
+                from waa_ads.integrations import lti, mail
 
+                await mail.add_result_notice(
+                    session,
+                    organization_id,
+                    seq=row.seq,
+                    facts=await _attempt_facts(
+                        session,
+                        OutboxEvent(
+                            organization_id=organization_id,
+                            seq=row.seq,
+                            action=row.action,
+                            type=public,
+                            occurred_at=parsed["occurred_at"],
+                            target_id=row.target_id,
+                            data=parsed.get("data") or {},
+                        ),
+                    ),
+                )
                 await lti.add_passbacks(
                     session,
                     organization_id,

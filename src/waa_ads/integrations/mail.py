@@ -1,0 +1,258 @@
+"""E-mail through SMTP: result notices to candidates, in each organization's wording.
+
+A kind of e-mail is on for an organization when its :class:`EmailTemplate` row says so;
+its subject and body are Jinja2 text rendered in a sandbox (an organization's template
+cannot reach Python objects), the defaults below where the organization wrote none.
+
+Result notices ride the outbox: for a ``result.released`` event of a candidate with an
+e-mail address, the dispatcher renders the message and adds an ``email`` delivery (the
+same log, retries and replay as webhooks); ``integrations.deliver_email`` sends it with
+aiosmtplib. The address and the rendered text are stored on the delivery, so the log
+holds personal data: it is removed with the organization, not with the candidate.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import Any, Final
+
+import aiosmtplib
+from jinja2 import StrictUndefined, TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from waa_ads.auth.deps import Principal
+from waa_ads.auth.models import Candidate, Organization
+from waa_ads.core.db import insert_ignore, utcnow, uuid7
+from waa_ads.core.errors import Unprocessable
+from waa_ads.core.settings import Settings
+from waa_ads.delivery.models import Attempt
+from waa_ads.integrations.models import EmailTemplate, IntegrationDelivery
+from waa_ads.integrations.webhooks import Outcome, ensure_cursor
+
+EMAIL = "email"
+RESULT_NOTICE = "result_released"
+
+DEFAULTS: Final[dict[str, tuple[str, str]]] = {
+    RESULT_NOTICE: (
+        "Your result from {{ organization }} is available",
+        "Hello {{ candidate }},\n\n"
+        "Your result for attempt {{ attempt_number }} is available: "
+        "{{ score }} of {{ max_score }}{% if band %} ({{ band }}){% endif %}.\n\n"
+        "{{ organization }}\n",
+    ),
+}
+#: What a template may use, per kind (documented; a template naming anything else fails).
+VARIABLES: Final[dict[str, tuple[str, ...]]] = {
+    RESULT_NOTICE: ("organization", "candidate", "attempt_number", "score", "max_score", "band"),
+}
+
+_env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+
+
+class TemplateInvalid(Unprocessable):
+    code = "email-template-invalid"
+    title = "E-mail template not valid"
+
+
+class UnknownEmailKind(Unprocessable):
+    code = "email-kind-unknown"
+    title = "Unknown kind of e-mail"
+
+
+def render(subject: str, body: str, values: dict[str, Any]) -> tuple[str, str]:
+    try:
+        return _env.from_string(subject).render(values).strip(), _env.from_string(body).render(
+            values
+        )
+    except TemplateError as exc:
+        raise TemplateInvalid(f"the template does not render: {exc}") from None
+
+
+def _sample(kind: str) -> dict[str, Any]:
+    return {
+        "organization": "Example School",
+        "candidate": "Ada Example",
+        "attempt_number": 1,
+        "score": 7.0,
+        "max_score": 10.0,
+        "band": "pass",
+    }
+
+
+async def get_template(
+    session: AsyncSession, principal: Principal, kind: str
+) -> tuple[bool, str, str, bool]:
+    """(enabled, subject, body, whether they are the defaults)."""
+    if kind not in DEFAULTS:
+        raise UnknownEmailKind(f"unknown kind {kind!r}; known: {', '.join(DEFAULTS)}")
+    row = await session.scalar(
+        select(EmailTemplate).where(
+            EmailTemplate.organization_id == principal.organization_id, EmailTemplate.kind == kind
+        )
+    )
+    subject, body = DEFAULTS[kind]
+    if row is None:
+        return False, subject, body, True
+    return (
+        row.enabled,
+        row.subject or subject,
+        row.body or body,
+        not (row.subject or row.body),
+    )
+
+
+async def save_template(
+    session: AsyncSession,
+    principal: Principal,
+    kind: str,
+    *,
+    enabled: bool,
+    subject: str | None,
+    body: str | None,
+) -> None:
+    """Set the organization's wording (None: the default) and switch the kind on or off;
+    a template that does not render with sample values is refused (422)."""
+    if kind not in DEFAULTS:
+        raise UnknownEmailKind(f"unknown kind {kind!r}; known: {', '.join(DEFAULTS)}")
+    default_subject, default_body = DEFAULTS[kind]
+    render(subject or default_subject, body or default_body, _sample(kind))
+    row = await session.scalar(
+        select(EmailTemplate).where(
+            EmailTemplate.organization_id == principal.organization_id, EmailTemplate.kind == kind
+        )
+    )
+    if row is None:
+        row = EmailTemplate(organization_id=principal.organization_id, kind=kind)
+        session.add(row)
+    row.enabled, row.subject, row.body, row.updated_at = enabled, subject, body, utcnow()
+    await session.flush()
+    if enabled:
+        await ensure_cursor(session, principal.organization_id)
+
+
+async def add_result_notice(
+    session: AsyncSession,
+    organization_id: uuid.UUID,
+    *,
+    seq: int,
+    facts: dict[str, Any],
+) -> IntegrationDelivery | None:
+    """For a released result: the rendered notice as an ``email`` delivery, when the
+    organization has result notices on and the candidate has an address."""
+    template = await session.scalar(
+        select(EmailTemplate).where(
+            EmailTemplate.organization_id == organization_id,
+            EmailTemplate.kind == RESULT_NOTICE,
+            EmailTemplate.enabled.is_(True),
+        )
+    )
+    result = facts.get("result")
+    if template is None or not isinstance(result, dict) or "attempt_id" not in facts:
+        return None
+    attempt = await session.get(Attempt, uuid.UUID(facts["attempt_id"]))
+    if attempt is None:
+        return None
+    candidate = await session.get(Candidate, attempt.candidate_id)
+    organization = await session.get(Organization, organization_id)
+    if candidate is None or not candidate.email or candidate.erased_at is not None:
+        return None
+    default_subject, default_body = DEFAULTS[RESULT_NOTICE]
+    values = {
+        "organization": organization.name if organization else "",
+        "candidate": candidate.full_name or "",
+        "attempt_number": attempt.number,
+        "score": result.get("raw"),
+        "max_score": result.get("max_raw"),
+        "band": result.get("band"),
+    }
+    try:
+        subject, body = render(
+            template.subject or default_subject, template.body or default_body, values
+        )
+    except TemplateInvalid:
+        # Checked when saved; should the data still trip it, the default wording goes.
+        subject, body = render(default_subject, default_body, values)
+    now = utcnow()
+    key = f"email:{RESULT_NOTICE}:{attempt.id}:{seq}"
+    await insert_ignore(
+        session,
+        IntegrationDelivery,
+        {
+            "id": uuid7(),
+            "organization_id": organization_id,
+            "channel": EMAIL,
+            "subscription_id": None,
+            "target": candidate.email,
+            "event_type": "result.released",
+            "event_seq": seq,
+            "dedupe_key": key,
+            "payload": json.dumps({"to": candidate.email, "subject": subject, "body": body}),
+            "status": "pending",
+            "attempts": 0,
+            "tries": [],
+            "created_at": now,
+            "updated_at": now,
+        },
+    )
+    return await session.scalar(
+        select(IntegrationDelivery).where(IntegrationDelivery.dedupe_key == key)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedEmail:
+    id: uuid.UUID
+    organization_id: uuid.UUID
+    to: str
+    subject: str
+    body: str
+
+
+async def prepare(session: AsyncSession, delivery_id: uuid.UUID) -> PreparedEmail | None:
+    from waa_ads.integrations import webhooks
+
+    delivery = await webhooks.claim(session, delivery_id)
+    if delivery is None:
+        return None
+    message = json.loads(delivery.payload)
+    return PreparedEmail(
+        delivery.id, delivery.organization_id, message["to"], message["subject"], message["body"]
+    )
+
+
+async def send(settings: Settings, prepared: PreparedEmail) -> Outcome:
+    """One SMTP submission; the server's refusals and silences are the outcome."""
+    started = time.perf_counter()
+    if not settings.smtp_host:
+        return Outcome(False, None, None, 0.0, "no SMTP server is configured (WAA_SMTP_HOST)")
+    message = EmailMessage()
+    message["From"] = settings.smtp_from
+    message["To"] = prepared.to
+    message["Subject"] = prepared.subject
+    message["Message-ID"] = f"<{prepared.id}@waa-ads>"
+    message.set_content(prepared.body)
+    try:
+        errors, reply = await aiosmtplib.send(
+            message,
+            hostname=settings.smtp_host,
+            port=settings.smtp_port,
+            username=settings.smtp_username,
+            password=settings.smtp_password,
+            start_tls=settings.smtp_starttls,
+            timeout=settings.webhook_timeout_s,
+        )
+    except (aiosmtplib.SMTPException, OSError) as exc:
+        return Outcome(False, None, None, _ms(started), f"{type(exc).__name__}: {exc}"[:1000])
+    if errors:
+        return Outcome(False, None, reply, _ms(started), f"refused: {sorted(errors)}"[:1000])
+    return Outcome(True, 250, reply[:1000], _ms(started), None)
+
+
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 2)
