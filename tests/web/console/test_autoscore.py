@@ -40,6 +40,11 @@ async def test_train_gate_activate_and_explain_through_the_console(
     assert overview.status_code == 200, overview.text
     assert "No essay item has answers scored by people yet" in _text(overview.text)
 
+    chosen = await client.get("/console/autoscore/upload", params={"item_id": ew.item_id})
+    assert chosen.status_code == 303
+    assert chosen.headers["location"] == f"/console/autoscore/items/{ew.item_id}/upload"
+    typo = await client.get("/console/autoscore/upload", params={"item_id": "E1"})
+    assert typo.status_code == 303 and typo.headers["location"] == "/console/autoscore"
     upload = f"/console/autoscore/items/{ew.item_id}/upload"
     form = await client.get(upload)
     assert form.status_code == 200 and "Train a model of Essay" in _text(form.text)

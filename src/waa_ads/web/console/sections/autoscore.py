@@ -127,6 +127,16 @@ async def _item(who: Staff, item_id: uuid.UUID) -> dict[str, Any] | None:
     return next((i for i in await _items(who) if i["item_id"] == str(item_id)), None)
 
 
+@router.get("/autoscore/upload", response_class=Response)
+async def upload_for(who: StaffDep, item_id: str = "") -> Response:
+    """The upload form of the item typed in the overview's form."""
+    try:
+        chosen = uuid.UUID(item_id.strip())
+    except ValueError:
+        return redirect(AREA, flash="That is not an item id; copy it from the item's page.")
+    return redirect(f"{AREA}/items/{chosen}/upload")
+
+
 @router.get("/autoscore/items/{item_id}/upload", response_class=HTMLResponse)
 async def upload_form(request: Request, who: StaffDep, item_id: uuid.UUID) -> HTMLResponse:
     item = await who.read(f"/api/v1/items/{item_id}")
