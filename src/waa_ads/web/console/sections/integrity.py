@@ -134,6 +134,8 @@ def _evidence_parts(item: dict[str, Any]) -> list[dict[str, Any]]:
             links = [
                 (f"#save-{v}", f"save {v}") for v in (value if isinstance(value, list) else [value])
             ]
+        elif key == "frame" and value:
+            links = [(f"#frame-{value}", f"still {item.get('seq', _short(value))}")]
         elif key == "attempt_id" and value:
             links = [(f"{INTEGRITY}/attempts/{value}", f"attempt {_short(value)}")]
         elif isinstance(value, str) and _ISO_TIME.match(value):
@@ -398,7 +400,15 @@ def _cited(summary: dict[str, Any] | None) -> dict[tuple[str, str], list[str]]:
     for flag in (summary or {}).get("flags", []):
         for item in flag["evidence"]:
             for key, value in item.items():
-                kind = "event" if key in EVENT_KEYS else "save" if key in SAVE_KEYS else None
+                kind = (
+                    "event"
+                    if key in EVENT_KEYS
+                    else "save"
+                    if key in SAVE_KEYS
+                    else "frame"
+                    if key == "frame"
+                    else None
+                )
                 if kind is None or value is None:
                     continue
                 for one in value if isinstance(value, list) else [value]:
@@ -431,6 +441,10 @@ async def _attempt_page(
     rows += [
         {"at": s["received_at"], "type": "save", "id": str(s["id"]), "entry": s}
         for s in line["saves"]
+    ]
+    rows += [
+        {"at": f["received_at"], "type": "frame", "id": str(f["id"]), "entry": f}
+        for f in line.get("frames", [])
     ]
     rows.sort(key=lambda r: (r["at"], r["type"]))
     cited = _cited(line["summary"])
@@ -503,4 +517,72 @@ async def decide(request: Request, who: ActionDep, attempt_id: str) -> Response:
         form=form,
         failed="invalidate" if invalidate else "decide",
         status=reply.status,
+    )
+
+
+# --- webcam stills and the fairness report ----------------------------------------------------
+
+CONCERNS: Final = {
+    "no_face": "no face",
+    "several_faces": "several faces",
+    "looking_away": "face turned away",
+    "at_edge": "leaving the frame",
+    "too_dark": "too dark",
+    "too_bright": "too bright",
+    "uniform": "a single tone (covered lens?)",
+    "frozen": "same picture as before",
+}
+
+
+def _concerns(values: list[str]) -> str:
+    return ", ".join(CONCERNS.get(v, v.replace("_", " ")) for v in values) or "nothing unusual"
+
+
+templates.filters.update(integrity_concerns=_concerns)
+
+
+@router.get("/integrity/frames/{frame_id}/thumbnail", response_class=Response)
+async def frame_thumbnail(who: StaffDep, frame_id: str) -> Response:
+    """A still's thumbnail for the review page (read through the API, so the API's
+    access rules apply)."""
+    reply = await who.api.get(f"{API}/frames/{frame_id}/thumbnail")
+    if not reply.ok:
+        return Response(status_code=404 if reply.status != 401 else 401)
+    return Response(
+        reply.body,
+        media_type=reply.content_type or "image/jpeg",
+        headers={"Cache-Control": "private, max-age=300"},
+    )
+
+
+@router.get("/integrity/fairness", response_class=HTMLResponse)
+async def fairness(request: Request, who: StaffDep, administration_id: str = "") -> HTMLResponse:
+    administrations = await _administrations(who)
+    chosen = next((a for a in administrations if a["id"] == administration_id), None)
+    report = await who.read(
+        f"{API}/fairness", {"administration_id": chosen["id"] if chosen else None}
+    )
+    return render(
+        request,
+        "integrity/fairness.html",
+        staff=who,
+        report=report,
+        administrations=administrations,
+        chosen=chosen,
+        export=f"{INTEGRITY}/fairness.csv"
+        + (f"?administration_id={chosen['id']}" if chosen else ""),
+    )
+
+
+@router.get("/integrity/fairness.csv", response_class=Response)
+async def fairness_csv(who: StaffDep, administration_id: str = "") -> Response:
+    reply = await who.api.get(
+        f"{API}/fairness.csv", {"administration_id": administration_id or None}
+    )
+    if not reply.ok:
+        who.expect(reply)  # the problem page
+    return Response(
+        reply.body,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="integrity-fairness.csv"'},
     )
