@@ -2,7 +2,8 @@
 a subscription added with its secret shown once, the delivery log filling as a candidate
 takes a test (a receiver the test runs, answering 500 to one event: its tries failing,
 visible), one delivery with its tries and replay, disabling the subscription, and
-registering an LTI platform. axe on every page, screenshots (console-integrations-*.png)."""
+registering an LTI platform, turning result notices on (and a template that does not
+render refused). axe on every page, screenshots (console-integrations-*.png)."""
 
 from __future__ import annotations
 
@@ -132,3 +133,14 @@ def test_webhooks_delivery_log_and_lti_registration(
     expect(page.locator("dl.facts")).to_contain_text("/lti/jwks")
     check_axe(page, "platform registered")
     shot(page, "console-integrations-06-lti")
+
+    page.get_by_label("Result notices").select_option("true")
+    page.get_by_label("Subject").fill("Your result: {{ score }} of {{ max_score }}")
+    page.get_by_role("button", name="Save the result notice").click()
+    expect(page.get_by_role("status").first).to_contain_text("Result notice saved")
+    expect(page.locator("#email ~ p").first).to_contain_text("Result notices are on")
+    page.get_by_label("Subject").fill("{{ nope }}")
+    page.get_by_role("button", name="Save the result notice").click()
+    expect(page.get_by_role("alert")).to_contain_text("does not render")
+    check_axe(page, "e-mail refused")
+    shot(page, "console-integrations-07-email")

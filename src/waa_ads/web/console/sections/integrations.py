@@ -46,6 +46,7 @@ async def _overview(
     hook_form: Form | None = None,
     status: int = 200,
     created: dict[str, Any] | None = None,
+    mail_form: Form | None = None,
 ) -> HTMLResponse:
     event_types = (await who.read(f"{API}/event-types"))["event_types"]
     return render(
@@ -61,6 +62,8 @@ async def _overview(
         tool=await who.read(f"{API}/lti/tool"),
         failing=(await who.read(f"{API}/deliveries", {"status": "failed", "limit": 5}))["items"],
         created=created,
+        notice=await who.read(f"{API}/email/templates/result_released"),
+        mail_form=mail_form or Form(),
     )
 
 
@@ -178,3 +181,24 @@ async def create_registration(request: Request, who: ActionDep) -> Response:
             tool=tool,
         )
     return redirect(f"{INTEGRATIONS}#lti", flash=f"Platform {values['name']} registered.")
+
+
+@router.post("/integrations/email/result_released", response_class=Response)
+async def save_result_notice(request: Request, who: ActionDep) -> Response:
+    form = await request.form()
+    values = {k: str(form.get(k, "")) for k in ("subject", "body")}
+    reply = await who.api.call(
+        "PUT",
+        f"{API}/email/templates/result_released",
+        json_body={
+            "enabled": form.get("enabled") == "true",
+            "subject": values["subject"].strip() or None,
+            "body": values["body"].replace("\r\n", "\n").strip() or None,
+        },
+    )
+    if not reply.ok:
+        shown = Form(
+            values=values, problem=reply.problem, fields={"subject": "subject", "body": "body"}
+        )
+        return await _overview(request, who, mail_form=shown, status=reply.status)
+    return redirect(f"{INTEGRATIONS}#email", flash="Result notice saved.")
