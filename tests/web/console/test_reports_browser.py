@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -64,6 +65,13 @@ def test_reports_area_and_public_verification(site: Site, admin_page: Any, brows
     ).wait_for()
     summary = page.get_by_role("table", name="Attempts and scaled scores")
     expect(summary).to_contain_text("Pass rate")
+    chart = page.get_by_role("img", name=re.compile(r"^Histogram of 3 scaled scores"))
+    expect(chart).to_be_visible()
+    # The chart is drawn by the API when the page asks for it: loaded, not a broken image.
+    page.wait_for_function(
+        "() => { const i = document.querySelector('img.report-chart');"
+        " return i && i.complete && i.naturalWidth > 0; }"
+    )
     check_axe(page, "cohort report")
     shot(page, "console-reports-01-cohort")
 
