@@ -16,12 +16,18 @@ from fastapi import FastAPI
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.autoscore.world import EssayWorld, essay_world, live_essays, training_csv
+from tests.autoscore.world import (
+    EssayWorld,
+    essay_world,
+    live_essays,
+    submit_late,
+    training_csv,
+)
 from tests.support.factories import Factory, login
 from waa_ads.audit.models import AuditEvent
 from waa_ads.auth.models import Role
 from waa_ads.autoscore import service, synthetic
-from waa_ads.autoscore.models import EssayModel
+from waa_ads.autoscore.models import AutoscoreDecision, EssayModel
 from waa_ads.delivery.models import Attempt
 from waa_ads.rating.models import RatingOutcome, RatingTask
 from waa_ads.scoring.models import AttemptResult, ItemScore
@@ -307,6 +313,15 @@ async def test_confident_answers_are_scored_by_the_model_and_doubtful_ones_stay_
     )
     assert scored_event is not None
     assert model_id in scored_event.canonical and '"model_version":1' in scored_event.canonical
+
+    # An attempt reaching scoring while the model is active is decided at once (scoring
+    # hands it over by name), without the sweep or a request.
+    late = await submit_late(ew, make, live_essays(1, seed=99)[0])
+    await idle(app)
+    decided = await db_session.scalar(
+        select(AutoscoreDecision).where(AutoscoreDecision.attempt_id == uuid.UUID(late))
+    )
+    assert decided is not None and decided.route in ("auto", "check"), decided
 
     # Retired, the model scores nothing more; with other library versions it refuses.
     retired = await client.post(f"/api/v1/autoscore/models/{model_id}/retire", headers=ew.admin)

@@ -163,3 +163,23 @@ def live_essays(n: int, *, seed: int = 7) -> list[str]:
     """``n`` synthetic essays of middling to good quality (what a model scores alone)."""
     rng = random.Random(seed)
     return [synthetic.essay(0.35 + 0.5 * rng.random(), rng) for _ in range(n)]
+
+
+async def submit_late(ew: EssayWorld, make: Factory, text: str) -> str:
+    """One more candidate on the roster answers ``text`` and submits: the attempt's id."""
+    person = await make.candidate(ew.world.org, name="Late writer")
+    roster = await ew.client.post(
+        f"/api/v1/administrations/{ew.administration_id}/roster",
+        json={"entries": [{"candidate_id": str(person.id)}]},
+        headers=ew.admin,
+    )
+    assert roster.status_code == 201, roster.text
+    attempt_id, credential = await begin(ew.client, roster.json()[0]["access_code"])
+    saved = await ew.client.put(
+        f"/api/v1/attempts/{attempt_id}/responses/E1",
+        json={"seq": 1, "value": text},
+        headers=credential,
+    )
+    assert saved.status_code == 200, saved.text
+    await ew.client.post(f"/api/v1/attempts/{attempt_id}/submit", headers=credential)
+    return attempt_id

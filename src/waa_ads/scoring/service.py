@@ -216,6 +216,12 @@ async def score_attempt(
     _fill_totals(result, scored, definition)
     await session.flush()
     await _settle(session, attempt, result, definition, actor=SCORER)
+    if result.pending_items:
+        # Answers now wait for a person; a trained model may score some of them first
+        # (by name: scoring does not import automated scoring).
+        from waa_ads.core.tasks import enqueue_after_commit
+
+        enqueue_after_commit(session, ROUTE_TO_MODELS_TASK, attempt_id=str(attempt.id))
     return result
 
 
@@ -298,6 +304,8 @@ async def queue_administration_scoring(
 
 
 SCORE_ADMINISTRATION_TASK = "scoring.score_administration"
+#: Lets active essay models decide on an attempt's answers waiting for a person.
+ROUTE_TO_MODELS_TASK = "autoscore.route_attempt"
 
 
 def _fill_totals(
