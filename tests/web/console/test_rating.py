@@ -294,3 +294,41 @@ async def test_a_lead_changes_the_plan_from_the_version_shown(
     async with other:
         await console_sign_in(other, rw.raters[0])
         assert (await other.get(f"/console/rating/plans/{plan['id']}/edit")).status_code == 403
+
+
+async def test_an_admin_sets_the_banks_each_rater_rates(
+    app: FastAPI, client: httpx.AsyncClient, browser_like: httpx.AsyncClient, make: Factory
+) -> None:
+    rw = await rating_world(app, client, make, candidates=1)
+    plan = (await rw.plan())["plan"]
+    admin = await make.user(rw.world.org, Role.admin)
+    csrf = await console_sign_in(browser_like, admin)
+    form = await browser_like.get(f"/console/rating/plans/{plan['id']}/edit")
+    assert form.status_code == 200, form.text
+    first, second = (str(r.user.id) for r in rw.raters)
+    assert f'name="banks-{first}"' in form.text
+    chosen = {
+        "expected_version": "1",
+        "title": "Essays",
+        "double_share": "0",
+        "disagreement_rule": "adjacent",
+        "resolution": "adjudicator",
+        "lease_seconds": "900",
+        "agreement_threshold": "70",
+        "score_unanswered": "on",
+        "raters": [first, second],
+        "leads": [str(rw.lead.user.id)] if rw.lead else [],
+        "banks_offered": "1",
+        f"banks-{first}": [rw.world.bank_id],
+    }
+    changed = await post_form(
+        browser_like, f"/console/rating/plans/{plan['id']}/edit", csrf, chosen
+    )
+    assert changed.status_code == 303, changed.text
+    detail = (await client.get(f"/api/v1/rating/plans/{plan['id']}", headers=rw.admin)).json()
+    assert {m["user_id"]: m["bank_ids"] for m in detail["members"] if m["role"] == "rater"} == {
+        first: [rw.world.bank_id],
+        second: [],
+    }
+    page = await browser_like.get(changed.headers["location"])
+    assert "1 bank" in page.text

@@ -328,12 +328,17 @@ async def _plan_form(
                 m["user_id"] == user_id and m["role"] == "rater" for m in detail["members"]
             ):
                 raters.append((user_id, label))
+    # Banks per rater: for admins, who may list every bank (a lead keeps what is set).
+    banks: list[tuple[str, str]] = []
+    if detail is not None and who.has("admin"):
+        banks = [(b["id"], b["name"]) for b in await who.read("/api/v1/banks")]
     return render(
         request,
         "rating/plan_form.html",
         staff=who,
         status=status,
         form=form,
+        banks=banks,
         plan=detail["plan"] if detail else None,
         administrations=administrations,
         raters=raters,
@@ -365,6 +370,9 @@ def _plan_values(detail: dict[str, Any]) -> dict[str, Any]:
         "adjudicators": [m["user_id"] for m in detail["members"] if m["role"] == "adjudicator"],
         "leads": list(plan["leads"]),
     }
+    for m in detail["members"]:
+        if m["role"] == "rater":
+            values[f"banks-{m['user_id']}"] = list(m["bank_ids"])
     if plan["per_criterion"]:
         values["per_criterion"] = "on"
     if plan["score_unanswered"]:
@@ -389,6 +397,8 @@ async def _submitted_plan(request: Request) -> tuple[dict[str, Any], dict[str, A
     }
     for many in ("raters", "adjudicators", "leads"):
         values[many] = [v for v in submitted.getlist(many) if isinstance(v, str)]
+    for name in {k for k in submitted if k.startswith("banks-")}:
+        values[name] = [v for v in submitted.getlist(name) if isinstance(v, str)]
     body = {
         "title": values.get("title", ""),
         "item_refs": [r.strip() for r in str(values.get("item_refs", "")).split(",") if r.strip()],
@@ -432,14 +442,22 @@ async def edit_plan(request: Request, who: StaffDep, plan_id: uuid.UUID) -> HTML
 async def change_plan(request: Request, who: ActionDep, plan_id: uuid.UUID) -> Response:
     values, body = await _submitted_plan(request)
     detail = await _plan(who, plan_id)
-    # People kept keep the items and banks they were assigned (the form lists people only).
+    # People kept keep the items and banks they were assigned; a raters' banks change when
+    # the form offered them (admins), each rater's ticks in "banks-<user id>".
     kept = {(m["user_id"], m["role"]): m for m in detail["members"]}
+    offered = values.get("banks_offered") == "1"
     for role, many in (("rater", "raters"), ("adjudicator", "adjudicators")):
         body[many] = [
             {
                 "user_id": u,
                 "item_refs": kept[(u, role)]["item_refs"] if (u, role) in kept else [],
-                "bank_ids": kept[(u, role)]["bank_ids"] if (u, role) in kept else [],
+                "bank_ids": (
+                    values.get(f"banks-{u}", [])
+                    if offered and role == "rater"
+                    else kept[(u, role)]["bank_ids"]
+                    if (u, role) in kept
+                    else []
+                ),
             }
             for u in values[many]
         ]
