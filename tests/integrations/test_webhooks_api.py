@@ -20,7 +20,7 @@ from tests.support.settings import make_settings
 from waa_ads.audit.models import AuditEvent
 from waa_ads.auth.models import Role
 from waa_ads.core.settings import Settings
-from waa_ads.integrations import signing
+from waa_ads.integrations import signing, webhooks
 from waa_ads.main import create_app
 
 pytestmark = pytest.mark.asyncio
@@ -194,3 +194,28 @@ async def test_a_disabled_subscription_cannot_replay_and_is_audited(
     assert actions == ["webhook.subscription_created", "webhook.subscription_updated"]
     bad = await client.get("/api/v1/integrations/deliveries?before=zzz", headers=headers)
     assert bad.status_code == 422
+
+
+async def test_the_dispatcher_only_takes_organizations_with_something_new(
+    client: httpx.AsyncClient, make: Factory, db: RolledBackDatabase, hooks: Receiver
+) -> None:
+    org = await make.organization()
+    headers = await login(client, await make.user(org, Role.admin))
+    sub = (
+        await client.post(
+            "/api/v1/integrations/webhooks",
+            json={"url": hooks.base_url + "/x", "event_types": EVENTS},
+            headers=headers,
+        )
+    ).json()
+
+    async def due() -> list[object]:
+        async with db.transaction(write=False) as session:
+            return list(await webhooks.organizations_due(session))
+
+    assert org.id not in await due()  # the cursor starts at the chain's head
+    await client.post(f"/api/v1/integrations/webhooks/{sub['id']}/rotate-secret", headers=headers)
+    assert org.id in await due()  # an event past the cursor (not a published one)
+    async with db.transaction() as session:
+        assert await webhooks.dispatch_organization(session, org.id) == []
+    assert org.id not in await due()

@@ -32,9 +32,9 @@ class DeliveryFailed(TransientError):
 @periodic("integrations.dispatch_events", every_seconds=_deployed.integrations_dispatch_interval_s)
 async def dispatch_events(ctx: TaskContext) -> int:
     """Turn new audit events of every organization into deliveries (one bounded batch per
-    organization, each in its own transaction). Idempotent."""
+    organization with work, each in its own transaction). Idempotent."""
     async with ctx.db.transaction(write=False) as session:
-        organizations = await webhooks.organizations_with_cursor(session)
+        organizations = await webhooks.organizations_due(session)
     total = 0
     for organization_id in organizations:
         async with ctx.db.transaction() as session:

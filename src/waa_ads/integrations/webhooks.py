@@ -639,6 +639,59 @@ async def organizations_with_cursor(session: AsyncSession) -> list[uuid.UUID]:
     return list((await session.execute(select(IntegrationCursor.organization_id))).scalars())
 
 
+async def organizations_due(session: AsyncSession) -> list[uuid.UUID]:
+    """Organizations the dispatcher has work for: a chain head past the cursor, or a
+    delivery waiting longer than it should. Read-only, so that an idle deployment's
+    dispatcher takes no write lock (SQLite's single writer serves the candidates)."""
+    # (A Result has keys(): dict() would take it for a mapping.)
+    cursors = dict(
+        list(
+            (
+                await session.execute(
+                    select(IntegrationCursor.organization_id, IntegrationCursor.last_seq)
+                )
+            ).tuples()
+        )
+    )
+    if not cursors:
+        return []
+    heads = dict(
+        list(
+            (
+                await session.execute(
+                    select(AuditChainHead.chain, AuditChainHead.seq).where(
+                        AuditChainHead.chain.in_([audit.chain_for(o) for o in cursors])
+                    )
+                )
+            ).tuples()
+        )
+    )
+    due = {o for o, last in cursors.items() if heads.get(audit.chain_for(o), 0) > last}
+    now = utcnow()
+    waiting = (
+        (
+            (IntegrationDelivery.status == "pending")
+            & (IntegrationDelivery.updated_at < now - STALE_PENDING)
+        )
+        | (
+            (IntegrationDelivery.status == "retrying")
+            & (IntegrationDelivery.updated_at < now - LOST_RETRY)
+        )
+        | (
+            (IntegrationDelivery.status == "sending")
+            & (IntegrationDelivery.updated_at < now - ABANDONED_SENDING)
+        )
+    )
+    due.update(
+        (
+            await session.execute(
+                select(IntegrationDelivery.organization_id).where(waiting).distinct()
+            )
+        ).scalars()
+    )
+    return sorted(due & set(cursors))
+
+
 # ----------------------------------------------------------------------------- delivering
 
 
