@@ -44,6 +44,23 @@ _BEARER = re.compile(r"(?i)\b(bearer|basic)\s+(?!\[redacted\])[A-Za-z0-9._~+/=-]
 _SECRET_KEYS = frozenset(SECRET_NAMES)
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is when a record is emitted, not the stream that was
+    current at configuration: a background task's last line after a test harness swapped
+    and closed stderr (or a daemon that reopened it) still lands somewhere open."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
 def _redact_text(text: str) -> str:
     text = _QUERY_PAIR.sub(lambda m: f"{m.group(1)}={REDACTED}", text)
     text = _QUOTED_PAIR.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
@@ -107,7 +124,7 @@ def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
         foreign_pre_chain=shared,
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
     )
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler()
     handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]
