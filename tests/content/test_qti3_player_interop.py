@@ -26,7 +26,7 @@ from tests.demo.test_demo_content import SCORE_CASES
 from tests.support.browser import chromium, shot
 from tests.support.qti3player import PlayerPage, player_page, player_value, require_player
 from waa_ads.content.interchange.native import load_item_bytes
-from waa_ads.content.item.definition import InteractionType, ItemDefinition
+from waa_ads.content.item.definition import Cardinality, InteractionType, ItemDefinition
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -117,6 +117,15 @@ def _product_score(path: Path, responses: dict[str, Any]) -> float:
     assert result.exit_code == 0, result.output
     value = json.loads(result.output)["outcomes"].get("SCORE")
     return 0.0 if value is None else float(value)
+
+
+def _unordered(values: dict[str, Any], item: ItemDefinition) -> dict[str, Any]:
+    """Responses with each multiple one sorted: it is a set, which the player lists in the
+    (shuffled) order its choices were shown."""
+    multiple = {
+        d.identifier for d in item.response_declarations if d.cardinality is Cardinality.MULTIPLE
+    }
+    return {k: sorted(v) if k in multiple and v else v for k, v in values.items()}
 
 
 def _player_score(player: PlayerPage, href: str, item: ItemDefinition, responses: Any) -> float:
@@ -226,6 +235,8 @@ def test_answers_given_by_clicking_and_typing_score_the_same(
         shot(player.page, f"qti3-player-{identifier}")
         declarations = {d.identifier: d for d in item.response_declarations}
         expected = {k: player_value(declarations[k], v) for k, v in meant.items()}
-        assert {k: recorded.get(k) for k in meant} == expected, identifier
+
+        got = {k: recorded.get(k) for k in meant}
+        assert _unordered(got, item) == _unordered(expected, item), identifier
         assert theirs == _product_score(path, meant), (identifier, meant)
     assert player.problems == []
