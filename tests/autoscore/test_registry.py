@@ -180,7 +180,7 @@ async def test_confident_answers_are_scored_by_the_model_and_doubtful_ones_stay_
     org = ew.world.org.id
     settings = await client.put(
         "/api/v1/autoscore/settings",
-        json={"min_responses": 60, "check_share": 0.5},
+        json={"min_responses": 60, "check_share": 0.0},
         headers=ew.admin,
     )
     assert settings.status_code == 200, settings.text
@@ -210,16 +210,9 @@ async def test_confident_answers_are_scored_by_the_model_and_doubtful_ones_stay_
     doubtful = decisions[ew.attempts[-1]]
     assert doubtful["route"] == "human" and doubtful["reason"] == "gibberish"
     confident = [decisions[a] for a in ew.attempts[:-1]]
-    for decision in confident:
-        expected = (
-            "check"
-            if service.check_draw(f"{decision['attempt_id']}:E1", uuid.UUID(model_id)) < 0.5
-            else "auto"
-        )
-        assert decision["route"] == expected, decision
+    assert [d["route"] for d in confident] == ["auto"] * len(confident), confident
     auto = [d for d in confident if d["route"] == "auto"]
     checks = [d for d in confident if d["route"] == "check"]
-    assert auto and checks, "both routes occur with these five answers"
 
     for decision in auto:
         attempt = await db_session.get(Attempt, uuid.UUID(decision["attempt_id"]))
@@ -316,12 +309,32 @@ async def test_confident_answers_are_scored_by_the_model_and_doubtful_ones_stay_
 
     # An attempt reaching scoring while the model is active is decided at once (scoring
     # hands it over by name), without the sweep or a request.
-    late = await submit_late(ew, make, live_essays(1, seed=99)[0])
+    # With every confident answer checked, it stays with people as a check.
+    shared = await client.put(
+        "/api/v1/autoscore/settings",
+        json={"min_responses": 60, "check_share": 1.0},
+        headers=ew.admin,
+    )
+    assert shared.status_code == 200, shared.text
+    late_text = live_essays(1, seed=99)[0]
+    late = await submit_late(ew, make, late_text)
     await idle(app)
     decided = await db_session.scalar(
         select(AutoscoreDecision).where(AutoscoreDecision.attempt_id == uuid.UUID(late))
     )
-    assert decided is not None and decided.route in ("auto", "check"), decided
+    assert decided is not None and decided.route == "check", decided
+    assert decided.reason is not None and "check" in decided.reason
+    assert decided.revision is None
+    lease = await ew.lease(rater)
+    assert lease is not None and lease["response"]["value"] == late_text
+    explained = await client.get(
+        f"/api/v1/autoscore/leases/{lease['lease_id']}/explanation", headers=rater
+    )
+    assert explained.json()["route"] == "check"
+    await ew.rate(rater, lease["lease_id"], 2)
+    live = await client.get(f"/api/v1/autoscore/models/{model_id}/agreement", headers=ew.admin)
+    assert live.json()["checks"]["pairs"] == 1
+    assert live.json()["decisions"]["check"] == 1
 
     # Retired, the model scores nothing more; with other library versions it refuses.
     retired = await client.post(f"/api/v1/autoscore/models/{model_id}/retire", headers=ew.admin)
@@ -339,3 +352,14 @@ async def test_confident_answers_are_scored_by_the_model_and_doubtful_ones_stay_
     assert mismatch.json()["type"].endswith("/autoscore-model-version-mismatch")
     assert "scikit-learn" in mismatch.json()["detail"]
     assert (await actions(db_session, org))[-1] == "autoscore.model_retired"
+
+
+async def test_the_check_draw_is_fixed_per_answer_and_model_and_uniform() -> None:
+    model_id = uuid.UUID(int=7)
+    keys = [f"{uuid.UUID(int=n)}:E1" for n in range(4000)]
+    draws = [service.check_draw(k, model_id) for k in keys]
+    assert draws == [service.check_draw(k, model_id) for k in keys]
+    assert all(0.0 <= d < 1.0 for d in draws)
+    assert 0.47 < sum(d < 0.5 for d in draws) / len(draws) < 0.53
+    other = [service.check_draw(k, uuid.UUID(int=8)) for k in keys]
+    assert other != draws, "another model draws other answers"

@@ -137,7 +137,8 @@ def test_train_activate_route_and_explain(site: Site, admin_page: Any, browser: 
     page.get_by_label("CSV file").set_input_files(
         {"name": "train.csv", "mimeType": "text/csv", "buffer": training_csv(150)}
     )
-    page.get_by_role("button", name="Upload and train").click()
+    # A busy machine may take a while to store the file and answer.
+    page.get_by_role("button", name="Upload and train").click(timeout=60_000)
     expect(page.get_by_role("heading", level=1)).to_contain_text("model version 1")
     model_url = page.url
     model_id = model_url.rsplit("/", 1)[-1]
