@@ -199,9 +199,20 @@ async def exam(
     *,
     candidates: int = 2,
     proctor: bool = False,
+    policy: str | None = None,
     **definition: Any,
 ) -> Exam:
+    """``policy``: the YAML of an integrity policy saved as ``exam-policy`` and named by
+    the assessment."""
     world = await World(client, make).setup(tagged={"Q1": [], "Q2": [], "Q3": []})
+    if policy is not None:
+        saved = await client.put(
+            "/api/v1/integrity/policies/exam-policy",
+            json={"source": policy},
+            headers=world.headers,
+        )
+        assert saved.status_code == 200, saved.text
+        definition["integrity_policy"] = "exam-policy"
     body = world.definition(
         sections=[
             {

@@ -177,10 +177,12 @@ async def _short_assessment(
     slug: str = "short-quiz",
     breaks: dict[str, Any] | None = None,
     external_id: str = "short-1",
+    integrity_policy: str | None = None,
 ) -> tuple[str, Any]:
     """A published three-item assessment with only automatically scored items (so its
     result is released at once), an open administration and one candidate; the code and
-    the administration's id. ``breaks``: its break policy (none by default)."""
+    the administration's id. ``breaks``: its break policy (none by default);
+    ``integrity_policy``: the name of a saved integrity policy it names."""
     from datetime import UTC, datetime
 
     from sqlalchemy import select
@@ -212,6 +214,7 @@ async def _short_assessment(
                 "description": "Answer each question as well as you can.\n\n"
                 "Read every question to the end before you answer.",
                 **({"breaks": breaks} if breaks else {}),
+                **({"integrity_policy": integrity_policy} if integrity_policy else {}),
                 "sections": [
                     {
                         "identifier": "s",
