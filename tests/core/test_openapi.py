@@ -49,9 +49,7 @@ FILE_ROUTES: dict[Route, set[str]] = {
         "text/html",
         "application/pdf",
     },
-    ("GET", "/api/v1/reports/administrations/{administration_id}/charts/{name}.png"): {
-        "image/png"
-    },
+    ("GET", "/api/v1/reports/administrations/{administration_id}/charts/{name}.png"): {"image/png"},
     ("GET", "/api/v1/reports/administrations/{administration_id}/{table}.{fmt}"): {
         "text/csv",
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
