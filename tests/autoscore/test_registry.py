@@ -259,9 +259,20 @@ async def test_confident_answers_are_scored_by_the_model_and_doubtful_ones_stay_
         assert explained.status_code == 200, explained.text
         body = explained.json()
         attempt_id = ew.attempts[texts.index(lease["response"]["value"])]
-        assert body["route"] == decisions[attempt_id]["route"]
-        assert body["reason"] == decisions[attempt_id]["reason"]
+        # Before their rating the rater sees people's similar answers, not the model's view.
+        assert body["blind"] is True
+        assert body["score"] is None and body["confidence"] is None
+        assert body["route"] is None and body["reason"] is None
+        assert body["up"] == [] and body["down"] == []
         assert body["model_version"] == 1 and len(body["neighbours"]) == 3
+        overseen = (
+            await client.get(
+                f"/api/v1/autoscore/leases/{lease['lease_id']}/explanation", headers=ew.admin
+            )
+        ).json()
+        assert overseen["blind"] is False and overseen["score"] is not None
+        assert overseen["route"] == decisions[attempt_id]["route"]
+        assert overseen["reason"] == decisions[attempt_id]["reason"]
         assert all(n["label"].startswith("training answer") for n in body["neighbours"])
         assert all(n["text"] for n in body["neighbours"])
         assert "attempt" not in explained.text and "e000" not in explained.text
@@ -271,6 +282,14 @@ async def test_confident_answers_are_scored_by_the_model_and_doubtful_ones_stay_
         )
         assert other.status_code == 403
         await ew.rate(rater, lease["lease_id"], 2)
+        afterwards = (
+            await client.get(
+                f"/api/v1/autoscore/leases/{lease['lease_id']}/explanation", headers=rater
+            )
+        ).json()
+        assert afterwards["blind"] is False
+        assert afterwards["route"] == decisions[attempt_id]["route"]
+        assert afterwards["reason"] == decisions[attempt_id]["reason"]
     assert set(leased) == {texts[-1], *(texts[ew.attempts.index(d["attempt_id"])] for d in checks)}
 
     live = await client.get(f"/api/v1/autoscore/models/{model_id}/agreement", headers=ew.admin)
@@ -330,7 +349,9 @@ async def test_confident_answers_are_scored_by_the_model_and_doubtful_ones_stay_
     explained = await client.get(
         f"/api/v1/autoscore/leases/{lease['lease_id']}/explanation", headers=rater
     )
-    assert explained.json()["route"] == "check"
+    # A check is rated blind: nothing tells the rater the model already scored it.
+    assert explained.json()["blind"] is True and explained.json()["route"] is None
+    assert "check" not in explained.text
     await ew.rate(rater, lease["lease_id"], 2)
     live = await client.get(f"/api/v1/autoscore/models/{model_id}/agreement", headers=ew.admin)
     assert live.json()["checks"]["pairs"] == 1

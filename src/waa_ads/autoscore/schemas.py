@@ -184,9 +184,16 @@ class ExplanationRead(BaseModel):
 
     model_id: uuid.UUID
     model_version: int
-    score: int
-    raw: float
-    baseline: float
+    blind: bool = Field(
+        False,
+        description="True for the lease's own rater until they have saved their rating: the "
+        "model's score, confidence, route, reason and feature effects are left out (null and "
+        "empty) so they cannot sway the rating (a quality check stays a check); the most "
+        "similar human-scored answers are given. Leads and admins always see everything.",
+    )
+    score: int | None
+    raw: float | None
+    baseline: float | None
     confidence: float | None
     route: Literal["auto", "check", "human"] | None
     reason: str | None

@@ -1434,10 +1434,16 @@ async def explain_lease(
         raise rating_errors.LeaseNotFound(f"lease {lease_id} not found")
     task = await session.get(RatingTask, lease.task_id)
     assert task is not None
-    if lease.rater_id != principal.user_id:
-        plan = await session.get(RatingPlan, task.plan_id)
-        if plan is None or not rating.is_lead(principal, plan):
-            raise rating_errors.RatingNotAssigned("this lease belongs to another rater")
+    plan = await session.get(RatingPlan, task.plan_id)
+    overseer = plan is not None and rating.is_lead(principal, plan)
+    if lease.rater_id != principal.user_id and not overseer:
+        raise rating_errors.RatingNotAssigned("this lease belongs to another rater")
+    # The rater judges first: until their rating of this lease is saved they are not shown
+    # what the model made of the answer (a check on the model would otherwise check nothing).
+    blind = (
+        not overseer
+        and (await session.scalar(select(Rating.id).where(Rating.lease_id == lease.id))) is None
+    )
     decision = None
     if task.attempt_id is not None:
         decision = await session.scalar(
@@ -1462,4 +1468,19 @@ async def explain_lease(
     elif task.attempt_id is not None:
         stored = await session.get(Response, (task.attempt_id, task.item_ref))
         value = stored.value if stored is not None else None
-    return await _explain(session, blobs, row, _text_of(value), decision, task.response_key)
+    explained = await _explain(session, blobs, row, _text_of(value), decision, task.response_key)
+    if not blind:
+        return explained
+    return explained.model_copy(
+        update={
+            "blind": True,
+            "score": None,
+            "raw": None,
+            "baseline": None,
+            "confidence": None,
+            "route": None,
+            "reason": None,
+            "up": [],
+            "down": [],
+        }
+    )

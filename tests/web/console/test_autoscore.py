@@ -124,8 +124,12 @@ async def test_train_gate_activate_and_explain_through_the_console(
     explained = await client.get(f"/console/autoscore/leases/{lease['lease_id']}")
     assert explained.status_code == 200, explained.text
     text = _text(explained.text)
-    assert "Why it is with people gibberish" in text
+    assert "shown here once you have saved your rating" in text
     assert "Training answer 1: scored" in text
+    assert "gibberish" not in text and "What moved the score" not in text
+    await ew.rate(ew.rater_headers[0], lease["lease_id"], 2)
+    text = _text((await client.get(f"/console/autoscore/leases/{lease['lease_id']}")).text)
+    assert "Why it is with people gibberish" in text
     assert "What moved the score" in text
     refused_rater = await client.get("/console/autoscore")
     assert refused_rater.status_code == 403

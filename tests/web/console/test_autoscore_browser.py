@@ -195,8 +195,9 @@ def test_train_activate_route_and_explain(site: Site, admin_page: Any, browser: 
         expect(rater_page.get_by_role("heading", level=1)).to_have_text(
             "The scoring model's view of this response"
         )
-        expect(rater_page.locator("dl.facts")).to_contain_text("gibberish")
-        expect(rater_page.get_by_role("table", name="What moved the score")).to_be_visible()
+        # The rater judges first: the model's view waits until their rating is saved.
+        expect(rater_page.get_by_text("once you have saved your rating")).to_be_visible()
+        expect(rater_page.get_by_role("table", name="What moved the score")).to_have_count(0)
         expect(rater_page.get_by_role("heading", name="Training answer 1")).to_be_visible()
         check_axe(rater_page, "autoscore explanation")
         shot(rater_page, "console-autoscore-04-explanation")
