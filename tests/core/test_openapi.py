@@ -58,6 +58,15 @@ FILE_ROUTES: dict[Route, set[str]] = {
     ("GET", "/api/v1/integrity/frames/{frame_id}/thumbnail"): {"image/jpeg", "image/png"},
     ("GET", "/api/v1/integrity/frames/{frame_id}/image"): {"image/jpeg", "image/png"},
     ("GET", "/api/v1/integrity/fairness.csv"): {"text/csv"},
+    ("GET", "/api/v1/psychometrics/administrations/{administration_id}/item-analysis.csv"): {
+        "text/csv"
+    },
+    ("GET", "/api/v1/psychometrics/administrations/{administration_id}/curves/{name}.png"): {
+        "image/png"
+    },
+    # LTI's browser steps answer with pages: the hand-off into the player, the picker.
+    ("POST", "/lti/launch"): {"text/html"},
+    ("POST", "/lti/deep-link"): {"text/html"},
 }
 
 #: JSON replies that are open documents by nature: JSON Schema documents, whose keywords

@@ -10,22 +10,54 @@ from importlib import resources
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel, ConfigDict
 
 from waa_ads.core.deps import SessionDep, SettingsDep, WriteSessionDep
-from waa_ads.core.errors import error_responses
+from waa_ads.core.errors import COMMON_ERROR_RESPONSES, error_responses
 from waa_ads.core.settings import Settings
 from waa_ads.integrations import lti, lti_claims, pages
 from waa_ads.integrations.errors import LtiLaunchRefused, LtiLinkNotFound
 
-router = APIRouter(prefix="/lti", tags=["lti"])
+router = APIRouter(prefix="/lti", tags=["lti"], responses=COMMON_ERROR_RESPONSES)
+
+
+class PublicJwk(BaseModel):
+    """One of the tool's RSA public keys (RFC 7517)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kty: str
+    kid: str
+    use: str | None = None
+    alg: str | None = None
+    n: str
+    e: str
+
+
+class PublicJwks(BaseModel):
+    """The tool's key set: the current key and keys retired less than 30 days ago."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    keys: list[PublicJwk]
+
+
+def _page(description: str) -> dict[int | str, dict[str, Any]]:
+    return {200: {"description": description, "content": {"text/html": {}}}}
+
+
+#: Where the login sends the browser: the platform's authorization endpoint.
+_REDIRECT: dict[int | str, dict[str, Any]] = {
+    302: {"description": "To the platform's OIDC authorization endpoint (Location)."}
+}
 
 
 def base_url(request: Request, settings: Settings) -> str:
     return (settings.public_base_url or str(request.base_url)).rstrip("/")
 
 
-@router.get("/jwks", summary="The tool's public keys (JWKS)")
+@router.get("/jwks", summary="The tool's public keys (JWKS)", response_model=PublicJwks)
 async def jwks(session: WriteSessionDep) -> JSONResponse:
     return JSONResponse(await lti.published_jwks(session), headers={"Cache-Control": "max-age=300"})
 
@@ -59,7 +91,9 @@ async def _login(
 @router.get(
     "/login",
     summary="OIDC third-party login initiation (GET)",
-    responses=error_responses(LtiLaunchRefused),
+    status_code=302,
+    response_class=RedirectResponse,
+    responses={**_REDIRECT, **error_responses(LtiLaunchRefused)},
 )
 async def login_get(request: Request, session: WriteSessionDep, settings: SettingsDep) -> Response:
     return await _login(request, session, settings, dict(request.query_params))
@@ -68,7 +102,9 @@ async def login_get(request: Request, session: WriteSessionDep, settings: Settin
 @router.post(
     "/login",
     summary="OIDC third-party login initiation (form post)",
-    responses=error_responses(LtiLaunchRefused),
+    status_code=302,
+    response_class=RedirectResponse,
+    responses={**_REDIRECT, **error_responses(LtiLaunchRefused)},
 )
 async def login_post(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
     form = await request.form()
@@ -78,7 +114,11 @@ async def login_post(request: Request, session: SessionDep, settings: SettingsDe
 @router.post(
     "/launch",
     summary="LTI launch: the platform posts the id_token and state here",
-    responses=error_responses(LtiLaunchRefused, LtiLinkNotFound),
+    response_class=HTMLResponse,
+    responses={
+        **_page("The learner's hand-off into the player, or the instructor's page."),
+        **error_responses(LtiLaunchRefused, LtiLinkNotFound),
+    },
 )
 async def launch(
     request: Request,
@@ -126,7 +166,11 @@ async def launch(
 @router.post(
     "/deep-link",
     summary="The instructor's choice: answered with the signed deep-linking response",
-    responses=error_responses(LtiLaunchRefused, LtiLinkNotFound),
+    response_class=HTMLResponse,
+    responses={
+        **_page("A page that posts the signed deep-linking response back to the platform."),
+        **error_responses(LtiLaunchRefused, LtiLinkNotFound),
+    },
 )
 async def deep_link(
     request: Request,

@@ -15,6 +15,7 @@ from waa_ads.auth.deps import PrincipalDep
 from waa_ads.auth.errors import CREDENTIAL_ERRORS, RoleRequired
 from waa_ads.core.deps import DatabaseDep, SessionDep, SettingsDep
 from waa_ads.core.errors import error_responses
+from waa_ads.core.params import INT64_MAX
 from waa_ads.delivery.errors import AttemptNotFound
 from waa_ads.reporting import errors, schemas, service
 from waa_ads.reporting.models import ReportJob
@@ -428,7 +429,7 @@ async def download(
     settings: SettingsDep,
     sha256: str,
     name: str,
-    expires: int,
+    expires: Annotated[int, Query(ge=0, le=INT64_MAX, description="Unix time the link ends.")],
     signature: str,
 ) -> Response:
     service.check_link(settings.secret_key, sha256, name, expires, signature)
