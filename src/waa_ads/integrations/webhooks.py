@@ -643,28 +643,24 @@ async def organizations_due(session: AsyncSession) -> list[uuid.UUID]:
     """Organizations the dispatcher has work for: a chain head past the cursor, or a
     delivery waiting longer than it should. Read-only, so that an idle deployment's
     dispatcher takes no write lock (SQLite's single writer serves the candidates)."""
-    # (A Result has keys(): dict() would take it for a mapping.)
+    # (A Result has keys(): dict() would take it for a mapping, hence all() first.)
     cursors = dict(
-        list(
-            (
-                await session.execute(
-                    select(IntegrationCursor.organization_id, IntegrationCursor.last_seq)
-                )
-            ).tuples()
-        )
+        (
+            await session.execute(
+                select(IntegrationCursor.organization_id, IntegrationCursor.last_seq)
+            )
+        ).all()
     )
     if not cursors:
         return []
     heads = dict(
-        list(
-            (
-                await session.execute(
-                    select(AuditChainHead.chain, AuditChainHead.seq).where(
-                        AuditChainHead.chain.in_([audit.chain_for(o) for o in cursors])
-                    )
+        (
+            await session.execute(
+                select(AuditChainHead.chain, AuditChainHead.seq).where(
+                    AuditChainHead.chain.in_([audit.chain_for(o) for o in cursors])
                 )
-            ).tuples()
-        )
+            )
+        ).all()
     )
     due = {o for o, last in cursors.items() if heads.get(audit.chain_for(o), 0) > last}
     now = utcnow()
