@@ -29,17 +29,20 @@ ANSWERS = [
 ]
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    keep, drop = [], []
-    for item in items:
-        here = Path(str(item.fspath)).is_relative_to(HERE)
-        if here and "[sqlite" in item.nodeid and item.get_closest_marker("sqlite_too") is None:
-            drop.append(item)
-        else:
-            keep.append(item)
-    if drop:
-        config.hook.pytest_deselected(items=drop)
-        items[:] = keep
+@pytest.hookimpl(tryfirst=True)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Reporting's database tests take PostgreSQL only, unless marked ``sqlite_too`` (the
+    same indirect parametrization other slow database tests declare one by one)."""
+    here = Path(str(metafunc.definition.fspath)).is_relative_to(HERE)
+    if (
+        here
+        and "backend" in metafunc.fixturenames
+        and metafunc.definition.get_closest_marker("sqlite_too") is None
+    ):
+        # As a mark, before pytest's own hook reads the marks and the fixtures' params.
+        metafunc.definition.add_marker(
+            pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+        )
 
 
 def pytest_configure(config: pytest.Config) -> None:
