@@ -81,6 +81,32 @@ def test_oversized_and_odd_dimensions_are_refused_before_decoding(face: np.ndarr
         frames.decode(b"\xff\xd8\xff\xe0" + b"\0" * 64)
 
 
+def test_a_jpeg_decoy_header_behind_fill_bytes_does_not_hide_its_real_size() -> None:
+    """Fill bytes (FF) may precede a marker; a walk that read a length from them landed on
+    a decoy start-of-frame inside an APP0 segment (320x240) while the decoder read the real
+    one (2400x1800): the still passed the size check and decoded far larger."""
+    ok, encoded = cv2.imencode(".jpg", np.zeros((1800, 2400, 3), np.uint8))
+    assert ok
+    real = encoded.tobytes()
+    app_length = 0xF000
+    payload = bytearray(app_length - 2)
+    # Where a walk that takes "FF FF E0 F0" as a marker with length 0xE0F0 lands.
+    decoy_at = 2 + 2 + 0xE0F0 - 7
+    decoy = b"\xff\xc0" + struct.pack(">HBHHB", 17, 8, 240, 320, 3) + b"\x01\x11\x00" * 3
+    payload[decoy_at : decoy_at + len(decoy)] = decoy
+    crafted = (
+        b"\xff\xd8\xff" + b"\xff\xe0" + struct.pack(">H", app_length) + bytes(payload) + real[2:]
+    )
+    # What a decoder sees: the real size, past OpenCV's pixel ceiling that frames sets.
+    with pytest.raises(cv2.error, match="CV_IO_MAX_IMAGE_PIXELS"):
+        cv2.imdecode(np.frombuffer(crafted, np.uint8), cv2.IMREAD_GRAYSCALE)
+    assert frames.dimensions(crafted, frames.JPEG) == (2400, 1800)
+    with pytest.raises(frames.FrameRefused, match="2400x1800"):
+        frames.check_frame(crafted)
+    with pytest.raises(frames.FrameRefused, match="2400x1800"):
+        frames.decode(crafted)
+
+
 # --- findings -----------------------------------------------------------------------------
 
 

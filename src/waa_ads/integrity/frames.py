@@ -23,11 +23,17 @@ chose them.
 
 from __future__ import annotations
 
+import os
 import struct
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+
+# OpenCV's own ceiling on the pixels it will decode (read once, at its first decode): a
+# still is at most 1920 x 1920, so nothing larger is ever allocated, whatever a header
+# claims. Set before cv2 is imported; a deployment may set it lower.
+os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(1920 * 1920))
 
 import cv2
 import numpy as np
@@ -89,6 +95,11 @@ def _jpeg_size(data: bytes) -> tuple[int, int] | None:
         if data[i] != 0xFF:
             return None
         marker = data[i + 1]
+        if marker == 0xFF:
+            # Fill bytes before a marker: a decoder skips them, and so must this walk, or
+            # it reads a length from the padding and lands on a decoy header.
+            i += 1
+            continue
         if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
             i += 2
             continue
@@ -137,10 +148,18 @@ def check_frame(data: bytes) -> tuple[str, int, int]:
 def decode(data: bytes) -> Image:
     """The frame as BGR pixels (after :func:`check_frame`); FrameRefused when it does not
     decode."""
-    check_frame(data)
-    pixels = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
+    _, width, height = check_frame(data)
+    try:
+        pixels = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
+    except cv2.error:  # past the pixel ceiling, or a decoder's refusal
+        pixels = None
     if pixels is None:
         raise FrameRefused("the frame does not decode as an image")
+    if pixels.shape[:2] != (height, width):
+        raise FrameRefused(
+            f"the frame decodes as {pixels.shape[1]}x{pixels.shape[0]}, not the "
+            f"{width}x{height} its header gives"
+        )
     return np.asarray(pixels, dtype=np.uint8)
 
 
