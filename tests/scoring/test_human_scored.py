@@ -3,6 +3,8 @@ declared one, else its rubric's, else one point; and a manual score up to it is 
 
 from __future__ import annotations
 
+import uuid
+
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -11,9 +13,16 @@ from tests.support.exams import begin, exam, wait_for_state
 from tests.support.factories import Factory
 from tests.support.items import QTI3
 from tests.support.problems import problem
+from waa_ads.audit.service import Actor
 from waa_ads.content.item.definition import ItemDefinition
+from waa_ads.delivery.models import Attempt
 from waa_ads.demo.loader import DEMO_ADMIN, load_demo
-from waa_ads.scoring.service import DEFAULT_HUMAN_MAX_SCORE, PendingHumanScorer
+from waa_ads.scoring.errors import ItemAlreadyScored
+from waa_ads.scoring.service import (
+    DEFAULT_HUMAN_MAX_SCORE,
+    PendingHumanScorer,
+    automated_score,
+)
 
 pytestmark = pytest.mark.asyncio
 
@@ -174,3 +183,62 @@ async def test_after_review_releases_once_people_scored_manual_never_by_itself(
     assert state == ("released" if released else "scored")
     result = await client.get(f"/api/v1/attempts/{attempt_id}/result", headers=credential)
     assert result.status_code == (200 if released else 404)
+
+
+async def test_a_model_never_replaces_a_persons_score(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """A model's score is taken only for an item still waiting: once a person scored it
+    (checked under the attempt's lock), the model's is refused and the person's stands."""
+    demo = await load_demo(app.state.db, app.state.blobs, app.state.auth)
+    attempt_id, headers = await begin(client, demo.candidates[1][1])
+    submitted = await client.post(f"/api/v1/attempts/{attempt_id}/submit", headers=headers)
+    assert submitted.status_code == 200, submitted.text
+    assert await wait_for_state(app, attempt_id, "scoring") == "scoring"
+    login = await client.post(
+        "/api/v1/auth/token", data={"username": DEMO_ADMIN, "password": demo.admin_password}
+    )
+    admin = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    detail = (await client.get(f"/api/v1/results/{attempt_id}", headers=admin)).json()
+    by_person, by_model = [row["item_ref"] for row in detail["items"] if row["score"] is None][:2]
+    scored = await client.post(
+        f"/api/v1/results/{attempt_id}/items/{by_person}/score",
+        json={"score": 1, "reason": "read by a person"},
+        headers=admin,
+    )
+    assert scored.status_code == 200, scored.text
+
+    machine = Actor("system", "test-model")
+    async with app.state.db.transaction() as session:
+        attempt = await session.get(Attempt, uuid.UUID(attempt_id))
+        assert attempt is not None
+        with pytest.raises(ItemAlreadyScored):
+            await automated_score(
+                session,
+                attempt,
+                by_person,
+                score=0,
+                confidence=0.99,
+                scorer="m",
+                reason="r",
+                actor=machine,
+            )
+        revised = await automated_score(
+            session,
+            attempt,
+            by_model,
+            score=0,
+            confidence=0.99,
+            scorer="m",
+            reason="r",
+            actor=machine,
+        )
+        assert revised.revision == 3
+    final = {
+        row["item_ref"]: row
+        for row in (await client.get(f"/api/v1/results/{attempt_id}", headers=admin)).json()[
+            "items"
+        ]
+    }
+    assert final[by_person]["score"] == 1
+    assert final[by_model]["score"] == 0

@@ -995,6 +995,14 @@ async def _route_one(
         )
     ):
         return None
+    # Read under the attempt's lock: a person who scored the item since the waiting items
+    # were listed keeps their score, and the model decides nothing.
+    latest = await scoring.latest_result(session, attempt.id)
+    if latest is None or not any(
+        row.item_ref == item_ref and row.method == "pending" and row.score is None
+        for row in await scoring.item_scores(session, latest.id)
+    ):
+        return None
     stored = await session.get(Response, (attempt.id, item_ref))
     text = _text_of(stored.value if stored is not None else None)
     score: float | None = None

@@ -48,6 +48,14 @@ class AttemptNotReleasable(Conflict):
     title = "Attempt cannot be released"
 
 
+class ItemAlreadyScored(Conflict):
+    """A machine's score offered for an item that is no longer waiting for one (a person
+    scored it meanwhile): the person's score stands."""
+
+    code = "item-already-scored"
+    title = "Item already scored"
+
+
 class ItemNotOnAttempt(NotFound):
     code = "item-not-on-attempt"
     title = "Item not on this attempt's form"

@@ -592,7 +592,9 @@ async def automated_score(
     """A trained model's score for one item waiting for a person: a new revision whose
     item score says ``method`` "model", the ``scorer`` (the model's name and version) and
     its ``confidence``. Not a person's review: under ``after_review`` the complete result
-    waits for an admin's release. ScoreOutOfRange outside the item's range."""
+    waits for an admin's release. ScoreOutOfRange outside the item's range;
+    ItemAlreadyScored when the item no longer waits (a person's score is never replaced
+    by a model's: the check is made under the attempt's lock)."""
     await session.refresh(attempt, with_for_update=True)
     previous = await latest_result(session, attempt.id)
     if previous is None:
@@ -600,6 +602,8 @@ async def automated_score(
     rows = {row.item_ref: row for row in await item_scores(session, previous.id)}
     if item_ref not in rows:
         raise errors.ItemNotOnAttempt(f"item {item_ref!r} is not on this attempt's form")
+    if rows[item_ref].method != "pending" or rows[item_ref].score is not None:
+        raise errors.ItemAlreadyScored(f"item {item_ref!r} was scored meanwhile")
     maximum = await _human_max_score(session, rows[item_ref])
     if not 0 <= score <= maximum:
         raise errors.ScoreOutOfRange(f"the score must be between 0 and {maximum:g} for this item")
