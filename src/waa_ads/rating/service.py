@@ -531,6 +531,19 @@ async def _drop_items(session: AsyncSession, plan: RatingPlan, kept: set[str]) -
     gone = sorted(queued - kept)
     if not gone:
         return []
+    # Hold the items' tasks first: a rating being saved on one (its task locked) finishes
+    # before the check below reads the ratings, and one not yet saved then finds its task
+    # gone, instead of the delete taking a just-saved rating with it.
+    await session.execute(
+        select(RatingTask.id)
+        .where(
+            RatingTask.plan_id == plan.id,
+            RatingTask.item_ref.in_(gone),
+            RatingTask.kind != "seeded",
+        )
+        .order_by(RatingTask.id)
+        .with_for_update()
+    )
     rated = sorted(
         (
             await session.execute(
