@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import structlog
 from sqlalchemy import and_, case, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -85,6 +86,7 @@ else:
 
 TRAIN_TASK = "autoscore.train_model"
 ROUTE_TASK = "autoscore.route_attempt"
+_log = structlog.get_logger(__name__)
 AUTOSCORE = Actor("system", "autoscore")
 #: Rating task state of a response the model scored before anyone leased it.
 WITHDRAWN = "withdrawn"
@@ -999,9 +1001,16 @@ async def _route_one(
     # were listed keeps their score, and the model decides nothing.
     latest = await scoring.latest_result(session, attempt.id)
     if latest is None or not any(
-        row.item_ref == item_ref and row.method == "pending" and row.score is None
-        for row in await scoring.item_scores(session, latest.id)
+        scored.item_ref == item_ref and scored.method == "pending" and scored.score is None
+        for scored in await scoring.item_scores(session, latest.id)
     ):
+        return None
+    # A model retired since the active ones were listed scores nothing (retirement takes the
+    # model's row first, so this shared lock waits for it).
+    status = await session.scalar(
+        select(EssayModel.status).where(EssayModel.id == row.id).with_for_update(read=True)
+    )
+    if status != "active":
         return None
     stored = await session.get(Response, (attempt.id, item_ref))
     text = _text_of(stored.value if stored is not None else None)
@@ -1151,8 +1160,13 @@ async def route_waiting(db: Database, blobs: BlobStore, *, limit: int = 100) -> 
         ids = await waiting_attempts(session, limit=limit)
     made = 0
     for attempt_id in ids:
-        async with db.transaction() as session:
-            made += len(await route_attempt(session, blobs, attempt_id))
+        # One attempt that cannot be routed (a damaged answer, a model that fails on it)
+        # is logged and left to people; it never stops the attempts after it.
+        try:
+            async with db.transaction() as session:
+                made += len(await route_attempt(session, blobs, attempt_id))
+        except Exception:
+            _log.exception("autoscore.route_failed", attempt_id=str(attempt_id))
     return made
 
 
