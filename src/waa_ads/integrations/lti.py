@@ -403,7 +403,9 @@ async def platform_keys(
     if cached is not None and not refresh and time.monotonic() - cached[0] < JWKS_CACHE_S:
         return cached[1]
     await netguard.check_url(jwks_url, allow_private=settings.integrations_allow_private_urls)
-    async with httpx.AsyncClient(timeout=10.0, follow_redirects=False) as client:
+    async with netguard.client(
+        allow_private=settings.integrations_allow_private_urls, timeout=10.0
+    ) as client:
         response = await client.get(jwks_url, headers={"Accept": "application/json"})
     response.raise_for_status()
     keys = jwt.PyJWKSet.from_dict(response.json())
@@ -792,7 +794,9 @@ async def access_token(
             "jti": secrets.token_urlsafe(16),
         },
     )
-    async with httpx.AsyncClient(timeout=10.0, follow_redirects=False) as client:
+    async with netguard.client(
+        allow_private=settings.integrations_allow_private_urls, timeout=10.0
+    ) as client:
         response = await client.post(
             reg.auth_token_url,
             data={
@@ -931,7 +935,9 @@ async def post_score(db: Database, settings: Settings, prepared: PreparedPassbac
         await netguard.check_url(
             prepared.scores_url, allow_private=settings.integrations_allow_private_urls
         )
-        client = webhooks.shared_client(settings.webhook_timeout_s)
+        client = webhooks.shared_client(
+            settings.webhook_timeout_s, allow_private=settings.integrations_allow_private_urls
+        )
         response = await client.post(
             prepared.scores_url,
             content=_json(prepared.score).encode(),
@@ -1000,7 +1006,9 @@ async def fetch_members(
     token = await access_token(session, settings, reg, [lti_claims.SCOPE_MEMBERSHIPS])
     members: list[Member] = []
     url: str | None = link.memberships_url
-    async with httpx.AsyncClient(timeout=10.0, follow_redirects=False) as client:
+    async with netguard.client(
+        allow_private=settings.integrations_allow_private_urls, timeout=10.0
+    ) as client:
         for _ in range(100):
             if url is None:
                 break

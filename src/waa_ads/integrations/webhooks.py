@@ -781,7 +781,9 @@ async def send(
         await netguard.check_url(
             prepared.url, allow_private=settings.integrations_allow_private_urls
         )
-        client = client or shared_client(settings.webhook_timeout_s)
+        client = client or shared_client(
+            settings.webhook_timeout_s, allow_private=settings.integrations_allow_private_urls
+        )
         response = await client.post(prepared.url, content=body, headers=headers)
     except UnsafeUrl as exc:
         return Outcome(False, None, None, _ms(started), exc.detail)
@@ -802,23 +804,20 @@ async def send(
     )
 
 
-_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[float, httpx.AsyncClient]] = (
-    weakref.WeakKeyDictionary()
-)
+_clients: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, dict[tuple[float, bool], httpx.AsyncClient]
+] = weakref.WeakKeyDictionary()
 
 
-def shared_client(timeout_s: float) -> httpx.AsyncClient:
+def shared_client(timeout_s: float, *, allow_private: bool) -> httpx.AsyncClient:
     """One pooled client per event loop (a worker process runs one loop for its life):
-    building a client loads the TLS trust store, which costs more than a request."""
+    building a client loads the TLS trust store, which costs more than a request. Unless
+    ``allow_private``, it connects only to public addresses (netguard.client)."""
     per_loop = _clients.setdefault(asyncio.get_running_loop(), {})
-    client = per_loop.get(timeout_s)
+    client = per_loop.get((timeout_s, allow_private))
     if client is None or client.is_closed:
-        client = httpx.AsyncClient(
-            timeout=timeout_s,
-            follow_redirects=False,
-            limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
-        )
-        per_loop[timeout_s] = client
+        client = netguard.client(allow_private=allow_private, timeout=timeout_s)
+        per_loop[(timeout_s, allow_private)] = client
     return client
 
 
