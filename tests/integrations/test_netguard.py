@@ -84,3 +84,22 @@ def test_with_private_addresses_allowed_the_client_connects_anywhere(local_serve
             return await client.get(f"http://localhost:{local_server}/")
 
     assert asyncio.run(call()).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("address", "public"),
+    [
+        ("93.184.215.14", True),
+        ("2606:2800:21f:cb07:6820:80da:af6b:8b2c", True),
+        ("127.0.0.1", False),
+        ("169.254.169.254", False),
+        ("10.1.2.3", False),
+        ("::ffff:169.254.169.254", False),
+        ("2002:a9fe:a9fe::1", False),  # 6to4 of 169.254.169.254
+        ("2002:5db8:d70e::1", True),  # 6to4 of a public address
+        ("fec0::1", False),  # site-local
+        ("fd00::1", False),
+    ],
+)
+def test_which_addresses_count_as_public(address: str, public: bool) -> None:
+    assert netguard.address_is_public(ipaddress.ip_address(address)) is public

@@ -29,8 +29,13 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 def address_is_public(address: IPAddress) -> bool:
     """True for a globally routable unicast address."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.is_site_local:
+            return False
+        # An IPv4 address carried inside (mapped, 6to4) is judged as that address.
+        embedded = address.ipv4_mapped or address.sixtofour
+        if embedded is not None:
+            address = embedded
     return address.is_global and not (address.is_multicast or address.is_reserved)
 
 
