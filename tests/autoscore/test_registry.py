@@ -357,6 +357,29 @@ async def test_confident_answers_are_scored_by_the_model_and_doubtful_ones_stay_
     assert live.json()["checks"]["pairs"] == 1
     assert live.json()["decisions"]["check"] == 1
 
+    # Scored by the model before any queue sync saw it: its outcome is written resolved at
+    # once, so no later sync queues it for people.
+    no_checks = await client.put(
+        "/api/v1/autoscore/settings",
+        json={"min_responses": 60, "check_share": 0.0},
+        headers=ew.admin,
+    )
+    assert no_checks.status_code == 200, no_checks.text
+    unqueued = await submit_late(ew, make, live_essays(1, seed=7)[0])
+    await idle(app)
+    auto_decided = await db_session.scalar(
+        select(AutoscoreDecision).where(AutoscoreDecision.attempt_id == uuid.UUID(unqueued))
+    )
+    assert auto_decided is not None and auto_decided.route == "auto", auto_decided
+    settled = (
+        await db_session.execute(
+            select(RatingOutcome).where(RatingOutcome.attempt_id == uuid.UUID(unqueued))
+        )
+    ).scalar_one()
+    assert (settled.status, settled.needed) == ("resolved", 0)
+    assert settled.revision == auto_decided.revision
+    assert await ew.lease(rater) is None  # the rater's queue syncs and finds nothing new
+
     # Retired, the model scores nothing more; with other library versions it refuses.
     retired = await client.post(f"/api/v1/autoscore/models/{model_id}/retire", headers=ew.admin)
     assert retired.status_code == 200 and retired.json()["status"] == "retired"

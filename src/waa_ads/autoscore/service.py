@@ -1085,6 +1085,27 @@ async def _route_one(
         if outcome is not None:
             outcome.status, outcome.score = "resolved", score
             outcome.revision, outcome.resolved_at = revised.revision, utcnow()
+        elif plan_id is not None:
+            # Not queued for people yet: the resolved outcome is written now, so a queue
+            # sync that read the answer as waiting before this commit cannot add it for
+            # raters afterwards (the plan's one outcome per response refuses the second).
+            now = utcnow()
+            session.add(
+                RatingOutcome(
+                    organization_id=attempt.organization_id,
+                    plan_id=plan_id,
+                    response_key=key,
+                    attempt_id=attempt.id,
+                    item_ref=item_ref,
+                    item_version_id=row.item_version_id,
+                    needed=0,
+                    status="resolved",
+                    score=score,
+                    revision=revised.revision,
+                    created_at=now,
+                    resolved_at=now,
+                )
+            )
         await session.flush()
     await audit.record(
         session,
