@@ -64,5 +64,5 @@ def test_the_problem_codes_are_unique() -> None:
         and issubclass(value, DomainError)
         and value.__module__ == errors.__name__
     ]
-    assert len(classes) == 8
+    assert len(classes) == 9
     assert len({c.code for c in classes}) == len(classes)
