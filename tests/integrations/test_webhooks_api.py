@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections.abc import Iterator
 
 import httpx
@@ -17,10 +18,11 @@ from tests.support.exams import begin, exam
 from tests.support.factories import Factory, login
 from tests.support.receivers import Receiver, receiver
 from tests.support.settings import make_settings
+from waa_ads.audit import service as audit
 from waa_ads.audit.models import AuditEvent
 from waa_ads.auth.models import Role
 from waa_ads.core.settings import Settings
-from waa_ads.integrations import signing, webhooks
+from waa_ads.integrations import events, signing, webhooks
 from waa_ads.main import create_app
 
 pytestmark = pytest.mark.asyncio
@@ -219,3 +221,52 @@ async def test_the_dispatcher_only_takes_organizations_with_something_new(
     async with db.transaction() as session:
         assert await webhooks.dispatch_organization(session, org.id) == []
     assert org.id not in await due()
+
+
+@pytest.mark.parametrize("target", ["attempt", "flag"])
+async def test_a_raised_integrity_flag_is_published_with_its_attempt(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    make: Factory,
+    db: RolledBackDatabase,
+    hooks: Receiver,
+    target: str,
+) -> None:
+    """The audit event the analysis writes when it raises a flag becomes the public
+    ``integrity.flag_raised`` with the attempt's ids, whether the event names the attempt
+    as its target or names the flag and carries the attempt in its data."""
+    assert "integrity.flag_raised" in events.EVENT_TYPES
+    ex = await exam(client, make, candidates=1)
+    headers = ex.world.headers
+    created = await client.post(
+        "/api/v1/integrations/webhooks",
+        json={"url": hooks.base_url + "/flags", "event_types": ["integrity.flag_raised"]},
+        headers=headers,
+    )
+    assert created.status_code == 201, created.text
+    listed = await client.get("/api/v1/integrations/event-types", headers=headers)
+    assert "integrity.flag_raised" in listed.json()["event_types"]
+    attempt_id, _ = await begin(client, ex.codes[0])
+    flag_id = str(uuid.uuid4())
+    async with db.transaction() as session:
+        await audit.record(
+            session,
+            organization_id=ex.world.org.id,
+            action="integrity.flag_raised",
+            actor=audit.SYSTEM_ACTOR,
+            target_type="attempt" if target == "attempt" else "integrity_flag",
+            target_id=attempt_id if target == "attempt" else flag_id,
+            data={"flag": flag_id, "rule": "tab-away", "severity": "high"}
+            | ({} if target == "attempt" else {"attempt_id": attempt_id}),
+        )
+    await client.post("/api/v1/integrations/dispatch", headers=headers)
+    await app.state.background.runner.wait_idle()
+    (got,) = hooks.wait_for("/flags", 1)
+    body = got.json()
+    assert body["type"] == "integrity.flag_raised"
+    assert got.headers["waa-event"] == "integrity.flag_raised"
+    data = body["data"]
+    assert data["attempt_id"] == attempt_id
+    assert data["candidate_id"] and data["administration_id"] == ex.administration["id"]
+    assert (data["flag"], data["rule"], data["severity"]) == (flag_id, "tab-away", "high")
+    assert "decision_kind" not in data  # a flag is not a decision

@@ -22,6 +22,7 @@ PUBLIC_EVENTS: dict[str, str] = {
     "integrity.warn": "integrity.decision_made",
     "integrity.invalidate": "integrity.decision_made",
     "integrity.appeal": "integrity.appeal_made",
+    "integrity.flag_raised": "integrity.flag_raised",
     "auth.login": "session.logged_in",
     "auth.logout": "session.logged_out",
 }
@@ -40,8 +41,18 @@ def public_type(action: str) -> str | None:
     return PUBLIC_EVENTS.get(action)
 
 
+#: Fields of an audit event's ``data`` a public event carries over, per event type
+#: (ids, codes and levels only: never names or free text about a person).
+CARRIED_FIELDS: dict[str, tuple[str, ...]] = {
+    "integrity.flag_raised": ("flag", "flag_id", "rule", "rule_id", "severity", "kind", "signal"),
+}
+
+
+_NOT_DECISIONS = frozenset({"integrity.flag_raised"})
+
+
 def decision_kind(action: str) -> str | None:
     """For an integrity decision's action, the decision's kind (``warn``...)."""
-    if action.startswith("integrity.") and action in PUBLIC_EVENTS:
+    if action.startswith("integrity.") and action in PUBLIC_EVENTS and action not in _NOT_DECISIONS:
         return action.removeprefix("integrity.")
     return None

@@ -397,6 +397,9 @@ def event_body(event: OutboxEvent, extra: dict[str, Any]) -> dict[str, Any]:
     for key in ("revision", "from", "to", "reason", "decision"):
         if key in event.data:
             data[key] = event.data[key]
+    for key in events.CARRIED_FIELDS.get(event.type, ()):
+        if key in event.data and key not in data:
+            data[key] = event.data[key]
     return {
         "id": f"{event.organization_id}.{event.seq}",
         "type": event.type,
@@ -411,15 +414,19 @@ async def _attempt_facts(session: AsyncSession, event: OutboxEvent) -> dict[str,
     released figures of the revision named."""
     if event.type.startswith("session."):
         return {"user_id": event.target_id} if event.target_id else {}
-    if event.target_id is None:
+    # Most events name the attempt as their target; others (a raised flag) may name
+    # their own row and carry the attempt in their data.
+    named = event.data.get("attempt_id")
+    attempt_ref = named if isinstance(named, str) else event.target_id
+    if attempt_ref is None:
         return {}
     try:
-        attempt_id = uuid.UUID(event.target_id)
+        attempt_id = uuid.UUID(attempt_ref)
     except ValueError:
         return {}
     attempt = await session.get(Attempt, attempt_id)
     if attempt is None or attempt.organization_id != event.organization_id:
-        return {"attempt_id": event.target_id}
+        return {"attempt_id": attempt_ref}
     facts: dict[str, Any] = {
         "attempt_id": str(attempt.id),
         "administration_id": str(attempt.administration_id),
