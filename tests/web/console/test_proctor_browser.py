@@ -148,6 +148,14 @@ def test_the_proctor_follows_a_candidate_on_another_process_and_pauses_them(
         _act(proctor, row, "extend", "   ", minutes="5")  # a reason of spaces is none
         expect(proctor.locator(".error-summary")).to_be_visible()
         expect(proctor.locator(".field-error").first).to_be_visible()
+        # The socket's hello re-reads the rows; the refusal stays next to its field.
+        expect(proctor.locator("#live-status-text")).to_have_text(
+            "Live: changes appear as they happen."
+        )
+        proctor.wait_for_timeout(1000)
+        refused = proctor.locator("#live-rows tr", has_text=name).locator("form.action-extend")
+        expect(refused.locator(".field-error")).to_contain_text("at least 1 character")
+        expect(refused.get_by_label("Reason to extend")).to_have_attribute("aria-invalid", "true")
         check_axe(proctor, "proctor live view, a refused extension")
         shot(proctor, "console-proctor-05-refused")
 

@@ -159,9 +159,33 @@ function keepWhatWasTyped(old, fresh) {
     const twin = fresh.querySelector(`#${CSS.escape(input.id)}`);
     if (twin instanceof HTMLInputElement && input.value) twin.value = input.value;
   }
+  keepFieldErrors(old, fresh);
   const active = document.activeElement;
   focusedId = active && old.contains(active) && active.id ? active.id : null;
   if (active && old.contains(active) && !active.id && active.tagName === "SUMMARY") focusedId = "summary";
+}
+
+/**
+ * A refusal shown next to a field (the server's answer to that form) outlives a row update:
+ * the fresh row is read without the refused form, so its error moves across with the field's
+ * invalid state.
+ * @param {HTMLTableRowElement} old
+ * @param {HTMLTableRowElement} fresh
+ */
+function keepFieldErrors(old, fresh) {
+  for (const error of old.querySelectorAll(".field-error[id]")) {
+    const field = error.closest(".field");
+    const input = field?.querySelector("input[id]");
+    if (!(input instanceof HTMLInputElement)) continue;
+    const twin = fresh.querySelector(`#${CSS.escape(input.id)}`);
+    const twinField = twin?.closest(".field");
+    if (!(twin instanceof HTMLInputElement) || !twinField) continue;
+    if (twinField.querySelector(".field-error")) continue;
+    twinField.classList.add("field-invalid");
+    twin.before(error.cloneNode(true));
+    twin.setAttribute("aria-invalid", "true");
+    twin.setAttribute("aria-describedby", error.id);
+  }
 }
 
 /** @param {HTMLTableRowElement} fresh */
