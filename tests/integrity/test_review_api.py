@@ -213,9 +213,8 @@ async def test_analysis_review_invalidation_and_appeal(
         await session.execute(
             delete(IntegritySummary).where(IntegritySummary.attempt_id == uuid.UUID(clean_id))
         )
-    async with app.state.db.transaction() as session:
-        assert await integrity_service.analyse_pending(session) == 1
-        assert await integrity_service.analyse_pending(session) == 0  # idempotent
+    assert await integrity_service.analyse_pending(app.state.db) == 1
+    assert await integrity_service.analyse_pending(app.state.db) == 0  # idempotent
 
     summary = await client.get(f"/api/v1/integrity/attempts/{flagged_id}", headers=admin)
     assert summary.status_code == 200, summary.text

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import structlog
 from sqlalchemy import case, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,7 +29,7 @@ from waa_ads.audit.service import SYSTEM_ACTOR, Actor
 from waa_ads.auth.deps import Principal
 from waa_ads.auth.errors import RoleRequired
 from waa_ads.auth.models import Role
-from waa_ads.core.db import utcnow
+from waa_ads.core.db import Database, utcnow
 from waa_ads.core.pagination import decode_cursor, encode_cursor
 from waa_ads.core.settings import Settings
 from waa_ads.core.tasks import enqueue_after_commit
@@ -59,6 +60,7 @@ SIMILARITY_TASK = "integrity.analyse_similarity"
 SWEEP_BATCH = 100
 _SEVERITY_ORDER = {"low": 1, "medium": 2, "high": 3}
 _APPEALABLE = frozenset({"warn", "invalidate"})
+_log = structlog.get_logger(__name__)
 
 
 # --- access ---------------------------------------------------------------------------------
@@ -402,25 +404,40 @@ async def analyse_attempt(
     return summary
 
 
-async def analyse_pending(session: AsyncSession, *, limit: int = SWEEP_BATCH) -> int:
+async def analyse_pending(db: Database, *, limit: int = SWEEP_BATCH) -> int:
     """Analyse ended attempts with no summary, or one computed before they ended (a
-    bounded batch, oldest first); the number analysed."""
-    pending = (
-        await session.scalars(
-            select(Attempt.id)
-            .outerjoin(IntegritySummary, IntegritySummary.attempt_id == Attempt.id)
-            .where(
-                Attempt.ended_at.is_not(None),
-                (IntegritySummary.id.is_(None)) | (IntegritySummary.computed_at < Attempt.ended_at),
+    bounded batch, oldest first), each in a transaction of its own; the number analysed.
+
+    One attempt per transaction, so the sweep holds one attempt's lock at a time: a batch
+    in one transaction took the locks in the order the attempts ended while other work
+    locks attempts by id, and two such orders can deadlock. An attempt whose analysis
+    fails is logged and keeps no summary (the next sweep tries it again); the attempts
+    after it are analysed all the same."""
+    async with db.transaction(write=False) as session:
+        pending = (
+            await session.scalars(
+                select(Attempt.id)
+                .outerjoin(IntegritySummary, IntegritySummary.attempt_id == Attempt.id)
+                .where(
+                    Attempt.ended_at.is_not(None),
+                    (IntegritySummary.id.is_(None))
+                    | (IntegritySummary.computed_at < Attempt.ended_at),
+                )
+                .order_by(Attempt.ended_at, Attempt.id)
+                .limit(limit)
             )
-            .order_by(Attempt.ended_at)
-            .limit(limit)
-        )
-    ).all()
+        ).all()
     cohorts: dict[uuid.UUID, dict[str, signals.CohortTime]] = {}
+    analysed = 0
     for attempt_id in pending:
-        await analyse_attempt(session, attempt_id, cohorts=cohorts)
-    return len(pending)
+        try:
+            async with db.transaction() as session:
+                await analyse_attempt(session, attempt_id, cohorts=cohorts)
+        except Exception:
+            _log.exception("integrity.analysis_failed", attempt_id=str(attempt_id))
+            continue
+        analysed += 1
+    return analysed
 
 
 async def request_analysis(

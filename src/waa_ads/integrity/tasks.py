@@ -13,9 +13,9 @@ from waa_ads.integrity import frame_service, service
 @periodic("integrity.analyse_ended_attempts", every_seconds=60)
 async def analyse_ended_attempts(ctx: TaskContext) -> int:
     """Analyse the attempts that ended and have no summary yet, or one older than their
-    end (a bounded batch per run). Idempotent."""
-    async with ctx.db.transaction() as session:
-        return await service.analyse_pending(session)
+    end (a bounded batch per run, each attempt in a transaction of its own; one that
+    fails is logged and tried again next run). Idempotent."""
+    return await service.analyse_pending(ctx.db)
 
 
 @task("integrity.analyse_attempt")
