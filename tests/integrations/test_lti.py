@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import re
+import uuid
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -24,6 +25,8 @@ from tests.support.receivers import receiver
 from tests.support.settings import make_settings
 from waa_ads.auth.models import Role
 from waa_ads.core.settings import Settings
+from waa_ads.integrations import lti_router
+from waa_ads.integrations.lti import binding_signature, state_cookie_name
 
 pytestmark = pytest.mark.asyncio
 
@@ -119,7 +122,8 @@ async def test_a_course_links_a_test_learners_take_it_and_grades_flow_back(
     assert answer[f"{lti}-dl/claim/data"] == "opaque-platform-data"
     (item,) = answer[f"{lti}-dl/claim/content_items"]
     assert item["type"] == "ltiResourceLink"
-    assert item["custom"] == {"administration_id": administration_id}
+    assert item["custom"]["administration_id"] == administration_id
+    assert set(item["custom"]) == {"administration_id", "administration_signature"}
 
     # The learner launches the link: no access code, an attempt started.
     custom = item["custom"]
@@ -232,3 +236,119 @@ async def test_forged_expired_and_replayed_launches_are_refused(
     )
     assert unknown_issuer.json()["reason"] == "unknown-issuer"
     assert (await client.post("/lti/launch", data={"state": "s"})).json()["reason"] == "malformed"
+
+
+async def test_a_link_binds_only_to_the_test_the_tool_signed_for_it(
+    client: httpx.AsyncClient, make: Factory, platform: Platform, settings: Settings
+) -> None:
+    """The platform hands custom parameters back unsigned: a link is bound on its first
+    launch only with the tool's signature of the administration, for this platform and
+    deployment (as the deep-linking response gave it); anything else is refused."""
+    ex = await exam(client, make, candidates=1)
+    headers = ex.world.headers
+    registered = await client.post(
+        "/api/v1/integrations/lti/registrations", json=platform.registration(), headers=headers
+    )
+    reg_id = uuid.UUID(registered.json()["id"])
+    target = ex.administration["id"]
+    other = await ex.world.administration(ex.administration["assessment_version_id"])
+    forged: list[dict[str, str]] = [
+        {"administration_id": target},
+        {"administration_id": target, "administration_signature": "0" * 64},
+        # signed for another administration, another platform, another deployment
+        {
+            "administration_id": target,
+            "administration_signature": binding_signature(
+                settings, reg_id, platform.deployment_id, other["id"]
+            ),
+        },
+        {
+            "administration_id": target,
+            "administration_signature": binding_signature(
+                settings, uuid.uuid4(), platform.deployment_id, target
+            ),
+        },
+        {
+            "administration_id": target,
+            "administration_signature": binding_signature(settings, reg_id, "elsewhere", target),
+        },
+    ]
+    for custom in forged:
+        refused = await launch(client, platform, custom=custom)
+        assert refused.status_code == 401, (custom, refused.text)
+        assert refused.json()["reason"] == "link-binding", refused.json()
+        assert "deep linking" in refused.json()["detail"]
+    links = await client.get("/api/v1/integrations/lti/links", headers=headers)
+    assert links.json() == []  # nothing half-written
+
+    signed = {
+        "administration_id": target,
+        "administration_signature": binding_signature(
+            settings, reg_id, platform.deployment_id, target
+        ),
+    }
+    started = await launch(client, platform, custom=signed)
+    assert started.status_code == 200, started.text
+    (link,) = (await client.get("/api/v1/integrations/lti/links", headers=headers)).json()
+    assert link["administration_id"] == target
+    # Bound once: later custom values do not move it.
+    again = await launch(client, platform, sub="learner-2", custom={"administration_id": "x"})
+    assert again.status_code == 200, again.text
+
+
+async def test_a_launch_needs_the_browser_that_started_the_login(
+    client: httpx.AsyncClient, make: Factory, platform: Platform
+) -> None:
+    """The login sets a cookie naming its state (Secure, SameSite=None: the platform's
+    form post is cross-site); a launch posted from a browser without it is refused, so an
+    attacker cannot push their own launch into someone else's browser."""
+    org = await make.organization()
+    headers = await login(client, await make.user(org, Role.admin))
+    await client.post(
+        "/api/v1/integrations/lti/registrations", json=platform.registration(), headers=headers
+    )
+    response = await client.get(
+        "/lti/login",
+        params={"iss": platform.issuer, "login_hint": "h", "target_link_uri": "https://x/"},
+    )
+    cookie = response.headers["set-cookie"].lower()
+    for part in ("httponly", "secure", "samesite=none", "path=/lti", "max-age=600"):
+        assert part in cookie, cookie
+    state = parse_qs(urlsplit(response.headers["location"]).query)["state"][0]
+    nonce = parse_qs(urlsplit(response.headers["location"]).query)["nonce"][0]
+    instructor = platform.id_token(nonce, roles=[INSTRUCTOR])
+    client.cookies.clear()  # another browser
+    refused = await client.post("/lti/launch", data={"id_token": instructor, "state": state})
+    assert (refused.status_code, refused.json()["reason"]) == (401, "browser"), refused.text
+    assert "browser that started the login" in refused.json()["detail"]
+    # The cookie of another login does not stand in for this one's.
+    other_state, _ = await oidc_login(client, platform)
+    assert other_state != state
+    refused = await client.post("/lti/launch", data={"id_token": instructor, "state": state})
+    assert refused.json()["reason"] == "browser"
+    # The login is still unused: the browser that has its cookie launches, and the cookie
+    # is cleared.
+    client.cookies.set(state_cookie_name(state), state, path="/lti")
+    ok = await client.post("/lti/launch", data={"id_token": instructor, "state": state})
+    assert ok.status_code == 200, ok.text
+    assert "max-age=0" in ok.headers["set-cookie"].lower()
+
+
+async def test_logins_are_rate_limited_per_client(
+    client: httpx.AsyncClient, make: Factory, platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    org = await make.organization()
+    headers = await login(client, await make.user(org, Role.admin))
+    await client.post(
+        "/api/v1/integrations/lti/registrations", json=platform.registration(), headers=headers
+    )
+    monkeypatch.setattr(lti_router, "LOGINS_PER_MINUTE", 3)
+    for _ in range(3):
+        await oidc_login(client, platform)
+    limited = await client.post(
+        "/lti/login",
+        data={"iss": platform.issuer, "login_hint": "h", "target_link_uri": "https://x/"},
+    )
+    assert limited.status_code == 429, limited.text
+    assert limited.json()["type"].endswith("lti-login-rate-limited")
+    assert int(limited.headers["retry-after"]) > 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from waa_ads.core.errors import Conflict, DomainError, NotFound, Unprocessable
+from waa_ads.core.errors import Conflict, DomainError, NotFound, TooManyRequests, Unprocessable
 
 
 class UnsafeUrl(Unprocessable):
@@ -58,6 +58,13 @@ class LtiLaunchRefused(DomainError):
     status_code = 401
     code = "lti-launch-refused"
     title = "LTI launch refused"
+
+
+class LtiLoginRateLimited(TooManyRequests):
+    """Too many LTI logins from one client address in a minute."""
+
+    code = "lti-login-rate-limited"
+    title = "Too many LTI logins"
 
 
 class LtiLinkNotFound(NotFound):

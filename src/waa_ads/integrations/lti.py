@@ -14,6 +14,13 @@ passback (AGS) and roster provisioning (NRPS).
   issue time with :data:`~lti_claims.CLOCK_SKEW_S` of skew; the authorized party; the
   nonce; the deployment; version and message type. The login row is consumed with a
   guarded update, so one id_token launches once.
+- **Binding.** A link is bound to an administration on its first launch from the
+  ``administration_id`` custom parameter the tool put in the deep-linking response, only
+  when it comes back with the tool's own signature of it (:func:`binding_signature`);
+  anything else is refused, so a course cannot point a link at a test it was not given.
+- **Browser.** ``/lti/login`` also sets a cookie naming the state; the launch is refused
+  when the browser posting it does not bring that cookie (login cross-site request
+  forgery: an attacker's own launch replayed in a victim's browser).
 - **Learners** are candidates of the registration's organization, found by the
   platform's ``sub`` (:class:`LtiAccount`); a launch of a link bound to an administration
   puts them on its roster (no access code needed) and starts or resumes their attempt.
@@ -26,6 +33,8 @@ passback (AGS) and roster provisioning (NRPS).
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import secrets
 import time
@@ -52,6 +61,7 @@ from waa_ads.auth import schemas as auth_schemas
 from waa_ads.auth import service as auth_service
 from waa_ads.auth.deps import Principal
 from waa_ads.core.db import Database, insert_ignore, utcnow, uuid7
+from waa_ads.core.security import keyed_hash
 from waa_ads.core.settings import Settings
 from waa_ads.core.tenancy import get_scoped
 from waa_ads.delivery import service as delivery_service
@@ -84,6 +94,11 @@ JWKS_CACHE_S = 300.0
 AGS_CHANNEL = "lti_ags"
 AGS_TASK = "integrations.deliver_lti_ags"
 DEEP_LINK_TOKEN_TTL_S = 600
+#: The custom parameter of a deep-linked resource link that carries the tool's signature
+#: of its ``administration_id`` (the platform hands custom parameters back unsigned).
+BINDING_SIGNATURE = "administration_signature"
+#: The cookie that ties a login's state to the browser that started it.
+STATE_COOKIE_PREFIX = "waa_lti_"
 
 
 # ------------------------------------------------------------------------------ tool keys
@@ -340,9 +355,9 @@ async def begin_login(
     client_id: str | None = None,
     lti_message_hint: str | None = None,
     deployment_id: str | None = None,
-) -> str:
-    """Store a state and nonce for this login; the platform authorization URL to
-    redirect the browser to."""
+) -> LoginStarted:
+    """Store a state and nonce for this login: the platform authorization URL to
+    redirect the browser to, and the state (for the browser's cookie)."""
     stmt = select(LtiRegistration).where(LtiRegistration.issuer == issuer)
     if client_id:
         stmt = stmt.where(LtiRegistration.client_id == client_id)
@@ -387,7 +402,18 @@ async def begin_login(
     if lti_message_hint:
         params["lti_message_hint"] = lti_message_hint
     separator = "&" if "?" in reg.auth_login_url else "?"
-    return f"{reg.auth_login_url}{separator}{urlencode(params)}"
+    return LoginStarted(f"{reg.auth_login_url}{separator}{urlencode(params)}", login.state)
+
+
+@dataclass(frozen=True, slots=True)
+class LoginStarted:
+    location: str
+    state: str
+
+
+def state_cookie_name(state: str) -> str:
+    """The cookie of one login (one per state, so logins in several tabs coexist)."""
+    return STATE_COOKIE_PREFIX + hashlib.sha256(state.encode()).hexdigest()[:24]
 
 
 # ------------------------------------------------------------------------- platform JWKS
@@ -474,9 +500,16 @@ class Launched:
 
 
 async def validate_launch(
-    session: AsyncSession, settings: Settings, *, id_token: str, state: str
+    session: AsyncSession,
+    settings: Settings,
+    *,
+    id_token: str,
+    state: str,
+    browser_state: str | None,
 ) -> Launched:
-    """Every check of a launch (see the module's docstring); consumes the login."""
+    """Every check of a launch (see the module's docstring); consumes the login.
+    ``browser_state`` is the value of the login's cookie (:func:`state_cookie_name`) the
+    browser sent, None without one."""
     login = await session.get(LtiLogin, state) if state else None
     if login is None:
         raise _refuse("state", "unknown state: start again from the platform")
@@ -484,6 +517,12 @@ async def validate_launch(
         raise _refuse("replayed", "this login was used already")
     if login.expires_at < utcnow():
         raise _refuse("state", "the login has expired: start again from the platform")
+    if browser_state is None or not hmac.compare_digest(browser_state, state):
+        raise _refuse(
+            "browser",
+            "this launch did not come back to the browser that started the login "
+            "(its cookie is missing): start again from the platform, in a new window",
+        )
     reg = await session.get(LtiRegistration, login.registration_id)
     if reg is None:
         raise _refuse("state", "the platform registration is gone")
@@ -530,7 +569,42 @@ async def validate_launch(
 # -------------------------------------------------------------------------------- learners
 
 
-async def _link_for(session: AsyncSession, reg: LtiRegistration, launch: Launch) -> LtiResourceLink:
+def binding_signature(
+    settings: Settings, registration_id: uuid.UUID, deployment_id: str, administration_id: str
+) -> str:
+    """The tool's signature of a link's binding, given with it in the deep-linking
+    response: keyed with the deployment's secret, for this platform and deployment."""
+    return keyed_hash(
+        settings, "lti-link-binding", f"{registration_id}:{deployment_id}:{administration_id}"
+    )
+
+
+def _binding_from(settings: Settings, reg: LtiRegistration, launch: Launch) -> str | None:
+    """The administration id the launch's custom parameters bind its link to, or None
+    when they name none; refused when they name one without the tool's signature."""
+    bound = launch.custom.get("administration_id")
+    if bound is None:
+        return None
+    signature = launch.custom.get(BINDING_SIGNATURE)
+    expected = binding_signature(settings, reg.id, launch.deployment_id, str(bound))
+    if not isinstance(bound, str) or not isinstance(signature, str):
+        raise _refuse(
+            "link-binding",
+            "this link names a test (custom administration_id) without WAA-ADS's signature: "
+            "an instructor chooses the test by deep linking",
+        )
+    if not hmac.compare_digest(signature, expected):
+        raise _refuse(
+            "link-binding",
+            "the signature of this link's test (custom administration_signature) does not "
+            "verify: an instructor chooses the test again by deep linking",
+        )
+    return bound
+
+
+async def _link_for(
+    session: AsyncSession, settings: Settings, reg: LtiRegistration, launch: Launch
+) -> LtiResourceLink:
     assert launch.resource_link_id is not None
     now = utcnow()
     link = await session.scalar(
@@ -550,8 +624,9 @@ async def _link_for(session: AsyncSession, reg: LtiRegistration, launch: Launch)
             updated_at=now,
         )
         session.add(link)
-    bound = launch.custom.get("administration_id")
-    if isinstance(bound, str) and link.administration_id is None:
+    # A bound link keeps its test; only an unbound one reads (and checks) the custom value.
+    bound = _binding_from(settings, reg, launch) if link.administration_id is None else None
+    if bound is not None:
         try:
             administration = await session.get(Administration, uuid.UUID(bound))
         except ValueError:
@@ -649,7 +724,7 @@ async def launch_learner(
     """A resource link launch of a learner: the link bound to its administration, the
     learner as a candidate on its roster, their attempt started or resumed."""
     reg, launch = launched.registration, launched.launch
-    link = await _link_for(session, reg, launch)
+    link = await _link_for(session, settings, reg, launch)
     if link.administration_id is None:
         raise LtiLinkNotFound(
             "this link is not bound to a test yet: an instructor chooses one by deep linking"
@@ -664,9 +739,11 @@ async def launch_learner(
     return LearnerStart(started.attempt.id, started.credential, started.created, link.title)
 
 
-async def bind_link(session: AsyncSession, launched: Launched) -> LtiResourceLink:
+async def bind_link(
+    session: AsyncSession, settings: Settings, launched: Launched
+) -> LtiResourceLink:
     """An instructor's launch of a link: record it (and its binding) and return it."""
-    return await _link_for(session, launched.registration, launched.launch)
+    return await _link_for(session, settings, launched.registration, launched.launch)
 
 
 # ---------------------------------------------------------------------------- deep linking
@@ -745,7 +822,12 @@ async def deep_link_response(
         "type": "ltiResourceLink",
         "title": administration.title,
         "url": tool_urls(base_url)["launch_url"],
-        "custom": {"administration_id": str(administration.id)},
+        "custom": {
+            "administration_id": str(administration.id),
+            BINDING_SIGNATURE: binding_signature(
+                settings, reg.id, str(request["dep"]), str(administration.id)
+            ),
+        },
         "lineItem": {"scoreMaximum": 100, "label": administration.title},
     }
     claims: dict[str, Any] = {

@@ -17,7 +17,7 @@ from waa_ads.core.deps import SessionDep, SettingsDep, WriteSessionDep
 from waa_ads.core.errors import COMMON_ERROR_RESPONSES, error_responses
 from waa_ads.core.settings import Settings
 from waa_ads.integrations import lti, lti_claims, pages
-from waa_ads.integrations.errors import LtiLaunchRefused, LtiLinkNotFound
+from waa_ads.integrations.errors import LtiLaunchRefused, LtiLinkNotFound, LtiLoginRateLimited
 
 router = APIRouter(prefix="/lti", tags=["lti"], responses=COMMON_ERROR_RESPONSES)
 
@@ -53,8 +53,24 @@ _REDIRECT: dict[int | str, dict[str, Any]] = {
 }
 
 
+#: Logins per client address and minute: a whole class behind one school address
+#: launching at once stays well below it; a client filling the login table does not.
+LOGINS_PER_MINUTE = 300
+
+
 def base_url(request: Request, settings: Settings) -> str:
     return (settings.public_base_url or str(request.base_url)).rstrip("/")
+
+
+async def _limit_logins(request: Request) -> None:
+    limiter = request.app.state.auth.limiter
+    client = request.client.host if request.client else "unknown"
+    window = await limiter.hit(f"lti-login:{client}", 60)
+    if window.count > LOGINS_PER_MINUTE:
+        raise LtiLoginRateLimited(
+            "too many LTI logins from this address; try again in a minute",
+            extra={"headers": {"Retry-After": str(window.retry_after_s)}},
+        )
 
 
 @router.get("/jwks", summary="The tool's public keys (JWKS)", response_model=PublicJwks)
@@ -69,13 +85,14 @@ async def _login(
         value = params.get(name)
         return value if isinstance(value, str) and value else None
 
+    await _limit_logins(request)
     issuer, hint, target = text("iss"), text("login_hint"), text("target_link_uri")
     if issuer is None or hint is None or target is None:
         raise LtiLaunchRefused(
             "a login needs iss, login_hint and target_link_uri",
             extra={"reason": "login-parameters"},
         )
-    location = await lti.begin_login(
+    started = await lti.begin_login(
         session,
         issuer=issuer,
         login_hint=hint,
@@ -85,7 +102,23 @@ async def _login(
         lti_message_hint=text("lti_message_hint"),
         deployment_id=text("lti_deployment_id"),
     )
-    return RedirectResponse(location, status_code=302, headers={"Cache-Control": "no-store"})
+    redirect = RedirectResponse(
+        started.location, status_code=302, headers={"Cache-Control": "no-store"}
+    )
+    # The launch comes back as a cross-site form post from the platform: only a
+    # SameSite=None cookie (which must be Secure) rides along; over plain http (local
+    # development) a Lax one, which a same-site platform still gets back.
+    secure = base_url(request, settings).startswith("https://")
+    redirect.set_cookie(
+        lti.state_cookie_name(started.state),
+        started.state,
+        max_age=int(lti.LOGIN_TTL.total_seconds()),
+        path="/lti",
+        secure=secure,
+        httponly=True,
+        samesite="none" if secure else "lax",
+    )
+    return redirect
 
 
 @router.get(
@@ -93,7 +126,7 @@ async def _login(
     summary="OIDC third-party login initiation (GET)",
     status_code=302,
     response_class=RedirectResponse,
-    responses={**_REDIRECT, **error_responses(LtiLaunchRefused)},
+    responses={**_REDIRECT, **error_responses(LtiLaunchRefused, LtiLoginRateLimited)},
 )
 async def login_get(request: Request, session: WriteSessionDep, settings: SettingsDep) -> Response:
     return await _login(request, session, settings, dict(request.query_params))
@@ -104,7 +137,7 @@ async def login_get(request: Request, session: WriteSessionDep, settings: Settin
     summary="OIDC third-party login initiation (form post)",
     status_code=302,
     response_class=RedirectResponse,
-    responses={**_REDIRECT, **error_responses(LtiLaunchRefused)},
+    responses={**_REDIRECT, **error_responses(LtiLaunchRefused, LtiLoginRateLimited)},
 )
 async def login_post(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
     form = await request.form()
@@ -129,7 +162,20 @@ async def launch(
 ) -> Response:
     if not id_token:
         raise LtiLaunchRefused("the launch has no id_token", extra={"reason": "malformed"})
-    launched = await lti.validate_launch(session, settings, id_token=id_token, state=state)
+    launched = await lti.validate_launch(
+        session,
+        settings,
+        id_token=id_token,
+        state=state,
+        browser_state=request.cookies.get(lti.state_cookie_name(state)) if state else None,
+    )
+    response = await _launched_page(session, settings, launched)
+    # The login is spent: its cookie has done its work.
+    response.delete_cookie(lti.state_cookie_name(state), path="/lti")
+    return response
+
+
+async def _launched_page(session: Any, settings: Settings, launched: lti.Launched) -> Response:
     message = launched.launch
     if message.message_type == lti_claims.DEEP_LINKING_REQUEST:
         if not message.is_staff:
@@ -145,7 +191,7 @@ async def launch(
             ),
         )
     if message.is_staff:
-        link = await lti.bind_link(session, launched)
+        link = await lti.bind_link(session, settings, launched)
         bound = "is linked to a test" if link.administration_id else "is not linked to a test yet"
         return pages.page(
             "message.html",
