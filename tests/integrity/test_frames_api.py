@@ -209,8 +209,10 @@ async def test_stills_from_consent_to_review_retention_and_fairness(
             update(IntegrityFrame).values(expires_at=utcnow() - timedelta(seconds=1))
         )
     async with app.state.db.transaction() as session:
-        assert await frame_service.purge_expired(session, blobs) == 5
-        assert await frame_service.purge_expired(session, blobs) == 0  # idempotent
+        assert await frame_service.purge_expired(session) == 5
+        assert await frame_service.purge_expired(session) == 0  # idempotent
+    # The bytes go once the purge has committed (integrity.delete_frame_blobs).
+    await app.state.background.runner.wait_idle()
     after = await _frames(client, mine, admin)
     assert [(f["has_image"], f["has_thumbnail"]) for f in after] == [(False, True)] * 4
     assert after[1]["findings"]["presence"] == "several"  # findings stay

@@ -1,7 +1,8 @@
 """Webcam stills with a real Celery worker on PostgreSQL and Redis: the worker analyses each
 still (``integrity.analyse_frame``: a repeated picture is frozen) and the retention task
 (``integrity.purge_frames``) deletes expired stills and their thumbnails from the blob
-store the API and the worker share."""
+store the API and the worker share, the bytes once the purge has committed
+(``integrity.delete_frame_blobs``)."""
 
 from __future__ import annotations
 
@@ -208,12 +209,21 @@ async def test_the_worker_analyses_stills_and_purges_them_at_expiry(
             return all(r.purged_at is not None and r.thumbnail_sha256 is None for r in rows)
 
     assert await _until(purged, stack)
-    assert not any([await blobs.exists(k) for k in keys])
+
+    async def deleted() -> bool:
+        # The bytes go after the purge commits, in a task of their own.
+        return not any([await blobs.exists(k) for k in keys])
+
+    assert await _until(deleted, stack)
     # Both ran in the worker process (Celery's own log of each task), not in this one.
     succeeded = [
         json.loads(line)["event"]
         for line in stack.log.read_text(errors="replace").splitlines()
         if line.startswith("{") and "] succeeded in " in line
     ]
-    for name in ("integrity.analyse_frame", "integrity.purge_frames"):
+    for name in (
+        "integrity.analyse_frame",
+        "integrity.purge_frames",
+        "integrity.delete_frame_blobs",
+    ):
         assert any(e.startswith(f"Task {name}[") for e in succeeded), stack.tail()

@@ -11,24 +11,26 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import hashlib
 import io
 import json
 import math
 import uuid
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from waa_ads.audit.service import SYSTEM_ACTOR
 from waa_ads.auth.deps import Principal
 from waa_ads.auth.models import Candidate
-from waa_ads.core.db import utcnow
+from waa_ads.core.db import Database, utcnow
 from waa_ads.core.errors import Conflict, NotFound, TooManyRequests
 from waa_ads.core.settings import Settings
 from waa_ads.core.storage import BlobStore
@@ -48,6 +50,7 @@ from waa_ads.integrity.service import (
 )
 
 PURGE_BATCH = 200
+DELETE_BLOBS_TASK = "integrity.delete_frame_blobs"
 CONSENT_KINDS = {
     "given": "camera_consent_given",
     "refused": "camera_consent_refused",
@@ -219,6 +222,10 @@ async def receive_frame(
         )
         or 0
     ) + 1
+    # Under the digest's lock until the row commits: a deletion of identical bytes let go
+    # of by a purge either happened before this put (which then stores them again) or
+    # sees this row and keeps them.
+    await _lock_blob(session, hashlib.sha256(data).hexdigest())
     ref = await blobs.put(data, content_type)
     now = utcnow()
     frame = IntegrityFrame(
@@ -281,6 +288,7 @@ async def analyse_frame(session: AsyncSession, blobs: BlobStore, frame_id: uuid.
         return frames.analyse(image, previous_signature=previous), frames.thumbnail(image)
 
     findings, thumb = await asyncio.to_thread(work)
+    await _lock_blob(session, hashlib.sha256(thumb).hexdigest())
     ref = await blobs.put(thumb, frames.JPEG)
     frame.findings = findings.as_dict() | {"concerns": findings.concerns}
     frame.thumbnail_sha256 = ref.sha256
@@ -297,7 +305,6 @@ async def analyse_frame(session: AsyncSession, blobs: BlobStore, frame_id: uuid.
 
 async def purge_expired(
     session: AsyncSession,
-    blobs: BlobStore,
     *,
     now: datetime | None = None,
     limit: int = PURGE_BATCH,
@@ -305,9 +312,10 @@ async def purge_expired(
     """Delete the stills whose retention ended (a bounded batch, oldest first), and their
     thumbnails unless a warning or an invalidation was decided on the attempt: that
     decision's evidence is kept with it. Rows and findings stay (they are the signals'
-    evidence); ``purged_at`` says the image is gone. Bytes that another row still needs
-    (the same picture twice) stay until that row lets go of them. The number purged.
-    Idempotent."""
+    evidence); ``purged_at`` says the image is gone. The bytes themselves are deleted
+    after this transaction commits (``integrity.delete_frame_blobs``), and only those no
+    row needs any more (the same picture sent twice, or received meanwhile, keeps them).
+    The number purged. Idempotent."""
     now = now or utcnow()
     due = (
         await session.scalars(
@@ -330,30 +338,68 @@ async def purge_expired(
             )
         ).all()
     )
-    stills: set[str] = set()
-    thumbs: set[str] = set()
+    released: set[str] = set()
     for frame in due:
         frame.purged_at = now
-        stills.add(frame.sha256)
+        released.add(frame.sha256)
         if frame.thumbnail_sha256 is not None and frame.attempt_id not in decided:
-            thumbs.add(frame.thumbnail_sha256)
+            released.add(frame.thumbnail_sha256)
             frame.thumbnail_sha256 = None
     await session.flush()
-    for sha in stills:
-        if not await session.scalar(
-            select(func.count())
-            .select_from(IntegrityFrame)
-            .where(IntegrityFrame.sha256 == sha, IntegrityFrame.purged_at.is_(None))
-        ):
-            await blobs.delete(sha)
-    for sha in thumbs:
-        if not await session.scalar(
-            select(func.count())
-            .select_from(IntegrityFrame)
-            .where(IntegrityFrame.thumbnail_sha256 == sha)
-        ):
-            await blobs.delete(sha)
+    release_blobs_after_commit(session, released)
     return len(due)
+
+
+# --- blob lifetime --------------------------------------------------------------------------
+
+
+async def _lock_blob(session: AsyncSession, sha256: str) -> None:
+    """Take the lock on one digest until the transaction ends. Taken by whoever puts bytes
+    that a frame row is about to name, and by the deletion while it checks that no row
+    names them: so bytes are never deleted between a put and the commit of the row that
+    needs them. PostgreSQL only (an advisory lock on the digest's first 60 bits); SQLite
+    has one writer at a time, which orders them already."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(:key)"), {"key": int(sha256[:15], 16)}
+        )
+
+
+def release_blobs_after_commit(session: AsyncSession, sha256s: Iterable[str]) -> None:
+    """Queue the deletion of these stills' and thumbnails' bytes for after the session's
+    transaction commits (nothing when it rolls back); each is deleted only if no frame
+    row needs it then."""
+    wanted = sorted(set(sha256s))
+    if wanted:
+        enqueue_after_commit(session, DELETE_BLOBS_TASK, sha256s=wanted)
+
+
+async def _needed(session: AsyncSession, sha256: str) -> bool:
+    """Whether a frame row still needs these bytes: as a still not purged yet, or as a
+    thumbnail."""
+    found = await session.scalar(
+        select(IntegrityFrame.id)
+        .where(
+            ((IntegrityFrame.sha256 == sha256) & IntegrityFrame.purged_at.is_(None))
+            | (IntegrityFrame.thumbnail_sha256 == sha256)
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
+async def delete_unneeded_blobs(db: Database, blobs: BlobStore, sha256s: Iterable[str]) -> int:
+    """Delete the bytes of each digest that no frame row needs any more; run after the
+    commit that let go of them. Each digest is checked and deleted in a transaction of its
+    own under its lock, so identical bytes put meanwhile for a new row are either seen
+    here (and kept) or put again after the deletion. The number deleted. Idempotent."""
+    deleted = 0
+    for sha256 in sorted(set(sha256s)):
+        async with db.transaction() as session:
+            await _lock_blob(session, sha256)
+            if not await _needed(session, sha256) and await blobs.delete(sha256):
+                deleted += 1
+    return deleted
 
 
 # --- reviewers ------------------------------------------------------------------------------

@@ -57,6 +57,14 @@ async def analyse_frame(ctx: TaskContext, *, frame_id: str) -> bool:
 @periodic("integrity.purge_frames", every_seconds=3600)
 async def purge_frames(ctx: TaskContext) -> int:
     """Delete the webcam stills whose retention ended (and their thumbnails, unless a
-    warning or invalidation rests on the attempt); a bounded batch per run."""
+    warning or invalidation rests on the attempt); a bounded batch per run. The bytes go
+    after the commit (``integrity.delete_frame_blobs``)."""
     async with ctx.db.transaction() as session:
-        return await frame_service.purge_expired(session, ctx.blobs)
+        return await frame_service.purge_expired(session)
+
+
+@task("integrity.delete_frame_blobs")
+async def delete_frame_blobs(ctx: TaskContext, *, sha256s: list[str]) -> int:
+    """Delete the bytes of stills and thumbnails that no frame needs any more (queued
+    after a purge or an erasure commits); the number deleted. Idempotent."""
+    return await frame_service.delete_unneeded_blobs(ctx.db, ctx.blobs, sha256s)

@@ -1,0 +1,127 @@
+"""Webcam stills' bytes against concurrent work, on PostgreSQL with real commits: the
+purge deletes bytes only after it commits and only when no frame needs them (an identical
+still received meanwhile keeps its image)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import timedelta
+
+import cv2
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import text, update
+
+from tests.support.exams import begin, exam
+from tests.support.factories import Factory
+from waa_ads.core.db import Database, utcnow
+from waa_ads.core.tasks import TaskContext
+from waa_ads.integrity import evalset, frame_service, tasks
+from waa_ads.integrity.models import IntegrityFrame
+
+pytestmark = [
+    pytest.mark.asyncio,
+    pytest.mark.parametrize("backend", ["postgresql"], indirect=True),
+]
+
+POLICY = """\
+format: 1
+camera: {frames: true, interval_s: 30, retention_days: 1}
+rules: []
+"""
+
+
+def _still() -> bytes:
+    ok, data = cv2.imencode(".jpg", evalset.one_face(), [cv2.IMWRITE_JPEG_QUALITY, 90])
+    assert ok
+    return bytes(data.tobytes())
+
+
+def _context(app: FastAPI, name: str) -> TaskContext:
+    return TaskContext(
+        db=app.state.db,
+        settings=app.state.settings,
+        blobs=app.state.blobs,
+        task_name=name,
+        task_id=str(uuid.uuid4()),
+        attempt=0,
+    )
+
+
+async def _filming(
+    client: httpx.AsyncClient, make: Factory
+) -> tuple[dict[str, str], str, dict[str, str]]:
+    """An attempt in progress whose candidate consented to the camera: the admin's
+    headers, the attempt's id and the candidate's credential headers."""
+    ex = await exam(client, make, candidates=1, policy=POLICY)
+    attempt_id, me = await begin(client, ex.codes[0])
+    consent = await client.post(
+        f"/api/v1/integrity/candidate/attempts/{attempt_id}/camera",
+        json={"consent": "given"},
+        headers=me,
+    )
+    assert consent.status_code == 200, consent.text
+    return ex.world.headers, attempt_id, me
+
+
+async def _lock_waiters(db: Database) -> int:
+    """Sessions of this database waiting for a lock (other than the asking one)."""
+    async with db.transaction(write=False) as session:
+        return int(
+            await session.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+                )
+            )
+            or 0
+        )
+
+
+async def _someone_waits(db: Database, timeout_s: float = 10.0) -> bool:
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while asyncio.get_running_loop().time() < deadline:
+        if await _lock_waiters(db):
+            return True
+        await asyncio.sleep(0.05)
+    return False
+
+
+async def test_an_identical_still_received_during_a_purge_keeps_its_image(
+    live_app: FastAPI, live_client: httpx.AsyncClient, live_make: Factory
+) -> None:
+    admin, attempt_id, me = await _filming(live_client, live_make)
+    still = _still()
+    sent = await live_client.post(
+        f"/api/v1/integrity/candidate/attempts/{attempt_id}/frames",
+        content=still,
+        headers={**me, "Content-Type": "image/jpeg"},
+    )
+    assert sent.status_code == 202, sent.text
+    runner = live_app.state.background.runner
+    await runner.wait_idle()
+    db: Database = live_app.state.db
+    async with db.transaction() as session:
+        await session.execute(
+            update(IntegrityFrame).values(expires_at=utcnow() - timedelta(minutes=1))
+        )
+
+    # The candidate sends the same picture again while the first one's retention ends:
+    # its bytes are put (present already) and its row is written, not yet committed,
+    # when the purge of the first one commits.
+    async with db.transaction() as intake:
+        admitted = await frame_service.admit_frame(
+            intake, live_app.state.settings, uuid.UUID(attempt_id), me["X-Attempt-Token"]
+        )
+        again = await frame_service.receive_frame(intake, live_app.state.blobs, admitted, still)
+        assert await tasks.purge_frames(_context(live_app, "integrity.purge_frames")) == 1
+        # The deletion of the purged still's bytes waits for this intake to commit.
+        waited = await _someone_waits(db)
+    await runner.wait_idle()
+
+    image = await live_client.get(f"/api/v1/integrity/frames/{again.id}/image", headers=admin)
+    assert image.status_code == 200, image.text
+    assert image.content == still
+    assert waited
