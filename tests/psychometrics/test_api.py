@@ -69,6 +69,17 @@ async def test_item_analysis_of_an_administration(
     assert items["Q3"]["point_biserial"] < 0
     assert "negative-discrimination" in items["Q3"]["flags"]
     assert items["Q1"]["flags"] == []
+    # distractors, from the options the stored responses chose: totals 2, 2, 1, 1, 0, so
+    # the fifths are one person each (the two at 1 shared out between the middle fifths)
+    q2 = {o["option"]: o for o in items["Q2"]["options"]}
+    q3 = {o["option"]: o for o in items["Q3"]["options"]}
+    assert set(q3) == {"A", "B", "C"} and q3["B"]["key"] and not q3["A"]["key"]
+    assert q3["A"]["groups"] == pytest.approx([1.0, 0.5, 0.5, 1.0, 1.0])
+    assert q2["A"]["groups"] == pytest.approx([1.0, 1.0, 1.0, 0.0, 0.0])
+    assert q3["C"]["share"] == 0 and q3["C"]["groups"] == [0.0] * 5  # nobody chose it
+    assert q3["A"]["upper"] > q3["A"]["lower"]
+    assert "distractor-attracts-high-scorers" in items["Q3"]["flags"]
+    assert "distractor-attracts-high-scorers" not in items["Q2"]["flags"]
 
     author = await make.user(ex.world.org, Role.author)
     as_author = await client.get(url, headers=await login(client, author))

@@ -40,16 +40,30 @@ async def test_the_cohort_report_and_exports(
     facility = {i["item"]: i["facility"] for i in data["items"]}
     assert facility == pytest.approx({"Q1": 4 / 6, "Q2": 3 / 6, "Q3": 2 / 6})
     assert data["reliability"]["persons"] == 6
+    # distractors from the stored responses: Q1's A was chosen by the totals 0 and one of
+    # the two 1s, B by everyone else, C by nobody. Fifths of six persons are 1.2 each, the
+    # tied ones shared out: group 1 = the 0 + 0.1 of each 1, group 2 = 0.6 of each 1,
+    # group 3 = 0.3 of each 1 + 0.3 of each 2.
+    q1 = {o["option"]: o for o in next(i for i in data["items"] if i["item"] == "Q1")["options"]}
+    assert (q1["B"]["key"], q1["A"]["key"], q1["C"]["share"]) == (True, False, 0.0)
+    assert q1["A"]["groups"] == pytest.approx([1.1 / 1.2, 0.5, 0.25, 0.0, 0.0])
+    assert q1["A"]["upper"] == 0.0 and q1["A"]["lower"] > 0.5
+    chart = await client.get(f"{base}/charts/distractors-Q1.png", headers=cohort.admin)
+    assert chart.status_code == 200 and chart.content.startswith(b"\x89PNG")
     assert data["integrity"]["analysed"] >= 0
 
     html = await client.get(f"{base}/cohort.html", headers=cohort.admin)
     assert html.status_code == 200
     assert "<caption>Item statistics</caption>" in html.text
     assert "50%" in html.text  # the pass rate
+    assert "<caption>Options of Q1</caption>" in html.text
+    assert 'alt="Distractor plot of Q1: share of each score group' in html.text
     pdf = await client.get(f"{base}/cohort.pdf", headers=cohort.admin)
     text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages)
     assert "Pass rate 50%" in " ".join(text.split())
     assert "Q3" in text
+    flat = " ".join(text.split())
+    assert "Distractors" in flat and "Item Q1" in flat and "G5" in flat
 
     rows = list(
         csv.reader(

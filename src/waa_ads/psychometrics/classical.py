@@ -16,8 +16,9 @@ Definitions (population variances, ddof = 0, as in KR-20):
 - corrected item-total: r of item score and total minus that item;
 - alpha = k/(k-1) * (1 - sum var_j / var T) (KR-20 when every item is 0/1), SEM = sd_T *
   sqrt(1 - alpha), alpha-if-deleted from the same sums with item j taken out of T;
-- per option: its share overall, in the upper and lower groups, and the point-biserial of
-  choosing it with the total.
+- per option: its share overall, in the upper and lower groups, in each fifth of the
+  total-score distribution (lowest first; ties at a cut split as for the 27% groups), and
+  the point-biserial of choosing it with the total.
 
 Alpha, SEM and the 27% groups assume a fixed form (every person saw every item); with items
 not presented, per-item statistics use the persons who saw the item.
@@ -26,13 +27,17 @@ not presented, per-item statistics use the persons who saw the item.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
 
 Array = NDArray[np.float64]
 GROUP_SHARE = 0.27
+#: Score groups of the distractor table: fifths of the persons ordered by total score.
+SCORE_GROUPS = 5
+#: ``to_state()["format"]``: 2 since the state keeps the options chosen and the keys.
+STATE_FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,9 @@ class OptionStatistics:
     lower: float
     point_biserial: float | None
     mean_total: float | None
+    groups: list[float] = field(default_factory=list)
+    """The share choosing the option in each score group (``SCORE_GROUPS`` fifths by total
+    score, lowest first) among those presented with the item."""
 
 
 @dataclass(frozen=True)
@@ -137,6 +145,15 @@ class ItemAnalysisAccumulator:
                     counts[option] = np.append(counts[option], 0.0)
         return col
 
+    def declare_options(self, item: str, options: list[str]) -> None:
+        """List a choice item's options, so that one nobody chose is shown (at 0%)."""
+        if item not in self.index:
+            return
+        counts = self.options[self.index[item]]
+        for option in options:
+            if option not in counts:
+                counts[option] = np.zeros(len(self.totals))
+
     def add(
         self,
         scores: Mapping[str, float | None],
@@ -165,6 +182,7 @@ class ItemAnalysisAccumulator:
     def to_state(self) -> dict[str, object]:
         """A JSON-ready copy of the sufficient statistics."""
         return {
+            "format": STATE_FORMAT,
             "items": self.items,
             "max_scores": self.max_scores.tolist(),
             "keys": self.keys,
@@ -220,6 +238,25 @@ class ItemAnalysisAccumulator:
         upper[order] = take(n[::-1])[::-1]
         return upper, lower
 
+    def _score_group_weights(self) -> list[Array]:
+        """Per score group (fifths, lowest first), per total score the fraction of its
+        persons in that group: persons ordered by total, a tie at a cut shared out."""
+        t = np.array(self.totals)
+        order = np.argsort(t)
+        n = self.n[order]
+        high = np.cumsum(n)
+        low = high - n
+        size = n.sum() / SCORE_GROUPS
+        out = []
+        for g in range(SCORE_GROUPS):
+            overlap = np.clip(np.minimum(high, (g + 1) * size) - np.maximum(low, g * size), 0, None)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                share = np.where(n > 0, overlap / n, 0.0)
+            w = np.zeros_like(n)
+            w[order] = share
+            out.append(w)
+        return out
+
     def result(self) -> ItemAnalysis:
         """The statistics of everything added so far."""
         t = np.array(self.totals)
@@ -258,6 +295,7 @@ class ItemAnalysisAccumulator:
                 kr20 = alpha_v
             sem = float(np.sqrt(var_t * max(0.0, 1 - alpha_v)))
         upper_w, lower_w = self._group_weights()
+        group_w = self._score_group_weights()
         n_up, n_low = float(self.n @ upper_w), float(self.n @ lower_w)
         stats: list[ItemStatistics] = []
         for j, item in enumerate(self.items):
@@ -271,7 +309,7 @@ class ItemAnalysisAccumulator:
             up = self.sums[j] @ upper_w / max(self.presented[j] @ upper_w, 1e-12)
             low = self.sums[j] @ lower_w / max(self.presented[j] @ lower_w, 1e-12)
             disc = (up - low) / m if n_up > 0 and n_low > 0 and nj[j] > 0 else float("nan")
-            options = self._options(j, t, upper_w, lower_w)
+            options = self._options(j, t, upper_w, lower_w, group_w)
             facility = mean_x[j] / m if nj[j] > 0 else float("nan")
             stats.append(
                 ItemStatistics(
@@ -299,7 +337,9 @@ class ItemAnalysisAccumulator:
         )
         return ItemAnalysis(test, stats)
 
-    def _options(self, j: int, t: Array, upper_w: Array, lower_w: Array) -> list[OptionStatistics]:
+    def _options(
+        self, j: int, t: Array, upper_w: Array, lower_w: Array, group_w: list[Array]
+    ) -> list[OptionStatistics]:
         counts = self.options[j]
         if not counts:
             return []
@@ -308,6 +348,7 @@ class ItemAnalysisAccumulator:
         up_n = pres @ upper_w
         low_n = pres @ lower_w
         st, stt = pres @ t, pres @ t**2
+        group_n = [pres @ w for w in group_w]
         key = set(self.keys.get(self.items[j], []))
         out = []
         for option in sorted(counts):
@@ -323,6 +364,10 @@ class ItemAnalysisAccumulator:
                     float(c @ lower_w / low_n) if low_n else 0.0,
                     _num(float(r)),
                     float(c @ t / chosen) if chosen else None,
+                    [
+                        float(c @ w / gn) if gn else 0.0
+                        for w, gn in zip(group_w, group_n, strict=True)
+                    ],
                 )
             )
         return out

@@ -16,6 +16,11 @@ class OptionStatisticsRead(BaseModel):
     lower: float
     point_biserial: float | None
     mean_total: float | None
+    groups: list[float] = Field(
+        default_factory=list,
+        description="Share choosing the option in each fifth of the candidates by total "
+        "score, lowest first.",
+    )
 
 
 class ItemStatisticsRead(BaseModel):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import numpy as np
@@ -13,12 +14,13 @@ from waa_ads.assessments.errors import AdministrationNotFound
 from waa_ads.assessments.models import Administration
 from waa_ads.auth.deps import Principal
 from waa_ads.auth.models import Candidate
+from waa_ads.content.item.definition import BaseType, InteractionType, ItemDefinition
 from waa_ads.content.models import Item, ItemVersion
 from waa_ads.core.db import uuid7
 from waa_ads.core.tenancy import get_scoped
-from waa_ads.delivery.models import Attempt
+from waa_ads.delivery.models import Attempt, Response
 from waa_ads.psychometrics import dif, irt, linking
-from waa_ads.psychometrics.classical import ItemAnalysis, ItemAnalysisAccumulator
+from waa_ads.psychometrics.classical import STATE_FORMAT, ItemAnalysis, ItemAnalysisAccumulator
 from waa_ads.psychometrics.errors import CalibrationInputError, DifInputError
 from waa_ads.psychometrics.irt import Calibration
 from waa_ads.psychometrics.linking import ItemParameters
@@ -77,10 +79,10 @@ async def _scores_of(
     session: AsyncSession,
     organization_id: uuid.UUID,
     wanted: dict[uuid.UUID, int],
-) -> list[tuple[uuid.UUID, str, float | None, float | None]]:
-    """(attempt, item ref, score, max score) of the given revisions, in attempt and form
-    order."""
-    out: list[tuple[uuid.UUID, str, float | None, float | None]] = []
+) -> list[tuple[uuid.UUID, str, float | None, float | None, uuid.UUID]]:
+    """(attempt, item ref, score, max score, item version) of the given revisions, in
+    attempt and form order."""
+    out: list[tuple[uuid.UUID, str, float | None, float | None, uuid.UUID]] = []
     ids = list(wanted)
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
@@ -91,6 +93,7 @@ async def _scores_of(
                 ItemScore.item_ref,
                 ItemScore.score,
                 ItemScore.max_score,
+                ItemScore.item_version_id,
             )
             .join(AttemptResult, AttemptResult.id == ItemScore.result_id)
             .where(
@@ -100,22 +103,110 @@ async def _scores_of(
             .order_by(AttemptResult.attempt_id, ItemScore.id)
         )
         out.extend(
-            (a, ref, score, top)
-            for a, revision, ref, score, top in rows.all()
+            (a, ref, score, top, version)
+            for a, revision, ref, score, top, version in rows.all()
             if wanted[a] == revision
         )
     return out
 
 
 def _grouped(
-    rows: list[tuple[uuid.UUID, str, float | None, float | None]],
+    rows: list[tuple[uuid.UUID, str, float | None, float | None, uuid.UUID]],
 ) -> tuple[dict[str, float], dict[uuid.UUID, dict[str, float | None]]]:
     items: dict[str, float] = {}
     attempts: dict[uuid.UUID, dict[str, float | None]] = {}
-    for attempt_id, ref, score, max_score in rows:
+    for attempt_id, ref, score, max_score, _ in rows:
         items[ref] = max(items.get(ref, 0.0), float(max_score or 0.0))
         attempts.setdefault(attempt_id, {})[ref] = None if score is None else float(score)
     return items, attempts
+
+
+@dataclass(frozen=True)
+class _ChoiceItem:
+    """An item whose one interaction is a choice among identifiers: its response, its
+    options in document order and its key (the correct response's options)."""
+
+    response: str
+    options: list[str]
+    key: list[str]
+
+
+_CHOICE_TYPES = {InteractionType.CHOICE.value, InteractionType.INLINE_CHOICE.value}
+
+
+async def _choice_items(
+    session: AsyncSession,
+    organization_id: uuid.UUID,
+    rows: list[tuple[uuid.UUID, str, float | None, float | None, uuid.UUID]],
+) -> dict[str, _ChoiceItem]:
+    """Item ref -> its choice item, for the refs whose (last seen) version is one."""
+    versions: dict[str, uuid.UUID] = {}
+    for _, ref, _, _, version in rows:
+        versions[ref] = version
+    if not versions:
+        return {}
+    found = await session.execute(
+        select(ItemVersion.id, ItemVersion.definition, ItemVersion.interaction_types).where(
+            ItemVersion.id.in_(set(versions.values())),
+            ItemVersion.organization_id == organization_id,
+        )
+    )
+    choice: dict[uuid.UUID, _ChoiceItem] = {}
+    for version_id, definition, kinds in found.all():
+        if not kinds or not set(kinds) <= _CHOICE_TYPES:
+            continue
+        item = ItemDefinition.from_dict(definition)
+        if len(item.interactions) != 1:
+            continue
+        interaction = item.interactions[0]
+        declaration = item.response_declaration(interaction.response_identifier)
+        if declaration is None or declaration.base_type != BaseType.IDENTIFIER:
+            continue
+        correct = declaration.correct_response
+        if correct is None:
+            key: list[str] = []
+        else:
+            key = [str(c) for c in (correct if isinstance(correct, list | tuple) else [correct])]
+        choice[version_id] = _ChoiceItem(
+            interaction.response_identifier,
+            [c.identifier for c in interaction.choices],
+            key,
+        )
+    return {ref: choice[v] for ref, v in versions.items() if v in choice}
+
+
+async def _choices_of(
+    session: AsyncSession, attempts: list[uuid.UUID], items: dict[str, _ChoiceItem]
+) -> dict[uuid.UUID, dict[str, list[str]]]:
+    """Attempt -> choice item ref -> the options its stored response chose (none: no
+    response)."""
+    out: dict[uuid.UUID, dict[str, list[str]]] = {}
+    if not items:
+        return out
+    for start in range(0, len(attempts), 500):
+        rows = await session.execute(
+            select(Response.attempt_id, Response.item_ref, Response.value).where(
+                Response.attempt_id.in_(attempts[start : start + 500]),
+                Response.item_ref.in_(list(items)),
+            )
+        )
+        for attempt_id, ref, value in rows.all():
+            given = ((value or {}).get("normalized") or {}).get(items[ref].response)
+            chosen = given if isinstance(given, list) else [] if given is None else [given]
+            known = set(items[ref].options)
+            picked = [str(c) for c in chosen if str(c) in known]
+            if picked:
+                out.setdefault(attempt_id, {})[ref] = picked
+    return out
+
+
+def _fold(
+    accumulator: ItemAnalysisAccumulator,
+    attempts: dict[uuid.UUID, dict[str, float | None]],
+    choices: dict[uuid.UUID, dict[str, list[str]]],
+) -> None:
+    for attempt_id, scores in attempts.items():
+        accumulator.add(scores, choices.get(attempt_id))
 
 
 async def _current_analysis(
@@ -125,28 +216,46 @@ async def _current_analysis(
     stored: StoredItemAnalysis | None,
 ) -> tuple[ItemAnalysisAccumulator, dict[str, float], dict[str, int], datetime | None]:
     """The accumulator over every attempt's newest revision, its items (ref -> maximum),
-    the revisions folded in and the newest of their times. From ``stored`` when every
-    attempt it holds is still at the revision it added and no new item or higher maximum
-    appears (then only the new attempts are read and added); otherwise from scratch."""
+    the revisions folded in and the newest of their times. For choice items it also counts
+    the options each attempt's stored response chose (the distractor analysis), with the
+    item's key. From ``stored`` when every attempt it holds is still at the revision it
+    added, no new item or higher maximum appears, no key changed and the state is of the
+    current format (then only the new attempts are read and added); otherwise from
+    scratch."""
     newest = await _newest_revisions(session, organization_id, administration_id)
     latest = max((when for _, when in newest.values()), default=None)
     folded = {uuid.UUID(k): int(v) for k, v in (stored.folded if stored else {}).items()}
-    if stored is not None and all(newest.get(a, (None,))[0] == r for a, r in folded.items()):
+    if (
+        stored is not None
+        and stored.state.get("format") == STATE_FORMAT
+        and all(newest.get(a, (None,))[0] == r for a, r in folded.items())
+    ):
         fresh = {a: r for a, (r, _) in newest.items() if a not in folded}
-        items, attempts = _grouped(await _scores_of(session, organization_id, fresh))
+        rows = await _scores_of(session, organization_id, fresh)
+        items, attempts = _grouped(rows)
         known = {ref: float(m) for ref, m in stored.items.items()}
-        if all(ref in known and top <= known[ref] for ref, top in items.items()):
+        choice = await _choice_items(session, organization_id, rows)
+        keys = stored.state.get("keys") or {}
+        if all(ref in known and top <= known[ref] for ref, top in items.items()) and all(
+            keys.get(ref) == c.key for ref, c in choice.items()
+        ):
             accumulator = ItemAnalysisAccumulator.from_state(stored.state)
-            for scores in attempts.values():
-                accumulator.add(scores)
+            for ref, c in choice.items():
+                accumulator.declare_options(ref, c.options)
+            _fold(accumulator, attempts, await _choices_of(session, list(attempts), choice))
             done = {str(a): r for a, r in folded.items()} | {str(a): r for a, r in fresh.items()}
             return accumulator, known, done, latest
     every = {a: r for a, (r, _) in newest.items()}
-    items, attempts = _grouped(await _scores_of(session, organization_id, every))
+    rows = await _scores_of(session, organization_id, every)
+    items, attempts = _grouped(rows)
+    choice = await _choice_items(session, organization_id, rows)
     columns = {ref: (m if m > 0 else 1.0) for ref, m in items.items()}
-    accumulator = ItemAnalysisAccumulator(list(columns), columns)
-    for scores in attempts.values():
-        accumulator.add(scores)
+    accumulator = ItemAnalysisAccumulator(
+        list(columns), columns, {ref: c.key for ref, c in choice.items()}
+    )
+    for ref, c in choice.items():
+        accumulator.declare_options(ref, c.options)
+    _fold(accumulator, attempts, await _choices_of(session, list(attempts), choice))
     return accumulator, columns, {str(a): r for a, r in every.items()}, latest
 
 

@@ -146,3 +146,48 @@ def characteristic_curves(
         fig.tight_layout()
         data = _png(fig)
     return data, f"{title}: {len(curves)} curve(s) of {ylabel.lower()} against ability."
+
+
+def distractors(item: str, options: Sequence[dict[str, Any]]) -> tuple[bytes, str]:
+    """The distractor plot of a choice item: for each option (``option``, ``key``,
+    ``groups``: its share in each score group, lowest first), the share of each score
+    group choosing it. The key is a solid line, distractors dashed; a distractor that the
+    upper 27% choose more than the lower 27% (``upper`` > ``lower``) is named in the title
+    and the alt text."""
+    groups = max((len(o.get("groups") or []) for o in options), default=0)
+    attracting = [o["option"] for o in options if not o["key"] and o["upper"] > o["lower"]]
+    title = f"{item}: options by score group"
+    if attracting:
+        title += f" ({', '.join(attracting)} attracts high scorers)"
+    with _LOCK, matplotlib.rc_context(_RC):  # type: ignore[arg-type]
+        fig = Figure(figsize=(5.0, 2.8))
+        ax = fig.add_subplot()
+        xs = list(range(1, groups + 1))
+        for o in options:
+            shares = [100 * s for s in o.get("groups") or []]
+            if not shares:
+                continue
+            label = f"{o['option']} (key)" if o["key"] else str(o["option"])
+            ax.plot(
+                xs, shares, label=label, marker="o", markersize=3,
+                linewidth=2.2 if o["key"] else 1.2, linestyle="-" if o["key"] else "--",
+            )  # fmt: skip
+        ax.set_xticks(xs, [f"{x}" for x in xs])
+        ax.set_xlabel("Score group (fifths by total score, 1 = lowest)")
+        ax.set_ylabel("% choosing")
+        ax.set_ylim(0, 100)
+        ax.set_title(title, fontsize=9)
+        ax.grid(True, color=GRID, linewidth=0.6)
+        ax.legend(frameon=False, fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        fig.subplots_adjust(left=0.12, right=0.78, top=0.88, bottom=0.17)
+        data = _png(fig)
+    parts = [
+        f"{o['option']}{' (key)' if o['key'] else ''} "
+        + ", ".join(f"{100 * s:.0f}%" for s in o.get("groups") or [])
+        for o in options
+    ]
+    alt = f"Distractor plot of {item}: share of each score group, lowest to highest, choosing "
+    alt += "each option: " + "; ".join(parts)
+    if attracting:
+        alt += f". {', '.join(attracting)} attracts high scorers more than low ones"
+    return data, alt + "."

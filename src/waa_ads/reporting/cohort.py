@@ -60,6 +60,37 @@ class ItemRow:
     options: list[dict[str, Any]] = field(default_factory=list)
     irt: dict[str, Any] | None = None
 
+    @property
+    def distractor_plot(self) -> bool:
+        """A choice item with options counted by score group: it has a distractor plot."""
+        return any(o.get("groups") for o in self.options)
+
+
+def attracts_high_scorers(option: dict[str, Any]) -> bool:
+    """A distractor that a larger share of the upper 27% chose than of the lower 27%."""
+    return not option["key"] and option["upper"] > option["lower"]
+
+
+def distractor_rows(item: ItemRow) -> list[list[str]]:
+    """The distractor table of a choice item: a header, then per option its share overall,
+    in the lower and upper 27%, in each score group (fifths, lowest first) and whether it
+    is the key or a distractor attracting high scorers."""
+    groups = max((len(o.get("groups") or []) for o in item.options), default=0)
+    rows = [
+        ["Option", "Role", "All", "Lower 27%", "Upper 27%"]
+        + [f"Group {g + 1}" for g in range(groups)]
+        + ["Note"]
+    ]
+    for o in item.options:
+        shares = list(o.get("groups") or []) + [None] * (groups - len(o.get("groups") or []))
+        rows.append(
+            [str(o["option"]), "key" if o["key"] else "distractor", pct(o["share"]),
+             pct(o["lower"]), pct(o["upper"])]
+            + [pct(s) for s in shares]
+            + ["attracts high scorers" if attracts_high_scorers(o) else ""]
+        )  # fmt: skip
+    return rows
+
 
 @dataclass(frozen=True)
 class CohortReport:

@@ -10,7 +10,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from waa_ads.reporting import charts
-from waa_ads.reporting.cohort import CohortReport, fmt, pct
+from waa_ads.reporting.cohort import CohortReport, distractor_rows, fmt, pct
 
 _env = Environment(
     loader=PackageLoader("waa_ads.reporting", "templates"),
@@ -47,6 +47,19 @@ def curves_for(report: CohortReport) -> list[dict[str, Any]]:
     return out
 
 
+def distractors_for(report: CohortReport) -> list[dict[str, Any]]:
+    """Each choice item's distractor plot (with its alt text) and table rows."""
+    out = []
+    for item in report.items:
+        if not item.distractor_plot:
+            continue
+        png, alt = charts.distractors(item.item, item.options)
+        out.append(
+            {"item": item.item, "src": _data_uri(png), "alt": alt, "rows": distractor_rows(item)}
+        )
+    return out
+
+
 def cohort_html(report: CohortReport) -> str:
     png, alt = charts.distribution(
         report.scaled_scores, cut=report.pass_cut, color=report.brand_color
@@ -55,4 +68,5 @@ def cohort_html(report: CohortReport) -> str:
         report=report,
         distribution={"src": _data_uri(png), "alt": alt},
         curves=curves_for(report),
+        distractors=distractors_for(report),
     )

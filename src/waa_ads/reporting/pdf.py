@@ -48,7 +48,7 @@ from reportlab.platypus import (
 )
 
 from waa_ads.reporting import charts
-from waa_ads.reporting.cohort import DASH, CohortReport, fmt, pct
+from waa_ads.reporting.cohort import DASH, CohortReport, distractor_rows, fmt, pct
 from waa_ads.reporting.figures import (
     RECEIPT_FILE,
     Figure,
@@ -108,6 +108,15 @@ def _styles(brand: str) -> dict[str, ParagraphStyle]:
             spaceBefore=8,
             spaceAfter=4,
             textColor=colors.HexColor(brand),
+        ),
+        "h3": ParagraphStyle(
+            "h3",
+            parent=base,
+            fontName=FONT_BOLD,
+            fontSize=10,
+            leading=13,
+            spaceBefore=6,
+            spaceAfter=2,
         ),
         "big": ParagraphStyle("big", parent=base, fontName=FONT_BOLD, fontSize=16, leading=20),
         "cell": ParagraphStyle("cell", parent=base, fontSize=9, leading=11, alignment=TA_LEFT),
@@ -439,6 +448,39 @@ async def render_cohort(report: CohortReport) -> bytes:
     return await asyncio.to_thread(_locked_cohort, report)
 
 
+def _distractors(
+    report: CohortReport, styles: dict[str, ParagraphStyle], width: float
+) -> list[Flowable]:
+    """Each choice item's distractor plot with its table (the same figures)."""
+    plotted = [item for item in report.items if item.distractor_plot]
+    story: list[Flowable] = [Heading("Distractors", styles["h2"])]
+    if not plotted:
+        story.append(
+            _p("No choice item of this session has responses to count yet.", styles["body"])
+        )
+        return story
+    story.append(
+        _p(
+            "Share of candidates choosing each option, overall, in the lower and upper 27% "
+            "by total score and in each fifth by total score (group 1 lowest). A distractor "
+            "that attracts high scorers more than low ones is noted.",
+            styles["body"],
+        )
+    )
+    for item in plotted:
+        rows = distractor_rows(item)
+        # narrow columns: "G1" for "Group 1" (the paragraph above says what they are)
+        rows[0] = [h.replace("Group ", "G") for h in rows[0]]
+        png, alt = charts.distractors(item.item, item.options)
+        widths = [0.09, 0.13, 0.07, 0.1, 0.1] + [0.07] * (len(rows[0]) - 6)
+        widths.append(max(1.0 - sum(widths), 0.12))
+        block: list[Flowable] = [Heading(f"Item {item.item}", styles["h3"], level=1)]
+        block += _chart(png, alt, width * 0.75, styles)
+        block.append(_table(rows, styles, [width * w for w in widths]))
+        story.append(KeepTogether(block))
+    return story
+
+
 def cohort_pdf(report: CohortReport) -> bytes:
     """The cohort report of one administration, from the same data as its HTML page."""
     _fonts()
@@ -520,6 +562,7 @@ def cohort_pdf(report: CohortReport) -> bytes:
             ]
         )
     story.append(_table(item_rows, styles, [width * 0.16] + [width * 0.09] * 6 + [width * 0.3]))
+    story += _distractors(report, styles, width)
     story.append(Heading("Integrity", styles["h2"]))
     integrity = report.integrity
     integrity_rows = [

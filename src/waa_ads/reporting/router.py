@@ -254,7 +254,7 @@ async def cohort_file(
 
 @router.get(
     "/administrations/{administration_id}/charts/{name}.png",
-    summary="A chart of the cohort report: distribution, or curves-<item> (PNG)",
+    summary="A chart of the cohort report: distribution, curves-<item> or distractors-<item> (PNG)",
     response_class=Response,
     responses={
         200: {"description": "PNG.", "content": {"image/png": {}}},
@@ -281,6 +281,14 @@ async def chart(
                 curves, title=f"{ref} ({item.irt.get('model') if item and item.irt else ''})",
                 ylabel="Probability",
             )  # fmt: skip
+            return Response(
+                png, media_type="image/png", headers={"Cache-Control": "private, no-store"}
+            )
+    if name.startswith("distractors-"):
+        ref = name.removeprefix("distractors-")
+        row = next((i for i in report.items if i.item == ref and i.distractor_plot), None)
+        if row is not None:
+            png, _ = charts.distractors(ref, row.options)
             return Response(
                 png, media_type="image/png", headers={"Cache-Control": "private, no-store"}
             )

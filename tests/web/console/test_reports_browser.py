@@ -85,6 +85,7 @@ def test_reports_area_and_public_verification(site: Site, admin_page: Any, brows
     page.get_by_role("link", name="Item report").click()
     page.get_by_role("heading", level=1, name=f"Item report: {administration['title']}").wait_for()
     expect(page.get_by_role("table", name="Item statistics")).to_contain_text("Q2")
+    expect(page.get_by_role("table", name="Options of Q2")).to_contain_text("distractor")
     check_axe(page, "item report")
     shot(page, "console-reports-03-items")
 
