@@ -37,6 +37,8 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from waa_ads.assessments.definition import Adaptive, PinnedCatItem
+
 Array = NDArray[np.float64]
 Selection = Literal["max-info", "randomesque", "a-stratified"]
 SELECTIONS: tuple[Selection, ...] = ("max-info", "randomesque", "a-stratified")
@@ -431,3 +433,95 @@ def sympson_hetter(
         k = np.where(rate > target, target / np.maximum(rate, 1e-12), 1.0)
         k = np.clip(k, 1e-3, 1.0)
     return k
+
+
+# --- adaptive sections of an assessment ----------------------------------------------------
+
+
+def section_bank(pool: Sequence[PinnedCatItem]) -> CatBank:
+    """The bank of an adaptive section from its pinned pool (rows in the pool's order)."""
+    return CatBank(
+        [p.ref for p in pool],
+        np.array([p.a for p in pool], dtype=np.float64),
+        np.array([p.d for p in pool], dtype=np.float64),
+        np.array([p.c for p in pool], dtype=np.float64),
+        [frozenset(p.tags) for p in pool],
+    )
+
+
+def section_rules(settings: Adaptive, pool: Sequence[PinnedCatItem]) -> CatRules:
+    """The engine's rules for an adaptive section (exposure parameters from the pool)."""
+    controlled = settings.exposure_target is not None
+    return CatRules(
+        selection=settings.selection,
+        randomesque=settings.randomesque,
+        strata=settings.strata,
+        se_target=settings.se_target,
+        min_items=settings.min_items,
+        max_items=settings.max_items,
+        max_seconds=float(settings.max_seconds) if settings.max_seconds is not None else None,
+        content=dict(settings.content),
+        exposure=np.array([p.exposure for p in pool], dtype=np.float64) if controlled else None,
+    )
+
+
+def step_rng(seed: int, step: int) -> np.random.Generator:
+    """The random draws of an attempt's ``step``-th selection: fixed by the attempt's seed
+    and the step, so selecting again (after a crash, in another process) draws the same."""
+    return np.random.default_rng([seed & 0xFFFFFFFF, step])
+
+
+def replay(
+    bank: CatBank,
+    steps: Sequence[tuple[str, int | None, Sequence[str]]],
+    seconds: float = 0.0,
+) -> CatState:
+    """The state after the section's answered steps, each ``(ref, right or None while not
+    answered, refs set aside by exposure control at its selection)``. A step still waiting
+    for its answer counts as administered, not answered (so it is never selected again)."""
+    row = {ref: j for j, ref in enumerate(bank.items)}
+    state = CatState()
+    blocked: set[int] = set()
+    pending: list[int] = []
+    for ref, right, set_aside in steps:
+        blocked.update(row[r] for r in set_aside if r in row)
+        if right is None:
+            pending.append(row[ref])
+            continue
+        state = answer(bank, state, row[ref], right)
+    return replace(
+        state,
+        administered=(*state.administered, *pending),
+        blocked=frozenset(blocked),
+        seconds=seconds,
+    )
+
+
+def scaled(settings: Adaptive, theta: float, se: float) -> tuple[float, float]:
+    """The section's reported score and its SE (theta and SE when no scale is set)."""
+    if settings.scale is None:
+        return theta, se
+    value = settings.scale.slope * theta + settings.scale.intercept
+    if settings.scale.lowest is not None:
+        value = max(value, settings.scale.lowest)
+    if settings.scale.highest is not None:
+        value = min(value, settings.scale.highest)
+    return value, abs(settings.scale.slope) * se
+
+
+def section_ability(
+    settings: Adaptive, pool: Sequence[PinnedCatItem], answers: Sequence[tuple[str, bool]]
+) -> dict[str, float]:
+    """The final estimate of an adaptive section from its answers in the order given
+    (``(ref, right)``): ``theta`` and ``se`` (EAP and posterior SD), ``scaled`` and
+    ``scaled_se`` (by the section's scale; theta and SE without one) and ``items``."""
+    bank = section_bank(pool)
+    state = replay(bank, [(ref, int(right), ()) for ref, right in answers])
+    value, value_se = scaled(settings, state.theta, state.se)
+    return {
+        "theta": state.theta,
+        "se": state.se,
+        "scaled": value,
+        "scaled_se": value_se,
+        "items": float(len(state.administered)),
+    }

@@ -21,11 +21,14 @@ class FormEntry:
 
 def assemble(definition: AssessmentDefinition, pinned: Pinned, seed: int) -> list[FormEntry]:
     """The form: fixed sections in their order (shuffled when the section says so), and
-    ``draw`` distinct items from each selection section's pool."""
+    ``draw`` distinct items from each selection section's pool. Adaptive sections give no
+    entries here: delivery appends their items one at a time."""
     entries: list[FormEntry] = []
     by_id = {s.identifier: s for s in pinned.sections}
     for section in definition.sections:
         pin = by_id[section.identifier]
+        if section.adaptive is not None:
+            continue
         rng = random.Random(f"{seed}:{section.identifier}")  # noqa: S311 (not for secrets)
         chosen: list[PinnedItem]
         if pin.draw is not None:

@@ -53,18 +53,87 @@ class Selection(_Strict):
     weight: float = Field(default=1.0, ge=0, le=1000, description="Weight of each drawn item.")
 
 
+class AdaptiveScale(_Strict):
+    """The reported score of an adaptive section: slope * theta + intercept (its SE
+    |slope| * SE(theta)), clipped to [lowest, highest] when given."""
+
+    slope: float = Field(default=1.0, gt=0, le=10_000)
+    intercept: float = Field(default=0.0, ge=-1e6, le=1e6)
+    lowest: float | None = None
+    highest: float | None = None
+
+
+class Adaptive(_Strict):
+    """A computerized adaptive section: each next item is chosen from the pool by the
+    candidate's responses so far (``assessments.adaptive``). The pool is the section's
+    ``items`` when it lists some, else every published item of ``bank_id`` carrying every
+    tag in ``tags``; each pool item's published version must carry right/wrong IRT
+    parameters (rasch, 2pl or 3pl) from a calibration. Navigation must be linear."""
+
+    bank_id: uuid.UUID | None = None
+    tags: list[Annotated[str, StringConstraints(min_length=1, max_length=100)]] = Field(
+        default_factory=list, max_length=20
+    )
+    selection: Literal["max-info", "randomesque", "a-stratified"] = "max-info"
+    randomesque: int = Field(default=5, ge=1, le=50)
+    strata: int = Field(default=4, ge=1, le=20)
+    se_target: float | None = Field(default=0.3, gt=0, le=5)
+    min_items: int = Field(default=5, ge=1, le=500)
+    max_items: int = Field(default=30, ge=1, le=500)
+    max_seconds: int | None = Field(default=None, ge=10, le=7 * 86_400)
+    content: dict[Annotated[str, StringConstraints(min_length=1, max_length=100)], float] = Field(
+        default_factory=dict, max_length=50, description="Tag -> target share."
+    )
+    exposure_target: float | None = Field(
+        default=None,
+        gt=0,
+        le=1,
+        description="Sympson-Hetter: the largest share of candidates an item should reach "
+        "(control parameters found by simulation at publishing).",
+    )
+    scale: AdaptiveScale | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.max_items < self.min_items:
+            raise ValueError("adaptive: min_items must not exceed max_items")
+        if any(v < 0 for v in self.content.values()) or (
+            self.content and sum(self.content.values()) <= 0
+        ):
+            raise ValueError("adaptive: content shares must be non-negative, not all zero")
+        if (
+            self.scale is not None
+            and self.scale.lowest is not None
+            and self.scale.highest is not None
+            and self.scale.lowest >= self.scale.highest
+        ):
+            raise ValueError("adaptive: scale lowest must be below highest")
+        return self
+
+
 class Section(_Strict):
     identifier: Identifier
     title: str = Field(min_length=1, max_length=300)
     items: list[ItemRef] = Field(default_factory=list, max_length=1000)
     selection: Selection | None = None
+    adaptive: Adaptive | None = None
     shuffle_items: bool = False
     time_limit_s: int | None = Field(default=None, ge=10, le=7 * 86_400)
     weight: float = Field(default=1.0, ge=0, le=1000)
 
     @model_validator(mode="after")
     def _items_or_selection(self) -> Self:
-        if not self.items and self.selection is None:
+        if self.adaptive is not None:
+            if self.selection is not None:
+                raise ValueError(
+                    f"section {self.identifier!r} is adaptive and has a selection; "
+                    "an adaptive section's pool is its items or its adaptive bank_id"
+                )
+            if not self.items and self.adaptive.bank_id is None:
+                raise ValueError(
+                    f"adaptive section {self.identifier!r} needs items or a bank_id for its pool"
+                )
+        elif not self.items and self.selection is None:
             raise ValueError(f"section {self.identifier!r} has neither items nor a selection")
         if self.items and self.selection is not None:
             raise ValueError(
@@ -144,6 +213,16 @@ class AssessmentDefinition(_Strict):
                 if ref.item_id in seen:
                     raise ValueError(f"item {ref.item_id} appears in two sections")
                 seen.add(ref.item_id)
+        adaptive = [s.adaptive is not None for s in self.sections]
+        if any(adaptive):
+            if self.navigation is not Navigation.linear:
+                raise ValueError(
+                    "an assessment with an adaptive section needs linear navigation "
+                    "(forward only) and allow_review false"
+                )
+            first = adaptive.index(True)
+            if not all(adaptive[first:]):
+                raise ValueError("adaptive sections must come after every fixed section")
         if self.navigation is Navigation.linear and self.allow_review:
             # Linear delivery reveals only what is reachable; going back is not possible.
             raise ValueError("linear navigation does not allow review; set allow_review false")
@@ -157,11 +236,23 @@ class PinnedItem(_Strict):
     weight: float
 
 
+class PinnedCatItem(PinnedItem):
+    """A pool item of an adaptive section with the parameters frozen at publishing."""
+
+    ref: str
+    a: float
+    d: float
+    c: float = 0.0
+    tags: list[str] = Field(default_factory=list)
+    exposure: float = 1.0  # Sympson-Hetter control parameter k
+
+
 class PinnedSection(_Strict):
     identifier: str
     items: list[PinnedItem] = Field(default_factory=list)
     pool: list[PinnedItem] = Field(default_factory=list)
     draw: int | None = None
+    adaptive: list[PinnedCatItem] = Field(default_factory=list)
 
 
 class Pinned(_Strict):

@@ -69,6 +69,15 @@ class SelectionUnsatisfiable(Unprocessable):
     title = "Too few items match a selection rule"
 
 
+class AdaptivePoolInvalid(Unprocessable):
+    """An adaptive section's pool cannot run an adaptive test: items without right/wrong IRT
+    parameters, unpublished items, fewer items than ``min_items``, or a content tag no pool
+    item carries. ``problems`` lists each with its section (and item)."""
+
+    code = "adaptive-pool-invalid"
+    title = "Adaptive pool cannot run an adaptive test"
+
+
 class SectionTimeLimitUnsupported(Unprocessable):
     """A section sets its own ``time_limit_s``, which delivery does not enforce (only the
     assessment's time limit is): refused rather than accepted and ignored."""

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import secrets
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,16 +22,19 @@ from sqlalchemy import delete, func, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from waa_ads.assessments import schemas
+from waa_ads.assessments import adaptive, schemas
 from waa_ads.assessments.assembly import assemble
 from waa_ads.assessments.definition import (
     AssessmentDefinition,
     Pinned,
+    PinnedCatItem,
     PinnedItem,
     PinnedSection,
+    Section,
     Selection,
 )
 from waa_ads.assessments.errors import (
+    AdaptivePoolInvalid,
     AdministrationCancelled,
     AdministrationInUse,
     AdministrationNotFound,
@@ -152,14 +156,33 @@ async def _check_references(
                 extra={"section": where.identifier, "item_id": str(missing[0])},
             )
     for section in definition.sections:
-        if section.selection is not None:
-            bank = await session.get(ItemBank, section.selection.bank_id)
+        bank_id = (
+            section.selection.bank_id
+            if section.selection is not None
+            else section.adaptive.bank_id
+            if section.adaptive is not None
+            else None
+        )
+        if bank_id is not None:
+            bank = await session.get(ItemBank, bank_id)
             if bank is None or bank.organization_id != organization_id:
                 raise UnknownItemBank(
                     f"section {section.identifier!r}: item bank "
-                    f"{section.selection.bank_id} does not exist in this organization",
+                    f"{bank_id} does not exist in this organization",
                     extra={"section": section.identifier},
                 )
+    problems: list[schemas.PinProblem] = []
+    for section in definition.sections:
+        if section.adaptive is not None:
+            problems += (await _adaptive_pool(session, organization_id, definition, section))[1]
+    if problems:
+        raise AdaptivePoolInvalid(
+            problems[0].detail,
+            extra={
+                "section": problems[0].section,
+                "problems": [p.model_dump(mode="json", exclude_none=True) for p in problems],
+            },
+        )
 
 
 async def create_assessment(
@@ -319,6 +342,130 @@ async def _published_pool(
     ]
 
 
+#: IRT models whose parameters an adaptive section can use (right/wrong items).
+CAT_MODELS = frozenset({"rasch", "2pl", "3pl"})
+
+
+def _cat_parameters(irt: dict[str, Any] | None) -> tuple[float, float, float] | None:
+    """(a, d, c) of a version's stored right/wrong IRT parameters, or None."""
+    if not irt or irt.get("model") not in CAT_MODELS:
+        return None
+    try:
+        a, d = float(irt["a"]), float(irt["d"])
+        c = float(irt.get("c") or 0.0)
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not (math.isfinite(a) and math.isfinite(d) and a > 0 and 0 <= c < 1):
+        return None
+    return a, d, c
+
+
+async def _adaptive_pool(
+    session: AsyncSession,
+    organization_id: uuid.UUID,
+    definition: AssessmentDefinition,
+    section: Section,
+) -> tuple[list[PinnedCatItem], list[schemas.PinProblem]]:
+    """An adaptive section's pool with each published version's parameters, and every
+    reason it cannot run (items without parameters, unpublished, too few items, content
+    tags no item carries). Items fixed in another section are left out of a bank's pool."""
+    settings = section.adaptive
+    assert settings is not None
+    problems: list[schemas.PinProblem] = []
+
+    def problem(detail: str, item_id: uuid.UUID | None = None) -> None:
+        problems.append(
+            schemas.PinProblem(
+                code=AdaptivePoolInvalid.code,
+                section=section.identifier,
+                item_id=item_id,
+                detail=f"adaptive section {section.identifier!r}: {detail}",
+            )
+        )
+
+    fixed = {ref.item_id for s in definition.sections if s is not section for ref in s.items}
+    pinned: list[PinnedItem] = []
+    if section.items:
+        for ref in section.items:
+            item = await session.get(Item, ref.item_id)
+            if item is None or item.organization_id != organization_id:
+                problem(f"item {ref.item_id} does not exist in this organization", ref.item_id)
+                continue
+            if item.published_version is None:
+                problem(f"item {item.identifier!r} has no published version", item.id)
+                continue
+            version_id = (
+                await session.execute(
+                    select(ItemVersion.id).where(
+                        ItemVersion.item_id == item.id,
+                        ItemVersion.version == item.published_version,
+                    )
+                )
+            ).scalar_one()
+            pinned.append(
+                PinnedItem(
+                    item_id=item.id,
+                    item_version_id=version_id,
+                    version=item.published_version,
+                    weight=ref.weight,
+                )
+            )
+    else:
+        assert settings.bank_id is not None
+        rule = Selection(bank_id=settings.bank_id, count=1, tags=list(settings.tags))
+        pinned = [
+            p
+            for p in await _published_pool(session, organization_id, rule)
+            if p.item_id not in fixed
+        ]
+    rows = {
+        row[0]: row
+        for row in (
+            await session.execute(
+                select(ItemVersion.id, ItemVersion.irt, ItemVersion.tags, Item.identifier)
+                .join(Item, Item.id == ItemVersion.item_id)
+                .where(ItemVersion.id.in_([p.item_version_id for p in pinned]))
+            )
+        ).all()
+    }
+    fixed_refs = set(
+        (await session.execute(select(Item.identifier).where(Item.id.in_(fixed)))).scalars()
+    )
+    pool: list[PinnedCatItem] = []
+    taken: set[str] = set(fixed_refs)
+    for pin_item in pinned:
+        _, irt, tags, identifier = rows[pin_item.item_version_id]
+        parameters = _cat_parameters(irt)
+        if parameters is None:
+            problem(
+                f"item {identifier!r} has no right/wrong IRT parameters (rasch, 2pl or 3pl) "
+                "on its published version; calibrate it first",
+                pin_item.item_id,
+            )
+            continue
+        cat_ref = identifier
+        n = 1
+        while cat_ref in taken:
+            n += 1
+            cat_ref = f"{identifier}-{n}"
+        taken.add(cat_ref)
+        a, d, c = parameters
+        pool.append(
+            PinnedCatItem(
+                **pin_item.model_dump(), ref=cat_ref, a=a, d=d, c=c, tags=list(tags or [])
+            )
+        )
+    if not problems and len(pool) < settings.min_items:
+        problem(
+            f"the pool has {len(pool)} calibrated items, fewer than min_items {settings.min_items}"
+        )
+    carried = {t for p in pool for t in p.tags}
+    for tag, share in settings.content.items():
+        if share > 0 and tag not in carried:
+            problem(f"no pool item carries the content tag {tag!r}")
+    return pool, problems
+
+
 async def pool_size(
     session: AsyncSession,
     principal: Principal,
@@ -351,8 +498,11 @@ async def pool_size(
     )
 
 
-_PIN_ERROR_CLASSES: dict[str, type[UnknownItem | ItemNotPublished | SelectionUnsatisfiable]] = {
-    cls.code: cls for cls in (UnknownItem, ItemNotPublished, SelectionUnsatisfiable)
+_PIN_ERROR_CLASSES: dict[
+    str, type[UnknownItem | ItemNotPublished | SelectionUnsatisfiable | AdaptivePoolInvalid]
+] = {
+    cls.code: cls
+    for cls in (UnknownItem, ItemNotPublished, SelectionUnsatisfiable, AdaptivePoolInvalid)
 }
 
 
@@ -367,6 +517,28 @@ async def pin(
     sections: list[PinnedSection] = []
     problems: list[schemas.PinProblem] = []
     for section in definition.sections:
+        if section.adaptive is not None:
+            cat_pool, cat_problems = await _adaptive_pool(
+                session, organization_id, definition, section
+            )
+            problems += cat_problems
+            if cat_pool and not cat_problems and section.adaptive.exposure_target is not None:
+                bank = adaptive.section_bank(cat_pool)
+                rules = adaptive.section_rules(section.adaptive, cat_pool)
+                k = adaptive.sympson_hetter(
+                    bank, replace(rules, exposure=None), section.adaptive.exposure_target
+                )
+                cat_pool = [
+                    p.model_copy(update={"exposure": float(k[j])}) for j, p in enumerate(cat_pool)
+                ]
+            sections.append(
+                PinnedSection(
+                    identifier=section.identifier,
+                    draw=section.adaptive.max_items,
+                    adaptive=cat_pool,
+                )
+            )
+            continue
         if section.selection is not None:
             pool = await _published_pool(session, organization_id, section.selection)
             if len(pool) < section.selection.count:

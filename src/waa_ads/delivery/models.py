@@ -150,3 +150,33 @@ class IntegrityEvent(Base):
     client_time: Mapped[str | None] = mapped_column(String(40))
     data: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     received_at: Mapped[datetime]
+
+
+class AttemptCatStep(Base):
+    """One selection of an adaptive section, kept so the test can be audited and resumed:
+    the item chosen, the estimate it was chosen at, the items exposure control set aside
+    for it, and once the candidate moved on, the response's score and the estimate and SE
+    after it. ``stop_reason`` is set on the step after which the section ended. Rows are
+    appended at selection and completed once; a resumed attempt replays them."""
+
+    __tablename__ = "attempt_cat_step"
+
+    attempt_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("attempt.id", ondelete="CASCADE"), primary_key=True
+    )
+    step: Mapped[int] = mapped_column(Integer(), primary_key=True)
+    section: Mapped[str] = mapped_column(String(64))
+    item_ref: Mapped[str] = mapped_column(String(200))
+    item_version_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("item_version.id", ondelete="RESTRICT")
+    )
+    theta_before: Mapped[float]
+    se_before: Mapped[float]
+    set_aside: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    selected_at: Mapped[datetime]
+    score: Mapped[float | None]
+    right: Mapped[bool | None]
+    theta: Mapped[float | None]
+    se: Mapped[float | None]
+    answered_at: Mapped[datetime | None]
+    stop_reason: Mapped[str | None] = mapped_column(String(32))

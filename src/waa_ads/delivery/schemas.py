@@ -103,11 +103,20 @@ class AttemptView(CandidateReply):
         "advance), with free navigation the one the player last recorded with PUT "
         ".../position (1 until it records one). A reload or another device opens it."
     )
+    more_items: bool = Field(
+        default=False,
+        description="An adaptive section may still give items after the last one presented "
+        "(advance to get the next; item_count counts only those presented).",
+    )
     items: list[AttemptViewItem]
 
 
 class AdvanceResponse(CandidateReply):
     current_position: int
+    finished: bool = Field(
+        default=False,
+        description="Adaptive: no item follows (the test stopped); submit the attempt.",
+    )
 
 
 class PositionRequest(BaseModel):

@@ -44,7 +44,7 @@ from waa_ads.core.errors import Conflict, DomainError
 from waa_ads.core.security import constant_time_equals, keyed_hash, media_signature
 from waa_ads.core.settings import Settings
 from waa_ads.core.tasks import enqueue_after_commit
-from waa_ads.delivery import errors, live, schemas, timers
+from waa_ads.delivery import adaptive, errors, live, schemas, timers
 from waa_ads.delivery.models import (
     Attempt,
     AttemptItem,
@@ -400,9 +400,10 @@ async def overview(session: AsyncSession, settings: Settings, access_code: str) 
 
 async def _form(
     session: AsyncSession, version: PublishedVersion, seed: int
-) -> list[tuple[str, FormEntry]]:
+) -> tuple[list[tuple[str, FormEntry]], adaptive.Selected | None]:
     """The form a seed draws from a version, each item with its ref on the form: the item's
-    identifier, suffixed ``-2``, ``-3``... when the form holds it more than once."""
+    identifier, suffixed ``-2``, ``-3``... when the form holds it more than once; then the
+    first item of an adaptive section, when there is one (with its step to keep)."""
     refs: dict[str, int] = {}
     form: list[tuple[str, FormEntry]] = []
     for entry_form in assemble(version.definition, version.pinned, seed):
@@ -414,7 +415,10 @@ async def _form(
         else:
             refs[ref] = 1
         form.append((ref, entry_form))
-    return form
+    chosen = adaptive.first_selection(version.definition, version.pinned, seed, len(form) + 1)
+    if chosen is not None:
+        form.append((chosen.ref, chosen.entry))
+    return form, chosen
 
 
 # --- start in a few statements (PostgreSQL) ----------------------------------------------
@@ -549,7 +553,7 @@ async def start_at_once(
     )
     if refusal is not None:
         raise refusal
-    form = await _form(session, version, seed := secrets.randbelow(2**31))
+    form, chosen = await _form(session, version, seed := secrets.randbelow(2**31))
     deadline = timers.deadline(
         started_at=now,
         limit_s=version.definition.time_limit_s,
@@ -591,6 +595,9 @@ async def start_at_once(
             return None  # gone again meanwhile: the general way decides
         existing = _attempt_of(winner)
         return Started(existing, False, credential_for(settings, existing))
+    if chosen is not None:
+        session.add(adaptive.step_row(attempt_id, chosen, now))
+        await session.flush()
     attempt = Attempt(
         id=attempt_id,
         organization_id=row["entry_organization_id"],
@@ -730,7 +737,10 @@ async def _start_entry(session: AsyncSession, settings: Settings, entry: RosterE
                 )
             ).scalar_one()
             return Started(existing, False, credential_for(settings, existing))
-    for ref, entry_form in await _form(session, version, attempt.seed):
+    form, chosen = await _form(session, version, attempt.seed)
+    if chosen is not None:
+        session.add(adaptive.step_row(attempt.id, chosen, now))
+    for ref, entry_form in form:
         session.add(
             AttemptItem(
                 attempt_id=attempt.id,
@@ -1067,6 +1077,8 @@ async def view(session: AsyncSession, settings: Settings, attempt: Attempt) -> s
         organization_name=organization.name,
         item_count=len(items),
         current_position=attempt.current_position,
+        more_items=bool(adaptive.adaptive_sections(definition))
+        and not adaptive.finished(definition, await adaptive.steps(session, attempt.id)),
         items=rendered,
     )
 
@@ -1508,10 +1520,24 @@ async def autosave(
 async def advance(
     session: AsyncSession, settings: Settings, attempt: Attempt
 ) -> schemas.AdvanceResponse:
-    """Linear navigation: move on to the next item (there is no going back)."""
+    """Linear navigation: move on to the next item (there is no going back). From the last
+    item presented of an adaptive section, the response is scored and the next item chosen
+    (``adaptive.advance``); ``finished`` says the adaptive part is over."""
     await expire_if_due(session, settings, attempt)
     if attempt.state != AttemptState.in_progress:
         raise not_in_progress(attempt)
+    version = await published_version(session, attempt.assessment_version_id)
+    if adaptive.adaptive_sections(version.definition):
+        # The row lock orders this move after any save in flight (saves share-lock the
+        # attempt), so the response scored is the last one accepted for the item, and a
+        # save arriving after the move finds the item closed.
+        locked = await session.get(
+            Attempt, attempt.id, with_for_update=True, populate_existing=True
+        )
+        assert locked is not None
+        attempt = locked
+        if attempt.state != AttemptState.in_progress:
+            raise not_in_progress(attempt)
     count = (
         await session.execute(
             select(func.count())
@@ -1519,6 +1545,18 @@ async def advance(
             .where(AttemptItem.attempt_id == attempt.id)
         )
     ).scalar_one()
+    if attempt.current_position >= count and adaptive.adaptive_sections(version.definition):
+        outcome = await adaptive.advance(
+            session,
+            attempt,
+            version.definition,
+            version.pinned,
+            lambda version_id: item_definition(session, version_id),
+            count,
+        )
+        return schemas.AdvanceResponse(
+            current_position=outcome.current_position, finished=outcome.finished
+        )
     if attempt.current_position >= count:
         raise errors.LastItem("this is the last item; submit the attempt")
     moved = (

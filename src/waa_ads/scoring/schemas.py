@@ -41,6 +41,14 @@ class SectionTotals(CandidateReply):
     raw: float
     max_raw: float
     weighted: float
+    # Adaptive sections only: the final ability estimate (EAP), its SE, and both on the
+    # section's reporting scale; how many items were answered and why the test stopped.
+    theta: float | None = None
+    se: float | None = None
+    scaled: float | None = None
+    scaled_se: float | None = None
+    items: float | None = None
+    stop_reason: str | None = None
 
 
 class CriterionFeedback(CandidateReply):

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from waa_ads.assessments import adaptive as cat
 from waa_ads.assessments.definition import AssessmentDefinition, ReleasePolicy
 from waa_ads.audit import service as audit
 from waa_ads.audit.service import Actor
@@ -20,6 +21,7 @@ from waa_ads.content.item.definition import ItemDefinition
 from waa_ads.core.db import Database, utcnow
 from waa_ads.core.settings import Settings
 from waa_ads.core.tenancy import get_scoped
+from waa_ads.delivery import adaptive as delivery_adaptive
 from waa_ads.delivery import service as delivery
 from waa_ads.delivery.errors import AttemptNotFound
 from waa_ads.delivery.models import Attempt, Response
@@ -27,7 +29,7 @@ from waa_ads.delivery.state_machine import AttemptState
 from waa_ads.scoring import errors, schemas
 from waa_ads.scoring.engine import evaluate
 from waa_ads.scoring.models import AttemptResult, ItemScore
-from waa_ads.scoring.policy import ScoredItem, totals
+from waa_ads.scoring.policy import ScoredItem, band_for, totals
 
 SCORER = Actor("system", "scoring")
 
@@ -214,6 +216,7 @@ async def score_attempt(
             ScoredItem(form_item.section, outcome.score, outcome.max_score, form_item.weight)
         )
     _fill_totals(result, scored, definition)
+    await _fill_abilities(session, result, attempt, version)
     await session.flush()
     await _settle(session, attempt, result, definition, actor=SCORER)
     if result.pending_items:
@@ -252,8 +255,11 @@ async def score_administration(
 
     async with db.transaction(write=False) as session:
         ids = await bulk.ended_attempt_ids(session, organization_id, administration_id)
+        adaptive_test = await _is_adaptive(session, administration_id)
     scored = 0
-    if db.dialect_name != "postgresql":
+    # Adaptive attempts go one by one: their results carry the ability estimates
+    # (``_fill_abilities``), which the bulk path does not compute.
+    if db.dialect_name != "postgresql" or adaptive_test:
         for attempt_id in ids:
             async with db.transaction() as session:
                 attempt = await session.get(Attempt, attempt_id)
@@ -280,6 +286,16 @@ async def score_administration(
         for _ in range(max(1, parallel)):
             group.create_task(work())
     return sum(counts)
+
+
+async def _is_adaptive(session: AsyncSession, administration_id: uuid.UUID) -> bool:
+    from waa_ads.assessments.models import Administration
+
+    administration = await session.get(Administration, administration_id)
+    if administration is None:
+        return False
+    version = await delivery.published_version(session, administration.assessment_version_id)
+    return bool(delivery_adaptive.adaptive_sections(version.definition))
 
 
 async def queue_administration_scoring(
@@ -320,6 +336,61 @@ def _fill_totals(
     result.sections = computed.sections
     result.pending_items = computed.pending
     result.complete = computed.pending == 0
+
+
+async def _fill_abilities(
+    session: AsyncSession,
+    result: AttemptResult,
+    attempt: Attempt,
+    version: delivery.PublishedVersion,
+) -> None:
+    """Each adaptive section's final ability estimate into the result's ``sections``
+    (``theta``, ``se``, ``scaled``, ``scaled_se``, ``items``), from this revision's item
+    scores in the order the items were selected (right: the item's full marks). When the
+    whole assessment is one adaptive section, its scaled estimate is the result's scaled
+    score (and the bands apply to it)."""
+    definition = version.definition
+    sections = delivery_adaptive.adaptive_sections(definition)
+    if not sections:
+        return
+    await session.flush()
+    scores = {
+        row.item_ref: row.score is not None
+        and row.max_score > 0
+        and row.score >= row.max_score - 1e-9
+        for row in await item_scores(session, result.id)
+    }
+    taken = await delivery_adaptive.steps(session, attempt.id)
+    merged = dict(result.sections)
+    for identifier in sections:
+        settings = next(s.adaptive for s in definition.sections if s.identifier == identifier)
+        pin = next(p for p in version.pinned.sections if p.identifier == identifier)
+        assert settings is not None
+        answers = [
+            (s.item_ref, scores[s.item_ref])
+            for s in taken
+            if s.section == identifier and s.item_ref in scores
+        ]
+        estimate = cat.section_ability(settings, pin.adaptive, answers)
+        stopped = next(
+            (s.stop_reason for s in taken if s.section == identifier and s.stop_reason), None
+        )
+        merged[identifier] = {**merged.get(identifier, {}), **estimate, "stop_reason": stopped}
+    result.sections = merged
+    if len(definition.sections) == 1:
+        only = merged[sections[0]]
+        result.scaled = float(only["scaled"])
+        band = band_for(result.scaled, definition.scoring.bands)
+        result.band, result.passed = (band.name, band.passed) if band else (None, None)
+
+
+def _delivery_score(item: ItemDefinition, response: dict[str, Any]) -> tuple[float, float] | None:
+    """An adaptive step's response scored the way the attempt's scoring will score it."""
+    outcome = scorer_for(item).score(item, response)
+    return None if outcome.score is None else (outcome.score, outcome.max_score)
+
+
+delivery_adaptive.set_item_scorer(_delivery_score)
 
 
 async def _settle(
@@ -428,6 +499,7 @@ async def _new_revision(
         session.add(row)
         scored.append(ScoredItem(row.section, row.score, row.max_score, row.weight))
     _fill_totals(result, scored, definition)
+    await _fill_abilities(session, result, attempt, version)
     result.withheld = previous.withheld
     result.withheld_reason = previous.withheld_reason
     await session.flush()
@@ -738,7 +810,11 @@ async def rescore_item(
         plan.append(_Rescore(attempt_id, ref, score))
 
     changes: list[RescoreChange] = []
-    if db.dialect_name == "postgresql":
+    async with db.transaction(write=False) as session:
+        # Adaptive attempts go one by one: their revisions carry the ability estimates
+        # (``_fill_abilities``), which the bulk path does not compute.
+        adaptive_attempts = await delivery_adaptive.any_steps(session, [p.attempt_id for p in plan])
+    if db.dialect_name == "postgresql" and not adaptive_attempts:
         from waa_ads.scoring import bulk
 
         versions: dict[uuid.UUID, AssessmentDefinition] = {}
