@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from pathlib import Path
 
 import httpx
@@ -73,3 +74,64 @@ async def test_list_subscriptions_and_deliveries_replay_and_rotate_keys(
     assert out.count("current") == 1 and out.count("retired") == 1
     jwks = (await live_client.get("/lti/jwks")).json()
     assert [k["kid"] for k in jwks["keys"]] == [second.strip(), first.strip()]
+
+
+async def test_roster_sync_from_the_command_line(
+    live_client: httpx.AsyncClient,
+    live_make: Factory,
+    fresh_database: Database,
+    settings: Settings,
+    tmp_path: Path,
+) -> None:
+    """``waa-ads lti roster-sync LINK`` runs the sync here (no broker) with its progress
+    and prints the counts; a link that is unknown or not an id ends with an error."""
+    from tests.integrations.test_lti import launch
+    from tests.support.exams import exam
+    from tests.support.lti_platform import LEARNER, Platform
+    from tests.support.receivers import receiver
+    from waa_ads.cli import app as cli
+    from waa_ads.integrations.lti import binding_signature
+
+    ex = await exam(live_client, live_make, candidates=1)
+    headers = ex.world.headers
+    with receiver() as r:
+        platform = Platform(r)
+        registered = await live_client.post(
+            "/api/v1/integrations/lti/registrations", json=platform.registration(), headers=headers
+        )
+        assert registered.status_code == 201, registered.text
+        platform.tool_jwks = (await live_client.get("/lti/jwks")).json()
+        target = ex.administration["id"]
+        signature = binding_signature(
+            settings, uuid.UUID(registered.json()["id"]), platform.deployment_id, target
+        )
+        custom = {"administration_id": target, "administration_signature": signature}
+        started = await launch(live_client, platform, custom=custom)
+        assert started.status_code == 200, started.text
+        (link,) = (await live_client.get("/api/v1/integrations/lti/links", headers=headers)).json()
+        platform.members = [
+            {"user_id": f"learner-{n}", "roles": [LEARNER], "status": "Active"} for n in range(30)
+        ]
+        env = {
+            "WAA_DATABASE_URL": fresh_database.url,
+            "WAA_DATA_DIR": str(tmp_path),
+            "WAA_SECRET_KEY": TEST_SECRET,
+            "WAA_BROKER_URL": "",
+            "WAA_INTEGRATIONS_ALLOW_PRIVATE_URLS": "true",
+        }
+        runner = CliRunner()
+        result = await asyncio.to_thread(
+            runner.invoke, cli, ["lti", "roster-sync", link["id"]], env=env
+        )
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if "\t" in line]
+    assert lines[0] == "sync\tstatus\tmembers\tadded\tskipped\terror"
+    assert lines[1].split("\t")[1:5] == ["succeeded", "30", "29", "0"]  # learner-1 launched
+    roster = await live_client.get(f"/api/v1/administrations/{target}/roster", headers=headers)
+    assert len(roster.json()) == 31
+    for args, expected in (
+        (["lti", "roster-sync", "nope"], "not a link id"),
+        (["lti", "roster-sync", str(uuid.uuid4())], "no LTI link"),
+    ):
+        refused = await asyncio.to_thread(runner.invoke, cli, args, env=env)
+        assert refused.exit_code == 2 and expected in refused.output, refused.output

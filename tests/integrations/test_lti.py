@@ -175,14 +175,45 @@ async def test_a_course_links_a_test_learners_take_it_and_grades_flow_back(
     ]
     (link,) = (await client.get("/api/v1/integrations/lti/links", headers=headers)).json()
     assert link["administration_id"] == administration_id
-    synced = await client.post(
+    # A worker does it: the request answers at once with the queued sync to poll.
+    queued = await client.post(
         f"/api/v1/integrations/lti/links/{link['id']}/roster-sync", headers=headers
     )
-    assert synced.json() == {"members": 2, "added": 1}, synced.text
+    assert queued.status_code == 202, queued.text
+    assert queued.json()["status"] in ("queued", "running", "succeeded")
+    await runner.wait_idle()
+    synced = await client.get(
+        f"/api/v1/integrations/lti/roster-syncs/{queued.json()['id']}", headers=headers
+    )
+    assert synced.status_code == 200, synced.text
+    job = synced.json()
+    assert (job["status"], job["members"], job["done"], job["added"]) == ("succeeded", 2, 2, 1)
+    assert job["started_at"] and job["finished_at"] and job["error"] is None
     roster = await client.get(
         f"/api/v1/administrations/{administration_id}/roster", headers=headers
     )
     assert len(roster.json()) == 3  # the exam's candidate and the two learners
+
+    # A platform that is down: the sync fails, saying why, and nothing is added.
+    platform.receiver.handle("/memberships", lambda _: (503, b"maintenance", "text/plain"))
+    failing = await client.post(
+        f"/api/v1/integrations/lti/links/{link['id']}/roster-sync", headers=headers
+    )
+    await runner.wait_idle()
+    history = (
+        await client.get(
+            f"/api/v1/integrations/lti/links/{link['id']}/roster-syncs", headers=headers
+        )
+    ).json()
+    assert [h["id"] for h in history] == [failing.json()["id"], job["id"]]
+    assert history[0]["status"] == "failed" and "503" in history[0]["error"], history[0]
+    other = await make.organization()
+    other_headers = await login(client, await make.user(other, Role.admin))
+    hidden = await client.get(
+        f"/api/v1/integrations/lti/roster-syncs/{job['id']}", headers=other_headers
+    )
+    assert hidden.status_code == 404
+    assert hidden.json()["type"].endswith("lti-roster-sync-not-found")
 
 
 async def test_forged_expired_and_replayed_launches_are_refused(

@@ -19,7 +19,7 @@ from waa_ads.core.errors import DomainError
 from waa_ads.core.settings import Settings
 
 webhooks_app = typer.Typer(help="Webhook subscriptions and deliveries.", no_args_is_help=True)
-lti_app = typer.Typer(help="LTI 1.3: the tool's keys.", no_args_is_help=True)
+lti_app = typer.Typer(help="LTI 1.3: the tool's keys, roster syncs.", no_args_is_help=True)
 lti_keys_app = typer.Typer(help="The tool's signing keys (published at /lti/jwks).")
 lti_app.add_typer(lti_keys_app, name="keys")
 err = Console(stderr=True)
@@ -211,3 +211,96 @@ def lti_keys_rotate() -> None:
         return str((await lti.rotate_key(session)).kid)
 
     typer.echo(_with_session(work))
+
+
+@lti_app.command("roster-sync")
+def lti_roster_sync(
+    link_id: str = typer.Argument(..., help="The resource link (GET /integrations/lti/links)."),
+) -> None:
+    """Fill the link's administration roster from the course (NRPS), with a progress
+    bar. With WAA_BROKER_URL a worker does it (this command follows the sync); without,
+    it runs here. Prints the sync's id, status and counts; exit 1 when it failed."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress
+
+    from waa_ads.auth.deps import Principal
+    from waa_ads.core.db import database_from_settings
+    from waa_ads.core.tasks import (
+        CeleryDispatcher,
+        celery_app_from_settings,
+        discover_task_modules,
+        use_dispatcher,
+    )
+    from waa_ads.integrations import lti
+    from waa_ads.integrations.models import LtiResourceLink, LtiRosterSync
+
+    try:
+        wanted = uuid.UUID(link_id)
+    except ValueError:
+        raise _fail(f"not a link id: {link_id!r}") from None
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        raise _fail(f"settings: {exc.errors()[0]['msg']}") from None
+
+    async def start(db: Any, *, enqueue: bool) -> uuid.UUID:
+        async with db.transaction() as session:
+            link = await session.get(LtiResourceLink, wanted)
+            if link is None:
+                raise _fail(f"no LTI link {link_id}")
+            principal = Principal.system(link.organization_id, via="cli")
+            return (await lti.start_roster_sync(session, principal, wanted, enqueue=enqueue)).id
+
+    async def go() -> LtiRosterSync:
+        db = database_from_settings(settings)
+        try:
+            with Progress(
+                "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                console=err,
+            ) as bar:  # fmt: skip
+                line = bar.add_task("learners", total=None)
+                if settings.broker_url:
+                    discover_task_modules(settings.task_modules)
+                    dispatcher = CeleryDispatcher(celery_app_from_settings(settings), blocking=True)
+                    with use_dispatcher(dispatcher):
+                        sync_id = await start(db, enqueue=True)
+                    while True:
+                        async with db.transaction(write=False) as session:
+                            row = await session.get(LtiRosterSync, sync_id)
+                            assert row is not None
+                            bar.update(line, total=row.members, completed=row.done)
+                            if row.status in ("succeeded", "failed"):
+                                return row
+                        await asyncio.sleep(0.5)
+                sync_id = await start(db, enqueue=False)
+                await lti.run_roster_sync(
+                    db,
+                    settings,
+                    sync_id,
+                    progress=lambda done, total: bar.update(line, total=total, completed=done),
+                )
+                async with db.transaction(write=False) as session:
+                    row = await session.get(LtiRosterSync, sync_id)
+                    assert row is not None
+                    return row
+        finally:
+            await db.dispose()
+
+    try:
+        row = asyncio.run(go())
+    except DomainError as exc:
+        raise _fail(exc.detail or exc.title) from None
+    _rows(
+        ["sync", "status", "members", "added", "skipped", "error"],
+        [
+            [
+                str(row.id),
+                row.status,
+                str(row.members if row.members is not None else ""),
+                str(row.added),
+                str(row.skipped),
+                row.error or "",
+            ]
+        ],
+    )
+    if row.status != "succeeded":
+        raise typer.Exit(1)

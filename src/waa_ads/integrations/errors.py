@@ -70,3 +70,8 @@ class LtiLoginRateLimited(TooManyRequests):
 class LtiLinkNotFound(NotFound):
     code = "lti-link-not-found"
     title = "LTI resource link not found"
+
+
+class LtiRosterSyncNotFound(NotFound):
+    code = "lti-roster-sync-not-found"
+    title = "LTI roster sync not found"

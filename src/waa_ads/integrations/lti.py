@@ -39,7 +39,7 @@ import json
 import secrets
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -61,8 +61,10 @@ from waa_ads.auth import schemas as auth_schemas
 from waa_ads.auth import service as auth_service
 from waa_ads.auth.deps import Principal
 from waa_ads.core.db import Database, insert_ignore, utcnow, uuid7
+from waa_ads.core.errors import DomainError
 from waa_ads.core.security import keyed_hash
 from waa_ads.core.settings import Settings
+from waa_ads.core.tasks import enqueue_after_commit
 from waa_ads.core.tenancy import get_scoped
 from waa_ads.delivery import service as delivery_service
 from waa_ads.delivery.models import Attempt
@@ -72,6 +74,7 @@ from waa_ads.integrations.errors import (
     LtiLinkNotFound,
     LtiRegistrationExists,
     LtiRegistrationNotFound,
+    LtiRosterSyncNotFound,
     UnsafeUrl,
 )
 from waa_ads.integrations.lti_claims import ClaimsRefused, Launch
@@ -81,6 +84,7 @@ from waa_ads.integrations.models import (
     LtiLogin,
     LtiRegistration,
     LtiResourceLink,
+    LtiRosterSync,
     LtiToolKey,
 )
 from waa_ads.integrations.webhooks import Outcome
@@ -1115,11 +1119,19 @@ async def fetch_members(
     return members
 
 
-async def sync_roster(
-    session: AsyncSession, settings: Settings, principal: Principal, link_id: uuid.UUID
-) -> tuple[int, int]:
-    """Put every active learner of the link's context on its administration's roster:
-    (learners seen, added to the roster now)."""
+ROSTER_SYNC_TASK = "integrations.sync_roster"
+#: Learners handled per transaction of a sync (each commit shows its progress).
+ROSTER_SYNC_BATCH = 25
+#: A sync ``running`` this long without finishing lost its worker: it may be taken again.
+ROSTER_SYNC_ABANDONED = timedelta(minutes=10)
+
+
+async def start_roster_sync(
+    session: AsyncSession, principal: Principal, link_id: uuid.UUID, *, enqueue: bool = True
+) -> LtiRosterSync:
+    """Queue a roster sync of the link for a worker (after commit; with ``enqueue``
+    false the caller runs it, :func:`run_roster_sync`); a sync of the link already queued
+    or running is returned instead of a second one."""
     link = await get_scoped(
         session,
         LtiResourceLink,
@@ -1130,37 +1142,204 @@ async def sync_roster(
     )
     if link.administration_id is None:
         raise LtiLinkNotFound("this link is not bound to a test yet")
-    try:
-        members = await fetch_members(session, settings, link)
-    except httpx.HTTPError as exc:
-        raise LtiLaunchRefused(
-            f"the platform's roster service failed: {exc}", extra={"reason": "nrps"}
-        ) from None
-    reg = await session.get(LtiRegistration, link.registration_id)
-    assert reg is not None
-    added = 0
-    for member in members:
-        candidate_id = await candidate_for(
-            session, reg, member.subject, name=member.name, email=member.email
-        )
-        before = await session.scalar(
-            select(RosterEntry.id).where(
-                RosterEntry.administration_id == link.administration_id,
-                RosterEntry.candidate_id == candidate_id,
-            )
-        )
-        if before is None:
-            await roster_entry_for(
-                session, settings, reg.organization_id, link.administration_id, candidate_id
-            )
-            added += 1
+    if link.memberships_url is None:
+        raise LtiLinkNotFound("this link has no roster service (no NRPS claim was launched)")
+    busy = await session.scalar(
+        select(LtiRosterSync)
+        .where(LtiRosterSync.link_id == link.id, LtiRosterSync.status.in_(("queued", "running")))
+        .order_by(LtiRosterSync.created_at.desc())
+        .limit(1)
+    )
+    if busy is not None:
+        return busy
+    job = LtiRosterSync(
+        organization_id=link.organization_id,
+        link_id=link.id,
+        status="queued",
+        done=0,
+        added=0,
+        skipped=0,
+        created_at=utcnow(),
+    )
+    session.add(job)
+    await session.flush()
     await audit.record(
         session,
         organization_id=principal.organization_id,
-        action="lti.roster_synced",
+        action="lti.roster_sync_started",
         actor=principal.actor,
         target_type="lti_resource_link",
         target_id=link.id,
-        data={"members": len(members), "added": added},
+        data={"sync": str(job.id)},
     )
-    return len(members), added
+    if enqueue:
+        enqueue_after_commit(session, ROSTER_SYNC_TASK, sync_id=str(job.id))
+    return job
+
+
+async def get_roster_sync(
+    session: AsyncSession, principal: Principal, sync_id: uuid.UUID
+) -> LtiRosterSync:
+    return await get_scoped(
+        session,
+        LtiRosterSync,
+        sync_id,
+        principal.organization_id,
+        what="roster sync",
+        error=LtiRosterSyncNotFound,
+    )
+
+
+async def list_roster_syncs(
+    session: AsyncSession, principal: Principal, link_id: uuid.UUID, *, limit: int = 20
+) -> Sequence[LtiRosterSync]:
+    link = await get_scoped(
+        session,
+        LtiResourceLink,
+        link_id,
+        principal.organization_id,
+        what="LTI link",
+        error=LtiLinkNotFound,
+    )
+    return (
+        (
+            await session.execute(
+                select(LtiRosterSync)
+                .where(LtiRosterSync.link_id == link.id)
+                .order_by(LtiRosterSync.created_at.desc(), LtiRosterSync.id.desc())
+                .limit(max(1, min(limit, 100)))
+            )
+        )
+        .scalars()
+        .all()
+    )
+
+
+async def _finish_sync(
+    db: Database, sync_id: uuid.UUID, status: str, error: str | None = None
+) -> str:
+    async with db.transaction() as session:
+        job = await session.get(LtiRosterSync, sync_id, with_for_update=True)
+        if job is None:
+            return "gone"
+        job.status = status
+        job.error = error[:1000] if error else job.error
+        job.finished_at = utcnow()
+        await session.flush()
+        await audit.record(
+            session,
+            organization_id=job.organization_id,
+            action="lti.roster_synced" if status == "succeeded" else "lti.roster_sync_failed",
+            actor=audit.SYSTEM_ACTOR,
+            target_type="lti_resource_link",
+            target_id=job.link_id,
+            data={
+                "sync": str(job.id),
+                "members": job.members,
+                "added": job.added,
+                "skipped": job.skipped,
+            },
+        )
+    log.info("lti.roster_sync_finished", sync_id=str(sync_id), status=status)
+    return status
+
+
+async def run_roster_sync(
+    db: Database,
+    settings: Settings,
+    sync_id: uuid.UUID,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+) -> str:
+    """Do a queued roster sync: read the course's learners by NRPS (every page), then put
+    each active learner on the administration's roster (creating the candidate on first
+    sight), :data:`ROSTER_SYNC_BATCH` per transaction with the progress on the row (and
+    to ``progress``). Idempotent: a finished sync is left alone, and a learner already on
+    the roster is not added twice. Returns the sync's status."""
+    now = utcnow()
+    async with db.transaction() as session:
+        claimed = (
+            await session.execute(
+                update(LtiRosterSync)
+                .where(
+                    LtiRosterSync.id == sync_id,
+                    (LtiRosterSync.status == "queued")
+                    | (
+                        (LtiRosterSync.status == "running")
+                        & (LtiRosterSync.started_at < now - ROSTER_SYNC_ABANDONED)
+                    ),
+                )
+                .values(status="running", started_at=now, done=0, added=0, skipped=0)
+                .returning(LtiRosterSync.link_id)
+            )
+        ).first()
+        if claimed is None:
+            job = await session.get(LtiRosterSync, sync_id)
+            return job.status if job is not None else "gone"
+    # The platform is called with the claim committed: no lock is held meanwhile.
+    failure: str | None = None
+    members: list[Member] = []
+    async with db.transaction() as session:
+        link = await session.get(LtiResourceLink, claimed[0])
+        if link is None or link.administration_id is None:
+            failure = "the link is gone or no longer bound to a test"
+        else:
+            administration_id, registration_id = link.administration_id, link.registration_id
+            try:
+                members = await fetch_members(session, settings, link)
+            except (httpx.HTTPError, ValueError, UnsafeUrl, LtiLinkNotFound) as exc:
+                detail = exc.detail if isinstance(exc, DomainError) else str(exc)
+                failure = f"the platform's roster service failed: {type(exc).__name__}: {detail}"
+    if failure is not None:
+        return await _finish_sync(db, sync_id, "failed", failure)
+    async with db.transaction() as session:
+        await session.execute(
+            update(LtiRosterSync).where(LtiRosterSync.id == sync_id).values(members=len(members))
+        )
+    if progress is not None:
+        progress(0, len(members))
+    for start in range(0, len(members), ROSTER_SYNC_BATCH):
+        batch = members[start : start + ROSTER_SYNC_BATCH]
+        async with db.transaction() as session:
+            reg = await session.get(LtiRegistration, registration_id)
+            if reg is None:
+                break
+            added = skipped = 0
+            last_problem: str | None = None
+            for member in batch:
+                candidate_id = await candidate_for(
+                    session, reg, member.subject, name=member.name, email=member.email
+                )
+                before = await session.scalar(
+                    select(RosterEntry.id).where(
+                        RosterEntry.administration_id == administration_id,
+                        RosterEntry.candidate_id == candidate_id,
+                    )
+                )
+                if before is not None:
+                    continue
+                try:
+                    await roster_entry_for(
+                        session, settings, reg.organization_id, administration_id, candidate_id
+                    )
+                except DomainError as exc:
+                    # The roster refuses before writing (an erased candidate, a clash).
+                    skipped += 1
+                    last_problem = f"{member.subject}: {exc.detail or exc.title}"
+                    continue
+                added += 1
+            values: dict[str, Any] = {
+                "done": LtiRosterSync.done + len(batch),
+                "added": LtiRosterSync.added + added,
+                "skipped": LtiRosterSync.skipped + skipped,
+            }
+            if last_problem is not None:
+                values["error"] = last_problem[:1000]
+            await session.execute(
+                update(LtiRosterSync).where(LtiRosterSync.id == sync_id).values(**values)
+            )
+        if progress is not None:
+            progress(min(start + len(batch), len(members)), len(members))
+    else:
+        return await _finish_sync(db, sync_id, "succeeded")
+    return await _finish_sync(db, sync_id, "failed", "the platform registration is gone")

@@ -9,7 +9,9 @@
 - ``lti_registration``: a platform (LMS) an organization trusts, with its deployments;
 - ``lti_login``: the state and nonce of one OIDC login, usable once;
 - ``lti_resource_link``: a platform's link bound to an administration;
-- ``lti_account``: a platform user (``iss`` + ``sub``) known as a candidate.
+- ``lti_account``: a platform user (``iss`` + ``sub``) known as a candidate;
+- ``lti_roster_sync``: one run of filling a link's administration roster from the
+  course (NRPS), done by a worker, with its progress.
 """
 
 from __future__ import annotations
@@ -84,6 +86,9 @@ class IntegrationDelivery(Base):
     error: Mapped[str | None] = mapped_column(String(1000))
     tries: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
     replay_of: Mapped[uuid.UUID | None] = mapped_column()
+    #: The candidate an e-mail is to (erasing the candidate clears the row's address and
+    #: text). No foreign key: the row outlives nothing it names.
+    candidate_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     completed_at: Mapped[datetime | None]
@@ -209,3 +214,30 @@ class EmailTemplate(Base):
     subject: Mapped[str | None] = mapped_column(String(500))
     body: Mapped[str | None] = mapped_column(Text())
     updated_at: Mapped[datetime]
+
+
+class LtiRosterSync(Base):
+    """One roster sync of a link, run by a worker: ``queued`` -> ``running`` ->
+    ``succeeded`` | ``failed`` (``error`` says why). ``members`` is the count of active
+    learners the platform listed (known once they are read), ``done`` how many of them are
+    handled so far, ``added`` put on the roster now, ``skipped`` refused by the roster
+    (``error`` names the last reason)."""
+
+    __tablename__ = "lti_roster_sync"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid7)
+    organization_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organization.id", ondelete="CASCADE"), index=True
+    )
+    link_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("lti_resource_link.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(16))
+    members: Mapped[int | None] = mapped_column(Integer())
+    done: Mapped[int] = mapped_column(Integer(), default=0)
+    added: Mapped[int] = mapped_column(Integer(), default=0)
+    skipped: Mapped[int] = mapped_column(Integer(), default=0)
+    error: Mapped[str | None] = mapped_column(String(1000))
+    created_at: Mapped[datetime]
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]

@@ -19,10 +19,10 @@ from waa_ads.integrations import events, lti, lti_claims, mail, schemas, webhook
 from waa_ads.integrations.errors import (
     DeliveryCursorInvalid,
     DeliveryNotFound,
-    LtiLaunchRefused,
     LtiLinkNotFound,
     LtiRegistrationExists,
     LtiRegistrationNotFound,
+    LtiRosterSyncNotFound,
     SubscriptionInactive,
     SubscriptionNotFound,
     UnknownEventType,
@@ -332,15 +332,47 @@ async def list_links(session: SessionDep, admin: AdminDep) -> list[schemas.LinkR
 
 @router.post(
     "/lti/links/{link_id}/roster-sync",
-    response_model=schemas.RosterSynced,
-    summary="Fill the linked administration's roster from the course (NRPS)",
-    responses=error_responses(*_ADMIN, LtiLinkNotFound, LtiLaunchRefused),
+    response_model=schemas.RosterSyncRead,
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Fill the linked administration's roster from the course (NRPS), by a worker",
+    description="Queues the sync and answers at once; poll `GET /lti/roster-syncs/{id}` for "
+    "its progress. A sync of the link already queued or running is returned instead.",
+    responses=error_responses(*_ADMIN, LtiLinkNotFound),
 )
 async def sync_roster(
-    session: SessionDep, settings: SettingsDep, admin: AdminDep, link_id: uuid.UUID
-) -> schemas.RosterSynced:
-    members, added = await lti.sync_roster(session, settings, admin, link_id)
-    return schemas.RosterSynced(members=members, added=added)
+    session: SessionDep, admin: AdminDep, link_id: uuid.UUID
+) -> schemas.RosterSyncRead:
+    return schemas.RosterSyncRead.model_validate(
+        await lti.start_roster_sync(session, admin, link_id)
+    )
+
+
+@router.get(
+    "/lti/links/{link_id}/roster-syncs",
+    response_model=list[schemas.RosterSyncRead],
+    summary="The link's roster syncs, newest first",
+    responses=error_responses(*_ADMIN, LtiLinkNotFound),
+)
+async def list_roster_syncs(
+    session: SessionDep,
+    admin: AdminDep,
+    link_id: uuid.UUID,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> list[schemas.RosterSyncRead]:
+    rows = await lti.list_roster_syncs(session, admin, link_id, limit=limit)
+    return [schemas.RosterSyncRead.model_validate(r) for r in rows]
+
+
+@router.get(
+    "/lti/roster-syncs/{sync_id}",
+    response_model=schemas.RosterSyncRead,
+    summary="A roster sync's status and progress",
+    responses=error_responses(*_ADMIN, LtiRosterSyncNotFound),
+)
+async def get_roster_sync(
+    session: SessionDep, admin: AdminDep, sync_id: uuid.UUID
+) -> schemas.RosterSyncRead:
+    return schemas.RosterSyncRead.model_validate(await lti.get_roster_sync(session, admin, sync_id))
 
 
 # --- e-mail ---------------------------------------------------------------------------------

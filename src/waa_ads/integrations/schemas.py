@@ -158,9 +158,23 @@ class LinkRead(_Read):
     updated_at: datetime
 
 
-class RosterSynced(BaseModel):
-    members: int = Field(description="Active learners the platform listed.")
+class RosterSyncRead(_Read):
+    """A roster sync run by a worker: poll it until ``status`` is ``succeeded`` or
+    ``failed``."""
+
+    id: uuid.UUID
+    link_id: uuid.UUID
+    status: str = Field(description="queued, running, succeeded or failed.")
+    members: int | None = Field(
+        description="Active learners the platform listed (null until they are read)."
+    )
+    done: int = Field(description="Learners handled so far.")
     added: int = Field(description="Of those, added to the administration's roster now.")
+    skipped: int = Field(description="Of those, refused by the roster (see error).")
+    error: str | None = Field(description="Why the sync failed, or the last learner refused.")
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
 
 
 # --- e-mail ---------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
-"""Integrations' background work: the outbox dispatcher (periodic) and webhook
-deliveries (one task per delivery, retried with exponential backoff).
+"""Integrations' background work: the outbox dispatcher (periodic), webhook, grade
+passback and e-mail deliveries (one task per delivery, retried with exponential backoff),
+and LTI roster syncs.
 
 Retry counts and delays come from the settings this process was started with
 (``WAA_WEBHOOK_MAX_RETRIES``, ``WAA_WEBHOOK_RETRY_BACKOFF_S``), read when the module is
@@ -145,3 +146,10 @@ async def deliver_email(ctx: TaskContext, *, delivery_id: str) -> str:
     if status == "retrying":
         raise DeliveryFailed(outcome.error or "e-mail failed")
     return status
+
+
+@task(lti.ROSTER_SYNC_TASK)
+async def sync_roster(ctx: TaskContext, *, sync_id: str) -> str:
+    """Run a queued LTI roster sync (progress on its row); its status when done. Safe to
+    run twice: a sync that is running or finished is left alone."""
+    return await lti.run_roster_sync(ctx.db, ctx.settings, uuid.UUID(sync_id))

@@ -1,6 +1,7 @@
 """Integrations (admins): webhook subscriptions (add, with the secret shown once; enable,
 disable, rotate the secret, remove), the delivery log with each try and replay, LTI
-platform registrations, and the values to paste into an LMS to register this tool.
+platform registrations, launched links with their roster syncs (queued for a worker,
+progress shown), and the values to paste into an LMS to register this tool.
 
 Everything goes through ``/api/v1/integrations``."""
 
@@ -19,6 +20,7 @@ router = APIRouter()
 
 INTEGRATIONS: Final = f"{CONSOLE}/integrations"
 API: Final = "/api/v1/integrations"
+MAX_LINKS_SHOWN: Final = 50
 STATUSES: Final = ("pending", "sending", "retrying", "succeeded", "failed", "cancelled")
 HOOK_FIELDS: Final = {
     "url": "url",
@@ -49,6 +51,10 @@ async def _overview(
     mail_form: Form | None = None,
 ) -> HTMLResponse:
     event_types = (await who.read(f"{API}/event-types"))["event_types"]
+    links = (await who.read(f"{API}/lti/links"))[:MAX_LINKS_SHOWN]
+    for link in links:
+        syncs = await who.read(f"{API}/lti/links/{link['id']}/roster-syncs", {"limit": 1})
+        link["last_sync"] = syncs[0] if syncs else None
     return render(
         request,
         "integrations/overview.html",
@@ -59,6 +65,7 @@ async def _overview(
         hook_form=hook_form or Form(values={"event_types": [], "format": "waa"}),
         formats=FORMATS,
         registrations=await who.read(f"{API}/lti/registrations"),
+        links=links,
         tool=await who.read(f"{API}/lti/tool"),
         failing=(await who.read(f"{API}/deliveries", {"status": "failed", "limit": 5}))["items"],
         created=created,
@@ -181,6 +188,17 @@ async def create_registration(request: Request, who: ActionDep) -> Response:
             tool=tool,
         )
     return redirect(f"{INTEGRATIONS}#lti", flash=f"Platform {values['name']} registered.")
+
+
+@router.post("/integrations/lti/links/{link_id}/roster-sync", response_class=Response)
+async def sync_roster(request: Request, who: ActionDep, link_id: str) -> Response:
+    job = who.expect(await who.api.post(f"{API}/lti/links/{link_id}/roster-sync"))
+    flash = (
+        "The roster sync is queued: reload this page to follow it."
+        if job["status"] in ("queued", "running")
+        else f"Roster sync {job['status']}."
+    )
+    return redirect(f"{INTEGRATIONS}#links", flash=flash)
 
 
 @router.post("/integrations/email/result_released", response_class=Response)
