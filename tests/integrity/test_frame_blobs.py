@@ -1,10 +1,12 @@
 """Webcam stills' bytes against concurrent work, on PostgreSQL with real commits: the
 purge deletes bytes only after it commits and only when no frame needs them (an identical
-still received meanwhile keeps its image)."""
+still received meanwhile keeps its image), and an analysis that finishes after its still
+was purged keeps no thumbnail."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import uuid
 from datetime import timedelta
 
@@ -18,7 +20,8 @@ from tests.support.exams import begin, exam
 from tests.support.factories import Factory
 from waa_ads.core.db import Database, utcnow
 from waa_ads.core.tasks import TaskContext
-from waa_ads.integrity import evalset, frame_service, tasks
+from waa_ads.delivery.models import Attempt
+from waa_ads.integrity import evalset, frame_service, frames, tasks
 from waa_ads.integrity.models import IntegrityFrame
 
 pytestmark = [
@@ -125,3 +128,56 @@ async def test_an_identical_still_received_during_a_purge_keeps_its_image(
     assert image.status_code == 200, image.text
     assert image.content == still
     assert waited
+
+
+async def test_a_still_purged_during_its_analysis_keeps_no_thumbnail(
+    live_app: FastAPI, live_client: httpx.AsyncClient, live_make: Factory
+) -> None:
+    admin, attempt_id, _ = await _filming(live_client, live_make)
+    db: Database = live_app.state.db
+    blobs = live_app.state.blobs
+    still = _still()
+    thumbnail = hashlib.sha256(frames.thumbnail(frames.decode(still))).hexdigest()
+    # A still received and not analysed yet (its job still queued), whose retention ends.
+    async with db.transaction() as session:
+        attempt = await session.get(Attempt, uuid.UUID(attempt_id))
+        assert attempt is not None
+        ref = await blobs.put(still, frames.JPEG)
+        frame = IntegrityFrame(
+            organization_id=attempt.organization_id,
+            attempt_id=attempt.id,
+            seq=1,
+            sha256=ref.sha256,
+            size=ref.size,
+            content_type=frames.JPEG,
+            width=640,
+            height=480,
+            received_at=utcnow() - timedelta(days=2),
+            expires_at=utcnow() - timedelta(days=1),
+        )
+        session.add(frame)
+
+    # The analysis reads the still before the purge commits and finishes after it.
+    async with db.transaction() as purge:
+        assert await frame_service.purge_expired(purge) == 1
+        analysis = asyncio.create_task(
+            tasks.analyse_frame(
+                _context(live_app, "integrity.analyse_frame"), frame_id=str(frame.id)
+            )
+        )
+        assert await _someone_waits(db), "the analysis never reached the purged row"
+    assert await analysis is False
+    await live_app.state.background.runner.wait_idle()
+
+    async with db.transaction(write=False) as session:
+        row = await session.get(IntegrityFrame, frame.id)
+        assert row is not None
+        assert (row.purged_at is not None, row.thumbnail_sha256, row.findings) == (
+            True,
+            None,
+            None,
+        )
+    assert not await blobs.exists(thumbnail)
+    assert not await blobs.exists(ref.sha256)
+    thumb = await live_client.get(f"/api/v1/integrity/frames/{frame.id}/thumbnail", headers=admin)
+    assert thumb.status_code == 404

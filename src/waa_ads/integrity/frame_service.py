@@ -33,7 +33,7 @@ from waa_ads.auth.models import Candidate
 from waa_ads.core.db import Database, utcnow
 from waa_ads.core.errors import Conflict, NotFound, TooManyRequests
 from waa_ads.core.settings import Settings
-from waa_ads.core.storage import BlobStore
+from waa_ads.core.storage import BlobNotFound, BlobStore
 from waa_ads.core.tasks import enqueue_after_commit
 from waa_ads.delivery import service as delivery_service
 from waa_ads.delivery.models import Attempt, IntegrityEvent
@@ -261,9 +261,12 @@ async def _previous_signature(
         return ""
     if previous.findings and previous.findings.get("signature"):
         return str(previous.findings["signature"])
-    if previous.purged_at is not None or not await blobs.exists(previous.sha256):
+    if previous.purged_at is not None:
         return ""
-    data = await blobs.get(previous.sha256)
+    try:
+        data = await blobs.get(previous.sha256)
+    except BlobNotFound:  # purged since it was read
+        return ""
     image = await asyncio.to_thread(frames.decode, data)
     return await asyncio.to_thread(_signature_of, image)
 
@@ -276,11 +279,17 @@ async def analyse_frame(session: AsyncSession, blobs: BlobStore, frame_id: uuid.
     """Analyse one still (faces, light, frozen against the one before), keep a thumbnail,
     and, when its attempt has ended, queue the attempt's analysis again so that its
     signals count the still. False when there was nothing to do (analysed already,
-    purged, or gone). Idempotent."""
+    purged, or gone, before or during the analysis: then nothing is kept, and a thumbnail
+    stored meanwhile is deleted unless another frame needs it). Idempotent."""
     frame = await session.get(IntegrityFrame, frame_id)
     if frame is None or frame.analysed_at is not None or frame.purged_at is not None:
         return False
-    data = await blobs.get(frame.sha256)
+    try:
+        data = await blobs.get(frame.sha256)
+    except BlobNotFound:
+        if await _current(session, frame_id) is None:
+            return False  # purged or erased since it was read: nothing left to analyse
+        raise
     previous = await _previous_signature(session, blobs, frame)
 
     def work() -> tuple[frames.Findings, bytes]:
@@ -290,14 +299,35 @@ async def analyse_frame(session: AsyncSession, blobs: BlobStore, frame_id: uuid.
     findings, thumb = await asyncio.to_thread(work)
     await _lock_blob(session, hashlib.sha256(thumb).hexdigest())
     ref = await blobs.put(thumb, frames.JPEG)
-    frame.findings = findings.as_dict() | {"concerns": findings.concerns}
-    frame.thumbnail_sha256 = ref.sha256
-    frame.analysed_at = utcnow()
+    # The analysis took a while: read the row again under its lock (the purge and the
+    # erasure take it too). A thumbnail set on a still purged meanwhile would outlive its
+    # retention, and one stored for a row gone would be named by nothing.
+    current = await _current(session, frame_id)
+    if current is None:
+        release_blobs_after_commit(session, [ref.sha256])
+        return False
+    current.findings = findings.as_dict() | {"concerns": findings.concerns}
+    current.thumbnail_sha256 = ref.sha256
+    current.analysed_at = utcnow()
     await session.flush()
-    attempt = await session.get(Attempt, frame.attempt_id)
+    attempt = await session.get(Attempt, current.attempt_id)
     if attempt is not None and attempt.state in ENDED:
         enqueue_after_commit(session, "integrity.analyse_attempt", attempt_id=str(attempt.id))
     return True
+
+
+async def _current(session: AsyncSession, frame_id: uuid.UUID) -> IntegrityFrame | None:
+    """The frame as committed now, locked until the transaction ends; None when it is gone,
+    purged or analysed already."""
+    frame = await session.scalar(
+        select(IntegrityFrame)
+        .where(IntegrityFrame.id == frame_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if frame is None or frame.analysed_at is not None or frame.purged_at is not None:
+        return None
+    return frame
 
 
 # --- retention ------------------------------------------------------------------------------
@@ -317,12 +347,25 @@ async def purge_expired(
     row needs any more (the same picture sent twice, or received meanwhile, keeps them).
     The number purged. Idempotent."""
     now = now or utcnow()
+    oldest = (
+        select(IntegrityFrame.id)
+        .where(IntegrityFrame.expires_at <= now, IntegrityFrame.purged_at.is_(None))
+        .order_by(IntegrityFrame.expires_at, IntegrityFrame.id)
+        .limit(limit)
+    )
+    # Locked in id order (as the erasure locks them), re-read as committed: a thumbnail
+    # the analysis set meanwhile is seen and deleted too. A row locked by other work (a
+    # still being analysed) is left for the next run.
     due = (
         await session.scalars(
             select(IntegrityFrame)
-            .where(IntegrityFrame.expires_at <= now, IntegrityFrame.purged_at.is_(None))
-            .order_by(IntegrityFrame.expires_at, IntegrityFrame.id)
-            .limit(limit)
+            .where(
+                IntegrityFrame.id.in_(oldest.scalar_subquery()),
+                IntegrityFrame.purged_at.is_(None),
+            )
+            .order_by(IntegrityFrame.id)
+            .with_for_update(skip_locked=True)
+            .execution_options(populate_existing=True)
         )
     ).all()
     if not due:
