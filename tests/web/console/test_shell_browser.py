@@ -32,12 +32,47 @@ def test_sign_in_by_keyboard_lands_on_the_start_page(site: Site, browser: Any) -
 
 
 def test_start_page_names_the_organization_and_its_sections(site: Site, browser: Any) -> None:
+    from playwright.sync_api import expect
+
     with checked_page(browser) as page:
         sign_in(page, site.one, site.admin)
         assert page.get_by_role("heading", level=1).inner_text() == "Demo Academy"
         nav = page.get_by_role("navigation", name="Console sections")
-        for label in ["Item bank", "Assessments", "Administrations", "Results", "Organization"]:
-            assert nav.get_by_role("link", name=label).is_visible()
+        # Twelve sections under five menus, one open at a time.
+        menus = {
+            "Content": ["Item bank", "Assessments"],
+            "Delivery": ["Administrations", "Integrity"],
+            "Scoring": ["Rating", "Automated scoring", "Results"],
+            "Analysis": ["Reports", "Psychometrics"],
+            "Organization": ["Organization", "Integrations", "Audit log"],
+        }
+        for menu, labels in menus.items():
+            nav.locator("summary", has_text=menu).click()
+            for label in labels:
+                expect(nav.get_by_role("link", name=label, exact=True)).to_be_visible()
+        expect(nav.locator("details[open]")).to_have_count(1)
+        check_axe(page, "console start page, a menu open")
+        shot(page, "console-03-start-menu")
+        # By keyboard: Escape closes the menu and leaves the focus on its heading; Enter opens.
+        page.keyboard.press("Escape")
+        expect(nav.locator("details[open]")).to_have_count(0)
+        assert page.evaluate("document.activeElement.textContent") == "Organization"
+        page.keyboard.press("Enter")
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.textContent") == "Organization"
+        page.keyboard.press("Enter")
+        page.wait_for_url(f"{site.one}/console/organization")
+        current = nav.locator("summary[aria-current=true]")
+        expect(current).to_have_text("Organization")
+        current.click()
+        expect(nav.get_by_role("link", name="Organization")).to_have_attribute(
+            "aria-current", "page"
+        )
+        page.keyboard.press("Escape")
+        # The navigation fits on one line at a laptop's width.
+        box = nav.bounding_box()
+        assert box is not None and box["height"] < 48, box
+        page.goto(f"{site.one}/console/")
         page.keyboard.press("Tab")
         assert page.evaluate("document.activeElement.textContent") == "Skip to main content"
         check_axe(page, "console start page")

@@ -40,23 +40,39 @@ class NavEntry:
     label: str
     href: str
     roles: frozenset[str]
+    group: str
+
+
+@dataclass(frozen=True)
+class NavGroup:
+    """Sections shown under one heading of the navigation (a menu when it holds several)."""
+
+    label: str
+    entries: tuple[NavEntry, ...]
+
+    def holds(self, path: str) -> bool:
+        return any(path.startswith(e.href) for e in self.entries)
 
 
 #: The console's sections, shown to whoever holds one of their roles (the API decides what
 #: each may really do; a link is only a way there).
 NAVIGATION: Final = (
-    NavEntry("Item bank", f"{CONSOLE}/banks", frozenset({"admin", "author"})),
-    NavEntry("Assessments", f"{CONSOLE}/assessments", frozenset({"admin", "author"})),
-    NavEntry("Administrations", f"{CONSOLE}/administrations", frozenset({"admin", "proctor"})),
-    NavEntry("Results", f"{CONSOLE}/results", frozenset({"admin"})),
-    NavEntry("Organization", f"{CONSOLE}/organization", frozenset({"admin"})),
-    NavEntry("Audit log", f"{CONSOLE}/audit", frozenset({"admin"})),
-    NavEntry("Rating", f"{CONSOLE}/rating", frozenset({"rater", "admin"})),
-    NavEntry("Integrity", f"{CONSOLE}/integrity", frozenset({"admin", "proctor"})),
-    NavEntry("Automated scoring", f"{CONSOLE}/autoscore", frozenset({"admin"})),
-    NavEntry("Reports", f"{CONSOLE}/reports", frozenset({"admin"})),
-    NavEntry("Integrations", f"{CONSOLE}/integrations", frozenset({"admin"})),
-    NavEntry("Psychometrics", f"{CONSOLE}/psychometrics", frozenset({"admin", "author"})),
+    NavEntry("Item bank", f"{CONSOLE}/banks", frozenset({"admin", "author"}), "Content"),
+    NavEntry("Assessments", f"{CONSOLE}/assessments", frozenset({"admin", "author"}), "Content"),
+    NavEntry(
+        "Administrations", f"{CONSOLE}/administrations", frozenset({"admin", "proctor"}), "Delivery"
+    ),
+    NavEntry("Integrity", f"{CONSOLE}/integrity", frozenset({"admin", "proctor"}), "Delivery"),
+    NavEntry("Rating", f"{CONSOLE}/rating", frozenset({"rater", "admin"}), "Scoring"),
+    NavEntry("Automated scoring", f"{CONSOLE}/autoscore", frozenset({"admin"}), "Scoring"),
+    NavEntry("Results", f"{CONSOLE}/results", frozenset({"admin"}), "Scoring"),
+    NavEntry("Reports", f"{CONSOLE}/reports", frozenset({"admin"}), "Analysis"),
+    NavEntry(
+        "Psychometrics", f"{CONSOLE}/psychometrics", frozenset({"admin", "author"}), "Analysis"
+    ),
+    NavEntry("Organization", f"{CONSOLE}/organization", frozenset({"admin"}), "Organization"),
+    NavEntry("Integrations", f"{CONSOLE}/integrations", frozenset({"admin"}), "Organization"),
+    NavEntry("Audit log", f"{CONSOLE}/audit", frozenset({"admin"}), "Organization"),
 )
 
 
@@ -213,6 +229,15 @@ def nav_for(roles: Iterable[str]) -> list[NavEntry]:
     return [entry for entry in NAVIGATION if entry.roles & held]
 
 
+def nav_groups(roles: Iterable[str]) -> list[NavGroup]:
+    """The navigation of someone holding ``roles``: their sections under five headings, in
+    the order of the work (content, delivery, scoring, analysis, the organization)."""
+    groups: dict[str, list[NavEntry]] = {}
+    for entry in nav_for(roles):
+        groups.setdefault(entry.group, []).append(entry)
+    return [NavGroup(label, tuple(entries)) for label, entries in groups.items()]
+
+
 def render(
     request: Request,
     template: str,
@@ -228,7 +253,7 @@ def render(
         request=request,
         path=request.url.path,
         staff=staff,
-        nav=nav_for(staff.roles) if staff else [],
+        nav=nav_groups(staff.roles) if staff else [],
         csrf_token=staff.api.csrf_token if staff else "",
         flash=unquote(flash) if flash else None,
         **context,

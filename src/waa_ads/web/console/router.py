@@ -20,7 +20,7 @@ from waa_ads.web.console.pages import (
     SignInNeeded,
     Staff,
     cookie_policy,
-    nav_for,
+    nav_groups,
     problem_page,
     redirect,
     render,
@@ -88,7 +88,7 @@ async def logout(request: Request, who: ActionDep) -> Response:
 
 @router.get("/", response_class=HTMLResponse)
 async def home(request: Request, who: StaffDep) -> HTMLResponse:
-    return render(request, "home.html", staff=who, sections=nav_for(who.roles))
+    return render(request, "home.html", staff=who, sections=nav_groups(who.roles))
 
 
 def install_console(app: FastAPI) -> None:

@@ -7,6 +7,7 @@
  *   when the page is shown or focused again after a long pause (a laptop waking up).
  * - Asks before a form marked `data-confirm` is sent (terminating an attempt, deleting).
  * - Moves focus to the error summary when a form comes back refused.
+ * - Closes the navigation's menus as menus are expected to close (Escape, elsewhere).
  */
 
 const REFRESH_EVERY_MS = 5 * 60 * 1000;
@@ -63,6 +64,39 @@ function focusErrors() {
   if (summary instanceof HTMLElement) summary.focus();
 }
 
+/**
+ * The navigation's menus (`details.nav-group`, which work by themselves): one open at a
+ * time; Escape closes the open one and puts the focus back on its heading; a click or a
+ * focus outside closes it.
+ */
+function navigationMenus() {
+  const groups = [...document.querySelectorAll("details.nav-group")];
+  if (!groups.length) return;
+  const closeAll = (/** @type {Element | null} */ except) => {
+    for (const g of groups) if (g !== except && g instanceof HTMLDetailsElement) g.open = false;
+  };
+  for (const group of groups) {
+    group.addEventListener("toggle", () => {
+      if (group instanceof HTMLDetailsElement && group.open) closeAll(group);
+    });
+  }
+  document.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape") return;
+    const open = groups.find((g) => g instanceof HTMLDetailsElement && g.open);
+    if (!(open instanceof HTMLDetailsElement)) return;
+    open.open = false;
+    const summary = open.querySelector("summary");
+    if (summary instanceof HTMLElement) summary.focus();
+  });
+  const outside = (/** @type {Event} */ event) => {
+    const target = event.target;
+    if (target instanceof Node && !groups.some((g) => g.contains(target))) closeAll(null);
+  };
+  document.addEventListener("click", outside);
+  document.addEventListener("focusin", outside);
+}
+
 keepAlive();
 confirmations();
+navigationMenus();
 focusErrors();
