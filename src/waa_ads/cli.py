@@ -767,6 +767,80 @@ def cat_simulate(
     typer.echo(json.dumps(out))
 
 
+@cat_app.command("assessment")
+def cat_assessment(
+    definition_file: Path = typer.Argument(
+        ...,
+        exists=True,
+        dir_okay=False,
+        help="The assessment definition (JSON), as the API takes it.",
+    ),
+    slug: str = typer.Option(..., help="The assessment's slug: created, or its draft replaced."),
+    organization: str | None = typer.Option(None, help="Organization slug (if several)."),
+    publish: bool = typer.Option(False, "--publish", help="Publish the version saved."),
+) -> None:
+    """Create or change an assessment from a definition file, with adaptive sections checked
+    as the API checks them (pool items without right/wrong IRT parameters, too few items,
+    ...: exit code 2 and the reason), and publish it when asked (freezing each adaptive
+    pool's parameters). Prints the assessment, its version and each adaptive pool's size."""
+    import json
+
+    from pydantic import ValidationError
+    from sqlalchemy import select
+
+    from waa_ads.assessments import schemas as assessment_schemas
+    from waa_ads.assessments import service as assessment_service
+    from waa_ads.assessments.definition import AssessmentDefinition, Pinned
+    from waa_ads.assessments.models import Assessment
+    from waa_ads.auth.deps import Principal
+
+    try:
+        definition = AssessmentDefinition.model_validate(json.loads(definition_file.read_text()))
+    except (ValueError, ValidationError) as exc:
+        typer.echo(f"error: {definition_file}: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+    async def work(session: Any) -> str:
+        org = await _resolve_organization(session, organization)
+        principal = Principal.system(org.id)
+        existing = (
+            await session.execute(
+                select(Assessment).where(
+                    Assessment.organization_id == org.id, Assessment.slug == slug
+                )
+            )
+        ).scalar_one_or_none()
+        if existing is None:
+            assessment, version = await assessment_service.create_assessment(
+                session,
+                principal,
+                assessment_schemas.AssessmentCreate(slug=slug, definition=definition),
+            )
+        else:
+            assessment, version = await assessment_service.update_assessment(
+                session,
+                principal,
+                existing.id,
+                assessment_schemas.AssessmentUpdate(definition=definition),
+            )
+        lines = [f"assessment {slug} ({assessment.id}) version {version.version}"]
+        if publish:
+            assessment, version = await assessment_service.publish(
+                session, principal, assessment.id
+            )
+            lines.append(f"published version {version.version} ({version.id})")
+            pinned = Pinned.model_validate(version.pinned)
+            for section in pinned.sections:
+                if section.adaptive:
+                    lines.append(
+                        f"adaptive section {section.identifier}: "
+                        f"{len(section.adaptive)} calibrated items"
+                    )
+        return "\n".join(lines)
+
+    typer.echo(_in_transaction(load_settings(), work))
+
+
 @org_app.command("create")
 def org_create(
     slug: str = typer.Argument(..., help="Short name in URLs and commands, e.g. 'acme'."),

@@ -20,6 +20,7 @@ from tests.support.servers import free_port
 from tests.support.settings import make_settings
 from waa_ads.auth.models import Candidate
 from waa_ads.core.settings import Settings
+from waa_ads.integrations.models import IntegrationDelivery
 
 pytestmark = pytest.mark.asyncio
 
@@ -116,3 +117,28 @@ async def test_a_released_result_is_mailed_in_the_organizations_wording(
     ]
     unknown = await client.get("/api/v1/integrations/email/templates/newsletter", headers=headers)
     assert unknown.status_code == 422
+
+    # Erasing the candidate clears the address and the text from the log; replaying such
+    # an e-mail sends nothing.
+    erased = await client.post(f"/api/v1/candidates/{candidate.id}/erase", headers=headers)
+    assert erased.status_code == 200, erased.text
+    detail = (
+        await client.get(f"/api/v1/integrations/deliveries/{log[0]['id']}", headers=headers)
+    ).json()
+    assert (detail["target"], detail["status"]) == ("(erased)", "succeeded")
+    assert candidate.full_name not in detail["payload"] and "@" not in detail["payload"]
+    async with app.state.db.transaction(write=False) as session:
+        rows = (await session.scalars(select(IntegrationDelivery.payload))).all()
+    assert not [p for p in rows if candidate.email in p or candidate.full_name in p]
+    replayed = await client.post(
+        f"/api/v1/integrations/deliveries/{log[0]['id']}/replay", headers=headers
+    )
+    assert replayed.status_code == 202, replayed.text
+    await app.state.background.runner.wait_idle()
+    copy = (
+        await client.get(
+            f"/api/v1/integrations/deliveries/{replayed.json()['id']}", headers=headers
+        )
+    ).json()
+    assert (copy["status"], copy["error"]) == ("cancelled", "the candidate was erased")
+    assert len([m for m in inbox.messages if candidate.email in m[0]]) == 1

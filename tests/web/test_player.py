@@ -118,6 +118,7 @@ def _load_demo(data_dir: Path) -> tuple[list[str], dict[str, str]]:
                 name: await _add_candidate(db, settings, administrations[which], name, external_id)
                 for name, (external_id, which) in EXTRA.items()
             }
+            named["Ada Adaptive"] = await _adaptive_assessment(db, settings)
         finally:
             await blobs.aclose()
             await db.dispose()
@@ -256,6 +257,84 @@ async def _short_assessment(
         )
         assert issued.code
         return issued.code, administration.id
+
+
+ADAPTIVE_ITEMS = [
+    "sample-choice-largest-planet",
+    "sample-choice-percent-of",
+    "sample-tf-odd-sum",
+    "sample-tf-sound-vacuum",
+]
+
+
+async def _adaptive_assessment(db: Any, settings: Any) -> str:
+    """A published adaptive test of 2 to 3 items from four choice items given 2PL
+    parameters (as a calibration stores them), open now, with one candidate; the code."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select, update
+
+    from waa_ads.assessments import schemas as a_schemas
+    from waa_ads.assessments import service as a_service
+    from waa_ads.assessments.definition import AssessmentDefinition
+    from waa_ads.auth.deps import Principal
+    from waa_ads.auth.models import Organization
+    from waa_ads.content.models import Item, ItemVersion
+
+    async with db.transaction() as session:
+        org = (
+            await session.execute(select(Organization).where(Organization.slug == "demo"))
+        ).scalar_one()
+        principal = Principal.system(org.id, via="test")
+        items = list(
+            (await session.execute(select(Item).where(Item.identifier.in_(ADAPTIVE_ITEMS))))
+            .scalars()
+            .all()
+        )
+        for k, item in enumerate(sorted(items, key=lambda i: i.identifier)):
+            await session.execute(
+                update(ItemVersion)
+                .where(ItemVersion.item_id == item.id)
+                .values(irt={"model": "2pl", "a": 1.0 + 0.2 * k, "d": 1.0 - 0.6 * k})
+            )
+        definition = AssessmentDefinition.model_validate(
+            {
+                "title": "Adaptive quiz",
+                "navigation": "linear",
+                "allow_review": False,
+                "sections": [
+                    {
+                        "identifier": "cat",
+                        "title": "Adaptive",
+                        "items": [{"item_id": str(i.id)} for i in items],
+                        "adaptive": {
+                            "se_target": None,
+                            "min_items": 2,
+                            "max_items": 3,
+                            "scale": {"slope": 100, "intercept": 500},
+                        },
+                    }
+                ],
+                "time_limit_s": 600,
+                "scoring": {"release": "immediately"},
+            }
+        )
+        assessment, _ = await a_service.create_assessment(
+            session, principal, a_schemas.AssessmentCreate(slug="adaptive", definition=definition)
+        )
+        _, version = await a_service.publish(session, principal, assessment.id)
+        now = datetime.now(UTC)
+        administration = await a_service.create_administration(
+            session,
+            principal,
+            a_schemas.AdministrationCreate(
+                assessment_version_id=version.id,
+                title="Adaptive quiz",
+                opens_at=now - timedelta(minutes=1),
+                closes_at=now + timedelta(days=1),
+            ),
+        )
+    return await _add_candidate(db, settings, administration.id, "Ada Adaptive", "extra-cat")
 
 
 @pytest.fixture(scope="module")
@@ -1271,3 +1350,35 @@ def test_header_names_the_organization_and_candidate_from_the_lookup(
 
 def responses_of(attempt: dict[str, Any]) -> dict[int, Any]:
     return {i["position"]: i["response"]["value"] for i in attempt["items"] if i["response"]}
+
+
+def test_a_candidate_takes_a_short_adaptive_test(server: Server, page: Any) -> None:
+    """Each next question is chosen by the server once the candidate moves on: the heading
+    gives no total while more may come, there is no going back, and after the third question
+    the test stops and is submitted with its scaled ability as the score."""
+    from playwright.sync_api import expect
+
+    sign_in_code = server.code_of("Ada Adaptive")
+    enter_code(page, server, sign_in_code)
+    page.locator("#welcome-start").click()
+    seen = []
+    for n in (1, 2, 3):
+        expect(page.locator("#item-heading")).to_have_text(f"Question {n}")
+        expect(page.get_by_role("button", name="Previous")).to_be_hidden()
+        seen.append(page.locator("#item-form").inner_text())
+        page.locator("#item-form").get_by_role("radio").first.check()
+        wait_saved(page)
+        if n == 1:
+            shot(page, "60-adaptive-question")
+            check_axe(page, "adaptive question")
+        page.get_by_role("button", name="Next").click()
+    expect(page.locator("#item-heading")).to_have_text("Question 3 of 3")
+    expect(page.get_by_role("button", name="Next")).to_be_disabled()
+    assert len(set(seen)) == 3  # three different questions
+    page.get_by_role("button", name="Submit the test").click()
+    page.get_by_role("dialog", name="Submit the test?").get_by_role(
+        "button", name="Submit now"
+    ).click()
+    # one adaptive section: the score is its scaled ability estimate (100 theta + 500)
+    expect(page.locator("#result")).to_contain_text("standard error", timeout=15_000)
+    shot(page, "61-adaptive-finished")

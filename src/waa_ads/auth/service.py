@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 import redis.asyncio as aioredis
+import sqlalchemy as sa
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -550,11 +551,51 @@ async def update_candidate(
     return candidate
 
 
+# Integrations' delivery log, named here as a table: integrations builds on this domain,
+# not the other way round.
+_delivery_log = sa.table(
+    "integration_delivery",
+    sa.column("organization_id", sa.Uuid()),
+    sa.column("candidate_id", sa.Uuid()),
+    sa.column("channel", sa.String()),
+    sa.column("target", sa.String()),
+    sa.column("payload", sa.Text()),
+    sa.column("response_excerpt", sa.Text()),
+    sa.column("status", sa.String()),
+    sa.column("error", sa.String()),
+)
+
+
+async def _clear_sent_mail(
+    session: AsyncSession, organization_id: uuid.UUID, candidate_id: uuid.UUID, email: str | None
+) -> None:
+    """The e-mails to a candidate being erased keep neither address nor text (those sent
+    before deliveries named their candidate are found by address); any not sent yet are
+    cancelled."""
+    log = _delivery_log.c
+    to_them = log.candidate_id == candidate_id
+    if email:
+        to_them = to_them | (log.target == email)
+    waiting = log.status.in_(("pending", "retrying"))
+    await session.execute(
+        sa.update(_delivery_log)
+        .where(log.organization_id == organization_id, log.channel == "email", to_them)
+        .values(
+            target="(erased)",
+            payload='{"erased":true}',
+            response_excerpt=None,
+            status=sa.case((waiting, "cancelled"), else_=log.status),
+            error=sa.case((waiting, "the candidate was erased"), else_=log.error),
+        )
+    )
+
+
 async def erase_candidate(
     session: AsyncSession, organization_id: uuid.UUID, candidate_id: uuid.UUID, *, actor: Actor
 ) -> Candidate:
     candidate = await get_candidate(session, organization_id, candidate_id)
     if candidate.erased_at is None:
+        await _clear_sent_mail(session, organization_id, candidate.id, candidate.email)
         candidate.full_name = None
         candidate.email = None
         candidate.external_id = None

@@ -7,8 +7,9 @@ cannot reach Python objects), the defaults below where the organization wrote no
 Result notices ride the outbox: for a ``result.released`` event of a candidate with an
 e-mail address, the dispatcher renders the message and adds an ``email`` delivery (the
 same log, retries and replay as webhooks); ``integrations.deliver_email`` sends it with
-aiosmtplib. The address and the rendered text are stored on the delivery, so the log
-holds personal data: it is removed with the organization, not with the candidate.
+aiosmtplib. The address and the rendered text are stored on the delivery (which names its
+candidate), so the log holds personal data: erasing the candidate clears both (auth's
+``erase_candidate``), removing the organization removes the rows.
 """
 
 from __future__ import annotations
@@ -189,6 +190,7 @@ async def add_result_notice(
             "channel": EMAIL,
             "subscription_id": None,
             "target": candidate.email,
+            "candidate_id": candidate.id,
             "event_type": "result.released",
             "event_seq": seq,
             "dedupe_key": key,
@@ -221,6 +223,13 @@ async def prepare(session: AsyncSession, delivery_id: uuid.UUID) -> PreparedEmai
     if delivery is None:
         return None
     message = json.loads(delivery.payload)
+    if not isinstance(message, dict) or "to" not in message:
+        # Its candidate was erased (the address and text are gone): nothing to send.
+        delivery.status = "cancelled"
+        delivery.error = "the candidate was erased"
+        delivery.updated_at = delivery.completed_at = utcnow()
+        await session.flush()
+        return None
     return PreparedEmail(
         delivery.id, delivery.organization_id, message["to"], message["subject"], message["body"]
     )

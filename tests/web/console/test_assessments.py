@@ -5,6 +5,7 @@ archive and delete, and what a role without the right or another organization ge
 from __future__ import annotations
 
 import re
+import uuid
 from typing import Any
 
 import httpx
@@ -336,3 +337,68 @@ async def test_roles_without_the_right_and_other_organizations_are_refused(
     assert foreign.status_code == 404
     assert "Assessment not found" in foreign.text
     assert (await login(client, outsider))["Authorization"]
+
+
+async def test_an_adaptive_section_is_added_from_the_builder(
+    client: httpx.AsyncClient, make: Factory, db_session: Any
+) -> None:
+    from sqlalchemy import update
+
+    from waa_ads.content.models import ItemVersion
+
+    world, csrf = await _world(client, make)
+    created = await client.post(
+        "/api/v1/assessments",
+        json={"slug": "cat", "definition": world.definition()},
+        headers=world.headers,
+    )
+    assessment_id = created.json()["assessment"]["id"]
+    base = f"/console/assessments/{assessment_id}"
+    form = {
+        "kind": "adaptive",
+        "title": "Adaptive algebra",
+        "bank_id": world.bank_id,
+        "tags": "algebra",
+        "selection": "randomesque",
+        "min_items": "1",
+        "max_items": "2",
+        "se_target": "0.4",
+        "scale_slope": "100",
+        "scale_intercept": "500",
+    }
+    # The bank's algebra items are not calibrated: refused, each named.
+    refused = await post_form(client, f"{base}/sections", csrf, form)
+    assert refused.status_code == 422
+    assert "no right/wrong IRT parameters" in refused.text
+    for ident in ("A1", "A2"):
+        await db_session.execute(
+            update(ItemVersion)
+            .where(ItemVersion.item_id == uuid.UUID(world.items[ident]))
+            .values(irt={"model": "2pl", "a": 1.2, "d": 0.3})
+        )
+    await db_session.flush()
+    # The drawn section uses the same items; the adaptive one then has none left to draw.
+    definition = (await _api(client, world, assessment_id))["version"]["definition"]
+    definition["sections"] = definition["sections"][:1]
+    kept = await client.put(
+        f"/api/v1/assessments/{assessment_id}",
+        json={"definition": definition},
+        headers=world.headers,
+    )
+    assert kept.status_code == 200, kept.text
+    added = await post_form(client, f"{base}/sections", csrf, form)
+    assert added.status_code == 303, added.text
+    stored = (await _api(client, world, assessment_id))["version"]["definition"]
+    assert (stored["navigation"], stored["allow_review"]) == ("linear", False)
+    adaptive = stored["sections"][-1]["adaptive"]
+    assert adaptive["selection"] == "randomesque"
+    assert (adaptive["min_items"], adaptive["max_items"], adaptive["se_target"]) == (1, 2, 0.4)
+    assert adaptive["scale"] == {
+        "slope": 100.0,
+        "intercept": 500.0,
+        "lowest": None,
+        "highest": None,
+    }
+    page = (await client.get(base)).text
+    section = _section_html(page, stored["sections"][-1]["identifier"])
+    assert "adaptive" in section and "1 to 2 items" in section

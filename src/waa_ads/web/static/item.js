@@ -36,7 +36,11 @@ export function showItem(index, { focus = true } = {}) {
   const { value, flagged } = effective(item);
   writeItem(body, item.item.interactions, value);
   enhanceItem(body, item, value);
-  $("item-heading").textContent = `Question ${item.position} of ${shown.item_count}`;
+  // An adaptive test chooses each next question from the answers so far: its length is
+  // not known in advance.
+  $("item-heading").textContent = shown.more_items
+    ? `Question ${item.position}`
+    : `Question ${item.position} of ${shown.item_count}`;
   itemMessage("");
   flagToggle().checked = flagged;
   const flagLabel = flagToggle().parentElement;
@@ -45,7 +49,7 @@ export function showItem(index, { focus = true } = {}) {
   button("prev-button").hidden = linear;
   button("prev-button").disabled = state.index === 0;
   button("next-button").disabled = linear
-    ? item.position >= shown.item_count
+    ? item.position >= shown.item_count && !shown.more_items
     : state.index === items.length - 1;
   button("review-button").hidden = !shown.allow_review || linear;
   $("question-nav").hidden = linear;

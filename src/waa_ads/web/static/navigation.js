@@ -77,8 +77,12 @@ function renderProgress() {
   if (!state.view) return;
   const total = state.view.item_count;
   const answered = state.view.items.filter((item) => itemStatus(item).answered).length;
-  $("progress-label").textContent = `${answered} of ${total} answered`;
+  $("progress-label").textContent = state.view.more_items
+    ? `${answered} answered`
+    : `${answered} of ${total} answered`;
   const bar = $("progress-bar", HTMLProgressElement);
+  // An adaptive test's length is not known until it stops: no bar to fill meanwhile.
+  bar.hidden = !!state.view.more_items;
   bar.max = Math.max(total, 1);
   bar.value = answered;
 }

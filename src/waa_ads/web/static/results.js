@@ -23,6 +23,22 @@ export function addTerm(list, term, value) {
 }
 
 /**
+ * The score in words: an adaptive test's scaled ability estimate with its standard error,
+ * otherwise the points out of the maximum.
+ * @param {Result} result
+ */
+function scoreWords(result) {
+  const adaptive = Object.values(result.sections ?? {}).filter(
+    (s) => typeof s.scaled === "number" && typeof s.scaled_se === "number",
+  );
+  if (adaptive.length === 1) {
+    const only = adaptive[0];
+    return `${round(only.scaled ?? 0)} (standard error ${round(only.scaled_se ?? 0)})`;
+  }
+  return `${round(result.raw)} out of ${round(result.max_raw)}`;
+}
+
+/**
  * The result as a list of terms (score, band, outcome).
  * @param {Result} result
  * @returns {HTMLDListElement}
@@ -31,7 +47,7 @@ export function resultList(result) {
   const list = document.createElement("dl");
   /** @type {(term: string, value: string) => void} */
   const add = (term, value) => addTerm(list, term, value);
-  add("Score", `${round(result.raw)} out of ${round(result.max_raw)}`);
+  add("Score", scoreWords(result));
   if (result.band) add("Band", result.band);
   if (result.passed !== null && result.passed !== undefined) add("Outcome", result.passed ? "Passed" : "Not passed");
   return list;
@@ -77,7 +93,7 @@ export function feedbackSection(result, level, title) {
  * @param {Result} result
  */
 export function resultLine(result) {
-  const words = [`Score ${round(result.raw)} out of ${round(result.max_raw)}`];
+  const words = [`Score ${scoreWords(result)}`];
   if (result.band) words.push(`band: ${result.band}`);
   if (result.passed === true) words.push("passed");
   if (result.passed === false) words.push("not passed");

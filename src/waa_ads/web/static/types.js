@@ -108,8 +108,9 @@
  * @property {boolean} allow_review
  * @property {boolean} allow_flags
  * @property {string | null} title
- * @property {number} item_count
+ * @property {number} item_count  the items presented so far (adaptive tests add them one at a time)
  * @property {number} current_position
+ * @property {boolean} [more_items]  an adaptive test may still give items after the last one
  * @property {ViewItem[]} items  none while the attempt is paused
  * @property {BreakAllowance} breaks  the break button shows only when `allowed`
  */
@@ -178,6 +179,8 @@
  * @typedef {object} Result
  * @property {number} raw
  * @property {number} max_raw
+ * @property {Object<string, {scaled?: number | null, scaled_se?: number | null}>} [sections]
+ *   per section; an adaptive section's carry its scaled ability estimate and SE
  * @property {string | null} [band]
  * @property {boolean | null} [passed]
  * @property {ItemFeedback[]} [feedback]

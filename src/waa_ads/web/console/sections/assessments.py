@@ -255,6 +255,33 @@ def _rule_shown(values: Mapping[str, str], multi: Mapping[str, list[str]]) -> di
     }
 
 
+def _adaptive_from(values: Mapping[str, str]) -> dict[str, Any]:
+    """An adaptive section's settings as its form posted them (blank: the default)."""
+    adaptive: dict[str, Any] = {
+        "bank_id": values.get("bank_id", "") or None,
+        "tags": _words(values.get("tags")),
+        "selection": values.get("selection", "") or "max-info",
+    }
+    for name, integer in (
+        ("min_items", True),
+        ("max_items", True),
+        ("se_target", False),
+        ("exposure_target", False),
+        ("max_seconds", True),
+    ):
+        typed = _number(values.get(name), integer=integer)
+        if typed is not None:
+            adaptive[name] = typed
+    slope = _number(values.get("scale_slope"), integer=False)
+    intercept = _number(values.get("scale_intercept"), integer=False)
+    if slope is not None or intercept is not None:
+        adaptive["scale"] = {
+            "slope": 1.0 if slope is None else slope,
+            "intercept": 0.0 if intercept is None else intercept,
+        }
+    return adaptive
+
+
 def _rule_values(rule: Mapping[str, Any]) -> dict[str, Any]:
     """A rule as its form shows it."""
     return {
@@ -459,7 +486,10 @@ async def _builder(
         refusal=refusal,
         settings=settings_form,
         band_rows=_band_rows(settings_form.values),
-        fixed_sections=[s for s in definition["sections"] if not s.get("selection")],
+        fixed_sections=[
+            s for s in definition["sections"] if not s.get("selection") and not s.get("adaptive")
+        ],
+        selections=("max-info", "randomesque", "a-stratified"),
         status=status,
     )
 
@@ -602,6 +632,32 @@ async def add_section(request: Request, who: ActionDep, assessment_id: str) -> R
     values, multi = await _values(request)
     target = values.get("to", "")
 
+    if values.get("kind") == "adaptive":
+        adaptive = _adaptive_from(values)
+
+        def edit_adaptive(definition: dict[str, Any]) -> str | None:
+            ident = _new_identifier(definition)
+            definition["sections"].append(
+                {
+                    "identifier": ident,
+                    "title": values.get("title", "").strip() or "Adaptive",
+                    "adaptive": adaptive,
+                }
+            )
+            # An adaptive section moves forward only.
+            definition["navigation"] = "linear"
+            definition["allow_review"] = False
+            return None
+
+        return await _change(
+            request,
+            who,
+            assessment_id,
+            edit_adaptive,
+            flash="Adaptive section added; navigation is now linear (forward only).",
+            anchor="#sections",
+        )
+
     if values.get("kind") == "rule":
         rule = _rule_from(values, multi)
         shown = _rule_shown(values, multi)
@@ -634,7 +690,7 @@ async def add_section(request: Request, who: ActionDep, assessment_id: str) -> R
     def edit_items(definition: dict[str, Any]) -> str | None:
         if target and target != "new":
             section = _section(definition, target)
-            if section is None or section.get("selection"):
+            if section is None or section.get("selection") or section.get("adaptive"):
                 return f"there is no section {target!r} of fixed items any more"
             section.setdefault("items", []).append({"item_id": item_id})
             return None
