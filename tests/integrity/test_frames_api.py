@@ -336,3 +336,54 @@ async def test_a_policy_without_stills_takes_none(client: httpx.AsyncClient, mak
     assert (consent.status_code, problem(consent)) == (409, "frames-not-requested")
     frame = await _post_frame(client, attempt_id, headers, jpeg(FACE), "image/png")
     assert (frame.status_code, problem(frame)) == (409, "frames-not-requested")
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+async def test_erasing_the_candidate_deletes_every_image_of_their_stills(
+    app: FastAPI, client: httpx.AsyncClient, make: Factory
+) -> None:
+    ex = await exam(client, make, candidates=1, policy=POLICY.format(without="note"))
+    admin = ex.world.headers
+    attempt_id, me = await begin(client, ex.codes[0])
+    await client.post(
+        f"/api/v1/integrity/candidate/attempts/{attempt_id}/camera",
+        json={"consent": "given"},
+        headers=me,
+    )
+    for image in (FACE, TWO):
+        sent = await _post_frame(client, attempt_id, me, jpeg(image), "image/jpeg")
+        assert sent.status_code == 202, sent.text
+    listed = await _analysed(client, attempt_id, admin, 2)
+    await client.post(f"/api/v1/attempts/{attempt_id}/submit", headers=me)
+    # A warning would keep the thumbnails past the stills' retention; not past an erasure.
+    warned = await client.post(
+        f"/api/v1/integrity/attempts/{attempt_id}/decisions",
+        json={"kind": "warn", "reason": "Someone else in the room"},
+        headers=admin,
+    )
+    assert warned.status_code == 201, warned.text
+    blobs = app.state.blobs
+    async with app.state.db.transaction(write=False) as session:
+        rows = [await session.get(IntegrityFrame, uuid.UUID(f["id"])) for f in listed]
+        keys = {k for r in rows if r is not None for k in (r.sha256, r.thumbnail_sha256) if k}
+    assert len(keys) == 4 and all([await blobs.exists(k) for k in keys])
+
+    timeline = await client.get(f"/api/v1/integrity/attempts/{attempt_id}/timeline", headers=admin)
+    candidate_id = timeline.json()["candidate_id"]
+    erased = await client.post(f"/api/v1/candidates/{candidate_id}/erase", headers=admin)
+    assert erased.status_code == 200, erased.text
+    await app.state.background.runner.wait_idle()
+
+    after = await _frames(client, attempt_id, admin)
+    assert [(f["has_image"], f["has_thumbnail"]) for f in after] == [(False, False)] * 2
+    assert [f["findings"]["presence"] for f in after] == ["one", "several"]  # no picture
+    for frame in after:
+        for kind in ("image", "thumbnail"):
+            gone = await client.get(f"/api/v1/integrity/frames/{frame['id']}/{kind}", headers=admin)
+            assert (gone.status_code, problem(gone)) == (404, "frame-image-purged")
+    assert not any([await blobs.exists(k) for k in keys])
+    async with app.state.db.transaction(write=False) as session:
+        for f in after:
+            row = await session.get(IntegrityFrame, uuid.UUID(f["id"]))
+            assert row is not None and row.findings is not None
+            assert "signature" not in row.findings

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -590,6 +590,19 @@ async def _clear_sent_mail(
     )
 
 
+#: Run inside a candidate's erasure as ``hook(session, organization_id, candidate_id)``: the
+#: domains that keep a candidate's personal data of their own (integrity's webcam stills)
+#: register here when imported, as auth imports none of them.
+CandidateErasedHook = Callable[[AsyncSession, uuid.UUID, uuid.UUID], Awaitable[None]]
+_candidate_erased_hooks: list[CandidateErasedHook] = []
+
+
+def on_candidate_erased(hook: CandidateErasedHook) -> None:
+    """Have ``hook`` run whenever a candidate is erased (registering it again is a no-op)."""
+    if hook not in _candidate_erased_hooks:
+        _candidate_erased_hooks.append(hook)
+
+
 async def erase_candidate(
     session: AsyncSession, organization_id: uuid.UUID, candidate_id: uuid.UUID, *, actor: Actor
 ) -> Candidate:
@@ -610,6 +623,9 @@ async def erase_candidate(
             target_type="candidate",
             target_id=candidate.id,
         )
+    # Again on a candidate erased before: what an earlier erasure left goes now.
+    for hook in _candidate_erased_hooks:
+        await hook(session, organization_id, candidate.id)
     return candidate
 
 

@@ -28,6 +28,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from waa_ads.audit.service import SYSTEM_ACTOR
+from waa_ads.auth import service as auth_service
 from waa_ads.auth.deps import Principal
 from waa_ads.auth.models import Candidate
 from waa_ads.core.db import Database, utcnow
@@ -391,6 +392,57 @@ async def purge_expired(
     await session.flush()
     release_blobs_after_commit(session, released)
     return len(due)
+
+
+async def erase_frames(session: AsyncSession, attempt_ids: Iterable[uuid.UUID]) -> int:
+    """Delete the images of every still of these attempts at once, whatever decision
+    rests on them: the stills, their thumbnails and the small grey signature kept in the
+    findings (a picture too). The rows stay, purged, with the rest of their findings (no
+    picture: counts and boxes the signals and flags were computed from). The bytes go
+    after the commit, as at the end of retention. For a candidate's erasure, and for
+    anything that deletes attempts: call it first, their rows then go with the attempts
+    and their bytes after the commit. The number of frames. Idempotent."""
+    now = utcnow()
+    rows = (
+        await session.scalars(
+            select(IntegrityFrame)
+            .where(IntegrityFrame.attempt_id.in_(list(attempt_ids)))
+            .order_by(IntegrityFrame.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    ).all()
+    released: set[str] = set()
+    for frame in rows:
+        released.add(frame.sha256)
+        frame.purged_at = frame.purged_at or now
+        if frame.thumbnail_sha256 is not None:
+            released.add(frame.thumbnail_sha256)
+            frame.thumbnail_sha256 = None
+        if frame.findings and "signature" in frame.findings:
+            frame.findings = {k: v for k, v in frame.findings.items() if k != "signature"}
+    await session.flush()
+    release_blobs_after_commit(session, released)
+    return len(rows)
+
+
+async def erase_candidate_frames(
+    session: AsyncSession, organization_id: uuid.UUID, candidate_id: uuid.UUID
+) -> None:
+    """The images of every still of the candidate's attempts, deleted when the candidate
+    is erased (:func:`erase_frames`)."""
+    attempts = (
+        await session.scalars(
+            select(Attempt.id).where(
+                Attempt.organization_id == organization_id, Attempt.candidate_id == candidate_id
+            )
+        )
+    ).all()
+    if attempts:
+        await erase_frames(session, attempts)
+
+
+auth_service.on_candidate_erased(erase_candidate_frames)
 
 
 # --- blob lifetime --------------------------------------------------------------------------
