@@ -150,6 +150,40 @@ async def test_unreleased_results_are_refused_unless_previewed(
     assert "Unknown verification code" in page.text
 
 
+async def test_a_candidate_downloads_only_their_own_released_scorecard(
+    app: FastAPI, client: httpx.AsyncClient, make: Factory
+) -> None:
+    answers = [{"Q1": "B", "Q2": "B", "Q3": "A"}, {"Q1": "A", "Q2": "B", "Q3": "A"}]
+    cohort = await released_cohort(app, client, make, release="manual", answers=answers)
+    mine, theirs = cohort.attempts
+    code = cohort.exam.codes[0]
+    url = "/api/v1/reports/candidate/scorecard.pdf"
+
+    before = await client.post(url, json={"access_code": code, "attempt_id": mine})
+    assert (before.status_code, problem(before)) == (409, "result-not-released-for-report")
+    released = await client.post(f"/api/v1/results/{mine}/release", headers=cohort.admin)
+    assert released.status_code == 200, released.text
+
+    card = await client.post(url, json={"access_code": code, "attempt_id": mine})
+    assert card.status_code == 200, card.text
+    assert card.headers["content-type"] == "application/pdf"
+    assert "attachment" in card.headers["content-disposition"]
+    text = _text(card.content)
+    assert "2 / 3" in text and "Verification" in text
+    assert "Q1" not in text  # no item, response or key is printed
+    # the same file as the staff download (the receipt was issued by the first one)
+    staff = await client.get(f"/api/v1/reports/attempts/{mine}/scorecard.pdf", headers=cohort.admin)
+    assert staff.content == card.content
+
+    # another candidate's attempt, with my code: not found, whoever's it is
+    other = await client.post(url, json={"access_code": code, "attempt_id": theirs})
+    assert (other.status_code, problem(other)) == (404, "attempt-not-found")
+    unknown = await client.post(url, json={"access_code": "NOPE-NOPE", "attempt_id": mine})
+    assert (unknown.status_code, problem(unknown)) == (404, "access-code-invalid")
+    bad = await client.post(url, json={"access_code": code, "attempt_id": mine, "preview": True})
+    assert bad.status_code == 422
+
+
 async def test_verification_is_rate_limited_per_client(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:

@@ -16,7 +16,7 @@ from waa_ads.auth.errors import CREDENTIAL_ERRORS, RoleRequired
 from waa_ads.core.deps import DatabaseDep, SessionDep, SettingsDep
 from waa_ads.core.errors import error_responses
 from waa_ads.core.params import INT64_MAX
-from waa_ads.delivery.errors import AttemptNotFound
+from waa_ads.delivery.errors import AccessCodeInvalid, AttemptNotFound
 from waa_ads.reporting import errors, schemas, service
 from waa_ads.reporting.models import ReportJob
 
@@ -101,6 +101,42 @@ async def scorecard(
     )
     suffix = "-preview" if preview else ""
     return _file(data, "application/pdf", f"scorecard-{attempt_id}{suffix}.pdf")
+
+
+@router.post(
+    "/candidate/scorecard.pdf",
+    summary="A candidate's own scorecard PDF, by the access code they sat the test with",
+    response_class=Response,
+    responses={
+        200: {"description": "The scorecard.", "content": _PDF},
+        **error_responses(
+            AccessCodeInvalid,
+            AttemptNotFound,
+            errors.ResultNotReleasedForReport,
+            errors.ReleaseNotRecorded,
+        ),
+    },
+)
+async def candidate_scorecard(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    body: schemas.CandidateScorecardRequest,
+) -> Response:
+    """No sign-in: the access code is the candidate's credential, as for the lookup of
+    their results. Only an attempt that code opened, only once its result is released
+    (409 ``result-not-released-for-report`` before), never a preview; the same file as
+    the staff download (the first one issues the receipt, in this request's own unit of
+    work: a POST writes)."""
+    data, _ = await service.candidate_scorecard_pdf(
+        session,
+        settings,
+        request.app.state.blobs,
+        body.access_code,
+        body.attempt_id,
+        base_url=_base_url(request, settings),
+    )
+    return _file(data, "application/pdf", f"scorecard-{body.attempt_id}.pdf")
 
 
 @router.get(

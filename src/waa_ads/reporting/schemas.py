@@ -15,6 +15,16 @@ class FigureRead(BaseModel):
     value: str = Field(description="As printed on the scorecard.")
 
 
+class CandidateScorecardRequest(BaseModel):
+    """A candidate asking for their own scorecard: the access code they sat the test with
+    and the attempt."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    access_code: str = Field(min_length=1, max_length=200)
+    attempt_id: uuid.UUID
+
+
 class VerifyRead(BaseModel):
     """What a verification code stands for: only what the scorecard itself prints."""
 

@@ -472,6 +472,33 @@ async def scorecard_pdf(
     return await render_scorecard(built.card), built
 
 
+async def candidate_scorecard_pdf(
+    session: AsyncSession,
+    settings: Settings,
+    blobs: BlobStore | None,
+    access_code: str,
+    attempt_id: uuid.UUID,
+    *,
+    base_url: str | None = None,
+    db: Database | None = None,
+) -> tuple[bytes, Built]:
+    """The candidate's own scorecard: the attempt must be one that ``access_code`` opened
+    (AccessCodeInvalid for an unknown code, AttemptNotFound for another attempt, whoever's
+    it is) and its result released (ResultNotReleasedForReport otherwise; a candidate never
+    gets a preview). The same PDF, receipt and bytes as the staff download: the released
+    figures and the rater's feedback to the candidate, never a key or a rubric's points."""
+    from waa_ads.reporting.pdf import render_scorecard
+
+    seen = await delivery.overview(session, settings, access_code)
+    attempt = next((a for a in seen.attempts if a.id == attempt_id), None)
+    if attempt is None:
+        raise AttemptNotFound("this access code opened no such attempt")
+    built = await build_scorecard(
+        session, settings, blobs, attempt, preview=False, base_url=base_url, db=db
+    )
+    return await render_scorecard(built.card), built
+
+
 # --- verification ---------------------------------------------------------------------------
 
 

@@ -119,6 +119,23 @@ export async function lookupCode(accessCode) {
 }
 
 /**
+ * The candidate's own scorecard (a PDF) of an attempt their access code opened: the
+ * response as it came (200 with the PDF, or a problem: 409 before the result is released).
+ * @param {string} accessCode
+ * @param {string} attemptId
+ * @returns {Promise<Response>}
+ */
+export async function fetchScorecard(accessCode, attemptId) {
+  return fetch("/api/v1/reports/candidate/scorecard.pdf", {
+    method: "POST",
+    headers: { "Content-Type": "application/json", Accept: "application/pdf" },
+    body: JSON.stringify({ access_code: accessCode, attempt_id: attemptId }),
+    credentials: "omit",
+    cache: "no-store",
+  });
+}
+
+/**
  * Start or resume the attempt of an access code (the clock starts).
  * @param {string} accessCode
  * @returns {Promise<Reply<Started>>}

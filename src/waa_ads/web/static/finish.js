@@ -11,6 +11,7 @@ import { commitText } from "./item.js";
 import { problemMessage } from "./messages.js";
 import { itemStatus } from "./navigation.js";
 import { feedbackSection, resultList } from "./results.js";
+import { scorecardDownload } from "./scorecard.js";
 import { $, session, state, view } from "./store.js";
 import { later, stopTimers } from "./timer.js";
 import { focusHeading, showScreen } from "./ui.js";
@@ -130,7 +131,12 @@ async function loadResult() {
   const heading = document.createElement("h2");
   heading.textContent = "Your result";
   const feedback = feedbackSection(attempt.result, 3, "Feedback on your answers");
-  box.replaceChildren(heading, resultList(attempt.result), ...(feedback ? [feedback] : []));
+  box.replaceChildren(
+    heading,
+    resultList(attempt.result),
+    scorecardDownload(accessCode, attemptId),
+    ...(feedback ? [feedback] : []),
+  );
   box.dataset.released = "true";
   $("result-refresh").hidden = true;
   return true;

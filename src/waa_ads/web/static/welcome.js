@@ -10,6 +10,7 @@
 import { lookupCode, startAttempt } from "./api.js";
 import { OFFLINE, problemMessage } from "./messages.js";
 import { addTerm, endingWords, feedbackSection, resultLine, when } from "./results.js";
+import { scorecardDownload } from "./scorecard.js";
 import { $, keepSession, session, state } from "./store.js";
 import { later, stopTimers } from "./timer.js";
 import { focusHeading, renderHeader, showScreen } from "./ui.js";
@@ -104,6 +105,9 @@ function attempts(lookup) {
       ? resultLine(attempt.result)
       : live ? "" : "Not released yet";
     if (!live && !attempt.result_released) result.className = "pending";
+    if (attempt.result_released && attempt.result) {
+      result.append(scorecardDownload(shownCode, attempt.id, `Scorecard of attempt ${attempt.number} (PDF)`));
+    }
     started.dataset.label = "Started";
     ended.dataset.label = "How it ended";
     result.dataset.label = "Result";
