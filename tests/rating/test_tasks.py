@@ -23,9 +23,8 @@ async def test_the_sweep_queues_waiting_answers_once(
     async with app.state.db.transaction() as session:
         await session.execute(delete(RatingTask))
         await session.execute(delete(RatingOutcome))
+    assert await service.sync_all(app.state.db) == 2
+    assert await service.sync_all(app.state.db) == 0
     async with app.state.db.transaction() as session:
-        assert await service.sync_all(session) == 2
-    async with app.state.db.transaction() as session:
-        assert await service.sync_all(session) == 0
         tasks = await session.scalar(select(func.count()).select_from(RatingTask))
     assert tasks == 4

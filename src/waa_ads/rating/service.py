@@ -52,7 +52,7 @@ from waa_ads.content.rubrics.document import (
     score_with_rubric,
     validate_rubric_document,
 )
-from waa_ads.core.db import utcnow, uuid7
+from waa_ads.core.db import Database, utcnow, uuid7
 from waa_ads.core.errors import DomainError
 from waa_ads.core.settings import Settings
 from waa_ads.core.tenancy import get_scoped
@@ -205,6 +205,9 @@ async def create_plan(
         for member in members:
             session.add(_member_row(plan, role, member))
     await session.flush()
+    waiting = await _prepare_sync(session, plan, score_unanswered=True)
+    assert waiting is not None
+    await _queue_waiting(session, plan, waiting)
     await audit.record(
         session,
         organization_id=plan.organization_id,
@@ -223,7 +226,7 @@ async def create_plan(
             "score_unanswered": plan.score_unanswered,
         },
     )
-    await sync_plan(session, plan)
+    await _score_unanswered(session, plan, waiting.unanswered)
     return plan
 
 
@@ -500,6 +503,13 @@ async def update_plan(
     plan.version += 1
     plan.updated_at = utcnow()
     await session.flush()
+    waiting = None
+    if "item_refs" in changes or changes.get("score_unanswered", {}).get("after") is True:
+        # Every lock the sync needs is taken, and its rows written, before the change is
+        # audited; the unanswered responses are scored after.
+        waiting = await _prepare_sync(session, plan, score_unanswered=True)
+        assert waiting is not None
+        await _queue_waiting(session, plan, waiting)
     await audit.record(
         session,
         organization_id=plan.organization_id,
@@ -509,8 +519,8 @@ async def update_plan(
         target_id=plan.id,
         data={"version": plan.version, "changes": changes, "tasks_dropped_for": dropped},
     )
-    if "item_refs" in changes or changes.get("score_unanswered", {}).get("after") is True:
-        await sync_plan(session, plan)
+    if waiting is not None:
+        await _score_unanswered(session, plan, waiting.unanswered)
     return plan
 
 
@@ -763,13 +773,37 @@ def response_key(attempt_id: uuid.UUID, item_ref: str) -> str:
     return f"{attempt_id}:{item_ref}"
 
 
-async def sync_plan(session: AsyncSession, plan: RatingPlan) -> tuple[int, int]:
-    """Add an outcome row and its rating tasks for every response of the plan's
-    administration waiting for a person (an item of the newest result still ``pending``,
-    of an attempt in ``scoring``) that has none yet. Idempotent; the plan's row lock keeps
-    two syncs of one plan (the periodic task, a rater finding the queue empty) from adding
-    the same response twice. Returns (responses, tasks) added."""
-    await session.refresh(plan, with_for_update=True)
+@dataclass
+class _Waiting:
+    """What a sync found waiting for people under the plan's lock: the responses to queue
+    (attempt, item, item version, bank), and the unanswered ones to score 0 by attempt
+    (those attempts locked already)."""
+
+    queue: list[tuple[uuid.UUID, str, uuid.UUID, uuid.UUID | None]]
+    unanswered: dict[uuid.UUID, list[tuple[str, uuid.UUID]]]
+
+
+async def _lock_plan(session: AsyncSession, plan: RatingPlan, *, wait: bool) -> bool:
+    """Take the plan's row for a sync and read its settings as they are now.
+
+    ``FOR NO KEY UPDATE``: two syncs, or a sync and a plan change (``FOR UPDATE``), exclude
+    each other, while a rating's ``FOR KEY SHARE`` and the foreign-key checks of rows that
+    name the plan never wait for a sync. ``wait=False`` gives up at once (False) when
+    someone else holds the row: that sync or change queues the responses instead."""
+    row = (
+        await session.execute(
+            select(RatingPlan)
+            .where(RatingPlan.id == plan.id)
+            .with_for_update(key_share=True, skip_locked=not wait)
+            .execution_options(populate_existing=True)
+        )
+    ).scalar_one_or_none()
+    return row is not None
+
+
+def _waiting_items(plan: RatingPlan) -> Any:
+    """Items of the plan's administration waiting for a person: an item of the newest
+    result still ``pending``, of an attempt in ``scoring``."""
     newest = (
         select(AttemptResult.id)
         .where(AttemptResult.attempt_id == Attempt.id)
@@ -794,7 +828,25 @@ async def sync_plan(session: AsyncSession, plan: RatingPlan) -> tuple[int, int]:
     )
     if plan.item_refs:
         stmt = stmt.where(ItemScore.item_ref.in_(plan.item_refs))
-    waiting = (await session.execute(stmt)).all()
+    return stmt
+
+
+async def _prepare_sync(
+    session: AsyncSession, plan: RatingPlan, *, score_unanswered: bool, wait: bool = True
+) -> _Waiting | None:
+    """The first half of a sync, which takes every lock it needs before anything is
+    written: the plan's row (:func:`_lock_plan`; None when ``wait`` is False and someone
+    else holds it), then, when unanswered responses are to be scored now
+    (``score_unanswered``), their attempts in one ``SELECT ... ORDER BY id FOR UPDATE``.
+    Writing (:func:`_queue_waiting`, :func:`_score_unanswered`) and appending to the audit
+    chain come after, so a sync
+    never waits for an attempt while holding the chain's head (the deadlock with a result
+    change that holds the attempt and waits for the head). Without ``score_unanswered``,
+    unanswered responses (of a plan that scores them) are left waiting for a sync that
+    scores them."""
+    if not await _lock_plan(session, plan, wait=wait):
+        return None
+    waiting = (await session.execute(_waiting_items(plan))).all()
     known = set(
         (
             await session.execute(
@@ -802,17 +854,88 @@ async def sync_plan(session: AsyncSession, plan: RatingPlan) -> tuple[int, int]:
             )
         ).scalars()
     )
-    now = utcnow()
-    responses = tasks = 0
-    fresh = [w for w in waiting if response_key(w[0], w[1]) not in known]
+    fresh = []
+    for attempt_id, item_ref, version_id, bank_id in waiting:
+        key = response_key(attempt_id, item_ref)
+        if key not in known:
+            known.add(key)
+            fresh.append((attempt_id, item_ref, version_id, bank_id))
     blank: set[tuple[uuid.UUID, str]] = set()
     if plan.score_unanswered and fresh:
         blank = await _unanswered(session, [(w[0], w[1]) for w in fresh])
-    for attempt_id, item_ref, version_id, bank_id in fresh:
+    unanswered: dict[uuid.UUID, list[tuple[str, uuid.UUID]]] = {}
+    if score_unanswered and blank:
+        unanswered = await _hold_unanswered(
+            session, plan, [(w[0], w[1], w[2]) for w in fresh if (w[0], w[1]) in blank]
+        )
+    queue = [w for w in fresh if (w[0], w[1]) not in blank]
+    if not wait and queue:
+        queue = await _referable(session, queue)
+    return _Waiting(queue, unanswered)
+
+
+async def _referable(
+    session: AsyncSession, queue: list[tuple[uuid.UUID, str, uuid.UUID, uuid.UUID | None]]
+) -> list[tuple[uuid.UUID, str, uuid.UUID, uuid.UUID | None]]:
+    """The responses of ``queue`` whose attempt and item version new rows can name without
+    waiting: those rows taken ``FOR KEY SHARE SKIP LOCKED`` now (the lock the inserts'
+    foreign-key checks take, which waits while a result change holds the attempt ``FOR
+    UPDATE``). The others wait for the next sync."""
+    attempts = sorted({w[0] for w in queue})
+    versions = sorted({w[2] for w in queue})
+    held: set[uuid.UUID] = set()
+    for model, ids in ((Attempt, attempts), (ItemVersion, versions)):
+        for start in range(0, len(ids), 500):
+            held |= set(
+                (
+                    await session.execute(
+                        select(model.id)
+                        .where(model.id.in_(ids[start : start + 500]))
+                        .with_for_update(read=True, key_share=True, skip_locked=True)
+                    )
+                ).scalars()
+            )
+    return [w for w in queue if w[0] in held and w[2] in held]
+
+
+async def _hold_unanswered(
+    session: AsyncSession, plan: RatingPlan, blank: list[tuple[uuid.UUID, str, uuid.UUID]]
+) -> dict[uuid.UUID, list[tuple[str, uuid.UUID]]]:
+    """Lock the attempts of these unanswered responses (in id order, before any write)
+    and keep the responses still waiting once they are held: a person or a model that
+    scored one in the meantime keeps their score."""
+    attempts = sorted({a for a, _, _ in blank})
+    for start in range(0, len(attempts), 500):
+        await session.execute(
+            select(Attempt.id)
+            .where(Attempt.id.in_(attempts[start : start + 500]))
+            .order_by(Attempt.id)
+            .with_for_update()
+        )
+    still: set[tuple[uuid.UUID, str]] = set()
+    for start in range(0, len(attempts), 500):
+        rows = await session.execute(
+            _waiting_items(plan).where(ItemScore.attempt_id.in_(attempts[start : start + 500]))
+        )
+        still |= {(a, ref) for a, ref, _, _ in rows.all()}
+    held: dict[uuid.UUID, list[tuple[str, uuid.UUID]]] = defaultdict(list)
+    for attempt_id, item_ref, version_id in blank:
+        if (attempt_id, item_ref) in still:
+            held[attempt_id].append((item_ref, version_id))
+    return {a: sorted(items) for a, items in sorted(held.items())}
+
+
+async def _queue_waiting(
+    session: AsyncSession, plan: RatingPlan, waiting: _Waiting
+) -> tuple[int, int]:
+    """The second half of a sync, before anything is audited (the inserts' foreign-key
+    checks may wait for an attempt): an outcome row and its rating tasks per response to
+    queue. The unanswered responses are scored after (:func:`_score_unanswered`). Returns
+    (responses, tasks) queued."""
+    now = utcnow()
+    responses = tasks = 0
+    for attempt_id, item_ref, version_id, bank_id in waiting.queue:
         key = response_key(attempt_id, item_ref)
-        if key in known or (attempt_id, item_ref) in blank:
-            continue
-        known.add(key)
         needed = rules.ratings_needed(key, plan.double_share)
         session.add(
             RatingOutcome(
@@ -845,9 +968,26 @@ async def sync_plan(session: AsyncSession, plan: RatingPlan) -> tuple[int, int]:
         responses += 1
         tasks += needed
     await session.flush()
-    if blank:
-        await _score_unanswered(session, plan, fresh, blank)
     return responses, tasks
+
+
+async def sync_plan(
+    session: AsyncSession, plan: RatingPlan, *, score_unanswered: bool = True, wait: bool = True
+) -> tuple[int, int]:
+    """Add an outcome row and its rating tasks for every response of the plan's
+    administration waiting for a person that has none yet, and (``score_unanswered``)
+    score the unanswered ones 0 when the plan says so. Idempotent; the plan's row lock
+    keeps two syncs of one plan from adding the same response twice. ``wait=False``
+    (a rater's request, with ``score_unanswered=False``) waits for no lock at all: a plan
+    someone else holds is skipped, and so is a response whose attempt or item version
+    someone holds ``FOR UPDATE`` (:func:`_referable`); the next sync queues them. Returns
+    (responses, tasks) added."""
+    waiting = await _prepare_sync(session, plan, score_unanswered=score_unanswered, wait=wait)
+    if waiting is None:
+        return 0, 0
+    added = await _queue_waiting(session, plan, waiting)
+    await _score_unanswered(session, plan, waiting.unanswered)
+    return added
 
 
 async def _unanswered(
@@ -870,21 +1010,17 @@ async def _unanswered(
 async def _score_unanswered(
     session: AsyncSession,
     plan: RatingPlan,
-    fresh: Sequence[Any],
-    blank: set[tuple[uuid.UUID, str]],
+    unanswered: dict[uuid.UUID, list[tuple[str, uuid.UUID]]],
 ) -> None:
     """Score the unanswered responses 0 ("no response"), one result revision per attempt,
-    each recorded as a resolved outcome that needed no rating. Attempts are locked in id
-    order (after the plan's row, before the audit chain's head)."""
-    by_attempt: dict[uuid.UUID, list[tuple[str, uuid.UUID]]] = defaultdict(list)
-    for attempt_id, item_ref, version_id, _ in fresh:
-        if (attempt_id, item_ref) in blank:
-            by_attempt[attempt_id].append((item_ref, version_id))
-    for attempt_id in sorted(by_attempt):
-        attempt = await session.get(Attempt, attempt_id, with_for_update=True)
+    each recorded as a resolved outcome that needed no rating. The attempts are locked
+    already (:func:`_hold_unanswered`)."""
+    for attempt_id, items in unanswered.items():
+        attempt = await session.get(
+            Attempt, attempt_id, with_for_update=True, populate_existing=True
+        )
         if attempt is None or attempt.state != AttemptState.scoring.value:
             continue
-        items = sorted(by_attempt[attempt_id])
         result = await scoring.manual_scores(
             session,
             attempt,
@@ -938,24 +1074,33 @@ async def sync(
     return schemas.SyncReply(responses_added=responses, tasks_added=tasks)
 
 
-async def sync_all(session: AsyncSession, *, limit: int = 100) -> int:
-    """Every plan whose administration has attempts in ``scoring`` (a bounded batch)."""
-    plans = (
-        await session.execute(
-            select(RatingPlan)
-            .where(
-                exists().where(
-                    Attempt.administration_id == RatingPlan.administration_id,
-                    Attempt.state == AttemptState.scoring.value,
+async def sync_all(db: Database, *, limit: int = 100) -> int:
+    """Sync every plan whose administration has attempts in ``scoring`` (a bounded batch),
+    each plan in a unit of work of its own: its locks (the plan's row, the attempts of
+    its unanswered responses) are held only while that plan is synced, and never while
+    another plan's are awaited. Returns the responses queued."""
+    async with db.transaction(write=False) as session:
+        plan_ids = list(
+            (
+                await session.execute(
+                    select(RatingPlan.id)
+                    .where(
+                        exists().where(
+                            Attempt.administration_id == RatingPlan.administration_id,
+                            Attempt.state == AttemptState.scoring.value,
+                        )
+                    )
+                    .order_by(RatingPlan.id)
+                    .limit(limit)
                 )
-            )
-            .order_by(RatingPlan.id)  # plan rows locked in one order by everyone
-            .limit(limit)
+            ).scalars()
         )
-    ).scalars()
     added = 0
-    for plan in list(plans):
-        added += (await sync_plan(session, plan))[0]
+    for plan_id in plan_ids:
+        async with db.transaction() as session:
+            plan = await session.get(RatingPlan, plan_id)
+            if plan is not None:
+                added += (await sync_plan(session, plan))[0]
     return added
 
 
@@ -1147,11 +1292,14 @@ async def lease_next(
     claimed = await _claim(session, principal, memberships, now)
     if claimed is None and not synced:
         # Answers that started waiting since the last sweep join the queue now, so a rater
-        # never waits for the periodic task.
+        # never waits for the periodic task. Without waiting for any lock: a plan another
+        # sync or change holds is left to it, and unanswered responses to the syncs that
+        # score them (this may run after the rating just saved was audited, and a wait
+        # while holding the audit chain's head could deadlock).
         plans = {p.id: p for m, p in memberships if m.paused_at is None}
         added = 0
-        for key in sorted(plans):  # plan rows locked in one order by everyone
-            added += (await sync_plan(session, plans[key]))[0]
+        for key in sorted(plans):
+            added += (await sync_plan(session, plans[key], score_unanswered=False, wait=False))[0]
         if added:
             return await lease_next(session, settings, principal, plan_id, synced=True)
     if claimed is None:

@@ -8,8 +8,8 @@ from waa_ads.rating import service
 
 @periodic("rating.queue_responses", every_seconds=60)
 async def queue_responses(ctx: TaskContext) -> int:
-    """Queue the responses that started waiting for a person since the last run, for every
-    plan whose administration has attempts in ``scoring`` (a bounded batch of plans).
-    Idempotent: a response already queued is left alone."""
-    async with ctx.db.transaction() as session:
-        return await service.sync_all(session)
+    """Queue the responses that started waiting for a person since the last run, and score
+    the unanswered ones 0, for every plan whose administration has attempts in
+    ``scoring`` (a bounded batch of plans, one unit of work each). Idempotent: a response
+    already queued is left alone."""
+    return await service.sync_all(ctx.db)
