@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
+from waa_ads.assessments.commands import assessment_app
 from waa_ads.core.settings import Settings
 from waa_ads.integrations.commands import lti_app, webhooks_app
 from waa_ads.rating.commands import rating_app
@@ -47,6 +48,7 @@ app.add_typer(webhooks_app, name="webhooks")
 app.add_typer(lti_app, name="lti")
 app.add_typer(rating_app, name="rating")
 app.add_typer(report_app, name="report")
+app.add_typer(assessment_app, name="assessment")
 
 console = Console(stderr=True)
 T = TypeVar("T")

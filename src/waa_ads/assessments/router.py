@@ -6,10 +6,10 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, File, Query, Response, UploadFile, status
+from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile, status
 from pydantic import StringConstraints
 
-from waa_ads.assessments import schemas, service
+from waa_ads.assessments import interchange, schemas, service
 from waa_ads.assessments.errors import (
     AdministrationCancelled,
     AdministrationInUse,
@@ -37,6 +37,15 @@ from waa_ads.assessments.errors import (
 from waa_ads.assessments.models import Assessment, AssessmentVersion
 from waa_ads.auth.deps import PrincipalDep
 from waa_ads.auth.errors import CREDENTIAL_ERRORS, RoleRequired
+from waa_ads.content.errors import (
+    BankNotFound,
+    BankWriteForbidden,
+    ImportRejected,
+    NothingToImport,
+    PackageBuildError,
+    PackageError,
+    UnsafePackage,
+)
 from waa_ads.core.deps import SessionDep, SettingsDep
 from waa_ads.core.errors import error_responses
 from waa_ads.core.params import Version
@@ -77,6 +86,101 @@ async def create_assessment(
     session: SessionDep, principal: PrincipalDep, body: schemas.AssessmentCreate
 ) -> schemas.AssessmentWithVersion:
     return _pair(*await service.create_assessment(session, principal, body))
+
+
+@assessments.post(
+    "/import-qti",
+    response_model=schemas.TestImportRead,
+    status_code=status.HTTP_201_CREATED,
+    summary="Create an assessment from a QTI assessment test package (3.0, 2.2 or 2.1)",
+    responses=error_responses(
+        *CREDENTIAL_ERRORS,
+        RoleRequired,
+        BankNotFound,
+        BankWriteForbidden,
+        PackageError,
+        UnsafePackage,
+        NothingToImport,
+        ImportRejected,
+        interchange.TestPackageInvalid,
+        AssessmentSlugTaken,
+        *_REFERENCE_ERRORS,
+        413,
+    ),
+)
+async def import_qti_test(
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+    file: Annotated[UploadFile, File(description="A .zip content package holding a test")],
+    bank_id: Annotated[uuid.UUID, Form(description="The bank the test's items go to")],
+    slug: Annotated[
+        schemas.Slug | None,
+        Form(description="The new assessment's slug; default: from the test's identifier"),
+    ] = None,
+    test: Annotated[
+        str | None,
+        Form(description="The test's resource identifier, when the package holds several"),
+    ] = None,
+) -> schemas.TestImportRead:
+    """The test's items go to the bank (published, as new items or new versions of the
+    bank's items with the same identifier) and a draft assessment is made of them, all or
+    nothing: a refused item stores nothing (the 422 ``import-rejected`` problem lists each
+    item). ``notes`` lists what the assessment does differently from the test (nested
+    sections flattened, a section's time limit, an unusual outcome processing...)."""
+    done = await interchange.import_test_package(
+        session,
+        request.app.state.blobs,
+        principal,
+        bank_id,
+        file.filename or "upload.zip",
+        await file.read(),
+        slug=slug,
+        test=test,
+    )
+    return schemas.TestImportRead(
+        assessment=schemas.AssessmentRead.model_validate(done.assessment),
+        version=schemas.AssessmentVersionRead.model_validate(done.version),
+        items=done.items,
+        notes=done.notes,
+    )
+
+
+@assessments.get(
+    "/{assessment_id}/export-qti",
+    summary="An assessment version as a QTI 3.0 content package: its items and the test",
+    response_class=Response,
+    responses={
+        200: {"content": {"application/zip": {}}},
+        **error_responses(
+            *CREDENTIAL_ERRORS,
+            AssessmentNotFound,
+            AssessmentVersionNotFound,
+            interchange.TestExportUnsupported,
+            PackageBuildError,
+        ),
+    },
+)
+async def export_qti_test(
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+    assessment_id: uuid.UUID,
+    version: Annotated[int | None, Query(ge=1, description="Default: the newest")] = None,
+) -> Response:
+    """Items are the versions a published assessment version pinned (a selection's whole
+    pool, with ``qti-selection``); for a draft, each item's published version, else its
+    newest."""
+    data = await interchange.export_test_package(
+        session, request.app.state.blobs, principal, assessment_id, version
+    )
+    return Response(
+        data,
+        media_type="application/zip",
+        headers={
+            "Content-Disposition": f'attachment; filename="assessment-{assessment_id}-qti3.zip"'
+        },
+    )
 
 
 @assessments.get(

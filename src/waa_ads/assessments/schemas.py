@@ -183,3 +183,14 @@ class RosterCsvRow(BaseModel):
 class RowProblem(BaseModel):
     row: int
     problem: str
+
+
+class TestImportRead(BaseModel):
+    """An assessment made from a QTI assessment test: the draft, the items stored for it
+    (each with its status, as an item import reports them) and every difference between
+    the test and the assessment (``notes``)."""
+
+    assessment: AssessmentRead
+    version: AssessmentVersionRead
+    items: list[dict[str, Any]]
+    notes: list[str]

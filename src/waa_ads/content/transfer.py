@@ -17,7 +17,7 @@ import json
 import threading
 import uuid
 import zipfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -523,8 +523,11 @@ async def export_qti3(
     blobs: BlobStore,
     principal: Principal,
     versions: Sequence[ItemVersion],
+    *,
+    tests: Sequence[tuple[str, Callable[[Mapping[str, str]], bytes]]] = (),
 ) -> bytes:
-    """A QTI 3.0 content package of the given item versions with their media.
+    """A QTI 3.0 content package of the given item versions with their media (and the
+    assessment ``tests`` :func:`build_package` writes beside them).
 
     Each media file is placed at ``media/<file name>`` inside the package (the file's
     SHA-256 prefixed to the name when two different files share one), and each item,
@@ -564,7 +567,7 @@ async def export_qti3(
                 f"as QTI 3.0: {exc.detail}"
             ) from None
         items.append((item.identifier, rewrite_references(xml, target) if placed else xml))
-    return build_package(items, media)
+    return build_package(items, media, tests=tests)
 
 
 def export_native(versions: Sequence[ItemVersion]) -> bytes:

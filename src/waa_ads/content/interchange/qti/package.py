@@ -29,7 +29,7 @@ import re
 import stat
 import zipfile
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -568,6 +568,63 @@ def iter_package_items(
         yield _read_item(opened.archive, opened.resources, res, version, limits, media_policy)
 
 
+#: Assessment test resource types of the manifest, with the QTI version each announces.
+TEST_RESOURCE_TYPES: Mapping[str, str] = MappingProxyType(
+    {
+        "imsqti_test_xmlv3p0": "3.0",
+        "imsqti_test_xmlv2p2": "2.2",
+        "imsqti_test_xmlv2p1": "2.1",
+    }
+)
+
+
+@dataclass(frozen=True)
+class PackageTest:
+    """One assessment test resource: its XML (and the package files it refers to by
+    ``href`` from where it stands, e.g. a separate section file) or the reason it cannot
+    be read. ``href`` is the test file's path inside the package."""
+
+    identifier: str
+    href: str | None
+    qti_version: str
+    xml: bytes | None = None
+    files: Mapping[str, bytes] = field(default_factory=dict)
+    error: str | None = None
+
+
+def read_tests(data: bytes, *, limits: PackageLimits = DEFAULT_LIMITS) -> list[PackageTest]:
+    """The assessment tests a content package declares, in manifest order, each with its
+    XML (checked like an item's: no DOCTYPE, well-formed, within the limits) and the other
+    XML files of the package (section files a test may refer to), or with its error.
+    Raises PackageError when the package as a whole is refused."""
+    opened = _open_package(data, limits)
+    item_files = {
+        r.href for r in opened.resources.values() if r.resource_type in ITEM_RESOURCE_TYPES
+    }
+    found: list[PackageTest] = []
+    for res in opened.resources.values():
+        version = TEST_RESOURCE_TYPES.get(res.resource_type)
+        if version is None:
+            continue
+        if res.problems or res.href is None:
+            reason = "; ".join(res.problems) or "the resource names no file (href)"
+            found.append(PackageTest(res.identifier, res.href, version, error=reason))
+            continue
+        try:
+            xml = opened.archive.read(res.href, limits.max_item_bytes)
+            _parse_xml(xml, res.href)
+            others = {
+                name: opened.archive.read(name, limits.max_item_bytes)
+                for name in [*res.files, *_dependency_files(opened.resources, res)[0]]
+                if name != res.href and name.endswith(".xml") and name not in item_files
+            }
+        except (_EntryError, ValueError) as exc:
+            found.append(PackageTest(res.identifier, res.href, version, error=str(exc)))
+            continue
+        found.append(PackageTest(res.identifier, res.href, version, xml=xml, files=others))
+    return found
+
+
 @dataclass
 class _OpenedPackage:
     archive: _Archive
@@ -729,8 +786,12 @@ def build_package(
     *,
     identifier: str | None = None,
     media_policy: MediaPolicy = DEFAULT_POLICY,
+    tests: Sequence[tuple[str, Callable[[Mapping[str, str]], bytes]]] = (),
 ) -> bytes:
-    """A QTI 3.0 content package (zip bytes) holding ``items`` and ``media``.
+    """A QTI 3.0 content package (zip bytes) holding ``items`` and ``media``, and the
+    assessment ``tests``: ``(identifier, build)`` pairs where ``build`` is given each item
+    identifier's path in the package and returns the QTI 3.0 test XML (written at the
+    package root as ``<identifier>.xml``, so those paths are its ``href``s).
 
     ``items`` are ``(identifier, QTI 3.0 item XML)`` pairs. ``media`` maps package paths
     (``media/figure-1.png``) to bytes. The item XML is stored unchanged, so each item is
@@ -812,6 +873,19 @@ def build_package(
         etree.SubElement(resource, f"{cp}file", href=href)
         for target in used:
             etree.SubElement(resource, f"{cp}dependency", identifierref=media_ids[target])
+    test_files: dict[str, bytes] = {}
+    for test_id, build in tests:
+        href = f"{test_id}.xml"
+        if not _NCNAME_RE.match(test_id) or test_id in seen or href in test_files:
+            raise PackageBuildError(f"test identifier {test_id!r} is not a free XML name")
+        test_files[href] = build(MappingProxyType(dict(hrefs)))
+        content_hash.update(test_id.encode() + b"\0" + test_files[href] + b"\0")
+        resource = etree.SubElement(
+            resources, f"{cp}resource", identifier=test_id, type="imsqti_test_xmlv3p0", href=href
+        )
+        etree.SubElement(resource, f"{cp}file", href=href)
+        for item_id, _ in items:
+            etree.SubElement(resource, f"{cp}dependency", identifierref=item_id)
     for path, media_id in media_ids.items():
         resource = etree.SubElement(
             resources, f"{cp}resource", identifier=media_id, type="webcontent", href=path
@@ -825,6 +899,8 @@ def build_package(
         _write(archive, MANIFEST_NAME, manifest_bytes, compress=True)
         for item_id, xml in sorted(items):
             _write(archive, hrefs[item_id], xml, compress=True)
+        for href, xml in sorted(test_files.items()):
+            _write(archive, href, xml, compress=True)
         for path in sorted(media):
             stored = media_checks[path].content_type in _STORED_TYPES
             _write(archive, path, media[path], compress=not stored)
