@@ -39,6 +39,12 @@ class PolicyVersionRead(_Read):
 
 
 class FlagRead(BaseModel):
+    id: uuid.UUID | None = Field(
+        default=None,
+        description="The flag's id: kept while its rule keeps firing on the attempt, new when "
+        "the rule fires again after it stopped (the audit's integrity.flag_raised names it). "
+        "None for a flag stored before flags had ids.",
+    )
     rule: str
     severity: str
     reason: str

@@ -29,7 +29,7 @@ from waa_ads.audit.service import SYSTEM_ACTOR, Actor
 from waa_ads.auth.deps import Principal
 from waa_ads.auth.errors import RoleRequired
 from waa_ads.auth.models import Role
-from waa_ads.core.db import Database, utcnow
+from waa_ads.core.db import Database, utcnow, uuid7
 from waa_ads.core.pagination import decode_cursor, encode_cursor
 from waa_ads.core.settings import Settings
 from waa_ads.core.tasks import enqueue_after_commit
@@ -61,6 +61,8 @@ SWEEP_BATCH = 100
 _SEVERITY_ORDER = {"low": 1, "medium": 2, "high": 3}
 _APPEALABLE = frozenset({"warn", "invalidate"})
 _log = structlog.get_logger(__name__)
+#: Who raises flags in the audit trail: the analysis, whoever asked for it.
+ANALYSIS_ACTOR = Actor("system", "integrity")
 
 
 # --- access ---------------------------------------------------------------------------------
@@ -373,6 +375,11 @@ async def analyse_attempt(
     summary = await session.scalar(
         select(IntegritySummary).where(IntegritySummary.attempt_id == attempt.id)
     )
+    # A flag keeps its id while its rule keeps firing; a rule that fires where it did not
+    # before raises a new flag (audited below).
+    before: dict[str, str | None] = {
+        str(f.get("rule")): f.get("id") for f in (summary.flags if summary is not None else [])
+    }
     if summary is None:
         summary = IntegritySummary(
             organization_id=attempt.organization_id,
@@ -380,12 +387,15 @@ async def analyse_attempt(
             administration_id=attempt.administration_id,
         )
         session.add(summary)
+    ids = {f.rule: before.get(f.rule) or str(uuid7()) for f in flags}
+    raised = [f for f in flags if f.rule not in before]
     summary.policy_name, summary.policy_version = name, version
     summary.signals = {
         key: {"value": value.value, "evidence": value.evidence} for key, value in computed.items()
     }
     summary.flags = [
         {
+            "id": ids[f.rule],
             "rule": f.rule,
             "severity": f.severity,
             "reason": f.reason,
@@ -401,6 +411,28 @@ async def analyse_attempt(
     summary.status = "decided" if decided else ("open" if flags else "clear")
     summary.computed_at = utcnow()
     await session.flush()
+    if raised:
+        # Ids, the rule and its severity only: the reason and the evidence stay in the
+        # summary, for reviewers.
+        await audit.record_many(
+            session,
+            organization_id=attempt.organization_id,
+            events=[
+                audit.PendingEvent(
+                    "integrity.flag_raised",
+                    ANALYSIS_ACTOR,
+                    "attempt",
+                    attempt.id,
+                    {
+                        "flag_id": ids[f.rule],
+                        "attempt_id": str(attempt.id),
+                        "rule": f.rule,
+                        "severity": f.severity,
+                    },
+                )
+                for f in raised
+            ],
+        )
     return summary
 
 
