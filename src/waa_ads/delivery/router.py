@@ -281,7 +281,7 @@ async def advance(
 
 @router.put(
     "/{attempt_id}/position",
-    response_model=schemas.AdvanceResponse,
+    response_model=schemas.PositionResponse,
     summary="Record the question open, so a reload or another device opens it again",
     responses=error_responses(
         AttemptNotFound,
@@ -297,7 +297,7 @@ async def set_position(
     attempt_id: uuid.UUID,
     body: schemas.PositionRequest,
     credential: Credential = None,
-) -> schemas.AdvanceResponse:
+) -> schemas.PositionResponse:
     attempt = await _attempt(session, settings, attempt_id, credential)
     before = attempt.current_position
     recorded = await service.set_position(session, settings, attempt, body.position)

@@ -111,6 +111,10 @@ class AttemptView(CandidateReply):
     items: list[AttemptViewItem]
 
 
+class PositionResponse(CandidateReply):
+    current_position: int
+
+
 class AdvanceResponse(CandidateReply):
     current_position: int
     finished: bool = Field(

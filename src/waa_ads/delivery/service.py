@@ -1575,7 +1575,7 @@ async def advance(
 
 async def set_position(
     session: AsyncSession, settings: Settings, attempt: Attempt, position: int
-) -> schemas.AdvanceResponse:
+) -> schemas.PositionResponse:
     """Record the question open (free navigation), so that a reload or another device
     opens it again. Idempotent and cheap: one guarded update, no history. With linear
     navigation the position moves only by :func:`advance`: recording the current one is
@@ -1598,7 +1598,7 @@ async def set_position(
             raise errors.ItemClosed(
                 "linear navigation: the position moves only by advancing to the next item"
             )
-        return schemas.AdvanceResponse(current_position=attempt.current_position)
+        return schemas.PositionResponse(current_position=attempt.current_position)
     if position != attempt.current_position:
         await session.execute(
             update(Attempt)
@@ -1606,7 +1606,7 @@ async def set_position(
             .values(current_position=position)
         )
         attempt.current_position = position
-    return schemas.AdvanceResponse(current_position=position)
+    return schemas.PositionResponse(current_position=position)
 
 
 # --- submit ------------------------------------------------------------------------------
