@@ -65,6 +65,22 @@ def test_every_interaction_example() -> None:
     assert declared["CITY"] == (Cardinality.SINGLE, BaseType.POINT)
     assert declared["REPORT"] == (Cardinality.SINGLE, BaseType.FILE)
     assert declared["TEMPERATURE"] == (Cardinality.SINGLE, BaseType.INTEGER)
+    assert declared["ROUTE"] == (Cardinality.ORDERED, BaseType.IDENTIFIER)
+    assert declared["ROADS"] == (Cardinality.MULTIPLE, BaseType.PAIR)
+    assert declared["LABELS"] == (Cardinality.MULTIPLE, BaseType.DIRECTED_PAIR)
+    assert declared["PASS"] == (Cardinality.SINGLE, BaseType.BOOLEAN)
+    assert declared["PLAYS"] == (Cardinality.SINGLE, BaseType.INTEGER)
+    route = item.interaction_for("ROUTE")
+    assert route is not None and route.choices[1].attributes == {"hotspot-label": "Mill"}
+    labels = item.interaction_for("LABELS")
+    assert labels is not None and [h.identifier for h in labels.hotspots] == ["south"]
+    assert labels.choices[0].image
+    plays = item.interaction_for("PLAYS")
+    assert plays is not None and (plays.max_plays, plays.autostart) == (2, False)
+    assert plays.graphic is not None
+    assert plays.graphic.markup == '<audio src="sounds/bell.wav">A bell ringing</audio>'
+    end = item.interaction_for("PASS")
+    assert end is not None and end.title == "Pass this question"
     gaps = item.interaction_for("GASES")
     assert gaps is not None and [g.identifier for g in gaps.gaps] == ["g1", "g2"]
     verbs = item.interaction_for("VERB")

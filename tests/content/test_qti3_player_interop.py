@@ -40,6 +40,14 @@ _TOLERANCE = (
     "accepts a value within the range"
 )
 
+_BOOLEAN_CONDITION = (
+    "the player takes a boolean response given the value false as true where the response "
+    "itself is the condition (<qti-variable> directly in <qti-response-if>): the end attempt "
+    "response PASS set to false scores as a pass; the product follows QTI 3.0 ASI Information "
+    "Model, responseIf: the branch is taken only when its expression is true (false and NULL "
+    "are not)"
+)
+
 #: item identifier -> why the other player scores some answers to it differently, and the
 #: specification clause the product follows. Only the other player's shortcomings belong
 #: here; its exact answers (the correct response, no response) must still agree.
@@ -48,6 +56,7 @@ PLAYER_LIMITATIONS: dict[str, str] = {
     "sample-numeric-fahrenheit": _TOLERANCE,
     "sample-numeric-sun-distance": _TOLERANCE,
     "sample-slider-water-surface": _TOLERANCE,
+    "sample-end-attempt-longest-river": _BOOLEAN_CONDITION,
 }
 #: What the player reports about those limitations on the console.
 PLAYER_LIMITATION_MESSAGES = ("toleranceMode is not supported yet",)

@@ -118,6 +118,8 @@ OBJECT = Graphic(
     height="100",
 )
 
+AUDIO = Graphic(markup='<audio src="sounds/bell.ogg"/>', src="sounds/bell.ogg")
+
 
 @st.composite
 def interaction_and_declaration(
@@ -242,6 +244,63 @@ def interaction_and_declaration(
                     AreaMapEntry(shape=Shape.DEFAULT, value=0.0),
                 ),
             )
+    elif kind in (
+        InteractionType.GRAPHIC_ORDER,
+        InteractionType.GRAPHIC_ASSOCIATE,
+        InteractionType.GRAPHIC_GAP_MATCH,
+    ):
+        fields["graphic"] = IMG
+        ids = unique_ids(draw, 3, taken)
+        associable = kind is not InteractionType.GRAPHIC_ORDER
+        spots = tuple(
+            Choice(
+                identifier=i,
+                shape=Shape.CIRCLE,
+                coords=(30.0 * (n + 1), 50.0, 10.0),
+                match_max=draw(st.sampled_from([1, 2])) if associable else None,
+                attributes={"hotspot-label": f"spot {n}"} if n else {},
+            )
+            for n, i in enumerate(ids)
+        )
+        if kind is InteractionType.GRAPHIC_ORDER:
+            card, fields["choices"] = Cardinality.ORDERED, spots
+            fields["max_choices"] = draw(st.none() | st.just(3))
+            correct = draw(st.permutations(ids))
+        else:
+            card = Cardinality.MULTIPLE
+            fields["max_associations"] = draw(st.none() | st.integers(1, 3))
+            if kind is InteractionType.GRAPHIC_ASSOCIATE:
+                fields["choices"] = spots
+                pairs = [sorted([a, b]) for a in ids for b in ids if a < b]
+                base = BaseType.PAIR
+            else:
+                labels = unique_ids(draw, 2, taken)
+                fields["choices"] = tuple(
+                    Choice(
+                        identifier=label,
+                        content=f'<img src="images/{label}.png" alt="{label}"/>',
+                        image=True,
+                        match_max=1,
+                    )
+                    for label in labels
+                )
+                fields["hotspots"] = spots
+                pairs = [[a, b] for a in labels for b in ids]
+                base = BaseType.DIRECTED_PAIR
+            correct = draw(st.lists(st.sampled_from(pairs), min_size=1, max_size=2, unique_by=repr))
+            if fields["max_associations"]:
+                correct = correct[: fields["max_associations"]]
+            mapping = draw(st.none() | st.builds(lambda: mapping_for(draw, pairs)))
+    elif kind is InteractionType.END_ATTEMPT:
+        base = BaseType.BOOLEAN
+        fields["title"] = draw(st.sampled_from(["Skip", "I am done"]))
+    elif kind is InteractionType.MEDIA:
+        base = BaseType.INTEGER
+        fields["graphic"] = AUDIO
+        fields["autostart"] = draw(st.booleans())
+        fields["min_plays"] = draw(st.none() | st.just(1))
+        fields["max_plays"] = draw(st.none() | st.integers(0, 3))
+        fields["loop"] = draw(st.none() | st.booleans())
     elif kind is InteractionType.EXTENDED_TEXT:
         base = BaseType.STRING
         card = draw(st.sampled_from([Cardinality.SINGLE, Cardinality.ORDERED]))

@@ -284,6 +284,81 @@ ITEMS: dict[str, tuple[bytes, list[str]]] = {
         ),
         ["73.25"],
     ),
+    "graphic_gap_match": (
+        _item(
+            "graphic_gap_match",
+            _decl("RESPONSE", "multiple", "directedPair",
+                  _correct("GL_SUN A_SKY")
+                  + '<qti-mapping default-value="0"><qti-map-entry map-key="GL_SUN A_SKY" '
+                    'mapped-value="0.6131"/></qti-mapping>'),
+            """<qti-graphic-gap-match-interaction response-identifier="RESPONSE" max-associations="2">
+               <qti-prompt>Drag each picture to its place.</qti-prompt>
+               <img src="images/scene.png" alt="A landscape" width="300" height="200"/>
+               <qti-gap-img identifier="GL_SUN" match-max="1" object-label="Sun">
+                 <img src="images/sun.png" alt="a sun" width="30" height="30"/></qti-gap-img>
+               <qti-gap-text identifier="GL_FISH" match-max="1">Fish</qti-gap-text>
+               <qti-associable-hotspot identifier="A_SKY" shape="rect" coords="0,0,300,80"
+                 match-max="1" hotspot-label="Sky"/>
+               <qti-associable-hotspot identifier="A_SEA" shape="rect" coords="0,120,300,200"
+                 match-max="1"/>
+             </qti-graphic-gap-match-interaction>""",
+            RP_MAP,
+        ),
+        ["0.6131"],
+    ),
+    "graphic_order": (
+        _item(
+            "graphic_order",
+            _decl("RESPONSE", "ordered", "identifier", _correct("S_C", "S_A", "S_B")),
+            """<qti-graphic-order-interaction response-identifier="RESPONSE">
+               <qti-prompt>Order the stops.</qti-prompt>
+               <img src="images/route.png" alt="A route" width="300" height="200"/>
+               <qti-hotspot-choice identifier="S_A" shape="circle" coords="40,40,10" hotspot-label="Mill"/>
+               <qti-hotspot-choice identifier="S_B" shape="circle" coords="140,40,10"/>
+               <qti-hotspot-choice identifier="S_C" shape="circle" coords="240,40,10" hotspot-label="Farm"/>
+             </qti-graphic-order-interaction>""",
+        ),
+        [],
+    ),
+    "graphic_associate": (
+        _item(
+            "graphic_associate",
+            _decl("RESPONSE", "multiple", "pair",
+                  _correct("C_X C_Y")
+                  + '<qti-mapping default-value="0"><qti-map-entry map-key="C_X C_Y" '
+                    'mapped-value="0.7243"/></qti-mapping>'),
+            """<qti-graphic-associate-interaction response-identifier="RESPONSE" max-associations="1">
+               <qti-prompt>Join the two towns that share a road.</qti-prompt>
+               <img src="images/towns.png" alt="Three towns" width="300" height="200"/>
+               <qti-associable-hotspot identifier="C_X" shape="circle" coords="40,40,10" match-max="1"/>
+               <qti-associable-hotspot identifier="C_Y" shape="circle" coords="140,40,10" match-max="1"/>
+               <qti-associable-hotspot identifier="C_Z" shape="circle" coords="240,40,10" match-max="1"/>
+             </qti-graphic-associate-interaction>""",
+            RP_MAP,
+        ),
+        ["0.7243"],
+    ),
+    "end_attempt": (
+        _item(
+            "end_attempt",
+            _decl("RESPONSE", "single", "boolean", ""),
+            """<p>Done? <qti-end-attempt-interaction response-identifier="RESPONSE"
+               title="I have finished"/></p>""",
+        ),
+        [],
+    ),
+    "media": (
+        _item(
+            "media",
+            _decl("RESPONSE", "single", "integer", _correct("7919")),
+            """<qti-media-interaction response-identifier="RESPONSE" autostart="false"
+                 max-plays="3">
+               <qti-prompt>Watch the clip.</qti-prompt>
+               <video src="video/clip.mp4" width="320" height="180">A clip</video>
+             </qti-media-interaction>""",
+        ),
+        ["7919"],
+    ),
 }  # fmt: skip
 
 ALWAYS_SECRET = [
@@ -587,6 +662,58 @@ def test_other_controls(items: dict[str, ItemDefinition]) -> None:
     assert [o.get("value") for o in selects[0].iter("option")] == ["", "1", "2", "3"]
     associate = candidate_view(items["associate"], shuffle_seed=None)
     assert len(list(_dom(associate).iter("select"))) == 4  # two pairs, two sides each
+
+
+def test_graphic_area_interactions(items: dict[str, ItemDefinition]) -> None:
+    """Each area of a graphic order, associate or gap match interaction is a labelled
+    select carrying its shape, so a click or a drop on the picture finds it."""
+    order = candidate_view(items["graphic_order"], shuffle_seed=None)
+    selects = list(_dom(order).iter("select"))
+    assert [s.get("data-choice") for s in selects] == ["S_A", "S_B", "S_C"]
+    assert selects[0].get("data-coords") == "40,40,10"
+    assert [o.get("value") for o in selects[0].iter("option")] == ["", "1", "2", "3"]
+    assert [o["label"] for o in order["interactions"][0]["options"]] == ["Mill", "Area 2", "Farm"]
+    associate = candidate_view(items["graphic_associate"], shuffle_seed=None)
+    pairs = list(_dom(associate).iter("select"))
+    assert len(pairs) == 2  # one pair (max-associations), two sides
+    assert [o.get("value") for o in pairs[0].iter("option")] == ["", "C_X", "C_Y", "C_Z"]
+    gaps = candidate_view(items["graphic_gap_match"], shuffle_seed=None)
+    description = gaps["interactions"][0]
+    assert [o["label"] for o in description["options"]] == ["Sun", "Fish"]
+    assert description["options"][0]["image"] is True
+    assert [h["identifier"] for h in description["hotspots"]] == ["A_SKY", "A_SEA"]
+    root = _dom(gaps)
+    area_selects = list(root.iter("select"))
+    assert [s.get("data-gap") for s in area_selects] == ["A_SKY", "A_SEA"]
+    assert [label.text for label in root.iter("label")] == ["Sky", "Area 2"]
+    assert [o.text for o in area_selects[0].iter("option")] == ["—", "Sun", "Fish"]
+
+
+def test_end_attempt_and_media(items: dict[str, ItemDefinition]) -> None:
+    end = candidate_view(items["end_attempt"], shuffle_seed=None)
+    button = _dom(end).find(".//button")
+    assert button is not None
+    assert (button.get("type"), button.get("aria-pressed"), button.text) == (
+        "button",
+        "false",
+        "I have finished",
+    )
+    assert end["interactions"][0]["button_label"] == "I have finished"
+    media = candidate_view(
+        items["media"], shuffle_seed=None, resolve_media=lambda path: f"/files/{path}"
+    )
+    video = _dom(media).find(".//video")
+    assert video is not None
+    assert video.get("src") == "/files/video/clip.mp4"
+    assert video.get("controls") is not None
+    description = media["interactions"][0]
+    assert description["media"] == {
+        "kind": "video",
+        "src": "/files/video/clip.mp4",
+        "width": "320",
+        "height": "180",
+    }
+    assert description["limits"] == {"autostart": False, "max_plays": 3}
 
 
 def test_candidate_facing_feedback_and_rubrics() -> None:

@@ -58,6 +58,11 @@ def _attrs(*names: str, required: tuple[str, ...] = ()) -> str:
         "rounding-mode": "q:roundingMode",
         "tolerance": "q:doubles",
         "show-hide": "q:showHide",
+        "autostart": "xs:boolean",
+        "loop": "xs:boolean",
+        "count-attempt": "xs:boolean",
+        "min-plays": "xs:nonNegativeInteger",
+        "max-plays": "xs:nonNegativeInteger",
         "external-scored": "q:externalScored",
         "format": "q:textFormat",
         "template": "xs:anyURI",
@@ -176,6 +181,16 @@ _GRAPHIC = (
     '<xs:anyAttribute processContents="skip"/></xs:complexType></xs:element></xs:choice>'
 )
 
+_MEDIA = (
+    "<xs:choice>"
+    + "".join(
+        f'<xs:element name="{name}"><xs:complexType mixed="true">{_ANY}'
+        '<xs:anyAttribute processContents="skip"/></xs:complexType></xs:element>'
+        for name in ("audio", "video", "object")
+    )
+    + "</xs:choice>"
+)
+
 
 def _content_element(name: str, *attrs: str, required: tuple[str, ...] = ()) -> str:
     return (
@@ -276,9 +291,10 @@ def _schema() -> str:
   {_content_element("qti-inline-choice", "identifier", "fixed", "template-identifier", "show-hide", required=("identifier",))}
   {_content_element("qti-simple-associable-choice", "identifier", "fixed", "match-max", "match-min", "template-identifier", "show-hide", required=("identifier", "match-max"))}
   {_content_element("qti-gap-text", "identifier", "fixed", "match-max", "match-min", "template-identifier", "show-hide", required=("identifier", "match-max"))}
-  {_content_element("qti-gap-img", "identifier", "fixed", "match-max", "match-min", "template-identifier", "show-hide", required=("identifier", "match-max"))}
+  {_content_element("qti-gap-img", "identifier", "fixed", "match-max", "match-min", "object-label", "template-identifier", "show-hide", required=("identifier", "match-max"))}
   {_content_element("qti-hottext", "identifier", "template-identifier", "show-hide", required=("identifier",))}
   {_content_element("qti-hotspot-choice", "identifier", "shape", "coords", "hotspot-label", "template-identifier", "show-hide", required=("identifier", "shape", "coords"))}
+  {_content_element("qti-associable-hotspot", "identifier", "shape", "coords", "hotspot-label", "match-max", "match-min", "template-identifier", "show-hide", required=("identifier", "shape", "coords", "match-max"))}
   <xs:element name="qti-gap"><xs:complexType>{_attrs("identifier", "required", *_COMMON, required=("identifier",))}</xs:complexType></xs:element>
   {_interaction("qti-choice-interaction", seq(_PROMPT + '<xs:element ref="q:qti-simple-choice" maxOccurs="unbounded"/>'),
                 "shuffle", "max-choices", "min-choices", "orientation")}
@@ -298,6 +314,18 @@ def _schema() -> str:
   {_interaction("qti-hotspot-interaction", seq(_PROMPT + _GRAPHIC + '<xs:element ref="q:qti-hotspot-choice" maxOccurs="unbounded"/>'),
                 "max-choices", "min-choices")}
   {_interaction("qti-select-point-interaction", seq(_PROMPT + _GRAPHIC), "max-choices", "min-choices")}
+  {_interaction("qti-graphic-order-interaction", seq(_PROMPT + _GRAPHIC + '<xs:element ref="q:qti-hotspot-choice" maxOccurs="unbounded"/>'),
+                "max-choices", "min-choices")}
+  {_interaction("qti-graphic-associate-interaction", seq(_PROMPT + _GRAPHIC + '<xs:element ref="q:qti-associable-hotspot" maxOccurs="unbounded"/>'),
+                "max-associations", "min-associations")}
+  {_interaction("qti-graphic-gap-match-interaction", seq(_PROMPT + _GRAPHIC
+                + '<xs:choice maxOccurs="unbounded"><xs:element ref="q:qti-gap-img"/><xs:element ref="q:qti-gap-text"/></xs:choice>'
+                + '<xs:element ref="q:qti-associable-hotspot" maxOccurs="unbounded"/>'),
+                "max-associations", "min-associations")}
+  {_interaction("qti-end-attempt-interaction", "", "title", "count-attempt")}
+  <xs:element name="qti-media-interaction"><xs:complexType>{seq(_PROMPT + _MEDIA)}
+    {_attrs("response-identifier", "autostart", "min-plays", "max-plays", "loop", *_COMMON, required=("response-identifier", "autostart"))}
+  </xs:complexType></xs:element>
   {_interaction("qti-text-entry-interaction", "", "base", "string-identifier", "expected-length", "pattern-mask",
                 "placeholder-text", "format")}
   {_interaction("qti-extended-text-interaction", seq(_PROMPT), "base", "string-identifier", "expected-length",

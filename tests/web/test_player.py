@@ -83,6 +83,7 @@ EXTRA = {
     "Ed Exhausted": ("extra-exhausted", "short"),
     "Wes Welcome": ("extra-welcome", "short"),
     "Dev Device": ("extra-device", "demo"),
+    "Gil Graphic": ("extra-graphic", "demo"),
 }
 
 # The break policy of the "breaks" quiz.
@@ -397,7 +398,7 @@ def enter_code(page: Any, server: Server, code: str) -> None:
     expect(page.locator("#welcome-heading")).to_be_focused()
 
 
-def sign_in(page: Any, server: Server, code: str, *, questions: int = 45, at: int = 1) -> None:
+def sign_in(page: Any, server: Server, code: str, *, questions: int = 50, at: int = 1) -> None:
     """Enter the code and start (or resume) the test; question ``at`` opens."""
     from playwright.sync_api import expect
 
@@ -406,7 +407,7 @@ def sign_in(page: Any, server: Server, code: str, *, questions: int = 45, at: in
     expect(page.locator("#item-heading")).to_have_text(f"Question {at} of {questions}")
 
 
-def go(page: Any, position: int, questions: int = 45) -> Any:
+def go(page: Any, position: int, questions: int = 50) -> Any:
     """Open question ``position`` from the question list; the item form."""
     from playwright.sync_api import expect
 
@@ -645,13 +646,13 @@ def test_candidate_answers_every_type_and_submits(server: Server, page: Any) -> 
 
     page.get_by_role("button", name="Review answers").click()
     expect(page.locator("#review-summary")).to_have_text(
-        "17 of 45 questions answered; 1 flagged for review."
+        "17 of 50 questions answered; 1 flagged for review."
     )
     shot(page, "03-review")
     check_axe(page, "review screen")
     page.locator("#review-submit").click()
     dialog = page.get_by_role("dialog", name="Submit the test?")
-    expect(dialog).to_contain_text("You answered 17 of 45 questions and 1 is flagged")
+    expect(dialog).to_contain_text("You answered 17 of 50 questions and 1 is flagged")
     shot(page, "04-confirm")
     check_axe(page, "confirm dialog")
     dialog.get_by_role("button", name="Submit now").click()
@@ -744,7 +745,7 @@ def test_reload_resumes_where_it_was(server: Server, page: Any) -> None:
     wait_saved(page)
 
     page.reload()  # the question that was open opens again
-    expect(page.locator("#item-heading")).to_have_text("Question 23 of 45")
+    expect(page.locator("#item-heading")).to_have_text("Question 23 of 50")
     expect(page.locator("#item-form input[type=text]")).to_have_value("Na")
     assert stored(server, page)["current_position"] == 23
     expect(go(page, 1).get_by_label("quick")).to_be_checked()
@@ -791,7 +792,7 @@ def test_another_device_opens_the_same_question(server: Server, browser: Any, pa
         shot(device, "07b-welcome-resume")
         check_axe(device, "welcome page to resume")
         device.locator("#welcome-start").click()
-        expect(device.locator("#item-heading")).to_have_text("Question 31 of 45")
+        expect(device.locator("#item-heading")).to_have_text("Question 31 of 50")
         expect(go(device, 8).locator("input[type=text]")).to_have_value("6")
         go(device, 12)
         # The move on the other device is recorded too: a reload here follows it.
@@ -799,7 +800,7 @@ def test_another_device_opens_the_same_question(server: Server, browser: Any, pa
     finally:
         other.close()
     page.reload()
-    expect(page.locator("#item-heading")).to_have_text("Question 12 of 45")
+    expect(page.locator("#item-heading")).to_have_text("Question 12 of 50")
 
 
 def _move_deadline(server: Server, attempt_id: str, seconds: float) -> None:
@@ -1144,10 +1145,120 @@ def test_gap_match_and_associate_take_drag_and_drop_and_the_keyboard(
     form.locator("li[data-choice=modern]").click()
     expect(form.get_by_label("Pair 3, item 1")).to_have_value("")
     # Nowhere does a question ask to drag what cannot be dragged.
-    for position in range(1, 46):
+    for position in range(1, 51):
         form = go(page, position)
         if "drag" in form.inner_text().lower():
-            assert form.locator(".waa-chip, .waa-point-mark").count() > 0, position
+            assert form.locator(".waa-chip, .waa-point-mark, .waa-area-mark").count() > 0, position
+
+
+def _at(box: Any, across: float, down: float) -> tuple[float, float]:
+    """The page point at a share of an element's width and height."""
+    return box["x"] + box["width"] * across, box["y"] + box["height"] * down
+
+
+def _drag_to(page: Any, source: Any, point: tuple[float, float], *, shot_as: str = "") -> None:
+    """Press on ``source``, move to ``point`` in steps and release."""
+    start = source.bounding_box()
+    assert start is not None
+    page.mouse.move(start["x"] + start["width"] / 2, start["y"] + start["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(*point, steps=8)
+    if shot_as:
+        shot(page, shot_as)
+    page.mouse.up()
+
+
+def test_pictures_sound_and_passing_by_pointer_and_keyboard(server: Server, page: Any) -> None:
+    """Graphic gap match, graphic order and graphic associate (on the picture with a pointer,
+    and with each area's own list from the keyboard), a recording played within its limit,
+    and a question passed with its end attempt button."""
+    from playwright.sync_api import expect
+
+    sign_in(page, server, server.code_of("Gil Graphic"))
+    form = go(page, 46)  # graphic gap match: labels dragged onto a 360 x 400 picture
+    picture = form.locator(".waa-area-stage img")
+    flower = form.locator("li[data-choice=flower]")
+    _drag_to(page, flower, _at(picture.bounding_box(), 180 / 360, 92 / 400), shot_as="20-labels")
+    expect(form.get_by_label("Top of the plant")).to_have_value("flower")
+    expect(flower).to_have_class(re.compile(r"\bplaced\b"))
+    expect(form.locator(".waa-area-mark[data-area=top]")).to_have_text("flower")
+    middle = form.get_by_label("Middle of the stem")
+    _drag_to(page, form.locator("li[data-choice=leaf]"), _at(middle.bounding_box(), 0.5, 0.5))
+    expect(middle).to_have_value("leaf")
+    soil = form.get_by_label("In the soil")  # the keyboard: the area's own list
+    soil.focus()
+    soil.select_option("root")
+    wait_saved(page)
+    assert sorted(responses(server, page)[46]) == ["flower top", "leaf middle", "root bottom"]
+    check_axe(page, "graphic gap match")
+
+    form = go(page, 47)  # graphic order: clicks on a 520 x 340 picture give the next number
+    picture = form.locator(".waa-area-stage img")
+    for x, y in ((95, 100), (172, 168), (300, 240)):
+        page.mouse.click(*_at(picture.bounding_box(), x / 520, y / 340))
+    expect(form.locator("select[data-choice=meander]")).to_have_value("3")
+    page.mouse.click(*_at(picture.bounding_box(), 300 / 520, 240 / 340))  # again: taken out
+    expect(form.locator("select[data-choice=meander]")).to_have_value("")
+    expect(form.locator(".waa-area-mark[data-area=waterfall]")).to_have_text("2")
+    form.get_by_label("Meander").select_option("3")
+    form.get_by_label("Estuary").select_option("4")
+    wait_saved(page)
+    assert responses(server, page)[47] == ["source", "waterfall", "meander", "estuary"]
+    shot(page, "21-graphic-order")
+    check_axe(page, "graphic order")
+
+    form = go(page, 48)  # graphic associate: a drag joins two places, so do two clicks
+    picture = form.locator(".waa-area-stage img")
+    page.mouse.move(*_at(picture.bounding_box(), 80 / 480, 260 / 320))  # grass
+    page.mouse.down()
+    page.mouse.move(*_at(picture.bounding_box(), 80 / 480, 150 / 320), steps=8)  # rabbit
+    page.mouse.up()
+    expect(form.get_by_label("Pair 1, area 1")).to_have_value("grass")
+    expect(form.get_by_label("Pair 1, area 2")).to_have_value("rabbit")
+    page.mouse.click(*_at(picture.bounding_box(), 80 / 480, 45 / 320))  # fox
+    page.mouse.click(*_at(picture.bounding_box(), 80 / 480, 150 / 320))  # rabbit
+    expect(form.get_by_label("Pair 2, area 2")).to_have_value("rabbit")
+    expect(form.locator(".waa-area-lines line")).to_have_count(2)
+    form.get_by_label("Pair 3, area 1").select_option("mouse")  # the keyboard
+    form.get_by_label("Pair 3, area 2").select_option("seeds")
+    wait_saved(page)
+    assert sorted(responses(server, page)[48]) == ["fox rabbit", "grass rabbit", "mouse seeds"]
+    shot(page, "22-graphic-associate")
+    check_axe(page, "graphic associate")
+
+    form = go(page, 49)  # end attempt: pass the question from the keyboard
+    form.get_by_label("The Congo").check()
+    passing = form.get_by_role("button", name="Pass this question")
+    passing.focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#item-heading")).to_have_text("Question 50 of 50")  # moved on
+    form = go(page, 49)
+    expect(form.get_by_role("button", name="Pass this question")).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    # the question is over: its choices no longer take input
+    expect(form.locator("fieldset[data-interaction-type=choice]")).to_have_js_property(
+        "inert", True
+    )
+    assert responses(server, page)[49] == {"RESPONSE": "congo", "PASS": True}
+    check_axe(page, "passed question")
+
+    form = go(page, 50)  # media: a recording played twice at most
+    play = form.get_by_role("button", name="Play")
+    note = form.locator(".waa-media-plays")
+    expect(note).to_have_text("Played 0 times of 2. 2 times left.")
+    play.click()
+    expect(note).to_have_text("Played 1 time of 2. 1 time left.")
+    expect(form.locator("button.waa-media-play")).to_have_text("Play", timeout=10_000)
+    form.locator("button.waa-media-play").click()
+    expect(note).to_have_text("Played 2 times of 2. No plays left.")
+    expect(form.locator("button.waa-media-play")).to_have_text("No plays left", timeout=10_000)
+    expect(form.locator("button.waa-media-play")).to_be_disabled()
+    form.get_by_label("3", exact=True).check()
+    wait_saved(page)
+    assert responses(server, page)[50] == {"PLAYS": 2, "RESPONSE": "three"}
+    shot(page, "23-media")
+    check_axe(page, "media")
 
 
 # --- what the candidate is told ------------------------------------------------------------
@@ -1332,7 +1443,7 @@ def test_header_names_the_organization_and_candidate_from_the_lookup(
     expect(page.locator("#org-logo")).to_be_visible()
     assert page.locator("#org-logo").evaluate("img => img.complete && img.naturalWidth > 0")
     expect(page).to_have_title("Test \u2013 Demo placement test")
-    expect(page.locator("#progress-label")).to_have_text("0 of 45 answered")
+    expect(page.locator("#progress-label")).to_have_text("0 of 50 answered")
     shot(page, "18-header-with-names")
 
     # A phone: one column, nothing wider than the screen, every control still reachable.

@@ -316,6 +316,15 @@ class CandidateGraphic(_Rendered):
     alt: str | None = None
 
 
+class CandidateMedia(_Rendered):
+    """The sound or video of a media interaction (``src`` resolved to a fetchable URL)."""
+
+    kind: str = Field(description="audio or video")
+    src: str | None = None
+    width: str | None = None
+    height: str | None = None
+
+
 class CandidateLimits(_Rendered):
     """The constraints of an interaction that the player enforces or shows."""
 
@@ -336,6 +345,10 @@ class CandidateLimits(_Rendered):
     step: float | None = None
     step_label: bool | None = None
     reverse: bool | None = None
+    autostart: bool | None = None
+    min_plays: int | None = None
+    max_plays: int | None = Field(default=None, description="0 or absent: no limit.")
+    loop: bool | None = None
 
 
 class CandidateInteraction(_Rendered):
@@ -352,7 +365,14 @@ class CandidateInteraction(_Rendered):
     source_options: list[CandidateOption] | None = None
     target_options: list[CandidateOption] | None = None
     gaps: list[CandidateGap] | None = None
+    hotspots: list[CandidateOption] | None = Field(
+        default=None, description="The areas of a graphic gap match, where its options go."
+    )
     graphic: CandidateGraphic | None = None
+    media: CandidateMedia | None = None
+    button_label: str | None = Field(
+        default=None, description="The text of an end attempt interaction's button."
+    )
     limits: CandidateLimits | None = None
     accept: list[str] | None = Field(default=None, description="Media types an upload accepts.")
     placeholder: str | None = None

@@ -39,6 +39,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from waa_ads.content.item.definition import (
+    ASSOCIATING_INTERACTIONS,
     NUMERIC_BASE_TYPES,
     AreaMapping,
     BaseType,
@@ -391,8 +392,7 @@ def max_mapped(
         if interaction is not None:
             limit = (
                 interaction.max_associations
-                if interaction.type
-                in (InteractionType.MATCH, InteractionType.ASSOCIATE, InteractionType.GAP_MATCH)
+                if interaction.type in ASSOCIATING_INTERACTIONS
                 else interaction.max_choices
             )
         positive = sorted((v for v in values if v > 0), reverse=True)
@@ -991,6 +991,14 @@ class Program:
             except ResponseShapeError as exc:
                 notes.append(f"{exc.detail}; treated as no response")
                 normalized = None
+            if (
+                normalized is None
+                and interaction is not None
+                and interaction.type is InteractionType.END_ATTEMPT
+            ):
+                # QTI: the response of an end attempt interaction is true when the candidate
+                # ended the attempt with it, false when the attempt ended any other way.
+                normalized = False
             values[declaration.identifier] = to_runtime(
                 declaration.cardinality, declaration.base_type, normalized
             )

@@ -186,6 +186,8 @@ def _eligible(item: ItemDefinition) -> bool:
     declaration = item.response_declarations[0]
     if declaration.identifier != "RESPONSE" or declaration.base_type is None:
         return False
+    if any(i.type is InteractionType.END_ATTEMPT for i in item.interactions):
+        return False  # no response is false there, which the engine decides
     if declaration.cardinality not in (
         Cardinality.SINGLE,
         Cardinality.MULTIPLE,

@@ -126,6 +126,13 @@ _INTERACTION_KEYS: dict[str, frozenset[str]] = {
     "slider": frozenset(
         {"lower_bound", "upper_bound", "step", "step_label", "orientation", "reverse"}
     ),
+    "graphic_order": frozenset({"image", "choices", "max_choices", "min_choices"}),
+    "graphic_associate": frozenset({"image", "choices", "max_associations", "min_associations"}),
+    "graphic_gap_match": frozenset(
+        {"image", "choices", "hotspots", "max_associations", "min_associations"}
+    ),
+    "end_attempt": frozenset({"title"}),
+    "media": frozenset({"media", "autostart", "min_plays", "max_plays", "loop"}),
 }
 _COMMON_KEYS = frozenset({"type", "response", "prompt"}) | _DECLARATION_KEYS
 
@@ -237,7 +244,19 @@ def _choice(data: Any, path: _Path, *, hotspot: bool = False) -> Choice:
     choice = _mapping_of(data, path)
     _check_keys(
         choice,
-        frozenset({"id", "content", "fixed", "match_max", "match_min", "shape", "coords", "image"}),
+        frozenset(
+            {
+                "id",
+                "content",
+                "fixed",
+                "match_max",
+                "match_min",
+                "shape",
+                "coords",
+                "image",
+                "label",
+            }
+        ),
         path,
     )
     if "id" not in choice:
@@ -269,6 +288,9 @@ def _choice(data: Any, path: _Path, *, hotspot: bool = False) -> Choice:
         shape=shape,
         coords=coords,
         image=bool(_opt_bool(choice, "image", path)),
+        attributes=(
+            {"hotspot-label": _str(choice["label"], path.key("label"))} if "label" in choice else {}
+        ),
     )
 
 
@@ -293,6 +315,28 @@ def _graphic(data: Mapping[str, Any], path: _Path) -> Graphic | None:
     return Graphic(markup=etree.tostring(img, encoding="unicode"), src=img.get("src"))
 
 
+def _media(data: Mapping[str, Any], path: _Path) -> Graphic:
+    """The ``audio`` or ``video`` of a media interaction: ``media: {src, kind, width,
+    height, description}`` (``kind`` audio by default; ``description`` is the fallback
+    text)."""
+    if "media" not in data:
+        raise path.key("media").fail("missing")
+    where = path.key("media")
+    media = _mapping_of(data["media"], where)
+    _check_keys(media, frozenset({"src", "kind", "width", "height", "description"}), where)
+    kind = str(media.get("kind", "audio"))
+    if kind not in ("audio", "video"):
+        raise where.key("kind").fail("expected audio or video")
+    element = etree.Element(kind)
+    element.set("src", _str(media.get("src"), where.key("src")))
+    for dimension in ("width", "height"):
+        if dimension in media and kind == "video":
+            element.set(dimension, str(media[dimension]))
+    if media.get("description"):
+        element.text = _str(media["description"], where.key("description"))
+    return Graphic(markup=etree.tostring(element, encoding="unicode"), src=element.get("src"))
+
+
 def _inferred_binding(kind: str, data: Mapping[str, Any]) -> tuple[Cardinality, BaseType]:
     """The declaration an interaction's response needs when the author does not say."""
     many = {
@@ -303,6 +347,8 @@ def _inferred_binding(kind: str, data: Mapping[str, Any]) -> tuple[Cardinality, 
         "match": (data.get("max_associations", 0) != 1),
         "associate": (data.get("max_associations", 0) != 1),
         "gap_match": (data.get("max_associations", 0) != 1),
+        "graphic_associate": (data.get("max_associations", 0) != 1),
+        "graphic_gap_match": (data.get("max_associations", 0) != 1),
     }.get(kind, False)
     card = Cardinality.MULTIPLE if many else Cardinality.SINGLE
     base = {
@@ -321,8 +367,13 @@ def _inferred_binding(kind: str, data: Mapping[str, Any]) -> tuple[Cardinality, 
         "extended_text": BaseType.STRING,
         "upload": BaseType.FILE,
         "slider": BaseType.FLOAT,
+        "graphic_order": BaseType.IDENTIFIER,
+        "graphic_associate": BaseType.PAIR,
+        "graphic_gap_match": BaseType.DIRECTED_PAIR,
+        "end_attempt": BaseType.BOOLEAN,
+        "media": BaseType.INTEGER,
     }[kind]
-    if kind == "order":
+    if kind in ("order", "graphic_order"):
         card = Cardinality.ORDERED
     if kind == "slider" and all(
         isinstance(data.get(k, 0), int) for k in ("lower_bound", "upper_bound", "step")
@@ -358,11 +409,13 @@ def _interaction(data: Any, path: _Path) -> tuple[Interaction, Mapping[str, Any]
         "max_strings",
         "min_strings",
         "base",
+        "min_plays",
+        "max_plays",
     ):
         fields[key] = _opt_int(spec, key, path)
     for key in ("lower_bound", "upper_bound", "step"):
         fields[key] = _opt_float(spec, key, path)
-    for key in ("step_label", "reverse", "required"):
+    for key in ("step_label", "reverse", "required", "loop"):
         fields[key] = _opt_bool(spec, key, path)
     for key, target in (
         ("pattern_mask", "pattern_mask"),
@@ -398,6 +451,21 @@ def _interaction(data: Any, path: _Path) -> tuple[Interaction, Mapping[str, Any]
         fields["graphic"] = _graphic(spec, path)
     if kind == "select_point":
         fields["graphic"] = _graphic(spec, path)
+    if kind in ("graphic_order", "graphic_associate", "graphic_gap_match"):
+        fields["graphic"] = _graphic(spec, path)
+        areas = "hotspots" if kind == "graphic_gap_match" else "choices"
+        fields[areas] = _choices(spec, areas, path, hotspot=True)
+        if not fields[areas]:
+            raise path.key(areas).fail("at least one area is needed")
+        if kind == "graphic_gap_match":
+            fields["choices"] = _choices(spec, "choices", path)
+            if not fields["choices"]:
+                raise path.key("choices").fail("at least one choice is needed")
+    if kind == "end_attempt":
+        fields["title"] = _str(spec.get("title"), path.key("title"))
+    if kind == "media":
+        fields["graphic"] = _media(spec, path)
+        fields["autostart"] = bool(_opt_bool(spec, "autostart", path))
     if kind == "match":
         fields["match_sets"] = (
             _choices(spec, "sources", path),

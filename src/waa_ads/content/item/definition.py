@@ -117,6 +117,11 @@ class InteractionType(StrEnum):
     EXTENDED_TEXT = "extended_text"
     UPLOAD = "upload"
     SLIDER = "slider"
+    GRAPHIC_GAP_MATCH = "graphic_gap_match"
+    GRAPHIC_ORDER = "graphic_order"
+    GRAPHIC_ASSOCIATE = "graphic_associate"
+    END_ATTEMPT = "end_attempt"
+    MEDIA = "media"
 
 
 #: The QTI 3.0 element of each interaction type.
@@ -135,7 +140,34 @@ INTERACTION_ELEMENTS: dict[InteractionType, str] = {
     InteractionType.EXTENDED_TEXT: "qti-extended-text-interaction",
     InteractionType.UPLOAD: "qti-upload-interaction",
     InteractionType.SLIDER: "qti-slider-interaction",
+    InteractionType.GRAPHIC_GAP_MATCH: "qti-graphic-gap-match-interaction",
+    InteractionType.GRAPHIC_ORDER: "qti-graphic-order-interaction",
+    InteractionType.GRAPHIC_ASSOCIATE: "qti-graphic-associate-interaction",
+    InteractionType.END_ATTEMPT: "qti-end-attempt-interaction",
+    InteractionType.MEDIA: "qti-media-interaction",
 }
+
+#: Interactions answered with associations (pairs), limited by ``max-associations``.
+ASSOCIATING_INTERACTIONS = frozenset(
+    {
+        InteractionType.MATCH,
+        InteractionType.ASSOCIATE,
+        InteractionType.GAP_MATCH,
+        InteractionType.GRAPHIC_GAP_MATCH,
+        InteractionType.GRAPHIC_ASSOCIATE,
+    }
+)
+
+#: Interactions drawn on a picture (``graphic``) whose areas are ``choices`` or ``hotspots``.
+GRAPHIC_INTERACTIONS = frozenset(
+    {
+        InteractionType.HOTSPOT,
+        InteractionType.SELECT_POINT,
+        InteractionType.GRAPHIC_GAP_MATCH,
+        InteractionType.GRAPHIC_ORDER,
+        InteractionType.GRAPHIC_ASSOCIATE,
+    }
+)
 
 #: Interactions whose element sits inside running text (a ``<p>``), not between blocks.
 INLINE_INTERACTIONS = frozenset(
@@ -143,6 +175,7 @@ INLINE_INTERACTIONS = frozenset(
         InteractionType.TEXT_ENTRY,
         InteractionType.NUMERIC_ENTRY,
         InteractionType.INLINE_CHOICE,
+        InteractionType.END_ATTEMPT,
     }
 )
 
@@ -195,6 +228,20 @@ INTERACTION_BINDINGS: dict[InteractionType, tuple[frozenset[Cardinality], frozen
         frozenset({Cardinality.SINGLE}),
         frozenset({BaseType.INTEGER, BaseType.FLOAT}),
     ),
+    InteractionType.GRAPHIC_GAP_MATCH: (
+        frozenset({Cardinality.SINGLE, Cardinality.MULTIPLE}),
+        frozenset({BaseType.DIRECTED_PAIR}),
+    ),
+    InteractionType.GRAPHIC_ORDER: (
+        frozenset({Cardinality.ORDERED}),
+        frozenset({BaseType.IDENTIFIER}),
+    ),
+    InteractionType.GRAPHIC_ASSOCIATE: (
+        frozenset({Cardinality.SINGLE, Cardinality.MULTIPLE}),
+        frozenset({BaseType.PAIR}),
+    ),
+    InteractionType.END_ATTEMPT: (frozenset({Cardinality.SINGLE}), frozenset({BaseType.BOOLEAN})),
+    InteractionType.MEDIA: (frozenset({Cardinality.SINGLE}), frozenset({BaseType.INTEGER})),
 }
 
 
@@ -255,13 +302,18 @@ class Interaction(_Frozen):
     response_identifier: str
     prompt: str | None = None
     choices: tuple[Choice, ...] = ()
-    """Simple/inline/hot-text/hotspot/associable choices, or the gap texts of a gap match."""
+    """Simple/inline/hot-text/hotspot/associable choices, the gap texts of a gap match, or
+    the gap images and texts of a graphic gap match."""
+    hotspots: tuple[Choice, ...] = ()
+    """The areas of a graphic gap match (``qti-associable-hotspot``): where its gap
+    images go. The areas of a graphic order or associate interaction are its ``choices``."""
     match_sets: tuple[tuple[Choice, ...], ...] = ()
     """The two sets of a match interaction (source, target)."""
     gaps: tuple[Gap, ...] = ()
     content: str | None = None
     """Block content of a hot text or gap match interaction, holding its hot texts/gaps."""
     graphic: Graphic | None = None
+    """The picture of a graphic interaction, or the sound or video of a media interaction."""
     shuffle: bool = False
     max_choices: int | None = None
     min_choices: int | None = None
@@ -284,6 +336,13 @@ class Interaction(_Frozen):
     reverse: bool | None = None
     required: bool | None = None
     upload_types: tuple[str, ...] = ()
+    title: str | None = None
+    """The label of an end attempt interaction's button."""
+    autostart: bool | None = None
+    min_plays: int | None = None
+    max_plays: int | None = None
+    """How often a media interaction's sound or video may be played (0 or ``None``: no limit)."""
+    loop: bool | None = None
     attributes: dict[str, str] = Field(default_factory=dict)
 
     def choice_identifiers(self) -> list[str]:
@@ -292,6 +351,7 @@ class Interaction(_Frozen):
         for match_set in self.match_sets:
             ids.extend(c.identifier for c in match_set)
         ids.extend(g.identifier for g in self.gaps)
+        ids.extend(h.identifier for h in self.hotspots)
         return ids
 
 

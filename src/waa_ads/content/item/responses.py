@@ -32,6 +32,7 @@ import re
 from typing import Any
 
 from waa_ads.content.item.definition import (
+    ASSOCIATING_INTERACTIONS,
     BaseType,
     Cardinality,
     Interaction,
@@ -330,13 +331,16 @@ def _check_against_interaction(
         InteractionType.HOTSPOT,
         InteractionType.SELECT_POINT,
         InteractionType.ORDER,
+        InteractionType.GRAPHIC_ORDER,
     ):
         limit = interaction.max_choices
-    elif kind in (InteractionType.MATCH, InteractionType.ASSOCIATE, InteractionType.GAP_MATCH):
+    elif kind in ASSOCIATING_INTERACTIONS:
         limit = interaction.max_associations
     if limit and len(values) > limit:
         raise _fail(label, f"{len(values)} values given but the interaction allows {limit}")
-    if kind is InteractionType.ORDER and len({*values}) != len(values):
+    if kind in (InteractionType.ORDER, InteractionType.GRAPHIC_ORDER) and len({*values}) != len(
+        values
+    ):
         raise _fail(label, "an order response names a choice twice")
     if declaration.base_type is BaseType.IDENTIFIER:
         known = {c.identifier for c in interaction.choices}
@@ -356,9 +360,27 @@ def _check_against_interaction(
             {g.identifier for g in interaction.gaps},
             label,
         )
-    elif kind is InteractionType.ASSOCIATE:
+    elif kind in (InteractionType.ASSOCIATE, InteractionType.GRAPHIC_ASSOCIATE):
         known = {c.identifier for c in interaction.choices}
         _check_pairs(values, known, known, label)
+        for first, second in values:
+            if kind is InteractionType.GRAPHIC_ASSOCIATE and first == second:
+                raise _fail(label, f"'{first} {second}' pairs a choice with itself")
+    elif kind is InteractionType.GRAPHIC_GAP_MATCH:
+        _check_pairs(
+            values,
+            {c.identifier for c in interaction.choices},
+            {h.identifier for h in interaction.hotspots},
+            label,
+        )
+    elif kind is InteractionType.MEDIA:
+        plays = values[0]
+        if plays < 0:
+            raise _fail(label, f"a media interaction counts plays, got {plays}")
+        if interaction.max_plays and plays > interaction.max_plays:
+            raise _fail(
+                label, f"{plays} plays, but the media may be played {interaction.max_plays} times"
+            )
     elif kind is InteractionType.SLIDER:
         number = float(values[0])
         if interaction.lower_bound is not None and number < interaction.lower_bound:
@@ -469,13 +491,12 @@ def response_schema(
     if interaction is not None:
         limit = (
             interaction.max_associations
-            if interaction.type
-            in (InteractionType.MATCH, InteractionType.ASSOCIATE, InteractionType.GAP_MATCH)
+            if interaction.type in ASSOCIATING_INTERACTIONS
             else interaction.max_choices
         )
         if limit:
             array["maxItems"] = limit
-        if interaction.type is InteractionType.ORDER:
+        if interaction.type in (InteractionType.ORDER, InteractionType.GRAPHIC_ORDER):
             array["uniqueItems"] = True
     schema["anyOf"] = [{"type": "null"}, array]
     return schema

@@ -11,6 +11,7 @@ from typing import Any
 
 from waa_ads.content.item import processing
 from waa_ads.content.item.definition import (
+    ASSOCIATING_INTERACTIONS,
     INTERACTION_BINDINGS,
     INTERACTION_ELEMENTS,
     BaseType,
@@ -96,7 +97,7 @@ def _check_choice_references(
     interaction: Interaction, declaration: ResponseDeclaration, element: str
 ) -> None:
     """Correct responses and map keys of choice-based interactions name real choices."""
-    if declaration.base_type is BaseType.BOOLEAN:
+    if declaration.base_type is BaseType.BOOLEAN and interaction.type is InteractionType.CHOICE:
         ids = {c.identifier for c in interaction.choices}
         if ids != {"true", "false"}:
             raise ItemFormatError(
@@ -192,11 +193,7 @@ def key_constraint_notes(item: ItemDefinition) -> list[str]:
             or not isinstance(declaration.correct_response, list | tuple)
         ):
             continue
-        if interaction.type in (
-            InteractionType.MATCH,
-            InteractionType.ASSOCIATE,
-            InteractionType.GAP_MATCH,
-        ):
+        if interaction.type in ASSOCIATING_INTERACTIONS:
             limit, name = interaction.max_associations, "max-associations"
         else:
             limit, name = interaction.max_choices, "max-choices"

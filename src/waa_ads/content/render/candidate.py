@@ -970,6 +970,288 @@ class _Renderer:
         )
         return fieldset
 
+    # graphic interactions with areas: order, associate and gap match on a picture
+
+    @staticmethod
+    def area_label(choice: Choice, position: int) -> str:
+        return choice.attributes.get("hotspot-label") or f"Area {position}"
+
+    def area(self, choice: Choice, position: int, **extra: Any) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "identifier": choice.identifier,
+            "label": self.area_label(choice, position),
+            "shape": choice.shape.value if choice.shape else None,
+            "coords": list(choice.coords),
+        }
+        out.update({k: v for k, v in extra.items() if v is not None})
+        return out
+
+    @staticmethod
+    def area_attributes(choice: Choice) -> dict[str, str | None]:
+        return {
+            "data-shape": choice.shape.value if choice.shape else None,
+            "data-coords": ",".join(_num(c) for c in choice.coords) or None,
+        }
+
+    def _render_graphic_order(self, interaction: Interaction) -> etree._Element:
+        rid = interaction.response_identifier
+        figure, graphic = self.graphic(interaction.graphic)
+        areas = list(interaction.choices)
+        positions = interaction.max_choices or len(areas)
+        rows = []
+        for position, choice in enumerate(areas, start=1):
+            select_id = self.new_id(rid, str(position))
+            label_id = f"{select_id}-label"
+            select = _el(
+                "select",
+                {
+                    "id": select_id,
+                    "name": f"{rid}.{choice.identifier}",
+                    "data-choice": choice.identifier,
+                    "aria-labelledby": label_id,
+                    **self.area_attributes(choice),
+                },
+                _el("option", {"value": ""}, "—"),
+                [_el("option", {"value": str(n)}, str(n)) for n in range(1, positions + 1)],
+            )
+            rows.append(
+                _el(
+                    "li",
+                    {"class": "waa-order-option", "data-choice": choice.identifier},
+                    _el(
+                        "div",
+                        {"id": label_id, "class": "waa-option-content"},
+                        self.area_label(choice, position),
+                    ),
+                    " ",
+                    select,
+                )
+            )
+        fieldset, group_id = self.group(
+            interaction, "graphic-order", figure, _el("ol", {"class": "waa-options"}, rows)
+        )
+        self.describe(
+            interaction,
+            group_id,
+            graphic=graphic,
+            options=[self.area(c, n) for n, c in enumerate(areas, start=1)],
+            limits={"max_choices": interaction.max_choices, "min_choices": interaction.min_choices},
+        )
+        return fieldset
+
+    def _render_graphic_associate(self, interaction: Interaction) -> etree._Element:
+        rid = interaction.response_identifier
+        figure, graphic = self.graphic(interaction.graphic)
+        areas = list(interaction.choices)
+        labels = [self.area_label(c, n) for n, c in enumerate(areas, start=1)]
+        pairs = interaction.max_associations or max(1, len(areas) // 2)
+        rows = []
+        for n in range(1, pairs + 1):
+            selects = [
+                _el(
+                    "select",
+                    {
+                        "id": self.new_id(rid, "pair", str(n), str(side)),
+                        "name": f"{rid}.{n}",
+                        "aria-label": f"Pair {n}, area {side}",
+                    },
+                    _el("option", {"value": ""}, "—"),
+                    [
+                        _el("option", {"value": c.identifier, **self.area_attributes(c)}, label)
+                        for c, label in zip(areas, labels, strict=True)
+                    ],
+                )
+                for side in (1, 2)
+            ]
+            rows.append(_el("div", {"class": "waa-association"}, selects[0], " ", selects[1]))
+        fieldset, group_id = self.group(interaction, "graphic-associate", figure, rows)
+        self.describe(
+            interaction,
+            group_id,
+            graphic=graphic,
+            options=[
+                self.area(c, n, match_max=c.match_max, match_min=c.match_min)
+                for n, c in enumerate(areas, start=1)
+            ],
+            limits={
+                "max_associations": interaction.max_associations,
+                "min_associations": interaction.min_associations,
+            },
+        )
+        return fieldset
+
+    def gap_label(self, choice: Choice) -> str:
+        """What a gap image or text is called in a list: its ``object-label``, else its
+        picture's alternative text, else its text."""
+        label = choice.attributes.get("object-label")
+        if label:
+            return label
+        nodes = self.fragment(choice.content)
+        for node in nodes:
+            if isinstance(node, str):
+                continue
+            for el in node.iter():
+                if isinstance(el.tag, str) and _local(el) == "img" and el.get("alt"):
+                    return str(el.get("alt"))
+        return _text_of(nodes) or choice.identifier
+
+    def _render_graphic_gap_match(self, interaction: Interaction) -> etree._Element:
+        rid = interaction.response_identifier
+        figure, graphic = self.graphic(interaction.graphic)
+        options = self.arrange(interaction, interaction.choices)
+        labels = {c.identifier: self.gap_label(c) for c in options}
+        bank = _el(
+            "ul",
+            {"class": "waa-gap-options"},
+            [
+                _el("li", {"data-choice": c.identifier, "data-label": labels[c.identifier]},
+                    self.fragment(c.content))
+                for c in options
+            ],
+        )  # fmt: skip
+        rows = []
+        for position, hotspot in enumerate(interaction.hotspots, start=1):
+            select_id = self.new_id(rid, "area", hotspot.identifier)
+            select = _el(
+                "select",
+                {
+                    "id": select_id,
+                    "name": f"{rid}.{hotspot.identifier}",
+                    "data-gap": hotspot.identifier,
+                    **self.area_attributes(hotspot),
+                },
+                _el("option", {"value": ""}, "—"),
+                [_el("option", {"value": c.identifier}, labels[c.identifier]) for c in options],
+            )
+            rows.append(
+                _el(
+                    "div",
+                    {"class": "waa-gap-area"},
+                    _el("label", {"for": select_id}, self.area_label(hotspot, position)),
+                    " ",
+                    select,
+                )
+            )
+        fieldset, group_id = self.group(
+            interaction, "graphic-gap-match", bank, figure, _el("div", {"class": "waa-areas"}, rows)
+        )
+        self.describe(
+            interaction,
+            group_id,
+            graphic=graphic,
+            options=[
+                self.option(
+                    c,
+                    label=labels[c.identifier],
+                    match_max=c.match_max,
+                    match_min=c.match_min,
+                    image=c.image or None,
+                )
+                for c in options
+            ],
+            hotspots=[
+                self.area(h, n, match_max=h.match_max, match_min=h.match_min)
+                for n, h in enumerate(interaction.hotspots, start=1)
+            ],
+            limits={
+                "max_associations": interaction.max_associations,
+                "min_associations": interaction.min_associations,
+            },
+        )
+        return fieldset
+
+    # end attempt and media
+
+    def _render_end_attempt(self, interaction: Interaction) -> etree._Element:
+        self.inline_count += 1
+        rid = interaction.response_identifier
+        button_id = self.new_id(rid)
+        title = interaction.title or "End this question"
+        button = _el(
+            "button",
+            {
+                "type": "button",
+                "id": button_id,
+                "class": "waa-interaction waa-end-attempt",
+                "data-response-identifier": rid,
+                "data-interaction-type": interaction.type.value,
+                "aria-pressed": "false",
+            },
+            title,
+        )
+        self.describe(interaction, button_id, button_label=title)
+        return button
+
+    def media_element(self, interaction: Interaction) -> tuple[etree._Element | None, str]:
+        """The ``audio`` or ``video`` a media interaction plays (with controls), and which."""
+        media = interaction.graphic
+        if media is None:
+            return None, "audio"
+        try:
+            holder = etree.fromstring(f"<div>{media.markup}</div>".encode(), safe_xml_parser())
+        except etree.XMLSyntaxError:
+            holder = etree.Element("div")
+        element = next((c for c in holder if isinstance(c.tag, str)), None)
+        if element is not None and _local(element) == "object":
+            media_type = (element.get("type") or media.media_type or "").lower()
+            kind = "video" if media_type.startswith("video/") else "audio"
+            holder = etree.Element("div")
+            holder.append(
+                _el(kind, {"src": element.get("data"), "width": element.get("width"),
+                           "height": element.get("height") if kind == "video" else None})
+            )  # fmt: skip
+        sanitize_body(holder)
+        nodes = self.nodes_of(holder)
+        player = next(
+            (n for n in nodes if not isinstance(n, str) and _local(n) in ("audio", "video")), None
+        )
+        if player is None:
+            return None, "audio"
+        player.set("controls", "controls")
+        player.set("preload", "metadata")
+        if interaction.loop:
+            player.set("loop", "loop")
+        return player, _local(player)
+
+    def _render_media(self, interaction: Interaction) -> etree._Element:
+        rid = interaction.response_identifier
+        player, kind = self.media_element(interaction)
+        plays_id = self.new_id(rid, "plays")
+        if player is not None:
+            player.set("id", self.new_id(rid, kind))
+            player.set("aria-describedby", plays_id)
+        limit = interaction.max_plays or 0
+        note = (
+            f"You may play this {limit} time{'s' if limit != 1 else ''}."
+            if limit
+            else "You may play this as often as you like."
+        )
+        # The plays so far (the response) are kept by the player on the fieldset.
+        fieldset, group_id = self.group(
+            interaction,
+            "media",
+            _el("div", {"class": f"waa-media waa-media-{kind}"}, player),
+            _el("p", {"id": plays_id, "class": "waa-media-plays"}, note),
+        )
+        media = interaction.graphic
+        self.describe(
+            interaction,
+            group_id,
+            media={
+                "kind": kind,
+                "src": self.media_url(media.src) if media else None,
+                "width": media.width if media else None,
+                "height": media.height if media else None,
+            },
+            limits={
+                "autostart": interaction.autostart,
+                "min_plays": interaction.min_plays,
+                "max_plays": interaction.max_plays,
+                "loop": interaction.loop,
+            },
+        )
+        return fieldset
+
 
 def _num(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else repr(float(value))

@@ -6,8 +6,13 @@
 // - match: a grid of check boxes; `["source target", ...]`;
 // - associate: pairs of selects; `["a b", ...]` for complete pairs of two different options;
 // - gap match: a select per gap; `["choice gap", ...]`.
+// Their graphic kin are read the same way: graphic order (a position select per area),
+// graphic associate (pairs of area selects) and graphic gap match (a select per area,
+// `["label area", ...]`); on the picture they are answered with the pointer too
+// (interaction-areas.js).
 
 import { dragToSelects } from "./drag-drop.js";
+import { pictureAreas } from "./interaction-areas.js";
 import { asList, asPair, inputs, selects } from "./interaction-controls.js";
 
 /** @typedef {import("./types.js").InteractionFamily} InteractionFamily */
@@ -62,16 +67,18 @@ function writeAssociations(el, value) {
 
 /** @type {InteractionFamily} */
 export const pairs = {
-  types: ["order", "match", "associate", "gap_match"],
+  types: ["order", "match", "associate", "gap_match", "graphic_order", "graphic_associate", "graphic_gap_match"],
   read(el, description) {
     switch (description.type) {
       case "order":
+      case "graphic_order":
         return readOrder(el);
       case "match":
         return inputs(el, "input[type=checkbox]:checked").map((i) => i.value);
       case "associate":
+      case "graphic_associate":
         return readAssociations(el);
-      default: // gap_match
+      default: // gap_match, graphic_gap_match
         return selects(el, "select[data-gap]")
           .filter((s) => s.value !== "")
           .map((s) => `${s.value} ${s.dataset.gap}`);
@@ -79,7 +86,8 @@ export const pairs = {
   },
   write(el, description, value) {
     switch (description.type) {
-      case "order": {
+      case "order":
+      case "graphic_order": {
         const order = asList(value);
         for (const select of selects(el, "select[data-choice]")) {
           const at = order.indexOf(select.dataset.choice ?? "");
@@ -93,9 +101,10 @@ export const pairs = {
         break;
       }
       case "associate":
+      case "graphic_associate":
         writeAssociations(el, value);
         break;
-      default: { // gap_match
+      default: { // gap_match, graphic_gap_match
         const byGap = new Map(asList(value).map((p) => { const [c, g] = asPair(p); return [g, c]; }));
         for (const select of selects(el, "select[data-gap]")) {
           select.value = byGap.get(select.dataset.gap ?? "") ?? "";
@@ -105,5 +114,6 @@ export const pairs = {
   },
   enhance(el, description) {
     if (description.type === "gap_match" || description.type === "associate") dragToSelects(el, description);
+    else if (description.type.startsWith("graphic_")) pictureAreas(el, description);
   },
 };

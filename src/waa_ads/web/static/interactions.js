@@ -8,7 +8,9 @@
 
 import { choice } from "./interaction-choice.js";
 import { interactionElement } from "./interaction-controls.js";
+import { endAttempt } from "./interaction-end-attempt.js";
 import { graphic } from "./interaction-graphic.js";
+import { media } from "./interaction-media.js";
 import { pairs } from "./interaction-pairs.js";
 import { slider } from "./interaction-slider.js";
 import { text } from "./interaction-text.js";
@@ -20,7 +22,7 @@ import { fileUpload } from "./interaction-upload.js";
 /** @typedef {import("./types.js").ResponseValue} ResponseValue */
 /** @typedef {import("./types.js").ViewItem} ViewItem */
 
-const ALL = [choice, text, pairs, graphic, slider, fileUpload];
+const ALL = [choice, text, pairs, graphic, slider, fileUpload, endAttempt, media];
 
 /** @type {Map<InteractionType, InteractionFamily>} */
 const FAMILIES = new Map(ALL.flatMap((family) => family.types.map((type) => [type, family])));

@@ -35,7 +35,8 @@
 /**
  * @typedef {"choice" | "text_entry" | "numeric_entry" | "inline_choice" | "order" | "match"
  *   | "associate" | "gap_match" | "hottext" | "hotspot" | "select_point" | "extended_text"
- *   | "upload" | "slider"} InteractionType
+ *   | "upload" | "slider" | "graphic_order" | "graphic_associate" | "graphic_gap_match"
+ *   | "end_attempt" | "media"} InteractionType
  */
 
 /**
@@ -48,8 +49,23 @@
  * @property {string} dom_id  the id of the interaction's fieldset (or its only control)
  * @property {{width?: number, height?: number, alt?: string} | null} [graphic]  the picture
  *   of hotspot and select point (its own size in pixels, which points are measured in)
- * @property {{max_choices?: number | null, max_associations?: number | null} | null} [limits]
- * @property {Array<{identifier: string, match_max?: number | null}>} [options]
+ * @property {{max_choices?: number | null, max_associations?: number | null,
+ *   max_plays?: number | null, min_plays?: number | null, autostart?: boolean | null} | null} [limits]
+ * @property {AreaOption[]} [options]
+ * @property {AreaOption[]} [hotspots]  the areas of a graphic gap match
+ * @property {{kind: string, src?: string | null} | null} [media]  the sound or video of a media interaction
+ * @property {string | null} [button_label]  the text of an end attempt button
+ */
+
+/**
+ * An option of an interaction; the areas of graphic interactions carry their label, shape
+ * and coordinates (in the picture's own pixels).
+ * @typedef {object} AreaOption
+ * @property {string} identifier
+ * @property {number | null} [match_max]
+ * @property {string} [label]
+ * @property {string | null} [shape]
+ * @property {number[]} [coords]
  */
 
 /**

@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
+from pathlib import PurePosixPath
 from typing import Any, TypeVar
 
 from lxml import etree
@@ -87,18 +88,18 @@ SUPPORTED_INTERACTIONS: dict[str, InteractionType] = {
     "qti-extended-text-interaction": InteractionType.EXTENDED_TEXT,
     "qti-upload-interaction": InteractionType.UPLOAD,
     "qti-slider-interaction": InteractionType.SLIDER,
+    "qti-graphic-gap-match-interaction": InteractionType.GRAPHIC_GAP_MATCH,
+    "qti-graphic-order-interaction": InteractionType.GRAPHIC_ORDER,
+    "qti-graphic-associate-interaction": InteractionType.GRAPHIC_ASSOCIATE,
+    "qti-end-attempt-interaction": InteractionType.END_ATTEMPT,
+    "qti-media-interaction": InteractionType.MEDIA,
 }
 
 #: QTI interactions that exist but that the item bank does not deliver or score.
 UNSUPPORTED_INTERACTIONS = frozenset(
     {
-        "qti-graphic-order-interaction",
-        "qti-graphic-associate-interaction",
-        "qti-graphic-gap-match-interaction",
         "qti-position-object-interaction",
-        "qti-media-interaction",
         "qti-drawing-interaction",
-        "qti-end-attempt-interaction",
         "qti-custom-interaction",
         "qti-portable-custom-interaction",
     }
@@ -142,11 +143,29 @@ _INTERACTION_ATTRS: dict[InteractionType, frozenset[str]] = {
     InteractionType.SLIDER: frozenset(
         {"lower-bound", "upper-bound", "step", "step-label", "orientation", "reverse"}
     ),
+    InteractionType.GRAPHIC_GAP_MATCH: frozenset({"max-associations", "min-associations"}),
+    InteractionType.GRAPHIC_ORDER: frozenset({"max-choices", "min-choices"}),
+    InteractionType.GRAPHIC_ASSOCIATE: frozenset({"max-associations", "min-associations"}),
+    InteractionType.END_ATTEMPT: frozenset({"title"}),
+    InteractionType.MEDIA: frozenset({"autostart", "min-plays", "max-plays", "loop"}),
 }
 _INTERACTION_ATTRS[InteractionType.NUMERIC_ENTRY] = _INTERACTION_ATTRS[InteractionType.TEXT_ENTRY]
 
 _CHOICE_ATTRS = frozenset({"identifier", "fixed", "match-max", "match-min", "shape", "coords"})
 _GRAPHIC_TAGS = frozenset({"img", "object", "picture"})
+_MEDIA_TAGS = frozenset({"audio", "video", "object"})
+_MEDIA_SUFFIXES = {
+    ".mp3": "audio/mpeg",
+    ".m4a": "audio/mp4",
+    ".ogg": "audio/ogg",
+    ".oga": "audio/ogg",
+    ".wav": "audio/wav",
+    ".weba": "audio/webm",
+    ".mp4": "video/mp4",
+    ".m4v": "video/mp4",
+    ".ogv": "video/ogg",
+    ".webm": "video/webm",
+}
 _CAMEL_RE = re.compile(r"(?<!^)(?=[A-Z])")
 
 
@@ -553,6 +572,61 @@ def _graphic(children: list[etree._Element]) -> Graphic | None:
     return None
 
 
+def _media(children: list[etree._Element], interaction: etree._Element) -> Graphic:
+    """The sound or video of a media interaction (its one ``audio``, ``video`` or
+    ``object``)."""
+    if len(children) != 1:
+        raise _error("a media interaction holds one audio, video or object", interaction)
+    (child,) = children
+    src = child.get("src") or child.get("data")
+    media_type = child.get("type")
+    for source in child.iter(_q("source")):
+        src = src or source.get("src")
+        media_type = media_type or source.get("type")
+    if not src:
+        raise _error("the media of a media interaction has no source", child)
+    return Graphic(
+        markup=element_fragment(child),
+        src=src,
+        media_type=media_type,
+        width=child.get("width"),
+        height=child.get("height"),
+    )
+
+
+def _media_as_html5(interaction: etree._Element) -> None:
+    """Replace, in place, the sound or video ``object`` of a media interaction (QTI 2's
+    only way to give one) with the ``audio`` or ``video`` element QTI 3.0 and browsers
+    play: ``src`` from ``data``; ``width`` and ``height`` kept for a video; the object's
+    fallback text kept as the element's own."""
+    namespace, _ = split_tag(interaction.tag)
+    for child in list(interaction):
+        if not isinstance(child.tag, str) or split_tag(child.tag)[1] != "object":
+            continue
+        data = child.get("data") or ""
+        media_type = (child.get("type") or "").lower()
+        if not media_type:
+            suffix = PurePosixPath(data.split("?")[0]).suffix.lower()
+            media_type = _MEDIA_SUFFIXES.get(suffix, "")
+        if not data or not media_type.startswith(("audio/", "video/")):
+            continue
+        local = "video" if media_type.startswith("video/") else "audio"
+        media = etree.Element(f"{{{namespace}}}{local}" if namespace else local)
+        media.set("src", data)
+        if local == "video":
+            for name in ("width", "height"):
+                value = child.get(name)
+                if value:
+                    media.set(name, value)
+        fallback = " ".join("".join(str(t) for t in child.itertext()).split())
+        if fallback:
+            media.text = fallback
+        media.tail = child.tail
+        if child.sourceline is not None:
+            media.sourceline = child.sourceline
+        interaction.replace(child, media)
+
+
 def _interaction(
     element: etree._Element, declarations: dict[str, ResponseDeclaration]
 ) -> Interaction:
@@ -613,6 +687,37 @@ def _interaction(
     elif kind is InteractionType.SELECT_POINT:
         _only(element, children, set(_GRAPHIC_TAGS))
         fields["graphic"] = _graphic(children)
+    elif kind is InteractionType.GRAPHIC_ORDER:
+        _only(element, children, {"qti-hotspot-choice", *_GRAPHIC_TAGS})
+        fields["graphic"] = _graphic(children)
+        fields["choices"] = tuple(_choice(c) for c in children if _local(c) == "qti-hotspot-choice")
+    elif kind is InteractionType.GRAPHIC_ASSOCIATE:
+        _only(element, children, {"qti-associable-hotspot", *_GRAPHIC_TAGS})
+        fields["graphic"] = _graphic(children)
+        fields["choices"] = tuple(
+            _choice(c) for c in children if _local(c) == "qti-associable-hotspot"
+        )
+    elif kind is InteractionType.GRAPHIC_GAP_MATCH:
+        _only(
+            element,
+            children,
+            {"qti-gap-img", "qti-gap-text", "qti-associable-hotspot", *_GRAPHIC_TAGS},
+        )
+        fields["graphic"] = _graphic(children)
+        fields["choices"] = tuple(
+            _choice(c, image=_local(c) == "qti-gap-img")
+            for c in children
+            if _local(c) in ("qti-gap-img", "qti-gap-text")
+        )
+        fields["hotspots"] = tuple(
+            _choice(c) for c in children if _local(c) == "qti-associable-hotspot"
+        )
+    elif kind is InteractionType.MEDIA:
+        _only(element, children, set(_MEDIA_TAGS))
+        fields["graphic"] = _media(children, element)
+    elif kind is InteractionType.END_ATTEMPT:
+        _only(element, children, set())
+        fields["title"] = _required(element, "title")
     else:
         _only(element, children, set())
     return Interaction(
@@ -641,6 +746,14 @@ def _interaction(
         reverse=_bool_attr(element, "reverse"),
         required=_bool_attr(element, "required"),
         upload_types=tuple((element.get("type") or "").split()),
+        autostart=(
+            bool(_bool_attr(element, "autostart"))
+            if kind is InteractionType.MEDIA
+            else _bool_attr(element, "autostart")
+        ),
+        min_plays=_int_attr(element, "min_plays"),
+        max_plays=_int_attr(element, "max_plays"),
+        loop=_bool_attr(element, "loop"),
         attributes=_other_attributes(element, _INTERACTION_ATTRS[kind] | {"response-identifier"}),
         **fields,
     )
@@ -678,7 +791,7 @@ def _to_qti3_attributes(element: etree._Element, notes: list[str]) -> None:
     choices and gaps are never shuffled, so their ``fixed`` means nothing and is dropped;
     a rubric block states its ``use`` (QTI 2 had none: it gave instructions)."""
     name = _snake(_local(element))
-    if name in ("hotspot_choice", "gap") and element.get("fixed") is not None:
+    if name in ("hotspot_choice", "associable_hotspot", "gap") and element.get("fixed") is not None:
         del element.attrib["fixed"]
         notes.append(f"ignored attribute fixed of <{_local(element)}> (it is never shuffled)")
     elif name == "rubric_block" and element.get("use") is None:
@@ -825,6 +938,8 @@ def item_from_root(root: etree._Element) -> ItemDefinition:
         for element in list(body_source.iter()):
             if isinstance(element.tag, str):
                 pictures_as_images(element)
+                if _snake(_local(element)) == "media_interaction":
+                    _media_as_html5(element)
                 _to_qti3_attributes(element, notes)
         body, interactions, body_notes = read_body(body_source, declarations)
     attributes = _other_attributes(root, frozenset())

@@ -301,6 +301,8 @@ def interaction_element(parent: etree._Element, interaction: Interaction) -> etr
         "base": interaction.base,
         "max_strings": interaction.max_strings,
         "min_strings": interaction.min_strings,
+        "min_plays": interaction.min_plays,
+        "max_plays": interaction.max_plays,
     }
     element = _sub(
         parent,
@@ -319,6 +321,9 @@ def interaction_element(parent: etree._Element, interaction: Interaction) -> etr
         reverse=None if interaction.reverse is None else _flag(interaction.reverse),
         required=None if interaction.required is None else _flag(interaction.required),
         type=" ".join(interaction.upload_types) or None,
+        title=interaction.title,
+        autostart=None if interaction.autostart is None else _flag(interaction.autostart),
+        loop=None if interaction.loop is None else _flag(interaction.loop),
         **{k: None if v is None else str(v) for k, v in ints.items()},
     )
     _set_attributes(element, interaction.attributes)
@@ -334,6 +339,8 @@ def interaction_element(parent: etree._Element, interaction: Interaction) -> etr
         InteractionType.INLINE_CHOICE: "qti-inline-choice",
         InteractionType.ASSOCIATE: "qti-simple-associable-choice",
         InteractionType.HOTSPOT: "qti-hotspot-choice",
+        InteractionType.GRAPHIC_ORDER: "qti-hotspot-choice",
+        InteractionType.GRAPHIC_ASSOCIATE: "qti-associable-hotspot",
     }.get(kind)
     if choice_tag is not None:
         for choice in interaction.choices:
@@ -343,9 +350,11 @@ def interaction_element(parent: etree._Element, interaction: Interaction) -> etr
             set_el = _sub(element, "qti-simple-match-set")
             for choice in match_set:
                 _choice_element(set_el, "qti-simple-associable-choice", choice)
-    elif kind is InteractionType.GAP_MATCH:
+    elif kind in (InteractionType.GAP_MATCH, InteractionType.GRAPHIC_GAP_MATCH):
         for choice in interaction.choices:
             _choice_element(element, "qti-gap-img" if choice.image else "qti-gap-text", choice)
+        for hotspot in interaction.hotspots:
+            _choice_element(element, "qti-associable-hotspot", hotspot)
     if kind in (InteractionType.GAP_MATCH, InteractionType.HOTTEXT):
         _append_fragment(element, interaction.content or "", f"content of {kind}")
     return element
@@ -389,7 +398,8 @@ def _graphics_as_images(body: etree._Element) -> None:
             # Items stored before the reader did so: QTI 3.0 has no fixed on hotspot
             # choices and gaps, and a rubric block states its use.
             if (
-                element.tag in (_q("qti-hotspot-choice"), _q("qti-gap"))
+                element.tag
+                in (_q("qti-hotspot-choice"), _q("qti-associable-hotspot"), _q("qti-gap"))
                 and "fixed" in element.attrib
             ):
                 del element.attrib["fixed"]
