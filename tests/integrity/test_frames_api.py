@@ -226,6 +226,13 @@ async def test_stills_from_consent_to_review_retention_and_fairness(
         row = await session.get(IntegrityFrame, uuid.UUID(their_frame["id"]))
         assert row is not None
         assert not await blobs.exists(row.sha256)
+        # The findings stay without the small grey picture kept for the frozen test.
+        for purged in [
+            row,
+            *[await session.get(IntegrityFrame, uuid.UUID(f["id"])) for f in after],
+        ]:
+            assert purged is not None and purged.findings is not None
+            assert "presence" in purged.findings and "signature" not in purged.findings
 
     # The staff analysis route: the same findings, nothing stored.
     faces = await client.post(

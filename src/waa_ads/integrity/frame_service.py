@@ -343,7 +343,8 @@ async def purge_expired(
     """Delete the stills whose retention ended (a bounded batch, oldest first), and their
     thumbnails unless a warning or an invalidation was decided on the attempt: that
     decision's evidence is kept with it. Rows and findings stay (they are the signals'
-    evidence); ``purged_at`` says the image is gone. The bytes themselves are deleted
+    evidence), without the grey signature of the picture; ``purged_at`` says the image is
+    gone. The bytes themselves are deleted
     after this transaction commits (``integrity.delete_frame_blobs``), and only those no
     row needs any more (the same picture sent twice, or received meanwhile, keeps them).
     The number purged. Idempotent."""
@@ -386,6 +387,7 @@ async def purge_expired(
     for frame in due:
         frame.purged_at = now
         released.add(frame.sha256)
+        frame.findings = _without_signature(frame.findings)
         if frame.thumbnail_sha256 is not None and frame.attempt_id not in decided:
             released.add(frame.thumbnail_sha256)
             frame.thumbnail_sha256 = None
@@ -419,8 +421,7 @@ async def erase_frames(session: AsyncSession, attempt_ids: Iterable[uuid.UUID]) 
         if frame.thumbnail_sha256 is not None:
             released.add(frame.thumbnail_sha256)
             frame.thumbnail_sha256 = None
-        if frame.findings and "signature" in frame.findings:
-            frame.findings = {k: v for k, v in frame.findings.items() if k != "signature"}
+        frame.findings = _without_signature(frame.findings)
     await session.flush()
     release_blobs_after_commit(session, released)
     return len(rows)
@@ -443,6 +444,14 @@ async def erase_candidate_frames(
 
 
 auth_service.on_candidate_erased(erase_candidate_frames)
+
+
+def _without_signature(findings: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The findings without their ``signature``: a 32x24 grey picture of the still, only
+    needed to tell whether the next still is frozen, so it goes with the still."""
+    if findings is None or "signature" not in findings:
+        return findings
+    return {k: v for k, v in findings.items() if k != "signature"}
 
 
 # --- blob lifetime --------------------------------------------------------------------------
