@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from typing import Any
 
 import httpx
 import pytest
@@ -64,6 +65,10 @@ async def test_the_cohort_report_and_exports(
     assert "Q3" in text
     flat = " ".join(text.split())
     assert "Distractors" in flat and "Item Q1" in flat and "G5" in flat
+    tagged: Any = PdfReader(io.BytesIO(pdf.content)).root_object
+    elements = tagged["/StructTreeRoot"]["/K"][0].get_object()["/K"]
+    alts = [str(e.get_object().get("/Alt", "")) for e in elements]
+    assert any(a.startswith("Distractor plot of Q1: share of each score group") for a in alts)
 
     rows = list(
         csv.reader(

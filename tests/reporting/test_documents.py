@@ -7,6 +7,7 @@ import dataclasses
 import hashlib
 import io
 import json
+from typing import Any
 
 import cv2
 import numpy as np
@@ -106,6 +107,90 @@ def test_the_scorecard_is_deterministic_and_says_what_it_prints() -> None:
     assert str(reader.root_object["/Lang"]) == "en-GB"
     assert "Chart: Section profile: Algebra 62%; Geometry 100%." in text
     assert json.loads(payload)["verify_url"] == CARD.verify_url
+
+
+def _structure(pdf: bytes) -> tuple[PdfReader, list[tuple[int, str, dict[str, Any]]]]:
+    """The reader and the structure tree read back: (depth, type, the element) in order."""
+    reader = PdfReader(io.BytesIO(pdf))
+    out: list[tuple[int, str, dict[str, Any]]] = []
+
+    def walk(node: Any, depth: int) -> None:
+        element = node.get_object()
+        out.append((depth, str(element["/S"]), element))
+        kids = element.get("/K")
+        if isinstance(kids, list):
+            for kid in kids:
+                walk(kid, depth + 1)
+
+    root: Any = reader.root_object
+    for top in root["/StructTreeRoot"]["/K"]:
+        walk(top, 0)
+    return reader, out
+
+
+def test_the_scorecard_is_a_tagged_pdf_with_a_structure_tree() -> None:
+    reader, tree = _structure(scorecard_pdf(CARD))
+    root: Any = reader.root_object
+    assert root["/MarkInfo"]["/Marked"] == True  # noqa: E712
+    assert root["/ViewerPreferences"]["/DisplayDocTitle"] == True  # noqa: E712
+    assert str(root["/Lang"]) == "en-GB"
+    kinds = [kind for _, kind, _ in tree]
+    assert kinds[0] == "/Document"
+    # reading order: the title, then the result's heading, ..., the verification last
+    headings = [(kind, _text_of(reader, e)) for _, kind, e in tree if kind in ("/H1", "/H2")]
+    assert headings[0] == ("/H1", "Score report")
+    assert [h for _, h in headings[1:]] == ["Result", "Sections", "Feedback", "Verification"]
+    figures_ = [e for _, kind, e in tree if kind == "/Figure"]
+    assert [str(f["/Alt"]) for f in figures_] == [
+        "Section profile: Algebra 62%; Geometry 100%.",
+        f"QR code of the verification address {CARD.verify_url}",
+    ]
+    # tables: rows of header and data cells; the section table has column headers
+    tables = [i for i, (_, kind, _) in enumerate(tree) if kind == "/Table"]
+    assert len(tables) >= 3
+    depth = tree[tables[1]][0]
+    rows: list[list[tuple[str, str]]] = []
+    for d, kind, element in tree[tables[1] + 1 :]:
+        if d <= depth:
+            break
+        if kind == "/TR":
+            rows.append([])
+        elif kind in ("/TH", "/TD"):
+            rows[-1].append((kind, _text_of(reader, element)))
+    assert rows[0] == [("/TH", "Section"), ("/TH", "Score")]
+    assert rows[1] == [("/TD", "Algebra"), ("/TD", "5 / 8")]
+    header = next(e for _, kind, e in tree if kind == "/TH")
+    assert str(header["/A"]["/Scope"]) == "/Row"  # the figures table: a label per row
+    # every marked sequence is reachable from its page through the parent tree
+    page: Any = reader.pages[0]
+    nums = root["/StructTreeRoot"]["/ParentTree"]["/Nums"]
+    assert int(page["/StructParents"]) == nums[0] and str(page["/Tabs"]) == "/S"
+    marked = [kid.get_object() for kid in nums[1]]
+    assert [int(e["/K"]) for e in marked] == list(range(len(marked)))
+    assert all(e["/Pg"].get_object() == page.get_object() for e in marked)
+
+
+def _text_of(reader: PdfReader, element: Any) -> str:
+    """The text of one marked-content sequence, found by its MCID on its page."""
+    page = next(p for p in reader.pages if p.get_object() == element["/Pg"].get_object())
+    texts: dict[int, list[str]] = {}
+    stack: list[int | None] = []
+
+    def operand(op: bytes, args: Any, cm: Any, tm: Any) -> None:
+        if op == b"BDC":
+            properties = args[1] if len(args) > 1 else {}
+            stack.append(int(properties["/MCID"]) if "/MCID" in properties else None)
+        elif op == b"BMC":
+            stack.append(None)
+        elif op == b"EMC":
+            stack.pop()
+
+    def text(words: str, cm: Any, tm: Any, font: Any, size: Any) -> None:
+        if stack and stack[-1] is not None:
+            texts.setdefault(stack[-1], []).append(words)
+
+    page.extract_text(visitor_operand_before=operand, visitor_text=text)
+    return " ".join("".join(texts.get(int(element["/K"]), [])).split())
 
 
 def test_charts_are_deterministic() -> None:

@@ -5,13 +5,12 @@ Determinism: documents are built in ReportLab's *invariant* mode (a fixed creati
 document id), fonts are embedded from matplotlib's bundled DejaVu Sans, and charts come from
 :mod:`waa_ads.reporting.charts` without timestamps, so the same inputs give the same bytes.
 
-Accessibility, honestly: each document has a title, an author, a subject, a language
-(``/Lang``), ``DisplayDocTitle`` and an outline of its headings, its text is real text in
-reading order, every chart's content is also printed as a table, and the chart's alt text
-is printed under it. ReportLab's open-source library does not write a structure tree
-(``/StructTreeRoot``, marked content), so the PDF is **not tagged**: a screen reader reads
-its text in content order, but cannot attach alt text to an image or announce table
-headers. Producing PDF/UA would need a tagging library or a post-processing step.
+Accessibility: each document has a title, an author, a subject, a language (``/Lang``),
+``DisplayDocTitle`` and an outline of its headings, its text is real text in reading
+order, every chart's content is also printed as a table, and the chart's alt text is
+printed under it. It is a tagged PDF: the flowables of :mod:`waa_ads.reporting.tagging`
+mark their content while drawing and its ``add_structure`` writes the structure tree
+(headings, paragraphs, figures with ``/Alt``, tables with header cells) afterwards.
 """
 
 from __future__ import annotations
@@ -57,6 +56,16 @@ from waa_ads.reporting.figures import (
     format_code,
     number,
     receipt_payload,
+)
+from waa_ads.reporting.tagging import (
+    Tagged,
+    TaggedTable,
+    Tagger,
+    add_structure,
+    artifact,
+    begin,
+    end,
+    mark_cell,
 )
 
 # Binary streams (no ASCII85: a third larger and slower to write) and no run-time attribute
@@ -123,8 +132,12 @@ def _styles(brand: str) -> dict[str, ParagraphStyle]:
     }
 
 
+_HEADING_TAGS: Final = {"title": "H1", "h2": "H2", "h3": "H3"}
+
+
 class Heading(Paragraph):  # type: ignore[misc]
-    """A paragraph that is also an outline entry (the PDF's bookmarks)."""
+    """A paragraph that is also an outline entry (the PDF's bookmarks) and a heading of
+    the structure tree (``H1`` for the title, ``H2``, ``H3``)."""
 
     def __init__(self, text: str, style: ParagraphStyle, level: int = 0) -> None:
         super().__init__(escape(text), style)
@@ -134,11 +147,14 @@ class Heading(Paragraph):  # type: ignore[misc]
         key = f"h{id(self)}"
         self.canv.bookmarkHorizontal(key, 0, self.height)
         self.canv.addOutlineEntry(self.outline_text, key, level=self.outline_level)
+        opened = begin(self.canv, _HEADING_TAGS.get(self.style.name, "H2"))
         super().draw()
+        end(self.canv, opened)
 
 
-def _p(text: str, style: ParagraphStyle) -> Paragraph:
-    return Paragraph(escape(text), style)
+def _p(text: str, style: ParagraphStyle) -> Flowable:
+    """A paragraph of the text, tagged ``P``."""
+    return Tagged(Paragraph(escape(text), style), "P")
 
 
 def _table(
@@ -148,8 +164,16 @@ def _table(
     *,
     header: bool = True,
 ) -> Table:
-    cells = [[_p(c, styles["cell"]) for c in row] for row in rows]
-    table = Table(cells, colWidths=list(widths), repeatRows=1 if header else 0, hAlign="LEFT")
+    def cell(text: str, r: int, c: int) -> Flowable:
+        flowable = Paragraph(escape(text), styles["cell"])
+        if header and r == 0:
+            return mark_cell(flowable, "TH", r, "Column")
+        if not header and c == 0:
+            return mark_cell(flowable, "TH", r, "Row")
+        return mark_cell(flowable, "TD", r)
+
+    cells = [[cell(text, r, c) for c, text in enumerate(row)] for r, row in enumerate(rows)]
+    table = TaggedTable(cells, colWidths=list(widths), repeatRows=1 if header else 0, hAlign="LEFT")
     commands: list[Any] = [
         ("LINEBELOW", (0, 0), (-1, -1), 0.4, RULE),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
@@ -167,7 +191,7 @@ def _chart(png: bytes, alt: str, width: float, styles: dict[str, ParagraphStyle]
     scale = width / image.imageWidth
     image.drawWidth, image.drawHeight = width, image.imageHeight * scale
     image.hAlign = "LEFT"
-    return [image, _p(f"Chart: {alt}", styles["small"]), Spacer(1, 4)]
+    return [Tagged(image, "Figure", alt=alt), _p(f"Chart: {alt}", styles["small"]), Spacer(1, 4)]
 
 
 class QrBlock(Flowable):  # type: ignore[misc]
@@ -233,23 +257,28 @@ def _embed_receipt(canvas: Canvas, payload: bytes) -> None:
 
 
 def _decorate(
-    title: str, footer: str, *, watermark: bool, receipt: bytes | None
+    title: str, footer: str, *, watermark: bool, receipt: bytes | None, tagger: Tagger
 ) -> Callable[[Canvas, Any], None]:
+    """Each page's furniture (footer, page number, watermark), marked as artifacts; the
+    first page also attaches the receipt and the canvas to ``tagger``."""
+
     def on_page(canvas: Canvas, doc: Any) -> None:
+        tagger.attach(canvas)
         canvas.saveState()
         if receipt is not None and doc.page == 1:
             _embed_receipt(canvas, receipt)
         width, height = A4
-        canvas.setFont(FONT, 7.5)
-        canvas.setFillColor(MUTED)
-        canvas.drawString(18 * mm, 10 * mm, footer)
-        canvas.drawRightString(width - 18 * mm, 10 * mm, f"{title} · page {doc.page}")
-        if watermark:
-            canvas.setFont(FONT_BOLD, 64)
-            canvas.setFillColor(colors.Color(0.75, 0.0, 0.0, alpha=0.18))
-            canvas.translate(width / 2, height / 2)
-            canvas.rotate(40)
-            canvas.drawCentredString(0, 0, WATERMARK)
+        with artifact(canvas):
+            canvas.setFont(FONT, 7.5)
+            canvas.setFillColor(MUTED)
+            canvas.drawString(18 * mm, 10 * mm, footer)
+            canvas.drawRightString(width - 18 * mm, 10 * mm, f"{title} · page {doc.page}")
+            if watermark:
+                canvas.setFont(FONT_BOLD, 64)
+                canvas.setFillColor(colors.Color(0.75, 0.0, 0.0, alpha=0.18))
+                canvas.translate(width / 2, height / 2)
+                canvas.rotate(40)
+                canvas.drawCentredString(0, 0, WATERMARK)
         canvas.restoreState()
 
     return on_page
@@ -287,7 +316,12 @@ def _header(
             picture.hAlign = "LEFT"
             head.append(
                 Table(
-                    [[picture, _p(organization, styles["org"])]],
+                    [
+                        [
+                            Tagged(picture, "Figure", alt=f"Logo of {organization}"),
+                            _p(organization, styles["org"]),
+                        ]
+                    ],
                     colWidths=[picture.drawWidth + 4 * mm, None],
                     hAlign="LEFT",
                     style=[
@@ -390,7 +424,11 @@ def scorecard_pdf(card: Scorecard) -> bytes:
     story.append(Heading("Verification", styles["h2"]))
     if card.code is not None and not card.preview:
         size = 30 * mm
-        drawing = QrBlock(card.verify_url or card.code, size)
+        drawing = Tagged(
+            QrBlock(card.verify_url or card.code, size),
+            "Figure",
+            alt=f"QR code of the verification address {card.verify_url or card.code}",
+        )
         text = [
             _p(f"Verification code: {format_code(card.code)}", styles["big"]),
             _p(
@@ -417,11 +455,13 @@ def scorecard_pdf(card: Scorecard) -> bytes:
         if card.code is not None and not card.preview
         else None
     )
+    tagger = Tagger()
     decorate = _decorate(
-        "Score report", card.organization_name, watermark=card.preview, receipt=payload
-    )
+        "Score report", card.organization_name, watermark=card.preview, receipt=payload,
+        tagger=tagger,
+    )  # fmt: skip
     doc.build(story, onFirstPage=decorate, onLaterPages=decorate)
-    return buffer.getvalue()
+    return add_structure(buffer.getvalue(), tagger.marks)
 
 
 #: ReportLab keeps module state (fonts, rl_config): one document is rendered at a time per
@@ -462,8 +502,8 @@ def _distractors(
     story.append(
         _p(
             "Share of candidates choosing each option, overall, in the lower and upper 27% "
-            "by total score and in each fifth by total score (group 1 lowest). A distractor "
-            "that attracts high scorers more than low ones is noted.",
+            "by total score and in each fifth by total score (G1 lowest to G5 highest). A "
+            "distractor that attracts high scorers more than low ones is noted.",
             styles["body"],
         )
     )
@@ -589,9 +629,12 @@ def cohort_pdf(report: CohortReport) -> bytes:
         story.append(_table(rating_rows, styles, [width * 0.3] + [width * 0.15] * 4))
     else:
         story.append(_p("No responses of this session were rated by two people.", styles["body"]))
-    decorate = _decorate("Cohort report", report.organization_name, watermark=False, receipt=None)
+    tagger = Tagger()
+    decorate = _decorate(
+        "Cohort report", report.organization_name, watermark=False, receipt=None, tagger=tagger
+    )
     doc.build(story, onFirstPage=decorate, onLaterPages=decorate)
-    return buffer.getvalue()
+    return add_structure(buffer.getvalue(), tagger.marks)
 
 
 class NotAScorecard(ValueError):
