@@ -17,7 +17,7 @@ from waa_ads.auth.service import build_auth
 from waa_ads.core import live
 from waa_ads.core.apidocs import install_api_docs
 from waa_ads.core.db import Database, database_from_settings
-from waa_ads.core.errors import Problem, install_error_handlers
+from waa_ads.core.errors import Problem, UnavailableMiddleware, install_error_handlers
 from waa_ads.core.health import router as health_router
 from waa_ads.core.logging import configure_logging
 from waa_ads.core.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
@@ -129,6 +129,8 @@ def create_app(
         )
     # Innermost: autosave's short way past the routing, after every middleware below.
     app.add_middleware(AutosaveShortcut)
+    # A database or Redis outage met by autosave's short way is a 503, as on every route.
+    app.add_middleware(UnavailableMiddleware)
     # Inside the size limit, which so bounds what it reads; a candidate's saved answer is
     # repaired rather than refused, so no answer is lost for its content.
     app.add_middleware(TextInputMiddleware, keep_answer_paths=CANDIDATE_ANSWER_PATHS)

@@ -11,12 +11,16 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import Any
 
+import asyncpg
+import redis.exceptions
+import sqlalchemy.exc
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://waa-ads.dev/problems/"
@@ -223,10 +227,109 @@ async def _unhandled_handler(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+#: Seconds a client is told to wait (``Retry-After``) while a dependency is unreachable: a
+#: PostgreSQL restart or a Redis failover takes a few seconds.
+UNAVAILABLE_RETRY_AFTER_S = 5
+
+# PostgreSQL's own "go away for now" states: admin/crash shutdown, cannot connect now (the
+# server is starting or stopping), and the whole connection-exception class 08.
+_PG_UNAVAILABLE_STATES = ("57P01", "57P02", "57P03")
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` (or an error it was raised from) says that PostgreSQL or Redis cannot
+    be reached right now, as opposed to a bug: a refused or dropped connection, a server
+    shutting down or starting up, a pool that found no connection in time. Such a request
+    can simply be sent again once the dependency is back."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen and len(seen) < 10:
+        seen.add(id(current))
+        if isinstance(current, sqlalchemy.exc.DBAPIError) and current.connection_invalidated:
+            return True
+        if isinstance(current, sqlalchemy.exc.TimeoutError):  # no pooled connection in time
+            return True
+        if isinstance(current, ConnectionError | redis.exceptions.ConnectionError):
+            return True
+        if isinstance(current, redis.exceptions.TimeoutError):
+            return True
+        if isinstance(current, asyncpg.exceptions.ConnectionDoesNotExistError):
+            return True
+        # The hot paths' raw driver connections: one the server dropped says so on next use.
+        if isinstance(current, asyncpg.InterfaceError) and "connection is closed" in str(current):
+            return True
+        if isinstance(current, asyncpg.PostgresError):
+            state = getattr(current, "sqlstate", None) or ""
+            if state in _PG_UNAVAILABLE_STATES or state.startswith("08"):
+                return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def _unavailable_response(request: Request, exc: BaseException) -> JSONResponse:
+    log.warning("dependency_unavailable", error_type=type(exc).__name__, error=str(exc)[:300])
+    return problem_response(
+        request,
+        status=503,
+        code="service-unavailable",
+        title="Service unavailable",
+        detail=(
+            "The database or Redis is not answering at the moment; nothing of this request "
+            f"was stored. Send it again in {UNAVAILABLE_RETRY_AFTER_S} seconds."
+        ),
+        headers={"Retry-After": str(UNAVAILABLE_RETRY_AFTER_S)},
+    )
+
+
+async def _unavailable_handler(request: Request, exc: Exception) -> JSONResponse:
+    if not is_unavailable(exc):
+        return await _unhandled_handler(request, exc)
+    return _unavailable_response(request, exc)
+
+
+class UnavailableMiddleware:
+    """Answers 503 (with ``Retry-After``) for a dependency outage raised where the exception
+    handlers do not reach: in a middleware below this one, such as autosave's short way
+    past the routing. Anything else, and anything raised once a reply has begun, passes."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            if started or not is_unavailable(exc):
+                raise
+            await _unavailable_response(Request(scope), exc)(scope, receive, send)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error_handler)
     app.add_exception_handler(RequestValidationError, _validation_handler)
     app.add_exception_handler(StarletteHTTPException, _http_exception_handler)
+    # Errors that may mean "a dependency is down" get their own handler (503 with
+    # Retry-After when they do, the 500 below when they do not).
+    for kind in (
+        sqlalchemy.exc.DBAPIError,
+        sqlalchemy.exc.TimeoutError,
+        OSError,
+        redis.exceptions.ConnectionError,
+        redis.exceptions.TimeoutError,
+        asyncpg.PostgresError,
+        asyncpg.InterfaceError,
+    ):
+        app.add_exception_handler(kind, _unavailable_handler)
     app.add_exception_handler(Exception, _unhandled_handler)
 
 
