@@ -529,6 +529,53 @@ def psychometrics_calibrate(
     typer.echo(json.dumps(result.to_dict()))
 
 
+@psychometrics_app.command("calibrate-administrations")
+def psychometrics_calibrate_administrations(
+    administration_ids: list[str] = typer.Argument(..., help="Administration ids."),
+    model: str = typer.Option("2pl", help="rasch, 2pl, 3pl, gpcm or grm."),
+    organization: str | None = typer.Option(None, help="Organization slug (if several)."),
+) -> None:
+    """Calibrate on the stored scores of administrations and keep the parameters on the item
+    versions, as a calibration run (the same record and code as the API's background runs,
+    run here); prints the run as JSON. A failed run ends with exit code 2 and its reason."""
+    import uuid
+
+    from waa_ads.auth.deps import Principal
+    from waa_ads.core.db import database_from_settings
+    from waa_ads.psychometrics import runs, schemas
+    from waa_ads.psychometrics.models import CalibrationRun
+
+    try:
+        body = schemas.CalibrationCreate(
+            administration_ids=[uuid.UUID(a) for a in administration_ids],
+            model=model,
+        )
+    except (ValueError, ValidationError) as exc:
+        raise typer.BadParameter(str(exc).splitlines()[0]) from None
+
+    async def go() -> runs.CalibrationRunRead:
+        db = database_from_settings(load_settings())
+        try:
+            async with db.transaction() as session:
+                org = await _resolve_organization(session, organization)
+                run = await runs.queue_run(session, Principal.system(org.id), body, queue=False)
+                run_id = run.id
+            console.print(f"calibration run {run_id}: fitting {model}...")
+            await runs.execute_run(db, run_id)
+            async with db.transaction(write=False) as session:
+                done = await session.get(CalibrationRun, run_id)
+                assert done is not None
+                return runs.run_read(done)
+        finally:
+            await db.dispose()
+
+    outcome = _run(go())
+    typer.echo(outcome.model_dump_json())
+    if outcome.status != "done":
+        console.print(f"[red]error:[/red] {escape(outcome.error or 'the calibration failed')}")
+        raise typer.Exit(2)
+
+
 @psychometrics_app.command("dif")
 def psychometrics_dif(
     file: Path = typer.Argument(

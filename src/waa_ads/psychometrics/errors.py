@@ -29,3 +29,10 @@ class ParametersNotFound(NotFound):
 
     code = "irt-parameters-not-found"
     title = "No IRT parameters"
+
+
+class CalibrationRunNotFound(NotFound):
+    """No calibration run with this id in the caller's organization."""
+
+    code = "calibration-run-not-found"
+    title = "Calibration run not found"

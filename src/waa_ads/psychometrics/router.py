@@ -13,9 +13,10 @@ from waa_ads.auth.errors import CREDENTIAL_ERRORS, RoleRequired
 from waa_ads.auth.models import Role
 from waa_ads.core.deps import SessionDep
 from waa_ads.core.errors import error_responses
-from waa_ads.psychometrics import linking, schemas, service
+from waa_ads.psychometrics import linking, runs, schemas, service
 from waa_ads.psychometrics.errors import (
     CalibrationInputError,
+    CalibrationRunNotFound,
     DifInputError,
     ParametersNotFound,
 )
@@ -58,28 +59,44 @@ async def create_calibration(
     calibration_id, fit, columns = await service.calibrate_administrations(
         session, principal, ids, body.model
     )
-    return schemas.CalibrationRead(
-        id=str(calibration_id),
-        model=fit.model,
-        administration_ids=[str(i) for i in dict.fromkeys(ids)],
-        persons=fit.persons,
-        log_likelihood=fit.log_likelihood,
-        iterations=fit.iterations,
-        converged=fit.converged,
-        items=[
-            schemas.ItemCalibrationRead(
-                item_version_id=str(version_id),
-                item=estimate.item,
-                a=estimate.a,
-                b=estimate.b,
-                d=estimate.d,
-                c=estimate.c,
-                se=estimate.se,
-                fit=estimate.fit,
-            )
-            for (version_id, _), estimate in zip(columns, fit.items, strict=True)
-        ],
-    )
+    return runs.summary(calibration_id, fit, ids, columns)
+
+
+@router.post(
+    "/calibration-runs",
+    response_model=runs.CalibrationRunRead,
+    status_code=202,
+    summary="Queue a calibration to run in the background; poll the run for its outcome",
+    responses=error_responses(*CREDENTIAL_ERRORS, RoleRequired, AdministrationNotFound),
+)
+async def create_calibration_run(
+    session: SessionDep, principal: PrincipalDep, body: schemas.CalibrationCreate
+) -> runs.CalibrationRunRead:
+    return runs.run_read(await runs.queue_run(session, principal, body))
+
+
+@router.get(
+    "/calibration-runs",
+    response_model=list[runs.CalibrationRunRead],
+    summary="The organization's calibration runs, newest first",
+    responses=error_responses(*CREDENTIAL_ERRORS, RoleRequired),
+)
+async def list_calibration_runs(
+    session: SessionDep, principal: PrincipalDep, administration_id: uuid.UUID | None = None
+) -> list[runs.CalibrationRunRead]:
+    return [runs.run_read(r) for r in await runs.list_runs(session, principal, administration_id)]
+
+
+@router.get(
+    "/calibration-runs/{run_id}",
+    response_model=runs.CalibrationRunRead,
+    summary="A calibration run: its status, progress and, once done, the calibration",
+    responses=error_responses(*CREDENTIAL_ERRORS, RoleRequired, CalibrationRunNotFound),
+)
+async def get_calibration_run(
+    session: SessionDep, principal: PrincipalDep, run_id: uuid.UUID
+) -> runs.CalibrationRunRead:
+    return runs.run_read(await runs.get_run(session, principal, run_id))
 
 
 @router.post(

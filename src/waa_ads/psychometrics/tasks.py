@@ -1,12 +1,13 @@
 """Psychometrics' background work: each administration's stored item analysis follows its
-scores (a periodic sweep adds the attempts scored since its last run)."""
+scores (a periodic sweep adds the attempts scored since its last run), and calibrations
+asked for run here."""
 
 from __future__ import annotations
 
 import uuid
 
 from waa_ads.core.tasks import TaskContext, periodic, task
-from waa_ads.psychometrics import service
+from waa_ads.psychometrics import runs, service
 
 
 @periodic("psychometrics.refresh_item_analyses", every_seconds=60)
@@ -30,3 +31,9 @@ async def refresh_item_analysis(
         return await service.refresh_item_analysis(
             session, uuid.UUID(organization_id), uuid.UUID(administration_id)
         )
+
+
+@task("psychometrics.calibrate")
+async def calibrate(ctx: TaskContext, *, run_id: str) -> str:
+    """Run a queued calibration (``runs.execute_run``); its final status. Idempotent."""
+    return await runs.execute_run(ctx.db, uuid.UUID(run_id))

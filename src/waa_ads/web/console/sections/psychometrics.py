@@ -8,6 +8,7 @@ links to the API's own routes, which the browser's cookie session opens."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from typing import Any, Final
@@ -59,6 +60,7 @@ async def _analysis_page(
     administration = await _administration(who, administration_id)
     analysis = await who.read(f"{API}/administrations/{administration_id}/item-analysis")
     parameters = await who.read(f"{API}/administrations/{administration_id}/parameters")
+    runs = await who.read(f"{API}/calibration-runs", {"administration_id": administration_id})
     flagged = [
         (item["item"], [FLAG_TEXT.get(f, f) for f in item["flags"]])
         for item in analysis["items"]
@@ -72,6 +74,7 @@ async def _analysis_page(
         administration=administration,
         analysis=analysis,
         parameters=parameters,
+        runs=runs[:10],
         flagged=flagged,
         flag_text=FLAG_TEXT,
         models=MODELS,
@@ -85,20 +88,39 @@ async def analysis_page(request: Request, who: StaffDep, administration_id: str)
     return await _analysis_page(request, who, administration_id)
 
 
+#: How long the calibrate button waits for a run to finish before showing it as running.
+CALIBRATION_WAIT_S: Final = 5.0
+
+
 @router.post("/psychometrics/{administration_id}/calibrate", response_class=Response)
 async def calibrate(request: Request, who: ActionDep, administration_id: str) -> Response:
+    """Queue a calibration run; a small one has usually finished within a few seconds,
+    which the flash then reports, otherwise the page lists it as running."""
     data = await request.form()
     model = str(data.get("model", "2pl"))
     reply = await who.api.post(
-        f"{API}/calibrations", {"administration_ids": [administration_id], "model": model}
+        f"{API}/calibration-runs", {"administration_ids": [administration_id], "model": model}
     )
     if reply.ok:
-        made = reply.json()
-        state = "converged" if made["converged"] else "did not converge"
+        run = reply.json()
+        waited = 0.0
+        while run["status"] in ("queued", "running") and waited < CALIBRATION_WAIT_S:
+            await asyncio.sleep(0.2)
+            waited += 0.2
+            run = await who.read(f"{API}/calibration-runs/{run['id']}")
+        target = f"{PSYCHOMETRICS}/{administration_id}#parameters"
+        if run["status"] == "done":
+            made = run["result"]
+            state = "converged" if made["converged"] else "did not converge"
+            return redirect(
+                target,
+                flash=f"Calibrated {len(made['items'])} items with {made['model']} on "
+                f"{made['persons']:.0f} candidates ({made['iterations']} iterations, {state}).",
+            )
+        if run["status"] == "failed":
+            return redirect(target, flash=f"The calibration failed: {run['error']}")
         return redirect(
-            f"{PSYCHOMETRICS}/{administration_id}#parameters",
-            flash=f"Calibrated {len(made['items'])} items with {made['model']} on "
-            f"{made['persons']:.0f} candidates ({made['iterations']} iterations, {state}).",
+            target, flash="The calibration is running; this page lists it with its progress."
         )
     problem = reply.problem
     assert problem is not None
