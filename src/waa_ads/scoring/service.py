@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import func, select
@@ -226,6 +227,48 @@ async def score_attempt(
 
         enqueue_after_commit(session, ROUTE_TO_MODELS_TASK, attempt_id=str(attempt.id))
     return result
+
+
+#: Attempts that ended this long ago and still wait are taken to have lost their task.
+WAITING_AFTER_S = 60
+#: The states an ended attempt waits in until scoring takes it.
+WAITING_STATES = (AttemptState.submitted, AttemptState.expired, AttemptState.terminated)
+
+
+async def score_waiting(
+    db: Database, *, older_than_s: float = WAITING_AFTER_S, batch: int = 100
+) -> int:
+    """Score attempts that ended more than ``older_than_s`` ago and still wait for scoring.
+
+    Their own ``scoring.score_attempt`` task was lost: the broker was unreachable or
+    emptied (a Redis restart keeps nothing) when it was published, or the process died
+    between the commit and the publication. One transaction per attempt, at most ``batch``
+    per run (the oldest first; the next run takes the rest). Safe beside the per-attempt
+    task and the bulk scorer: each takes the attempt's row lock, and whoever comes second
+    finds it scored. Returns how many attempts got a result."""
+    cutoff = utcnow() - timedelta(seconds=older_than_s)
+    async with db.transaction(write=False) as session:
+        waiting = (
+            (
+                await session.execute(
+                    select(Attempt.id)
+                    .where(
+                        Attempt.state.in_([s.value for s in WAITING_STATES]),
+                        Attempt.ended_at < cutoff,
+                    )
+                    .order_by(Attempt.ended_at)
+                    .limit(batch)
+                )
+            )
+            .scalars()
+            .all()
+        )
+    scored = 0
+    for attempt_id in waiting:
+        async with db.transaction() as session:
+            if await score_attempt(session, attempt_id, reason="attempt ended") is not None:
+                scored += 1
+    return scored
 
 
 async def score_administration(

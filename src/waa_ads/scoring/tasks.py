@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from waa_ads.core.tasks import TaskContext, task
+from waa_ads.core.tasks import TaskContext, periodic, task
 from waa_ads.scoring import service
 
 
@@ -14,6 +14,13 @@ async def score_attempt(ctx: TaskContext, *, attempt_id: str) -> str | None:
     async with ctx.db.transaction() as session:
         result = await service.score_attempt(session, uuid.UUID(attempt_id), reason="attempt ended")
         return str(result.id) if result is not None else None
+
+
+@periodic("scoring.score_waiting_attempts", every_seconds=60)
+async def score_waiting_attempts(ctx: TaskContext) -> int:
+    """Score ended attempts whose own scoring task was lost (a broker that was down or
+    emptied when it was published): the sweep that makes scoring happen eventually."""
+    return await service.score_waiting(ctx.db)
 
 
 @task("scoring.score_administration")
