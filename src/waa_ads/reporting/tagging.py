@@ -190,7 +190,10 @@ def mark_cell(flowable: Flowable, tag: str, row: int, scope: str | None = None) 
 
 
 def add_structure(data: bytes, marks: Sequence[Mark]) -> bytes:
-    """The PDF ``data`` (drawn with a :class:`Tagger`) with its structure tree written."""
+    """The PDF ``data`` (drawn with a :class:`Tagger`) with its structure tree written.
+    New objects go in through ``PdfWriter._add_object`` (pypdf has no public way to add an
+    indirect object); tests/reporting/test_documents.py reads the tree back, so a pypdf
+    release that changes it fails there."""
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(data)))
     pages = [page.indirect_reference for page in writer.pages]
 
@@ -247,7 +250,7 @@ def add_structure(data: bytes, marks: Sequence[Mark]) -> bytes:
         DictionaryObject({NameObject("/Nums"): nums})
     )
     root[NameObject("/ParentTreeNextKey")] = NumberObject(len(pages))
-    catalog = writer._root_object
+    catalog = writer.root_object
     catalog[NameObject("/StructTreeRoot")] = root_ref
     catalog[NameObject("/MarkInfo")] = DictionaryObject(
         {NameObject("/Marked"): BooleanObject(True)}
