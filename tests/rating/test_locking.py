@@ -14,14 +14,17 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import delete, select, text, update
 
-from tests.rating.world import RatingWorld, rating_world
+from tests.rating.world import RatingWorld, levels, rating_world
 from tests.support.factories import Factory
 from waa_ads.audit import service as audit
 from waa_ads.audit.service import Actor
+from waa_ads.auth.deps import Principal
+from waa_ads.auth.models import Role
 from waa_ads.core.db import Database
 from waa_ads.delivery.models import Attempt
-from waa_ads.rating import service
+from waa_ads.rating import schemas, service
 from waa_ads.rating.models import RatingOutcome, RatingPlan, RatingTask
+from waa_ads.rating.rules import DisagreementRule
 from waa_ads.scoring.models import AttemptResult, ItemScore
 
 pytestmark = [
@@ -147,3 +150,42 @@ async def test_scoring_unanswered_responses_never_deadlocks_with_a_result_change
     for attempt_id in (blank, also_blank):
         assert await _newest_score(live_app.state.db, attempt_id) == 0.0
     assert answered
+
+
+def _person(rw: RatingWorld, account: Any) -> Principal:
+    """The principal a request of ``account`` (a rater or a lead) acts as."""
+    return Principal(
+        account.user.id, rw.world.org.id, frozenset({Role.rater.value}), "bearer", None
+    )
+
+
+async def test_a_rule_change_and_a_resolution_are_serialized(
+    live_app: FastAPI, live_client: httpx.AsyncClient, live_make: Factory
+) -> None:
+    rw = await rating_world(live_app, live_client, live_make)
+    plan = (await rw.plan(double_share=1.0, disagreement_rule="adjacent"))["plan"]
+    plan_id = uuid.UUID(plan["id"])
+    first, second = rw.rater_headers
+    lease = await rw.next(first)
+    assert (await rw.rate(first, lease["lease_id"], levels("good", "fair"))).status_code == 201
+    other = await rw.next(second)
+    db: Database = live_app.state.db
+    # The lead makes every difference a disagreement while the second rating is saved: the
+    # rating waits for the change and is judged by the new rule (one point apart: "exact"
+    # disagrees, "adjacent" did not).
+    async with db.transaction() as changer:
+        await service.update_plan(
+            changer,
+            _person(rw, rw.lead),
+            plan_id,
+            schemas.PlanUpdate(expected_version=1, disagreement_rule=DisagreementRule.exact),
+        )
+        saving = asyncio.create_task(rw.rate(second, other["lease_id"], levels("strong", "fair")))
+        await _until_done_or_waiting(db, saving)
+    reply = await saving
+    assert reply.status_code == 201, reply.text
+    async with db.transaction(write=False) as session:
+        outcome = (
+            await session.execute(select(RatingOutcome).where(RatingOutcome.plan_id == plan_id))
+        ).scalar_one()
+    assert outcome.status == "adjudicating"

@@ -1,9 +1,14 @@
 """Rating: plans, the leased queue, ratings, adjudication, resolution into result
 revisions, and the quality figures.
 
-Lock order, as everywhere a result changes: the task's row, then the attempt's row, then
-the response's outcome row, then the audit chain's head (``scoring.service.manual_score``
-locks the attempt before it appends to the chain)."""
+Lock order, as everywhere a result changes: the plan's row, then rating tasks' rows, then
+attempts' rows, then outcome rows, then the audit chain's head
+(``scoring.service.manual_score`` locks the attempt before it appends to the chain). The
+plan's row is taken ``FOR UPDATE`` by a change of the plan or its people, ``FOR NO KEY
+UPDATE`` by a sync and ``FOR KEY SHARE`` by a rating being saved: a change of the plan
+and the ratings in progress wait for one another, and ratings never wait for a sync.
+After a rater's rating is audited (save and next), the request waits for no lock
+(:func:`sync_plan`, :func:`lease_next`)."""
 
 from __future__ import annotations
 
@@ -1672,16 +1677,32 @@ async def submit_rating(
         raise errors.LeaseNotFound(f"lease {lease_id} not found")
     if lease.rater_id != principal.user_id:
         raise errors.RatingNotAssigned("this lease belongs to another rater")
+    # The plan first, and read as it is once held: a change of its rules (which holds the
+    # row FOR UPDATE) either ends before and this rating is judged by the new rules, or
+    # waits until this rating is saved and then counts the response as decided.
+    plan = (
+        await session.execute(
+            select(RatingPlan)
+            .where(
+                RatingPlan.id
+                == select(RatingTask.plan_id)
+                .where(RatingTask.id == lease.task_id)
+                .scalar_subquery()
+            )
+            .with_for_update(read=True, key_share=True)
+            .execution_options(populate_existing=True)
+        )
+    ).scalar_one_or_none()
     task = await session.get(RatingTask, lease.task_id, with_for_update=True)
-    assert task is not None
+    if plan is None or task is None:
+        # Its item was taken off the plan meanwhile (the lease went with its task).
+        raise errors.LeaseNotFound(f"lease {lease_id} not found")
     await session.refresh(task)
     if await session.scalar(select(Rating.id).where(Rating.lease_id == lease.id)) is not None:
         raise errors.LeaseAlreadyRated("this lease has been rated already")
     now = utcnow()
     if task.lease_id != lease.id or task.state != "leased" or lease.expires_at <= now:
         raise errors.LeaseExpired("the lease ran out; the response went back to the queue")
-    plan = await session.get(RatingPlan, task.plan_id)
-    assert plan is not None
     mine = (
         await session.execute(
             select(RatingMember).where(
