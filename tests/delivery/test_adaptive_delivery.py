@@ -5,6 +5,7 @@ only, and the result carries the final estimate on the section's scale."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import uuid
 from typing import Any
@@ -22,6 +23,7 @@ from waa_ads.assessments import adaptive as cat
 from waa_ads.assessments.definition import AssessmentDefinition, Pinned
 from waa_ads.assessments.models import AssessmentVersion
 from waa_ads.content.models import ItemVersion
+from waa_ads.core.db import Database
 from waa_ads.delivery import adaptive as delivery_adaptive
 from waa_ads.delivery.models import Attempt, AttemptCatStep
 
@@ -185,3 +187,29 @@ async def test_adaptive_section_end_to_end(
     assert section["scaled_se"] == pytest.approx(100 * final_se)
     assert (section["items"], section["stop_reason"]) == (4, "max-items")
     assert result["scaled"] == pytest.approx(section["scaled"])
+
+
+async def test_a_double_press_of_next_moves_on_once(
+    live_client: httpx.AsyncClient, live_make: Factory, fresh_database: Database
+) -> None:
+    """Two advances sent together (a double click): the second waits for the first and
+    then reports where it went; it never scores the new item unseen."""
+    world = await World(live_client, live_make).setup(tagged=POOL)
+    async with fresh_database.transaction() as session:
+        await _calibrate(session, world)
+    person = await live_make.candidate(world.org, name="Bo")
+    _, codes = await world.open_administration(
+        slug="cat", definition=_definition(world), title="Now", candidate_ids=[person.id]
+    )
+    attempt_id, headers = await begin(live_client, codes[0])
+    url = f"/api/v1/attempts/{attempt_id}"
+    ref = (await live_client.get(url, headers=headers)).json()["items"][0]["ref"]
+    await live_client.put(f"{url}/responses/{ref}", json={"seq": 1, "value": "B"}, headers=headers)
+    replies = await asyncio.gather(
+        *(live_client.post(f"{url}/advance", headers=headers) for _ in range(2))
+    )
+    assert [r.status_code for r in replies] == [200, 200]
+    assert [r.json()["current_position"] for r in replies] == [2, 2]
+    async with fresh_database.transaction(write=False) as session:
+        steps = await _steps(session, attempt_id)
+    assert [(s.step, s.right) for s in steps] == [(1, True), (2, None)]

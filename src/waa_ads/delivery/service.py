@@ -1531,6 +1531,7 @@ async def advance(
         # The row lock orders this move after any save in flight (saves share-lock the
         # attempt), so the response scored is the last one accepted for the item, and a
         # save arriving after the move finds the item closed.
+        expected = attempt.current_position
         locked = await session.get(
             Attempt, attempt.id, with_for_update=True, populate_existing=True
         )
@@ -1538,6 +1539,14 @@ async def advance(
         attempt = locked
         if attempt.state != AttemptState.in_progress:
             raise not_in_progress(attempt)
+        if attempt.current_position != expected:
+            # A second press of Next sent before the first one's reply (a double click,
+            # two tabs): the first moved on; this one must not score the new item unseen.
+            taken = await adaptive.steps(session, attempt.id)
+            return schemas.AdvanceResponse(
+                current_position=attempt.current_position,
+                finished=adaptive.finished(version.definition, taken),
+            )
     count = (
         await session.execute(
             select(func.count())
