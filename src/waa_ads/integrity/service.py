@@ -57,6 +57,7 @@ from waa_ads.scoring import service as scoring_service
 from waa_ads.scoring.models import AttemptResult, ItemScore
 
 SIMILARITY_TASK = "integrity.analyse_similarity"
+ANALYSE_TASK = "integrity.analyse_attempt"
 SWEEP_BATCH = 100
 _SEVERITY_ORDER = {"low": 1, "medium": 2, "high": 3}
 _APPEALABLE = frozenset({"warn", "invalidate"})
@@ -516,7 +517,10 @@ async def analyse_similarity(
 ) -> SimilarityRun:
     """Answer similarity over the administration's ended attempts (their latest
     responses), stored as a run with its flagged pairs; the attempts in a flagged pair are
-    analysed again so that their summaries name their partners."""
+    queued for analysis again after the commit (``integrity.analyse_attempt``, each in a
+    transaction of its own) so that their summaries name their partners. No attempt is
+    locked here: this transaction holds the audit chain's head, which work on an attempt
+    takes after the attempt's lock."""
     administration = await session.get(Administration, administration_id)
     if administration is None or administration.organization_id != organization_id:
         raise AdministrationNotFound(f"administration {administration_id} not found")
@@ -615,7 +619,7 @@ async def analyse_similarity(
         data={"candidates": found.candidates, "items": found.items, "flagged": len(found.pairs)},
     )
     for attempt_id in sorted(involved):
-        await analyse_attempt(session, attempt_id)
+        enqueue_after_commit(session, ANALYSE_TASK, attempt_id=str(attempt_id))
     return run
 
 
