@@ -22,6 +22,7 @@ from fastapi import APIRouter, FastAPI
 
 from tests.support.settings import make_settings
 from waa_ads.core.errors import UNAVAILABLE_RETRY_AFTER_S, is_unavailable
+from waa_ads.core.tasks import is_transient
 from waa_ads.main import create_app
 
 
@@ -123,3 +124,15 @@ def test_what_counts_as_unavailable() -> None:
     assert not is_unavailable(
         sqlalchemy.exc.IntegrityError("INSERT", {}, Exception("duplicate key"))
     )
+
+
+def test_a_task_meeting_a_restarting_database_is_retried() -> None:
+    """A scoring task that meets PostgreSQL shutting down (or starting up) tries again
+    later instead of failing for good and leaving its attempt unscored."""
+    for state in (
+        asyncpg.CannotConnectNowError("the database system is shutting down"),
+        asyncpg.AdminShutdownError("terminating connection due to administrator command"),
+    ):
+        wrapped = sqlalchemy.exc.DBAPIError("SELECT 1", {}, state)
+        assert is_transient(wrapped)
+    assert not is_transient(sqlalchemy.exc.DBAPIError("SELECT 1", {}, ValueError("bad")))

@@ -262,7 +262,7 @@ def is_unavailable(exc: BaseException) -> bool:
             state = getattr(current, "sqlstate", None) or ""
             if state in _PG_UNAVAILABLE_STATES or state.startswith("08"):
                 return True
-        current = current.__cause__ or current.__context__
+        current = current.__cause__ or current.__context__ or getattr(current, "orig", None)
     return False
 
 

@@ -57,6 +57,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 
 from waa_ads.core.db import Database, database_from_settings, uuid7
+from waa_ads.core.errors import is_unavailable
 from waa_ads.core.settings import Settings
 from waa_ads.core.storage import BlobStore, blob_store_from_settings
 
@@ -105,6 +106,9 @@ class TaskContext:
 def is_transient(exc: BaseException) -> bool:
     """True for failures that another try may not meet (see :class:`TransientError`)."""
     if isinstance(exc, TransientError | ConnectionError | TimeoutError | OperationalError):
+        return True
+    # PostgreSQL shutting down or starting up (a restart), a dropped connection, Redis away.
+    if is_unavailable(exc):
         return True
     if isinstance(exc, DBAPIError):
         if exc.connection_invalidated:
