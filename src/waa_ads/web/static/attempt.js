@@ -167,6 +167,10 @@ export async function timeUp() {
   poll();
 }
 
+/** Whether a linear move is on its way (a second press waits for it, never moves twice:
+ * in an adaptive test it would skip the question just chosen). */
+let advancing = false;
+
 /** Next: the next item with free navigation; with linear navigation, ask the server to
  * move on (there is no going back) and reopen the attempt. */
 export async function next() {
@@ -174,16 +178,22 @@ export async function next() {
     goTo(state.index + 1);
     return;
   }
-  commitText();
-  await state.queue?.flush();
-  const reply = await advance(session().attemptId);
-  if (!reply.ok) {
-    itemMessage(problemMessage(reply.problem, "advance"));
-    return;
+  if (advancing) return;
+  advancing = true;
+  try {
+    commitText();
+    await state.queue?.flush();
+    const reply = await advance(session().attemptId);
+    if (!reply.ok) {
+      itemMessage(problemMessage(reply.problem, "advance"));
+      return;
+    }
+    leaveItem();
+    await openAttempt();
+    focusHeading("item-heading");
+  } finally {
+    advancing = false;
   }
-  leaveItem();
-  await openAttempt();
-  focusHeading("item-heading");
 }
 
 /** Network lost and back: the queue waits or sends at once, and the attempt is re-read. */
