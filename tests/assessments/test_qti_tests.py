@@ -162,7 +162,7 @@ async def _import(
 ) -> httpx.Response:
     return await client.post(
         "/api/v1/assessments/import-qti",
-        files={"file": ("quiz.zip", data, "application/zip")},
+        files={"file": ("exam:quiz.zip", data, "application/zip")},  # a colon in the name
         data={"bank_id": world.bank_id, **form},
         headers=world.headers,
     )

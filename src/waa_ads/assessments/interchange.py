@@ -140,7 +140,8 @@ async def import_test_package(
     except qti_test.TestFormatError as exc:
         raise TestPackageInvalid(str(exc)) from None
 
-    by_href = {c.source.split(":", 1)[1]: c for c in transfer.candidates_from_bytes(name, data)}
+    # Each package item's source is "<name>:<its path in the package>".
+    by_href = {c.source[len(name) + 1 :]: c for c in transfer.candidates_from_bytes(name, data)}
     used: set[str] = set()
     for section in spec.sections:
         for ref in section.items:
