@@ -16,7 +16,7 @@ from rich.markup import escape
 
 from waa_ads.assessments.commands import assessment_app
 from waa_ads.core.settings import Settings
-from waa_ads.integrations.commands import lti_app, webhooks_app
+from waa_ads.integrations.commands import email_app, lti_app, webhooks_app
 from waa_ads.rating.commands import rating_app
 from waa_ads.reporting.commands import report_app
 
@@ -46,6 +46,7 @@ essay_app = typer.Typer(
 app.add_typer(essay_app, name="essay-model")
 app.add_typer(webhooks_app, name="webhooks")
 app.add_typer(lti_app, name="lti")
+app.add_typer(email_app, name="email")
 app.add_typer(rating_app, name="rating")
 app.add_typer(report_app, name="report")
 app.add_typer(assessment_app, name="assessment")

@@ -1,5 +1,6 @@
-"""``waa-ads webhooks ...`` and ``waa-ads lti ...``: list subscriptions and the delivery
-log, replay a delivery, list and rotate the tool's LTI keys. Registered by the ``waa-ads``
+"""``waa-ads webhooks ...``, ``waa-ads lti ...`` and ``waa-ads email ...``: list
+subscriptions and the delivery log, replay a delivery, list and rotate the tool's LTI
+keys, sync a link's roster, e-mail new access codes to a roster. Registered by the ``waa-ads``
 command (cli.py). Commands act as the system with an admin's rights; a refusal ends with
 one ``error:`` line and exit code 2."""
 
@@ -22,6 +23,7 @@ webhooks_app = typer.Typer(help="Webhook subscriptions and deliveries.", no_args
 lti_app = typer.Typer(help="LTI 1.3: the tool's keys, roster syncs.", no_args_is_help=True)
 lti_keys_app = typer.Typer(help="The tool's signing keys (published at /lti/jwks).")
 lti_app.add_typer(lti_keys_app, name="keys")
+email_app = typer.Typer(help="E-mail to candidates: access codes.", no_args_is_help=True)
 err = Console(stderr=True)
 T = TypeVar("T")
 
@@ -304,3 +306,115 @@ def lti_roster_sync(
     )
     if row.status != "succeeded":
         raise typer.Exit(1)
+
+
+@email_app.command("access-codes")
+def email_access_codes(
+    administration: str = typer.Option(..., help="The administration's id."),
+    entry: list[str] = typer.Option(
+        [], "--entry", help="A roster entry to send to (repeat); the whole roster without."
+    ),
+    base_url: str | None = typer.Option(
+        None, help="This deployment's public origin for the link (WAA_PUBLIC_BASE_URL)."
+    ),
+) -> None:
+    """Give each chosen candidate a NEW access code (the previous one stops working) and
+    e-mail it with the link to the test. Prints one line per roster entry: queued with
+    its delivery id, or skipped with the reason. The codes are never printed."""
+    from waa_ads.assessments.models import Administration
+    from waa_ads.auth.deps import Principal
+    from waa_ads.integrations import access_codes
+
+    try:
+        administration_id = uuid.UUID(administration)
+        entry_ids = [uuid.UUID(e) for e in entry] or None
+    except ValueError:
+        raise _fail("--administration and --entry take ids") from None
+    origin = base_url or Settings().public_base_url
+    if not origin:
+        raise _fail("the link needs this deployment's address: --base-url or WAA_PUBLIC_BASE_URL")
+
+    async def work(session: Any, settings: Settings) -> access_codes.Outcome:
+        found = await session.get(Administration, administration_id)
+        if found is None:
+            raise _fail(f"no administration {administration}")
+        return await access_codes.send_access_codes(
+            session,
+            settings,
+            Principal.system(found.organization_id, via="cli"),
+            administration_id,
+            entry_ids=entry_ids,
+            base_url=origin,
+        )
+
+    _install_publisher()
+    outcome = _with_session(work)
+    _rows(
+        ["entry", "candidate", "status", "delivery or reason"],
+        [
+            [str(q.entry_id), str(q.candidate_id), "queued", str(q.delivery_id)]
+            for q in outcome.queued
+        ]
+        + [[str(k.entry_id), str(k.candidate_id), "skipped", k.reason] for k in outcome.skipped],
+    )
+
+
+@email_app.command("invite")
+def email_invite(
+    organization: str = typer.Option(..., "--organization", help="Organization slug."),
+    email: str = typer.Option(..., "--email", help="The person's e-mail address."),
+    role: list[str] = typer.Option(
+        ..., "--role", help="admin, author, proctor, rater... (repeat for several)."
+    ),
+    name: str | None = typer.Option(None, "--name", help="Their display name."),
+    base_url: str | None = typer.Option(
+        None, help="This deployment's public origin for the link (WAA_PUBLIC_BASE_URL)."
+    ),
+) -> None:
+    """Make a staff account without a password and e-mail the person the link that sets
+    one. Prints the account's id and the delivery's id (never the link)."""
+    from waa_ads.auth import schemas as auth_schemas
+    from waa_ads.auth.service import build_auth
+    from waa_ads.integrations import access_codes
+
+    origin = base_url or Settings().public_base_url
+    if not origin:
+        raise _fail("the link needs this deployment's address: --base-url or WAA_PUBLIC_BASE_URL")
+    try:
+        data = auth_schemas.UserCreate.model_validate(
+            {"email": email, "roles": role, "display_name": name}
+        )
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise _fail(f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from None
+
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        raise _fail(f"settings: {exc.errors()[0]['msg']}") from None
+
+    async def go() -> tuple[str, str]:
+        from waa_ads.core.db import database_from_settings
+
+        db = database_from_settings(settings)
+        try:
+            async with db.transaction() as session:
+                principal = await _admin_of(session, organization)
+                user, delivery_id = await access_codes.invite_by_email(
+                    session,
+                    settings,
+                    build_auth(settings, db, None),
+                    principal,
+                    data,
+                    base_url=origin,
+                )
+                return str(user.id), str(delivery_id)
+        finally:
+            await db.dispose()
+
+    _install_publisher()
+    try:
+        user_id, delivery_id = asyncio.run(go())
+    except DomainError as exc:
+        raise _fail(exc.detail or exc.title) from None
+    _rows(["user", "delivery"], [[user_id, delivery_id]])

@@ -1,4 +1,5 @@
-"""E-mail through SMTP: result notices to candidates, in each organization's wording.
+"""E-mail through SMTP: result notices and access codes to candidates, in each
+organization's wording.
 
 A kind of e-mail is on for an organization when its :class:`EmailTemplate` row says so;
 its subject and body are Jinja2 text rendered in a sandbox (an organization's template
@@ -10,11 +11,21 @@ same log, retries and replay as webhooks); ``integrations.deliver_email`` sends 
 aiosmtplib. The address and the rendered text are stored on the delivery (which names its
 candidate), so the log holds personal data: erasing the candidate clears both (auth's
 ``erase_candidate``), removing the organization removes the rows.
+
+Access codes (:mod:`~waa_ads.integrations.access_codes`) exist in clear only when they are
+issued. Their e-mail is stored with the code masked; the text with the code is kept
+*sealed* (AES-256-GCM under a key derived from ``WAA_SECRET_KEY``, bound to the delivery's
+id) for the worker, and dropped once the delivery is finished: a later replay has nothing
+to send.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
+import os
 import time
 import uuid
 from dataclasses import dataclass
@@ -22,6 +33,8 @@ from email.message import EmailMessage
 from typing import Any, Final
 
 import aiosmtplib
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy import select
@@ -38,6 +51,13 @@ from waa_ads.integrations.webhooks import Outcome, ensure_cursor
 
 EMAIL = "email"
 RESULT_NOTICE = "result_released"
+ACCESS_CODE = "access_code"
+INVITATION = "invitation"
+#: What the delivery log shows instead of an access code, an invitation's link.
+CODE_MASK = "[access code]"
+LINK_MASK = "[invitation link]"
+#: Kinds whose message carries a secret, kept sealed only until sent.
+SEALED_KINDS = frozenset({ACCESS_CODE, INVITATION})
 
 DEFAULTS: Final[dict[str, tuple[str, str]]] = {
     RESULT_NOTICE: (
@@ -47,10 +67,38 @@ DEFAULTS: Final[dict[str, tuple[str, str]]] = {
         "{{ score }} of {{ max_score }}{% if band %} ({{ band }}){% endif %}.\n\n"
         "{{ organization }}\n",
     ),
+    ACCESS_CODE: (
+        "Your access code for {{ administration }}",
+        "Hello {{ candidate }},\n\n"
+        "{{ organization }} invites you to take {{ administration }}, open from "
+        "{{ opens_at }} to {{ closes_at }} (UTC).\n\n"
+        "Open {{ link }} and enter your access code:\n\n"
+        "    {{ code }}\n\n"
+        "Keep it to yourself: it opens your test. A code sent earlier no longer works.\n\n"
+        "{{ organization }}\n",
+    ),
+    INVITATION: (
+        "You are invited to {{ organization }} on WAA-ADS",
+        "Hello {{ name }},\n\n"
+        "{{ organization }} has made you an account ({{ roles }}). Choose your password "
+        "within {{ days }} days here:\n\n"
+        "{{ link }}\n\n"
+        "The link works once. If you did not expect this, ignore this message.\n",
+    ),
 }
 #: What a template may use, per kind (documented; a template naming anything else fails).
 VARIABLES: Final[dict[str, tuple[str, ...]]] = {
     RESULT_NOTICE: ("organization", "candidate", "attempt_number", "score", "max_score", "band"),
+    ACCESS_CODE: (
+        "organization",
+        "candidate",
+        "administration",
+        "opens_at",
+        "closes_at",
+        "link",
+        "code",
+    ),
+    INVITATION: ("organization", "name", "roles", "days", "link"),
 }
 
 _env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
@@ -75,7 +123,29 @@ def render(subject: str, body: str, values: dict[str, Any]) -> tuple[str, str]:
         raise TemplateInvalid(f"the template does not render: {exc}") from None
 
 
+SAMPLE_CODE = "ABCD-EFGH-JKMN-PQRS"
+SAMPLE_LINK = "https://waa-ads.example/console/invitation?token=sample"
+
+
 def _sample(kind: str) -> dict[str, Any]:
+    if kind == INVITATION:
+        return {
+            "organization": "Example School",
+            "name": "Ada Example",
+            "roles": "author",
+            "days": 7,
+            "link": SAMPLE_LINK,
+        }
+    if kind == ACCESS_CODE:
+        return {
+            "organization": "Example School",
+            "candidate": "Ada Example",
+            "administration": "Morning session",
+            "opens_at": "2027-01-10 09:00",
+            "closes_at": "2027-01-10 12:00",
+            "link": "https://waa-ads.example/take",
+            "code": SAMPLE_CODE,
+        }
     return {
         "organization": "Example School",
         "candidate": "Ada Example",
@@ -122,7 +192,11 @@ async def save_template(
     if kind not in DEFAULTS:
         raise UnknownEmailKind(f"unknown kind {kind!r}; known: {', '.join(DEFAULTS)}")
     default_subject, default_body = DEFAULTS[kind]
-    render(subject or default_subject, body or default_body, _sample(kind))
+    shown = render(subject or default_subject, body or default_body, _sample(kind))
+    if kind == ACCESS_CODE and SAMPLE_CODE not in shown[1]:
+        raise TemplateInvalid("an access code's message must show it: use {{ code }} in the body")
+    if kind == INVITATION and SAMPLE_LINK not in shown[1]:
+        raise TemplateInvalid("an invitation must show its link: use {{ link }} in the body")
     row = await session.scalar(
         select(EmailTemplate).where(
             EmailTemplate.organization_id == principal.organization_id, EmailTemplate.kind == kind
@@ -216,7 +290,53 @@ class PreparedEmail:
     body: str
 
 
-async def prepare(session: AsyncSession, delivery_id: uuid.UUID) -> PreparedEmail | None:
+def _seal_key(settings: Settings) -> bytes:
+    return hmac.new(settings.secret_key.encode(), b"waa-ads:email-seal", hashlib.sha256).digest()
+
+
+def seal(settings: Settings, delivery_id: uuid.UUID, subject: str, body: str) -> str:
+    """The message with its secret, encrypted for the worker (bound to the delivery)."""
+    nonce = os.urandom(12)
+    plain = json.dumps({"subject": subject, "body": body}).encode()
+    sealed = AESGCM(_seal_key(settings)).encrypt(nonce, plain, str(delivery_id).encode())
+    return base64.b64encode(nonce + sealed).decode()
+
+
+def unseal(settings: Settings, delivery_id: uuid.UUID, sealed: str) -> tuple[str, str] | None:
+    """The message :func:`seal` encrypted; None when it does not open (another key)."""
+    try:
+        raw = base64.b64decode(sealed)
+        plain = AESGCM(_seal_key(settings)).decrypt(raw[:12], raw[12:], str(delivery_id).encode())
+    except (InvalidTag, ValueError):
+        return None
+    message = json.loads(plain)
+    return str(message["subject"]), str(message["body"])
+
+
+async def forget_sealed(session: AsyncSession, delivery_id: uuid.UUID) -> None:
+    """Drop a finished delivery's sealed secret: the log keeps only the masked text."""
+    delivery = await session.get(IntegrationDelivery, delivery_id)
+    if delivery is None:
+        return
+    message = json.loads(delivery.payload)
+    if isinstance(message, dict) and "sealed" in message:
+        del message["sealed"]
+        delivery.payload = json.dumps(message)
+        await session.flush()
+
+
+async def _cancel(session: AsyncSession, delivery: IntegrationDelivery, why: str) -> None:
+    delivery.status = "cancelled"
+    delivery.error = why
+    delivery.updated_at = delivery.completed_at = utcnow()
+    await session.flush()
+
+
+async def prepare(
+    session: AsyncSession, delivery_id: uuid.UUID, settings: Settings | None = None
+) -> PreparedEmail | None:
+    """Claim an e-mail for one try: what to send, or None (done, claimed elsewhere, or
+    cancelled now because there is nothing to send any more)."""
     from waa_ads.integrations import webhooks
 
     delivery = await webhooks.claim(session, delivery_id)
@@ -225,14 +345,27 @@ async def prepare(session: AsyncSession, delivery_id: uuid.UUID) -> PreparedEmai
     message = json.loads(delivery.payload)
     if not isinstance(message, dict) or "to" not in message:
         # Its candidate was erased (the address and text are gone): nothing to send.
-        delivery.status = "cancelled"
-        delivery.error = "the candidate was erased"
-        delivery.updated_at = delivery.completed_at = utcnow()
-        await session.flush()
+        await _cancel(session, delivery, "the candidate was erased")
         return None
-    return PreparedEmail(
-        delivery.id, delivery.organization_id, message["to"], message["subject"], message["body"]
-    )
+    subject, body = message["subject"], message["body"]
+    if message.get("kind") in SEALED_KINDS:
+        sealed = message.get("sealed")
+        opened = (
+            unseal(settings, delivery.id, sealed)
+            if settings is not None and isinstance(sealed, str)
+            else None
+        )
+        if opened is None:
+            await forget_sealed(session, delivery.id)
+            await _cancel(
+                session,
+                delivery,
+                "its secret (access code or invitation link) is no longer kept (only until "
+                "its e-mail is sent): issue a new one",
+            )
+            return None
+        subject, body = opened
+    return PreparedEmail(delivery.id, delivery.organization_id, message["to"], subject, body)
 
 
 async def send(settings: Settings, prepared: PreparedEmail) -> Outcome:

@@ -10,12 +10,18 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response, status
 
-from waa_ads.auth.deps import AdminDep
-from waa_ads.auth.errors import CREDENTIAL_ERRORS, RoleRequired
+from waa_ads.assessments.errors import (
+    AdministrationCancelled,
+    AdministrationNotFound,
+    RosterEntryNotFound,
+)
+from waa_ads.auth import schemas as auth_schemas
+from waa_ads.auth.deps import AdminDep, AuthDep
+from waa_ads.auth.errors import CREDENTIAL_ERRORS, EmailTaken, RoleRequired
 from waa_ads.core.deps import SessionDep, SettingsDep
 from waa_ads.core.errors import error_responses
 from waa_ads.core.tasks import enqueue_after_commit
-from waa_ads.integrations import events, lti, lti_claims, mail, schemas, webhooks
+from waa_ads.integrations import access_codes, events, lti, lti_claims, mail, schemas, webhooks
 from waa_ads.integrations.errors import (
     DeliveryCursorInvalid,
     DeliveryNotFound,
@@ -415,3 +421,87 @@ async def put_email_template(
         session, admin, kind, enabled=body.enabled, subject=body.subject, body=body.body
     )
     return await _template(session, admin, kind)
+
+
+@router.post(
+    "/email/access-codes",
+    response_model=schemas.AccessCodesSent,
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="E-mail candidates of a roster a new access code and the link to the test",
+    description="Each chosen entry (the whole roster when `entry_ids` is null) whose "
+    "candidate has an address gets a **new** access code (the previous one stops working), "
+    "e-mailed in the organization's `access_code` wording by a worker (see the delivery "
+    "log, channel `email`). The code is never shown or stored in clear; entries without "
+    "an address, erased, revoked or with an attempt in progress are skipped, saying why.",
+    responses=error_responses(
+        *_ADMIN,
+        AdministrationNotFound,
+        AdministrationCancelled,
+        RosterEntryNotFound,
+        access_codes.EmailNotConfigured,
+    ),
+)
+async def send_access_codes(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    admin: AdminDep,
+    body: schemas.AccessCodesSend,
+) -> schemas.AccessCodesSent:
+    outcome = await access_codes.send_access_codes(
+        session,
+        settings,
+        admin,
+        body.administration_id,
+        entry_ids=body.entry_ids,
+        base_url=(settings.public_base_url or str(request.base_url)).rstrip("/"),
+    )
+    return schemas.AccessCodesSent(
+        queued=[
+            schemas.AccessCodeSent(
+                entry_id=q.entry_id, candidate_id=q.candidate_id, delivery_id=q.delivery_id
+            )
+            for q in outcome.queued
+        ],
+        skipped=[
+            schemas.AccessCodeSkipped(
+                entry_id=k.entry_id, candidate_id=k.candidate_id, reason=k.reason
+            )
+            for k in outcome.skipped
+        ],
+    )
+
+
+@router.post(
+    "/email/invitations",
+    response_model=schemas.InvitationSent,
+    status_code=status.HTTP_201_CREATED,
+    summary="Invite a staff member by e-mail (an account without a password)",
+    description="Creates the account as `POST /users` without a password does, and "
+    "e-mails the person the link that sets their password (valid "
+    "`WAA_INVITATION_TTL_S`), in the organization's `invitation` wording. The link is "
+    "never returned or stored in clear.",
+    responses=error_responses(
+        *_ADMIN,
+        EmailTaken,
+        access_codes.EmailNotConfigured,
+        access_codes.InvitationHasPassword,
+    ),
+)
+async def invite_by_email(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    auth: AuthDep,
+    admin: AdminDep,
+    body: auth_schemas.UserCreate,
+) -> schemas.InvitationSent:
+    user, delivery_id = await access_codes.invite_by_email(
+        session,
+        settings,
+        auth,
+        admin,
+        body,
+        base_url=(settings.public_base_url or str(request.base_url)).rstrip("/"),
+    )
+    return schemas.InvitationSent(user_id=user.id, email=user.email, delivery_id=delivery_id)

@@ -199,3 +199,41 @@ class EmailTemplateRead(BaseModel):
     body: str
     default: bool = Field(description="Whether subject and body are the default wording.")
     variables: list[str] = Field(description="What the template may use.")
+
+
+class AccessCodesSend(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    administration_id: uuid.UUID
+    entry_ids: list[uuid.UUID] | None = Field(
+        None,
+        max_length=20_000,
+        description="Roster entries to send to; null for the whole roster.",
+    )
+
+
+class AccessCodeSent(BaseModel):
+    entry_id: uuid.UUID
+    candidate_id: uuid.UUID
+    delivery_id: uuid.UUID = Field(description="The e-mail in the delivery log.")
+
+
+class AccessCodeSkipped(BaseModel):
+    entry_id: uuid.UUID
+    candidate_id: uuid.UUID
+    reason: str
+
+
+class AccessCodesSent(BaseModel):
+    queued: list[AccessCodeSent] = Field(
+        description="Entries that got a new code, queued for e-mail (their old code ended)."
+    )
+    skipped: list[AccessCodeSkipped] = Field(
+        description="Entries left alone (their code unchanged), with the reason."
+    )
+
+
+class InvitationSent(BaseModel):
+    user_id: uuid.UUID = Field(description="The account made (no password yet).")
+    email: str
+    delivery_id: uuid.UUID = Field(description="The invitation e-mail in the delivery log.")

@@ -131,7 +131,7 @@ async def deliver_lti_ags(ctx: TaskContext, *, delivery_id: str) -> str:
 async def deliver_email(ctx: TaskContext, *, delivery_id: str) -> str:
     """One try of an e-mail (SMTP); retried like a webhook. Returns its status."""
     async with ctx.db.transaction() as session:
-        prepared = await mail.prepare(session, uuid.UUID(delivery_id))
+        prepared = await mail.prepare(session, uuid.UUID(delivery_id), ctx.settings)
     if prepared is None:
         return "skipped"
     outcome = await mail.send(ctx.settings, prepared)
@@ -143,6 +143,9 @@ async def deliver_email(ctx: TaskContext, *, delivery_id: str) -> str:
         status = await webhooks.record_outcome(
             session, ctx.settings, as_delivery, outcome, final=final
         )
+        if status != "retrying":
+            # A secret (an access code) is kept only until its e-mail is done with.
+            await mail.forget_sealed(session, prepared.id)
     if status == "retrying":
         raise DeliveryFailed(outcome.error or "e-mail failed")
     return status

@@ -1,7 +1,8 @@
 """Integrations (admins): webhook subscriptions (add, with the secret shown once; enable,
 disable, rotate the secret, remove), the delivery log with each try and replay, LTI
 platform registrations, launched links with their roster syncs (queued for a worker,
-progress shown), and the values to paste into an LMS to register this tool.
+progress shown), e-mail wording (result notices, access codes) and e-mailing new access
+codes to an administration's roster, and the values to paste into an LMS.
 
 Everything goes through ``/api/v1/integrations``."""
 
@@ -49,6 +50,8 @@ async def _overview(
     status: int = 200,
     created: dict[str, Any] | None = None,
     mail_form: Form | None = None,
+    code_form: Form | None = None,
+    codes_sent: dict[str, Any] | None = None,
 ) -> HTMLResponse:
     event_types = (await who.read(f"{API}/event-types"))["event_types"]
     links = (await who.read(f"{API}/lti/links"))[:MAX_LINKS_SHOWN]
@@ -71,6 +74,14 @@ async def _overview(
         created=created,
         notice=await who.read(f"{API}/email/templates/result_released"),
         mail_form=mail_form or Form(),
+        code_notice=await who.read(f"{API}/email/templates/access_code"),
+        code_form=code_form or Form(),
+        administrations=[
+            (a["id"], a["title"])
+            for a in await who.read("/api/v1/administrations")
+            if not a.get("cancelled_at")
+        ],
+        codes_sent=codes_sent,
     )
 
 
@@ -201,22 +212,48 @@ async def sync_roster(request: Request, who: ActionDep, link_id: str) -> Respons
     return redirect(f"{INTEGRATIONS}#links", flash=flash)
 
 
-@router.post("/integrations/email/result_released", response_class=Response)
-async def save_result_notice(request: Request, who: ActionDep) -> Response:
+@router.post("/integrations/email/{kind}", response_class=Response)
+async def save_email_template(request: Request, who: ActionDep, kind: str) -> Response:
     form = await request.form()
-    values = {k: str(form.get(k, "")) for k in ("subject", "body")}
+    codes = kind == "access_code"
+    # The access code's form names its fields apart from the result notice's (one page).
+    prefix = "code_" if codes else ""
+    values = {k: str(form.get(prefix + k, "")) for k in ("subject", "body")}
     reply = await who.api.call(
         "PUT",
-        f"{API}/email/templates/result_released",
+        f"{API}/email/templates/{kind}",
         json_body={
-            "enabled": form.get("enabled") == "true",
+            # Access codes are sent when asked for: there is nothing to switch on.
+            "enabled": codes or form.get("enabled") == "true",
             "subject": values["subject"].strip() or None,
             "body": values["body"].replace("\r\n", "\n").strip() or None,
         },
     )
     if not reply.ok:
         shown = Form(
-            values=values, problem=reply.problem, fields={"subject": "subject", "body": "body"}
+            values={f"{prefix}{k}": v for k, v in values.items()},
+            problem=reply.problem,
+            fields={"subject": f"{prefix}subject", "body": f"{prefix}body"},
         )
+        if codes:
+            return await _overview(request, who, code_form=shown, status=reply.status)
         return await _overview(request, who, mail_form=shown, status=reply.status)
-    return redirect(f"{INTEGRATIONS}#email", flash="Result notice saved.")
+    saved = "Access code message saved." if codes else "Result notice saved."
+    return redirect(f"{INTEGRATIONS}#email", flash=saved)
+
+
+@router.post("/integrations/access-codes", response_class=Response)
+async def send_access_codes(request: Request, who: ActionDep) -> Response:
+    form = await request.form()
+    administration_id = str(form.get("administration_id", ""))
+    reply = await who.api.post(
+        f"{API}/email/access-codes", {"administration_id": administration_id}
+    )
+    if not reply.ok:
+        shown = Form(
+            values={"administration_id": administration_id},
+            problem=reply.problem,
+            fields={"administration_id": "administration_id"},
+        )
+        return await _overview(request, who, code_form=shown, status=reply.status)
+    return await _overview(request, who, codes_sent=reply.json())
