@@ -189,3 +189,24 @@ async def test_a_rule_change_and_a_resolution_are_serialized(
             await session.execute(select(RatingOutcome).where(RatingOutcome.plan_id == plan_id))
         ).scalar_one()
     assert outcome.status == "adjudicating"
+
+
+async def test_two_tabs_of_one_rater_asking_at_once_get_the_same_lease(
+    live_app: FastAPI, live_client: httpx.AsyncClient, live_make: Factory
+) -> None:
+    rw = await rating_world(live_app, live_client, live_make, raters=1)
+    await rw.plan(double_share=1.0)  # one response, two rating tasks
+    db: Database = live_app.state.db
+    (rater,) = rw.rater_headers
+    # The first tab's lease is taken and not yet committed when the second tab asks: the
+    # second would find no lease held and take the response's other rating task.
+    async with db.transaction() as first_tab:
+        first = await service.lease_next(
+            first_tab, live_app.state.settings, _person(rw, rw.raters[0]), None
+        )
+        assert first.lease is not None
+        asking = asyncio.create_task(live_client.post("/api/v1/rating/next", headers=rater))
+        await _until_done_or_waiting(db, asking)
+    second = await asking
+    assert second.status_code == 200, second.text
+    assert second.json()["lease"]["lease_id"] == str(first.lease.lease_id)

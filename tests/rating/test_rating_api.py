@@ -420,3 +420,38 @@ async def test_a_rater_fetches_the_uploaded_file_of_their_lease(
         f"/api/v1/rating/leases/{text_lease['lease_id']}/file", headers=essay.rater_headers[0]
     )
     assert (none.status_code, problem(none)) == (404, "response-file-not-found")
+
+
+async def test_a_seeded_response_whose_lease_ran_out_returns_to_its_rater(
+    app: FastAPI, client: httpx.AsyncClient, make: Factory
+) -> None:
+    rw = await rating_world(app, client, make, raters=1)
+    plan = (await rw.plan(seeded_share=1.0))["plan"]
+    seeded_essay = {"value": "A seeded essay."}
+    seed = await client.post(
+        f"/api/v1/rating/plans/{plan['id']}/seeds",
+        json={"item_ref": "E1", "response": seeded_essay, "levels": levels("good", "fair")},
+        headers=rw.lead_headers,
+    )
+    assert seed.status_code == 201, seed.text
+    (rater,) = rw.rater_headers
+    seeded = await rw.next(rater)
+    assert seeded["response"] == seeded_essay
+    async with app.state.db.transaction() as session:
+        past = utcnow() - timedelta(seconds=1)
+        await session.execute(
+            update(RatingTask).where(RatingTask.kind == "seeded").values(lease_expires_at=past)
+        )
+        await session.execute(update(RatingLease).values(expires_at=past))
+    # Open tasks first, then those whose lease ran out: the seeded one among them.
+    answer = await rw.next(rater)
+    assert answer["response"] != seeded_essay
+    assert (await rw.rate(rater, answer["lease_id"], levels("good", "fair"))).status_code == 201
+    again = await rw.next(rater)
+    assert again is not None and again["response"] == seeded_essay
+    assert again["lease_id"] != seeded["lease_id"]
+    late = await rw.rate(rater, seeded["lease_id"], levels("good", "fair"))
+    assert (late.status_code, problem(late)) == (410, "lease-expired")
+    saved = await rw.rate(rater, again["lease_id"], levels("good", "fair"))
+    assert saved.status_code == 201, saved.text
+    assert await rw.next(rater) is None

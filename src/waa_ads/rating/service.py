@@ -13,6 +13,7 @@ After a rater's rating is audited (save and next), the request waits for no lock
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import math
@@ -1166,8 +1167,9 @@ def covers(member: RatingMember, task: RatingTask, *, leased: bool = False) -> b
 
 
 def _queue_filter(memberships: list[tuple[RatingMember, RatingPlan]], user_id: Any) -> Any:
-    """The tasks ``memberships`` may take: ratings of the plans they rate (their items),
-    adjudications of those they adjudicate; never a response they rated or adjudicate."""
+    """The tasks ``memberships`` may take: ratings of the plans they rate (their items) and
+    their own seeded responses whose lease ran out, adjudications of those they adjudicate;
+    never a response they rated or adjudicate."""
     allowed = []
     for member, plan in memberships:
         if member.paused_at is not None:
@@ -1182,6 +1184,16 @@ def _queue_filter(memberships: list[tuple[RatingMember, RatingPlan]], user_id: A
         if assigned:
             condition = and_(condition, or_(*assigned))
         allowed.append(condition)
+        if member.role == "rater":
+            # A seeded response is a task of one rater's own: when its lease runs out it
+            # goes back to that rater's queue, like any task to the queue.
+            allowed.append(
+                and_(
+                    RatingTask.plan_id == plan.id,
+                    RatingTask.kind == "seeded",
+                    RatingTask.rater_id == user_id,
+                )
+            )
     if not allowed:
         return false()
     other = aliased(RatingTask)
@@ -1227,6 +1239,17 @@ async def _lease_seed(
     ).scalar_one_or_none()
     if seed is None:
         return None
+    # The rows the new task names, taken without waiting (its foreign-key checks would wait
+    # while a change of the plan or an edit of the item holds one FOR UPDATE, and this may
+    # run after the caller's rating was audited): no seeded response this time otherwise.
+    for model, row_id in ((RatingPlan, plan.id), (ItemVersion, seed.item_version_id)):
+        held = await session.scalar(
+            select(model.id)
+            .where(model.id == row_id)
+            .with_for_update(read=True, key_share=True, skip_locked=True)
+        )
+        if held is None:
+            return None
     key = f"seed:{seed.id}"
     task = RatingTask(
         organization_id=plan.organization_id,
@@ -1255,6 +1278,7 @@ async def lease_next(
     plan_id: uuid.UUID | None,
     *,
     synced: bool = False,
+    audited: bool = False,
 ) -> schemas.NextReply:
     """Lease the next response for the caller (the one they hold, if they hold one): a
     seeded one now and then (the plan's share), else the first open task in the scattered
@@ -1266,7 +1290,15 @@ async def lease_next(
     so raters asking at once each get a different task; on PostgreSQL the same statement
     also writes the lease row and reads the response (SQLite, one writer at a time, takes
     three). With the memberships (and the lease held, in the same query) that is two round
-    trips for a lease on PostgreSQL."""
+    trips for a lease on PostgreSQL, after the rater's turn (:func:`_take_turn`: two tabs
+    of one rater asking at once get the same lease).
+
+    ``audited``: the caller's rating was just saved and audited in this transaction (save
+    and next), so nothing here may wait for a lock: when another request of the same rater
+    is leasing at this very moment, no lease is given (``lease`` None; asking again gives
+    the one that request took)."""
+    if not synced and not await _take_turn(session, principal, wait=not audited):
+        return schemas.NextReply(lease=None, waiting=0)
     now = utcnow()
     memberships, held_id = await _my_memberships(session, principal, plan_id, now)
     if not memberships:
@@ -1314,6 +1346,30 @@ async def lease_next(
         lease=await _lease_read(session, settings, task, lease, response=response),
         waiting=waiting,
     )
+
+
+def _turn_key(user_id: uuid.UUID) -> int:
+    """The advisory lock key of a rater's turn at the queue (64 bits of a hash)."""
+    digest = hashlib.sha256(b"rating.lease:" + user_id.bytes).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+async def _take_turn(session: AsyncSession, principal: Principal, *, wait: bool) -> bool:
+    """One lease request at a time per rater, until the transaction ends: on PostgreSQL a
+    transaction-level advisory lock on the rater (SQLite runs one writer at a time
+    already). Two tabs asking at once would otherwise both find no lease held and claim
+    two tasks, or the same response's two rating tasks (a unique violation, a 500); now
+    the second waits for the first and gets back the lease it holds. The holder of a turn
+    never waits for a lock that someone holding the audit chain's head may hold (its sync
+    and its seeded task take what they name without waiting). ``wait=False`` gives up at
+    once (False) when the turn is taken."""
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    key = _turn_key(principal.user_id)
+    if wait:
+        await session.execute(select(func.pg_advisory_xact_lock(key)))
+        return True
+    return bool(await session.scalar(select(func.pg_try_advisory_xact_lock(key))))
 
 
 async def _lease_task(
@@ -1774,7 +1830,7 @@ async def submit_rating(
         await _after_rating(session, plan, outcome, attempt, scale, task.kind)
     following = None
     if body.next:
-        following = await lease_next(session, settings, principal, plan.id)
+        following = await lease_next(session, settings, principal, plan.id, audited=True)
     return schemas.RatingSaved(rating_id=rating.id, score=rating.score, next=following)
 
 
