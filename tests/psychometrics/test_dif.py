@@ -3,12 +3,19 @@ effects; logistic regression checked against statsmodels."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 from numpy.typing import NDArray
 
 from waa_ads.psychometrics import irt
-from waa_ads.psychometrics.dif import dif_report, logistic_regression, mantel_haenszel
+from waa_ads.psychometrics.dif import (
+    dif_report,
+    logistic_regression,
+    mantel_haenszel,
+    polytomous_dif,
+)
 from waa_ads.psychometrics.errors import DifInputError
 
 
@@ -132,3 +139,57 @@ def test_dif_report_refuses_what_it_cannot_compare(groups: list[str | None], rea
     scores = np.array([[1, 0], [0, 1], [1, 1], [0, 0]])
     with pytest.raises(DifInputError, match=reason):
         dif_report(scores, ["a", "b"], groups, "Z" if "Z" in reason else "A")
+
+
+def _with_gpcm(
+    persons: int, focal_shift: float, seed: int
+) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
+    """20 right/wrong items and two 0..2 GPCM items (the first harder for the focal group
+    by ``focal_shift`` logits on each step, the second fair), same abilities in both."""
+    rng = np.random.default_rng(seed)
+    params = np.column_stack([rng.uniform(0.8, 1.8, 20), rng.normal(0, 1, 20)])
+    poly = np.array([[1.2, 0.5, 0.0], [1.0, 0.3, -0.2]])
+    blocks = []
+    for g, shift in ((0, 0.0), (1, focal_shift)):
+        right, theta = irt.simulate("2pl", params, np.full(20, 2.0), persons, seed=seed + g)
+        steps = poly.copy()
+        steps[0, 1:] -= shift * np.array([1.0, 2.0])  # d_k drops by k * shift
+        probs = irt.category_probabilities("gpcm", steps, theta, np.array([3.0, 3.0]))
+        u = np.random.default_rng(seed + 10 + g).random((2, persons, 1))
+        cats = (u > np.cumsum(probs, axis=2)).sum(axis=2).T
+        blocks.append(np.column_stack([right, np.minimum(cats, 2)]))
+    focal = np.r_[np.zeros(persons, bool), np.ones(persons, bool)]
+    return np.vstack(blocks).astype(np.int64), focal
+
+
+def test_polytomous_dif_finds_a_planted_item_and_agrees_with_cmh_on_right_wrong_items() -> None:
+    sm = pytest.importorskip("statsmodels.stats.contingency_tables")
+    scores, focal = _with_gpcm(1500, 0.8, seed=41)
+    items = [f"q{j}" for j in range(20)] + ["p0", "p1"]
+    report = dif_report(scores, items, ["F" if f else "R" for f in focal], "R")
+    skipped: Any = report["skipped"]
+    comparisons: Any = report["comparisons"]
+    assert [s["item"] for s in skipped] == ["p0", "p1"]
+    (comparison,) = comparisons
+    planted, fair = comparison["polytomous"]
+    assert planted["item"] == "p0" and planted["p_value"] < 1e-6
+    assert planted["smd"] < 0 and planted["ets_class"] in ("BB", "CC")
+    assert fair["item"] == "p1" and fair["ets_class"] == "AA"
+
+    # On a right/wrong item Mantel's statistic is the Cochran-Mantel-Haenszel chi-square
+    # (without continuity correction).
+    item, totals = scores[:, 3], scores[:, :20].sum(axis=1)
+    ours = polytomous_dif(item, totals, focal, "q3")
+    tables = [
+        np.array(
+            [
+                [((item == 1) & ~focal & at).sum(), ((item == 0) & ~focal & at).sum()],
+                [((item == 1) & focal & at).sum(), ((item == 0) & focal & at).sum()],
+            ]
+        )
+        for at in (totals == t for t in np.unique(totals))
+    ]
+    tables = [t for t in tables if t[0].sum() > 0 and t[1].sum() > 0]
+    cmh = sm.StratifiedTable(tables).test_null_odds(correction=False)
+    assert ours.chi_square == pytest.approx(cmh.statistic, rel=1e-9)
+    assert ours.p_value == pytest.approx(cmh.pvalue, rel=1e-6)

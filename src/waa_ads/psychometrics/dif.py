@@ -237,6 +237,68 @@ def logistic_regression(
     return out
 
 
+# --- items scored in more than two categories -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class PolytomousDif:
+    """DIF of an item scored 0..K: Mantel's (1963) test of ordered responses and the
+    standardized mean difference (Dorans and Schmitt), persons matched on their total."""
+
+    item: str
+    chi_square: float | None
+    p_value: float | None
+    smd: float | None  # focal minus reference mean item score at equal total, focal weights
+    effect: float | None  # smd / the item's standard deviation over both groups
+    ets_class: str | None  # AA, BB or CC (Zwick, Thayer and Mazzeo 1997)
+
+
+def polytomous_dif(
+    item_scores: NDArray[np.int64],
+    totals: NDArray[np.int64],
+    focal: NDArray[np.bool_],
+    item: str,
+) -> PolytomousDif:
+    """Mantel's chi-square (1 df) and the SMD of one item over persons matched on
+    ``totals``. In stratum k with N_k persons (n_Rk reference, n_Fk focal), F_k the sum of
+    the focal persons' scores, E(F_k) = n_Fk m_k (m_k the stratum's mean score) and
+    Var(F_k) = n_Rk n_Fk (N_k S2_k - S1_k^2) / (N_k^2 (N_k - 1)) (S1, S2 the sums of the
+    scores and of their squares): chi-square = (sum F - sum E)^2 / sum Var. SMD =
+    sum_k (n_Fk / n_F)(mean_Fk - mean_Rk) over strata with both groups. Class: AA when
+    p >= 0.05 or |effect| <= 0.17; CC when p < 0.05 and |effect| > 0.25; BB otherwise."""
+    x = np.asarray(item_scores, dtype=np.float64)
+    f_sum = e_sum = v_sum = smd = 0.0
+    focal_total = 0
+    for t in np.unique(totals):
+        at = totals == t
+        ref, foc = at & ~focal, at & focal
+        n_r, n_f = int(ref.sum()), int(foc.sum())
+        n = n_r + n_f
+        if n_r == 0 or n_f == 0:
+            continue
+        s1, s2 = float(x[at].sum()), float((x[at] ** 2).sum())
+        f_sum += float(x[foc].sum())
+        e_sum += n_f * s1 / n
+        if n > 1:
+            v_sum += n_r * n_f * (n * s2 - s1 * s1) / (n * n * (n - 1))
+        smd += n_f * (float(x[foc].mean()) - float(x[ref].mean()))
+        focal_total += n_f
+    if focal_total == 0 or v_sum <= 0:
+        return PolytomousDif(item, None, None, None, None, None)
+    chi = (f_sum - e_sum) ** 2 / v_sum
+    p_value = _chi1_sf(chi)
+    smd /= focal_total
+    sd = float(x.std())
+    effect = smd / sd if sd > 0 else None
+    if effect is None or p_value >= 0.05 or abs(effect) <= 0.17:
+        grade = "AA"
+    elif abs(effect) > 0.25:
+        grade = "CC"
+    else:
+        grade = "BB"
+    return PolytomousDif(item, chi, p_value, smd, effect, grade)
+
+
 # --- both methods, every focal group -------------------------------------------------------
 
 
@@ -266,7 +328,9 @@ def dif_report(
 
     ``scores`` is persons x items with -1 where an item was not presented; ``groups`` each
     person's group (None or blank: left out). Items whose scores are not all 0/1 are listed
-    in ``skipped``; persons not presented every analysed item are left out of the comparison
+    in ``skipped`` and, when they have scores, analysed in each comparison's ``polytomous``
+    (:func:`polytomous_dif`, matched on the right/wrong total plus the item itself); persons
+    not presented every analysed item are left out of the comparison
     (their count is reported), so every person is matched on the same total score.
     DifInputError when the reference group is absent, there is no other group or fewer than
     two right/wrong items."""
@@ -306,9 +370,23 @@ def dif_report(
             "focal_persons": int(in_foc.sum()),
             "persons_left_out": int((grouped & ~complete).sum()),
         }
+        polytomous: list[dict[str, object]] = []
+        entry["polytomous"] = polytomous
         if in_ref.sum() == 0 or in_foc.sum() == 0:
             entry["items"] = []
         else:
+            for j, name in enumerate(items):
+                if j in keep or not (scores[:, j] >= 0).any():
+                    continue
+                # matched on the right/wrong total plus the studied item
+                usable = complete & (scores[:, j] >= 0) & (in_ref | in_foc)
+                studied = scores[usable, j]
+                result = polytomous_dif(
+                    studied, sub[usable].sum(axis=1) + studied, in_foc[usable], name
+                )
+                poly = dict(result.__dict__)
+                poly.pop("item")
+                polytomous.append({"item": name, "persons": int(usable.sum()), **poly})
             mh = mantel_haenszel(matrix, focal, names)
             lr = logistic_regression(matrix, focal, names)
             entry["items"] = [

@@ -125,12 +125,29 @@ class ItemDifRead(BaseModel):
     logistic: LogisticDifRead
 
 
+class PolytomousDifRead(BaseModel):
+    """An item scored 0..K: Mantel's chi-square and the standardized mean difference
+    (focal minus reference at equal total; ``effect`` = SMD / the item's SD) with the
+    AA/BB/CC class."""
+
+    item: str
+    persons: int
+    chi_square: float | None
+    p_value: float | None
+    smd: float | None
+    effect: float | None
+    ets_class: Literal["AA", "BB", "CC"] | None
+
+
 class DifComparisonRead(BaseModel):
     focal: str
     reference_persons: int
     focal_persons: int
     persons_left_out: int
     items: list[ItemDifRead]
+    polytomous: list[PolytomousDifRead] = Field(
+        default_factory=list, description="Items scored in more than two categories."
+    )
 
 
 class SkippedItemRead(BaseModel):
