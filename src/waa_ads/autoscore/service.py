@@ -8,12 +8,13 @@ Training and routing hand over to rating as follows. Training reads the resolved
 that people rated (``rating_outcome`` with at least one rating; seeded responses never).
 A response the model scores is taken out of the human queue before anyone has started on
 it: its open rating tasks become ``withdrawn`` and its outcome ``resolved`` with the
-model's revision, under the lock order every result change follows (the response's rating
-tasks, then the attempt, then the outcome, then the audit chain). A response a person has
-already leased or rated is left to people.
+model's revision. Rating owns those rows and writes them
+(``rating.service.hold_responses``, ``withdraw_for_scorer``, ``resolve_by_scorer``). A
+response a person has already leased or rated is left to people.
 
-Lock order of routing: rating tasks of the response, the attempt, the outcome, the audit
-chain's head — the order ``rating.service.submit_rating`` takes them in."""
+Lock order of routing, the order every result change follows: the rating plan's row and
+the rating tasks of every response routed (held by rating before the attempt), the
+attempt, the outcome, the audit chain's head."""
 
 from __future__ import annotations
 
@@ -88,8 +89,6 @@ TRAIN_TASK = "autoscore.train_model"
 ROUTE_TASK = "autoscore.route_attempt"
 _log = structlog.get_logger(__name__)
 AUTOSCORE = Actor("system", "autoscore")
-#: Rating task state of a response the model scored before anyone leased it.
-WITHDRAWN = "withdrawn"
 CSV_MAX_BYTES = 50 * 1024 * 1024
 
 # --- settings -------------------------------------------------------------------------------
@@ -959,35 +958,34 @@ async def route_attempt(
     models = await _active_models(
         session, attempt.organization_id, {s.item_version_id for s in pending}
     )
-    decided = []
+    routed: list[tuple[str, EssayModel]] = []
     for item in pending:
-        row = models.get(item.item_version_id)
-        if row is not None:
-            decision = await _route_one(session, blobs, attempt, item.item_ref, row)
-            if decision is not None:
-                decided.append(decision)
+        model = models.get(item.item_version_id)
+        if model is not None:
+            routed.append((item.item_ref, model))
+    if not routed:
+        return []
+    # Every routed response's rating rows are held before the attempt's row, in one go: a
+    # second item's tasks taken after the first item locked the attempt (and appended to
+    # the audit chain) could wait for a rating being saved that waits for the attempt.
+    held = await rating.hold_responses(session, attempt, [ref for ref, _ in routed])
+    decided = []
+    for item_ref, row in routed:
+        decision = await _route_one(session, blobs, attempt, item_ref, row, held[item_ref])
+        if decision is not None:
+            decided.append(decision)
     return decided
 
 
 async def _route_one(
-    session: AsyncSession, blobs: BlobStore, attempt: Attempt, item_ref: str, row: EssayModel
+    session: AsyncSession,
+    blobs: BlobStore,
+    attempt: Attempt,
+    item_ref: str,
+    row: EssayModel,
+    held: rating.HeldResponse,
 ) -> AutoscoreDecision | None:
-    key = rating.response_key(attempt.id, item_ref)
-    plan_id = await session.scalar(
-        select(RatingPlan.id).where(RatingPlan.administration_id == attempt.administration_id)
-    )
-    tasks: list[RatingTask] = []
-    if plan_id is not None:
-        tasks = list(
-            (
-                await session.execute(
-                    select(RatingTask)
-                    .where(RatingTask.plan_id == plan_id, RatingTask.response_key == key)
-                    .order_by(RatingTask.id)
-                    .with_for_update()
-                )
-            ).scalars()
-        )
+    key = held.key
     await session.refresh(attempt, with_for_update=True)
     if attempt.state != AttemptState.scoring.value:
         return None
@@ -1031,11 +1029,7 @@ async def _route_one(
         route, reason = prediction.route, prediction.reason
     if route == "auto":
         share = (await settings_of(session, attempt.organization_id)).check_share
-        now = utcnow()
-        started = any(
-            t.state == "done" or (t.state == "leased" and (t.lease_expires_at or now) > now)
-            for t in tasks
-        )
+        started = held.started(utcnow())
         if share > 0 and check_draw(key, row.id) < share:
             route, reason = (
                 "check",
@@ -1060,17 +1054,7 @@ async def _route_one(
     model_name = f"essay-model:{row.id}:v{row.version}"
     if route == "auto":
         assert score is not None
-        for task in tasks:
-            task.state = WITHDRAWN
-        outcome = None
-        if plan_id is not None:
-            outcome = (
-                await session.execute(
-                    select(RatingOutcome)
-                    .where(RatingOutcome.plan_id == plan_id, RatingOutcome.response_key == key)
-                    .with_for_update()
-                )
-            ).scalar_one_or_none()
+        await rating.withdraw_for_scorer(session, held)
         revised = await scoring.automated_score(
             session,
             attempt,
@@ -1082,31 +1066,13 @@ async def _route_one(
             actor=AUTOSCORE,
         )
         decision.revision = revised.revision
-        if outcome is not None:
-            outcome.status, outcome.score = "resolved", score
-            outcome.revision, outcome.resolved_at = revised.revision, utcnow()
-        elif plan_id is not None:
-            # Not queued for people yet: the resolved outcome is written now, so a queue
-            # sync that read the answer as waiting before this commit cannot add it for
-            # raters afterwards (the plan's one outcome per response refuses the second).
-            now = utcnow()
-            session.add(
-                RatingOutcome(
-                    organization_id=attempt.organization_id,
-                    plan_id=plan_id,
-                    response_key=key,
-                    attempt_id=attempt.id,
-                    item_ref=item_ref,
-                    item_version_id=row.item_version_id,
-                    needed=0,
-                    status="resolved",
-                    score=score,
-                    revision=revised.revision,
-                    created_at=now,
-                    resolved_at=now,
-                )
-            )
-        await session.flush()
+        await rating.resolve_by_scorer(
+            session,
+            held,
+            item_version_id=row.item_version_id,
+            score=score,
+            revision=revised.revision,
+        )
     await audit.record(
         session,
         organization_id=attempt.organization_id,
@@ -1124,7 +1090,7 @@ async def _route_one(
             "confidence": confidence,
             "reason": reason,
             "revision": decision.revision,
-            "withdrawn_tasks": len(tasks) if route == "auto" else 0,
+            "withdrawn_tasks": len(held.tasks) if route == "auto" else 0,
         },
     )
     return decision

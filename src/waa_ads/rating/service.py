@@ -5,10 +5,10 @@ Lock order, as everywhere a result changes: the plan's row, then rating tasks' r
 attempts' rows, then outcome rows, then the audit chain's head
 (``scoring.service.manual_score`` locks the attempt before it appends to the chain). The
 plan's row is taken ``FOR UPDATE`` by a change of the plan or its people, ``FOR NO KEY
-UPDATE`` by a sync and ``FOR KEY SHARE`` by a rating being saved: a change of the plan
-and the ratings in progress wait for one another, and ratings never wait for a sync.
-After a rater's rating is audited (save and next), the request waits for no lock
-(:func:`sync_plan`, :func:`lease_next`)."""
+UPDATE`` by a sync, ``FOR SHARE`` by automated scoring (:func:`hold_responses`) and ``FOR
+KEY SHARE`` by a rating being saved: a change of the plan and the ratings in progress wait
+for one another, and ratings never wait for a sync. After a rater's rating is audited
+(save and next), the request waits for no lock (:func:`sync_plan`, :func:`lease_next`)."""
 
 from __future__ import annotations
 
@@ -1987,6 +1987,120 @@ def candidate_feedback(
                 }
             )
     return {"comments": comments, "criteria": criteria}
+
+
+# --- other scorers -------------------------------------------------------------------------
+
+#: The state of a rating task whose response another scorer (an automated model) scored
+#: before anyone started on it: out of the queue for good.
+WITHDRAWN = "withdrawn"
+
+
+@dataclass
+class HeldResponse:
+    """A response's rating rows, held while another scorer (automated scoring) decides on
+    it: the plan of its administration (None: the administration has no plan), its tasks
+    (locked), and its outcome once :func:`withdraw_for_scorer` locked it."""
+
+    plan_id: uuid.UUID | None
+    organization_id: uuid.UUID
+    attempt_id: uuid.UUID
+    item_ref: str
+    key: str
+    tasks: list[RatingTask]
+    outcome: RatingOutcome | None = None
+
+    def started(self, now: Any) -> bool:
+        """Whether a person started on it: a task rated, or leased and not run out."""
+        return any(
+            t.state == "done" or (t.state == "leased" and (t.lease_expires_at or now) > now)
+            for t in self.tasks
+        )
+
+
+async def hold_responses(
+    session: AsyncSession, attempt: Attempt, item_refs: Sequence[str]
+) -> dict[str, HeldResponse]:
+    """Hold the rating rows of these responses of ``attempt`` for another scorer, in
+    rating's lock order and before the attempt's row is locked: the plan's row ``FOR
+    SHARE`` (a change of its rules waits, as it does for a rating, and no sync runs
+    meanwhile, so no rating row of the responses appears behind the scorer's back), then
+    every task of the responses ``FOR UPDATE`` in id order, in one statement."""
+    plan_id = await session.scalar(
+        select(RatingPlan.id)
+        .where(RatingPlan.administration_id == attempt.administration_id)
+        .with_for_update(read=True)
+    )
+    keys = {ref: response_key(attempt.id, ref) for ref in item_refs}
+    tasks: dict[str, list[RatingTask]] = defaultdict(list)
+    if plan_id is not None and keys:
+        for task in (
+            await session.execute(
+                select(RatingTask)
+                .where(RatingTask.plan_id == plan_id, RatingTask.response_key.in_(keys.values()))
+                .order_by(RatingTask.id)
+                .with_for_update()
+            )
+        ).scalars():
+            tasks[task.response_key].append(task)
+    return {
+        ref: HeldResponse(plan_id, attempt.organization_id, attempt.id, ref, key, tasks[key])
+        for ref, key in keys.items()
+    }
+
+
+async def withdraw_for_scorer(session: AsyncSession, held: HeldResponse) -> None:
+    """Another scorer scores the held response: its tasks are withdrawn, and its outcome
+    row (if it was queued) locked, after the attempt's row and before the audit chain's
+    head. Then :func:`resolve_by_scorer` records the score."""
+    for task in held.tasks:
+        task.state = WITHDRAWN
+    if held.plan_id is not None:
+        held.outcome = (
+            await session.execute(
+                select(RatingOutcome)
+                .where(
+                    RatingOutcome.plan_id == held.plan_id, RatingOutcome.response_key == held.key
+                )
+                .with_for_update()
+            )
+        ).scalar_one_or_none()
+
+
+async def resolve_by_scorer(
+    session: AsyncSession,
+    held: HeldResponse,
+    *,
+    item_version_id: uuid.UUID,
+    score: float,
+    revision: int,
+) -> None:
+    """The held response (withdrawn) is resolved with another scorer's score and the
+    result revision it made. One not queued for people yet gets its resolved outcome now,
+    so a sync that read it as waiting before this commits cannot add it for raters
+    afterwards (the plan's one outcome per response refuses the second)."""
+    if held.outcome is not None:
+        held.outcome.status, held.outcome.score = "resolved", score
+        held.outcome.revision, held.outcome.resolved_at = revision, utcnow()
+    elif held.plan_id is not None:
+        now = utcnow()
+        session.add(
+            RatingOutcome(
+                organization_id=held.organization_id,
+                plan_id=held.plan_id,
+                response_key=held.key,
+                attempt_id=held.attempt_id,
+                item_ref=held.item_ref,
+                item_version_id=item_version_id,
+                needed=0,
+                status="resolved",
+                score=score,
+                revision=revision,
+                created_at=now,
+                resolved_at=now,
+            )
+        )
+    await session.flush()
 
 
 # --- seeded responses -----------------------------------------------------------------------
