@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from tests.support.databases import RolledBackDatabase
-from tests.support.exams import begin, exam
+from tests.support.exams import begin, exam, wait_for_state
 from tests.support.factories import Factory, login
 from tests.support.receivers import Receiver, receiver
 from tests.support.settings import make_settings
@@ -256,8 +256,14 @@ async def test_a_raised_integrity_flag_is_published_with_its_attempt(
             actor=audit.SYSTEM_ACTOR,
             target_type="attempt" if target == "attempt" else "integrity_flag",
             target_id=attempt_id if target == "attempt" else flag_id,
-            data={"flag": flag_id, "rule": "tab-away", "severity": "high"}
-            | ({} if target == "attempt" else {"attempt_id": attempt_id}),
+            # The integrity analysis's own shape (the attempt as target and in the data),
+            # and one that names the flag as the target.
+            data={
+                "flag_id": flag_id,
+                "attempt_id": attempt_id,
+                "rule": "tab-away",
+                "severity": "high",
+            },
         )
     await client.post("/api/v1/integrations/dispatch", headers=headers)
     await app.state.background.runner.wait_idle()
@@ -268,5 +274,34 @@ async def test_a_raised_integrity_flag_is_published_with_its_attempt(
     data = body["data"]
     assert data["attempt_id"] == attempt_id
     assert data["candidate_id"] and data["administration_id"] == ex.administration["id"]
-    assert (data["flag"], data["rule"], data["severity"]) == (flag_id, "tab-away", "high")
+    assert (data["flag_id"], data["rule"], data["severity"]) == (flag_id, "tab-away", "high")
     assert "decision_kind" not in data  # a flag is not a decision
+
+
+async def test_flags_the_analysis_raises_reach_a_subscriber(
+    app: FastAPI, client: httpx.AsyncClient, make: Factory, hooks: Receiver
+) -> None:
+    """End to end: a candidate who left the test often and pasted is flagged by the
+    integrity analysis; each raised flag arrives as ``integrity.flag_raised``."""
+    from tests.integrity.test_review_api import _setup, _sit
+
+    setup = await _setup(client, make, candidates=1)
+    headers = setup.world.headers
+    created = await client.post(
+        "/api/v1/integrations/webhooks",
+        json={"url": hooks.base_url + "/raised", "event_types": ["integrity.flag_raised"]},
+        headers=headers,
+    )
+    assert created.status_code == 201, created.text
+    events_sent = ["focus_lost", "focus_regained", "focus_lost", "focus_regained", "paste"]
+    attempt_id, _ = await _sit(client, setup.codes[0], {"Q1": "B"}, events_sent)
+    assert await wait_for_state(app, attempt_id, "scored") == "scored"
+    await client.post("/api/v1/integrations/dispatch", headers=headers)
+    await app.state.background.runner.wait_idle()
+    got = hooks.wait_for("/raised", 2)
+    flags = sorted((r.json()["data"] for r in got), key=lambda d: d["rule"])
+    assert [(d["rule"], d["severity"], d["attempt_id"]) for d in flags] == [
+        ("left-often", "high", attempt_id),
+        ("pasted", "low", attempt_id),
+    ]
+    assert all(uuid.UUID(d["flag_id"]) and d["candidate_id"] for d in flags)
