@@ -112,6 +112,22 @@ def test_media_plays_and_end_attempt_values() -> None:
         check(end, "yes", "PASS")
 
 
+def test_a_drawing_is_a_picture_file() -> None:
+    item = parse_item((FIXTURES / "drawing.v3p0.xml").read_bytes())
+    (drawing,) = item.interactions
+    assert drawing.type is InteractionType.DRAWING
+    assert drawing.graphic is not None and drawing.graphic.src == "images/grid.png"
+    png = {"sha256": "ab" * 32, "name": "drawing.png", "content_type": "image/png", "size": 10}
+    assert check(item, png) == png
+    with pytest.raises(ResponseShapeError) as caught:
+        check(item, {**png, "content_type": "application/pdf"})
+    assert "a drawing is a picture" in caught.value.detail
+    # people score it: no response processing, SCORE is scored by a person
+    assert item.response_processing is None
+    outcome = item.outcome_declaration("SCORE")
+    assert outcome is not None and outcome.external_scored == "human"
+
+
 def test_response_schemas_bound_the_lists() -> None:
     order = load("graphic_order")
     declaration = order.response_declarations[0]

@@ -70,6 +70,7 @@ def test_every_interaction_example() -> None:
     assert declared["LABELS"] == (Cardinality.MULTIPLE, BaseType.DIRECTED_PAIR)
     assert declared["PASS"] == (Cardinality.SINGLE, BaseType.BOOLEAN)
     assert declared["PLAYS"] == (Cardinality.SINGLE, BaseType.INTEGER)
+    assert declared["SKETCH"] == (Cardinality.SINGLE, BaseType.FILE)
     route = item.interaction_for("ROUTE")
     assert route is not None and route.choices[1].attributes == {"hotspot-label": "Mill"}
     labels = item.interaction_for("LABELS")

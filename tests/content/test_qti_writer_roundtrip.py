@@ -291,6 +291,9 @@ def interaction_and_declaration(
             if fields["max_associations"]:
                 correct = correct[: fields["max_associations"]]
             mapping = draw(st.none() | st.builds(lambda: mapping_for(draw, pairs)))
+    elif kind is InteractionType.DRAWING:
+        base = BaseType.FILE
+        fields["graphic"] = IMG
     elif kind is InteractionType.END_ATTEMPT:
         base = BaseType.BOOLEAN
         fields["title"] = draw(st.sampled_from(["Skip", "I am done"]))

@@ -347,6 +347,18 @@ ITEMS: dict[str, tuple[bytes, list[str]]] = {
         ),
         [],
     ),
+    "drawing": (
+        _item(
+            "drawing",
+            _decl("RESPONSE", "single", "file", ""),
+            """<qti-drawing-interaction response-identifier="RESPONSE">
+               <qti-prompt>Sketch the graph.</qti-prompt>
+               <img src="images/axes.png" alt="Empty axes" width="300" height="200"/>
+             </qti-drawing-interaction>""",
+            "",
+        ),
+        [],
+    ),
     "media": (
         _item(
             "media",
@@ -687,6 +699,15 @@ def test_graphic_area_interactions(items: dict[str, ItemDefinition]) -> None:
     assert [s.get("data-gap") for s in area_selects] == ["A_SKY", "A_SEA"]
     assert [label.text for label in root.iter("label")] == ["Sky", "Area 2"]
     assert [o.text for o in area_selects[0].iter("option")] == ["—", "Sun", "Fish"]
+
+
+def test_drawing_shows_its_picture_and_takes_a_png(items: dict[str, ItemDefinition]) -> None:
+    view = candidate_view(items["drawing"], shuffle_seed=None, resolve_media=lambda p: f"/m/{p}")
+    img = _dom(view).find(".//img")
+    assert img is not None and img.get("src") == "/m/images/axes.png"
+    description = view["interactions"][0]
+    assert description["accept"] == ["image/png"]
+    assert description["graphic"]["width"] == "300"
 
 
 def test_end_attempt_and_media(items: dict[str, ItemDefinition]) -> None:

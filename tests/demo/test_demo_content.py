@@ -37,7 +37,9 @@ from waa_ads.scoring.engine import evaluate
 
 ROOT: Traversable = resources.files("waa_ads.demo").joinpath("content")
 MEDIA_REF_RE = re.compile(r"\.\./media/([A-Za-z0-9._-]+)")
-HUMAN_SCORED = frozenset({InteractionType.EXTENDED_TEXT, InteractionType.UPLOAD})
+HUMAN_SCORED = frozenset(
+    {InteractionType.EXTENDED_TEXT, InteractionType.UPLOAD, InteractionType.DRAWING}
+)
 #: Interactions whose response is not an answer (plays of a recording, a pass button):
 #: they have no correct response.
 NOT_ANSWERS = frozenset({InteractionType.MEDIA, InteractionType.END_ATTEMPT})
@@ -49,6 +51,7 @@ ONCE = frozenset(
         InteractionType.GRAPHIC_ASSOCIATE,
         InteractionType.END_ATTEMPT,
         InteractionType.MEDIA,
+        InteractionType.DRAWING,
     }
 )
 GRAPHIC = frozenset(

@@ -27,7 +27,7 @@ from waa_ads.scoring.service import (
 pytestmark = pytest.mark.asyncio
 
 
-#: The demo's six items people score, and the maximum each declares (``normal_maximum``).
+#: The demo's seven items people score, and the maximum each declares (``normal_maximum``).
 DEMO_HUMAN_SCORED = {
     "sample-short-answer-seasons": 3.0,
     "sample-short-answer-ice-floats": None,
@@ -35,6 +35,7 @@ DEMO_HUMAN_SCORED = {
     "sample-essay-city-countryside": 15.0,
     "sample-upload-worked-solution": None,
     "sample-upload-bar-chart": 4.0,
+    "sample-drawing-mirror-shape": 2.0,
 }
 
 
@@ -57,7 +58,7 @@ async def test_demo_human_scored_items_take_scores_up_to_their_maximum(
     detail = await client.get(f"/api/v1/results/{attempt_id}", headers=admin)
     assert detail.status_code == 200, detail.text
     pending = {row["item_ref"]: row for row in detail.json()["items"] if row["score"] is None}
-    assert len(pending) == 6, sorted(pending)
+    assert len(pending) == 7, sorted(pending)
     for ref, row in pending.items():
         declared = next(
             (m for ident, m in DEMO_HUMAN_SCORED.items() if ref.startswith(ident)), None

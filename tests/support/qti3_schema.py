@@ -322,6 +322,7 @@ def _schema() -> str:
                 + '<xs:choice maxOccurs="unbounded"><xs:element ref="q:qti-gap-img"/><xs:element ref="q:qti-gap-text"/></xs:choice>'
                 + '<xs:element ref="q:qti-associable-hotspot" maxOccurs="unbounded"/>'),
                 "max-associations", "min-associations")}
+  {_interaction("qti-drawing-interaction", seq(_PROMPT + _GRAPHIC))}
   {_interaction("qti-end-attempt-interaction", "", "title", "count-attempt")}
   <xs:element name="qti-media-interaction"><xs:complexType>{seq(_PROMPT + _MEDIA)}
     {_attrs("response-identifier", "autostart", "min-plays", "max-plays", "loop", *_COMMON, required=("response-identifier", "autostart"))}

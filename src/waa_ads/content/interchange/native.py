@@ -132,6 +132,7 @@ _INTERACTION_KEYS: dict[str, frozenset[str]] = {
         {"image", "choices", "hotspots", "max_associations", "min_associations"}
     ),
     "end_attempt": frozenset({"title"}),
+    "drawing": frozenset({"image"}),
     "media": frozenset({"media", "autostart", "min_plays", "max_plays", "loop"}),
 }
 _COMMON_KEYS = frozenset({"type", "response", "prompt"}) | _DECLARATION_KEYS
@@ -372,6 +373,7 @@ def _inferred_binding(kind: str, data: Mapping[str, Any]) -> tuple[Cardinality, 
         "graphic_gap_match": BaseType.DIRECTED_PAIR,
         "end_attempt": BaseType.BOOLEAN,
         "media": BaseType.INTEGER,
+        "drawing": BaseType.FILE,
     }[kind]
     if kind in ("order", "graphic_order"):
         card = Cardinality.ORDERED
@@ -461,6 +463,10 @@ def _interaction(data: Any, path: _Path) -> tuple[Interaction, Mapping[str, Any]
             fields["choices"] = _choices(spec, "choices", path)
             if not fields["choices"]:
                 raise path.key("choices").fail("at least one choice is needed")
+    if kind == "drawing":
+        fields["graphic"] = _graphic(spec, path)
+        if fields["graphic"] is None:
+            raise path.key("image").fail("missing: a drawing is made on a picture")
     if kind == "end_attempt":
         fields["title"] = _str(spec.get("title"), path.key("title"))
     if kind == "media":

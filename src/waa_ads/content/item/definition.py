@@ -122,6 +122,7 @@ class InteractionType(StrEnum):
     GRAPHIC_ASSOCIATE = "graphic_associate"
     END_ATTEMPT = "end_attempt"
     MEDIA = "media"
+    DRAWING = "drawing"
 
 
 #: The QTI 3.0 element of each interaction type.
@@ -145,6 +146,7 @@ INTERACTION_ELEMENTS: dict[InteractionType, str] = {
     InteractionType.GRAPHIC_ASSOCIATE: "qti-graphic-associate-interaction",
     InteractionType.END_ATTEMPT: "qti-end-attempt-interaction",
     InteractionType.MEDIA: "qti-media-interaction",
+    InteractionType.DRAWING: "qti-drawing-interaction",
 }
 
 #: Interactions answered with associations (pairs), limited by ``max-associations``.
@@ -242,6 +244,7 @@ INTERACTION_BINDINGS: dict[InteractionType, tuple[frozenset[Cardinality], frozen
     ),
     InteractionType.END_ATTEMPT: (frozenset({Cardinality.SINGLE}), frozenset({BaseType.BOOLEAN})),
     InteractionType.MEDIA: (frozenset({Cardinality.SINGLE}), frozenset({BaseType.INTEGER})),
+    InteractionType.DRAWING: (frozenset({Cardinality.SINGLE}), frozenset({BaseType.FILE})),
 }
 
 
@@ -313,7 +316,8 @@ class Interaction(_Frozen):
     content: str | None = None
     """Block content of a hot text or gap match interaction, holding its hot texts/gaps."""
     graphic: Graphic | None = None
-    """The picture of a graphic interaction, or the sound or video of a media interaction."""
+    """The picture of a graphic or drawing interaction, or the sound or video of a media
+    interaction."""
     shuffle: bool = False
     max_choices: int | None = None
     min_choices: int | None = None

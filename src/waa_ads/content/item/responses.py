@@ -373,6 +373,10 @@ def _check_against_interaction(
             {h.identifier for h in interaction.hotspots},
             label,
         )
+    elif kind is InteractionType.DRAWING:
+        content_type = values[0]["content_type"]
+        if not content_type.startswith("image/"):
+            raise _fail(label, f"a drawing is a picture, not {content_type!r}")
     elif kind is InteractionType.MEDIA:
         plays = values[0]
         if plays < 0:

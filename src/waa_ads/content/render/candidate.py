@@ -1160,6 +1160,24 @@ class _Renderer:
         )
         return fieldset
 
+    def _render_drawing(self, interaction: Interaction) -> etree._Element:
+        """The picture to draw on; the player lays its canvas, pen and buttons over it and
+        sends the drawing as a PNG file (the response), as an upload is sent."""
+        figure, graphic = self.graphic(interaction.graphic)
+        note_id = self.new_id(interaction.response_identifier, "drawing")
+        fieldset, group_id = self.group(
+            interaction,
+            "drawing",
+            figure,
+            _el(
+                "p",
+                {"id": note_id, "class": "waa-drawing-state"},
+                "Your drawing is saved as a picture.",
+            ),
+        )
+        self.describe(interaction, group_id, graphic=graphic, accept=["image/png"])
+        return fieldset
+
     # end attempt and media
 
     def _render_end_attempt(self, interaction: Interaction) -> etree._Element:

@@ -8,6 +8,7 @@
 
 import { choice } from "./interaction-choice.js";
 import { interactionElement } from "./interaction-controls.js";
+import { drawing } from "./interaction-drawing.js";
 import { endAttempt } from "./interaction-end-attempt.js";
 import { graphic } from "./interaction-graphic.js";
 import { media } from "./interaction-media.js";
@@ -22,7 +23,7 @@ import { fileUpload } from "./interaction-upload.js";
 /** @typedef {import("./types.js").ResponseValue} ResponseValue */
 /** @typedef {import("./types.js").ViewItem} ViewItem */
 
-const ALL = [choice, text, pairs, graphic, slider, fileUpload, endAttempt, media];
+const ALL = [choice, text, pairs, graphic, slider, fileUpload, endAttempt, media, drawing];
 
 /** @type {Map<InteractionType, InteractionFamily>} */
 const FAMILIES = new Map(ALL.flatMap((family) => family.types.map((type) => [type, family])));

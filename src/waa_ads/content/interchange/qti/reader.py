@@ -93,13 +93,13 @@ SUPPORTED_INTERACTIONS: dict[str, InteractionType] = {
     "qti-graphic-associate-interaction": InteractionType.GRAPHIC_ASSOCIATE,
     "qti-end-attempt-interaction": InteractionType.END_ATTEMPT,
     "qti-media-interaction": InteractionType.MEDIA,
+    "qti-drawing-interaction": InteractionType.DRAWING,
 }
 
 #: QTI interactions that exist but that the item bank does not deliver or score.
 UNSUPPORTED_INTERACTIONS = frozenset(
     {
         "qti-position-object-interaction",
-        "qti-drawing-interaction",
         "qti-custom-interaction",
         "qti-portable-custom-interaction",
     }
@@ -148,6 +148,7 @@ _INTERACTION_ATTRS: dict[InteractionType, frozenset[str]] = {
     InteractionType.GRAPHIC_ASSOCIATE: frozenset({"max-associations", "min-associations"}),
     InteractionType.END_ATTEMPT: frozenset({"title"}),
     InteractionType.MEDIA: frozenset({"autostart", "min-plays", "max-plays", "loop"}),
+    InteractionType.DRAWING: frozenset(),
 }
 _INTERACTION_ATTRS[InteractionType.NUMERIC_ENTRY] = _INTERACTION_ATTRS[InteractionType.TEXT_ENTRY]
 
@@ -715,6 +716,11 @@ def _interaction(
     elif kind is InteractionType.MEDIA:
         _only(element, children, set(_MEDIA_TAGS))
         fields["graphic"] = _media(children, element)
+    elif kind is InteractionType.DRAWING:
+        _only(element, children, set(_GRAPHIC_TAGS))
+        fields["graphic"] = _graphic(children)
+        if fields["graphic"] is None:
+            raise _error("a drawing interaction needs the picture it is drawn on", element)
     elif kind is InteractionType.END_ATTEMPT:
         _only(element, children, set())
         fields["title"] = _required(element, "title")
