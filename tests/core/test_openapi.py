@@ -28,6 +28,8 @@ Route = tuple[str, str]  # (METHOD, path)
 #: Replies that are files or streams, by the media types they document for their 2xx body.
 FILE_ROUTES: dict[Route, set[str]] = {
     ("GET", "/api/v1/banks/{bank_id}/export"): {"application/zip"},
+    ("GET", "/api/v1/assessments/{assessment_id}/export-qti"): {"application/zip"},
+    ("POST", "/api/v1/reports/candidate/scorecard.pdf"): {"application/pdf"},
     ("GET", "/api/v1/items/{item_id}/versions/{version}/qti"): {"application/xml"},
     ("GET", "/api/v1/media/signed/{organization_id}/{sha256}"): {"application/octet-stream"},
     ("GET", "/api/v1/media/sha256/{sha256}"): {"application/octet-stream"},
