@@ -770,8 +770,11 @@ def cat_simulate(
             raise typer.BadParameter(
                 f"{entry!r} is not TAG=SHARE", param_hint="--content"
             ) from None
+    model: str | None = None
     if bank is not None:
-        items = _read_calibration(bank).get("items")
+        calibration = _read_calibration(bank)
+        items = calibration.get("items")
+        model = str(calibration.get("model") or "") or None
         if not isinstance(items, list):
             typer.echo(f"error: {bank}: no items", err=True)
             raise typer.Exit(2)
@@ -791,7 +794,7 @@ def cat_simulate(
             typer.echo("error: the bank has no items with rasch, 2pl or 3pl parameters", err=True)
             raise typer.Exit(2)
     try:
-        cat_bank = adaptive.CatBank.from_items(items)
+        cat_bank = adaptive.CatBank.from_items(items, model)
         rules = adaptive.CatRules(
             selection=selection,
             randomesque=randomesque,

@@ -128,9 +128,64 @@ def test_simulation_recovers_abilities_and_exposure_control_caps_rates() -> None
 def test_bad_banks_and_rules() -> None:
     with pytest.raises(CatConfigError, match="a > 0"):
         CatBank.from_items([{"item": "x", "a": -1, "d": 0}])
-    with pytest.raises(CatConfigError, match="right/wrong"):
-        CatBank.from_items([{"item": "x", "a": 1, "d": [0.1, 0.2]}])
+    with pytest.raises(CatConfigError, match="gpcm or grm"):
+        CatBank.from_items([{"item": "x", "a": 1, "d": [0.1, 0.2]}])  # no model said
     with pytest.raises(CatConfigError, match="min_items"):
         CatRules(min_items=5, max_items=3).check(_bank(5))
     with pytest.raises(CatConfigError, match="exposure"):
         CatRules(exposure=np.ones(3)).check(_bank(5))
+
+
+def _polytomous_bank(n: int = 150, seed: int = 5) -> CatBank:
+    """GPCM and graded items of 3 to 4 categories, and some right/wrong ones."""
+    rng = np.random.default_rng(seed)
+    items: list[dict[str, object]] = []
+    for j in range(n):
+        a = float(rng.uniform(0.7, 2.0))
+        if j % 3 == 2:
+            items.append({"item": f"r{j}", "a": a, "d": float(rng.normal(0, 1.2))})
+            continue
+        k = 2 + j % 2
+        if j % 3 == 0:  # graded: decreasing d_k
+            d = sorted((float(x) for x in rng.normal(0, 1.5, k)), reverse=True)
+            items.append({"item": f"g{j}", "a": a, "d": d, "model": "grm"})
+        else:  # GPCM: cumulative intercepts of steps b_k
+            b = np.sort(rng.normal(0, 1.2, k))
+            items.append({"item": f"p{j}", "a": a, "d": list(np.cumsum(-a * b)), "model": "gpcm"})
+    return CatBank.from_items(items)
+
+
+def test_polytomous_information_and_update_are_the_textbook_formulas() -> None:
+    bank = _polytomous_bank()
+    assert bank.kind is not None
+    rows = np.arange(12, dtype=np.int64)
+    h = 1e-5
+    for theta in (-1.3, 0.2, 1.7):
+        probs = bank.categories(rows, np.array([theta - h, theta, theta + h]))
+        slope = (probs[:, 2] - probs[:, 0]) / (2 * h)
+        direct = (slope**2 / np.clip(probs[:, 1], 1e-300, None)).sum(axis=1)
+        assert bank.information(theta, rows) == pytest.approx(direct, rel=1e-5)
+        assert probs[:, 1].sum(axis=1) == pytest.approx(np.ones(12))
+    # the EAP after scores 2, 0, 1 on three polytomous items equals the posterior computed
+    # directly on the grid
+    state = CatState()
+    for item, score in ((0, 2), (1, 0), (3, 1)):
+        state = adaptive.answer(bank, state, item, score)
+    like = np.exp(-0.5 * adaptive.GRID**2)
+    for item, score in ((0, 2), (1, 0), (3, 1)):
+        like = like * bank.categories(np.array([item]), adaptive.GRID)[0][:, score]
+    w = like / like.sum()
+    assert state.theta == pytest.approx(float(w @ adaptive.GRID), abs=1e-9)
+    assert state.se == pytest.approx(
+        float(np.sqrt(w @ adaptive.GRID**2 - (w @ adaptive.GRID) ** 2)), abs=1e-9
+    )
+    with pytest.raises(CatConfigError, match="gpcm or grm"):
+        CatBank.from_items([{"item": "x", "a": 1.0, "d": [0.5, -0.5]}])
+
+
+def test_a_polytomous_bank_runs_an_adaptive_test() -> None:
+    bank = _polytomous_bank()
+    thetas = np.random.default_rng(9).standard_normal(150)
+    report = adaptive.simulate(bank, CatRules(se_target=0.35, max_items=20), thetas, seed=3)
+    assert abs(report.bias) < 0.15 and report.rmse < 0.45
+    assert report.mean_length < 20  # polytomous items say more per item: the SE stop comes first

@@ -173,3 +173,18 @@ def test_cat_simulation_reports_recovery_length_and_exposure(tmp_path: Path) -> 
     assert refused.exit_code == 2 and "--bank" in refused.output
     bad = runner.invoke(app, [*args, "--min-items", "40", "--max-items", "30"])
     assert bad.exit_code == 2 and "min_items" in bad.output
+    # a GPCM calibration's items (d a list per item) run too
+    gpcm = [
+        {
+            "item": f"p{j}",
+            "a": 1.2,
+            "d": [float(x) for x in np.cumsum(-1.2 * np.sort(rng.normal(0, 1, 2)))],
+        }
+        for j in range(60)
+    ]
+    (tmp_path / "gpcm.json").write_text(json.dumps({"model": "gpcm", "items": gpcm}))
+    poly = runner.invoke(
+        app, ["cat", "simulate", "--bank", str(tmp_path / "gpcm.json"), "--candidates", "40"]
+    )
+    assert poly.exit_code == 0, poly.output
+    assert json.loads(poly.output)["rmse"] < 0.5

@@ -50,16 +50,26 @@ class CatConfigError(ValueError):
     """A bank or rules that cannot run an adaptive test; the message says why."""
 
 
+#: Item kinds of a bank with polytomous items: right/wrong (logistic), GPCM, graded.
+LOGISTIC, GPCM, GRM = 0, 1, 2
+
+
 @dataclass(frozen=True)
 class CatBank:
-    """Calibrated right/wrong items: ``a`` (> 0), ``d``, ``c`` (0 <= c < 1) per item, and
-    each item's tags (for content balancing)."""
+    """Calibrated items: ``a`` (> 0), ``d``, ``c`` (0 <= c < 1) per item, and each item's
+    tags (for content balancing). Right/wrong items only, unless ``kind`` says otherwise per
+    item (:data:`GPCM`: P(k) proportional to exp(k a theta + d_k), d_0 = 0; :data:`GRM`:
+    P(X >= k) = sigmoid(a theta + d_k)); ``steps`` then holds each polytomous item's
+    d_1 .. d_{K-1} (NaN past its last category), and ``d`` its location term for
+    a-stratified selection."""
 
     items: list[str]
     a: Array
     d: Array
     c: Array
     tags: list[frozenset[str]]
+    kind: NDArray[np.int64] | None = None
+    steps: Array | None = None
 
     def __post_init__(self) -> None:
         n = len(self.items)
@@ -71,15 +81,53 @@ class CatBank:
             raise CatConfigError("every item needs finite parameters")
         if (self.a <= 0).any() or (self.c < 0).any() or (self.c >= 1).any():
             raise CatConfigError("every item needs a > 0 and 0 <= c < 1")
+        if (self.kind is None) != (self.steps is None) or (
+            self.kind is not None
+            and self.steps is not None
+            and (self.kind.shape != (n,) or self.steps.shape[0] != n)
+        ):
+            raise CatConfigError("polytomous items need their kind and steps")
+
+    @property
+    def polytomous(self) -> bool:
+        return self.kind is not None and bool((self.kind != LOGISTIC).any())
 
     @classmethod
-    def from_items(cls, items: Sequence[Mapping[str, object]]) -> CatBank:
-        """From ``[{"item", "a", "d", "c"?, "tags"?}]`` (``calibrate``'s items)."""
+    def from_items(cls, items: Sequence[Mapping[str, object]], model: str | None = None) -> CatBank:
+        """From ``[{"item", "a", "d", "c"?, "tags"?, "model"?}]`` (``calibrate``'s items;
+        ``model``: the calibration's, for items that do not name their own). A ``d`` that
+        is a list makes a polytomous item, whose model must be ``gpcm`` or ``grm``."""
         names: list[str] = []
         rows: list[tuple[float, float, float]] = []
         tags: list[frozenset[str]] = []
+        kinds: list[int] = []
+        steps: list[list[float]] = []
         for n, item in enumerate(items):
             name = item.get("item")
+            raw_d = item.get("d")
+            if isinstance(raw_d, list):
+                kind = {"gpcm": GPCM, "grm": GRM}.get(str(item.get("model") or model))
+                try:
+                    a = float(item["a"])  # type: ignore[arg-type]
+                    ds = [float(v) for v in raw_d]
+                except (KeyError, TypeError, ValueError):
+                    raise CatConfigError(
+                        f"item {name or n + 1!r} needs numbers for a and d"
+                    ) from None
+                if kind is None or not ds:
+                    raise CatConfigError(
+                        f"item {name or n + 1!r}: a list of d needs the model gpcm or grm"
+                    )
+                location = -ds[-1] / (len(ds) * a) if kind == GPCM else -float(np.mean(ds)) / a
+                raw_tags = item.get("tags") or []
+                if not isinstance(raw_tags, list):
+                    raise CatConfigError(f"item {name!r}: tags must be a list of strings")
+                names.append(str(name) if name is not None else f"item{n + 1}")
+                rows.append((a, -location * a, 0.0))
+                tags.append(frozenset(str(t) for t in raw_tags))
+                kinds.append(kind)
+                steps.append(ds)
+                continue
             try:
                 a = float(item["a"])  # type: ignore[arg-type]
                 d = float(item["d"])  # type: ignore[arg-type]
@@ -95,10 +143,62 @@ class CatBank:
             names.append(str(name) if name is not None else f"item{n + 1}")
             rows.append((a, d, c))
             tags.append(frozenset(raw_tags))
+            kinds.append(LOGISTIC)
+            steps.append([])
         if not rows:
             raise CatConfigError("the bank has no items")
         values = np.array(rows, dtype=np.float64)
-        return cls(names, values[:, 0].copy(), values[:, 1].copy(), values[:, 2].copy(), tags)
+        if not any(kinds):
+            return cls(names, values[:, 0].copy(), values[:, 1].copy(), values[:, 2].copy(), tags)
+        width = max(len(x) for x in steps)
+        table = np.full((len(steps), width), np.nan)
+        for j, x in enumerate(steps):
+            table[j, : len(x)] = x
+        if not np.isfinite(table[np.array(kinds) != LOGISTIC][:, 0]).all():
+            raise CatConfigError("every polytomous item needs finite steps")
+        return cls(
+            names,
+            values[:, 0].copy(),
+            values[:, 1].copy(),
+            values[:, 2].copy(),
+            tags,
+            np.array(kinds, dtype=np.int64),
+            table,
+        )
+
+    def categories(self, rows: NDArray[np.int64], theta: Array) -> Array:
+        """P[i, q, k]: the probability that item ``rows[i]`` is scored k at theta[q] (0 past
+        the item's last category)."""
+        width = 2 if self.steps is None else max(2, self.steps.shape[1] + 1)
+        out = np.zeros((rows.size, theta.size, width))
+        kind = np.zeros(rows.size, dtype=np.int64) if self.kind is None else self.kind[rows]
+        for i, j in enumerate(rows):
+            a = self.a[j]
+            if kind[i] == LOGISTIC:
+                c = self.c[j]
+                p = c + (1 - c) * (0.5 * (1 + np.tanh(0.5 * (a * theta + self.d[j]))))
+                out[i, :, 0], out[i, :, 1] = 1 - p, p
+                continue
+            assert self.steps is not None
+            ds = self.steps[j][np.isfinite(self.steps[j])]
+            k = np.arange(ds.size + 1)
+            if kind[i] == GPCM:
+                z = k[None, :] * a * theta[:, None] + np.r_[0.0, ds][None, :]
+                z -= z.max(axis=1, keepdims=True)
+                e = np.exp(z)
+                out[i, :, : k.size] = e / e.sum(axis=1, keepdims=True)
+            else:
+                star = 0.5 * (1 + np.tanh(0.5 * (a * theta[:, None] + ds[None, :])))
+                cum = np.column_stack([np.ones(theta.size), star, np.zeros(theta.size)])
+                out[i, :, : k.size] = np.clip(cum[:, :-1] - cum[:, 1:], 0.0, 1.0)
+        return out
+
+    def draw(self, theta: float, item: int, rng: np.random.Generator) -> int:
+        """A simulated score of ``item`` at ``theta`` (right/wrong: 1 or 0)."""
+        if not self.polytomous:
+            return int(rng.random() < float(self.probability(theta, np.array([item]))[0]))
+        probs = self.categories(np.array([item]), np.array([theta]))[0, 0]
+        return int(min((rng.random() > np.cumsum(probs)).sum(), probs.size - 1))
 
     def tag_mask(self, tag: str) -> NDArray[np.bool_]:
         """True for the items carrying ``tag`` (computed once per tag)."""
@@ -122,10 +222,32 @@ class CatBank:
         return p
 
     def information(self, theta: float, rows: NDArray[np.int64] | None = None) -> Array:
-        """Fisher information at theta: a^2 (P - c)^2 Q / ((1 - c)^2 P)."""
+        """Fisher information at theta: a^2 (P - c)^2 Q / ((1 - c)^2 P) for right/wrong
+        items; a^2 Var(X | theta) for GPCM items; sum_k (dP_k/dtheta)^2 / P_k for graded
+        ones (dP*_k/dtheta = a P*_k (1 - P*_k))."""
         a, c = (self.a, self.c) if rows is None else (self.a[rows], self.c[rows])
         p = np.clip(self.probability(theta, rows), 1e-12, 1 - 1e-12)
         info: Array = a**2 * (p - c) ** 2 * (1 - p) / ((1 - c) ** 2 * p)
+        if not self.polytomous:
+            return info
+        assert self.kind is not None
+        assert self.steps is not None
+        which = np.arange(self.a.size, dtype=np.int64) if rows is None else rows
+        poly = np.flatnonzero(self.kind[which] != LOGISTIC)
+        if poly.size:
+            probs = self.categories(which[poly], np.array([theta]))[:, 0, :]
+            k = np.arange(probs.shape[1])
+            for i, (j, pk) in enumerate(zip(which[poly], probs, strict=True)):
+                if self.kind[j] == GPCM:
+                    mean = float(pk @ k)
+                    info[poly[i]] = self.a[j] ** 2 * float(pk @ (k - mean) ** 2)
+                else:
+                    ds = self.steps[j][np.isfinite(self.steps[j])]
+                    star = 0.5 * (1 + np.tanh(0.5 * (self.a[j] * theta + ds)))
+                    slope = np.r_[0.0, self.a[j] * star * (1 - star), 0.0]
+                    dp = slope[:-1] - slope[1:]
+                    used = pk[: ds.size + 1]
+                    info[poly[i]] = float((dp**2 / np.clip(used, 1e-12, None)).sum())
         return info
 
 
@@ -293,12 +415,18 @@ def select(
 def answer(
     bank: CatBank, state: CatState, item: int, response: int, seconds: float = 0.0
 ) -> CatState:
-    """The state after ``response`` (1 right, 0 wrong) to ``item``: the EAP estimate and
-    posterior SD from the updated log-posterior."""
-    p = np.clip(bank.probability(GRID, np.full(GRID.size, item, dtype=np.int64)), 1e-12, 1)
-    log_post = state.log_posterior + (
-        np.log(p) if response else np.log1p(-np.minimum(p, 1 - 1e-12))
-    )
+    """The state after ``response`` (1 right, 0 wrong; a polytomous item's score 0..K-1)
+    to ``item``: the EAP estimate and posterior SD from the updated log-posterior."""
+    if bank.kind is not None and bank.kind[item] != LOGISTIC:
+        probs = bank.categories(np.array([item]), GRID)[0]
+        log_post = state.log_posterior + np.log(
+            np.clip(probs[:, min(int(response), probs.shape[1] - 1)], 1e-12, 1)
+        )
+    else:
+        p = np.clip(bank.probability(GRID, np.full(GRID.size, item, dtype=np.int64)), 1e-12, 1)
+        log_post = state.log_posterior + (
+            np.log(p) if response else np.log1p(-np.minimum(p, 1 - 1e-12))
+        )
     w = np.exp(log_post - log_post.max())
     w /= w.sum()
     theta = float(w @ GRID)
@@ -377,8 +505,7 @@ def simulate(
             if item is None:
                 reasons[reason or "?"] = reasons.get(reason or "?", 0) + 1
                 break
-            right = int(rng.random() < float(bank.probability(float(true), np.array([item]))[0]))
-            state = answer(bank, state, item, right, seconds_per_item)
+            state = answer(bank, state, item, bank.draw(float(true), item, rng), seconds_per_item)
         counts[list(state.administered)] += 1
         estimates[i], ses[i], lengths[i] = state.theta, state.se, len(state.administered)
     error = estimates - thetas
@@ -423,10 +550,7 @@ def sympson_hetter(
                 item, state, _ = select(bank, current, state, sim_rng)
                 if item is None:
                     break
-                right = int(
-                    sim_rng.random() < float(bank.probability(float(true), np.array([item]))[0])
-                )
-                state = answer(bank, state, item, right)
+                state = answer(bank, state, item, bank.draw(float(true), item, sim_rng))
             selected[list(state.administered)] += 1
             selected[list(state.blocked)] += 1
         rate = selected / candidates
