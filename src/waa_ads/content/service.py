@@ -855,8 +855,11 @@ async def update_item(
     version when the newest version is published or retired: published versions never
     change."""
     item, latest = await get_version(session, principal, item_id)
-    # Lock the version: an edit and a publish of the same draft must not interleave.
-    await session.refresh(latest, with_for_update=True)
+    # Lock the version: an edit and a publish of the same draft must not interleave. FOR NO
+    # KEY UPDATE (not FOR UPDATE): rows that merely refer to the version (a rating task, an
+    # attempt's item) take FOR KEY SHARE in their foreign-key checks and must not wait for
+    # an edit, which could deadlock with a transaction that wrote its audit event first.
+    await session.refresh(latest, with_for_update={"key_share": True})
     access = await bank_access(session, principal, item.bank_id)
     _require_write(access)
     if expected_version is not None and expected_version != latest.version:
