@@ -128,6 +128,28 @@ def test_a_drawing_is_a_picture_file() -> None:
     assert outcome is not None and outcome.external_scored == "human"
 
 
+def test_a_position_object_is_placed_on_its_stage_and_scored_by_area() -> None:
+    item = load("position_object")
+    (placing,) = item.interactions
+    assert placing.type is InteractionType.POSITION_OBJECT
+    assert placing.stage is not None and placing.stage.src == "images/valley.png"
+    assert placing.graphic is not None and placing.graphic.src == "images/plane.png"
+    assert check(item, "150 100") == [150, 100]
+    with pytest.raises(ResponseShapeError):
+        check(item, [[1, 2], [3, 4]])
+    assert score(item, {"RESPONSE": [160, 110]}) == (1.0, [])
+    assert score(item, {"RESPONSE": [20, 20]}) == (0.0, [])
+    outside = (
+        (FIXTURES / "position_object.v3p0.xml")
+        .read_text()
+        .replace("<qti-position-object-stage>", "<div>")
+        .replace("</qti-position-object-stage>", "</div>")
+    )
+    with pytest.raises(ItemFormatError) as caught:
+        parse_item(outside)
+    assert "sits in a position object stage" in caught.value.detail
+
+
 def test_response_schemas_bound_the_lists() -> None:
     order = load("graphic_order")
     declaration = order.response_declarations[0]

@@ -71,6 +71,14 @@ def test_every_interaction_example() -> None:
     assert declared["PASS"] == (Cardinality.SINGLE, BaseType.BOOLEAN)
     assert declared["PLAYS"] == (Cardinality.SINGLE, BaseType.INTEGER)
     assert declared["SKETCH"] == (Cardinality.SINGLE, BaseType.FILE)
+    assert declared["PLACE"] == (Cardinality.SINGLE, BaseType.POINT)
+    place = item.interaction_for("PLACE")
+    assert place is not None and place.stage is not None
+    assert (place.stage.src, place.graphic and place.graphic.src) == (
+        "images/map.png",
+        "images/pin.png",
+    )
+    assert "<qti-position-object-stage>" in item.body
     route = item.interaction_for("ROUTE")
     assert route is not None and route.choices[1].attributes == {"hotspot-label": "Mill"}
     labels = item.interaction_for("LABELS")

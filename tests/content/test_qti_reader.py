@@ -272,8 +272,11 @@ RESPONSE = (
          "unsupported interaction (<qti-custom-interaction> at line 4)"),
         (_item('<qti-drawing-interaction response-identifier="R"/>'),
          "a drawing interaction needs the picture it is drawn on (<qti-drawing-interaction> at line 4)"),
+        (_item('<customInteraction responseIdentifier="R"/>', ns=QTI21),
+         "unsupported interaction (<customInteraction> at line 4)"),
         (_item('<positionObjectInteraction responseIdentifier="R"/>', ns=QTI21),
-         "unsupported interaction (<positionObjectInteraction> at line 4)"),
+         "a position object interaction sits in a position object stage "
+         "(<positionObjectInteraction> at line 4)"),
         (_item('<qti-media-interaction response-identifier="R" autostart="false"/>'),
          "a media interaction holds one audio, video or object (<qti-media-interaction> at line 4)"),
         (_item('<qti-end-attempt-interaction response-identifier="R"/>'),

@@ -131,7 +131,7 @@ def interaction_and_declaration(
         "response_identifier": response,
         "attributes": draw(st.sampled_from([{}, {"class": "qti-labels-none"}])),
     }
-    if kind not in INLINE_INTERACTIONS:
+    if kind not in INLINE_INTERACTIONS and kind is not InteractionType.POSITION_OBJECT:
         common["prompt"] = draw(st.none() | fragments())
     card, base = Cardinality.SINGLE, BaseType.IDENTIFIER
     correct: Any = None
@@ -291,6 +291,13 @@ def interaction_and_declaration(
             if fields["max_associations"]:
                 correct = correct[: fields["max_associations"]]
             mapping = draw(st.none() | st.builds(lambda: mapping_for(draw, pairs)))
+    elif kind is InteractionType.POSITION_OBJECT:
+        base = BaseType.POINT
+        fields["graphic"] = IMG
+        fields["stage"] = IMG
+        fields["max_choices"] = draw(st.sampled_from([1, 2]))
+        card = Cardinality.SINGLE if fields["max_choices"] == 1 else Cardinality.MULTIPLE
+        correct = [10, 20] if card is Cardinality.SINGLE else [[10, 20], [30, 4]]
     elif kind is InteractionType.DRAWING:
         base = BaseType.FILE
         fields["graphic"] = IMG

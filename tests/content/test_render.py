@@ -359,6 +359,23 @@ ITEMS: dict[str, tuple[bytes, list[str]]] = {
         ),
         [],
     ),
+    "position_object": (
+        _item(
+            "position_object",
+            _decl("RESPONSE", "multiple", "point",
+                  _correct("173 61")
+                  + '<qti-area-mapping default-value="0"><qti-area-map-entry shape="circle" '
+                    'coords="173,61,9" mapped-value="0.3307"/></qti-area-mapping>'),
+            """<qti-position-object-stage>
+               <img src="images/room.png" alt="An empty room" width="300" height="200"/>
+               <qti-position-object-interaction response-identifier="RESPONSE" max-choices="2">
+                 <img src="images/lamp.png" alt="A lamp" width="20" height="20"/>
+               </qti-position-object-interaction>
+             </qti-position-object-stage>""",
+            RP_POINT,
+        ),
+        ["173", "61", "0.3307"],
+    ),
     "media": (
         _item(
             "media",
@@ -708,6 +725,24 @@ def test_drawing_shows_its_picture_and_takes_a_png(items: dict[str, ItemDefiniti
     description = view["interactions"][0]
     assert description["accept"] == ["image/png"]
     assert description["graphic"]["width"] == "300"
+
+
+def test_position_object_is_placed_on_its_stage(items: dict[str, ItemDefinition]) -> None:
+    view = candidate_view(items["position_object"], shuffle_seed=None)
+    root = _dom(view)
+    pictures = [img.get("src") for img in root.iter("img")]
+    assert pictures == ["images/lamp.png", "images/room.png"]  # the stage's picture once
+    assert root.find(".//div[@class='waa-graphic']/img").get("src") == "images/room.png"
+    labels = [label.text for label in root.iter("label")]
+    assert labels == ["Place 1 (x y)", "Place 2 (x y)"]
+    description = view["interactions"][0]
+    assert description["graphic"]["src"] == "images/room.png"
+    assert description["object"] == {
+        "src": "images/lamp.png",
+        "width": "20",
+        "height": "20",
+        "alt": "A lamp",
+    }
 
 
 def test_end_attempt_and_media(items: dict[str, ItemDefinition]) -> None:

@@ -167,17 +167,12 @@ async def test_reimporting_an_identifier_makes_a_new_version(
 
 
 QTI22 = "http://www.imsglobal.org/xsd/imsqti_v2p2"
-POSITION_22 = f"""<?xml version="1.0" encoding="UTF-8"?>
-<assessmentItem xmlns="{QTI22}" identifier="PLACE" title="Place" adaptive="false"
+CUSTOM_22 = f"""<?xml version="1.0" encoding="UTF-8"?>
+<assessmentItem xmlns="{QTI22}" identifier="CUSTOM" title="Custom" adaptive="false"
     timeDependent="false">
-  <responseDeclaration identifier="RESPONSE" cardinality="single" baseType="point"/>
+  <responseDeclaration identifier="RESPONSE" cardinality="single" baseType="string"/>
   <itemBody>
-    <positionObjectStage>
-      <object type="image/png" data="stage.png"/>
-      <positionObjectInteraction responseIdentifier="RESPONSE">
-        <object type="image/png" data="pin.png"/>
-      </positionObjectInteraction>
-    </positionObjectStage>
+    <customInteraction responseIdentifier="RESPONSE"/>
   </itemBody>
 </assessmentItem>"""
 
@@ -230,15 +225,15 @@ async def test_partial_import_stores_what_it_can_and_names_each_refusal(
 
     # Nothing importable is still a refusal, and a QTI 2.2 element is named as written.
     only_bad = await _import(
-        client, headers, bank_id, "place.xml", POSITION_22.encode(), mode="partial"
+        client, headers, bank_id, "custom.xml", CUSTOM_22.encode(), mode="partial"
     )
     assert only_bad.status_code == 422
-    (placing,) = only_bad.json()["report"]["items"]
-    assert "<positionObjectInteraction>" in placing["reason"]
-    assert "qti-position" not in placing["reason"]
+    (custom,) = only_bad.json()["report"]["items"]
+    assert "<customInteraction>" in custom["reason"]
+    assert "qti-custom" not in custom["reason"]
 
     bad_mode = await _import(
-        client, headers, bank_id, "place.xml", POSITION_22.encode(), mode="some"
+        client, headers, bank_id, "custom.xml", CUSTOM_22.encode(), mode="some"
     )
     assert bad_mode.status_code == 422
 

@@ -52,6 +52,7 @@ ONCE = frozenset(
         InteractionType.END_ATTEMPT,
         InteractionType.MEDIA,
         InteractionType.DRAWING,
+        InteractionType.POSITION_OBJECT,
     }
 )
 GRAPHIC = frozenset(
@@ -508,6 +509,9 @@ SCORE_CASES: list[tuple[str, dict[str, Any], float]] = [
     ("end-attempt-longest-river.xml", {"RESPONSE": "congo"}, -1),
     ("end-attempt-longest-river.xml", {"RESPONSE": "congo", "PASS": True}, 0),
     ("end-attempt-longest-river.xml", {"RESPONSE": "nile", "PASS": False}, 1),
+    # an object placed on a stage, scored by area
+    ("position-boat-sea.xml", {"RESPONSE": [500, 300]}, 1),
+    ("position-boat-sea.xml", {"RESPONSE": [300, 240]}, 0),
     # the plays of the recording are not scored
     ("media-bell-rings.xml", {"PLAYS": 2, "RESPONSE": "three"}, 1),
     ("media-bell-rings.xml", {"PLAYS": 1, "RESPONSE": "four"}, 0),

@@ -323,6 +323,9 @@ def _schema() -> str:
                 + '<xs:element ref="q:qti-associable-hotspot" maxOccurs="unbounded"/>'),
                 "max-associations", "min-associations")}
   {_interaction("qti-drawing-interaction", seq(_PROMPT + _GRAPHIC))}
+  {_interaction("qti-position-object-interaction", seq(_GRAPHIC), "center-point", "max-choices", "min-choices")}
+  <xs:element name="qti-position-object-stage"><xs:complexType>{seq(_GRAPHIC + '<xs:element ref="q:qti-position-object-interaction" maxOccurs="unbounded"/>')}
+    {_attrs(*_COMMON)}</xs:complexType></xs:element>
   {_interaction("qti-end-attempt-interaction", "", "title", "count-attempt")}
   <xs:element name="qti-media-interaction"><xs:complexType>{seq(_PROMPT + _MEDIA)}
     {_attrs("response-identifier", "autostart", "min-plays", "max-plays", "loop", *_COMMON, required=("response-identifier", "autostart"))}

@@ -398,7 +398,7 @@ def enter_code(page: Any, server: Server, code: str) -> None:
     expect(page.locator("#welcome-heading")).to_be_focused()
 
 
-def sign_in(page: Any, server: Server, code: str, *, questions: int = 51, at: int = 1) -> None:
+def sign_in(page: Any, server: Server, code: str, *, questions: int = 52, at: int = 1) -> None:
     """Enter the code and start (or resume) the test; question ``at`` opens."""
     from playwright.sync_api import expect
 
@@ -407,7 +407,7 @@ def sign_in(page: Any, server: Server, code: str, *, questions: int = 51, at: in
     expect(page.locator("#item-heading")).to_have_text(f"Question {at} of {questions}")
 
 
-def go(page: Any, position: int, questions: int = 51) -> Any:
+def go(page: Any, position: int, questions: int = 52) -> Any:
     """Open question ``position`` from the question list; the item form."""
     from playwright.sync_api import expect
 
@@ -646,13 +646,13 @@ def test_candidate_answers_every_type_and_submits(server: Server, page: Any) -> 
 
     page.get_by_role("button", name="Review answers").click()
     expect(page.locator("#review-summary")).to_have_text(
-        "17 of 51 questions answered; 1 flagged for review."
+        "17 of 52 questions answered; 1 flagged for review."
     )
     shot(page, "03-review")
     check_axe(page, "review screen")
     page.locator("#review-submit").click()
     dialog = page.get_by_role("dialog", name="Submit the test?")
-    expect(dialog).to_contain_text("You answered 17 of 51 questions and 1 is flagged")
+    expect(dialog).to_contain_text("You answered 17 of 52 questions and 1 is flagged")
     shot(page, "04-confirm")
     check_axe(page, "confirm dialog")
     dialog.get_by_role("button", name="Submit now").click()
@@ -745,7 +745,7 @@ def test_reload_resumes_where_it_was(server: Server, page: Any) -> None:
     wait_saved(page)
 
     page.reload()  # the question that was open opens again
-    expect(page.locator("#item-heading")).to_have_text("Question 23 of 51")
+    expect(page.locator("#item-heading")).to_have_text("Question 23 of 52")
     expect(page.locator("#item-form input[type=text]")).to_have_value("Na")
     assert stored(server, page)["current_position"] == 23
     expect(go(page, 1).get_by_label("quick")).to_be_checked()
@@ -792,7 +792,7 @@ def test_another_device_opens_the_same_question(server: Server, browser: Any, pa
         shot(device, "07b-welcome-resume")
         check_axe(device, "welcome page to resume")
         device.locator("#welcome-start").click()
-        expect(device.locator("#item-heading")).to_have_text("Question 31 of 51")
+        expect(device.locator("#item-heading")).to_have_text("Question 31 of 52")
         expect(go(device, 8).locator("input[type=text]")).to_have_value("6")
         go(device, 12)
         # The move on the other device is recorded too: a reload here follows it.
@@ -800,7 +800,7 @@ def test_another_device_opens_the_same_question(server: Server, browser: Any, pa
     finally:
         other.close()
     page.reload()
-    expect(page.locator("#item-heading")).to_have_text("Question 12 of 51")
+    expect(page.locator("#item-heading")).to_have_text("Question 12 of 52")
 
 
 def _move_deadline(server: Server, attempt_id: str, seconds: float) -> None:
@@ -1145,7 +1145,7 @@ def test_gap_match_and_associate_take_drag_and_drop_and_the_keyboard(
     form.locator("li[data-choice=modern]").click()
     expect(form.get_by_label("Pair 3, item 1")).to_have_value("")
     # Nowhere does a question ask to drag what cannot be dragged.
-    for position in range(1, 52):
+    for position in range(1, 53):
         form = go(page, position)
         if "drag" in form.inner_text().lower():
             assert form.locator(".waa-chip, .waa-point-mark, .waa-area-mark").count() > 0, position
@@ -1231,7 +1231,7 @@ def test_pictures_sound_and_passing_by_pointer_and_keyboard(server: Server, page
     passing = form.get_by_role("button", name="Pass this question")
     passing.focus()
     page.keyboard.press("Enter")
-    expect(page.locator("#item-heading")).to_have_text("Question 50 of 51")  # moved on
+    expect(page.locator("#item-heading")).to_have_text("Question 50 of 52")  # moved on
     form = go(page, 49)
     expect(form.get_by_role("button", name="Pass this question")).to_have_attribute(
         "aria-pressed", "true"
@@ -1283,6 +1283,17 @@ def test_pictures_sound_and_passing_by_pointer_and_keyboard(server: Server, page
     assert drawn["size"] > 1000
     shot(page, "24-drawing")
     check_axe(page, "drawing")
+
+    form = go(page, 52)  # position object: the boat placed on the stage, then moved by keys
+    stage = form.locator(".waa-point-stage img")
+    page.mouse.click(*_at(stage.bounding_box(), 500 / 520, 300 / 340))
+    handle = form.get_by_role("slider", name="Point 1")
+    expect(handle).to_have_text(about("Point 1: {}% across, {}% down", 96, 88))
+    handle.press("Shift+ArrowLeft")
+    wait_saved(page)
+    assert near(responses(server, page)[52], [448, 300])
+    shot(page, "25-position-object")
+    check_axe(page, "position object")
 
 
 # --- what the candidate is told ------------------------------------------------------------
@@ -1467,7 +1478,7 @@ def test_header_names_the_organization_and_candidate_from_the_lookup(
     expect(page.locator("#org-logo")).to_be_visible()
     assert page.locator("#org-logo").evaluate("img => img.complete && img.naturalWidth > 0")
     expect(page).to_have_title("Test \u2013 Demo placement test")
-    expect(page.locator("#progress-label")).to_have_text("0 of 51 answered")
+    expect(page.locator("#progress-label")).to_have_text("0 of 52 answered")
     shot(page, "18-header-with-names")
 
     # A phone: one column, nothing wider than the screen, every control still reachable.

@@ -370,6 +370,9 @@ class CandidateInteraction(_Rendered):
     )
     graphic: CandidateGraphic | None = None
     media: CandidateMedia | None = None
+    object: CandidateGraphic | None = Field(
+        default=None, description="The picture a position object interaction places."
+    )
     button_label: str | None = Field(
         default=None, description="The text of an end attempt interaction's button."
     )

@@ -20,7 +20,7 @@ from tests.web.console.conftest import Login, Site, sign_in
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ESSAY = "Phones should stay in lockers: lessons are calmer, and breaks are for talking."
-ESSAY_POSITION = 42  # essay-school-phones in the demo test (51 questions)
+ESSAY_POSITION = 42  # essay-school-phones in the demo test (52 questions)
 
 
 def _candidate_submits(page: Any, base: str, code: str) -> str:
@@ -31,9 +31,9 @@ def _candidate_submits(page: Any, base: str, code: str) -> str:
     page.get_by_label("Access code").fill(code)
     page.get_by_role("button", name="Continue").click()
     page.locator("#welcome-start").click()
-    expect(page.locator("#item-heading")).to_have_text("Question 1 of 51")
+    expect(page.locator("#item-heading")).to_have_text("Question 1 of 52")
     page.locator("#question-list li").nth(ESSAY_POSITION - 1).get_by_role("button").click()
-    expect(page.locator("#item-heading")).to_have_text(f"Question {ESSAY_POSITION} of 51")
+    expect(page.locator("#item-heading")).to_have_text(f"Question {ESSAY_POSITION} of 52")
     page.locator("#item-form textarea").fill(ESSAY)
     page.locator("#item-heading").focus()
     expect(page.locator("#save-state")).to_have_text("Saved")

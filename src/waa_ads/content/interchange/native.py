@@ -133,6 +133,7 @@ _INTERACTION_KEYS: dict[str, frozenset[str]] = {
     ),
     "end_attempt": frozenset({"title"}),
     "drawing": frozenset({"image"}),
+    "position_object": frozenset({"image", "stage", "max_choices", "min_choices"}),
     "media": frozenset({"media", "autostart", "min_plays", "max_plays", "loop"}),
 }
 _COMMON_KEYS = frozenset({"type", "response", "prompt"}) | _DECLARATION_KEYS
@@ -350,6 +351,7 @@ def _inferred_binding(kind: str, data: Mapping[str, Any]) -> tuple[Cardinality, 
         "gap_match": (data.get("max_associations", 0) != 1),
         "graphic_associate": (data.get("max_associations", 0) != 1),
         "graphic_gap_match": (data.get("max_associations", 0) != 1),
+        "position_object": (data.get("max_choices", 1) != 1),
     }.get(kind, False)
     card = Cardinality.MULTIPLE if many else Cardinality.SINGLE
     base = {
@@ -374,6 +376,7 @@ def _inferred_binding(kind: str, data: Mapping[str, Any]) -> tuple[Cardinality, 
         "end_attempt": BaseType.BOOLEAN,
         "media": BaseType.INTEGER,
         "drawing": BaseType.FILE,
+        "position_object": BaseType.POINT,
     }[kind]
     if kind in ("order", "graphic_order"):
         card = Cardinality.ORDERED
@@ -463,6 +466,11 @@ def _interaction(data: Any, path: _Path) -> tuple[Interaction, Mapping[str, Any]
             fields["choices"] = _choices(spec, "choices", path)
             if not fields["choices"]:
                 raise path.key("choices").fail("at least one choice is needed")
+    if kind == "position_object":
+        fields["graphic"] = _graphic(spec, path)
+        fields["stage"] = _graphic({"image": spec["stage"]}, path) if "stage" in spec else None
+        if fields["graphic"] is None or fields["stage"] is None:
+            raise path.fail("a position object needs its image and the stage's image")
     if kind == "drawing":
         fields["graphic"] = _graphic(spec, path)
         if fields["graphic"] is None:
@@ -748,8 +756,11 @@ def _body(body: str, interactions: list[Interaction], path: _Path) -> etree._Ele
 
     def markup(interaction: Interaction) -> str:
         element = interaction_element(holder, interaction)
-        text = element_fragment(element)
-        holder.remove(element)
+        # A position object is written inside its stage, which is what goes in the body.
+        top = element if element.getparent() is holder else element.getparent()
+        assert top is not None
+        text = element_fragment(top)
+        holder.remove(top)
         return text
 
     def substitute(match: re.Match[str]) -> str:

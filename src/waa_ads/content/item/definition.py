@@ -123,6 +123,7 @@ class InteractionType(StrEnum):
     END_ATTEMPT = "end_attempt"
     MEDIA = "media"
     DRAWING = "drawing"
+    POSITION_OBJECT = "position_object"
 
 
 #: The QTI 3.0 element of each interaction type.
@@ -147,6 +148,7 @@ INTERACTION_ELEMENTS: dict[InteractionType, str] = {
     InteractionType.END_ATTEMPT: "qti-end-attempt-interaction",
     InteractionType.MEDIA: "qti-media-interaction",
     InteractionType.DRAWING: "qti-drawing-interaction",
+    InteractionType.POSITION_OBJECT: "qti-position-object-interaction",
 }
 
 #: Interactions answered with associations (pairs), limited by ``max-associations``.
@@ -245,6 +247,10 @@ INTERACTION_BINDINGS: dict[InteractionType, tuple[frozenset[Cardinality], frozen
     InteractionType.END_ATTEMPT: (frozenset({Cardinality.SINGLE}), frozenset({BaseType.BOOLEAN})),
     InteractionType.MEDIA: (frozenset({Cardinality.SINGLE}), frozenset({BaseType.INTEGER})),
     InteractionType.DRAWING: (frozenset({Cardinality.SINGLE}), frozenset({BaseType.FILE})),
+    InteractionType.POSITION_OBJECT: (
+        frozenset({Cardinality.SINGLE, Cardinality.MULTIPLE}),
+        frozenset({BaseType.POINT}),
+    ),
 }
 
 
@@ -316,8 +322,10 @@ class Interaction(_Frozen):
     content: str | None = None
     """Block content of a hot text or gap match interaction, holding its hot texts/gaps."""
     graphic: Graphic | None = None
-    """The picture of a graphic or drawing interaction, or the sound or video of a media
-    interaction."""
+    """The picture of a graphic or drawing interaction, the sound or video of a media
+    interaction, or the object a position object interaction places."""
+    stage: Graphic | None = None
+    """The picture of the ``qti-position-object-stage`` a position object is placed on."""
     shuffle: bool = False
     max_choices: int | None = None
     min_choices: int | None = None

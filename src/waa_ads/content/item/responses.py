@@ -332,6 +332,7 @@ def _check_against_interaction(
         InteractionType.SELECT_POINT,
         InteractionType.ORDER,
         InteractionType.GRAPHIC_ORDER,
+        InteractionType.POSITION_OBJECT,
     ):
         limit = interaction.max_choices
     elif kind in ASSOCIATING_INTERACTIONS:

@@ -291,6 +291,11 @@ class _Renderer:
                     _remove(el)
             elif local in _ALWAYS_REMOVED:
                 _remove(el)
+            elif local == "qti-position-object-stage":
+                # Each of its interactions is drawn on the stage's picture (below).
+                for child in list(el):
+                    if isinstance(child.tag, str) and not _local(child).endswith("-interaction"):
+                        _remove(child)
             elif local == "qti-rubric-block":
                 views = (el.get("view") or "").split()
                 if "candidate" in views:
@@ -879,6 +884,47 @@ class _Renderer:
             group_id,
             graphic=graphic,
             options=options,
+            limits={"max_choices": max_choices, "min_choices": interaction.min_choices or 0},
+        )
+        return fieldset
+
+    def _render_position_object(self, interaction: Interaction) -> etree._Element:
+        """The stage's picture with an "x y" field per placing of the object (where its
+        centre goes, in the stage's own pixels), as a select point is; the object's picture
+        is shown beside it."""
+        rid = interaction.response_identifier
+        max_choices = self._max_choices(interaction)
+        figure, stage = self.graphic(interaction.stage)
+        thing, placed = self.graphic(interaction.graphic)
+        fields = []
+        for n in range(1, (max_choices or 1) + 1):
+            field_id = self.new_id(rid, str(n))
+            fields.append(
+                _el(
+                    "div",
+                    {"class": "waa-point"},
+                    _el("label", {"for": field_id}, f"Place {n} (x y)"),
+                    " ",
+                    _el(
+                        "input",
+                        {
+                            "type": "text",
+                            "id": field_id,
+                            "name": rid,
+                            "inputmode": "numeric",
+                            "autocomplete": "off",
+                        },
+                    ),
+                )
+            )
+        if thing is not None:
+            thing.set("class", "waa-position-object")
+        fieldset, group_id = self.group(interaction, "position-object", thing, figure, fields)
+        self.describe(
+            interaction,
+            group_id,
+            graphic=stage,
+            object=placed,
             limits={"max_choices": max_choices, "min_choices": interaction.min_choices or 0},
         )
         return fieldset

@@ -3,7 +3,8 @@
 // like a choice) and select point (an "x y" field per point; `[x, y]` or a list).
 // For a hotspot the labelled controls next to the picture stay the keyboard (and screen
 // reader) way to answer, and a click on the picture checks the area under it. A select
-// point's fields are hidden behind markers on the picture and keyboard handles
+// point's fields (and a position object's, on its stage) are hidden behind markers on the
+// picture and keyboard handles
 // (point-picker.js), which write them; the usual events save them.
 
 import { readSelection, writeSelection } from "./interaction-choice.js";
@@ -92,8 +93,8 @@ function clickedHotspot(el, [x, y]) {
 
 /** @type {InteractionFamily} */
 export const graphic = {
-  types: ["hotspot", "select_point"],
-  typed: ["select_point"],
+  types: ["hotspot", "select_point", "position_object"],
+  typed: ["select_point", "position_object"],
   read(el, description) {
     if (description.type === "hotspot") return readSelection(el, description);
     /** @type {Point[]} */
@@ -122,7 +123,7 @@ export const graphic = {
     const img = el.querySelector(".waa-graphic img");
     if (!(img instanceof HTMLImageElement)) return;
     img.classList.add("clickable");
-    if (description.type === "select_point") {
+    if (description.type !== "hotspot") { // select point, or where a position object goes
       pointPicker(el, img, description.graphic);
       return;
     }

@@ -36,7 +36,7 @@
  * @typedef {"choice" | "text_entry" | "numeric_entry" | "inline_choice" | "order" | "match"
  *   | "associate" | "gap_match" | "hottext" | "hotspot" | "select_point" | "extended_text"
  *   | "upload" | "slider" | "graphic_order" | "graphic_associate" | "graphic_gap_match"
- *   | "end_attempt" | "media" | "drawing"} InteractionType
+ *   | "end_attempt" | "media" | "drawing" | "position_object"} InteractionType
  */
 
 /**

@@ -94,12 +94,12 @@ SUPPORTED_INTERACTIONS: dict[str, InteractionType] = {
     "qti-end-attempt-interaction": InteractionType.END_ATTEMPT,
     "qti-media-interaction": InteractionType.MEDIA,
     "qti-drawing-interaction": InteractionType.DRAWING,
+    "qti-position-object-interaction": InteractionType.POSITION_OBJECT,
 }
 
 #: QTI interactions that exist but that the item bank does not deliver or score.
 UNSUPPORTED_INTERACTIONS = frozenset(
     {
-        "qti-position-object-interaction",
         "qti-custom-interaction",
         "qti-portable-custom-interaction",
     }
@@ -149,6 +149,7 @@ _INTERACTION_ATTRS: dict[InteractionType, frozenset[str]] = {
     InteractionType.END_ATTEMPT: frozenset({"title"}),
     InteractionType.MEDIA: frozenset({"autostart", "min-plays", "max-plays", "loop"}),
     InteractionType.DRAWING: frozenset(),
+    InteractionType.POSITION_OBJECT: frozenset({"max-choices", "min-choices"}),
 }
 _INTERACTION_ATTRS[InteractionType.NUMERIC_ENTRY] = _INTERACTION_ATTRS[InteractionType.TEXT_ENTRY]
 
@@ -721,6 +722,17 @@ def _interaction(
         fields["graphic"] = _graphic(children)
         if fields["graphic"] is None:
             raise _error("a drawing interaction needs the picture it is drawn on", element)
+    elif kind is InteractionType.POSITION_OBJECT:
+        if prompt is not None:
+            raise _error("a position object interaction has no prompt", element)
+        _only(element, children, set(_GRAPHIC_TAGS))
+        fields["graphic"] = _graphic(children)
+        stage = element.getparent()
+        if stage is None or _local(stage) != "qti-position-object-stage":
+            raise _error("a position object interaction sits in a position object stage", element)
+        fields["stage"] = _graphic(_elements(stage))
+        if fields["graphic"] is None or fields["stage"] is None:
+            raise _error("a position object and its stage each need a picture", element)
     elif kind is InteractionType.END_ATTEMPT:
         _only(element, children, set())
         fields["title"] = _required(element, "title")

@@ -327,6 +327,12 @@ def interaction_element(parent: etree._Element, interaction: Interaction) -> etr
         **{k: None if v is None else str(v) for k, v in ints.items()},
     )
     _set_attributes(element, interaction.attributes)
+    if kind is InteractionType.POSITION_OBJECT and interaction.stage is not None:
+        # A position object is placed on a stage: written inside one, after its picture.
+        stage = _sub(parent, "qti-position-object-stage")
+        _append_fragment(stage, interaction.stage.markup, "stage")
+        parent.remove(element)
+        stage.append(element)
     if interaction.prompt is not None:
         if kind in INLINE_INTERACTIONS:
             raise ItemFormatError(f"a {kind} interaction cannot have a prompt")
