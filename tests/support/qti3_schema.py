@@ -178,6 +178,8 @@ _GRAPHIC = (
     '<xs:choice minOccurs="0"><xs:element name="img"><xs:complexType mixed="true">'
     f'{_ANY}<xs:anyAttribute processContents="skip"/></xs:complexType></xs:element>'
     f'<xs:element name="object"><xs:complexType mixed="true">{_ANY}'
+    '<xs:anyAttribute processContents="skip"/></xs:complexType></xs:element>'
+    f'<xs:element name="picture"><xs:complexType mixed="true">{_ANY}'
     '<xs:anyAttribute processContents="skip"/></xs:complexType></xs:element></xs:choice>'
 )
 
