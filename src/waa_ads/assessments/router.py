@@ -166,7 +166,7 @@ async def export_qti_test(
     session: SessionDep,
     principal: PrincipalDep,
     assessment_id: uuid.UUID,
-    version: Annotated[int | None, Query(ge=1, description="Default: the newest")] = None,
+    version: Annotated[Version | None, Query(description="Default: the newest")] = None,
 ) -> Response:
     """Items are the versions a published assessment version pinned (a selection's whole
     pool, with ``qti-selection``); for a draft, each item's published version, else its
