@@ -205,11 +205,35 @@ def transient(stack: Stack, abandon_org: str | None = None) -> dict[str, int]:
     return out
 
 
-def drain(stack: Stack, within_s: float, abandon_org: str | None = None) -> dict[str, Any]:
-    """Wait (bounded) until nothing is transient and the queues are empty."""
+def revive(stack: Stack, into: list[dict[str, Any]]) -> None:
+    """Start again any product process that exited, as a service manager with
+    ``Restart=always`` would; note which, when and with what exit code."""
+    for p in stack.processes():
+        if p.proc is not None and p.proc.poll() is not None:
+            into.append({"kind": p.kind, "exit_code": p.proc.returncode, "at": round(time.time())})
+            p.start()
+
+
+async def supervise(stack: Stack, load: Load, into: list[dict[str, Any]]) -> None:
+    while not load.stop.is_set():
+        await asyncio.to_thread(revive, stack, into)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(load.stop.wait(), 2.0)
+
+
+def drain(
+    stack: Stack,
+    within_s: float,
+    abandon_org: str | None = None,
+    revived: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Wait (bounded) until nothing is transient and the queues are empty; with
+    ``revived``, keep restarting processes that exit meanwhile."""
     t0 = time.monotonic()
     last: dict[str, Any] = {}
     while time.monotonic() - t0 < within_s:
+        if revived is not None:
+            revive(stack, revived)
         try:
             waiting = transient(stack, abandon_org)
         except subprocess.CalledProcessError:
@@ -410,6 +434,7 @@ def run_with(
     world: World,
     fault: Any,
     samples: list[dict[str, Any]] | None = None,
+    revived: list[dict[str, Any]] | None = None,
 ) -> tuple[Load, float]:
     load = world.load(args)
     token = world.token()
@@ -419,6 +444,8 @@ def run_with(
         tasks = []
         if samples is not None:
             tasks.append(asyncio.create_task(sampler(stack, load, args.sample, samples)))
+        if revived is not None:
+            tasks.append(asyncio.create_task(supervise(stack, load, revived)))
         took = await load.run(args.duration, token, proctor, world.pop.administration_id, fault)
         await asyncio.gather(*tasks)
         return took
@@ -537,6 +564,7 @@ def _pid(stack: Stack, key: str) -> int | None:
 def drill_redis(args: argparse.Namespace) -> dict[str, Any]:
     """Restart Redis (it keeps nothing: everything in it is gone), later FLUSHALL it."""
     events: list[dict[str, Any]] = []
+    revived: list[dict[str, Any]] = []  # processes that exited, restarted as systemd would
     with make_stack(args) as stack:
         world = World(stack, args.roster, args.abandon_roster, args.short_limit)
         stack.start_processes()
@@ -574,7 +602,7 @@ def drill_redis(args: argparse.Namespace) -> dict[str, Any]:
             await asyncio.to_thread(stack.redis.cli, "flushall")
             events.append({"what": "flushall", "at": round(time.time(), 1)})
 
-        load, took = run_with(args, stack, world, fault)
+        load, took = run_with(args, stack, world, fault, revived=revived)
         # Degradation as documented: a token issued before the flush still works (its
         # revocation list was in Redis; the token itself is checked by signature).
         import httpx
@@ -585,12 +613,13 @@ def drill_redis(args: argparse.Namespace) -> dict[str, Any]:
             timeout=10,
         )
         events.append({"what": "token from before the flush", "status": r.status_code})
-        drained = drain(stack, args.drain, world.abandon.organization_id)
+        drained = drain(stack, args.drain, world.abandon.organization_id, revived)
         result = invariants(stack, load, drained)
     return {
         "drill": "redis",
         "duration_s": round(took, 1),
         "events": events,
+        "exited_and_restarted": revived,
         **load.summary(),
         **result,
     }
