@@ -84,12 +84,17 @@ async function submit() {
  * @param {string} ending  submitted, expired, terminated, invalidated (or another state)
  */
 export async function showDone(ending) {
+  // Told again (the submit's reply and the live channel both say it ended): the screen and
+  // its result stay as they are, so a scorecard being downloaded keeps its status line.
+  // (Its timers include the result's next check, which must go on.)
+  const shown = state.ended && !$("screen-done").hidden;
   state.ended = true;
+  $("done-message").textContent = ENDINGS[ending] ?? "Your test is finished.";
+  if (shown) return;
   stopCamera();
   stopTimers();
   state.queue?.flush();
   state.events?.flush();
-  $("done-message").textContent = ENDINGS[ending] ?? "Your test is finished.";
   showScreen("screen-done", "Test finished");
   focusHeading("done-heading");
   $("done-error").textContent = "";
