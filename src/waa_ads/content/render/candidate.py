@@ -888,14 +888,8 @@ class _Renderer:
         )
         return fieldset
 
-    def _render_position_object(self, interaction: Interaction) -> etree._Element:
-        """The stage's picture with an "x y" field per placing of the object (where its
-        centre goes, in the stage's own pixels), as a select point is; the object's picture
-        is shown beside it."""
-        rid = interaction.response_identifier
-        max_choices = self._max_choices(interaction)
-        figure, stage = self.graphic(interaction.stage)
-        thing, placed = self.graphic(interaction.graphic)
+    def _point_fields(self, rid: str, max_choices: int, word: str) -> list[etree._Element]:
+        """One "x y" text field per point the response may hold (a labelled ``div`` each)."""
         fields = []
         for n in range(1, (max_choices or 1) + 1):
             field_id = self.new_id(rid, str(n))
@@ -903,7 +897,7 @@ class _Renderer:
                 _el(
                     "div",
                     {"class": "waa-point"},
-                    _el("label", {"for": field_id}, f"Place {n} (x y)"),
+                    _el("label", {"for": field_id}, f"{word} {n} (x y)"),
                     " ",
                     _el(
                         "input",
@@ -917,6 +911,17 @@ class _Renderer:
                     ),
                 )
             )
+        return fields
+
+    def _render_position_object(self, interaction: Interaction) -> etree._Element:
+        """The stage's picture with an "x y" field per placing of the object (where its
+        centre goes, in the stage's own pixels), as a select point is; the object's picture
+        is shown beside it."""
+        rid = interaction.response_identifier
+        max_choices = self._max_choices(interaction)
+        figure, stage = self.graphic(interaction.stage)
+        thing, placed = self.graphic(interaction.graphic)
+        fields = self._point_fields(rid, max_choices, "Place")
         if thing is not None:
             thing.set("class", "waa-position-object")
         fieldset, group_id = self.group(interaction, "position-object", thing, figure, fields)
@@ -933,27 +938,7 @@ class _Renderer:
         rid = interaction.response_identifier
         max_choices = self._max_choices(interaction)
         figure, graphic = self.graphic(interaction.graphic)
-        fields = []
-        for n in range(1, (max_choices or 1) + 1):
-            field_id = self.new_id(rid, str(n))
-            fields.append(
-                _el(
-                    "div",
-                    {"class": "waa-point"},
-                    _el("label", {"for": field_id}, f"Point {n} (x y)"),
-                    " ",
-                    _el(
-                        "input",
-                        {
-                            "type": "text",
-                            "id": field_id,
-                            "name": rid,
-                            "inputmode": "numeric",
-                            "autocomplete": "off",
-                        },
-                    ),
-                )
-            )
+        fields = self._point_fields(rid, max_choices, "Point")
         fieldset, group_id = self.group(interaction, "select-point", figure, fields)
         self.describe(
             interaction,
