@@ -85,12 +85,22 @@ class _Lru(OrderedDict[Any, Any]):
         return value
 
 
+# Every cache here is bounded by its entry count, so a process's memory levels off once
+# they are full; the sizes keep that ceiling small (docs/reliability.md, the soak).
 _versions: _Lru = _Lru(256)
 # (attempt id, ref) -> (item version id, position): a form only ever grows, and a row
-# once presented never changes, so it can be remembered.
-_form_rows: _Lru = _Lru(200_000)
+# once presented never changes, so it can be remembered. About 0.5 KiB an entry, so at
+# most about 25 MiB; a row forgotten costs one read of its attempt's form on a save.
+FORM_ROWS_CACHED = 50_000
+_form_rows: _Lru = _Lru(FORM_ROWS_CACHED)
 _items: _Lru = _Lru(4096)
-_payloads: _Lru = _Lru(8192)
+# (item version, shuffle seed, media key) -> the item as a candidate sees it. With choices
+# shuffled the seed is the attempt's, so most entries serve one attempt; each is a rendered
+# item (about 7 KiB for a short one, far more with long passages), and the entries of
+# ended attempts stay until pushed out. Sized for the items candidates are on now (a miss
+# renders the item again), not for a day of attempts.
+PAYLOADS_CACHED = 1024
+_payloads: _Lru = _Lru(PAYLOADS_CACHED)
 
 
 @dataclass(frozen=True)
