@@ -7,20 +7,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from tests.support.browser import check_axe, checked_page, chromium, shot
+from tests.support.servers import serve
 from tests.support.services import require_chromium
 from tests.support.settings import make_settings
-from tests.web.test_player import _env, _free_port, _short_assessment
+from tests.web.test_player import _env, _short_assessment
 from waa_ads.reporting.pdf import read_scorecard
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -59,33 +56,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]
     require_chromium()
     data_dir = tmp_path_factory.mktemp("scorecard")
     code = _prepare(data_dir)
-    port = _free_port()
-    log = (data_dir / "server.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "waa_ads.main:app_from_env",
-         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-        env=_env(data_dir), stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError((data_dir / "server.log").read_text())
-            time.sleep(0.2)
+    with serve(_env(data_dir), data_dir / "server.log") as url:
         yield url, code
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
 
 
 def _enter(page: Any, url: str, code: str) -> None:
