@@ -1,5 +1,5 @@
 # `make check` is the one gate: format, lint, types (Python and the player's JavaScript), tests.
-.PHONY: run test check fmt lint types install js
+.PHONY: run test check fmt lint types install js i18n
 
 install:
 	sh -c '. scripts/bootstrap.sh && "$$UV" sync --frozen'
@@ -30,4 +30,9 @@ node_modules/.package-lock.json: package.json package-lock.json
 js: node_modules/.package-lock.json
 	node_modules/.bin/tsc -p jsconfig.json
 
-check: lint types js test
+# The message catalogues: up to date with the code, complete in every language, and no
+# sentence on a page or in a browser module that bypasses them.
+i18n: install
+	.venv/bin/waa-ads i18n check
+
+check: lint types js i18n test

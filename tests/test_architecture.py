@@ -19,6 +19,8 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "waa_ads"
 #: is the one way imports flow: a domain never imports one listed after it.
 DOMAIN_IMPORTS: dict[str, frozenset[str]] = {
     "core": frozenset(),
+    # The message catalogues (data only; core.i18n reads them).
+    "locales": frozenset(),
     "audit": frozenset({"core"}),
     "auth": frozenset({"core", "audit"}),
     "content": frozenset({"core", "audit", "auth"}),
@@ -136,8 +138,9 @@ PURE_PACKAGES = (
     "waa_ads.content.rubrics",
 )
 #: What a pure module may import from the project besides other pure modules: the error
-#: classes it raises.
-PURE_MAY_IMPORT = frozenset({"waa_ads.core.errors"})
+#: classes it raises, and the message catalogue its sentences are looked up in (it reads
+#: the package's own catalogue files once, never the database or the network).
+PURE_MAY_IMPORT = frozenset({"waa_ads.core.errors", "waa_ads.core.i18n"})
 #: Libraries that do I/O or own a request, a session or a task; pure modules import none.
 IO_LIBRARIES = frozenset(
     {

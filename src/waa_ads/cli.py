@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from waa_ads.assessments.commands import assessment_app
+from waa_ads.core.i18n_commands import i18n_app
 from waa_ads.core.settings import Settings
 from waa_ads.integrations.commands import email_app, lti_app, webhooks_app
 from waa_ads.rating.commands import rating_app
@@ -50,6 +51,7 @@ app.add_typer(email_app, name="email")
 app.add_typer(rating_app, name="rating")
 app.add_typer(report_app, name="report")
 app.add_typer(assessment_app, name="assessment")
+app.add_typer(i18n_app, name="i18n")
 
 console = Console(stderr=True)
 T = TypeVar("T")
@@ -354,15 +356,26 @@ def audit_export(
 @app.command("score-item")
 def score_item(
     file: Path = typer.Argument(..., help="A QTI 2.x/3.0 item (.xml) or a native YAML/JSON item."),
-    response: str = typer.Option(
-        ...,
+    response: str | None = typer.Option(
+        None,
         "--response",
         "-r",
         help='Responses as JSON: {"RESPONSE": "A"}; for a one-response item the bare value ("A") '
         "is accepted too.",
     ),
+    attempt: list[str] | None = typer.Option(
+        None,
+        "--attempt",
+        "-a",
+        help="The responses of one attempt, as --response; repeat for each attempt in order "
+        "(an adaptive item carries its outcomes from one to the next until completed).",
+    ),
+    seed: int | None = typer.Option(
+        None, min=0, help="An attempt's seed, which the random operator draws from."
+    ),
 ) -> None:
-    """Score responses to one item (no database) and print {"outcomes", "notes"} as JSON.
+    """Score responses to one item (no database) and print {"outcomes", "notes"} as JSON;
+    with --attempt, each attempt's too ({"attempts": [...]}), the outcomes being the last's.
 
     A malformed or unsupported item, or responses that are not JSON, end with exit code 2.
     """
@@ -372,7 +385,7 @@ def score_item(
 
     from waa_ads.content.interchange.native import load_item_bytes
     from waa_ads.content.item.definition import ItemFormatError
-    from waa_ads.scoring.engine import evaluate
+    from waa_ads.scoring.engine import evaluate, evaluate_attempts
 
     def fail(message: str) -> typer.Exit:
         console.print(f"[red]error:[/red] {escape(message)}")
@@ -386,21 +399,34 @@ def score_item(
         item = load_item_bytes(data, file.name)
     except ItemFormatError as exc:
         raise fail(f"{file}: {exc.detail}") from None
-    try:
-        value = json.loads(response)
-    except json.JSONDecodeError as exc:
-        raise fail(f"--response is not JSON: {exc.msg}") from None
     declared = [d.identifier for d in item.response_declarations]
-    if isinstance(value, dict) and value and set(value) <= {*declared, "numAttempts", "duration"}:
-        responses: dict[str, Any] = value
-    elif len(declared) == 1:
-        responses = {declared[0]: value}
-    else:
+
+    def responses_of(text: str, option: str) -> dict[str, Any]:
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise fail(f"{option} is not JSON: {exc.msg}") from None
+        known = {*declared, "numAttempts", "duration"}
+        if isinstance(value, dict) and value and set(value) <= known:
+            return value
+        if len(declared) == 1:
+            return {declared[0]: value}
         raise fail(
-            "--response must be an object keyed by response identifier "
+            f"{option} must be an object keyed by response identifier "
             f"({', '.join(declared) or 'the item declares none'})"
         )
-    typer.echo(json.dumps(evaluate(item, responses).to_dict()))
+
+    if (response is None) == (not attempt):
+        raise fail("give either --response or one --attempt per attempt")
+    if attempt:
+        runs = evaluate_attempts(item, [responses_of(a, "--attempt") for a in attempt], seed=seed)
+        reply = runs[-1].to_dict() | {"attempts": [r.to_dict() for r in runs]}
+        typer.echo(json.dumps(reply))
+        return
+    assert response is not None
+    typer.echo(
+        json.dumps(evaluate(item, responses_of(response, "--response"), seed=seed).to_dict())
+    )
 
 
 @integrity_app.command("faces")
@@ -894,11 +920,28 @@ def cat_assessment(
     typer.echo(_in_transaction(load_settings(), work))
 
 
+def _language_option(value: str) -> str:
+    """A language option or argument: one of the product's languages (else a usage error
+    naming them)."""
+    from waa_ads.core.language_choice import locale_problem
+
+    problem = locale_problem(value.strip())
+    if problem is not None:
+        raise typer.BadParameter(problem)
+    return value.strip()
+
+
 @org_app.command("create")
 def org_create(
     slug: str = typer.Argument(..., help="Short name in URLs and commands, e.g. 'acme'."),
     name: str = typer.Option(..., help="The organization's display name."),
     timezone: str = typer.Option("UTC", help="IANA time zone for administration windows."),
+    language: str = typer.Option(
+        "en",
+        callback=_language_option,
+        help="The language of its candidates' tests when neither the candidate nor the "
+        "administration names one (en, fr...).",
+    ),
 ) -> None:
     """Create an organization (migrating the database first, as on a fresh install)."""
     from waa_ads.audit.service import SYSTEM_ACTOR
@@ -910,23 +953,54 @@ def org_create(
 
     async def work(session: Any) -> str:
         org = await auth_service.create_organization(
-            session, slug=slug, name=name, timezone=timezone, actor=SYSTEM_ACTOR
+            session,
+            slug=slug,
+            name=name,
+            timezone=timezone,
+            default_locale=language,
+            actor=SYSTEM_ACTOR,
         )
         return f"organization {org.slug} ({org.id})"
 
     typer.echo(_in_transaction(settings, work))
 
 
+@org_app.command("set-language")
+def org_set_language(
+    slug: str = typer.Argument(..., help="The organization's short name."),
+    language: str = typer.Argument(
+        ..., callback=_language_option, help="A language of the product: en, fr..."
+    ),
+) -> None:
+    """Set an organization's default language: its candidates' tests are in it when
+    neither the candidate (the roster) nor the administration names one. Audited."""
+    from waa_ads.audit.service import SYSTEM_ACTOR
+    from waa_ads.auth import schemas as auth_schemas
+    from waa_ads.auth import service as auth_service
+
+    async def work(session: Any) -> str:
+        org = await _resolve_organization(session, slug)
+        org = await auth_service.update_organization(
+            session,
+            org.id,
+            auth_schemas.OrganizationUpdate(default_locale=language),
+            actor=SYSTEM_ACTOR,
+        )
+        return f"organization {org.slug}: default language {org.default_locale}"
+
+    typer.echo(_in_transaction(load_settings(), work))
+
+
 @org_app.command("list")
 def org_list() -> None:
-    """List organizations: slug, time zone and name, one per line."""
+    """List organizations: slug, time zone, name and default language, one per line."""
     from sqlalchemy import select
 
     from waa_ads.auth.models import Organization
 
     async def work(session: Any) -> str:
         orgs = (await session.execute(select(Organization).order_by(Organization.slug))).scalars()
-        return "\n".join(f"{o.slug}\t{o.timezone}\t{o.name}" for o in orgs)
+        return "\n".join(f"{o.slug}\t{o.timezone}\t{o.name}\t{o.default_locale}" for o in orgs)
 
     typer.echo(_in_transaction(load_settings(), work, write=False))
 
@@ -1036,6 +1110,128 @@ def bank_delete(
     if not yes:
         typer.confirm(f"delete item bank {slug!r} and all its items?", abort=True)
     _bank_change(slug, organization, "delete")
+
+
+@bank_app.command("translate")
+def bank_translate(
+    slug: str = typer.Argument(..., help="The bank's slug."),
+    identifier: str = typer.Argument(..., help="The identifier of the item to translate."),
+    path: Path = typer.Argument(
+        ..., exists=True, dir_okay=False, help="The translation: a QTI .xml or native .yaml/.json."
+    ),
+    language: str | None = typer.Option(
+        None, help="Its language (en, fr...); default: the one the file declares (xml:lang)."
+    ),
+    organization: str | None = typer.Option(None, help="Organization slug (if several)."),
+    publish: bool = typer.Option(False, "--publish", help="Publish the translation at once."),
+) -> None:
+    """Add a translation of an item: the file is the item in another language, with the
+    same interactions, response identifiers and choices. Candidates of that language are
+    shown it in the item's place; it is scored and analysed as the item. Audited."""
+    from sqlalchemy import select
+
+    from waa_ads.auth.deps import Principal
+    from waa_ads.content import service as content_service
+    from waa_ads.content import transfer
+    from waa_ads.content.models import Item
+
+    if language is not None:
+        language = _language_option(language)
+    found = transfer.candidates_from_path(path)
+    if len(found) != 1 or found[0].item is None:
+        reason = found[0].error if len(found) == 1 else f"{len(found)} items in the file"
+        console.print(f"[red]error:[/red] {path}: {reason}")
+        raise typer.Exit(2)
+    definition = found[0].item
+
+    async def work(session: Any) -> str:
+        org, bank = await _resolve_bank(session, organization, slug)
+        item_id = (
+            await session.execute(
+                select(Item.id).where(Item.bank_id == bank.id, Item.identifier == identifier)
+            )
+        ).scalar_one_or_none()
+        if item_id is None:
+            raise typer.BadParameter(f"no item {identifier!r} in bank {bank.slug}")
+        item, version = await content_service.create_translation(
+            session,
+            Principal.system(org.id),
+            item_id,
+            definition,
+            language=language,
+            change_note=f"translation from {path.name}"[:2000],
+            publish=publish,
+        )
+        return (
+            f"translation {item.identifier} ({item.id}) of {identifier} in {item.language}, "
+            f"version {version.version} {version.status}"
+        )
+
+    typer.echo(_in_transaction(load_settings(), work))
+
+
+@bank_app.command("stimuli")
+def bank_stimuli(
+    slug: str = typer.Argument(..., help="The bank's slug."),
+    organization: str | None = typer.Option(None, help="Organization slug (if several)."),
+) -> None:
+    """List a bank's shared stimuli: identifier, id, newest version and title, one per
+    line."""
+    from sqlalchemy import select
+
+    from waa_ads.content.models import Stimulus
+
+    async def work(session: Any) -> str:
+        _, bank = await _resolve_bank(session, organization, slug)
+        rows = (
+            await session.execute(
+                select(Stimulus).where(Stimulus.bank_id == bank.id).order_by(Stimulus.identifier)
+            )
+        ).scalars()
+        return "\n".join(f"{s.identifier}\t{s.id}\tv{s.latest_version}\t{s.title}" for s in rows)
+
+    typer.echo(_in_transaction(load_settings(), work, write=False))
+
+
+@bank_app.command("stimulus")
+def bank_stimulus(
+    slug: str = typer.Argument(..., help="The bank's slug."),
+    path: Path = typer.Argument(
+        ...,
+        exists=True,
+        dir_okay=False,
+        help="A QTI shared stimulus (qti-assessment-stimulus) .xml file.",
+    ),
+    organization: str | None = typer.Option(None, help="Organization slug (if several)."),
+) -> None:
+    """Add a shared stimulus (or store its next version, when the bank holds its
+    identifier and the content differs), with the pictures it shows from beside the file.
+    Items name it by its identifier (qti-assessment-stimulus-ref). Audited."""
+    from waa_ads.auth.deps import Principal
+    from waa_ads.content import transfer
+    from waa_ads.content.item.definition import ItemFormatError
+    from waa_ads.core.storage import blob_store_from_settings
+
+    try:
+        found = transfer.stimulus_from_path(path)
+    except ItemFormatError as exc:
+        console.print(f"[red]error:[/red] {path}: {exc.detail}")
+        raise typer.Exit(2) from None
+    settings = load_settings()
+
+    async def work(session: Any) -> str:
+        org, bank = await _resolve_bank(session, organization, slug)
+        blobs = blob_store_from_settings(settings)
+        try:
+            row, status, version = await transfer.store_stimulus(
+                session, blobs, Principal.system(org.id), bank.id, found
+            )
+        finally:
+            await blobs.aclose()
+        said = {"imported": "added", "new_version": "new version of", "unchanged": "unchanged"}
+        return f"{said[status]} stimulus {row.identifier} ({row.id}), version {version}"
+
+    typer.echo(_in_transaction(settings, work))
 
 
 def _in_transaction(
@@ -1197,6 +1393,12 @@ def import_command(
         f"items the bank held, {result['rejected']} refused",
         soft_wrap=True,
     )
+    for stimulus in result["stimuli"]:
+        console.print(
+            f"  shared stimulus {escape(stimulus['identifier'])}: {stimulus['status']}"
+            + (f" (version {stimulus['version']})" if stimulus["version"] else ""),
+            soft_wrap=True,
+        )
     if result["rejected"]:
         for outcome in result["items"]:
             if outcome["status"] == "rejected":

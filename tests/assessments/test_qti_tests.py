@@ -336,3 +336,53 @@ async def test_import_and_export_from_the_command_line(
         run, "import-qti", str(package), "--bank", "main", "--slug", "Bad Slug"
     )
     assert code == 2 and errors.startswith("error: --slug 'Bad Slug'")
+
+
+@pytest.mark.parametrize(
+    ("linear", "show", "policy"),
+    [(True, True, "after_item"), (False, True, "after_test"), (False, False, "none")],
+)
+def test_show_feedback_reads_as_the_feedback_policy_and_writes_back(
+    linear: bool, show: bool, policy: str
+) -> None:
+    written = qti_test.write_test(
+        "T1",
+        "Title",
+        [qti_test.WrittenSection("s1", "One", [qti_test.WrittenItem("A")])],
+        {"A": "items/A.xml"},
+        linear=linear,
+        show_feedback=show,
+    )
+    assert f'show-feedback="{str(show).lower()}"'.encode() in written
+    spec = qti_test.parse_test(written, href="T1.xml")
+    assert (spec.linear, spec.show_feedback) == (linear, show)
+    read = TEST21.replace(
+        'submissionMode="simultaneous">',
+        f'submissionMode="simultaneous"><itemSessionControl showFeedback="{str(show).lower()}"/>',
+    )
+    if linear:
+        read = read.replace('navigationMode="nonlinear"', 'navigationMode="linear"')
+    assert qti_test.parse_test(read.encode(), href="t.xml").show_feedback is show
+
+
+@pytest.mark.asyncio
+async def test_an_imported_test_that_shows_feedback_gets_the_policy_and_keeps_it(
+    client: httpx.AsyncClient, make: Factory
+) -> None:
+    world = await World(client, make).setup()
+    shows = TEST21.replace(
+        'submissionMode="simultaneous">',
+        'submissionMode="simultaneous"><itemSessionControl showFeedback="true"/>',
+    )
+    imported = await _import(client, world, package21(shows))
+    assert imported.status_code == 201, imported.text
+    assert imported.json()["version"]["definition"]["feedback"] == "after_test"
+    exported = await client.get(
+        f"/api/v1/assessments/{imported.json()['assessment']['id']}/export-qti",
+        headers=world.headers,
+    )
+    again = await _import(client, world, exported.content, slug="geo-quiz-copy")
+    assert again.status_code == 201, again.text
+    assert again.json()["version"]["definition"]["feedback"] == "after_test"
+    plain = await _import(client, world, package21(), slug="geo-quiz-plain")
+    assert plain.json()["version"]["definition"]["feedback"] == "none"

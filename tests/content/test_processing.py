@@ -105,7 +105,7 @@ def test_v2_and_v3_expressions_parse_to_the_same_ast() -> None:
     [
         ("<qti-frobnicate/>", "unknown operator (<qti-frobnicate> at line 1)"),
         ("<qti-random-integer min='1' max='2'/>", "unsupported operator: random values"),
-        ("<qti-custom-operator class='x'/>", "unsupported operator: custom operators"),
+        ("<qti-custom-operator class='x'/>", "unsupported custom operator (class 'x')"),
         ("<qti-match><qti-null/></qti-match>", "takes 2 sub-expressions, found 1"),
         ("<qti-not/>", "takes 1 sub-expressions, found 0"),
         ("<qti-and/>", "takes at least 1 sub-expressions, found 0"),
@@ -181,8 +181,9 @@ def _processing(xml: str) -> ResponseProcessing:
         ("<qti-set-outcome-value><qti-null/></qti-set-outcome-value>", "missing identifier"),
         ("<qti-set-outcome-value identifier='S'/>", "takes exactly one expression, found 0"),
         (
-            "<qti-lookup-outcome-value identifier='S'><qti-null/></qti-lookup-outcome-value>",
-            "lookupOutcomeValue is not supported",
+            "<qti-lookup-outcome-value identifier='S'><qti-null/><qti-null/>"
+            "</qti-lookup-outcome-value>",
+            "takes exactly one expression, found 2",
         ),
         ("<qti-exit-response><qti-null/></qti-exit-response>", "takes no content"),
     ],

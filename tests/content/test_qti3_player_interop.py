@@ -119,6 +119,16 @@ def _cases(item: ItemDefinition) -> list[tuple[str, dict[str, Any]]]:
     return cases
 
 
+#: Why a cloned item (an item template) is compared on its empty response only: each player
+#: runs template processing for each new item session (QTI 3.0 ASI Information Model,
+#: templateProcessing) with its own random numbers, so the other player's values, and so its
+#: key, are not the ones ``waa-ads score-item`` takes (the declared defaults).
+CLONED = (
+    "a cloned item: the other player draws its own template values, so only the empty "
+    "response can be compared"
+)
+
+
 def _product_score(path: Path, responses: dict[str, Any]) -> float:
     from waa_ads.cli import app as cli
 
@@ -152,9 +162,13 @@ def test_every_exported_item_scores_the_same_in_an_independent_qti3_player(
     kinds = {i.type for _, item in items.values() for i in item.interactions}
     assert kinds == set(InteractionType), "the export covers every interaction type"
     agreed, differences, allowed = 0, [], []
+    cloned: list[tuple[str, str]] = []
     for identifier, (path, item) in items.items():
         href = f"items/{path.name}"
         for case, responses in _cases(item):
+            if item.is_template and case != "empty":
+                cloned.append((identifier, case))
+                continue
             ours = _product_score(path, responses)
             theirs = _player_score(player, href, item, responses)
             if abs(ours - theirs) < 1e-9:
@@ -172,6 +186,7 @@ def test_every_exported_item_scores_the_same_in_an_independent_qti3_player(
                 "comparisons": total,
                 "agreed": agreed,
                 "player_limitations": [list(a) for a in allowed],
+                "cloned_items_not_compared": [[*c, CLONED] for c in cloned],
                 "differences": [[str(x) for x in d] for d in differences],
             },
             indent=2,

@@ -284,8 +284,10 @@ RESPONSE = (
         (b'<assessmentItem identifier="x"/>', "namespace (none) is not QTI 2.x or 3.0"),
         (f'<qti-assessment-test xmlns="{QTI3}" identifier="x"/>'.encode(),
          "the root is not an assessment item"),
-        (_item("", '<qti-template-declaration identifier="T" cardinality="single" base-type="integer"/>'),
-         "template declarations (item cloning) are not supported"),
+        (_item("", '<qti-template-declaration identifier="T" cardinality="single" base-type="integer"/>'
+                   '<qti-template-processing><qti-lookup-outcome-value identifier="T"/>'
+                   '</qti-template-processing>'),
+         "unsupported template rule (<qti-lookup-outcome-value> at line 2)"),
         (_item("", "<qti-surprise/>"), "unexpected element in an assessment item (<qti-surprise> at line 2)"),
         (_item('<qti-choice-interaction response-identifier="RESPONSE"><qti-simple-choice identifier="A"/>'
                "</qti-choice-interaction>"),
@@ -333,7 +335,7 @@ RESPONSE = (
         (_item("", RESPONSE + RESPONSE), "duplicate response declaration identifier 'RESPONSE'"),
         (_item("", '<qti-outcome-declaration identifier="S" cardinality="single" base-type="float">'
                    "<qti-match-table/></qti-outcome-declaration>"),
-         "outcome lookup tables are not supported"),
+         "a lookup table needs at least one entry"),
         (_item('<qti-hotspot-interaction response-identifier="RESPONSE"><qti-hotspot-choice identifier="A" '
                'shape="star" coords="1,2"/></qti-hotspot-interaction>', RESPONSE),
          "unknown shape 'star'"),

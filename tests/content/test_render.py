@@ -25,6 +25,7 @@ from waa_ads.content.item.definition import (
 )
 from waa_ads.content.render.candidate import candidate_view
 from waa_ads.content.render.sanitize import safe_xml_parser
+from waa_ads.core import i18n
 
 NS = "http://www.imsglobal.org/xsd/imsqtiasi_v3p0"
 RP_MATCH = "https://purl.imsglobal.org/spec/qti/v3p0/rptemplates/match_correct.xml"
@@ -787,7 +788,9 @@ def test_candidate_facing_feedback_and_rubrics() -> None:
     )
     payload = candidate_view(parse_item(xml), shuffle_seed=None)
     html = payload["html"]
-    assert "Visible until answered" in html
+    # Feedback is never in the body, even feedback visible before answering: the
+    # assessment's feedback policy decides (content/render/feedback.py).
+    assert "Visible until answered" not in html
     assert "Read carefully" in html
     assert "HINT" not in html and "show-hide" not in html and "view=" not in html
     assert "SCORER_GUIDANCE_SECRET" not in html
@@ -854,3 +857,146 @@ def test_the_reply_model_declares_every_key_of_the_payload(
         assert json.dumps(reply.model_dump(mode="json", exclude_unset=True), sort_keys=True) == (
             json.dumps(payload, sort_keys=True)
         )
+
+
+#: The words the renderer adds itself (not the item's), in English.
+RENDERER_WORDS = re.compile(
+    r"Blank \d|Answer|Pair \d|Gap \d|Area \d|Place \d|File to upload|\bValue\b"
+    r"|End this question|You may play|Your drawing"
+)
+
+#: An item whose interactions carry no prompt, title or label of their own, so every name
+#: on its controls is one the renderer adds.
+UNNAMED = _item(
+    "unnamed",
+    "".join(
+        _decl(r, "single", t, "")
+        for r, t in (
+            ("T1", "string"),
+            ("T2", "string"),
+            ("E1", "string"),
+            ("U1", "file"),
+            ("S1", "float"),
+            ("X1", "boolean"),
+            ("H1", "identifier"),
+            ("M1", "integer"),
+            ("M2", "integer"),
+        )
+    ),
+    """<p>A <qti-text-entry-interaction response-identifier="T1"/>
+         B <qti-text-entry-interaction response-identifier="T2"/></p>
+       <qti-extended-text-interaction response-identifier="E1" max-strings="2"/>
+       <qti-upload-interaction response-identifier="U1"/>
+       <qti-slider-interaction response-identifier="S1" lower-bound="0" upper-bound="10"/>
+       <qti-hotspot-interaction response-identifier="H1" max-choices="1">
+         <img src="map.png" alt="A map" width="100" height="100"/>
+         <qti-hotspot-choice identifier="N" shape="circle" coords="10,10,5"/>
+       </qti-hotspot-interaction>
+       <qti-media-interaction response-identifier="M1" max-plays="1">
+         <audio src="a.mp3">A sound</audio></qti-media-interaction>
+       <qti-media-interaction response-identifier="M2">
+         <audio src="b.mp3">A sound</audio></qti-media-interaction>
+       <p><qti-end-attempt-interaction response-identifier="X1" title="Stop"/></p>""",
+    rp="",
+)
+
+
+def _unnamed() -> ItemDefinition:
+    """:data:`UNNAMED`, its end-attempt button without a title (QTI requires one; the
+    native format does not)."""
+    item = parse_item(UNNAMED)
+    untitled = tuple(
+        i.model_copy(update={"title": None}) if i.response_identifier == "X1" else i
+        for i in item.interactions
+    )
+    return item.model_copy(update={"interactions": untitled})
+
+
+def _names(payload: dict[str, Any]) -> list[str]:
+    """Every accessible name and note the renderer wrote, in document order."""
+    root = _dom(payload)
+    out = [
+        el.get("aria-label")
+        for el in root.iter()
+        if isinstance(el.tag, str) and el.get("aria-label")
+    ]
+    out += [" ".join(el.text_content().split()) for el in root.iter("label", "button", "p")]
+    return [n for n in out if n]
+
+
+def test_the_renderers_own_words_follow_the_language_asked_for() -> None:
+    item = _unnamed()
+    english = candidate_view(item, shuffle_seed=None, locale="en")
+    french = candidate_view(item, shuffle_seed=None, locale="fr")
+    names = _names(english)
+    for expected in (
+        "Blank 1",
+        "Blank 2",
+        "Answer 1",
+        "Answer 2",
+        "File to upload",
+        "Value",
+        "Area 1",
+        "End this question",
+        "You may play this 1 time.",
+        "You may play this as often as you like.",
+    ):
+        assert expected in names, (expected, names)
+    french_names = _names(french)
+    for expected in (
+        "Trou 1",
+        "Trou 2",
+        "Réponse 1",
+        "Réponse 2",
+        "Fichier à déposer",
+        "Valeur",
+        "Zone 1",
+        "Terminer cette question",
+        "Vous pouvez lire ceci 1 fois.",
+        "Vous pouvez lire ceci autant de fois que vous le souhaitez.",
+    ):
+        assert expected in french_names, (expected, french_names)
+    assert not RENDERER_WORDS.search(french["html"]), french["html"]
+    assert french["interactions"][-1]["button_label"] == "Terminer cette question"
+    assert french["interactions"][5]["options"][0]["label"] == "Zone 1"
+    # Only the words change: the same controls, ids and values.
+    assert [d["dom_id"] for d in french["interactions"]] == [
+        d["dom_id"] for d in english["interactions"]
+    ]
+    # The item's own text is never translated.
+    assert "A map" in french["html"] and "A sound" in french["html"]
+
+
+def test_without_a_language_the_locale_in_force_is_used() -> None:
+    item = _unnamed()
+    with i18n.use_locale("fr"):
+        assert candidate_view(item, shuffle_seed=None) == candidate_view(
+            item, shuffle_seed=None, locale="fr"
+        )
+    # The locale asked for wins over the one in force, and does not leak out of the render.
+    with i18n.use_locale("fr"):
+        english = candidate_view(item, shuffle_seed=None, locale="en")
+        assert i18n.current() == "fr"
+    assert "Blank 1" in _names(english)
+
+
+@pytest.mark.parametrize("name", list(ITEMS))
+def test_no_english_word_of_the_renderer_in_a_french_view(
+    name: str, items: dict[str, ItemDefinition]
+) -> None:
+    french = candidate_view(items[name], shuffle_seed=3, locale="fr")
+    _assert_every_control_is_labelled(_dom(french))
+    assert not RENDERER_WORDS.search(french["html"]), french["html"]
+
+
+def test_every_renderer_label_goes_through_the_catalogue() -> None:
+    """In the accented pseudo-locale no name the renderer adds is plain ASCII English."""
+    item = _unnamed()
+    names = _names(candidate_view(item, shuffle_seed=None, locale="en"))
+    pseudo = _names(candidate_view(item, shuffle_seed=None, locale="en-XA"))
+    own = {"A", "B"}  # text of the item itself
+    assert len(pseudo) == len(names)
+    for english, accented in zip(names, pseudo, strict=True):
+        if english in own or not RENDERER_WORDS.search(english):
+            continue
+        assert not accented.isascii(), (english, accented)

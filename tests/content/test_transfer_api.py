@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from sqlalchemy import select as sa_select
 from typer.testing import CliRunner
 
+from tests.support.banks import admin_bank, import_upload
 from tests.support.factories import Factory, login
 from tests.support.items import choice_item, figure_item, package
 from tests.support.media import png
@@ -28,36 +29,11 @@ pytestmark = pytest.mark.asyncio
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 
-async def _bank(
-    client: httpx.AsyncClient, make: Factory, slug: str = "imports"
-) -> tuple[dict[str, str], str]:
-    org = await make.organization()
-    headers = await login(client, await make.user(org, Role.admin))
-    bank = await client.post("/api/v1/banks", json={"slug": slug, "name": slug}, headers=headers)
-    return headers, bank.json()["id"]
-
-
-async def _import(
-    client: httpx.AsyncClient,
-    headers: dict[str, str],
-    bank_id: str,
-    name: str,
-    data: bytes,
-    **form: str,
-) -> httpx.Response:
-    return await client.post(
-        f"/api/v1/banks/{bank_id}/import",
-        files={"file": (name, data, "application/octet-stream")},
-        data=form,
-        headers=headers,
-    )
-
-
 async def test_package_import_stores_items_and_media_then_exports_and_reimports(
     client: httpx.AsyncClient, make: Factory
 ) -> None:
-    headers, bank_id = await _bank(client, make)
-    response = await _import(
+    headers, bank_id = await admin_bank(client, make, "imports")
+    response = await import_upload(
         client, headers, bank_id, "pkg.zip", package("P1", "P2"), publish="true"
     )
     assert response.status_code == 201, response.text
@@ -82,7 +58,7 @@ async def test_package_import_stores_items_and_media_then_exports_and_reimports(
     other = (
         await client.post("/api/v1/banks", json={"slug": "again", "name": "Again"}, headers=headers)
     ).json()
-    again = await _import(client, headers, other["id"], "export.zip", exported.content)
+    again = await import_upload(client, headers, other["id"], "export.zip", exported.content)
     assert again.status_code == 201, again.text
     originals: dict[str, list[object]] = {}
     for bank in (bank_id, other["id"]):
@@ -101,8 +77,8 @@ async def test_package_import_stores_items_and_media_then_exports_and_reimports(
 
 
 async def test_native_export_reimports_unchanged(client: httpx.AsyncClient, make: Factory) -> None:
-    headers, bank_id = await _bank(client, make)
-    await _import(client, headers, bank_id, "one.xml", choice_item("N1", "Native").encode())
+    headers, bank_id = await admin_bank(client, make, "imports")
+    await import_upload(client, headers, bank_id, "one.xml", choice_item("N1", "Native").encode())
     exported = await client.get(
         f"/api/v1/banks/{bank_id}/export", params={"format": "native"}, headers=headers
     )
@@ -111,17 +87,19 @@ async def test_native_export_reimports_unchanged(client: httpx.AsyncClient, make
     other = (
         await client.post("/api/v1/banks", json={"slug": "copy", "name": "Copy"}, headers=headers)
     ).json()
-    response = await _import(client, headers, other["id"], "N1.json", archive.read("items/N1.json"))
+    response = await import_upload(
+        client, headers, other["id"], "N1.json", archive.read("items/N1.json")
+    )
     assert response.status_code == 201, response.text
 
 
 async def test_one_bad_item_means_nothing_is_imported(
     client: httpx.AsyncClient, make: Factory
 ) -> None:
-    headers, bank_id = await _bank(client, make)
+    headers, bank_id = await admin_bank(client, make, "imports")
     bad = choice_item("B2", "Broken").replace("qti-choice-interaction", "qti-warp-interaction")
     data = build_package([("B1", choice_item("B1", "Fine").encode()), ("B2", bad.encode())], {})
-    response = await _import(client, headers, bank_id, "mixed.zip", data)
+    response = await import_upload(client, headers, bank_id, "mixed.zip", data)
     assert response.status_code == 422
     problem = response.json()
     assert problem["type"].endswith("/import-rejected")
@@ -136,16 +114,16 @@ async def test_one_bad_item_means_nothing_is_imported(
 async def test_reimporting_an_identifier_makes_a_new_version(
     client: httpx.AsyncClient, make: Factory
 ) -> None:
-    headers, bank_id = await _bank(client, make)
+    headers, bank_id = await admin_bank(client, make, "imports")
     first = build_package([("D1", choice_item("D1", "First").encode())], {})
-    stored = await _import(client, headers, bank_id, "d.zip", first, publish="true")
+    stored = await import_upload(client, headers, bank_id, "d.zip", first, publish="true")
     assert stored.status_code == 201, stored.text
     (outcome,) = stored.json()["items"]
     assert (outcome["status"], outcome["version"]) == ("imported", 1)
 
     second = build_package([("D1", choice_item("D1", "Second").encode())], {})
     for mode in ("all", "partial"):
-        again = await _import(client, headers, bank_id, "d.zip", second, mode=mode)
+        again = await import_upload(client, headers, bank_id, "d.zip", second, mode=mode)
         assert again.status_code == 201, again.text
         report = again.json()
         assert (report["imported"], report["new_versions"], report["rejected"]) == (0, 1, 0)
@@ -180,7 +158,7 @@ CUSTOM_22 = f"""<?xml version="1.0" encoding="UTF-8"?>
 async def test_partial_import_stores_what_it_can_and_names_each_refusal(
     client: httpx.AsyncClient, make: Factory
 ) -> None:
-    headers, bank_id = await _bank(client, make)
+    headers, bank_id = await admin_bank(client, make, "imports")
     warp = choice_item("P2", "Broken").replace("qti-choice-interaction", "qti-warp-interaction")
     missing = choice_item("P3", "Picture").replace(
         "<qti-prompt>Pick one</qti-prompt>",
@@ -195,7 +173,7 @@ async def test_partial_import_stores_what_it_can_and_names_each_refusal(
         {},
     )
     # All or nothing (the default): nothing is stored, and each refusal is named.
-    refused = await _import(client, headers, bank_id, "mixed.zip", data)
+    refused = await import_upload(client, headers, bank_id, "mixed.zip", data)
     assert refused.status_code == 422
     by_source = {i["source"]: i for i in refused.json()["report"]["items"]}
     assert by_source["mixed.zip:items/P1.xml"]["status"] == "not_imported"
@@ -205,7 +183,7 @@ async def test_partial_import_stores_what_it_can_and_names_each_refusal(
     assert "'P3'" in absent["reason"] and "../media/absent.png" in absent["reason"]
     assert (await client.get("/api/v1/items", headers=headers)).json()["items"] == []
 
-    partial = await _import(client, headers, bank_id, "mixed.zip", data, mode="partial")
+    partial = await import_upload(client, headers, bank_id, "mixed.zip", data, mode="partial")
     assert partial.status_code == 201, partial.text
     report = partial.json()
     assert (report["ok"], report["mode"], report["imported"], report["rejected"]) == (
@@ -224,7 +202,7 @@ async def test_partial_import_stores_what_it_can_and_names_each_refusal(
     assert [i["identifier"] for i in listed] == ["P1"]
 
     # Nothing importable is still a refusal, and a QTI 2.2 element is named as written.
-    only_bad = await _import(
+    only_bad = await import_upload(
         client, headers, bank_id, "custom.xml", CUSTOM_22.encode(), mode="partial"
     )
     assert only_bad.status_code == 422
@@ -232,14 +210,14 @@ async def test_partial_import_stores_what_it_can_and_names_each_refusal(
     assert "<customInteraction>" in custom["reason"]
     assert "qti-custom" not in custom["reason"]
 
-    bad_mode = await _import(
+    bad_mode = await import_upload(
         client, headers, bank_id, "custom.xml", CUSTOM_22.encode(), mode="some"
     )
     assert bad_mode.status_code == 422
 
 
 async def test_hostile_packages_are_refused(client: httpx.AsyncClient, make: Factory) -> None:
-    headers, bank_id = await _bank(client, make)
+    headers, bank_id = await admin_bank(client, make, "imports")
     traversal = io.BytesIO()
     with zipfile.ZipFile(traversal, "w") as archive:
         archive.writestr("imsmanifest.xml", "<manifest/>")
@@ -260,7 +238,7 @@ async def test_hostile_packages_are_refused(client: httpx.AsyncClient, make: Fac
         ("xxe.xml", xxe.encode()),
         ("notes.txt", b"hello"),
     ):
-        response = await _import(client, headers, bank_id, name, data)
+        response = await import_upload(client, headers, bank_id, name, data)
         assert response.status_code == 422, (name, response.text)
         assert "root:" not in response.text
     assert (await client.get("/api/v1/items", headers=headers)).json()["items"] == []
@@ -322,8 +300,8 @@ async def test_cli_import_and_export(
 async def test_preview_resolves_media_and_hides_the_key(
     client: httpx.AsyncClient, make: Factory
 ) -> None:
-    headers, bank_id = await _bank(client, make)
-    await _import(client, headers, bank_id, "pkg.zip", package("V1"))
+    headers, bank_id = await admin_bank(client, make, "imports")
+    await import_upload(client, headers, bank_id, "pkg.zip", package("V1"))
     item = (await client.get("/api/v1/items", headers=headers)).json()["items"][0]
     preview = await client.get(
         f"/api/v1/items/{item['id']}/versions/1/preview", params={"seed": 7}, headers=headers
@@ -471,7 +449,7 @@ ESSAY = """<qti-assessment-item xmlns="http://www.imsglobal.org/xsd/imsqtiasi_v3
 async def test_a_new_version_refused_by_its_item_is_one_refusal_in_partial_mode(
     client: httpx.AsyncClient, make: Factory
 ) -> None:
-    headers, bank_id = await _bank(client, make)
+    headers, bank_id = await admin_bank(client, make, "imports")
     rubric = (
         await client.post(
             "/api/v1/rubrics",
@@ -499,7 +477,7 @@ async def test_a_new_version_refused_by_its_item_is_one_refusal_in_partial_mode(
         ],
         {},
     )
-    refused = await _import(client, headers, bank_id, "again.zip", data)
+    refused = await import_upload(client, headers, bank_id, "again.zip", data)
     assert refused.status_code == 422
     statuses = {i["identifier"]: i["status"] for i in refused.json()["report"]["items"]}
     assert statuses == {"E1": "rejected", "N1": "not_imported"}
@@ -508,7 +486,7 @@ async def test_a_new_version_refused_by_its_item_is_one_refusal_in_partial_mode(
         for i in (await client.get("/api/v1/items", headers=headers)).json()["items"]
     ] == ["E1"]
 
-    partial = await _import(client, headers, bank_id, "again.zip", data, mode="partial")
+    partial = await import_upload(client, headers, bank_id, "again.zip", data, mode="partial")
     assert partial.status_code == 201, partial.text
     by_id = {i["identifier"]: i for i in partial.json()["items"]}
     assert by_id["N1"]["status"] == "imported"

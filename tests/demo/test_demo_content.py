@@ -28,6 +28,7 @@ from waa_ads.content.item.definition import (
     InteractionType,
     ItemDefinition,
 )
+from waa_ads.content.item.templates import instantiate
 from waa_ads.content.item.validation import validate_item
 from waa_ads.content.media.check import check_media
 from waa_ads.content.render.candidate import candidate_view
@@ -444,8 +445,8 @@ SCORE_CASES: list[tuple[str, dict[str, Any], float]] = [
     ("numeric-sun-distance.xml", {"RESPONSE": 160}, 0),
     ("numeric-fahrenheit.yaml", {"RESPONSE": 77.4}, 1),
     ("numeric-fahrenheit.yaml", {"RESPONSE": 78}, 0),
-    ("numeric-train-speed.yaml", {"RESPONSE": 75.0}, 1),
-    ("numeric-train-speed.yaml", {"RESPONSE": 75.5}, 0),
+    ("numeric-train-speed.xml", {"RESPONSE": 75.0}, 1),
+    ("numeric-train-speed.xml", {"RESPONSE": 75.5}, 0),
     ("numeric-hexagon-sides.xml", {"RESPONSE": 8}, 0),
     # partial credit through map_response, bounded below by 0
     ("multi-mammals.xml", {"RESPONSE": ["dolphin", "bat"]}, 2),
@@ -529,3 +530,26 @@ def test_item_scores_as_its_text_promises(
     value, _, notes = score(name, responses)
     assert notes == []
     assert value == pytest.approx(expected)
+
+
+# --- a cloned item ------------------------------------------------------------------------------
+
+
+def test_the_train_item_is_cloned_each_candidate_with_their_own_numbers_and_key() -> None:
+    """numeric-train-speed.xml is an item template: each draw prints its own distance and
+    time, and only its own speed scores."""
+    definition = item("numeric-train-speed.xml")
+    assert definition.is_template
+    drawn = set()
+    for seed in range(40):
+        instance = instantiate(definition, seed)
+        values = {d.identifier: d.default_value for d in instance.template_declarations}
+        speed, hours, distance = values["SPEED"], values["HOURS"], values["DISTANCE"]
+        assert 40 <= speed <= 120 and speed % 5 == 0 and 2 <= hours <= 5
+        assert distance == speed * hours
+        html = candidate_view(instance, shuffle_seed=None)["html"]
+        assert f"travels {distance} km in {hours} hours" in html
+        assert evaluate(instance, {"RESPONSE": float(speed)}).outcomes["SCORE"] == 1
+        assert evaluate(instance, {"RESPONSE": float(speed + 5)}).outcomes["SCORE"] == 0
+        drawn.add((speed, hours))
+    assert len(drawn) > 20

@@ -110,9 +110,9 @@ async def test_a_released_result_is_mailed_in_the_organizations_wording(
     # The server files a message before it answers 250, so it is here once sent.
     [(_, message)] = [m for m in inbox.messages if candidate.email in m[0]]
     assert message["From"] == "Exams <exams@example.org>"
-    assert message["Subject"] == "Résultat : 2.0 / 3.0"
+    assert message["Subject"] == "Résultat : 2 / 3"
     text = message.get_payload(decode=True).decode()  # type: ignore[union-attr]
-    assert f"Hello {candidate.full_name}" in text and "2.0 of 3.0" in text
+    assert f"Hello {candidate.full_name}" in text and "2 of 3" in text
 
     log = (
         await client.get(

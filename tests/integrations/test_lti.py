@@ -216,6 +216,35 @@ async def test_a_course_links_a_test_learners_take_it_and_grades_flow_back(
     assert hidden.json()["type"].endswith("lti-roster-sync-not-found")
 
 
+async def test_a_launch_page_is_in_the_language_the_platform_names(
+    client: httpx.AsyncClient, make: Factory, platform: Platform
+) -> None:
+    ex = await exam(client, make, candidates=1)
+    registered = await client.post(
+        "/api/v1/integrations/lti/registrations",
+        json=platform.registration(),
+        headers=ex.world.headers,
+    )
+    assert registered.status_code == 201, registered.text
+    kinds: dict[str, Any] = {
+        "sub": "teacher-1",
+        "roles": [INSTRUCTOR],
+        "message_type": "LtiDeepLinkingRequest",
+    }
+    presentation = {
+        "https://purl.imsglobal.org/spec/lti/claim/launch_presentation": {"locale": "fr-CA"}
+    }
+    french = await launch(client, platform, **kinds, extra=presentation)
+    assert french.status_code == 200, french.text
+    assert french.headers["content-language"] == "fr"
+    assert '<html lang="fr" dir="ltr">' in french.text
+    assert "<h1>Choisissez un test</h1>" in french.text
+    assert "Test à lier dans le cours" in french.text and "Lier ce test" in french.text
+    english = await launch(client, platform, **kinds)
+    assert "<h1>Choose a test</h1>" in english.text
+    assert english.headers["content-language"] == "en"
+
+
 async def test_forged_expired_and_replayed_launches_are_refused(
     client: httpx.AsyncClient, make: Factory, platform: Platform
 ) -> None:

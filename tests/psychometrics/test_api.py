@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import uuid
 from typing import Any
 
@@ -41,7 +43,7 @@ async def _sit(client: httpx.AsyncClient, code: str, answers: dict[str, Any]) ->
 async def test_item_analysis_of_an_administration(
     app: FastAPI, client: httpx.AsyncClient, make: Factory
 ) -> None:
-    ex = await exam(client, make, candidates=5, scoring={"release": "immediately"})
+    ex = await exam(client, make, candidates=6, scoring={"release": "immediately"})
     # B is right everywhere; Q3 is answered right only by a candidate weak on the others
     sheets = [
         {"Q1": "B", "Q2": "B", "Q3": "A"},
@@ -50,9 +52,18 @@ async def test_item_analysis_of_an_administration(
         {"Q1": "A", "Q2": "A", "Q3": "B"},
         {"Q1": "A", "Q2": "A", "Q3": "A"},
     ]
-    for code, sheet in zip(ex.codes, sheets, strict=True):
+    for code, sheet in zip(ex.codes[:5], sheets, strict=True):
         attempt_id = await _sit(client, code, sheet)
         assert await wait_for_state(app, attempt_id, "released", "scored") in ("released", "scored")
+    # a sixth candidate is still answering: their responses are stored but not analysed
+    live_id, live = await begin(client, ex.codes[5])
+    for seq, ref in enumerate(("Q2", "Q3"), start=1):
+        saved = await client.put(
+            f"/api/v1/attempts/{live_id}/responses/{ref}",
+            json={"seq": seq, "value": "C"},
+            headers=live,
+        )
+        assert saved.status_code == 200, saved.text
     admin_id = ex.administration["id"]
     url = f"/api/v1/psychometrics/administrations/{admin_id}/item-analysis"
 
@@ -80,6 +91,22 @@ async def test_item_analysis_of_an_administration(
     assert q3["A"]["upper"] > q3["A"]["lower"]
     assert "distractor-attracts-high-scorers" in items["Q3"]["flags"]
     assert "distractor-attracts-high-scorers" not in items["Q2"]["flags"]
+    assert {o: q2[o]["share"] for o in q2} == pytest.approx({"A": 0.6, "B": 0.4, "C": 0.0})
+    # the lower 27% is 1.35 persons: the one at 0 (A) and 0.35 of the two tied at 1 (A, B)
+    assert (q3["A"]["upper"], q3["A"]["lower"]) == pytest.approx((1.0, 1.175 / 1.35))
+
+    # the item statistics CSV carries the key and the option shares
+    exported = await client.get(f"{url}.csv", headers=ex.world.headers)
+    assert exported.status_code == 200, exported.text
+    table = list(csv.reader(io.StringIO(exported.text)))
+    header, rows = table[0], {r[0]: r for r in table[1:] if r and r[0].startswith("Q")}
+    cells = dict(zip(header, rows["Q3"], strict=True))
+    assert (cells["key"], cells["option_share"]) == ("B", "A=0.8 B=0.2 C=0")
+    assert (cells["option_lower"], cells["option_upper"]) == (
+        "A=0.8704 B=0.1296 C=0",
+        "A=1 B=0 C=0",
+    )
+    assert "distractor-attracts-high-scorers" in cells["flags"]
 
     author = await make.user(ex.world.org, Role.author)
     as_author = await client.get(url, headers=await login(client, author))
@@ -338,6 +365,14 @@ async def test_stored_item_analysis_follows_the_scores(
             assert ours["item"] == theirs["item"] and ours["flags"] == theirs["flags"]
             numbers = {k: v for k, v in theirs.items() if isinstance(v, float)}
             assert {k: ours[k] for k in numbers} == pytest.approx(numbers)
+            # the options chosen, counted one attempt at a time or read in one query
+            assert [o["option"] for o in ours["options"]] == ["A", "B", "C"]
+            for mine, full in zip(ours["options"], theirs["options"], strict=True):
+                assert mine["option"] == full["option"] and mine["key"] == full["key"]
+                assert [mine[k] for k in ("share", "upper", "lower")] == pytest.approx(
+                    [full[k] for k in ("share", "upper", "lower")]
+                )
+                assert mine["groups"] == pytest.approx(full["groups"])
         assert reply.json()["test"] == pytest.approx(scratch.result().to_dict()["test"])
         # an attempt folded at another revision than its newest: rebuilt from scratch
         first = next(iter(stored.folded))

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from typer.testing import CliRunner
 
 from tests.rating.world import levels, rating_world
+from tests.support.cli import without_logs
 from tests.support.factories import Factory
 from waa_ads.cli import app
 from waa_ads.core.db import Database
@@ -32,7 +33,7 @@ async def test_plans_change_and_export_from_the_command_line(
 
     def run(*args: str) -> tuple[int, str]:
         result = runner.invoke(app, ["rating", *args, "--organization", slug], env=env)
-        return result.exit_code, result.stdout + result.stderr
+        return result.exit_code, without_logs(result.stdout + result.stderr)
 
     code, out = await asyncio.to_thread(run, "plans")
     assert code == 0, out

@@ -17,6 +17,7 @@ from pypdf import PdfReader, PdfWriter
 from typer.testing import CliRunner
 
 from tests.reporting.conftest import released_cohort
+from tests.support.cli import without_logs
 from tests.support.factories import Factory
 from tests.support.settings import TEST_SECRET
 from waa_ads.core.db import Database
@@ -44,7 +45,7 @@ async def test_report_commands(
 
     async def run(*args: str) -> tuple[int, str]:
         result = await asyncio.to_thread(runner.invoke, cli, ["report", *args], env=env)
-        return result.exit_code, result.output
+        return result.exit_code, without_logs(result.output)
 
     card = tmp_path / "card.pdf"
     code, out = await run("scorecard", "--attempt", cohort.attempts[1], "--out", str(card))

@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
+from tests.reporting import pdfua
 from tests.reporting.conftest import released_cohort
 from tests.support.factories import Factory, login
 from tests.support.problems import problem
@@ -69,6 +70,23 @@ async def test_the_cohort_report_and_exports(
     elements = tagged["/StructTreeRoot"]["/K"][0].get_object()["/K"]
     alts = [str(e.get_object().get("/Alt", "")) for e in elements]
     assert any(a.startswith("Distractor plot of Q1: share of each score group") for a in alts)
+    assert pdfua.problems(pdf.content) == []
+
+    # A reader whose language is French gets the same report in French.
+    french = {**cohort.admin, "Accept-Language": "fr-FR,fr;q=0.9"}
+    html = await client.get(f"{base}/cohort.html", headers=french)
+    assert html.headers["content-language"] == "fr"
+    assert '<html lang="fr" dir="ltr">' in html.text
+    assert "<caption>Statistiques des items</caption>" in html.text
+    assert "50\u00a0%" in html.text  # the pass rate, as French writes it
+    assert 'alt="Graphique des distracteurs de Q1\u00a0: part de chaque groupe' in html.text
+    pdf = await client.get(f"{base}/cohort.pdf", headers=french)
+    assert pdf.headers["content-language"] == "fr"
+    assert str(PdfReader(io.BytesIO(pdf.content)).root_object["/Lang"]) == "fr"
+    text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages)
+    flat = " ".join(text.split())
+    assert "Taux de réussite 50 %" in flat and "Distracteurs" in flat and "Item Q1" in flat
+    assert "Pass rate" not in flat
 
     rows = list(
         csv.reader(
@@ -85,6 +103,10 @@ async def test_the_cohort_report_and_exports(
     values = list(sheet.iter_rows(values_only=True))
     assert values[0][0] == "item"
     assert sorted(str(v[0]) for v in values[1:]) == ["Q1", "Q2", "Q3"]
+    # each choice item's key and the shares of its options, from the stored responses
+    q1 = dict(zip(values[0], next(v for v in values[1:] if v[0] == "Q1"), strict=True))
+    assert (q1["key"], q1["option_share"]) == ("B", "A=0.3333 B=0.6667 C=0")
+    assert q1["option_upper"] == "A=0 B=1 C=0"
 
     bad = await client.get(f"{base}/cohort.docx", headers=cohort.admin)
     assert (bad.status_code, problem(bad)) == (422, "report-format-unsupported")

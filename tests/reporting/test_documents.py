@@ -14,7 +14,9 @@ import numpy as np
 import pytest
 from pypdf import PdfReader
 
+from tests.reporting import pdfua
 from waa_ads.reporting import charts
+from waa_ads.reporting.cohort import BandCount, CohortReport, ItemRow, SectionSummary
 from waa_ads.reporting.figures import (
     Estimate,
     Feedback,
@@ -30,7 +32,14 @@ from waa_ads.reporting.figures import (
     printed_difference,
     receipt_code,
 )
-from waa_ads.reporting.pdf import NotAScorecard, QrBlock, read_scorecard, scorecard_pdf
+from waa_ads.reporting.pdf import (
+    NotAScorecard,
+    QrBlock,
+    cohort_pdf,
+    read_scorecard,
+    scorecard_pdf,
+)
+from waa_ads.reporting.tagging import Tagger, add_structure, begin, end, new_object
 
 CODE = receipt_code("secret", "ab" * 32, "attempt-1", 2)
 CARD = Scorecard(
@@ -247,3 +256,170 @@ def test_the_logo_is_printed_and_a_broken_one_is_left_out() -> None:
     assert images(branded) == images(plain) + 1
     assert images(broken) == images(plain)
     assert "Northfield Academy" in read_scorecard(broken)[1]
+
+
+def _logo() -> bytes:
+    from PIL import Image
+
+    picture = io.BytesIO()
+    Image.new("RGB", (120, 40), (11, 87, 208)).save(picture, format="PNG")
+    return picture.getvalue()
+
+
+COHORT = CohortReport(
+    organization_name="Northfield Academy",
+    brand_color=None,
+    assessment_title="Placement test",
+    administration_id="adm-1",
+    administration_title="Morning",
+    language="fr",
+    attempts=3,
+    scored=3,
+    released=3,
+    withheld=0,
+    scaled_scores=[300.0, 400.0, 500.0],
+    mean=400.0,
+    sd=81.6,
+    median=400.0,
+    minimum=300.0,
+    maximum=500.0,
+    pass_cut=400.0,
+    passed=2,
+    failed=1,
+    bands=[BandCount("Merit", 2, True), BandCount("Below", 1, False)],
+    sections=[SectionSummary("alg", "Algebra", 8, 5.0, 1.0, 0.625)],
+    reliability={"persons": 3, "items": 2, "alpha": 0.5, "kr20": 0.5, "sem": 1.0},
+    items=[
+        ItemRow(
+            "Q1", 3, 1, 0.67, 0.67, 0.5, 0.4, 0.3, 0.4, [],
+            options=[
+                {"option": "A", "key": True, "share": 2 / 3, "lower": 0.0, "upper": 1.0,
+                 "groups": [0.0, 0.5, 1.0, 1.0, 1.0]},
+                {"option": "B", "key": False, "share": 1 / 3, "lower": 1.0, "upper": 0.0,
+                 "groups": [1.0, 0.5, 0.0, 0.0, 0.0]},
+            ],
+        )
+    ],
+    integrity={"analysed": 3, "flagged": 0},
+    rating=[],
+)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        pytest.param(lambda: scorecard_pdf(CARD), id="scorecard"),
+        pytest.param(lambda: scorecard_pdf(dataclasses.replace(CARD, logo=_logo())), id="logo"),
+        pytest.param(
+            lambda: scorecard_pdf(dataclasses.replace(CARD, preview=True, code=None)),
+            id="preview",
+        ),
+        pytest.param(lambda: scorecard_pdf(dataclasses.replace(CARD, language="fr")), id="french"),
+        pytest.param(lambda: cohort_pdf(COHORT), id="cohort"),
+    ],
+)
+def test_the_documents_pass_the_pdf_ua_checks_and_are_deterministic(document: Any) -> None:
+    pdf = document()
+    assert pdf == document()  # regenerated: the same bytes (receipts depend on it)
+    assert pdfua.problems(pdf) == []
+    assert pdf.startswith(b"%PDF-1.7")
+
+
+def test_the_pdf_ua_identification_and_figure_boxes_read_back() -> None:
+    card = dataclasses.replace(CARD, logo=_logo())
+    reader, tree = _structure(scorecard_pdf(card))
+    root: Any = reader.root_object
+    xmp = reader.xmp_metadata
+    assert xmp is not None
+    raw = xmp.stream.get_data().decode()
+    assert "<pdfuaid:part>1</pdfuaid:part>" in raw
+    assert xmp.dc_title == {
+        "x-default": "Score report: Placement test",
+        "en-GB": "Score report: Placement test",
+    }
+    assert xmp.dc_language == ["en-GB"]
+    assert xmp.dc_creator == ["Northfield Academy"]
+    info = reader.metadata
+    assert info is not None and xmp.pdf_producer == info.producer
+    assert xmp.xmp_create_date is not None and xmp.xmp_create_date.year == 2000  # invariant
+    assert root["/ViewerPreferences"]["/DisplayDocTitle"] == True  # noqa: E712
+    assert all(str(page["/Tabs"]) == "/S" for page in reader.pages)
+    figures_ = [e for _, kind, e in tree if kind == "/Figure"]
+    assert str(figures_[0]["/Alt"]) == "Logo of Northfield Academy"
+    boxes = [[float(v) for v in f["/A"]["/BBox"]] for f in figures_]
+    assert all(str(f["/A"]["/O"]) == "/Layout" for f in figures_)
+    # the logo: 14 mm high at the top left margin (18 mm, and the frame's 6 pt padding);
+    # the QR code: 30 mm square
+    logo, _chart, qr = boxes
+    assert logo[0] == pytest.approx(18 * 72 / 25.4 + 6, abs=0.01)
+    assert logo[3] - logo[1] == pytest.approx(14 * 72 / 25.4, abs=0.01)
+    assert logo[2] - logo[0] == pytest.approx(3 * (14 * 72 / 25.4), abs=0.01)  # 120 x 40
+    assert logo[3] == pytest.approx(841.89 - 16 * 72 / 25.4 - 6 - 3, abs=0.01)  # cell padding 3
+    assert qr[2] - qr[0] == pytest.approx(30 * 72 / 25.4, abs=0.01)
+    assert qr[3] - qr[1] == pytest.approx(30 * 72 / 25.4, abs=0.01)
+    # the layout tables (logo beside the name, QR code beside its text) are no /Table
+    tables = [e for _, kind, e in tree if kind == "/Table"]
+    assert all(str(kid.get_object()["/S"]) == "/TR" for table in tables for kid in table["/K"])
+    assert len(tables) == 3  # the figures, the sections and the feedback's levels
+
+
+def test_the_pdf_ua_checks_find_what_they_check() -> None:
+    from pypdf import PdfWriter
+    from pypdf.generic import ArrayObject, FloatObject, NameObject
+    from reportlab.pdfgen.canvas import Canvas
+
+    plain = io.BytesIO()
+    canvas = Canvas(plain)
+    canvas.drawString(72, 72, "untagged")
+    canvas.save()
+    found = pdfua.problems(plain.getvalue())
+    assert "the XMP metadata does not say pdfuaid:part 1" in found
+    assert "the document has no structure tree" in found
+    assert "the viewer preferences do not say /DisplayDocTitle true" in found
+
+    drawn = io.BytesIO()
+    canvas = Canvas(drawn, lang="en", invariant=1)
+    canvas.setTitle("A title")
+    tagger = Tagger()
+    tagger.attach(canvas)
+    opened = begin(canvas, "P")
+    canvas.drawString(72, 72, "tagged")
+    end(canvas, opened)
+    canvas.drawString(72, 100, "neither tagged nor an artifact")
+    canvas.save()
+    found = pdfua.problems(add_structure(drawn.getvalue(), tagger.marks))
+    assert found == [
+        "page 1 paints outside marked content and artifacts: Tj",
+        "page 1: the font /Helvetica is not embedded",
+    ]
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(scorecard_pdf(CARD))))
+    for page in writer.pages:
+        del page[NameObject("/Tabs")]
+    root: Any = writer.root_object
+    element = root["/StructTreeRoot"]["/K"][0].get_object()
+    chart = next(k.get_object() for k in element["/K"] if str(k.get_object()["/S"]) == "/Figure")
+    chart["/A"][NameObject("/BBox")] = ArrayObject(FloatObject(v) for v in (10, 10, 20, 20))
+    out = io.BytesIO()
+    writer.write(out)
+    found = pdfua.problems(out.getvalue())
+    assert "page 1 has no /Tabs /S" in found
+    assert any(p.startswith("a /Figure paints [") and "outside its /BBox" in p for p in found)
+
+
+def test_the_private_pypdf_call_is_still_there() -> None:
+    """The one private pypdf call (tagging.new_object): if this fails after a pypdf
+    upgrade, PdfWriter._add_object was renamed or changed; use pypdf's public way to add
+    an indirect object in reporting/tagging.py new_object."""
+    from pypdf import PdfWriter
+    from pypdf.generic import DictionaryObject, IndirectObject, NameObject
+
+    writer = PdfWriter()
+    assert callable(getattr(writer, "_add_object", None)), (
+        "pypdf's PdfWriter._add_object is gone: change reporting/tagging.py new_object"
+    )
+    body = DictionaryObject({NameObject("/Type"): NameObject("/StructTreeRoot")})
+    reference = new_object(writer, body)
+    assert isinstance(reference, IndirectObject), "PdfWriter._add_object returns no reference"
+    assert writer.get_object(reference) is body, "the added object is not the one given"
+    assert new_object(writer, body) == reference, "adding the same object twice differs"

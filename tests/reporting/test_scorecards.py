@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tests.reporting.conftest import released_cohort
 from tests.support.factories import Factory
 from tests.support.problems import problem
+from waa_ads.auth.models import Candidate
 from waa_ads.core.settings import Settings
 from waa_ads.delivery.models import Attempt
 from waa_ads.reporting import service
@@ -122,6 +123,41 @@ async def test_a_released_scorecard_prints_its_figures_and_verifies(
     )
 
 
+async def test_a_french_candidates_scorecard_is_in_french_and_verifies(
+    app: FastAPI, client: httpx.AsyncClient, make: Factory
+) -> None:
+    """A candidate whose language is French gets the scorecard in French (labels, numbers,
+    date, /Lang) from staff and in bulk alike; its receipt keeps the English figures, and
+    the file verifies, or names what was changed on its page, as an English one does."""
+    cohort = await released_cohort(app, client, make)
+    top = cohort.attempts[0]
+    async with app.state.db.transaction(write=True) as session:
+        attempt = await _attempt(session, top)
+        candidate = await session.get(Candidate, attempt.candidate_id)
+        assert candidate is not None
+        candidate.locale = "fr"
+    first = await client.get(f"/api/v1/reports/attempts/{top}/scorecard.pdf", headers=cohort.admin)
+    assert first.status_code == 200, first.text
+    assert first.headers["content-language"] == "fr"
+    reader = PdfReader(io.BytesIO(first.content))
+    assert str(reader.root_object["/Lang"]) == "fr"
+    assert reader.metadata is not None
+    assert reader.metadata.title == "Relevé de résultats\u00a0: Placement test"
+    text = " ".join(_text(first.content).split())
+    for expected in ("Résultat : Réussi", "Score brut 3 / 3", "Score étalonné 500",
+                     "Centile 92 (sur 6 candidats)", "Code de vérification"):  # fmt: skip
+        assert expected in text, expected
+    assert "Scaled score" not in text
+    figures = {f["name"]: f["value"] for f in _receipt(first.content)["figures"]}  # type: ignore[attr-defined]
+    assert (figures["outcome"], figures["percentile"]) == ("Pass", "92 (of 6 candidates)")
+
+    ok = (await client.post("/api/v1/reports/verify", content=first.content)).json()
+    assert ok["ok"] is True, ok
+    forged = _swap_receipt(first.content, {"scaled": "900"})
+    altered = (await client.post("/api/v1/reports/verify", content=forged)).json()
+    assert (altered["ok"], altered["status"]) == (False, "altered")
+
+
 async def test_unreleased_results_are_refused_unless_previewed(
     app: FastAPI, client: httpx.AsyncClient, make: Factory
 ) -> None:
@@ -195,3 +231,46 @@ async def test_verification_is_rate_limited_per_client(
     limited = await client.get("/api/v1/reports/verify/ABCD-EFGH-JKMN-PQRS")
     assert (limited.status_code, problem(limited)) == (429, "verify-rate-limited")
     assert int(limited.headers["retry-after"]) > 0
+
+
+def _from(app: FastAPI, address: str) -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=app, client=(address, 4321))
+    return httpx.AsyncClient(transport=transport, base_url="https://testserver")
+
+
+@pytest.mark.sqlite_too
+async def test_candidate_scorecards_are_limited_per_address_and_per_code(
+    app: FastAPI, client: httpx.AsyncClient, make: Factory
+) -> None:
+    answers = [{"Q1": "B", "Q2": "B", "Q3": "A"}, {"Q1": "A", "Q2": "B", "Q3": "A"}]
+    cohort = await released_cohort(app, client, make, answers=answers)
+    (mine, theirs), (my_code, their_code) = cohort.attempts, cohort.exam.codes
+    url = "/api/v1/reports/candidate/scorecard.pdf"
+    app.state.settings.access_code_max_failures_per_client = 2
+    app.state.settings.candidate_scorecards_per_hour = 2
+
+    async with _from(app, "203.0.113.9") as guesser, _from(app, "198.51.100.30") as home:
+        # unknown codes count against the address (the same counter as the lookup's)
+        for n in range(2):
+            guess = {"access_code": f"ZZZZ-ZZZZ-ZZZZ-{n:04d}", "attempt_id": mine}
+            refused = await guesser.post(url, json=guess)
+            assert (refused.status_code, problem(refused)) == (404, "access-code-invalid")
+        limited = await guesser.post(url, json={"access_code": my_code, "attempt_id": mine})
+        assert (limited.status_code, problem(limited)) == (429, "access-code-rate-limited")
+        assert int(limited.headers["retry-after"]) > 0
+        looked = await guesser.post("/api/v1/attempts/lookup", json={"access_code": my_code})
+        assert (looked.status_code, problem(looked)) == (429, "access-code-rate-limited")
+
+        # the candidate at home is not affected, up to the code's downloads in the hour
+        body = {"access_code": my_code, "attempt_id": mine}
+        first, second = [await home.post(url, json=body) for _ in range(2)]
+        assert first.status_code == second.status_code == 200, first.text
+        assert first.content == second.content
+        third = await home.post(url, json=body)
+        assert (third.status_code, problem(third)) == (429, "scorecard-rate-limited")
+        assert 3000 < int(third.headers["retry-after"]) <= 3600
+        assert third.json()["title"] == "Too many scorecard downloads"
+        # another candidate's code, from the same address, still gets theirs
+        other = await home.post(url, json={"access_code": their_code, "attempt_id": theirs})
+        assert other.status_code == 200, other.text
+        assert other.headers["content-type"] == "application/pdf"

@@ -20,6 +20,7 @@ from waa_ads.auth.models import Candidate
 from waa_ads.content.interchange.qti.reader import parse_item
 from waa_ads.content.item.definition import BaseType, Cardinality, ItemDefinition
 from waa_ads.content.item.responses import validate_response
+from waa_ads.content.item.templates import instance_for
 from waa_ads.delivery.models import Attempt, AttemptItem, Response
 from waa_ads.scoring.engine import evaluate
 from waa_ads.scoring.models import AttemptResult, ItemScore
@@ -109,9 +110,16 @@ RESULT_XSD = f"""<?xml version="1.0" encoding="UTF-8"?>
     <xs:attribute name="masteryValue" type="xs:double"/>
     <xs:attribute name="external-scored" type="ExternalScored"/>
   </xs:complexType>
+  <xs:complexType name="TemplateVariable">
+    <xs:sequence><xs:element name="value" type="Value" minOccurs="0" maxOccurs="unbounded"/></xs:sequence>
+    <xs:attribute name="identifier" type="xs:NCName" use="required"/>
+    <xs:attribute name="cardinality" type="Cardinality" use="required"/>
+    <xs:attribute name="baseType" type="BaseType"/>
+  </xs:complexType>
   <xs:group name="Variables">
     <xs:choice>
       <xs:element name="responseVariable" type="ResponseVariable"/>
+      <xs:element name="templateVariable" type="TemplateVariable"/>
       <xs:element name="outcomeVariable" type="OutcomeVariable"/>
     </xs:choice>
   </xs:group>
@@ -748,6 +756,55 @@ def test_report_from_rows_writes_ids_only_and_no_correct_response(rows: Rows) ->
         "urn:waa-ads:attempt-result",
         f"result-{rows.result.id}",
     }
+
+
+def test_a_cloned_item_is_reported_as_the_attempts_own_instance() -> None:
+    """A cloned item's report holds the values of the attempt's own instance (its seed and
+    the item's ref choose them) as template variables, and its outcomes come from scoring
+    against that instance's key, which is itself never written."""
+    item = parse_item(
+        (Path(__file__).parent.parent / "fixtures/items/templates/addition.v3p0.xml").read_bytes()
+    )
+    built = Rows()
+    instance = instance_for(item, built.attempt.seed, "sum")
+    drawn = {d.identifier: d.default_value for d in instance.template_declarations}
+    key = instance.response_declarations[0].correct_response
+    assert drawn != {"A": 2, "B": 3}  # not the declared defaults
+    built.add("sum", item, 1, key, score="none")
+    outcomes = evaluate(instance, {"RESPONSE": key}).outcomes
+    assert outcomes["SCORE"] == 1.0
+    built.scores.append(
+        ItemScore(
+            organization_id=built.org,
+            result_id=built.result.id,
+            attempt_id=built.attempt.id,
+            item_ref="sum",
+            item_version_id=built.form[0].item_version_id,
+            section="main",
+            weight=1.0,
+            score=1.0,
+            max_score=1.0,
+            method="objective",
+            scorer="test",
+            confidence=1.0,
+            outcomes=outcomes,
+            notes=[],
+        )
+    )
+    root = check_document(write_assessment_result(built.report()))
+    result = root.find("r:itemResult[@identifier='sum']", NS)
+    assert result is not None
+    written = {
+        v.get("identifier"): (v.get("baseType"), values(v))
+        for v in result.iterfind("r:templateVariable", NS)
+    }
+    assert written == {
+        "A": ("integer", [str(drawn["A"])]),
+        "B": ("integer", [str(drawn["B"])]),
+    }
+    assert root.find(".//r:correctResponse", NS) is None
+    score = result.find("r:outcomeVariable[@identifier='SCORE']", NS)
+    assert score is not None and values(score) == ["1.0"]
 
 
 def test_report_from_rows_null_band_and_pass(rows: Rows) -> None:

@@ -122,6 +122,19 @@ class World:
         assert roster.status_code == 201, roster.text
         return administration.json(), [e["access_code"] for e in roster.json()]
 
+    async def publish_item(self, xml: str) -> str:
+        """A QTI item added to the world's bank and published; its id."""
+        created = await self.client.post(
+            f"/api/v1/banks/{self.bank_id}/items",
+            json={"source": {"format": "qti", "content": xml}},
+            headers=self.headers,
+        )
+        assert created.status_code == 201, created.text
+        item_id: str = created.json()["item"]["id"]
+        published = await self.client.post(f"/api/v1/items/{item_id}/publish", headers=self.headers)
+        assert published.status_code == 200, published.text
+        return item_id
+
     def definition(self, **overrides: Any) -> dict[str, Any]:
         base: dict[str, Any] = {
             "title": "Placement test",

@@ -1,6 +1,8 @@
 """A schema of the QTI 3.0 subset the writer emits, written from the specification's element
 and attribute names (the official XSDs are not available offline), and ``check_qti3``, which
-validates a written item against it."""
+validates a written item against it. It covers item templates (cloned items): template
+declarations, template processing with its rules and random expressions, and the body's
+printed variables, template blocks and template inlines."""
 
 from __future__ import annotations
 
@@ -38,8 +40,11 @@ def _attrs(*names: str, required: tuple[str, ...] = ()) -> str:
         "min-strings": "xs:nonNegativeInteger",
         "base": "xs:int",
         "step": "xs:int",
+        "index": "xs:int",
+        "power-form": "xs:boolean",
         "figures": "xs:int",
-        "n": "xs:int",
+        "n": "q:intOrVariableRef",
+        "number-repeats": "q:intOrVariableRef",
         "min": "xs:int",
         "max": "xs:int",
         "lower-bound": "xs:double",
@@ -75,7 +80,7 @@ def _attrs(*names: str, required: tuple[str, ...] = ()) -> str:
     return "".join(out)
 
 
-_COMMON = ("class", "id", "label")
+_COMMON = ("class", "id", "label", "data-catalog-idref")
 _EXPRESSIONS_EMPTY_ID = (
     "qti-variable",
     "qti-correct",
@@ -90,6 +95,7 @@ _UNARY = (
     "qti-integer-to-float",
     "qti-round",
     "qti-truncate",
+    "qti-random",
 )
 _BINARY = (
     "qti-match",
@@ -101,6 +107,8 @@ _BINARY = (
     "qti-power",
     "qti-integer-divide",
     "qti-integer-modulus",
+    "qti-duration-lt",
+    "qti-duration-gte",
     "qti-gt",
     "qti-gte",
     "qti-lt",
@@ -119,7 +127,26 @@ _WITH_ATTRS = {
     "qti-equal": ("binary", _attrs("tolerance-mode", "tolerance", "include-lower-bound", "include-upper-bound")),
     "qti-equal-rounded": ("binary", _attrs("rounding-mode", "figures", required=("figures",))),
     "qti-any-n": ("nary", _attrs("min", "max", required=("min", "max"))),
+    "qti-repeat": ("nary", _attrs("number-repeats", required=("number-repeats",))),
 }  # fmt: skip
+_MATH_FUNCTIONS = (
+    "sin", "cos", "tan", "sec", "csc", "cot", "asin", "acos", "atan", "atan2", "asec", "acsc",
+    "acot", "sinh", "cosh", "tanh", "sech", "csch", "coth", "log", "ln", "exp", "abs", "signum",
+    "floor", "ceil", "toDegrees", "toRadians",
+)  # fmt: skip
+_STATS_FUNCTIONS = ("mean", "sampleVariance", "sampleSD", "popVariance", "popSD")
+
+
+def _named(element: str, args: str, names: tuple[str, ...]) -> str:
+    """An expression whose required ``name`` attribute is one of ``names``."""
+    options = "".join(f'<xs:enumeration value="{n}"/>' for n in names)
+    return (
+        f'<xs:element name="{element}"><xs:complexType>{args}<xs:attribute name="name" use="required">'
+        f'<xs:simpleType><xs:restriction base="xs:string">{options}</xs:restriction></xs:simpleType>'
+        "</xs:attribute></xs:complexType></xs:element>"
+    )
+
+
 _ARGS = {
     "unary": '<xs:group ref="q:expression"/>',
     "binary": '<xs:sequence><xs:group ref="q:expression"/><xs:group ref="q:expression"/></xs:sequence>',
@@ -135,6 +162,15 @@ def _expression_elements() -> str:
             f'<xs:element name="{name}"><xs:complexType>{_attrs("identifier", required=("identifier",))}</xs:complexType></xs:element>'
         )
     out.append('<xs:element name="qti-null"><xs:complexType/></xs:element>')
+    # Template processing only: random values (empty elements with their bounds).
+    out.append(
+        f'<xs:element name="qti-random-integer"><xs:complexType>{_attrs("min", "max", "step", required=("min", "max"))}</xs:complexType></xs:element>'
+    )
+    out.append(
+        '<xs:element name="qti-random-float"><xs:complexType>'
+        '<xs:attribute name="min" type="xs:double" use="required"/>'
+        '<xs:attribute name="max" type="xs:double" use="required"/></xs:complexType></xs:element>'
+    )
     out.append(
         '<xs:element name="qti-base-value"><xs:complexType><xs:simpleContent><xs:extension base="xs:string">'
         f"{_attrs('base-type', required=('base-type',))}</xs:extension></xs:simpleContent></xs:complexType></xs:element>"
@@ -158,7 +194,13 @@ def _expression_elements() -> str:
         out.append(
             f'<xs:element name="{name}"><xs:complexType>{_ARGS[kind]}{attrs}</xs:complexType></xs:element>'
         )
-    names = [*_EXPRESSIONS_EMPTY_ID, "qti-null", "qti-base-value", "qti-math-constant", *_UNARY,
+    # atan2 takes two sub-expressions, the other functions one
+    out.append(
+        _named("qti-math-operator", '<xs:group ref="q:expression" maxOccurs="2"/>', _MATH_FUNCTIONS)
+    )
+    out.append(_named("qti-stats-operator", _ARGS["unary"], _STATS_FUNCTIONS))
+    names = [*_EXPRESSIONS_EMPTY_ID, "qti-null", "qti-random-integer", "qti-random-float",
+             "qti-base-value", "qti-math-constant", "qti-math-operator", "qti-stats-operator", *_UNARY,
              *_BINARY, *_NARY, *_ANY_NUMBER, *_WITH_ATTRS]  # fmt: skip
     refs = "".join(f'<xs:element ref="q:{n}"/>' for n in names)
     out.append(f'<xs:group name="expression"><xs:choice>{refs}</xs:choice></xs:group>')
@@ -214,6 +256,7 @@ def _schema() -> str:
     return f"""<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:q="{QTI3}"
     targetNamespace="{QTI3}" elementFormDefault="qualified">
   <xs:simpleType name="identifier"><xs:restriction base="xs:string"><xs:pattern value="\\S+"/></xs:restriction></xs:simpleType>
+  <xs:simpleType name="intOrVariableRef"><xs:union memberTypes="xs:int"><xs:simpleType><xs:restriction base="xs:string"><xs:pattern value="[A-Za-z_][A-Za-z0-9_.\\-]*"/></xs:restriction></xs:simpleType></xs:union></xs:simpleType>
   <xs:simpleType name="coords"><xs:restriction base="xs:string"><xs:pattern value="(-?[0-9.]+(,-?[0-9.]+)*)?"/></xs:restriction></xs:simpleType>
   <xs:simpleType name="doubles"><xs:list itemType="xs:double"/></xs:simpleType>
   {_enum("cardinality", "single", "multiple", "ordered", "record")}
@@ -232,10 +275,15 @@ def _schema() -> str:
     </xs:complexType></xs:element></xs:sequence>
   </xs:complexType>
   <xs:element name="qti-assessment-item"><xs:complexType>
-    {seq('<xs:element ref="q:qti-response-declaration" minOccurs="0" maxOccurs="unbounded"/>'
+    {seq('<xs:element ref="q:qti-context-declaration" minOccurs="0" maxOccurs="unbounded"/>'
+         '<xs:element ref="q:qti-response-declaration" minOccurs="0" maxOccurs="unbounded"/>'
          '<xs:element ref="q:qti-outcome-declaration" minOccurs="0" maxOccurs="unbounded"/>'
+         '<xs:element ref="q:qti-template-declaration" minOccurs="0" maxOccurs="unbounded"/>'
+         '<xs:element ref="q:qti-template-processing" minOccurs="0"/>'
+         '<xs:element ref="q:qti-assessment-stimulus-ref" minOccurs="0" maxOccurs="unbounded"/>'
          '<xs:element ref="q:qti-stylesheet" minOccurs="0" maxOccurs="unbounded"/>'
          '<xs:element ref="q:qti-item-body" minOccurs="0"/>'
+         '<xs:element ref="q:qti-catalog-info" minOccurs="0"/>'
          '<xs:element ref="q:qti-response-processing" minOccurs="0"/>'
          '<xs:element ref="q:qti-modal-feedback" minOccurs="0" maxOccurs="unbounded"/>')}
     {_attrs("identifier", "title", "label", "tool-name", "tool-version", required=("identifier", "title"))}
@@ -257,14 +305,96 @@ def _schema() -> str:
          + _attrs("default-value", "lower-bound", "upper-bound") + '</xs:complexType></xs:element>')}
     {_attrs("identifier", "cardinality", "base-type", required=("identifier", "cardinality"))}
   </xs:complexType></xs:element>
-  <xs:element name="qti-outcome-declaration"><xs:complexType>
+  <xs:element name="qti-context-declaration"><xs:complexType>
     {seq('<xs:element name="qti-default-value" type="q:values" minOccurs="0"/>')}
+    {_attrs("identifier", "cardinality", "base-type", required=("identifier", "cardinality"))}
+  </xs:complexType></xs:element>
+  <xs:element name="qti-outcome-declaration"><xs:complexType>
+    {seq('<xs:element name="qti-default-value" type="q:values" minOccurs="0"/>'
+         '<xs:choice minOccurs="0">'
+         '<xs:element name="qti-match-table"><xs:complexType>'
+         '<xs:sequence><xs:element name="qti-match-table-entry" maxOccurs="unbounded"><xs:complexType>'
+         '<xs:attribute name="source-value" type="xs:int" use="required"/>'
+         '<xs:attribute name="target-value" type="xs:string" use="required"/>'
+         '</xs:complexType></xs:element></xs:sequence>'
+         '<xs:attribute name="default-value" type="xs:string"/></xs:complexType></xs:element>'
+         '<xs:element name="qti-interpolation-table"><xs:complexType>'
+         '<xs:sequence><xs:element name="qti-interpolation-table-entry" maxOccurs="unbounded"><xs:complexType>'
+         '<xs:attribute name="source-value" type="xs:double" use="required"/>'
+         '<xs:attribute name="include-boundary" type="xs:boolean"/>'
+         '<xs:attribute name="target-value" type="xs:string" use="required"/>'
+         '</xs:complexType></xs:element></xs:sequence>'
+         '<xs:attribute name="default-value" type="xs:string"/></xs:complexType></xs:element>'
+         '</xs:choice>')}
     {_attrs("identifier", "cardinality", "base-type", "normal-maximum", "normal-minimum", "mastery-value",
             "external-scored", "view", "interpretation", "long-interpretation",
             required=("identifier", "cardinality"))}
   </xs:complexType></xs:element>
+  <xs:element name="qti-template-declaration"><xs:complexType>
+    {seq('<xs:element name="qti-default-value" type="q:values" minOccurs="0"/>')}
+    {_attrs("identifier", "cardinality", "base-type", required=("identifier", "cardinality", "base-type"))}
+    <xs:attribute name="param-variable" type="xs:boolean"/><xs:attribute name="math-variable" type="xs:boolean"/>
+  </xs:complexType></xs:element>
+  <xs:element name="qti-template-processing"><xs:complexType>
+    <xs:group ref="q:template-rules" maxOccurs="unbounded"/>
+  </xs:complexType></xs:element>
+  <xs:group name="template-rules"><xs:choice><xs:element ref="q:qti-template-condition"/>
+    <xs:element ref="q:qti-set-template-value"/><xs:element ref="q:qti-set-correct-response"/>
+    <xs:element ref="q:qti-set-default-value"/><xs:element ref="q:qti-template-constraint"/>
+    <xs:element ref="q:qti-exit-template"/></xs:choice></xs:group>
+  <xs:complexType name="template-branch"><xs:sequence><xs:group ref="q:expression"/>
+    <xs:group ref="q:template-rules" minOccurs="0" maxOccurs="unbounded"/></xs:sequence></xs:complexType>
+  <xs:element name="qti-template-condition"><xs:complexType><xs:sequence>
+    <xs:element name="qti-template-if" type="q:template-branch"/>
+    <xs:element name="qti-template-else-if" type="q:template-branch" minOccurs="0" maxOccurs="unbounded"/>
+    <xs:element name="qti-template-else" minOccurs="0"><xs:complexType>
+      <xs:group ref="q:template-rules" minOccurs="0" maxOccurs="unbounded"/></xs:complexType></xs:element>
+  </xs:sequence></xs:complexType></xs:element>
+  <xs:element name="qti-set-template-value"><xs:complexType><xs:group ref="q:expression"/>
+    {_attrs("identifier", required=("identifier",))}</xs:complexType></xs:element>
+  <xs:element name="qti-set-correct-response"><xs:complexType><xs:group ref="q:expression"/>
+    {_attrs("identifier", required=("identifier",))}</xs:complexType></xs:element>
+  <xs:element name="qti-set-default-value"><xs:complexType><xs:group ref="q:expression"/>
+    {_attrs("identifier", required=("identifier",))}</xs:complexType></xs:element>
+  <xs:element name="qti-template-constraint"><xs:complexType><xs:group ref="q:expression"/></xs:complexType></xs:element>
+  <xs:element name="qti-exit-template"><xs:complexType/></xs:element>
+  <xs:element name="qti-printed-variable"><xs:complexType>
+    {_attrs("identifier", "base", "index", "delimiter", "field", "power-form", "mapping-indicator", *_COMMON, required=("identifier",))}
+    <xs:attribute name="format" type="xs:string"/>
+    <xs:anyAttribute namespace="http://www.w3.org/XML/1998/namespace" processContents="skip"/>
+  </xs:complexType></xs:element>
+  {_content_element("qti-template-block", "template-identifier", "identifier", "show-hide", required=("template-identifier", "identifier", "show-hide"))}
+  {_content_element("qti-template-inline", "template-identifier", "identifier", "show-hide", required=("template-identifier", "identifier", "show-hide"))}
+  <xs:element name="qti-assessment-stimulus-ref"><xs:complexType>{_attrs("identifier", "href", "title", required=("identifier", "href"))}</xs:complexType></xs:element>
+  <xs:element name="qti-assessment-stimulus"><xs:complexType>
+    {seq('<xs:element ref="q:qti-stylesheet" minOccurs="0" maxOccurs="unbounded"/>'
+         '<xs:element name="qti-stimulus-body"><xs:complexType mixed="true"><xs:sequence>'
+         '<xs:any namespace="##any" processContents="lax" minOccurs="0" maxOccurs="unbounded"/>'
+         '</xs:sequence></xs:complexType></xs:element>')}
+    {_attrs("identifier", "title", required=("identifier", "title"))}
+    <xs:anyAttribute namespace="http://www.w3.org/XML/1998/namespace" processContents="skip"/>
+  </xs:complexType></xs:element>
   <xs:element name="qti-stylesheet"><xs:complexType>{_attrs("href", "type", "media", "title", required=("href", "type"))}</xs:complexType></xs:element>
   <xs:element name="qti-item-body"><xs:complexType mixed="true">{_ANY}<xs:anyAttribute processContents="skip"/></xs:complexType></xs:element>
+  <xs:complexType name="html-content" mixed="true">{_ANY}</xs:complexType>
+  <xs:complexType name="card-content"><xs:sequence>
+    <xs:element name="qti-html-content" type="q:html-content" minOccurs="0"/>
+    <xs:element name="qti-file-href" type="xs:anyURI" minOccurs="0" maxOccurs="unbounded"/>
+  </xs:sequence></xs:complexType>
+  <xs:element name="qti-catalog-info"><xs:complexType><xs:sequence>
+    <xs:element name="qti-catalog" maxOccurs="unbounded"><xs:complexType><xs:sequence>
+      <xs:element name="qti-card" maxOccurs="unbounded"><xs:complexType><xs:choice>
+        <xs:sequence>
+          <xs:element name="qti-html-content" type="q:html-content" minOccurs="0"/>
+          <xs:element name="qti-file-href" type="xs:anyURI" minOccurs="0" maxOccurs="unbounded"/>
+        </xs:sequence>
+        <xs:element name="qti-card-entry" maxOccurs="unbounded"><xs:complexType><xs:complexContent>
+          <xs:extension base="q:card-content"><xs:attribute name="default" type="xs:boolean"/>
+          <xs:anyAttribute namespace="http://www.w3.org/XML/1998/namespace" processContents="skip"/></xs:extension>
+        </xs:complexContent></xs:complexType></xs:element>
+      </xs:choice><xs:attribute name="support" type="xs:NMTOKEN" use="required"/></xs:complexType></xs:element>
+    </xs:sequence><xs:attribute name="id" type="xs:ID" use="required"/></xs:complexType></xs:element>
+  </xs:sequence></xs:complexType></xs:element>
   <xs:element name="qti-modal-feedback"><xs:complexType>
     <xs:sequence><xs:element ref="q:qti-content-body"/></xs:sequence>
     {_attrs("outcome-identifier", "identifier", "show-hide", "title", required=("outcome-identifier", "identifier", "show-hide"))}
@@ -275,7 +405,8 @@ def _schema() -> str:
     <xs:group ref="q:rules" minOccurs="0" maxOccurs="unbounded"/>{_attrs("template", "template-location")}
   </xs:complexType></xs:element>
   <xs:group name="rules"><xs:choice><xs:element ref="q:qti-response-condition"/>
-    <xs:element ref="q:qti-set-outcome-value"/><xs:element ref="q:qti-exit-response"/></xs:choice></xs:group>
+    <xs:element ref="q:qti-set-outcome-value"/><xs:element ref="q:qti-lookup-outcome-value"/>
+    <xs:element ref="q:qti-exit-response"/></xs:choice></xs:group>
   <xs:complexType name="branch"><xs:sequence><xs:group ref="q:expression"/>
     <xs:group ref="q:rules" minOccurs="0" maxOccurs="unbounded"/></xs:sequence></xs:complexType>
   <xs:element name="qti-response-condition"><xs:complexType><xs:sequence>
@@ -285,6 +416,8 @@ def _schema() -> str:
       <xs:group ref="q:rules" minOccurs="0" maxOccurs="unbounded"/></xs:complexType></xs:element>
   </xs:sequence></xs:complexType></xs:element>
   <xs:element name="qti-set-outcome-value"><xs:complexType><xs:group ref="q:expression"/>
+    {_attrs("identifier", required=("identifier",))}</xs:complexType></xs:element>
+  <xs:element name="qti-lookup-outcome-value"><xs:complexType><xs:group ref="q:expression"/>
     {_attrs("identifier", required=("identifier",))}</xs:complexType></xs:element>
   <xs:element name="qti-exit-response"><xs:complexType/></xs:element>
   {_expression_elements()}
@@ -350,11 +483,17 @@ _LAX_CONTENT = {
 
 
 def check_qti3(document: bytes) -> None:
-    """Validate a written item: the whole document, then every interaction on its own
-    (the schema cannot see into XHTML), then the order of the lax content models."""
+    """Validate a written item (or shared stimulus): the whole document, then every
+    interaction on its own (the schema cannot see into XHTML), then the order of the lax
+    content models. A stimulus's body holds no interaction."""
     root = etree.fromstring(document)
     assert root.nsmap.get(None) == QTI3
     SCHEMA.assertValid(root)
+    if etree.QName(root).localname == "qti-assessment-stimulus":
+        assert not any(
+            isinstance(e.tag, str) and etree.QName(e).localname.endswith("-interaction")
+            for e in root.iter()
+        )
     for element in root.iter():
         if not isinstance(element.tag, str):
             continue

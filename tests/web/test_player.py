@@ -27,7 +27,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.browser import check_axe, checked_page, chromium, shot
+from tests.support.browser import check_axe, shot
+from tests.support.player_browser import demo_principal, publish_and_open
 from tests.support.services import require_chromium
 from tests.support.settings import make_settings
 
@@ -84,6 +85,7 @@ EXTRA = {
     "Wes Welcome": ("extra-welcome", "short"),
     "Dev Device": ("extra-device", "demo"),
     "Gil Graphic": ("extra-graphic", "demo"),
+    "Cleo Clone": ("extra-clone", "demo"),
 }
 
 # The break policy of the "breaks" quiz.
@@ -185,32 +187,26 @@ async def _short_assessment(
     result is released at once), an open administration and one candidate; the code and
     the administration's id. ``breaks``: its break policy (none by default);
     ``integrity_policy``: the name of a saved integrity policy it names."""
-    from datetime import UTC, datetime
-
     from sqlalchemy import select
 
     from waa_ads.assessments import schemas as a_schemas
     from waa_ads.assessments import service as a_service
-    from waa_ads.assessments.definition import AssessmentDefinition
     from waa_ads.audit.service import Actor
     from waa_ads.auth import schemas as auth_schemas
     from waa_ads.auth import service as auth_service
-    from waa_ads.auth.deps import Principal
-    from waa_ads.auth.models import Organization
     from waa_ads.content.models import Item
 
     async with db.transaction() as session:
-        org = (
-            await session.execute(select(Organization).where(Organization.slug == "demo"))
-        ).scalar_one()
-        principal = Principal.system(org.id, via="test")
+        principal = await demo_principal(session)
         items = {
             i.identifier: i
             for i in (
                 await session.execute(select(Item).where(Item.identifier.in_(SHORT_ITEMS)))
             ).scalars()
         }
-        definition = AssessmentDefinition.model_validate(
+        administration_id = await publish_and_open(
+            session,
+            principal,
             {
                 "title": "Short quiz",
                 "description": "Answer each question as well as you can.\n\n"
@@ -226,26 +222,13 @@ async def _short_assessment(
                 ],
                 "time_limit_s": 600,
                 "scoring": {"release": "immediately"},
-            }
-        )
-        assessment, _ = await a_service.create_assessment(
-            session, principal, a_schemas.AssessmentCreate(slug=slug, definition=definition)
-        )
-        _, version = await a_service.publish(session, principal, assessment.id)
-        now = datetime.now(UTC)
-        administration = await a_service.create_administration(
-            session,
-            principal,
-            a_schemas.AdministrationCreate(
-                assessment_version_id=version.id,
-                title="Short quiz",
-                opens_at=now - timedelta(minutes=1),
-                closes_at=now + timedelta(days=1),
-            ),
+            },
+            slug=slug,
+            title="Short quiz",
         )
         candidate = await auth_service.create_candidate(
             session,
-            org.id,
+            principal.organization_id,
             auth_schemas.CandidateCreate(full_name="Fay Short", external_id=external_id),
             actor=Actor("system", "test"),
         )
@@ -253,11 +236,11 @@ async def _short_assessment(
             session,
             settings,
             principal,
-            administration.id,
+            administration_id,
             [a_schemas.RosterAdd(candidate_id=candidate.id)],
         )
         assert issued.code
-        return issued.code, administration.id
+        return issued.code, administration_id
 
 
 ADAPTIVE_ITEMS = [
@@ -271,22 +254,12 @@ ADAPTIVE_ITEMS = [
 async def _adaptive_assessment(db: Any, settings: Any) -> str:
     """A published adaptive test of 2 to 3 items from four choice items given 2PL
     parameters (as a calibration stores them), open now, with one candidate; the code."""
-    from datetime import UTC, datetime
-
     from sqlalchemy import select, update
 
-    from waa_ads.assessments import schemas as a_schemas
-    from waa_ads.assessments import service as a_service
-    from waa_ads.assessments.definition import AssessmentDefinition
-    from waa_ads.auth.deps import Principal
-    from waa_ads.auth.models import Organization
     from waa_ads.content.models import Item, ItemVersion
 
     async with db.transaction() as session:
-        org = (
-            await session.execute(select(Organization).where(Organization.slug == "demo"))
-        ).scalar_one()
-        principal = Principal.system(org.id, via="test")
+        principal = await demo_principal(session)
         items = list(
             (await session.execute(select(Item).where(Item.identifier.in_(ADAPTIVE_ITEMS))))
             .scalars()
@@ -298,7 +271,9 @@ async def _adaptive_assessment(db: Any, settings: Any) -> str:
                 .where(ItemVersion.item_id == item.id)
                 .values(irt={"model": "2pl", "a": 1.0 + 0.2 * k, "d": 1.0 - 0.6 * k})
             )
-        definition = AssessmentDefinition.model_validate(
+        administration_id = await publish_and_open(
+            session,
+            principal,
             {
                 "title": "Adaptive quiz",
                 "navigation": "linear",
@@ -318,24 +293,11 @@ async def _adaptive_assessment(db: Any, settings: Any) -> str:
                 ],
                 "time_limit_s": 600,
                 "scoring": {"release": "immediately"},
-            }
+            },
+            slug="adaptive",
+            title="Adaptive quiz",
         )
-        assessment, _ = await a_service.create_assessment(
-            session, principal, a_schemas.AssessmentCreate(slug="adaptive", definition=definition)
-        )
-        _, version = await a_service.publish(session, principal, assessment.id)
-        now = datetime.now(UTC)
-        administration = await a_service.create_administration(
-            session,
-            principal,
-            a_schemas.AdministrationCreate(
-                assessment_version_id=version.id,
-                title="Adaptive quiz",
-                opens_at=now - timedelta(minutes=1),
-                closes_at=now + timedelta(days=1),
-            ),
-        )
-    return await _add_candidate(db, settings, administration.id, "Ada Adaptive", "extra-cat")
+    return await _add_candidate(db, settings, administration_id, "Ada Adaptive", "extra-cat")
 
 
 @pytest.fixture(scope="module")
@@ -372,16 +334,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         log.close()
 
 
-@pytest.fixture(scope="module")
-def browser(server: Server) -> Iterator[Any]:
-    with chromium() as launched:
-        yield launched
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    with checked_page(browser) as opened:
-        yield opened
+# ``browser`` and ``page``: the fixtures of tests/web/conftest.py.
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -1016,6 +969,25 @@ def test_refused_saves_are_told_apart_by_their_code(server: Server, page: Any) -
     assert responses(server, page) == {2: "goes"}
 
 
+def test_an_address_refused_for_guessing_codes_is_told_to_wait(server: Server, page: Any) -> None:
+    """The server's answer to an address that tried too many unknown codes (429
+    ``access-code-rate-limited``) reads as a sentence for the candidate, not the generic one."""
+    from playwright.sync_api import expect
+
+    page.route(
+        "**/api/v1/attempts/lookup",
+        lambda route: _problem(route, 429, "access-code-rate-limited", "a sentence for people"),
+    )
+    page.goto(f"{server.url}/take")
+    page.get_by_label("Access code").fill(server.code(4))
+    page.get_by_role("button", name="Continue").click()
+    expect(page.locator("#access-error")).to_have_text(
+        "Too many access codes that are not valid were tried from this network. "
+        "Please wait a few minutes, check your code and try again."
+    )
+    expect(page.locator("body")).not_to_contain_text("a sentence for people")
+
+
 # --- answering with the pointer and the keyboard -------------------------------------------
 
 
@@ -1528,3 +1500,55 @@ def test_a_candidate_takes_a_short_adaptive_test(server: Server, page: Any) -> N
     # one adaptive section: the score is its scaled ability estimate (100 theta + 500)
     expect(page.locator("#result")).to_contain_text("standard error", timeout=15_000)
     shot(page, "61-adaptive-finished")
+
+
+def _drawn_values(server: Server, attempt_id: str, identifier: str) -> tuple[int, dict[str, Any]]:
+    """The position of the demo item ``identifier`` on the attempt's form and the template
+    values the attempt's seed draws for it, computed from the stored rows (not the page)."""
+    import sqlite3
+    import uuid
+
+    from waa_ads.content.item import templates
+    from waa_ads.content.item.definition import ItemDefinition
+    from waa_ads.scoring import engine  # noqa: F401  (installs template processing)
+
+    database = make_settings(data_dir=server.data_dir).resolved_database_url
+    with sqlite3.connect(database.split("///", 1)[1]) as connection:
+        key = uuid.UUID(attempt_id).hex
+        seed, position, ref, definition = connection.execute(
+            "SELECT a.seed, ai.position, ai.ref, v.definition FROM attempt a"
+            " JOIN attempt_item ai ON ai.attempt_id = a.id"
+            " JOIN item_version v ON v.id = ai.item_version_id"
+            " WHERE a.id IN (?, ?) AND v.definition LIKE ?",
+            (key, attempt_id, f'%"identifier": "{identifier}"%'),
+        ).fetchone()
+    item = ItemDefinition.from_dict(json.loads(definition))
+    instance = templates.instance_for(item, int(seed), ref)
+    return int(position), {d.identifier: d.default_value for d in instance.template_declarations}
+
+
+def test_a_cloned_item_shows_the_candidate_their_own_numbers(server: Server, page: Any) -> None:
+    """The demo's train question is a cloned item: the candidate reads the distance and the
+    time their attempt drew (not the item's defaults, 150 km in 2 hours), answers with
+    their own speed, and the page holds no key."""
+    from playwright.sync_api import expect
+
+    sign_in(page, server, server.code_of("Cleo Clone"))
+    position, values = _drawn_values(
+        server, session(page)["attemptId"], "sample-numeric-train-speed"
+    )
+    form = go(page, position)
+    sentence = f"A train travels {values['DISTANCE']} km in {values['HOURS']} hours"
+    expect(form).to_contain_text(sentence)
+    shot(page, "cloned-item-own-numbers")
+    check_axe(page, "cloned item")
+    html = form.inner_html()
+    assert "qti-printed-variable" not in html and "template" not in html.lower()
+    form.locator("input[type=text]").fill(str(values["SPEED"]))
+    wait_saved(page)
+    assert responses(server, page)[position] == str(values["SPEED"])
+    # A reload shows the same numbers.
+    page.reload()
+    form = go(page, position)
+    expect(form).to_contain_text(sentence)
+    expect(form.locator("input[type=text]")).to_have_value(str(values["SPEED"]))

@@ -28,6 +28,17 @@ class Navigation(StrEnum):
     free = "free"
 
 
+class FeedbackPolicy(StrEnum):
+    """When a candidate sees the feedback their answers select (an item's modal feedback
+    and the feedback blocks and inlines of its body): ``none`` (never: a summative test),
+    ``after_item`` (once the candidate has moved on from the item, which linear navigation
+    makes final) or ``after_test`` (once the attempt has ended)."""
+
+    none = "none"
+    after_item = "after_item"
+    after_test = "after_test"
+
+
 class ReleasePolicy(StrEnum):
     immediately = "immediately"
     after_review = "after_review"
@@ -201,6 +212,11 @@ class AssessmentDefinition(_Strict):
     integrity_policy: str | None = Field(
         default=None, max_length=200, description="Name of the integrity policy to apply."
     )
+    feedback: FeedbackPolicy = Field(
+        default=FeedbackPolicy.none,
+        description="When candidates see the feedback their answers select: none (never), "
+        "after_item (on leaving each item; needs linear navigation) or after_test.",
+    )
 
     @model_validator(mode="after")
     def _unique_sections(self) -> Self:
@@ -223,6 +239,12 @@ class AssessmentDefinition(_Strict):
             first = adaptive.index(True)
             if not all(adaptive[first:]):
                 raise ValueError("adaptive sections must come after every fixed section")
+        if self.feedback is FeedbackPolicy.after_item and self.navigation is not Navigation.linear:
+            # Feedback on an answer the candidate could still change would give the key away.
+            raise ValueError(
+                "feedback after_item needs linear navigation (an answer is final once the "
+                "candidate moves on); use after_test with free navigation"
+            )
         if self.navigation is Navigation.linear and self.allow_review:
             # Linear delivery reveals only what is reachable; going back is not possible.
             raise ValueError("linear navigation does not allow review; set allow_review false")

@@ -7,66 +7,67 @@ match the code, never the detail sentence.
 from __future__ import annotations
 
 from waa_ads.assessments import schemas
-from waa_ads.core.errors import Conflict, NotFound, Unprocessable
+from waa_ads.core.errors import Conflict, NotFound, TooManyRequests, Unprocessable
+from waa_ads.core.i18n import N_
 
 # --- assessments -----------------------------------------------------------------------------
 
 
 class AssessmentNotFound(NotFound):
     code = "assessment-not-found"
-    title = "Assessment not found"
+    title = N_("Assessment not found")
 
 
 class AssessmentVersionNotFound(NotFound):
     code = "assessment-version-not-found"
-    title = "Assessment version not found"
+    title = N_("Assessment version not found")
 
 
 class AssessmentSlugTaken(Conflict):
     code = "assessment-slug-taken"
-    title = "Assessment slug taken"
+    title = N_("Assessment slug taken")
 
 
 class AssessmentVersionStale(Conflict):
     """The edit names an ``expected_version`` that is no longer the newest."""
 
     code = "assessment-version-stale"
-    title = "Assessment version is not the newest"
+    title = N_("Assessment version is not the newest")
 
 
 class AssessmentVersionNotDraft(Conflict):
     """Only a draft is published (and of two concurrent publishes, one finds it published)."""
 
     code = "assessment-version-not-draft"
-    title = "Assessment version is not a draft"
+    title = N_("Assessment version is not a draft")
 
 
 class UnknownItem(Unprocessable):
     """The definition names an item that does not exist in the organization."""
 
     code = "unknown-item"
-    title = "Unknown item"
+    title = N_("Unknown item")
 
 
 class UnknownItemBank(Unprocessable):
     """A selection rule draws from an item bank that does not exist in the organization."""
 
     code = "unknown-item-bank"
-    title = "Unknown item bank"
+    title = N_("Unknown item bank")
 
 
 class ItemNotPublished(Unprocessable):
     """A fixed item of the definition has no published version to pin."""
 
     code = "assessment-item-not-published"
-    title = "Item has no published version"
+    title = N_("Item has no published version")
 
 
 class SelectionUnsatisfiable(Unprocessable):
     """A selection rule draws more items than the bank has published ones matching it."""
 
     code = "selection-unsatisfiable"
-    title = "Too few items match a selection rule"
+    title = N_("Too few items match a selection rule")
 
 
 class AdaptivePoolInvalid(Unprocessable):
@@ -75,7 +76,7 @@ class AdaptivePoolInvalid(Unprocessable):
     item carries. ``problems`` lists each with its section (and item)."""
 
     code = "adaptive-pool-invalid"
-    title = "Adaptive pool cannot run an adaptive test"
+    title = N_("Adaptive pool cannot run an adaptive test")
 
 
 class SectionTimeLimitUnsupported(Unprocessable):
@@ -83,7 +84,7 @@ class SectionTimeLimitUnsupported(Unprocessable):
     assessment's time limit is): refused rather than accepted and ignored."""
 
     code = "section-time-limit-unsupported"
-    title = "Section time limits are not supported"
+    title = N_("Section time limits are not supported")
 
 
 # --- administrations -------------------------------------------------------------------------
@@ -93,19 +94,19 @@ class AdministrationNotFound(NotFound):
     """No such administration in the organization, or one a proctor is not assigned to."""
 
     code = "administration-not-found"
-    title = "Administration not found"
+    title = N_("Administration not found")
 
 
 class AssessmentVersionNotPublished(Conflict):
     code = "assessment-version-not-published"
-    title = "Only a published version can be administered"
+    title = N_("Only a published version can be administered")
 
 
 class AdministrationWindowInvalid(Unprocessable):
     """The window's times lack a time zone, or it closes before it opens."""
 
     code = "administration-window-invalid"
-    title = "Invalid administration window"
+    title = N_("Invalid administration window")
 
 
 class AdministrationWindowOverlaps(Conflict):
@@ -113,17 +114,17 @@ class AdministrationWindowOverlaps(Conflict):
     candidate of this roster is also rostered."""
 
     code = "administration-window-overlaps"
-    title = "Administration windows overlap"
+    title = N_("Administration windows overlap")
 
 
 class AdministrationCancelled(Conflict):
     code = "administration-cancelled"
-    title = "Administration cancelled"
+    title = N_("Administration cancelled")
 
 
 class UnknownProctor(Unprocessable):
     code = "unknown-proctor"
-    title = "Not a proctor of this organization"
+    title = N_("Not a proctor of this organization")
 
 
 # --- rosters ---------------------------------------------------------------------------------
@@ -131,7 +132,16 @@ class UnknownProctor(Unprocessable):
 
 class RosterEntryNotFound(NotFound):
     code = "roster-entry-not-found"
-    title = "Roster entry not found"
+    title = N_("Roster entry not found")
+
+
+class AccessCodeRateLimited(TooManyRequests):
+    """Too many unknown access codes from one client address within the window (codes
+    are not to be guessed): the candidate's code routes refuse it until the window ends,
+    a known code included. ``Retry-After`` says when."""
+
+    code = "access-code-rate-limited"
+    title = N_("Too many access code attempts")
 
 
 class RosterCsvInvalid(Unprocessable):
@@ -139,14 +149,14 @@ class RosterCsvInvalid(Unprocessable):
     columns, no rows or too many."""
 
     code = "roster-csv-invalid"
-    title = "Invalid roster CSV"
+    title = N_("Invalid roster CSV")
 
 
 class RosterRejected(Unprocessable):
     """Some rows have problems, so no candidate was added; ``problems`` lists each row's."""
 
     code = "roster-rejected"
-    title = "Roster rejected"
+    title = N_("Roster rejected")
 
     def __init__(self, problems: list[schemas.RowProblem]) -> None:
         first = problems[0]
@@ -165,7 +175,7 @@ class AssessmentInUse(Conflict):
     they used. Archive it instead."""
 
     code = "assessment-in-use"
-    title = "Assessment is in use"
+    title = N_("Assessment is in use")
 
 
 class AdministrationInUse(Conflict):
@@ -173,7 +183,7 @@ class AdministrationInUse(Conflict):
     Archive it instead."""
 
     code = "administration-in-use"
-    title = "Administration is in use"
+    title = N_("Administration is in use")
 
 
 class UnknownIntegrityPolicy(Unprocessable):
@@ -181,4 +191,4 @@ class UnknownIntegrityPolicy(Unprocessable):
     at publish; save the policy under /api/v1/integrity/policies first)."""
 
     code = "unknown-integrity-policy"
-    title = "Unknown integrity policy"
+    title = N_("Unknown integrity policy")

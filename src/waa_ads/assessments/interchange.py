@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from waa_ads.assessments import qti_test, schemas, service
 from waa_ads.assessments.definition import (
     AssessmentDefinition,
+    FeedbackPolicy,
     ItemRef,
     Navigation,
     Pinned,
@@ -38,6 +39,7 @@ from waa_ads.content.interchange.qti.package import read_tests
 from waa_ads.content.models import Item, ItemTag, ItemVersion
 from waa_ads.content.schemas import ItemMetadata
 from waa_ads.core.errors import Unprocessable
+from waa_ads.core.i18n import N_
 from waa_ads.core.storage import BlobStore
 
 
@@ -46,14 +48,14 @@ class TestPackageInvalid(Unprocessable):
     what the package does not hold; the detail names it."""
 
     code = "qti-test-invalid"
-    title = "QTI assessment test cannot be imported"
+    title = N_("QTI assessment test cannot be imported")
 
 
 class TestExportUnsupported(Unprocessable):
     """The assessment uses something a QTI assessment test cannot carry."""
 
     code = "qti-test-export-unsupported"
-    title = "Assessment cannot be written as a QTI test"
+    title = N_("Assessment cannot be written as a QTI test")
 
 
 @dataclass
@@ -229,6 +231,13 @@ async def import_test_package(
             navigation=Navigation.linear if spec.linear else Navigation.free,
             allow_review=not spec.linear,
             time_limit_s=spec.time_limit_s,
+            feedback=(
+                FeedbackPolicy.none
+                if not spec.show_feedback
+                else FeedbackPolicy.after_item
+                if spec.linear
+                else FeedbackPolicy.after_test
+            ),
         )
     except ValidationError as exc:
         first = exc.errors()[0]
@@ -306,6 +315,7 @@ async def export_test_package(
             hrefs,
             linear=definition.navigation is Navigation.linear,
             time_limit_s=definition.time_limit_s,
+            show_feedback=definition.feedback is not FeedbackPolicy.none,
         )
 
     ordered = [versions[i] for _, ids in sections for i in ids]
@@ -325,6 +335,7 @@ async def _pool(
             Item.bank_id == selection.bank_id,
             Item.published_version.is_not(None),
             Item.archived_at.is_(None),
+            Item.translation_of.is_(None),
         )
         .order_by(Item.identifier)
     )

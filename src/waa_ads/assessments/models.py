@@ -75,6 +75,11 @@ class Administration(TimestampMixin, Base):
     cancelled_at: Mapped[datetime | None]
     #: Set while archived: left out of listings, still readable by id.
     archived_at: Mapped[datetime | None]
+    #: The language its tests are delivered in; ``None``: the organization's default.
+    locale: Mapped[str | None] = mapped_column(String(16))
+    #: The languages a candidate may switch between during the test (with ``locale``);
+    #: empty: no switching.
+    locales: Mapped[list[str]] = mapped_column(JSONType, default=list, server_default="[]")
 
 
 class AdministrationProctor(Base):

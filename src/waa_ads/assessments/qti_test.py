@@ -7,6 +7,8 @@ Reading keeps what the assessment model can say and names every difference in ``
 - test parts and nested sections become the assessment's flat list of sections, in order
   (a section's own items first, then its sub-sections');
 - ``navigationMode`` linear / nonlinear becomes linear (no review) / free navigation;
+- ``itemSessionControl showFeedback`` of a test part: feedback after each item with linear
+  navigation, after the test with free navigation (else none, the default);
 - ``timeLimits maxTime`` of the test (or of its only test part) and of each section;
 - ``selection select=N`` becomes "draw N of this section's items" (the importer tags the
   section's items and draws by that tag); ``ordering shuffle`` shuffles the section;
@@ -16,7 +18,8 @@ Reading keeps what the assessment model can say and names every difference in ``
 
 Writing gives a QTI 3.0 test with one test part, a section per assessment section, the
 items' weights, selection and ordering, time limits and the weighted-sum outcome
-processing, which reads back to the same assessment.
+processing (``show-feedback`` true when the assessment shows feedback), which reads back to
+the same assessment.
 """
 
 from __future__ import annotations
@@ -77,6 +80,7 @@ class TestSpec:
     title: str
     version: str
     linear: bool = False
+    show_feedback: bool = False
     time_limit_s: int | None = None
     sections: list[SectionSpec] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -209,6 +213,9 @@ def parse_test(
                 "(answers are saved as given and scored at the end)"
             )
         _note_session_control(names, part, where, notes)
+        control = part.find(names.el("itemSessionControl"))
+        if control is not None and _bool(names.get(control, "showFeedback"), False):
+            spec.show_feedback = True
         for section in part.findall("*"):
             _read_section(names, section, href, files or {}, read, weight_id, spec, notes)
     if not spec.sections:
@@ -426,6 +433,7 @@ def write_test(
     *,
     linear: bool = False,
     time_limit_s: int | None = None,
+    show_feedback: bool = False,
 ) -> bytes:
     """A QTI 3.0 ``qti-assessment-test`` (UTF-8 XML bytes); ``hrefs`` maps each item
     identifier to its file's path from the test's folder."""
@@ -445,6 +453,7 @@ def write_test(
     control = etree.SubElement(part, f"{q}qti-item-session-control")
     control.set("max-attempts", "0")
     control.set("allow-review", "false" if linear else "true")
+    control.set("show-feedback", "true" if show_feedback else "false")
     control.set("show-solution", "false")
     for section in sections:
         element = etree.SubElement(

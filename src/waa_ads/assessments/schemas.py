@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, 
 from waa_ads.assessments.definition import AssessmentDefinition, Navigation
 from waa_ads.assessments.models import AssessmentStatus
 from waa_ads.content.schemas import CandidateItem
+from waa_ads.core.language_choice import LocaleCode, LocaleList
 from waa_ads.core.params import PatchModel, Version
 
 Slug = Annotated[
@@ -104,6 +105,13 @@ class Accommodations(BaseModel):
     extra_breaks: int = Field(default=0, ge=0, le=10)
 
 
+_LOCALE = "The language its tests are delivered in; null: the organization's default."
+_LOCALES = (
+    "The languages a candidate may switch to during the test (with its language); empty: "
+    "no switching. A candidate's own language (the roster's) is used when offered."
+)
+
+
 class AdministrationCreate(BaseModel):
     assessment_version_id: uuid.UUID
     title: str = Field(min_length=1, max_length=300)
@@ -111,6 +119,8 @@ class AdministrationCreate(BaseModel):
     closes_at: datetime
     proctor_ids: list[uuid.UUID] = Field(default_factory=list, max_length=100)
     notes: str | None = Field(default=None, max_length=5000)
+    locale: LocaleCode | None = Field(default=None, description=_LOCALE)
+    locales: LocaleList = Field(default_factory=list, description=_LOCALES)
 
     @model_validator(mode="after")
     def _window(self) -> AdministrationCreate:
@@ -122,13 +132,15 @@ class AdministrationCreate(BaseModel):
 
 
 class AdministrationUpdate(PatchModel):
-    nullable = frozenset({"notes"})
+    nullable = frozenset({"notes", "locale"})
 
     title: str | None = Field(default=None, min_length=1, max_length=300)
     opens_at: datetime | None = None
     closes_at: datetime | None = None
     proctor_ids: list[uuid.UUID] | None = Field(default=None, max_length=100)
     notes: str | None = Field(default=None, max_length=5000)
+    locale: LocaleCode | None = Field(default=None, description=_LOCALE)
+    locales: LocaleList | None = Field(default=None, description=_LOCALES)
 
 
 class AdministrationRead(BaseModel):
@@ -148,6 +160,8 @@ class AdministrationRead(BaseModel):
     cancelled_at: datetime | None
     archived_at: datetime | None = Field(description="When it was archived; null if not.")
     roster_size: int
+    locale: str | None = Field(default=None, description=_LOCALE)
+    locales: list[str] = Field(default_factory=list, description=_LOCALES)
 
 
 class RosterAdd(BaseModel):
@@ -178,6 +192,9 @@ class RosterCsvRow(BaseModel):
     extra_time_multiplier: float = Field(default=1.0, ge=1.0, le=4.0)
     extra_attempts: int = Field(default=0, ge=0, le=10)
     extra_breaks: int = Field(default=0, ge=0, le=10)
+    locale: LocaleCode | None = Field(
+        default=None, description="The candidate's language (set on the candidate)."
+    )
 
 
 class RowProblem(BaseModel):

@@ -71,6 +71,7 @@ from waa_ads.auth.deps import Principal
 from waa_ads.auth.errors import RoleRequired
 from waa_ads.auth.models import Candidate, Organization, Role, User
 from waa_ads.content import service as content_service
+from waa_ads.content import stimuli as content_stimuli
 from waa_ads.content.models import Item, ItemBank, ItemTag, ItemVersion, VersionStatus
 from waa_ads.content.schemas import CandidateItem
 from waa_ads.core.db import utcnow
@@ -324,6 +325,8 @@ async def _published_pool(
             Item.organization_id == organization_id,
             Item.bank_id == selection.bank_id,
             ItemVersion.status == VersionStatus.published.value,
+            # A translation is shown in its source's place, never drawn on its own.
+            Item.translation_of.is_(None),
         )
         .order_by(Item.identifier)
     )
@@ -682,8 +685,9 @@ async def preview(
     for entry in form:
         item_version = await session.get(ItemVersion, entry.item_version_id)
         assert item_version is not None
+        shown = await content_stimuli.for_item_version(session, item_version)
         payload = content_service.candidate_payload(
-            item_version, seed if definition.shuffle_choices else None
+            item_version, seed if definition.shuffle_choices else None, shared_stimuli=shown
         )
         items.append(
             schemas.PreviewItem(
@@ -750,6 +754,8 @@ async def administration_read(
         cancelled_at=administration.cancelled_at,
         archived_at=administration.archived_at,
         roster_size=int(size),
+        locale=administration.locale,
+        locales=list(administration.locales or []),
     )
 
 
@@ -817,6 +823,8 @@ async def create_administration(
         opens_at=data.opens_at,
         closes_at=data.closes_at,
         notes=data.notes,
+        locale=data.locale,
+        locales=list(data.locales),
     )
     session.add(administration)
     await session.flush()
@@ -899,7 +907,7 @@ async def update_administration(
         raise AdministrationWindowInvalid("opens_at and closes_at need a time zone")
     if closes <= opens:
         raise AdministrationWindowInvalid("closes_at must be after opens_at")
-    for key in ("title", "opens_at", "closes_at", "notes"):
+    for key in ("title", "opens_at", "closes_at", "notes", "locale", "locales"):
         if key in changes:
             setattr(administration, key, changes[key])
     if data.proctor_ids is not None:
@@ -1289,7 +1297,8 @@ async def import_roster_csv(
     text: str,
 ) -> list[IssuedEntry]:
     """A roster from CSV: a header row with ``external_id`` or ``email`` (the candidate),
-    and optionally ``extra_time_multiplier``, ``extra_attempts``, ``extra_breaks``. All rows
+    and optionally ``extra_time_multiplier``, ``extra_attempts``, ``extra_breaks`` and
+    ``locale`` (the candidate's language, set on the candidate; empty keeps it). All rows
     or none: each problem is reported with its row number (the header is row 1)."""
     reader = csv.DictReader(io.StringIO(text))
     header = [h.strip() for h in (reader.fieldnames or [])]
@@ -1301,6 +1310,7 @@ async def import_roster_csv(
     problems: list[schemas.RowProblem] = []
     entries: list[schemas.RosterAdd] = []
     labels: list[int] = []
+    languages: dict[uuid.UUID, str] = {}
     for number, raw in enumerate(reader, start=2):
         if number > MAX_CSV_ROWS + 1:
             raise RosterCsvInvalid(f"the CSV has more than {MAX_CSV_ROWS} rows")
@@ -1334,6 +1344,8 @@ async def import_roster_csv(
                 )
             )
             continue
+        if row.locale is not None:
+            languages[found[0]] = row.locale
         entries.append(
             schemas.RosterAdd(
                 candidate_id=found[0],
@@ -1349,8 +1361,40 @@ async def import_roster_csv(
         raise RosterRejected(problems)
     if not entries:
         raise RosterCsvInvalid("the CSV has no rows")
-    return await add_to_roster(
+    issued = await add_to_roster(
         session, settings, principal, administration_id, entries, row_labels=labels
+    )
+    await _set_candidate_languages(session, principal, languages)
+    return issued
+
+
+async def _set_candidate_languages(
+    session: AsyncSession, principal: Principal, languages: dict[uuid.UUID, str]
+) -> None:
+    """A roster's language column: each candidate's language, audited as a change of the
+    candidate (only where it changes)."""
+    changed: list[uuid.UUID] = []
+    for candidate_id, locale in languages.items():
+        candidate = await session.get(Candidate, candidate_id)
+        if candidate is not None and candidate.locale != locale:
+            candidate.locale = locale
+            changed.append(candidate_id)
+    if not changed:
+        return
+    await session.flush()
+    await audit.record_many(
+        session,
+        organization_id=principal.organization_id,
+        events=[
+            audit.PendingEvent(
+                "candidate.updated",
+                principal.actor,
+                "candidate",
+                candidate_id,
+                {"fields": ["locale"]},
+            )
+            for candidate_id in changed
+        ],
     )
 
 

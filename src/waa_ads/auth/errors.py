@@ -17,90 +17,91 @@ from waa_ads.core.errors import (
     Unauthorized,
     Unprocessable,
 )
+from waa_ads.core.i18n import N_
 
 # --- credentials (401, 403, 429) ---------------------------------------------------------
 
 
 class AuthenticationRequired(Unauthorized):
     code = "authentication-required"
-    title = "Authentication required"
+    title = N_("Authentication required")
 
 
 class AuthorizationHeaderMalformed(Unauthorized):
     code = "authorization-header-malformed"
-    title = "Malformed Authorization header"
+    title = N_("Malformed Authorization header")
 
 
 class TokenInvalid(Unauthorized):
     """The access token is malformed, expired, badly signed or names no valid subject."""
 
     code = "token-invalid"
-    title = "Invalid or expired token"
+    title = N_("Invalid or expired token")
 
 
 class TokenRevoked(Unauthorized):
     code = "token-revoked"
-    title = "Token revoked"
+    title = N_("Token revoked")
 
 
 class AccountInactive(Unauthorized):
     """The token's account was deactivated, erased or deleted since it was issued."""
 
     code = "account-inactive"
-    title = "Account not active"
+    title = N_("Account not active")
 
 
 class InvalidCredentials(Unauthorized):
     """Wrong password or no such account: the same answer, so accounts cannot be probed."""
 
     code = "invalid-credentials"
-    title = "Invalid credentials"
+    title = N_("Invalid credentials")
 
 
 class LoginRateLimited(TooManyRequests):
     """Too many failed logins for the account or the client address; see Retry-After."""
 
     code = "login-rate-limited"
-    title = "Too many failed logins"
+    title = N_("Too many failed logins")
 
 
 class RefreshTokenMissing(Unauthorized):
     code = "refresh-token-missing"
-    title = "No refresh token"
+    title = N_("No refresh token")
 
 
 class RefreshTokenInvalid(Unauthorized):
     code = "refresh-token-invalid"
-    title = "Invalid or expired refresh token"
+    title = N_("Invalid or expired refresh token")
 
 
 class RefreshTokenReused(Unauthorized):
     """A refresh token was presented twice: its whole session was revoked."""
 
     code = "refresh-token-reused"
-    title = "Refresh token reused"
+    title = N_("Refresh token reused")
 
 
 class SessionRevoked(Unauthorized):
     code = "session-revoked"
-    title = "Session revoked"
+    title = N_("Session revoked")
 
 
 class InvitationInvalid(Unauthorized):
     code = "invitation-invalid"
-    title = "Unknown, used or expired invitation"
+    title = N_("Unknown, used or expired invitation")
 
 
 class CsrfTokenInvalid(Forbidden):
     """A cookie session's unsafe request lacks the right ``X-CSRF-Token`` header."""
 
     code = "csrf-token-invalid"
-    title = "Missing or wrong CSRF token"
+    title = N_("Missing or wrong CSRF token")
 
 
 class RoleRequired(Forbidden):
     code = "role-required"
-    title = "Role required"
+    title = N_("Role required")
 
 
 # --- organizations, accounts, candidates --------------------------------------------------
@@ -108,17 +109,17 @@ class RoleRequired(Forbidden):
 
 class OrganizationNotFound(NotFound):
     code = "organization-not-found"
-    title = "Organization not found"
+    title = N_("Organization not found")
 
 
 class OrganizationSlugTaken(Conflict):
     code = "organization-slug-taken"
-    title = "Organization slug taken"
+    title = N_("Organization slug taken")
 
 
 class UnknownTimeZone(Unprocessable):
     code = "unknown-time-zone"
-    title = "Unknown time zone"
+    title = N_("Unknown time zone")
 
 
 class LogoNotAccepted(Unprocessable):
@@ -126,7 +127,7 @@ class LogoNotAccepted(Unprocessable):
     ``invalid_params`` names the ``file``."""
 
     code = "logo-not-accepted"
-    title = "Logo not accepted"
+    title = N_("Logo not accepted")
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail, extra={"invalid_params": [{"name": "file", "reason": detail}]})
@@ -134,49 +135,49 @@ class LogoNotAccepted(Unprocessable):
 
 class LogoNotFound(NotFound):
     code = "logo-not-found"
-    title = "Logo not found"
+    title = N_("Logo not found")
 
 
 class UserNotFound(NotFound):
     code = "user-not-found"
-    title = "Account not found"
+    title = N_("Account not found")
 
 
 class EmailTaken(Conflict):
     code = "email-taken"
-    title = "E-mail address taken"
+    title = N_("E-mail address taken")
 
 
 class AccountErased(Conflict):
     code = "account-erased"
-    title = "Account erased"
+    title = N_("Account erased")
 
 
 class SelfLockout(Conflict):
     """An admin may not deactivate themself or drop their own admin role."""
 
     code = "self-lockout"
-    title = "Cannot lock yourself out"
+    title = N_("Cannot lock yourself out")
 
 
 class SelfErasure(Conflict):
     code = "self-erasure"
-    title = "Cannot erase your own account"
+    title = N_("Cannot erase your own account")
 
 
 class CandidateNotFound(NotFound):
     code = "candidate-not-found"
-    title = "Candidate not found"
+    title = N_("Candidate not found")
 
 
 class CandidateExternalIdTaken(Conflict):
     code = "candidate-external-id-taken"
-    title = "Candidate external id taken"
+    title = N_("Candidate external id taken")
 
 
 class CandidateErased(Conflict):
     code = "candidate-erased"
-    title = "Candidate erased"
+    title = N_("Candidate erased")
 
 
 def bearer_challenge() -> dict[str, Any]:

@@ -39,6 +39,9 @@ class Organization(TimestampMixin, Base):
     brand_color: Mapped[str | None] = mapped_column(String(7))
     logo_sha256: Mapped[str | None] = mapped_column(String(64))
     logo_content_type: Mapped[str | None] = mapped_column(String(32))
+    #: The language of its candidates' tests when neither the roster nor the
+    #: administration names one (a code of ``core.i18n.LANGUAGES``).
+    default_locale: Mapped[str] = mapped_column(String(16), default="en", server_default="en")
 
 
 class User(TimestampMixin, Base):
@@ -56,6 +59,9 @@ class User(TimestampMixin, Base):
     is_active: Mapped[bool] = mapped_column(default=True)
     last_login_at: Mapped[datetime | None]
     erased_at: Mapped[datetime | None]
+    #: The person's own language (the console's and their e-mails'); ``None``: the
+    #: organization's default.
+    locale: Mapped[str | None] = mapped_column(String(16))
 
 
 class Candidate(TimestampMixin, Base):
@@ -75,6 +81,9 @@ class Candidate(TimestampMixin, Base):
     #: A group the organization defines (a site, a cohort, an accommodation category...);
     #: the integrity fairness report gives flag and decision rates per group.
     group: Mapped[str | None] = mapped_column(String(100))
+    #: The candidate's language (the roster's language column); ``None``: the
+    #: administration's or the organization's.
+    locale: Mapped[str | None] = mapped_column(String(16))
     # A candidate who signs in (later: SSO/LTI) is linked to an account; most never are.
     user_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("user.id", ondelete="SET NULL"), index=True

@@ -198,7 +198,24 @@ async def me(session: SessionDep, principal: PrincipalDep) -> schemas.Me:
         display_name=user.display_name,
         roles=[Role(r) for r in user.roles],
         transport=principal.transport,
+        locale=user.locale,
     )
+
+
+@auth_router.put(
+    "/me/language",
+    response_model=schemas.Me,
+    summary="Set the caller's own language (the console's and their e-mails'); null: the "
+    "organization's default",
+    responses=error_responses(
+        *CREDENTIAL_ERRORS, OrganizationNotFound, UserNotFound, AccountErased
+    ),
+)
+async def set_my_language(
+    session: SessionDep, principal: PrincipalDep, body: schemas.MyLanguage
+) -> schemas.Me:
+    await service.set_own_locale(session, principal.organization_id, principal.user_id, body.locale)
+    return await me(session, principal)
 
 
 @auth_router.post(

@@ -20,6 +20,7 @@ from pydantic_core import PydanticCustomError
 
 from waa_ads.auth import branding
 from waa_ads.auth.models import Role
+from waa_ads.core.language_choice import LocaleCode
 from waa_ads.core.params import PatchModel
 
 Password = Annotated[str, StringConstraints(min_length=12, max_length=256)]
@@ -66,6 +67,11 @@ class OrganizationRead(BaseModel):
     slug: str
     name: str
     timezone: str
+    default_locale: str = Field(
+        default="en",
+        description="The language of its candidates' tests when neither the candidate nor "
+        "the administration names one.",
+    )
     brand_color: str | None = Field(
         default=None,
         description="#rrggbb: the player header's background (white text on it) and the "
@@ -99,6 +105,11 @@ class OrganizationUpdate(PatchModel):
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     timezone: str | None = Field(default=None, min_length=1, max_length=64)
+    default_locale: LocaleCode | None = Field(
+        default=None,
+        description="The language of its candidates' tests when neither the candidate nor "
+        "the administration names one.",
+    )
     brand_color: str | None = Field(
         default=None,
         max_length=7,
@@ -124,6 +135,18 @@ class Me(BaseModel):
     display_name: str | None
     roles: list[Role]
     transport: str
+    locale: str | None = Field(
+        default=None,
+        description="The caller's own language (the console's and their e-mails'); null: "
+        "the organization's default.",
+    )
+
+
+class MyLanguage(BaseModel):
+    locale: LocaleCode | None = Field(
+        description="The language the console and e-mails speak to the caller in; null: the "
+        "organization's default."
+    )
 
 
 class UserCreate(BaseModel):
@@ -133,14 +156,24 @@ class UserCreate(BaseModel):
     password: Password | None = Field(
         default=None, description="Omit to send an invitation instead."
     )
+    locale: LocaleCode | None = Field(
+        default=None,
+        description="The person's language (the console's, their invitation's); null: the "
+        "organization's default.",
+    )
 
 
 class UserUpdate(PatchModel):
-    nullable = frozenset({"display_name"})
+    nullable = frozenset({"display_name", "locale"})
 
     display_name: str | None = Field(default=None, max_length=200)
     roles: list[Role] | None = Field(default=None, min_length=1)
     is_active: bool | None = None
+    locale: LocaleCode | None = Field(
+        default=None,
+        description="The person's language (the console's and their e-mails'); null: the "
+        "organization's default.",
+    )
 
 
 class UserRead(BaseModel):
@@ -152,6 +185,7 @@ class UserRead(BaseModel):
     display_name: str | None
     roles: list[Role]
     is_active: bool
+    locale: str | None = Field(default=None, description="The person's own language.")
     created_at: datetime
     last_login_at: datetime | None
     erased_at: datetime | None
@@ -179,10 +213,15 @@ class CandidateCreate(BaseModel):
         description="A group the organization defines (site, cohort...); the integrity "
         "fairness report gives flag and decision rates per group.",
     )
+    locale: LocaleCode | None = Field(
+        default=None,
+        description="The candidate's language, used when the administration offers it; "
+        "null: the administration's.",
+    )
 
 
 class CandidateUpdate(PatchModel):
-    nullable = frozenset({"external_id", "email", "group"})
+    nullable = frozenset({"external_id", "email", "group", "locale"})
 
     external_id: str | None = Field(default=None, min_length=1, max_length=200)
     full_name: str | None = Field(default=None, min_length=1, max_length=200)
@@ -193,6 +232,11 @@ class CandidateUpdate(PatchModel):
         max_length=100,
         description="A group the organization defines (site, cohort...); the integrity "
         "fairness report gives flag and decision rates per group.",
+    )
+    locale: LocaleCode | None = Field(
+        default=None,
+        description="The candidate's language, used when the administration offers it; "
+        "null: the administration's.",
     )
 
 
@@ -205,5 +249,6 @@ class CandidateRead(BaseModel):
     full_name: str | None
     email: str | None
     group: str | None = None
+    locale: str | None = Field(default=None, description="The candidate's language.")
     created_at: datetime
     erased_at: datetime | None

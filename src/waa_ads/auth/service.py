@@ -108,14 +108,22 @@ def user_actor(user_id: uuid.UUID) -> Actor:
 
 
 async def create_organization(
-    session: AsyncSession, *, slug: str, name: str, timezone: str = "UTC", actor: Actor
+    session: AsyncSession,
+    *,
+    slug: str,
+    name: str,
+    timezone: str = "UTC",
+    default_locale: str = "en",
+    actor: Actor,
 ) -> Organization:
     existing = (
         await session.execute(select(Organization).where(Organization.slug == slug))
     ).scalar_one_or_none()
     if existing is not None:
         raise OrganizationSlugTaken(f"an organization with slug {slug!r} already exists")
-    org = Organization(slug=slug, name=name, timezone=_valid_timezone(timezone))
+    org = Organization(
+        slug=slug, name=name, timezone=_valid_timezone(timezone), default_locale=default_locale
+    )
     session.add(org)
     await session.flush()
     await audit.record(
@@ -288,6 +296,7 @@ async def create_user(
         roles=role_values(data.roles),
         password_hash=await auth.hasher.hash(data.password) if data.password else None,
         is_active=True,
+        locale=data.locale,
     )
     session.add(user)
     try:
@@ -414,8 +423,40 @@ async def update_user(
             target_id=user.id,
             data={"fields": ["display_name"]},
         )
+    if "locale" in changes:
+        await _set_locale(session, user, changes["locale"], actor=actor)
     await session.flush()
     return user
+
+
+async def set_own_locale(
+    session: AsyncSession, organization_id: uuid.UUID, user_id: uuid.UUID, locale: str | None
+) -> User:
+    """The caller's own language (``None``: the organization's default); audited when it
+    changes. An erased account has none to set (404 as for any unknown account)."""
+    user = await get_user(session, organization_id, user_id)
+    if user.erased_at is not None:
+        raise AccountErased("this account was erased")
+    await _set_locale(session, user, locale, actor=user_actor(user.id))
+    await session.flush()
+    return user
+
+
+async def _set_locale(
+    session: AsyncSession, user: User, locale: str | None, *, actor: Actor
+) -> None:
+    if user.locale == locale:
+        return
+    before, user.locale = user.locale, locale
+    await audit.record(
+        session,
+        organization_id=user.organization_id,
+        action="user.language_changed",
+        actor=actor,
+        target_type="user",
+        target_id=user.id,
+        data={"from": before, "to": locale},
+    )
 
 
 async def erase_user(
@@ -463,6 +504,7 @@ async def create_candidate(
         full_name=data.full_name,
         email=normalize_email(str(data.email)) if data.email else None,
         group=data.group,
+        locale=data.locale,
     )
     session.add(candidate)
     await session.flush()
@@ -613,6 +655,7 @@ async def erase_candidate(
         candidate.email = None
         candidate.external_id = None
         candidate.group = None
+        candidate.locale = None
         candidate.erased_at = utcnow()
         await session.flush()
         await audit.record(

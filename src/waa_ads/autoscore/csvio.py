@@ -15,13 +15,14 @@ from collections.abc import Iterable, Sequence
 
 from waa_ads.autoscore.errors import TrainingDataInvalid
 from waa_ads.autoscore.model import MIN_RESPONSES, Prediction, TrainingSet
+from waa_ads.core.i18n import N_
 
 
 class EssayCsvError(TrainingDataInvalid):
     """The CSV cannot be read as answers; the message says which line and why."""
 
     code = "autoscore-csv-invalid"
-    title = "CSV cannot be read"
+    title = N_("CSV cannot be read")
 
 
 def _rows(lines: Iterable[str], required: Sequence[str]) -> tuple[list[str], csv.DictReader[str]]:

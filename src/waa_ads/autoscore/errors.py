@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from waa_ads.core.errors import DomainError
+from waa_ads.core.i18n import N_
 
 
 class TrainingDataInvalid(DomainError):
@@ -11,7 +12,7 @@ class TrainingDataInvalid(DomainError):
 
     status_code = 422
     code = "autoscore-training-data-invalid"
-    title = "Training data cannot be used"
+    title = N_("Training data cannot be used")
 
 
 class ModelCorrupt(DomainError):
@@ -20,7 +21,7 @@ class ModelCorrupt(DomainError):
 
     status_code = 422
     code = "autoscore-model-corrupt"
-    title = "Scoring model is damaged"
+    title = N_("Scoring model is damaged")
 
 
 class ModelVersionMismatch(DomainError):
@@ -29,4 +30,4 @@ class ModelVersionMismatch(DomainError):
 
     status_code = 409
     code = "autoscore-model-version-mismatch"
-    title = "Scoring model was validated with other library versions"
+    title = N_("Scoring model was validated with other library versions")

@@ -4,20 +4,21 @@
 from __future__ import annotations
 
 from waa_ads.core.errors import Conflict, NotFound, Unprocessable
+from waa_ads.core.i18n import N_
 
 
 class EssayModelNotFound(NotFound):
     """No such model in the caller's organization (also one of another organization)."""
 
     code = "essay-model-not-found"
-    title = "Essay model not found"
+    title = N_("Essay model not found")
 
 
 class NoModelForItem(NotFound):
     """No active model scores this response's item (nor had one decided on it)."""
 
     code = "essay-model-not-active"
-    title = "No active essay model for this item"
+    title = N_("No active essay model for this item")
 
 
 class GateFailed(Conflict):
@@ -26,7 +27,7 @@ class GateFailed(Conflict):
     reason; nobody may override it."""
 
     code = "essay-model-gate-failed"
-    title = "The model does not pass the acceptance gate"
+    title = N_("The model does not pass the acceptance gate")
 
 
 class ModelStateConflict(Conflict):
@@ -34,7 +35,7 @@ class ModelStateConflict(Conflict):
     failed, retiring one that is not active)."""
 
     code = "essay-model-state-conflict"
-    title = "Essay model is not in a state that allows this"
+    title = N_("Essay model is not in a state that allows this")
 
 
 class TrainingRequestInvalid(Unprocessable):
@@ -42,7 +43,7 @@ class TrainingRequestInvalid(Unprocessable):
     human scores to train from."""
 
     code = "essay-model-training-invalid"
-    title = "Cannot train a model from this"
+    title = N_("Cannot train a model from this")
 
 
 class TrainingCsvInvalid(Unprocessable):
@@ -50,4 +51,4 @@ class TrainingCsvInvalid(Unprocessable):
     columns, or has rows that do not parse (``invalid_params`` names the lines)."""
 
     code = "essay-model-csv-invalid"
-    title = "Training CSV cannot be read"
+    title = N_("Training CSV cannot be read")

@@ -23,6 +23,7 @@ from waa_ads.content.media.check import (
 )
 from waa_ads.content.rubrics.document import RubricError, RubricScoringError
 from waa_ads.core.errors import Conflict, Forbidden, NotFound, Unprocessable
+from waa_ads.core.i18n import N_
 
 if TYPE_CHECKING:
     from waa_ads.content.transfer import ImportReport
@@ -39,11 +40,13 @@ __all__ = [
     "ItemIdentifierChanged",
     "ItemIdentifierTaken",
     "ItemInUse",
+    "ItemIsTranslation",
     "ItemNotFound",
     "ItemNotPublished",
     "ItemVersionNotFound",
     "ItemVersionStale",
     "ItemVersionWrongStatus",
+    "LanguageNotSupported",
     "MediaError",
     "MediaNotFound",
     "MediaTooLarge",
@@ -60,6 +63,12 @@ __all__ = [
     "RubricScoringError",
     "RubricSlugTaken",
     "RubricVersionNotFound",
+    "StimulusIdentifierTaken",
+    "StimulusInvalid",
+    "StimulusMissing",
+    "StimulusNotFound",
+    "TranslationExists",
+    "TranslationMismatch",
     "UnrecognizedMedia",
     "UnsafeMedia",
     "UnsafePackage",
@@ -81,17 +90,17 @@ class BankNotFound(NotFound):
     """No such bank in the organization, or one the caller may not read."""
 
     code = "item-bank-not-found"
-    title = "Item bank not found"
+    title = N_("Item bank not found")
 
 
 class BankSlugTaken(Conflict):
     code = "item-bank-slug-taken"
-    title = "Item bank slug taken"
+    title = N_("Item bank slug taken")
 
 
 class BankWriteForbidden(Forbidden):
     code = "item-bank-write-forbidden"
-    title = "No write permission on this bank"
+    title = N_("No write permission on this bank")
 
 
 class BankReviewerRequired(Forbidden):
@@ -99,7 +108,7 @@ class BankReviewerRequired(Forbidden):
     the reviewer permission on it."""
 
     code = "item-bank-reviewer-required"
-    title = "Reviewer permission required"
+    title = N_("Reviewer permission required")
 
 
 class BankInUse(Conflict):
@@ -107,7 +116,7 @@ class BankInUse(Conflict):
     it instead."""
 
     code = "item-bank-in-use"
-    title = "Item bank is in use"
+    title = N_("Item bank is in use")
 
 
 # --- items -----------------------------------------------------------------------------------
@@ -118,36 +127,36 @@ class ItemInUse(Conflict):
     uses: archive it instead."""
 
     code = "item-in-use"
-    title = "Item is in use"
+    title = N_("Item is in use")
 
 
 class ItemNotFound(NotFound):
     code = "item-not-found"
-    title = "Item not found"
+    title = N_("Item not found")
 
 
 class ItemVersionNotFound(NotFound):
     code = "item-version-not-found"
-    title = "Item version not found"
+    title = N_("Item version not found")
 
 
 class ItemIdentifierTaken(Conflict):
     code = "item-identifier-taken"
-    title = "Item identifier taken"
+    title = N_("Item identifier taken")
 
 
 class ItemIdentifierChanged(Unprocessable):
     """A new version names another identifier than its item's: identifiers never change."""
 
     code = "item-identifier-changed"
-    title = "Item identifier cannot change"
+    title = N_("Item identifier cannot change")
 
 
 class ItemVersionStale(Conflict):
     """The edit names an ``expected_version`` that is no longer the newest."""
 
     code = "item-version-stale"
-    title = "Item version is not the newest"
+    title = N_("Item version is not the newest")
 
 
 class ItemVersionWrongStatus(Conflict):
@@ -155,47 +164,105 @@ class ItemVersionWrongStatus(Conflict):
     review, or draft where review is not required; retire: published)."""
 
     code = "item-version-wrong-status"
-    title = "Item version status does not allow this"
+    title = N_("Item version status does not allow this")
 
 
 class ItemNotPublished(Conflict):
     code = "item-not-published"
-    title = "Item has no published version"
+    title = N_("Item has no published version")
 
 
 class RubricNeedsExtendedText(Unprocessable):
     code = "rubric-needs-extended-text"
-    title = "Rubric needs an extended-text interaction"
+    title = N_("Rubric needs an extended-text interaction")
+
+
+# --- languages and translations ---------------------------------------------------------------
+
+
+class LanguageNotSupported(Unprocessable):
+    """The language named is not one the product speaks (``core.i18n.LANGUAGES``)."""
+
+    code = "language-not-supported"
+    title = N_("Language not supported")
+
+
+class TranslationMismatch(Unprocessable):
+    """A translation must be answerable and scorable as its source: the same interactions,
+    response identifiers, cardinalities, base types and choice identifiers."""
+
+    code = "translation-mismatch"
+    title = N_("Translation does not match its source")
+
+
+class ItemIsTranslation(Conflict):
+    """A translation is translated through its source, never itself."""
+
+    code = "item-is-translation"
+    title = N_("Item is a translation")
+
+
+class TranslationExists(Conflict):
+    """The item is already written in that language, or has a translation in it."""
+
+    code = "translation-exists"
+    title = N_("Translation already exists")
 
 
 # --- media and rubrics -----------------------------------------------------------------------
 
 
+class StimulusNotFound(NotFound):
+    code = "stimulus-not-found"
+    title = N_("Stimulus not found")
+
+
+class StimulusIdentifierTaken(Conflict):
+    code = "stimulus-identifier-taken"
+    title = N_("Stimulus identifier taken")
+
+
+class StimulusMissing(Unprocessable):
+    """An item refers to a shared stimulus that its bank does not hold (and that what is
+    imported with it does not bring); ``missing`` names each."""
+
+    code = "stimulus-missing"
+    title = N_("Shared stimulus missing")
+
+
+class StimulusInvalid(Unprocessable):
+    """A stimulus document is malformed or unsupported (``detail`` names the element and
+    line), or a stimulus identifier changes."""
+
+    code = "stimulus-invalid"
+    title = N_("Invalid shared stimulus")
+
+
 class MediaNotFound(NotFound):
     code = "media-not-found"
-    title = "Media not found"
+    title = N_("Media not found")
 
 
 class RubricNotFound(NotFound):
     code = "rubric-not-found"
-    title = "Rubric not found"
+    title = N_("Rubric not found")
 
 
 class RubricVersionNotFound(NotFound):
     code = "rubric-version-not-found"
-    title = "Rubric version not found"
+    title = N_("Rubric version not found")
 
 
 class RubricSlugTaken(Conflict):
     code = "rubric-slug-taken"
-    title = "Rubric slug taken"
+    title = N_("Rubric slug taken")
 
 
 class RubricKindChanged(Conflict):
     """A rubric keeps its kind (analytic, holistic...) across versions."""
 
     code = "rubric-kind-changed"
-    title = "Rubric kind cannot change"
+    title = N_("Rubric kind cannot change")
 
 
 # --- import ----------------------------------------------------------------------------------
@@ -203,7 +270,7 @@ class RubricKindChanged(Conflict):
 
 class NothingToImport(Unprocessable):
     code = "nothing-to-import"
-    title = "Nothing to import"
+    title = N_("Nothing to import")
 
 
 class ImportRejected(Unprocessable):
@@ -211,7 +278,7 @@ class ImportRejected(Unprocessable):
     could be); ``report`` says why for each."""
 
     code = "import-rejected"
-    title = "Import rejected"
+    title = N_("Import rejected")
 
     def __init__(self, report: ImportReport) -> None:
         rejected = [o for o in report.outcomes if o.status == "rejected"]

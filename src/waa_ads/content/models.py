@@ -67,6 +67,7 @@ class Item(TimestampMixin, Base):
     __tablename__ = "item"
     __table_args__ = (
         UniqueConstraint("bank_id", "identifier"),
+        UniqueConstraint("translation_of", "language"),
         Index("ix_item_organization_id_status", "organization_id", "status"),
     )
 
@@ -91,6 +92,15 @@ class Item(TimestampMixin, Base):
     search_types: Mapped[str] = mapped_column(String(400), default="|")
     #: Set while archived: left out of searches and exports, still readable by id.
     archived_at: Mapped[datetime | None]
+    #: The language candidates read the item in (a code of ``core.i18n.LANGUAGES``).
+    language: Mapped[str] = mapped_column(String(16), default="en", server_default="en")
+    #: Set on a translation: the item (in the same bank) it is a language variant of. A
+    #: translation is never assembled on its own: delivery shows it in place of its source
+    #: to candidates of its language, and responses, scores and statistics stay the
+    #: source's. Deleting the source deletes its translations.
+    translation_of: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("item.id", ondelete="CASCADE")
+    )
 
 
 class ItemTag(Base):
@@ -189,5 +199,58 @@ class RubricVersion(Base):
     source_yaml: Mapped[str] = mapped_column(Text())
     document: Mapped[dict[str, Any]] = mapped_column(JSONType)
     max_points: Mapped[float]
+    created_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+
+
+class Stimulus(TimestampMixin, Base):
+    """A shared stimulus of a bank (a passage, a picture, a table several items are shown
+    beside). Items name it by ``identifier``; its versions are immutable, and the row
+    carries a summary of the newest one."""
+
+    __tablename__ = "stimulus"
+    __table_args__ = (UniqueConstraint("bank_id", "identifier"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid7)
+    organization_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organization.id", ondelete="CASCADE"), index=True
+    )
+    bank_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("item_bank.id", ondelete="CASCADE"), index=True
+    )
+    identifier: Mapped[str] = mapped_column(String(200))
+    # Summary of the newest version.
+    latest_version: Mapped[int] = mapped_column(Integer(), default=1)
+    title: Mapped[str] = mapped_column(String(500))
+    language: Mapped[str | None] = mapped_column(String(35))
+    content_hash: Mapped[str] = mapped_column(String(64))
+
+
+class StimulusVersion(Base):
+    """One version of a stimulus, never changed once written. An item version pins the
+    stimulus version it is shown with by its ``content_hash`` (the item's
+    ``metadata.stimuli``), as it pins its media by SHA-256."""
+
+    __tablename__ = "stimulus_version"
+    __table_args__ = (
+        UniqueConstraint("stimulus_id", "version"),
+        Index(
+            "ix_stimulus_version_organization_id_content_hash", "organization_id", "content_hash"
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid7)
+    organization_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organization.id", ondelete="CASCADE")
+    )
+    stimulus_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("stimulus.id", ondelete="CASCADE"), index=True
+    )
+    version: Mapped[int] = mapped_column(Integer())
+    definition: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(500))
+    language: Mapped[str | None] = mapped_column(String(35))
+    change_note: Mapped[str | None] = mapped_column(Text())
     created_by: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]

@@ -9,7 +9,7 @@ from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile,
 
 from waa_ads.auth.deps import PrincipalDep
 from waa_ads.auth.errors import CREDENTIAL_ERRORS, RoleRequired, UserNotFound
-from waa_ads.content import assets, schemas, service, transfer
+from waa_ads.content import assets, schemas, service, stimuli, transfer
 from waa_ads.content.errors import (
     MEDIA_REFUSALS,
     BankInUse,
@@ -22,11 +22,13 @@ from waa_ads.content.errors import (
     ItemIdentifierChanged,
     ItemIdentifierTaken,
     ItemInUse,
+    ItemIsTranslation,
     ItemNotFound,
     ItemNotPublished,
     ItemVersionNotFound,
     ItemVersionStale,
     ItemVersionWrongStatus,
+    LanguageNotSupported,
     MediaNotFound,
     NothingToImport,
     PackageBuildError,
@@ -37,12 +39,26 @@ from waa_ads.content.errors import (
     RubricNotFound,
     RubricSlugTaken,
     RubricVersionNotFound,
+    StimulusIdentifierTaken,
+    StimulusInvalid,
+    StimulusMissing,
+    StimulusNotFound,
+    TranslationExists,
+    TranslationMismatch,
     UnsafePackage,
 )
 from waa_ads.content.interchange.qti.writer import write_item
 from waa_ads.content.item.definition import ItemDefinition
 from waa_ads.content.item.responses import response_schema
-from waa_ads.content.models import Item, ItemVersion, MediaAsset, VersionStatus
+from waa_ads.content.item.stimulus import StimulusDefinition
+from waa_ads.content.models import (
+    Item,
+    ItemVersion,
+    MediaAsset,
+    Stimulus,
+    StimulusVersion,
+    VersionStatus,
+)
 from waa_ads.content.sources import parse_source
 from waa_ads.core.deps import SessionDep, SettingsDep
 from waa_ads.core.errors import error_responses
@@ -55,12 +71,18 @@ banks = APIRouter(prefix="/banks", tags=["item banks"])
 items = APIRouter(prefix="/items", tags=["items"])
 media = APIRouter(prefix="/media", tags=["media"])
 rubrics = APIRouter(prefix="/rubrics", tags=["rubrics"])
+shared_stimuli = APIRouter(prefix="/stimuli", tags=["stimuli"])
 
 
 #: Finding an item's version (an item in a bank the caller may not read is not found).
 _ITEM_LOOKUP_ERRORS = (ItemNotFound, ItemVersionNotFound)
 #: Reading an item's source and attaching its rubric.
-_ITEM_SOURCE_ERRORS = (ItemFormatError, RubricVersionNotFound, RubricNeedsExtendedText)
+_ITEM_SOURCE_ERRORS = (
+    ItemFormatError,
+    RubricVersionNotFound,
+    RubricNeedsExtendedText,
+    StimulusMissing,
+)
 
 
 def _pair(item: Item, version: ItemVersion) -> schemas.ItemWithVersion:
@@ -213,6 +235,7 @@ async def remove_member(
         BankNotFound,
         BankWriteForbidden,
         ItemIdentifierTaken,
+        LanguageNotSupported,
         *_ITEM_SOURCE_ERRORS,
     ),
 )
@@ -228,6 +251,7 @@ async def create_item(
         metadata=body.metadata,
         rubric_version_id=body.rubric_version_id,
         change_note=body.change_note,
+        language=body.language,
     )
     return _pair(item, version)
 
@@ -373,6 +397,9 @@ async def get_item(
         BankWriteForbidden,
         ItemVersionStale,
         ItemIdentifierChanged,
+        LanguageNotSupported,
+        TranslationExists,
+        TranslationMismatch,
         *_ITEM_SOURCE_ERRORS,
     ),
 )
@@ -389,8 +416,59 @@ async def update_item(
         rubric_version_id=body.rubric_version_id,
         change_note=body.change_note,
         expected_version=body.expected_version,
+        language=body.language,
     )
     return _pair(item, version)
+
+
+@items.post(
+    "/{item_id}/translations",
+    response_model=schemas.ItemWithVersion,
+    status_code=status.HTTP_201_CREATED,
+    summary="Add a translation: the item in another language, delivered in its place to "
+    "candidates of that language and scored as the item",
+    responses=error_responses(
+        *CREDENTIAL_ERRORS,
+        ItemNotFound,
+        BankWriteForbidden,
+        BankReviewerRequired,
+        ItemIsTranslation,
+        TranslationExists,
+        TranslationMismatch,
+        LanguageNotSupported,
+        *_ITEM_SOURCE_ERRORS,
+    ),
+)
+async def create_translation(
+    session: SessionDep,
+    principal: PrincipalDep,
+    item_id: uuid.UUID,
+    body: schemas.TranslationCreate,
+) -> schemas.ItemWithVersion:
+    definition = parse_source(body.source)
+    item, version = await service.create_translation(
+        session,
+        principal,
+        item_id,
+        definition,
+        language=body.language,
+        change_note=body.change_note,
+        publish=body.publish,
+    )
+    return _pair(item, version)
+
+
+@items.get(
+    "/{item_id}/translations",
+    response_model=list[schemas.ItemRead],
+    summary="The translations of an item (of its source, for a translation)",
+    responses=error_responses(*CREDENTIAL_ERRORS, ItemNotFound),
+)
+async def list_translations(
+    session: SessionDep, principal: PrincipalDep, item_id: uuid.UUID
+) -> list[schemas.ItemRead]:
+    rows = await service.list_translations(session, principal, item_id)
+    return [schemas.ItemRead.model_validate(r) for r in rows]
 
 
 @items.get(
@@ -434,7 +512,10 @@ async def preview_version(
     seed: Annotated[Seed | None, Query(description="Shuffle seed; omit for document order")] = None,
 ) -> schemas.CandidateItem:
     _, row = await service.get_version(session, principal, item_id, version)
-    return schemas.CandidateItem.model_validate(service.candidate_payload(row, seed))
+    shown = await stimuli.for_item_version(session, row)
+    return schemas.CandidateItem.model_validate(
+        service.candidate_payload(row, seed, shared_stimuli=shown)
+    )
 
 
 @items.get(
@@ -779,7 +860,145 @@ async def get_rubric_version(
     return schemas.RubricWithVersion.build(rubric, row)
 
 
+# --- shared stimuli ----------------------------------------------------------------------
+
+
+def _stimulus_pair(stimulus: Stimulus, version: StimulusVersion) -> schemas.StimulusWithVersion:
+    return schemas.StimulusWithVersion(
+        stimulus=schemas.StimulusRead.model_validate(stimulus),
+        version=schemas.StimulusVersionRead.model_validate(version),
+    )
+
+
+async def _stimulus_from(
+    session: SessionDep, principal: PrincipalDep, body: schemas.StimulusCreate
+) -> StimulusDefinition:
+    definition = stimuli.parse_source(body.source.format, body.source.content)
+    if body.media:
+        metadata = {**definition.metadata, "media": dict(body.media)}
+        definition = definition.model_copy(update={"metadata": metadata})
+    # Every picture named (beside the document or in a stored form's metadata) must be the
+    # organization's own.
+    media = definition.metadata.get("media") or {}
+    if not isinstance(media, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in media.items()
+    ):
+        raise StimulusInvalid("metadata.media maps each picture path to a SHA-256")
+    await stimuli.check_media(session, principal.organization_id, media)
+    return definition
+
+
+@banks.post(
+    "/{bank_id}/stimuli",
+    response_model=schemas.StimulusWithVersion,
+    status_code=status.HTTP_201_CREATED,
+    summary="Add a shared stimulus (a passage several items are shown beside)",
+    responses=error_responses(
+        *CREDENTIAL_ERRORS,
+        BankNotFound,
+        BankWriteForbidden,
+        StimulusInvalid,
+        StimulusIdentifierTaken,
+        MediaNotFound,
+    ),
+)
+async def create_stimulus(
+    session: SessionDep, principal: PrincipalDep, bank_id: uuid.UUID, body: schemas.StimulusCreate
+) -> schemas.StimulusWithVersion:
+    """Items refer to it by its identifier (``qti-assessment-stimulus-ref``); its body is
+    sanitized as an item body is."""
+    definition = await _stimulus_from(session, principal, body)
+    row, version, _ = await stimuli.store(
+        session, principal, bank_id, definition, change_note=body.change_note, create_only=True
+    )
+    return _stimulus_pair(row, version)
+
+
+@banks.get(
+    "/{bank_id}/stimuli",
+    response_model=Page[schemas.StimulusRead],
+    summary="A bank's shared stimuli",
+    responses=error_responses(*CREDENTIAL_ERRORS, BankNotFound),
+)
+async def list_stimuli(
+    session: SessionDep,
+    principal: PrincipalDep,
+    bank_id: uuid.UUID,
+    q: Annotated[str | None, Query(max_length=200, description="Text in id or title")] = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+) -> Page[schemas.StimulusRead]:
+    rows, next_cursor = await stimuli.list_in_bank(
+        session, principal, bank_id, text=q, cursor=cursor, limit=limit
+    )
+    return Page(
+        items=[schemas.StimulusRead.model_validate(r) for r in rows], next_cursor=next_cursor
+    )
+
+
+@shared_stimuli.get(
+    "/{stimulus_id}",
+    response_model=schemas.StimulusWithVersion,
+    summary="A shared stimulus with its newest version",
+    responses=error_responses(*CREDENTIAL_ERRORS, StimulusNotFound),
+)
+async def get_stimulus(
+    session: SessionDep, principal: PrincipalDep, stimulus_id: uuid.UUID
+) -> schemas.StimulusWithVersion:
+    return _stimulus_pair(*await stimuli.get_version(session, principal, stimulus_id, None))
+
+
+@shared_stimuli.put(
+    "/{stimulus_id}",
+    response_model=schemas.StimulusWithVersion,
+    summary="Store a stimulus's next version (none when its content is the same)",
+    responses=error_responses(
+        *CREDENTIAL_ERRORS, StimulusNotFound, BankWriteForbidden, StimulusInvalid, MediaNotFound
+    ),
+)
+async def update_stimulus(
+    session: SessionDep,
+    principal: PrincipalDep,
+    stimulus_id: uuid.UUID,
+    body: schemas.StimulusCreate,
+) -> schemas.StimulusWithVersion:
+    """Item versions stored before keep showing the version they were stored with; an
+    item's next version shows this one."""
+    definition = await _stimulus_from(session, principal, body)
+    row, version = await stimuli.update(
+        session, principal, stimulus_id, definition, change_note=body.change_note
+    )
+    return _stimulus_pair(row, version)
+
+
+@shared_stimuli.get(
+    "/{stimulus_id}/versions/{version}",
+    response_model=schemas.StimulusVersionRead,
+    summary="One version of a shared stimulus",
+    responses=error_responses(*CREDENTIAL_ERRORS, StimulusNotFound),
+)
+async def get_stimulus_version(
+    session: SessionDep, principal: PrincipalDep, stimulus_id: uuid.UUID, version: Version
+) -> schemas.StimulusVersionRead:
+    _, row = await stimuli.get_version(session, principal, stimulus_id, version)
+    return schemas.StimulusVersionRead.model_validate(row)
+
+
+@shared_stimuli.get(
+    "/{stimulus_id}/versions/{version}/preview",
+    response_model=schemas.CandidateStimulus,
+    summary="A stimulus version as a candidate's player receives it beside its items",
+    responses=error_responses(*CREDENTIAL_ERRORS, StimulusNotFound),
+)
+async def preview_stimulus(
+    session: SessionDep, principal: PrincipalDep, stimulus_id: uuid.UUID, version: Version
+) -> schemas.CandidateStimulus:
+    _, row = await stimuli.get_version(session, principal, stimulus_id, version)
+    return schemas.CandidateStimulus.model_validate(stimuli.preview(row))
+
+
 router.include_router(banks)
+router.include_router(shared_stimuli)
 router.include_router(items)
 router.include_router(media)
 router.include_router(rubrics)

@@ -109,11 +109,90 @@ class ItemSource(BaseModel):
     content: str | dict[str, Any]
 
 
+class StimulusSource(BaseModel):
+    """A shared stimulus as its author wrote it: ``qti`` (a ``qti-assessment-stimulus``
+    or QTI 2.2 ``assessmentStimulus`` XML document) or ``definition`` (the stored JSON
+    form, as ``GET /stimuli/{id}/versions/{version}`` returns it)."""
+
+    format: Literal["qti", "definition"]
+    content: str | dict[str, Any]
+
+
+class StimulusCreate(BaseModel):
+    source: StimulusSource
+    media: dict[str, Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]] = Field(
+        default_factory=dict,
+        description="Each media path the body uses (an img src), with the SHA-256 of a media "
+        "asset of the organization (POST /api/v1/media) that candidates are shown there.",
+        max_length=200,
+    )
+    change_note: str | None = Field(default=None, max_length=2000)
+
+
+class StimulusRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    bank_id: uuid.UUID
+    identifier: str
+    title: str
+    language: str | None
+    latest_version: int
+    content_hash: str = Field(description="SHA-256 of the newest version's stored form.")
+    created_at: datetime
+    updated_at: datetime
+
+
+class StimulusVersionRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    stimulus_id: uuid.UUID
+    version: int
+    title: str
+    language: str | None
+    definition: dict[str, Any] = Field(
+        description="The stored form: identifier, title, language, body (sanitized XHTML), "
+        "metadata.media."
+    )
+    content_hash: str
+    change_note: str | None
+    created_by: str | None
+    created_at: datetime
+
+
+class StimulusWithVersion(BaseModel):
+    stimulus: StimulusRead
+    version: StimulusVersionRead
+
+
 class ItemCreate(BaseModel):
     source: ItemSource
     metadata: ItemMetadata = Field(default_factory=ItemMetadata)
     rubric_version_id: uuid.UUID | None = None
     change_note: str | None = Field(default=None, max_length=2000)
+    language: str | None = Field(
+        default=None,
+        max_length=16,
+        description="The language candidates read the item in (a code of the product's "
+        "languages: en, fr...); omitted: the one the document declares (QTI xml:lang, "
+        "native language) if the product speaks it, else the organization's default.",
+    )
+
+
+class TranslationCreate(BaseModel):
+    """A translation of an item: the same interactions, response identifiers,
+    cardinalities and choice identifiers as its source, in another language."""
+
+    source: ItemSource
+    language: str | None = Field(
+        default=None,
+        max_length=16,
+        description="The translation's language (en, fr...); omitted: the one the document "
+        "declares.",
+    )
+    change_note: str | None = Field(default=None, max_length=2000)
+    publish: bool = Field(default=False, description="Publish the translation at once.")
 
 
 class ItemUpdate(PatchModel):
@@ -128,6 +207,9 @@ class ItemUpdate(PatchModel):
     change_note: str | None = Field(default=None, max_length=2000)
     expected_version: Version | None = Field(
         default=None, description="Refuse (409) if the newest version is not this one."
+    )
+    language: str | None = Field(
+        default=None, max_length=16, description="Change the item's language (en, fr...)."
     )
 
 
@@ -147,6 +229,11 @@ class ItemRead(BaseModel):
     created_at: datetime
     updated_at: datetime
     archived_at: datetime | None = Field(description="When it was archived; null if not.")
+    language: str = Field(description="The language candidates read the item in.")
+    translation_of: uuid.UUID | None = Field(
+        description="On a translation: the item it translates (delivered in its place to "
+        "candidates of its language, scored and analysed as that item); null otherwise."
+    )
 
 
 class ItemVersionRead(BaseModel):
@@ -243,6 +330,14 @@ class ImportedItemOutcome(BaseModel):
     version: int | None = Field(description="The item version the import stored.")
 
 
+class ImportedStimulusOutcome(BaseModel):
+    source: str
+    identifier: str
+    status: Literal["imported", "new_version", "unchanged", "not_imported"]
+    stimulus_id: uuid.UUID | None
+    version: int | None
+
+
 class ImportReportRead(BaseModel):
     """What an import did, item by item."""
 
@@ -252,6 +347,11 @@ class ImportReportRead(BaseModel):
     new_versions: int = Field(description="Items stored as new versions of existing items.")
     rejected: int = Field(description="Items refused (listed with their reason).")
     items: list[ImportedItemOutcome]
+    stimuli: list[ImportedStimulusOutcome] = Field(
+        default_factory=list,
+        description="The shared stimuli the import brought, each stored as a new stimulus, "
+        "a new version, or left unchanged (the bank holds it as it is).",
+    )
     warnings: list[str]
 
 
@@ -382,6 +482,31 @@ class CandidateInteraction(_Rendered):
     orientation: str | None = None
 
 
+class CandidateFeedback(CandidateReply):
+    """Feedback a candidate's answer selected, shown when the assessment's feedback policy
+    allows it (see content/render/feedback.py)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: Literal["block", "inline", "modal"] = Field(
+        description="Where the item holds it: a feedback block or inline of its body, or "
+        "modal feedback (after the body)."
+    )
+    title: str | None = Field(description="A modal feedback's title, when it has one.")
+    html: str = Field(description="The feedback as a sanitized polyglot HTML fragment.")
+
+
+class CandidateStimulus(_Rendered):
+    """A shared stimulus shown beside the item: its title and sanitized body, nothing
+    else of the bank's record. Items that share one carry the same ``identifier``, so a
+    player shows (and a screen reader reads) it once for the group."""
+
+    identifier: str
+    title: str
+    language: str | None
+    html: str = Field(description="The body as a sanitized polyglot HTML fragment.")
+
+
 class CandidateItem(_Rendered):
     """An item as a candidate's player receives it: never a correct response, a mapping,
     response processing, a rubric or scoring notes (see content/render/candidate.py)."""
@@ -391,3 +516,8 @@ class CandidateItem(_Rendered):
     language: str | None
     html: str = Field(description="The body as a sanitized polyglot HTML fragment.")
     interactions: list[CandidateInteraction]
+    stimuli: list[CandidateStimulus] | None = Field(
+        default=None,
+        description="The shared stimuli to show beside the item, in order (only sent when "
+        "the item has any).",
+    )

@@ -6,6 +6,7 @@ Services flush, never commit. Every change is audited, naming people by id only.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import uuid
@@ -21,8 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from waa_ads.audit import service as audit
 from waa_ads.auth.deps import Principal
 from waa_ads.auth.errors import RoleRequired, UserNotFound
-from waa_ads.auth.models import Role, User
-from waa_ads.content import schemas
+from waa_ads.auth.models import Organization, Role, User
+from waa_ads.content import schemas, stimuli
 from waa_ads.content.errors import (
     BankInUse,
     BankNotFound,
@@ -32,15 +33,21 @@ from waa_ads.content.errors import (
     ItemIdentifierChanged,
     ItemIdentifierTaken,
     ItemInUse,
+    ItemIsTranslation,
     ItemNotFound,
     ItemNotPublished,
     ItemVersionNotFound,
     ItemVersionStale,
     ItemVersionWrongStatus,
+    LanguageNotSupported,
     RubricNeedsExtendedText,
     RubricVersionNotFound,
+    TranslationExists,
+    TranslationMismatch,
 )
+from waa_ads.content.item import templates
 from waa_ads.content.item.definition import InteractionType, ItemDefinition
+from waa_ads.content.item.variants import variant_mismatch
 from waa_ads.content.models import (
     BankMember,
     BankPermission,
@@ -52,6 +59,8 @@ from waa_ads.content.models import (
     VersionStatus,
 )
 from waa_ads.content.render.candidate import candidate_view
+from waa_ads.content.render.feedback import candidate_feedback
+from waa_ads.core import i18n
 from waa_ads.core.db import Base, utcnow, uuid7
 from waa_ads.core.pagination import paginate
 from waa_ads.core.tenancy import get_scoped, scoped
@@ -312,8 +321,9 @@ async def restore_bank(session: AsyncSession, principal: Principal, bank_id: uui
 
 
 async def delete_bank(session: AsyncSession, principal: Principal, bank_id: uuid.UUID) -> None:
-    """Delete a bank with its items, their versions and its permissions (admins). Refused
-    (BankInUse, nothing deleted) when an assessment or an attempt uses any of its items."""
+    """Delete a bank with its items, their versions, its shared stimuli and its permissions
+    (admins). Refused (BankInUse, nothing deleted) when an assessment or an attempt uses
+    any of its items."""
     if not principal.has_any(Role.admin):
         raise RoleRequired("deleting an item bank needs the admin role")
     bank = (await bank_access(session, principal, bank_id)).bank
@@ -326,6 +336,7 @@ async def delete_bank(session: AsyncSession, principal: Principal, bank_id: uuid
     if not await _delete_items(session, item_ids):
         raise BankInUse("attempts or results used items of this bank; archive it instead")
     await session.execute(delete(BankMember).where(BankMember.bank_id == bank.id))
+    await stimuli.delete_in_bank(session, bank.id)
     await session.execute(delete(ItemBank).where(ItemBank.id == bank.id))
     await audit.record(
         session,
@@ -402,6 +413,41 @@ async def list_members(
         .scalars()
         .all()
     )
+
+
+# --- languages -----------------------------------------------------------------------------
+
+
+def language_code(tag: str | None) -> str | None:
+    """The product language (a code of ``i18n.LANGUAGES``) a document's language tag
+    names: the tag itself, in any case, or its primary language (``fr-CA`` is ``fr``);
+    None when the product does not speak it."""
+    if not tag:
+        return None
+    by_lower = {code.lower(): code for code in i18n.LANGUAGES}
+    wanted = tag.strip().replace("_", "-").lower()
+    return by_lower.get(wanted) or by_lower.get(wanted.split("-")[0])
+
+
+def check_language(code: str) -> str:
+    """``code`` if the product speaks it, else :class:`LanguageNotSupported` (422)."""
+    if code not in i18n.LANGUAGES:
+        raise LanguageNotSupported(
+            f"{code!r} is not a language of this product; use one of "
+            + ", ".join(sorted(i18n.LANGUAGES)),
+            extra={"languages": sorted(i18n.LANGUAGES)},
+        )
+    return code
+
+
+async def default_language(session: AsyncSession, organization_id: uuid.UUID) -> str:
+    """The language of items that name none: the organization's default, else English."""
+    code = (
+        await session.execute(
+            select(Organization.default_locale).where(Organization.id == organization_id)
+        )
+    ).scalar_one_or_none()
+    return code if code is not None and code in i18n.LANGUAGES else i18n.DEFAULT
 
 
 # --- items -------------------------------------------------------------------------------
@@ -540,6 +586,11 @@ class NewItem:
     rubric_version_id: uuid.UUID | None = None
     change_note: str | None = None
     audit_data: dict[str, object] | None = None
+    #: The item's language (a code of ``i18n.LANGUAGES``); None: the one the document
+    #: declares if the product speaks it, else the organization's default.
+    language: str | None = None
+    #: The item this one translates (see :func:`create_translation`).
+    translation_of: uuid.UUID | None = None
 
 
 async def create_item(
@@ -552,8 +603,9 @@ async def create_item(
     rubric_version_id: uuid.UUID | None = None,
     change_note: str | None = None,
     audit_data: dict[str, object] | None = None,
+    language: str | None = None,
 ) -> tuple[Item, ItemVersion]:
-    new = NewItem(definition, metadata, rubric_version_id, change_note, audit_data)
+    new = NewItem(definition, metadata, rubric_version_id, change_note, audit_data, language)
     ((item, version),) = await create_items(session, principal, bank_id, [new])
     return item, version
 
@@ -580,14 +632,38 @@ class _NewRows:
     tags: list[dict[str, Any]]
 
 
+def _with_language(new: NewItem) -> NewItem:
+    """A language given beside the document is written into it (its ``xml:lang`` when
+    exported), unless the document already says it."""
+    if new.language is None or language_code(new.definition.language) == new.language:
+        return new
+    definition = new.definition.model_copy(update={"language": new.language})
+    return dataclasses.replace(new, definition=definition)
+
+
+async def _with_stimuli(
+    session: AsyncSession, bank_id: uuid.UUID, new_items: Sequence[NewItem]
+) -> list[NewItem]:
+    """Each item with the shared stimuli it refers to pinned to the bank's newest versions
+    (content/stimuli.py); a stimulus the bank lacks refuses the batch (StimulusMissing)."""
+    pinned: list[NewItem] = []
+    for new in new_items:
+        definition = await stimuli.pin(session, bank_id, new.definition)
+        pinned.append(
+            new if definition is new.definition else dataclasses.replace(new, definition=definition)
+        )
+    return pinned
+
+
 async def _check_new_items(
     session: AsyncSession,
     principal: Principal,
     bank_id: uuid.UUID,
     new_items: Sequence[NewItem],
     publish: bool,
-) -> None:
-    """Check that the items may be created, in one round of checks."""
+) -> str:
+    """Check that the items may be created, in one round of checks; returns the language
+    of items that name none (the organization's default)."""
     access = await bank_access(session, principal, bank_id)
     _require_write(access)
     if publish and access.bank.review_required and not access.can_review:
@@ -610,10 +686,17 @@ async def _check_new_items(
         await _check_rubric(
             session, principal.organization_id, new.rubric_version_id, new.definition
         )
+        if new.language is not None:
+            check_language(new.language)
+    return await default_language(session, principal.organization_id)
 
 
 def _new_item_rows(
-    principal: Principal, bank_id: uuid.UUID, new_items: Sequence[NewItem], publish: bool
+    principal: Principal,
+    bank_id: uuid.UUID,
+    new_items: Sequence[NewItem],
+    publish: bool,
+    default: str,
 ) -> _NewRows:
     """The rows of checked new items."""
     now = utcnow()
@@ -660,6 +743,8 @@ def _new_item_rows(
                     values["subject"],
                 ),
                 "archived_at": None,
+                "language": new.language or language_code(new.definition.language) or default,
+                "translation_of": new.translation_of,
                 "created_at": now,
                 "updated_at": now,
             }
@@ -709,8 +794,10 @@ async def create_items(
 
     Returns the ORM rows, attached to the session; :func:`insert_items` does the same
     work without them, for bulk work."""
-    await _check_new_items(session, principal, bank_id, new_items, publish)
-    rows = _new_item_rows(principal, bank_id, new_items, publish)
+    new_items = [_with_language(new) for new in new_items]
+    default = await _check_new_items(session, principal, bank_id, new_items, publish)
+    new_items = await _with_stimuli(session, bank_id, new_items)
+    rows = _new_item_rows(principal, bank_id, new_items, publish, default)
     created = [
         (Item(**item), ItemVersion(**version))
         for item, version in zip(rows.items, rows.versions, strict=True)
@@ -737,11 +824,13 @@ async def insert_items(
     ``BULK_CHUNK`` items and without ORM objects, so that only one chunk's rows are in
     memory at a time. All of it is in the caller's transaction. The session's identity
     map does not hold the new rows."""
-    await _check_new_items(session, principal, bank_id, new_items, publish)
+    new_items = [_with_language(new) for new in new_items]
+    default = await _check_new_items(session, principal, bank_id, new_items, publish)
+    new_items = await _with_stimuli(session, bank_id, new_items)
     created: list[CreatedItem] = []
     for start in range(0, len(new_items), BULK_CHUNK):
         chunk = new_items[start : start + BULK_CHUNK]
-        rows = _new_item_rows(principal, bank_id, chunk, publish)
+        rows = _new_item_rows(principal, bank_id, chunk, publish, default)
         await _bulk_insert(session, Item, rows.items)
         await _bulk_insert(session, ItemVersion, rows.versions)
         await _bulk_insert(session, ItemTag, rows.tags)
@@ -850,10 +939,16 @@ async def update_item(
     rubric_version_id: uuid.UUID | None,
     change_note: str | None,
     expected_version: int | None,
+    language: str | None = None,
 ) -> tuple[Item, ItemVersion]:
     """Change the draft in place (an item in review returns to draft), or start a new draft
     version when the newest version is published or retired: published versions never
-    change."""
+    change.
+
+    ``language`` (checked against ``i18n.LANGUAGES``) changes the item's language; without
+    it an item that translates none follows what a new document declares, when the
+    product speaks it. A translation's new document must still match its source
+    (:class:`TranslationMismatch`)."""
     item, latest = await get_version(session, principal, item_id)
     # Lock the version: an edit and a publish of the same draft must not interleave. FOR NO
     # KEY UPDATE (not FOR UPDATE): rows that merely refer to the version (a rating task, an
@@ -872,6 +967,21 @@ async def update_item(
         )
     current = ItemDefinition.from_dict(latest.definition)
     new_definition = definition or current
+    new_language = item.language
+    if language is not None:
+        new_language = check_language(language)
+    elif definition is not None and item.translation_of is None:
+        new_language = language_code(definition.language) or item.language
+    if item.translation_of is not None:
+        if definition is not None:
+            await _check_variant(session, item.translation_of, definition)
+        new_definition = new_definition.model_copy(update={"language": new_language})
+    if new_language != item.language:
+        await _check_language_free(session, item, new_language)
+        item.language = new_language
+    if language is not None and language_code(new_definition.language) != new_language:
+        new_definition = new_definition.model_copy(update={"language": new_language})
+    new_definition = await stimuli.pin(session, item.bank_id, new_definition)
     new_metadata = metadata or metadata_of(latest)
     rubric = rubric_version_id if rubric_version_id is not None else latest.rubric_version_id
     await _check_rubric(session, principal.organization_id, rubric, new_definition)
@@ -905,6 +1015,199 @@ async def update_item(
         data={"version": target.version, "content_hash": target.content_hash},
     )
     return item, target
+
+
+# --- translations --------------------------------------------------------------------------
+
+
+async def _newest(session: AsyncSession, item: Item) -> tuple[ItemDefinition, uuid.UUID | None]:
+    """The definition and rubric of the item's published version, else its newest."""
+    version = item.published_version or item.latest_version
+    definition, rubric = (
+        await session.execute(
+            select(ItemVersion.definition, ItemVersion.rubric_version_id).where(
+                ItemVersion.item_id == item.id, ItemVersion.version == version
+            )
+        )
+    ).one()
+    return ItemDefinition.from_dict(definition), rubric
+
+
+async def _check_variant(
+    session: AsyncSession, source_id: uuid.UUID, definition: ItemDefinition
+) -> None:
+    source = await session.get(Item, source_id)
+    assert source is not None
+    problem = variant_mismatch((await _newest(session, source))[0], definition)
+    if problem is not None:
+        raise TranslationMismatch(
+            f"a translation is answered and scored as its source, but {problem}",
+            extra={"source_item_id": str(source_id)},
+        )
+
+
+async def _check_language_free(session: AsyncSession, item: Item, language: str) -> None:
+    """No other member of the item's group of variants (its source and the source's
+    translations) is in ``language``."""
+    source_id = item.translation_of or item.id
+    taken = (
+        await session.execute(
+            select(Item.id).where(
+                (Item.id == source_id) | (Item.translation_of == source_id),
+                Item.id != item.id,
+                Item.language == language,
+            )
+        )
+    ).first()
+    if taken is not None:
+        raise TranslationExists(
+            f"item {taken[0]} of the same group is already in {language!r}",
+            extra={"item_id": str(taken[0]), "language": language},
+        )
+
+
+#: The key of an item document's metadata naming the item (by identifier, in the same
+#: bank) it translates.
+TRANSLATION_OF = "translation_of"
+
+
+async def link_imported_translations(
+    session: AsyncSession, bank_id: uuid.UUID, imported: Sequence[tuple[uuid.UUID, ItemDefinition]]
+) -> list[str]:
+    """Link each newly imported item whose document names the item it translates
+    (``metadata.translation_of``: an identifier in the bank) to that item, as
+    :func:`create_translation` would have made it. One that cannot be (no such item, no
+    language the product speaks, a language taken, not answerable as the item) stays an
+    item of its own; the returned warnings say why, one per item."""
+    warnings: list[str] = []
+    for item_id, definition in imported:
+        named = definition.metadata.get(TRANSLATION_OF)
+        if not isinstance(named, str):
+            continue
+        where = f"{definition.identifier}: not linked as a translation of {named!r}"
+        source = (
+            await session.execute(
+                select(Item).where(
+                    Item.bank_id == bank_id,
+                    Item.identifier == named,
+                    Item.translation_of.is_(None),
+                )
+            )
+        ).scalar_one_or_none()
+        code = language_code(definition.language)
+        if source is None:
+            warnings.append(f"{where}: the bank has no such item")
+            continue
+        if code is None or code == source.language:
+            warnings.append(f"{where}: its language is not another language of the product")
+            continue
+        taken = (
+            await session.execute(
+                select(Item.id).where(Item.translation_of == source.id, Item.language == code)
+            )
+        ).first()
+        problem = variant_mismatch((await _newest(session, source))[0], definition)
+        if taken is not None or problem is not None:
+            warnings.append(f"{where}: " + (problem or f"it has a translation in {code!r}"))
+            continue
+        await session.execute(
+            update(Item)
+            .where(Item.id == item_id)
+            .values(translation_of=source.id, language=code)
+            .execution_options(synchronize_session="fetch")
+        )
+    return warnings
+
+
+def translation_identifier(source_identifier: str, language: str) -> str:
+    """A translation's identifier in its bank: its source's with the language appended
+    (identifiers are unique per bank)."""
+    return f"{source_identifier[: 200 - len(language) - 1]}.{language}"
+
+
+async def create_translation(
+    session: AsyncSession,
+    principal: Principal,
+    item_id: uuid.UUID,
+    definition: ItemDefinition,
+    *,
+    language: str | None,
+    change_note: str | None = None,
+    publish: bool = False,
+) -> tuple[Item, ItemVersion]:
+    """Add ``definition`` as the item's variant in ``language`` (None: the language the
+    document declares): a new item of the same bank, linked to the source, whose
+    identifier is :func:`translation_identifier` and which carries no tags of its own
+    (assessments draw the source; delivery shows the variant in its place).
+
+    Refused: a language the product does not speak (422), the source's own language or
+    one it already has a translation in (409 :class:`TranslationExists`), a translation
+    as the source (409 :class:`ItemIsTranslation`), a document not answerable as the
+    source (422 :class:`TranslationMismatch`)."""
+    source = await get_item(session, principal, item_id)
+    if source.translation_of is not None:
+        raise ItemIsTranslation(
+            f"item {item_id} is a translation; translate its source {source.translation_of}",
+            extra={"source_item_id": str(source.translation_of)},
+        )
+    _require_write(await bank_access(session, principal, source.bank_id))
+    code = language if language is not None else language_code(definition.language)
+    if code is None:
+        raise LanguageNotSupported(
+            "name the translation's language (the document declares "
+            + (repr(definition.language) if definition.language else "none")
+            + "); use one of "
+            + ", ".join(sorted(i18n.LANGUAGES)),
+            extra={"languages": sorted(i18n.LANGUAGES)},
+        )
+    check_language(code)
+    if code == source.language:
+        raise TranslationExists(
+            f"the item itself is in {code!r}", extra={"item_id": str(source.id), "language": code}
+        )
+    await _check_language_free(session, source, code)
+    await _check_variant(session, source.id, definition)
+    identifier = translation_identifier(source.identifier, code)
+    # The document names its item, so an export (native) and an import keep the link.
+    variant = definition.model_copy(
+        update={
+            "identifier": identifier,
+            "language": code,
+            "metadata": {**definition.metadata, TRANSLATION_OF: source.identifier},
+        }
+    )
+    # The translation is rated with its source's rubric, as it is scored as its source.
+    _, rubric_version_id = await _newest(session, source)
+    new = NewItem(
+        variant,
+        schemas.ItemMetadata(),
+        rubric_version_id=rubric_version_id,
+        change_note=change_note,
+        audit_data={"translation_of": str(source.id), "language": code},
+        language=code,
+        translation_of=source.id,
+    )
+    ((item, version),) = await create_items(
+        session, principal, source.bank_id, [new], publish=publish
+    )
+    return item, version
+
+
+async def list_translations(
+    session: AsyncSession, principal: Principal, item_id: uuid.UUID
+) -> Sequence[Item]:
+    """The translations of an item (of its source, for a translation), by language."""
+    item = await get_item(session, principal, item_id)
+    source_id = item.translation_of or item.id
+    return (
+        (
+            await session.execute(
+                select(Item).where(Item.translation_of == source_id).order_by(Item.language)
+            )
+        )
+        .scalars()
+        .all()
+    )
 
 
 async def _transition(
@@ -1034,7 +1337,10 @@ async def search_items(
     archived: bool = False,
 ) -> tuple[Sequence[Item], str | None]:
     """Items matching every filter given; archived ones only with ``archived``."""
-    stmt = scoped(select(Item), Item, principal.organization_id)
+    # Translations are reached through their source (list_translations).
+    stmt = scoped(select(Item), Item, principal.organization_id).where(
+        Item.translation_of.is_(None)
+    )
     if not archived:
         stmt = stmt.where(Item.archived_at.is_(None))
     if bank_id is not None:
@@ -1070,10 +1376,19 @@ def candidate_payload(
     seed: int | None,
     *,
     media_url: Callable[[str], str] = staff_media_url,
+    template_seed: int | None = None,
+    locale: str | None = None,
+    shared_stimuli: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """What a candidate's player receives for an item version; each media path of the item
-    resolves to ``media_url(sha256)`` (staff previews: the signed-in media route)."""
+    resolves to ``media_url(sha256)`` (staff previews: the signed-in media route). A cloned
+    item shows the instance of ``template_seed`` (a preview without one: of seed 0). The
+    words the renderer adds are in ``locale`` (the locale in force when ``None``).
+    ``shared_stimuli``: the item's stimuli as :func:`stimuli.candidate_stimuli` renders
+    them, sent as ``stimuli`` when there are any."""
     definition = ItemDefinition.from_dict(version.definition)
+    if definition.is_template:
+        definition = templates.instantiate(definition, template_seed or 0)
     refs: dict[str, str] = dict(definition.metadata.get("media") or {})
 
     def norm(path: str) -> str:
@@ -1088,4 +1403,32 @@ def candidate_payload(
                 return media_url(sha)
         return path
 
-    return candidate_view(definition, shuffle_seed=seed, resolve_media=resolve)
+    payload = candidate_view(definition, shuffle_seed=seed, resolve_media=resolve, locale=locale)
+    if shared_stimuli:
+        payload["stimuli"] = shared_stimuli
+    return payload
+
+
+def candidate_item_feedback(
+    definition: ItemDefinition,
+    outcomes: dict[str, Any],
+    *,
+    media_url: Callable[[str], str] = staff_media_url,
+) -> list[dict[str, Any]]:
+    """The feedback ``outcomes`` (of response processing) select for ``definition`` (the
+    item as the candidate saw it: a cloned item's instance), rendered like the item's body,
+    each media path resolving to ``media_url(sha256)``. Only for a candidate whose
+    assessment's feedback policy allows it (content/render/feedback.py)."""
+    by_path = {
+        "/".join(p for p in known.split("/") if p not in ("", ".", "..")): sha
+        for known, sha in dict(definition.metadata.get("media") or {}).items()
+    }
+
+    def resolve(path: str) -> str:
+        wanted = "/".join(p for p in path.split("/") if p not in ("", ".", ".."))
+        for known, sha in by_path.items():
+            if known == wanted or known.endswith("/" + wanted) or wanted.endswith("/" + known):
+                return media_url(sha)
+        return path
+
+    return candidate_feedback(definition, outcomes, resolve_media=resolve)

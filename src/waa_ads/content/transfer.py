@@ -17,7 +17,7 @@ import json
 import threading
 import uuid
 import zipfile
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -29,13 +29,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from waa_ads.auth.deps import Principal
-from waa_ads.content import assets, schemas, service
+from waa_ads.content import assets, schemas, service, stimuli
 from waa_ads.content.errors import BankWriteForbidden, ImportRejected, NothingToImport
 from waa_ads.content.interchange.native import load_native
 from waa_ads.content.interchange.qti.package import (
     DEFAULT_LIMITS,
     PackageBuildError,
     PackageError,
+    PackageStimulus,
     UnsafePackage,
     build_package,
     iter_package_items,
@@ -43,11 +44,20 @@ from waa_ads.content.interchange.qti.package import (
     rewrite_references,
 )
 from waa_ads.content.interchange.qti.reader import parse_item
+from waa_ads.content.interchange.qti.stimulus import is_stimulus, parse_stimulus, write_stimulus
 from waa_ads.content.interchange.qti.writer import write_item
 from waa_ads.content.item.definition import ItemDefinition, ItemFormatError
+from waa_ads.content.item.stimulus import StimulusDefinition
 from waa_ads.content.item.validation import validate_item
 from waa_ads.content.media.check import MediaError
-from waa_ads.content.models import Item, ItemTag, ItemVersion, MediaAsset, VersionStatus
+from waa_ads.content.models import (
+    Item,
+    ItemTag,
+    ItemVersion,
+    MediaAsset,
+    Stimulus,
+    VersionStatus,
+)
 from waa_ads.content.sources import check_document_metadata
 from waa_ads.core.errors import DomainError
 from waa_ads.core.storage import BlobStore
@@ -60,6 +70,15 @@ PACKAGE_BATCH = 100
 
 
 @dataclass
+class StimulusCandidate:
+    """A shared stimulus a package brings with its items: parsed, with its media."""
+
+    source: str
+    stimulus: StimulusDefinition
+    media: dict[str, bytes] = field(default_factory=dict)
+
+
+@dataclass
 class ImportCandidate:
     """One item found in what is being imported: parsed, or with the reason it was not."""
 
@@ -67,6 +86,8 @@ class ImportCandidate:
     item: ItemDefinition | None = None
     error: str | None = None
     media: dict[str, bytes] = field(default_factory=dict)
+    #: The shared stimuli the package holds for the item (by identifier).
+    stimuli: list[StimulusCandidate] = field(default_factory=list)
 
 
 ImportMode = Literal["all", "partial"]
@@ -83,11 +104,24 @@ class ItemOutcome:
     version: int | None = None
 
 
+StimulusStatus = Literal["imported", "new_version", "unchanged", "not_imported"]
+
+
+@dataclass
+class StimulusOutcome:
+    source: str
+    identifier: str
+    status: StimulusStatus = "not_imported"
+    stimulus_id: uuid.UUID | None = None
+    version: int | None = None
+
+
 @dataclass
 class ImportReport:
     outcomes: list[ItemOutcome]
     warnings: list[str] = field(default_factory=list)
     mode: ImportMode = "all"
+    stimuli: list[StimulusOutcome] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -110,6 +144,16 @@ class ImportReport:
                     "version": o.version,
                 }
                 for o in self.outcomes
+            ],
+            "stimuli": [
+                {
+                    "source": s.source,
+                    "identifier": s.identifier,
+                    "status": s.status,
+                    "stimulus_id": str(s.stimulus_id) if s.stimulus_id else None,
+                    "version": s.version,
+                }
+                for s in self.stimuli
             ],
             "warnings": self.warnings,
         }
@@ -171,6 +215,47 @@ def _parse_one(source: str, data: bytes, document: etree._Element | None = None)
     return ImportCandidate(source, item=item)
 
 
+def _attach_stimuli(
+    candidate: ImportCandidate,
+    package: str,
+    stimuli: Sequence[PackageStimulus],
+    read: dict[str, StimulusCandidate | str],
+) -> None:
+    """Parse the stimuli a package item refers to (each file once per package) onto its
+    candidate; a stimulus that cannot be read, or whose identifier is not the one the
+    item names, rejects the item with the reason."""
+    item = candidate.item
+    if item is None or not stimuli:
+        return
+    by_identifier: dict[str, StimulusCandidate] = {}
+    for packaged in stimuli:
+        known = read.get(packaged.path)
+        if known is None:
+            try:
+                known = StimulusCandidate(
+                    f"{package}:{packaged.path}",
+                    parse_stimulus(packaged.xml),
+                    packaged.media_by_path,
+                )
+            except ItemFormatError as exc:
+                known = f"its shared stimulus {packaged.path!r}: {exc.detail}"
+            read[packaged.path] = known
+        if isinstance(known, str):
+            candidate.item, candidate.error = None, known
+            return
+        by_identifier[known.stimulus.identifier] = known
+    for ref in item.stimuli:
+        if ref.identifier not in by_identifier:
+            candidate.item = None
+            candidate.error = (
+                f"item {item.identifier!r} refers to the shared stimulus {ref.identifier!r} "
+                f"({ref.href}), but that file is the stimulus "
+                + ", ".join(repr(i) for i in by_identifier)
+            )
+            return
+    candidate.stimuli = [by_identifier[ref.identifier] for ref in item.stimuli]
+
+
 def _stored_form(data: bytes) -> ItemDefinition:
     """An item in the stored form, as :func:`export_native` writes it."""
     try:
@@ -188,6 +273,7 @@ def candidates_from_bytes(name: str, data: bytes) -> list[ImportCandidate]:
     YAML/JSON file. A package refused as a whole raises PackageError."""
     if name.lower().endswith(".zip") or data[:4] == b"PK\x03\x04":
         found: list[ImportCandidate] = []
+        read_stimuli: dict[str, StimulusCandidate | str] = {}
         # Each item is parsed once: the package's reader parses its XML to check it, and
         # the item is built from that tree. Read a batch, then build it: alternating item
         # by item between the two costs about a tenth more (measured), and holding every
@@ -204,6 +290,7 @@ def candidates_from_bytes(name: str, data: bytes) -> list[ImportCandidate]:
                 )
                 candidate.source = label
                 candidate.media = resource.media_by_path
+                _attach_stimuli(candidate, name, resource.stimuli, read_stimuli)
                 found.append(candidate)
         if not found:
             raise PackageError("the package holds no QTI items")
@@ -221,7 +308,10 @@ def candidates_from_path(path: Path) -> list[ImportCandidate]:
 
     An item file (not a package) brings the media files it refers to from beside it on
     disk (``../media/chart.svg`` from ``items/``), as a package would; a reference to a
-    file that is not there refuses the item, naming it and the path.
+    file that is not there refuses the item, naming it and the path. Its shared stimuli
+    come from beside it too when their ``href`` names a stimulus file there (with that
+    file's pictures), else from the bank when the items are stored; a loose stimulus file
+    in a folder is read that way, never as an item of its own.
     """
     if path.is_dir():
         found: list[ImportCandidate] = []
@@ -234,6 +324,8 @@ def candidates_from_path(path: Path) -> list[ImportCandidate]:
         for child in sorted(p for p in path.rglob("*") if p.is_file()):
             if any(root in child.parents for root in packages):
                 continue
+            if child.suffix.lower() in QTI_SUFFIXES and _is_stimulus_file(child):
+                continue  # read with the items that refer to it
             if child.suffix.lower() in (*QTI_SUFFIXES, *NATIVE_SUFFIXES, ".zip"):
                 found += _with_local_media(
                     candidates_from_bytes(str(child.relative_to(path)), child.read_bytes()),
@@ -293,7 +385,105 @@ def _with_local_media(found: list[ImportCandidate], source: Path) -> list[Import
                 candidate.item, candidate.media = None, {}
                 break
             candidate.media[ref] = target.read_bytes()
+        if candidate.item is not None and candidate.item.stimuli:
+            _with_local_stimuli(candidate, source)
     return found
+
+
+def _is_stimulus_file(path: Path) -> bool:
+    """Whether an .xml file's root is a shared stimulus (read as far as its root only)."""
+    try:
+        for _, element in etree.iterparse(
+            str(path), events=("start",), resolve_entities=False, no_network=True
+        ):
+            return is_stimulus(element)
+    except (etree.XMLSyntaxError, OSError):
+        return False
+    return False
+
+
+def _with_local_stimuli(candidate: ImportCandidate, source: Path) -> None:
+    """The item's shared stimuli read from beside its file, where its references find a
+    stimulus file (the others are the bank's to hold); one that cannot be read, or is
+    another stimulus than the item names, refuses the item naming it."""
+    assert candidate.item is not None
+    for ref in candidate.item.stimuli:
+        target = source.parent / unquote(urlsplit(ref.href).path)
+        if not target.is_file():
+            continue
+        try:
+            found = stimulus_from_path(target)
+        except ItemFormatError as exc:
+            candidate.item, candidate.media = None, {}
+            candidate.error = f"its shared stimulus {ref.href!r}: {exc.detail}"
+            return
+        if found.stimulus.identifier != ref.identifier:
+            candidate.item, candidate.media = None, {}
+            candidate.error = (
+                f"it refers to the shared stimulus {ref.identifier!r} ({ref.href}), but that "
+                f"file is the stimulus {found.stimulus.identifier!r}"
+            )
+            return
+        candidate.stimuli.append(found)
+
+
+def stimulus_from_path(path: Path) -> StimulusCandidate:
+    """A shared stimulus file (QTI 3.0 ``qti-assessment-stimulus`` or 2.2
+    ``assessmentStimulus``) with the media files its body refers to, read from beside it
+    on disk as an item file's are. Raises :class:`ItemFormatError` for a malformed file
+    or a picture that is not there."""
+    data = path.read_bytes()
+    if len(data) > MAX_FILE_BYTES:
+        raise ItemFormatError(f"{path.name} is larger than {MAX_FILE_BYTES} bytes")
+    stimulus = parse_stimulus(data)
+    media: dict[str, bytes] = {}
+    for ref in media_references(write_stimulus(stimulus)):
+        target = path.parent / unquote(urlsplit(ref).path)
+        if not target.is_file():
+            raise ItemFormatError(
+                f"stimulus {stimulus.identifier!r} refers to {ref!r}, which is not there ({target})"
+            )
+        if target.stat().st_size > MAX_FILE_BYTES:
+            raise ItemFormatError(f"{ref!r} is larger than {MAX_FILE_BYTES} bytes")
+        media[ref] = target.read_bytes()
+    return StimulusCandidate(path.name, stimulus, media)
+
+
+async def store_stimulus(
+    session: AsyncSession,
+    blobs: BlobStore,
+    principal: Principal,
+    bank_id: uuid.UUID,
+    found: StimulusCandidate,
+) -> tuple[Stimulus, stimuli.StoreStatus, int]:
+    """Store a stimulus read from a file with its media (the blob store first): a new
+    stimulus, its next version, or nothing when the bank holds it as it is."""
+    refs: dict[str, str] = {}
+    for path, data in found.media.items():
+        asset, _ = await assets.store_media(
+            session,
+            blobs,
+            principal,
+            principal.organization_id,
+            data,
+            filename=PurePosixPath(path).name,
+            declared_type=None,
+        )
+        refs[path] = asset.sha256
+    definition = found.stimulus
+    if refs:
+        definition = definition.model_copy(
+            update={"metadata": {**definition.metadata, "media": refs}}
+        )
+    row, version, status = await stimuli.store(
+        session,
+        principal,
+        bank_id,
+        definition,
+        change_note=f"imported from {found.source}"[:2000],
+        audit_data={"imported_from": found.source[:200]},
+    )
+    return row, status, version.version
 
 
 async def import_items(
@@ -353,14 +543,26 @@ async def import_items(
             )
         if not outcomes:
             raise NothingToImport("nothing to import: no items were found")
+        brought = await _check_stimuli(session, bank_id, candidates, outcomes)
         # Every change the reader made to an item (an element unwrapped, an attribute or a
         # templateLocation ignored...) is a warning of the report, naming the item's source.
         warnings = [
             f"{c.source}: {note}" for c in candidates if c.item for note in c.item.import_notes
         ]
-        report = ImportReport(outcomes, warnings=warnings, mode=mode)
+        warnings.extend(
+            f"{stimulus.source}: {note}"
+            for stimulus in brought.values()
+            for note in stimulus.stimulus.import_notes
+        )
+        report = ImportReport(
+            outcomes,
+            warnings=warnings,
+            mode=mode,
+            stimuli=[StimulusOutcome(s.source, identifier) for identifier, s in brought.items()],
+        )
         if mode == "all" and not report_ok_to_store(report):
             raise ImportRejected(report)
+        await _store_stimuli(session, blobs, principal, bank_id, candidates, brought, report, mode)
 
         new_items: list[tuple[ItemOutcome, service.NewItem]] = []
         new_versions: list[tuple[ItemOutcome, ItemDefinition, str]] = []
@@ -370,23 +572,9 @@ async def import_items(
             assert candidate.item is not None
             item = candidate.item
             if candidate.media:
-                refs: dict[str, str] = {}
-                for path, data in candidate.media.items():
-                    try:
-                        asset, _ = await assets.store_media(
-                            session,
-                            blobs,
-                            principal,
-                            principal.organization_id,
-                            data,
-                            filename=PurePosixPath(path).name,
-                            declared_type=None,
-                        )
-                    except MediaError as exc:
-                        outcome.status, outcome.reason = "rejected", f"media {path}: {exc.detail}"
-                        break
-                    refs[path] = asset.sha256
-                if outcome.status == "rejected":
+                refs, refused = await _store_media(session, blobs, principal, candidate.media)
+                if refused is not None:
+                    outcome.status, outcome.reason = "rejected", refused
                     if mode == "all":
                         raise ImportRejected(report)
                     continue
@@ -415,6 +603,16 @@ async def import_items(
             for (outcome, _), stored in zip(new_items, created, strict=True):
                 outcome.status, outcome.item_id = "imported", stored.item_id
                 outcome.version = stored.version
+            report.warnings.extend(
+                await service.link_imported_translations(
+                    session,
+                    bank_id,
+                    [
+                        (stored.item_id, new.definition)
+                        for (_, new), stored in zip(new_items, created, strict=True)
+                    ],
+                )
+            )
         for outcome, item, note in new_versions:
             assert outcome.item_id is not None
             previous = existing[item.identifier][1]
@@ -457,6 +655,141 @@ async def import_items(
         return report
 
 
+async def _check_stimuli(
+    session: AsyncSession,
+    bank_id: uuid.UUID,
+    candidates: Sequence[ImportCandidate],
+    outcomes: Sequence[ItemOutcome],
+) -> dict[str, StimulusCandidate]:
+    """The shared stimuli the import brings (by identifier); each item that refers to a
+    stimulus neither the import nor the bank holds, or brings one whose identifier another
+    item of the import brings with other content, is rejected with the reason."""
+    brought: dict[str, StimulusCandidate] = {}
+    for candidate, outcome in zip(candidates, outcomes, strict=True):
+        if outcome.status == "rejected":
+            continue
+        for packaged in candidate.stimuli:
+            identifier = packaged.stimulus.identifier
+            first = brought.setdefault(identifier, packaged)
+            if first is not packaged and stimuli.content_hash(
+                first.stimulus
+            ) != stimuli.content_hash(packaged.stimulus):
+                outcome.status = "rejected"
+                outcome.reason = (
+                    f"its shared stimulus {identifier!r} ({packaged.source}) differs from the "
+                    f"one of the same identifier in {first.source}"
+                )
+    wanted = {
+        ref.identifier
+        for c, o in zip(candidates, outcomes, strict=True)
+        if c.item is not None and o.status != "rejected"
+        for ref in c.item.stimuli
+    } - set(brought)
+    held: set[str] = set()
+    if wanted:
+        held = set(
+            (
+                await session.execute(
+                    select(Stimulus.identifier).where(
+                        Stimulus.bank_id == bank_id, Stimulus.identifier.in_(sorted(wanted))
+                    )
+                )
+            ).scalars()
+        )
+    for candidate, outcome in zip(candidates, outcomes, strict=True):
+        if candidate.item is None or outcome.status == "rejected":
+            continue
+        missing = [
+            ref.identifier
+            for ref in candidate.item.stimuli
+            if ref.identifier not in brought and ref.identifier not in held
+        ]
+        if missing:
+            outcome.status = "rejected"
+            outcome.reason = (
+                f"item {candidate.item.identifier!r} refers to the shared "
+                + ("stimulus " if len(missing) == 1 else "stimuli ")
+                + ", ".join(repr(m) for m in missing)
+                + ", which neither the bank nor the import holds (import the package "
+                "with its stimulus file, or add the stimulus to the bank first)"
+            )
+    return brought
+
+
+async def _store_media(
+    session: AsyncSession,
+    blobs: BlobStore,
+    principal: Principal,
+    media: Mapping[str, bytes],
+) -> tuple[dict[str, str], str | None]:
+    """Store each media file (path -> bytes) as an asset of the principal's organization,
+    stopping at the first one refused: (path -> SHA-256 of those stored, and the reason
+    of the refusal, ``media <path>: <why>``, or ``None`` when all were stored)."""
+    refs: dict[str, str] = {}
+    for path, data in media.items():
+        try:
+            asset, _ = await assets.store_media(
+                session,
+                blobs,
+                principal,
+                principal.organization_id,
+                data,
+                filename=PurePosixPath(path).name,
+                declared_type=None,
+            )
+        except MediaError as exc:
+            return refs, f"media {path}: {exc.detail}"
+        refs[path] = asset.sha256
+    return refs, None
+
+
+async def _store_stimuli(
+    session: AsyncSession,
+    blobs: BlobStore,
+    principal: Principal,
+    bank_id: uuid.UUID,
+    candidates: Sequence[ImportCandidate],
+    brought: Mapping[str, StimulusCandidate],
+    report: ImportReport,
+    mode: ImportMode,
+) -> None:
+    """Store each stimulus an item to be stored uses (its media in the blob store, as an
+    item's): a new stimulus, its next version, or nothing when the bank holds it as it
+    is. A refused media file rejects the items that use the stimulus."""
+    used = {
+        packaged.stimulus.identifier
+        for candidate, outcome in zip(candidates, report.outcomes, strict=True)
+        if outcome.status != "rejected"
+        for packaged in candidate.stimuli
+    }
+    for entry in report.stimuli:
+        if entry.identifier not in used:
+            continue
+        packaged = brought[entry.identifier]
+        refs, refused = await _store_media(session, blobs, principal, packaged.media)
+        if refused is not None:
+            refused = f"its shared stimulus {entry.identifier!r}: {refused}"
+            for candidate, outcome in zip(candidates, report.outcomes, strict=True):
+                if any(p.stimulus.identifier == entry.identifier for p in candidate.stimuli):
+                    outcome.status, outcome.reason = "rejected", refused
+            if mode == "all":
+                raise ImportRejected(report)
+            continue
+        definition = packaged.stimulus
+        if refs:
+            metadata = {**definition.metadata, "media": refs}
+            definition = definition.model_copy(update={"metadata": metadata})
+        row, version, status = await stimuli.store(
+            session,
+            principal,
+            bank_id,
+            definition,
+            change_note=f"imported from {packaged.source}"[:2000],
+            audit_data={"imported_from": packaged.source[:200]},
+        )
+        entry.status, entry.stimulus_id, entry.version = status, row.id, version.version
+
+
 def report_ok_to_store(report: ImportReport) -> bool:
     return not any(o.status == "rejected" for o in report.outcomes)
 
@@ -494,11 +827,10 @@ async def versions_for_export(
 
 
 async def _media_for(
-    session: AsyncSession, blobs: BlobStore, organization_id: uuid.UUID, item: ItemDefinition
+    session: AsyncSession, blobs: BlobStore, organization_id: uuid.UUID, refs: Mapping[str, str]
 ) -> dict[str, tuple[str, bytes]]:
-    """The item's media the organization holds: each path the item uses, with the
-    file's SHA-256 and bytes."""
-    refs = item.metadata.get("media") or {}
+    """The media of a document (an item's or a stimulus's ``metadata.media``) the
+    organization holds: each path it uses, with the file's SHA-256 and bytes."""
     found: dict[str, tuple[str, bytes]] = {}
     for path, sha in refs.items():
         owned = (
@@ -538,9 +870,12 @@ async def export_qti3(
     items: list[tuple[str, bytes]] = []
     media: dict[str, bytes] = {}
     by_sha: dict[str, str] = {}
-    for version in versions:
-        item = ItemDefinition.from_dict(version.definition)
-        used = await _media_for(session, blobs, principal.organization_id, item)
+    shared: dict[str, bytes] = {}
+    stimulus_paths: dict[str, str] = {}
+
+    async def place_media(refs: Mapping[str, str]) -> dict[str, str]:
+        """Each media path of a document, placed in the package's media folder."""
+        used = await _media_for(session, blobs, principal.organization_id, refs)
         placed: dict[str, str] = {}
         for path, (sha, data) in used.items():
             if sha not in by_sha:
@@ -551,14 +886,15 @@ async def export_qti3(
                 by_sha[sha] = package_path
                 media[package_path] = data
             placed[_normal(path)] = by_sha[sha]
+        return placed
 
-        def target(ref: str, placed: dict[str, str] = placed) -> str | None:
-            wanted = _normal(ref)
-            for known, package_path in placed.items():
-                if known == wanted or known.endswith("/" + wanted) or wanted.endswith("/" + known):
-                    return "../" + package_path
-            return None
-
+    for version in versions:
+        item = ItemDefinition.from_dict(version.definition)
+        placed = await place_media(item.metadata.get("media") or {})
+        if item.stimuli:
+            item = await _with_exported_stimuli(
+                session, principal, item, shared, stimulus_paths, place_media
+            )
         try:
             xml = write_item(item)
         except ItemFormatError as exc:
@@ -566,8 +902,57 @@ async def export_qti3(
                 f"item {item.identifier!r} (version {version.version}) cannot be written "
                 f"as QTI 3.0: {exc.detail}"
             ) from None
-        items.append((item.identifier, rewrite_references(xml, target) if placed else xml))
-    return build_package(items, media, tests=tests)
+        items.append((item.identifier, rewrite_references(xml, _target(placed)) if placed else xml))
+    return build_package(items, media, tests=tests, stimuli=shared)
+
+
+def _target(placed: Mapping[str, str]) -> Callable[[str], str | None]:
+    """Where a reference of a document under ``items/`` or ``stimuli/`` finds its media."""
+
+    def target(ref: str) -> str | None:
+        wanted = _normal(ref)
+        for known, package_path in placed.items():
+            if known == wanted or known.endswith("/" + wanted) or wanted.endswith("/" + known):
+                return "../" + package_path
+        return None
+
+    return target
+
+
+async def _with_exported_stimuli(
+    session: AsyncSession,
+    principal: Principal,
+    item: ItemDefinition,
+    shared: dict[str, bytes],
+    paths: dict[str, str],
+    place_media: Callable[[Mapping[str, str]], Awaitable[dict[str, str]]],
+) -> ItemDefinition:
+    """``item`` with each stimulus reference pointing at the stimulus version it pinned,
+    written into ``shared`` as ``stimuli/<identifier>.xml`` (its media placed like an
+    item's; ``paths`` remembers each content hash's file, so items sharing a stimulus
+    share its file). A pinned version the organization no longer holds cannot be
+    exported (:class:`PackageBuildError`)."""
+    pins: Mapping[str, str] = item.metadata.get("stimuli") or {}
+    held = await stimuli.pinned_definitions(session, principal.organization_id, pins)
+    refs = []
+    for ref in item.stimuli:
+        digest = pins.get(ref.identifier)
+        stimulus = held.get(digest or "")
+        if digest is None or stimulus is None:
+            raise PackageBuildError(
+                f"item {item.identifier!r} refers to the shared stimulus {ref.identifier!r}, "
+                "which the bank does not hold"
+            )
+        if digest not in paths:
+            path = f"stimuli/{ref.identifier}.xml"
+            if path in shared:
+                path = f"stimuli/{ref.identifier}-{digest[:12]}.xml"
+            placed = await place_media(stimulus.metadata.get("media") or {})
+            xml = write_stimulus(stimulus)
+            shared[path] = rewrite_references(xml, _target(placed)) if placed else xml
+            paths[digest] = path
+        refs.append(ref.model_copy(update={"href": "../" + paths[digest]}))
+    return item.model_copy(update={"stimuli": tuple(refs)})
 
 
 def export_native(versions: Sequence[ItemVersion]) -> bytes:

@@ -7,6 +7,7 @@ from typing import Any
 
 from starlette.types import Message, Receive, Scope, Send
 
+from waa_ads.core import i18n
 from waa_ads.core.errors import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE
 
 
@@ -52,11 +53,12 @@ async def send_problem(
     **extra: Any,
 ) -> None:
     """Answer with an RFC 9457 problem from middleware, before any route ran (the same body
-    the app's error handler writes: type, title, status, detail, instance, request id)."""
+    the app's error handler writes: type, title, status, detail, instance, request id; the
+    title, marked with ``N_`` where it is written, in the request's language)."""
     state: dict[str, Any] = scope.get("state", {})
     problem: dict[str, Any] = {
         "type": PROBLEM_TYPE_BASE + code,
-        "title": title,
+        "title": i18n.gettext(title),
         "status": status,
         "detail": detail,
         "instance": scope.get("path"),
@@ -67,6 +69,7 @@ async def send_problem(
     headers = [
         (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
         (b"content-length", str(len(payload)).encode()),
+        (b"content-language", i18n.current().encode()),
     ]
     if close:
         headers.append((b"connection", b"close"))

@@ -9,7 +9,7 @@ leaks existence across organizations), 409 for conflicts, 410 for work past a de
 from __future__ import annotations
 
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Final
 
 import asyncpg
 import redis.exceptions
@@ -21,6 +21,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from waa_ads.core import i18n
+from waa_ads.core.i18n import N_
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://waa-ads.dev/problems/"
@@ -54,13 +57,15 @@ class DomainError(Exception):
 
     Each case a client may need to tell apart is a subclass of its own, in the raising
     domain's ``errors.py``, with a stable ``code`` (the problem ``type`` is
-    ``PROBLEM_TYPE_BASE + code``); clients match the code, never the detail sentence. The
-    generic classes below are the bases those cases derive from.
+    ``PROBLEM_TYPE_BASE + code``); clients match the code, never the title or the detail
+    sentence. The ``title`` is English marked for the catalogue (``N_``) and sent in the
+    request's language; the ``detail`` is for developers and stays English. The generic
+    classes below are the bases those cases derive from.
     """
 
     status_code: int = 400
     code: str = "bad-request"
-    title: str = "Bad request"
+    title: str = N_("Bad request")
 
     def __init__(self, detail: str, *, extra: dict[str, Any] | None = None) -> None:
         super().__init__(detail)
@@ -71,49 +76,49 @@ class DomainError(Exception):
 class NotFound(DomainError):
     status_code = 404
     code = "not-found"
-    title = "Not found"
+    title = N_("Not found")
 
 
 class Conflict(DomainError):
     status_code = 409
     code = "conflict"
-    title = "Conflict"
+    title = N_("Conflict")
 
 
 class Gone(DomainError):
     status_code = 410
     code = "gone"
-    title = "Gone"
+    title = N_("Gone")
 
 
 class Unprocessable(DomainError):
     status_code = 422
     code = "validation-error"
-    title = "Unprocessable content"
+    title = N_("Unprocessable content")
 
 
 class Unauthorized(DomainError):
     status_code = 401
     code = "unauthorized"
-    title = "Unauthorized"
+    title = N_("Unauthorized")
 
 
 class Forbidden(DomainError):
     status_code = 403
     code = "forbidden"
-    title = "Forbidden"
+    title = N_("Forbidden")
 
 
 class TooManyRequests(DomainError):
     status_code = 429
     code = "too-many-requests"
-    title = "Too many requests"
+    title = N_("Too many requests")
 
 
 class PayloadTooLarge(DomainError):
     status_code = 413
     code = "payload-too-large"
-    title = "Payload too large"
+    title = N_("Payload too large")
 
 
 def problem_response(
@@ -126,9 +131,12 @@ def problem_response(
     headers: dict[str, str] | None = None,
     **extra: Any,
 ) -> JSONResponse:
+    """The problem as a response. ``title`` is the English title (marked with ``N_``
+    where it is written): it is sent in the language in force (the request's, or the one a
+    handler chose), which ``Content-Language`` names."""
     body: dict[str, Any] = {
         "type": PROBLEM_TYPE_BASE + code,
-        "title": title,
+        "title": i18n.gettext(title),
         "status": status,
     }
     if detail is not None:
@@ -139,7 +147,38 @@ def problem_response(
         if request_id:
             body["request_id"] = request_id
     body.update({k: v for k, v in extra.items() if v is not None})
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+    sent = {**(headers or {}), "Content-Language": i18n.current()}
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=sent)
+
+
+#: The titles of the statuses the framework answers by itself (HTTP's reason phrases),
+#: marked for the catalogue.
+_STATUS_TITLES: Final = (
+    N_("Bad Request"),
+    N_("Unauthorized"),
+    N_("Forbidden"),
+    N_("Not Found"),
+    N_("Method Not Allowed"),
+    N_("Not Acceptable"),
+    N_("Request Timeout"),
+    N_("Conflict"),
+    N_("Gone"),
+    N_("Length Required"),
+    N_("Request Entity Too Large"),
+    N_("Content Too Large"),
+    N_("Request-URI Too Long"),
+    N_("URI Too Long"),
+    N_("Unsupported Media Type"),
+    N_("Unprocessable Entity"),
+    N_("Unprocessable Content"),
+    N_("Too Many Requests"),
+    N_("Internal Server Error"),
+    N_("Not Implemented"),
+    N_("Bad Gateway"),
+    N_("Service Unavailable"),
+    N_("Gateway Timeout"),
+    N_("Error"),
+)
 
 
 def _code_for_status(status: int) -> tuple[str, str]:
@@ -175,12 +214,17 @@ async def _validation_handler(request: Request, exc: Exception) -> JSONResponse:
         for err in exc.errors()
     ]
     summary = "; ".join(f"{p['name']}: {p['reason']}" for p in params[:5])
+    # The reasons are the validator's (English); the sentence around them is translated.
     return problem_response(
         request,
         status=422,
         code="validation-error",
-        title="Unprocessable content",
-        detail=f"Invalid request: {summary}" if summary else "Invalid request",
+        title=N_("Unprocessable content"),
+        detail=(
+            i18n.gettext("Invalid request: %(summary)s", summary=summary)
+            if summary
+            else i18n.gettext("Invalid request")
+        ),
         invalid_params=params,
     )
 
@@ -192,16 +236,16 @@ async def _http_exception_handler(request: Request, exc: Exception) -> JSONRespo
         # past the parser's limit, a broken multipart form): malformed input, which this API
         # answers with 422 like any other (the routes raise DomainErrors, never a bare 400).
         reason = (
-            "is not JSON text (UTF-8) that can be parsed"
+            i18n.gettext("is not JSON text (UTF-8) that can be parsed")
             if exc.detail == _UNPARSABLE_BODY
-            else f"cannot be parsed: {exc.detail}"
+            else i18n.gettext("cannot be parsed: %(reason)s", reason=exc.detail)
         )
         return problem_response(
             request,
             status=422,
             code="validation-error",
-            title="Unprocessable content",
-            detail=f"Invalid request: body: {reason}",
+            title=N_("Unprocessable content"),
+            detail=i18n.gettext("Invalid request: %(summary)s", summary="body: " + reason),
             invalid_params=[{"name": "body", "reason": reason}],
         )
     code, title = _code_for_status(exc.status_code)
@@ -218,13 +262,22 @@ async def _http_exception_handler(request: Request, exc: Exception) -> JSONRespo
 
 async def _unhandled_handler(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled_error", error_type=type(exc).__name__)
-    return problem_response(
-        request,
-        status=500,
-        code="internal-error",
-        title="Internal server error",
-        detail="An unexpected error occurred; quote the request id when reporting it.",
-    )
+    # Outside the middleware that set the request's language: found again from its headers.
+    with i18n.use_locale(
+        i18n.negotiate(
+            i18n.cookie_choice(request.headers.get("cookie")),
+            accept_language=request.headers.get("accept-language"),
+        )
+    ):
+        return problem_response(
+            request,
+            status=500,
+            code="internal-error",
+            title=N_("Internal server error"),
+            detail=i18n.gettext(
+                "An unexpected error occurred; quote the request id when reporting it."
+            ),
+        )
 
 
 #: Seconds a client is told to wait (``Retry-After``) while a dependency is unreachable: a
@@ -272,10 +325,11 @@ def _unavailable_response(request: Request, exc: BaseException) -> JSONResponse:
         request,
         status=503,
         code="service-unavailable",
-        title="Service unavailable",
-        detail=(
+        title=N_("Service unavailable"),
+        detail=i18n.gettext(
             "The database or Redis is not answering at the moment; nothing of this request "
-            f"was stored. Send it again in {UNAVAILABLE_RETRY_AFTER_S} seconds."
+            "was stored. Send it again in %(seconds)d seconds.",
+            seconds=UNAVAILABLE_RETRY_AFTER_S,
         ),
         headers={"Retry-After": str(UNAVAILABLE_RETRY_AFTER_S)},
     )

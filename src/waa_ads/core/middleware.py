@@ -11,7 +11,9 @@ import structlog
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from waa_ads.core import i18n
 from waa_ads.core.asgi import send_problem
+from waa_ads.core.i18n import N_
 
 REQUEST_ID_HEADER = "x-request-id"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -49,9 +51,18 @@ class RequestContextMiddleware:
             await send(message)
 
         tokens = structlog.contextvars.bind_contextvars(request_id=request_id)
+        # The language of this request, until a page that knows better (the candidate's,
+        # the organization's) chooses another: the reader's choice, else their browser's.
+        locale_token = i18n.locale_var.set(
+            i18n.negotiate(
+                i18n.cookie_choice(_header(scope, "cookie")),
+                accept_language=_header(scope, "accept-language"),
+            )
+        )
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            i18n.locale_var.reset(locale_token)
             # The access line only when it is written (WAA_LOG_LEVEL=WARNING drops it): a
             # level check is cheaper than building the line for structlog to drop.
             if scope["type"] == "http" and _access.isEnabledFor(logging.INFO):
@@ -115,7 +126,7 @@ class BodySizeLimitMiddleware:
             send,
             status=413,
             code="payload-too-large",
-            title="Payload too large",
+            title=N_("Payload too large"),
             detail=f"The request body exceeds the limit of {self.max_bytes} bytes.",
             close=True,
         )

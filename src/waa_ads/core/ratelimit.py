@@ -37,13 +37,15 @@ class Window:
 
 class RateLimiter(Protocol):
     """``hit`` with a ``session``: the database limiter counts inside that transaction
-    (it then commits with it); without one, in a short transaction of its own. Redis
-    ignores it."""
+    (it then commits with it); without one, in a short transaction of its own. ``peek``
+    with one reads in it (no second connection for the request). Redis ignores it."""
 
     async def hit(
         self, key: str, window_s: int, *, cost: int = 1, session: AsyncSession | None = None
     ) -> Window: ...
-    async def peek(self, key: str, window_s: int) -> Window: ...
+    async def peek(
+        self, key: str, window_s: int, *, session: AsyncSession | None = None
+    ) -> Window: ...
     async def reset(self, key: str) -> None: ...
 
 
@@ -63,7 +65,7 @@ class RedisRateLimiter:
             count, _, ttl = await pipe.execute()
         return Window(int(count), max(int(ttl), 1))
 
-    async def peek(self, key: str, window_s: int) -> Window:
+    async def peek(self, key: str, window_s: int, *, session: AsyncSession | None = None) -> Window:
         full = self.prefix + key
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.get(full)
@@ -98,15 +100,24 @@ class DatabaseRateLimiter:
         await session.flush()
         return Window(bucket.count, _retry_after(bucket.window_start, now, window_s))
 
-    async def peek(self, key: str, window_s: int) -> Window:
+    async def peek(self, key: str, window_s: int, *, session: AsyncSession | None = None) -> Window:
+        if session is None:
+            async with self.db.transaction(write=False) as own:
+                return await self.peek(key, window_s, session=own)
         now = utcnow()
-        async with self.db.transaction(write=False) as session:
-            row = (
-                await session.execute(select(RateLimitBucket).where(RateLimitBucket.key == key))
-            ).scalar_one_or_none()
-            if row is None or _expired(row.window_start, now, window_s):
-                return Window(0, 0)
-            return Window(row.count, _retry_after(row.window_start, now, window_s))
+        row = (
+            await session.execute(
+                select(RateLimitBucket.window_start, RateLimitBucket.count).where(
+                    RateLimitBucket.key == key
+                )
+            )
+        ).one_or_none()
+        if row is None:
+            return Window(0, 0)
+        start, count = row
+        if _expired(start, now, window_s):
+            return Window(0, 0)
+        return Window(count, _retry_after(start, now, window_s))
 
     async def reset(self, key: str) -> None:
         async with self.db.transaction() as session:

@@ -139,6 +139,18 @@ class Settings(BaseSettings):
     login_failure_window_s: int = Field(
         900, ge=1, description="Window of the failed-login limits, in seconds."
     )
+    access_code_max_failures_per_client: int = Field(
+        60,
+        ge=1,
+        description="Unknown access codes a client address may try within the window before "
+        "the candidate's code routes (results lookup, scorecard) answer 429.",
+    )
+    access_code_failure_window_s: int = Field(
+        900, ge=1, description="Window of the access-code failure limit, in seconds."
+    )
+    candidate_scorecards_per_hour: int = Field(
+        30, ge=1, description="Scorecard PDFs one access code may download per hour."
+    )
     invitation_ttl_s: int = Field(
         7 * 86_400, ge=60, description="How long an invitation to set a password is valid."
     )

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, BinaryIO, Protocol, runtime_checkable
 from botocore.exceptions import ClientError
 
 from waa_ads.core.errors import NotFound
+from waa_ads.core.i18n import N_
 from waa_ads.core.settings import BlobBackend, Settings
 
 if TYPE_CHECKING:
@@ -56,7 +57,7 @@ class BlobNotFound(NotFound):
     """No blob is stored under this digest."""
 
     code = "blob-not-found"
-    title = "Blob not found"
+    title = N_("Blob not found")
 
 
 class BlobCorrupted(Exception):

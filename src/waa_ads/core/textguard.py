@@ -24,6 +24,7 @@ from urllib.parse import unquote_to_bytes
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from waa_ads.core.asgi import read_body, replay, send_problem
+from waa_ads.core.i18n import N_
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _SUSPICIOUS = re.compile(rb"\\u|\x00|NaN|Infinity")
@@ -160,7 +161,7 @@ class TextInputMiddleware:
             send,
             status=422,
             code="invalid-text",
-            title="Text that cannot be stored",
+            title=N_("Text that cannot be stored"),
             detail=f"{exc.where} {exc.reason}.",
             invalid_params=[{"name": exc.where, "reason": exc.reason}],
         )

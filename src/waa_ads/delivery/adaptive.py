@@ -41,6 +41,7 @@ from waa_ads.assessments.definition import (
     PinnedCatItem,
     PinnedSection,
 )
+from waa_ads.content.item import templates
 from waa_ads.content.item.definition import ItemDefinition
 from waa_ads.core.db import utcnow
 from waa_ads.delivery import errors
@@ -248,7 +249,9 @@ async def advance(
     last = taken[-1]
     settings, pin = _section(definition, pinned, last.section)
     if last.answered_at is None:
-        item = await item_definition(last.item_version_id)
+        item = templates.instance_for(
+            await item_definition(last.item_version_id), attempt.seed, last.item_ref
+        )
         score, right = await _score(session, attempt, last, item)
         before = _state(pin, taken[:-1], last.section, 0.0)
         bank = cat.section_bank(pin.adaptive)

@@ -24,6 +24,7 @@ from waa_ads.core.errors import (
     TooManyRequests,
     Unprocessable,
 )
+from waa_ads.core.i18n import N_
 from waa_ads.delivery.state_machine import IllegalTransition
 
 # --- starting ------------------------------------------------------------------------------
@@ -31,22 +32,22 @@ from waa_ads.delivery.state_machine import IllegalTransition
 
 class AccessCodeInvalid(NotFound):
     code = "access-code-invalid"
-    title = "Access code not valid"
+    title = N_("Access code not valid")
 
 
 class AdministrationNotOpen(Conflict):
     code = "administration-not-open"
-    title = "Administration not open yet"
+    title = N_("Administration not open yet")
 
 
 class AdministrationClosed(Gone):
     code = "administration-closed"
-    title = "Administration closed"
+    title = N_("Administration closed")
 
 
 class AttemptsExhausted(Conflict):
     code = "attempts-exhausted"
-    title = "No attempts left"
+    title = N_("No attempts left")
 
 
 # --- finding the attempt ------------------------------------------------------------------------
@@ -57,7 +58,7 @@ class AttemptNotFound(NotFound):
     candidate's attempt, or (for a proctor) an attempt they are not assigned to."""
 
     code = "attempt-not-found"
-    title = "Attempt not found"
+    title = N_("Attempt not found")
 
 
 # --- the attempt's state -------------------------------------------------------------------
@@ -65,7 +66,7 @@ class AttemptNotFound(NotFound):
 
 class AttemptNotStarted(Conflict):
     code = "attempt-not-started"
-    title = "Attempt not started"
+    title = N_("Attempt not started")
 
 
 class AttemptPaused(Conflict):
@@ -73,31 +74,31 @@ class AttemptPaused(Conflict):
     but is not the current response; submitting waits for the resume."""
 
     code = "attempt-paused"
-    title = "Attempt paused"
+    title = N_("Attempt paused")
 
 
 class AttemptNotPaused(Conflict):
     code = "attempt-not-paused"
-    title = "Attempt not paused"
+    title = N_("Attempt not paused")
 
 
 class AttemptEnded(Conflict):
     code = "attempt-ended"
-    title = "Attempt ended"
+    title = N_("Attempt ended")
 
 
 class AttemptChanged(Conflict):
     """Another request changed the attempt between our read and our guarded update."""
 
     code = "attempt-changed"
-    title = "Attempt changed meanwhile"
+    title = N_("Attempt changed meanwhile")
 
 
 class DeadlinePassed(Gone):
     """A save after the deadline plus the grace window: kept in the history, never scored."""
 
     code = "deadline-passed"
-    title = "Deadline passed"
+    title = N_("Deadline passed")
 
 
 # --- responses and navigation ------------------------------------------------------------
@@ -107,41 +108,41 @@ class ItemClosed(Conflict):
     """Linear navigation: only the current item can be answered."""
 
     code = "item-closed"
-    title = "Item closed"
+    title = N_("Item closed")
 
 
 class LastItem(Conflict):
     code = "last-item"
-    title = "Last item"
+    title = N_("Last item")
 
 
 class PositionOutOfRange(Unprocessable):
     """The position to record is not one of the form's (1 to the number of items)."""
 
     code = "position-out-of-range"
-    title = "Position not on this attempt's form"
+    title = N_("Position not on this attempt's form")
 
 
 class ItemNotOnForm(Unprocessable):
     code = "item-not-on-form"
-    title = "Item not on this attempt's form"
+    title = N_("Item not on this attempt's form")
 
 
 class ResponseInvalid(Unprocessable):
     """The value is not of the item's response shape (docs/response-shapes.md)."""
 
     code = "response-invalid"
-    title = "Response of the wrong shape"
+    title = N_("Response of the wrong shape")
 
 
 class UploadEmpty(Unprocessable):
     code = "upload-empty"
-    title = "Empty file"
+    title = N_("Empty file")
 
 
 class UploadTooLarge(PayloadTooLarge):
     code = "upload-too-large"
-    title = "File too large"
+    title = N_("File too large")
 
 
 # --- breaks ------------------------------------------------------------------------------
@@ -149,17 +150,28 @@ class UploadTooLarge(PayloadTooLarge):
 
 class BreaksNotAllowed(Forbidden):
     code = "breaks-not-allowed"
-    title = "Breaks not allowed"
+    title = N_("Breaks not allowed")
 
 
 class BreaksExhausted(Conflict):
     code = "breaks-exhausted"
-    title = "No breaks left"
+    title = N_("No breaks left")
 
 
 class NotOnBreak(Conflict):
     code = "not-on-break"
-    title = "Not on a break"
+    title = N_("Not on a break")
+
+
+# --- language ------------------------------------------------------------------------------
+
+
+class LocaleNotOffered(Conflict):
+    """The administration does not let its candidates switch to that language (the
+    problem's ``locales`` lists those it does)."""
+
+    code = "locale-not-offered"
+    title = N_("Language not offered")
 
 
 # --- integrity events ----------------------------------------------------------------------
@@ -167,7 +179,7 @@ class NotOnBreak(Conflict):
 
 class EventsRateLimited(TooManyRequests):
     code = "events-rate-limited"
-    title = "Too many integrity events"
+    title = N_("Too many integrity events")
 
 
 #: Every problem a delivery route may answer with, for documentation and tests.
@@ -197,6 +209,7 @@ ALL: tuple[type[DomainError], ...] = (
     BreaksNotAllowed,
     BreaksExhausted,
     NotOnBreak,
+    LocaleNotOffered,
     EventsRateLimited,
 )
 
@@ -223,6 +236,7 @@ __all__ = [
     "ItemNotOnForm",
     "ItemVersionNotFound",
     "LastItem",
+    "LocaleNotOffered",
     "NotOnBreak",
     "PositionOutOfRange",
     "ResponseInvalid",

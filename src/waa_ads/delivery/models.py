@@ -64,6 +64,9 @@ class Attempt(TimestampMixin, Base):
     )
     end_reason: Mapped[str | None] = mapped_column(String(500))
     credential_epoch: Mapped[int] = mapped_column(Integer(), default=0)
+    #: The language the attempt is delivered in (resolved at start, switched by the
+    #: candidate among the administration's languages).
+    locale: Mapped[str | None] = mapped_column(String(16))
 
 
 class AttemptItem(Base):
@@ -84,6 +87,14 @@ class AttemptItem(Base):
     )
     weight: Mapped[float] = mapped_column(default=1.0)
     presented_at: Mapped[datetime]
+    #: The language variant last shown in place of the item (a published version of one
+    #: of its translations), and the language shown; null until shown, and the variant
+    #: null while the item itself is shown. The response stays under ``ref`` and the
+    #: item's statistics stay the item's; scoring applies the variant's processing.
+    variant_version_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("item_version.id", ondelete="RESTRICT")
+    )
+    language: Mapped[str | None] = mapped_column(String(16))
 
 
 class Response(Base):

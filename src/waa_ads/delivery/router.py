@@ -27,15 +27,17 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.websockets import WebSocketDisconnect
 
-from waa_ads.assessments.errors import AdministrationNotFound
+from waa_ads.assessments import code_limits
+from waa_ads.assessments.errors import AccessCodeRateLimited, AdministrationNotFound
 from waa_ads.auth.deps import PrincipalDep
 from waa_ads.auth.errors import CREDENTIAL_ERRORS
 from waa_ads.content.media.check import content_address
+from waa_ads.core import i18n
 from waa_ads.core import live as live_bus
 from waa_ads.core.deps import DatabaseDep, SessionDep, SettingsDep, WriteSessionDep
 from waa_ads.core.errors import DomainError, error_responses, problem_response
 from waa_ads.core.safejson import UnsafeJson, parse_bounded
-from waa_ads.delivery import live, monitor, schemas, service
+from waa_ads.delivery import feedback, live, monitor, schemas, service
 from waa_ads.delivery.autosave_edge import save_reply
 from waa_ads.delivery.errors import (
     AccessCodeInvalid,
@@ -57,6 +59,7 @@ from waa_ads.delivery.errors import (
     ItemClosed,
     ItemNotOnForm,
     LastItem,
+    LocaleNotOffered,
     NotOnBreak,
     PositionOutOfRange,
     ResponseInvalid,
@@ -87,9 +90,14 @@ async def _attempt(
     *,
     share_lock: bool = False,
 ) -> Attempt:
-    return await service.attempt_for_credential(
+    attempt = await service.attempt_for_credential(
         session, settings, attempt_id, credential, share_lock=share_lock
     )
+    # The candidate's problems (their titles) in the attempt's language, which may differ
+    # from the browser's. (The autosave fast path reads no attempt row and skips this.)
+    if attempt.locale is not None:
+        i18n.set_locale(attempt.locale)
+    return attempt
 
 
 #: Why a proctor's action on an attempt may be refused.
@@ -125,17 +133,33 @@ def _problem(request: Request, error: DomainError) -> JSONResponse:
             AttemptsExhausted,
             AttemptChanged,
             AdministrationClosed,
+            AccessCodeRateLimited,
         ),
     },
 )
 async def start(
-    session: SessionDep, settings: SettingsDep, body: schemas.StartRequest
+    request: Request, session: SessionDep, settings: SettingsDep, body: schemas.StartRequest
 ) -> JSONResponse:
-    started = await service.start(session, settings, body.access_code)
+    """Unknown codes count against the client address, with those of the lookup and the
+    scorecard download: past ``WAA_ACCESS_CODE_MAX_FAILURES_PER_CLIENT`` in
+    ``WAA_ACCESS_CODE_FAILURE_WINDOW_S`` the address is answered 429 until the window ends."""
+    accept_language = request.headers.get("accept-language")
+    attempts = code_limits.CodeAttempts.of(request, settings)
+    try:
+        started = await service.start(
+            session, settings, body.access_code, accept_language=accept_language, guard=attempts
+        )
+    except AccessCodeInvalid as unknown:
+        return await attempts.count_failure(session, request, unknown)
+    spoken = started.languages or await service.languages(
+        session, started.attempt, accept_language=accept_language
+    )
     payload = schemas.StartResponse(
         attempt=service.attempt_read(started.attempt),
         credential=started.credential,
         resumed=not started.created,
+        locale=spoken.locale,
+        locales=spoken.locales,
     )
     return JSONResponse(
         payload.model_dump(mode="json"),
@@ -158,7 +182,8 @@ async def get_attempt(
     credential: Credential = None,
 ) -> schemas.AttemptView:
     attempt = await _attempt(session, settings, attempt_id, credential)
-    return await service.view(session, settings, attempt)
+    shown = await service.view(session, settings, attempt)
+    return await feedback.with_feedback(session, settings, attempt, shown)
 
 
 _SAVE_ERRORS = (
@@ -318,6 +343,27 @@ async def submit(
     attempt = await _attempt(session, settings, attempt_id, credential)
     await service.submit(session, settings, attempt)
     return service.attempt_read(attempt)
+
+
+@router.put(
+    "/{attempt_id}/locale",
+    response_model=schemas.AttemptView,
+    response_model_exclude_unset=True,
+    summary="Switch the attempt's language (one the administration offers); the state in it",
+    responses=error_responses(AttemptNotFound, AttemptEnded, LocaleNotOffered),
+)
+async def switch_locale(
+    session: SessionDep,
+    settings: SettingsDep,
+    attempt_id: uuid.UUID,
+    body: schemas.LocaleRequest,
+    credential: Credential = None,
+) -> schemas.AttemptView:
+    attempt = await _attempt(session, settings, attempt_id, credential)
+    await service.switch_locale(session, settings, attempt, body.locale)
+    i18n.set_locale(attempt.locale)
+    shown = await service.view(session, settings, attempt)
+    return await feedback.with_feedback(session, settings, attempt, shown)
 
 
 @router.post(

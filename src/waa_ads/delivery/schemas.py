@@ -15,8 +15,9 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, PlainSerializer, WithJsonSchema, field_validator
 
-from waa_ads.assessments.definition import Navigation
-from waa_ads.content.schemas import CandidateItem, CandidateReply
+from waa_ads.assessments.definition import FeedbackPolicy, Navigation
+from waa_ads.content.schemas import CandidateFeedback, CandidateItem, CandidateReply
+from waa_ads.core.language_choice import LocaleCode
 from waa_ads.delivery.state_machine import AttemptState, EndReason, PauseKind
 
 Timestamp = Annotated[
@@ -51,10 +52,19 @@ class AttemptRead(CandidateReply):
     administration_id: uuid.UUID
 
 
+_LOCALE = "The language the attempt is delivered in (the player's and the items')."
+_LOCALES = (
+    "The languages the candidate may switch to (PUT .../locale), the attempt's own among "
+    "them; empty when the administration allows no switching."
+)
+
+
 class StartResponse(CandidateReply):
     attempt: AttemptRead
     credential: str = Field(description="Send as X-Attempt-Token on every call about this attempt.")
     resumed: bool
+    locale: str = Field(description=_LOCALE)
+    locales: list[str] = Field(description=_LOCALES)
 
 
 class ResponseRead(CandidateReply):
@@ -72,6 +82,11 @@ class AttemptViewItem(CandidateReply):
     section: str
     item: CandidateItem
     response: ResponseRead | None
+    feedback: list[CandidateFeedback] | None = Field(
+        default=None,
+        description="The feedback the candidate's answer selected, in order; present only "
+        "when the assessment's feedback policy shows it now (never under policy none).",
+    )
 
 
 class BreaksRead(CandidateReply):
@@ -109,6 +124,18 @@ class AttemptView(CandidateReply):
         "(advance to get the next; item_count counts only those presented).",
     )
     items: list[AttemptViewItem]
+    locale: str = Field(description=_LOCALE)
+    locales: list[str] = Field(description=_LOCALES)
+    feedback: FeedbackPolicy = Field(
+        default=FeedbackPolicy.none,
+        description="The assessment's feedback policy: none, after_item (each item's feedback "
+        "once the candidate has moved on from it) or after_test (every item's once the attempt "
+        "has ended: the ended attempt's view then lists its items again).",
+    )
+
+
+class LocaleRequest(BaseModel):
+    locale: LocaleCode
 
 
 class PositionResponse(CandidateReply):

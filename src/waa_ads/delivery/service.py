@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from waa_ads.assessments import service as assessment_service
 from waa_ads.assessments.assembly import FormEntry, assemble
+from waa_ads.assessments.code_limits import CodeAttempts
 from waa_ads.assessments.definition import AssessmentDefinition, BreakPolicy, Navigation, Pinned
 from waa_ads.assessments.models import Administration, AssessmentVersion, RosterEntry
 from waa_ads.audit import service as audit
@@ -35,16 +36,19 @@ from waa_ads.audit.service import Actor
 from waa_ads.auth.deps import Principal
 from waa_ads.auth.models import Candidate, Organization, Role
 from waa_ads.content import service as content_service
+from waa_ads.content import stimuli as content_stimuli
+from waa_ads.content.item import templates
 from waa_ads.content.item.definition import ItemDefinition
 from waa_ads.content.item.responses import ResponseShapeError, validate_response
 from waa_ads.content.models import ItemVersion
 from waa_ads.content.schemas import CandidateItem
+from waa_ads.core import i18n, language_choice
 from waa_ads.core.db import Database, utcnow, uuid7
 from waa_ads.core.errors import Conflict, DomainError
 from waa_ads.core.security import constant_time_equals, keyed_hash, media_signature
 from waa_ads.core.settings import Settings
 from waa_ads.core.tasks import enqueue_after_commit
-from waa_ads.delivery import adaptive, errors, live, schemas, timers
+from waa_ads.delivery import adaptive, errors, live, schemas, timers, variants
 from waa_ads.delivery.models import (
     Attempt,
     AttemptItem,
@@ -101,6 +105,12 @@ _items: _Lru = _Lru(4096)
 # renders the item again), not for a day of attempts.
 PAYLOADS_CACHED = 1024
 _payloads: _Lru = _Lru(PAYLOADS_CACHED)
+# (item version, template seed) -> an attempt's instance of a cloned item whose choices
+# its values show or hide, for checking that attempt's saves (:func:`shape_item`).
+_instances: _Lru = _Lru(PAYLOADS_CACHED)
+# attempt id -> its seed, for the one-statement save of a cloned item (an attempt's seed
+# never changes); filled with the form rows.
+_attempt_seeds: _Lru = _Lru(FORM_ROWS_CACHED)
 
 
 @dataclass(frozen=True)
@@ -137,12 +147,30 @@ async def item_definition(session: AsyncSession, item_version_id: uuid.UUID) -> 
 
 
 async def candidate_item(
-    session: AsyncSession, settings: Settings, item_version_id: uuid.UUID, seed: int | None
+    session: AsyncSession,
+    settings: Settings,
+    item_version_id: uuid.UUID,
+    seed: int | None,
+    *,
+    template_seed: int | None = None,
+    locale: str | None = None,
 ) -> CandidateItem:
     """An item version rendered for a candidate (with this seed's option order), its media
     behind signed URLs. Checked against the closed :class:`CandidateItem` once,
-    then remembered: published versions never change."""
-    key = (item_version_id, seed, media_signature(settings, "key", "fingerprint"))
+    then remembered: published versions never change. ``template_seed`` chooses a cloned
+    item's values (content/item/templates.py); it is part of the cache key, so two
+    candidates with different values never share a rendering. ``locale`` (the attempt's;
+    the locale in force when ``None``) is the language of the labels the renderer adds
+    (content/render/candidate.py), and is part of the key too: a French candidate never
+    gets a rendering made for an English one."""
+    language = locale if i18n.is_supported(locale) else i18n.current()
+    key = (
+        item_version_id,
+        seed,
+        template_seed,
+        language,
+        media_signature(settings, "key", "fingerprint"),
+    )
     cached = _payloads.get(key)
     if cached is not None:
         return cached  # type: ignore[no-any-return]
@@ -155,7 +183,15 @@ async def candidate_item(
         signature = media_signature(settings, organization, sha256)
         return f"/api/v1/media/signed/{organization}/{sha256}?sig={signature}"
 
-    payload = content_service.candidate_payload(row, seed, media_url=signed)
+    shown = await content_stimuli.for_item_version(session, row, media_url=signed)
+    payload = content_service.candidate_payload(
+        row,
+        seed,
+        media_url=signed,
+        template_seed=template_seed,
+        locale=language,
+        shared_stimuli=shown,
+    )
     return _payloads.put(key, CandidateItem.model_validate(payload))  # type: ignore[no-any-return]
 
 
@@ -285,11 +321,73 @@ def not_in_progress(attempt: Attempt) -> DomainError:
 # --- start -------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class AttemptLanguages:
+    """The language an attempt is delivered in, and those its candidate may switch to
+    (empty when the administration allows no switching)."""
+
+    locale: str
+    locales: list[str]
+
+
+def attempt_languages(
+    attempt_locale: str | None,
+    *,
+    candidate: str | None,
+    administration: str | None,
+    administration_locales: Sequence[str],
+    organization: str | None,
+    accept_language: str | None = None,
+) -> AttemptLanguages:
+    """An attempt's languages from the rows it belongs to: its own ``locale`` once set
+    (at start), else the one :func:`language_choice.attempt_locale` resolves."""
+    locales = list(administration_locales or ())
+    locale = (
+        attempt_locale
+        if i18n.is_supported(attempt_locale)
+        else language_choice.attempt_locale(
+            candidate=candidate,
+            administration=administration,
+            administration_locales=locales,
+            organization=organization,
+            accept_language=accept_language,
+        )
+    )
+    assert locale is not None
+    return AttemptLanguages(
+        locale, language_choice.switchable_locales(administration, locales, organization)
+    )
+
+
+async def languages(
+    session: AsyncSession, attempt: Attempt, *, accept_language: str | None = None
+) -> AttemptLanguages:
+    """:func:`attempt_languages` for an attempt, reading its administration, organization
+    and candidate (from the session's identity map when it holds them)."""
+    administration = await session.get(Administration, attempt.administration_id)
+    organization = await session.get(Organization, attempt.organization_id)
+    candidate = (
+        await session.get(Candidate, attempt.candidate_id)
+        if not i18n.is_supported(attempt.locale)
+        else None
+    )
+    return attempt_languages(
+        attempt.locale,
+        candidate=candidate.locale if candidate is not None else None,
+        administration=administration.locale if administration is not None else None,
+        administration_locales=administration.locales if administration is not None else [],
+        organization=organization.default_locale if organization is not None else None,
+        accept_language=accept_language,
+    )
+
+
 @dataclass
 class Started:
     attempt: Attempt
     created: bool
     credential: str
+    #: The attempt's languages when the start read them already (else :func:`languages`).
+    languages: AttemptLanguages | None = None
 
 
 async def _compute_deadline(
@@ -437,7 +535,7 @@ _ATTEMPT_COLUMNS = (
     "id, organization_id, administration_id, roster_entry_id, candidate_id, "
     "assessment_version_id, number, state, seed, started_at, deadline_at, paused_at, "
     "pause_kind, uncounted_pause_s, breaks_taken, extension_s, current_position, ended_at, "
-    "end_reason, credential_epoch, created_at, updated_at, ended_because"
+    "end_reason, credential_epoch, created_at, updated_at, ended_because, locale"
 )
 _ATTEMPT_FIELDS = tuple(_ATTEMPT_COLUMNS.split(", "))
 
@@ -448,7 +546,9 @@ SELECT re.id AS entry_id, re.organization_id AS entry_organization_id,
        re.candidate_id AS entry_candidate_id, re.administration_id AS entry_administration_id,
        re.extra_time_multiplier, re.extra_attempts, re.code_revoked_at,
        ad.assessment_version_id AS administration_version_id, ad.opens_at, ad.closes_at,
-       ad.cancelled_at,
+       ad.cancelled_at, ad.locale AS administration_locale,
+       ad.locales AS administration_locales, c.locale AS candidate_locale,
+       o.default_locale AS organization_locale,
        a.id AS a_id, a.organization_id AS a_organization_id,
        a.administration_id AS a_administration_id, a.roster_entry_id AS a_roster_entry_id,
        a.candidate_id AS a_candidate_id, a.assessment_version_id AS a_assessment_version_id,
@@ -459,9 +559,12 @@ SELECT re.id AS entry_id, re.organization_id AS entry_organization_id,
        a.extension_s AS a_extension_s, a.current_position AS a_current_position,
        a.ended_at AS a_ended_at, a.end_reason AS a_end_reason,
        a.credential_epoch AS a_credential_epoch, a.created_at AS a_created_at,
-       a.updated_at AS a_updated_at, a.ended_because AS a_ended_because
+       a.updated_at AS a_updated_at, a.ended_because AS a_ended_because,
+       a.locale AS a_locale
 FROM roster_entry re
 JOIN administration ad ON ad.id = re.administration_id
+JOIN candidate c ON c.id = re.candidate_id
+JOIN organization o ON o.id = re.organization_id
 LEFT JOIN LATERAL (
     SELECT * FROM attempt WHERE attempt.roster_entry_id = re.id ORDER BY number DESC LIMIT 1
 ) a ON true
@@ -478,10 +581,10 @@ WITH started AS (
         id, organization_id, administration_id, roster_entry_id, candidate_id,
         assessment_version_id, number, state, seed, started_at, deadline_at, paused_at,
         pause_kind, uncounted_pause_s, breaks_taken, extension_s, current_position,
-        ended_at, end_reason, credential_epoch, created_at, updated_at, ended_because
+        ended_at, end_reason, credential_epoch, created_at, updated_at, ended_because, locale
     )
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL, NULL, 0, 0, 0, 1, NULL, NULL, 0,
-            $10, $10, NULL)
+            $10, $10, NULL, $18)
     ON CONFLICT (roster_entry_id, number) DO NOTHING
     RETURNING id
 ), presented AS (
@@ -499,7 +602,7 @@ SELECT
     id, organization_id, administration_id, roster_entry_id, candidate_id,
     assessment_version_id, number, state, seed, started_at, deadline_at, paused_at,
     pause_kind, uncounted_pause_s, breaks_taken, extension_s, current_position, ended_at,
-    end_reason, credential_epoch, created_at, updated_at, ended_because
+    end_reason, credential_epoch, created_at, updated_at, ended_because, locale
 FROM attempt WHERE roster_entry_id = $1 AND number = $2
 """
 
@@ -512,8 +615,28 @@ def _attempt_of(row: Any, prefix: str = "") -> Attempt:
     return Attempt(**values)
 
 
+def _row_languages(
+    row: Any, attempt_locale: str | None, accept_language: str | None
+) -> AttemptLanguages:
+    locales = row["administration_locales"]
+    if isinstance(locales, str):  # a driver without a JSON codec
+        locales = json.loads(locales)
+    return attempt_languages(
+        attempt_locale,
+        candidate=row["candidate_locale"],
+        administration=row["administration_locale"],
+        administration_locales=locales or [],
+        organization=row["organization_locale"],
+        accept_language=accept_language,
+    )
+
+
 async def start_at_once(
-    session: AsyncSession, settings: Settings, access_code: str
+    session: AsyncSession,
+    settings: Settings,
+    access_code: str,
+    *,
+    accept_language: str | None = None,
 ) -> Started | None:
     """:func:`start` in two statements and the audit record, for the common cases on
     PostgreSQL: a new attempt (nothing started yet, or the last attempt ended), or the
@@ -546,7 +669,12 @@ async def start_at_once(
             ):
                 return None  # expired first, the general way
             latest = _attempt_of(row, "a_")
-            return Started(latest, False, credential_for(settings, latest))
+            return Started(
+                latest,
+                False,
+                credential_for(settings, latest),
+                _row_languages(row, latest.locale, accept_language),
+            )
         if state not in ENDED:
             return None  # paused (maybe a break to end first) or left scheduled
     used = row["a_number"] or 0
@@ -574,6 +702,7 @@ async def start_at_once(
     )
     state_after = next_state(AttemptState.scheduled, "start")
     attempt_id = uuid7()
+    chosen_languages = _row_languages(row, None, accept_language)
     created = (
         await conn.exec_driver_sql(
             _START_INSERT,
@@ -595,6 +724,7 @@ async def start_at_once(
                 [f.item_id for _, f in form],
                 [f.item_version_id for _, f in form],
                 [f.weight for _, f in form],
+                chosen_languages.locale,
             ),
         )
     ).first()
@@ -604,7 +734,12 @@ async def start_at_once(
         if winner is None:
             return None  # gone again meanwhile: the general way decides
         existing = _attempt_of(winner)
-        return Started(existing, False, credential_for(settings, existing))
+        return Started(
+            existing,
+            False,
+            credential_for(settings, existing),
+            _row_languages(row, existing.locale, accept_language),
+        )
     if chosen is not None:
         session.add(adaptive.step_row(attempt_id, chosen, now))
         await session.flush()
@@ -632,6 +767,7 @@ async def start_at_once(
         created_at=now,
         updated_at=now,
         ended_because=None,
+        locale=chosen_languages.locale,
     )
     await audit.record(
         session,
@@ -647,7 +783,7 @@ async def start_at_once(
     for ref, entry_form in form:
         _form_rows.put((attempt_id, ref), FormRow(entry_form.item_version_id, entry_form.position))
     _linear.put(attempt_id, version.definition.navigation is Navigation.linear)
-    return Started(attempt, True, credential_for(settings, attempt))
+    return Started(attempt, True, credential_for(settings, attempt), chosen_languages)
 
 
 #: The starts of this process that may be using the database at once, per event loop. A
@@ -669,35 +805,60 @@ def _start_slot(settings: Settings) -> asyncio.Semaphore:
     return slots
 
 
-async def start(session: AsyncSession, settings: Settings, access_code: str) -> Started:
+async def start(
+    session: AsyncSession,
+    settings: Settings,
+    access_code: str,
+    *,
+    accept_language: str | None = None,
+    guard: CodeAttempts | None = None,
+) -> Started:
     """Start or resume with an access code: the live attempt if there is one, else a new
     attempt while the candidate has attempts left and the window is open. On PostgreSQL
     the common cases take :func:`start_at_once`; starts wait their turn for the database
-    first come first served (:func:`_start_slot`)."""
+    first come first served (:func:`_start_slot`). A new attempt's language is resolved
+    by :func:`language_choice.attempt_locale` (``accept_language``: the browser's).
+    ``guard``: the client's unknown-code counter, checked once the start has its turn
+    (AccessCodeRateLimited past its limit, the code not looked at)."""
     async with _start_slot(settings):
-        return await _start(session, settings, access_code)
+        if guard is not None:
+            await guard.refuse_if_exhausted(session)
+        return await _start(session, settings, access_code, accept_language)
 
 
-async def _start(session: AsyncSession, settings: Settings, access_code: str) -> Started:
+async def _start(
+    session: AsyncSession, settings: Settings, access_code: str, accept_language: str | None
+) -> Started:
     if session.get_bind().dialect.name == "postgresql":
-        quick = await start_at_once(session, settings, access_code)
+        quick = await start_at_once(session, settings, access_code, accept_language=accept_language)
         if quick is not None:
             return quick
     entry = await assessment_service.find_by_code(session, settings, access_code)
     if entry is None:
         raise errors.AccessCodeInvalid("this access code is not valid")
-    return await _start_entry(session, settings, entry)
+    return await _start_entry(session, settings, entry, accept_language)
 
 
-async def start_for_entry(session: AsyncSession, settings: Settings, entry: RosterEntry) -> Started:
+async def start_for_entry(
+    session: AsyncSession,
+    settings: Settings,
+    entry: RosterEntry,
+    *,
+    accept_language: str | None = None,
+) -> Started:
     """Start or resume the attempt of a roster entry the caller has already identified
     without its access code (a learner arriving from an LMS by LTI): the same rules as
     :func:`start`, the same credential."""
     async with _start_slot(settings):
-        return await _start_entry(session, settings, entry)
+        return await _start_entry(session, settings, entry, accept_language)
 
 
-async def _start_entry(session: AsyncSession, settings: Settings, entry: RosterEntry) -> Started:
+async def _start_entry(
+    session: AsyncSession,
+    settings: Settings,
+    entry: RosterEntry,
+    accept_language: str | None = None,
+) -> Started:
     latest = (
         await session.execute(
             select(Attempt)
@@ -764,6 +925,8 @@ async def _start_entry(session: AsyncSession, settings: Settings, entry: RosterE
             )
         )
     attempt.started_at = now
+    chosen_languages = await languages(session, attempt, accept_language=accept_language)
+    attempt.locale = chosen_languages.locale
     await session.flush()
     deadline_at = await _compute_deadline(session, attempt, entry)
     await transition(
@@ -1054,13 +1217,30 @@ async def view(session: AsyncSession, settings: Settings, attempt: Attempt) -> s
     }
     seed = attempt.seed if definition.shuffle_choices else None
     rendered = []
+    # Each item in the attempt's language where it has a variant in it (delivery/variants.py).
+    shown = await variants.deliver(
+        session, attempt, reachable if live else [], lambda v: item_definition(session, v)
+    )
     for item in reachable if live else []:
+        definition_shown = await item_definition(session, shown[item.ref])
+        template_seed = (
+            templates.template_seed(attempt.seed, item.ref)
+            if definition_shown.is_template
+            else None
+        )
         rendered.append(
             schemas.AttemptViewItem(
                 ref=item.ref,
                 position=item.position,
                 section=item.section,
-                item=await candidate_item(session, settings, item.item_version_id, seed),
+                item=await candidate_item(
+                    session,
+                    settings,
+                    shown[item.ref],
+                    seed,
+                    template_seed=template_seed,
+                    locale=attempt.locale,
+                ),
                 response=_response_read(responses.get(item.ref)),
             )
         )
@@ -1070,6 +1250,7 @@ async def view(session: AsyncSession, settings: Settings, attempt: Attempt) -> s
     candidate = await session.get(Candidate, attempt.candidate_id)
     organization = await session.get(Organization, attempt.organization_id)
     assert organization is not None
+    spoken = await languages(session, attempt)
     return schemas.AttemptView(
         attempt=attempt_read(attempt),
         remaining_s=remaining(attempt),
@@ -1090,6 +1271,8 @@ async def view(session: AsyncSession, settings: Settings, attempt: Attempt) -> s
         more_items=bool(adaptive.adaptive_sections(definition))
         and not adaptive.finished(definition, await adaptive.steps(session, attempt.id)),
         items=rendered,
+        locale=spoken.locale,
+        locales=spoken.locales,
     )
 
 
@@ -1199,6 +1382,23 @@ async def form_item(session: AsyncSession, attempt: Attempt, ref: str) -> FormRo
     return _form_rows.put(key, FormRow(item_row.item_version_id, item_row.position))  # type: ignore[no-any-return]
 
 
+def shape_item(
+    item_version_id: uuid.UUID, item: ItemDefinition, attempt_seed: int, ref: str
+) -> ItemDefinition:
+    """The item whose shapes check one attempt's responses to ``item`` (at ``ref`` on its
+    form): the attempt's own instance when ``item`` is a cloned item whose values show or
+    hide choices (``templates.shapes_vary``), so a choice the candidate was not shown is
+    refused; else ``item`` itself, every instance having its shapes. Instances are
+    remembered, as the rendered items are."""
+    if not item.is_template or not templates.shapes_vary(item):
+        return item
+    key = (item_version_id, templates.template_seed(attempt_seed, ref))
+    cached = _instances.get(key)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    return _instances.put(key, templates.instantiate(item, key[1]))  # type: ignore[no-any-return]
+
+
 def check_upload(item: ItemDefinition, value: dict[str, Any]) -> None:
     """422 unless the item takes a file and accepts this one (type, shape)."""
     _normalize(item, value)
@@ -1254,7 +1454,12 @@ async def save_response(
     plus grace are refused but kept in the history, marked, never scored: they come back
     as a status (not an exception) so that the caller's transaction still commits them."""
     item_row = await form_item(session, attempt, ref)
-    item = await item_definition(session, item_row.item_version_id)
+    item = shape_item(
+        item_row.item_version_id,
+        await item_definition(session, item_row.item_version_id),
+        attempt.seed,
+        ref,
+    )
     normalized = _normalize(item, value)
     stored = {"value": value, "normalized": normalized}
     now = utcnow()
@@ -1402,7 +1607,7 @@ SELECT EXISTS (SELECT 1 FROM open_attempt) AS open, EXISTS (SELECT 1 FROM saved)
 """
 _CURRENT_SEQ = "SELECT seq FROM response WHERE attempt_id = $1 AND item_ref = $2"
 _FORM = """
-SELECT ai.ref, ai.item_version_id, ai.position, a.assessment_version_id
+SELECT ai.ref, ai.item_version_id, ai.position, a.assessment_version_id, a.seed
 FROM attempt a JOIN attempt_item ai ON ai.attempt_id = a.id
 WHERE a.id = $1
 """
@@ -1416,6 +1621,7 @@ async def _learn_form(conn: Any, attempt_id: uuid.UUID) -> None:
     for row in await conn.fetch(_FORM, attempt_id):
         _form_rows.put((attempt_id, row["ref"]), FormRow(row["item_version_id"], row["position"]))
         version_id = row["assessment_version_id"]
+        _attempt_seeds.put(attempt_id, row["seed"])
     version: PublishedVersion | None = _versions.get(version_id)
     if version is not None:
         _linear.put(attempt_id, version.definition.navigation is Navigation.linear)
@@ -1456,6 +1662,16 @@ async def save_response_at_once(
         item: ItemDefinition | None = _items.get(item_row.item_version_id)
         if item is None:
             return None
+        if item.is_template:
+            # A cloned item: its own instance checks the save where the values show or
+            # hide choices; ordinary items skip this (one attribute read).
+            attempt_seed: int | None = _attempt_seeds.get(attempt_id)
+            if attempt_seed is None:
+                await _learn_form(conn, attempt_id)
+                attempt_seed = _attempt_seeds.get(attempt_id)
+                if attempt_seed is None:
+                    return None
+            item = shape_item(item_row.item_version_id, item, attempt_seed, ref)
         try:
             normalized = _normalize(item, value)
         except DomainError:
@@ -1565,12 +1781,14 @@ async def advance(
         )
     ).scalar_one()
     if attempt.current_position >= count and adaptive.adaptive_sections(version.definition):
+        shown = await variants.scoring_versions(session, attempt.id)
         outcome = await adaptive.advance(
             session,
             attempt,
             version.definition,
             version.pinned,
-            lambda version_id: item_definition(session, version_id),
+            # The shown variant's processing scores the answer (delivery/variants.py).
+            lambda version_id: item_definition(session, shown.get(version_id, version_id)),
             count,
         )
         return schemas.AdvanceResponse(
@@ -1651,6 +1869,45 @@ async def submit(session: AsyncSession, settings: Settings, attempt: Attempt) ->
         if attempt.state not in ENDED:
             raise
     return attempt
+
+
+# --- language ----------------------------------------------------------------------------
+
+
+async def switch_locale(
+    session: AsyncSession, settings: Settings, attempt: Attempt, locale: str
+) -> AttemptLanguages:
+    """Deliver the attempt in ``locale`` from now on: one of the languages its
+    administration lets candidates switch to (else :class:`errors.LocaleNotOffered`, 409),
+    or its own (nothing changes). Only while the attempt is in progress or paused: an
+    ended attempt keeps the language it was taken in (``attempt-ended``). Audited as
+    ``attempt.locale_changed``; nothing is published (proctors' boards and other
+    candidates do not show languages)."""
+    await expire_if_due(session, settings, attempt)
+    spoken = await languages(session, attempt)
+    if locale == spoken.locale:
+        return spoken
+    if attempt.state not in (AttemptState.in_progress, AttemptState.paused):
+        raise not_in_progress(attempt)
+    if locale not in spoken.locales:
+        offered = ", ".join(spoken.locales) or spoken.locale
+        raise errors.LocaleNotOffered(
+            f"this test is not offered in {locale!r} (offered: {offered})",
+            extra={"locales": spoken.locales or [spoken.locale]},
+        )
+    attempt.locale = locale
+    attempt.updated_at = utcnow()
+    await session.flush()
+    await audit.record(
+        session,
+        organization_id=attempt.organization_id,
+        action="attempt.locale_changed",
+        actor=_candidate_actor(attempt),
+        target_type="attempt",
+        target_id=attempt.id,
+        data={"from": spoken.locale, "to": locale},
+    )
+    return AttemptLanguages(locale, spoken.locales)
 
 
 # --- breaks and proctor controls ---------------------------------------------------------

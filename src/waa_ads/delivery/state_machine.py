@@ -16,6 +16,7 @@ from statemachine import State, StateMachine
 from statemachine.exceptions import TransitionNotAllowed
 
 from waa_ads.core.errors import Conflict
+from waa_ads.core.i18n import N_
 
 
 class AttemptState(StrEnum):
@@ -104,7 +105,7 @@ class AttemptMachine(StateMachine):
 
 class IllegalTransition(Conflict):
     code = "illegal-transition"
-    title = "Illegal state transition"
+    title = N_("Illegal state transition")
 
 
 #: (state, event) -> the state it leads to, for the legal transitions met so far: building a

@@ -1,7 +1,8 @@
 """Secrets by e-mail, sent when they are issued: access codes and staff invitations.
 
 Access codes: each chosen candidate of an administration's roster gets a new
-access code and the link to the player, in the organization's wording, through the same
+access code and the link to the player, in the organization's wording (or the default one
+in the candidate's language), through the same
 ``email`` deliveries (outbox row, worker, retries, log) as result notices.
 
 The server keeps only a keyed hash of a code, so a code can be e-mailed only at the moment
@@ -39,8 +40,10 @@ from waa_ads.auth import service as auth_service
 from waa_ads.auth.deps import Principal
 from waa_ads.auth.models import Candidate, Organization, User
 from waa_ads.auth.service import AuthComponents
+from waa_ads.core import i18n
 from waa_ads.core.db import utcnow, uuid7
 from waa_ads.core.errors import Conflict, Unprocessable
+from waa_ads.core.i18n import N_
 from waa_ads.core.settings import Settings
 from waa_ads.core.tasks import enqueue_after_commit
 from waa_ads.delivery.models import Attempt
@@ -56,12 +59,12 @@ class EmailNotConfigured(Conflict):
     """The deployment has no SMTP server: codes would be replaced and never arrive."""
 
     code = "email-not-configured"
-    title = "E-mail is not configured"
+    title = N_("E-mail is not configured")
 
 
 class InvitationHasPassword(Unprocessable):
     code = "invitation-has-password"
-    title = "An invitation sets no password"
+    title = N_("An invitation sets no password")
 
 
 @dataclass
@@ -130,10 +133,6 @@ async def _queue_sealed(
     return delivery_id
 
 
-def _when(moment: Any) -> str:
-    return str(moment.strftime("%Y-%m-%d %H:%M"))
-
-
 async def send_access_codes(
     session: AsyncSession,
     settings: Settings,
@@ -172,9 +171,9 @@ async def send_access_codes(
             EmailTemplate.kind == mail.ACCESS_CODE,
         )
     )
-    default_subject, default_body = mail.DEFAULTS[mail.ACCESS_CODE]
-    subject_text = (template.subject if template else None) or default_subject
-    body_text = (template.body if template else None) or default_body
+    # The organization's own wording as it wrote it; the default in each candidate's language.
+    own_subject = template.subject if template else None
+    own_body = template.body if template else None
     live = set(
         (
             await session.execute(
@@ -205,12 +204,25 @@ async def send_access_codes(
             session, settings, principal, administration.id, entry.id
         )
         assert issued.code is not None
+        locale = mail.recipient_locale(
+            candidate.locale,
+            administration.locale,
+            organization.default_locale if organization else None,
+        )
+        default_subject, default_body = mail.defaults_in(locale, mail.ACCESS_CODE)
+        subject_text, body_text = own_subject or default_subject, own_body or default_body
+        with i18n.use_locale(locale):
+            # The window's dates read the recipient's way, as the sentences do.
+            opens_at, closes_at = (
+                mail.moment(administration.opens_at),
+                mail.moment(administration.closes_at),
+            )
         values = {
             "organization": organization.name if organization else "",
             "candidate": candidate.full_name or "",
             "administration": administration.title,
-            "opens_at": _when(administration.opens_at),
-            "closes_at": _when(administration.closes_at),
+            "opens_at": opens_at,
+            "closes_at": closes_at,
             "link": f"{base_url.rstrip('/')}/take",
         }
         try:
@@ -278,14 +290,20 @@ async def invite_by_email(
             EmailTemplate.kind == mail.INVITATION,
         )
     )
-    default_subject, default_body = mail.DEFAULTS[mail.INVITATION]
+    days = max(1, settings.invitation_ttl_s // 86_400)
+    # The person's own language when the invitation names one, else the organization's.
+    default_subject, default_body = mail.defaults_in(
+        mail.recipient_locale(user.locale, organization.default_locale if organization else None),
+        mail.INVITATION,
+        days=days,
+    )
     subject_text = (template.subject if template else None) or default_subject
     body_text = (template.body if template else None) or default_body
     values = {
         "organization": organization.name if organization else "",
         "name": user.display_name or user.email,
         "roles": ", ".join(user.roles),
-        "days": max(1, settings.invitation_ttl_s // 86_400),
+        "days": days,
     }
     link = f"{base_url.rstrip('/')}/console/invitation?token={token}"
     try:

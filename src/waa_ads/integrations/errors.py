@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from waa_ads.core.errors import Conflict, DomainError, NotFound, TooManyRequests, Unprocessable
+from waa_ads.core.i18n import N_
 
 
 class UnsafeUrl(Unprocessable):
@@ -10,32 +11,32 @@ class UnsafeUrl(Unprocessable):
     address while the deployment does not allow those."""
 
     code = "integration-url-refused"
-    title = "URL refused"
+    title = N_("URL refused")
 
 
 class UnknownEventType(Unprocessable):
     code = "webhook-event-type-unknown"
-    title = "Unknown event type"
+    title = N_("Unknown event type")
 
 
 class SubscriptionNotFound(NotFound):
     code = "webhook-subscription-not-found"
-    title = "Webhook subscription not found"
+    title = N_("Webhook subscription not found")
 
 
 class DeliveryNotFound(NotFound):
     code = "webhook-delivery-not-found"
-    title = "Webhook delivery not found"
+    title = N_("Webhook delivery not found")
 
 
 class SubscriptionInactive(Conflict):
     code = "webhook-subscription-inactive"
-    title = "Webhook subscription inactive"
+    title = N_("Webhook subscription inactive")
 
 
 class DeliveryCursorInvalid(Unprocessable):
     code = "webhook-delivery-cursor-invalid"
-    title = "Delivery cursor not valid"
+    title = N_("Delivery cursor not valid")
 
 
 # --- LTI ----------------------------------------------------------------------------------
@@ -43,12 +44,12 @@ class DeliveryCursorInvalid(Unprocessable):
 
 class LtiRegistrationNotFound(NotFound):
     code = "lti-registration-not-found"
-    title = "LTI platform registration not found"
+    title = N_("LTI platform registration not found")
 
 
 class LtiRegistrationExists(Conflict):
     code = "lti-registration-exists"
-    title = "LTI platform registration exists"
+    title = N_("LTI platform registration exists")
 
 
 class LtiLaunchRefused(DomainError):
@@ -57,21 +58,21 @@ class LtiLaunchRefused(DomainError):
 
     status_code = 401
     code = "lti-launch-refused"
-    title = "LTI launch refused"
+    title = N_("LTI launch refused")
 
 
 class LtiLoginRateLimited(TooManyRequests):
     """Too many LTI logins from one client address in a minute."""
 
     code = "lti-login-rate-limited"
-    title = "Too many LTI logins"
+    title = N_("Too many LTI logins")
 
 
 class LtiLinkNotFound(NotFound):
     code = "lti-link-not-found"
-    title = "LTI resource link not found"
+    title = N_("LTI resource link not found")
 
 
 class LtiRosterSyncNotFound(NotFound):
     code = "lti-roster-sync-not-found"
-    title = "LTI roster sync not found"
+    title = N_("LTI roster sync not found")

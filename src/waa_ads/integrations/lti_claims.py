@@ -21,6 +21,7 @@ RESOURCE_LINK = CLAIM + "resource_link"
 ROLES = CLAIM + "roles"
 CONTEXT = CLAIM + "context"
 CUSTOM = CLAIM + "custom"
+LAUNCH_PRESENTATION = CLAIM + "launch_presentation"
 AGS_ENDPOINT = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
 NRPS = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"
 DEEP_LINKING_SETTINGS = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
@@ -72,6 +73,8 @@ class Launch:
     memberships_url: str | None
     deep_link_return_url: str | None
     deep_link_data: str | None
+    #: The person's language in the platform (``launch_presentation.locale``), if it says.
+    locale: str | None = None
 
     @property
     def is_staff(self) -> bool:
@@ -144,6 +147,7 @@ def check(
         memberships_url=_text(nrps.get("context_memberships_url")),
         deep_link_return_url=_text(settings.get("deep_link_return_url")),
         deep_link_data=_text(settings.get("data")),
+        locale=_text(_object(claims, LAUNCH_PRESENTATION).get("locale")),
     )
 
 

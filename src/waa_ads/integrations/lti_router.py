@@ -13,6 +13,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict
 
+from waa_ads.core import i18n
 from waa_ads.core.deps import SessionDep, SettingsDep, WriteSessionDep
 from waa_ads.core.errors import COMMON_ERROR_RESPONSES, error_responses
 from waa_ads.core.settings import Settings
@@ -169,6 +170,12 @@ async def launch(
         state=state,
         browser_state=request.cookies.get(lti.state_cookie_name(state)) if state else None,
     )
+    # The page in the person's language in the course (the platform says which), unless
+    # they chose one here with the switcher.
+    if launched.launch.locale and i18n.cookie_choice(request.headers.get("cookie")) is None:
+        spoken = i18n.best_match([launched.launch.locale])
+        if spoken is not None:
+            i18n.set_locale(spoken)
     response = await _launched_page(session, settings, launched)
     # The login is spent: its cookie has done its work.
     response.delete_cookie(lti.state_cookie_name(state), path="/lti")
@@ -184,7 +191,7 @@ async def _launched_page(session: Any, settings: Settings, launched: lti.Launche
             )
         return pages.page(
             "picker.html",
-            title="Choose a test",
+            title=i18n.gettext("Choose a test"),
             token=lti.deep_link_token(settings, launched),
             administrations=await lti.administrations_to_link(
                 session, launched.registration.organization_id
@@ -192,17 +199,25 @@ async def _launched_page(session: Any, settings: Settings, launched: lti.Launche
         )
     if message.is_staff:
         link = await lti.bind_link(session, settings, launched)
-        bound = "is linked to a test" if link.administration_id else "is not linked to a test yet"
         return pages.page(
             "message.html",
             title=link.title or "WAA-ADS",
-            message=f"This link {bound}. Results are sent to the course's grade book "
-            "when they are released.",
+            message=(
+                i18n.gettext(
+                    "This link is linked to a test. Results are sent to the course's grade "
+                    "book when they are released."
+                )
+                if link.administration_id
+                else i18n.gettext(
+                    "This link is not linked to a test yet. Results are sent to the course's "
+                    "grade book when they are released."
+                )
+            ),
         )
     started = await lti.launch_learner(session, settings, launched)
     return pages.page(
         "handoff.html",
-        title="Opening your test",
+        title=i18n.gettext("Opening your test"),
         attempt_id=str(started.attempt_id),
         credential=started.credential,
         link_title=started.title,
@@ -233,7 +248,10 @@ async def deep_link(
         base_url=base_url(request, settings),
     )
     return pages.page(
-        "return.html", title="Test chosen", return_url=answer.return_url, jwt=answer.jwt
+        "return.html",
+        title=i18n.gettext("Test chosen"),
+        return_url=answer.return_url,
+        jwt=answer.jwt,
     )
 
 

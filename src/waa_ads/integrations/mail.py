@@ -3,7 +3,13 @@ organization's wording.
 
 A kind of e-mail is on for an organization when its :class:`EmailTemplate` row says so;
 its subject and body are Jinja2 text rendered in a sandbox (an organization's template
-cannot reach Python objects), the defaults below where the organization wrote none.
+cannot reach Python objects), the defaults below where the organization wrote none. The
+defaults are written in the recipient's language (:func:`recipient_locale`: the
+candidate's, else the administration's, else the organization's default, else English; for
+a staff invitation, the person's own, else the organization's default), their sentences
+from the catalogue; an organization's own wording is sent as it wrote it. The values are
+text in the recipient's language whatever the wording: dates (:func:`moment`) and scores
+(``7,5`` in French).
 
 Result notices ride the outbox: for a ``result.released`` event of a candidate with an
 e-mail address, the dispatcher renders the message and adds an ``email`` delivery (the
@@ -29,10 +35,12 @@ import os
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from email.message import EmailMessage
 from typing import Any, Final
 
 import aiosmtplib
+from babel import Locale as BabelLocale
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from jinja2 import StrictUndefined, TemplateError
@@ -42,8 +50,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from waa_ads.auth.deps import Principal
 from waa_ads.auth.models import Candidate, Organization
+from waa_ads.core import i18n
 from waa_ads.core.db import insert_ignore, utcnow, uuid7
 from waa_ads.core.errors import Unprocessable
+from waa_ads.core.i18n import N_, _, ngettext
 from waa_ads.core.settings import Settings
 from waa_ads.delivery.models import Attempt
 from waa_ads.integrations.models import EmailTemplate, IntegrationDelivery
@@ -59,33 +69,101 @@ LINK_MASK = "[invitation link]"
 #: Kinds whose message carries a secret, kept sealed only until sent.
 SEALED_KINDS = frozenset({ACCESS_CODE, INVITATION})
 
-DEFAULTS: Final[dict[str, tuple[str, str]]] = {
-    RESULT_NOTICE: (
-        "Your result from {{ organization }} is available",
-        "Hello {{ candidate }},\n\n"
-        "Your result for attempt {{ attempt_number }} is available: "
-        "{{ score }} of {{ max_score }}{% if band %} ({{ band }}){% endif %}.\n\n"
-        "{{ organization }}\n",
-    ),
-    ACCESS_CODE: (
-        "Your access code for {{ administration }}",
-        "Hello {{ candidate }},\n\n"
-        "{{ organization }} invites you to take {{ administration }}, open from "
-        "{{ opens_at }} to {{ closes_at }} (UTC).\n\n"
-        "Open {{ link }} and enter your access code:\n\n"
-        "    {{ code }}\n\n"
-        "Keep it to yourself: it opens your test. A code sent earlier no longer works.\n\n"
-        "{{ organization }}\n",
-    ),
-    INVITATION: (
-        "You are invited to {{ organization }} on WAA-ADS",
-        "Hello {{ name }},\n\n"
-        "{{ organization }} has made you an account ({{ roles }}). Choose your password "
-        "within {{ days }} days here:\n\n"
-        "{{ link }}\n\n"
-        "The link works once. If you did not expect this, ignore this message.\n",
-    ),
-}
+
+def _paragraphs(*parts: str) -> str:
+    return "\n\n".join(parts) + "\n"
+
+
+def default_template(kind: str, *, days: int | None = None) -> tuple[str, str]:
+    """The default subject and body of ``kind`` in the locale in force: Jinja text (the
+    same variables an organization's wording uses), its sentences from the catalogue.
+    ``days``: the invitation's validity, which chooses the plural of its sentence."""
+    if kind == RESULT_NOTICE:
+        return _(
+            "Your result from %(organization)s is available", organization="{{ organization }}"
+        ), _paragraphs(
+            _("Hello %(candidate)s,", candidate="{{ candidate }}"),
+            _(
+                "Your result for attempt %(attempt_number)s is available: %(score)s of "
+                "%(max_score)s%(band)s.",
+                attempt_number="{{ attempt_number }}",
+                score="{{ score }}",
+                max_score="{{ max_score }}",
+                band="{% if band %} ({{ band }}){% endif %}",
+            ),
+            "{{ organization }}",
+        )
+    if kind == ACCESS_CODE:
+        return _(
+            "Your access code for %(administration)s", administration="{{ administration }}"
+        ), _paragraphs(
+            _("Hello %(candidate)s,", candidate="{{ candidate }}"),
+            _(
+                "%(organization)s invites you to take %(administration)s, open from "
+                "%(opens_at)s to %(closes_at)s (UTC).",
+                organization="{{ organization }}",
+                administration="{{ administration }}",
+                opens_at="{{ opens_at }}",
+                closes_at="{{ closes_at }}",
+            ),
+            _("Open %(link)s and enter your access code:", link="{{ link }}"),
+            "    {{ code }}",
+            _("Keep it to yourself: it opens your test. A code sent earlier no longer works."),
+            "{{ organization }}",
+        )
+    if kind == INVITATION:
+        return _(
+            "You are invited to %(organization)s on WAA-ADS", organization="{{ organization }}"
+        ), _paragraphs(
+            _("Hello %(name)s,", name="{{ name }}"),
+            ngettext(
+                "%(organization)s has made you an account (%(roles)s). Choose your password "
+                "within %(days)s day here:",
+                "%(organization)s has made you an account (%(roles)s). Choose your password "
+                "within %(days)s days here:",
+                2 if days is None else days,
+                organization="{{ organization }}",
+                roles="{{ roles }}",
+                days="{{ days }}",
+            ),
+            "{{ link }}",
+            _("The link works once. If you did not expect this, ignore this message."),
+        )
+    raise UnknownEmailKind(f"unknown kind {kind!r}; known: {', '.join(KINDS)}")
+
+
+def recipient_locale(*choices: str | None) -> str:
+    """The language to write to someone in: the first of ``choices`` the product speaks
+    (the candidate's, the administration's, the organization's default), by its tag or its
+    language alone (``fr-CA``: ``fr``), else English."""
+    for choice in choices:
+        spoken = i18n.best_match([choice]) if choice else None
+        if spoken is not None:
+            return spoken
+    return i18n.DEFAULT
+
+
+def moment(value: datetime) -> str:
+    """A moment as an e-mail shows it, in the language in force: its long date and short
+    time in UTC, joined the language's way ("January 10, 2027, 9:00 AM", « 10 janvier 2027,
+    09:00 »)."""
+    locale = BabelLocale.parse(i18n.current_language().format_locale)
+    pattern = (
+        str(locale.datetime_formats["long"])
+        .replace("{1}", locale.date_formats["long"].pattern)
+        .replace("{0}", locale.time_formats["short"].pattern)
+    )
+    return i18n.format_datetime(value, pattern)
+
+
+def defaults_in(locale: str, kind: str, *, days: int | None = None) -> tuple[str, str]:
+    """The default wording of ``kind`` in ``locale``."""
+    with i18n.use_locale(locale):
+        return default_template(kind, days=days)
+
+
+KINDS: Final = (RESULT_NOTICE, ACCESS_CODE, INVITATION)
+
 #: What a template may use, per kind (documented; a template naming anything else fails).
 VARIABLES: Final[dict[str, tuple[str, ...]]] = {
     RESULT_NOTICE: ("organization", "candidate", "attempt_number", "score", "max_score", "band"),
@@ -106,12 +184,20 @@ _env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
 
 class TemplateInvalid(Unprocessable):
     code = "email-template-invalid"
-    title = "E-mail template not valid"
+    title = N_("E-mail template not valid")
 
 
 class UnknownEmailKind(Unprocessable):
     code = "email-kind-unknown"
-    title = "Unknown kind of e-mail"
+    title = N_("Unknown kind of e-mail")
+
+
+#: The default wording of each kind in English (what the API shows and an organization
+#: starts from; each e-mail is written in its recipient's language, see
+#: :func:`defaults_in`).
+DEFAULTS: Final[dict[str, tuple[str, str]]] = {
+    kind: defaults_in(i18n.DEFAULT, kind) for kind in KINDS
+}
 
 
 def render(subject: str, body: str, values: dict[str, Any]) -> tuple[str, str]:
@@ -141,8 +227,9 @@ def _sample(kind: str) -> dict[str, Any]:
             "organization": "Example School",
             "candidate": "Ada Example",
             "administration": "Morning session",
-            "opens_at": "2027-01-10 09:00",
-            "closes_at": "2027-01-10 12:00",
+            # Values are text, as sent (a template cannot compute with them).
+            "opens_at": "January 10, 2027, 9:00\u202fAM",
+            "closes_at": "January 10, 2027, 12:00\u202fPM",
             "link": "https://waa-ads.example/take",
             "code": SAMPLE_CODE,
         }
@@ -150,8 +237,8 @@ def _sample(kind: str) -> dict[str, Any]:
         "organization": "Example School",
         "candidate": "Ada Example",
         "attempt_number": 1,
-        "score": 7.0,
-        "max_score": 10.0,
+        "score": "7.5",
+        "max_score": "10",
         "band": "pass",
     }
 
@@ -237,15 +324,22 @@ async def add_result_notice(
     organization = await session.get(Organization, organization_id)
     if candidate is None or not candidate.email or candidate.erased_at is not None:
         return None
-    default_subject, default_body = DEFAULTS[RESULT_NOTICE]
-    values = {
-        "organization": organization.name if organization else "",
-        "candidate": candidate.full_name or "",
-        "attempt_number": attempt.number,
-        "score": result.get("raw"),
-        "max_score": result.get("max_raw"),
-        "band": result.get("band"),
-    }
+    locale = recipient_locale(
+        candidate.locale,
+        attempt.locale,
+        organization.default_locale if organization else None,
+    )
+    default_subject, default_body = defaults_in(locale, RESULT_NOTICE)
+    with i18n.use_locale(locale):
+        # The scores read the recipient's way (7,5 in French), as the sentences do.
+        values = {
+            "organization": organization.name if organization else "",
+            "candidate": candidate.full_name or "",
+            "attempt_number": attempt.number,
+            "score": _number(result.get("raw")),
+            "max_score": _number(result.get("max_raw")),
+            "band": result.get("band"),
+        }
     try:
         subject, body = render(
             template.subject or default_subject, template.body or default_body, values
@@ -279,6 +373,13 @@ async def add_result_notice(
     return await session.scalar(
         select(IntegrationDelivery).where(IntegrationDelivery.dedupe_key == key)
     )
+
+
+def _number(value: Any) -> Any:
+    """A figure in the language in force; anything else as it is."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return i18n.format_number(value)
+    return value
 
 
 @dataclass(frozen=True, slots=True)

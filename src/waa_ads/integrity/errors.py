@@ -4,6 +4,7 @@ the stable ``code``; the problem's ``type`` is ``PROBLEM_TYPE_BASE + code``)."""
 from __future__ import annotations
 
 from waa_ads.core.errors import Conflict, Forbidden, NotFound, Unprocessable
+from waa_ads.core.i18n import N_
 from waa_ads.integrity.rules import PolicyProblem
 
 __all__ = [
@@ -20,7 +21,7 @@ __all__ = [
 
 class IntegrityPolicyNotFound(NotFound):
     code = "integrity-policy-not-found"
-    title = "Integrity policy not found"
+    title = N_("Integrity policy not found")
 
 
 class NotAnalysed(NotFound):
@@ -28,35 +29,35 @@ class NotAnalysed(NotFound):
     run); ``POST .../analyse`` runs it."""
 
     code = "integrity-not-analysed"
-    title = "Not analysed yet"
+    title = N_("Not analysed yet")
 
 
 class SimilarityNotRun(NotFound):
     code = "similarity-not-run"
-    title = "No similarity analysis yet"
+    title = N_("No similarity analysis yet")
 
 
 class ReviewNotAllowed(Forbidden):
     """A decision the caller's role does not allow: only admins invalidate."""
 
     code = "integrity-decision-not-allowed"
-    title = "Decision not allowed"
+    title = N_("Decision not allowed")
 
 
 class AppealNotAllowed(Forbidden):
     """The attempt's integrity policy does not let candidates respond."""
 
     code = "appeal-not-allowed"
-    title = "Appeals not allowed"
+    title = N_("Appeals not allowed")
 
 
 class NothingToAppeal(Conflict):
     """Only a warning or an invalidation can be appealed."""
 
     code = "nothing-to-appeal"
-    title = "Nothing to appeal"
+    title = N_("Nothing to appeal")
 
 
 class QueueCursorInvalid(Unprocessable):
     code = "invalid-cursor"
-    title = "Invalid cursor"
+    title = N_("Invalid cursor")

@@ -33,6 +33,7 @@ from waa_ads.auth.deps import Principal
 from waa_ads.auth.models import Candidate
 from waa_ads.core.db import Database, utcnow
 from waa_ads.core.errors import Conflict, NotFound, TooManyRequests
+from waa_ads.core.i18n import N_
 from waa_ads.core.settings import Settings
 from waa_ads.core.storage import BlobNotFound, BlobStore
 from waa_ads.core.tasks import enqueue_after_commit
@@ -63,31 +64,31 @@ class FramesNotRequested(Conflict):
     """The attempt's integrity policy takes no webcam stills."""
 
     code = "frames-not-requested"
-    title = "No webcam stills for this test"
+    title = N_("No webcam stills for this test")
 
 
 class ConsentMissing(Conflict):
     """A still arrived before the candidate consented to the camera (or after refusing)."""
 
     code = "camera-consent-missing"
-    title = "No consent to the camera"
+    title = N_("No consent to the camera")
 
 
 class FramesRateLimited(TooManyRequests):
     code = "frames-rate-limited"
-    title = "Too many webcam stills"
+    title = N_("Too many webcam stills")
 
 
 class FrameNotFound(NotFound):
     code = "frame-not-found"
-    title = "Frame not found"
+    title = N_("Frame not found")
 
 
 class FrameImageGone(NotFound):
     """The still (or its thumbnail) was deleted when its retention ended."""
 
     code = "frame-image-purged"
-    title = "Image deleted at the end of its retention"
+    title = N_("Image deleted at the end of its retention")
 
 
 # --- the candidate's side -------------------------------------------------------------------

@@ -40,6 +40,7 @@ import numpy as np
 import numpy.typing as npt
 
 from waa_ads.core.errors import PayloadTooLarge, Unprocessable
+from waa_ads.core.i18n import N_
 
 JPEG = "image/jpeg"
 PNG = "image/png"
@@ -72,12 +73,12 @@ class FrameRefused(Unprocessable):
     the wrong dimensions, or not decodable."""
 
     code = "frame-invalid"
-    title = "Frame refused"
+    title = N_("Frame refused")
 
 
 class FrameTooLarge(PayloadTooLarge):
     code = "frame-too-large"
-    title = "Frame too large"
+    title = N_("Frame too large")
 
 
 def sniff(data: bytes) -> str | None:

@@ -22,6 +22,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 from waa_ads.core.errors import Unprocessable
+from waa_ads.core.i18n import N_
 from waa_ads.core.yamlmarks import StrictLoader, field_path
 from waa_ads.integrity.signals import SIGNALS, SignalSettings, SignalValue
 
@@ -39,7 +40,7 @@ class PolicyProblem(Unprocessable):
     and line (1-based; 0 when the problem concerns the whole document)."""
 
     code = "integrity-policy-invalid"
-    title = "Invalid integrity policy"
+    title = N_("Invalid integrity policy")
 
     def __init__(self, detail: str, problems: list[tuple[str, int, str]] | None = None) -> None:
         listed = problems or []

@@ -1,6 +1,7 @@
 """Item characteristic, item information and test information curves as PNG bytes, drawn
 with matplotlib's Agg backend (server side, no display, no fonts fetched). Deterministic:
-the same parameters give the same bytes. Each function returns the PNG and an alt text."""
+the same parameters give the same bytes. Each function returns the PNG and an alt text,
+both in the language in force (the reader's)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ matplotlib.use("Agg")
 import numpy as np
 from matplotlib.figure import Figure
 
+from waa_ads.core import i18n
+from waa_ads.core.i18n import _
 from waa_ads.psychometrics import irt
 from waa_ads.psychometrics.linking import ItemParameters
 
@@ -39,6 +42,13 @@ def _png(fig: Figure) -> bytes:
     return buffer.getvalue()
 
 
+def _decimal(value: float, digits: int) -> str:
+    """A figure of an alt text, in the locale's way (``0.52``, « 0,52 »)."""
+    if i18n.current() == i18n.DEFAULT:
+        return f"{value:.{digits}f}"
+    return i18n.format_number(value, digits)
+
+
 def item_curves(items: ItemParameters, item: str) -> tuple[bytes, str]:
     """One item's category probability curves (for a right/wrong item: P(right)) and its
     information on a second axis."""
@@ -49,18 +59,24 @@ def item_curves(items: ItemParameters, item: str) -> tuple[bytes, str]:
         fig = Figure(figsize=(5.6, 3.0))
         ax = fig.add_subplot()
         if items.model in irt.DICHOTOMOUS:
-            ax.plot(THETA, probs[:, 1], color=COLORS[0], linewidth=1.6, label="P(right)")
+            ax.plot(THETA, probs[:, 1], color=COLORS[0], linewidth=1.6, label=_("P(right)"))
         else:
             for k in range(int(one.ncat[0])):
                 color = COLORS[k % len(COLORS)]
-                ax.plot(THETA, probs[:, k], color=color, linewidth=1.4, label=f"P(score {k})")
+                ax.plot(
+                    THETA,
+                    probs[:, k],
+                    color=color,
+                    linewidth=1.4,
+                    label=_("P(score %(score)s)", score=k),
+                )
         ax.set_ylim(0, 1)
-        ax.set_xlabel("Ability (θ)")
-        ax.set_ylabel("Probability")
+        ax.set_xlabel(_("Ability (θ)"))
+        ax.set_ylabel(_("Probability"))
         ax.grid(True, color=GRID, linewidth=0.6)
         right = ax.twinx()
-        right.plot(THETA, info, color=INK, linestyle="--", linewidth=1.2, label="information")
-        right.set_ylabel("Information")
+        right.plot(THETA, info, color=INK, linestyle="--", linewidth=1.2, label=_("information"))
+        right.set_ylabel(_("Information"))
         right.set_ylim(0, max(float(info.max()) * 1.1, 0.1))
         handles = ax.get_legend_handles_labels()
         extra = right.get_legend_handles_labels()
@@ -69,9 +85,13 @@ def item_curves(items: ItemParameters, item: str) -> tuple[bytes, str]:
         fig.tight_layout()
         data = _png(fig)
     peak = float(THETA[int(info.argmax())])
-    alt = (
-        f"Characteristic curves of {item} ({items.model}) against ability from -4 to 4; "
-        f"its information peaks at {float(info.max()):.2f} near theta {peak:.1f}."
+    alt = _(
+        "Characteristic curves of %(item)s (%(model)s) against ability from -4 to 4; its "
+        "information peaks at %(peak)s near theta %(theta)s.",
+        item=item,
+        model=items.model,
+        peak=_decimal(float(info.max()), 2),
+        theta=_decimal(peak, 1),
     )
     return data, alt
 
@@ -82,23 +102,36 @@ def test_curves(items: ItemParameters) -> tuple[bytes, str]:
     with _LOCK, matplotlib.rc_context(_RC):  # type: ignore[arg-type]
         fig = Figure(figsize=(5.6, 3.0))
         ax = fig.add_subplot()
-        ax.plot(THETA, info, color=COLORS[0], linewidth=1.6, label="test information")
-        ax.set_xlabel("Ability (θ)")
-        ax.set_ylabel("Information")
+        ax.plot(THETA, info, color=COLORS[0], linewidth=1.6, label=_("test information"))
+        ax.set_xlabel(_("Ability (θ)"))
+        ax.set_ylabel(_("Information"))
         ax.grid(True, color=GRID, linewidth=0.6)
         right = ax.twinx()
         right.plot(THETA, se, color=COLORS[1], linestyle="--", linewidth=1.4, label="SE(θ)")
-        right.set_ylabel("Standard error")
+        right.set_ylabel(_("Standard error"))
         right.set_ylim(0, min(float(se.max()) * 1.05, 3.0))
         handles = ax.get_legend_handles_labels()
         extra = right.get_legend_handles_labels()
         ax.legend(handles[0] + extra[0], handles[1] + extra[1], frameon=False, fontsize=7)
-        ax.set_title(f"Test information, {len(items.items)} items ({items.model})")
+        ax.set_title(
+            i18n.ngettext(
+                "Test information, %(num)d item (%(model)s)",
+                "Test information, %(num)d items (%(model)s)",
+                len(items.items),
+                model=items.model,
+            )
+        )
         fig.tight_layout()
         data = _png(fig)
     peak = float(THETA[int(info.argmax())])
-    alt = (
-        f"Test information of {len(items.items)} items against ability from -4 to 4, "
-        f"highest ({float(info.max()):.2f}, SE {float(se.min()):.2f}) near theta {peak:.1f}."
+    alt = i18n.ngettext(
+        "Test information of %(num)d item against ability from -4 to 4, highest (%(peak)s, "
+        "SE %(se)s) near theta %(theta)s.",
+        "Test information of %(num)d items against ability from -4 to 4, highest (%(peak)s, "
+        "SE %(se)s) near theta %(theta)s.",
+        len(items.items),
+        peak=_decimal(float(info.max()), 2),
+        se=_decimal(float(se.min()), 2),
+        theta=_decimal(peak, 1),
     )
     return data, alt

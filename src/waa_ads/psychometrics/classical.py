@@ -26,8 +26,9 @@ not presented, per-item statistics use the persons who saw the item.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -428,3 +429,26 @@ def analyse(
             choices[row] if choices is not None else None,
         )
     return acc.result()
+
+
+#: The columns item exports add for a choice item's options (empty for other items).
+OPTION_COLUMNS = ("key", "option_share", "option_lower", "option_upper")
+
+
+def option_cells(options: Sequence[OptionStatistics | Mapping[str, Any]]) -> list[str]:
+    """The ``OPTION_COLUMNS`` of an item for a spreadsheet cell each: the key's options
+    joined by spaces, then per column ``option=share`` pairs in document order (shares as
+    fractions, 4 significant digits), e.g. ``A=0.4 B=0.6 C=0``."""
+    rows = [asdict(o) if isinstance(o, OptionStatistics) else dict(o) for o in options]
+    if not rows:
+        return ["" for _ in OPTION_COLUMNS]
+
+    def pairs(field_name: str) -> str:
+        return " ".join(f"{r['option']}={float(r[field_name]):.4g}" for r in rows)
+
+    return [
+        " ".join(str(r["option"]) for r in rows if r["key"]),
+        pairs("share"),
+        pairs("lower"),
+        pairs("upper"),
+    ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from waa_ads.core.errors import DomainError, NotFound
+from waa_ads.core.i18n import N_
 
 
 class CalibrationInputError(DomainError):
@@ -11,7 +12,7 @@ class CalibrationInputError(DomainError):
 
     status_code = 422
     code = "calibration-input-invalid"
-    title = "Scores cannot be calibrated"
+    title = N_("Scores cannot be calibrated")
 
 
 class DifInputError(DomainError):
@@ -20,7 +21,7 @@ class DifInputError(DomainError):
 
     status_code = 422
     code = "dif-input-invalid"
-    title = "Scores and groups cannot be analysed for DIF"
+    title = N_("Scores and groups cannot be analysed for DIF")
 
 
 class ParametersNotFound(NotFound):
@@ -28,11 +29,11 @@ class ParametersNotFound(NotFound):
     calibrated, or the item has none)."""
 
     code = "irt-parameters-not-found"
-    title = "No IRT parameters"
+    title = N_("No IRT parameters")
 
 
 class CalibrationRunNotFound(NotFound):
     """No calibration run with this id in the caller's organization."""
 
     code = "calibration-run-not-found"
-    title = "Calibration run not found"
+    title = N_("Calibration run not found")

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 from sqlalchemy import and_, func, select
@@ -20,7 +22,13 @@ from waa_ads.core.db import uuid7
 from waa_ads.core.tenancy import get_scoped
 from waa_ads.delivery.models import Attempt, Response
 from waa_ads.psychometrics import dif, irt, linking
-from waa_ads.psychometrics.classical import STATE_FORMAT, ItemAnalysis, ItemAnalysisAccumulator
+from waa_ads.psychometrics.classical import (
+    OPTION_COLUMNS,
+    STATE_FORMAT,
+    ItemAnalysis,
+    ItemAnalysisAccumulator,
+    option_cells,
+)
 from waa_ads.psychometrics.errors import CalibrationInputError, DifInputError
 from waa_ads.psychometrics.irt import Calibration
 from waa_ads.psychometrics.linking import ItemParameters
@@ -175,29 +183,71 @@ async def _choice_items(
     return {ref: choice[v] for ref, v in versions.items() if v in choice}
 
 
+#: Rows a read of chosen options holds in memory at once (it streams the rest).
+_CHOICE_ROWS_PER_BATCH = 5000
+
+
 async def _choices_of(
-    session: AsyncSession, attempts: list[uuid.UUID], items: dict[str, _ChoiceItem]
+    session: AsyncSession,
+    attempts: list[uuid.UUID],
+    items: dict[str, _ChoiceItem],
+    *,
+    administration: tuple[uuid.UUID, uuid.UUID] | None = None,
 ) -> dict[uuid.UUID, dict[str, list[str]]]:
     """Attempt -> choice item ref -> the options its stored response chose (none: no
-    response)."""
+    response). With ``administration`` (organization, administration), ``attempts`` being
+    all of its scored ones: one query over the administration's responses to those items,
+    streamed in batches (a rebuild of 20,000 attempts is one statement and bounded
+    memory); without, the given attempts (the few scored since the stored analysis), 500
+    to a query."""
     out: dict[uuid.UUID, dict[str, list[str]]] = {}
-    if not items:
+    if not items or not attempts:
+        return out
+    wanted = set(attempts)
+    known = {ref: frozenset(c.options) for ref, c in items.items()}
+
+    def take(rows: Sequence[Any]) -> None:
+        for attempt_id, ref, value in rows:
+            if attempt_id not in wanted:
+                continue  # not scored yet: not in the analysis
+            picked = _picked(items[ref].response, known[ref], value)
+            if picked:
+                out.setdefault(attempt_id, {})[ref] = picked
+
+    columns = select(Response.attempt_id, Response.item_ref, Response.value)
+    if administration is not None:
+        organization_id, administration_id = administration
+        stmt = (
+            columns.join(Attempt, Attempt.id == Response.attempt_id)
+            .where(
+                Attempt.administration_id == administration_id,
+                Attempt.organization_id == organization_id,
+                Response.item_ref.in_(list(items)),
+            )
+            .execution_options(yield_per=_CHOICE_ROWS_PER_BATCH)
+        )
+        async for batch in (await session.stream(stmt)).partitions():
+            take(batch)
         return out
     for start in range(0, len(attempts), 500):
         rows = await session.execute(
-            select(Response.attempt_id, Response.item_ref, Response.value).where(
+            columns.where(
                 Response.attempt_id.in_(attempts[start : start + 500]),
                 Response.item_ref.in_(list(items)),
             )
         )
-        for attempt_id, ref, value in rows.all():
-            given = ((value or {}).get("normalized") or {}).get(items[ref].response)
-            chosen = given if isinstance(given, list) else [] if given is None else [given]
-            known = set(items[ref].options)
-            picked = [str(c) for c in chosen if str(c) in known]
-            if picked:
-                out.setdefault(attempt_id, {})[ref] = picked
+        take(rows.all())
     return out
+
+
+def _picked(response: str, options: frozenset[str], value: dict[str, Any] | None) -> list[str]:
+    """The ``options`` a stored response value chose for ``response``, in the order given
+    (unknown identifiers dropped)."""
+    given = ((value or {}).get("normalized") or {}).get(response)
+    if given is None:
+        return []
+    chosen = given if isinstance(given, list) else [given]
+    return [c for c in map(str, chosen) if c in options]
 
 
 def _fold(
@@ -255,7 +305,10 @@ async def _current_analysis(
     )
     for ref, c in choice.items():
         accumulator.declare_options(ref, c.options)
-    _fold(accumulator, attempts, await _choices_of(session, list(attempts), choice))
+    chosen = await _choices_of(
+        session, list(attempts), choice, administration=(organization_id, administration_id)
+    )
+    _fold(accumulator, attempts, chosen)
     return accumulator, columns, {str(a): r for a, r in every.items()}, latest
 
 
@@ -493,7 +546,7 @@ async def calibrated_bank_items(
             Item.identifier, ItemVersion.id, ItemVersion.version, ItemVersion.irt, ItemVersion.tags
         )
         .join(ItemVersion, ItemVersion.item_id == Item.id)
-        .where(Item.bank_id == bank_id, Item.archived_at.is_(None))
+        .where(Item.bank_id == bank_id, Item.archived_at.is_(None), Item.translation_of.is_(None))
         .order_by(Item.identifier, ItemVersion.version.desc())
     )
     if organization_id is not None:
@@ -577,8 +630,10 @@ async def administration_parameters(
 
 
 def item_analysis_csv(analysis: ItemAnalysis) -> str:
-    """The item statistics as CSV (one row per item; flags joined by spaces), then the
-    test's summary as rows of their own after a blank line."""
+    """The item statistics as CSV (one row per item; flags joined by spaces; a choice
+    item's key and its options' shares overall, in the lower and upper 27%, as
+    ``classical.option_cells`` writes them), then the test's summary as rows of their own
+    after a blank line."""
     import csv
     import io
 
@@ -596,10 +651,14 @@ def item_analysis_csv(analysis: ItemAnalysis) -> str:
         "alpha_if_deleted",
         "flags",
     ]
-    writer.writerow(columns)
+    writer.writerow([*columns, *OPTION_COLUMNS])
     for item in analysis.items:
         row = [getattr(item, c) for c in columns[:-1]]
-        writer.writerow(["" if v is None else v for v in row] + [" ".join(item.flags)])
+        writer.writerow(
+            ["" if v is None else v for v in row]
+            + [" ".join(item.flags)]
+            + option_cells(item.options)
+        )
     writer.writerow([])
     test = analysis.test
     for name in ("persons", "items", "mean", "sd", "alpha", "kr20", "sem"):

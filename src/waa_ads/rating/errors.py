@@ -4,54 +4,55 @@ stable ``code``; the problem's ``type`` is ``PROBLEM_TYPE_BASE + code``)."""
 from __future__ import annotations
 
 from waa_ads.core.errors import Conflict, Forbidden, Gone, NotFound, Unprocessable
+from waa_ads.core.i18n import N_
 
 
 class RatingPlanNotFound(NotFound):
     code = "rating-plan-not-found"
-    title = "Rating plan not found"
+    title = N_("Rating plan not found")
 
 
 class RatingPlanExists(Conflict):
     """An administration has one rating plan."""
 
     code = "rating-plan-exists"
-    title = "Rating plan exists"
+    title = N_("Rating plan exists")
 
 
 class RatingPlanInvalid(Unprocessable):
     """A plan naming people outside the organization, or items not on the test."""
 
     code = "rating-plan-invalid"
-    title = "Invalid rating plan"
+    title = N_("Invalid rating plan")
 
 
 class RaterNotOnPlan(NotFound):
     code = "rater-not-on-plan"
-    title = "Not a rater of this plan"
+    title = N_("Not a rater of this plan")
 
 
 class LeaseNotFound(NotFound):
     code = "lease-not-found"
-    title = "Lease not found"
+    title = N_("Lease not found")
 
 
 class RatingNotAssigned(Forbidden):
     """The lease belongs to another rater, or the caller does not rate on this plan."""
 
     code = "rating-not-assigned"
-    title = "Not assigned to this rating"
+    title = N_("Not assigned to this rating")
 
 
 class LeaseExpired(Gone):
     """The lease ran out (and the response went back to the queue); take the next one."""
 
     code = "lease-expired"
-    title = "Lease expired"
+    title = N_("Lease expired")
 
 
 class LeaseAlreadyRated(Conflict):
     code = "lease-already-rated"
-    title = "Lease already rated"
+    title = N_("Lease already rated")
 
 
 class RatingLevelsInvalid(Unprocessable):
@@ -59,26 +60,26 @@ class RatingLevelsInvalid(Unprocessable):
     unknown. ``invalid_params`` names each."""
 
     code = "rating-levels-invalid"
-    title = "Levels do not fit the rubric"
+    title = N_("Levels do not fit the rubric")
 
 
 class RaterPaused(Conflict):
     """The plan's lead paused this rater: no leases until resumed."""
 
     code = "rater-paused"
-    title = "Rater paused"
+    title = N_("Rater paused")
 
 
 class SeedInvalid(Unprocessable):
     code = "seed-invalid"
-    title = "Invalid seeded response"
+    title = N_("Invalid seeded response")
 
 
 class ResponseFileNotFound(NotFound):
     """The leased response holds no uploaded file."""
 
     code = "response-file-not-found"
-    title = "No file in this response"
+    title = N_("No file in this response")
 
 
 class RatingPlanChanged(Conflict):
@@ -86,7 +87,7 @@ class RatingPlanChanged(Conflict):
     it is now): reload it and make the change again."""
 
     code = "rating-plan-changed"
-    title = "Rating plan changed meanwhile"
+    title = N_("Rating plan changed meanwhile")
 
 
 class RatingPlanInUse(Conflict):
@@ -94,4 +95,4 @@ class RatingPlanInUse(Conflict):
     responses were scored or sent to adjudication, or an item with ratings taken off."""
 
     code = "rating-plan-in-use"
-    title = "Rating plan in use"
+    title = N_("Rating plan in use")

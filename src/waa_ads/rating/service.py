@@ -47,6 +47,7 @@ from waa_ads.audit.service import Actor
 from waa_ads.auth.deps import Principal
 from waa_ads.auth.errors import RoleRequired
 from waa_ads.auth.models import Role, User
+from waa_ads.content.item import templates
 from waa_ads.content.models import Item, ItemBank, ItemVersion, RubricVersion
 from waa_ads.content.rubrics.document import (
     AnalyticRubric,
@@ -1618,6 +1619,23 @@ async def _response_value(session: AsyncSession, task: RatingTask) -> dict[str, 
     return dict(stored.value) if stored is not None and stored.value is not None else None
 
 
+async def _template_seed(session: AsyncSession, task: RatingTask) -> int | None:
+    """The seed of the candidate's own values of a cloned item (content/item/templates.py),
+    so the rater reads the question that candidate answered; None for an ordinary item.
+    A seeded response, which no attempt answered, shows the item's preview values."""
+    if task.attempt_id is None:
+        return None
+    item = await delivery.item_definition(session, task.item_version_id)
+    if not item.is_template:
+        return None
+    attempt_seed = (
+        await session.execute(select(Attempt.seed).where(Attempt.id == task.attempt_id))
+    ).scalar_one_or_none()
+    if attempt_seed is None:
+        return None
+    return templates.template_seed(attempt_seed, task.item_ref)
+
+
 async def _ratings_of(session: AsyncSession, plan_id: uuid.UUID, key: str) -> list[Rating]:
     return list(
         (
@@ -1671,7 +1689,13 @@ async def _lease_read(
         kind="adjudication" if task.kind == "adjudication" else "rating",
         expires_at=lease.expires_at,
         item_ref=task.item_ref,
-        item=await delivery.candidate_item(session, settings, task.item_version_id, None),
+        item=await delivery.candidate_item(
+            session,
+            settings,
+            task.item_version_id,
+            None,
+            template_seed=await _template_seed(session, task),
+        ),
         response=response,
         rubric=rubric,
         item_max_score=scale.item_max,

@@ -10,6 +10,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from waa_ads.core import i18n
+from waa_ads.core.i18n import _
+
 #: An absent statistic in a table.
 DASH: Final = "\u2013"
 
@@ -71,23 +74,27 @@ def attracts_high_scorers(option: dict[str, Any]) -> bool:
     return not option["key"] and option["upper"] > option["lower"]
 
 
-def distractor_rows(item: ItemRow) -> list[list[str]]:
+def distractor_rows(item: ItemRow, *, short: bool = False) -> list[list[str]]:
     """The distractor table of a choice item: a header, then per option its share overall,
     in the lower and upper 27%, in each score group (fifths, lowest first) and whether it
-    is the key or a distractor attracting high scorers."""
+    is the key or a distractor attracting high scorers. ``short``: the groups' columns
+    headed ``G1``... (narrow columns) rather than ``Group 1``..."""
     groups = max((len(o.get("groups") or []) for o in item.options), default=0)
     rows = [
-        ["Option", "Role", "All", "Lower 27%", "Upper 27%"]
-        + [f"Group {g + 1}" for g in range(groups)]
-        + ["Note"]
+        [_("Option"), _("Role"), _("All"), _("Lower 27%"), _("Upper 27%")]
+        + [
+            _("G%(number)s", number=g + 1) if short else _("Group %(number)s", number=g + 1)
+            for g in range(groups)
+        ]
+        + [_("Note")]
     ]
     for o in item.options:
         shares = list(o.get("groups") or []) + [None] * (groups - len(o.get("groups") or []))
         rows.append(
-            [str(o["option"]), "key" if o["key"] else "distractor", pct(o["share"]),
+            [str(o["option"]), _("key") if o["key"] else _("distractor"), pct(o["share"]),
              pct(o["lower"]), pct(o["upper"])]
             + [pct(s) for s in shares]
-            + ["attracts high scorers" if attracts_high_scorers(o) else ""]
+            + [_("attracts high scorers") if attracts_high_scorers(o) else ""]
         )  # fmt: skip
     return rows
 
@@ -163,11 +170,24 @@ def median(values: Sequence[float]) -> float | None:
 
 
 def fmt(value: float | None, places: int = 2) -> str:
-    """A statistic for a table: a dash when absent or not a number."""
+    """A statistic for a table, in the locale in force: a dash when absent or not a
+    number."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return DASH
-    return f"{value:.{places}f}"
+    if i18n.current() == i18n.DEFAULT:
+        return f"{value:.{places}f}"
+    return i18n.format_number(value, places)
 
 
 def pct(value: float | None) -> str:
-    return DASH if value is None else f"{value * 100:.0f}%"
+    """A share as a whole percentage, in the locale in force (``50%``, « 50 % »)."""
+    if value is None:
+        return DASH
+    if i18n.current() == i18n.DEFAULT:
+        return f"{value * 100:.0f}%"
+    return i18n.format_percent(value)
+
+
+def yes_no(passed: bool | None) -> str:
+    """Whether a band passes, for a table: a dash when it does not say."""
+    return DASH if passed is None else (_("yes") if passed else _("no"))

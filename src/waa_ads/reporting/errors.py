@@ -6,6 +6,7 @@ delivery's ``AttemptNotFound``, a missing administration the assessments'
 from __future__ import annotations
 
 from waa_ads.core.errors import Conflict, DomainError, NotFound, TooManyRequests, Unprocessable
+from waa_ads.core.i18n import N_
 
 
 class ResultNotReleasedForReport(Conflict):
@@ -13,14 +14,14 @@ class ResultNotReleasedForReport(Conflict):
     scorecard. Staff may ask for a preview instead (``preview=true``)."""
 
     code = "result-not-released-for-report"
-    title = "Result not released"
+    title = N_("Result not released")
 
 
 class ResultNotScoredForReport(Conflict):
     """Even a preview needs a result: the attempt has not been scored yet."""
 
     code = "result-not-scored-for-report"
-    title = "Attempt not scored yet"
+    title = N_("Attempt not scored yet")
 
 
 class ReleaseNotRecorded(Conflict):
@@ -28,38 +29,38 @@ class ReleaseNotRecorded(Conflict):
     receipt can be bound to it (the chain is damaged, or the release predates auditing)."""
 
     code = "release-not-recorded"
-    title = "Release not in the audit chain"
+    title = N_("Release not in the audit chain")
 
 
 class ReceiptNotFound(NotFound):
     """No scorecard was issued with this verification code."""
 
     code = "receipt-not-found"
-    title = "Unknown verification code"
+    title = N_("Unknown verification code")
 
 
 class ReportJobNotFound(NotFound):
     code = "report-job-not-found"
-    title = "Report job not found"
+    title = N_("Report job not found")
 
 
 class ReportNotReady(Conflict):
     """The bulk job has not finished: its archive does not exist yet."""
 
     code = "report-not-ready"
-    title = "Report not ready"
+    title = N_("Report not ready")
 
 
 class DownloadLinkInvalid(NotFound):
     """The download link was altered or has expired (404: a link tells nothing)."""
 
     code = "download-link-invalid"
-    title = "Download link invalid or expired"
+    title = N_("Download link invalid or expired")
 
 
 class ReportFormatUnsupported(Unprocessable):
     code = "report-format-unsupported"
-    title = "Report format not supported"
+    title = N_("Report format not supported")
 
 
 class ScorecardUnreadable(DomainError):
@@ -67,11 +68,19 @@ class ScorecardUnreadable(DomainError):
 
     status_code = 422
     code = "scorecard-unreadable"
-    title = "Not a readable scorecard"
+    title = N_("Not a readable scorecard")
 
 
 class VerifyRateLimited(TooManyRequests):
     """Too many verifications from one client in a minute (codes are not to be guessed)."""
 
     code = "verify-rate-limited"
-    title = "Too many verifications"
+    title = N_("Too many verifications")
+
+
+class ScorecardRateLimited(TooManyRequests):
+    """One access code asked for more scorecards in an hour than
+    ``WAA_CANDIDATE_SCORECARDS_PER_HOUR`` allows (each is rendered anew)."""
+
+    code = "scorecard-rate-limited"
+    title = N_("Too many scorecard downloads")

@@ -10,6 +10,7 @@ stored with the receipt, so verifying compares strings, never floats.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
@@ -17,7 +18,11 @@ import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Final
+
+from waa_ads.core import i18n
+from waa_ads.core.i18n import N_
 
 #: The embedded JSON's format name; a reader refuses any other.
 RECEIPT_FORMAT: Final = "waa-ads-receipt/1"
@@ -112,38 +117,58 @@ def number(value: float) -> str:
     return f"{value:.2f}"
 
 
+PASS: Final = N_("Pass")
+NOT_PASSED: Final = N_("Not passed")
+#: The printed label of each figure, marked for the catalogue (the receipt keeps the
+#: English; a section's or an item's label is the organization's own title).
+LABELS: Final = {
+    "candidate": N_("Candidate"),
+    "assessment": N_("Assessment"),
+    "administration": N_("Session"),
+    "revision": N_("Result revision"),
+    "raw": N_("Raw score"),
+    "scaled": N_("Scaled score"),
+    "standard_error": N_("Standard error"),
+    "likely_range": N_("Likely range (95%)"),
+    "band": N_("Band"),
+    "outcome": N_("Outcome"),
+    "percentile": N_("Percentile"),
+    "released": N_("Released"),
+}
+
+
 def outcome(passed: bool | None) -> str | None:
-    return None if passed is None else ("Pass" if passed else "Not passed")
+    return None if passed is None else (PASS if passed else NOT_PASSED)
 
 
 def figures(card: Scorecard) -> list[Figure]:
     """The figures a scorecard prints, in print order (absent ones are left out)."""
     out = [
-        Figure("candidate", "Candidate", card.candidate_name or card.candidate_ref),
-        Figure("assessment", "Assessment", card.assessment_title),
-        Figure("administration", "Session", card.administration_title),
-        Figure("revision", "Result revision", str(card.revision)),
-        Figure("raw", "Raw score", f"{number(card.raw)} / {number(card.max_raw)}"),
-        Figure("scaled", "Scaled score", number(card.scaled)),
+        Figure("candidate", LABELS["candidate"], card.candidate_name or card.candidate_ref),
+        Figure("assessment", LABELS["assessment"], card.assessment_title),
+        Figure("administration", LABELS["administration"], card.administration_title),
+        Figure("revision", LABELS["revision"], str(card.revision)),
+        Figure("raw", LABELS["raw"], f"{number(card.raw)} / {number(card.max_raw)}"),
+        Figure("scaled", LABELS["scaled"], number(card.scaled)),
     ]
     se = card.estimate.scaled_se
     if se is not None:
         low, high = card.scaled - RANGE_Z * se, card.scaled + RANGE_Z * se
-        out.append(Figure("standard_error", "Standard error", f"{se:.1f}"))
+        out.append(Figure("standard_error", LABELS["standard_error"], f"{se:.1f}"))
         places = 0 if se >= 5 else 1
         out.append(
-            Figure("likely_range", "Likely range (95%)", f"{low:.{places}f} to {high:.{places}f}")
+            Figure("likely_range", LABELS["likely_range"], f"{low:.{places}f} to {high:.{places}f}")
         )
     if card.band is not None:
-        out.append(Figure("band", "Band", card.band))
+        out.append(Figure("band", LABELS["band"], card.band))
     passed = outcome(card.passed)
     if passed is not None:
-        out.append(Figure("outcome", "Outcome", passed))
+        out.append(Figure("outcome", LABELS["outcome"], passed))
     if card.estimate.percentile is not None:
         out.append(
             Figure(
                 "percentile",
-                "Percentile",
+                LABELS["percentile"],
                 f"{card.estimate.percentile:.0f} (of {card.estimate.cohort} candidates)",
             )
         )
@@ -160,13 +185,74 @@ def figures(card: Scorecard) -> list[Figure]:
             out.append(
                 Figure(
                     f"item:{item.item_ref}",
-                    f"{item.title} (rated)",
+                    f"{item.title}{_RATED}",
                     f"{number(item.score)} / {number(item.max_score)}",
                 )
             )
     if card.released_at is not None:
-        out.append(Figure("released", "Released", card.released_at))
+        out.append(Figure("released", LABELS["released"], card.released_at))
     return out
+
+
+_NUMBER: Final = re.compile(r"-?\d+(?:\.(\d+))?")
+_RATED: Final = " (rated)"
+
+
+def _number(text: str) -> str:
+    """A number as the receipt writes it, in the current locale with as many decimals."""
+    match = _NUMBER.fullmatch(text.strip())
+    if match is None:
+        return text
+    decimals = len(match.group(1) or "")
+    return i18n.format_number(float(text), decimals)
+
+
+def printed_number(value: float) -> str:
+    """:func:`number` in the locale in force (``7.50``, « 7,50 »)."""
+    text = number(value)
+    return text if i18n.current() == i18n.DEFAULT else _number(text)
+
+
+def _fraction(text: str) -> str:
+    parts = text.split(" / ")
+    return " / ".join(_number(part) for part in parts) if len(parts) == 2 else text
+
+
+def printed(figure: Figure) -> Figure:
+    """``figure`` as the page prints it in the locale in force: its label from the
+    catalogue, its numbers and date in the locale's way. The receipt keeps the English
+    figure (locale-neutral values), which is what is verified; in English the two are the
+    same."""
+    if i18n.current() == i18n.DEFAULT:
+        return figure
+    name, label, value = figure.name, figure.label, figure.value
+    if name in LABELS:
+        label = i18n.gettext(LABELS[name])
+    elif name.startswith("item:") and label.endswith(_RATED):
+        label = i18n.gettext("%(title)s (rated)", title=label.removesuffix(_RATED))
+    if name in ("raw", "likely_range") or name.startswith(("section:", "item:")):
+        if name == "likely_range" and " to " in value:
+            low, high = value.split(" to ", 1)
+            value = i18n.gettext("%(low)s to %(high)s", low=_number(low), high=_number(high))
+        else:
+            value = _fraction(value)
+    elif name in ("scaled", "standard_error", "revision"):
+        value = _number(value)
+    elif name == "outcome" and value in (PASS, NOT_PASSED):
+        value = i18n.gettext(value)
+    elif name == "percentile":
+        match = re.fullmatch(r"(\d+) \(of (\d+) candidates\)", value)
+        if match is not None:
+            value = i18n.ngettext(
+                "%(percentile)s (of %(num)d candidate)",
+                "%(percentile)s (of %(num)d candidates)",
+                int(match.group(2)),
+                percentile=_number(match.group(1)),
+            )
+    elif name == "released":
+        with contextlib.suppress(ValueError):
+            value = i18n.format_date(datetime.fromisoformat(value), "long")
+    return Figure(name, label, value)
 
 
 def percentile_rank(score: float, cohort: Sequence[float]) -> float | None:

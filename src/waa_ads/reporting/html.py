@@ -9,8 +9,9 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from waa_ads.core import i18n
 from waa_ads.reporting import charts
-from waa_ads.reporting.cohort import CohortReport, distractor_rows, fmt, pct
+from waa_ads.reporting.cohort import CohortReport, distractor_rows, fmt, pct, yes_no
 
 _env = Environment(
     loader=PackageLoader("waa_ads.reporting", "templates"),
@@ -19,8 +20,10 @@ _env = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+i18n.install(_env)
 _env.filters["fmt"] = fmt
 _env.filters["pct"] = pct
+_env.globals["yes_no"] = yes_no
 
 
 def _data_uri(png: bytes) -> str:
@@ -41,7 +44,7 @@ def curves_for(report: CohortReport) -> list[dict[str, Any]]:
         png, alt = charts.characteristic_curves(
             curves,
             title=f"{item.item} ({item.irt.get('model')})",
-            ylabel="Probability",
+            ylabel=i18n.gettext("Probability"),
         )
         out.append({"item": item.item, "src": _data_uri(png), "alt": alt, "irt": item.irt})
     return out
@@ -61,12 +64,14 @@ def distractors_for(report: CohortReport) -> list[dict[str, Any]]:
 
 
 def cohort_html(report: CohortReport) -> str:
-    png, alt = charts.distribution(
-        report.scaled_scores, cut=report.pass_cut, color=report.brand_color
-    )
-    return _env.get_template("cohort.html").render(
-        report=report,
-        distribution={"src": _data_uri(png), "alt": alt},
-        curves=curves_for(report),
-        distractors=distractors_for(report),
-    )
+    """The report as one page, written in ``report.language`` (the requester's)."""
+    with i18n.use_locale(i18n.best_match([report.language]) if report.language else None):
+        png, alt = charts.distribution(
+            report.scaled_scores, cut=report.pass_cut, color=report.brand_color
+        )
+        return _env.get_template("cohort.html").render(
+            report=report,
+            distribution={"src": _data_uri(png), "alt": alt},
+            curves=curves_for(report),
+            distractors=distractors_for(report),
+        )

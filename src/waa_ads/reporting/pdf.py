@@ -8,9 +8,10 @@ document id), fonts are embedded from matplotlib's bundled DejaVu Sans, and char
 Accessibility: each document has a title, an author, a subject, a language (``/Lang``),
 ``DisplayDocTitle`` and an outline of its headings, its text is real text in reading
 order, every chart's content is also printed as a table, and the chart's alt text is
-printed under it. It is a tagged PDF: the flowables of :mod:`waa_ads.reporting.tagging`
-mark their content while drawing and its ``add_structure`` writes the structure tree
-(headings, paragraphs, figures with ``/Alt``, tables with header cells) afterwards.
+printed under it. It is a tagged PDF that identifies itself as PDF/UA-1: the flowables of
+:mod:`waa_ads.reporting.tagging` mark their content while drawing and its
+``add_structure`` writes the structure tree (headings, paragraphs, figures with ``/Alt``
+and their drawn box, tables with header cells) and the XMP identification afterwards.
 """
 
 from __future__ import annotations
@@ -46,18 +47,22 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from waa_ads.core import i18n
+from waa_ads.core.i18n import N_, _
 from waa_ads.reporting import charts
-from waa_ads.reporting.cohort import DASH, CohortReport, distractor_rows, fmt, pct
+from waa_ads.reporting.cohort import DASH, CohortReport, distractor_rows, fmt, pct, yes_no
 from waa_ads.reporting.figures import (
     RECEIPT_FILE,
     Figure,
     Scorecard,
     figures,
     format_code,
-    number,
+    printed,
+    printed_number,
     receipt_payload,
 )
 from waa_ads.reporting.tagging import (
+    LayoutTable,
     Tagged,
     TaggedTable,
     Tagger,
@@ -91,7 +96,7 @@ def _fonts() -> None:
 INK: Final = colors.HexColor("#1b1b1b")
 MUTED: Final = colors.HexColor("#4a4a4a")
 RULE: Final = colors.HexColor("#c8c8c8")
-WATERMARK: Final = "NOT RELEASED"
+WATERMARK: Final = N_("NOT RELEASED")
 
 
 def _styles(brand: str) -> dict[str, ParagraphStyle]:
@@ -191,7 +196,11 @@ def _chart(png: bytes, alt: str, width: float, styles: dict[str, ParagraphStyle]
     scale = width / image.imageWidth
     image.drawWidth, image.drawHeight = width, image.imageHeight * scale
     image.hAlign = "LEFT"
-    return [Tagged(image, "Figure", alt=alt), _p(f"Chart: {alt}", styles["small"]), Spacer(1, 4)]
+    return [
+        Tagged(image, "Figure", alt=alt),
+        _p(_("Chart: %(alt)s", alt=alt), styles["small"]),
+        Spacer(1, 4),
+    ]
 
 
 class QrBlock(Flowable):  # type: ignore[misc]
@@ -272,13 +281,15 @@ def _decorate(
             canvas.setFont(FONT, 7.5)
             canvas.setFillColor(MUTED)
             canvas.drawString(18 * mm, 10 * mm, footer)
-            canvas.drawRightString(width - 18 * mm, 10 * mm, f"{title} · page {doc.page}")
+            canvas.drawRightString(
+                width - 18 * mm, 10 * mm, _("%(title)s · page %(page)s", title=title, page=doc.page)
+            )
             if watermark:
                 canvas.setFont(FONT_BOLD, 64)
                 canvas.setFillColor(colors.Color(0.75, 0.0, 0.0, alpha=0.18))
                 canvas.translate(width / 2, height / 2)
                 canvas.rotate(40)
-                canvas.drawCentredString(0, 0, WATERMARK)
+                canvas.drawCentredString(0, 0, _(WATERMARK))
         canvas.restoreState()
 
     return on_page
@@ -315,10 +326,14 @@ def _header(
             picture.drawHeight, picture.drawWidth = 14 * mm, picture.imageWidth * scale
             picture.hAlign = "LEFT"
             head.append(
-                Table(
+                LayoutTable(
                     [
                         [
-                            Tagged(picture, "Figure", alt=f"Logo of {organization}"),
+                            Tagged(
+                                picture,
+                                "Figure",
+                                alt=_("Logo of %(organization)s", organization=organization),
+                            ),
                             _p(organization, styles["org"]),
                         ]
                     ],
@@ -338,29 +353,42 @@ def _header(
     return head
 
 
+def _text_locale(language: str) -> str | None:
+    """The locale a document whose language is ``language`` (``en-GB``, ``fr``) is
+    written in: that one, else its language alone, else English."""
+    return i18n.best_match([language]) if language else None
+
+
 def scorecard_pdf(card: Scorecard) -> bytes:
     """The scorecard of one released result (or a preview, watermarked and without a
-    receipt). Deterministic in ``card``."""
+    receipt), written in ``card.language`` (its ``/Lang``). Deterministic in ``card``."""
+    with i18n.use_locale(_text_locale(card.language)):
+        return _scorecard_pdf(card)
+
+
+def _scorecard_pdf(card: Scorecard) -> bytes:
     _fonts()
     brand = card.brand_color or charts.DEFAULT_COLOR
     styles = _styles(brand)
     items = figures(card)
-    by_name = {f.name: f for f in items}
+    by_name = {f.name: printed(f) for f in items}
     buffer = io.BytesIO()
-    title = f"Score report: {card.assessment_title}"
+    title = _("Score report: %(assessment)s", assessment=card.assessment_title)
     doc = _document(
         buffer,
         title=title,
         author=card.organization_name,
-        subject=f"Result of {card.candidate_name or card.candidate_ref}",
+        subject=_("Result of %(candidate)s", candidate=card.candidate_name or card.candidate_ref),
         lang=card.language,
     )
-    story = _header(card.organization_name, card.logo, "Score report", styles)
+    story = _header(card.organization_name, card.logo, _("Score report"), styles)
     if card.preview:
         story.append(
             _p(
-                "Preview — NOT RELEASED. These figures have not been released to the "
-                "candidate and this document carries no verification code.",
+                _(
+                    "Preview — NOT RELEASED. These figures have not been released to the "
+                    "candidate and this document carries no verification code."
+                ),
                 styles["h2"],
             )
         )
@@ -369,9 +397,11 @@ def scorecard_pdf(card: Scorecard) -> bytes:
     def rows(names: Sequence[str]) -> list[list[str]]:
         return [[by_name[n].label, by_name[n].value] for n in names if n in by_name]
 
-    story.append(Heading("Result", styles["h2"]))
+    story.append(Heading(_("Result"), styles["h2"]))
     headline = by_name.get("outcome") or by_name.get("band") or by_name["scaled"]
-    story.append(_p(f"{headline.label}: {headline.value}", styles["big"]))
+    story.append(
+        _p(_("%(label)s: %(value)s", label=headline.label, value=headline.value), styles["big"])
+    )
     story.append(Spacer(1, 2 * mm))
     key = [
         "candidate",
@@ -391,57 +421,68 @@ def scorecard_pdf(card: Scorecard) -> bytes:
     if "standard_error" in by_name:
         story.append(
             _p(
-                "The standard error comes from the reliability of this test in this session "
-                "(classical measurement error); the likely range is the scaled score plus "
-                "or minus 1.96 standard errors.",
+                _(
+                    "The standard error comes from the reliability of this test in this "
+                    "session (classical measurement error); the likely range is the scaled "
+                    "score plus or minus 1.96 standard errors."
+                ),
                 styles["small"],
             )
         )
     if card.sections:
-        story.append(Heading("Sections", styles["h2"]))
+        story.append(Heading(_("Sections"), styles["h2"]))
         png, alt = charts.section_profile([(s.title, s.share) for s in card.sections], brand)
         story += _chart(png, alt, width * 0.8, styles)
-        section_rows = [["Section", "Score"]] + [
-            [s.title, f"{number(s.raw)} / {number(s.max_raw)}"] for s in card.sections
+        section_rows = [[_("Section"), _("Score")]] + [
+            [s.title, f"{printed_number(s.raw)} / {printed_number(s.max_raw)}"]
+            for s in card.sections
         ]
         story.append(_table(section_rows, styles, [width * 0.6, width * 0.4]))
     if card.feedback:
-        story.append(Heading("Feedback", styles["h2"]))
+        story.append(Heading(_("Feedback"), styles["h2"]))
         for item in card.feedback:
             block: list[Flowable] = [_p(item.title, styles["big"])]
             score_rows = []
             if item.score is not None:
                 score_rows.append(
-                    [f"{item.title} (rated)", f"{number(item.score)} / {number(item.max_score)}"]
+                    [
+                        _("%(title)s (rated)", title=item.title),
+                        f"{printed_number(item.score)} / {printed_number(item.max_score)}",
+                    ]
                 )
             score_rows += [[criterion, level] for criterion, level in item.levels]
             if score_rows:
                 block.append(_table(score_rows, styles, [width * 0.5, width * 0.5], header=False))
             if item.comment:
-                block.append(_p(f"Comment: {item.comment}", styles["body"]))
+                block.append(_p(_("Comment: %(comment)s", comment=item.comment), styles["body"]))
             block.append(Spacer(1, 3 * mm))
             story.append(KeepTogether(block))
-    story.append(Heading("Verification", styles["h2"]))
+    story.append(Heading(_("Verification"), styles["h2"]))
     if card.code is not None and not card.preview:
         size = 30 * mm
         drawing = Tagged(
             QrBlock(card.verify_url or card.code, size),
             "Figure",
-            alt=f"QR code of the verification address {card.verify_url or card.code}",
+            alt=_(
+                "QR code of the verification address %(address)s",
+                address=card.verify_url or card.code,
+            ),
         )
         text = [
-            _p(f"Verification code: {format_code(card.code)}", styles["big"]),
+            _p(_("Verification code: %(code)s", code=format_code(card.code)), styles["big"]),
             _p(
-                "Anyone can check that the figures on this page are the ones released: scan "
-                "the code or open the address below, or run `waa-ads report verify` on this "
-                "file. The figures are also embedded in this PDF (receipt.json).",
+                _(
+                    "Anyone can check that the figures on this page are the ones released: "
+                    "scan the code or open the address below, or run `waa-ads report verify` "
+                    "on this file. The figures are also embedded in this PDF (receipt.json)."
+                ),
                 styles["body"],
             ),
         ]
         if card.verify_url:
             text.append(_p(card.verify_url, styles["small"]))
         story.append(
-            Table(
+            LayoutTable(
                 [[drawing, text]],
                 colWidths=[size + 6 * mm, None],
                 hAlign="LEFT",
@@ -449,7 +490,7 @@ def scorecard_pdf(card: Scorecard) -> bytes:
             )
         )
     else:
-        story.append(_p("This is a preview: it has no verification code.", styles["body"]))
+        story.append(_p(_("This is a preview: it has no verification code."), styles["body"]))
     payload = (
         receipt_payload(card.code, items, card.verify_url)
         if card.code is not None and not card.preview
@@ -457,7 +498,7 @@ def scorecard_pdf(card: Scorecard) -> bytes:
     )
     tagger = Tagger()
     decorate = _decorate(
-        "Score report", card.organization_name, watermark=card.preview, receipt=payload,
+        _("Score report"), card.organization_name, watermark=card.preview, receipt=payload,
         tagger=tagger,
     )  # fmt: skip
     doc.build(story, onFirstPage=decorate, onLaterPages=decorate)
@@ -493,28 +534,30 @@ def _distractors(
 ) -> list[Flowable]:
     """Each choice item's distractor plot with its table (the same figures)."""
     plotted = [item for item in report.items if item.distractor_plot]
-    story: list[Flowable] = [Heading("Distractors", styles["h2"])]
+    story: list[Flowable] = [Heading(_("Distractors"), styles["h2"])]
     if not plotted:
         story.append(
-            _p("No choice item of this session has responses to count yet.", styles["body"])
+            _p(_("No choice item of this session has responses to count yet."), styles["body"])
         )
         return story
     story.append(
         _p(
-            "Share of candidates choosing each option, overall, in the lower and upper 27% "
-            "by total score and in each fifth by total score (G1 lowest to G5 highest). A "
-            "distractor that attracts high scorers more than low ones is noted.",
+            _(
+                "Share of candidates choosing each option, overall, in the lower and upper "
+                "27% by total score and in each fifth by total score (G1 lowest to G5 "
+                "highest). A distractor that attracts high scorers more than low ones is "
+                "noted."
+            ),
             styles["body"],
         )
     )
     for item in plotted:
-        rows = distractor_rows(item)
         # narrow columns: "G1" for "Group 1" (the paragraph above says what they are)
-        rows[0] = [h.replace("Group ", "G") for h in rows[0]]
+        rows = distractor_rows(item, short=True)
         png, alt = charts.distractors(item.item, item.options)
         widths = [0.09, 0.13, 0.07, 0.1, 0.1] + [0.07] * (len(rows[0]) - 6)
         widths.append(max(1.0 - sum(widths), 0.12))
-        block: list[Flowable] = [Heading(f"Item {item.item}", styles["h3"], level=1)]
+        block: list[Flowable] = [Heading(_("Item %(item)s", item=item.item), styles["h3"], level=1)]
         block += _chart(png, alt, width * 0.75, styles)
         block.append(_table(rows, styles, [width * w for w in widths]))
         story.append(KeepTogether(block))
@@ -522,71 +565,88 @@ def _distractors(
 
 
 def cohort_pdf(report: CohortReport) -> bytes:
-    """The cohort report of one administration, from the same data as its HTML page."""
+    """The cohort report of one administration, from the same data as its HTML page,
+    written in ``report.language`` (its ``/Lang``)."""
+    with i18n.use_locale(_text_locale(report.language)):
+        return _cohort_pdf(report)
+
+
+def _cohort_pdf(report: CohortReport) -> bytes:
     _fonts()
     brand = report.brand_color or charts.DEFAULT_COLOR
     styles = _styles(brand)
     buffer = io.BytesIO()
     doc = _document(
         buffer,
-        title=f"Cohort report: {report.administration_title}",
+        title=_("Cohort report: %(administration)s", administration=report.administration_title),
         author=report.organization_name,
         subject=report.assessment_title,
         lang=report.language,
     )
     width = doc.width
     story = _header(
-        report.organization_name, None, f"Cohort report: {report.administration_title}", styles
+        report.organization_name,
+        None,
+        _("Cohort report: %(administration)s", administration=report.administration_title),
+        styles,
     )
     story.append(_p(report.assessment_title, styles["body"]))
-    story.append(Heading("Summary", styles["h2"]))
+    story.append(Heading(_("Summary"), styles["h2"]))
     summary = [
-        ["Attempts", str(report.attempts)],
-        ["Scored", str(report.scored)],
-        ["Released", str(report.released)],
-        ["Withheld", str(report.withheld)],
-        ["Mean scaled score", fmt(report.mean)],
-        ["Standard deviation", fmt(report.sd)],
-        ["Median", fmt(report.median)],
-        ["Lowest", fmt(report.minimum)],
-        ["Highest", fmt(report.maximum)],
-        ["Pass rate", pct(report.pass_rate)],
+        [_("Attempts"), str(report.attempts)],
+        [_("Scored"), str(report.scored)],
+        [i18n.pgettext("attempts", "Released"), str(report.released)],
+        [i18n.pgettext("attempts", "Withheld"), str(report.withheld)],
+        [_("Mean scaled score"), fmt(report.mean)],
+        [_("Standard deviation"), fmt(report.sd)],
+        [_("Median"), fmt(report.median)],
+        [_("Lowest"), fmt(report.minimum)],
+        [_("Highest"), fmt(report.maximum)],
+        [_("Pass rate"), pct(report.pass_rate)],
     ]
     story.append(_table(summary, styles, [width * 0.4, width * 0.3], header=False))
-    story.append(Heading("Score distribution", styles["h2"]))
+    story.append(Heading(_("Score distribution"), styles["h2"]))
     png, alt = charts.distribution(report.scaled_scores, cut=report.pass_cut, color=brand)
     story += _chart(png, alt, width * 0.85, styles)
     if report.bands:
-        band_rows = [["Band", "Candidates", "Pass"]] + [
-            [b.band, str(b.count), DASH if b.passed is None else ("yes" if b.passed else "no")]
-            for b in report.bands
+        band_rows = [[_("Band"), _("Candidates"), _("Pass")]] + [
+            [b.band, str(b.count), yes_no(b.passed)] for b in report.bands
         ]
         story.append(_table(band_rows, styles, [width * 0.4, width * 0.2, width * 0.2]))
-    story.append(Heading("Sections", styles["h2"]))
-    section_rows = [["Section", "Maximum", "Mean", "SD", "Mean %"]] + [
-        [s.title, number(s.max_raw), fmt(s.mean), fmt(s.sd), pct(s.mean_share)]
+    story.append(Heading(_("Sections"), styles["h2"]))
+    section_rows = [[_("Section"), _("Maximum"), _("Mean"), _("SD"), _("Mean %")]] + [
+        [s.title, printed_number(s.max_raw), fmt(s.mean), fmt(s.sd), pct(s.mean_share)]
         for s in report.sections
     ]
     story.append(_table(section_rows, styles, [width * 0.36] + [width * 0.16] * 4))
-    story.append(Heading("Reliability", styles["h2"]))
+    story.append(Heading(_("Reliability"), styles["h2"]))
     rel = report.reliability
     story.append(
         _table(
             [
-                ["Persons", str(rel.get("persons", 0))],
-                ["Items", str(rel.get("items", 0))],
-                ["Cronbach's alpha", fmt(rel.get("alpha"), 3)],
+                [_("Persons"), str(rel.get("persons", 0))],
+                [_("Items"), str(rel.get("items", 0))],
+                [_("Cronbach's alpha"), fmt(rel.get("alpha"), 3)],
                 ["KR-20", fmt(rel.get("kr20"), 3)],
-                ["Standard error of measurement (raw)", fmt(rel.get("sem"))],
+                [_("Standard error of measurement (raw)"), fmt(rel.get("sem"))],
             ],
             styles,
             [width * 0.5, width * 0.3],
             header=False,
         )
     )
-    story.append(Heading("Items", styles["h2"]))
+    story.append(Heading(_("Items"), styles["h2"]))
     item_rows = [
-        ["Item", "n", "Facility", "Discrim.", "r pbis", "r corr.", "alpha if del.", "Flags"]
+        [
+            _("Item"),
+            "n",
+            _("Facility"),
+            _("Discrim."),
+            _("r pbis"),
+            _("r corr."),
+            _("alpha if del."),
+            _("Flags"),
+        ]
     ]
     for item in report.items:
         item_rows.append(
@@ -603,20 +663,24 @@ def cohort_pdf(report: CohortReport) -> bytes:
         )
     story.append(_table(item_rows, styles, [width * 0.16] + [width * 0.09] * 6 + [width * 0.3]))
     story += _distractors(report, styles, width)
-    story.append(Heading("Integrity", styles["h2"]))
+    story.append(Heading(_("Integrity"), styles["h2"]))
     integrity = report.integrity
     integrity_rows = [
-        ["Attempts analysed", str(integrity.get("analysed", 0))],
-        ["Attempts with flags", str(integrity.get("flagged", 0))],
+        [_("Attempts analysed"), str(integrity.get("analysed", 0))],
+        [_("Attempts with flags"), str(integrity.get("flagged", 0))],
     ]
-    integrity_rows += [[f"Flags: {k}", str(v)] for k, v in integrity.get("severity", {}).items()]
     integrity_rows += [
-        [f"Decisions: {k}", str(v)] for k, v in integrity.get("decisions", {}).items()
+        [_("Flags: %(severity)s", severity=k), str(v)]
+        for k, v in integrity.get("severity", {}).items()
+    ]
+    integrity_rows += [
+        [_("Decisions: %(decision)s", decision=k), str(v)]
+        for k, v in integrity.get("decisions", {}).items()
     ]
     story.append(_table(integrity_rows, styles, [width * 0.5, width * 0.3], header=False))
-    story.append(Heading("Rating agreement", styles["h2"]))
+    story.append(Heading(_("Rating agreement"), styles["h2"]))
     if report.rating:
-        rating_rows = [["Item", "Pairs", "Exact", "Adjacent", "QWK"]] + [
+        rating_rows = [[_("Item"), _("Pairs"), _("Exact"), _("Adjacent"), _("QWK")]] + [
             [
                 r["item_ref"],
                 str(r.get("pairs", 0)),
@@ -628,10 +692,12 @@ def cohort_pdf(report: CohortReport) -> bytes:
         ]
         story.append(_table(rating_rows, styles, [width * 0.3] + [width * 0.15] * 4))
     else:
-        story.append(_p("No responses of this session were rated by two people.", styles["body"]))
+        story.append(
+            _p(_("No responses of this session were rated by two people."), styles["body"])
+        )
     tagger = Tagger()
     decorate = _decorate(
-        "Cohort report", report.organization_name, watermark=False, receipt=None, tagger=tagger
+        _("Cohort report"), report.organization_name, watermark=False, receipt=None, tagger=tagger
     )
     doc.build(story, onFirstPage=decorate, onLaterPages=decorate)
     return add_structure(buffer.getvalue(), tagger.marks)
@@ -669,6 +735,18 @@ def read_scorecard(data: bytes) -> tuple[bytes, str]:
     ) as exc:
         raise NotAScorecard(f"the PDF cannot be read ({type(exc).__name__})") from exc
     return found[0], text
+
+
+def scorecard_language(data: bytes) -> str | None:
+    """The language a scorecard PDF says it is written in (its ``/Lang``), if it says."""
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
+    try:
+        lang = PdfReader(io.BytesIO(data), strict=False).root_object.get("/Lang")
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, OSError):
+        return None
+    return str(lang) if lang else None
 
 
 def receipt_figures(card: Scorecard) -> list[Figure]:

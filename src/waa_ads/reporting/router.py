@@ -10,9 +10,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
-from waa_ads.assessments.errors import AdministrationNotFound
+from waa_ads.assessments import code_limits
+from waa_ads.assessments.errors import AccessCodeRateLimited, AdministrationNotFound
 from waa_ads.auth.deps import PrincipalDep
 from waa_ads.auth.errors import CREDENTIAL_ERRORS, RoleRequired
+from waa_ads.core import i18n
 from waa_ads.core.deps import DatabaseDep, SessionDep, SettingsDep
 from waa_ads.core.errors import error_responses
 from waa_ads.core.params import INT64_MAX
@@ -42,16 +44,18 @@ async def _limit_verify(request: Request) -> None:
         )
 
 
-def _file(data: bytes, media_type: str, name: str, *, inline: bool = False) -> Response:
+def _file(
+    data: bytes, media_type: str, name: str, *, inline: bool = False, language: str | None = None
+) -> Response:
+    """A document to download; ``language``: the one it is written in (``Content-Language``)."""
     disposition = "inline" if inline else "attachment"
-    return Response(
-        data,
-        media_type=media_type,
-        headers={
-            "Content-Disposition": f'{disposition}; filename="{name}"',
-            "Cache-Control": "private, no-store",
-        },
-    )
+    headers = {
+        "Content-Disposition": f'{disposition}; filename="{name}"',
+        "Cache-Control": "private, no-store",
+    }
+    if language:
+        headers["Content-Language"] = language
+    return Response(data, media_type=media_type, headers=headers)
 
 
 def _base_url(request: Request, settings: Any) -> str:
@@ -89,7 +93,7 @@ async def scorecard(
     """The first scorecard of a released revision issues its receipt (a verification code
     bound to the revision's ``result.released`` audit event); later ones reuse it and are
     the same bytes."""
-    data, _ = await service.scorecard_pdf(
+    data, built = await service.scorecard_pdf(
         session,
         settings,
         request.app.state.blobs,
@@ -100,7 +104,12 @@ async def scorecard(
         db=db,
     )
     suffix = "-preview" if preview else ""
-    return _file(data, "application/pdf", f"scorecard-{attempt_id}{suffix}.pdf")
+    return _file(
+        data,
+        "application/pdf",
+        f"scorecard-{attempt_id}{suffix}.pdf",
+        language=built.card.language,
+    )
 
 
 @router.post(
@@ -114,6 +123,8 @@ async def scorecard(
             AttemptNotFound,
             errors.ResultNotReleasedForReport,
             errors.ReleaseNotRecorded,
+            AccessCodeRateLimited,
+            errors.ScorecardRateLimited,
         ),
     },
 )
@@ -127,16 +138,30 @@ async def candidate_scorecard(
     their results. Only an attempt that code opened, only once its result is released
     (409 ``result-not-released-for-report`` before), never a preview; the same file as
     the staff download (the first one issues the receipt, in this request's own unit of
-    work: a POST writes)."""
-    data, _ = await service.candidate_scorecard_pdf(
-        session,
-        settings,
-        request.app.state.blobs,
-        body.access_code,
-        body.attempt_id,
-        base_url=_base_url(request, settings),
+    work: a POST writes).
+
+    Unknown codes count against the client address as on the lookup (429
+    ``access-code-rate-limited`` past ``WAA_ACCESS_CODE_MAX_FAILURES_PER_CLIENT`` in
+    ``WAA_ACCESS_CODE_FAILURE_WINDOW_S``), and one code gets at most
+    ``WAA_CANDIDATE_SCORECARDS_PER_HOUR`` scorecards an hour (429
+    ``scorecard-rate-limited``)."""
+    attempts = code_limits.CodeAttempts.of(request, settings)
+    await attempts.refuse_if_exhausted(session)
+    try:
+        data, built = await service.candidate_scorecard_pdf(
+            session,
+            settings,
+            request.app.state.blobs,
+            body.access_code,
+            body.attempt_id,
+            base_url=_base_url(request, settings),
+            limiter=attempts.limiter,
+        )
+    except AccessCodeInvalid as unknown:
+        return await attempts.count_failure(session, request, unknown)
+    return _file(
+        data, "application/pdf", f"scorecard-{body.attempt_id}.pdf", language=built.card.language
     )
-    return _file(data, "application/pdf", f"scorecard-{body.attempt_id}.pdf")
 
 
 @router.get(
@@ -284,8 +309,14 @@ async def cohort_file(
     report = await service.cohort_report(session, principal, administration_id)
     if fmt == "html":
         return _file(cohort_html(report).encode(), "text/html; charset=utf-8",
-                     f"cohort-{administration_id}.html", inline=True)  # fmt: skip
-    return _file(await render_cohort(report), "application/pdf", f"cohort-{administration_id}.pdf")
+                     f"cohort-{administration_id}.html", inline=True,
+                     language=report.language)  # fmt: skip
+    return _file(
+        await render_cohort(report),
+        "application/pdf",
+        f"cohort-{administration_id}.pdf",
+        language=report.language,
+    )
 
 
 @router.get(
@@ -315,7 +346,7 @@ async def chart(
         if curves is not None:
             png, _ = charts.characteristic_curves(
                 curves, title=f"{ref} ({item.irt.get('model') if item and item.irt else ''})",
-                ylabel="Probability",
+                ylabel=i18n.gettext("Probability"),
             )  # fmt: skip
             return Response(
                 png, media_type="image/png", headers={"Cache-Control": "private, no-store"}

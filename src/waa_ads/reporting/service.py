@@ -32,8 +32,10 @@ from waa_ads.auth.deps import Principal
 from waa_ads.auth.errors import RoleRequired
 from waa_ads.auth.models import Candidate, Organization, Role
 from waa_ads.content.models import ItemVersion
+from waa_ads.core import i18n
 from waa_ads.core.db import Database, utcnow
 from waa_ads.core.errors import DomainError
+from waa_ads.core.ratelimit import RateLimiter
 from waa_ads.core.settings import Settings
 from waa_ads.core.storage import BlobNotFound, BlobStore
 from waa_ads.core.tasks import enqueue_after_commit
@@ -42,7 +44,7 @@ from waa_ads.delivery import service as delivery
 from waa_ads.delivery.errors import AttemptNotFound
 from waa_ads.delivery.models import Attempt
 from waa_ads.integrity.models import IntegrityDecision, IntegritySummary
-from waa_ads.psychometrics import irt
+from waa_ads.psychometrics import classical, irt
 from waa_ads.psychometrics import service as psychometrics_service
 from waa_ads.rating import service as rating_service
 from waa_ads.rating.models import Rating, RatingPlan
@@ -413,7 +415,14 @@ async def build_scorecard(
         organization_name=organization.name,
         brand_color=organization.brand_color,
         logo=await _logo(blobs, organization),
-        language=definition.language or "en",
+        # The candidate's language, else the one the test was taken in, else the
+        # administration's or the organization's.
+        language=i18n.negotiate(
+            candidate.locale if candidate is not None else None,
+            attempt.locale,
+            administration.locale,
+            organization.default_locale,
+        ),
         candidate_name=name,
         candidate_ref=ref,
         assessment_title=definition.title,
@@ -481,18 +490,30 @@ async def candidate_scorecard_pdf(
     *,
     base_url: str | None = None,
     db: Database | None = None,
+    limiter: RateLimiter | None = None,
 ) -> tuple[bytes, Built]:
     """The candidate's own scorecard: the attempt must be one that ``access_code`` opened
     (AccessCodeInvalid for an unknown code, AttemptNotFound for another attempt, whoever's
     it is) and its result released (ResultNotReleasedForReport otherwise; a candidate never
     gets a preview). The same PDF, receipt and bytes as the staff download: the released
-    figures and the rater's feedback to the candidate, never a key or a rubric's points."""
+    figures and the rater's feedback to the candidate, never a key or a rubric's points.
+
+    With ``limiter``, each download counts against the code (in ``session``) and past
+    ``settings.candidate_scorecards_per_hour`` in the hour ScorecardRateLimited is raised
+    before anything is rendered: a code someone holds cannot keep the server rendering."""
     from waa_ads.reporting.pdf import render_scorecard
 
     seen = await delivery.overview(session, settings, access_code)
     attempt = next((a for a in seen.attempts if a.id == attempt_id), None)
     if attempt is None:
         raise AttemptNotFound("this access code opened no such attempt")
+    if limiter is not None:
+        window = await limiter.hit(f"candidate-scorecard:{seen.entry.id}", 3600, session=session)
+        if window.count > settings.candidate_scorecards_per_hour:
+            raise errors.ScorecardRateLimited(
+                "this access code has downloaded too many scorecards this hour",
+                extra={"headers": {"Retry-After": str(window.retry_after_s)}},
+            )
     built = await build_scorecard(
         session, settings, blobs, attempt, preview=False, base_url=base_url, db=db
     )
@@ -609,7 +630,7 @@ async def verify_file(session: AsyncSession, data: bytes) -> FileVerdict:
     """Whether a scorecard PDF shows the figures released under its code: the embedded
     receipt and the printed text are both compared with the issued figures, and the first
     difference is named. ScorecardUnreadable for a damaged or foreign file."""
-    from waa_ads.reporting.pdf import NotAScorecard, read_scorecard
+    from waa_ads.reporting.pdf import NotAScorecard, read_scorecard, scorecard_language
 
     try:
         payload, text = read_scorecard(data)
@@ -626,7 +647,13 @@ async def verify_file(session: AsyncSession, data: bytes) -> FileVerdict:
         )
     ).scalar_one()
     issued = figures.figures_from_dicts(receipt.figures)
-    difference = figures.first_difference(shown, issued) or figures.printed_difference(text, issued)
+    # The page prints the figures in its own language (its /Lang); the receipts keep English.
+    language = scorecard_language(data)
+    with i18n.use_locale(i18n.best_match([language]) if language else None):
+        on_page = [figures.printed(f) for f in issued]
+    difference = figures.first_difference(shown, issued) or figures.printed_difference(
+        text, on_page
+    )
     if difference is not None:
         return FileVerdict(False, verdict.code, "altered", f"altered: {difference}", difference)
     ok = verdict.status == "valid"
@@ -798,7 +825,8 @@ async def cohort_report(
         assessment_title=definition.title,
         administration_id=str(administration_id),
         administration_title=administration.title,
-        language=definition.language or "en",
+        # The language of whoever asked for it (staff read their own).
+        language=i18n.current(),
         attempts=int(attempts),
         scored=len(rows),
         released=released,
@@ -896,6 +924,7 @@ ITEM_COLUMNS = [
     "irt_a",
     "irt_b",
     "irt_c",
+    *classical.OPTION_COLUMNS,
 ]
 
 
@@ -969,6 +998,7 @@ def item_rows(report: CohortReport) -> list[list[Any]]:
                 params.get("a"),
                 " ".join(str(x) for x in b) if isinstance(b, list) else b,
                 params.get("c"),
+                *classical.option_cells(i.options),
             ]
         )
     return out

@@ -1,4 +1,5 @@
-"""A tagged PDF from ReportLab: marked content while drawing, the structure tree after.
+"""A tagged PDF/UA-1 document from ReportLab: marked content while drawing, the structure
+tree and the identification after.
 
 ReportLab's open-source library writes no structure tree, so it is built in two steps:
 
@@ -6,19 +7,27 @@ ReportLab's open-source library writes no structure tree, so it is built in two 
    content stream (``/P <</MCID n>> BDC ... EMC``) by the flowables of this module
    (:class:`Tagged` around paragraphs and images, :class:`TaggedTable` for data tables,
    headings by :func:`begin`/:func:`end`), and a :class:`Tagger` records what each mark is
-   (its tag, its alt text, its table row). Page furniture (running header and footer, the
-   watermark, table rules and shading) is marked ``/Artifact``.
+   (its tag, its alt text, its table row, and for a figure where it was drawn). Page
+   furniture (running header and footer, the watermark, table rules and shading) is marked
+   ``/Artifact``. A table used only to place things side by side (the logo beside the
+   organization's name, the QR code beside its text) is a :class:`LayoutTable`: it is not
+   a ``Table`` element, its cells' contents are tagged as what they are and anything the
+   table itself draws is an artifact.
 2. :func:`add_structure` (pypdf) writes the structure tree from that record:
    ``/StructTreeRoot`` with one ``Document`` element whose children are, in reading
-   order, ``H1``-``H3``, ``P``, ``Figure`` (with ``/Alt``) and ``Table`` (``TR`` rows of
-   ``TH``, with ``/Scope``, and ``TD`` cells); the ``/ParentTree``; each page's
-   ``/StructParents`` and ``/Tabs /S``; and ``/MarkInfo <</Marked true>>``.
+   order, ``H1``-``H3``, ``P``, ``Figure`` (with ``/Alt`` and a layout ``/BBox``) and
+   ``Table`` (``TR`` rows of ``TH``, with ``/Scope``, and ``TD`` cells); the
+   ``/ParentTree``; each page's ``/StructParents`` and ``/Tabs /S``; ``/MarkInfo
+   <</Marked true>>``; ``/ViewerPreferences <</DisplayDocTitle true>>``; and the XMP
+   metadata stream that identifies the file as PDF/UA-1 (``pdfuaid:part 1``) with its
+   title, language, author, subject, producer and dates, the same as in the Info
+   dictionary.
 
-What it does not do (so the documents are not claimed to be PDF/UA): layout tables (the
-logo beside the organization's name, the QR code beside its text) are not tagged as
-tables, their cells' contents become plain ``P``/``Figure`` elements; a figure has no
-``/BBox`` attribute; a table header row repeated on a new page is a second ``TR``; and
-no checker for PDF/UA (veraPDF, PAC) runs here.
+Nothing here reads a clock or draws a random number: the same drawing gives the same bytes.
+
+Limits: a table header row repeated on a new page is a second ``TR``; no PDF/UA validator
+(veraPDF, PAC) is available offline, so conformance is checked by the project's own checks
+of the rules above (tests/reporting/pdfua.py), not certified.
 """
 
 from __future__ import annotations
@@ -28,16 +37,19 @@ import itertools
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
+from xml.sax.saxutils import escape
 
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import (
     ArrayObject,
     BooleanObject,
     DictionaryObject,
+    FloatObject,
     IndirectObject,
     NameObject,
     NumberObject,
+    PdfObject,
     TextStringObject,
 )
 from reportlab.pdfgen.canvas import Canvas
@@ -50,7 +62,8 @@ _TABLE_IDS = itertools.count()
 @dataclass(frozen=True)
 class Mark:
     """One marked-content sequence: page (0-based), its MCID on that page, the structure
-    type, and for figures the alt text, for table cells the table, row and header scope."""
+    type, and for figures the alt text and the box it was drawn in (page coordinates:
+    left, bottom, right, top), for table cells the table, row and header scope."""
 
     page: int
     mcid: int
@@ -59,6 +72,7 @@ class Mark:
     table: int | None = None
     row: int | None = None
     scope: str | None = None
+    bbox: tuple[float, float, float, float] | None = None
 
 
 @dataclass
@@ -150,9 +164,26 @@ class Tagged(Flowable):  # type: ignore[misc]
         return keep
 
     def drawOn(self, canvas: Canvas, x: float, y: float, _sW: float = 0) -> None:
-        opened = begin(canvas, self.tag, alt=self.alt)
+        bbox = None
+        if self.tag == "Figure":
+            left = self.inner._hAlignAdjust(x, _sW)
+            bbox = page_box(canvas, left, y, self.width, self.height)
+        opened = begin(canvas, self.tag, alt=self.alt, bbox=bbox)
         self.inner.drawOn(canvas, x, y, _sW)
         end(canvas, opened)
+
+
+def page_box(
+    canvas: Canvas, x: float, y: float, width: float, height: float
+) -> tuple[float, float, float, float]:
+    """The rectangle ``(x, y, width, height)`` of the canvas's current coordinates (a table
+    cell's are translated) in the page's default coordinates, rounded to a hundredth of a
+    point: left, bottom, right, top."""
+    a, b, c, d, e, f = canvas._currentMatrix
+    corners = [(x, y), (x + width, y), (x, y + height), (x + width, y + height)]
+    xs = [a * u + c * v + e for u, v in corners]
+    ys = [b * u + d * v + f for u, v in corners]
+    return (round(min(xs), 2), round(min(ys), 2), round(max(xs), 2), round(max(ys), 2))
 
 
 class TaggedTable(Table):  # type: ignore[misc]
@@ -184,17 +215,128 @@ class TaggedTable(Table):  # type: ignore[misc]
         end(self.canv, opened)
 
 
+class LayoutTable(Table):  # type: ignore[misc]
+    """A table that only places things side by side: no ``Table`` element (PDF/UA), each
+    cell's content is tagged by its own flowable, and any background or rule the table
+    draws is an artifact."""
+
+    def _drawBkgrnd(self) -> None:
+        with artifact(self.canv):
+            super()._drawBkgrnd()
+
+    def _drawLines(self) -> None:
+        with artifact(self.canv):
+            super()._drawLines()
+
+
 def mark_cell(flowable: Flowable, tag: str, row: int, scope: str | None = None) -> Flowable:
     flowable._waa_cell = (tag, row, scope)
     return flowable
 
 
+def new_object(writer: PdfWriter, body: PdfObject) -> IndirectObject:
+    """``body`` as a new indirect object of ``writer``; its reference.
+
+    pypdf (7.1) has no public way to add an indirect object: its own ``add_*`` methods and
+    setters use the private ``PdfWriter._add_object``, and so does this function, the only
+    place the project calls it. Structure elements, the structure tree root and the parent
+    tree must be indirect objects (the parent tree points at elements by reference), so
+    there is no way around it. tests/reporting/test_documents.py checks that the method is
+    still there and behaves as relied on, and says what to change if a pypdf release
+    renames it or makes a public one."""
+    adder = getattr(writer, "_add_object", None)
+    if adder is None:
+        raise RuntimeError(
+            "pypdf's PdfWriter has no _add_object any more: the tagged PDF cannot add its "
+            "structure tree; use pypdf's public replacement in reporting/tagging.py new_object"
+        )
+    reference: IndirectObject = adder(body)
+    return reference
+
+
+XMP_PACKET_ID: Final = "W5M0MpCehiHzreSzNTczkc9d"
+
+
+def _xmp_date(value: Any) -> str | None:
+    """An Info dictionary date (``D:20000101000000+00'00'``) as an XMP date, or None."""
+    text = str(value or "")
+    if not text.startswith("D:") or len(text) < 16:
+        return None
+    digits = text[2:16]
+    if not digits.isdigit():
+        return None
+    stamp = (
+        f"{digits[0:4]}-{digits[4:6]}-{digits[6:8]}T{digits[8:10]}:{digits[10:12]}:{digits[12:14]}"
+    )
+    zone = text[16:].replace("'", "")
+    if zone in ("", "Z"):
+        return stamp + "Z"
+    if len(zone) == 5 and zone[0] in "+-" and zone[1:].isdigit():
+        return f"{stamp}{zone[:3]}:{zone[3:]}"
+    return stamp
+
+
+def xmp_packet(info: dict[str, Any], language: str) -> bytes:
+    """The XMP metadata of a PDF/UA-1 document whose Info dictionary is ``info`` and whose
+    ``/Lang`` is ``language``: ``pdfuaid:part`` 1, ``dc:title`` (in ``language`` and as
+    the default), ``dc:language``, ``dc:creator`` and ``dc:description`` from the author
+    and the subject, ``pdf:Producer``, ``pdf:Keywords``, ``xmp:CreatorTool`` and the dates
+    copied from the Info dictionary so that both say the same. Deterministic in its
+    inputs (a fixed packet id, no clock)."""
+
+    def text(key: str) -> str:
+        return escape(str(info.get(key) or ""))
+
+    lang = escape(language or "x-default", {'"': "&quot;"})
+    lines = [
+        f'<?xpacket begin="\ufeff" id="{XMP_PACKET_ID}"?>',
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/">',
+        '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">',
+        '<rdf:Description rdf:about=""',
+        ' xmlns:pdfuaid="http://www.aiim.org/pdfua/ns/id/"',
+        ' xmlns:dc="http://purl.org/dc/elements/1.1/"',
+        ' xmlns:pdf="http://ns.adobe.com/pdf/1.3/"',
+        ' xmlns:xmp="http://ns.adobe.com/xap/1.0/">',
+        "<pdfuaid:part>1</pdfuaid:part>",
+        "<dc:format>application/pdf</dc:format>",
+        "<dc:title><rdf:Alt>",
+        f'<rdf:li xml:lang="x-default">{text("/Title")}</rdf:li>',
+    ]
+    if language:
+        lines.append(f'<rdf:li xml:lang="{lang}">{text("/Title")}</rdf:li>')
+    lines.append("</rdf:Alt></dc:title>")
+    if language:
+        lines.append(f"<dc:language><rdf:Bag><rdf:li>{lang}</rdf:li></rdf:Bag></dc:language>")
+    if info.get("/Author"):
+        lines.append(
+            f"<dc:creator><rdf:Seq><rdf:li>{text('/Author')}</rdf:li></rdf:Seq></dc:creator>"
+        )
+    if info.get("/Subject"):
+        lines.append(
+            "<dc:description><rdf:Alt>"
+            f'<rdf:li xml:lang="x-default">{text("/Subject")}</rdf:li>'
+            "</rdf:Alt></dc:description>"
+        )
+    lines.append(f"<pdf:Producer>{text('/Producer')}</pdf:Producer>")
+    if info.get("/Keywords"):
+        lines.append(f"<pdf:Keywords>{text('/Keywords')}</pdf:Keywords>")
+    if info.get("/Creator"):
+        lines.append(f"<xmp:CreatorTool>{text('/Creator')}</xmp:CreatorTool>")
+    for key, name in (("/CreationDate", "CreateDate"), ("/ModDate", "ModifyDate")):
+        date = _xmp_date(info.get(key))
+        if date:
+            lines.append(f"<xmp:{name}>{date}</xmp:{name}>")
+    lines += ["</rdf:Description>", "</rdf:RDF>", "</x:xmpmeta>", '<?xpacket end="r"?>']
+    return "\n".join(lines).encode("utf-8")
+
+
 def add_structure(data: bytes, marks: Sequence[Mark]) -> bytes:
-    """The PDF ``data`` (drawn with a :class:`Tagger`) with its structure tree written.
-    New objects go in through ``PdfWriter._add_object`` (pypdf has no public way to add an
-    indirect object); tests/reporting/test_documents.py reads the tree back, so a pypdf
-    release that changes it fails there."""
+    """The PDF ``data`` (drawn with a :class:`Tagger`) as a PDF/UA-1 document: its
+    structure tree written from ``marks``, the XMP identification from its Info dictionary
+    and ``/Lang``, ``DisplayDocTitle``, each page's tab order, and PDF version 1.7.
+    Deterministic in ``data`` and ``marks``."""
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(data)))
+    writer.pdf_header = "%PDF-1.7"  # PDF/UA-1 is built on ISO 32000-1 (PDF 1.7)
     pages = [page.indirect_reference for page in writer.pages]
 
     def element(tag: str, parent: IndirectObject, **extra: Any) -> tuple[IndirectObject, Any]:
@@ -206,10 +348,10 @@ def add_structure(data: bytes, marks: Sequence[Mark]) -> bytes:
             }
         )
         body.update({NameObject(k): v for k, v in extra.items()})
-        return writer._add_object(body), body
+        return new_object(writer, body), body
 
     root = DictionaryObject({NameObject("/Type"): NameObject("/StructTreeRoot")})
-    root_ref = writer._add_object(root)
+    root_ref = new_object(writer, root)
     document_ref, document = element("Document", root_ref, **{"/K": ArrayObject()})
     root[NameObject("/K")] = ArrayObject([document_ref])
     by_page: dict[int, dict[int, IndirectObject]] = {}
@@ -237,6 +379,13 @@ def add_structure(data: bytes, marks: Sequence[Mark]) -> bytes:
                     NameObject("/Scope"): NameObject(f"/{mark.scope}"),
                 }
             )
+        elif mark.bbox is not None:
+            extra["/A"] = DictionaryObject(
+                {
+                    NameObject("/O"): NameObject("/Layout"),
+                    NameObject("/BBox"): ArrayObject(FloatObject(v) for v in mark.bbox),
+                }
+            )
         ref, _ = element(mark.tag, parent_ref, **extra)
         parent["/K"].append(ref)
         by_page.setdefault(mark.page, {})[mark.mcid] = ref
@@ -246,8 +395,8 @@ def add_structure(data: bytes, marks: Sequence[Mark]) -> bytes:
         page[NameObject("/Tabs")] = NameObject("/S")
         marked = by_page.get(index, {})
         nums += [NumberObject(index), ArrayObject(marked[m] for m in sorted(marked))]
-    root[NameObject("/ParentTree")] = writer._add_object(
-        DictionaryObject({NameObject("/Nums"): nums})
+    root[NameObject("/ParentTree")] = new_object(
+        writer, DictionaryObject({NameObject("/Nums"): nums})
     )
     root[NameObject("/ParentTreeNextKey")] = NumberObject(len(pages))
     catalog = writer.root_object
@@ -255,6 +404,13 @@ def add_structure(data: bytes, marks: Sequence[Mark]) -> bytes:
     catalog[NameObject("/MarkInfo")] = DictionaryObject(
         {NameObject("/Marked"): BooleanObject(True)}
     )
+    preferences = writer.viewer_preferences or writer.create_viewer_preferences()
+    preferences[NameObject("/DisplayDocTitle")] = BooleanObject(True)
+    info = dict(writer.metadata or {})
+    writer.xmp_metadata = xmp_packet(info, str(catalog.get("/Lang") or ""))
+    stream: Any = catalog["/Metadata"].get_object()
+    stream[NameObject("/Type")] = NameObject("/Metadata")
+    stream[NameObject("/Subtype")] = NameObject("/XML")
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()

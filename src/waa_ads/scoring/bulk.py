@@ -52,6 +52,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from waa_ads.assessments.definition import AssessmentDefinition, ReleasePolicy, ScoringPolicy
 from waa_ads.audit.service import Actor, PendingEvent, record_many
+from waa_ads.content.item import templates
 from waa_ads.content.item.definition import ItemDefinition
 from waa_ads.core.db import utcnow
 from waa_ads.delivery.state_machine import next_state
@@ -84,9 +85,12 @@ JOIN attempt_item ai ON ai.attempt_id = m.attempt_id AND ai.ref = f.ref
 JOIN scoring_verdict v ON v.code = s.verdict
 """
 
-#: The form rows of the chunk's attempts in form order, with their stored responses.
+#: The form rows of the chunk's attempts in form order, with their stored responses; the
+#: version is the one whose processing scores the row (a language variant's when one was
+#: shown: delivery/variants.py); item_score keeps the item's own.
 _READ = """
-SELECT ai.attempt_id, ai.ref, ai.item_version_id, ai.section, ai.weight,
+SELECT ai.attempt_id, ai.ref, COALESCE(ai.variant_version_id, ai.item_version_id), ai.section,
+       ai.weight,
        (r.value -> 'normalized')::text AS normalized
 FROM attempt_item ai
 LEFT JOIN response r ON r.attempt_id = ai.attempt_id AND r.item_ref = ai.ref
@@ -330,7 +334,7 @@ class BulkScorer:
 
         pg = await _driver(session)
         locked = await pg.fetch(
-            "SELECT id, state, assessment_version_id FROM attempt"
+            "SELECT id, state, assessment_version_id, seed FROM attempt"
             " WHERE id = ANY($1::uuid[]) AND organization_id = $2 AND state = ANY($3::text[])"
             " ORDER BY id FOR UPDATE",
             list(attempt_ids),
@@ -436,37 +440,39 @@ class BulkScorer:
                 verdict_max.append(maximum)
                 continue
             batch = [{} if text == b"\\N" else json.loads(_copy_text(text)) for text in texts]
-            result = score_batch(item, batch, np.asarray(distinct_of, dtype=np.int64))
-            declared = declared_max_score(item)
-            notes_count = len(result.note_table)
-            combined = result.outcome_index * notes_count + result.note_index
-            unique, inverse = np.unique(combined, return_inverse=True)
-            base = len(verdicts)
-            for key in unique.tolist():
-                outcomes = result.outcome_table[key // notes_count]
-                notes = result.note_table[key % notes_count]
-                raw_score = outcomes.get("SCORE")
-                reported = outcomes.get("MAXSCORE")
-                score = float(raw_score) if isinstance(raw_score, int | float) else 0.0
-                maximum = (
-                    float(reported)
-                    if isinstance(reported, int | float)
-                    else (declared if declared is not None else 0.0)
+            if not item.is_template:
+                row_verdict[where] = _encode(
+                    item,
+                    batch,
+                    distinct_of,
+                    declared_max_score(item),
+                    verdicts,
+                    verdict_score,
+                    verdict_max,
                 )
-                verdicts.append(
-                    (
-                        score,
-                        maximum,
-                        "objective",
-                        "response-processing",
-                        1.0,
-                        json.dumps(outcomes),
-                        json.dumps(notes),
-                    )
+                continue
+            # A cloned item: each attempt is scored against its own instance, with its own
+            # key (content/item/templates.py); rows are grouped by instance, so attempts
+            # that drew the same values share one batch.
+            groups: dict[int, list[int]] = defaultdict(list)
+            for k, position in enumerate(positions):
+                attempt_seed = chosen[int(owner[position])]["seed"]
+                item_ref = refs[int(ref_of[position])]
+                groups[templates.template_seed(attempt_seed, item_ref)].append(k)
+            for instance_seed, members in groups.items():
+                instance = templates.instantiate(item, instance_seed)
+                local: dict[int, int] = {}
+                for k in members:
+                    local.setdefault(distinct_of[k], len(local))
+                row_verdict[where[members]] = _encode(
+                    instance,
+                    [batch[d] for d in local],
+                    [local[distinct_of[k]] for k in members],
+                    declared_max_score(instance),
+                    verdicts,
+                    verdict_score,
+                    verdict_max,
                 )
-                verdict_score.append(score)
-                verdict_max.append(maximum)
-            row_verdict[where] = base + inverse.reshape(-1)
         self.figures.scoring_s += time.perf_counter() - started
         phase("score per item (score_batch) and encode verdicts")
 
@@ -575,6 +581,51 @@ class BulkScorer:
         self.figures.attempts += len(chosen)
         self.figures.responses += n_rows
         return len(chosen)
+
+
+def _encode(
+    item: ItemDefinition,
+    batch: list[Any],
+    distinct_of: Sequence[int],
+    declared: float | None,
+    verdicts: list[tuple[Any, ...]],
+    verdict_score: list[float],
+    verdict_max: list[float],
+) -> npt.NDArray[np.int64]:
+    """Score the rows ``distinct_of`` (indices into the distinct response sets ``batch``)
+    against ``item`` in one :func:`score_batch` call, append each distinct verdict to
+    ``verdicts`` (and its score and maximum), and return each row's verdict code."""
+    result = score_batch(item, batch, np.asarray(distinct_of, dtype=np.int64))
+    notes_count = len(result.note_table)
+    combined = result.outcome_index * notes_count + result.note_index
+    unique, inverse = np.unique(combined, return_inverse=True)
+    base = len(verdicts)
+    for key in unique.tolist():
+        outcomes = result.outcome_table[key // notes_count]
+        notes = result.note_table[key % notes_count]
+        raw_score = outcomes.get("SCORE")
+        reported = outcomes.get("MAXSCORE")
+        score = float(raw_score) if isinstance(raw_score, int | float) else 0.0
+        maximum = (
+            float(reported)
+            if isinstance(reported, int | float)
+            else (declared if declared is not None else 0.0)
+        )
+        verdicts.append(
+            (
+                score,
+                maximum,
+                "objective",
+                "response-processing",
+                1.0,
+                json.dumps(outcomes),
+                json.dumps(notes),
+            )
+        )
+        verdict_score.append(score)
+        verdict_max.append(maximum)
+    codes: npt.NDArray[np.int64] = (base + inverse.reshape(-1)).astype(np.int64)
+    return codes
 
 
 def _result_rows(

@@ -30,7 +30,11 @@ item does not re-walk the tree.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
+import random
+import statistics
 import weakref
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -44,21 +48,37 @@ from waa_ads.content.item.definition import (
     AreaMapping,
     BaseType,
     Cardinality,
+    ContextDeclaration,
     ExitResponse,
+    ExitTemplate,
     Expression,
     Interaction,
     InteractionType,
     ItemDefinition,
+    LookupOutcomeValue,
     OutcomeDeclaration,
     ResponseCondition,
     ResponseDeclaration,
     ResponseMapping,
     Rule,
+    SetCorrectResponse,
+    SetDefaultValue,
     SetOutcomeValue,
+    SetTemplateValue,
     Shape,
+    TemplateCondition,
+    TemplateConstraint,
+    TemplateDeclaration,
+    TemplateRule,
 )
-from waa_ads.content.item.processing import BUILTIN_VARIABLES, effective_rules
+from waa_ads.content.item.processing import (
+    BUILTIN_VARIABLES,
+    COMPLETION_STATUSES,
+    INTEGER_MATH_FUNCTIONS,
+    effective_rules,
+)
 from waa_ads.content.item.responses import ResponseShapeError, validate_response
+from waa_ads.content.item.templates import install_evaluator
 
 # --- runtime values ---------------------------------------------------------------------------
 
@@ -164,13 +184,17 @@ class EvaluationError(Exception):
 
 
 class Context:
-    """Variable values during one evaluation."""
+    """Variable values during one evaluation; ``rng`` draws random values (template
+    processing's, and ``random`` in response processing)."""
 
-    __slots__ = ("notes", "values")
+    __slots__ = ("correct", "defaults", "notes", "rng", "values")
 
-    def __init__(self, values: dict[str, Any]) -> None:
+    def __init__(self, values: dict[str, Any], rng: random.Random | None = None) -> None:
         self.values = values
         self.notes: list[str] = []
+        self.rng = rng
+        self.correct: dict[str, Any] = {}
+        self.defaults: dict[str, Any] = {}
 
 
 Fn = Callable[[Context], Any]
@@ -410,12 +434,18 @@ class _Compiler:
         self.item = item
         self.responses = {d.identifier: d for d in item.response_declarations}
         self.outcomes = {d.identifier: d for d in item.outcome_declarations}
+        self.templates = {d.identifier: d for d in item.template_declarations}
+        self.contexts = {d.identifier: d for d in item.context_declarations}
 
     def base_type_of(self, identifier: str) -> BaseType | None:
         if identifier in self.responses:
             return self.responses[identifier].base_type
         if identifier in self.outcomes:
             return self.outcomes[identifier].base_type
+        if identifier in self.templates:
+            return self.templates[identifier].base_type
+        if identifier in self.contexts:
+            return self.contexts[identifier].base_type
         if identifier in BUILTIN_VARIABLES:
             return BUILTIN_VARIABLES[identifier][1]
         return None
@@ -430,8 +460,13 @@ class _Compiler:
         return run
 
     def rule(self, rule: Rule) -> Callable[[Context], None]:
+        if isinstance(rule, SetOutcomeValue) and rule.identifier not in self.outcomes:
+            assert rule.identifier == "completionStatus"  # the only built-in rules may set
+            return self._set_completion(rule)
         if isinstance(rule, SetOutcomeValue):
             return self._set(rule)
+        if isinstance(rule, LookupOutcomeValue):
+            return self._lookup(rule)
         if isinstance(rule, ResponseCondition):
             branches = [(self.expr(b.condition), self.rules(b.rules)) for b in rule.branches]
             otherwise = None if rule.otherwise is None else self.rules(rule.otherwise)
@@ -463,6 +498,61 @@ class _Compiler:
 
         return set_outcome
 
+    def _set_completion(self, rule: SetOutcomeValue) -> Callable[[Context], None]:
+        compute = self.expr(rule.expression)
+
+        def set_completion(ctx: Context) -> None:
+            value = compute(ctx)
+            if value is None or value in COMPLETION_STATUSES:
+                ctx.values["completionStatus"] = value or "unknown"
+            else:
+                kept = ctx.values.get("completionStatus")
+                ctx.notes.append(f"completionStatus cannot be {value!r}; it keeps {kept!r}")
+
+        return set_completion
+
+    def _lookup(self, rule: LookupOutcomeValue) -> Callable[[Context], None]:
+        identifier = rule.identifier
+        declaration = self.outcomes[identifier]
+        compute = self.expr(rule.expression)
+        coerce = _coercer(declaration)
+        base, card = declaration.base_type, declaration.cardinality
+        table = declaration.match_table or declaration.interpolation_table
+        assert table is not None  # the load-time checks make sure of it
+        default = to_runtime(card, base, table.default_value)
+        matches = (
+            {e.source: to_runtime(card, base, e.target) for e in declaration.match_table.entries}
+            if declaration.match_table is not None
+            else None
+        )
+        steps = (
+            [
+                (_decimal(e.source), e.include_boundary, to_runtime(card, base, e.target))
+                for e in declaration.interpolation_table.entries
+            ]
+            if declaration.interpolation_table is not None
+            else []
+        )
+
+        def look_up(value: Any) -> Any:
+            if value is None or not _is_number(value):
+                return default
+            if matches is not None:
+                # matchTable: the source is an integer; a float matches only a whole value
+                if isinstance(value, float) and not value.is_integer():
+                    return default
+                return matches.get(int(value), default)
+            number = _decimal(value)
+            for source, include, target in steps:
+                if number > source or (include and number == source):
+                    return target
+            return default
+
+        def lookup_outcome(ctx: Context) -> None:
+            ctx.values[identifier] = coerce(look_up(compute(ctx)), ctx)
+
+        return lookup_outcome
+
     def expr(self, expression: Expression) -> Fn:
         op = expression.op
         args = [self.expr(arg) for arg in expression.args]
@@ -472,7 +562,9 @@ class _Compiler:
         raise EvaluationError(f"operator {op} cannot be evaluated")  # pragma: no cover
 
 
-def _coercer(declaration: OutcomeDeclaration) -> Callable[[Any, Context], Any]:
+def _coercer(
+    declaration: OutcomeDeclaration | TemplateDeclaration | ResponseDeclaration,
+) -> Callable[[Any, Context], Any]:
     base = declaration.base_type
     identifier = declaration.identifier
     single = declaration.cardinality is Cardinality.SINGLE
@@ -563,9 +655,14 @@ def _correct(c: _Compiler, e: Expression, args: list[Fn]) -> Fn:
 @_builds("default")
 def _default(c: _Compiler, e: Expression, args: list[Fn]) -> Fn:
     identifier = e.attrs["identifier"]
-    declaration: ResponseDeclaration | OutcomeDeclaration | None = c.responses.get(
-        identifier
-    ) or c.outcomes.get(identifier)
+    declaration: (
+        ResponseDeclaration | OutcomeDeclaration | TemplateDeclaration | ContextDeclaration | None
+    ) = (
+        c.responses.get(identifier)
+        or c.outcomes.get(identifier)
+        or c.templates.get(identifier)
+        or c.contexts.get(identifier)
+    )
     value = (
         None
         if declaration is None
@@ -583,6 +680,39 @@ def _null(c: _Compiler, e: Expression, args: list[Fn]) -> Fn:
 def _math_constant(c: _Compiler, e: Expression, args: list[Fn]) -> Fn:
     value = math.pi if e.attrs["name"] == "pi" else math.e
     return lambda ctx: value
+
+
+def _rng(ctx: Context) -> random.Random:
+    if ctx.rng is None:
+        raise EvaluationError("no random generator for this evaluation")
+    return ctx.rng
+
+
+@_builds("random_integer")
+def _random_integer(c: _Compiler, e: Expression, args: list[Fn]) -> Fn:
+    low, high, step = int(e.attrs["min"]), int(e.attrs["max"]), int(e.attrs.get("step", 1))
+    # QTI: min, min + step, ... up to max.
+    return lambda ctx: low + step * _rng(ctx).randrange((high - low) // step + 1)
+
+
+@_builds("random_float")
+def _random_float(c: _Compiler, e: Expression, args: list[Fn]) -> Fn:
+    low, high = float(e.attrs["min"]), float(e.attrs["max"])
+    return lambda ctx: _rng(ctx).uniform(low, high)
+
+
+@_builds("random")
+def _random(c: _Compiler, e: Expression, args: list[Fn]) -> Fn:
+    (a,) = args
+
+    def pick(ctx: Context) -> Any:
+        value = a(ctx)
+        if value is None:
+            return None
+        members = _members(value)
+        return members[_rng(ctx).randrange(len(members))]
+
+    return pick
 
 
 @_builds("map_response")
@@ -674,15 +804,67 @@ def _container_size(c: _Compiler, e: Expression, args: list[Fn]) -> Fn:
     return size
 
 
+def _count(attr: int | str) -> Callable[[Context], Any]:
+    """An integer attribute that may name an integer variable (``index``'s ``n``,
+    ``repeat``'s ``number_repeats``): its value for this evaluation, ``None`` when the
+    variable is NULL or not an integer."""
+    if isinstance(attr, int):
+        literal = attr
+        return lambda ctx: literal
+    identifier = attr
+
+    def value(ctx: Context) -> Any:
+        found = ctx.values.get(identifier)
+        if isinstance(found, bool) or not isinstance(found, int):
+            return None
+        return found
+
+    return value
+
+
 @_builds("index")
 def _index(c: _Compiler, e: Expression, args: list[Fn]) -> Fn:
-    n = int(e.attrs["n"])
+    (a,) = args
+    n_of = _count(e.attrs["n"])
 
-    def pick(value: Any) -> Any:
+    def pick(ctx: Context) -> Any:
+        value = a(ctx)
+        n = n_of(ctx)
+        if value is None or n is None:
+            return None
         members = _members(value)
         return members[n - 1] if 1 <= n <= len(members) else None
 
-    return _null_if_any(pick, args)
+    return pick
+
+
+#: The most values ``repeat`` builds: a variable count beyond it stops processing.
+MAX_REPEAT_VALUES = 10_000
+
+
+@_builds("repeat")
+def _repeat(c: _Compiler, e: Expression, args: list[Fn]) -> Fn:
+    # QTI: each sub-expression is evaluated in turn, number_repeats times over (so a random
+    # value is drawn again each time); NULLs are skipped; a count below 1 is NULL.
+    count_of = _count(e.attrs["number_repeats"])
+
+    def repeat(ctx: Context) -> Container | None:
+        count = count_of(ctx)
+        if count is None or count < 1:
+            return None
+        if count * len(args) > MAX_REPEAT_VALUES:
+            raise EvaluationError(
+                f"repeat {count} times would make more than {MAX_REPEAT_VALUES} values"
+            )
+        items: list[Any] = []
+        for _ in range(count):
+            for arg in args:
+                value = arg(ctx)
+                if value is not None:
+                    items.extend(_members(value))
+        return container(items, ordered=True)
+
+    return repeat
 
 
 @_builds("delete")
@@ -922,6 +1104,141 @@ def _gcd_lcm(c: _Compiler, e: Expression, args: list[Fn]) -> Fn:
     return _null_if_any(gcd_lcm, args)
 
 
+def _reciprocal(function: Callable[[float], float]) -> Callable[[float], float | None]:
+    """1 / function(x) as QTI defines the reciprocal trigonometric and hyperbolic
+    functions: 0 where function(x) is infinite, NULL where it is 0."""
+
+    def reciprocal(x: float) -> float | None:
+        try:
+            value = function(x)
+        except OverflowError:
+            return 0.0
+        if math.isinf(value):
+            return 0.0
+        return None if value == 0 else 1 / value
+
+    return reciprocal
+
+
+def _arc_reciprocal(function: Callable[[float], float]) -> Callable[[float], float | None]:
+    """asec and acsc: acos(1/x) and asin(1/x), defined for |x| >= 1."""
+    return lambda x: None if abs(x) < 1 else function(1 / x)
+
+
+def _log(base_log: Callable[[float], float]) -> Callable[[float], float | None]:
+    # log(0) and the log of a negative number are outside the domain: NULL.
+    return lambda x: base_log(x) if x > 0 else None
+
+
+def _signum(x: float) -> int:
+    return (x > 0) - (x < 0)
+
+
+#: mathOperator's functions of one number (atan2 takes two), each giving a number or
+#: ``None`` outside its domain. Python's math raises ValueError or OverflowError outside
+#: its domain, which is NULL too.
+_MATH: dict[str, Callable[[float], Any]] = {
+    "sin": math.sin,
+    "cos": math.cos,
+    "tan": math.tan,
+    "sec": _reciprocal(math.cos),
+    "csc": _reciprocal(math.sin),
+    "cot": _reciprocal(math.tan),
+    "asin": math.asin,
+    "acos": math.acos,
+    "atan": math.atan,
+    "asec": _arc_reciprocal(math.acos),
+    "acsc": _arc_reciprocal(math.asin),
+    # the arccotangent as atan(1/x), with acot(0) = pi/2
+    "acot": lambda x: math.pi / 2 if x == 0 else math.atan(1 / x),
+    "sinh": math.sinh,
+    "cosh": math.cosh,
+    "tanh": math.tanh,
+    "sech": _reciprocal(math.cosh),
+    "csch": _reciprocal(math.sinh),
+    "coth": _reciprocal(math.tanh),
+    "log": _log(math.log10),
+    "ln": _log(math.log),
+    "exp": math.exp,
+    "abs": abs,
+    "signum": _signum,
+    "floor": math.floor,
+    "ceil": math.ceil,
+    "toDegrees": math.degrees,
+    "toRadians": math.radians,
+}
+
+
+@_builds("math_operator")
+def _math_operator(c: _Compiler, e: Expression, args: list[Fn]) -> Fn:
+    # QTI: NULL in, NULL out; a value outside the function's domain is NULL; the result is
+    # a float but for signum, floor and ceil (integers). A result that is not a finite
+    # number is NULL, as for divide and power.
+    name = str(e.attrs["name"])
+    function: Callable[..., Any] = math.atan2 if name == "atan2" else _MATH[name]
+    integer = name in INTEGER_MATH_FUNCTIONS
+
+    def apply(*values: Any) -> Any:
+        if not all(_is_number(v) for v in values):
+            return None
+        if any(isinstance(v, float) and math.isnan(v) for v in values):
+            return None
+        if name in ("floor", "ceil") and not all(math.isfinite(v) for v in values):
+            return None  # no integer is the floor of an infinity
+        try:
+            result = function(*values)
+        except (ValueError, OverflowError, ZeroDivisionError):
+            return None
+        if result is None:
+            return None
+        if integer:
+            return int(result)
+        result = float(result)
+        return result if math.isfinite(result) else None
+
+    return _null_if_any(apply, args)
+
+
+#: statsOperator's statistics of a list of at least (count) numbers.
+_STATS: dict[str, tuple[int, Callable[[list[Any]], Any]]] = {
+    "mean": (1, statistics.fmean),
+    "sampleVariance": (2, statistics.variance),
+    "sampleSD": (2, statistics.stdev),
+    "popVariance": (2, statistics.pvariance),
+    "popSD": (2, statistics.pstdev),
+}
+
+
+@_builds("stats_operator")
+def _stats_operator(c: _Compiler, e: Expression, args: list[Fn]) -> Fn:
+    # QTI: the operand is a multiple or ordered container of numbers; NULL (an empty
+    # container is NULL) or a value that is not a number gives NULL; the variances and
+    # standard deviations need more than one value. The result is a float.
+    least, function = _STATS[str(e.attrs["name"])]
+
+    def stats(value: Any) -> float | None:
+        if not isinstance(value, Container) or len(value.items) < least:
+            return None
+        numbers = list(value.items)
+        if not all(_is_number(v) and math.isfinite(v) for v in numbers):
+            return None
+        try:
+            result = float(function(numbers))
+        except (ValueError, OverflowError, statistics.StatisticsError):
+            return None
+        return result if math.isfinite(result) else None
+
+    return _null_if_any(stats, args)
+
+
+@_builds("duration_lt", "duration_gte")
+def _duration_compare(c: _Compiler, e: Expression, args: list[Fn]) -> Fn:
+    # Durations are seconds; QTI offers only "shorter than" and "at least as long as".
+    if e.op == "duration_lt":
+        return _null_if_any(lambda x, y: x < y, args)
+    return _null_if_any(lambda x, y: x >= y, args)
+
+
 @_builds("inside")
 def _inside(c: _Compiler, e: Expression, args: list[Fn]) -> Fn:
     shape = Shape(e.attrs["shape"])
@@ -963,7 +1280,22 @@ class Program:
         ]
         self.declared = {d.identifier for d in item.response_declarations}
         self.max_score = derived_max_score(item)
-        self.initial: dict[str, Any] = {}
+        self.initial: dict[str, Any] = {
+            # Template variables hold the values chosen for this candidate (templates.py
+            # writes them into the declarations of the item it instantiates).
+            template.identifier: to_runtime(
+                template.cardinality, template.base_type, template.default_value
+            )
+            for template in item.template_declarations
+        }
+        self.contexts = {
+            # Context variables hold their default values unless the caller gives others.
+            context.identifier: to_runtime(
+                context.cardinality, context.base_type, context.default_value
+            )
+            for context in item.context_declarations
+        }
+        self.initial.update(self.contexts)
         for outcome in item.outcome_declarations:
             value = to_runtime(outcome.cardinality, outcome.base_type, outcome.default_value)
             if value is None and outcome.identifier == "MAXSCORE" and self.max_score is not None:
@@ -978,6 +1310,16 @@ class Program:
         self.outcome_types = [(o.identifier, o.base_type) for o in item.outcome_declarations]
         self.report_max = (
             self.max_score is not None and item.outcome_declaration("MAXSCORE") is None
+        )
+        # completionStatus is reported for adaptive items and items whose rules set it;
+        # it starts as "unknown" at the first attempt (QTI) unless the item declares it.
+        self.report_completion = item.outcome_declaration("completionStatus") is None and (
+            item.adaptive or _sets_completion(effective_rules(item.response_processing))
+        )
+        if self.report_completion:
+            self.initial["completionStatus"] = "unknown"
+        self.random = any(
+            e.op == "random" for e in _rule_expressions(effective_rules(item.response_processing))
         )
 
     def validated(self, responses: Mapping[str, Any], notes: list[str]) -> dict[str, Any]:
@@ -1019,18 +1361,62 @@ class Program:
         values.setdefault("numAttempts", 1)
         return values
 
-    def evaluate(self, responses: Mapping[str, Any]) -> Evaluation:
+    def evaluate(
+        self,
+        responses: Mapping[str, Any],
+        *,
+        seed: int | None = None,
+        state: Mapping[str, Any] | None = None,
+    ) -> Evaluation:
+        """``seed``: the attempt's seed, which ``random`` draws from (with the item and
+        the responses); ``state``: the outcomes of the item's previous attempt, which an
+        adaptive item's processing starts from (see :func:`evaluate_attempts`)."""
         notes: list[str] = []
         if not isinstance(responses, Mapping):
             notes.append("responses must be an object keyed by response identifier")
             responses = {}
         values = self.validated(responses, notes)
-        return self.evaluate_values(values, notes)
+        rng = self.rng(responses, seed) if self.random else None
+        return self.evaluate_values(values, notes, rng=rng, state=state)
 
-    def evaluate_values(self, values: dict[str, Any], notes: list[str]) -> Evaluation:
+    def rng(self, responses: Mapping[str, Any], seed: int | None) -> random.Random:
+        """The generator ``random`` draws from: a pure function of the attempt's seed, the
+        item and the responses, so rescoring the same answer gives the same score."""
+        try:
+            answer = json.dumps(responses, sort_keys=True, default=str)
+        except (TypeError, ValueError):
+            answer = repr(sorted(responses.items(), key=lambda kv: str(kv[0])))
+        text = f"waa-ads/response/{seed}/{self.item.identifier}/{answer}"
+        digest = hashlib.sha256(text.encode()).digest()
+        return random.Random(int.from_bytes(digest[:8], "big"))  # noqa: S311
+
+    def _carried(self, state: Mapping[str, Any]) -> dict[str, Any]:
+        """An adaptive item's outcomes (and completionStatus) from its previous attempt,
+        as runtime values; anything else in ``state`` is ignored."""
+        carried: dict[str, Any] = {}
+        for outcome in self.item.outcome_declarations:
+            if outcome.identifier in state:
+                carried[outcome.identifier] = to_runtime(
+                    outcome.cardinality, outcome.base_type, state[outcome.identifier]
+                )
+        status = state.get("completionStatus")
+        if self.report_completion and status in COMPLETION_STATUSES:
+            carried["completionStatus"] = status
+        return carried
+
+    def evaluate_values(
+        self,
+        values: dict[str, Any],
+        notes: list[str],
+        *,
+        rng: random.Random | None = None,
+        state: Mapping[str, Any] | None = None,
+    ) -> Evaluation:
         """Run the rules over already validated runtime values."""
         values.update(self.initial)
-        ctx = Context(values)
+        if state is not None and self.item.adaptive:
+            values.update(self._carried(state))
+        ctx = Context(values, rng)
         try:
             self.run(ctx)
         except _Exit:
@@ -1040,6 +1426,8 @@ class Program:
             # foresee (e.g. a record field of an unexpected type). Score from the defaults.
             notes.append(f"response processing stopped: {exc}; outcomes reset to their defaults")
             ctx.values.update(self.initial)
+            if state is not None and self.item.adaptive:
+                ctx.values.update(self._carried(state))
             if "SCORE" in self.initial:
                 score_type = next(b for i, b in self.outcome_types if i == "SCORE")
                 ctx.values["SCORE"] = 0 if score_type is BaseType.INTEGER else 0.0
@@ -1050,7 +1438,35 @@ class Program:
         }
         if self.report_max:
             outcomes["MAXSCORE"] = self.max_score
+        if self.report_completion:
+            status = ctx.values.get("completionStatus") or "unknown"
+            if not self.item.adaptive and status == "unknown":
+                status = "completed"  # a non-adaptive item is complete once submitted
+            outcomes["completionStatus"] = status
         return Evaluation(outcomes=outcomes, notes=notes)
+
+
+def _rule_expressions(rules: Sequence[Rule] | None) -> Iterable[Expression]:
+    for rule in rules or ():
+        if isinstance(rule, SetOutcomeValue | LookupOutcomeValue):
+            yield from rule.expression.walk()
+        elif isinstance(rule, ResponseCondition):
+            for branch in rule.branches:
+                yield from branch.condition.walk()
+                yield from _rule_expressions(branch.rules)
+            yield from _rule_expressions(rule.otherwise)
+
+
+def _sets_completion(rules: Sequence[Rule] | None) -> bool:
+    for rule in rules or ():
+        if isinstance(rule, SetOutcomeValue) and rule.identifier == "completionStatus":
+            return True
+        if isinstance(rule, ResponseCondition) and (
+            any(_sets_completion(b.rules) for b in rule.branches)
+            or _sets_completion(rule.otherwise)
+        ):
+            return True
+    return False
 
 
 _PROGRAMS: dict[int, tuple[weakref.ref[ItemDefinition], Program]] = {}
@@ -1072,11 +1488,185 @@ def compile_item(item: ItemDefinition) -> Program:
     return program
 
 
-def evaluate(item: ItemDefinition, responses: Mapping[str, Any]) -> Evaluation:
+def evaluate(
+    item: ItemDefinition, responses: Mapping[str, Any], *, seed: int | None = None
+) -> Evaluation:
     """Score ``responses`` (response identifier -> JSON response) to ``item``.
 
     Returns every declared outcome (and a derived MAXSCORE, see the module docs) in its
     JSON shape, with notes on responses that were ignored or treated as NULL. Never raises
-    for anything in ``responses``.
+    for anything in ``responses``. ``seed``: the attempt's seed, which the ``random``
+    operator draws from together with the item and the responses (``None``: the same
+    fixed draw for every attempt giving the same responses).
+
+    An adaptive item is scored as its first attempt; :func:`evaluate_attempts` processes
+    every attempt of one.
     """
-    return compile_item(item).evaluate(responses)
+    return compile_item(item).evaluate(responses, seed=seed)
+
+
+def evaluate_attempts(
+    item: ItemDefinition, attempts: Sequence[Mapping[str, Any]], *, seed: int | None = None
+) -> list[Evaluation]:
+    """Process the responses of each attempt of ``item`` in turn, one evaluation each.
+
+    For an adaptive item the outcomes of one attempt are where the next starts (QTI), and
+    ``numAttempts`` counts the attempts; once response processing sets
+    ``completionStatus`` to ``completed`` the item is over: later attempts are not
+    processed (the list is shorter than ``attempts``). The last evaluation is the item's
+    final state. A non-adaptive item processes each attempt from its defaults, so its
+    final state is its last attempt's."""
+    program = compile_item(item)
+    evaluations: list[Evaluation] = []
+    state: dict[str, Any] | None = None
+    for number, responses in enumerate(attempts, start=1):
+        given = dict(responses) if isinstance(responses, Mapping) else {}
+        given["numAttempts"] = number
+        evaluation = program.evaluate(given, seed=seed, state=state)
+        evaluations.append(evaluation)
+        state = evaluation.outcomes
+        if item.adaptive and evaluation.outcomes.get("completionStatus") == "completed":
+            break
+    return evaluations
+
+
+# --- template processing ----------------------------------------------------------------------
+
+
+class _ExitTemplate(Exception):
+    """``exitTemplate``: stop template processing, keep the values set so far."""
+
+
+class _ConstraintFailed(Exception):
+    """A ``templateConstraint`` was not true: template processing starts again."""
+
+
+class _TemplateCompiler(_Compiler):
+    def template_rules(self, rules: Sequence[TemplateRule]) -> Callable[[Context], None]:
+        steps = [self.template_rule(rule) for rule in rules]
+
+        def run(ctx: Context) -> None:
+            for step in steps:
+                step(ctx)
+
+        return run
+
+    def template_rule(self, rule: TemplateRule) -> Callable[[Context], None]:
+        if isinstance(rule, SetTemplateValue):
+            identifier = rule.identifier
+            compute = self.expr(rule.expression)
+            coerce = _coercer(self.templates[identifier])
+
+            def set_template(ctx: Context) -> None:
+                ctx.values[identifier] = coerce(compute(ctx), ctx)
+
+            return set_template
+        if isinstance(rule, SetCorrectResponse | SetDefaultValue):
+            identifier = rule.identifier
+            compute = self.expr(rule.expression)
+            declaration = self.responses.get(identifier) or self.outcomes[identifier]
+            coerce = _coercer(declaration)
+            correct = isinstance(rule, SetCorrectResponse)
+
+            def set_value(ctx: Context) -> None:
+                value = coerce(compute(ctx), ctx)
+                (ctx.correct if correct else ctx.defaults)[identifier] = value
+
+            return set_value
+        if isinstance(rule, TemplateConstraint):
+            test = self.expr(rule.expression)
+
+            def constraint(ctx: Context) -> None:
+                if test(ctx) is not True:
+                    raise _ConstraintFailed
+
+            return constraint
+        if isinstance(rule, TemplateCondition):
+            branches = [
+                (self.expr(b.condition), self.template_rules(b.rules)) for b in rule.branches
+            ]
+            otherwise = None if rule.otherwise is None else self.template_rules(rule.otherwise)
+
+            def condition(ctx: Context) -> None:
+                for test, body in branches:
+                    if test(ctx) is True:
+                        body(ctx)
+                        return
+                if otherwise is not None:
+                    otherwise(ctx)
+
+            return condition
+        assert isinstance(rule, ExitTemplate)
+
+        def exit_template(ctx: Context) -> None:
+            raise _ExitTemplate
+
+        return exit_template
+
+
+@dataclass(frozen=True)
+class TemplateOutcome:
+    """What template processing chose, in JSON shapes: template variable values, and the
+    correct responses and default values it set (by identifier)."""
+
+    values: dict[str, Any]
+    correct: dict[str, Any]
+    defaults: dict[str, Any]
+    notes: list[str] = field(default_factory=list)
+
+
+def run_template_processing(
+    item: ItemDefinition, rng: random.Random, *, max_tries: int
+) -> TemplateOutcome:
+    """Run ``item``'s template processing with random values drawn from ``rng``.
+
+    Template variables start at their default values. A ``templateConstraint`` that is not
+    true starts processing again from the defaults; after ``max_tries`` runs, the default
+    values are kept (QTI's rule), with a note. A value the load-time checks could not
+    foresee stops processing the same way."""
+    compiler = _TemplateCompiler(item)
+    run = compiler.template_rules(item.template_processing or ())
+    declared: list[ContextDeclaration | TemplateDeclaration] = [
+        *item.context_declarations,
+        *item.template_declarations,
+    ]
+    initial = {
+        d.identifier: to_runtime(d.cardinality, d.base_type, d.default_value) for d in declared
+    }
+    notes: list[str] = []
+    ctx = Context(dict(initial), rng)
+    for _ in range(max_tries):
+        ctx = Context(dict(initial), rng)
+        try:
+            run(ctx)
+        except _ExitTemplate:
+            pass
+        except _ConstraintFailed:
+            continue
+        except (EvaluationError, TypeError, ValueError, OverflowError) as exc:
+            notes.append(f"template processing stopped: {exc}; the default values are used")
+            ctx = Context(dict(initial), rng)
+        break
+    else:
+        notes.append(
+            f"the template constraints were not met in {max_tries} tries; "
+            "the default values are used"
+        )
+        ctx = Context(dict(initial), rng)
+    notes.extend(ctx.notes)
+
+    def shaped(identifier: str, value: Any) -> Any:
+        return to_json(compiler.base_type_of(identifier), value)
+
+    return TemplateOutcome(
+        values={
+            d.identifier: shaped(d.identifier, ctx.values.get(d.identifier))
+            for d in item.template_declarations
+        },
+        correct={k: shaped(k, v) for k, v in ctx.correct.items()},
+        defaults={k: shaped(k, v) for k, v in ctx.defaults.items()},
+        notes=notes,
+    )
+
+
+install_evaluator(run_template_processing)

@@ -9,6 +9,7 @@ role the identity domain's ``RoleRequired``.
 from __future__ import annotations
 
 from waa_ads.core.errors import Conflict, NotFound, Unprocessable
+from waa_ads.core.i18n import N_
 
 # --- the candidate's result ----------------------------------------------------------------
 
@@ -18,7 +19,7 @@ class ResultNotReleased(NotFound):
     (the candidate cannot tell these apart)."""
 
     code = "result-not-released"
-    title = "Result not released"
+    title = N_("Result not released")
 
 
 # --- results, as admins manage them --------------------------------------------------------
@@ -26,26 +27,26 @@ class ResultNotReleased(NotFound):
 
 class ResultNotFound(NotFound):
     code = "result-not-found"
-    title = "Attempt not scored yet"
+    title = N_("Attempt not scored yet")
 
 
 class AttemptNotScored(Conflict):
     """The attempt has no result to change yet (it is still being delivered or scored)."""
 
     code = "attempt-not-scored"
-    title = "Attempt not scored yet"
+    title = N_("Attempt not scored yet")
 
 
 class ResultIncomplete(Conflict):
     """The newest result still waits for scores (a rater, a model); it cannot be released."""
 
     code = "result-incomplete"
-    title = "Result incomplete"
+    title = N_("Result incomplete")
 
 
 class AttemptNotReleasable(Conflict):
     code = "attempt-not-releasable"
-    title = "Attempt cannot be released"
+    title = N_("Attempt cannot be released")
 
 
 class ItemAlreadyScored(Conflict):
@@ -53,17 +54,17 @@ class ItemAlreadyScored(Conflict):
     scored it meanwhile): the person's score stands."""
 
     code = "item-already-scored"
-    title = "Item already scored"
+    title = N_("Item already scored")
 
 
 class ItemNotOnAttempt(NotFound):
     code = "item-not-on-attempt"
-    title = "Item not on this attempt's form"
+    title = N_("Item not on this attempt's form")
 
 
 class ScoreOutOfRange(Unprocessable):
     code = "score-out-of-range"
-    title = "Score out of range"
+    title = N_("Score out of range")
 
 
 # --- answer-key corrections ----------------------------------------------------------------
@@ -71,4 +72,4 @@ class ScoreOutOfRange(Unprocessable):
 
 class RescoreVersionsDiffer(Unprocessable):
     code = "rescore-versions-differ"
-    title = "Versions of different items"
+    title = N_("Versions of different items")

@@ -17,7 +17,9 @@ What a document holds, in the element and attribute names of the QTI 3.0 results
 * one ``itemResult`` per presented item, in form order, with its ``sequenceIndex``: a
   ``responseVariable`` per declared response holding the ``candidateResponse`` only (the
   correct response is never written: a results file may reach the candidate), the
-  built-in ``duration``, and the item's ``outcomeVariable`` elements.
+  built-in ``duration``, a ``templateVariable`` per template variable of a cloned item
+  (the values of the candidate's own instance, which say which question they answered),
+  and the item's ``outcomeVariable`` elements, typed by that instance's declarations.
 
 Values are written as QTI writes them: points, pairs and directed pairs as ``"x y"`` /
 ``"A B"``, containers as repeated ``value`` elements, records with ``fieldIdentifier``
@@ -47,6 +49,7 @@ from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 
+from waa_ads.content.item import templates
 from waa_ads.content.item.definition import (
     BaseType,
     Cardinality,
@@ -104,6 +107,16 @@ class ResponseVariable:
 
 
 @dataclass(frozen=True)
+class TemplateVariable:
+    """A template variable of a cloned item: the value the candidate's instance drew
+    (content/item/templates.py), as :class:`ResponseVariable`."""
+
+    cardinality: Cardinality
+    base_type: BaseType | None
+    value: Any = None
+
+
+@dataclass(frozen=True)
 class OutcomeVariable:
     """An outcome variable, as :class:`ResponseVariable`, with the optional attributes of
     the declaration it reports."""
@@ -131,6 +144,7 @@ class ItemReport:
     responses: Mapping[str, ResponseVariable] = field(default_factory=dict)
     outcomes: Mapping[str, OutcomeVariable] = field(default_factory=dict)
     duration_s: float | None = None
+    templates: Mapping[str, TemplateVariable] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -312,6 +326,17 @@ def _response_element(parent: etree._Element, identifier: str, variable: Respons
     _write_values(candidate, variable.cardinality, base_type, values)
 
 
+def _template_element(parent: etree._Element, identifier: str, variable: TemplateVariable) -> None:
+    values = _values_of(variable.cardinality, variable.value)
+    base_type = _binding_base_type(variable.base_type, values)
+    element = _sub(
+        parent,
+        "templateVariable",
+        _variable_attrs(identifier, variable.cardinality, base_type),
+    )
+    _write_values(element, variable.cardinality, base_type, values)
+
+
 def _optional_double(value: float | None) -> str | None:
     return None if value is None else _double(value)
 
@@ -350,7 +375,9 @@ def _check_names(kind: str, owner: str, names: Iterable[str]) -> None:
 def _item_element(parent: etree._Element, item: ItemReport) -> None:
     builtin = [DURATION] if item.duration_s is not None else []
     _check_names(
-        "variable", f"item {item.identifier!r}", [*builtin, *item.responses, *item.outcomes]
+        "variable",
+        f"item {item.identifier!r}",
+        [*builtin, *item.responses, *item.templates, *item.outcomes],
     )
     element = _sub(
         parent,
@@ -366,6 +393,8 @@ def _item_element(parent: etree._Element, item: ItemReport) -> None:
         _duration_element(element, item.duration_s)
     for identifier in sorted(item.responses):
         _response_element(element, identifier, item.responses[identifier])
+    for identifier in sorted(item.templates):
+        _template_element(element, identifier, item.templates[identifier])
     for identifier in sorted(item.outcomes):
         _outcome_element(element, identifier, item.outcomes[identifier])
 
@@ -551,6 +580,10 @@ def _item_report(
         responses=responses,
         outcomes=outcomes,
         duration_s=(response.time_spent_ms or 0) / 1000 if response is not None else None,
+        templates={
+            d.identifier: TemplateVariable(d.cardinality, d.base_type, d.default_value)
+            for d in item.template_declarations
+        },
     )
 
 
@@ -573,7 +606,9 @@ def report_from_rows(
     ``form`` is the attempt's presented items (their order and positions give the item
     results' order and ``sequenceIndex``), ``item_scores`` the rows of ``result``,
     ``responses`` the attempt's latest responses (their ``normalized`` values are written),
-    ``items`` the item definitions by item version id (they type the variables).
+    ``items`` the item definitions by item version id (they type the variables). A cloned
+    item is reported as the attempt's own instance of it (its seed and the item's ref on
+    the form choose the values, as in delivery and scoring), with its template values.
     ``assessment_identifier`` names the test (the assessment's slug, say).
 
     Test outcomes: ``SCORE``/``MAXSCORE`` (raw), ``WEIGHTED_SCORE``/``WEIGHTED_MAXSCORE``,
@@ -605,6 +640,7 @@ def report_from_rows(
         item = items.get(form_item.item_version_id)
         if item is None:
             raise ValueError(f"no definition of item version {form_item.item_version_id}")
+        item = templates.instance_for(item, attempt.seed, form_item.ref)
         reports.append(
             _item_report(
                 form_item, item, scores.get(form_item.ref), by_ref.get(form_item.ref), fallback

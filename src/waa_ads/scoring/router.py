@@ -11,8 +11,10 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.responses import JSONResponse
 
-from waa_ads.assessments.errors import AdministrationNotFound
+from waa_ads.assessments import code_limits
+from waa_ads.assessments.errors import AccessCodeRateLimited, AdministrationNotFound
 from waa_ads.auth.deps import AuthDep, PrincipalDep, get_principal
 from waa_ads.auth.errors import CREDENTIAL_ERRORS, RoleRequired
 from waa_ads.auth.models import Role
@@ -32,7 +34,7 @@ from waa_ads.delivery.errors import (
 )
 from waa_ads.delivery.models import Attempt
 from waa_ads.scoring import schemas, service
-from waa_ads.scoring.engine import evaluate
+from waa_ads.scoring.engine import evaluate, evaluate_attempts
 from waa_ads.scoring.errors import (
     AttemptNotReleasable,
     AttemptNotScored,
@@ -72,7 +74,15 @@ async def score_version(
     if not principal.has_any(Role.admin, Role.author):
         raise RoleRequired("trying responses needs the admin or author role")
     _, row = await content_service.get_version(session, principal, item_id, version)
-    result = evaluate(ItemDefinition.from_dict(row.definition), body.responses)
+    item = ItemDefinition.from_dict(row.definition)
+    if body.attempts is not None:
+        runs = evaluate_attempts(item, body.attempts, seed=body.seed)
+        return schemas.TryResult(
+            outcomes=runs[-1].outcomes,
+            notes=runs[-1].notes,
+            attempts=[schemas.TryAttempt(outcomes=r.outcomes, notes=r.notes) for r in runs],
+        )
+    result = evaluate(item, body.responses, seed=body.seed)
     return schemas.TryResult(outcomes=result.outcomes, notes=result.notes)
 
 
@@ -108,12 +118,20 @@ async def candidate_result(
     tags=["attempts"],
     summary="What an access code opens, starting nothing: the test, the attempts and their "
     "released results, and whether a new attempt can start",
-    responses=error_responses(AccessCodeInvalid),
+    responses=error_responses(AccessCodeInvalid, AccessCodeRateLimited),
 )
 async def lookup(
-    session: SessionDep, settings: SettingsDep, body: schemas.LookupRequest
-) -> schemas.CandidateLookup:
-    return await service.lookup(session, settings, body.access_code)
+    request: Request, session: SessionDep, settings: SettingsDep, body: schemas.LookupRequest
+) -> schemas.CandidateLookup | JSONResponse:
+    """No sign-in: the code is the credential. Unknown codes count against the client
+    address; past ``WAA_ACCESS_CODE_MAX_FAILURES_PER_CLIENT`` of them in
+    ``WAA_ACCESS_CODE_FAILURE_WINDOW_S`` the address is answered 429 until the window ends."""
+    attempts = code_limits.CodeAttempts.of(request, settings)
+    await attempts.refuse_if_exhausted(session)
+    try:
+        return await service.lookup(session, settings, body.access_code)
+    except AccessCodeInvalid as unknown:
+        return await attempts.count_failure(session, request, unknown)
 
 
 async def _admin_attempt(

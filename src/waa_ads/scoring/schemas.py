@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from waa_ads.assessments.definition import Navigation
 from waa_ads.content.schemas import CandidateReply
-from waa_ads.core.params import Version
+from waa_ads.core.params import INT32_MAX, Version
 from waa_ads.delivery.schemas import Timestamp
 from waa_ads.delivery.state_machine import AttemptState, EndReason
 
@@ -23,8 +23,29 @@ from waa_ads.delivery.state_machine import AttemptState, EndReason
 
 class TryResponses(BaseModel):
     responses: dict[str, Any] = Field(
-        description="Response identifier -> response in its shape (docs/response-shapes.md)."
+        default_factory=dict,
+        description="Response identifier -> response in its shape (docs/response-shapes.md).",
     )
+    attempts: list[dict[str, Any]] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        description="The responses of each attempt of the item, in order, instead of "
+        "``responses``: an adaptive item carries its outcomes from one attempt to the next "
+        "and ends when completionStatus is completed; any other item processes the last.",
+    )
+    seed: int | None = Field(
+        default=None,
+        ge=0,
+        le=INT32_MAX,
+        description="An attempt's seed (attempts draw theirs below 2^31), which the random "
+        "operator of response processing draws from (with the item and the responses).",
+    )
+
+
+class TryAttempt(BaseModel):
+    outcomes: dict[str, Any] = Field(description="The outcome variables after this attempt.")
+    notes: list[str] = Field(description="What the processing of this attempt noticed.")
 
 
 class TryResult(BaseModel):
@@ -32,6 +53,11 @@ class TryResult(BaseModel):
         description="Every outcome variable of the item after response processing."
     )
     notes: list[str] = Field(description="What the processing noticed (a wrong shape...).")
+    attempts: list[TryAttempt] | None = Field(
+        default=None,
+        description="When attempts were given: each one processed, in order (an adaptive "
+        "item stops at the attempt that completes it); ``outcomes`` is the last one's.",
+    )
 
 
 # --- the candidate's result ------------------------------------------------------------------

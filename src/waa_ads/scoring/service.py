@@ -18,11 +18,13 @@ from waa_ads.assessments.definition import AssessmentDefinition, ReleasePolicy
 from waa_ads.audit import service as audit
 from waa_ads.audit.service import Actor
 from waa_ads.auth.deps import Principal
+from waa_ads.content.item import templates
 from waa_ads.content.item.definition import ItemDefinition
 from waa_ads.core.db import Database, utcnow
 from waa_ads.core.settings import Settings
 from waa_ads.core.tenancy import get_scoped
 from waa_ads.delivery import adaptive as delivery_adaptive
+from waa_ads.delivery import feedback as delivery_feedback
 from waa_ads.delivery import service as delivery
 from waa_ads.delivery.errors import AttemptNotFound
 from waa_ads.delivery.models import Attempt, Response
@@ -190,7 +192,13 @@ async def score_attempt(
     scored: list[ScoredItem] = []
     rubric_max = await rubric_maxima(session, [i.item_version_id for i in items])
     for form_item in items:
-        item = await delivery.item_definition(session, form_item.item_version_id)
+        # An item shown as a language variant is scored by the variant's processing, under
+        # the item's own version (delivery/variants.py).
+        item = await delivery.item_definition(
+            session, form_item.variant_version_id or form_item.item_version_id
+        )
+        # A cloned item is scored by this attempt's own instance (content/item/templates.py).
+        item = templates.instance_for(item, attempt.seed, form_item.ref)
         stored = responses.get(form_item.ref)
         normalized = (stored.value or {}).get("normalized", {}) if stored is not None else {}
         scorer = scorer_for(item, rubric_max=rubric_max.get(form_item.item_version_id))
@@ -301,7 +309,8 @@ async def score_administration(
         adaptive_test = await _is_adaptive(session, administration_id)
     scored = 0
     # Adaptive attempts go one by one: their results carry the ability estimates
-    # (``_fill_abilities``), which the bulk path does not compute.
+    # (``_fill_abilities``), which the bulk path does not compute. (Cloned items go the
+    # bulk way: it scores each attempt against its own instance, as score_attempt does.)
     if db.dialect_name != "postgresql" or adaptive_test:
         for attempt_id in ids:
             async with db.transaction() as session:
@@ -434,6 +443,15 @@ def _delivery_score(item: ItemDefinition, response: dict[str, Any]) -> tuple[flo
 
 
 delivery_adaptive.set_item_scorer(_delivery_score)
+
+
+def _feedback_outcomes(item: ItemDefinition, response: dict[str, Any]) -> dict[str, Any]:
+    """The outcomes that select an item's feedback: its response processing's (the
+    declared defaults when it has none, as for an essay a person scores)."""
+    return evaluate(item, response).outcomes
+
+
+delivery_feedback.set_outcome_evaluator(_feedback_outcomes)
 
 
 async def _settle(
@@ -807,18 +825,22 @@ async def rescore_item(
         corrected = ItemDefinition.from_dict(new_row.definition)
         new_version_id: uuid.UUID = new_row.id
         stmt = (
-            select(Attempt.id, AttemptItem.ref)
+            select(Attempt.id, AttemptItem.ref, Attempt.seed)
             .join(AttemptItem, AttemptItem.attempt_id == Attempt.id)
             .where(
                 Attempt.organization_id == organization_id,
                 AttemptItem.item_version_id == old_row.id,
+                # Shown a translation instead, the attempt was scored by its own key.
+                AttemptItem.variant_version_id.is_(None),
                 Attempt.state.in_(_RESCORABLE),
             )
             .order_by(Attempt.id)
         )
         if administration_id is not None:
             stmt = stmt.where(Attempt.administration_id == administration_id)
-        affected = [(attempt_id, ref) for attempt_id, ref in (await session.execute(stmt)).all()]
+        rows = (await session.execute(stmt)).all()
+        affected = [(attempt_id, ref) for attempt_id, ref, _ in rows]
+        seeds = {(attempt_id, ref): seed for attempt_id, ref, seed in rows}
         if not affected:
             return []
         stored = {
@@ -836,10 +858,20 @@ async def rescore_item(
                 return {}
             return dict(response.value.get("normalized", {}))
 
-        scored_batch = score_batch(corrected, [normalized(a, ref) for a, ref in affected])
+        if corrected.is_template:
+            # Each attempt saw its own instance of a cloned item, with its own key.
+            evaluations = [
+                evaluate(
+                    templates.instance_for(corrected, seeds[(a, ref)], ref), normalized(a, ref)
+                )
+                for a, ref in affected
+            ]
+        else:
+            scored_batch = score_batch(corrected, [normalized(a, ref) for a, ref in affected])
+            evaluations = [scored_batch.evaluation(i) for i in range(len(affected))]
     plan: list[_Rescore] = []
     for index, (attempt_id, ref) in enumerate(affected):
-        evaluation = scored_batch.evaluation(index)
+        evaluation = evaluations[index]
         raw = evaluation.outcomes.get("SCORE")
         score = Score(
             float(raw) if isinstance(raw, int | float) else 0.0,

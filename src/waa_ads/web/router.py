@@ -1,6 +1,8 @@
 """Routes of the candidate's player: the page at ``/`` and ``/take`` and its static files.
 
-The player is plain static files (no build step, no third-party code). Every response from
+The player is one page rendered in the candidate's language (``templates/player.html``,
+with that language's catalogue embedded as JSON for the modules) and plain static files
+(no build step, no third-party code). Every response from
 these routes carries a strict Content-Security-Policy and the usual hardening headers. The
 policy allows scripts, styles, images and connections from this origin only (plus
 ``data:`` images), no inline scripts or styles, and no framing, so sanitized item HTML that
@@ -11,12 +13,16 @@ no ambient credential for a cross-site request to ride on.
 
 from __future__ import annotations
 
+import json
 from importlib import resources
 from typing import Final
 
 from fastapi import APIRouter
 from fastapi.responses import Response
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
+from waa_ads.core import i18n
 from waa_ads.core.errors import NotFound
 
 router = APIRouter(include_in_schema=False)
@@ -95,15 +101,74 @@ def serve_static(
     )
 
 
+_templates: Final = i18n.install(
+    Environment(
+        loader=PackageLoader("waa_ads.web", "templates"),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+)
+
+#: The languages a candidate may choose before entering a code (the pseudo-locales are
+#: reachable with ``?lang=`` but not offered).
+PAGE_LANGUAGES: Final = tuple(lang for lang in i18n.LANGUAGES.values() if not lang.pseudo)
+
+
+#: What an access code looks like, shown on the access screen.
+CODE_SAMPLE: Final = Markup('<span class="code-sample">K7QM-2XHD-9RTA-BC4W</span>')
+
+
+def script_json(value: object) -> Markup:
+    """``value`` as JSON that is safe inside a ``<script>`` element: ``<``, ``>`` and ``&``
+    are escaped, so no text in it can close the element or open a comment."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    return Markup(text)  # noqa: S704 (escaped above: no markup can remain)
+
+
+def page_locale(lang: str | None) -> str:
+    """The page's locale: ``?lang=`` when the product speaks it (exactly, or its language),
+    else what the request negotiated (the ``waa_lang`` cookie, else Accept-Language)."""
+    chosen = i18n.best_match([lang]) if lang else None
+    return i18n.set_locale(chosen) if chosen else i18n.current()
+
+
 @router.get("/", response_class=Response)
 @router.get("/take", response_class=Response)
-async def player_page() -> Response:
-    """The player (one page; its screens are shown and hidden by ``player.js``)."""
-    return serve_static(
-        _FILES,
-        "player.html",
-        cache="no-store",
-        headers={"Permissions-Policy": PLAYER_PERMISSIONS},
+async def player_page(lang: str | None = None) -> Response:
+    """The player (one page; its screens are shown and hidden by ``player.js``), in the
+    language asked with ``?lang=``, else the reader's."""
+    locale = page_locale(lang[:35] if lang else None)
+    language = i18n.language(locale)
+    html = _templates.get_template("player.html").render(
+        locale=locale,
+        direction=language.direction,
+        languages=PAGE_LANGUAGES,
+        code_sample=CODE_SAMPLE,
+        product="WAA-ADS",
+        catalogue=script_json(
+            {
+                **i18n.client_catalogue(locale),
+                "languages": {
+                    code: {"name": lang.name, "dir": lang.direction}
+                    for code, lang in i18n.LANGUAGES.items()
+                },
+            }
+        ),
+    )
+    return Response(
+        html,
+        media_type=_MEDIA_TYPES[".html"],
+        headers={
+            **SECURITY_HEADERS,
+            "Cache-Control": "no-store",
+            "Content-Language": locale,
+            "Vary": "Accept-Language, Cookie",
+            "Permissions-Policy": PLAYER_PERMISSIONS,
+        },
     )
 
 
@@ -111,6 +176,4 @@ async def player_page() -> Response:
 async def player_static(name: str) -> Response:
     """A static file of the player. ``no-cache`` makes browsers revalidate, so a new
     version of the player is picked up at the next load."""
-    if name == "player.html":
-        raise NotFound("no such file")
     return serve_static(_FILES, name, cache="no-cache")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import secrets
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.support.browser import checked_page, chromium
@@ -116,6 +118,27 @@ def browser(site: Site) -> Iterator[Any]:
     # (or another module's Playwright) run.
     with chromium() as launched:
         yield launched
+
+
+def new_staff(site: Site, roles: list[str]) -> Login:
+    """A staff member of the demo organization of their own, made through the API. Tests
+    that save a person's language with the console's switcher sign in as one, so that the
+    demo logins every other test shares keep their language."""
+    with httpx.Client(base_url=site.one, timeout=30) as api:
+        token = api.post(
+            "/api/v1/auth/token",
+            data={"username": site.admin.email, "password": site.admin.password},
+        )
+        assert token.status_code == 200, token.text
+        login = Login(f"staff-{secrets.token_hex(4)}@example.org", secrets.token_urlsafe(16))
+        made = api.post(
+            "/api/v1/users",
+            json={"email": login.email, "roles": roles, "password": login.password},
+            headers={"Authorization": f"Bearer {token.json()['access_token']}"},
+        )
+        assert made.status_code == 201, made.text
+        assert made.json()["locale"] is None
+    return login
 
 
 def sign_in(page: Any, base: str, login: Login) -> None:

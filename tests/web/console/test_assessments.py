@@ -193,6 +193,29 @@ async def test_the_builder_saves_sections_rules_items_and_settings(
     linear = await post_form(client, f"{base}/settings", csrf, {**settings, "navigation": "linear"})
     assert linear.status_code == 422
     assert "linear navigation does not allow review" in linear.text
+    # The feedback policy: chosen in the form, shown selected; after_item needs linear.
+    assert '<option value="none" selected>' in (await client.get(base)).text
+    practice = await post_form(
+        client, f"{base}/settings", csrf, {**settings, "feedback": "after_test"}
+    )
+    assert practice.status_code == 303, practice.text
+    definition = (await _api(client, world, assessment_id))["version"]["definition"]
+    assert definition["feedback"] == "after_test"
+    assert '<option value="after_test" selected>' in (await client.get(base)).text
+    free_after_item = await post_form(
+        client, f"{base}/settings", csrf, {**settings, "feedback": "after_item"}
+    )
+    assert free_after_item.status_code == 422
+    assert "after_item needs linear navigation" in free_after_item.text
+    linear_after_item = await post_form(
+        client,
+        f"{base}/settings",
+        csrf,
+        {**settings, "navigation": "linear", "allow_review": "", "feedback": "after_item"},
+    )
+    assert linear_after_item.status_code == 303, linear_after_item.text
+    definition = (await _api(client, world, assessment_id))["version"]["definition"]
+    assert (definition["feedback"], definition["navigation"]) == ("after_item", "linear")
 
     # Moving and removing sections.
     moved = await post_form(client, f"{base}/sections/section-4/move", csrf, {"direction": "up"})

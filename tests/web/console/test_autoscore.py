@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from tests.autoscore.world import essay_world, live_essays, training_csv
 from tests.support.console import console_sign_in, field_errors, post_form
 from tests.support.factories import Factory
+from tests.web.console.test_scoring_french_browser import english_sentences
 from waa_ads.autoscore import synthetic
 
 pytestmark = pytest.mark.asyncio
@@ -23,6 +24,26 @@ pytestmark = pytest.mark.asyncio
 
 def _text(html: str) -> str:
     return html_module.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).strip())
+
+
+async def _french(client: httpx.AsyncClient, url: str) -> str:
+    """The page's text as a reader who chose French (the ``waa_lang`` cookie) reads it,
+    once no English sentence of the scoring pages' catalogue is left in its main part."""
+    client.cookies.set("waa_lang", "fr")
+    try:
+        page = await client.get(url)
+    finally:
+        client.cookies.delete("waa_lang")
+    assert page.status_code == 200, page.text
+    assert '<html lang="fr"' in page.text
+    main_html = page.text.split('<main id="main"', 1)[1].split("</main>", 1)[0]
+    # What candidates wrote (the training answers shown) is as they wrote it.
+    main = _text(re.sub(r'<div class="response-text".*?</div>', " ", main_html, flags=re.S))
+    # The model's file format, a name like a library's ("waa-ads-essay-model/1").
+    main = main.replace("waa-ads-essay-model", " ")
+    left = [english for english, pattern in english_sentences() if pattern.search(main)]
+    assert left == [], f"English left on {url}: {left}"
+    return main
 
 
 # The pages only read and write through the API, whose backends are tested in
@@ -75,6 +96,10 @@ async def test_train_gate_activate_and_explain_through_the_console(
     assert "Acceptance gate as set today: not passed" in text
     assert "responses 80 200 Failed 80 human-scored responses, fewer than 200" in text
     assert "Two people 80" in text and "Model against people per candidate group" in text
+    french = await _french(client, model_url)
+    assert "Critères d'acceptation actuels : non satisfaits" in french
+    assert "réponses 80 200 Échoué 80 réponses notées par des personnes, moins de 200" in french
+    assert "Deux personnes 80" in french
 
     gate_refused = await post_form(client, f"{model_url}/activate", csrf)
     assert gate_refused.status_code == 409
@@ -131,5 +156,9 @@ async def test_train_gate_activate_and_explain_through_the_console(
     text = _text((await client.get(f"/console/autoscore/leases/{lease['lease_id']}")).text)
     assert "Why it is with people gibberish" in text
     assert "What moved the score" in text
+    french = await _french(client, f"/console/autoscore/leases/{lease['lease_id']}")
+    assert "Pourquoi elle est confiée à des personnes charabia" in french
+    assert "Réponse d'entraînement 1 : score" in french
+    assert "Ce qui a fait varier le score" in french
     refused_rater = await client.get("/console/autoscore")
     assert refused_rater.status_code == 403

@@ -209,3 +209,33 @@ def test_a_graphic_items_preview_is_answered_with_the_players_markers(
     assert page.locator(".try-result .score").inner_text() == "Score: 1.0 of 2.0"
     check_axe(page, "graphic item page")
     shot(page, "console-banks-11-select-point")
+
+
+def test_a_glossary_term_opens_in_the_preview(site: Site, admin_page: Any) -> None:
+    page = admin_page
+    bank = _new_bank(page, site)
+    _import(
+        page,
+        bank,
+        Path(__file__).resolve().parents[2]
+        / "fixtures"
+        / "items"
+        / "catalog"
+        / "glossary.v3p0.xml",
+    )
+    assert "kept and exported, but not shown to candidates" in page.locator(".report").inner_text()
+    page.goto(bank)
+    page.get_by_role("link", name="Tides and the Moon").click()
+    preview = page.locator("#item-preview")
+    term = preview.get_by_role("button", name="tides (word help)").first
+    card = page.locator(f"#{term.get_attribute('aria-controls')}")
+    expect(card).to_be_hidden()
+    term.focus()
+    page.keyboard.press("Enter")
+    expect(term).to_have_attribute("aria-expanded", "true")
+    expect(card).to_have_text("Definition: The regular rise and fall of the level of the sea.")
+    check_axe(page, "item page with a glossary term open")
+    shot(page, "console-banks-glossary")
+    page.keyboard.press("Escape")
+    expect(card).to_be_hidden()
+    expect(term).to_be_focused()

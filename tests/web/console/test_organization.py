@@ -138,6 +138,7 @@ async def test_people_are_invited_edited_deactivated_and_erased_through_the_api(
             "email": "new@example.com",
             "display_name": "New Author",
             "roles": ["author", "rater"],
+            "locale": "fr",
         },
     )
     assert invited.status_code == 200, invited.text
@@ -155,6 +156,7 @@ async def test_people_are_invited_edited_deactivated_and_erased_through_the_api(
     users = (await client.get("/api/v1/users")).json()["items"]
     new = next(u for u in users if u["email"] == "new@example.com")
     assert new["roles"] == ["author", "rater"]
+    assert new["locale"] == "fr"  # their language, chosen on the form
 
     # The invited person accepts in another browser (no session).
     async with httpx.AsyncClient(
@@ -184,12 +186,26 @@ async def test_people_are_invited_edited_deactivated_and_erased_through_the_api(
     url = f"/console/organization/users/{new['id']}"
     page = await client.get(url)
     assert "New Author" in page.text
+    assert re.search(r'<option value="fr" selected>', page.text), "their language is shown"
+    unknown = await client.post(
+        url,
+        data={"csrf_token": csrf, "display_name": "X", "roles": ["proctor"], "locale": "xx"},
+    )
+    assert unknown.status_code == 422
+    assert "locale" in field_errors(unknown.text)
     edited = await client.post(
-        url, data={"csrf_token": csrf, "display_name": "Renamed Author", "roles": ["proctor"]}
+        url,
+        data={
+            "csrf_token": csrf,
+            "display_name": "Renamed Author",
+            "roles": ["proctor"],
+            "locale": "",
+        },
     )
     assert edited.status_code == 303
     after = (await client.get(f"/api/v1/users/{new['id']}")).json()
     assert (after["display_name"], after["roles"]) == ("Renamed Author", ["proctor"])
+    assert after["locale"] is None  # back to the organization's default
 
     off = await post_form(client, f"{url}/active", csrf, {"is_active": "false"})
     assert off.status_code == 303

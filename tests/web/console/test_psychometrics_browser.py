@@ -1,5 +1,6 @@
 """The psychometrics area in a real browser: an administration's item statistics with a
-flagged item (one keyed against the others) and the reliability summary, a calibration with its parameters and curves
+flagged item (one keyed against the others), its options' shares with the distractor that
+attracts high scorers, and the reliability summary, a calibration with its parameters and curves
 (PNGs drawn by the API), the CSV export, and a DIF analysis by groups typed into the form
 (a malformed line first). axe on every page; screenshots console-psychometrics-*.png."""
 
@@ -61,6 +62,20 @@ def test_psychometrics_area(site: Site, admin_page: Any) -> None:
     expect(statistics.get_by_role("row", name="Q4")).to_contain_text("negative discrimination")
     expect(page.get_by_role("table", name="Reliability summary")).to_contain_text("4")
     expect(page.get_by_text("to check before releasing results")).to_be_visible()
+    # Q4's options from the stored responses: the distractor A is chosen by the strong
+    options = page.get_by_role("table", name="Options of Q4")
+    a_row = options.get_by_role("row").filter(
+        has=page.get_by_role("rowheader", name="A", exact=True)
+    )
+    expect(a_row).to_contain_text("distractor")
+    expect(a_row).to_contain_text("50%")
+    expect(a_row).to_contain_text("attracts high scorers")
+    b_row = options.get_by_role("row").filter(
+        has=page.get_by_role("rowheader", name="B", exact=True)
+    )
+    expect(b_row).to_contain_text("key")
+    expect(b_row).not_to_contain_text("attracts high scorers")
+    expect(page.get_by_role("table", name="Options of Q1")).not_to_contain_text("attracts")
     csv_link = page.get_by_role("link", name="Item statistics (CSV)")
     with page.expect_download() as download:
         csv_link.click()

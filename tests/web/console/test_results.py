@@ -136,8 +136,9 @@ async def test_an_attempt_is_released_withheld_and_scored_by_hand_through_the_ap
     assert no_reason.status_code == 422
     assert "reason-E1" in field_errors(no_reason.text)
 
+    # A decimal comma, as French writes it.
     done = await post_form(
-        client, f"{url}/items/E1/score", csrf, {"score": "3", "reason": "clear and correct"}
+        client, f"{url}/items/E1/score", csrf, {"score": "3,0", "reason": "clear and correct"}
     )
     assert done.status_code == 303, done.text
     after = await result_of(client, ex, attempt_id)

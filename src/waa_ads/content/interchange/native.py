@@ -32,6 +32,7 @@ from waa_ads.content.interchange.qti.common import (
 )
 from waa_ads.content.interchange.qti.reader import item_from_root
 from waa_ads.content.interchange.qti.writer import (
+    context_declaration_element,
     interaction_element,
     outcome_declaration_element,
     response_declaration_element,
@@ -44,13 +45,18 @@ from waa_ads.content.item.definition import (
     BaseType,
     Cardinality,
     Choice,
+    ContextDeclaration,
     Expression,
     Graphic,
     Interaction,
     InteractionType,
+    InterpolationTable,
+    InterpolationTableEntry,
     ItemDefinition,
     ItemFormatError,
     MapEntry,
+    MatchTable,
+    MatchTableEntry,
     OutcomeDeclaration,
     ResponseBranch,
     ResponseCondition,
@@ -84,13 +90,19 @@ _ITEM_KEYS = frozenset(
         "interactions",
         "responses",
         "outcomes",
+        "contexts",
         "scoring",
         "metadata",
         "rubric",
         "adaptive",
         "time_dependent",
+        "stimuli",
+        "catalogs",
     }
 )
+_CARD_KEYS = frozenset({"support", "content", "entries"})
+_CARD_ENTRY_KEYS = frozenset({"language", "default", "content"})
+_STIMULUS_KEYS = frozenset({"identifier", "title"})
 _DECLARATION_KEYS = frozenset(
     {"cardinality", "base_type", "correct", "default", "mapping", "area_mapping"}
 )
@@ -624,6 +636,8 @@ def _outcome(data: Any, path: _Path) -> OutcomeDeclaration:
                 "normal_minimum",
                 "mastery_value",
                 "external_scored",
+                "match_table",
+                "interpolation_table",
             }
         ),
         path,
@@ -633,6 +647,45 @@ def _outcome(data: Any, path: _Path) -> OutcomeDeclaration:
         base = BaseType(spec["base_type"]) if "base_type" in spec else None
     except ValueError as exc:
         raise path.fail(str(exc)) from None
+    tables: dict[str, Any] = {}
+    models: tuple[tuple[str, type[MatchTable] | type[InterpolationTable]], ...] = (
+        ("match_table", MatchTable),
+        ("interpolation_table", InterpolationTable),
+    )
+    for key, model in models:
+        if spec.get(key) is None:
+            continue
+        try:
+            table: MatchTable | InterpolationTable = model.model_validate(spec[key])
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            location = ".".join(str(p) for p in first["loc"])
+            raise path.key(key).fail(f"{location}: {first['msg']}") from None
+        if card is not Cardinality.SINGLE or base is None:
+            raise path.key(key).fail("a lookup table belongs to a single outcome with a base type")
+        where = path.key(key)
+        single = Cardinality.SINGLE
+        entries: Sequence[MatchTableEntry | InterpolationTableEntry] = table.entries
+        tables[key] = table.model_copy(
+            update={
+                "default_value": _value(
+                    single, base, table.default_value, where.key("default_value")
+                ),
+                "entries": tuple(
+                    entry.model_copy(
+                        update={
+                            "target": _value(
+                                single,
+                                base,
+                                entry.target,
+                                where.key("entries").index(i).key("target"),
+                            )
+                        }
+                    )
+                    for i, entry in enumerate(entries)
+                ),
+            }
+        )
     return OutcomeDeclaration(
         identifier=_identifier(spec.get("identifier"), path.key("identifier")),
         cardinality=card,
@@ -644,6 +697,25 @@ def _outcome(data: Any, path: _Path) -> OutcomeDeclaration:
         external_scored=None
         if spec.get("external_scored") is None
         else _str(spec["external_scored"], path.key("external_scored")),
+        **tables,
+    )
+
+
+def _context(data: Any, path: _Path) -> ContextDeclaration:
+    spec = _mapping_of(data, path)
+    _check_keys(spec, frozenset({"identifier", "cardinality", "base_type", "default"}), path)
+    try:
+        card = Cardinality(spec.get("cardinality", "single"))
+        base = BaseType(spec["base_type"]) if "base_type" in spec else None
+    except ValueError as exc:
+        raise path.fail(str(exc)) from None
+    if base is None and card is not Cardinality.RECORD:
+        raise path.key("base_type").fail("required unless the cardinality is record")
+    return ContextDeclaration(
+        identifier=_identifier(spec.get("identifier"), path.key("identifier")),
+        cardinality=card,
+        base_type=base,
+        default_value=_value(card, base, spec.get("default"), path.key("default")),
     )
 
 
@@ -826,6 +898,10 @@ def item_from_native(data: Mapping[str, Any]) -> ItemDefinition:
         _outcome(raw, root_path.key("outcomes").index(i))
         for i, raw in enumerate(_list_of(doc.get("outcomes", []), root_path.key("outcomes")))
     ]
+    contexts = [
+        _context(raw, root_path.key("contexts").index(i))
+        for i, raw in enumerate(_list_of(doc.get("contexts", []), root_path.key("contexts")))
+    ]
     processing = _processing(doc.get("scoring"), root_path.key("scoring"))
     if _sets_score(processing) and not any(o.identifier == "SCORE" for o in outcomes):
         outcomes.insert(
@@ -851,11 +927,15 @@ def item_from_native(data: Mapping[str, Any]) -> ItemDefinition:
         value = _opt_bool(doc, flag, root_path)
         if value is not None:
             root.set(flag.replace("_", "-"), "true" if value else "false")
+    for context in contexts:
+        context_declaration_element(root, context)
     for declaration in declarations.values():
         response_declaration_element(root, declaration)
     for outcome in outcomes:
         outcome_declaration_element(root, outcome)
+    _stimulus_refs(root, doc.get("stimuli", []), root_path.key("stimuli"))
     root.append(_body(body_text, interactions, root_path.key("body")))
+    _catalog_info(root, doc.get("catalogs"), root_path.key("catalogs"))
     if processing is not None:
         response_processing_element(root, processing)
     # Through the serialized document, so that line numbers in errors refer to it and the
@@ -871,6 +951,77 @@ def item_from_native(data: Mapping[str, Any]) -> ItemDefinition:
             "rubric_ref": None if rubric is None else _str(rubric, root_path.key("rubric")),
         }
     )
+
+
+def _stimulus_refs(root: etree._Element, raw: Any, path: _Path) -> None:
+    """``stimuli``: the shared stimuli the item is shown beside, each an identifier of a
+    stimulus of the bank or ``{identifier, title}``."""
+    for index, given in enumerate(_list_of(raw, path)):
+        where = path.index(index)
+        entry = {"identifier": given} if isinstance(given, str) else given
+        if not isinstance(entry, Mapping):
+            raise where.fail("expected a stimulus identifier or a mapping with identifier")
+        unknown = sorted(set(entry) - _STIMULUS_KEYS)
+        if unknown:
+            raise where.fail(f"unknown key {unknown[0]!r} (known: identifier, title)")
+        identifier = _str(entry.get("identifier"), where.key("identifier"))
+        ref = etree.SubElement(root, f"{{{QTI3_NS}}}qti-assessment-stimulus-ref")
+        ref.set("identifier", identifier)
+        # Where a package holds its file; an export writes it there.
+        ref.set("href", f"../stimuli/{identifier}.xml")
+        if entry.get("title") is not None:
+            ref.set("title", _str(entry["title"], where.key("title")))
+
+
+def _html_content(parent: etree._Element, raw: Any, path: _Path) -> None:
+    holder = fragment_nodes(_markup(raw if raw is not None else "", path), what=path.text)
+    element = etree.SubElement(parent, f"{{{QTI3_NS}}}qti-html-content")
+    element.text = holder.text
+    for child in list(holder):
+        element.append(child)
+
+
+def _catalog_info(root: etree._Element, raw: Any, path: _Path) -> None:
+    """``catalogs``: the accessibility catalogs, each an identifier (what the body's
+    ``data-catalog-idref`` names) to a list of cards ``{support, content}`` or
+    ``{support, entries: [{language, default, content}]}``."""
+    if raw is None:
+        return
+    catalogs = _mapping_of(raw, path)
+    if not catalogs:
+        return
+    info = etree.SubElement(root, f"{{{QTI3_NS}}}qti-catalog-info")
+    for name, cards in catalogs.items():
+        where = path.key(str(name))
+        catalog = etree.SubElement(info, f"{{{QTI3_NS}}}qti-catalog")
+        catalog.set("id", _identifier(name, where))
+        if not _list_of(cards, where):
+            raise where.fail("a catalog has at least one card")
+        for position, raw_card in enumerate(cards):
+            card_path = where.index(position)
+            card = _mapping_of(raw_card, card_path)
+            _check_keys(card, _CARD_KEYS, card_path)
+            element = etree.SubElement(catalog, f"{{{QTI3_NS}}}qti-card")
+            element.set("support", _identifier(card.get("support"), card_path.key("support")))
+            if "entries" not in card:
+                _html_content(element, card.get("content"), card_path.key("content"))
+                continue
+            if "content" in card:
+                raise card_path.fail("a card has content or entries, not both")
+            entries_path = card_path.key("entries")
+            for index, raw_entry in enumerate(_list_of(card["entries"], entries_path)):
+                entry_path = entries_path.index(index)
+                entry = _mapping_of(raw_entry, entry_path)
+                _check_keys(entry, _CARD_ENTRY_KEYS, entry_path)
+                entry_element = etree.SubElement(element, f"{{{QTI3_NS}}}qti-card-entry")
+                if entry.get("language") is not None:
+                    entry_element.set(
+                        "{http://www.w3.org/XML/1998/namespace}lang",
+                        _identifier(entry["language"], entry_path.key("language")),
+                    )
+                if _opt_bool(entry, "default", entry_path):
+                    entry_element.set("default", "true")
+                _html_content(entry_element, entry.get("content"), entry_path.key("content"))
 
 
 def load_native(text: str | bytes, *, syntax: str | None = None) -> ItemDefinition:

@@ -34,6 +34,7 @@ from pydantic import (
 from pydantic_core.core_schema import SerializerFunctionWrapHandler
 
 from waa_ads.core.errors import Unprocessable
+from waa_ads.core.i18n import N_
 
 
 class ItemFormatError(Unprocessable):
@@ -43,7 +44,7 @@ class ItemFormatError(Unprocessable):
     """
 
     code = "item-format-error"
-    title = "Malformed or unsupported item"
+    title = N_("Malformed or unsupported item")
 
     def __init__(self, reason: str, *, element: str | None = None, line: int | None = None):
         where = ""
@@ -413,6 +414,36 @@ class ResponseDeclaration(_Frozen):
     area_mapping: AreaMapping | None = None
 
 
+class MatchTableEntry(_Frozen):
+    source: int
+    target: Any
+    """In the JSON shape of the outcome's base type."""
+
+
+class MatchTable(_Frozen):
+    """A ``qti-match-table``: an integer to the value of the entry whose source equals it,
+    else ``default_value`` (NULL when there is none)."""
+
+    default_value: Any = None
+    entries: tuple[MatchTableEntry, ...] = ()
+
+
+class InterpolationTableEntry(_Frozen):
+    source: float
+    target: Any
+    include_boundary: bool = True
+    """Whether a value equal to ``source`` falls in this entry (else it must exceed it)."""
+
+
+class InterpolationTable(_Frozen):
+    """A ``qti-interpolation-table``: a number to the value of the first entry (in document
+    order) whose source it exceeds (or equals, with ``include_boundary``), else
+    ``default_value`` (NULL when there is none)."""
+
+    default_value: Any = None
+    entries: tuple[InterpolationTableEntry, ...] = ()
+
+
 class OutcomeDeclaration(_Frozen):
     identifier: str
     cardinality: Cardinality = Cardinality.SINGLE
@@ -422,7 +453,21 @@ class OutcomeDeclaration(_Frozen):
     normal_minimum: float | None = None
     mastery_value: float | None = None
     external_scored: str | None = None
+    match_table: MatchTable | None = None
+    interpolation_table: InterpolationTable | None = None
+    """The lookup table ``lookupOutcomeValue`` uses (one of the two at most)."""
     attributes: dict[str, str] = Field(default_factory=dict)
+
+
+class ContextDeclaration(_Frozen):
+    """A ``qti-context-declaration`` (QTI 3.0): a variable the delivery system sets and
+    processing only reads; it holds its default value unless given one when scoring."""
+
+    identifier: str
+    cardinality: Cardinality = Cardinality.SINGLE
+    base_type: BaseType | None = None
+    """``None`` only for record cardinality (``QTI_CONTEXT`` is a record)."""
+    default_value: Any = None
 
 
 # --- response processing rules ----------------------------------------------------------------
@@ -491,6 +536,15 @@ class SetOutcomeValue(_RuleModel):
     expression: Expression
 
 
+class LookupOutcomeValue(_RuleModel):
+    """Sets an outcome to what its declaration's match or interpolation table gives for
+    the value of ``expression``."""
+
+    rule: Literal["lookup_outcome_value"] = "lookup_outcome_value"
+    identifier: str
+    expression: Expression
+
+
 class ExitResponse(_RuleModel):
     rule: Literal["exit_response"] = "exit_response"
 
@@ -509,11 +563,84 @@ class ResponseCondition(_RuleModel):
 
 
 Rule = Annotated[
-    SetOutcomeValue | ResponseCondition | ExitResponse,
+    SetOutcomeValue | LookupOutcomeValue | ResponseCondition | ExitResponse,
     Field(discriminator="rule"),
 ]
 ResponseBranch.model_rebuild()
 ResponseCondition.model_rebuild()
+
+
+# --- template processing (cloned items) ---------------------------------------------------
+
+
+class TemplateDeclaration(_Frozen):
+    """A ``qti-template-declaration``: a variable whose value template processing chooses
+    per candidate (docs/response-processing.md, "Item templates")."""
+
+    identifier: str
+    cardinality: Cardinality = Cardinality.SINGLE
+    base_type: BaseType | None = None
+    default_value: Any = None
+    param_variable: bool = False
+    """Its value replaces ``{identifier}`` references in the body's attributes."""
+    math_variable: bool = False
+    """Its value replaces MathML ``<mi>identifier</mi>`` in the body."""
+
+
+class SetTemplateValue(_RuleModel):
+    rule: Literal["set_template_value"] = "set_template_value"
+    identifier: str
+    expression: Expression
+
+
+class SetCorrectResponse(_RuleModel):
+    rule: Literal["set_correct_response"] = "set_correct_response"
+    identifier: str
+    expression: Expression
+
+
+class SetDefaultValue(_RuleModel):
+    rule: Literal["set_default_value"] = "set_default_value"
+    identifier: str
+    expression: Expression
+
+
+class TemplateConstraint(_RuleModel):
+    """Template processing starts again while the expression is not true (at most
+    :data:`~waa_ads.content.item.templates.MAX_TEMPLATE_TRIES` times, then the defaults)."""
+
+    rule: Literal["template_constraint"] = "template_constraint"
+    expression: Expression
+
+
+class ExitTemplate(_RuleModel):
+    rule: Literal["exit_template"] = "exit_template"
+
+
+class TemplateBranch(_Frozen):
+    condition: Expression
+    rules: tuple[TemplateRule, ...] = ()
+
+
+class TemplateCondition(_RuleModel):
+    """``templateIf`` (the first branch), ``templateElseIf`` (the others), ``templateElse``."""
+
+    rule: Literal["template_condition"] = "template_condition"
+    branches: tuple[TemplateBranch, ...]
+    otherwise: tuple[TemplateRule, ...] | None = None
+
+
+TemplateRule = Annotated[
+    SetTemplateValue
+    | SetCorrectResponse
+    | SetDefaultValue
+    | TemplateConstraint
+    | ExitTemplate
+    | TemplateCondition,
+    Field(discriminator="rule"),
+]
+TemplateBranch.model_rebuild()
+TemplateCondition.model_rebuild()
 
 
 class ResponseProcessing(_Frozen):
@@ -544,6 +671,49 @@ class Stylesheet(_Frozen):
     title: str | None = None
 
 
+class StimulusRef(_Frozen):
+    """A shared stimulus the item is shown beside (QTI ``qti-assessment-stimulus-ref``):
+    the stimulus is a bank object of its own (``content/stimuli.py``), found by its
+    ``identifier`` in the item's bank; ``href`` is where a package holds its file."""
+
+    identifier: str
+    href: str
+    title: str | None = None
+
+
+class CardEntry(_Frozen):
+    """One version of a card's content (QTI ``qti-card-entry``): most often one language
+    of a keyword translation."""
+
+    language: str | None = None
+    """The entry's ``xml:lang``."""
+    default: bool = False
+    """The entry to use when none matches the candidate's needs."""
+    content: str = ""
+    """Its ``qti-html-content``, sanitized as an item body is."""
+
+
+class CatalogCard(_Frozen):
+    """One accessibility support for the content that refers to the catalog (QTI
+    ``qti-card``): content that stays dormant until a candidate needs it."""
+
+    support: str
+    """The QTI support name (``glossary-on-screen``, ``keyword-translation``, ``spoken``,
+    ``sign-language``, ``braille``, ``linguistic-guidance``... or an ``ext:`` extension);
+    any name is kept, whether or not the player shows it."""
+    content: str = ""
+    """The card's own ``qti-html-content`` (sanitized), when it has no entries."""
+    entries: tuple[CardEntry, ...] = ()
+
+
+class Catalog(_Frozen):
+    """The cards for one part of the item body (QTI ``qti-catalog``); body elements refer
+    to it by ``data-catalog-idref``."""
+
+    identifier: str
+    cards: tuple[CatalogCard, ...] = ()
+
+
 class ItemDefinition(_Frozen):
     """One item, ready to render, store, export and score."""
 
@@ -552,6 +722,9 @@ class ItemDefinition(_Frozen):
     language: str | None = None
     label: str | None = None
     adaptive: bool = False
+    """Responses are processed at each attempt of the item, outcomes carried from one
+    attempt to the next, until response processing sets ``completionStatus`` to
+    ``completed`` (docs/response-processing.md, "Adaptive items")."""
     time_dependent: bool = False
     tool_name: str | None = None
     tool_version: str | None = None
@@ -559,9 +732,20 @@ class ItemDefinition(_Frozen):
     interactions: tuple[Interaction, ...] = ()
     response_declarations: tuple[ResponseDeclaration, ...] = ()
     outcome_declarations: tuple[OutcomeDeclaration, ...] = ()
+    context_declarations: tuple[ContextDeclaration, ...] = ()
     response_processing: ResponseProcessing | None = None
+    template_declarations: tuple[TemplateDeclaration, ...] = ()
+    template_processing: tuple[TemplateRule, ...] | None = None
+    """Chooses the template variables' values (and may set correct responses and default
+    values) per candidate; ``None`` when the item has none."""
     modal_feedback: tuple[ModalFeedback, ...] = ()
     stylesheets: tuple[Stylesheet, ...] = ()
+    stimuli: tuple[StimulusRef, ...] = ()
+    """The shared stimuli shown beside the item, in document order. The bank pins each
+    to the stimulus version it holds when the item version is stored
+    (``metadata.stimuli``: identifier to the version's content hash)."""
+    catalogs: tuple[Catalog, ...] = ()
+    """The item's accessibility catalogs (QTI ``qti-catalog-info``), in document order."""
     rubric_ref: str | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
     import_notes: tuple[str, ...] = ()
@@ -577,6 +761,23 @@ class ItemDefinition(_Frozen):
         for declaration in self.outcome_declarations:
             if declaration.identifier == identifier:
                 return declaration
+        return None
+
+    def template_declaration(self, identifier: str) -> TemplateDeclaration | None:
+        for declaration in self.template_declarations:
+            if declaration.identifier == identifier:
+                return declaration
+        return None
+
+    @property
+    def is_template(self) -> bool:
+        """Whether the item is cloned: its values differ from one candidate to another."""
+        return bool(self.template_declarations) or self.template_processing is not None
+
+    def catalog(self, identifier: str) -> Catalog | None:
+        for catalog in self.catalogs:
+            if catalog.identifier == identifier:
+                return catalog
         return None
 
     def interaction_for(self, response_identifier: str) -> Interaction | None:

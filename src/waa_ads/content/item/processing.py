@@ -28,15 +28,24 @@ from waa_ads.content.item.definition import (
     BaseType,
     Cardinality,
     ExitResponse,
+    ExitTemplate,
     Expression,
     ItemDefinition,
     ItemFormatError,
+    LookupOutcomeValue,
     ResponseBranch,
     ResponseCondition,
     ResponseProcessing,
     Rule,
+    SetCorrectResponse,
+    SetDefaultValue,
     SetOutcomeValue,
+    SetTemplateValue,
     Shape,
+    TemplateBranch,
+    TemplateCondition,
+    TemplateConstraint,
+    TemplateRule,
 )
 from waa_ads.content.item.responses import parse_qti_value
 
@@ -217,6 +226,24 @@ def _int_attr(value: str) -> int:
         ) from None
 
 
+#: A QTI identifier as a variable reference in an attribute (``n="i"``,
+#: ``number-repeats="N"``): a letter or underscore, then letters, digits, ``_ - .``.
+_VARIABLE_REF_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+
+
+def _int_or_ref_attr(value: str) -> int | str:
+    """An integer, or a variable reference: the identifier of an integer variable whose
+    value at run time is used (QTI ``integerOrVariableRef``)."""
+    text = value.strip()
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    if not _VARIABLE_REF_RE.match(text):
+        raise ValueError(f"{value!r} is neither an integer nor a variable identifier")
+    return text
+
+
 def _tolerance_attr(value: str) -> list[float]:
     parts = value.split()
     if not 1 <= len(parts) <= 2:
@@ -279,6 +306,17 @@ class OperatorSpec:
 
 _ID = {"identifier": _Attr(_str_attr, required=True)}
 
+#: The functions of ``mathOperator`` (QTI 2.2 and 3.0), by their ``name``.
+MATH_FUNCTIONS = (
+    "sin", "cos", "tan", "sec", "csc", "cot", "asin", "acos", "atan", "atan2", "asec", "acsc",
+    "acot", "sinh", "cosh", "tanh", "sech", "csch", "coth", "log", "ln", "exp", "abs", "signum",
+    "floor", "ceil", "toDegrees", "toRadians",
+)  # fmt: skip
+#: The ``mathOperator`` functions whose result is an integer (the others give a float).
+INTEGER_MATH_FUNCTIONS = frozenset({"signum", "floor", "ceil"})
+#: The statistics of ``statsOperator``, by their ``name``.
+STATS_FUNCTIONS = ("mean", "sampleVariance", "sampleSD", "popVariance", "popSD")
+
 #: Every expression the engine evaluates, by AST name.
 OPERATORS: dict[str, OperatorSpec] = {
     # values
@@ -295,7 +333,8 @@ OPERATORS: dict[str, OperatorSpec] = {
     "ordered": OperatorSpec(0, None),
     "container_size": OperatorSpec(1, 1),
     "is_null": OperatorSpec(1, 1),
-    "index": OperatorSpec(1, 1, {"n": _Attr(_int_attr, required=True)}),
+    "index": OperatorSpec(1, 1, {"n": _Attr(_int_or_ref_attr, required=True)}),
+    "repeat": OperatorSpec(1, None, {"number_repeats": _Attr(_int_or_ref_attr, required=True)}),
     "field_value": OperatorSpec(1, 1, {"field_identifier": _Attr(_str_attr, required=True)}),
     "delete": OperatorSpec(2, 2),
     "member": OperatorSpec(2, 2),
@@ -336,6 +375,8 @@ OPERATORS: dict[str, OperatorSpec] = {
     "gte": OperatorSpec(2, 2),
     "lt": OperatorSpec(2, 2),
     "lte": OperatorSpec(2, 2),
+    "duration_lt": OperatorSpec(2, 2),
+    "duration_gte": OperatorSpec(2, 2),
     "inside": OperatorSpec(
         1, 1, {"shape": _Attr(Shape, required=True), "coords": _Attr(_coords_attr)}
     ),
@@ -362,17 +403,49 @@ OPERATORS: dict[str, OperatorSpec] = {
     "min": OperatorSpec(1, None),
     "gcd": OperatorSpec(1, None),
     "lcm": OperatorSpec(1, None),
+    # atan2 takes two sub-expressions, every other function one (checked by name)
+    "math_operator": OperatorSpec(
+        1, 2, {"name": _Attr(_enum_attr(*MATH_FUNCTIONS), required=True)}
+    ),
+    "stats_operator": OperatorSpec(
+        1, 1, {"name": _Attr(_enum_attr(*STATS_FUNCTIONS), required=True)}
+    ),
+    # a member of a container drawn at random: in response processing from the attempt's
+    # seed and the responses (docs/response-processing.md, "Random values")
+    "random": OperatorSpec(1, 1),
+}
+
+
+def _float_attr(value: str) -> float:
+    try:
+        return float(value.strip())
+    except ValueError:
+        raise ValueError(
+            f"{value!r} is not a number (variable references are not supported here)"
+        ) from None
+
+
+#: Expressions that only template processing evaluates: random values, drawn per candidate.
+TEMPLATE_OPERATORS: dict[str, OperatorSpec] = {
+    "random_integer": OperatorSpec(
+        0,
+        0,
+        {
+            "min": _Attr(_int_attr, required=True),
+            "max": _Attr(_int_attr, required=True),
+            "step": _Attr(_int_attr),
+        },
+    ),
+    "random_float": OperatorSpec(
+        0, 0, {"min": _Attr(_float_attr, required=True), "max": _Attr(_float_attr, required=True)}
+    ),
 }
 
 #: QTI expressions that exist but that response processing here does not evaluate.
 UNSUPPORTED_OPERATORS: dict[str, str] = {
-    "random": "random selection has no place in scoring",
-    "random_integer": "random values have no place in scoring",
-    "random_float": "random values have no place in scoring",
-    "custom_operator": "custom operators are implementation-specific",
-    "math_operator": "mathOperator is not supported",
-    "stats_operator": "statsOperator is not supported",
-    "repeat": "repeat is not supported",
+    "random_integer": "random values have no place in scoring (only in template processing)",
+    "random_float": "random values have no place in scoring (only in template processing)",
+    "custom_operator": "custom operators are implementation-specific and none is known here",
     "number_correct": "test-level expressions do not apply to an item",
     "number_incorrect": "test-level expressions do not apply to an item",
     "number_presented": "test-level expressions do not apply to an item",
@@ -381,11 +454,17 @@ UNSUPPORTED_OPERATORS: dict[str, str] = {
     "outcome_minimum": "test-level expressions do not apply to an item",
     "outcome_maximum": "test-level expressions do not apply to an item",
     "test_variables": "test-level expressions do not apply to an item",
-    "duration_lt": "duration comparisons are not supported",
-    "duration_gte": "duration comparisons are not supported",
-    "duration_l_t": "duration comparisons are not supported",
-    "duration_g_t_e": "duration comparisons are not supported",
 }
+
+#: QTI 2.x names whose camel case does not split into the AST name (``durationLT``).
+_OPERATOR_ALIASES = {"duration_l_t": "duration_lt", "duration_g_t_e": "duration_gte"}
+
+
+def _operator_name(element: etree._Element) -> str:
+    """The AST name of an expression or rule element."""
+    name = snake_name(_local(element))
+    return _OPERATOR_ALIASES.get(name, name)
+
 
 _RULE_NAMES = frozenset(
     {
@@ -440,13 +519,33 @@ def _attributes(element: etree._Element) -> dict[str, str]:
     return out
 
 
-def parse_expression(element: etree._Element) -> Expression:
+def _custom_operator_reason(element: etree._Element) -> str:
+    """Why a ``customOperator`` is refused, naming it by its ``class`` and ``definition``:
+    its meaning belongs to the system that wrote it, and this bank knows no custom
+    operator, so scoring it would be a guess."""
+    attrs = _attributes(element)
+    names = [
+        f"{kebab_name(key)} {attrs[key]!r}" for key in ("class", "definition") if attrs.get(key)
+    ]
+    named = " and ".join(names) if names else "no class or definition"
+    return (
+        f"unsupported custom operator ({named}): custom operators are implementation-specific "
+        "and this bank evaluates none, so the item could not be scored as its author meant"
+    )
+
+
+def parse_expression(element: etree._Element, *, template: bool = False) -> Expression:
     """An expression element (2.x or 3.0) as an :class:`Expression`; raises
-    :class:`ItemFormatError` naming an unknown operator or a malformed expression."""
-    op = snake_name(_local(element))
-    if op in UNSUPPORTED_OPERATORS:
+    :class:`ItemFormatError` naming an unknown operator or a malformed expression.
+    ``template``: the expression belongs to template processing, where random values
+    (``randomInteger``, ``randomFloat``, ``random``) are allowed."""
+    op = _operator_name(element)
+    if op == "custom_operator":
+        raise _error(_custom_operator_reason(element), element)
+    spec = TEMPLATE_OPERATORS.get(op) if template else None
+    if spec is None and op in UNSUPPORTED_OPERATORS:
         raise _error(f"unsupported operator: {UNSUPPORTED_OPERATORS[op]}", element)
-    spec = OPERATORS.get(op)
+    spec = spec or OPERATORS.get(op)
     if spec is None:
         raise _error("unknown operator", element)
     attrs: dict[str, Any] = {}
@@ -479,7 +578,14 @@ def parse_expression(element: etree._Element) -> Expression:
         minimum = 1 if mode == "significantFigures" else 0
         if attrs["figures"] < minimum:
             raise _error(f"figures must be at least {minimum} for {mode}", element)
-    args = tuple(parse_expression(child) for child in _children(element))
+    if op == "repeat" and isinstance(attrs["number_repeats"], int) and attrs["number_repeats"] < 1:
+        raise _error("number-repeats must be at least 1", element)
+    if op in ("random_integer", "random_float"):
+        if attrs["max"] < attrs["min"]:
+            raise _error("max is less than min", element)
+        if attrs.get("step", 1) < 1:
+            raise _error("step must be at least 1", element)
+    args = tuple(parse_expression(child, template=template) for child in _children(element))
     if len(args) < spec.min_args or (spec.max_args is not None and len(args) > spec.max_args):
         expected = (
             f"{spec.min_args}"
@@ -489,14 +595,27 @@ def parse_expression(element: etree._Element) -> Expression:
             else f"{spec.min_args} to {spec.max_args}"
         )
         raise _error(f"takes {expected} sub-expressions, found {len(args)}", element)
+    if op == "math_operator":
+        wanted = math_operator_arity(attrs["name"])
+        if len(args) != wanted:
+            raise _error(
+                f"{attrs['name']} takes {wanted} sub-expression{'s' if wanted > 1 else ''}, "
+                f"found {len(args)}",
+                element,
+            )
     return Expression(op=op, args=args, attrs=attrs)
+
+
+def math_operator_arity(name: str) -> int:
+    """How many sub-expressions the ``mathOperator`` function ``name`` takes."""
+    return 2 if name == "atan2" else 1
 
 
 def parse_rules(elements: Iterable[etree._Element]) -> tuple[Rule, ...]:
     """Response rules (conditions, outcome settings, exits) parsed into the AST."""
     rules: list[Rule] = []
     for element in elements:
-        name = snake_name(_local(element))
+        name = _operator_name(element)
         if name == "response_processing_fragment":
             rules.extend(parse_rules(_children(element)))
         elif name == "set_outcome_value":
@@ -508,7 +627,7 @@ def parse_rules(elements: Iterable[etree._Element]) -> tuple[Rule, ...]:
         elif name == "response_condition":
             rules.append(_parse_condition(element))
         elif name == "lookup_outcome_value":
-            raise _error("unsupported rule: lookupOutcomeValue is not supported", element)
+            rules.append(_parse_lookup(element))
         elif name in OPERATORS or name in UNSUPPORTED_OPERATORS:
             raise _error("an expression cannot stand where a rule is expected", element)
         else:
@@ -524,6 +643,19 @@ def _parse_set(element: etree._Element) -> SetOutcomeValue:
     if len(children) != 1:
         raise _error(f"takes exactly one expression, found {len(children)}", element)
     return SetOutcomeValue(identifier=identifier, expression=parse_expression(children[0]))
+
+
+def _parse_lookup(element: etree._Element) -> LookupOutcomeValue:
+    identifier = _attributes(element).get("identifier", "").strip()
+    if not identifier:
+        raise _error("missing identifier attribute", element)
+    unknown = set(_attributes(element)) - {"identifier"}
+    if unknown:
+        raise _error(f"unknown attribute {kebab_name(sorted(unknown)[0])!r}", element)
+    children = _children(element)
+    if len(children) != 1:
+        raise _error(f"takes exactly one expression, found {len(children)}", element)
+    return LookupOutcomeValue(identifier=identifier, expression=parse_expression(children[0]))
 
 
 def _parse_condition(element: etree._Element) -> ResponseCondition:
@@ -550,6 +682,98 @@ def _parse_condition(element: etree._Element) -> ResponseCondition:
         else:
             raise _error("only responseIf, responseElseIf and responseElse belong here", child)
     return ResponseCondition(branches=tuple(branches), otherwise=otherwise)
+
+
+_TEMPLATE_RULE_NAMES = {
+    "set_template_value": "setTemplateValue",
+    "set_correct_response": "setCorrectResponse",
+    "set_default_value": "setDefaultValue",
+    "template_constraint": "templateConstraint",
+    "exit_template": "exitTemplate",
+    "template_condition": "templateCondition",
+}
+
+
+def parse_template_rules(elements: Iterable[etree._Element]) -> tuple[TemplateRule, ...]:
+    """Template rules (``setTemplateValue``, ``setCorrectResponse``, ``setDefaultValue``,
+    ``templateCondition``, ``templateConstraint``, ``exitTemplate``) parsed into the AST;
+    any other element is refused, naming it."""
+    rules: list[TemplateRule] = []
+    for element in elements:
+        name = _operator_name(element)
+        if name in ("set_template_value", "set_correct_response", "set_default_value"):
+            identifier = _attributes(element).get("identifier", "").strip()
+            if not identifier:
+                raise _error("missing identifier attribute", element)
+            children = _children(element)
+            if len(children) != 1:
+                raise _error(f"takes exactly one expression, found {len(children)}", element)
+            expression = parse_expression(children[0], template=True)
+            if name == "set_template_value":
+                rules.append(SetTemplateValue(identifier=identifier, expression=expression))
+            elif name == "set_correct_response":
+                rules.append(SetCorrectResponse(identifier=identifier, expression=expression))
+            else:
+                rules.append(SetDefaultValue(identifier=identifier, expression=expression))
+        elif name == "template_constraint":
+            children = _children(element)
+            if len(children) != 1:
+                raise _error(f"takes exactly one expression, found {len(children)}", element)
+            rules.append(
+                TemplateConstraint(expression=parse_expression(children[0], template=True))
+            )
+        elif name == "exit_template":
+            if len(_children(element)):
+                raise _error("exitTemplate takes no content", element)
+            rules.append(ExitTemplate())
+        elif name == "template_condition":
+            rules.append(_parse_template_condition(element))
+        elif name in OPERATORS or name in TEMPLATE_OPERATORS:
+            raise _error("an expression cannot stand where a template rule is expected", element)
+        else:
+            raise _error("unsupported template rule", element)
+    return tuple(rules)
+
+
+def _parse_template_condition(element: etree._Element) -> TemplateCondition:
+    children = _children(element)
+    names = [snake_name(_local(child)) for child in children]
+    if not names or names[0] != "template_if":
+        raise _error("a template condition starts with a templateIf", element)
+    branches: list[TemplateBranch] = []
+    otherwise: tuple[TemplateRule, ...] | None = None
+    for position, (child, name) in enumerate(zip(children, names, strict=True)):
+        if name in ("template_if", "template_else_if"):
+            if (name == "template_if") != (position == 0) or otherwise is not None:
+                raise _error("misplaced branch in a template condition", child)
+            parts = _children(child)
+            if not parts:
+                raise _error("a branch needs a condition expression", child)
+            branches.append(
+                TemplateBranch(
+                    condition=parse_expression(parts[0], template=True),
+                    rules=parse_template_rules(parts[1:]),
+                )
+            )
+        elif name == "template_else":
+            if otherwise is not None:
+                raise _error("a template condition has one templateElse at most", child)
+            otherwise = parse_template_rules(_children(child))
+        else:
+            raise _error("only templateIf, templateElseIf and templateElse belong here", child)
+    return TemplateCondition(branches=tuple(branches), otherwise=otherwise)
+
+
+def parse_template_processing(element: etree._Element) -> tuple[TemplateRule, ...]:
+    """A ``templateProcessing`` / ``qti-template-processing`` element as template rules."""
+    unknown = set(_attributes(element))
+    if unknown:
+        raise _error(
+            f"unsupported attribute {kebab_name(sorted(unknown)[0])!r} of template processing "
+            "(external template rules are not fetched)",
+            element,
+        )
+    return parse_template_rules(_children(element))
 
 
 def parse_response_processing(element: etree._Element) -> ResponseProcessing:
@@ -614,6 +838,9 @@ BUILTIN_VARIABLES: dict[str, tuple[Cardinality, BaseType]] = {
     "completionStatus": (Cardinality.SINGLE, BaseType.IDENTIFIER),
 }
 
+#: The values ``completionStatus`` may take (QTI), which response processing may set.
+COMPLETION_STATUSES = ("completed", "incomplete", "not_attempted", "unknown")
+
 _TEXTUAL = frozenset({BaseType.IDENTIFIER, BaseType.STRING, BaseType.URI})
 
 Signature = tuple[Cardinality | None, BaseType | None]
@@ -624,18 +851,60 @@ Signature = tuple[Cardinality | None, BaseType | None]
 class _Checker:
     """Walks an item's rules and refuses what could not evaluate sensibly."""
 
-    def __init__(self, item: ItemDefinition, origin: str) -> None:
+    def __init__(self, item: ItemDefinition, origin: str, *, template: bool = False) -> None:
         self.item = item
         self.origin = origin
+        self.template = template
         self.responses = {d.identifier: d for d in item.response_declarations}
         self.outcomes = {d.identifier: d for d in item.outcome_declarations}
+        self.templates = {d.identifier: d for d in item.template_declarations}
+        self.contexts = {d.identifier: d for d in item.context_declarations}
+
+    def template_rules(self, rules: Iterable[TemplateRule]) -> None:
+        for rule in rules:
+            if isinstance(rule, SetTemplateValue):
+                declaration = self.templates.get(rule.identifier)
+                if declaration is None:
+                    raise self.fail(
+                        f"sets {rule.identifier!r}, which is not declared as a template variable"
+                    )
+                card, base = self.expression(rule.expression)
+                self._assignable(
+                    rule.identifier, declaration.cardinality, declaration.base_type, card, base
+                )
+            elif isinstance(rule, SetCorrectResponse | SetDefaultValue):
+                target = self.responses.get(rule.identifier)
+                if target is None and isinstance(rule, SetDefaultValue):
+                    target = self.outcomes.get(rule.identifier)  # type: ignore[assignment]
+                if target is None:
+                    what = "a response" if isinstance(rule, SetCorrectResponse) else "a variable"
+                    raise self.fail(f"sets {rule.identifier!r}, which is not {what}")
+                card, base = self.expression(rule.expression)
+                self._assignable(rule.identifier, target.cardinality, target.base_type, card, base)
+            elif isinstance(rule, TemplateConstraint):
+                self._expect(rule.expression, {BaseType.BOOLEAN}, "a template constraint")
+            elif isinstance(rule, TemplateCondition):
+                for branch in rule.branches:
+                    self._expect(branch.condition, {BaseType.BOOLEAN}, "a condition")
+                    self.template_rules(branch.rules)
+                if rule.otherwise is not None:
+                    self.template_rules(rule.otherwise)
 
     def fail(self, reason: str) -> ItemFormatError:
         return ItemFormatError(f"{self.origin}: {reason}")
 
     def rules(self, rules: Iterable[Rule]) -> None:
         for rule in rules:
-            if isinstance(rule, SetOutcomeValue):
+            if (
+                isinstance(rule, SetOutcomeValue)
+                and rule.identifier == "completionStatus"
+                and rule.identifier not in self.outcomes
+            ):
+                self._completion(rule.expression)
+                continue
+            if isinstance(rule, LookupOutcomeValue):
+                self._lookup(rule)
+            elif isinstance(rule, SetOutcomeValue):
                 outcome = self.outcomes.get(rule.identifier)
                 if outcome is None:
                     raise self.fail(
@@ -652,6 +921,34 @@ class _Checker:
                 if rule.otherwise is not None:
                     self.rules(rule.otherwise)
 
+    def _completion(self, expression: Expression) -> None:
+        """``completionStatus`` is set to one of its four identifiers (an adaptive item's
+        response processing ends the item by setting it to ``completed``)."""
+        card, base = self.expression(expression)
+        self._assignable("completionStatus", Cardinality.SINGLE, BaseType.IDENTIFIER, card, base)
+        if expression.op == "base_value" and expression.attrs["value"] not in COMPLETION_STATUSES:
+            raise self.fail(
+                f"sets completionStatus to {expression.attrs['value']!r}, which is not one of "
+                + ", ".join(COMPLETION_STATUSES)
+            )
+
+    def _lookup(self, rule: LookupOutcomeValue) -> None:
+        outcome = self.outcomes.get(rule.identifier)
+        if outcome is None:
+            raise self.fail(f"looks up {rule.identifier!r}, which is not declared as an outcome")
+        if outcome.match_table is None and outcome.interpolation_table is None:
+            raise self.fail(
+                f"looks up {rule.identifier!r}, whose declaration has no match table or "
+                "interpolation table"
+            )
+        what = f"the value <lookupOutcomeValue> looks up in {rule.identifier!r}"
+        allowed = {BaseType.INTEGER}
+        if outcome.interpolation_table is not None:
+            allowed.add(BaseType.FLOAT)
+        card, _ = self._expect(rule.expression, allowed, what)
+        if card is not None and card is not Cardinality.SINGLE:
+            raise self.fail(f"{what} must be a single value, not {card}")
+
     def _assignable(
         self,
         identifier: str,
@@ -660,7 +957,13 @@ class _Checker:
         got_card: Cardinality | None,
         got_base: BaseType | None,
     ) -> None:
-        if got_card is not None and got_card is not card:
+        # A single value set to a multiple or ordered variable is the container of that one
+        # value (the engine wraps it), as 1EdTech's adaptive examples expect.
+        wrapped = got_card is Cardinality.SINGLE and card in (
+            Cardinality.MULTIPLE,
+            Cardinality.ORDERED,
+        )
+        if got_card is not None and got_card is not card and not wrapped:
             raise self.fail(f"sets {card} outcome {identifier!r} to a {got_card} value")
         if base is None or got_base is None:
             return
@@ -685,6 +988,12 @@ class _Checker:
         if identifier in self.outcomes:
             outcome = self.outcomes[identifier]
             return outcome.cardinality, outcome.base_type
+        if identifier in self.templates and expression.op in ("variable", "default"):
+            template = self.templates[identifier]
+            return template.cardinality, template.base_type
+        if identifier in self.contexts and expression.op in ("variable", "default"):
+            context = self.contexts[identifier]
+            return context.cardinality, context.base_type
         if identifier in BUILTIN_VARIABLES and expression.op == "variable":
             return BUILTIN_VARIABLES[identifier]
         raise self.fail(f"<{expression.op}> refers to {identifier!r}, which is not declared")
@@ -692,6 +1001,8 @@ class _Checker:
     def expression(self, expression: Expression) -> Signature:
         op = expression.op
         spec = OPERATORS.get(op)
+        if spec is None and self.template:
+            spec = TEMPLATE_OPERATORS.get(op)
         if spec is None:
             reason = UNSUPPORTED_OPERATORS.get(op, "unknown operator")
             raise self.fail(f"<{op}>: {reason}")
@@ -721,6 +1032,14 @@ class _Checker:
             return None, None
         if op == "math_constant":
             return single, BaseType.FLOAT
+        if op == "random_integer":
+            return single, BaseType.INTEGER
+        if op == "random_float":
+            return single, BaseType.FLOAT
+        if op == "random":
+            if args[0][0] is Cardinality.SINGLE:
+                raise self.fail("<random> picks from a multiple or ordered container")
+            return single, args[0][1]
         if op in ("multiple", "ordered"):
             bases = {b for _, b in args if b is not None}
             if len(bases) > 1 and not bases <= _TEXTUAL:
@@ -744,12 +1063,106 @@ class _Checker:
             self._numeric(expression)
             return boolean
         if op == "index":
+            self._count_attr(expression, "n")
             return single, args[0][1]
+        if op == "math_operator":
+            return self._math(expression)
+        if op == "stats_operator":
+            return self._stats(expression)
+        if op == "repeat":
+            return self._repeat(expression, args)
+        if op in ("duration_lt", "duration_gte"):
+            for arg in expression.args:
+                card, _ = self._expect(arg, {BaseType.DURATION}, f"an operand of <{op}>")
+                self._single(card, op)
+            return boolean
         if op == "delete":
             return args[1][0], args[1][1]
         if op == "field_value":
             return single, None
         return self._arithmetic(expression, args)
+
+    def _single(self, card: Cardinality | None, op: str) -> None:
+        if card is not None and card is not Cardinality.SINGLE:
+            raise self.fail(f"an operand of <{op}> must be a single value, not {card}")
+
+    def _named(self, expression: Expression, names: Sequence[str]) -> str:
+        name = expression.attrs["name"]
+        if name not in names:
+            raise self.fail(f"<{expression.op}> name {name!r} is not one of {', '.join(names)}")
+        return str(name)
+
+    def _math(self, expression: Expression) -> Signature:
+        """``mathOperator``: single numbers in (two for atan2, one otherwise); a float out,
+        an integer for signum, floor and ceil."""
+        name = self._named(expression, MATH_FUNCTIONS)
+        wanted = math_operator_arity(name)
+        if len(expression.args) != wanted:
+            raise self.fail(
+                f"<math_operator> {name} takes {wanted} sub-expression"
+                f"{'s' if wanted > 1 else ''}, not {len(expression.args)}"
+            )
+        for arg in expression.args:
+            card, _ = self._expect(
+                arg, {BaseType.INTEGER, BaseType.FLOAT}, f"an operand of <math_operator> {name}"
+            )
+            self._single(card, "math_operator")
+        base = BaseType.INTEGER if name in INTEGER_MATH_FUNCTIONS else BaseType.FLOAT
+        return Cardinality.SINGLE, base
+
+    def _stats(self, expression: Expression) -> Signature:
+        """``statsOperator``: a multiple or ordered container of numbers in, a float out."""
+        name = self._named(expression, STATS_FUNCTIONS)
+        (arg,) = expression.args
+        card, _ = self._expect(
+            arg, {BaseType.INTEGER, BaseType.FLOAT}, f"the operand of <stats_operator> {name}"
+        )
+        if card is not None and card not in (Cardinality.MULTIPLE, Cardinality.ORDERED):
+            raise self.fail(
+                f"the operand of <stats_operator> {name} must be a multiple or ordered "
+                f"container, not {card}"
+            )
+        return Cardinality.SINGLE, BaseType.FLOAT
+
+    def _repeat(self, expression: Expression, args: list[Signature]) -> Signature:
+        """``repeat``: single or ordered values of one base type, repeated into an ordered
+        container ``number_repeats`` times."""
+        self._count_attr(expression, "number_repeats")
+        count = expression.attrs["number_repeats"]
+        if isinstance(count, int) and count < 1:
+            raise self.fail("<repeat> number_repeats must be at least 1")
+        for card, _ in args:
+            if card is not None and card not in (Cardinality.SINGLE, Cardinality.ORDERED):
+                raise self.fail(f"an operand of <repeat> must be single or ordered, not {card}")
+        bases = {b for _, b in args if b is not None}
+        if len(bases) > 1 and not bases <= _TEXTUAL:
+            raise self.fail(f"<repeat> mixes base types {sorted(str(b) for b in bases)}")
+        return Cardinality.ORDERED, next(iter(bases)) if bases else None
+
+    def _count_attr(self, expression: Expression, name: str) -> None:
+        """An integer attribute that may instead name an integer variable (``index``'s
+        ``n``, ``repeat``'s ``number_repeats``): the variable must be a declared single
+        integer."""
+        value = expression.attrs[name]
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise self.fail(f"<{expression.op}> {name} must be an integer or a variable identifier")
+        if isinstance(value, int):
+            return
+        if not _VARIABLE_REF_RE.match(value):
+            raise self.fail(
+                f"<{expression.op}> {name} {value!r} is neither an integer nor a variable "
+                "identifier"
+            )
+        try:
+            card, base = self._declared(Expression(op="variable", attrs={"identifier": value}))
+        except ItemFormatError:
+            raise self.fail(
+                f"<{expression.op}> {name} refers to {value!r}, which is not declared"
+            ) from None
+        if card is not Cardinality.SINGLE or base is not BaseType.INTEGER:
+            raise self.fail(
+                f"<{expression.op}> {name} refers to {value!r}, which is not a single integer"
+            )
 
     def _arithmetic(self, expression: Expression, args: list[Signature]) -> Signature:
         op = expression.op
@@ -798,6 +1211,8 @@ class _Checker:
 def check_processing(item: ItemDefinition) -> None:
     """Refuse response processing that references undeclared variables, misses a mapping
     it uses, or combines operands of unfitting types. Raises :class:`ItemFormatError`."""
+    _check_templates(item)
+    _check_contexts(item)
     processing = item.response_processing
     if processing is None:
         return
@@ -807,3 +1222,61 @@ def check_processing(item: ItemDefinition) -> None:
         _Checker(item, f"template {processing.template}").rules(TEMPLATES[processing.template])
     if processing.rules is not None:
         _Checker(item, "response processing").rules(processing.rules)
+
+
+def _check_contexts(item: ItemDefinition) -> None:
+    """Refuse context declarations that clash with other variables or the built-ins."""
+    others = (
+        {d.identifier for d in item.response_declarations}
+        | {d.identifier for d in item.outcome_declarations}
+        | {d.identifier for d in item.template_declarations}
+        | set(BUILTIN_VARIABLES)
+    )
+    seen: set[str] = set()
+    for declaration in item.context_declarations:
+        if declaration.identifier in seen:
+            raise ItemFormatError(
+                f"duplicate context declaration identifier {declaration.identifier!r}"
+            )
+        seen.add(declaration.identifier)
+        if declaration.identifier in others:
+            raise ItemFormatError(
+                f"identifier {declaration.identifier!r} is declared both as a context "
+                "variable and another variable"
+            )
+        if declaration.cardinality is not Cardinality.RECORD and declaration.base_type is None:
+            raise ItemFormatError(f"context variable {declaration.identifier!r} needs a base type")
+
+
+def _check_templates(item: ItemDefinition) -> None:
+    """Refuse template declarations that clash with other variables, and template rules
+    that set undeclared variables or combine unfitting operands."""
+    identifiers = {d.identifier for d in item.response_declarations} | {
+        d.identifier for d in item.outcome_declarations
+    }
+    seen: set[str] = set()
+    for declaration in item.template_declarations:
+        if declaration.identifier in seen:
+            raise ItemFormatError(
+                f"duplicate template declaration identifier {declaration.identifier!r}"
+            )
+        seen.add(declaration.identifier)
+        if declaration.identifier in identifiers:
+            raise ItemFormatError(
+                f"identifier {declaration.identifier!r} is declared both as a template "
+                "variable and a response or outcome"
+            )
+        if declaration.cardinality is Cardinality.RECORD or declaration.base_type is None:
+            raise ItemFormatError(
+                f"template variable {declaration.identifier!r}: record template variables "
+                "are not supported"
+            )
+        if declaration.base_type in (BaseType.FILE, BaseType.DURATION):
+            raise ItemFormatError(
+                f"template variable {declaration.identifier!r}: {declaration.base_type} "
+                "template variables are not supported"
+            )
+    if item.template_processing is not None:
+        _Checker(item, "template processing", template=True).template_rules(
+            item.template_processing
+        )

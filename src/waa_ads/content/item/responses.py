@@ -40,6 +40,7 @@ from waa_ads.content.item.definition import (
     ResponseDeclaration,
 )
 from waa_ads.core.errors import Unprocessable
+from waa_ads.core.i18n import N_
 
 IDENTIFIER_RE = re.compile(r"^\S+$")
 _INT_RE = re.compile(r"^\s*[+-]?\d+\s*$")
@@ -68,7 +69,7 @@ class ResponseShapeError(Unprocessable):
     """A response does not have the JSON shape its declaration calls for."""
 
     code = "invalid-response"
-    title = "Invalid response"
+    title = N_("Invalid response")
 
 
 def _kind(value: Any) -> str:

@@ -30,6 +30,7 @@ from waa_ads.content.item.definition import (
     Expression,
     InteractionType,
     ItemDefinition,
+    LookupOutcomeValue,
     MapEntry,
     ResponseBranch,
     ResponseCondition,
@@ -78,7 +79,7 @@ def _rewrite_rules(rules: tuple[Rule, ...] | None, fix: Any) -> tuple[Rule, ...]
         return None
     out: list[Rule] = []
     for rule in rules:
-        if isinstance(rule, SetOutcomeValue):
+        if isinstance(rule, SetOutcomeValue | LookupOutcomeValue):
             out.append(rule.model_copy(update={"expression": fix(rule.expression, False)}))
         elif isinstance(rule, ResponseCondition):
             branches = tuple(
@@ -217,7 +218,7 @@ def _uses_fit(expression: Expression, name: str) -> bool:
 def _rule_expressions(rules: tuple[Rule, ...] | None) -> list[Expression]:
     found: list[Expression] = []
     for rule in rules or ():
-        if isinstance(rule, SetOutcomeValue):
+        if isinstance(rule, SetOutcomeValue | LookupOutcomeValue):
             found.append(rule.expression)
         elif isinstance(rule, ResponseCondition):
             for branch in rule.branches:

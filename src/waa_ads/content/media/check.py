@@ -36,6 +36,7 @@ from waa_ads.content.render.sanitize import (
     is_safe_url,
 )
 from waa_ads.core.errors import Unprocessable
+from waa_ads.core.i18n import N_
 
 KiB = 1024
 MiB = 1024 * KiB
@@ -120,32 +121,32 @@ class MediaError(Unprocessable):
     """A media file that cannot be accepted; ``detail`` says why in plain words."""
 
     code = "media-invalid"
-    title = "Media file refused"
+    title = N_("Media file refused")
 
 
 class UnrecognizedMedia(MediaError):
     code = "media-unrecognized"
-    title = "Unrecognized media file"
+    title = N_("Unrecognized media file")
 
 
 class MediaTypeNotAllowed(MediaError):
     code = "media-type-not-allowed"
-    title = "Media type not allowed"
+    title = N_("Media type not allowed")
 
 
 class MediaTooLarge(MediaError):
     code = "media-too-large"
-    title = "Media file too large"
+    title = N_("Media file too large")
 
 
 class MediaTypeMismatch(MediaError):
     code = "media-type-mismatch"
-    title = "Media file mislabelled"
+    title = N_("Media file mislabelled")
 
 
 class UnsafeMedia(MediaError):
     code = "media-unsafe"
-    title = "Media file with active content"
+    title = N_("Media file with active content")
 
 
 @dataclass(frozen=True)

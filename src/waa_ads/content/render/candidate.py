@@ -20,15 +20,27 @@ Rendering rules:
   association pairs), a grid of check boxes (match), text inputs (text and numeric entry,
   point coordinates), ``textarea`` (extended text), ``input type=file`` (upload) and
   ``input type=range`` (slider). Every control has a label: a ``label`` element, or
-  ``aria-labelledby``/``aria-label`` where the visible text is block content.
+  ``aria-labelledby``/``aria-label`` where the visible text is block content. The words
+  the renderer itself adds ("Blank 1", "Pair 1, item 2", a default button's text...) come
+  from the catalogue, in the language asked for (the attempt's).
 * Options are shuffled only where the interaction says ``shuffle`` and a seed is given,
   deterministically from ``(seed, item identifier, response identifier)``; options marked
   ``fixed`` keep their positions. Without a seed (an author's preview) document order is
   kept.
-* Feedback and template blocks and inlines are removed when they start hidden
-  (``show-hide="show"``) and unwrapped, without their condition, when they start visible
-  (``show-hide="hide"``). Printed variables are removed. A rubric block is kept only when
+* Feedback (modal, blocks and inlines) is always removed, whatever its ``show-hide``: it may
+  give the key away, and the assessment's feedback policy decides whether a candidate sees
+  it (content/render/feedback.py renders what the outcomes select). Template blocks and
+  inlines are removed when they start hidden (``show-hide="show"``) and unwrapped, without
+  their condition, when they start visible (``show-hide="hide"``). Printed variables are
+  removed. A rubric block is kept only when
   its ``view`` includes ``candidate``.
+* Accessibility catalogs: an inline element whose ``data-catalog-idref`` names a catalog
+  with a ``glossary-on-screen`` card, or a ``keyword-translation`` entry in the attempt's
+  language (when that is not the item's), becomes a term: the element inside a
+  ``button`` (``aria-expanded``, ``aria-controls``) followed by its card, hidden until the
+  candidate opens it (static/catalog.js). The cards' content is sanitized again and made
+  phrasing content (block elements become spans) so that it fits where the term stands;
+  no other card, and nothing else of the catalog, reaches the candidate.
 """
 
 from __future__ import annotations
@@ -41,6 +53,8 @@ from typing import Any
 from lxml import etree
 
 from waa_ads.content.item.definition import (
+    CardEntry,
+    CatalogCard,
     Choice,
     Graphic,
     Interaction,
@@ -48,6 +62,7 @@ from waa_ads.content.item.definition import (
     ItemDefinition,
     ItemFormatError,
 )
+from waa_ads.content.item.stimulus import StimulusDefinition
 from waa_ads.content.render.sanitize import (
     QTI3_NS,
     safe_xml_parser,
@@ -56,6 +71,9 @@ from waa_ads.content.render.sanitize import (
     serialize_children,
     serialize_polyglot,
 )
+from waa_ads.core import i18n
+from waa_ads.core.i18n import gettext as _
+from waa_ads.core.i18n import ngettext
 
 PAYLOAD_FORMAT = 1
 
@@ -68,11 +86,28 @@ _BLOCK_ELEMENTS = frozenset(
         "video", "audio", "summary",
     }
 )  # fmt: skip
-_CONDITIONAL = frozenset(
-    {"qti-feedback-block", "qti-feedback-inline", "qti-template-block", "qti-template-inline"}
+_CONDITIONAL = frozenset({"qti-template-block", "qti-template-inline"})
+#: Elements that may become a glossary term: phrasing content that is not interactive.
+_TERM_HOSTS = frozenset(
+    {
+        "span", "em", "strong", "b", "i", "u", "abbr", "dfn", "cite", "code", "kbd", "mark",
+        "q", "s", "samp", "small", "sub", "sup", "var", "bdi", "bdo", "time", "data",
+    }
+)  # fmt: skip
+#: What a term may not hold (a button's content is phrasing and not interactive).
+_NOT_IN_TERM = _BLOCK_ELEMENTS | frozenset(
+    {"a", "button", "input", "select", "textarea", "label", "iframe", "object", "embed"}
 )
+_LIST_ROLES = {"ul": "list", "ol": "list", "li": "listitem", "dl": "list", "dt": "term"}
 _ALWAYS_REMOVED = frozenset(
-    {"qti-printed-variable", "qti-modal-feedback", "qti-stylesheet", "qti-catalog-info"}
+    {
+        "qti-printed-variable",
+        "qti-modal-feedback",
+        "qti-feedback-block",
+        "qti-feedback-inline",
+        "qti-stylesheet",
+        "qti-catalog-info",
+    }
 )
 _MEDIA_URL_ATTRIBUTES = {
     "img": ("src", "longdesc"),
@@ -326,6 +361,92 @@ class _Renderer:
             return src
         return self.resolve_media(src)
 
+    # accessibility catalogs
+
+    def terms(self, root: etree._Element) -> None:
+        """Make each inline element that refers to a catalog with a card to show a term
+        the candidate can open; the attribute is removed from every other element."""
+        for el in list(root.iter()):
+            if not isinstance(el.tag, str) or el.get("data-catalog-idref") is None:
+                continue
+            name = str(el.attrib.pop("data-catalog-idref")).strip()
+            catalog = self.item.catalog(name)
+            if catalog is None or _local(el) not in _TERM_HOSTS or el.getparent() is None:
+                continue
+            if any(
+                isinstance(d.tag, str) and (_local(d) in _NOT_IN_TERM or d.get("id"))
+                for d in el.iter()
+            ):
+                continue
+            sections = [
+                section
+                for card in catalog.cards
+                if (section := self.card_section(card)) is not None
+            ]
+            if not sections:
+                continue
+            card_id = self.new_id("term", name)
+            holder = _el("span", {"class": "waa-term"})
+            _replace(el, holder)
+            el.tail = None
+            button = _el(
+                "button",
+                {
+                    "type": "button",
+                    "class": "waa-term-button",
+                    "aria-expanded": "false",
+                    "aria-controls": card_id,
+                },
+                el,
+            )
+            card = _el("span", {"class": "waa-term-card", "id": card_id, "hidden": "hidden"})
+            _append(card, sections)
+            _append(holder, [button, card])
+
+    def card_section(self, card: CatalogCard) -> etree._Element | None:
+        """The part of a term's card that shows ``card``, or ``None`` when the player does
+        not show that support (or has nothing in the attempt's language)."""
+        language = i18n.current()
+        entry: CardEntry | None
+        if card.support == "glossary-on-screen":
+            entry = (
+                CardEntry(content=card.content)
+                if card.content
+                else _pick_entry(card.entries, language, self.item.language)
+            )
+        elif card.support == "keyword-translation":
+            if _same_language(language, self.item.language):
+                return None
+            entry = next((e for e in card.entries if _same_language(e.language, language)), None)
+        else:
+            return None
+        if entry is None or not entry.content.strip():
+            return None
+        nodes = self.fragment(entry.content)
+        for node in nodes:
+            if isinstance(node, str):
+                continue
+            for el in list(node.iter()):
+                if isinstance(el.tag, str) and _local(el).endswith("-interaction"):
+                    _remove(el)
+        section = _el(
+            "span",
+            {"class": "waa-term-support", "data-support": card.support, "lang": entry.language},
+        )
+        _append(section, nodes)
+        for el in list(section.iter()):
+            if el is section or not isinstance(el.tag, str):
+                continue
+            local = _local(el)
+            if local in _BLOCK_ELEMENTS or local in _LIST_ROLES or local in ("dd", "h1"):
+                el.tag = "span"
+                el.set("class", "waa-card-block")
+                if local in _LIST_ROLES:
+                    el.set("role", _LIST_ROLES[local])
+            if "id" in el.attrib:
+                del el.attrib["id"]
+        return section
+
     # labelled controls
 
     def labelled(self, control: etree._Element, content: list[Any], css: str) -> etree._Element:
@@ -567,7 +688,7 @@ class _Renderer:
                 "class": "waa-interaction waa-inline-choice",
                 "data-response-identifier": rid,
                 "data-interaction-type": interaction.type.value,
-                "aria-label": f"Blank {self.inline_count}",
+                "aria-label": _("Blank %(number)d", number=self.inline_count),
                 "required": "required" if interaction.required else None,
             },
             _el("option", {"value": ""}, "—"),
@@ -605,7 +726,8 @@ class _Renderer:
                 "inputmode": ("numeric" if is_integer else "decimal") if numeric else None,
                 "size": str(interaction.expected_length) if interaction.expected_length else None,
                 "placeholder": interaction.placeholder_text,
-                "aria-label": interaction.placeholder_text or f"Blank {self.inline_count}",
+                "aria-label": interaction.placeholder_text
+                or _("Blank %(number)d", number=self.inline_count),
                 "autocomplete": "off",
                 "spellcheck": "false",
             },
@@ -639,7 +761,7 @@ class _Renderer:
                         "name": rid,
                         "rows": str(interaction.expected_lines or 6),
                         "placeholder": interaction.placeholder_text,
-                        "aria-label": f"Answer {n}" if count > 1 else None,
+                        "aria-label": _("Answer %(number)d", number=n) if count > 1 else None,
                         "spellcheck": "false",
                     },
                     "",
@@ -647,7 +769,7 @@ class _Renderer:
             )
         fieldset, group_id = self.group(interaction, "extended-text", areas)
         if count == 1:
-            self.name_single_control(fieldset, areas[0], "Answer")
+            self.name_single_control(fieldset, areas[0], _("Answer"))
         self.describe(
             interaction,
             group_id,
@@ -739,7 +861,7 @@ class _Renderer:
                         {
                             "id": self.new_id(rid, "pair", str(n), str(side)),
                             "name": f"{rid}.{n}",
-                            "aria-label": f"Pair {n}, item {side}",
+                            "aria-label": _("Pair %(number)d, item %(side)d", number=n, side=side),
                         },
                         _el("option", {"value": ""}, "—"),
                         [
@@ -784,7 +906,7 @@ class _Renderer:
                     "id": self.new_id(rid, "gap", identifier or str(gap_number)),
                     "name": f"{rid}.{identifier}",
                     "data-gap": identifier,
-                    "aria-label": f"Gap {gap_number}",
+                    "aria-label": _("Gap %(number)d", number=gap_number),
                     "required": "required" if gap.get("required") == "true" else None,
                 },
                 _el("option", {"value": ""}, "—"),
@@ -855,7 +977,7 @@ class _Renderer:
             label = choice.attributes.get("hotspot-label") or _text_of(
                 self.fragment(choice.content)
             )
-            label = label or f"Area {position}"
+            label = label or _("Area %(number)d", number=position)
             control = _el(
                 "input",
                 {
@@ -888,7 +1010,9 @@ class _Renderer:
         )
         return fieldset
 
-    def _point_fields(self, rid: str, max_choices: int, word: str) -> list[etree._Element]:
+    def _point_fields(
+        self, rid: str, max_choices: int, word: Callable[[int], str]
+    ) -> list[etree._Element]:
         """One "x y" text field per point the response may hold (a labelled ``div`` each)."""
         fields = []
         for n in range(1, (max_choices or 1) + 1):
@@ -897,7 +1021,7 @@ class _Renderer:
                 _el(
                     "div",
                     {"class": "waa-point"},
-                    _el("label", {"for": field_id}, f"{word} {n} (x y)"),
+                    _el("label", {"for": field_id}, word(n)),
                     " ",
                     _el(
                         "input",
@@ -921,7 +1045,9 @@ class _Renderer:
         max_choices = self._max_choices(interaction)
         figure, stage = self.graphic(interaction.stage)
         thing, placed = self.graphic(interaction.graphic)
-        fields = self._point_fields(rid, max_choices, "Place")
+        fields = self._point_fields(
+            rid, max_choices, lambda n: _("Place %(number)d (x y)", number=n)
+        )
         if thing is not None:
             thing.set("class", "waa-position-object")
         fieldset, group_id = self.group(interaction, "position-object", thing, figure, fields)
@@ -938,7 +1064,9 @@ class _Renderer:
         rid = interaction.response_identifier
         max_choices = self._max_choices(interaction)
         figure, graphic = self.graphic(interaction.graphic)
-        fields = self._point_fields(rid, max_choices, "Point")
+        fields = self._point_fields(
+            rid, max_choices, lambda n: _("Point %(number)d (x y)", number=n)
+        )
         fieldset, group_id = self.group(interaction, "select-point", figure, fields)
         self.describe(
             interaction,
@@ -961,7 +1089,7 @@ class _Renderer:
             },
         )
         fieldset, group_id = self.group(interaction, "upload", control)
-        self.name_single_control(fieldset, control, "File to upload")
+        self.name_single_control(fieldset, control, _("File to upload"))
         self.describe(interaction, group_id, accept=list(interaction.upload_types))
         return fieldset
 
@@ -986,7 +1114,7 @@ class _Renderer:
         )
         output = _el("output", {"for": input_id, "class": "waa-slider-value"}, "")
         fieldset, group_id = self.group(interaction, "slider", control, " ", output)
-        self.name_single_control(fieldset, control, "Value")
+        self.name_single_control(fieldset, control, _("Value"))
         self.describe(
             interaction,
             group_id,
@@ -1005,7 +1133,7 @@ class _Renderer:
 
     @staticmethod
     def area_label(choice: Choice, position: int) -> str:
-        return choice.attributes.get("hotspot-label") or f"Area {position}"
+        return choice.attributes.get("hotspot-label") or _("Area %(number)d", number=position)
 
     def area(self, choice: Choice, position: int, **extra: Any) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -1084,7 +1212,7 @@ class _Renderer:
                     {
                         "id": self.new_id(rid, "pair", str(n), str(side)),
                         "name": f"{rid}.{n}",
-                        "aria-label": f"Pair {n}, area {side}",
+                        "aria-label": _("Pair %(number)d, area %(side)d", number=n, side=side),
                     },
                     _el("option", {"value": ""}, "—"),
                     [
@@ -1203,7 +1331,7 @@ class _Renderer:
             _el(
                 "p",
                 {"id": note_id, "class": "waa-drawing-state"},
-                "Your drawing is saved as a picture.",
+                _("Your drawing is saved as a picture."),
             ),
         )
         self.describe(interaction, group_id, graphic=graphic, accept=["image/png"])
@@ -1215,7 +1343,7 @@ class _Renderer:
         self.inline_count += 1
         rid = interaction.response_identifier
         button_id = self.new_id(rid)
-        title = interaction.title or "End this question"
+        title = interaction.title or _("End this question")
         button = _el(
             "button",
             {
@@ -1271,9 +1399,9 @@ class _Renderer:
             player.set("aria-describedby", plays_id)
         limit = interaction.max_plays or 0
         note = (
-            f"You may play this {limit} time{'s' if limit != 1 else ''}."
+            ngettext("You may play this %(num)d time.", "You may play this %(num)d times.", limit)
             if limit
-            else "You may play this as often as you like."
+            else _("You may play this as often as you like.")
         )
         # The plays so far (the response) are kept by the player on the fieldset.
         fieldset, group_id = self.group(
@@ -1300,6 +1428,29 @@ class _Renderer:
             },
         )
         return fieldset
+
+
+def _same_language(a: str | None, b: str | None) -> bool:
+    """Whether two language tags name the same language (``fr`` and ``fr-CA`` do)."""
+    if not a or not b:
+        return False
+    return a.lower().split("-")[0] == b.lower().split("-")[0]
+
+
+def _pick_entry(
+    entries: Sequence[CardEntry], language: str, item_language: str | None
+) -> CardEntry | None:
+    """The entry in the attempt's language, else the default one, else the one in the
+    item's language, else the first."""
+    for wanted in (
+        lambda e: _same_language(e.language, language),
+        lambda e: e.default,
+        lambda e: _same_language(e.language, item_language),
+    ):
+        found = next((e for e in entries if wanted(e)), None)
+        if found is not None:
+            return found
+    return entries[0] if entries else None
 
 
 def _num(value: float) -> str:
@@ -1332,12 +1483,16 @@ def candidate_view(
     *,
     shuffle_seed: int | None,
     resolve_media: MediaResolver | None = None,
+    locale: str | None = None,
 ) -> dict[str, Any]:
     """The payload a candidate's player receives for ``item`` (JSON-able dict).
 
     ``shuffle_seed`` (the attempt's seed) fixes the order of shuffled options; ``None``
     keeps document order. ``resolve_media``, when given, maps each relative media path of
-    the item (``images/map.png``) to the URL the player fetches it from.
+    the item (``images/map.png``) to the URL the player fetches it from. ``locale`` is the
+    language of the words the renderer adds (the accessible names of blanks, gaps, pairs
+    and areas, the default end-attempt button, the notes under drawings and media), the
+    locale in force when ``None``; the item's own text stays as its author wrote it.
 
     Keys: ``format`` (1), ``item_identifier``, ``language``, ``html`` (the body as a
     polyglot HTML fragment) and ``interactions`` (one description per interaction, in
@@ -1348,6 +1503,13 @@ def candidate_view(
     :class:`ItemFormatError` when the body holds an interaction the item does not
     describe.
     """
+    with i18n.use_locale(locale if locale is not None else i18n.current()):
+        return _candidate_view(item, shuffle_seed, resolve_media)
+
+
+def _candidate_view(
+    item: ItemDefinition, shuffle_seed: int | None, resolve_media: MediaResolver | None
+) -> dict[str, Any]:
     renderer = _Renderer(item, shuffle_seed, resolve_media)
     try:
         root = etree.fromstring(item.body.encode("utf-8"), safe_xml_parser())
@@ -1370,6 +1532,7 @@ def candidate_view(
                 f"the body holds <{local}> for response {rid!r}, which the item does not describe"
             )
         _replace(element, renderer.render(interaction))
+    renderer.terms(root)
     html = serialize_polyglot(list(root), leading_text=root.text or "")
     return {
         "format": PAYLOAD_FORMAT,
@@ -1377,4 +1540,30 @@ def candidate_view(
         "language": item.language,
         "html": html,
         "interactions": renderer.descriptions,
+    }
+
+
+def stimulus_view(
+    stimulus: StimulusDefinition, *, resolve_media: MediaResolver | None = None
+) -> dict[str, Any]:
+    """What a candidate's player receives of a shared stimulus: ``identifier``,
+    ``title``, ``language`` and ``html`` (its body sanitized again and serialized as a
+    polyglot HTML fragment, QTI markup unwrapped, media resolved as an item's are).
+    Nothing else of the bank's record."""
+    placeholder = ItemDefinition(
+        identifier=stimulus.identifier, title=stimulus.title, body="<qti-item-body/>"
+    )
+    renderer = _Renderer(placeholder, None, resolve_media)
+    holder = _parse_fragment(stimulus.body)
+    renderer.finish(holder)
+    for element in list(holder.iter()):
+        # A stored body holds no interaction (the reader refuses one); should a stored
+        # form say otherwise, it is never shown as a control.
+        if isinstance(element.tag, str) and _local(element).endswith("-interaction"):
+            _remove(element)
+    return {
+        "identifier": stimulus.identifier,
+        "title": stimulus.title,
+        "language": stimulus.language,
+        "html": serialize_children(holder),
     }

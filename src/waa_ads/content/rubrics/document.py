@@ -26,6 +26,7 @@ from jsonschema.exceptions import ValidationError
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from waa_ads.core.errors import Unprocessable
+from waa_ads.core.i18n import N_
 from waa_ads.core.yamlmarks import StrictLoader, field_path
 
 RUBRIC_FORMAT = 1
@@ -39,7 +40,7 @@ class RubricError(Unprocessable):
     problem as ``{"name": <path in the document>, "reason": ...}``."""
 
     code = "rubric-invalid"
-    title = "Invalid rubric"
+    title = N_("Invalid rubric")
 
     def __init__(self, detail: str, problems: list[tuple[str, str]] | None = None) -> None:
         params = [{"name": name, "reason": reason} for name, reason in problems or []]
@@ -51,7 +52,7 @@ class RubricScoringError(Unprocessable):
     """A selection of levels that does not fit the rubric."""
 
     code = "rubric-selection-invalid"
-    title = "Invalid rubric selection"
+    title = N_("Invalid rubric selection")
 
 
 # --- typed model ----------------------------------------------------------------------------

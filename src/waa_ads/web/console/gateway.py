@@ -8,7 +8,8 @@ path, and the API's problem+json is what the console shows next to the fields.
 
 The call runs the whole application (middlewares, routing, error handlers) over ASGI,
 without a socket: the outer request's connection facts (client, server, scheme) are passed
-on, so per-client limits and the audit trail see the real caller.
+on, so per-client limits and the audit trail see the real caller, and the page's language
+is asked for (``Accept-Language``), so refusals come back in the reader's language.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from fastapi import Request
 from starlette.types import Message
 
 from waa_ads.auth.deps import CSRF_COOKIE, CSRF_HEADER, REFRESH_COOKIE, SESSION_COOKIE
+from waa_ads.core import i18n
 
 #: The cookies the API reads; nothing else of the browser's is passed on.
 _FORWARDED_COOKIES: Final = (SESSION_COOKIE, REFRESH_COOKIE, CSRF_COOKIE)
@@ -73,7 +75,9 @@ class ApiReply:
             except ValueError:
                 data = None
         if not isinstance(data, dict):
-            return Problem(status=self.status, code="error", title="Error", detail=None)
+            return Problem(
+                status=self.status, code="error", title=i18n.gettext("Error"), detail=None
+            )
         return Problem.from_json(data, self.status)
 
     def set_cookies(self) -> list[bytes]:
@@ -106,7 +110,7 @@ class Problem:
         return cls(
             status=int(data.get("status", status)),
             code=code,
-            title=str(data.get("title", "Error")),
+            title=str(data.get("title") or i18n.gettext("Error")),
             detail=None if data.get("detail") is None else str(data.get("detail")),
             fields=fields,
             extra={k: v for k, v in data.items() if k not in known},
@@ -175,7 +179,11 @@ class Gateway:
     ) -> ApiReply:
         """One API request, run by the application itself; its reply, whatever the status."""
         body = b""
-        headers: list[tuple[bytes, bytes]] = [(b"accept", b"application/json")]
+        # The API answers in the page's language (its problem titles and reasons).
+        headers: list[tuple[bytes, bytes]] = [
+            (b"accept", b"application/json"),
+            (b"accept-language", i18n.current().encode("ascii")),
+        ]
         if content is not None:
             body = content
             headers.append((b"content-type", (content_type or "application/octet-stream").encode()))

@@ -9,6 +9,7 @@ Handlers then read and change things only through ``staff.api``; a refusal comes
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -18,8 +19,11 @@ from urllib.parse import quote, unquote
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 from starlette.requests import HTTPConnection
 
+from waa_ads.core import i18n
+from waa_ads.core.i18n import N_
 from waa_ads.web.console.gateway import ApiReply, Gateway, Problem
 from waa_ads.web.router import SECURITY_HEADERS
 
@@ -33,10 +37,115 @@ templates = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+i18n.install(templates)
+
+#: The states the console shows as tags (items, versions, banks, attempts, imports, models),
+#: by the API's value; another value is shown as it is, its underscores as spaces.
+STATUS_LABELS: Final[Mapping[str, str]] = {
+    "draft": N_("draft"),
+    "in_review": N_("in review"),
+    "review": N_("review"),
+    "published": N_("published"),
+    "retired": N_("retired"),
+    "archived": N_("archived"),
+    "active": N_("active"),
+    "revoked": N_("revoked"),
+    "open": N_("open"),
+    "closed": N_("closed"),
+    "scheduled": N_("scheduled"),
+    "in_progress": N_("in progress"),
+    "paused": N_("paused"),
+    "submitted": N_("submitted"),
+    "expired": N_("expired"),
+    "terminated": N_("terminated"),
+    "cancelled": N_("cancelled"),
+    "scoring": N_("scoring"),
+    "scored": N_("scored"),
+    "released": N_("released"),
+    "withheld": N_("withheld"),
+    "invalidated": N_("invalidated"),
+    "imported": N_("imported"),
+    "new_version": N_("new version"),
+    "rejected": N_("rejected"),
+    "not_imported": N_("not imported"),
+    "unchanged": N_("unchanged"),
+    "pass": N_("pass"),
+    "fail": N_("fail"),
+    "failed": N_("failed"),
+    "trained": N_("trained"),
+    "training": N_("training"),
+}
+
+
+def status_label(value: object) -> str:
+    """A state as a tag shows it, in the reader's language."""
+    text = str(value)
+    label = STATUS_LABELS.get(text)
+    return i18n.gettext(label) if label is not None else text.replace("_", " ")
+
+
+templates.globals["status_label"] = status_label
+
+#: Interaction types as the console names them in running text (lower case).
+INTERACTION_NAMES: Final[Mapping[str, str]] = {
+    "choice": N_("choice"),
+    "text_entry": N_("text entry"),
+    "numeric_entry": N_("numeric entry"),
+    "inline_choice": N_("inline choice"),
+    "order": N_("order"),
+    "match": N_("match"),
+    "associate": N_("associate"),
+    "gap_match": N_("gap match"),
+    "hottext": N_("hot text"),
+    "hotspot": N_("hotspot"),
+    "select_point": N_("select point"),
+    "extended_text": N_("extended text"),
+    "upload": N_("upload"),
+    "slider": N_("slider"),
+    "graphic_gap_match": N_("graphic gap match"),
+    "graphic_order": N_("graphic order"),
+    "graphic_associate": N_("graphic associate"),
+    "end_attempt": N_("end attempt"),
+    "media": N_("media"),
+    "drawing": N_("drawing"),
+    "position_object": N_("position object"),
+}
+
+
+def interaction_label(value: object) -> str:
+    """An interaction type in running text, in the reader's language."""
+    text = str(value)
+    name = INTERACTION_NAMES.get(text)
+    return i18n.gettext(name) if name is not None else text.replace("_", " ")
+
+
+templates.filters["interaction_label"] = interaction_label
+
+#: Staff roles as the console names them.
+ROLE_LABELS: Final[Mapping[str, str]] = {
+    "admin": N_("admin"),
+    "author": N_("author"),
+    "proctor": N_("proctor"),
+    "rater": N_("rater"),
+    "candidate": N_("candidate"),
+}
+
+
+def role_label(value: object) -> str:
+    """A role in the reader's language."""
+    text = str(value)
+    label = ROLE_LABELS.get(text)
+    return i18n.gettext(label) if label is not None else text
+
+
+templates.filters["role_label"] = role_label
 
 
 @dataclass(frozen=True)
 class NavEntry:
+    """A section of the console. ``label`` and ``group`` are English, marked for the
+    catalogue; the layout shows them through ``_()`` in the reader's language."""
+
     label: str
     href: str
     roles: frozenset[str]
@@ -57,23 +166,40 @@ class NavGroup:
 #: The console's sections, shown to whoever holds one of their roles (the API decides what
 #: each may really do; a link is only a way there).
 NAVIGATION: Final = (
-    NavEntry("Item bank", f"{CONSOLE}/banks", frozenset({"admin", "author"}), "Content"),
-    NavEntry("Assessments", f"{CONSOLE}/assessments", frozenset({"admin", "author"}), "Content"),
+    NavEntry(N_("Item bank"), f"{CONSOLE}/banks", frozenset({"admin", "author"}), N_("Content")),
     NavEntry(
-        "Administrations", f"{CONSOLE}/administrations", frozenset({"admin", "proctor"}), "Delivery"
+        N_("Assessments"), f"{CONSOLE}/assessments", frozenset({"admin", "author"}), N_("Content")
     ),
-    NavEntry("Integrity", f"{CONSOLE}/integrity", frozenset({"admin", "proctor"}), "Delivery"),
-    NavEntry("Rating", f"{CONSOLE}/rating", frozenset({"rater", "admin"}), "Scoring"),
-    NavEntry("Automated scoring", f"{CONSOLE}/autoscore", frozenset({"admin"}), "Scoring"),
-    NavEntry("Results", f"{CONSOLE}/results", frozenset({"admin"}), "Scoring"),
-    NavEntry("Reports", f"{CONSOLE}/reports", frozenset({"admin"}), "Analysis"),
     NavEntry(
-        "Psychometrics", f"{CONSOLE}/psychometrics", frozenset({"admin", "author"}), "Analysis"
+        N_("Administrations"),
+        f"{CONSOLE}/administrations",
+        frozenset({"admin", "proctor"}),
+        N_("Delivery"),
     ),
-    NavEntry("Organization", f"{CONSOLE}/organization", frozenset({"admin"}), "Organization"),
-    NavEntry("Integrations", f"{CONSOLE}/integrations", frozenset({"admin"}), "Organization"),
-    NavEntry("Audit log", f"{CONSOLE}/audit", frozenset({"admin"}), "Organization"),
+    NavEntry(
+        N_("Integrity"), f"{CONSOLE}/integrity", frozenset({"admin", "proctor"}), N_("Delivery")
+    ),
+    NavEntry(N_("Rating"), f"{CONSOLE}/rating", frozenset({"rater", "admin"}), N_("Scoring")),
+    NavEntry(N_("Automated scoring"), f"{CONSOLE}/autoscore", frozenset({"admin"}), N_("Scoring")),
+    NavEntry(N_("Results"), f"{CONSOLE}/results", frozenset({"admin"}), N_("Scoring")),
+    NavEntry(N_("Reports"), f"{CONSOLE}/reports", frozenset({"admin"}), N_("Analysis")),
+    NavEntry(
+        N_("Psychometrics"),
+        f"{CONSOLE}/psychometrics",
+        frozenset({"admin", "author"}),
+        N_("Analysis"),
+    ),
+    NavEntry(
+        N_("Organization"), f"{CONSOLE}/organization", frozenset({"admin"}), N_("Organization")
+    ),
+    NavEntry(
+        N_("Integrations"), f"{CONSOLE}/integrations", frozenset({"admin"}), N_("Organization")
+    ),
+    NavEntry(N_("Audit log"), f"{CONSOLE}/audit", frozenset({"admin"}), N_("Organization")),
 )
+
+#: The catalogues the console's browser modules look sentences up in (every console area).
+CLIENT_AREAS: Final = ("console", "console-delivery", "console-scoring", "console-analysis")
 
 
 class SignInNeeded(Exception):
@@ -152,13 +278,45 @@ def _here(request: Request) -> str:
     return request.url.path + (f"?{query}" if query else "")
 
 
+def _back_to(request: Request) -> str:
+    """Where the language switcher brings the reader back to: this page, or for the answer
+    to a form post, the page the form was on."""
+    if request.method == "GET":
+        return _here(request)
+    referer = request.headers.get("referer", "")
+    base = str(request.base_url)[:-1]
+    if referer.startswith(base + CONSOLE):
+        return referer.removeprefix(base)
+    return CONSOLE
+
+
 async def _signed_in(request: Request, api: Gateway, *, next_url: str) -> Staff:
     if not api.signed_in:
         raise SignInNeeded(next_url)
     reply = await api.get("/api/v1/auth/me")
     if reply.status == 401:
         raise SignInNeeded(next_url)
-    return Staff(request, api, expect(reply))
+    who = Staff(request, api, expect(reply))
+    use_staff_language(request, who)
+    return who
+
+
+def use_staff_language(request: Request, who: Staff) -> None:
+    """The console speaks the reader's own language (their account's, which the switcher
+    saves), in whatever browser they sign in from; without one, the language chosen in
+    this browser (the switcher's cookie); else their organization's default language, when
+    it has one the product speaks; else the browser's (``Accept-Language``), as the
+    middleware chose."""
+    own = who.me.get("locale")
+    if isinstance(own, str) and i18n.is_supported(own):
+        i18n.set_locale(own)
+        return
+    if i18n.cookie_choice(request.headers.get("cookie")) is not None:
+        return
+    org = who.me.get("organization")
+    default = org.get("default_locale") if isinstance(org, Mapping) else None
+    if isinstance(default, str) and i18n.is_supported(default):
+        i18n.set_locale(default)
 
 
 async def staff(request: Request) -> Staff:
@@ -216,7 +374,11 @@ class Form:
                 ),
                 None,
             )
-            item = (owner, f.reason) if owner is not None else (None, f"{bare}: {f.reason}")
+            item = (
+                (owner, f.reason)
+                if owner is not None
+                else (None, i18n.gettext("%(field)s: %(reason)s", field=bare, reason=f.reason))
+            )
             if item not in items:
                 items.append(item)
         if not items or not self.problem.fields:
@@ -249,6 +411,7 @@ def render(
     """A page of the console: ``template`` in the layout, with the strict CSP and
     ``no-store`` (pages show live, tenant-private data)."""
     flash = request.cookies.get(FLASH_COOKIE)
+    locale = i18n.current()
     html = templates.get_template(template).render(
         request=request,
         path=request.url.path,
@@ -256,12 +419,34 @@ def render(
         nav=nav_groups(staff.roles) if staff else [],
         csrf_token=staff.api.csrf_token if staff else "",
         flash=unquote(flash) if flash else None,
+        languages=switcher_languages(),
+        here=_back_to(request),
+        messages_json=client_messages(locale),
         **context,
     )
     response = HTMLResponse(html, status_code=status, headers=page_headers())
     if flash:
         response.delete_cookie(FLASH_COOKIE, path=CONSOLE)
     return response
+
+
+def switcher_languages() -> list[i18n.Language]:
+    """The languages the switcher offers: the real ones, each named in itself (the
+    pseudo-locales are chosen by setting the cookie, for tests and translators; one in
+    force is listed too, so the switcher shows what the page is in)."""
+    current = i18n.current_language()
+    return [lang for lang in i18n.LANGUAGES.values() if not lang.pseudo or lang == current]
+
+
+def client_messages(locale: str) -> Markup:
+    """The console's catalogue in ``locale`` as JSON for the page's data block, escaped
+    so that nothing in a message can close the ``<script>`` element it sits in."""
+    text = json.dumps(i18n.client_catalogue(locale, CLIENT_AREAS), ensure_ascii=False)
+    for raw, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
+        text = text.replace(raw, escaped)
+    text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    # Safe: JSON whose <, > and & are escapes, so it cannot end its element.
+    return Markup(text)  # noqa: S704
 
 
 def page_headers() -> dict[str, str]:

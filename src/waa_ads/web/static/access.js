@@ -5,6 +5,7 @@
 // shows what it opens, and starts the test only when the candidate asks (welcome.js).
 
 import { lookupCode, serverAnswers } from "./api.js";
+import { formatNumber, t } from "./i18n.js";
 import { OFFLINE, problemMessage } from "./messages.js";
 import { $ } from "./store.js";
 import { stopTimers } from "./timer.js";
@@ -18,7 +19,10 @@ async function systemCheck() {
   const add = (label, ok, detail) => {
     const li = document.createElement("li");
     li.className = ok ? "ok" : "problem";
-    li.textContent = `${ok ? "OK" : "Problem"}: ${label}${detail ? ` (${detail})` : ""}`;
+    const verdict = ok ? t("OK") : t("Problem");
+    li.textContent = detail
+      ? t("{state}: {check} ({detail})", { state: verdict, check: label, detail })
+      : t("{state}: {check}", { state: verdict, check: label });
     list.append(li);
   };
   let storage = false;
@@ -27,15 +31,15 @@ async function systemCheck() {
     localStorage.removeItem("waa-player:probe");
     storage = true;
   } catch { /* private mode or storage disabled */ }
-  add("answers can be kept on this device while offline", storage, storage ? "" : "turn on site storage");
-  add("this browser supports the test", typeof fetch === "function" && "HTMLDialogElement" in window && !!window.CSS?.escape);
-  add("you are connected", navigator.onLine);
+  add(t("answers can be kept on this device while offline"), storage, storage ? "" : t("turn on site storage"));
+  add(t("this browser supports the test"), typeof fetch === "function" && "HTMLDialogElement" in window && !!window.CSS?.escape);
+  add(t("you are connected"), navigator.onLine);
   const started = performance.now();
   try {
     const ok = await serverAnswers();
-    add("the test server answers", ok, `${Math.round(performance.now() - started)} ms`);
+    add(t("the test server answers"), ok, t("{duration} ms", { duration: formatNumber(Math.round(performance.now() - started)) }));
   } catch {
-    add("the test server answers", false, "check your network");
+    add(t("the test server answers"), false, t("check your network"));
   }
 }
 
@@ -47,7 +51,7 @@ export function showAccess(message = "") {
   stopTimers();
   renderHeader(null);
   $("access-error").textContent = message;
-  showScreen("screen-access", "Sign in to your test");
+  showScreen("screen-access", t("Sign in to your test"));
   systemCheck();
 }
 
@@ -59,7 +63,7 @@ async function signIn(event) {
   const code = field.value.trim();
   const error = $("access-error");
   if (code.length < 8) {
-    error.textContent = "Enter the access code you were given.";
+    error.textContent = t("Enter the access code you were given.");
     field.focus();
     return;
   }
@@ -69,7 +73,7 @@ async function signIn(event) {
     const reply = await lookupCode(code);
     if (!reply.ok) {
       error.textContent = reply.problem.status === 404
-        ? "This access code is not valid. Check it and try again."
+        ? t("This access code is not valid. Check it and try again.")
         : problemMessage(reply.problem, "start");
       field.focus();
       return;

@@ -8,6 +8,7 @@
 //
 // A network failure rejects the returned promise; callers decide what to tell the candidate.
 
+import { locale } from "./i18n.js";
 import { state } from "./store.js";
 
 /** @typedef {import("./types.js").Attempt} Attempt */
@@ -31,7 +32,8 @@ const ATTEMPTS = "/api/v1/attempts";
 export function request(path, init = {}) {
   const headers = new Headers(init.headers ?? {});
   if (state.session) headers.set("X-Attempt-Token", state.session.credential);
-  headers.set("Accept", "application/json");
+  headers.set("Accept", "application/json"); // i18n: not shown
+  headers.set("Accept-Language", locale);
   return fetch(path, { ...init, headers, credentials: "omit", cache: "no-store" });
 }
 
@@ -110,7 +112,7 @@ export async function lookupCode(accessCode) {
   return reply(
     await fetch(`${ATTEMPTS}/lookup`, {
       method: "POST",
-      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      headers: { "Content-Type": "application/json", Accept: "application/json", "Accept-Language": locale },
       body: JSON.stringify({ access_code: accessCode }),
       credentials: "omit",
       cache: "no-store",
@@ -128,7 +130,7 @@ export async function lookupCode(accessCode) {
 export async function fetchScorecard(accessCode, attemptId) {
   return fetch("/api/v1/reports/candidate/scorecard.pdf", {
     method: "POST",
-    headers: { "Content-Type": "application/json", Accept: "application/pdf" },
+    headers: { "Content-Type": "application/json", Accept: "application/pdf", "Accept-Language": locale },
     body: JSON.stringify({ access_code: accessCode, attempt_id: attemptId }),
     credentials: "omit",
     cache: "no-store",
@@ -144,7 +146,7 @@ export async function startAttempt(accessCode) {
   return reply(
     await fetch(ATTEMPTS, {
       method: "POST",
-      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      headers: { "Content-Type": "application/json", Accept: "application/json", "Accept-Language": locale },
       body: JSON.stringify({ access_code: accessCode }),
       credentials: "omit",
     }),
@@ -257,4 +259,21 @@ export function postEvents(attemptId, events) {
     headers: { "Content-Type": "application/json" },
     body: JSON.stringify({ events }),
   });
+}
+
+/**
+ * Deliver the attempt in another of the languages it offers (`locales`); 409
+ * `locale-not-offered` otherwise.
+ * @param {string} attemptId
+ * @param {string} code
+ * @returns {Promise<Reply<unknown>>}
+ */
+export async function putLocale(attemptId, code) {
+  return reply(
+    await request(`${attempt(attemptId)}/locale`, {
+      method: "PUT",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ locale: code }),
+    }),
+  );
 }

@@ -3,6 +3,8 @@
 // onto its area of the picture, or onto the area's select, with pointer events; a label
 // that may be used once leaves the area it was on.
 
+import { t } from "./i18n.js";
+
 import { selects } from "./interaction-controls.js";
 import { THRESHOLD, areaAt, setSelect } from "./area-stage.js";
 
@@ -44,7 +46,7 @@ function place(stage, description, area, choice) {
     }
   }
   setSelect(target, choice);
-  stage.status.textContent = `${option?.label ?? choice} put on ${area.label}.`;
+  stage.status.textContent = t("{label} put on {area}.", { label: option?.label ?? choice, area: area.label });
 }
 
 /**

@@ -2,6 +2,8 @@
 // Graphic associate on the picture: dragging from one area to another (or clicking one,
 // then the other) joins them in the first empty pair of selects; a line shows each pair.
 
+import { t } from "./i18n.js";
+
 import { selects } from "./interaction-controls.js";
 import { SVG, THRESHOLD, areaAt, centre, pictureCoordinates, setSelect } from "./area-stage.js";
 
@@ -53,20 +55,20 @@ export function showPairs(stage) {
 function join(stage, a, b) {
   if (a === b) return;
   const rows = pairRows(stage.el);
-  const joined = rows.some(([s, t]) => (s.value === a.identifier && t.value === b.identifier)
-    || (s.value === b.identifier && t.value === a.identifier));
+  const joined = rows.some(([s, e]) => (s.value === a.identifier && e.value === b.identifier)
+    || (s.value === b.identifier && e.value === a.identifier));
   if (joined) {
-    stage.status.textContent = `${a.label} and ${b.label} are joined already.`;
+    stage.status.textContent = t("{first} and {second} are joined already.", { first: a.label, second: b.label });
     return;
   }
-  const free = rows.find(([s, t]) => s.value === "" && t.value === "");
+  const free = rows.find(([s, e]) => s.value === "" && e.value === "");
   if (!free) {
-    stage.status.textContent = "Every pair is used. Empty a pair below to join other areas.";
+    stage.status.textContent = t("Every pair is used. Empty a pair below to join other areas.");
     return;
   }
   free[0].value = a.identifier;
   setSelect(free[1], b.identifier);
-  stage.status.textContent = `${a.label} joined to ${b.label}.`;
+  stage.status.textContent = t("{first} joined to {second}.", { first: a.label, second: b.label });
 }
 
 /**
@@ -124,7 +126,7 @@ export function associateByPointer(stage) {
         join(stage, first, from);
       } else {
         pick(picked === from ? null : from);
-        if (picked) stage.status.textContent = `${from.label} picked. Click the area to join it to.`;
+        if (picked) stage.status.textContent = t("{area} picked. Click the area to join it to.", { area: from.label });
       }
     };
     stage.box.addEventListener("pointermove", onMove);

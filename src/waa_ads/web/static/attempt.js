@@ -8,12 +8,15 @@ import { showAccess } from "./access.js";
 import { startCamera } from "./camera.js";
 import { isBreak, renderBreakButton, showPause } from "./breaks.js";
 import { endingOf, showDone } from "./finish.js";
+import { t } from "./i18n.js";
 import { EventBatcher } from "./integrity.js";
+import { followLocale, renderLanguageSwitcher } from "./language.js";
+import { feedbackOnScreen, isClosed, rememberFeedback } from "./feedback.js";
 import { followAttempt, stopFollowing } from "./live.js";
 import { problemMessage } from "./messages.js";
 import { commitText, lockItem, renderPaused, showItem } from "./item.js";
 import { goTo } from "./navigation.js";
-import { $, changed, forgetSession, leaveItem, session, state, view } from "./store.js";
+import { $, changed, currentItem, forgetSession, leaveItem, session, state, view } from "./store.js";
 import { SaveQueue } from "./sync.js";
 import { later, startTimers, syncClock } from "./timer.js";
 import { announce, focusHeading, itemMessage, renderHeader, renderSaveState, showScreen } from "./ui.js";
@@ -42,14 +45,19 @@ export async function openAttempt() {
   } catch (error) {
     showAccess(error instanceof ProblemError
       ? problemMessage(error.problem, "open")
-      : "The test server cannot be reached. Your answers are kept on this device; try again when you are back online.");
+      : t("The test server cannot be reached. Your answers are kept on this device; try again when you are back online."));
     return;
   }
   if (read === null) {
     forgetSession();
-    showAccess("Your session has ended. Enter your access code again to continue; answers not yet saved are kept on this device.");
+    showAccess(t("Your session has ended. Enter your access code again to continue; answers not yet saved are kept on this device."));
     return;
   }
+  // The page and the attempt in one language: the candidate's choice where the attempt
+  // offers it, else the attempt's (the page reloads in it, answers sent first).
+  const language = await followLocale(read);
+  if (language === "reload") return;
+  if (language === "reread") { await openAttempt(); return; }
   state.view = read;
   for (const item of read.items) {
     if (item.response) {
@@ -84,9 +92,12 @@ export async function openAttempt() {
   }
   const current = read.items.findIndex((i) => i.position === read.current_position);
   state.index = current >= 0 ? current : 0;
-  showScreen("screen-test", "Test");
+  showScreen("screen-test", t("Test"));
+  renderLanguageSwitcher(read);
   renderPaused();
-  showItem(state.index, { focus: false });
+  // The feedback on the question just left, if it was on screen (a reload keeps it).
+  const reading = feedbackOnScreen(read);
+  showItem(reading >= 0 ? reading : state.index, { focus: false });
   if (read.attempt.paused) watchPause();
   state.queue.flush();
   // Webcam stills when the test's integrity policy asks for them (asked first, once).
@@ -110,14 +121,14 @@ function watchPause() {
 function onRefused(kind, problem = null) {
   if (kind === "credential") {
     forgetSession();
-    showAccess("Please enter your access code again. Answers not yet saved are kept on this device and will be sent.");
+    showAccess(t("Please enter your access code again. Answers not yet saved are kept on this device and will be sent."));
   } else if (kind === "late") {
-    announce("The time for this test is over.");
+    announce(t("The time for this test is over."));
     refresh();
   } else if (kind === "paused") {
     refresh();
   } else {
-    itemMessage(problem ? problemMessage(problem, "save") : "An answer could not be saved.");
+    itemMessage(problem ? problemMessage(problem, "save") : t("An answer could not be saved."));
   }
 }
 
@@ -129,6 +140,11 @@ export async function refresh() {
   if (read === null) { onRefused("credential"); return; }
   const shown = state.view;
   if (!shown) return;
+  if (LIVE.has(read.attempt.state) && read.locale !== shown.locale) {
+    const language = await followLocale(read);
+    if (language === "reload") return;
+    if (language === "reread") { await openAttempt(); return; }
+  }
   const wasPaused = shown.attempt.paused;
   shown.attempt = read.attempt;
   shown.remaining_s = read.remaining_s;
@@ -155,7 +171,7 @@ export async function refresh() {
 export async function timeUp() {
   if (state.timeUp) return;
   state.timeUp = true;
-  announce("Time is up. Your last answers are being saved.");
+  announce(t("Time is up. Your last answers are being saved."));
   lockItem(true);
   commitText();
   await state.queue?.flush();
@@ -178,6 +194,12 @@ export async function next() {
     goTo(state.index + 1);
     return;
   }
+  const shownItem = currentItem();
+  if (isClosed(shownItem) && state.index < view().items.length - 1) {
+    rememberFeedback(null);
+    goTo(state.index + 1); // moved on already: its feedback was on screen
+    return;
+  }
   if (advancing) return;
   advancing = true;
   try {
@@ -189,8 +211,11 @@ export async function next() {
       return;
     }
     leaveItem();
+    // With feedback after each item, the question just left comes back read-only with
+    // its feedback (openAttempt shows it when it has some); Next then goes on.
+    rememberFeedback(shownItem?.ref);
     await openAttempt();
-    focusHeading("item-heading");
+    if (!state.ended) focusHeading(isClosed(currentItem()) ? "item-feedback-heading" : "item-heading");
   } finally {
     advancing = false;
   }

@@ -10,9 +10,11 @@
 // `max_break_s` ends by itself on the server, which the next read shows.
 
 import { endBreak, takeBreak } from "./api.js";
+import { nt, t } from "./i18n.js";
 import { commitText } from "./item.js";
 import { OFFLINE, problemMessage } from "./messages.js";
 import { $, leaveItem, session, state, view } from "./store.js";
+import { duration } from "./results.js";
 import { renderTimer } from "./timer.js";
 import { focusHeading, showScreen } from "./ui.js";
 
@@ -42,22 +44,16 @@ export function renderBreakButton() {
   $("break-button").hidden = !breakOffered();
 }
 
-/** @param {number} seconds */
-const minutes = (seconds) => {
-  const m = Math.round(seconds / 60);
-  return `${m} minute${m === 1 ? "" : "s"}`;
-};
-
 function askBreak() {
   const breaks = view().breaks;
   const words = [];
   if (typeof breaks?.remaining === "number") {
-    words.push(`You can take ${breaks.remaining} more break${breaks.remaining === 1 ? "" : "s"}.`);
+    words.push(nt("You can take {count} more break.", "You can take {count} more breaks.", breaks.remaining, { count: breaks.remaining }));
   }
-  if (breaks?.count_against_time === true) words.push("The clock keeps running during the break.");
-  if (breaks?.count_against_time === false) words.push("The clock stops during the break.");
-  if (typeof breaks?.max_break_s === "number") words.push(`A break may last up to ${minutes(breaks.max_break_s)}.`);
-  words.push("Your questions are hidden until you come back; your answers so far are saved.");
+  if (breaks?.count_against_time === true) words.push(t("The clock keeps running during the break."));
+  if (breaks?.count_against_time === false) words.push(t("The clock stops during the break."));
+  if (typeof breaks?.max_break_s === "number") words.push(t("A break may last up to {duration}.", { duration: duration(breaks.max_break_s) }));
+  words.push(t("Your questions are hidden until you come back; your answers so far are saved."));
   $("break-dialog-text").textContent = words.join(" ");
   $("break-dialog-error").textContent = "";
   dialog().showModal();
@@ -94,20 +90,21 @@ export function showPause() {
   const shown = view();
   const onBreak = isBreak(shown.attempt);
   const counted = shown.attempt.pause_kind === "break_counted";
-  $("pause-heading").textContent = onBreak ? "You are on a break" : "Your test is paused";
+  $("pause-heading").textContent = onBreak ? t("You are on a break") : t("Your test is paused");
   const words = onBreak
     ? [counted
-        ? "The clock keeps running during this break: the time left is shown at the top of the page."
-        : "The clock is stopped until you come back."]
-    : ["Your test supervisor has paused the test. The clock is stopped.",
-       "Please wait: the test continues here as soon as it is resumed."];
+        ? t("The clock keeps running during this break: the time left is shown at the top of the page.")
+        : t("The clock is stopped until you come back.")]
+    : [t("Your test supervisor has paused the test. The clock is stopped."),
+       t("Please wait: the test continues here as soon as it is resumed.")];
   const max = shown.breaks?.max_break_s;
-  if (onBreak && typeof max === "number") words.push(`A break may last up to ${minutes(max)}.`);
-  if (onBreak) words.push("Your questions are hidden during the break, and your answers are saved. Press Resume the test when you are ready.");
+  if (onBreak && typeof max === "number") words.push(t("A break may last up to {duration}.", { duration: duration(max) }));
+  const resumeButton = t("Resume the test");
+  if (onBreak) words.push(t("Your questions are hidden during the break, and your answers are saved. Press {resume} when you are ready.", { resume: resumeButton }));
   $("pause-message").textContent = words.join(" ");
   $("pause-error").textContent = "";
   $("pause-resume").hidden = !onBreak;
-  showScreen("screen-pause", onBreak ? "Break" : "Test paused");
+  showScreen("screen-pause", onBreak ? t("Break") : t("Test paused"));
   renderTimer();
   focusHeading("pause-heading");
 }

@@ -8,6 +8,7 @@
 // `POST .../camera`; the policy decides whether the test goes on or waits for a proctor.
 
 import { request } from "./api.js";
+import { t } from "./i18n.js";
 import { $, state } from "./store.js";
 
 /**
@@ -60,8 +61,8 @@ async function answer(attemptId, consent) {
 function ask(camera) {
   $("camera-text").textContent = camera.consent_text ?? "";
   $("camera-consequence").textContent = camera.without_camera === "proctor"
-    ? "Without the camera the test waits until a proctor lets you continue."
-    : "You may take the test without the camera; the people who review it will see that you did.";
+    ? t("Without the camera the test waits until a proctor lets you continue.")
+    : t("You may take the test without the camera; the people who review it will see that you did.");
   return new Promise((resolve) => {
     const allow = $("camera-allow", HTMLButtonElement);
     const deny = $("camera-deny", HTMLButtonElement);

@@ -6,6 +6,8 @@
 // usual change event, so the answer is read and saved as if chosen from the list. An option
 // that may be used once leaves the select it was in when it is dropped somewhere else.
 
+import { t } from "./i18n.js";
+
 /** @typedef {import("./types.js").InteractionDescription} InteractionDescription */
 
 /** A pointer must move this far (CSS pixels) before a press becomes a drag. */
@@ -132,8 +134,8 @@ export function dragToSelects(el, description) {
   const hint = document.createElement("p");
   hint.className = "waa-dnd-hint";
   hint.textContent = description.type === "gap_match"
-    ? "Drag a word into a gap, or choose it from the gap's list."
-    : "Drag an item onto a box of a pair, or choose it from the box's list.";
+    ? t("Drag a word into a gap, or choose it from the gap's list.")
+    : t("Drag an item onto a box of a pair, or choose it from the box's list.");
   list.before(hint);
   markPlaced(el, chips);
   el.addEventListener("change", () => markPlaced(el, chips));

@@ -7,9 +7,11 @@
 
 import { lookupCode, submitAttempt } from "./api.js";
 import { stopCamera } from "./camera.js";
+import { formatNumber, nt, t } from "./i18n.js";
 import { commitText } from "./item.js";
 import { problemMessage } from "./messages.js";
 import { itemStatus } from "./navigation.js";
+import { showTestFeedback } from "./feedback.js";
 import { feedbackSection, resultList } from "./results.js";
 import { scorecardDownload } from "./scorecard.js";
 import { $, session, state, view } from "./store.js";
@@ -25,10 +27,10 @@ const POLL_MS = 30_000;
 
 /** @type {Record<string, string>} */
 const ENDINGS = {
-  submitted: "Your answers were submitted.",
-  expired: "Time is up. The answers you saved were submitted for you.",
-  terminated: "Your test was ended by the proctor.",
-  invalidated: "This attempt was invalidated.",
+  submitted: t("Your answers were submitted."),
+  expired: t("Time is up. The answers you saved were submitted for you."),
+  terminated: t("Your test was ended by the proctor."),
+  invalidated: t("This attempt was invalidated."),
 };
 
 const dialog = () => $("confirm-dialog", HTMLDialogElement);
@@ -47,10 +49,15 @@ export function askSubmit() {
   const items = view().items;
   const answered = items.filter((i) => itemStatus(i).answered).length;
   const flagged = items.filter((i) => itemStatus(i).flagged).length;
-  confirmText().textContent =
-    `You answered ${answered} of ${items.length} questions` +
-    (flagged ? ` and ${flagged} ${flagged === 1 ? "is" : "are"} flagged for review` : "") +
-    ". After submitting you cannot change your answers.";
+  const counts = { answered: formatNumber(answered), total: formatNumber(items.length), flagged: formatNumber(flagged) };
+  const done = flagged
+    ? nt(
+      "You answered {answered} of {total} questions and {flagged} is flagged for review.",
+      "You answered {answered} of {total} questions and {flagged} are flagged for review.",
+      flagged, counts)
+    : nt("You answered {answered} of {total} question.", "You answered {answered} of {total} questions.", items.length, counts);
+  const final = t("After submitting you cannot change your answers.");
+  confirmText().textContent = `${done} ${final}`;
   dialog().showModal();
 }
 
@@ -62,7 +69,10 @@ async function submit() {
     const waiting = state.queue?.queue.length ?? 0;
     if (waiting) {
       confirmText().textContent =
-        `${waiting} answer${waiting === 1 ? " is" : "s are"} not saved yet because the connection is down. Submit again when you are back online.`;
+        nt(
+          "{count} answer is not saved yet because the connection is down. Submit again when you are back online.",
+          "{count} answers are not saved yet because the connection is down. Submit again when you are back online.",
+          waiting, { count: formatNumber(waiting) });
       return;
     }
     const reply = await submitAttempt(session().attemptId);
@@ -73,7 +83,7 @@ async function submit() {
     dialog().close();
     await showDone(endingOf(reply.body));
   } catch {
-    confirmText().textContent = "The server cannot be reached. Submit again when you are back online.";
+    confirmText().textContent = t("The server cannot be reached. Submit again when you are back online.");
   } finally {
     button.disabled = false;
   }
@@ -89,17 +99,18 @@ export async function showDone(ending) {
   // (Its timers include the result's next check, which must go on.)
   const shown = state.ended && !$("screen-done").hidden;
   state.ended = true;
-  $("done-message").textContent = ENDINGS[ending] ?? "Your test is finished.";
+  $("done-message").textContent = ENDINGS[ending] ?? t("Your test is finished.");
   if (shown) return;
   stopCamera();
   stopTimers();
   state.queue?.flush();
   state.events?.flush();
-  showScreen("screen-done", "Test finished");
+  showScreen("screen-done", t("Test finished"));
   focusHeading("done-heading");
   $("done-error").textContent = "";
   $("result").replaceChildren();
   delete $("result").dataset.released;
+  void showTestFeedback();
   let checks = 0;
   const poll = async () => {
     if (!state.ended || $("screen-done").hidden) return;
@@ -122,20 +133,21 @@ async function loadResult() {
     $("result-refresh").hidden = false;
     return false;
   };
-  if (!accessCode) return say("Your result is not shown here. Enter your access code again later to see it once it is published.");
+  const button = t("Check for my result");
+  if (!accessCode) return say(t("Your result is not shown here. Enter your access code again later to see it once it is published."));
   let reply;
   try {
     reply = await lookupCode(accessCode);
   } catch {
-    return say("Your result cannot be checked while you are offline. It is checked again when you press Check for my result.");
+    return say(t("Your result cannot be checked while you are offline. It is checked again when you press {button}.", { button }));
   }
   const attempt = reply.ok ? reply.body.attempts.find((a) => a.id === attemptId) : undefined;
   if (!attempt?.result_released || !attempt.result) {
-    return say("Your result is not released yet: it will be published later. This page checks every 30 seconds, or press Check for my result. You can also come back later and enter your access code to see it.");
+    return say(t("Your result is not released yet: it will be published later. This page checks every {seconds} seconds, or press {button}. You can also come back later and enter your access code to see it.", { seconds: formatNumber(POLL_MS / 1000), button }));
   }
   const heading = document.createElement("h2");
-  heading.textContent = "Your result";
-  const feedback = feedbackSection(attempt.result, 3, "Feedback on your answers");
+  heading.textContent = t("Your result");
+  const feedback = feedbackSection(attempt.result, 3, t("Feedback on your answers"));
   box.replaceChildren(
     heading,
     resultList(attempt.result),

@@ -13,6 +13,7 @@
 // Every change goes through the selects and their usual change event, so reading and
 // saving work as for any select.
 
+import { formatNumber, t } from "./i18n.js";
 import { selects } from "./interaction-controls.js";
 import { dragOntoAreas, showPlaced } from "./area-labels.js";
 import { associateByPointer, showPairs } from "./area-pairs.js";
@@ -31,7 +32,7 @@ function showOrder(stage) {
   for (const area of stage.areas) {
     const select = selects(stage.el, `select[data-choice="${CSS.escape(area.identifier)}"]`)[0];
     const position = select?.value ?? "";
-    area.mark.textContent = position;
+    area.mark.textContent = position === "" ? "" : formatNumber(Number(position));
     area.mark.classList.toggle("set", position !== "");
   }
 }
@@ -52,17 +53,17 @@ function clickOrder(stage, area) {
       if (other !== select && other.value !== "" && Number(other.value) > taken) other.value = String(Number(other.value) - 1);
     }
     setSelect(select, "");
-    stage.status.textContent = `${area.label} taken out of the order.`;
+    stage.status.textContent = t("{area} taken out of the order.", { area: area.label });
     return;
   }
   const used = all.map((s) => Number(s.value)).filter((n) => n > 0);
   const next = used.length ? Math.max(...used) + 1 : 1;
   if (next > positions) {
-    stage.status.textContent = `All ${positions} positions are given. Click an area to take it out first.`;
+    stage.status.textContent = t("All {count} positions are given. Click an area to take it out first.", { count: formatNumber(positions) });
     return;
   }
   setSelect(select, String(next));
-  stage.status.textContent = `${area.label} is number ${next}.`;
+  stage.status.textContent = t("{area} is number {number}.", { area: area.label, number: formatNumber(next) });
 }
 
 // --- wiring ----------------------------------------------------------------------------------
@@ -77,7 +78,7 @@ export function pictureAreas(el, description) {
   const stage = stageFor(el, description, areas);
   if (!stage) return;
   if (description.type === "graphic_order") {
-    hint(stage, "Click the places on the picture in order (click one again to take it out), or give each its number in the list below.");
+    hint(stage, t("Click the places on the picture in order (click one again to take it out), or give each its number in the list below."));
     stage.box.addEventListener("click", (event) => {
       const area = areaAt(stage, event);
       if (area) clickOrder(stage, area);
@@ -85,7 +86,7 @@ export function pictureAreas(el, description) {
     el.addEventListener("change", () => showOrder(stage));
     showOrder(stage);
   } else if (description.type === "graphic_associate") {
-    hint(stage, "Drag from one place on the picture to another to join them (or click one, then the other), or choose the pairs in the lists below.");
+    hint(stage, t("Drag from one place on the picture to another to join them (or click one, then the other), or choose the pairs in the lists below."));
     associateByPointer(stage);
     el.addEventListener("change", () => showPairs(stage));
     showPairs(stage);
@@ -93,7 +94,7 @@ export function pictureAreas(el, description) {
     const chips = /** @type {HTMLElement[]} */ (Array.from(el.querySelectorAll("ul > li[data-choice]")));
     chips[0]?.parentElement?.classList.add("waa-chips");
     const labels = new Map((description.options ?? []).map((o) => [o.identifier, o.label ?? o.identifier]));
-    hint(stage, "Drag each label onto its place on the picture, or choose it in the place's list below.");
+    hint(stage, t("Drag each label onto its place on the picture, or choose it in the place's list below."));
     dragOntoAreas(stage, description, chips);
     el.addEventListener("change", () => showPlaced(stage, labels, chips));
     showPlaced(stage, labels, chips);

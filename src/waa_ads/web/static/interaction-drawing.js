@@ -9,6 +9,7 @@
 // response itself is the stored file (`read` gives `undefined`).
 
 import { fetchView, uploadResponse } from "./api.js";
+import { formatNumber, t } from "./i18n.js";
 import { problemMessage } from "./messages.js";
 import { changed, session, state } from "./store.js";
 
@@ -70,7 +71,20 @@ function paint(board, withPen = true) {
  * @param {Point} point
  */
 function words(board, [x, y]) {
-  return `${Math.round((x / board.canvas.width) * 100)}% across, ${Math.round((y / board.canvas.height) * 100)}% down`;
+  const share = (/** @type {number} */ n) => formatNumber(n, { style: "percent", maximumFractionDigits: 0 });
+  return t("{across} across, {down} down", { across: share(x / board.canvas.width), down: share(y / board.canvas.height) });
+}
+
+/** The name of the button that sends the drawing. */
+const saveLabel = () => t("Save drawing");
+
+/**
+ * Where the pen is, for the status line.
+ * @param {Board} board
+ */
+function penWords(board) {
+  const where = words(board, board.pen);
+  return board.down ? t("Pen down at {place}.", { place: where }) : t("Pen up at {place}.", { place: where });
 }
 
 /**
@@ -84,7 +98,7 @@ async function save(board, item) {
   const queue = state.queue;
   if (!queue || !board.strokes.length) return;
   if (!navigator.onLine) {
-    board.status.textContent = "You are offline. Your drawing is kept here and is sent when you press Save drawing again.";
+    board.status.textContent = t("You are offline. Your drawing is kept here and is sent when you press {button} again.", { button: saveLabel() });
     return;
   }
   paint(board, false);
@@ -97,12 +111,12 @@ async function save(board, item) {
   }
   paint(board);
   if (!blob) {
-    board.status.textContent = "The drawing could not be saved. Please tell the person in charge.";
+    board.status.textContent = t("The drawing could not be saved. Please tell the person in charge.");
     return;
   }
   const seq = queue.seqOf(item.ref) + 1;
   queue.observe(item.ref, seq);
-  board.status.textContent = "Saving your drawing…";
+  board.status.textContent = t("Saving your drawing…");
   try {
     const { attemptId } = session();
     const file = new File([blob], "drawing.png", { type: "image/png" });
@@ -111,14 +125,14 @@ async function save(board, item) {
       board.status.textContent = problemMessage(reply.problem, "upload");
       return;
     }
-    board.status.textContent = "Your drawing is saved.";
+    board.status.textContent = t("Your drawing is saved.");
     const view = await fetchView(attemptId);
     const stored = view?.items.find((i) => i.ref === item.ref);
     if (stored) item.response = stored.response;
     state.local.delete(item.ref);
     changed();
   } catch {
-    board.status.textContent = "The drawing was not saved because the connection dropped. Press Save drawing to try again.";
+    board.status.textContent = t("The drawing was not saved because the connection dropped. Press {button} to try again.", { button: saveLabel() });
   }
 }
 
@@ -160,7 +174,7 @@ function onKey(board, item, event) {
     event.preventDefault();
     board.down = !board.down;
     if (board.down) board.strokes.push([[...board.pen]]);
-    board.status.textContent = `Pen ${board.down ? "down" : "up"} at ${words(board, board.pen)}.`;
+    board.status.textContent = penWords(board);
     edited(board, item);
     return;
   }
@@ -179,7 +193,7 @@ function onKey(board, item, event) {
   } else {
     paint(board);
   }
-  board.status.textContent = `Pen ${board.down ? "down" : "up"} at ${words(board, board.pen)}.`;
+  board.status.textContent = penWords(board);
 }
 
 /**
@@ -241,12 +255,12 @@ export const drawing = {
     canvas.className = "waa-drawing-canvas";
     canvas.tabIndex = 0;
     canvas.setAttribute("role", "application");
-    canvas.setAttribute("aria-roledescription", "drawing area");
-    canvas.setAttribute("aria-label", `Drawing area over the picture: ${img.alt}`);
+    canvas.setAttribute("aria-roledescription", t("drawing area"));
+    canvas.setAttribute("aria-label", t("Drawing area over the picture: {picture}", { picture: img.alt }));
     const hint = document.createElement("p");
     hint.className = "waa-dnd-hint";
     hint.id = `${el.id}-drawing-hint`;
-    hint.textContent = "Draw on the picture with the mouse, a pen or a finger. With the keyboard: move the pen with the arrow keys (hold Shift for bigger steps) and press Space to put it down or lift it.";
+    hint.textContent = t("Draw on the picture with the mouse, a pen or a finger. With the keyboard: move the pen with the arrow keys (hold Shift for bigger steps) and press Space to put it down or lift it.");
     canvas.setAttribute("aria-describedby", hint.id);
     status.setAttribute("role", "status");
     const key = `waa-player:drawing:${session().attemptId}:${item.ref}`;
@@ -256,15 +270,15 @@ export const drawing = {
     /** @type {Board} */
     const board = { canvas, context, img, strokes, pen: [canvas.width / 2, canvas.height / 2], down: false, status, key, timer: null };
     const name = value && typeof value === "object" && !Array.isArray(value) && typeof value.name === "string" ? value.name : "";
-    status.textContent = name ? "Your drawing is saved." : "Nothing drawn yet.";
+    status.textContent = name ? t("Your drawing is saved.") : t("Nothing drawn yet.");
     img.hidden = true;
     img.after(canvas);
     const tools = document.createElement("div");
     tools.className = "waa-drawing-tools";
     tools.append(
-      button("Undo", () => { board.strokes.pop(); board.down = false; edited(board, item); }),
-      button("Clear", () => { board.strokes = []; board.down = false; edited(board, item); status.textContent = "Drawing cleared."; }),
-      button("Save drawing", () => void save(board, item)),
+      button(t("Undo"), () => { board.strokes.pop(); board.down = false; edited(board, item); }),
+      button(t("Clear"), () => { board.strokes = []; board.down = false; edited(board, item); status.textContent = t("Drawing cleared."); }),
+      button(saveLabel(), () => void save(board, item)),
     );
     canvas.parentElement?.before(hint);
     canvas.parentElement?.after(tools);

@@ -5,6 +5,8 @@
 // question when there is one. The button says it was pressed (`aria-pressed`) whenever the
 // question is shown again, and the question stays locked.
 
+import { t } from "./i18n.js";
+
 /** @typedef {import("./types.js").InteractionFamily} InteractionFamily */
 
 /**
@@ -20,7 +22,7 @@ function lockQuestion(button) {
   if (!form.querySelector(".waa-ended-note")) {
     const note = document.createElement("p");
     note.className = "waa-ended-note";
-    note.textContent = "You ended this question: your answer is kept as it is.";
+    note.textContent = t("You ended this question: your answer is kept as it is.");
     button.insertAdjacentElement("afterend", note);
   }
 }

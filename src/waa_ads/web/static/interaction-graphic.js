@@ -7,6 +7,8 @@
 // picture and keyboard handles
 // (point-picker.js), which write them; the usual events save them.
 
+import { t } from "./i18n.js";
+
 import { readSelection, writeSelection } from "./interaction-choice.js";
 import { asList, asPair, inputs } from "./interaction-controls.js";
 import { pointPicker } from "./point-picker.js";
@@ -102,7 +104,7 @@ export const graphic = {
     for (const input of inputs(el, "input[type=text]")) {
       if (input.value.trim() === "") continue;
       const point = parsePoint(input.value);
-      if (!point) throw new Error("A point could not be read. Please place it again on the picture.");
+      if (!point) throw new Error(t("A point could not be read. Please place it again on the picture."));
       points.push(point);
     }
     if (description.cardinality === "single") return points.length ? points[0] : null;

@@ -6,6 +6,8 @@
 // which could start it again, give way to a Play / Pause button that refuses a play past
 // the limit; the count left is told beside it.
 
+import { formatNumber, nt, t } from "./i18n.js";
+
 /** @typedef {import("./types.js").InteractionDescription} InteractionDescription */
 /** @typedef {import("./types.js").InteractionFamily} InteractionFamily */
 
@@ -32,10 +34,18 @@ function countPlay(el, media) {
  * @param {number} limit  0: no limit
  */
 function playsText(plays, limit) {
-  const times = (/** @type {number} */ n) => `${n} time${n === 1 ? "" : "s"}`;
-  if (!limit) return plays ? `Played ${times(plays)}.` : "Not played yet. You may play it as often as you like.";
+  if (!limit) {
+    return plays
+      ? nt("Played {count} time.", "Played {count} times.", plays, { count: formatNumber(plays) })
+      : t("Not played yet. You may play it as often as you like.");
+  }
   const left = Math.max(0, limit - plays);
-  return `Played ${times(plays)} of ${limit}. ${left ? `${times(left)} left.` : "No plays left."}`;
+  const played = nt("Played {count} time of {limit}.", "Played {count} times of {limit}.", plays,
+    { count: formatNumber(plays), limit: formatNumber(limit) });
+  const remaining = left
+    ? nt("{count} time left.", "{count} times left.", left, { count: formatNumber(left) })
+    : t("No plays left.");
+  return `${played} ${remaining}`;
 }
 
 /**
@@ -55,7 +65,7 @@ function limitedControls(el, media, limit, note) {
   const render = () => {
     const exhausted = playsOf(el) >= limit && fromStart() && media.paused;
     button.disabled = exhausted;
-    button.textContent = !media.paused ? "Pause" : exhausted ? "No plays left" : fromStart() ? "Play" : "Resume";
+    button.textContent = !media.paused ? t("Pause") : exhausted ? t("No plays left") : fromStart() ? t("Play") : t("Resume");
     note.textContent = playsText(playsOf(el), limit);
   };
   button.addEventListener("click", () => {
@@ -68,7 +78,7 @@ function limitedControls(el, media, limit, note) {
       media.currentTime = 0;
       countPlay(el, media);
     }
-    media.play().catch(() => { note.textContent = "The recording could not be played. Please tell the person in charge."; });
+    media.play().catch(() => { note.textContent = t("The recording could not be played. Please tell the person in charge."); });
   });
   for (const type of ["play", "pause", "ended"]) media.addEventListener(type, render);
   media.parentElement?.append(button);

@@ -3,6 +3,8 @@
 // number, only once the slider was moved: one that was never moved is no response, not
 // its starting value.
 
+import { formatNumber, t } from "./i18n.js";
+
 /** @typedef {import("./types.js").InteractionFamily} InteractionFamily */
 
 /**
@@ -33,7 +35,7 @@ export const slider = {
     if (!input) return;
     const output = input.parentElement?.querySelector("output");
     const show = () => {
-      if (output) output.textContent = input.dataset.touched === "true" ? input.value : "not set";
+      if (output) output.textContent = input.dataset.touched === "true" ? formatNumber(Number(input.value)) : t("not set");
     };
     input.addEventListener("input", () => { input.dataset.touched = "true"; show(); });
     show();

@@ -4,6 +4,8 @@
 // description. The controls cannot be read into a response (`read` gives `undefined`).
 
 import { uploadResponse, fetchView } from "./api.js";
+import { t } from "./i18n.js";
+
 import { problemMessage } from "./messages.js";
 import { changed, session, state } from "./store.js";
 import { renderSaveState } from "./ui.js";
@@ -33,12 +35,12 @@ async function upload(item, input, note) {
   const queue = state.queue;
   if (!file || !queue) return;
   if (!navigator.onLine) {
-    note.textContent = "You are offline. Choose the file again when the connection is back.";
+    note.textContent = t("You are offline. Choose the file again when the connection is back.");
     return;
   }
   const seq = queue.seqOf(item.ref) + 1;
   queue.observe(item.ref, seq);
-  note.textContent = `Uploading ${file.name}…`;
+  note.textContent = t("Uploading {file}…", { file: file.name });
   try {
     const { attemptId } = session();
     const reply = await uploadResponse(attemptId, item.ref, seq, file);
@@ -46,7 +48,7 @@ async function upload(item, input, note) {
       note.textContent = problemMessage(reply.problem, "upload");
       return;
     }
-    note.textContent = `Uploaded: ${file.name}`;
+    note.textContent = t("Uploaded: {file}", { file: file.name });
     const view = await fetchView(attemptId);
     const stored = view?.items.find((i) => i.ref === item.ref);
     if (stored) item.response = stored.response;
@@ -54,7 +56,7 @@ async function upload(item, input, note) {
     changed();
     renderSaveState({ pending: queue.queue.length, saving: false, offline: false });
   } catch {
-    note.textContent = "The upload failed because the connection dropped. Choose the file again.";
+    note.textContent = t("The upload failed because the connection dropped. Choose the file again.");
   }
 }
 
@@ -72,7 +74,7 @@ export const fileUpload = {
       note.className = "upload-state";
       note.setAttribute("aria-live", "polite");
       const name = fileName(value);
-      note.textContent = name ? `Uploaded: ${name}` : "No file uploaded yet.";
+      note.textContent = name ? t("Uploaded: {file}", { file: name }) : t("No file uploaded yet.");
       input.insertAdjacentElement("afterend", note);
       input.setAttribute("aria-describedby", `${input.id}-state`);
       note.id = `${input.id}-state`;

@@ -4,7 +4,10 @@
 // saved at once; typing 600 ms after the last key, and at once when focus leaves the field
 // or the candidate moves on.
 
+import { formatNumber, languages, t } from "./i18n.js";
+import { closeControls, isClosed, renderItemFeedback } from "./feedback.js";
 import { enhanceItem, isTyped, readItem, writeItem } from "./interactions.js";
+import { renderStimuli } from "./stimulus.js";
 import { $, changed, currentItem, effective, state, timeSpent, view } from "./store.js";
 import { focusHeading, itemMessage } from "./ui.js";
 
@@ -30,21 +33,30 @@ export function showItem(index, { focus = true } = {}) {
   const items = shown.items;
   state.index = Math.max(0, Math.min(index, items.length - 1));
   const item = items[state.index];
+  // A stimulus the question before showed too was read with it: focus goes to the question.
+  const stimulusRead = renderStimuli(item);
   const body = form();
   body.innerHTML = item.item.html; // sanitized on the server (content/render/)
   body.lang = item.item.language || "";
+  // The question reads in its own language's direction, whatever the page's.
+  body.dir = languages[item.item.language ?? ""]?.dir ?? "auto";
   const { value, flagged } = effective(item);
   writeItem(body, item.item.interactions, value);
   enhanceItem(body, item, value);
+  // Its feedback is out (the test's policy shows it once the candidate moved on): the
+  // answer is final, so the question is read-only.
+  const closed = renderItemFeedback(item);
+  body.classList.remove("closed-item");
+  if (closed) closeControls(body);
   // An adaptive test chooses each next question from the answers so far: its length is
   // not known in advance.
   $("item-heading").textContent = shown.more_items
-    ? `Question ${item.position}`
-    : `Question ${item.position} of ${shown.item_count}`;
+    ? t("Question {number}", { number: formatNumber(item.position) })
+    : t("Question {number} of {total}", { number: formatNumber(item.position), total: formatNumber(shown.item_count) });
   itemMessage("");
   flagToggle().checked = flagged;
   const flagLabel = flagToggle().parentElement;
-  if (flagLabel) flagLabel.hidden = !shown.allow_flags;
+  if (flagLabel) flagLabel.hidden = !shown.allow_flags || closed;
   const linear = shown.navigation === "linear";
   button("prev-button").hidden = linear;
   button("prev-button").disabled = state.index === 0;
@@ -55,14 +67,14 @@ export function showItem(index, { focus = true } = {}) {
   $("question-nav").hidden = linear;
   state.shownAt = performance.now();
   changed();
-  if (focus) focusHeading("item-heading");
+  if (focus) focusHeading(stimulusRead ? "item-form" : "item-heading");
 }
 
 /** Lock the item while the attempt is paused, and say why. */
 export function renderPaused() {
   const paused = state.view?.attempt.paused;
   form().inert = !!paused;
-  if (paused) itemMessage("The test is paused. The clock is stopped; please wait.");
+  if (paused) itemMessage(t("The test is paused. The clock is stopped; please wait."));
 }
 
 /** @param {boolean} locked  the item cannot be changed (time is up) */
@@ -75,7 +87,7 @@ export function saveCurrent() {
   clearTimeout(textTimer ?? undefined);
   textTimer = null;
   const item = currentItem();
-  if (!item || !state.queue) return;
+  if (!item || !state.queue || isClosed(item)) return; // final: its feedback is out
   /** @type {ResponseValue | undefined} */
   let value;
   try {

@@ -6,6 +6,7 @@
 // the server to move on: attempt.js.)
 
 import { putPosition } from "./api.js";
+import { formatNumber, nt, t } from "./i18n.js";
 import { isAnswered } from "./interactions.js";
 import { commitText, showItem } from "./item.js";
 import { $, effective, leaveItem, state, subscribe, view } from "./store.js";
@@ -28,7 +29,7 @@ export function itemStatus(item) {
  */
 export function goTo(index) {
   leaveItem();
-  showScreen("screen-test", "Test");
+  showScreen("screen-test", t("Test"));
   showItem(index);
   notePosition();
 }
@@ -78,8 +79,8 @@ function renderProgress() {
   const total = state.view.item_count;
   const answered = state.view.items.filter((item) => itemStatus(item).answered).length;
   $("progress-label").textContent = state.view.more_items
-    ? `${answered} answered`
-    : `${answered} of ${total} answered`;
+    ? t("{answered} answered", { answered: formatNumber(answered) })
+    : t("{answered} of {total} answered", { answered: formatNumber(answered), total: formatNumber(total) });
   const bar = $("progress-bar", HTMLProgressElement);
   // An adaptive test's length is not known until it stops: no bar to fill meanwhile.
   bar.hidden = !!state.view.more_items;
@@ -99,7 +100,7 @@ export function renderQuestionList() {
       const li = document.createElement("li");
       const button = document.createElement("button");
       button.type = "button";
-      button.textContent = `${item.position}`;
+      button.textContent = formatNumber(item.position);
       button.addEventListener("click", () => goTo(index));
       li.append(button);
       return li;
@@ -110,8 +111,8 @@ export function renderQuestionList() {
     const button = list.children[index].firstElementChild;
     if (!button) return;
     button.className = `question-link${answered ? " answered" : ""}${flagged ? " flagged" : ""}`;
-    const words = [`Question ${item.position}`, answered ? "answered" : "not answered"];
-    if (flagged) words.push("flagged");
+    const words = [t("Question {number}", { number: formatNumber(item.position) }), answered ? t("answered") : t("not answered")];
+    if (flagged) words.push(t("flagged"));
     button.setAttribute("aria-label", words.join(", "));
     if (index === state.index) button.setAttribute("aria-current", "step");
     else button.removeAttribute("aria-current");
@@ -136,19 +137,23 @@ export function showReview() {
     const button = document.createElement("button");
     button.type = "button";
     button.className = "link";
-    button.textContent = `Question ${item.position}`;
+    button.textContent = t("Question {number}", { number: formatNumber(item.position) });
     button.addEventListener("click", () => goTo(index));
     th.append(button);
     const answer = document.createElement("td");
-    answer.textContent = answered ? "Answered" : "Not answered";
+    answer.textContent = answered ? t("Answered") : t("Not answered");
     const flag = document.createElement("td");
-    flag.textContent = flagged ? "Flagged" : "";
+    flag.textContent = flagged ? t("Flagged") : "";
     tr.append(th, answer, flag);
     rows.append(tr);
   });
-  $("review-summary").textContent =
-    `${items.length - unanswered} of ${items.length} questions answered; ${flaggedCount} flagged for review.`;
-  showScreen("screen-review", "Review your answers");
+  $("review-summary").textContent = nt(
+    "{answered} of {total} question answered; {flagged} flagged for review.",
+    "{answered} of {total} questions answered; {flagged} flagged for review.",
+    items.length,
+    { answered: formatNumber(items.length - unanswered), total: formatNumber(items.length), flagged: formatNumber(flaggedCount) },
+  );
+  showScreen("screen-review", t("Review your answers"));
   focusHeading("review-heading");
 }
 

@@ -9,9 +9,11 @@
 import { showAccess, wireAccess } from "./access.js";
 import { next, openAttempt, refresh, timeUp, watchNetwork } from "./attempt.js";
 import { wireBreaks } from "./breaks.js";
+import { wireTerms } from "./catalog.js";
 import { wireFinish } from "./finish.js";
 import { watchIntegrity } from "./integrity.js";
 import { commitText, wireItem } from "./item.js";
+import { wireLanguage } from "./language.js";
 import { flushPosition, wireNavigation } from "./navigation.js";
 import { $, readSession, state } from "./store.js";
 import { setClockHooks } from "./timer.js";
@@ -23,6 +25,8 @@ function wire() {
   $("next-button").addEventListener("click", next);
   wireFinish();
   wireBreaks({ reopen: openAttempt, refresh });
+  wireLanguage();
+  wireTerms();
   setClockHooks({ onTimeUp: timeUp, onResync: refresh });
   window.addEventListener("pagehide", () => { commitText(); flushPosition(); state.events?.flush(); });
   // Integrity first: going offline is recorded before the save queue hears of it.

@@ -7,6 +7,8 @@
 // (hidden, in the picture's own pixels): this writes them and sends the usual events, so
 // reading and saving work as for any field (`input` while moving, `change` when done).
 
+import { formatNumber, nt, t } from "./i18n.js";
+
 /** @typedef {import("./types.js").Point} Point */
 
 /**
@@ -36,9 +38,8 @@ function pointOf(field) {
  * @param {Point} point
  */
 export function describePoint(picker, [x, y]) {
-  const across = Math.round((x / picker.width) * 100);
-  const down = Math.round((y / picker.height) * 100);
-  return `${across}% across, ${down}% down`;
+  const share = (/** @type {number} */ n) => formatNumber(n, { style: "percent", maximumFractionDigits: 0 });
+  return t("{across} across, {down} down", { across: share(x / picker.width), down: share(y / picker.height) });
 }
 
 /**
@@ -50,12 +51,12 @@ function render(picker, n) {
   const point = pointOf(picker.fields[n]);
   const mark = picker.marks[n];
   const handle = picker.handles[n];
-  const label = `Point ${n + 1}`;
+  const label = t("Point {number}", { number: formatNumber(n + 1) });
   mark.hidden = !point;
   picker.removers[n].disabled = !point;
   if (!point) {
-    handle.textContent = `${label}: not placed`;
-    handle.setAttribute("aria-valuetext", "not placed; press an arrow key to place it in the middle");
+    handle.textContent = t("{point}: not placed", { point: label });
+    handle.setAttribute("aria-valuetext", t("not placed; press an arrow key to place it in the middle"));
     handle.setAttribute("aria-valuenow", "0");
     return;
   }
@@ -63,7 +64,7 @@ function render(picker, n) {
   // Positions are set through the CSS object model, which the style-src policy allows.
   mark.style.left = `${(point[0] / picker.width) * 100}%`;
   mark.style.top = `${(point[1] / picker.height) * 100}%`;
-  handle.textContent = `${label}: ${words}`;
+  handle.textContent = t("{point}: {place}", { point: label, place: words });
   handle.setAttribute("aria-valuetext", words);
   handle.setAttribute("aria-valuenow", String(Math.round((point[0] / picker.width) * 100)));
 }
@@ -89,8 +90,8 @@ function setPoint(picker, n, point, event) {
   if (event === "change") {
     const placed = pointOf(field);
     picker.status.textContent = placed
-      ? `Point ${n + 1} set at ${describePoint(picker, placed)}.`
-      : `Point ${n + 1} removed.`;
+      ? t("Point {number} set at {place}.", { number: formatNumber(n + 1), place: describePoint(picker, placed) })
+      : t("Point {number} removed.", { number: formatNumber(n + 1) });
   }
 }
 
@@ -137,7 +138,7 @@ function pointFor(picker, [x, y]) {
  */
 function onKey(picker, n, event) {
   const steps = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
-  if (event.key === "Delete" || event.key === "Backspace") {
+  if (event.key === "Delete" || event.key === "Backspace") { // i18n: not shown
     event.preventDefault();
     setPoint(picker, n, null, "change");
     return;
@@ -199,7 +200,10 @@ export function pointPicker(el, img, size) {
   const hint = document.createElement("p");
   hint.className = "waa-point-hint";
   hint.id = `${el.id}-point-hint`;
-  hint.textContent = `${fields.length === 1 ? "Click the picture to place your point" : `Click the picture to place up to ${fields.length} points`}, then drag a marker to adjust it. With the keyboard: choose a point below and move it with the arrow keys (hold Shift for bigger steps).`;
+  hint.textContent = nt(
+    "Click the picture to place your point, then drag a marker to adjust it. With the keyboard: choose a point below and move it with the arrow keys; hold Shift for bigger steps.",
+    "Click the picture to place up to {count} points, then drag a marker to adjust it. With the keyboard: choose a point below and move it with the arrow keys; hold Shift for bigger steps.",
+    fields.length, { count: formatNumber(fields.length) });
   const list = document.createElement("div");
   list.className = "waa-point-list";
   const status = document.createElement("p");
@@ -216,7 +220,7 @@ export function pointPicker(el, img, size) {
     if (row instanceof HTMLElement) row.hidden = true;
     const mark = document.createElement("span");
     mark.className = "waa-point-mark";
-    mark.textContent = String(n + 1);
+    mark.textContent = formatNumber(n + 1);
     mark.setAttribute("aria-hidden", "true");
     stage.append(mark);
     const item = document.createElement("div");
@@ -225,7 +229,7 @@ export function pointPicker(el, img, size) {
     handle.className = "waa-point-handle";
     handle.tabIndex = 0;
     handle.setAttribute("role", "slider");
-    handle.setAttribute("aria-label", `Point ${n + 1}`);
+    handle.setAttribute("aria-label", t("Point {number}", { number: formatNumber(n + 1) }));
     handle.setAttribute("aria-valuemin", "0");
     handle.setAttribute("aria-valuemax", "100");
     handle.setAttribute("aria-describedby", hint.id);
@@ -236,7 +240,7 @@ export function pointPicker(el, img, size) {
     const remove = document.createElement("button");
     remove.type = "button";
     remove.className = "waa-point-remove";
-    remove.textContent = `Remove point ${n + 1}`;
+    remove.textContent = t("Remove point {number}", { number: formatNumber(n + 1) });
     remove.addEventListener("click", () => { setPoint(picker, n, null, "change"); handle.focus(); });
     item.append(handle, remove);
     list.append(item);

@@ -2,11 +2,28 @@
 // How an attempt ended and its released result, in the candidate's words: shared by the
 // finished screen and the welcome page's list of attempts. Builds elements only.
 
+import { formatNumber, formatTime, nt, t } from "./i18n.js";
+
 /** @typedef {import("./types.js").LookupAttempt} LookupAttempt */
 /** @typedef {import("./types.js").Result} Result */
 
 /** @param {number} x */
-const round = (x) => Math.round(x * 100) / 100;
+const round = (x) => formatNumber(Math.round(x * 100) / 100);
+
+/**
+ * A length of time in words ("10 minutes", "1 hour 30 minutes"), to the minute.
+ * @param {number} seconds
+ */
+export function duration(seconds) {
+  const minutes = Math.round(seconds / 60);
+  /** @type {(n: number) => string} */
+  const inMinutes = (n) => nt("{count} minute", "{count} minutes", n, { count: formatNumber(n) });
+  if (minutes < 60) return inMinutes(minutes);
+  const h = Math.floor(minutes / 60);
+  const m = minutes % 60;
+  const hours = nt("{count} hour", "{count} hours", h, { count: formatNumber(h) });
+  return m ? t("{hours} {minutes}", { hours, minutes: inMinutes(m) }) : hours;
+}
 
 /**
  * Append a term and its description to a description list.
@@ -33,9 +50,9 @@ function scoreWords(result) {
   );
   if (adaptive.length === 1) {
     const only = adaptive[0];
-    return `${round(only.scaled ?? 0)} (standard error ${round(only.scaled_se ?? 0)})`;
+    return t("{score} (standard error {error})", { score: round(only.scaled ?? 0), error: round(only.scaled_se ?? 0) });
   }
-  return `${round(result.raw)} out of ${round(result.max_raw)}`;
+  return t("{score} out of {maximum}", { score: round(result.raw), maximum: round(result.max_raw) });
 }
 
 /**
@@ -47,9 +64,9 @@ export function resultList(result) {
   const list = document.createElement("dl");
   /** @type {(term: string, value: string) => void} */
   const add = (term, value) => addTerm(list, term, value);
-  add("Score", scoreWords(result));
-  if (result.band) add("Band", result.band);
-  if (result.passed !== null && result.passed !== undefined) add("Outcome", result.passed ? "Passed" : "Not passed");
+  add(t("Score"), scoreWords(result));
+  if (result.band) add(t("Band"), result.band);
+  if (result.passed !== null && result.passed !== undefined) add(t("Outcome"), result.passed ? t("Passed") : t("Not passed"));
   return list;
 }
 
@@ -71,11 +88,11 @@ export function feedbackSection(result, level, title) {
   section.append(heading);
   for (const item of given) {
     const question = document.createElement(`h${level + 1}`);
-    question.textContent = item.position > 0 ? `Question ${item.position}` : item.item_ref;
+    question.textContent = item.position > 0 ? t("Question {number}", { number: formatNumber(item.position) }) : item.item_ref;
     section.append(question);
     if (item.criteria.length > 0) {
       const list = document.createElement("dl");
-      for (const c of item.criteria) addTerm(list, c.criterion, `${c.level}: ${c.descriptor}`);
+      for (const c of item.criteria) addTerm(list, c.criterion, t("{level}: {descriptor}", { level: c.level, descriptor: c.descriptor }));
       section.append(list);
     }
     for (const comment of item.comments) {
@@ -93,10 +110,10 @@ export function feedbackSection(result, level, title) {
  * @param {Result} result
  */
 export function resultLine(result) {
-  const words = [`Score ${scoreWords(result)}`];
-  if (result.band) words.push(`band: ${result.band}`);
-  if (result.passed === true) words.push("passed");
-  if (result.passed === false) words.push("not passed");
+  const words = [t("Score {score}", { score: scoreWords(result) })];
+  if (result.band) words.push(t("band: {band}", { band: result.band }));
+  if (result.passed === true) words.push(t("passed"));
+  if (result.passed === false) words.push(t("not passed"));
   return words.join(", ");
 }
 
@@ -105,24 +122,24 @@ export function resultLine(result) {
  * @param {LookupAttempt} attempt
  */
 export function endingWords(attempt) {
-  if (attempt.state === "invalidated") return "Invalidated";
-  if (attempt.state === "in_progress") return "In progress";
-  if (attempt.state === "paused") return "Paused";
+  if (attempt.state === "invalidated") return t("Invalidated");
+  if (attempt.state === "in_progress") return t("In progress");
+  if (attempt.state === "paused") return t("Paused");
   switch (attempt.ended_because) {
-    case "submitted": return "Submitted";
-    case "expired": return "Time ran out";
-    case "terminated": return "Ended by the supervisor";
-    default: return "Finished";
+    case "submitted": return t("Submitted");
+    case "expired": return t("Time ran out");
+    case "terminated": return t("Ended by the supervisor");
+    default: return t("Finished");
   }
 }
 
 /**
- * A date and time as the candidate's browser writes them.
+ * A date and time in the page's language (in the browser's time zone).
  * @param {string | null} iso
  */
 export function when(iso) {
   if (!iso) return "";
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return "";
-  return date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+  return formatTime(date, true);
 }

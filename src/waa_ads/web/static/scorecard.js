@@ -6,7 +6,15 @@
 // code and the feedback to the candidate, never an answer key.
 
 import { fetchScorecard, readProblem } from "./api.js";
+import { t } from "./i18n.js";
 import { OFFLINE } from "./messages.js";
+
+/** What the candidate is told for a refusal the server names. @type {Record<string, string>} */
+const SCORECARD_REFUSED = {
+  "result-not-released-for-report": t("Your scorecard is not available: the result is not released."),
+  "scorecard-rate-limited": t("Your scorecard has been downloaded many times in the last hour. Please try again later."),
+  "access-code-rate-limited": t("Too many access codes that are not valid were tried from this network. Please wait a few minutes, check your code and try again."),
+};
 
 /**
  * The download button, with a line under it that says how it went.
@@ -15,7 +23,7 @@ import { OFFLINE } from "./messages.js";
  * @param {string} [label]
  * @returns {HTMLElement}
  */
-export function scorecardDownload(accessCode, attemptId, label = "Download your scorecard (PDF)") {
+export function scorecardDownload(accessCode, attemptId, label = t("Download your scorecard (PDF)")) {
   const box = document.createElement("div");
   box.className = "scorecard";
   const line = document.createElement("p");
@@ -27,14 +35,13 @@ export function scorecardDownload(accessCode, attemptId, label = "Download your 
   status.className = "scorecard-status";
   button.addEventListener("click", async () => {
     button.disabled = true;
-    status.textContent = "Preparing your scorecard…";
+    status.textContent = t("Preparing your scorecard…");
     try {
       const response = await fetchScorecard(accessCode, attemptId);
       if (!response.ok) {
         const problem = await readProblem(response);
-        status.textContent = problem.code === "result-not-released-for-report"
-          ? "Your scorecard is not available: the result is not released."
-          : "Your scorecard could not be prepared. Please try again later.";
+        status.textContent = SCORECARD_REFUSED[problem.code]
+          ?? t("Your scorecard could not be prepared. Please try again later.");
         return;
       }
       const url = URL.createObjectURL(await response.blob());
@@ -46,7 +53,7 @@ export function scorecardDownload(accessCode, attemptId, label = "Download your 
       link.click();
       link.remove();
       setTimeout(() => URL.revokeObjectURL(url), 60_000);
-      status.textContent = "Your scorecard was downloaded (a PDF file).";
+      status.textContent = t("Your scorecard was downloaded (a PDF file).");
     } catch {
       status.textContent = OFFLINE;
     } finally {

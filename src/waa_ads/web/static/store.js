@@ -53,7 +53,7 @@ export const state = {
  */
 export function $(id, kind) {
   const element = document.getElementById(id);
-  if (!element || (kind && !(element instanceof kind))) throw new Error(`the page has no #${id}`);
+  if (!element || (kind && !(element instanceof kind))) throw new Error(`the page has no #${id}`); // i18n: not shown
   return /** @type {T} */ (element);
 }
 
@@ -81,13 +81,13 @@ export function forgetSession() {
 
 /** The signed-in session; only called where there is one. */
 export function session() {
-  if (!state.session) throw new Error("not signed in");
+  if (!state.session) throw new Error("not signed in"); // i18n: not shown
   return state.session;
 }
 
 /** The attempt as last read; only called once it has been. */
 export function view() {
-  if (!state.view) throw new Error("the attempt is not loaded");
+  if (!state.view) throw new Error("the attempt is not loaded"); // i18n: not shown
   return state.view;
 }
 

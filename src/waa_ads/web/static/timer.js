@@ -4,6 +4,7 @@
 // minutes are announced; at zero `onTimeUp` runs (attempt.js decides what happens).
 // Every interval and timeout of the test is kept in `state.timers`, so one call stops them.
 
+import { t } from "./i18n.js";
 import { $, state } from "./store.js";
 import { announce } from "./ui.js";
 
@@ -36,7 +37,7 @@ export function remainingSeconds() {
 }
 
 /** @type {Array<[number, string]>} */
-const WARNINGS = [[300, "5 minutes left."], [60, "1 minute left."]];
+const WARNINGS = [[300, t("5 minutes left.")], [60, t("1 minute left.")]];
 
 /** Whether the clock is stopped: paused by a proctor, or on a break that does not count. */
 export function clockStopped() {
@@ -57,9 +58,11 @@ export function renderTimer() {
   if (left === null) { timer.hidden = true; return; }
   const label = document.createElement("span");
   label.className = "timer-label";
-  label.textContent = "Time left";
+  label.textContent = t("Time left");
   const value = document.createElement("span");
   value.className = "timer-value";
+  value.dir = "ltr";
+  value.dataset.stopped = t("stopped"); // shown after the time while the clock is stopped
   value.textContent = formatTime(left);
   timer.replaceChildren(label, " ", value);
   timer.classList.toggle("low", left <= 300);

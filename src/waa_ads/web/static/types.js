@@ -74,6 +74,7 @@
  * @property {string} html
  * @property {string | null} [language]
  * @property {InteractionDescription[]} interactions
+ * @property {import("./stimulus.js").CandidateStimulus[] | null} [stimuli]  shown beside it
  */
 
 /** @typedef {[number, number]} Point */
@@ -113,6 +114,7 @@
  * @property {number} position
  * @property {CandidateItem} item
  * @property {StoredResponse | null} response
+ * @property {import("./feedback.js").FeedbackEntry[]} [feedback]  only once the policy shows it
  */
 
 /**
@@ -129,6 +131,9 @@
  * @property {boolean} [more_items]  an adaptive test may still give items after the last one
  * @property {ViewItem[]} items  none while the attempt is paused
  * @property {BreakAllowance} breaks  the break button shows only when `allowed`
+ * @property {string | null} [locale]  the language the attempt is delivered in
+ * @property {string[]} [locales]  the languages the candidate may switch to ([]: none)
+ * @property {"none" | "after_item" | "after_test"} [feedback]  when feedback is shown
  */
 
 /**
@@ -188,6 +193,8 @@
  * @typedef {object} Started
  * @property {Attempt} attempt
  * @property {string} credential
+ * @property {string | null} [locale]  the language the attempt is delivered in
+ * @property {string[]} [locales]  the languages the candidate may switch to
  */
 
 /**

@@ -3,6 +3,7 @@
 // readers, and the header: who and what (organization, test, candidate), the save state
 // (with the offline banner).
 
+import { formatNumber, nt, t } from "./i18n.js";
 import { $, state } from "./store.js";
 
 /** @typedef {import("./types.js").SaveState} SaveState */
@@ -50,6 +51,7 @@ export function showScreen(id, title) {
   document.title = `${title} – ${known && test ? test : brandName()}`;
   const inTest = id === "screen-test" || id === "screen-review" || id === "screen-pause";
   $("timer").hidden = !inTest || state.deadline === null;
+  if (!inTest) $("attempt-language").hidden = true;
   $("test-title").hidden = !known || !test || id === "screen-welcome";
   $("candidate-name").hidden = !known || !names?.candidate;
   // Before the test starts nothing is being saved (answers kept on this device wait for it).
@@ -81,13 +83,14 @@ export function renderHeader(given) {
     $("brand").prepend(logo);
   }
   applyStyle(given?.style ?? null);
-  $("test-title").textContent = given?.title || "Test";
+  $("test-title").textContent = given?.title || t("Test");
   const name = $("candidate-name");
   name.replaceChildren();
   if (given?.candidate) {
     const said = document.createElement("span");
     said.className = "visually-hidden";
-    said.textContent = "Candidate: ";
+    const word = t("Candidate:");
+    said.textContent = `${word} `;
     name.append(said, given.candidate);
   }
 }
@@ -120,9 +123,6 @@ export function itemMessage(message) {
   $("item-error").textContent = message;
 }
 
-/** @param {number} n */
-const answers = (n) => `${n} answer${n === 1 ? "" : "s"}`;
-
 /**
  * The header's save state and, while offline, the banner.
  * @param {SaveState} saveState
@@ -133,13 +133,19 @@ export function renderSaveState({ pending, saving, offline }) {
   const kind = offline ? "offline" : saving || pending ? "saving" : "saved";
   text.className = `save-state ${kind}`;
   if (offline) {
-    text.textContent = pending ? `Offline — ${answers(pending)} waiting` : "Offline";
+    const count = formatNumber(pending);
+    text.textContent = pending
+      ? nt("Offline — {count} answer waiting", "Offline — {count} answers waiting", pending, { count })
+      : t("Offline");
     banner.hidden = false;
     banner.textContent = pending
-      ? `You are offline. ${answers(pending)} ${pending === 1 ? "is" : "are"} kept on this device and will be saved when the connection is back. You can keep working.`
-      : "You are offline. You can keep working; your answers will be saved when the connection is back.";
+      ? nt(
+        "You are offline. {count} answer is kept on this device and will be saved when the connection is back. You can keep working.",
+        "You are offline. {count} answers are kept on this device and will be saved when the connection is back. You can keep working.",
+        pending, { count })
+      : t("You are offline. You can keep working; your answers will be saved when the connection is back.");
   } else {
     banner.hidden = true;
-    text.textContent = saving || pending ? "Saving…" : "Saved";
+    text.textContent = saving || pending ? t("Saving…") : t("Saved");
   }
 }

@@ -8,8 +8,9 @@
 // it asks again every 30 seconds and on "Check for my result".
 
 import { lookupCode, startAttempt } from "./api.js";
+import { formatNumber, nt, t } from "./i18n.js";
 import { OFFLINE, problemMessage } from "./messages.js";
-import { addTerm, endingWords, feedbackSection, resultLine, when } from "./results.js";
+import { addTerm, duration, endingWords, feedbackSection, resultLine, when } from "./results.js";
 import { scorecardDownload } from "./scorecard.js";
 import { $, keepSession, session, state } from "./store.js";
 import { later, stopTimers } from "./timer.js";
@@ -27,13 +28,15 @@ let shownCode = "";
 /** @type {Lookup | null} */
 let shown = null;
 
-/** @param {number} seconds */
-export function duration(seconds) {
-  const minutes = Math.round(seconds / 60);
-  if (minutes < 60) return `${minutes} minute${minutes === 1 ? "" : "s"}`;
-  const h = Math.floor(minutes / 60);
-  const m = minutes % 60;
-  return `${h} hour${h === 1 ? "" : "s"}${m ? ` ${m} minute${m === 1 ? "" : "s"}` : ""}`;
+/** When the clock starts, naming the button. */
+function clockStarts() {
+  const button = t("Start the test");
+  return t("The clock starts when you press {button}.", { button });
+}
+
+/** @param {Lookup} lookup  which attempt starting makes */
+function nextAttempt(lookup) {
+  return t("This starts attempt {number} of {count}.", { number: formatNumber(lookup.attempts_used + 1), count: formatNumber(lookup.attempts_allowed) });
 }
 
 /**
@@ -62,25 +65,26 @@ function facts(lookup) {
   const add = (term, value) => addTerm(list, term, value);
   const yours = a.candidate_time_limit_s;
   if (yours === null) {
-    add("Time", `No time limit: the test is open until ${when(lookup.administration.closes_at)}.`);
+    add(t("Time"), t("No time limit: the test is open until {date}.", { date: when(lookup.administration.closes_at) }));
   } else if (a.time_limit_s !== null && yours > a.time_limit_s) {
-    add("Time", `${duration(yours)}, with your extra time (the test's time is ${duration(a.time_limit_s)}).`);
+    add(t("Time"), t("{duration}, with your extra time (the test's time is {standard}).", { duration: duration(yours), standard: duration(a.time_limit_s) }));
   } else {
-    add("Time", `${duration(yours)}.`);
+    add(t("Time"), t("{duration}.", { duration: duration(yours) }));
   }
-  add("Questions", `${a.question_count} question${a.question_count === 1 ? "" : "s"}.`);
+  add(t("Questions"), nt("{count} question.", "{count} questions.", a.question_count, { count: formatNumber(a.question_count) }));
   const moving = a.navigation === "linear"
-    ? ["One question at a time, in order: you cannot go back to a question once you move on."]
-    : ["You can move between the questions in any order."];
-  if (a.navigation !== "linear" && a.allow_review) moving.push("You can review all your answers before you submit.");
-  if (a.allow_flags) moving.push("You can flag a question to come back to it.");
-  add("Moving between questions", moving.join(" "));
+    ? [t("One question at a time, in order: you cannot go back to a question once you move on.")]
+    : [t("You can move between the questions in any order.")];
+  if (a.navigation !== "linear" && a.allow_review) moving.push(t("You can review all your answers before you submit."));
+  if (a.allow_flags) moving.push(t("You can flag a question to come back to it."));
+  add(t("Moving between questions"), moving.join(" "));
   const b = a.breaks;
-  add("Breaks", b.allowed && b.max_breaks > 0
-    ? `You may take up to ${b.max_breaks} break${b.max_breaks === 1 ? "" : "s"} of up to ${duration(b.max_break_s)} each. `
-      + (b.count_against_time ? "The clock keeps running during a break." : "The clock stops during a break.")
-    : "This test has no breaks.");
-  add("Attempts", `You have used ${lookup.attempts_used} of ${lookup.attempts_allowed} attempt${lookup.attempts_allowed === 1 ? "" : "s"}.`);
+  const allowed = nt("You may take up to {count} break of up to {duration} each.", "You may take up to {count} breaks of up to {duration} each.",
+    b.max_breaks, { count: formatNumber(b.max_breaks), duration: duration(b.max_break_s) });
+  const clock = b.count_against_time ? t("The clock keeps running during a break.") : t("The clock stops during a break.");
+  add(t("Breaks"), b.allowed && b.max_breaks > 0 ? `${allowed} ${clock}` : t("This test has no breaks."));
+  add(t("Attempts"), nt("You have used {used} of {count} attempt.", "You have used {used} of {count} attempts.",
+    lookup.attempts_allowed, { used: formatNumber(lookup.attempts_used), count: formatNumber(lookup.attempts_allowed) }));
 }
 
 /**
@@ -94,7 +98,7 @@ function attempts(lookup) {
     const tr = document.createElement("tr");
     const th = document.createElement("th");
     th.scope = "row";
-    th.textContent = `Attempt ${attempt.number}`;
+    th.textContent = t("Attempt {number}", { number: formatNumber(attempt.number) });
     const started = document.createElement("td");
     started.textContent = when(attempt.started_at);
     const ended = document.createElement("td");
@@ -103,20 +107,20 @@ function attempts(lookup) {
     const live = attempt.state === "in_progress" || attempt.state === "paused";
     result.textContent = attempt.result_released && attempt.result
       ? resultLine(attempt.result)
-      : live ? "" : "Not released yet";
+      : live ? "" : t("Not released yet");
     if (!live && !attempt.result_released) result.className = "pending";
     if (attempt.result_released && attempt.result) {
-      result.append(scorecardDownload(shownCode, attempt.id, `Scorecard of attempt ${attempt.number} (PDF)`));
+      result.append(scorecardDownload(shownCode, attempt.id, t("Scorecard of attempt {number} (PDF)", { number: formatNumber(attempt.number) })));
     }
-    started.dataset.label = "Started";
-    ended.dataset.label = "How it ended";
-    result.dataset.label = "Result";
+    started.dataset.label = t("Started");
+    ended.dataset.label = t("How it ended");
+    result.dataset.label = t("Result");
     tr.append(th, started, ended, result);
     rows.append(tr);
   }
   const feedback = lookup.attempts.flatMap((attempt) => {
     const section = attempt.result_released && attempt.result
-      ? feedbackSection(attempt.result, 3, `Feedback on attempt ${attempt.number}`)
+      ? feedbackSection(attempt.result, 3, t("Feedback on attempt {number}", { number: formatNumber(attempt.number) }))
       : null;
     return section ? [section] : [];
   });
@@ -141,7 +145,7 @@ export function showWelcome(code, lookup, { focus = true } = {}) {
   renderHeader(names(lookup));
   $("welcome-org").textContent = lookup.organization_name;
   $("welcome-heading").textContent = lookup.assessment.title;
-  $("welcome-candidate").textContent = lookup.candidate_name ? `Welcome, ${lookup.candidate_name}.` : "Welcome.";
+  $("welcome-candidate").textContent = lookup.candidate_name ? t("Welcome, {name}.", { name: lookup.candidate_name }) : t("Welcome.");
   const instructions = $("welcome-instructions");
   instructions.replaceChildren();
   for (const paragraph of (lookup.assessment.instructions ?? "").split(/\n\s*\n/)) {
@@ -165,24 +169,25 @@ export function showWelcome(code, lookup, { focus = true } = {}) {
       { status: 409, code: lookup.blocked_by ?? "", detail: null, requestId: null, body: {} }, "start",
     );
     const opens = lookup.blocked_by === "administration-not-open" ? when(lookup.administration.opens_at) : "";
-    blocked.textContent = opens ? `${why} It opens on ${opens}.` : why;
+    const opening = t("It opens on {date}.", { date: opens });
+    blocked.textContent = opens ? `${why} ${opening}` : why;
   } else {
     start.hidden = false;
     note.hidden = false;
     blocked.hidden = true;
     blocked.textContent = "";
     const resume = lookup.next_step === "resume";
-    start.textContent = resume ? "Resume the test" : "Start the test";
+    start.textContent = resume ? t("Resume the test") : t("Start the test");
     const live = lookup.attempts.find((x) => x.id === lookup.live_attempt_id);
     note.textContent = resume
       ? live?.state === "paused"
-        ? "Your test is paused: you continue where you were."
-        : "Your test is in progress and its clock is running: you continue where you were."
+        ? t("Your test is paused: you continue where you were.")
+        : t("Your test is in progress and its clock is running: you continue where you were.")
       : lookup.attempts_used > 0
-        ? `This starts attempt ${lookup.attempts_used + 1} of ${lookup.attempts_allowed}. The clock starts when you press Start the test.`
-        : "The clock starts when you press Start the test.";
+        ? `${nextAttempt(lookup)} ${clockStarts()}`
+        : clockStarts();
   }
-  showScreen("screen-welcome", "Welcome");
+  showScreen("screen-welcome", t("Welcome"));
   if (focus) focusHeading("welcome-heading");
   if (waiting) later(() => refresh(false), POLL_MS);
 }
@@ -203,7 +208,7 @@ async function refresh(focus) {
     status.textContent = "";
     showWelcome(shownCode, reply.body, { focus });
   } catch {
-    status.textContent = "Your results cannot be checked while you are offline.";
+    status.textContent = t("Your results cannot be checked while you are offline.");
     later(() => refresh(false), POLL_MS);
   }
 }

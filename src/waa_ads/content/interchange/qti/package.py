@@ -48,6 +48,7 @@ from waa_ads.content.media.check import (
 )
 from waa_ads.content.render.sanitize import QTI3_NS, QTI21_NS, QTI22_NS
 from waa_ads.core.errors import Unprocessable
+from waa_ads.core.i18n import N_
 
 KiB = 1024
 MiB = 1024 * KiB
@@ -88,19 +89,19 @@ class PackageError(Unprocessable):
     """The package as a whole cannot be read; ``detail`` says why."""
 
     code = "qti-package-invalid"
-    title = "Invalid QTI package"
+    title = N_("Invalid QTI package")
 
 
 class UnsafePackage(PackageError):
     """The package is built to attack the reader: a zip bomb, unsafe names, XXE..."""
 
     code = "qti-package-unsafe"
-    title = "Unsafe QTI package"
+    title = N_("Unsafe QTI package")
 
 
 class PackageBuildError(Unprocessable):
     code = "qti-package-build-invalid"
-    title = "Cannot build QTI package"
+    title = N_("Cannot build QTI package")
 
 
 @dataclass(frozen=True)
@@ -133,6 +134,20 @@ class PackageMedia:
 
 
 @dataclass(frozen=True)
+class PackageStimulus:
+    """A shared stimulus an item refers to (``qti-assessment-stimulus-ref``): the path of
+    its file in the package, its XML, and the media files its body uses."""
+
+    path: str
+    xml: bytes
+    media: tuple[PackageMedia, ...] = ()
+
+    @property
+    def media_by_path(self) -> dict[str, bytes]:
+        return {m.path: m.data for m in self.media}
+
+
+@dataclass(frozen=True)
 class PackageResource:
     """One item resource of the manifest. Either ``xml`` is set and ``error`` is None, or
     ``error`` says in plain words why the item cannot be imported."""
@@ -146,6 +161,7 @@ class PackageResource:
     media: tuple[PackageMedia, ...] = ()
     error: str | None = None
     warnings: tuple[str, ...] = ()
+    stimuli: tuple[PackageStimulus, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -264,6 +280,9 @@ class _Archive:
                 "(zip bomb)"
             )
         self._budget = limits.max_total_bytes
+        #: Shared stimuli read so far (by path), or the reason one cannot be: items that
+        #: share a stimulus read its file once.
+        self.stimuli: dict[str, PackageStimulus | str] = {}
 
     def read(self, name: str, limit: int) -> bytes:
         """The entry's bytes. Raises :class:`_EntryError` when it is larger than ``limit``,
@@ -742,15 +761,19 @@ def _read_item(
     for path in media_paths:
         if path not in archive.entries:
             return failed(f"media file {path!r} is listed in the manifest but not in the package")
-        largest = max(media_policy.limits.values(), default=0)
         try:
-            blob = archive.read(path, min(largest, limits.max_entry_bytes))
-            check = check_media(blob, filename=path, policy=media_policy)
+            media.append(_read_media(archive, path, limits, media_policy))
         except _EntryError as exc:
             return failed(str(exc))
         except MediaError as exc:
             return failed(exc.detail)
-        media.append(PackageMedia(path=path, data=blob, check=check))
+    stimuli: list[PackageStimulus] = []
+    for ref in _stimulus_references(root):
+        stimulus = _read_stimulus(archive, item_dir, ref, limits, media_policy)
+        if isinstance(stimulus, str):
+            return failed(f"item {root.get('identifier') or res.identifier!r}: {stimulus}")
+        if stimulus not in stimuli:
+            stimuli.append(stimulus)
     resource = PackageResource(
         identifier=res.identifier,
         resource_type=res.resource_type,
@@ -760,8 +783,94 @@ def _read_item(
         xml=xml,
         media=tuple(media),
         warnings=tuple(warnings),
+        stimuli=tuple(stimuli),
     )
     return resource, root
+
+
+def _read_media(
+    archive: _Archive, path: str, limits: PackageLimits, media_policy: MediaPolicy
+) -> PackageMedia:
+    largest = max(media_policy.limits.values(), default=0)
+    blob = archive.read(path, min(largest, limits.max_entry_bytes))
+    return PackageMedia(
+        path=path, data=blob, check=check_media(blob, filename=path, policy=media_policy)
+    )
+
+
+#: The element an item refers to a shared stimulus with, by namespace (QTI 3.0, 2.2).
+_STIMULUS_REFS = frozenset(
+    {f"{{{QTI3_NS}}}qti-assessment-stimulus-ref", f"{{{QTI22_NS}}}assessmentStimulusRef"}
+)
+_STIMULUS_ROOTS = frozenset(
+    {(QTI3_NS, "qti-assessment-stimulus"), (QTI22_NS, "assessmentStimulus")}
+)
+
+
+def _stimulus_references(root: etree._Element) -> list[str]:
+    """The ``href`` of each shared stimulus an item document refers to."""
+    return [
+        (child.get("href") or "").strip()
+        for child in root
+        if isinstance(child.tag, str) and child.tag in _STIMULUS_REFS
+    ]
+
+
+def _read_stimulus(
+    archive: _Archive,
+    item_dir: str,
+    href: str,
+    limits: PackageLimits,
+    media_policy: MediaPolicy,
+) -> PackageStimulus | str:
+    """The stimulus file ``href`` names from an item in ``item_dir``, with the media its
+    body uses; or the reason it cannot be read (outside or missing from the package, not
+    well-formed, not a stimulus, a picture it shows missing, refused media)."""
+    path = _resolve(item_dir, href) if href else None
+    if path is None:
+        return f"its shared stimulus {href!r} points outside the package"
+    known = archive.stimuli.get(path)
+    if known is not None:
+        return known
+    found = _load_stimulus(archive, href, path, limits, media_policy)
+    archive.stimuli[path] = found
+    return found
+
+
+def _load_stimulus(
+    archive: _Archive,
+    href: str,
+    path: str,
+    limits: PackageLimits,
+    media_policy: MediaPolicy,
+) -> PackageStimulus | str:
+    if path not in archive.entries:
+        return f"its shared stimulus {href!r} ({path!r} in the package) is not in the package"
+    try:
+        xml = archive.read(path, limits.max_item_bytes)
+        root = _parse_xml(xml, f"stimulus file {path!r}")
+    except (_EntryError, ValueError) as exc:
+        return str(exc)
+    if (etree.QName(root).namespace, etree.QName(root).localname) not in _STIMULUS_ROOTS:
+        return f"its shared stimulus {path!r} is not a qti-assessment-stimulus (root {root.tag!r})"
+    media: list[PackageMedia] = []
+    stimulus_dir = posixpath.dirname(path)
+    for ref in _item_references(root):
+        target = _resolve(stimulus_dir, ref)
+        if target is None or not _is_media_path(target) or any(m.path == target for m in media):
+            continue
+        if target not in archive.entries:
+            return (
+                f"its shared stimulus {path!r} refers to {ref!r} ({target!r} in the "
+                "package), which is not in the package"
+            )
+        try:
+            media.append(_read_media(archive, target, limits, media_policy))
+        except _EntryError as exc:
+            return str(exc)
+        except MediaError as exc:
+            return exc.detail
+    return PackageStimulus(path=path, xml=xml, media=tuple(media))
 
 
 # --- writing -----------------------------------------------------------------------------------
@@ -787,6 +896,7 @@ def build_package(
     identifier: str | None = None,
     media_policy: MediaPolicy = DEFAULT_POLICY,
     tests: Sequence[tuple[str, Callable[[Mapping[str, str]], bytes]]] = (),
+    stimuli: Mapping[str, bytes] | None = None,
 ) -> bytes:
     """A QTI 3.0 content package (zip bytes) holding ``items`` and ``media``, and the
     assessment ``tests``: ``(identifier, build)`` pairs where ``build`` is given each item
@@ -800,6 +910,10 @@ def build_package(
     ``<identifier>.xml`` when they are written from the root (``media/figure-1.png``);
     ``items/`` when neither resolves more. Each item resource depends on the
     ``webcontent`` resources of the media it refers to.
+    ``stimuli`` maps package paths (``stimuli/passage.xml``) to QTI 3.0 shared stimulus
+    documents: each is an ``imsqti_stimulus_xmlv3p0`` resource depending on the media its
+    body refers to, and each item resource depends on the stimuli its
+    ``qti-assessment-stimulus-ref`` elements reach from where the item is placed.
     Every media file goes through :func:`check_media`. Raises
     :class:`PackageBuildError` for an identifier that is not an XML name, a duplicate,
     an item that is not QTI 3.0 XML, an unsafe media path, or refused media. The zip is
@@ -839,10 +953,35 @@ def build_package(
             media_checks[path] = check_media(blob, filename=path, policy=media_policy)
         except MediaError as exc:
             problems.append(exc.detail)
+    stimulus_roots: dict[str, etree._Element] = {}
+    for path, xml in sorted((stimuli or {}).items()):
+        reason = _name_problem(path, DEFAULT_LIMITS)
+        if reason is None and not path.endswith(".xml"):
+            reason = "a stimulus file's name ends in .xml"
+        try:
+            stimulus_root = _parse_xml(xml, f"stimulus {path!r}")
+        except ValueError as exc:
+            reason = reason or str(exc)
+        else:
+            if (
+                etree.QName(stimulus_root).namespace or "",
+                etree.QName(stimulus_root).localname,
+            ) != (
+                QTI3_NS,
+                "qti-assessment-stimulus",
+            ):
+                reason = reason or "not a QTI 3.0 qti-assessment-stimulus"
+            stimulus_roots[path] = stimulus_root
+        if reason is not None:
+            problems.append(f"stimulus path {path!r}: {reason}")
     if problems:
         raise PackageBuildError("cannot build the package: " + "; ".join(problems))
 
     media_ids = {path: _media_identifier(path) for path in sorted(media)}
+    stimulus_ids = {
+        path: _media_identifier(path).replace("MEDIA-", "STIMULUS-", 1)
+        for path in sorted(stimulus_roots)
+    }
     cp = f"{{{CP_QTI3_NS}}}"
     # lxml-stubs type nsmap keys as str, but None (the default namespace) is what lxml wants.
     nsmap: Any = {None: CP_QTI3_NS, "xsi": XSI_NS}
@@ -850,6 +989,8 @@ def build_package(
     content_hash = hashlib.sha256()
     for item_id, xml in items:
         content_hash.update(item_id.encode() + b"\0" + xml + b"\0")
+    for path in sorted(stimulus_roots):
+        content_hash.update(path.encode() + b"\0" + (stimuli or {})[path] + b"\0")
     for path in sorted(media):
         content_hash.update(path.encode() + b"\0" + media_checks[path].sha256.encode())
     manifest.set("identifier", identifier or f"MANIFEST-{content_hash.hexdigest()[:16]}")
@@ -873,6 +1014,27 @@ def build_package(
         etree.SubElement(resource, f"{cp}file", href=href)
         for target in used:
             etree.SubElement(resource, f"{cp}dependency", identifierref=media_ids[target])
+        for ref in _stimulus_references(roots[item_id]):
+            stimulus_path = _resolve(folder.rstrip("/"), ref)
+            if stimulus_path is not None and stimulus_path in stimulus_ids:
+                etree.SubElement(
+                    resource, f"{cp}dependency", identifierref=stimulus_ids[stimulus_path]
+                )
+    for path, stimulus_id in stimulus_ids.items():
+        resource = etree.SubElement(
+            resources,
+            f"{cp}resource",
+            identifier=stimulus_id,
+            type="imsqti_stimulus_xmlv3p0",
+            href=path,
+        )
+        etree.SubElement(resource, f"{cp}file", href=path)
+        reached: list[str] = []
+        for ref in _item_references(stimulus_roots[path]):
+            medium = _resolve(posixpath.dirname(path), ref)
+            if medium is not None and medium in media_ids and medium not in reached:
+                reached.append(medium)
+                etree.SubElement(resource, f"{cp}dependency", identifierref=media_ids[medium])
     test_files: dict[str, bytes] = {}
     for test_id, build in tests:
         href = f"{test_id}.xml"
@@ -899,6 +1061,8 @@ def build_package(
         _write(archive, MANIFEST_NAME, manifest_bytes, compress=True)
         for item_id, xml in sorted(items):
             _write(archive, hrefs[item_id], xml, compress=True)
+        for path in sorted(stimulus_roots):
+            _write(archive, path, (stimuli or {})[path], compress=True)
         for href, xml in sorted(test_files.items()):
             _write(archive, href, xml, compress=True)
         for path in sorted(media):

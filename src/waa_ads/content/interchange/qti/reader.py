@@ -3,8 +3,8 @@
 :func:`parse_item` takes the bytes of one ``assessmentItem`` / ``qti-assessment-item``
 document and returns an :class:`~waa_ads.content.item.definition.ItemDefinition`, or raises
 :class:`~waa_ads.content.item.definition.ItemFormatError` naming the element and line at fault.
-Nothing is dropped silently: constructs the model cannot hold (template processing,
-unsupported interactions, lookup tables...) are refused with a reason, and what the body
+Nothing is dropped silently: constructs the model cannot hold (unsupported
+interactions, custom operators...) are refused with a reason, and what the body
 sanitizer removes is listed in ``import_notes``.
 
 Parsing is safe for untrusted input: no entity resolution, no DTD, no network, libxml2's
@@ -41,25 +41,37 @@ from waa_ads.content.item.definition import (
     AreaMapEntry,
     AreaMapping,
     BaseType,
+    CardEntry,
     Cardinality,
+    Catalog,
+    CatalogCard,
     Choice,
+    ContextDeclaration,
     Gap,
     Graphic,
     Interaction,
     InteractionType,
+    InterpolationTable,
+    InterpolationTableEntry,
     ItemDefinition,
     ItemFormatError,
     MapEntry,
+    MatchTable,
+    MatchTableEntry,
     ModalFeedback,
     OutcomeDeclaration,
     ResponseDeclaration,
     ResponseMapping,
     ResponseProcessing,
     Shape,
+    StimulusRef,
     Stylesheet,
+    TemplateDeclaration,
+    TemplateRule,
 )
 from waa_ads.content.item.processing import (
     parse_response_processing,
+    parse_template_processing,
     template_location_note,
 )
 from waa_ads.content.item.responses import (
@@ -67,6 +79,7 @@ from waa_ads.content.item.responses import (
     normalize_value,
     parse_qti_value,
 )
+from waa_ads.content.item.templates import PRINTED_VARIABLE_ATTRIBUTES
 from waa_ads.content.item.truefalse import as_boolean_choices
 from waa_ads.content.item.validation import key_constraint_notes, validate_item
 from waa_ads.content.render.sanitize import sanitize_body
@@ -442,17 +455,141 @@ _OUTCOME_ATTRS = frozenset(
 )
 
 
+_TEMPLATE_ATTRS = frozenset(
+    {"identifier", "cardinality", "base_type", "param_variable", "math_variable"}
+)
+
+
+def _template_declaration(element: etree._Element) -> TemplateDeclaration:
+    for name in element.attrib:
+        key = str(name)
+        if not key.startswith("{") and _snake(key) not in _TEMPLATE_ATTRS:
+            raise _error(f"unsupported attribute {key!r} of a template declaration", element)
+    cardinality = _cardinality(element)
+    base_type = _base_type(element, required=cardinality is not Cardinality.RECORD)
+    default: Any = None
+    for child in _elements(element):
+        if _snake(_local(child)) == "default_value":
+            default = _values(child, cardinality, base_type, "default value")
+        else:
+            raise _error("unexpected element in a template declaration", child)
+    return TemplateDeclaration(
+        identifier=_required(element, "identifier"),
+        cardinality=cardinality,
+        base_type=base_type,
+        default_value=default,
+        param_variable=bool(_bool_attr(element, "param_variable")),
+        math_variable=bool(_bool_attr(element, "math_variable")),
+    )
+
+
+def _check_template_markup(body: etree._Element, templates: set[str]) -> None:
+    """Refuse body markup of templates that an instance could not show as written: a
+    printed variable of a template variable with attributes the product does not honour,
+    and template blocks, inlines or choices naming no template variable."""
+    for element in body.iter():
+        if not isinstance(element.tag, str):
+            continue
+        name = _snake(_local(element))
+        if name == "printed_variable" and (element.get("identifier") or "") in templates:
+            for attribute in element.attrib:
+                key = _kebab_attr(str(attribute))
+                if key.startswith("{") or key in PRINTED_VARIABLE_ATTRIBUTES:
+                    continue
+                if key == "power-form" and element.get(str(attribute)) == "false":
+                    continue
+                raise _error(
+                    f"unsupported attribute {key!r} of a printed variable in a cloned item", element
+                )
+        template_identifier = element.get("template-identifier") or element.get(
+            "templateIdentifier"
+        )
+        if template_identifier is not None and template_identifier not in templates:
+            raise _error(
+                f"template-identifier {template_identifier!r} names no template variable", element
+            )
+
+
+def _only_attributes(element: etree._Element, allowed: frozenset[str]) -> None:
+    for name in element.attrib:
+        key = str(name)
+        if not key.startswith("{") and _snake(key) not in allowed:
+            raise _error(f"unknown attribute {key!r}", element)
+
+
+def _table_value(
+    element: etree._Element, name: str, base_type: BaseType, *, required: bool = True
+) -> Any:
+    raw = _required(element, name) if required else _attr(element, name)
+    if raw is None:
+        return None
+    value = _parse_value(base_type, raw, element)
+    try:
+        return normalize_value(Cardinality.SINGLE, base_type, value, name.replace("_", "-"))
+    except ResponseShapeError as exc:
+        raise _error(exc.detail, element) from None
+
+
+def _lookup_table(
+    element: etree._Element, cardinality: Cardinality, base_type: BaseType | None
+) -> MatchTable | InterpolationTable:
+    """A ``matchTable`` or ``interpolationTable`` of an outcome declaration (QTI 2.1/3.0):
+    entries in document order, target values of the outcome's base type."""
+    name = _snake(_local(element))
+    if cardinality is not Cardinality.SINGLE or base_type is None:
+        raise _error("a lookup table belongs to a single outcome with a base type", element)
+    _only_attributes(element, frozenset({"default_value"}))
+    default = _table_value(element, "default_value", base_type, required=False)
+    match = name == "match_table"
+    entry_name = "match_table_entry" if match else "interpolation_table_entry"
+    allowed = frozenset(
+        {"source_value", "target_value"} | (set() if match else {"include_boundary"})
+    )
+    matches: list[MatchTableEntry] = []
+    steps: list[InterpolationTableEntry] = []
+    for entry in _elements(element):
+        if _snake(_local(entry)) != entry_name:
+            raise _error(f"expected {entry_name.replace('_', '-')} elements only", entry)
+        _only_attributes(entry, allowed)
+        target = _table_value(entry, "target_value", base_type)
+        if match:
+            source = _typed(entry, "source_value", int, "an integer")
+            if source is None:
+                raise _error("missing source-value attribute", entry)
+            if any(m.source == source for m in matches):
+                raise _error(f"source-value {source} is given twice in the match table", entry)
+            matches.append(MatchTableEntry(source=source, target=target))
+        else:
+            number = _typed(entry, "source_value", float, "a number")
+            if number is None:
+                raise _error("missing source-value attribute", entry)
+            include = _bool_attr(entry, "include_boundary")
+            steps.append(
+                InterpolationTableEntry(
+                    source=number, target=target, include_boundary=include is not False
+                )
+            )
+    if not matches and not steps:
+        raise _error("a lookup table needs at least one entry", element)
+    if match:
+        return MatchTable(default_value=default, entries=tuple(matches))
+    return InterpolationTable(default_value=default, entries=tuple(steps))
+
+
 def _outcome_declaration(element: etree._Element) -> OutcomeDeclaration:
     cardinality = _cardinality(element)
     base_type = _base_type(element, required=False)
     identifier = _required(element, "identifier")
     default: Any = None
+    table: MatchTable | InterpolationTable | None = None
     for child in _elements(element):
         name = _snake(_local(child))
         if name == "default_value":
             default = _values(child, cardinality, base_type, "default value")
-        elif name in ("lookup_table", "match_table", "interpolation_table"):
-            raise _error("outcome lookup tables are not supported", child)
+        elif name in ("match_table", "interpolation_table"):
+            if table is not None:
+                raise _error("an outcome declaration has one lookup table at most", child)
+            table = _lookup_table(child, cardinality, base_type)
         else:
             raise _error("unexpected element in an outcome declaration", child)
     attributes = {_kebab_attr(k): v for k, v in _other_attributes(element, _OUTCOME_ATTRS).items()}
@@ -465,7 +602,29 @@ def _outcome_declaration(element: etree._Element) -> OutcomeDeclaration:
         normal_minimum=_float_attr(element, "normal_minimum"),
         mastery_value=_float_attr(element, "mastery_value"),
         external_scored=_attr(element, "external_scored"),
+        match_table=table if isinstance(table, MatchTable) else None,
+        interpolation_table=table if isinstance(table, InterpolationTable) else None,
         attributes=attributes,
+    )
+
+
+def _context_declaration(element: etree._Element) -> ContextDeclaration:
+    """A QTI 3.0 ``qti-context-declaration``: identifier, cardinality, base type (none for
+    a record) and default value."""
+    _only_attributes(element, frozenset({"identifier", "cardinality", "base_type"}))
+    cardinality = _cardinality(element)
+    base_type = _base_type(element, required=cardinality is not Cardinality.RECORD)
+    default: Any = None
+    for child in _elements(element):
+        if _snake(_local(child)) == "default_value":
+            default = _values(child, cardinality, base_type, "default value")
+        else:
+            raise _error("unexpected element in a context declaration", child)
+    return ContextDeclaration(
+        identifier=_required(element, "identifier"),
+        cardinality=cardinality,
+        base_type=base_type,
+        default_value=default,
     )
 
 
@@ -840,6 +999,15 @@ def _modal_feedback(element: etree._Element, notes: list[str]) -> ModalFeedback:
     )
 
 
+def _stimulus_ref(element: etree._Element) -> StimulusRef:
+    """``qti-assessment-stimulus-ref`` (QTI 3.0) or ``assessmentStimulusRef`` (QTI 2.2)."""
+    return StimulusRef(
+        identifier=_required(element, "identifier"),
+        href=_required(element, "href"),
+        title=element.get("title") or None,
+    )
+
+
 def _stylesheet(element: etree._Element) -> Stylesheet:
     return Stylesheet(
         href=_required(element, "href"),
@@ -865,17 +1033,84 @@ _ROOT_ATTRS = frozenset(
     }
 )
 
-_REFUSED_PARTS = {
-    "template_declaration": "template declarations (item cloning) are not supported",
-    "template_processing": "template processing (item cloning) is not supported",
-    "context_declaration": "context declarations are not supported",
-    "assessment_stimulus_ref": "shared stimuli are not supported",
-}
-
 _IGNORED_PARTS = {
     "companion_materials_info": "companion materials information was not kept",
-    "catalog_info": "the accessibility catalog was not kept",
 }
+
+#: The card supports the candidate's player shows (docs/player.md, "Glossary and
+#: translations"); the others are kept, exported and noted.
+SHOWN_SUPPORTS = frozenset({"glossary-on-screen", "keyword-translation"})
+
+
+def _card_content(
+    parent: etree._Element, notes: list[str], what: str
+) -> tuple[str, list[etree._Element]]:
+    """The sanitized ``qti-html-content`` of a card or card entry, and its other children
+    (``qti-card-entry`` for a card). A ``qti-file-href`` is noted and dropped."""
+    content = ""
+    rest: list[etree._Element] = []
+    for child in _elements(parent):
+        local = _local(child)
+        if local == "qti-html-content":
+            if content:
+                raise _error(f"{what} has more than one qti-html-content", child)
+            content = _sanitized_fragment(child, notes, what)
+        elif local == "qti-file-href":
+            notes.append(f"{what}: the file {(child.text or '').strip()!r} was not kept")
+        else:
+            rest.append(child)
+    return content, rest
+
+
+def _catalog_info(element: etree._Element, notes: list[str]) -> tuple[Catalog, ...]:
+    """``qti-catalog-info``: each ``qti-catalog`` (by ``id``) with its cards."""
+    catalogs: list[Catalog] = []
+    for catalog_element in _elements(element):
+        if _local(catalog_element) != "qti-catalog":
+            raise _error("unexpected element in qti-catalog-info", catalog_element)
+        identifier = _required(catalog_element, "id")
+        if any(c.identifier == identifier for c in catalogs):
+            raise _error(f"catalog {identifier!r} is defined twice", catalog_element)
+        cards: list[CatalogCard] = []
+        for card_element in _elements(catalog_element):
+            if _local(card_element) != "qti-card":
+                raise _error("unexpected element in qti-catalog", card_element)
+            support = _required(card_element, "support")
+            what = f"catalog {identifier}, card {support}"
+            content, rest = _card_content(card_element, notes, what)
+            entries: list[CardEntry] = []
+            for entry_element in rest:
+                if _local(entry_element) != "qti-card-entry":
+                    raise _error("unexpected element in qti-card", entry_element)
+                language = entry_element.get(f"{{{XML_NS}}}lang")
+                entry_content, extra = _card_content(
+                    entry_element, notes, f"{what} ({language or 'entry'})"
+                )
+                if extra:
+                    raise _error("unexpected element in qti-card-entry", extra[0])
+                entries.append(
+                    CardEntry(
+                        language=language or None,
+                        default=bool(_bool_attr(entry_element, "default")),
+                        content=entry_content,
+                    )
+                )
+            if support not in SHOWN_SUPPORTS:
+                notes.append(f"{what}: kept and exported, but not shown to candidates")
+            cards.append(CatalogCard(support=support, content=content, entries=tuple(entries)))
+        catalogs.append(Catalog(identifier=identifier, cards=tuple(cards)))
+    return tuple(catalogs)
+
+
+def _catalog_reference_notes(body: str, catalogs: tuple[Catalog, ...]) -> list[str]:
+    """Body elements that refer to a catalog the item does not have."""
+    known = {c.identifier for c in catalogs}
+    wanted = re.findall(r'data-catalog-idref="([^"]*)"', body)
+    return [
+        f"the body refers to catalog {name!r}, which the item does not have"
+        for name in dict.fromkeys(wanted)
+        if name not in known
+    ]
 
 
 def parse_item(xml: bytes | str, *, document: etree._Element | None = None) -> ItemDefinition:
@@ -912,10 +1147,15 @@ def item_from_root(root: etree._Element) -> ItemDefinition:
     notes: list[str] = []
     responses: list[ResponseDeclaration] = []
     outcomes: list[OutcomeDeclaration] = []
+    contexts: list[ContextDeclaration] = []
     stylesheets: list[Stylesheet] = []
     feedback: list[ModalFeedback] = []
     body_source: etree._Element | None = None
     processing: ResponseProcessing | None = None
+    template_declarations: list[TemplateDeclaration] = []
+    template_processing: tuple[TemplateRule, ...] | None = None
+    stimuli: list[StimulusRef] = []
+    catalogs: tuple[Catalog, ...] = ()
     for child in _elements(root):
         if split_tag(child.tag)[0] != split_tag(root.tag)[0]:
             raise _error("element outside the QTI namespace", child)
@@ -927,6 +1167,14 @@ def item_from_root(root: etree._Element) -> ItemDefinition:
             outcomes.append(_outcome_declaration(child))
             for default in _elements(child):
                 _note_ignored_attributes(default, notes)
+        elif name == "context_declaration":
+            contexts.append(_context_declaration(child))
+        elif name == "template_declaration":
+            template_declarations.append(_template_declaration(child))
+        elif name == "template_processing":
+            if template_processing is not None:
+                raise _error("an item has one template processing", child)
+            template_processing = parse_template_processing(child)
         elif name == "stylesheet":
             stylesheets.append(_stylesheet(child))
         elif name == "item_body":
@@ -940,8 +1188,15 @@ def item_from_root(root: etree._Element) -> ItemDefinition:
                 notes.append(location_note)
         elif name == "modal_feedback":
             feedback.append(_modal_feedback(child, notes))
-        elif name in _REFUSED_PARTS:
-            raise _error(_REFUSED_PARTS[name], child)
+        elif name == "assessment_stimulus_ref":
+            stimulus = _stimulus_ref(child)
+            if any(s.identifier == stimulus.identifier for s in stimuli):
+                raise _error(f"stimulus {stimulus.identifier!r} is referred to twice", child)
+            stimuli.append(stimulus)
+        elif name == "catalog_info":
+            if catalogs:
+                raise _error("an item has one qti-catalog-info", child)
+            catalogs = _catalog_info(child, notes)
         elif name in _IGNORED_PARTS:
             notes.append(_IGNORED_PARTS[name])
         else:
@@ -951,6 +1206,25 @@ def item_from_root(root: etree._Element) -> ItemDefinition:
     interactions: tuple[Interaction, ...] = ()
     body_notes: list[str] = []
     if body_source is not None:
+        # A rubric block may hold a catalog of its own (QTI 3.0): catalog identifiers are
+        # unique in the document, so the item keeps it with the others.
+        for inner in [e for e in body_source.iter() if _local(e) == "qti-catalog-info"]:
+            found = _catalog_info(inner, notes)
+            for catalog in found:
+                if any(c.identifier == catalog.identifier for c in catalogs):
+                    raise _error(f"catalog {catalog.identifier!r} is defined twice", inner)
+            catalogs = (*catalogs, *found)
+            parent = inner.getparent()
+            assert parent is not None
+            if inner.tail:
+                previous = inner.getprevious()
+                if previous is not None:
+                    previous.tail = (previous.tail or "") + inner.tail
+                else:
+                    parent.text = (parent.text or "") + inner.tail
+            parent.remove(inner)
+        if template_declarations:
+            _check_template_markup(body_source, {d.identifier for d in template_declarations})
         # A picture given as an object (QTI 2's graphic interactions, running content) is
         # read as the img QTI 3.0 and browsers show; other objects are the sanitizer's.
         for element in list(body_source.iter()):
@@ -960,6 +1234,7 @@ def item_from_root(root: etree._Element) -> ItemDefinition:
                     _media_as_html5(element)
                 _to_qti3_attributes(element, notes)
         body, interactions, body_notes = read_body(body_source, declarations)
+    notes.extend(_catalog_reference_notes(body, catalogs))
     attributes = _other_attributes(root, frozenset())
     for name in sorted(set(attributes) - _ROOT_ATTRS):
         notes.append(f"ignored attribute {name} of the item")
@@ -980,9 +1255,14 @@ def item_from_root(root: etree._Element) -> ItemDefinition:
         interactions=interactions,
         response_declarations=tuple(responses),
         outcome_declarations=tuple(outcomes),
+        context_declarations=tuple(contexts),
         response_processing=processing,
+        template_declarations=tuple(template_declarations),
+        template_processing=template_processing,
         modal_feedback=tuple(feedback),
         stylesheets=tuple(stylesheets),
+        stimuli=tuple(stimuli),
+        catalogs=catalogs,
         import_notes=(*body_notes, *notes),
     )
     # QTI 3.0's true/false question (identifiers true and false) is the model's boolean one.

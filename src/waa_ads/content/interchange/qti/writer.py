@@ -30,12 +30,15 @@ from waa_ads.content.item.definition import (
     BaseType,
     Cardinality,
     Choice,
+    ContextDeclaration,
     ExitResponse,
+    ExitTemplate,
     Expression,
     Interaction,
     InteractionType,
     ItemDefinition,
     ItemFormatError,
+    LookupOutcomeValue,
     ModalFeedback,
     OutcomeDeclaration,
     ResponseCondition,
@@ -43,8 +46,15 @@ from waa_ads.content.item.definition import (
     ResponseMapping,
     ResponseProcessing,
     Rule,
+    SetCorrectResponse,
+    SetDefaultValue,
     SetOutcomeValue,
+    SetTemplateValue,
     Stylesheet,
+    TemplateCondition,
+    TemplateConstraint,
+    TemplateDeclaration,
+    TemplateRule,
 )
 from waa_ads.content.item.processing import kebab_name, qti3_name, template_url
 from waa_ads.content.item.responses import format_qti_value, record_field_base_type
@@ -181,6 +191,58 @@ def outcome_declaration_element(
         declaration.base_type,
         declaration.default_value,
     )
+    if declaration.base_type is not None:
+        _lookup_table_element(element, declaration.base_type, declaration)
+    return element
+
+
+def _lookup_table_element(
+    parent: etree._Element, base_type: BaseType, declaration: OutcomeDeclaration
+) -> None:
+    def text(value: Any) -> str | None:
+        return None if value is None else format_qti_value(base_type, value)
+
+    if declaration.match_table is not None:
+        match = declaration.match_table
+        table = _sub(parent, "qti-match-table", default_value=text(match.default_value))
+        for entry in match.entries:
+            _sub(
+                table,
+                "qti-match-table-entry",
+                source_value=str(entry.source),
+                target_value=text(entry.target),
+            )
+    if declaration.interpolation_table is not None:
+        steps = declaration.interpolation_table
+        table = _sub(parent, "qti-interpolation-table", default_value=text(steps.default_value))
+        for step in steps.entries:
+            _sub(
+                table,
+                "qti-interpolation-table-entry",
+                source_value=_num(step.source),
+                include_boundary=None if step.include_boundary else "false",
+                target_value=text(step.target),
+            )
+
+
+def context_declaration_element(
+    parent: etree._Element, declaration: ContextDeclaration
+) -> etree._Element:
+    """Append a ``qti-context-declaration`` for ``declaration`` to ``parent``."""
+    element = _sub(
+        parent,
+        "qti-context-declaration",
+        identifier=declaration.identifier,
+        cardinality=declaration.cardinality.value,
+        base_type=None if declaration.base_type is None else declaration.base_type.value,
+    )
+    _values(
+        element,
+        "qti-default-value",
+        declaration.cardinality,
+        declaration.base_type,
+        declaration.default_value,
+    )
     return element
 
 
@@ -232,6 +294,9 @@ def rule_elements(parent: etree._Element, rules: tuple[Rule, ...]) -> None:
         if isinstance(rule, SetOutcomeValue):
             element = _sub(parent, "qti-set-outcome-value", identifier=rule.identifier)
             expression_element(element, rule.expression)
+        elif isinstance(rule, LookupOutcomeValue):
+            element = _sub(parent, "qti-lookup-outcome-value", identifier=rule.identifier)
+            expression_element(element, rule.expression)
         elif isinstance(rule, ResponseCondition):
             condition = _sub(parent, "qti-response-condition")
             for position, branch in enumerate(rule.branches):
@@ -243,6 +308,50 @@ def rule_elements(parent: etree._Element, rules: tuple[Rule, ...]) -> None:
                 rule_elements(_sub(condition, "qti-response-else"), rule.otherwise)
         elif isinstance(rule, ExitResponse):
             _sub(parent, "qti-exit-response")
+
+
+def template_declaration_element(
+    parent: etree._Element, declaration: TemplateDeclaration
+) -> etree._Element:
+    """Append a ``qti-template-declaration`` for ``declaration`` to ``parent``."""
+    element = _sub(
+        parent,
+        "qti-template-declaration",
+        identifier=declaration.identifier,
+        cardinality=declaration.cardinality.value,
+        base_type=None if declaration.base_type is None else declaration.base_type.value,
+        param_variable=_flag(declaration.param_variable) if declaration.param_variable else None,
+        math_variable=_flag(declaration.math_variable) if declaration.math_variable else None,
+    )
+    _values(
+        element,
+        "qti-default-value",
+        declaration.cardinality,
+        declaration.base_type,
+        declaration.default_value,
+    )
+    return element
+
+
+def template_rule_elements(parent: etree._Element, rules: tuple[TemplateRule, ...]) -> None:
+    """Append the QTI 3.0 elements of template rules to ``parent``."""
+    for rule in rules:
+        if isinstance(rule, SetTemplateValue | SetCorrectResponse | SetDefaultValue):
+            local = qti3_name(rule.rule)
+            expression_element(_sub(parent, local, identifier=rule.identifier), rule.expression)
+        elif isinstance(rule, TemplateConstraint):
+            expression_element(_sub(parent, "qti-template-constraint"), rule.expression)
+        elif isinstance(rule, TemplateCondition):
+            condition = _sub(parent, "qti-template-condition")
+            for position, branch in enumerate(rule.branches):
+                name = "qti-template-if" if position == 0 else "qti-template-else-if"
+                branch_el = _sub(condition, name)
+                expression_element(branch_el, branch.condition)
+                template_rule_elements(branch_el, branch.rules)
+            if rule.otherwise is not None:
+                template_rule_elements(_sub(condition, "qti-template-else"), rule.otherwise)
+        elif isinstance(rule, ExitTemplate):
+            _sub(parent, "qti-exit-template")
 
 
 def response_processing_element(
@@ -394,6 +503,24 @@ def _modal_feedback_element(parent: etree._Element, feedback: ModalFeedback) -> 
     )
 
 
+def _catalog_info_element(parent: etree._Element, item: ItemDefinition) -> None:
+    info = _sub(parent, "qti-catalog-info")
+    for catalog in item.catalogs:
+        catalog_element = _sub(info, "qti-catalog", id=catalog.identifier)
+        for card in catalog.cards:
+            card_element = _sub(catalog_element, "qti-card", support=card.support)
+            what = f"catalog {catalog.identifier}, card {card.support}"
+            if card.content or not card.entries:
+                _append_fragment(_sub(card_element, "qti-html-content"), card.content, what)
+            for entry in card.entries:
+                entry_element = _sub(card_element, "qti-card-entry")
+                if entry.language is not None:
+                    entry_element.set(f"{{{XML_NS}}}lang", entry.language)
+                if entry.default:
+                    entry_element.set("default", "true")
+                _append_fragment(_sub(entry_element, "qti-html-content"), entry.content, what)
+
+
 def _graphics_as_images(body: etree._Element) -> None:
     """Write each picture ``object`` (a graphic interaction's, or one in running content)
     as an ``img``: items stored before the reader made pictures ``img``s may still hold
@@ -444,10 +571,24 @@ def item_element(item: ItemDefinition) -> etree._Element:
         root.set("tool-name", item.tool_name)
     if item.tool_version is not None:
         root.set("tool-version", item.tool_version)
+    for context in item.context_declarations:
+        context_declaration_element(root, context)
     for response in item.response_declarations:
         response_declaration_element(root, response)
     for outcome in item.outcome_declarations:
         outcome_declaration_element(root, outcome)
+    for template in item.template_declarations:
+        template_declaration_element(root, template)
+    if item.template_processing is not None:
+        template_rule_elements(_sub(root, "qti-template-processing"), item.template_processing)
+    for stimulus in item.stimuli:
+        _sub(
+            root,
+            "qti-assessment-stimulus-ref",
+            identifier=stimulus.identifier,
+            href=stimulus.href,
+            title=stimulus.title,
+        )
     for stylesheet in item.stylesheets:
         _stylesheet_element(root, stylesheet)
     parsed_body = parse_document(item.body, what="item body")
@@ -456,6 +597,8 @@ def item_element(item: ItemDefinition) -> etree._Element:
         body.set(str(name), str(value))
     rebuild(parsed_body, body, QTI3_NS)
     _graphics_as_images(body)
+    if item.catalogs:
+        _catalog_info_element(root, item)
     if item.response_processing is not None:
         response_processing_element(root, item.response_processing)
     for feedback in item.modal_feedback:
@@ -472,7 +615,13 @@ def _indent_outside_body(root: etree._Element) -> None:
         if not children or (element.text and element.text.strip()):
             return
         local = etree.QName(element).localname
-        if local in ("qti-item-body", "qti-modal-feedback", "qti-base-value", "qti-value"):
+        if local in (
+            "qti-item-body",
+            "qti-modal-feedback",
+            "qti-html-content",
+            "qti-base-value",
+            "qti-value",
+        ):
             return
         pad = "\n" + "  " * (level + 1)
         element.text = pad

@@ -21,9 +21,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import UploadFile
 
+from waa_ads.core import i18n
+from waa_ads.core.i18n import gettext as _
+from waa_ads.core.i18n import ngettext, pgettext
 from waa_ads.web.console.gateway import Problem, multipart
 from waa_ads.web.console.pages import CONSOLE, ApiRefused, Form, Staff, redirect, render
 from waa_ads.web.console.router import ActionDep, StaffDep
+from waa_ads.web.console.sections.organization import language_options
 
 router = APIRouter()
 
@@ -35,6 +39,8 @@ WINDOW_FIELDS: Final = {
     "closes_at": "closes_at",
     "proctor_ids": "proctor_ids",
     "notes": "notes",
+    "locale": "locale",
+    "locales": "locales",
 }
 ACCOMMODATION_FIELDS: Final = {
     "extra_time_multiplier": "extra_time_multiplier",
@@ -76,12 +82,12 @@ def _parse(moment: str | None) -> datetime | None:
 
 
 def shown_time(moment: str | None, zone: ZoneInfo) -> str:
-    """A timestamp of the API as people read it, in the organization's time zone."""
+    """A timestamp of the API as people read it, in the organization's time zone and the
+    page's language ("10 Jan 2027, 14:00", « 10 janv. 2027, 14:00 »)."""
     parsed = _parse(moment)
     if parsed is None:
         return "—"
-    local = parsed.astimezone(zone)
-    return f"{local.day} {local:%b %Y, %H:%M}"
+    return i18n.format_datetime(parsed, "d MMM y, HH:mm", tz=zone.key)
 
 
 def shown_window(opens: str | None, closes: str | None, zone: ZoneInfo) -> tuple[str, str]:
@@ -91,7 +97,7 @@ def shown_window(opens: str | None, closes: str | None, zone: ZoneInfo) -> tuple
     if start is not None and end is not None:
         a, b = start.astimezone(zone), end.astimezone(zone)
         if a.date() == b.date():
-            return shown_time(opens, zone), f"{b:%H:%M}"
+            return shown_time(opens, zone), i18n.format_datetime(end, "HH:mm", tz=zone.key)
     return shown_time(opens, zone), shown_time(closes, zone)
 
 
@@ -158,7 +164,7 @@ async def candidates_by_id(who: Staff, ids: Iterable[str]) -> dict[str, dict[str
     wanted = set(ids)
     found: dict[str, dict[str, Any]] = {}
     cursor: str | None = None
-    for _ in range(_CANDIDATE_PAGES):
+    for _page in range(_CANDIDATE_PAGES):
         if not wanted - found.keys():
             break
         page = await who.read("/api/v1/candidates", {"limit": 500, "cursor": cursor})
@@ -177,9 +183,9 @@ async def candidates_by_id(who: Staff, ids: Iterable[str]) -> dict[str, dict[str
 
 def _name(candidate: Mapping[str, Any] | None) -> str:
     if candidate is None:
-        return "unknown candidate"
+        return _("unknown candidate")
     if candidate.get("erased_at"):
-        return "erased candidate"
+        return _("erased candidate")
     return str(
         candidate.get("full_name")
         or candidate.get("email")
@@ -249,7 +255,9 @@ async def _published_versions(who: Staff) -> list[tuple[str, str]]:
             if version["status"] != "published":
                 continue
             title = version["definition"].get("title") or assessment["title"]
-            options.append((version["id"], f"{title} (version {number})"))
+            options.append(
+                (version["id"], _("%(title)s (version %(number)s)", title=title, number=number))
+            )
     return options
 
 
@@ -264,7 +272,10 @@ async def _proctors(who: Staff, assigned: Iterable[str] = ()) -> list[tuple[str,
     ]
     shown = {user_id for user_id, _ in options}
     options += [
-        (str(user_id), f"account {str(user_id)[-8:]} (no longer an active proctor)")
+        (
+            str(user_id),
+            _("account %(id)s (no longer an active proctor)", id=str(user_id)[-8:]),
+        )
         for user_id in assigned
         if str(user_id) not in shown
     ]
@@ -287,6 +298,7 @@ async def _window_page(
         administration=administration,
         versions=[] if administration else await _published_versions(who),
         proctors=await _proctors(who, form.value("proctor_ids", [])),
+        language_choices=language_options(),
         zone=_zone(who).key,
         status=status,
     )
@@ -294,7 +306,7 @@ async def _window_page(
 
 @router.get("/administrations/new", response_class=HTMLResponse)
 async def new_administration(request: Request, who: StaffDep) -> HTMLResponse:
-    return await _window_page(request, who, Form(values={"proctor_ids": []}))
+    return await _window_page(request, who, Form(values={"proctor_ids": [], "locales": []}))
 
 
 def _window_body(
@@ -306,6 +318,9 @@ def _window_body(
         "closes_at": _aware(values.get("closes_at", ""), zone),
         "proctor_ids": list(multi.get("proctor_ids", [])),
         "notes": values.get("notes", "").strip() or None,
+        # Empty: the organization's default language; no box ticked: no switching.
+        "locale": values.get("locale", "").strip() or None,
+        "locales": list(multi.get("locales", [])),
     }
 
 
@@ -319,10 +334,16 @@ async def create_administration(request: Request, who: ActionDep) -> Response:
     reply = await who.api.post("/api/v1/administrations", body)
     if reply.ok:
         created = reply.json()
-        return redirect(f"{BASE}/{created['id']}", flash=f"Scheduled “{created['title']}”.")
+        return redirect(
+            f"{BASE}/{created['id']}", flash=_("Scheduled “%(title)s”.", title=created["title"])
+        )
     if reply.status == 403:
         who.expect(reply)
-    kept = {**values, "proctor_ids": multi.get("proctor_ids", [])}
+    kept = {
+        **values,
+        "proctor_ids": multi.get("proctor_ids", []),
+        "locales": multi.get("locales", []),
+    }
     return await _window_page(
         request,
         who,
@@ -343,6 +364,8 @@ async def edit_administration(
         "closes_at": _local_input(row["closes_at"], zone),
         "proctor_ids": row["proctor_ids"],
         "notes": row.get("notes") or "",
+        "locale": row.get("locale") or "",
+        "locales": row.get("locales") or [],
     }
     return await _window_page(request, who, Form(values=values), administration=row)
 
@@ -358,11 +381,15 @@ async def save_administration(
         json_body=_window_body(values, multi, _zone(who)),
     )
     if reply.ok:
-        return redirect(f"{BASE}/{administration_id}", flash="Administration saved.")
+        return redirect(f"{BASE}/{administration_id}", flash=_("Administration saved."))
     if reply.status in (403, 404):
         who.expect(reply)
     row = await who.read(f"/api/v1/administrations/{administration_id}")
-    kept = {**values, "proctor_ids": multi.get("proctor_ids", [])}
+    kept = {
+        **values,
+        "proctor_ids": multi.get("proctor_ids", []),
+        "locales": multi.get("locales", []),
+    }
     return await _window_page(
         request,
         who,
@@ -449,26 +476,26 @@ async def cancel(who: ActionDep, administration_id: uuid.UUID) -> Response:
     await _act(who, administration_id, "cancel")
     return redirect(
         f"{BASE}/{administration_id}",
-        flash="Cancelled: no attempt can start, and live attempts are ended.",
+        flash=_("Cancelled: no attempt can start, and live attempts are ended."),
     )
 
 
 @router.post("/administrations/{administration_id}/archive", response_class=Response)
 async def archive(who: ActionDep, administration_id: uuid.UUID) -> Response:
     await _act(who, administration_id, "archive")
-    return redirect(BASE, flash="Archived.")
+    return redirect(BASE, flash=pgettext("administration", "Archived."))
 
 
 @router.post("/administrations/{administration_id}/restore", response_class=Response)
 async def restore(who: ActionDep, administration_id: uuid.UUID) -> Response:
     await _act(who, administration_id, "restore")
-    return redirect(f"{BASE}/{administration_id}", flash="Restored.")
+    return redirect(f"{BASE}/{administration_id}", flash=pgettext("administration", "Restored."))
 
 
 @router.post("/administrations/{administration_id}/delete", response_class=Response)
 async def delete(who: ActionDep, administration_id: uuid.UUID) -> Response:
     await _act(who, administration_id, "delete")
-    return redirect(BASE, flash="Deleted.")
+    return redirect(BASE, flash=pgettext("administration", "Deleted."))
 
 
 # --- roster ----------------------------------------------------------------------------------
@@ -594,7 +621,15 @@ async def add_candidates(
     if reply.ok:
         row = await who.read(f"/api/v1/administrations/{administration_id}")
         return await _sheet(
-            request, who, row, reply.json(), heading=f"{len(chosen)} added: their access codes"
+            request,
+            who,
+            row,
+            reply.json(),
+            heading=ngettext(
+                "%(num)d added: their access codes",
+                "%(num)d added: their access codes",
+                len(chosen),
+            ),
         )
     if reply.status in (403, 404, 409):
         who.expect(reply)
@@ -633,8 +668,8 @@ async def upload_csv(request: Request, who: ActionDep, administration_id: uuid.U
         missing = Problem(
             status=422,
             code="validation-error",
-            title="No file",
-            detail="Choose a CSV file to upload.",
+            title=_("No file"),
+            detail=_("Choose a CSV file to upload."),
         )
         return render(
             request,
@@ -657,9 +692,13 @@ async def upload_csv(request: Request, who: ActionDep, administration_id: uuid.U
     )
     if reply.ok:
         issued = reply.json()
-        return await _sheet(
-            request, who, row, issued, heading=f"{len(issued)} added from {upload.filename}"
+        heading = ngettext(
+            "%(num)d added from %(file)s",
+            "%(num)d added from %(file)s",
+            len(issued),
+            file=upload.filename,
         )
+        return await _sheet(request, who, row, issued, heading=heading)
     if reply.status in (403, 404, 409):
         who.expect(reply)
     return render(
@@ -682,8 +721,8 @@ async def _entry(who: Staff, administration_id: uuid.UUID, entry_id: uuid.UUID) 
     missing = Problem(
         status=404,
         code="roster-entry-not-found",
-        title="Roster entry not found",
-        detail=f"roster entry {entry_id} not found",
+        title=_("Roster entry not found"),
+        detail=_("roster entry %(id)s not found", id=str(entry_id)),
     )
     raise ApiRefused(missing, who)
 
@@ -732,7 +771,7 @@ async def accommodations_page(
 async def save_accommodations(
     request: Request, who: ActionDep, administration_id: uuid.UUID, entry_id: uuid.UUID
 ) -> Response:
-    values, _ = await _values(request)
+    values, _multi = await _values(request)
     reply = await who.api.call(
         "PUT",
         f"/api/v1/administrations/{administration_id}/roster/{entry_id}/accommodations",
@@ -741,7 +780,7 @@ async def save_accommodations(
     if reply.ok:
         return redirect(
             f"{BASE}/{administration_id}#roster",
-            flash="Accommodations saved; a live attempt's deadline follows them.",
+            flash=_("Accommodations saved; a live attempt's deadline follows them."),
         )
     if reply.status in (403, 404):
         who.expect(reply)
@@ -760,7 +799,7 @@ async def issue_code(
     )
     issued = who.expect(reply)
     row = await who.read(f"/api/v1/administrations/{administration_id}")
-    return await _sheet(request, who, row, [issued], heading="A new access code")
+    return await _sheet(request, who, row, [issued], heading=_("A new access code"))
 
 
 @router.post(
@@ -773,13 +812,13 @@ async def revoke_code(
         "DELETE", f"/api/v1/administrations/{administration_id}/roster/{entry_id}/code"
     )
     who.expect(reply)
-    return redirect(f"{BASE}/{administration_id}#roster", flash="Access code revoked.")
+    return redirect(f"{BASE}/{administration_id}#roster", flash=_("Access code revoked."))
 
 
 @router.post("/administrations/{administration_id}/codes", response_class=Response)
 async def issue_codes(request: Request, who: ActionDep, administration_id: uuid.UUID) -> Response:
     """New codes for the entries ticked (every entry when none is), on one sheet."""
-    _, multi = await _values(request)
+    _single, multi = await _values(request)
     wanted = multi.get("entry_id") or [
         e["id"] for e in await who.read(f"/api/v1/administrations/{administration_id}/roster")
     ]
@@ -802,6 +841,10 @@ async def issue_codes(request: Request, who: ActionDep, administration_id: uuid.
         who,
         row,
         issued,
-        heading=f"New access codes for {len(issued)} candidates",
+        heading=ngettext(
+            "A new access code for %(num)d candidate",
+            "New access codes for %(num)d candidates",
+            len(issued),
+        ),
         stopped=stopped,
     )

@@ -19,14 +19,21 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from waa_ads.content.item.definition import InteractionType
+from waa_ads.core.i18n import gettext
 from waa_ads.web.console.gateway import Problem
-from waa_ads.web.console.pages import CONSOLE, Form, Staff, redirect, render
+from waa_ads.web.console.pages import CONSOLE, Form, Staff, interaction_label, redirect, render
 from waa_ads.web.console.router import ActionDep, StaffDep
 
 router = APIRouter()
 
 BASE: Final = f"{CONSOLE}/assessments"
-INTERACTION_TYPES: Final = [(t.value, t.value.replace("_", " ")) for t in InteractionType]
+INTERACTION_TYPES: Final = tuple(t.value for t in InteractionType)
+
+
+def interaction_types() -> list[tuple[str, str]]:
+    """Every interaction type with its name in the reader's language."""
+    return [(value, interaction_label(value)) for value in INTERACTION_TYPES]
+
 
 #: The settings form's fields and the API's names for them.
 SETTINGS_FIELDS: Final = {
@@ -37,6 +44,7 @@ SETTINGS_FIELDS: Final = {
     "allow_review": "definition.allow_review",
     "allow_flags": "definition.allow_flags",
     "shuffle_choices": "definition.shuffle_choices",
+    "feedback": "definition.feedback",
     "time_limit_min": "definition.time_limit_s",
     "attempts_allowed": "definition.attempts_allowed",
     "breaks_allowed": "definition.breaks.allowed",
@@ -118,7 +126,10 @@ class Refusal:
         items.extend((name, message) for name, message in self.settings)
         for ident, messages in self.by_section.items():
             name = self.titles.get(ident, ident)
-            items.extend((f"section-{ident}", f"{name}: {m}") for m in messages)
+            items.extend(
+                (f"section-{ident}", gettext("%(field)s: %(reason)s", field=name, reason=m))
+                for m in messages
+            )
         return items or [(None, self.problem.detail or self.problem.title)]
 
 
@@ -133,7 +144,7 @@ def spread(
     refusal = Refusal(
         problem,
         titles={
-            ident: f"Section {n} ({s.get('title') or ident})"
+            ident: gettext("Section %(n)s (%(title)s)", n=n, title=s.get("title") or ident)
             for n, (ident, s) in enumerate(zip(identifiers, sections, strict=True), start=1)
         },
     )
@@ -144,10 +155,14 @@ def spread(
             ident = identifiers[int(found.group(1))]
             where = found.group(2)
             refusal.by_section.setdefault(ident, []).append(
-                f"{where}: {f.reason}" if where else f.reason
+                gettext("%(field)s: %(reason)s", field=where, reason=f.reason)
+                if where
+                else f.reason
             )
         elif not claimed(bare):
-            refusal.general.append(f"{bare}: {f.reason}" if bare else f.reason)
+            refusal.general.append(
+                gettext("%(field)s: %(reason)s", field=bare, reason=f.reason) if bare else f.reason
+            )
     listed = problem.extra.get("problems")
     if isinstance(listed, list) and listed:
         for entry in listed:
@@ -186,6 +201,7 @@ def _settings_values(definition: Mapping[str, Any]) -> dict[str, Any]:
         "allow_review": definition.get("allow_review", True),
         "allow_flags": definition.get("allow_flags", True),
         "shuffle_choices": definition.get("shuffle_choices", True),
+        "feedback": definition.get("feedback", "none"),
         "time_limit_min": minutes(definition.get("time_limit_s")),
         "attempts_allowed": definition.get("attempts_allowed", 1),
         "breaks_allowed": breaks.get("allowed", False),
@@ -314,6 +330,14 @@ async def _pool(who: Staff, rule: Mapping[str, Any]) -> int | None:
     return count
 
 
+def _default_title(identifier: str) -> str:
+    """The title of a new section left untitled ("Section 2"), in the author's language."""
+    number = identifier.removeprefix("section-")
+    if number.isdigit():
+        return gettext("Section %(n)s", n=number)
+    return identifier.replace("-", " ").title()
+
+
 def _new_identifier(definition: Mapping[str, Any]) -> str:
     taken = {s.get("identifier") for s in definition.get("sections", [])}
     n = len(taken) + 1
@@ -361,7 +385,7 @@ async def _create_page(
         q=q,
         bank=bank,
         checked=checked or [],
-        types=INTERACTION_TYPES,
+        types=interaction_types(),
         status=status,
     )
 
@@ -380,7 +404,7 @@ async def create_assessment(request: Request, who: ActionDep) -> Response:
     values, multi = await _values(request)
     section: dict[str, Any] = {
         "identifier": "section-1",
-        "title": values.get("section_title", "").strip() or "Section 1",
+        "title": values.get("section_title", "").strip() or gettext("Section 1"),
     }
     if values.get("kind") == "rule":
         section["selection"] = _rule_from(values, multi)
@@ -396,7 +420,9 @@ async def create_assessment(request: Request, who: ActionDep) -> Response:
     )
     if reply.ok:
         created = reply.json()["assessment"]
-        return redirect(f"{BASE}/{created['id']}", flash=f"Created “{created['title']}”.")
+        return redirect(
+            f"{BASE}/{created['id']}", flash=gettext("Created “%(title)s”.", title=created["title"])
+        )
     if reply.status == 403:
         who.expect(reply)
     kept = {**values, "interaction_types": multi.get("interaction_types", [])}
@@ -482,7 +508,7 @@ async def _builder(
         q=q,
         bank=bank,
         kind=kind,
-        types=INTERACTION_TYPES,
+        types=interaction_types(),
         refusal=refusal,
         settings=settings_form,
         band_rows=_band_rows(settings_form.values),
@@ -517,7 +543,7 @@ async def _change(
     definition = copy.deepcopy(current["version"]["definition"])
     refused = edit(definition)
     if refused is not None:
-        stale = Problem(status=409, code="conflict", title="Not changed", detail=refused)
+        stale = Problem(status=409, code="conflict", title=gettext("Not changed"), detail=refused)
         return await _builder(
             request, who, assessment_id, refusal=Refusal(stale, general=[refused]), status=409
         )
@@ -573,6 +599,7 @@ async def save_settings(request: Request, who: ActionDep, assessment_id: str) ->
                 "allow_review": _checked(values, "allow_review"),
                 "allow_flags": _checked(values, "allow_flags"),
                 "shuffle_choices": _checked(values, "shuffle_choices"),
+                "feedback": values.get("feedback", "none"),
                 "time_limit_s": _number(values.get("time_limit_min"), scale=60),
                 "attempts_allowed": _number(values.get("attempts_allowed")),
                 "integrity_policy": values.get("integrity_policy", "").strip() or None,
@@ -619,7 +646,7 @@ async def save_settings(request: Request, who: ActionDep, assessment_id: str) ->
         who,
         assessment_id,
         edit,
-        flash="Settings saved.",
+        flash=gettext("Settings saved."),
         anchor="#settings",
         settings_values=shown,
     )
@@ -640,7 +667,7 @@ async def add_section(request: Request, who: ActionDep, assessment_id: str) -> R
             definition["sections"].append(
                 {
                     "identifier": ident,
-                    "title": values.get("title", "").strip() or "Adaptive",
+                    "title": values.get("title", "").strip() or gettext("Adaptive"),
                     "adaptive": adaptive,
                 }
             )
@@ -654,7 +681,7 @@ async def add_section(request: Request, who: ActionDep, assessment_id: str) -> R
             who,
             assessment_id,
             edit_adaptive,
-            flash="Adaptive section added; navigation is now linear (forward only).",
+            flash=gettext("Adaptive section added; navigation is now linear (forward only)."),
             anchor="#sections",
         )
 
@@ -669,7 +696,7 @@ async def add_section(request: Request, who: ActionDep, assessment_id: str) -> R
             definition["sections"].append(
                 {
                     "identifier": ident,
-                    "title": values.get("title", "").strip() or ident.replace("-", " ").title(),
+                    "title": values.get("title", "").strip() or _default_title(ident),
                     "selection": rule,
                 }
             )
@@ -680,7 +707,7 @@ async def add_section(request: Request, who: ActionDep, assessment_id: str) -> R
             who,
             assessment_id,
             edit_rule,
-            flash="Selection rule added.",
+            flash=gettext("Selection rule added."),
             anchor="#sections",
             rule_forms={"": shown},
         )
@@ -691,21 +718,23 @@ async def add_section(request: Request, who: ActionDep, assessment_id: str) -> R
         if target and target != "new":
             section = _section(definition, target)
             if section is None or section.get("selection") or section.get("adaptive"):
-                return f"there is no section {target!r} of fixed items any more"
+                return gettext(
+                    "there is no section %(section)s of fixed items any more", section=repr(target)
+                )
             section.setdefault("items", []).append({"item_id": item_id})
             return None
         ident = _new_identifier(definition)
         definition["sections"].append(
             {
                 "identifier": ident,
-                "title": ident.replace("-", " ").title(),
+                "title": _default_title(ident),
                 "items": [{"item_id": item_id}],
             }
         )
         return None
 
     return await _change(
-        request, who, assessment_id, edit_items, flash="Item added.", anchor="#sections"
+        request, who, assessment_id, edit_items, flash=gettext("Item added."), anchor="#sections"
     )
 
 
@@ -724,7 +753,7 @@ async def save_section(
     def edit(definition: dict[str, Any]) -> str | None:
         section = _section(definition, identifier)
         if section is None:
-            return f"there is no section {identifier!r} any more"
+            return gettext("there is no section %(section)s any more", section=repr(identifier))
         section["title"] = values.get("title", "").strip()
         section["shuffle_items"] = _checked(values, "shuffle_items")
         section["weight"] = _number(values.get("section_weight"), integer=False)
@@ -743,7 +772,7 @@ async def save_section(
         who,
         assessment_id,
         edit,
-        flash="Section saved.",
+        flash=gettext("Section saved."),
         anchor=f"#section-{identifier}",
         rule_forms={identifier: shown} if is_rule else None,
     )
@@ -760,14 +789,19 @@ async def move_section(
         sections = definition["sections"]
         index = next((i for i, s in enumerate(sections) if s["identifier"] == identifier), None)
         if index is None:
-            return f"there is no section {identifier!r} any more"
+            return gettext("there is no section %(section)s any more", section=repr(identifier))
         other = index + step
         if 0 <= other < len(sections):
             sections[index], sections[other] = sections[other], sections[index]
         return None
 
     return await _change(
-        request, who, assessment_id, edit, flash="Section moved.", anchor=f"#section-{identifier}"
+        request,
+        who,
+        assessment_id,
+        edit,
+        flash=gettext("Section moved."),
+        anchor=f"#section-{identifier}",
     )
 
 
@@ -786,7 +820,7 @@ async def delete_section(
         who,
         assessment_id,
         edit,
-        flash=f"Section {identifier} removed.",
+        flash=gettext("Section %(section)s removed.", section=identifier),
         anchor="#sections",
     )
 
@@ -801,12 +835,17 @@ async def remove_item(
     def edit(definition: dict[str, Any]) -> str | None:
         section = _section(definition, identifier)
         if section is None:
-            return f"there is no section {identifier!r} any more"
+            return gettext("there is no section %(section)s any more", section=repr(identifier))
         section["items"] = [r for r in section.get("items", []) if r["item_id"] != item_id]
         return None
 
     return await _change(
-        request, who, assessment_id, edit, flash="Item removed.", anchor=f"#section-{identifier}"
+        request,
+        who,
+        assessment_id,
+        edit,
+        flash=gettext("Item removed."),
+        anchor=f"#section-{identifier}",
     )
 
 
@@ -815,7 +854,10 @@ async def publish(request: Request, who: ActionDep, assessment_id: str) -> Respo
     reply = await who.api.post(f"/api/v1/assessments/{assessment_id}/publish")
     if reply.ok:
         number = reply.json()["version"]["version"]
-        return redirect(f"{BASE}/{assessment_id}", flash=f"Version {number} published.")
+        return redirect(
+            f"{BASE}/{assessment_id}",
+            flash=gettext("Version %(version)s published.", version=number),
+        )
     problem = reply.problem
     assert problem is not None
     if problem.status in (403, 404):
@@ -881,14 +923,14 @@ async def _lifecycle(
 
 @router.post("/assessments/{assessment_id}/archive", response_class=Response)
 async def archive(who: ActionDep, assessment_id: str) -> Response:
-    return await _lifecycle(who, assessment_id, "archive", "Archived.", to=BASE)
+    return await _lifecycle(who, assessment_id, "archive", gettext("Archived."), to=BASE)
 
 
 @router.post("/assessments/{assessment_id}/restore", response_class=Response)
 async def restore(who: ActionDep, assessment_id: str) -> Response:
-    return await _lifecycle(who, assessment_id, "restore", "Restored.")
+    return await _lifecycle(who, assessment_id, "restore", gettext("Restored."))
 
 
 @router.post("/assessments/{assessment_id}/delete", response_class=Response)
 async def delete(who: ActionDep, assessment_id: str) -> Response:
-    return await _lifecycle(who, assessment_id, "delete", "Deleted.", to=BASE)
+    return await _lifecycle(who, assessment_id, "delete", gettext("Deleted."), to=BASE)

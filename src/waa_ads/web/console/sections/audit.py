@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from waa_ads.core.i18n import gettext, pgettext
 from waa_ads.core.params import INT64_MAX
 from waa_ads.web.console.pages import CONSOLE, Form, render, templates
 from waa_ads.web.console.router import StaffDep
@@ -42,6 +43,42 @@ def _short(value: str) -> str:
 
 
 templates.filters["audit_short"] = _short
+
+
+def party(kind: str | None) -> str:
+    """Who acted or what an event is about, as words in the reader's language (the stored
+    type stays as it is; one not named here is shown as stored)."""
+    if not kind:
+        return ""
+    names = {
+        "user": pgettext("audit party", "user"),
+        "candidate": pgettext("audit party", "candidate"),
+        "system": pgettext("audit party", "system"),
+        "attempt": pgettext("audit party", "attempt"),
+        "organization": pgettext("audit party", "organization"),
+        "item_bank": pgettext("audit party", "item bank"),
+        "item": pgettext("audit party", "item"),
+        "administration": pgettext("audit party", "administration"),
+        "webhook_subscription": pgettext("audit party", "webhook subscription"),
+        "rating_plan": pgettext("audit party", "rating plan"),
+        "rating_task": pgettext("audit party", "rating task"),
+        "rating": pgettext("audit party", "rating"),
+        "essay_model": pgettext("audit party", "essay model"),
+        "roster_entry": pgettext("audit party", "roster entry"),
+        "lti_registration": pgettext("audit party", "LTI registration"),
+        "lti_resource_link": pgettext("audit party", "LTI link"),
+        "lti_tool_key": pgettext("audit party", "LTI tool key"),
+        "calibration": pgettext("audit party", "calibration"),
+        "rubric": pgettext("audit party", "rubric"),
+        "media_asset": pgettext("audit party", "media file"),
+        "integrity_policy": pgettext("audit party", "integrity policy"),
+        "integration_delivery": pgettext("audit party", "delivery"),
+        "assessment": pgettext("audit party", "assessment"),
+    }
+    return names.get(kind, kind)
+
+
+templates.filters["audit_party"] = party
 
 
 def _as_utc(value: str) -> str | None:
@@ -118,8 +155,8 @@ async def event(request: Request, who: StaffDep, seq: int) -> HTMLResponse:
             staff=who,
             status=404,
             problem={
-                "title": "Event not found",
-                "detail": f"The audit log has no event number {seq}.",
+                "title": gettext("Event not found"),
+                "detail": gettext("The audit log has no event number %(seq)s.", seq=seq),
             },
         )
     (shown,) = found

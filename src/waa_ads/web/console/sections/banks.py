@@ -22,45 +22,66 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData, UploadFile
 
+from waa_ads.core import i18n
+from waa_ads.core.i18n import N_, LazyString, gettext, lazy_pgettext
 from waa_ads.web.console.gateway import FieldError, Problem, multipart
-from waa_ads.web.console.pages import CONSOLE, ApiRefused, Form, Staff, redirect, render
+from waa_ads.web.console.pages import (
+    CONSOLE,
+    ApiRefused,
+    Form,
+    Staff,
+    redirect,
+    render,
+    status_label,
+)
 from waa_ads.web.console.router import ActionDep, StaffDep
 from waa_ads.web.console.sections import bank_forms
 
 router = APIRouter()
 
 BANKS: Final = f"{CONSOLE}/banks"
-#: The interaction types the bank knows (``content.item.definition.InteractionType``).
-INTERACTION_TYPES: Final = (
-    ("choice", "Choice"),
-    ("text_entry", "Text entry"),
-    ("numeric_entry", "Numeric entry"),
-    ("inline_choice", "Inline choice"),
-    ("order", "Order"),
-    ("match", "Match"),
-    ("associate", "Associate"),
-    ("gap_match", "Gap match"),
-    ("hottext", "Hot text"),
-    ("hotspot", "Hotspot"),
-    ("select_point", "Select point"),
-    ("extended_text", "Extended text"),
-    ("upload", "Upload"),
-    ("slider", "Slider"),
+#: The interaction types the bank knows (``content.item.definition.InteractionType``),
+#: named in English for the catalogue (:func:`translated` shows them in the reader's).
+INTERACTION_TYPES: Final[tuple[tuple[str, LazyString], ...]] = (
+    ("choice", lazy_pgettext("interaction", "Choice")),
+    ("text_entry", lazy_pgettext("interaction", "Text entry")),
+    ("numeric_entry", lazy_pgettext("interaction", "Numeric entry")),
+    ("inline_choice", lazy_pgettext("interaction", "Inline choice")),
+    ("order", lazy_pgettext("interaction", "Order")),
+    ("match", lazy_pgettext("interaction", "Match")),
+    ("associate", lazy_pgettext("interaction", "Associate")),
+    ("gap_match", lazy_pgettext("interaction", "Gap match")),
+    ("hottext", lazy_pgettext("interaction", "Hot text")),
+    ("hotspot", lazy_pgettext("interaction", "Hotspot")),
+    ("select_point", lazy_pgettext("interaction", "Select point")),
+    ("extended_text", lazy_pgettext("interaction", "Extended text")),
+    ("upload", lazy_pgettext("interaction", "Upload")),
+    ("slider", lazy_pgettext("interaction", "Slider")),
 )
 STATUSES: Final = (
-    ("draft", "Draft"),
-    ("in_review", "In review"),
-    ("published", "Published"),
-    ("retired", "Retired"),
+    ("draft", N_("Draft")),
+    ("in_review", N_("In review")),
+    ("published", N_("Published")),
+    ("retired", N_("Retired")),
 )
 #: Workflow actions of the item page: the API route and what the flash message says.
 WORKFLOW: Final = {
-    "submit": ("submit", "Submitted for review."),
-    "publish": ("publish", "Published."),
-    "retire": ("retire", "Retired."),
-    "archive": ("archive", "Archived: the item is left out of searches and exports."),
-    "restore": ("restore", "Restored."),
+    "submit": ("submit", N_("Submitted for review.")),
+    "publish": ("publish", N_("Published.")),
+    "retire": ("retire", N_("Retired.")),
+    "archive": ("archive", N_("Archived: the item is left out of searches and exports.")),
+    "restore": ("restore", N_("Restored.")),
 }
+
+
+def translated(pairs: Sequence[tuple[str, str | LazyString]]) -> list[tuple[str, str]]:
+    """(value, label) pairs with each label in the reader's language."""
+    return [
+        (value, str(label) if isinstance(label, LazyString) else gettext(label))
+        for value, label in pairs
+    ]
+
+
 PAGE_SIZE: Final = 25
 
 
@@ -127,7 +148,9 @@ async def bank_create(request: Request, who: ActionDep) -> Response:
             status=reply.status,
         )
     bank = reply.json()
-    return redirect(bank_url(bank["id"]), flash=f"Bank “{bank['name']}” created.")
+    return redirect(
+        bank_url(bank["id"]), flash=gettext("Bank “%(name)s” created.", name=bank["name"])
+    )
 
 
 _BANK_FIELDS: Final = {
@@ -162,8 +185,12 @@ async def media_upload(request: Request, who: ActionDep) -> Response:
     reply = await who.api.call("POST", "/api/v1/media", content=body, content_type=content_type)
     if reply.ok:
         asset = reply.json()
-        said = "Uploaded" if reply.status == 201 else "Already in the library"
-        return redirect(f"{MEDIA}/{asset['id']}", flash=f"{said}: {asset['filename']}.")
+        said = (
+            gettext("Uploaded: %(file)s.", file=asset["filename"])
+            if reply.status == 201
+            else gettext("Already in the library: %(file)s.", file=asset["filename"])
+        )
+        return redirect(f"{MEDIA}/{asset['id']}", flash=said)
     problem = reply.problem
     assert problem is not None
     if not problem.fields:
@@ -231,7 +258,7 @@ async def rubric_create(request: Request, who: ActionDep) -> Response:
         made = reply.json()
         return redirect(
             f"{RUBRICS}/{made['rubric']['id']}",
-            flash=f"Rubric “{made['rubric']['title']}” created.",
+            flash=gettext("Rubric “%(title)s” created.", title=made["rubric"]["title"]),
         )
     rubrics = await who.read("/api/v1/rubrics")
     shown = Form(values=values, problem=_rubric_problem(reply.problem), fields=_RUBRIC_FIELDS)
@@ -256,7 +283,7 @@ async def _rubric_page(
     rubrics = await who.read("/api/v1/rubrics")
     rubric = next((r for r in rubrics if r["id"] == str(rubric_id)), None)
     if rubric is None:
-        raise ApiRefused(_not_found("no such rubric"), who)
+        raise ApiRefused(_not_found(gettext("There is no such rubric.")), who)
     shown = version or rubric["latest_version"]
     found = await who.read(f"/api/v1/rubrics/{rubric_id}/versions/{shown}")
     latest_yaml = found["version"]["source_yaml"]
@@ -292,7 +319,8 @@ async def rubric_version_add(request: Request, who: ActionDep, rubric_id: uuid.U
     if reply.ok:
         made = reply.json()
         return redirect(
-            f"{RUBRICS}/{rubric_id}", flash=f"Saved as version {made['version']['version']}."
+            f"{RUBRICS}/{rubric_id}",
+            flash=gettext("Saved as version %(version)s.", version=made["version"]["version"]),
         )
     if reply.status == 404:
         who.expect(reply)
@@ -373,8 +401,8 @@ async def bank_page(
         base=base,
         filters=filters,
         search=Form(values=filters.__dict__, problem=problem, fields={"status": "status"}),
-        types=INTERACTION_TYPES,
-        statuses=STATUSES,
+        types=translated(INTERACTION_TYPES),
+        statuses=translated(STATUSES),
     )
 
 
@@ -411,21 +439,24 @@ async def bank_settings_save(request: Request, who: ActionDep, bank_id: uuid.UUI
             form=shown,
             status=reply.status,
         )
-    return redirect(bank_url(bank_id), flash="Bank settings saved.")
+    return redirect(bank_url(bank_id), flash=gettext("Bank settings saved."))
 
 
 @router.post("/banks/{bank_id}/archive", response_class=Response)
 async def bank_archive(who: ActionDep, bank_id: uuid.UUID) -> Response:
     bank = who.expect(await who.api.post(f"/api/v1/banks/{bank_id}/archive"))
     return redirect(
-        bank_url(bank_id), flash=f"Bank “{bank['name']}” archived: it is left out of the list."
+        bank_url(bank_id),
+        flash=gettext("Bank “%(name)s” archived: it is left out of the list.", name=bank["name"]),
     )
 
 
 @router.post("/banks/{bank_id}/restore", response_class=Response)
 async def bank_restore(who: ActionDep, bank_id: uuid.UUID) -> Response:
     bank = who.expect(await who.api.post(f"/api/v1/banks/{bank_id}/restore"))
-    return redirect(bank_url(bank_id), flash=f"Bank “{bank['name']}” restored.")
+    return redirect(
+        bank_url(bank_id), flash=gettext("Bank “%(name)s” restored.", name=bank["name"])
+    )
 
 
 # --- import ----------------------------------------------------------------------------------
@@ -487,9 +518,9 @@ async def import_run(request: Request, who: ActionDep, bank_id: uuid.UUID) -> Re
 # (registered before the item page, whose path would take "new" for an item id)
 
 _SOURCE_FORMATS: Final = (
-    ("native", "Native YAML or JSON"),
-    ("qti", "QTI XML (3.0 or 2.x)"),
-    ("definition", "Stored JSON (the native export's form)"),
+    ("native", N_("Native YAML or JSON")),
+    ("qti", N_("QTI XML (3.0 or 2.x)")),
+    ("definition", N_("Stored JSON (the native export's form)")),
 )
 
 
@@ -541,14 +572,21 @@ async def _editor(
     rubrics: list[tuple[str, str]] = []
     if values["type"] == "extended_text":
         # The newest version of each rubric, to attach to an essay.
-        rubrics = [("", "None")]
+        rubrics = [("", gettext("None"))]
         for rubric in await who.read("/api/v1/rubrics"):
             latest = rubric["latest_version"]
             found = await who.read(f"/api/v1/rubrics/{rubric['id']}/versions/{latest}")
-            rubrics.append((found["version"]["id"], f"{rubric['title']} (version {latest})"))
+            rubrics.append(
+                (
+                    found["version"]["id"],
+                    gettext(
+                        "%(title)s (version %(version)s)", title=rubric["title"], version=latest
+                    ),
+                )
+            )
         attached = str(values.get("rubric_version_id") or "")
         if attached and attached not in dict(rubrics):
-            rubrics.append((attached, "An earlier rubric version (attached now)"))
+            rubrics.append((attached, gettext("An earlier rubric version (attached now)")))
     return render(
         request,
         "banks/editor.html",
@@ -558,7 +596,7 @@ async def _editor(
         item=item,
         form=form,
         kind=values["type"],
-        kind_label=dict(INTERACTION_TYPES)[values["type"]],
+        kind_label=str(dict(INTERACTION_TYPES)[values["type"]]),
         inline=values["type"] in bank_forms.INLINE,
         status=status,
     )
@@ -581,9 +619,13 @@ async def item_new(
         "banks/new.html",
         staff=who,
         bank=bank,
-        form_types=[(t, label) for t, label in INTERACTION_TYPES if t in bank_forms.FORM_TYPES],
+        form_types=[
+            (t, label) for t, label in translated(INTERACTION_TYPES) if t in bank_forms.FORM_TYPES
+        ],
         source_types=[
-            (t, label) for t, label in INTERACTION_TYPES if t not in bank_forms.FORM_TYPES
+            (t, label)
+            for t, label in translated(INTERACTION_TYPES)
+            if t not in bank_forms.FORM_TYPES
         ],
     )
 
@@ -597,7 +639,7 @@ async def _save_editor(
     bank = await who.read(f"/api/v1/banks/{bank_id}")
     found = await _item_of_bank(who, bank_id, item_id) if item_id else None
     if kind not in bank_forms.FORM_TYPES:
-        raise ApiRefused(_not_found("no form for this interaction type"), who)
+        raise ApiRefused(_not_found(gettext("There is no form for this interaction type.")), who)
     if found is not None:
         values["identifier"] = found["item"]["identifier"]
     more = str(values.pop("more", ""))
@@ -631,7 +673,11 @@ async def _save_editor(
         )
     saved = reply.json()
     version = saved["version"]["version"]
-    flash = f"Saved as version {version} ({saved['version']['status'].replace('_', ' ')})."
+    flash = gettext(
+        "Saved as version %(version)s (%(status)s).",
+        version=version,
+        status=status_label(saved["version"]["status"]),
+    )
     return redirect(item_url(bank_id, saved["item"]["id"]), flash=flash)
 
 
@@ -658,7 +704,7 @@ def _source_page(
         bank=bank,
         item=item,
         format=format,
-        formats=_SOURCE_FORMATS,
+        formats=translated(_SOURCE_FORMATS),
         form=form,
         native_shown=native_shown,
         status=status,
@@ -693,7 +739,7 @@ async def _save_source(
         try:
             content = json.loads(text)
         except ValueError as exc:
-            problem = _field_problem("source", f"not JSON: {exc}")
+            problem = _field_problem("source", gettext("not JSON: %(error)s", error=exc))
         if isinstance(content, dict):
             content.pop("waa_item", None)
     if problem is None:
@@ -711,7 +757,8 @@ async def _save_source(
             saved = reply.json()
             version = saved["version"]["version"]
             return redirect(
-                item_url(bank_id, saved["item"]["id"]), flash=f"Saved as version {version}."
+                item_url(bank_id, saved["item"]["id"]),
+                flash=gettext("Saved as version %(version)s.", version=version),
             )
         problem = _item_problem(reply.problem, values, "source")
     shown = Form(
@@ -745,7 +792,7 @@ async def item_edit(
     if bank_forms.editable(definition) is None:
         return redirect(
             f"{item_url(bank_id, item_id)}/source",
-            flash="This item says more than the form can show: edit its source.",
+            flash=gettext("This item says more than the form can show: edit its source."),
         )
     values = bank_forms.values_from_definition(definition, found["version"])
     return await _editor(request, who, bank, values, item=found["item"])
@@ -815,7 +862,7 @@ async def _item_of_bank(who: Staff, bank_id: uuid.UUID, item_id: uuid.UUID) -> d
     """The item with its newest version; one of another bank is not found here."""
     found: dict[str, Any] = await who.read(f"/api/v1/items/{item_id}")
     if found["item"]["bank_id"] != str(bank_id):
-        raise ApiRefused(_not_found("no such item in this bank"), who)
+        raise ApiRefused(_not_found(gettext("There is no such item in this bank.")), who)
     return found
 
 
@@ -846,10 +893,12 @@ async def _item_page(
     seed: int | None,
     tried: TryState | None = None,
     status: int = 200,
+    translation_form: Form | None = None,
 ) -> HTMLResponse:
     bank = await who.read(f"/api/v1/banks/{bank_id}")
     found = await _item_of_bank(who, bank_id, item_id)
     item = found["item"]
+    translations: list[dict[str, Any]] = await who.read(f"/api/v1/items/{item_id}/translations")
     versions: list[dict[str, Any]] = await who.read(f"/api/v1/items/{item_id}/versions")
     shown_version = version or item["latest_version"]
     current = next((v for v in versions if v["version"] == shown_version), None)
@@ -871,7 +920,59 @@ async def _item_page(
         seed="" if seed is None else seed,
         tried=tried or TryState(),
         form_editable=bank_forms.editable(current["definition"]) is not None,
+        translations=translations,
+        translation_form=translation_form or Form(),
+        item_languages=[(code, language.name) for code, language in i18n.LANGUAGES.items()],
         status=status,
+    )
+
+
+@router.post("/banks/{bank_id}/items/{item_id}/translations", response_class=Response)
+async def item_translation_add(
+    request: Request, who: ActionDep, bank_id: uuid.UUID, item_id: uuid.UUID
+) -> Response:
+    """Add a translation of the item from an uploaded QTI (.xml) or native (.yaml, .json)
+    file; a refusal shows the item page again with the API's reason at the form."""
+    form = await request.form()
+    values = _form_values(form)
+    await _item_of_bank(who, bank_id, item_id)
+    upload = form.get("translation_file")
+    problem: Problem | None
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        problem = _field_problem("source", gettext("choose the translation's file"))
+    else:
+        data = (await upload.read()).decode("utf-8", "replace")
+        kind = "qti" if upload.filename.lower().endswith(".xml") else "native"
+        body: dict[str, Any] = {
+            "source": {"format": kind, "content": data},
+            "publish": values.get("translation_publish") is True,
+        }
+        if values.get("translation_language"):
+            body["language"] = values["translation_language"]
+        reply = await who.api.post(f"/api/v1/items/{item_id}/translations", body)
+        if reply.ok:
+            created = reply.json()["item"]
+            return redirect(
+                item_url(bank_id, created["id"]),
+                flash=gettext(
+                    "Translation %(identifier)s added.", identifier=created["identifier"]
+                ),
+            )
+        problem = reply.problem
+    assert problem is not None
+    return await _item_page(
+        request,
+        who,
+        bank_id,
+        item_id,
+        version=None,
+        seed=None,
+        status=problem.status,
+        translation_form=Form(
+            values=values,
+            problem=problem,
+            fields={"translation_file": "source", "translation_language": "language"},
+        ),
     )
 
 
@@ -919,7 +1020,7 @@ async def item_try(
             responses = json.loads(text)
         except ValueError as exc:
             responses = None
-            tried.problem = _field_problem("responses", f"not JSON: {exc}")
+            tried.problem = _field_problem("responses", gettext("not JSON: %(error)s", error=exc))
     else:
         found = await _item_of_bank(who, bank_id, item_id)
         shown = version or found["item"]["latest_version"]
@@ -929,7 +1030,7 @@ async def item_try(
     if tried.problem is None and not isinstance(responses, dict):
         tried.problem = _field_problem(
             "responses",
-            'give an object keyed by response identifier, e.g. {"RESPONSE": "A"}',
+            gettext('give an object keyed by response identifier, e.g. {"RESPONSE": "A"}'),
         )
     if tried.problem is None:
         found = await _item_of_bank(who, bank_id, item_id)
@@ -948,15 +1049,15 @@ async def item_try(
 
 
 def _not_found(detail: str) -> Problem:
-    return Problem(status=404, code="not-found", title="Not found", detail=detail)
+    return Problem(status=404, code="not-found", title=gettext("Not found"), detail=detail)
 
 
 def _field_problem(name: str, reason: str) -> Problem:
     return Problem(
         status=422,
         code="validation-error",
-        title="Invalid response",
-        detail=f"{name}: {reason}",
+        title=gettext("Invalid response"),
+        detail=gettext("%(field)s: %(reason)s", field=name, reason=reason),
         fields=(FieldError(name, reason),),
     )
 
@@ -967,11 +1068,11 @@ async def item_workflow(
 ) -> Response:
     step = WORKFLOW.get(action)
     if step is None:
-        raise ApiRefused(_not_found("no such workflow step"), who)
+        raise ApiRefused(_not_found(gettext("There is no such workflow step.")), who)
     await _item_of_bank(who, bank_id, item_id)
     reply = await who.api.post(f"/api/v1/items/{item_id}/{step[0]}")
     who.expect(reply)
-    return redirect(item_url(bank_id, item_id), flash=step[1])
+    return redirect(item_url(bank_id, item_id), flash=gettext(step[1]))
 
 
 # --- versions and their differences ------------------------------------------------------------

@@ -14,6 +14,7 @@ from typing import Any, Final
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from waa_ads.core.i18n import N_, gettext
 from waa_ads.web.console.pages import CONSOLE, Form, Staff, redirect, render
 from waa_ads.web.console.router import ActionDep, StaffDep
 
@@ -30,7 +31,10 @@ HOOK_FIELDS: Final = {
     "format": "format",
     "bearer_token": "bearer_token",
 }
-FORMATS: Final = (("waa", "WAA-ADS events (signed JSON)"), ("caliper", "Caliper 1.2 envelopes"))
+FORMATS: Final = (
+    ("waa", N_("WAA-ADS events (signed JSON)")),
+    ("caliper", N_("Caliper 1.2 envelopes")),
+)
 LTI_FIELDS: Final = {
     "name": "name",
     "issuer": "issuer",
@@ -66,7 +70,7 @@ async def _overview(
         subscriptions=await who.read(f"{API}/webhooks"),
         event_types=[(t, t) for t in event_types],
         hook_form=hook_form or Form(values={"event_types": [], "format": "waa"}),
-        formats=FORMATS,
+        formats=[(code, gettext(name)) for code, name in FORMATS],
         registrations=await who.read(f"{API}/lti/registrations"),
         links=links,
         tool=await who.read(f"{API}/lti/tool"),
@@ -121,14 +125,15 @@ async def set_active(request: Request, who: ActionDep, subscription_id: str) -> 
         )
     )
     return redirect(
-        INTEGRATIONS, flash="Subscription enabled." if active else "Subscription disabled."
+        INTEGRATIONS,
+        flash=gettext("Subscription enabled.") if active else gettext("Subscription disabled."),
     )
 
 
 @router.post("/integrations/webhooks/{subscription_id}/delete", response_class=Response)
 async def delete_subscription(request: Request, who: ActionDep, subscription_id: str) -> Response:
     who.expect(await who.api.call("DELETE", f"{API}/webhooks/{subscription_id}"))
-    return redirect(INTEGRATIONS, flash="Subscription removed.")
+    return redirect(INTEGRATIONS, flash=gettext("Subscription removed."))
 
 
 @router.get("/integrations/deliveries", response_class=HTMLResponse)
@@ -168,7 +173,8 @@ async def delivery(request: Request, who: StaffDep, delivery_id: str) -> HTMLRes
 async def replay(request: Request, who: ActionDep, delivery_id: str) -> Response:
     copy = who.expect(await who.api.post(f"{API}/deliveries/{delivery_id}/replay"))
     return redirect(
-        f"{INTEGRATIONS}/deliveries/{copy['id']}", flash="Queued again as a new delivery."
+        f"{INTEGRATIONS}/deliveries/{copy['id']}",
+        flash=gettext("Queued again as a new delivery."),
     )
 
 
@@ -198,16 +204,23 @@ async def create_registration(request: Request, who: ActionDep) -> Response:
             form=shown,
             tool=tool,
         )
-    return redirect(f"{INTEGRATIONS}#lti", flash=f"Platform {values['name']} registered.")
+    return redirect(
+        f"{INTEGRATIONS}#lti",
+        flash=gettext("Platform %(name)s registered.", name=values["name"]),
+    )
 
 
 @router.post("/integrations/lti/links/{link_id}/roster-sync", response_class=Response)
 async def sync_roster(request: Request, who: ActionDep, link_id: str) -> Response:
     job = who.expect(await who.api.post(f"{API}/lti/links/{link_id}/roster-sync"))
     flash = (
-        "The roster sync is queued: reload this page to follow it."
+        gettext("The roster sync is queued: reload this page to follow it.")
         if job["status"] in ("queued", "running")
-        else f"Roster sync {job['status']}."
+        else gettext("The roster sync is done.")
+        if job["status"] == "done"
+        else gettext("The roster sync failed: %(error)s", error=job.get("error") or "—")
+        if job["status"] == "failed"
+        else gettext("Roster sync %(status)s.", status=job["status"])
     )
     return redirect(f"{INTEGRATIONS}#links", flash=flash)
 
@@ -238,7 +251,7 @@ async def save_email_template(request: Request, who: ActionDep, kind: str) -> Re
         if codes:
             return await _overview(request, who, code_form=shown, status=reply.status)
         return await _overview(request, who, mail_form=shown, status=reply.status)
-    saved = "Access code message saved." if codes else "Result notice saved."
+    saved = gettext("Access code message saved.") if codes else gettext("Result notice saved.")
     return redirect(f"{INTEGRATIONS}#email", flash=saved)
 
 

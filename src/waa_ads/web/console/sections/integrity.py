@@ -14,9 +14,12 @@ import re
 from dataclasses import replace
 from typing import Any, Final
 
+from babel.numbers import format_decimal
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from waa_ads.core.i18n import current_language, lazy_gettext, lazy_pgettext
+from waa_ads.core.i18n import gettext as _
 from waa_ads.web.console.gateway import FieldError, Problem
 from waa_ads.web.console.pages import CONSOLE, Form, Staff, redirect, render, templates
 from waa_ads.web.console.router import ActionDep, StaffDep
@@ -29,9 +32,9 @@ PAGE_SIZE: Final = 50
 STATUSES: Final = ("open", "decided")
 #: The decisions a reviewer makes in the main form; invalidating has a form of its own.
 KINDS: Final = (
-    ("dismiss", "Dismiss: nothing wrong happened"),
-    ("note", "Note: keep a remark, no consequence"),
-    ("warn", "Warn the candidate"),
+    ("dismiss", lazy_gettext("Dismiss: nothing wrong happened")),
+    ("note", lazy_gettext("Note: keep a remark, no consequence")),
+    ("warn", lazy_gettext("Warn the candidate")),
 )
 #: Refusals about the decision that the API gives as a problem code of their own.
 KIND_CODES: Final = frozenset(
@@ -59,22 +62,31 @@ def _when(value: Any) -> str:
     return text[:19].replace("T", " ") if text else "—"
 
 
+def _decimal(value: float | int, pattern: str) -> str:
+    """A number in the page's language, without grouping (``pattern`` as Babel reads it)."""
+    return format_decimal(value, format=pattern, locale=current_language().format_locale)
+
+
 def _number(value: Any) -> str:
     if value is None:
         return "—"
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return _("yes") if value else _("no")
     if isinstance(value, int | float):
         number = float(value)
         if number.is_integer():
-            return str(int(number))
-        return f"{number:.3g}" if abs(number) < 0.001 else f"{number:.3f}".rstrip("0")
+            return _decimal(int(number), "0")
+        if abs(number) < 0.001:
+            mantissa, _e, exponent = f"{number:.3g}".partition("e")
+            shown = _decimal(float(mantissa), "0.###")
+            return f"{shown}e{exponent}" if exponent else shown
+        return _decimal(number, "0.###")
     return str(value)
 
 
 def _evidence_value(value: Any) -> str:
     if isinstance(value, list):
-        return ", ".join(_evidence_value(v) for v in value) or "none"
+        return ", ".join(_evidence_value(v) for v in value) or _("none")
     if isinstance(value, dict):
         return "; ".join(f"{k}: {_evidence_value(v)}" for k, v in value.items())
     return _number(value)
@@ -87,7 +99,7 @@ def _answer(value: Any) -> str:
     if isinstance(value, list):
         return ", ".join(str(v) for v in value)
     if value is None:
-        return "(none)"
+        return _("(none)")
     return str(value)
 
 
@@ -96,18 +108,18 @@ EVENT_KEYS: Final = frozenset({"event", "from_event", "to_event", "away_event"})
 SAVE_KEYS: Final = frozenset({"save", "save_id", "saves"})
 
 #: Evidence keys in the order a reader wants them, and what to call them.
-EVIDENCE_LABELS: Final = {
-    "from": "from",
-    "to": "until",
-    "at": "at",
-    "seconds": "seconds",
-    "kind": "kind",
-    "item": "item",
-    "items": "items",
-    "from_event": "first",
-    "to_event": "last",
+EVIDENCE_LABELS: Final[dict[str, Any]] = {
+    "from": lazy_pgettext("evidence", "from"),
+    "to": lazy_pgettext("evidence", "until"),
+    "at": lazy_pgettext("evidence", "at"),
+    "seconds": lazy_pgettext("evidence", "seconds"),
+    "kind": lazy_pgettext("evidence", "kind"),
+    "item": lazy_pgettext("evidence", "item"),
+    "items": lazy_pgettext("evidence", "items"),
+    "from_event": lazy_pgettext("evidence", "first"),
+    "to_event": lazy_pgettext("evidence", "last"),
     "event": "",
-    "away_event": "while away since",
+    "away_event": lazy_pgettext("evidence", "while away since"),
     "save": "",
     "saves": "",
 }
@@ -129,24 +141,75 @@ def _evidence_parts(item: dict[str, Any]) -> list[dict[str, Any]]:
         links: list[tuple[str, str]] = []
         text = ""
         if key in EVENT_KEYS and value:
-            links = [(f"#event-{value}", f"event {_short(value)}")]
+            links = [(f"#event-{value}", _("event %(id)s", id=_short(value)))]
         elif key in SAVE_KEYS and value:
             links = [
-                (f"#save-{v}", f"save {v}") for v in (value if isinstance(value, list) else [value])
+                (f"#save-{v}", _("save %(id)s", id=v))
+                for v in (value if isinstance(value, list) else [value])
             ]
         elif key == "frame" and value:
-            links = [(f"#frame-{value}", f"still {item.get('seq', _short(value))}")]
+            links = [
+                (f"#frame-{value}", _("still %(number)s", number=item.get("seq", _short(value))))
+            ]
         elif key == "attempt_id" and value:
-            links = [(f"{INTEGRITY}/attempts/{value}", f"attempt {_short(value)}")]
+            links = [(f"{INTEGRITY}/attempts/{value}", _("attempt %(id)s", id=_short(value)))]
         elif isinstance(value, str) and _ISO_TIME.match(value):
-            text = _when(value) + " UTC"
+            text = _("%(time)s UTC", time=_when(value))
+        elif key == "kind" and isinstance(value, str):
+            text = _word(EVENT_NAMES, value)
         else:
             text = _evidence_value(value)
         parts.append({"label": label, "text": text, "links": links})
     return parts
 
 
+#: The browser signals of the timeline, by kind.
+EVENT_NAMES: Final = {
+    "focus_lost": lazy_pgettext("integrity event", "focus lost"),
+    "focus_regained": lazy_pgettext("integrity event", "focus regained"),
+    "copy": lazy_pgettext("integrity event", "copy"),
+    "paste": lazy_pgettext("integrity event", "paste"),
+    "cut": lazy_pgettext("integrity event", "cut"),
+    "fullscreen_exit": lazy_pgettext("integrity event", "fullscreen exit"),
+    "fullscreen_enter": lazy_pgettext("integrity event", "fullscreen enter"),
+    "network_lost": lazy_pgettext("integrity event", "network lost"),
+    "network_restored": lazy_pgettext("integrity event", "network restored"),
+    "visibility_hidden": lazy_pgettext("integrity event", "visibility hidden"),
+    "visibility_visible": lazy_pgettext("integrity event", "visibility visible"),
+    "context_menu": lazy_pgettext("integrity event", "context menu"),
+    "print_attempt": lazy_pgettext("integrity event", "print attempt"),
+    "devtools_suspected": lazy_pgettext("integrity event", "devtools suspected"),
+}
+#: What became of a save, as the timeline says it.
+SAVE_STATUSES: Final = {
+    "accepted": lazy_pgettext("save status", "accepted"),
+    "stale": lazy_pgettext("save status", "stale"),
+    "late": lazy_pgettext("save status", "late"),
+    "paused": lazy_pgettext("save status", "paused"),
+    "closed": lazy_pgettext("save status", "closed"),
+}
+#: The lighting conditions of the webcam analysis's evaluation.
+LIGHTING: Final = {
+    "normal": lazy_pgettext("lighting", "normal"),
+    "dim": lazy_pgettext("lighting", "dim"),
+    "very_dark": lazy_pgettext("lighting", "very dark"),
+    "backlit": lazy_pgettext("lighting", "backlit"),
+    "noisy": lazy_pgettext("lighting", "noisy"),
+    "blurred": lazy_pgettext("lighting", "blurred"),
+    "overexposed": lazy_pgettext("lighting", "overexposed"),
+}
+
+
+def _word(table: dict[str, Any], value: Any) -> str:
+    """A stored value shown as a word (an unknown one as itself, underscores as spaces)."""
+    found = table.get(str(value))
+    return str(found) if found is not None else str(value or "").replace("_", " ")
+
+
 templates.globals.update(
+    integrity_event_name=lambda kind: _word(EVENT_NAMES, kind),
+    integrity_save_status=lambda status: _word(SAVE_STATUSES, status),
+    lighting_condition=lambda condition: _word(LIGHTING, condition),
     integrity_evidence_parts=_evidence_parts,
     integrity_event_keys=EVENT_KEYS,
     integrity_save_keys=SAVE_KEYS,
@@ -168,10 +231,10 @@ async def _candidate_names(who: Staff, ids: set[str]) -> dict[str, str]:
         if reply.ok:
             body = reply.json()
             names[candidate_id] = body["full_name"] or (
-                "Erased candidate" if body["erased_at"] else "Candidate without a name"
+                _("Erased candidate") if body["erased_at"] else _("Candidate without a name")
             )
         else:
-            names[candidate_id] = f"Candidate {_short(candidate_id)}"
+            names[candidate_id] = _("Candidate %(id)s", id=_short(candidate_id))
     return names
 
 
@@ -182,12 +245,14 @@ async def _staff_names(who: Staff, ids: set[str]) -> dict[str, str]:
     me = str(who.me.get("user_id", ""))
     for user_id in sorted(i for i in ids if i):
         if user_id == me:
-            names[user_id] = "you"
+            names[user_id] = _("you")
             continue
         reply = await who.api.get(f"/api/v1/users/{user_id}")
         body = reply.json() if reply.ok else {}
         names[user_id] = (
-            body.get("display_name") or body.get("email") or f"staff member {_short(user_id)}"
+            body.get("display_name")
+            or body.get("email")
+            or _("staff member %(id)s", id=_short(user_id))
         )
     return names
 
@@ -277,7 +342,11 @@ async def _save_policy(
         saved = reply.json()
         return redirect(
             f"{INTEGRITY}/policies/{saved['name']}",
-            flash=f"Saved policy {saved['name']} as version {saved['version']}",
+            flash=_(
+                "Saved policy %(name)s as version %(version)s",
+                name=saved["name"],
+                version=saved["version"],
+            ),
         )
     problem = reply.problem
     form = _policy_form({"name": name, "source": source}, problem)
@@ -318,9 +387,9 @@ async def create_policy(request: Request, who: ActionDep) -> Response:
         problem = Problem(
             422,
             "validation-error",
-            "Invalid request",
-            "A policy needs a name.",
-            fields=(FieldError("name", "Give the policy a name."),),
+            _("Invalid request"),
+            _("A policy needs a name."),
+            fields=(FieldError("name", _("Give the policy a name.")),),
         )
         listed = await who.read(f"{API}/policies")
         return render(
@@ -387,7 +456,7 @@ async def run_similarity(request: Request, who: ActionDep, administration_id: st
     who.expect(await who.api.post(f"{API}/administrations/{administration_id}/similarity"))
     return redirect(
         f"{INTEGRITY}/administrations/{administration_id}/similarity",
-        flash="Answer similarity is being analysed; reload this page in a moment for the result",
+        flash=_("Answer similarity is being analysed; reload this page in a moment for the result"),
     )
 
 
@@ -475,7 +544,7 @@ async def attempt(request: Request, who: StaffDep, attempt_id: str) -> HTMLRespo
 @router.post("/integrity/attempts/{attempt_id}/analyse", response_class=Response)
 async def analyse(request: Request, who: ActionDep, attempt_id: str) -> Response:
     who.expect(await who.api.post(f"{API}/attempts/{attempt_id}/analyse"))
-    return redirect(f"{INTEGRITY}/attempts/{attempt_id}", flash="Analysed the attempt again")
+    return redirect(f"{INTEGRITY}/attempts/{attempt_id}", flash=_("Analysed the attempt again"))
 
 
 @router.post("/integrity/attempts/{attempt_id}/decisions", response_class=Response)
@@ -489,14 +558,14 @@ async def decide(request: Request, who: ActionDep, attempt_id: str) -> Response:
     )
     if reply.ok:
         words = {
-            "dismiss": "Dismissed",
-            "note": "Noted",
-            "warn": "Warned",
-            "invalidate": "Invalidated",
+            "dismiss": _("Dismissed: the decision is recorded"),
+            "note": _("Noted: the decision is recorded"),
+            "warn": _("Warned: the decision is recorded"),
+            "invalidate": _("Invalidated: the decision is recorded"),
         }
         return redirect(
             f"{INTEGRITY}/attempts/{attempt_id}",
-            flash=f"{words.get(kind, 'Decided')}: the decision is recorded",
+            flash=words.get(kind) or _("Decided: the decision is recorded"),
         )
     problem = reply.problem
     assert problem is not None
@@ -523,19 +592,19 @@ async def decide(request: Request, who: ActionDep, attempt_id: str) -> Response:
 # --- webcam stills and the fairness report ----------------------------------------------------
 
 CONCERNS: Final = {
-    "no_face": "no face",
-    "several_faces": "several faces",
-    "looking_away": "face turned away",
-    "at_edge": "leaving the frame",
-    "too_dark": "too dark",
-    "too_bright": "too bright",
-    "uniform": "a single tone (covered lens?)",
-    "frozen": "same picture as before",
+    "no_face": lazy_gettext("no face"),
+    "several_faces": lazy_gettext("several faces"),
+    "looking_away": lazy_gettext("face turned away"),
+    "at_edge": lazy_gettext("leaving the frame"),
+    "too_dark": lazy_gettext("too dark"),
+    "too_bright": lazy_gettext("too bright"),
+    "uniform": lazy_gettext("a single tone (covered lens?)"),
+    "frozen": lazy_gettext("same picture as before"),
 }
 
 
 def _concerns(values: list[str]) -> str:
-    return ", ".join(CONCERNS.get(v, v.replace("_", " ")) for v in values) or "nothing unusual"
+    return ", ".join(_word(CONCERNS, v) for v in values) or _("nothing unusual")
 
 
 templates.filters.update(integrity_concerns=_concerns)

@@ -17,8 +17,9 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import UploadFile
 
 from waa_ads.auth.branding import BRAND_INK, HEX_COLOR, contrast_ratio
+from waa_ads.core.i18n import LANGUAGES, N_, format_number, gettext, pgettext
 from waa_ads.web.console.gateway import Gateway, multipart
-from waa_ads.web.console.pages import CONSOLE, Form, Staff, redirect, render
+from waa_ads.web.console.pages import CONSOLE, Form, Staff, redirect, render, templates
 from waa_ads.web.console.router import ActionDep, StaffDep
 
 router = APIRouter()
@@ -27,18 +28,59 @@ ORGANIZATION: Final = f"{CONSOLE}/organization"
 USERS: Final = f"{ORGANIZATION}/users"
 CANDIDATES: Final = f"{ORGANIZATION}/candidates"
 PAGE_SIZE: Final = 50
-ROLES: Final = (
-    ("admin", "Administrator: people, settings, results, audit"),
-    ("author", "Author: item bank and assessments"),
-    ("proctor", "Proctor: supervises administrations"),
-    ("rater", "Rater: scores responses"),
+#: The roles, with what each may do (the checkboxes' words; translated when shown).
+ROLE_CHOICES: Final = (
+    ("admin", N_("Administrator: people, settings, results, audit")),
+    ("author", N_("Author: item bank and assessments")),
+    ("proctor", N_("Proctor: supervises administrations")),
+    ("rater", N_("Rater: scores responses")),
 )
-SETTINGS_FIELDS: Final = {"name": "name", "timezone": "timezone", "brand_color": "brand_color"}
+
+
+def _roles() -> list[tuple[str, str]]:
+    """The role checkboxes in the reader's language."""
+    return [(code, gettext(label)) for code, label in ROLE_CHOICES]
+
+
+def role_name(code: str) -> str:
+    """A role as a word in the reader's language (the stored value is the code)."""
+    names = {
+        "admin": pgettext("role", "administrator"),
+        "author": pgettext("role", "author"),
+        "proctor": pgettext("role", "proctor"),
+        "rater": pgettext("role", "rater"),
+    }
+    return names.get(code, code)
+
+
+templates.filters["role_name"] = role_name
+SETTINGS_FIELDS: Final = {
+    "name": "name",
+    "timezone": "timezone",
+    "default_locale": "default_locale",
+    "brand_color": "brand_color",
+}
+
+
+def language_options() -> list[tuple[str, str]]:
+    """The product's languages as (code, name in itself) pairs, for a select."""
+    return [(code, f"{lang.name} ({code})") for code, lang in LANGUAGES.items()]
+
+
+def language_name(code: str | None) -> str:
+    """A language as its own name ("Français"); the code itself for one not spoken."""
+    lang = LANGUAGES.get(code or "")
+    return lang.name if lang is not None else code or ""
+
+
+templates.globals["language_options"] = language_options
+templates.filters["language_name"] = language_name
 USER_FIELDS: Final = {
     "email": "email",
     "display_name": "display_name",
     "roles": "roles",
     "password": "password",
+    "locale": "locale",
 }
 
 
@@ -60,7 +102,7 @@ def _settings_page(
 ) -> HTMLResponse:
     color = org.get("brand_color")
     contrast = (
-        f"{int(contrast_ratio(color, BRAND_INK) * 10) / 10}:1"
+        f"{format_number(int(contrast_ratio(color, BRAND_INK) * 10) / 10, 1)}:1"
         if isinstance(color, str) and HEX_COLOR.fullmatch(color)
         else None
     )
@@ -68,6 +110,7 @@ def _settings_page(
         values={
             "name": org["name"],
             "timezone": org["timezone"],
+            "default_locale": org.get("default_locale", "en"),
             "brand_color": color or "",
         }
     )
@@ -101,12 +144,14 @@ async def save_settings(request: Request, who: ActionDep) -> Response:
         "timezone": values.get("timezone", "").strip(),
         "brand_color": color or None,
     }
+    if values.get("default_locale"):
+        body["default_locale"] = values["default_locale"].strip()
     reply = await who.api.call("PATCH", "/api/v1/organizations/current", json_body=body)
     if not reply.ok:
         org = await who.read("/api/v1/organizations/current")
         form = Form(values=values, problem=reply.problem, fields=SETTINGS_FIELDS)
         return _settings_page(request, who, org, form=form, status=reply.status)
-    return redirect(ORGANIZATION, flash="Settings saved.")
+    return redirect(ORGANIZATION, flash=gettext("Settings saved."))
 
 
 @router.post("/organization/logo", response_class=Response)
@@ -130,13 +175,13 @@ async def upload_logo(request: Request, who: ActionDep) -> Response:
         org = await who.read("/api/v1/organizations/current")
         logo_form = Form(problem=reply.problem, fields={"logo": "file"})
         return _settings_page(request, who, org, logo_form=logo_form, status=reply.status)
-    return redirect(ORGANIZATION, flash="Logo saved.")
+    return redirect(ORGANIZATION, flash=gettext("Logo saved."))
 
 
 @router.post("/organization/logo/remove", response_class=Response)
 async def remove_logo(request: Request, who: ActionDep) -> Response:
     who.expect(await who.api.call("DELETE", "/api/v1/organizations/current/logo"))
-    return redirect(ORGANIZATION, flash="Logo removed.")
+    return redirect(ORGANIZATION, flash=gettext("Logo removed."))
 
 
 # --- accounts --------------------------------------------------------------------------------
@@ -157,7 +202,7 @@ async def users(request: Request, who: StaffDep, cursor: str = "") -> HTMLRespon
 @router.get("/organization/users/new", response_class=HTMLResponse)
 async def new_user(request: Request, who: StaffDep) -> HTMLResponse:
     await who.read("/api/v1/users", {"limit": 1})  # admins only, as the API says
-    return render(request, "organization/user_new.html", staff=who, form=Form(), roles=ROLES)
+    return render(request, "organization/user_new.html", staff=who, form=Form(), roles=_roles())
 
 
 @router.post("/organization/users", response_class=Response)
@@ -170,6 +215,7 @@ async def create_user(request: Request, who: ActionDep) -> Response:
         "email": values.get("email", "").strip(),
         "display_name": values.get("display_name", "").strip() or None,
         "roles": chosen,
+        "locale": values.get("locale") or None,
     }
     if isinstance(password, str) and password:
         body["password"] = password
@@ -182,7 +228,7 @@ async def create_user(request: Request, who: ActionDep) -> Response:
             staff=who,
             status=reply.status,
             form=shown,
-            roles=ROLES,
+            roles=_roles(),
         )
     created = reply.json()
     token = created.get("invitation_token")
@@ -192,7 +238,10 @@ async def create_user(request: Request, who: ActionDep) -> Response:
         return render(
             request, "organization/invited.html", staff=who, user=created, accept_link=link
         )
-    return redirect(f"{USERS}/{created['id']}", flash=f"Account for {created['email']} created.")
+    return redirect(
+        f"{USERS}/{created['id']}",
+        flash=gettext("Account for %(email)s created.", email=created["email"]),
+    )
 
 
 def _user_page(
@@ -204,7 +253,11 @@ def _user_page(
     status: int = 200,
 ) -> HTMLResponse:
     shown = form or Form(
-        values={"display_name": user["display_name"] or "", "roles": list(user["roles"])}
+        values={
+            "display_name": user["display_name"] or "",
+            "roles": list(user["roles"]),
+            "locale": user.get("locale") or "",
+        }
     )
     return render(
         request,
@@ -213,7 +266,7 @@ def _user_page(
         status=status,
         user=user,
         form=shown,
-        roles=ROLES,
+        roles=_roles(),
         is_self=user["id"] == str(who.me["user_id"]),
     )
 
@@ -228,20 +281,22 @@ async def update_user(request: Request, who: ActionDep, user_id: uuid.UUID) -> R
     form = await request.form()
     chosen = [r for r in form.getlist("roles") if isinstance(r, str)]
     display = form.get("display_name")
+    locale = form.get("locale")
     body = {
         "display_name": (display.strip() or None) if isinstance(display, str) else None,
         "roles": chosen,
+        "locale": (locale or None) if isinstance(locale, str) else None,
     }
     reply = await who.api.call("PATCH", f"/api/v1/users/{user_id}", json_body=body)
     if not reply.ok:
         user = await who.read(f"/api/v1/users/{user_id}")
         shown = Form(
-            values={"display_name": display or "", "roles": chosen},
+            values={"display_name": display or "", "roles": chosen, "locale": locale or ""},
             problem=reply.problem,
             fields=USER_FIELDS,
         )
         return _user_page(request, who, user, form=shown, status=reply.status)
-    return redirect(f"{USERS}/{user_id}", flash="Account saved.")
+    return redirect(f"{USERS}/{user_id}", flash=gettext("Account saved."))
 
 
 @router.post("/organization/users/{user_id}/active", response_class=Response)
@@ -251,8 +306,12 @@ async def set_active(request: Request, who: ActionDep, user_id: uuid.UUID) -> Re
     if not reply.ok:
         user = await who.read(f"/api/v1/users/{user_id}")
         return _user_page(request, who, user, form=Form(problem=reply.problem), status=reply.status)
-    said = "reactivated" if active else "deactivated: it can no longer sign in"
-    return redirect(f"{USERS}/{user_id}", flash=f"Account {said}.")
+    said = (
+        gettext("Account reactivated.")
+        if active
+        else gettext("Account deactivated: it can no longer sign in.")
+    )
+    return redirect(f"{USERS}/{user_id}", flash=said)
 
 
 @router.get("/organization/users/{user_id}/erase", response_class=HTMLResponse)
@@ -274,7 +333,7 @@ async def erase_user(request: Request, who: ActionDep, user_id: uuid.UUID) -> Re
             form=Form(problem=reply.problem),
             status=reply.status,
         )
-    return redirect(f"{USERS}/{user_id}", flash="The account's personal data is erased.")
+    return redirect(f"{USERS}/{user_id}", flash=gettext("The account's personal data is erased."))
 
 
 # --- candidates ------------------------------------------------------------------------------
@@ -323,5 +382,6 @@ async def accept_invitation(request: Request) -> Response:
         )
         return render(request, "organization/accept.html", form=shown, status=reply.status)
     return redirect(
-        f"{CONSOLE}/login", flash="Your password is set. Sign in with your e-mail address."
+        f"{CONSOLE}/login",
+        flash=gettext("Your password is set. Sign in with your e-mail address."),
     )

@@ -26,7 +26,10 @@ from fastapi import APIRouter, Request, WebSocket
 from fastapi.responses import HTMLResponse, Response
 from starlette.websockets import WebSocketDisconnect
 
+from waa_ads.core import i18n
 from waa_ads.core import live as live_bus
+from waa_ads.core.i18n import gettext as _
+from waa_ads.core.i18n import lazy_gettext, lazy_pgettext
 from waa_ads.delivery.live import administration_channel
 from waa_ads.web.console.gateway import Gateway, Problem
 from waa_ads.web.console.pages import CONSOLE, Form, page_headers, redirect, render, templates
@@ -36,10 +39,10 @@ router = APIRouter()
 
 #: The proctor's actions: the API route of each, and what the flash message says.
 ACTIONS: Final = {
-    "pause": ("pause", "paused"),
-    "resume": ("resume", "resumed"),
-    "extend": ("extend", "given more time"),
-    "terminate": ("terminate", "terminated"),
+    "pause": ("pause", lazy_gettext("%(name)s: paused.")),
+    "resume": ("resume", lazy_gettext("%(name)s: resumed.")),
+    "extend": ("extend", lazy_gettext("%(name)s: given more time.")),
+    "terminate": ("terminate", lazy_gettext("%(name)s: terminated.")),
 }
 #: The socket reads the board through the API again this often, so a proctor who loses the
 #: assignment (or the session) stops receiving news.
@@ -48,39 +51,40 @@ RECHECK_S: Final = 60.0
 CLOSE_REFUSED: Final = 4403
 CLOSE_SIGNED_OUT: Final = 4401
 
+#: What a candidate did, as the log says it after their name (the same words as proctor.js).
 INTEGRITY_LABELS: Final = {
-    "focus_lost": "left the test window",
-    "focus_regained": "came back to the test window",
-    "copy": "copied text",
-    "paste": "pasted text",
-    "cut": "cut text",
-    "fullscreen_exit": "left full screen",
-    "fullscreen_enter": "entered full screen",
-    "network_lost": "lost the network",
-    "network_restored": "is back online",
-    "visibility_hidden": "hid the test tab",
-    "visibility_visible": "showed the test tab again",
-    "context_menu": "opened the context menu",
-    "print_attempt": "tried to print",
-    "devtools_suspected": "may have opened developer tools",
+    "focus_lost": lazy_pgettext("integrity event", "left the test window"),
+    "focus_regained": lazy_pgettext("integrity event", "came back to the test window"),
+    "copy": lazy_pgettext("integrity event", "copied text"),
+    "paste": lazy_pgettext("integrity event", "pasted text"),
+    "cut": lazy_pgettext("integrity event", "cut text"),
+    "fullscreen_exit": lazy_pgettext("integrity event", "left full screen"),
+    "fullscreen_enter": lazy_pgettext("integrity event", "entered full screen"),
+    "network_lost": lazy_pgettext("integrity event", "lost the network"),
+    "network_restored": lazy_pgettext("integrity event", "is back online"),
+    "visibility_hidden": lazy_pgettext("integrity event", "hid the test tab"),
+    "visibility_visible": lazy_pgettext("integrity event", "showed the test tab again"),
+    "context_menu": lazy_pgettext("integrity event", "opened the context menu"),
+    "print_attempt": lazy_pgettext("integrity event", "tried to print"),
+    "devtools_suspected": lazy_pgettext("integrity event", "may have opened developer tools"),
 }
 STATE_LABELS: Final = {
-    "scheduled": "not started",
-    "in_progress": "in progress",
-    "paused": "paused",
-    "submitted": "submitted",
-    "expired": "time ran out",
-    "terminated": "terminated",
-    "scoring": "being scored",
-    "scored": "scored",
-    "released": "result released",
-    "invalidated": "invalidated",
+    "scheduled": lazy_pgettext("live attempt state", "not started"),
+    "in_progress": lazy_pgettext("live attempt state", "in progress"),
+    "paused": lazy_pgettext("live attempt state", "paused"),
+    "submitted": lazy_pgettext("live attempt state", "submitted"),
+    "expired": lazy_pgettext("live attempt state", "time ran out"),
+    "terminated": lazy_pgettext("live attempt state", "terminated"),
+    "scoring": lazy_pgettext("live attempt state", "being scored"),
+    "scored": lazy_pgettext("live attempt state", "scored"),
+    "released": lazy_pgettext("live attempt state", "result released"),
+    "invalidated": lazy_pgettext("live attempt state", "invalidated"),
 }
 
 
 def _clock(seconds: int | None) -> str:
     if seconds is None:
-        return "no limit"
+        return _("no limit")
     h, rest = divmod(max(0, seconds), 3600)
     m, s = divmod(rest, 60)
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
@@ -92,10 +96,45 @@ def _time_of_day(value: str | None) -> str:
     return datetime.fromisoformat(value).strftime("%H:%M:%S UTC")
 
 
+def _day(value: str | None) -> str:
+    """The day of an API timestamp (in UTC, as the times beside it), in the page's language."""
+    if not value:
+        return "—"
+    return i18n.format_date(datetime.fromisoformat(value).astimezone(UTC), "medium")
+
+
+#: How the server words an attempt's ending (stored with it, in English), for the page.
+END_REASONS: Final = {
+    "submitted by the candidate": lazy_pgettext("attempt ending", "submitted by the candidate"),
+    "time ran out": lazy_pgettext("attempt ending", "time ran out"),
+    "the administration was cancelled": lazy_pgettext(
+        "attempt ending", "the administration was cancelled"
+    ),
+}
+_BY_A_PROCTOR: Final = "terminated by a proctor: "
+
+
+def end_reason(text: str | None) -> str:
+    """An attempt's ending in the page's language (a proctor's own reason as written)."""
+    if not text:
+        return ""
+    if text.startswith(_BY_A_PROCTOR):
+        return _("terminated by a proctor: %(reason)s", reason=text[len(_BY_A_PROCTOR) :])
+    found = END_REASONS.get(text)
+    return str(found) if found is not None else text
+
+
+def _label(table: dict[str, Any], value: str) -> str:
+    found = table.get(value)
+    return str(found) if found is not None else value
+
+
 templates.filters["clock"] = _clock
 templates.filters["time_of_day"] = _time_of_day
-templates.globals["integrity_label"] = lambda kind: INTEGRITY_LABELS.get(kind, kind)
-templates.globals["state_label"] = lambda state: STATE_LABELS.get(state, state)
+templates.filters["day"] = _day
+templates.filters["end_reason"] = end_reason
+templates.globals["integrity_label"] = lambda kind: _label(INTEGRITY_LABELS, kind)
+templates.globals["state_label"] = lambda state: _label(STATE_LABELS, state)
 
 
 def _live_url(administration_id: uuid.UUID) -> str:
@@ -105,7 +144,11 @@ def _live_url(administration_id: uuid.UUID) -> str:
 def _names(board: dict[str, Any]) -> dict[str, str]:
     """Attempt id -> how the page names its candidate."""
     return {
-        a["id"]: f"{a['candidate_name'] or 'Candidate (name withheld)'}, attempt {a['number']}"
+        a["id"]: _(
+            "%(name)s, attempt %(number)s",
+            name=a["candidate_name"] or _("Candidate (name withheld)"),
+            number=a["number"],
+        )
         for a in board["attempts"]
     }
 
@@ -199,7 +242,7 @@ async def act(
     action: str,
 ) -> Response:
     if action not in ACTIONS:
-        return HTMLResponse("Not found", status_code=404, headers=page_headers())
+        return HTMLResponse(_("Not found"), status_code=404, headers=page_headers())
     route, done = ACTIONS[action]
     form = await request.form()
     values = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
@@ -208,10 +251,10 @@ async def act(
     )
     board = await who.read(f"/api/v1/administrations/{administration_id}/live")
     if reply.ok:
-        name = _names(board).get(str(attempt_id), "The attempt")
+        name = _names(board).get(str(attempt_id)) or _("The attempt")
         return redirect(
             f"{_live_url(administration_id)}#attempt-{attempt_id}",
-            flash=f"{name}: {done}.",
+            flash=str(done) % {"name": name},
         )
     shown = Form(
         values=values,
@@ -294,13 +337,13 @@ async def live_socket(websocket: WebSocket, administration_id: uuid.UUID) -> Non
         try:
             while not closed.done():
                 got = asyncio.ensure_future(news.get())
-                done, _ = await asyncio.wait(
+                done, _pending = await asyncio.wait(
                     {got, closed},
                     timeout=max(0.0, check_at - loop.time()),
                     return_when=asyncio.FIRST_COMPLETED,
                 )
                 if got in done:
-                    _, message = got.result()
+                    _channel, message = got.result()
                     await websocket.send_text(json.dumps(message))
                 else:
                     got.cancel()

@@ -16,6 +16,7 @@ from typing import Any, Final
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from waa_ads.core.i18n import N_, format_number, gettext, ngettext
 from waa_ads.web.console.gateway import FieldError, Problem
 from waa_ads.web.console.pages import CONSOLE, Form, Staff, redirect, render
 from waa_ads.web.console.router import ActionDep, StaffDep
@@ -24,18 +25,27 @@ router = APIRouter()
 
 PSYCHOMETRICS: Final = f"{CONSOLE}/psychometrics"
 API: Final = "/api/v1/psychometrics"
+#: The IRT models offered (their names translated when shown).
 MODELS: Final = (
-    ("rasch", "Rasch (one common slope)"),
+    ("rasch", N_("Rasch (one common slope)")),
     ("2pl", "2PL"),
     ("3pl", "3PL"),
-    ("gpcm", "Generalized partial credit"),
-    ("grm", "Graded response"),
+    ("gpcm", N_("Generalized partial credit")),
+    ("grm", N_("Graded response")),
 )
 FLAG_TEXT: Final = {
-    "negative-discrimination": "negative discrimination",
-    "distractor-attracts-high-scorers": "a distractor attracts high scorers",
-    "key-looks-wrong": "the key looks wrong",
+    "negative-discrimination": N_("negative discrimination"),
+    "distractor-attracts-high-scorers": N_("a distractor attracts high scorers"),
+    "key-looks-wrong": N_("the key looks wrong"),
 }
+
+
+def _models() -> list[tuple[str, str]]:
+    return [(code, gettext(name)) for code, name in MODELS]
+
+
+def _flag_text() -> dict[str, str]:
+    return {code: gettext(text) for code, text in FLAG_TEXT.items()}
 
 
 async def _administration(who: Staff, administration_id: str) -> dict[str, Any]:
@@ -61,8 +71,9 @@ async def _analysis_page(
     analysis = await who.read(f"{API}/administrations/{administration_id}/item-analysis")
     parameters = await who.read(f"{API}/administrations/{administration_id}/parameters")
     runs = await who.read(f"{API}/calibration-runs", {"administration_id": administration_id})
+    flag_text = _flag_text()
     flagged = [
-        (item["item"], [FLAG_TEXT.get(f, f) for f in item["flags"]])
+        (item["item"], [flag_text.get(f, f) for f in item["flags"]])
         for item in analysis["items"]
         if item["flags"]
     ]
@@ -76,8 +87,9 @@ async def _analysis_page(
         parameters=parameters,
         runs=runs[:10],
         flagged=flagged,
-        flag_text=FLAG_TEXT,
-        models=MODELS,
+        flag_text=flag_text,
+        models=_models(),
+        model_names=dict(_models()),
         form=form or Form(values={"model": "2pl"}),
         api=f"{API}/administrations/{administration_id}",
     )
@@ -111,16 +123,38 @@ async def calibrate(request: Request, who: ActionDep, administration_id: str) ->
         target = f"{PSYCHOMETRICS}/{administration_id}#parameters"
         if run["status"] == "done":
             made = run["result"]
-            state = "converged" if made["converged"] else "did not converge"
-            return redirect(
-                target,
-                flash=f"Calibrated {len(made['items'])} items with {made['model']} on "
-                f"{made['persons']:.0f} candidates ({made['iterations']} iterations, {state}).",
+            figures = {
+                "model": made["model"],
+                "persons": format_number(made["persons"], 0),
+                "iterations": made["iterations"],
+            }
+            said = (
+                ngettext(
+                    "Calibrated %(num)d item with %(model)s on %(persons)s candidates "
+                    "(%(iterations)s iterations, converged).",
+                    "Calibrated %(num)d items with %(model)s on %(persons)s candidates "
+                    "(%(iterations)s iterations, converged).",
+                    len(made["items"]),
+                    **figures,
+                )
+                if made["converged"]
+                else ngettext(
+                    "Calibrated %(num)d item with %(model)s on %(persons)s candidates "
+                    "(%(iterations)s iterations, did not converge).",
+                    "Calibrated %(num)d items with %(model)s on %(persons)s candidates "
+                    "(%(iterations)s iterations, did not converge).",
+                    len(made["items"]),
+                    **figures,
+                )
             )
+            return redirect(target, flash=said)
         if run["status"] == "failed":
-            return redirect(target, flash=f"The calibration failed: {run['error']}")
+            return redirect(
+                target, flash=gettext("The calibration failed: %(error)s", error=run["error"])
+            )
         return redirect(
-            target, flash="The calibration is running; this page lists it with its progress."
+            target,
+            flash=gettext("The calibration is running; this page lists it with its progress."),
         )
     problem = reply.problem
     assert problem is not None
@@ -140,7 +174,7 @@ def _read_groups(text: str) -> tuple[dict[str, str], list[str]]:
         if number == 1 and [c.lower() for c in cells[:2]] == ["candidate", "group"]:
             continue
         if len(cells) != 2 or not cells[0] or not cells[1]:
-            wrong.append(f"line {number}: write candidate,group")
+            wrong.append(gettext("line %(number)s: write candidate,group", number=number))
             continue
         groups[cells[0]] = cells[1]
     return groups, wrong
@@ -182,13 +216,17 @@ async def dif_run(request: Request, who: ActionDep, administration_id: str) -> H
     groups, wrong = _read_groups(text)
     local: list[FieldError] = []
     if not reference:
-        local.append(FieldError("reference", "Name the reference group."))
+        local.append(FieldError("reference", gettext("Name the reference group.")))
     if wrong:
         local.append(FieldError("groups", "; ".join(wrong[:5])))
     elif len(groups) == 1:
-        local.append(FieldError("groups", "Give at least two candidates with their groups."))
+        local.append(
+            FieldError("groups", gettext("Give at least two candidates with their groups."))
+        )
     if local:
-        problem = Problem(422, "validation-error", "Invalid request", None, fields=tuple(local))
+        problem = Problem(
+            422, "validation-error", gettext("Invalid request"), None, fields=tuple(local)
+        )
         form = Form(values=values, problem=problem, fields=fields)
         return await _dif_page(request, who, administration_id, form=form, status=422)
     reply = await who.api.post(

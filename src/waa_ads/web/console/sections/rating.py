@@ -21,11 +21,15 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import datetime
 from typing import Any, Final
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from waa_ads.core import i18n
+from waa_ads.core.i18n import N_, ngettext
+from waa_ads.core.i18n import gettext as _
 from waa_ads.web.console.gateway import ApiReply, FieldError, Problem
 from waa_ads.web.console.pages import CONSOLE, ApiRefused, Form, Staff, redirect, render, templates
 from waa_ads.web.console.router import ActionDep, StaffDep
@@ -34,21 +38,22 @@ router = APIRouter()
 
 RATING: Final = f"{CONSOLE}/rating"
 API: Final = "/api/v1/rating"
-#: The keyboard shortcuts of the scoring form, as the page documents them (rating.js).
+#: The keyboard shortcuts of the scoring form, as the page documents them (rating.js);
+#: marked for the catalogue, looked up when a page shows them.
 SHORTCUTS: Final = (
-    ("1 to 9", "choose that level (counted from the top) of the criterion you are in"),
-    ("[ and ]", "go to the previous or next criterion"),
-    ("Ctrl + Enter", "save and take the next response"),
+    (N_("1 to 9"), N_("choose that level (counted from the top) of the criterion you are in")),
+    (N_("[ and ]"), N_("go to the previous or next criterion")),
+    (N_("Ctrl + Enter"), N_("save and take the next response")),
 )
 RULES: Final = (
-    ("adjacent", "more than one point apart (adjacent)"),
-    ("exact", "any difference (exact)"),
-    ("distance", "more than the distance below apart"),
+    ("adjacent", N_("more than one point apart (adjacent)")),
+    ("exact", N_("any difference (exact)")),
+    ("distance", N_("more than the distance below apart")),
 )
 RESOLUTIONS: Final = (
-    ("adjudicator", "the adjudicator's score"),
-    ("mean", "the mean of the ratings"),
-    ("sum_of_criteria", "the sum of the criteria's mean levels"),
+    ("adjudicator", N_("the adjudicator's score")),
+    ("mean", N_("the mean of the ratings")),
+    ("sum_of_criteria", N_("the sum of the criteria's mean levels")),
 )
 PLAN_FIELDS: Final = {
     "administration_id": "administration_id",
@@ -70,18 +75,67 @@ _ANNOTATION = re.compile(r"^\s*(\d+)\s*[-\u2013]\s*(\d+)\s*:\s*(.*)$")
 
 
 def _percent(value: Any) -> str:
-    return "—" if value is None else f"{float(value) * 100:.0f}%"
+    return "—" if value is None else i18n.format_percent(float(value))
 
 
 def _figure(value: Any) -> str:
     if value is None:
         return "—"
     number = float(value)
-    return str(int(number)) if number.is_integer() else f"{number:.2f}"
+    return str(int(number)) if number.is_integer() else i18n.format_number(number, 2)
+
+
+def _points(value: Any) -> str:
+    """A number of points in words ("1 point", "2.5 points")."""
+    if value is None:
+        return "—"
+    number = float(value)
+    count = int(number) if number.is_integer() else 2
+    return ngettext("%(points)s point", "%(points)s points", count, points=_figure(number))
+
+
+def _moment(value: Any) -> str:
+    """An instant the API gives (ISO 8601, UTC) in the reader's language."""
+    if not value:
+        return "—"
+    try:
+        when = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return str(value)
+    return _("%(moment)s UTC", moment=i18n.format_datetime(when))
+
+
+def _local(value: Any) -> str:
+    """A wall-clock time the API gives in a place's own zone, as it stands there."""
+    if not value:
+        return "—"
+    try:
+        when = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return str(value)
+    return i18n.format_datetime(when.replace(tzinfo=None))
+
+
+def _day(value: Any) -> str:
+    """A calendar day the API gives (``2026-12-03``) in the reader's language."""
+    try:
+        return i18n.format_date(datetime.fromisoformat(str(value)))
+    except ValueError:
+        return str(value)
+
+
+def _words(pairs: tuple[tuple[str, str], ...]) -> list[tuple[str, str]]:
+    """A table of (code, words) with its words in the reader's language."""
+    return [(code, _(words)) for code, words in pairs]
 
 
 templates.filters["rating_percent"] = _percent
 templates.filters["rating_figure"] = _figure
+templates.filters["rating_points"] = _points
+# Shared by the scoring pages (rating, automated scoring, results).
+templates.filters["scoring_moment"] = _moment
+templates.filters["scoring_local"] = _local
+templates.filters["scoring_day"] = _day
 
 
 def _is_lead(who: Staff, plan: dict[str, Any]) -> bool:
@@ -108,7 +162,7 @@ def _response_parts(response: dict[str, Any] | None) -> list[dict[str, Any]]:
                 {
                     "name": name,
                     "kind": "file",
-                    "file_name": str(value.get("name") or "file"),
+                    "file_name": str(value.get("name") or _("file")),
                     "content_type": str(value.get("content_type") or ""),
                     "size": value.get("size"),
                     "sha256": str(value["sha256"]),
@@ -130,7 +184,7 @@ def _annotations(text: str) -> tuple[list[dict[str, Any]], str | None]:
         if match:
             start, end = int(match[1]), int(match[2])
             if end < start:
-                return [], f"in “{line.strip()}” the end comes before the start"
+                return [], _("in “%(line)s” the end comes before the start", line=line.strip())
             notes.append({"note": match[3].strip(), "start": start, "end": end})
         else:
             notes.append({"note": line.strip()})
@@ -149,7 +203,8 @@ async def queue(request: Request, who: StaffDep) -> HTMLResponse:
     if not plans and not who.has("rater", "admin"):
         # What the API says to anyone else who asks for a response to rate.
         raise ApiRefused(
-            Problem(403, "role-required", "Role required", "rating needs the rater role"), who
+            Problem(403, "role-required", _("Role required"), _("rating needs the rater role")),
+            who,
         )
     rows = []
     for plan in plans:
@@ -182,7 +237,7 @@ def _scoring_page(
         parts=_response_parts(lease["response"]),
         waiting=waiting,
         form=form or Form(),
-        shortcuts=SHORTCUTS,
+        shortcuts=[(_(keys), _(what)) for keys, what in SHORTCUTS],
         notice=notice,
     )
 
@@ -191,7 +246,7 @@ async def _take(request: Request, who: Staff, plan_id: uuid.UUID) -> Response:
     reply = await who.api.post(f"{API}/next", {"plan_id": str(plan_id)})
     body = who.expect(reply)
     if body["lease"] is None:
-        return redirect(RATING, flash="Nothing waits for you on this plan now.")
+        return redirect(RATING, flash=_("Nothing waits for you on this plan now."))
     return _scoring_page(request, who, body["lease"], waiting=body["waiting"])
 
 
@@ -231,16 +286,20 @@ async def save(request: Request, who: ActionDep, lease_id: uuid.UUID) -> Respons
         problem = Problem(
             status=422,
             code="annotations",
-            title="Annotations",
+            title=_("Annotations"),
             detail=note_error,
             fields=(FieldError("annotations", note_error),),
         )
     if problem is None and reply is not None:
         saved = reply.json()
-        done = f"Saved: {_figure(saved['score'])} points."
+        done = _("Saved: %(points)s.", points=_points(saved["score"]))
         following = saved["next"]
         if following is None or following["lease"] is None:
-            flash = done if following is None else done + " Nothing else waits for you now."
+            flash = (
+                done
+                if following is None
+                else _("%(saved)s Nothing else waits for you now.", saved=done)
+            )
             return redirect(RATING, flash=flash)
         return _scoring_page(
             request, who, following["lease"], waiting=following["waiting"], notice=done
@@ -266,8 +325,10 @@ async def save(request: Request, who: ActionDep, lease_id: uuid.UUID) -> Respons
             status=problem.status,
             code=problem.code,
             title=problem.title,
-            detail=(problem.detail or "")
-            + ". Nothing was saved; this is the response you hold now.",
+            detail=_(
+                "%(refusal)s. Nothing was saved; this is the response you hold now.",
+                refusal=problem.detail or "",
+            ),
             fields=(FieldError("lease", problem.detail or problem.title),),
         )
         fields["lease"] = "lease"
@@ -303,7 +364,7 @@ async def _plan_form(
     administrations: list[tuple[str, str]] = []
     if detail is None:
         listed: list[dict[str, Any]] = await who.read("/api/v1/administrations")
-        administrations = [("", "Choose one")] + [(a["id"], a["title"]) for a in listed]
+        administrations = [("", _("Choose one"))] + [(a["id"], a["title"]) for a in listed]
     if who.has("admin"):
         users = await who.read_all("/api/v1/users")
         active = [u for u in users if u["is_active"] and not u["erased_at"]]
@@ -343,8 +404,8 @@ async def _plan_form(
         administrations=administrations,
         raters=raters,
         people=people,
-        rules=RULES,
-        resolutions=RESOLUTIONS,
+        rules=_words(RULES),
+        resolutions=_words(RESOLUTIONS),
     )
 
 
@@ -427,7 +488,7 @@ async def create_plan(request: Request, who: ActionDep) -> Response:
         form = Form(values=values, problem=reply.problem, fields=PLAN_FIELDS)
         return await _plan_form(request, who, form, status=reply.status)
     created = reply.json()
-    return redirect(f"{RATING}/plans/{created['plan']['id']}", flash="Rating plan created.")
+    return redirect(f"{RATING}/plans/{created['plan']['id']}", flash=_("Rating plan created."))
 
 
 @router.get("/rating/plans/{plan_id}/edit", response_class=HTMLResponse)
@@ -465,7 +526,7 @@ async def change_plan(request: Request, who: ActionDep, plan_id: uuid.UUID) -> R
     body["expected_version"] = int(version) if version.isascii() and version.isdigit() else 0
     reply = await who.api.call("PATCH", f"{API}/plans/{plan_id}", json_body=body)
     if reply.problem is None:
-        return redirect(f"{RATING}/plans/{plan_id}", flash="Rating plan changed.")
+        return redirect(f"{RATING}/plans/{plan_id}", flash=_("Rating plan changed."))
     if reply.problem.code == "rating-plan-changed":
         # Shown again from the plan as it is now, with what was typed, to be saved again.
         fresh = await _plan(who, plan_id)
@@ -496,19 +557,23 @@ async def lead_page(request: Request, who: StaffDep, plan_id: uuid.UUID) -> HTML
         adjudicator=any(
             m["user_id"] == me and m["role"] == "adjudicator" for m in detail["members"]
         ),
-        rules=dict(RULES),
-        resolutions=dict(RESOLUTIONS),
+        rules=dict(_words(RULES)),
+        resolutions=dict(_words(RESOLUTIONS)),
     )
 
 
 @router.post("/rating/plans/{plan_id}/sync")
 async def sync(who: ActionDep, plan_id: uuid.UUID) -> Response:
     added = who.expect(await who.api.post(f"{API}/plans/{plan_id}/sync"))
-    n = added["responses_added"]
-    return redirect(
-        f"{RATING}/plans/{plan_id}",
-        flash=f"{n} response{'' if n == 1 else 's'} queued ({added['tasks_added']} ratings).",
+    tasks = added["tasks_added"]
+    ratings = ngettext("%(num)d rating", "%(num)d ratings", tasks)
+    queued = ngettext(
+        "%(num)d response queued (%(ratings)s).",
+        "%(num)d responses queued (%(ratings)s).",
+        added["responses_added"],
+        ratings=ratings,
     )
+    return redirect(f"{RATING}/plans/{plan_id}", flash=queued)
 
 
 @router.post("/rating/plans/{plan_id}/raters/{user_id}/{action}")
@@ -518,5 +583,5 @@ async def pause_or_resume(
     if action not in ("pause", "resume"):
         return redirect(f"{RATING}/plans/{plan_id}")
     who.expect(await who.api.post(f"{API}/plans/{plan_id}/raters/{user_id}/{action}"))
-    said = "paused" if action == "pause" else "resumed"
-    return redirect(f"{RATING}/plans/{plan_id}", flash=f"Rater {said}.")
+    said = _("Rater paused.") if action == "pause" else _("Rater resumed.")
+    return redirect(f"{RATING}/plans/{plan_id}", flash=said)

@@ -14,6 +14,7 @@ from typing import Any, Final
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from waa_ads.core.i18n import ngettext
 from waa_ads.web.console.pages import CONSOLE, Staff, redirect, render
 from waa_ads.web.console.router import ActionDep, StaffDep
 
@@ -75,5 +76,9 @@ async def start_scorecards(request: Request, who: ActionDep, administration_id: 
     job = who.expect(reply)
     return redirect(
         f"{REPORTS}/{administration_id}#scorecards",
-        flash=f"Generating {job['total']} scorecards in the background.",
+        flash=ngettext(
+            "Generating %(num)d scorecard in the background.",
+            "Generating %(num)d scorecards in the background.",
+            job["total"],
+        ),
     )

@@ -8,14 +8,19 @@ downloads are links to the API's own routes, which the browser's cookie session 
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import replace
 from typing import Any, Final
 from urllib.parse import urlencode
 
+from babel.numbers import format_decimal
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from waa_ads.core import i18n
+from waa_ads.core.i18n import LazyString, lazy_pgettext, ngettext, pgettext
+from waa_ads.core.i18n import gettext as _
 from waa_ads.web.console.gateway import FieldError
 from waa_ads.web.console.pages import CONSOLE, Form, Staff, redirect, render, templates
 from waa_ads.web.console.router import ActionDep, StaffDep
@@ -37,6 +42,32 @@ STATES: Final = (
     "paused",
     "scheduled",
 )
+#: The attempt states in words.
+STATE_WORDS: Final[dict[str, LazyString]] = {
+    "submitted": lazy_pgettext("attempt state", "submitted"),
+    "expired": lazy_pgettext("attempt state", "expired"),
+    "terminated": lazy_pgettext("attempt state", "terminated"),
+    "scoring": lazy_pgettext("attempt state", "scoring"),
+    "scored": lazy_pgettext("attempt state", "scored"),
+    "released": lazy_pgettext("attempt state", "released"),
+    "invalidated": lazy_pgettext("attempt state", "invalidated"),
+    "in_progress": lazy_pgettext("attempt state", "in progress"),
+    "paused": lazy_pgettext("attempt state", "paused"),
+    "scheduled": lazy_pgettext("attempt state", "scheduled"),
+}
+#: How an item was scored, in words.
+METHODS: Final[dict[str, LazyString]] = {
+    "objective": lazy_pgettext("scoring method", "objective"),
+    "pending": lazy_pgettext("scoring method", "pending"),
+    "manual": lazy_pgettext("scoring method", "manual"),
+    "model": lazy_pgettext("scoring method", "model"),
+}
+#: How a plan's final score is made (a rating revision's reason names it).
+RESOLUTION_WORDS: Final[dict[str, LazyString]] = {
+    "adjudicator": lazy_pgettext("resolution", "adjudicator"),
+    "mean": lazy_pgettext("resolution", "mean"),
+    "sum_of_criteria": lazy_pgettext("resolution", "sum of criteria"),
+}
 #: Refusals about one field that the API gives as a problem code of their own.
 FIELD_OF_CODE: Final = {"score-out-of-range": "score"}
 #: Scoring methods that a machine decides: their items take no manual score here.
@@ -46,26 +77,96 @@ MACHINE_METHODS: Final = frozenset({"objective"})
 def _release_state(result: dict[str, Any] | None) -> tuple[str, str]:
     """How a result stands for its candidate: (tag class, words)."""
     if result is None:
-        return "scheduled", "no result yet"
+        return "scheduled", _("no result yet")
     if result["withheld"]:
-        return "withheld", "withheld"
+        return "withheld", pgettext("result", "withheld")
     if result["released_at"]:
-        return "released", "released"
+        return "released", pgettext("result", "released")
     if result["pending_items"]:
         n = result["pending_items"]
-        return "scoring", f"{n} item{'' if n == 1 else 's'} to score"
-    return "review", "not released"
+        return "scoring", ngettext("%(num)d item to score", "%(num)d items to score", n)
+    return "review", _("not released")
 
 
 def _number(value: Any) -> str:
     if value is None:
         return "—"
     number = float(value)
-    return str(int(number)) if number.is_integer() else f"{number:.2f}".rstrip("0")
+    if number.is_integer():
+        return str(int(number))
+    # At most two decimals, none written when they are zeros ("2.5", "2.25").
+    return format_decimal(number, format="0.##", locale=i18n.current_language().format_locale)
+
+
+def _state(code: Any) -> str:
+    words = STATE_WORDS.get(str(code))
+    return str(words) if words else str(code).replace("_", " ")
+
+
+def _method(code: Any) -> str:
+    words = METHODS.get(str(code))
+    return str(words) if words else str(code)
+
+
+def _resolution(code: str) -> str:
+    words = RESOLUTION_WORDS.get(code)
+    return str(words) if words else code
+
+
+_REASONS: Final = (
+    (re.compile(r"attempt ended"), lambda: _("attempt ended")),
+    (
+        re.compile(r"manual score for ([^:]+): (.*)", re.S),
+        lambda ref, why: _("manual score for %(item)s: %(reason)s", item=ref, reason=_reason(why)),
+    ),
+    (
+        re.compile(r"automated score for ([^:]+): (.*)", re.S),
+        lambda ref, why: _(
+            "automated score for %(item)s: %(reason)s", item=ref, reason=_reason(why)
+        ),
+    ),
+    (
+        re.compile(r"answer key corrected \((.*)\)", re.S),
+        lambda why: _("answer key corrected (%(reason)s)", reason=why),
+    ),
+    (
+        re.compile(r"no response \((.*); plan (\S+)\)", re.S),
+        lambda refs, plan: _("no response (%(items)s; plan %(plan)s)", items=refs, plan=plan),
+    ),
+    (
+        re.compile(r"rated \((\w+), plan (\S+)\)"),
+        lambda how, plan: _(
+            "rated (%(resolution)s, plan %(plan)s)", resolution=_resolution(how), plan=plan
+        ),
+    ),
+    (
+        re.compile(r"essay model v(\d+) \((\S+)\), confidence (\d+\.\d+)"),
+        lambda version, model, confidence: _(
+            "essay model v%(version)s (%(model)s), confidence %(confidence)s",
+            version=version,
+            model=model,
+            confidence=i18n.format_number(float(confidence), 2),
+        ),
+    ),
+)
+
+
+def _reason(text: Any) -> str:
+    """A revision's reason as the scoring service wrote it, in the reader's language when
+    it is one the service writes (a person's own reason stays as they wrote it)."""
+    written = str(text)
+    for pattern, message in _REASONS:
+        found = pattern.fullmatch(written)
+        if found is not None:
+            return message(*found.groups())
+    return written
 
 
 templates.globals["results_release_state"] = _release_state
 templates.filters["results_number"] = _number
+templates.filters["results_state"] = _state
+templates.filters["results_method"] = _method
+templates.filters["results_reason"] = _reason
 
 
 async def _candidate_names(who: Staff, ids: set[str]) -> dict[str, str]:
@@ -76,10 +177,10 @@ async def _candidate_names(who: Staff, ids: set[str]) -> dict[str, str]:
         if reply.ok:
             body = reply.json()
             names[candidate_id] = body["full_name"] or (
-                "Erased candidate" if body["erased_at"] else "Candidate without a name"
+                _("Erased candidate") if body["erased_at"] else _("Candidate without a name")
             )
         else:
-            names[candidate_id] = "Unknown candidate"
+            names[candidate_id] = _("Unknown candidate")
     return names
 
 
@@ -243,7 +344,7 @@ async def release(request: Request, who: ActionDep, attempt_id: uuid.UUID) -> Re
     reply = await who.api.post(f"/api/v1/results/{attempt_id}/release")
     if not reply.ok:
         return await _refused(request, who, attempt_id, reply, "release", {})
-    return redirect(_attempt_url(attempt_id), flash="The result is released to the candidate.")
+    return redirect(_attempt_url(attempt_id), flash=_("The result is released to the candidate."))
 
 
 @router.post("/results/{attempt_id}/{action}", response_class=Response)
@@ -258,8 +359,12 @@ async def withhold(
     )
     if not reply.ok:
         return await _refused(request, who, attempt_id, reply, action, values)
-    said = "withheld from" if action == "withhold" else "no longer withheld from"
-    return redirect(_attempt_url(attempt_id), flash=f"The result is {said} the candidate.")
+    said = (
+        _("The result is withheld from the candidate.")
+        if action == "withhold"
+        else _("The result is no longer withheld from the candidate.")
+    )
+    return redirect(_attempt_url(attempt_id), flash=said)
 
 
 @router.post("/results/{attempt_id}/items/{item_ref}/score", response_class=Response)
@@ -269,7 +374,10 @@ async def manual_score(
     values = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
     score_text = values.get("score", "").strip()
     try:
-        score: float | str = float(score_text)
+        # A decimal comma as French and many languages write it ("2,5").
+        score: float | str = float(
+            score_text.replace(",", ".") if "." not in score_text else score_text
+        )
     except ValueError:
         score = score_text
     reply = await who.api.post(
@@ -279,7 +387,8 @@ async def manual_score(
     if not reply.ok:
         return await _refused(request, who, attempt_id, reply, f"score-{item_ref}", values)
     return redirect(
-        _attempt_url(attempt_id), flash=f"Score for {item_ref} saved as a new revision."
+        _attempt_url(attempt_id),
+        flash=_("Score for %(item)s saved as a new revision.", item=item_ref),
     )
 
 

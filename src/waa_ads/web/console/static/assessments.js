@@ -10,6 +10,8 @@
  * server counts on "Check pool".
  */
 
+import { formatNumber, nt, t } from "/static/player/i18n.js";
+
 const WAIT_MS = 300;
 
 /**
@@ -50,14 +52,22 @@ function query(block) {
  */
 function show(output, pool, draw) {
   output.textContent = "";
-  output.append("Pool: ");
+  // The count is shown in bold where the sentence puts it, in any language.
+  const sentence = nt(
+    "Pool: {count} published item matches",
+    "Pool: {count} published items match",
+    pool,
+  );
+  const [before = "", after = ""] = sentence.split("{count}");
   const strong = document.createElement("strong");
-  strong.textContent = String(pool);
-  output.append(strong, ` published item${pool === 1 ? "" : "s"} match${pool === 1 ? "es" : ""}`);
+  strong.textContent = formatNumber(pool);
+  output.append(before, strong, after);
   if (Number.isFinite(draw) && pool < draw) {
     const short = document.createElement("span");
     short.className = "pool-short";
-    short.textContent = `fewer than the ${draw} drawn: publishing will be refused`;
+    short.textContent = t("fewer than the {drawn} drawn: publishing will be refused", {
+      drawn: formatNumber(draw),
+    });
     output.append(", ", short);
   }
   output.append(".");
@@ -81,14 +91,14 @@ function watch(block) {
       });
       if (mine !== asked) return;
       if (!reply.ok) {
-        output.textContent = "The pool cannot be counted with these filters.";
+        output.textContent = t("The pool cannot be counted with these filters.");
         return;
       }
       /** @type {{count: number}} */
       const body = await reply.json();
       show(output, body.count, Number.parseInt(value(block, "count"), 10));
     } catch {
-      if (mine === asked) output.textContent = "The pool could not be counted (offline?).";
+      if (mine === asked) output.textContent = t("The pool could not be counted (offline?).");
     }
   };
   const later = () => {

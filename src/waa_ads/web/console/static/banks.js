@@ -17,6 +17,7 @@
 
 /** The player's module, served beside the player (the same origin and CSP). */
 const PLAYER_INTERACTIONS = "/static/player/interactions.js";
+const PLAYER_TERMS = "/static/player/catalog.js";
 
 async function preview() {
   const root = document.getElementById("item-preview");
@@ -76,4 +77,13 @@ async function preview() {
   root.addEventListener("keyup", () => window.setTimeout(write, 0));
 }
 
+/** Glossary terms in the preview open and close their card as in the player. */
+async function glossary() {
+  if (!document.querySelector("#item-preview .waa-term-button")) return;
+  /** @type {typeof import("../../static/catalog.js")} */
+  const terms = await import(PLAYER_TERMS);
+  terms.wireTerms();
+}
+
 void preview();
+void glossary();

@@ -81,7 +81,7 @@ function navigationMenus() {
     });
   }
   document.addEventListener("keydown", (event) => {
-    if (event.key !== "Escape") return;
+    if (event.key !== "Escape") return; // i18n: not shown
     const open = groups.find((g) => g instanceof HTMLDetailsElement && g.open);
     if (!(open instanceof HTMLDetailsElement)) return;
     open.open = false;

@@ -14,7 +14,15 @@
  *
  * Without this script the page still shows everything as of its loading, and every form
  * works; reloading shows the changes.
+ *
+ * Its sentences come from the page's catalogue (the console's messages embedded in the
+ * page), in the language the page is shown in.
  */
+
+/** The player's catalogue module, served beside the player (the same origin and CSP). */
+const I18N = "/static/player/i18n.js";
+/** @type {typeof import("../../static/i18n.js")} */
+const { t, pt, formatNumber } = await import(I18N);
 
 /**
  * @typedef {object} LiveMessage
@@ -33,22 +41,23 @@ const RETRY_MAX_MS = 30000;
 /** Events after which the attempt's row is read again from the server. */
 const STATE_EVENTS = new Set(["started", "paused", "resumed", "extended", "submitted", "expired", "terminated"]);
 
+/** What a candidate did, after their name (the same words as the server's log). */
 /** @type {Record<string, string>} */
 const INTEGRITY_LABELS = {
-  focus_lost: "left the test window",
-  focus_regained: "came back to the test window",
-  copy: "copied text",
-  paste: "pasted text",
-  cut: "cut text",
-  fullscreen_exit: "left full screen",
-  fullscreen_enter: "entered full screen",
-  network_lost: "lost the network",
-  network_restored: "is back online",
-  visibility_hidden: "hid the test tab",
-  visibility_visible: "showed the test tab again",
-  context_menu: "opened the context menu",
-  print_attempt: "tried to print",
-  devtools_suspected: "may have opened developer tools",
+  focus_lost: pt("integrity event", "left the test window"),
+  focus_regained: pt("integrity event", "came back to the test window"),
+  copy: pt("integrity event", "copied text"),
+  paste: pt("integrity event", "pasted text"),
+  cut: pt("integrity event", "cut text"),
+  fullscreen_exit: pt("integrity event", "left full screen"),
+  fullscreen_enter: pt("integrity event", "entered full screen"),
+  network_lost: pt("integrity event", "lost the network"),
+  network_restored: pt("integrity event", "is back online"),
+  visibility_hidden: pt("integrity event", "hid the test tab"),
+  visibility_visible: pt("integrity event", "showed the test tab again"),
+  context_menu: pt("integrity event", "opened the context menu"),
+  print_attempt: pt("integrity event", "tried to print"),
+  devtools_suspected: pt("integrity event", "may have opened developer tools"),
 };
 
 const root = document.getElementById("proctor-live");
@@ -78,8 +87,8 @@ function rowOf(id) {
 function nameOf(row) {
   const cell = row.querySelector(".cell-candidate");
   const sub = cell?.querySelector(".sub")?.textContent ?? "";
-  const name = (cell?.firstChild?.textContent ?? "A candidate").trim();
-  return sub ? `${name}, ${sub}` : name;
+  const name = (cell?.firstChild?.textContent ?? t("A candidate")).trim();
+  return sub ? t("{name}, {attempt}", { name, attempt: sub }) : name;
 }
 
 // --- the time left, counted down locally from the server's figure -------------------------
@@ -222,9 +231,13 @@ function announce() {
   announceTimer = undefined;
   const region = document.getElementById("live-announcer");
   if (!region || unannounced.length === 0) return;
+  const latest = unannounced[unannounced.length - 1] ?? "";
   region.textContent = unannounced.length === 1
-    ? `Integrity event: ${unannounced[0]}.`
-    : `${unannounced.length} new integrity events. Latest: ${unannounced[unannounced.length - 1]}.`;
+    ? t("Integrity event: {what}.", { what: latest })
+    : t("{count} new integrity events. Latest: {what}.", {
+      count: formatNumber(unannounced.length),
+      what: latest,
+    });
   unannounced = [];
   lastAnnounced = performance.now();
 }
@@ -240,7 +253,7 @@ function queueAnnouncement(text) {
 /** @param {LiveMessage} message */
 function integrity(message) {
   const row = message.attempt_id ? rowOf(message.attempt_id) : null;
-  const who = row ? nameOf(row) : "A candidate";
+  const who = row ? nameOf(row) : t("A candidate");
   const kinds = message.kinds ?? [];
   if (row) {
     const count = row.querySelector(".integrity-count");
@@ -258,10 +271,10 @@ function integrity(message) {
     const time = document.createElement("time");
     time.dateTime = message.at ?? new Date().toISOString();
     time.textContent = timeOfDay(message.at);
-    item.append(time, ` ${who}: ${label}`);
+    item.append(time, " ", t("{who}: {what}", { who, what: label }));
     item.className = "new";
     log?.prepend(item);
-    queueAnnouncement(`${who} ${label}`);
+    queueAnnouncement(t("{who} {what}", { who, what: label }));
   }
   while (log && log.children.length > 200) log.lastElementChild?.remove();
 }
@@ -309,7 +322,7 @@ function connect() {
     if (!opened) {
       opened = true;
       retry = RETRY_MIN_MS;
-      setStatus("on", "Live: changes appear as they happen.");
+      setStatus("on", t("Live: changes appear as they happen."));
     }
     try {
       handle(/** @type {LiveMessage} */ (JSON.parse(String(event.data))));
@@ -319,16 +332,16 @@ function connect() {
   });
   socket.addEventListener("close", (event) => {
     if (event.code === 4403) {
-      setStatus("off", "Live updates are not available to you for this administration. Reload the page to see changes.");
+      setStatus("off", t("Live updates are not available to you for this administration. Reload the page to see changes."));
       return;
     }
     if (event.code === 4401 && !opened && !wasLive) {
-      setStatus("off", "You are signed out. Reload the page to sign in again.");
+      setStatus("off", t("You are signed out. Reload the page to sign in again."));
       return;
     }
     // 4401 after being live: the session's access cookie was renewed meanwhile; try again.
     wasLive = wasLive || opened;
-    setStatus("wait", "Reconnecting to live updates… Reload the page to see changes meanwhile.");
+    setStatus("wait", t("Reconnecting to live updates… Reload the page to see changes meanwhile."));
     // News missed while away: the next hello re-reads the rows.
     window.setTimeout(connect, retry);
     retry = Math.min(retry * 2, RETRY_MAX_MS);
@@ -340,6 +353,9 @@ if (root) {
     if (row instanceof HTMLTableRowElement) learnTime(row);
   }
   window.setInterval(tick, 1000);
-  setStatus("wait", "Connecting to live updates…");
+  setStatus("wait", t("Connecting to live updates…"));
   connect();
 }
+
+// A module (its catalogue is awaited at the top level).
+export {};

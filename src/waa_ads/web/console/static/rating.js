@@ -7,7 +7,11 @@
  *   saves and takes the next response. Never while typing in a text box.
  * - The lease timer: the time left on the lease, counted down, said aloud once when a
  *   minute is left.
+ *
+ * Its words are looked up in the page's catalogue (the console's, in the page).
  */
+
+import { t } from "/static/player/i18n.js";
 
 /** @param {EventTarget | null} target */
 function typing(target) {
@@ -58,7 +62,7 @@ function shortcuts(form) {
     }
   });
   document.addEventListener("keydown", (event) => {
-    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) { // i18n: not shown
       event.preventDefault();
       const next = /** @type {HTMLButtonElement | null} */ (
         form.querySelector("button[value=next]")
@@ -94,7 +98,9 @@ function shortcuts(form) {
 function spoken(seconds) {
   const m = Math.floor(seconds / 60);
   const s = seconds % 60;
-  return m > 0 ? `${m} min ${String(s).padStart(2, "0")} s` : `${s} s`;
+  return m > 0
+    ? t("{minutes} min {seconds} s", { minutes: m, seconds: String(s).padStart(2, "0") })
+    : t("{seconds} s", { seconds: s });
 }
 
 function timer() {
@@ -107,7 +113,8 @@ function timer() {
   let warned = false;
   const tick = () => {
     const seconds = Math.max(0, Math.round((ends - Date.now()) / 1000));
-    left.textContent = seconds > 0 ? ` (${spoken(seconds)} left)` : " (the lease has run out)";
+    left.textContent =
+      " " + (seconds > 0 ? t("({time} left)", { time: spoken(seconds) }) : t("(the lease has run out)"));
     if (seconds <= 60) box.classList.add("lease-low");
     if (seconds <= 60 && !warned) {
       warned = true;
