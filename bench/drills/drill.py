@@ -16,8 +16,9 @@ fault, lets the background work drain, and checks:
     .venv/bin/python bench/drills/drill.py kill --duration 240
     .venv/bin/python bench/drills/drill.py postgres --duration 150 --restarts 3
     .venv/bin/python bench/drills/drill.py redis --duration 150
-    .venv/bin/python bench/drills/drill.py soak --duration 1800 --sample 30
+    .venv/bin/python bench/drills/drill.py soak --duration 1800 --roster 1000 --abandon-roster 1200
     .venv/bin/python bench/drills/drill.py backup --duration 120
+    .venv/bin/python bench/drills/drill.py pitr --duration 120
 
 Every loop is bounded by ``--duration`` (plus a bounded drain); every process, the cluster
 and the Redis server are stopped when the drill ends, also on an error. Results are printed
@@ -38,6 +39,7 @@ import shutil
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +48,7 @@ sys.path[:0] = [str(HERE), str(HERE.parent)]  # the drills' modules, and bench/
 
 import bench_setup  # noqa: E402
 import services  # noqa: E402
-from load import Load, dumps  # noqa: E402
+from load import Acks, Load, dumps  # noqa: E402
 from services import SECRET, VENV_BIN, PgCluster, Proc, Stack, tree  # noqa: E402
 
 ADMIN_EMAIL = "drill-admin@example.org"
@@ -162,7 +164,7 @@ def queue_depth(stack: Stack) -> int:
     try:
         depth = 0
         for key in client.scan_iter(count=500):
-            kind = client.type(key)
+            kind = client.type(key)  # type: ignore[no-untyped-call]
             if kind == b"list":
                 depth += int(client.llen(key))
             elif kind == b"hash" and key.endswith(b"unacked"):
@@ -276,8 +278,12 @@ def audit_verify(db_url: str, env: dict[str, str]) -> tuple[bool, str]:
     return done.returncode == 0 and bool(chains) and not broken, summary
 
 
-def invariants(stack: Stack, load: Load, drained: dict[str, Any]) -> dict[str, Any]:
-    acks = load.acks
+def invariants(
+    stack: Stack, load: Load, drained: dict[str, Any], acks: Acks | None = None
+) -> dict[str, Any]:
+    """The invariants on ``stack``'s database; ``acks`` (by default everything the load was
+    told) is what must be found there."""
+    acks = acks if acks is not None else load.acks
     stored = stored_seqs(stack.pg, stack.database)
     lost = [
         {"attempt": a, "ref": r, "acked": s, "stored": stored.get((a, r))}
@@ -347,7 +353,7 @@ def sample(stack: Stack) -> dict[str, Any]:
     for p in stack.processes():
         if not p.alive():
             continue
-        cpu = rss = fds = 0
+        cpu, rss, fds = 0.0, 0, 0
         for pid in tree(p.pid):
             got = _proc_stat(pid)
             if got:
@@ -439,6 +445,7 @@ def run_with(
     load = world.load(args)
     token = world.token()
     proctor = world.proctor_token(token)
+    load.relogin = lambda: (world.token(), world.token(PROCTOR_EMAIL))
 
     async def go() -> float:
         tasks = []
@@ -707,7 +714,7 @@ def drill_backup(args: argparse.Namespace) -> dict[str, Any]:
         figures["cold_dump_s"] = round(dump(stack.pg, "waa", cold), 2)
         figures["dump_bytes"] = cold.stat().st_size
         source_counts = table_counts(stack.pg, "waa")
-        acked_before = {}
+        acked_before: dict[tuple[str, str], int] = {}
         for at, attempt, ref, seq in load.acks.ack_log:
             if at < figures.get("dump_started", 0):
                 acked_before[(attempt, ref)] = max(seq, acked_before.get((attempt, ref), 0))
@@ -752,14 +759,19 @@ def drill_backup(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def resume_restored(
-    args: argparse.Namespace, stack: Stack, fresh: PgCluster, world: World, codes: dict[str, str]
+    args: argparse.Namespace,
+    stack: Stack,
+    fresh: PgCluster,
+    world: World,
+    codes: dict[str, str],
+    database: str = "hot",
 ) -> dict[str, Any]:
-    """Start an API on the hot restore, resume an attempt that was live at the dump with its
-    access code, save past its stored seq, and read the save back."""
+    """Start an API on a restore (``database`` on ``fresh``), resume an attempt that was live
+    at the backup with its access code, save past its stored seq, and read the save back."""
     import httpx
 
     row = fresh.psql(
-        "hot",
+        database,
         f"""SELECT a.id, coalesce(max(r.seq), 0) FROM attempt a
              LEFT JOIN response r ON r.attempt_id = a.id
             WHERE a.state = 'in_progress' AND a.organization_id = '{world.pop.organization_id}'
@@ -771,7 +783,11 @@ def resume_restored(
     code = codes.get(attempt)
     if code is None:
         return {"ok": False, "why": f"no code known for {attempt}"}
-    env = {**stack.env(), "WAA_DATABASE_URL": fresh.url("hot"), "WAA_REDIS_URL": stack.redis.url(2)}
+    env = {
+        **stack.env(),
+        "WAA_DATABASE_URL": fresh.url(database),
+        "WAA_REDIS_URL": stack.redis.url(2),
+    }
     env.pop("WAA_BROKER_URL")
     port = args.api_port + 10
     api = Proc("api-restored", stack.api(port).argv, env, stack.root / "api-restored.log", port)
@@ -803,12 +819,120 @@ def resume_restored(
         api.stop()
 
 
+async def _pause(load: Load, seconds: float) -> bool:
+    """Wait ``seconds`` unless the load stops first; whether it stopped."""
+    try:
+        await asyncio.wait_for(load.stop.wait(), max(seconds, 0.0))
+        return True
+    except TimeoutError:
+        return False
+
+
+def drill_pitr(args: argparse.Namespace) -> dict[str, Any]:
+    """Continuous archiving: a base backup under load, a restore target in the middle of the
+    load, then the base backup and the archived WAL recovered to that time into a fresh
+    cluster, where the saves acknowledged before it must be, the audit chains verify, an
+    attempt resumes and a worker and beat bring everything to rest."""
+    figures: dict[str, Any] = {}
+    with make_stack(args, wal_archive=True) as stack:
+        world = World(stack, args.roster, args.abandon_roster, args.short_limit)
+        stack.start_processes()
+        base = stack.pg.root / "base"
+        archive = stack.pg.archive_dir
+        assert archive is not None
+
+        async def fault(load: Load) -> None:
+            t0 = time.monotonic()
+            if await _pause(load, args.duration * 0.25):
+                return
+            figures["base_backup_started"] = time.time()
+            took = await asyncio.to_thread(stack.pg.base_backup, base)
+            figures["base_backup_s"] = round(took, 2)
+            if await _pause(load, args.duration * 0.6 - (time.monotonic() - t0)):
+                return
+            figures["target"] = time.time()
+
+        load, took = run_with(args, stack, world, fault)
+        drained = drain(stack, args.drain, world.abandon.organization_id)
+        result = invariants(stack, load, drained)
+        if "target" not in figures:
+            raise RuntimeError(f"the load stopped before the restore target: {figures}")
+        figures["last_segment"] = stack.pg.archive_current_wal()
+        segments = [f for f in archive.iterdir() if len(f.name) == 24]
+        figures["archived_segments"] = len(segments)
+        figures["archive_bytes"] = sum(f.stat().st_size for f in archive.iterdir())
+        figures["base_backup_bytes"] = sum(f.stat().st_size for f in base.rglob("*") if f.is_file())
+        target = figures["target"]
+        figures["target_time"] = datetime.fromtimestamp(target, UTC).isoformat(sep=" ")
+        before = load.acks.before(target)
+        restored = Stack(
+            pg_port=args.pg_port + 1,
+            redis_port=args.redis_port + 1,
+            api_ports=[],
+            root=stack.root / "restored",
+            keep=True,  # inside the drill's directory, removed with it
+            recover_from=(base, archive, figures["target_time"]),
+        )
+        with restored:
+            assert restored.recovery_s is not None
+            figures["recovery_s"] = round(restored.recovery_s, 2)
+            figures["recovery_log"] = [
+                line.split(":  ", 1)[-1]
+                for line in restored.pg.log.read_text().splitlines()
+                if "recovery stopping" in line or "last completed transaction" in line
+            ]
+            stored = stored_seqs(restored.pg, restored.database)
+            later = sum(1 for k, seq in load.acks.saves.items() if stored.get(k, 0) < seq)
+            newest = float(
+                restored.pg.psql(
+                    restored.database,
+                    """SELECT extract(epoch FROM greatest(
+                         (SELECT max(updated_at) FROM response),
+                         (SELECT max(occurred_at) FROM audit_event)))""",
+                )
+            )
+            resumed = resume_restored(
+                args, restored, restored.pg, world, before.started, restored.database
+            )
+            restored.start_processes()  # a worker and beat: the sweeps finish what was left
+            drained_r = drain(restored, args.drain, world.abandon.organization_id)
+            after = invariants(restored, load, drained_r, acks=before)
+    checks = {
+        "restore_stopped_at_target": (
+            newest <= target and later > 0,
+            f"newest row {round(newest - target, 3)} s from the target; {later} items saved "
+            "again after it are at their earlier seq",
+        ),
+        "restored_attempt_resumes": (resumed.get("ok", False), resumed),
+    }
+    for name, check in after["checks"].items():
+        if name not in ("no_5xx_but_503", "every_503_has_retry_after"):  # the same load
+            checks[f"restored_{name}"] = (check["ok"], check["detail"])
+    result["checks"].update({k: {"ok": ok, "detail": d} for k, (ok, d) in checks.items()})
+    result["pass"] = all(c["ok"] for c in result["checks"].values())
+    return {
+        "drill": "pitr",
+        "duration_s": round(took, 1),
+        "figures": figures,
+        "acked_before_target": {
+            "saves": len(before.ack_log),
+            "items": len(before.saves),
+            "submitted": len(before.submitted),
+        },
+        "restored_attempt_states": after["attempt_states"],
+        "restored_drain": after["drain"],
+        **load.summary(),
+        **result,
+    }
+
+
 DRILLS = {
     "kill": drill_kill,
     "postgres": drill_postgres,
     "redis": drill_redis,
     "soak": drill_soak,
     "backup": drill_backup,
+    "pitr": drill_pitr,
 }
 
 

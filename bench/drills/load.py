@@ -24,6 +24,7 @@ import json
 import random
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +32,7 @@ import httpx
 
 CHOICES = "ABCD"
 RETRYABLE = {503}
+STAFF_401 = {f"{k} 401" for k in ("pause", "resume", "extend", "score-admin", "release")}
 
 
 @dataclass
@@ -42,6 +44,10 @@ class Tally:
 
     def add(self, kind: str, status: str) -> None:
         self.statuses[f"{kind} {status}"] += 1
+
+    def staff_unauthorized(self) -> int:
+        """Staff requests answered 401 (an expired access token)."""
+        return sum(n for k, n in self.statuses.items() if k in STAFF_401)
 
     def server_errors(self) -> dict[str, int]:
         """5xx other than 503: never acceptable."""
@@ -61,6 +67,7 @@ class Acks:
     started: dict[str, str] = field(default_factory=dict)  # attempt id -> access code
     credentials: dict[str, str] = field(default_factory=dict)
     submitted: set[str] = field(default_factory=set)
+    submitted_at: dict[str, float] = field(default_factory=dict)
     live: set[str] = field(default_factory=set)  # org A attempts in progress (for staff)
     first_ack_at: dict[tuple[str, str], float] = field(default_factory=dict)
     ack_log: list[tuple[float, str, str, int]] = field(default_factory=list)
@@ -71,6 +78,19 @@ class Acks:
             self.saves[key] = seq
         self.count += 1
         self.ack_log.append((time.time(), attempt, ref, seq))
+
+    def before(self, t: float) -> Acks:
+        """What had been acknowledged before the wall-clock time ``t`` (for a restore to
+        that time): the highest seq per item and the attempts submitted (with the access
+        codes and credentials of every attempt, to resume one)."""
+        out = Acks(started=dict(self.started), credentials=dict(self.credentials))
+        for at, attempt, ref, seq in self.ack_log:
+            if at < t:
+                out.ack(attempt, ref, seq)
+                out.ack_log[-1] = (at, attempt, ref, seq)
+        out.submitted = {a for a, at in self.submitted_at.items() if at < t}
+        out.submitted_at = {a: self.submitted_at[a] for a in out.submitted}
+        return out
 
 
 @dataclass
@@ -88,8 +108,14 @@ class Load:
     tally: Tally = field(default_factory=Tally)
     acks: Acks = field(default_factory=Acks)
     stop: asyncio.Event = field(default_factory=asyncio.Event)
+    # Fresh (admin, proctor) tokens, for a run longer than an access token's lifetime.
+    relogin: Callable[[], tuple[str, str]] | None = None
+    relogins: int = 0
+    # Seconds into the run at which a roster had no access code left (the load thinned).
+    ran_out_after_s: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        self.t0 = time.monotonic()
         self.rng = random.Random(self.seed)
         self._codes = list(self.codes)
         self._abandon = list(self.abandon_codes)
@@ -139,7 +165,11 @@ class Load:
         pool = self._abandon if abandon else self._codes
         refs = self.abandon_refs if abandon else self.refs
         await asyncio.sleep(self.rng.uniform(0, self.save_every_s * 2))
-        while not self.stop.is_set() and pool:
+        while not self.stop.is_set():
+            if not pool:
+                group = "abandoners" if abandon else "candidates"
+                self.ran_out_after_s.setdefault(group, round(time.monotonic() - self.t0, 1))
+                return
             code = pool.pop()
             r = await self.call("start", "POST", "/api/v1/attempts", json={"access_code": code})
             if r is None or r.status_code not in (200, 201):
@@ -186,6 +216,7 @@ class Load:
             )
             if r is not None and r.status_code == 200:
                 self.acks.submitted.add(attempt)
+                self.acks.submitted_at[attempt] = time.time()
 
     async def staff(
         self, token: str, proctor_token: str, administration_id: str, every_s: float = 3.0
@@ -193,10 +224,17 @@ class Load:
         admin = {"Authorization": f"Bearer {token}"}
         headers = {"Authorization": f"Bearer {proctor_token}"}
         reason = {"reason": "drill"}
-        tick = 0
+        tick = seen_401 = 0
         while not self.stop.is_set():
             await asyncio.sleep(every_s)
             tick += 1
+            refused = self.tally.staff_unauthorized()
+            if self.relogin is not None and refused > seen_401:  # a token expired: sign in
+                seen_401 = refused
+                token, proctor_token = await asyncio.to_thread(self.relogin)
+                self.relogins += 1
+                admin = {"Authorization": f"Bearer {token}"}
+                headers = {"Authorization": f"Bearer {proctor_token}"}
             live = sorted(self.acks.live)
             if live:
                 attempt = self.rng.choice(live)
@@ -239,7 +277,7 @@ class Load:
     ) -> float:
         """Run candidates, abandoners, staff (and ``fault``, a coroutine function taking
         this load) for ``duration_s``; return the seconds it really took."""
-        t0 = time.monotonic()
+        t0 = self.t0 = time.monotonic()
         tasks = [asyncio.create_task(self.candidate(i, False)) for i in range(self.candidates)]
         tasks += [asyncio.create_task(self.candidate(i, True)) for i in range(self.abandoners)]
         tasks.append(asyncio.create_task(self.staff(token, proctor_token, administration_id)))
@@ -269,6 +307,8 @@ class Load:
             "attempts_submitted": len(self.acks.submitted),
             "server_errors_not_503": self.tally.server_errors(),
             "503_without_retry_after": self.tally.unavailable_without_retry_after,
+            "staff_relogins": self.relogins,
+            "roster_ran_out_after_s": self.ran_out_after_s,
         }
 
 

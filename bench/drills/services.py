@@ -60,10 +60,13 @@ def wait_port(port: int, within_s: float) -> None:
 class PgCluster:
     """A PostgreSQL cluster of its own in ``root``, on ``port``."""
 
-    def __init__(self, root: Path, port: int) -> None:
+    def __init__(self, root: Path, port: int, archive: bool = False) -> None:
         self.root, self.port = root, port
         self.data = root / "pgdata"
         self.log = root / "postgres.log"
+        # With ``archive``, every finished WAL segment is copied into ``archive_dir``
+        # (continuous archiving, for a point-in-time restore).
+        self.archive_dir = root / "wal-archive" if archive else None
         self._user = "postgres" if os.geteuid() == 0 else None
 
     def _run(self, argv: list[str], check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -74,7 +77,8 @@ class PgCluster:
             raise RuntimeError(f"{' '.join(argv)} failed: {done.stderr.strip()}")
         return done
 
-    def init(self) -> None:
+    def _own_root(self) -> None:
+        """Make ``root``, owned by the server's user (when run as root)."""
         if not port_free(self.port):
             raise RuntimeError(f"port {self.port} is taken; pick another with --pg-port")
         self.root.mkdir(parents=True, exist_ok=True)
@@ -82,14 +86,74 @@ class PgCluster:
         if self._user is not None:
             pw = pwd.getpwnam(self._user)
             os.chown(self.root, pw.pw_uid, pw.pw_gid)
+
+    def _append_conf(self, text: str) -> None:
+        with (self.data / "postgresql.conf").open("a") as f:
+            f.write(text)
+
+    def _local_conf(self) -> str:
+        """This cluster's own port and socket directory (later lines win)."""
+        return (
+            f"\nport = {self.port}\nlisten_addresses = '127.0.0.1'\n"
+            f"unix_socket_directories = '{self.root}'\n"
+        )
+
+    def init(self) -> None:
+        self._own_root()
         self._run([pg_bin("initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust"])
-        conf = self.data / "postgresql.conf"
-        with conf.open("a") as f:
-            f.write(
-                f"\nport = {self.port}\nlisten_addresses = '127.0.0.1'\n"
-                f"unix_socket_directories = '{self.root}'\nmax_connections = 200\n"
-                "shared_buffers = 64MB\nfsync = on\n"
+        conf = self._local_conf() + "max_connections = 200\nshared_buffers = 64MB\nfsync = on\n"
+        if self.archive_dir is not None:
+            self._run(["mkdir", "-p", str(self.archive_dir)])
+            a = self.archive_dir
+            conf += (
+                "wal_level = replica\narchive_mode = on\n"
+                f"archive_command = 'test ! -f {a}/%f && cp %p {a}/%f'\n"
             )
+        self._append_conf(conf)
+
+    def base_backup(self, to: Path) -> float:
+        """``pg_basebackup`` of the running cluster into ``to`` (plain format, the WAL it
+        needs streamed alongside, immediate checkpoint); the seconds it took."""
+        t = time.monotonic()
+        self._run(
+            [pg_bin("pg_basebackup"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
+             "-D", str(to), "-X", "stream", "-c", "fast"]
+        )  # fmt: skip
+        return time.monotonic() - t
+
+    def archive_current_wal(self, within_s: float = 60.0) -> str:
+        """Close the current WAL segment and wait (bounded) until it is archived; its name."""
+        name = self.psql("postgres", "SELECT pg_walfile_name(pg_switch_wal())")
+        deadline = time.monotonic() + within_s
+        while time.monotonic() < deadline:
+            done = self.psql("postgres", "SELECT last_archived_wal FROM pg_stat_archiver")
+            if done and done[8:24] >= name[8:24]:  # a segment, or a .backup file after it
+                return name
+            time.sleep(0.5)
+        raise RuntimeError(f"WAL segment {name} not archived within {within_s} s")
+
+    def recover(self, base: Path, archive: Path, target: str, within_s: float = 300.0) -> float:
+        """Make this cluster from the base backup ``base``, replay the WAL in ``archive``
+        up to ``target`` (a timestamp with time zone) and promote it; the seconds from the
+        copy to the promoted server."""
+        t = time.monotonic()
+        self._own_root()
+        self._run(["cp", "-a", str(base), str(self.data)])
+        self._append_conf(
+            self._local_conf() + "archive_mode = off\n"
+            f"restore_command = 'cp {archive}/%f %p'\n"
+            f"recovery_target_time = '{target}'\nrecovery_target_action = 'promote'\n"
+        )
+        self._run(["touch", str(self.data / "recovery.signal")])
+        self.start()
+        deadline = time.monotonic() + within_s
+        while time.monotonic() < deadline:
+            with contextlib.suppress(subprocess.CalledProcessError):
+                if self.psql("postgres", "SELECT pg_is_in_recovery()") == "f":
+                    return time.monotonic() - t
+            time.sleep(0.5)
+        tail = self.log.read_text()[-2000:] if self.log.exists() else ""
+        raise RuntimeError(f"recovery not finished within {within_s} s: {tail}")
 
     def start(self) -> None:
         self._run([pg_bin("pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-w", "start"])
@@ -277,9 +341,14 @@ class Stack:
     visibility_timeout_s: int = 60
     root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="waa-drill-")))
     keep: bool = False
+    wal_archive: bool = False  # archive the cluster's WAL (see PgCluster)
+    # (base backup, WAL archive, target time): the cluster is recovered from them to that
+    # time instead of being made with initdb (and is not migrated).
+    recover_from: tuple[Path, Path, str] | None = None
 
     def __post_init__(self) -> None:
-        self.pg = PgCluster(self.root / "pg", self.pg_port)
+        self.pg = PgCluster(self.root / "pg", self.pg_port, archive=self.wal_archive)
+        self.recovery_s: float | None = None
         self.redis = RedisServer(self.root / "redis", self.redis_port)
         self.apis: list[Proc] = []
         self.workers_: list[Proc] = []
@@ -310,6 +379,10 @@ class Stack:
 
     def __enter__(self) -> Stack:
         try:
+            if self.recover_from is not None:
+                self.recovery_s = self.pg.recover(*self.recover_from)
+                self.redis.start()
+                return self
             self.pg.init()
             self.pg.start()
             self.pg.psql("postgres", f'CREATE DATABASE "{self.database}"')
