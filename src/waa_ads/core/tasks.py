@@ -496,12 +496,14 @@ def celery_app_from_settings(
         timezone="UTC",
         beat_schedule=schedule,
         beat_scheduler="redbeat.RedBeatScheduler",
-        beat_max_loop_interval=30,
+        # Beat wakes at least this often, and renews its leader lock each time it wakes.
+        beat_max_loop_interval=10,
         redbeat_redis_url=broker,
         redbeat_redis_options={},
         redbeat_key_prefix=f"{prefix}redbeat:",
-        # A standby beat takes over this long after the active one died.
-        redbeat_lock_timeout=150,
+        # A restarted or standby beat takes over this long after the active one died (its
+        # lock expires): periodic work such as the expiry sweep runs at most this late.
+        redbeat_lock_timeout=45,
     )
     return app
 
