@@ -147,7 +147,18 @@ def test_the_passage_shows_beside_its_questions_and_is_read_once_for_them(
             "() => { const e = document.querySelector('#item-stimuli .stimulus');"
             " return e.scrollTop > 0 && e.scrollTop + e.clientHeight >= e.scrollHeight - 1; }"
         )
-        scrolled = passage_region(page).evaluate("e => e.scrollTop")
+        # End scrolls smoothly: read the position once it has stopped moving.
+        scrolled = passage_region(page).evaluate(
+            """e => new Promise(done => {
+                let last = -1;
+                const tick = () => {
+                    if (e.scrollTop === last) { done(e.scrollTop); return; }
+                    last = e.scrollTop;
+                    setTimeout(tick, 150);
+                };
+                tick();
+            })"""
+        )
         passage_region(page).evaluate("e => { e.dataset.marker = 'first'; }")
         option = page.locator("#item-form").get_by_role("radio", name="A pool full of life")
         option.focus()
