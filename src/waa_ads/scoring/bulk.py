@@ -318,11 +318,7 @@ class BulkScorer:
         """Score ``attempt_ids`` (those of the organization that are ended, or in
         ``scoring`` without a result) in the session's transaction; flushes, never commits.
         Returns how many attempts got a result."""
-        from waa_ads.scoring.service import (
-            PendingHumanScorer,
-            declared_max_score,
-            rubric_maxima,
-        )
+        from waa_ads.scoring.service import PendingHumanScorer, rubric_maxima
 
         # Time per phase (chunks may run concurrently: each keeps its own clock).
         lap = [time.perf_counter()]
@@ -445,7 +441,6 @@ class BulkScorer:
                     item,
                     batch,
                     distinct_of,
-                    declared_max_score(item),
                     verdicts,
                     verdict_score,
                     verdict_max,
@@ -468,7 +463,6 @@ class BulkScorer:
                     instance,
                     [batch[d] for d in local],
                     [local[distinct_of[k]] for k in members],
-                    declared_max_score(instance),
                     verdicts,
                     verdict_score,
                     verdict_max,
@@ -587,7 +581,6 @@ def _encode(
     item: ItemDefinition,
     batch: list[Any],
     distinct_of: Sequence[int],
-    declared: float | None,
     verdicts: list[tuple[Any, ...]],
     verdict_score: list[float],
     verdict_max: list[float],
@@ -595,6 +588,8 @@ def _encode(
     """Score the rows ``distinct_of`` (indices into the distinct response sets ``batch``)
     against ``item`` in one :func:`score_batch` call, append each distinct verdict to
     ``verdicts`` (and its score and maximum), and return each row's verdict code."""
+    from waa_ads.scoring.service import objective_max_score
+
     result = score_batch(item, batch, np.asarray(distinct_of, dtype=np.int64))
     notes_count = len(result.note_table)
     combined = result.outcome_index * notes_count + result.note_index
@@ -604,13 +599,8 @@ def _encode(
         outcomes = result.outcome_table[key // notes_count]
         notes = result.note_table[key % notes_count]
         raw_score = outcomes.get("SCORE")
-        reported = outcomes.get("MAXSCORE")
         score = float(raw_score) if isinstance(raw_score, int | float) else 0.0
-        maximum = (
-            float(reported)
-            if isinstance(reported, int | float)
-            else (declared if declared is not None else 0.0)
-        )
+        maximum = objective_max_score(item, outcomes)
         verdicts.append(
             (
                 score,

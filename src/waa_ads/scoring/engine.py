@@ -31,6 +31,7 @@ item does not re-walk the tree.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
 import random
@@ -1250,7 +1251,80 @@ def _inside(c: _Compiler, e: Expression, args: list[Fn]) -> Fn:
 
 
 def derived_max_score(item: ItemDefinition) -> float | None:
-    """MAXSCORE implied by a standard template, or ``None`` when it cannot be derived."""
+    """MAXSCORE implied by a standard template, else (for an item with its own rules that
+    declares neither a ``MAXSCORE`` default nor a ``normalMaximum`` on ``SCORE``) the score
+    its key earns under those rules; ``None`` when it cannot be derived."""
+    return compile_item(item).max_score
+
+
+def _declares_max(item: ItemDefinition) -> bool:
+    """Whether the item states its maximum: a numeric ``MAXSCORE`` default, or a positive
+    ``normalMaximum`` on ``SCORE``."""
+    maximum = item.outcome_declaration("MAXSCORE")
+    if maximum is not None and _is_number(maximum.default_value):
+        return True
+    score = item.outcome_declaration("SCORE")
+    return score is not None and score.normal_maximum is not None and score.normal_maximum > 0
+
+
+def _point_in(shape: Shape, coords: Sequence[float]) -> str | None:
+    """A point inside an area, in its JSON response shape (``"x y"``), or None."""
+    if shape is Shape.DEFAULT:
+        return None
+    if shape is Shape.POLY:
+        xs, ys = coords[0::2], coords[1::2]
+        if not xs or not ys:
+            return None
+        x, y = sum(xs) / len(xs), sum(ys) / len(ys)
+    elif shape is Shape.RECT and len(coords) >= 4:
+        x, y = (coords[0] + coords[2]) / 2, (coords[1] + coords[3]) / 2
+    elif len(coords) >= 2:
+        x, y = coords[0], coords[1]
+    else:
+        return None
+    point = (round(x), round(y))
+    return f"{point[0]} {point[1]}" if inside(shape, coords, point) else None
+
+
+def _key_responses(declaration: ResponseDeclaration, interaction: Interaction | None) -> list[Any]:
+    """The responses that earn an item its best score, in their JSON shape: the correct
+    response, and the best a mapping gives (its top entries, within the interaction's
+    limit)."""
+    keys: list[Any] = []
+    if declaration.correct_response is not None:
+        keys.append(declaration.correct_response)
+    single = declaration.cardinality is Cardinality.SINGLE
+    limit = None
+    if interaction is not None:
+        limit = (
+            interaction.max_associations
+            if interaction.type in ASSOCIATING_INTERACTIONS
+            else interaction.max_choices
+        )
+    mapped: list[tuple[float, Any]] = []
+    if declaration.mapping is not None:
+        mapped = [(e.value, e.key) for e in declaration.mapping.entries]
+    elif declaration.area_mapping is not None:
+        for area in declaration.area_mapping.entries:
+            point = _point_in(area.shape, area.coords)
+            if point is not None:
+                mapped.append((area.value, point))
+    mapped.sort(key=lambda entry: entry[0], reverse=True)
+    if mapped and single:
+        keys.append(mapped[0][1])
+    elif mapped:
+        best = [key for value, key in mapped if value > 0][: limit or None]
+        if best:
+            keys.append(best)
+    return keys
+
+
+#: At most this many combinations of key responses are scored to derive a maximum.
+_KEY_COMBINATIONS = 64
+
+
+def _template_max(item: ItemDefinition) -> float | None:
+    """MAXSCORE implied by a standard template, or ``None``."""
     processing = item.response_processing
     if processing is None or processing.rules is not None or processing.template is None:
         return None
@@ -1279,7 +1353,10 @@ class Program:
             (d, item.interaction_for(d.identifier)) for d in item.response_declarations
         ]
         self.declared = {d.identifier for d in item.response_declarations}
-        self.max_score = derived_max_score(item)
+        self.max_score = _template_max(item)
+        self.random = any(
+            e.op == "random" for e in _rule_expressions(effective_rules(item.response_processing))
+        )
         self.initial: dict[str, Any] = {
             # Template variables hold the values chosen for this candidate (templates.py
             # writes them into the declarations of the item it instantiates).
@@ -1318,9 +1395,58 @@ class Program:
         )
         if self.report_completion:
             self.initial["completionStatus"] = "unknown"
-        self.random = any(
-            e.op == "random" for e in _rule_expressions(effective_rules(item.response_processing))
-        )
+        # An item with its own rules that states no maximum: its maximum is what its key
+        # scores (None when that cannot be worked out). It is not reported as an outcome
+        # the item does not declare; a declared MAXSCORE without a value takes it.
+        if (
+            self.max_score is None
+            and item.response_processing is not None
+            and item.response_processing.rules is not None
+            and not _declares_max(item)
+        ):
+            self.max_score = self._key_score()
+            declared = item.outcome_declaration("MAXSCORE")
+            if (
+                self.max_score is not None
+                and declared is not None
+                and declared.cardinality is Cardinality.SINGLE
+                and declared.base_type in NUMERIC_BASE_TYPES
+                and not self.initial.get("MAXSCORE")
+            ):
+                self.initial["MAXSCORE"] = (
+                    int(self.max_score)
+                    if declared.base_type is BaseType.INTEGER and self.max_score.is_integer()
+                    else self.max_score
+                )
+
+    def _key_score(self) -> float | None:
+        """The best ``SCORE`` the item's rules give its key responses (correct responses
+        and best mappings), or None when that cannot be worked out: no key, rules that draw
+        random values, an uninstantiated cloned item, or no numeric ``SCORE``."""
+        if self.random or self.item.template_processing is not None:
+            return None
+        if self.item.outcome_declaration("SCORE") is None:
+            return None
+        options: list[list[tuple[str, Any]]] = []
+        for declaration, interaction in self.responses:
+            keys = _key_responses(declaration, interaction)
+            if keys:
+                options.append([(declaration.identifier, key) for key in keys])
+        if not options:
+            return None
+        best: float | None = None
+        for combination in itertools.islice(itertools.product(*options), _KEY_COMBINATIONS):
+            notes: list[str] = []
+            values = self.validated(dict(combination), notes)
+            if notes:
+                continue
+            result = self.evaluate_values(values, notes)
+            score = result.outcomes.get("SCORE")
+            if result.notes or not isinstance(score, int | float) or isinstance(score, bool):
+                continue
+            if math.isfinite(score) and (best is None or float(score) > best):
+                best = float(score)
+        return best
 
     def validated(self, responses: Mapping[str, Any], notes: list[str]) -> dict[str, Any]:
         """Responses checked against their declarations, as runtime values; bad ones become

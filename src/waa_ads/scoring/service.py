@@ -30,7 +30,7 @@ from waa_ads.delivery.errors import AttemptNotFound
 from waa_ads.delivery.models import Attempt, Response
 from waa_ads.delivery.state_machine import AttemptState
 from waa_ads.scoring import errors, schemas
-from waa_ads.scoring.engine import evaluate
+from waa_ads.scoring.engine import derived_max_score, evaluate
 from waa_ads.scoring.models import AttemptResult, ItemScore
 from waa_ads.scoring.policy import ScoredItem, band_for, totals
 
@@ -72,11 +72,23 @@ def declared_max_score(item: ItemDefinition) -> float | None:
     return None
 
 
-def _max_score(item: ItemDefinition, outcomes: dict[str, Any]) -> float:
-    if isinstance(outcomes.get("MAXSCORE"), int | float):
-        return float(outcomes["MAXSCORE"])
-    declared = declared_max_score(item)
-    return declared if declared is not None else 0.0
+def objective_max_score(item: ItemDefinition, outcomes: dict[str, Any]) -> float:
+    """An objectively scored item's maximum: its ``MAXSCORE`` outcome, else the maximum it
+    declares, else the one its processing implies (a template's, or what its key scores
+    under its own rules). A positive score is never out of 0: when no maximum can be
+    worked out, the score is its own maximum."""
+    reported = outcomes.get("MAXSCORE")
+    if isinstance(reported, int | float) and not isinstance(reported, bool):
+        maximum = float(reported)
+    else:
+        found = declared_max_score(item)
+        if found is None:
+            found = derived_max_score(item)
+        maximum = found if found is not None else 0.0
+    score = outcomes.get("SCORE")
+    if isinstance(score, int | float) and not isinstance(score, bool) and maximum <= 0 < score:
+        maximum = float(score)
+    return maximum
 
 
 class ObjectiveScorer:
@@ -87,7 +99,7 @@ class ObjectiveScorer:
         raw = result.outcomes.get("SCORE")
         return Score(
             score=float(raw) if isinstance(raw, int | float) else 0.0,
-            max_score=_max_score(item, result.outcomes),
+            max_score=objective_max_score(item, result.outcomes),
             method="objective",
             scorer="response-processing",
             confidence=1.0,
@@ -875,7 +887,7 @@ async def rescore_item(
         raw = evaluation.outcomes.get("SCORE")
         score = Score(
             float(raw) if isinstance(raw, int | float) else 0.0,
-            _max_score(corrected, evaluation.outcomes),
+            objective_max_score(corrected, evaluation.outcomes),
             "objective",
             "response-processing",
             1.0,
