@@ -1173,24 +1173,113 @@ def bank_translate(
 @bank_app.command("stimuli")
 def bank_stimuli(
     slug: str = typer.Argument(..., help="The bank's slug."),
+    archived: bool = typer.Option(False, "--archived", help="Include archived stimuli."),
     organization: str | None = typer.Option(None, help="Organization slug (if several)."),
 ) -> None:
     """List a bank's shared stimuli: identifier, id, newest version and title, one per
-    line."""
+    line (archived ones only with --archived, marked so)."""
     from sqlalchemy import select
 
     from waa_ads.content.models import Stimulus
 
     async def work(session: Any) -> str:
         _, bank = await _resolve_bank(session, organization, slug)
-        rows = (
-            await session.execute(
-                select(Stimulus).where(Stimulus.bank_id == bank.id).order_by(Stimulus.identifier)
-            )
-        ).scalars()
-        return "\n".join(f"{s.identifier}\t{s.id}\tv{s.latest_version}\t{s.title}" for s in rows)
+        stmt = select(Stimulus).where(Stimulus.bank_id == bank.id)
+        if not archived:
+            stmt = stmt.where(Stimulus.archived_at.is_(None))
+        rows = (await session.execute(stmt.order_by(Stimulus.identifier))).scalars()
+        return "\n".join(
+            f"{s.identifier}\t{s.id}\tv{s.latest_version}\t{s.title}"
+            + ("\tarchived" if s.archived_at is not None else "")
+            for s in rows
+        )
 
     typer.echo(_in_transaction(load_settings(), work, write=False))
+
+
+async def _resolve_stimulus(
+    session: Any, organization: str | None, slug: str, identifier: str
+) -> tuple[Any, Any]:
+    """The organization and the bank's stimulus named ``identifier``."""
+    from sqlalchemy import select
+
+    from waa_ads.content.errors import StimulusNotFound
+    from waa_ads.content.models import Stimulus
+
+    org, bank = await _resolve_bank(session, organization, slug)
+    stimulus = (
+        await session.execute(
+            select(Stimulus).where(Stimulus.bank_id == bank.id, Stimulus.identifier == identifier)
+        )
+    ).scalar_one_or_none()
+    if stimulus is None:
+        raise StimulusNotFound(f"bank {slug!r} holds no shared stimulus {identifier!r}")
+    return org, stimulus
+
+
+@bank_app.command("stimulus-items")
+def bank_stimulus_items(
+    slug: str = typer.Argument(..., help="The bank's slug."),
+    identifier: str = typer.Argument(..., help="The stimulus's identifier."),
+    organization: str | None = typer.Option(None, help="Organization slug (if several)."),
+) -> None:
+    """List the items whose newest version uses a shared stimulus: identifier, id,
+    version, status and title, one per line."""
+    from waa_ads.auth.deps import Principal
+    from waa_ads.content import stimuli
+
+    async def work(session: Any) -> str:
+        org, stimulus = await _resolve_stimulus(session, organization, slug, identifier)
+        users = await stimuli.items_using(session, Principal.system(org.id), stimulus.id)
+        if not users:
+            return f"no item uses stimulus {stimulus.identifier}"
+        return "\n".join(
+            f"{item.identifier}\t{item.id}\tv{version.version}\t{version.status}\t{version.title}"
+            + ("\tarchived" if item.archived_at is not None else "")
+            for item, version in users
+        )
+
+    typer.echo(_in_transaction(load_settings(), work, write=False))
+
+
+@bank_app.command("stimulus-archive")
+def bank_stimulus_archive(
+    slug: str = typer.Argument(..., help="The bank's slug."),
+    identifier: str = typer.Argument(..., help="The stimulus's identifier."),
+    restore: bool = typer.Option(False, "--restore", help="Restore an archived stimulus."),
+    organization: str | None = typer.Option(None, help="Organization slug (if several)."),
+) -> None:
+    """Archive a shared stimulus: left out of the bank's list and of new references, still
+    shown beside the items that use it (--restore undoes it). Audited."""
+    from waa_ads.auth.deps import Principal
+    from waa_ads.content import stimuli
+
+    async def work(session: Any) -> str:
+        org, stimulus = await _resolve_stimulus(session, organization, slug, identifier)
+        change = stimuli.restore if restore else stimuli.archive
+        await change(session, Principal.system(org.id), stimulus.id)
+        return f"{'restored' if restore else 'archived'} stimulus {stimulus.identifier}"
+
+    typer.echo(_in_transaction(load_settings(), work))
+
+
+@bank_app.command("stimulus-delete")
+def bank_stimulus_delete(
+    slug: str = typer.Argument(..., help="The bank's slug."),
+    identifier: str = typer.Argument(..., help="The stimulus's identifier."),
+    organization: str | None = typer.Option(None, help="Organization slug (if several)."),
+) -> None:
+    """Delete a shared stimulus no item uses, with its versions (refused while items use
+    it: archive it instead). Audited."""
+    from waa_ads.auth.deps import Principal
+    from waa_ads.content import stimuli
+
+    async def work(session: Any) -> str:
+        org, stimulus = await _resolve_stimulus(session, organization, slug, identifier)
+        await stimuli.delete_stimulus(session, Principal.system(org.id), stimulus.id)
+        return f"deleted stimulus {identifier}"
+
+    typer.echo(_in_transaction(load_settings(), work))
 
 
 @bank_app.command("stimulus")

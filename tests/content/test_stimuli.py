@@ -22,6 +22,7 @@ from typer.testing import CliRunner
 from tests.support.banks import admin_bank, import_upload
 from tests.support.exams import World, begin
 from tests.support.factories import Factory, login
+from tests.support.items import choice_item
 from tests.support.media import png
 from tests.support.qti3_schema import check_qti3
 from tests.support.stimuli import (
@@ -489,3 +490,182 @@ async def test_two_requests_adding_the_same_stimulus_at_once_store_it_once(
     }
     listed = await live_client.get(f"/api/v1/banks/{bank_id}/stimuli", headers=headers)
     assert [s["latest_version"] for s in listed.json()["items"]] == [1]
+
+
+async def _stimulus_id(client: httpx.AsyncClient, headers: dict[str, str], bank_id: str) -> str:
+    listed = await client.get(
+        f"/api/v1/banks/{bank_id}/stimuli", params={"archived": "true"}, headers=headers
+    )
+    (stimulus,) = [s for s in listed.json()["items"] if s["identifier"] == PASSAGE_ID]
+    return str(stimulus["id"])
+
+
+async def test_a_stimulus_lists_the_items_using_it_and_is_archived_not_deleted_while_used(
+    client: httpx.AsyncClient, make: Factory, db_session: AsyncSession
+) -> None:
+    headers, bank_id = await admin_bank(client, make, "reading")
+    reply = await import_upload(client, headers, bank_id, "tide.zip", stimulus_package())
+    assert reply.status_code == 201, reply.text
+    plain = await client.post(
+        f"/api/v1/banks/{bank_id}/items",
+        json={"source": {"format": "qti", "content": choice_item("PLAIN", "Plain")}},
+        headers=headers,
+    )
+    assert plain.status_code == 201, plain.text
+    stimulus_id = await _stimulus_id(client, headers, bank_id)
+    url = f"/api/v1/stimuli/{stimulus_id}"
+
+    shown = await client.get(url, headers=headers)
+    assert shown.status_code == 200, shown.text
+    users = shown.json()["items"]
+    assert [(u["identifier"], u["version"], u["archived"]) for u in users] == [
+        ("TIDE-1", 1, False),
+        ("TIDE-2", 1, False),
+    ]
+    tide_1 = await _item_id(client, headers, bank_id, "TIDE-1")
+    assert users[0]["item_id"] == tide_1 and users[0]["title"] == "Tide question TIDE-1"
+
+    # Items use it: deleting is refused, naming how many.
+    refused = await client.delete(url, headers=headers)
+    assert refused.status_code == 409, refused.text
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    body = refused.json()
+    assert body["type"].endswith("/stimulus-in-use")
+    assert body["items"] == 2
+    assert "2 items use the shared stimulus" in body["detail"]
+    assert (await client.get(url, headers=headers)).status_code == 200
+
+    archived = await client.post(f"{url}/archive", headers=headers)
+    assert archived.status_code == 200, archived.text
+    assert archived.json()["archived_at"] is not None
+    listed = await client.get(f"/api/v1/banks/{bank_id}/stimuli", headers=headers)
+    assert listed.json()["items"] == []
+    assert (await client.get(url, headers=headers)).json()["stimulus"]["archived_at"]
+
+    # Not taken up by a new item...
+    new = await client.post(
+        f"/api/v1/banks/{bank_id}/items",
+        json={"source": {"format": "qti", "content": stimulus_item("NEW-1")}},
+        headers=headers,
+    )
+    assert new.status_code == 422, new.text
+    assert new.json()["type"].endswith("/stimulus-archived")
+    assert new.json()["archived"] == [PASSAGE_ID]
+    # ...but the items that use it keep showing it, in their stored versions and new ones.
+    preview = await _preview(client, headers, tide_1)
+    assert [s["identifier"] for s in preview["stimuli"]] == [PASSAGE_ID]
+    assert PASSAGE_SENTENCE in preview["stimuli"][0]["html"]
+    changed = stimulus_item("TIDE-1", correct="C").encode()
+    newer = await import_upload(client, headers, bank_id, "TIDE-1.xml", changed)
+    assert newer.status_code == 201, newer.text
+    (outcome,) = newer.json()["items"]
+    assert outcome["status"] == "new_version", newer.text
+    preview = await _preview(client, headers, tide_1, version=outcome["version"])
+    assert [s["identifier"] for s in preview["stimuli"]] == [PASSAGE_ID]
+    assert "correct" not in json.dumps(preview["stimuli"])
+    users = (await client.get(url, headers=headers)).json()["items"]
+    assert [u["identifier"] for u in users] == ["TIDE-1", "TIDE-2"]
+
+    restored = await client.post(f"{url}/restore", headers=headers)
+    assert restored.status_code == 200 and restored.json()["archived_at"] is None
+    new = await client.post(
+        f"/api/v1/banks/{bank_id}/items",
+        json={"source": {"format": "qti", "content": stimulus_item("NEW-1")}},
+        headers=headers,
+    )
+    assert new.status_code == 201, new.text
+
+    # A stimulus no item uses is deleted, with its versions.
+    spare = await client.post(
+        f"/api/v1/banks/{bank_id}/stimuli",
+        json={"source": {"format": "qti", "content": passage(identifier="spare")}},
+        headers=headers,
+    )
+    assert spare.status_code == 201, spare.text
+    spare_id = spare.json()["stimulus"]["id"]
+    assert (await client.get(f"/api/v1/stimuli/{spare_id}", headers=headers)).json()["items"] == []
+    deleted = await client.delete(f"/api/v1/stimuli/{spare_id}", headers=headers)
+    assert deleted.status_code == 204, deleted.text
+    assert (await client.get(f"/api/v1/stimuli/{spare_id}", headers=headers)).status_code == 404
+    actions = (
+        await db_session.execute(
+            select(AuditEvent.action).where(AuditEvent.target_id.in_([stimulus_id, spare_id]))
+        )
+    ).scalars()
+    assert {"stimulus.archived", "stimulus.restored", "stimulus.deleted"} <= set(actions)
+
+
+async def test_a_proctor_may_not_archive_or_delete_a_stimulus(
+    client: httpx.AsyncClient, make: Factory
+) -> None:
+    org = await make.organization()
+    admin = await login(client, await make.user(org, Role.admin))
+    bank = await client.post("/api/v1/banks", json={"slug": "reading", "name": "R"}, headers=admin)
+    bank_id = bank.json()["id"]
+    added = await client.post(
+        f"/api/v1/banks/{bank_id}/stimuli",
+        json={"source": {"format": "qti", "content": passage()}},
+        headers=admin,
+    )
+    stimulus_id = added.json()["stimulus"]["id"]
+    proctor = await login(client, await make.user(org, Role.proctor))
+    for method, path in (("POST", "/archive"), ("DELETE", "")):
+        reply = await client.request(
+            method, f"/api/v1/stimuli/{stimulus_id}{path}", headers=proctor
+        )
+        assert reply.status_code in (403, 404), reply.text
+    assert (await client.get(f"/api/v1/stimuli/{stimulus_id}", headers=admin)).status_code == 200
+
+
+async def test_cli_lists_the_items_using_a_stimulus_archives_and_deletes_it(
+    live_app: FastAPI, live_make: Factory, fresh_database: Database, tmp_path: Path
+) -> None:
+    from waa_ads.cli import app as cli
+
+    org = await live_make.organization(slug="cli-stimulus-users")
+    async with live_app.state.db.transaction() as session:
+        await service.create_bank(
+            session, Principal.system(org.id), schemas.BankCreate(slug="reading", name="R")
+        )
+    (tmp_path / "tide.zip").write_bytes(stimulus_package("U1"))
+    (tmp_path / "spare.xml").write_text(passage(identifier="spare"))
+    (tmp_path / "images").mkdir()
+    (tmp_path / "images" / "pool.png").write_bytes(png(4, 3))
+    env = {"WAA_DATABASE_URL": fresh_database.url, "WAA_DATA_DIR": str(tmp_path / "data")}
+    runner = CliRunner()
+
+    async def run(*args: str, code: int = 0) -> str:
+        result = await asyncio.to_thread(runner.invoke, cli, list(args), env=env)
+        assert result.exit_code == code, result.output
+        return "\n".join(
+            line for line in result.output.splitlines() if not line.startswith('{"task"')
+        )
+
+    await run("import", str(tmp_path / "tide.zip"))
+    await run("bank", "stimulus", "reading", str(tmp_path / "spare.xml"))
+    users = await run("bank", "stimulus-items", "reading", PASSAGE_ID)
+    (line,) = users.splitlines()
+    assert line.startswith("U1\t") and "\tv1\tdraft\tTide question U1" in line
+    assert (await run("bank", "stimulus-items", "reading", "spare")).startswith(
+        "no item uses stimulus spare"
+    )
+    refused = await run("bank", "stimulus-delete", "reading", PASSAGE_ID, code=2)
+    assert "1 item uses the shared stimulus" in refused and "archive it instead" in refused
+    assert "no shared stimulus 'nothing'" in await run(
+        "bank", "stimulus-archive", "reading", "nothing", code=2
+    )
+    archived = await run("bank", "stimulus-archive", "reading", PASSAGE_ID)
+    assert archived.startswith(f"archived stimulus {PASSAGE_ID}")
+    assert PASSAGE_ID not in await run("bank", "stimuli", "reading")
+    every = await run("bank", "stimuli", "reading", "--archived")
+    assert any(
+        line.startswith(f"{PASSAGE_ID}\t") and line.endswith("\tarchived")
+        for line in every.splitlines()
+    )
+    restored = await run("bank", "stimulus-archive", "reading", PASSAGE_ID, "--restore")
+    assert restored.startswith(f"restored stimulus {PASSAGE_ID}")
+    assert PASSAGE_ID in await run("bank", "stimuli", "reading")
+    assert (await run("bank", "stimulus-delete", "reading", "spare")).startswith(
+        "deleted stimulus spare"
+    )
+    assert "spare" not in await run("bank", "stimuli", "reading", "--archived")

@@ -230,6 +230,22 @@ class StimulusMissing(Unprocessable):
     title = N_("Shared stimulus missing")
 
 
+class StimulusInUse(Conflict):
+    """Deleting the stimulus would take what items are shown beside: archive it instead
+    (``items``: how many items use it)."""
+
+    code = "stimulus-in-use"
+    title = N_("Shared stimulus in use")
+
+
+class StimulusArchived(Unprocessable):
+    """An item refers to an archived shared stimulus that it did not use before
+    (``archived`` names each)."""
+
+    code = "stimulus-archived"
+    title = N_("Shared stimulus archived")
+
+
 class StimulusInvalid(Unprocessable):
     """A stimulus document is malformed or unsupported (``detail`` names the element and
     line), or a stimulus identifier changes."""

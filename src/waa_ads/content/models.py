@@ -224,6 +224,9 @@ class Stimulus(TimestampMixin, Base):
     title: Mapped[str] = mapped_column(String(500))
     language: Mapped[str | None] = mapped_column(String(35))
     content_hash: Mapped[str] = mapped_column(String(64))
+    #: Set while archived: left out of the bank's list and of new references, still shown
+    #: beside the items that use it.
+    archived_at: Mapped[datetime | None]
 
 
 class StimulusVersion(Base):

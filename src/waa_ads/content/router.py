@@ -39,7 +39,9 @@ from waa_ads.content.errors import (
     RubricNotFound,
     RubricSlugTaken,
     RubricVersionNotFound,
+    StimulusArchived,
     StimulusIdentifierTaken,
+    StimulusInUse,
     StimulusInvalid,
     StimulusMissing,
     StimulusNotFound,
@@ -82,6 +84,7 @@ _ITEM_SOURCE_ERRORS = (
     RubricVersionNotFound,
     RubricNeedsExtendedText,
     StimulusMissing,
+    StimulusArchived,
 )
 
 
@@ -925,11 +928,12 @@ async def list_stimuli(
     principal: PrincipalDep,
     bank_id: uuid.UUID,
     q: Annotated[str | None, Query(max_length=200, description="Text in id or title")] = None,
+    archived: Annotated[bool, Query(description="Include archived stimuli")] = False,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> Page[schemas.StimulusRead]:
     rows, next_cursor = await stimuli.list_in_bank(
-        session, principal, bank_id, text=q, cursor=cursor, limit=limit
+        session, principal, bank_id, text=q, archived=archived, cursor=cursor, limit=limit
     )
     return Page(
         items=[schemas.StimulusRead.model_validate(r) for r in rows], next_cursor=next_cursor
@@ -938,14 +942,78 @@ async def list_stimuli(
 
 @shared_stimuli.get(
     "/{stimulus_id}",
-    response_model=schemas.StimulusWithVersion,
-    summary="A shared stimulus with its newest version",
+    response_model=schemas.StimulusDetail,
+    summary="A shared stimulus with its newest version and the items that use it",
     responses=error_responses(*CREDENTIAL_ERRORS, StimulusNotFound),
 )
 async def get_stimulus(
     session: SessionDep, principal: PrincipalDep, stimulus_id: uuid.UUID
-) -> schemas.StimulusWithVersion:
-    return _stimulus_pair(*await stimuli.get_version(session, principal, stimulus_id, None))
+) -> schemas.StimulusDetail:
+    """``items``: each item whose newest version refers to the stimulus (archived items
+    included), with that version."""
+    pair = _stimulus_pair(*await stimuli.get_version(session, principal, stimulus_id, None))
+    users = await stimuli.items_using(session, principal, stimulus_id)
+    return schemas.StimulusDetail(
+        stimulus=pair.stimulus,
+        version=pair.version,
+        items=[
+            schemas.StimulusUser(
+                item_id=item.id,
+                identifier=item.identifier,
+                title=version.title,
+                version=version.version,
+                status=version.status,
+                archived=item.archived_at is not None,
+            )
+            for item, version in users
+        ],
+    )
+
+
+@shared_stimuli.post(
+    "/{stimulus_id}/archive",
+    response_model=schemas.StimulusRead,
+    summary="Archive a shared stimulus: left out of the bank's list and of new references; "
+    "the items that use it keep showing it",
+    responses=error_responses(*CREDENTIAL_ERRORS, StimulusNotFound, BankWriteForbidden),
+)
+async def archive_stimulus(
+    session: SessionDep, principal: PrincipalDep, stimulus_id: uuid.UUID
+) -> schemas.StimulusRead:
+    return schemas.StimulusRead.model_validate(
+        await stimuli.archive(session, principal, stimulus_id)
+    )
+
+
+@shared_stimuli.post(
+    "/{stimulus_id}/restore",
+    response_model=schemas.StimulusRead,
+    summary="Restore an archived shared stimulus",
+    responses=error_responses(*CREDENTIAL_ERRORS, StimulusNotFound, BankWriteForbidden),
+)
+async def restore_stimulus(
+    session: SessionDep, principal: PrincipalDep, stimulus_id: uuid.UUID
+) -> schemas.StimulusRead:
+    return schemas.StimulusRead.model_validate(
+        await stimuli.restore(session, principal, stimulus_id)
+    )
+
+
+@shared_stimuli.delete(
+    "/{stimulus_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete a shared stimulus and its versions; refused while items use it",
+    responses=error_responses(
+        *CREDENTIAL_ERRORS, StimulusNotFound, BankWriteForbidden, StimulusInUse
+    ),
+)
+async def delete_stimulus(
+    session: SessionDep, principal: PrincipalDep, stimulus_id: uuid.UUID
+) -> Response:
+    """409 ``stimulus-in-use`` (``items``: how many) when any version of an item refers to
+    it: archive it instead."""
+    await stimuli.delete_stimulus(session, principal, stimulus_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @shared_stimuli.put(

@@ -139,6 +139,11 @@ class StimulusRead(BaseModel):
     language: str | None
     latest_version: int
     content_hash: str = Field(description="SHA-256 of the newest version's stored form.")
+    archived_at: datetime | None = Field(
+        default=None,
+        description="Set while archived: left out of the bank's list and of new references; "
+        "the items that already use it keep showing it.",
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -164,6 +169,23 @@ class StimulusVersionRead(BaseModel):
 class StimulusWithVersion(BaseModel):
     stimulus: StimulusRead
     version: StimulusVersionRead
+
+
+class StimulusUser(BaseModel):
+    """An item whose newest version refers to the stimulus."""
+
+    item_id: uuid.UUID
+    identifier: str
+    title: str = Field(description="The title of the item's newest version.")
+    version: int = Field(description="The item's newest version.")
+    status: str = Field(description="That version's status (draft, published...).")
+    archived: bool = Field(description="Whether the item is archived.")
+
+
+class StimulusDetail(StimulusWithVersion):
+    items: list[StimulusUser] = Field(
+        description="The items whose newest version refers to the stimulus, by identifier."
+    )
 
 
 class ItemCreate(BaseModel):

@@ -8,8 +8,14 @@ stimulus version it is shown with when it is stored (``metadata.stimuli``: ident
 content hash, as ``metadata.media`` pins pictures), so a published item keeps showing
 exactly what its candidates saw, and a new item version takes the newest stimulus.
 
+A stimulus can be archived: it is left out of the bank's list, and an item may no longer
+take it as a new reference, but the items that already use it keep showing it (their
+versions pinned it). A stimulus no item uses can be deleted; one that items use cannot
+(:class:`StimulusInUse`, 409): archive it instead.
+
 Services flush, never commit; every change is audited (``stimulus.created``,
-``stimulus.version_created``), naming people by id only.
+``stimulus.version_created``, ``stimulus.archived``, ``stimulus.restored``,
+``stimulus.deleted``), naming people by id only.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
-from sqlalchemy import delete, select
+from sqlalchemy import String, cast, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,7 +35,9 @@ from waa_ads.content.errors import (
     BankNotFound,
     BankWriteForbidden,
     MediaNotFound,
+    StimulusArchived,
     StimulusIdentifierTaken,
+    StimulusInUse,
     StimulusInvalid,
     StimulusMissing,
     StimulusNotFound,
@@ -37,7 +45,7 @@ from waa_ads.content.errors import (
 from waa_ads.content.interchange.qti.stimulus import parse_stimulus, write_stimulus
 from waa_ads.content.item.definition import ItemDefinition, ItemFormatError
 from waa_ads.content.item.stimulus import StimulusDefinition
-from waa_ads.content.models import ItemVersion, MediaAsset, Stimulus, StimulusVersion
+from waa_ads.content.models import Item, ItemVersion, MediaAsset, Stimulus, StimulusVersion
 from waa_ads.content.render.candidate import stimulus_view
 from waa_ads.core.db import utcnow
 from waa_ads.core.pagination import paginate
@@ -266,14 +274,18 @@ async def list_in_bank(
     bank_id: uuid.UUID,
     *,
     text: str | None = None,
+    archived: bool = False,
     cursor: str | None = None,
     limit: int = 50,
 ) -> tuple[Sequence[Stimulus], str | None]:
-    """The bank's stimuli (``text``: in the identifier or title), by id."""
+    """The bank's stimuli (``text``: in the identifier or title), by id; archived ones
+    only with ``archived``."""
     await service.bank_access(session, principal, bank_id)
     stmt = scoped(select(Stimulus), Stimulus, principal.organization_id).where(
         Stimulus.bank_id == bank_id
     )
+    if not archived:
+        stmt = stmt.where(Stimulus.archived_at.is_(None))
     if text:
         needle = text.lower()
         stmt = stmt.where(
@@ -281,6 +293,107 @@ async def list_in_bank(
             | Stimulus.title.icontains(needle, autoescape=True)
         )
     return await paginate(session, stmt, Stimulus.id, cursor=cursor, limit=limit)
+
+
+def _refers_to(definition: Mapping[str, Any], identifier: str) -> bool:
+    """Whether a stored item definition names the stimulus ``identifier``."""
+    refs = definition.get("stimuli") or ()
+    named = {r.get("identifier") for r in refs if isinstance(r, Mapping)}
+    pins = (definition.get("metadata") or {}).get("stimuli") or {}
+    return identifier in named or identifier in pins
+
+
+async def _referring_versions(
+    session: AsyncSession, stimulus: Stimulus, *, latest: bool
+) -> list[tuple[Item, ItemVersion]]:
+    """The item versions of the stimulus's bank that refer to it (``latest``: each item's
+    newest version only), by item identifier."""
+    stmt = (
+        select(Item, ItemVersion)
+        .join(ItemVersion, ItemVersion.item_id == Item.id)
+        .where(
+            Item.organization_id == stimulus.organization_id,
+            Item.bank_id == stimulus.bank_id,
+            # A coarse filter in the database; the definition is checked below.
+            cast(ItemVersion.definition, String).contains(stimulus.identifier, autoescape=True),
+        )
+        .order_by(Item.identifier, ItemVersion.version)
+    )
+    if latest:
+        stmt = stmt.where(ItemVersion.version == Item.latest_version)
+    rows = (await session.execute(stmt)).all()
+    return [
+        (item, version)
+        for item, version in rows
+        if _refers_to(version.definition, stimulus.identifier)
+    ]
+
+
+async def items_using(
+    session: AsyncSession, principal: Principal, stimulus_id: uuid.UUID
+) -> list[tuple[Item, ItemVersion]]:
+    """The items whose newest version refers to the stimulus, with that version, by item
+    identifier (archived items included)."""
+    stimulus = await get(session, principal, stimulus_id)
+    return await _referring_versions(session, stimulus, latest=True)
+
+
+async def _set_archived(
+    session: AsyncSession, principal: Principal, stimulus_id: uuid.UUID, archived: bool
+) -> Stimulus:
+    stimulus = await get(session, principal, stimulus_id)
+    await _writable_bank(session, principal, stimulus.bank_id)
+    if (stimulus.archived_at is not None) != archived:
+        stimulus.archived_at = utcnow() if archived else None
+        await session.flush()
+        await audit.record(
+            session,
+            organization_id=stimulus.organization_id,
+            action="stimulus.archived" if archived else "stimulus.restored",
+            actor=principal.actor,
+            target_type="stimulus",
+            target_id=stimulus.id,
+            data={"identifier": stimulus.identifier},
+        )
+    return stimulus
+
+
+async def archive(session: AsyncSession, principal: Principal, stimulus_id: uuid.UUID) -> Stimulus:
+    """Leave the stimulus out of the bank's list and of new references; the items that
+    use it keep showing it. Idempotent."""
+    return await _set_archived(session, principal, stimulus_id, True)
+
+
+async def restore(session: AsyncSession, principal: Principal, stimulus_id: uuid.UUID) -> Stimulus:
+    return await _set_archived(session, principal, stimulus_id, False)
+
+
+async def delete_stimulus(
+    session: AsyncSession, principal: Principal, stimulus_id: uuid.UUID
+) -> None:
+    """Delete a stimulus with its versions. Refused (:class:`StimulusInUse`, nothing
+    deleted) while any version of an item refers to it."""
+    stimulus = await get(session, principal, stimulus_id)
+    await _writable_bank(session, principal, stimulus.bank_id)
+    users = {item.id for item, _ in await _referring_versions(session, stimulus, latest=False)}
+    if users:
+        count = len(users)
+        raise StimulusInUse(
+            f"{count} {'item uses' if count == 1 else 'items use'} the shared stimulus "
+            f"{stimulus.identifier!r}; archive it instead",
+            extra={"items": count},
+        )
+    await session.execute(delete(StimulusVersion).where(StimulusVersion.stimulus_id == stimulus.id))
+    await session.execute(delete(Stimulus).where(Stimulus.id == stimulus.id))
+    await audit.record(
+        session,
+        organization_id=stimulus.organization_id,
+        action="stimulus.deleted",
+        actor=principal.actor,
+        target_type="stimulus",
+        target_id=stimulus.id,
+        data={"identifier": stimulus.identifier, "bank_id": str(stimulus.bank_id)},
+    )
 
 
 async def delete_in_bank(session: AsyncSession, bank_id: uuid.UUID) -> None:
@@ -308,15 +421,15 @@ async def pin(
         metadata = {k: v for k, v in definition.metadata.items() if k != "stimuli"}
         return definition.model_copy(update={"metadata": metadata})
     wanted = [ref.identifier for ref in definition.stimuli]
-    held = dict(
-        (
-            await session.execute(
-                select(Stimulus.identifier, Stimulus.content_hash).where(
-                    Stimulus.bank_id == bank_id, Stimulus.identifier.in_(wanted)
-                )
+    rows = (
+        await session.execute(
+            select(Stimulus.identifier, Stimulus.content_hash, Stimulus.archived_at).where(
+                Stimulus.bank_id == bank_id, Stimulus.identifier.in_(wanted)
             )
-        ).all()
-    )
+        )
+    ).all()
+    held = {identifier: digest for identifier, digest, _ in rows}
+    archived = [identifier for identifier, _, when in rows if when is not None]
     missing = [identifier for identifier in wanted if identifier not in held]
     if missing:
         raise StimulusMissing(
@@ -329,8 +442,47 @@ async def pin(
             + ("it" if len(missing) == 1 else "them"),
             extra={"missing": missing},
         )
+    if archived:
+        # An archived stimulus stays with the items that already use it, and is not taken
+        # up by any other.
+        used = await _used_before(session, bank_id, definition.identifier)
+        refused = [
+            identifier for identifier in wanted if identifier in archived and identifier not in used
+        ]
+        if refused:
+            raise StimulusArchived(
+                f"item {definition.identifier!r} refers to the archived shared "
+                f"{'stimulus' if len(refused) == 1 else 'stimuli'} "
+                + ", ".join(repr(r) for r in refused)
+                + ": restore "
+                + ("it" if len(refused) == 1 else "them")
+                + " first, or refer to another stimulus",
+                extra={"archived": refused},
+            )
     pins = {identifier: held[identifier] for identifier in wanted}
     return definition.model_copy(update={"metadata": {**definition.metadata, "stimuli": pins}})
+
+
+async def _used_before(session: AsyncSession, bank_id: uuid.UUID, identifier: str) -> set[str]:
+    """The stimuli the newest stored version of the bank's item ``identifier`` refers to
+    (none for an item the bank does not hold yet)."""
+    stored = (
+        await session.execute(
+            select(ItemVersion.definition)
+            .join(Item, ItemVersion.item_id == Item.id)
+            .where(
+                Item.bank_id == bank_id,
+                Item.identifier == identifier,
+                ItemVersion.version == Item.latest_version,
+            )
+        )
+    ).scalar_one_or_none()
+    if stored is None:
+        return set()
+    refs = stored.get("stimuli") or ()
+    pins = (stored.get("metadata") or {}).get("stimuli") or {}
+    named = {str(r.get("identifier")) for r in refs if isinstance(r, Mapping)}
+    return named | {str(identifier) for identifier in pins}
 
 
 MediaUrl = Callable[[str], str]

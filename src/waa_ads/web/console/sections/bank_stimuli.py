@@ -1,6 +1,7 @@
 """A bank's shared stimuli in the console: the list with a form to add one from a QTI
-file, and a stimulus's page (its facts, what candidates are shown beside its items, and
-a form to store its next version from a file).
+file, and a stimulus's page (its facts, the items that use it, what candidates are shown
+beside them, a form to store its next version from a file, and buttons to archive,
+restore or delete it).
 
 Read and changed through ``/api/v1/banks/{id}/stimuli`` and ``/api/v1/stimuli`` only, so
 an author sees and does exactly what the API allows. Pictures come with a package import
@@ -10,9 +11,9 @@ an author sees and does exactly what the API allows. Pictures come with a packag
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import UploadFile
 
@@ -62,10 +63,16 @@ async def _uploaded(request: Request) -> tuple[dict[str, Any] | None, Problem | 
 
 
 async def _list_page(
-    request: Request, who: Staff, bank_id: uuid.UUID, form: Form | None = None, status: int = 200
+    request: Request,
+    who: Staff,
+    bank_id: uuid.UUID,
+    form: Form | None = None,
+    status: int = 200,
+    *,
+    archived: bool = False,
 ) -> HTMLResponse:
     bank = await who.read(f"/api/v1/banks/{bank_id}")
-    page = await who.read(f"/api/v1/banks/{bank_id}/stimuli", {"limit": 200})
+    page = await who.read(f"/api/v1/banks/{bank_id}/stimuli", {"limit": 200, "archived": archived})
     return render(
         request,
         "banks/stimuli.html",
@@ -73,14 +80,20 @@ async def _list_page(
         bank=bank,
         stimuli=page["items"],
         more=bool(page["next_cursor"]),
+        archived=archived,
         form=form or Form(),
         status=status,
     )
 
 
 @router.get("/banks/{bank_id}/stimuli", response_class=HTMLResponse)
-async def stimulus_list(request: Request, who: StaffDep, bank_id: uuid.UUID) -> HTMLResponse:
-    return await _list_page(request, who, bank_id)
+async def stimulus_list(
+    request: Request,
+    who: StaffDep,
+    bank_id: uuid.UUID,
+    archived: Annotated[bool, Query()] = False,
+) -> HTMLResponse:
+    return await _list_page(request, who, bank_id, archived=archived)
 
 
 @router.post("/banks/{bank_id}/stimuli", response_class=Response)
@@ -109,6 +122,8 @@ async def _stimulus_page(
     stimulus_id: uuid.UUID,
     form: Form | None = None,
     status: int = 200,
+    *,
+    refusal: Problem | None = None,
 ) -> HTMLResponse:
     bank = await who.read(f"/api/v1/banks/{bank_id}")
     found = await who.read(f"/api/v1/stimuli/{stimulus_id}")
@@ -133,6 +148,8 @@ async def _stimulus_page(
         version=version,
         preview=preview,
         media=sorted((version["definition"].get("metadata") or {}).get("media", {}).items()),
+        items=found["items"],
+        refusal=refusal,
         form=form or Form(),
         status=status,
     )
@@ -171,4 +188,51 @@ async def stimulus_new_version(
     form = Form(problem=_at_file(problem))
     return await _stimulus_page(
         request, who, bank_id, stimulus_id, form=form, status=problem.status
+    )
+
+
+@router.post("/banks/{bank_id}/stimuli/{stimulus_id}/archive", response_class=Response)
+async def stimulus_archive(who: ActionDep, bank_id: uuid.UUID, stimulus_id: uuid.UUID) -> Response:
+    stimulus = who.expect(await who.api.post(f"/api/v1/stimuli/{stimulus_id}/archive"))
+    return redirect(
+        f"{stimuli_url(bank_id)}/{stimulus_id}",
+        flash=gettext(
+            "Shared stimulus %(identifier)s archived: new items cannot use it; the items "
+            "that use it still show it.",
+            identifier=stimulus["identifier"],
+        ),
+    )
+
+
+@router.post("/banks/{bank_id}/stimuli/{stimulus_id}/restore", response_class=Response)
+async def stimulus_restore(who: ActionDep, bank_id: uuid.UUID, stimulus_id: uuid.UUID) -> Response:
+    stimulus = who.expect(await who.api.post(f"/api/v1/stimuli/{stimulus_id}/restore"))
+    return redirect(
+        f"{stimuli_url(bank_id)}/{stimulus_id}",
+        flash=gettext(
+            "Shared stimulus %(identifier)s restored.", identifier=stimulus["identifier"]
+        ),
+    )
+
+
+@router.post("/banks/{bank_id}/stimuli/{stimulus_id}/delete", response_class=Response)
+async def stimulus_delete(
+    request: Request, who: ActionDep, bank_id: uuid.UUID, stimulus_id: uuid.UUID
+) -> Response:
+    """Delete a stimulus no item uses; the API's refusal (items use it) is shown on the
+    stimulus's page."""
+    found = await who.read(f"/api/v1/stimuli/{stimulus_id}")
+    reply = await who.api.call("DELETE", f"/api/v1/stimuli/{stimulus_id}")
+    if reply.ok:
+        return redirect(
+            stimuli_url(bank_id),
+            flash=gettext(
+                "Shared stimulus %(identifier)s deleted.",
+                identifier=found["stimulus"]["identifier"],
+            ),
+        )
+    problem = reply.problem
+    assert problem is not None
+    return await _stimulus_page(
+        request, who, bank_id, stimulus_id, refusal=problem, status=problem.status
     )
