@@ -1626,15 +1626,21 @@ def essay_model_train(
     tolerance: int = typer.Option(1, min=0, help="Points the true score may lie away."),
     check_share: float = typer.Option(0.0, help="Share of confident answers also sent to people."),
     seed: int = typer.Option(0, help="Seed of the folds and of the check sample."),
+    embeddings: bool = typer.Option(
+        False,
+        "--embeddings",
+        help="Add sentence-embedding features (needs an installed embedding model).",
+    ),
 ) -> None:
     """Train a scoring model from human scores; print the cross-validated metrics and the
-    acceptance gate's verdict as JSON and write the model to --out. An unreadable CSV or
-    unusable data ends with one line on stderr and exit code 2."""
+    acceptance gate's verdict as JSON and write the model to --out. An unreadable CSV,
+    unusable data or --embeddings without an installed embedding model ends with one line
+    on stderr and exit code 2 (nothing is written)."""
     import dataclasses
     import json
 
     from waa_ads.autoscore.csvio import read_training
-    from waa_ads.autoscore.errors import TrainingDataInvalid
+    from waa_ads.autoscore.errors import EmbeddingModelUnavailable, TrainingDataInvalid
     from waa_ads.autoscore.gate import Gate, evaluate
     from waa_ads.autoscore.model import TrainConfig, train
 
@@ -1649,6 +1655,7 @@ def essay_model_train(
             tolerance=tolerance,
             check_share=check_share,
             seed=seed,
+            embeddings=embeddings,
         )
         model = train(data, config)
     except OSError as exc:
@@ -1656,6 +1663,9 @@ def essay_model_train(
         raise typer.Exit(2) from None
     except TrainingDataInvalid as exc:
         typer.echo(f"error: {file}: {exc.detail}", err=True)
+        raise typer.Exit(2) from None
+    except EmbeddingModelUnavailable as exc:
+        typer.echo(f"error: --embeddings: {exc.detail}", err=True)
         raise typer.Exit(2) from None
     model.save(out)
     verdict = evaluate(model.report, Gate())
@@ -1702,6 +1712,11 @@ def essay_model_train_item(
     folds: int = typer.Option(5, min=2, max=20, help="Cross-validation folds."),
     confidence: float = typer.Option(0.9, help="Confidence an automatic score must reach."),
     seed: int = typer.Option(0, help="Seed of the folds."),
+    embeddings: bool = typer.Option(
+        False,
+        "--embeddings",
+        help="Add sentence-embedding features (needs an installed embedding model).",
+    ),
 ) -> None:
     """Train a new version of an item's model from its resolved human scores in the
     database, as the API's training task does (same service, run here in this process),
@@ -1731,7 +1746,11 @@ def essay_model_train_item(
                 org = await _resolve_organization(session, organization)
                 principal = Principal.system(org.id)
                 body = autoscore_schemas.TrainFromRatings(
-                    item_id=item_id, folds=folds, confidence=confidence, seed=seed
+                    item_id=item_id,
+                    folds=folds,
+                    confidence=confidence,
+                    seed=seed,
+                    embeddings=embeddings,
                 )
                 row = await autoscore.request_training(session, principal, body, enqueue=False)
                 model_id = row.id

