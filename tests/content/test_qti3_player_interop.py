@@ -160,7 +160,11 @@ def test_every_exported_item_scores_the_same_in_an_independent_qti3_player(
 ) -> None:
     items = _items(package)
     kinds = {i.type for _, item in items.values() for i in item.interactions}
-    assert kinds == set(InteractionType), "the export covers every interaction type"
+    # A portable custom interaction runs its item's own code: the demo bank has none, and
+    # tests/web/test_player_pci_browser.py answers one in the player.
+    assert kinds == set(InteractionType) - {InteractionType.PORTABLE_CUSTOM}, (
+        "the export covers every interaction type"
+    )
     agreed, differences, allowed = 0, [], []
     cloned: list[tuple[str, str]] = []
     for identifier, (path, item) in items.items():

@@ -30,6 +30,8 @@ from waa_ads.content.item.definition import (
     MapEntry,
     ModalFeedback,
     OutcomeDeclaration,
+    PciModule,
+    PortableCustom,
     ResponseBranch,
     ResponseCondition,
     ResponseDeclaration,
@@ -131,7 +133,10 @@ def interaction_and_declaration(
         "response_identifier": response,
         "attributes": draw(st.sampled_from([{}, {"class": "qti-labels-none"}])),
     }
-    if kind not in INLINE_INTERACTIONS and kind is not InteractionType.POSITION_OBJECT:
+    if kind not in INLINE_INTERACTIONS and kind not in (
+        InteractionType.POSITION_OBJECT,
+        InteractionType.PORTABLE_CUSTOM,
+    ):
         common["prompt"] = draw(st.none() | fragments())
     card, base = Cardinality.SINGLE, BaseType.IDENTIFIER
     correct: Any = None
@@ -311,6 +316,22 @@ def interaction_and_declaration(
         fields["min_plays"] = draw(st.none() | st.just(1))
         fields["max_plays"] = draw(st.none() | st.integers(0, 3))
         fields["loop"] = draw(st.none() | st.booleans())
+    elif kind is InteractionType.PORTABLE_CUSTOM:
+        base = BaseType.INTEGER
+        correct = draw(st.none() | st.integers(1, 5))
+        fields["pci"] = PortableCustom(
+            type_identifier="urn:example:likert",
+            module=draw(st.none() | st.just("likert")),
+            modules=(
+                PciModule(
+                    id="likert",
+                    primary_path="modules/likert.js",
+                    fallback_path=draw(st.none() | st.just("modules/old.js")),
+                ),
+            ),
+            markup=draw(st.sampled_from(["", "<div>Scale</div>"])),
+            properties=draw(st.sampled_from([{}, {"levels": "5", "low": "a & b"}])),
+        )
     elif kind is InteractionType.EXTENDED_TEXT:
         base = BaseType.STRING
         card = draw(st.sampled_from([Cardinality.SINGLE, Cardinality.ORDERED]))

@@ -389,6 +389,21 @@ ITEMS: dict[str, tuple[bytes, list[str]]] = {
         ),
         ["7919"],
     ),
+    "portable_custom": (
+        _item(
+            "portable_custom",
+            _decl("RESPONSE", "single", "string", _correct("PCI_SECRET_ANSWER")),
+            """<p>How sure are you?</p>
+               <qti-portable-custom-interaction response-identifier="RESPONSE"
+                 custom-interaction-type-identifier="urn:example:likert" data-levels="5">
+               <qti-interaction-modules>
+                 <qti-interaction-module id="likert" primary-path="modules/likert.js"/>
+               </qti-interaction-modules>
+               <qti-interaction-markup><div>Scale</div></qti-interaction-markup>
+             </qti-portable-custom-interaction>""",
+        ),
+        ["PCI_SECRET_ANSWER"],
+    ),
 }  # fmt: skip
 
 ALWAYS_SECRET = [

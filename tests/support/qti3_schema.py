@@ -472,6 +472,22 @@ def _schema() -> str:
   {_interaction("qti-upload-interaction", seq(_PROMPT), "type")}
   {_interaction("qti-slider-interaction", seq(_PROMPT), "lower-bound", "upper-bound", "step", "step-label",
                 "orientation", "reverse")}
+  <xs:element name="qti-portable-custom-interaction"><xs:complexType>{seq(
+      '<xs:element name="qti-interaction-modules" minOccurs="0"><xs:complexType><xs:sequence>'
+      '<xs:element name="qti-interaction-module" maxOccurs="unbounded"><xs:complexType>'
+      '<xs:attribute name="id" type="xs:string" use="required"/>'
+      '<xs:attribute name="primary-path" type="xs:string"/><xs:attribute name="fallback-path" type="xs:string"/>'
+      '</xs:complexType></xs:element></xs:sequence>'
+      '<xs:attribute name="primary-configuration" type="xs:string"/><xs:attribute name="fallback-configuration" type="xs:string"/>'
+      '</xs:complexType></xs:element>'
+      '<xs:element name="qti-interaction-markup"><xs:complexType mixed="true"><xs:sequence>'
+      '<xs:any processContents="lax" minOccurs="0" maxOccurs="unbounded"/></xs:sequence></xs:complexType></xs:element>')}
+    <xs:attribute name="response-identifier" type="q:identifier" use="required"/>
+    <xs:attribute name="custom-interaction-type-identifier" type="xs:string" use="required"/>
+    <xs:attribute name="module" type="xs:string"/>
+    <!-- data-* attributes are the PCI's configuration (XSD 1.0 cannot name a prefix). -->
+    <xs:anyAttribute processContents="skip"/>
+  </xs:complexType></xs:element>
 </xs:schema>"""  # fmt: skip
 
 

@@ -19,7 +19,7 @@ from waa_ads.content.errors import (
     RubricSlugTaken,
     RubricVersionNotFound,
 )
-from waa_ads.content.media.check import DEFAULT_POLICY, MediaPolicy, check_media
+from waa_ads.content.media.check import DEFAULT_POLICY, MediaCheck, MediaPolicy, check_media
 from waa_ads.content.models import MediaAsset, Rubric, RubricVersion
 from waa_ads.content.rubrics.document import parse_rubric, rubric_max_points, rubric_to_document
 from waa_ads.core.db import utcnow
@@ -42,11 +42,15 @@ async def store_media(
     filename: str | None,
     declared_type: str | None,
     policy: MediaPolicy = DEFAULT_POLICY,
+    check: MediaCheck | None = None,
 ) -> tuple[MediaAsset, bool]:
     """Check the bytes (sniffed type, allow-list, size, active content), store them in the
     blob store under their SHA-256 and record the asset. The same bytes uploaded again give
-    the existing asset back (created = False). Bad media raises before anything is stored."""
-    check = check_media(data, declared_type=declared_type, filename=filename, policy=policy)
+    the existing asset back (created = False). Bad media raises before anything is stored.
+    ``check``: the bytes were checked already as something else than media (a PCI module,
+    content/item/pci.py)."""
+    if check is None:
+        check = check_media(data, declared_type=declared_type, filename=filename, policy=policy)
     existing = (
         await session.execute(
             scoped(select(MediaAsset), MediaAsset, organization_id).where(

@@ -447,6 +447,23 @@ class CandidateMedia(_Rendered):
     height: str | None = None
 
 
+class CandidatePciModule(_Rendered):
+    id: str
+    urls: list[str] = Field(
+        description="Where its file is: the primary path's, then the fallback's."
+    )
+
+
+class CandidatePci(_Rendered):
+    """What the player's sandboxed frame needs to run a portable custom interaction."""
+
+    type_identifier: str
+    module: str | None = None
+    modules: list[CandidatePciModule]
+    markup: str = Field(description="The interaction markup, sanitized HTML.")
+    properties: dict[str, str] = Field(description="Its configuration (data-* attributes).")
+
+
 class CandidateLimits(_Rendered):
     """The constraints of an interaction that the player enforces or shows."""
 
@@ -502,6 +519,9 @@ class CandidateInteraction(_Rendered):
     accept: list[str] | None = Field(default=None, description="Media types an upload accepts.")
     placeholder: str | None = None
     orientation: str | None = None
+    pci: CandidatePci | None = Field(
+        default=None, description="A portable custom interaction's modules and configuration."
+    )
 
 
 class CandidateFeedback(CandidateReply):

@@ -46,6 +46,7 @@ from waa_ads.content.interchange.qti.package import (
 from waa_ads.content.interchange.qti.reader import parse_item
 from waa_ads.content.interchange.qti.stimulus import is_stimulus, parse_stimulus, write_stimulus
 from waa_ads.content.interchange.qti.writer import write_item
+from waa_ads.content.item import pci
 from waa_ads.content.item.definition import ItemDefinition, ItemFormatError
 from waa_ads.content.item.stimulus import StimulusDefinition
 from waa_ads.content.item.validation import validate_item
@@ -736,6 +737,7 @@ async def _store_media(
                 data,
                 filename=PurePosixPath(path).name,
                 declared_type=None,
+                check=pci.check_module(data, filename=path) if pci.is_module_file(path) else None,
             )
         except MediaError as exc:
             return refs, f"media {path}: {exc.detail}"

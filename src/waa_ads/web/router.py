@@ -177,3 +177,39 @@ async def player_static(name: str) -> Response:
     """A static file of the player. ``no-cache`` makes browsers revalidate, so a new
     version of the player is picked up at the next load."""
     return serve_static(_FILES, name, cache="no-cache")
+
+
+#: The policy of the frame a portable custom interaction runs in: a sandbox (scripts, but
+#: an opaque origin: no cookies, storage or same-origin requests of the player), scripts
+#: from this origin only (the host page's and the item's modules, served as media), no
+#: network connections, and framed by the player only.
+PCI_FRAME_POLICY: Final = "; ".join(
+    [
+        "sandbox allow-scripts",
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:",
+        "media-src 'self'",
+        "font-src 'self'",
+        "connect-src 'none'",
+        "base-uri 'none'",
+        "form-action 'none'",
+        "frame-ancestors 'self'",
+    ]
+)
+
+
+@router.get("/player/pci-frame", response_class=Response)
+async def pci_frame() -> Response:
+    """The host page of a portable custom interaction (``static/pci-frame.html``), shown
+    in a sandboxed frame of the player's item."""
+    return serve_static(
+        _FILES,
+        "pci-frame.html",
+        cache="no-cache",
+        headers={
+            "Content-Security-Policy": PCI_FRAME_POLICY,
+            "X-Frame-Options": "SAMEORIGIN",
+        },
+    )

@@ -58,6 +58,7 @@ from waa_ads.content.item.definition import (
     MatchTable,
     MatchTableEntry,
     OutcomeDeclaration,
+    PortableCustom,
     ResponseBranch,
     ResponseCondition,
     ResponseDeclaration,
@@ -147,6 +148,7 @@ _INTERACTION_KEYS: dict[str, frozenset[str]] = {
     "drawing": frozenset({"image"}),
     "position_object": frozenset({"image", "stage", "max_choices", "min_choices"}),
     "media": frozenset({"media", "autostart", "min_plays", "max_plays", "loop"}),
+    "portable_custom": frozenset({"pci"}),
 }
 _COMMON_KEYS = frozenset({"type", "response", "prompt"}) | _DECLARATION_KEYS
 
@@ -389,6 +391,7 @@ def _inferred_binding(kind: str, data: Mapping[str, Any]) -> tuple[Cardinality, 
         "media": BaseType.INTEGER,
         "drawing": BaseType.FILE,
         "position_object": BaseType.POINT,
+        "portable_custom": BaseType.STRING,
     }[kind]
     if kind in ("order", "graphic_order"):
         card = Cardinality.ORDERED
@@ -397,6 +400,26 @@ def _inferred_binding(kind: str, data: Mapping[str, Any]) -> tuple[Cardinality, 
     ):
         base = BaseType.INTEGER
     return card, base
+
+
+def _pci(spec: Mapping[str, Any], path: _Path) -> PortableCustom:
+    """``pci: {type_identifier, module, modules: [{id, primary_path, fallback_path}],
+    markup, properties}`` of a portable custom interaction."""
+    where = path.key("pci")
+    data = dict(_mapping_of(spec.get("pci"), where))
+    if "markup" in data:
+        data["markup"] = _markup(data["markup"], where.key("markup"))
+    data["properties"] = {str(k): str(v) for k, v in (data.get("properties") or {}).items()}
+    try:
+        pci = PortableCustom.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise where.fail(
+            f"{'.'.join(str(p) for p in first['loc']) or 'pci'}: {first['msg']}"
+        ) from None
+    if not pci.modules:
+        raise where.key("modules").fail("a portable custom interaction lists its modules")
+    return pci
 
 
 def _interaction(data: Any, path: _Path) -> tuple[Interaction, Mapping[str, Any]]:
@@ -492,6 +515,8 @@ def _interaction(data: Any, path: _Path) -> tuple[Interaction, Mapping[str, Any]
     if kind == "media":
         fields["graphic"] = _media(spec, path)
         fields["autostart"] = bool(_opt_bool(spec, "autostart", path))
+    if kind == "portable_custom":
+        fields["pci"] = _pci(spec, path)
     if kind == "match":
         fields["match_sets"] = (
             _choices(spec, "sources", path),

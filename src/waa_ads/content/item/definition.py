@@ -125,6 +125,7 @@ class InteractionType(StrEnum):
     MEDIA = "media"
     DRAWING = "drawing"
     POSITION_OBJECT = "position_object"
+    PORTABLE_CUSTOM = "portable_custom"
 
 
 #: The QTI 3.0 element of each interaction type.
@@ -150,6 +151,7 @@ INTERACTION_ELEMENTS: dict[InteractionType, str] = {
     InteractionType.MEDIA: "qti-media-interaction",
     InteractionType.DRAWING: "qti-drawing-interaction",
     InteractionType.POSITION_OBJECT: "qti-position-object-interaction",
+    InteractionType.PORTABLE_CUSTOM: "qti-portable-custom-interaction",
 }
 
 #: Interactions answered with associations (pairs), limited by ``max-associations``.
@@ -252,6 +254,11 @@ INTERACTION_BINDINGS: dict[InteractionType, tuple[frozenset[Cardinality], frozen
         frozenset({Cardinality.SINGLE, Cardinality.MULTIPLE}),
         frozenset({BaseType.POINT}),
     ),
+    # A portable custom interaction answers in whatever its response declares (but files).
+    InteractionType.PORTABLE_CUSTOM: (
+        frozenset({Cardinality.SINGLE, Cardinality.MULTIPLE, Cardinality.ORDERED}),
+        frozenset(BaseType) - {BaseType.FILE},
+    ),
 }
 
 
@@ -299,6 +306,31 @@ class Graphic(_Frozen):
     media_type: str | None = None
     width: str | None = None
     height: str | None = None
+
+
+class PciModule(_Frozen):
+    """One ``qti-interaction-module`` of a portable custom interaction: an AMD module id
+    and the package files (relative to the item) that define it."""
+
+    id: str
+    primary_path: str | None = None
+    fallback_path: str | None = None
+
+
+class PortableCustom(_Frozen):
+    """What a portable custom interaction (PCI) needs to run: its type, the modules to
+    load, the markup it starts from and its configuration (the ``data-*`` attributes)."""
+
+    type_identifier: str
+    """``custom-interaction-type-identifier``: the name the PCI registers itself under."""
+    module: str | None = None
+    """The module that registers the PCI (the ``module`` attribute); ``None``: every
+    module listed is loaded."""
+    modules: tuple[PciModule, ...] = ()
+    markup: str = ""
+    """The ``qti-interaction-markup`` content, an XHTML fragment (sanitized)."""
+    properties: dict[str, str] = Field(default_factory=dict)
+    """The ``data-*`` attributes without their ``data-`` prefix, as written."""
 
 
 class Interaction(_Frozen):
@@ -356,6 +388,8 @@ class Interaction(_Frozen):
     max_plays: int | None = None
     """How often a media interaction's sound or video may be played (0 or ``None``: no limit)."""
     loop: bool | None = None
+    pci: PortableCustom | None = None
+    """A portable custom interaction's modules, markup and configuration."""
     attributes: dict[str, str] = Field(default_factory=dict)
 
     def choice_identifiers(self) -> list[str]:

@@ -122,6 +122,9 @@ _SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 
 MediaResolver = Callable[[str], str]
 
+#: The host page a portable custom interaction runs in (web/router.py).
+PCI_FRAME_URL = "/player/pci-frame"
+
 
 # --- tree helpers ------------------------------------------------------------------------------
 
@@ -1429,6 +1432,80 @@ class _Renderer:
         )
         return fieldset
 
+    # portable custom interactions
+
+    def _render_portable_custom(self, interaction: Interaction) -> etree._Element:
+        """A sandboxed frame (scripts, no same origin) of this origin's PCI host page,
+        which loads the PCI's modules and runs it (static/pci-frame.js); the player sends
+        it the description (modules, markup, configuration) and reads its response."""
+        rid = interaction.response_identifier
+        group_id = self.new_id(rid)
+        wrapper = _el(
+            "div",
+            {
+                "id": group_id,
+                "class": "waa-interaction waa-pci",
+                "data-response-identifier": rid,
+                "data-interaction-type": interaction.type.value,
+            },
+        )
+        prompt = self.fragment(interaction.prompt)
+        frame = _el(
+            "iframe",
+            {
+                "id": f"{group_id}-frame",
+                "class": "waa-pci-frame",
+                "src": PCI_FRAME_URL,
+                "sandbox": "allow-scripts",
+                "referrerpolicy": "no-referrer",
+                "tabindex": "0",
+                "title": _("Interactive question"),
+            },
+        )
+        if prompt:
+            prompt_id = f"{group_id}-prompt"
+            wrapper.append(_el("div", {"id": prompt_id, "class": "waa-prompt"}, prompt))
+            frame.set("aria-labelledby", prompt_id)
+        wrapper.append(frame)
+        pci = interaction.pci
+        modules: list[dict[str, Any]] = []
+        for module in pci.modules if pci else ():
+            urls: list[str] = []
+            for path in (module.primary_path, module.fallback_path):
+                if not path:
+                    continue
+                url = self.media_url(path) or path
+                if url == path and not path.lower().endswith(".js"):
+                    url = self.media_url(path + ".js") or path
+                urls.append(url)
+            modules.append({"id": module.id, "urls": urls})
+        self.describe(
+            interaction,
+            group_id,
+            pci={
+                "type_identifier": pci.type_identifier if pci else "",
+                "module": pci.module if pci else None,
+                "modules": modules,
+                "markup": self.html(self.fragment(pci.markup)) if pci else "",
+                "properties": dict(pci.properties) if pci else {},
+            },
+        )
+        return wrapper
+
+    def label_frame(self, wrapper: etree._Element) -> None:
+        """A PCI without a prompt is named by the text just before it (the question)."""
+        frame = next((c for c in wrapper if isinstance(c.tag, str) and _local(c) == "iframe"), None)
+        if frame is None or frame.get("aria-labelledby"):
+            return
+        before = wrapper.getprevious()
+        while before is not None and not "".join(str(t) for t in before.itertext()).strip():
+            before = before.getprevious()
+        if before is None:
+            return
+        label_id = before.get("id") or self.new_id(wrapper.get("id") or "pci", "label")
+        before.set("id", label_id)
+        frame.set("aria-labelledby", label_id)
+
 
 def _same_language(a: str | None, b: str | None) -> bool:
     """Whether two language tags name the same language (``fr`` and ``fr-CA`` do)."""
@@ -1531,7 +1608,10 @@ def _candidate_view(
             raise ItemFormatError(
                 f"the body holds <{local}> for response {rid!r}, which the item does not describe"
             )
-        _replace(element, renderer.render(interaction))
+        rendered = renderer.render(interaction)
+        _replace(element, rendered)
+        if interaction.type is InteractionType.PORTABLE_CUSTOM:
+            renderer.label_frame(rendered)
     renderer.terms(root)
     html = serialize_polyglot(list(root), leading_text=root.text or "")
     return {

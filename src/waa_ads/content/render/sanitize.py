@@ -169,6 +169,9 @@ QTI2_BODY_ELEMENTS: frozenset[str] = frozenset(
         "printedVariable",
         "rubricBlock",
         "infoControl",
+        "interactionModules",
+        "interactionModule",
+        "interactionMarkup",
     }
 )
 

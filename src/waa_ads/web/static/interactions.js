@@ -13,6 +13,7 @@ import { endAttempt } from "./interaction-end-attempt.js";
 import { graphic } from "./interaction-graphic.js";
 import { media } from "./interaction-media.js";
 import { pairs } from "./interaction-pairs.js";
+import { pci } from "./interaction-pci.js";
 import { slider } from "./interaction-slider.js";
 import { text } from "./interaction-text.js";
 import { fileUpload } from "./interaction-upload.js";
@@ -23,7 +24,7 @@ import { fileUpload } from "./interaction-upload.js";
 /** @typedef {import("./types.js").ResponseValue} ResponseValue */
 /** @typedef {import("./types.js").ViewItem} ViewItem */
 
-const ALL = [choice, text, pairs, graphic, slider, fileUpload, endAttempt, media, drawing];
+const ALL = [choice, text, pairs, graphic, slider, fileUpload, endAttempt, media, drawing, pci];
 
 /** @type {Map<InteractionType, InteractionFamily>} */
 const FAMILIES = new Map(ALL.flatMap((family) => family.types.map((type) => [type, family])));

@@ -36,7 +36,7 @@
  * @typedef {"choice" | "text_entry" | "numeric_entry" | "inline_choice" | "order" | "match"
  *   | "associate" | "gap_match" | "hottext" | "hotspot" | "select_point" | "extended_text"
  *   | "upload" | "slider" | "graphic_order" | "graphic_associate" | "graphic_gap_match"
- *   | "end_attempt" | "media" | "drawing" | "position_object"} InteractionType
+ *   | "end_attempt" | "media" | "drawing" | "position_object" | "portable_custom"} InteractionType
  */
 
 /**
@@ -55,6 +55,9 @@
  * @property {AreaOption[]} [hotspots]  the areas of a graphic gap match
  * @property {{kind: string, src?: string | null} | null} [media]  the sound or video of a media interaction
  * @property {string | null} [button_label]  the text of an end attempt button
+ * @property {{type_identifier: string, module?: string | null, modules: {id: string, urls: string[]}[],
+ *   markup: string, properties: {[name: string]: string}} | null} [pci]  a portable custom
+ *   interaction's modules and configuration (run in a sandboxed frame: interaction-pci.js)
  */
 
 /**

@@ -62,7 +62,8 @@ QTI2_BODY_ELEMENTS = frozenset(
         "simpleAssociableChoice", "simpleMatchSet", "inlineChoice", "gap", "gapText",
         "gapImg", "hottext", "hotspotChoice", "associableHotspot", "feedbackBlock",
         "feedbackInline", "templateBlock", "templateInline", "printedVariable",
-        "rubricBlock", "infoControl",
+        "rubricBlock", "infoControl", "interactionModules", "interactionModule",
+        "interactionMarkup",
     }
 )  # fmt: skip
 

@@ -37,6 +37,7 @@ from urllib.parse import unquote, urlsplit
 
 from lxml import etree
 
+from waa_ads.content.item import pci
 from waa_ads.content.media.check import (
     DEFAULT_POLICY,
     EXTENSION_TYPES,
@@ -383,7 +384,7 @@ def _base(element: etree._Element, inherited: str) -> str:
     return posixpath.dirname(resolved) if resolved is not None else inherited
 
 
-_REFERENCE_ATTRIBUTES = ("src", "data", "href", "poster")
+_REFERENCE_ATTRIBUTES = ("src", "data", "href", "poster", "primary-path", "fallback-path")
 
 
 def _item_references(root: etree._Element) -> list[str]:
@@ -767,6 +768,21 @@ def _read_item(
             return failed(str(exc))
         except MediaError as exc:
             return failed(exc.detail)
+    modules = _pci_module_files(archive, item_dir, root)
+    if isinstance(modules, str):
+        return failed(f"item {root.get('identifier') or res.identifier!r}: {modules}")
+    for path in modules:
+        if any(m.path == path for m in media):
+            continue
+        try:
+            blob = archive.read(path, pci.MAX_MODULE_BYTES)
+            media.append(
+                PackageMedia(path=path, data=blob, check=pci.check_module(blob, filename=path))
+            )
+        except _EntryError as exc:
+            return failed(str(exc))
+        except MediaError as exc:
+            return failed(exc.detail)
     stimuli: list[PackageStimulus] = []
     for ref in _stimulus_references(root):
         stimulus = _read_stimulus(archive, item_dir, ref, limits, media_policy)
@@ -786,6 +802,45 @@ def _read_item(
         stimuli=tuple(stimuli),
     )
     return resource, root
+
+
+_PCI_MODULE_TAGS = frozenset({"qti-interaction-module", "interactionModule"})
+
+
+def _pci_module_files(archive: _Archive, item_dir: str, root: etree._Element) -> list[str] | str:
+    """The package files of the item's portable custom interaction modules (the primary
+    path's when the package holds it, else the fallback's), or why the item is refused:
+    a module loaded from outside the package, or whose file the package lacks."""
+    found: list[str] = []
+    for el in root.iter():
+        if not isinstance(el.tag, str) or etree.QName(el).localname not in _PCI_MODULE_TAGS:
+            continue
+        name = el.get("id") or "(no id)"
+        paths = [
+            p
+            for p in (
+                el.get("primary-path") or el.get("primaryPath"),
+                el.get("fallback-path") or el.get("fallbackPath"),
+            )
+            if p
+        ]
+        chosen: str | None = None
+        for path in paths:
+            targets = [_resolve(item_dir, c) for c in pci.candidates_for(path)]
+            if pci.is_outside(path) or None in targets:
+                return (
+                    f"PCI module {name!r} is loaded from {path!r}, outside the package; "
+                    "a module must be a file of the package"
+                )
+            if chosen is None:
+                chosen = next((t for t in targets if t is not None and t in archive.entries), None)
+        if chosen is None:
+            if not paths:
+                continue  # the reader refuses a module that names no file
+            return f"PCI module {name!r}: its file {paths[0]!r} is not in the package"
+        if chosen not in found:
+            found.append(chosen)
+    return found
 
 
 def _read_media(
@@ -950,7 +1005,11 @@ def build_package(
             problems.append(f"media path {path!r}: {reason}")
             continue
         try:
-            media_checks[path] = check_media(blob, filename=path, policy=media_policy)
+            media_checks[path] = (
+                pci.check_module(blob, filename=path)
+                if pci.is_module_file(path)
+                else check_media(blob, filename=path, policy=media_policy)
+            )
         except MediaError as exc:
             problems.append(exc.detail)
     stimulus_roots: dict[str, etree._Element] = {}

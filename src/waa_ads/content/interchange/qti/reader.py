@@ -60,6 +60,8 @@ from waa_ads.content.item.definition import (
     MatchTableEntry,
     ModalFeedback,
     OutcomeDeclaration,
+    PciModule,
+    PortableCustom,
     ResponseDeclaration,
     ResponseMapping,
     ResponseProcessing,
@@ -108,13 +110,13 @@ SUPPORTED_INTERACTIONS: dict[str, InteractionType] = {
     "qti-media-interaction": InteractionType.MEDIA,
     "qti-drawing-interaction": InteractionType.DRAWING,
     "qti-position-object-interaction": InteractionType.POSITION_OBJECT,
+    "qti-portable-custom-interaction": InteractionType.PORTABLE_CUSTOM,
 }
 
 #: QTI interactions that exist but that the item bank does not deliver or score.
 UNSUPPORTED_INTERACTIONS = frozenset(
     {
         "qti-custom-interaction",
-        "qti-portable-custom-interaction",
     }
 )
 
@@ -163,6 +165,7 @@ _INTERACTION_ATTRS: dict[InteractionType, frozenset[str]] = {
     InteractionType.MEDIA: frozenset({"autostart", "min-plays", "max-plays", "loop"}),
     InteractionType.DRAWING: frozenset(),
     InteractionType.POSITION_OBJECT: frozenset({"max-choices", "min-choices"}),
+    InteractionType.PORTABLE_CUSTOM: frozenset({"custom-interaction-type-identifier", "module"}),
 }
 _INTERACTION_ATTRS[InteractionType.NUMERIC_ENTRY] = _INTERACTION_ATTRS[InteractionType.TEXT_ENTRY]
 
@@ -895,6 +898,9 @@ def _interaction(
     elif kind is InteractionType.END_ATTEMPT:
         _only(element, children, set())
         fields["title"] = _required(element, "title")
+    elif kind is InteractionType.PORTABLE_CUSTOM:
+        _only(element, children, set(_PCI_CHILDREN))
+        fields["pci"] = _portable_custom(element, children)
     else:
         _only(element, children, set())
     return Interaction(
@@ -931,8 +937,72 @@ def _interaction(
         min_plays=_int_attr(element, "min_plays"),
         max_plays=_int_attr(element, "max_plays"),
         loop=_bool_attr(element, "loop"),
-        attributes=_other_attributes(element, _INTERACTION_ATTRS[kind] | {"response-identifier"}),
+        attributes={
+            name: value
+            for name, value in _other_attributes(
+                element, _INTERACTION_ATTRS[kind] | {"response-identifier"}
+            ).items()
+            if kind is not InteractionType.PORTABLE_CUSTOM or not name.startswith("data-")
+        },
         **fields,
+    )
+
+
+_PCI_CHILDREN = frozenset(
+    {
+        "qti-interaction-modules",
+        "qti-interaction-markup",
+        "qti-template-variable",
+        "qti-context-variable",
+        "qti-stylesheet",
+    }
+)
+
+
+def _portable_custom(element: etree._Element, children: list[etree._Element]) -> PortableCustom:
+    """The modules, markup and configuration of a portable custom interaction. Module
+    configuration files (``primary-configuration``) are not read: each module names its
+    own file."""
+    modules: list[PciModule] = []
+    markup = ""
+    for child in children:
+        local = _local(child)
+        if local == "qti-interaction-markup":
+            markup = fragment_of(child)
+        elif local == "qti-interaction-modules":
+            for name in ("primary-configuration", "fallback-configuration"):
+                if child.get(name):
+                    raise _error(
+                        "module configuration files are not supported: give each "
+                        "qti-interaction-module its primary-path",
+                        child,
+                    )
+            for entry in _elements(child):
+                if _local(entry) != "qti-interaction-module":
+                    raise _error(f"unexpected <{_local(entry)}> in <{local}>", entry)
+                found = PciModule(
+                    id=_required(entry, "id"),
+                    primary_path=entry.get("primary-path") or None,
+                    fallback_path=entry.get("fallback-path") or None,
+                )
+                if found.primary_path is None and found.fallback_path is None:
+                    raise _error(f"PCI module {found.id!r} names no file", entry)
+                modules.append(found)
+    if not modules:
+        raise _error("a portable custom interaction lists its modules", element)
+    module = element.get("module") or None
+    if module is not None and all(m.id != module for m in modules):
+        raise _error(f"the PCI module {module!r} is not among its interaction modules", element)
+    return PortableCustom(
+        type_identifier=_required(element, "custom_interaction_type_identifier"),
+        module=module,
+        modules=tuple(modules),
+        markup=markup,
+        properties={
+            str(name)[5:]: str(value)
+            for name, value in element.attrib.items()
+            if str(name).startswith("data-")
+        },
     )
 
 

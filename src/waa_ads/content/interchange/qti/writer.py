@@ -472,6 +472,23 @@ def interaction_element(parent: etree._Element, interaction: Interaction) -> etr
             _choice_element(element, "qti-associable-hotspot", hotspot)
     if kind in (InteractionType.GAP_MATCH, InteractionType.HOTTEXT):
         _append_fragment(element, interaction.content or "", f"content of {kind}")
+    if kind is InteractionType.PORTABLE_CUSTOM and interaction.pci is not None:
+        pci = interaction.pci
+        element.set("custom-interaction-type-identifier", pci.type_identifier)
+        if pci.module is not None:
+            element.set("module", pci.module)
+        for name, value in pci.properties.items():
+            element.set(f"data-{name}", value)
+        modules = _sub(element, "qti-interaction-modules")
+        for module in pci.modules:
+            _sub(
+                modules,
+                "qti-interaction-module",
+                id=module.id,
+                primary_path=module.primary_path,
+                fallback_path=module.fallback_path,
+            )
+        _append_fragment(_sub(element, "qti-interaction-markup"), pci.markup, "PCI markup")
     return element
 
 
