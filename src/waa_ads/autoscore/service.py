@@ -39,8 +39,8 @@ from waa_ads.audit.service import Actor
 from waa_ads.auth.deps import Principal
 from waa_ads.auth.errors import RoleRequired
 from waa_ads.auth.models import Candidate, Role
-from waa_ads.autoscore import problems, schemas
-from waa_ads.autoscore.errors import ModelCorrupt, ModelVersionMismatch
+from waa_ads.autoscore import embeddings, problems, schemas
+from waa_ads.autoscore.errors import EmbeddingModelUnavailable, ModelCorrupt, ModelVersionMismatch
 from waa_ads.autoscore.models import AutoscoreDecision, AutoscoreSettings, EssayModel
 from waa_ads.content import service as content
 from waa_ads.content.models import ItemVersion
@@ -279,6 +279,7 @@ async def request_training(
     human scores by ``autoscore.train_model`` after this transaction commits (admins);
     ``enqueue`` False when the caller runs :func:`run_training` itself (the command line)."""
     _require_admin(principal)
+    _require_embedding_model(body)
     version = await _item_version(session, principal, body.item_id, body.item_version_id)
     scale = await rating.scale_for(session, version.id, "item")
     low, high = 0.0, scale.item_max
@@ -319,6 +320,14 @@ async def request_training(
     )
 
 
+def _require_embedding_model(options: schemas.TrainOptions) -> None:
+    """EmbeddingModelUnavailable (422) when embedding features are asked for and no
+    embedding model is installed, before anything is stored."""
+    if options.embeddings and not embeddings.available():
+        embeddings.installed_encoder()  # raises with the reason
+        raise EmbeddingModelUnavailable("no sentence-embedding model is installed")
+
+
 async def _new_model(
     session: AsyncSession,
     principal: Principal,
@@ -342,7 +351,12 @@ async def _new_model(
         source=source,
         upload_sha256=upload,
         training_ref=training_ref or {},
-        config={"folds": options.folds, "confidence": options.confidence, "seed": options.seed},
+        config={
+            "folds": options.folds,
+            "confidence": options.confidence,
+            "seed": options.seed,
+            **({"embeddings": True} if options.embeddings else {}),
+        },
         min_score=float(_whole(scale[0])),
         max_score=float(_whole(scale[1])),
         progress=0.0,
@@ -456,6 +470,7 @@ async def request_training_from_csv(
     """A new model version of the item trained from an uploaded CSV (kept in the blob
     store, its digest on the row); checked before anything is stored."""
     _require_admin(principal)
+    _require_embedding_model(options)
     item = await content.get_item(session, principal, item_id)
     if item_version_id is None:
         version = await session.scalar(
@@ -873,7 +888,8 @@ _loaded: dict[tuple[uuid.UUID, str], essay.TrainedModel] = {}
 def check_versions(row: EssayModel) -> None:
     """ModelVersionMismatch unless the libraries running now are the ones the model was
     validated with (those :func:`waa_ads.autoscore.model.library_versions` names; the
-    Python version is recorded for the record only)."""
+    Python version is recorded for the record only) and, for a model with embedding
+    features, the installed embedding model has the same weights."""
     running = essay.library_versions()
     differing = sorted(k for k in running if running[k] != row.library_versions.get(k))
     if differing:
@@ -884,6 +900,31 @@ def check_versions(row: EssayModel) -> None:
             ),
             extra={"validated_with": row.library_versions, "running": running},
         )
+    wanted = row.library_versions.get("embedding model sha256")
+    if wanted is not None:
+        name = row.library_versions.get("embedding model")
+        try:
+            installed = embeddings.installed_encoder()
+        except EmbeddingModelUnavailable as exc:
+            raise ModelVersionMismatch(
+                f"the model was trained with the sentence-embedding model {name} "
+                f"(SHA-256 {wanted[:12]}…), which is not available here: {exc.detail}",
+                extra={"validated_with": row.library_versions, "running": running},
+            ) from None
+        if installed.sha256 != wanted:
+            raise ModelVersionMismatch(
+                f"the model was trained with the sentence-embedding model {name} "
+                f"(SHA-256 {wanted[:12]}…); the installed one is {installed.name} "
+                f"(SHA-256 {installed.sha256[:12]}…)",
+                extra={
+                    "validated_with": row.library_versions,
+                    "running": {
+                        **running,
+                        "embedding model": installed.name,
+                        "embedding model sha256": installed.sha256,
+                    },
+                },
+            )
 
 
 async def load(blobs: BlobStore, row: EssayModel) -> essay.TrainedModel:

@@ -352,6 +352,8 @@ async def train(request: Request, who: ActionDep, item_id: uuid.UUID) -> Respons
     version = str(data.get("item_version_id", "")).strip()
     if version:
         body["item_version_id"] = version
+    if data.get("embeddings"):
+        body["embeddings"] = True
     reply = await who.api.post(f"{API}/models", body)
     if reply.ok:
         made = reply.json()
@@ -415,15 +417,24 @@ async def upload_form(request: Request, who: StaffDep, item_id: uuid.UUID) -> HT
 async def upload(request: Request, who: ActionDep, item_id: uuid.UUID) -> Response:
     data = await request.form()
     item = await who.read(f"/api/v1/items/{item_id}")
-    values = {k: str(data.get(k, "")).strip() for k in ("folds", "confidence")}
-    fields = {"file": "file", "folds": "folds", "confidence": "confidence"}
+    values = {k: str(data.get(k, "")).strip() for k in ("folds", "confidence", "embeddings")}
+    fields = {
+        "file": "file",
+        "folds": "folds",
+        "confidence": "confidence",
+        "embeddings": "embeddings",
+    }
     upload_file = data.get("file")
     if not isinstance(upload_file, UploadFile) or not upload_file.filename:
         missing = Problem(422, "validation-error", _("No file"), _("Choose a CSV file to upload."))
         return _upload_page(request, who, item, item_id, Form(values, missing, fields), 422)
     content = await upload_file.read()
     body, content_type = multipart(
-        {"item_id": str(item_id), **{k: _decimal_point(v) for k, v in values.items() if v}},
+        {
+            "item_id": str(item_id),
+            **{k: _decimal_point(v) for k, v in values.items() if v and k != "embeddings"},
+            **({"embeddings": "true"} if values["embeddings"] else {}),
+        },
         {"file": (upload_file.filename, content, upload_file.content_type or "text/csv")},
     )
     reply = await who.api.call(
