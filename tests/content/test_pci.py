@@ -178,3 +178,19 @@ async def test_a_module_the_package_lacks_is_refused(
     (rejected,) = [i for i in response.json()["report"]["items"] if i["status"] == "rejected"]
     assert "PCI module 'likert'" in rejected["reason"]
     assert "not in the package" in rejected["reason"]
+
+
+@pytest.mark.asyncio
+async def test_the_host_page_is_sandboxed_by_its_policy(client: httpx.AsyncClient) -> None:
+    page = await client.get("/player/pci-frame")
+    assert page.status_code == 200
+    policy = page.headers["content-security-policy"]
+    assert "sandbox allow-scripts" in policy
+    assert "allow-same-origin" not in policy
+    assert "connect-src 'none'" in policy and "script-src 'self'" in policy
+    assert "frame-ancestors 'self'" in policy
+    assert '<script src="/player/pci-frame/pci-frame.js">' in page.text
+    script = await client.get("/player/pci-frame/pci-frame.js")
+    assert script.status_code == 200
+    assert script.headers["content-type"].startswith("text/javascript")
+    assert (await client.get("/player/pci-frame/player.js")).status_code == 404

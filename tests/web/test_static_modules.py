@@ -53,7 +53,8 @@ def test_imports_are_sibling_files(path: Path) -> None:
 
 
 def test_every_module_is_reached_from_the_page() -> None:
-    """Every module is loaded by the player page's entry module (types.js is types only)."""
+    """Every module is loaded by the player page's entry module (types.js is types only,
+    pci-frame.js the PCI host page's script)."""
     reached: set[str] = set()
     todo = ["player.js"]
     while todo:
@@ -62,7 +63,11 @@ def test_every_module_is_reached_from_the_page() -> None:
             continue
         reached.add(name)
         todo.extend(t[2:] for t in _imports(STATIC / name))
-    assert {p.name for p in MODULES} - reached == {"types.js"}
+    # pci-frame.js is the classic script of the PCI host page (its sandboxed frame).
+    assert {p.name for p in MODULES} - reached == {"types.js", "pci-frame.js"}
+    assert '<script src="/player/pci-frame/pci-frame.js">' in (STATIC / "pci-frame.html").read_text(
+        encoding="utf-8"
+    )
     assert '<script type="module" src="/static/player/player.js">' in (
         STATIC.parent / "templates" / "player.html"
     ).read_text(encoding="utf-8")

@@ -213,3 +213,21 @@ async def pci_frame() -> Response:
             "X-Frame-Options": "SAMEORIGIN",
         },
     )
+
+
+#: The host page's own files: fetched by a sandboxed (opaque-origin) document, so they
+#: are marked as readable cross-origin (they are public and hold no secret).
+_PCI_FRAME_FILES: Final = frozenset({"pci-frame.js", "pci-frame.css"})
+
+
+@router.get("/player/pci-frame/{name}", response_class=Response)
+async def pci_frame_file(name: str) -> Response:
+    """The script and style sheet of the PCI host page."""
+    if name not in _PCI_FRAME_FILES:
+        raise NotFound("no such file")
+    return serve_static(
+        _FILES,
+        name,
+        cache="no-cache",
+        headers={"Cross-Origin-Resource-Policy": "cross-origin"},
+    )
