@@ -13,6 +13,7 @@ import pytest
 from tests.support.banks import admin_bank, import_upload
 from tests.support.factories import Factory
 from tests.support.pci_items import LIKERT_JS, TYPE_IDENTIFIER, likert_item, likert_package
+from waa_ads.content import transfer
 from waa_ads.content.interchange.qti.package import build_package
 from waa_ads.content.interchange.qti.reader import parse_item
 from waa_ads.content.interchange.qti.writer import write_item
@@ -194,3 +195,35 @@ async def test_the_host_page_is_sandboxed_by_its_policy(client: httpx.AsyncClien
     assert script.status_code == 200
     assert script.headers["content-type"].startswith("text/javascript")
     assert (await client.get("/player/pci-frame/player.js")).status_code == 404
+
+
+def test_a_pci_that_lists_no_modules_takes_them_from_the_package_resolution() -> None:
+    listed = likert_item("PCI-RES").split("<qti-interaction-modules>")
+    without = listed[0] + listed[1].split("</qti-interaction-modules>")[1]
+    resolution = b'{"paths": {"likert": "modules/likert", "other": "https://cdn.example.com/x"}}'
+    data = build_package(
+        [("PCI-RES", without.encode())],
+        {
+            "items/modules/module_resolution.js": resolution,
+            "items/modules/likert.js": LIKERT_JS,
+        },
+    )
+    (candidate,) = transfer.candidates_from_bytes("res.zip", data)
+    assert candidate.error is None, candidate.error
+    assert candidate.item is not None
+    (interaction,) = candidate.item.interactions
+    assert interaction.pci is not None
+    assert [(m.id, m.primary_path) for m in interaction.pci.modules] == [
+        ("likert", "modules/likert.js")
+    ]
+    assert candidate.media == {"items/modules/likert.js": LIKERT_JS}
+
+    outside = without.replace('module="likert"', 'module="other"')
+    data = build_package(
+        [("PCI-RES", outside.encode())],
+        {"items/modules/module_resolution.js": resolution},
+    )
+    (refused,) = transfer.candidates_from_bytes("res.zip", data)
+    assert refused.item is None
+    assert "PCI module 'other'" in (refused.error or "")
+    assert "outside the package" in (refused.error or "")

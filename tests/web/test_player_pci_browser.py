@@ -139,7 +139,12 @@ def test_a_candidate_answers_the_pci_by_keyboard_and_pointer_and_it_is_scored(
         check_axe(page, "pci: question 1 answered")
         shot(page, "pci-01-keyboard")
 
-        # A reload gives the PCI its state back.
+        # The PCI's state is kept in the tab (getState), and a reload gives it back.
+        states = page.evaluate(
+            "() => Object.keys(sessionStorage).filter(k => k.startsWith('waa-pci-state:'))"
+            ".map(k => sessionStorage.getItem(k))"
+        )
+        assert states == ['{"level":4}']
         page.reload()
         expect(page.locator("#item-heading")).to_have_text("Question 1 of 2")
         expect(_frame(page).get_by_role("radio", name="4", exact=True)).to_be_checked()

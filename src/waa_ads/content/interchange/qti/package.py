@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import posixpath
 import re
 import stat
@@ -768,6 +769,8 @@ def _read_item(
             return failed(str(exc))
         except MediaError as exc:
             return failed(exc.detail)
+    if _with_resolved_modules(archive, item_dir, root):
+        xml = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
     modules = _pci_module_files(archive, item_dir, root)
     if isinstance(modules, str):
         return failed(f"item {root.get('identifier') or res.identifier!r}: {modules}")
@@ -805,6 +808,62 @@ def _read_item(
 
 
 _PCI_MODULE_TAGS = frozenset({"qti-interaction-module", "interactionModule"})
+_PCI_TAGS = {
+    "qti-portable-custom-interaction": ("qti-interaction-modules", "qti-interaction-module"),
+    "portableCustomInteraction": ("interactionModules", "interactionModule"),
+}
+#: Where a package maps module ids to files for PCIs that list no modules (QTI 3.0).
+_PCI_RESOLUTION_FILES = ("modules/module_resolution.js", "modules/fallback_module_resolution.js")
+
+
+def _pci_resolution(archive: _Archive, item_dir: str) -> dict[str, str]:
+    """The package's module resolution (``{"paths": {"id": "modules/file"}}``, as
+    RequireJS writes it), read beside the item; empty when there is none."""
+    for name in _PCI_RESOLUTION_FILES:
+        path = _resolve(item_dir, name)
+        if path is None or path not in archive.entries:
+            continue
+        try:
+            paths = json.loads(archive.read(path, pci.MAX_MODULE_BYTES)).get("paths")
+        except (_EntryError, ValueError, AttributeError):
+            continue
+        if isinstance(paths, dict):
+            return {str(k): str(v) for k, v in paths.items() if isinstance(v, str) and v}
+    return {}
+
+
+def _with_resolved_modules(archive: _Archive, item_dir: str, root: etree._Element) -> bool:
+    """Give each PCI that names its ``module`` but lists no modules the file the
+    package's module resolution maps it to, as a listed module (changed in place);
+    whether anything changed."""
+    changed = False
+    resolution: dict[str, str] | None = None
+    for el in list(root.iter()):
+        if not isinstance(el.tag, str):
+            continue
+        qname = etree.QName(el)
+        tags = _PCI_TAGS.get(qname.localname)
+        module = el.get("module")
+        if tags is None or not module:
+            continue
+        if any(isinstance(c.tag, str) and etree.QName(c).localname == tags[0] for c in el):
+            continue
+        if resolution is None:
+            resolution = _pci_resolution(archive, item_dir)
+        target = resolution.get(module)
+        if target is None:
+            continue
+        if not target.lower().endswith(".js") and not pci.is_outside(target):
+            target += ".js"
+        ns = qname.namespace
+        holder = etree.Element(f"{{{ns}}}{tags[0]}" if ns else tags[0])
+        entry = etree.SubElement(holder, f"{{{ns}}}{tags[1]}" if ns else tags[1], id=module)
+        entry.set("primary-path" if tags[0].startswith("qti-") else "primaryPath", target)
+        holder.tail = el.text
+        el.text = None
+        el.insert(0, holder)
+        changed = True
+    return changed
 
 
 def _pci_module_files(archive: _Archive, item_dir: str, root: etree._Element) -> list[str] | str:
