@@ -227,3 +227,13 @@ def test_a_pci_that_lists_no_modules_takes_them_from_the_package_resolution() ->
     assert refused.item is None
     assert "PCI module 'other'" in (refused.error or "")
     assert "outside the package" in (refused.error or "")
+
+
+def test_the_frame_is_only_sent_module_files_the_item_holds() -> None:
+    item = parse_item(likert_item(primary="modules/gone.js", fallback="../media/likert.js"))
+
+    def resolve(path: str) -> str:
+        return "/signed/likert" if path.endswith("media/likert.js") else path
+
+    (described,) = candidate_view(item, shuffle_seed=None, resolve_media=resolve)["interactions"]
+    assert described["pci"]["modules"] == [{"id": "likert", "urls": ["/signed/likert"]}]

@@ -1477,7 +1477,8 @@ class _Renderer:
                 url = self.media_url(path) or path
                 if url == path and not path.lower().endswith(".js"):
                     url = self.media_url(path + ".js") or path
-                urls.append(url)
+                if url != path or self.resolve_media is None:
+                    urls.append(url)  # a path the item's media lacks is not tried
             modules.append({"id": module.id, "urls": urls})
         self.describe(
             interaction,
