@@ -237,3 +237,16 @@ def test_the_frame_is_only_sent_module_files_the_item_holds() -> None:
 
     (described,) = candidate_view(item, shuffle_seed=None, resolve_media=resolve)["interactions"]
     assert described["pci"]["modules"] == [{"id": "likert", "urls": ["/signed/likert"]}]
+
+
+def test_a_module_path_without_its_extension_names_the_file_with_it() -> None:
+    data = build_package(
+        [("PCI-BARE", likert_item("PCI-BARE", primary="../media/likert").encode())],
+        {"media/likert.js": LIKERT_JS},
+    )
+    (candidate,) = transfer.candidates_from_bytes("bare.zip", data)
+    assert candidate.item is not None, candidate.error
+    (interaction,) = candidate.item.interactions
+    assert interaction.pci is not None
+    assert interaction.pci.modules[0].primary_path == "../media/likert.js"
+    assert candidate.media == {"media/likert.js": LIKERT_JS}

@@ -769,7 +769,8 @@ def _read_item(
             return failed(str(exc))
         except MediaError as exc:
             return failed(exc.detail)
-    if _with_resolved_modules(archive, item_dir, root):
+    resolved = _with_resolved_modules(archive, item_dir, root)
+    if _with_js_extensions(archive, item_dir, root) or resolved:
         xml = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
     modules = _pci_module_files(archive, item_dir, root)
     if isinstance(modules, str):
@@ -863,6 +864,28 @@ def _with_resolved_modules(archive: _Archive, item_dir: str, root: etree._Elemen
         el.text = None
         el.insert(0, holder)
         changed = True
+    return changed
+
+
+_PCI_PATH_ATTRIBUTES = ("primary-path", "fallback-path", "primaryPath", "fallbackPath")
+
+
+def _with_js_extensions(archive: _Archive, item_dir: str, root: etree._Element) -> bool:
+    """Write a module path given without its extension (as AMD paths are) with the
+    ``.js`` of the package file it stands for (changed in place), so the item names the
+    file it is stored and exported with; whether anything changed."""
+    changed = False
+    for el in root.iter():
+        if not isinstance(el.tag, str) or etree.QName(el).localname not in _PCI_MODULE_TAGS:
+            continue
+        for name in _PCI_PATH_ATTRIBUTES:
+            path = el.get(name)
+            if not path or pci.is_outside(path) or path.lower().endswith(".js"):
+                continue
+            bare, with_js = _resolve(item_dir, path), _resolve(item_dir, path + ".js")
+            if bare not in archive.entries and with_js in archive.entries:
+                el.set(name, path + ".js")
+                changed = True
     return changed
 
 
