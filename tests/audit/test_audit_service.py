@@ -19,7 +19,14 @@ from typer.testing import CliRunner
 
 from tests.support.factories import Factory, login
 from waa_ads.audit import service as audit
-from waa_ads.audit.chain import BrokenLink, link_hash
+from waa_ads.audit.chain import (
+    BrokenLink,
+    ChainState,
+    fast_row,
+    format_time,
+    link_hash,
+    verify_rows,
+)
 from waa_ads.audit.models import AuditChainHead, AuditEvent
 from waa_ads.auth.models import Role
 from waa_ads.core.db import Database
@@ -331,3 +338,146 @@ async def test_events_outside_the_fast_layout_verify_across_batches(
         7, "stored column 'target_id' does not match the hashed event"
     )
     assert result.checked == 6
+
+
+async def _fast_rows(session: AsyncSession, chain: str) -> list[tuple[object, ...]]:
+    """The rows as the fast verification reads them: from the server on PostgreSQL, built
+    from the read-back links on SQLite (where ``verify_chain`` does the same)."""
+    if session.get_bind().dialect.name == "postgresql":
+        connection = await session.connection()
+        driver = (await connection.get_raw_connection()).driver_connection
+        assert driver is not None
+        rows = await driver.fetch(audit._FAST_ROWS, chain, uuid.UUID(chain), 0, 10**9, 10**6)
+        return [tuple(row) for row in rows]
+    links = [link async for batch in audit.iter_links(session, chain) for link in batch]
+    return [fast_row(link, chain) for link in links]
+
+
+VARIED_EVENTS: list[tuple[datetime, str | None, str | None, dict[str, object] | None]] = [
+    (datetime(2026, 12, 5, 4, 59, 0, 0, tzinfo=UTC), "thing", "t1", {"i": 1, "note": "ok"}),
+    (datetime(2026, 2, 28, 23, 59, 59, 999999, tzinfo=UTC), None, None, None),
+    (datetime(2028, 2, 29, 12, 0, 0, 100, tzinfo=UTC), "thing", 'quote " and \\', {"é": "✓ 日本"}),
+    (datetime(1000, 1, 1, tzinfo=UTC), "line\nbreak", "tab\tstop", {"f": 1.5, "g": -0.0}),
+    (datetime(9999, 12, 31, 23, 59, 59, 999998, tzinfo=UTC), "x", None, {"big": 2**53 - 1}),
+    (datetime(2026, 6, 1, 8, 30, tzinfo=UTC), "thing", "t2", {"nested": {"a": [1, {"b": None}]}}),
+    (datetime(2026, 6, 1, 8, 30, 0, 1, tzinfo=UTC), "thing", "t3", {"list": [True, False, "😀"]}),
+    (datetime(2026, 6, 1, 8, 30, 0, 10, tzinfo=UTC), "thing", "t4", {"s": "\u2028\u0000\u001f"}),
+]
+
+
+async def test_the_fast_verification_vouches_for_events_of_every_kind(
+    db_session: AsyncSession,
+) -> None:
+    """Events with non-ASCII text, escapes, floats, nested data, no target, system actors
+    and times at the edges of years 1000-9999 are each vouched for by the fast check (none
+    needs the plain one): the server writes each time exactly as ``format_time`` does, and
+    the text rebuilt around ``data`` from the columns is the stored canonical text."""
+    org = uuid.uuid4()
+    for i, (moment, target_type, target_id, data) in enumerate(VARIED_EVENTS):
+        await audit.record(
+            db_session,
+            organization_id=org,
+            action=f"test.kind{i % 3}",
+            actor=audit.SYSTEM_ACTOR if i % 2 else audit.Actor("user", f"ü{i}"),
+            target_type=target_type,
+            target_id=target_id,
+            data=data,
+            occurred_at=moment,
+        )
+    rows = await _fast_rows(db_session, str(org))
+    assert [row[4] for row in rows] == [format_time(moment) for moment, *_ in VARIED_EVENTS]
+    state = ChainState(chain=str(org))
+    assert verify_rows(state, rows) is None
+    assert state.checked == len(VARIED_EVENTS)
+    result = await audit.verify_chain(db_session, str(org))
+    assert result.ok, result
+    assert result.checked == len(VARIED_EVENTS)
+
+
+async def test_a_time_before_year_1000_is_left_to_the_plain_check(
+    db_session: AsyncSession,
+) -> None:
+    org = uuid.uuid4()
+    await _record_many(db_session, org, 2)
+    await audit.record(
+        db_session,
+        organization_id=org,
+        action="test.old",
+        actor=audit.SYSTEM_ACTOR,
+        occurred_at=datetime(999, 12, 31, 23, 59, 59, tzinfo=UTC),
+    )
+    rows = await _fast_rows(db_session, str(org))
+    assert rows[2][4] is None
+    assert verify_rows(ChainState(chain=str(org)), rows) == 2
+    result = await audit.verify_chain(db_session, str(org))
+    assert result.ok, result
+    assert result.checked == 3
+
+
+async def _set_seq(session: AsyncSession, org: uuid.UUID, old: int, new: int) -> None:
+    await session.execute(
+        update(AuditEvent)
+        .where(AuditEvent.chain == str(org), AuditEvent.seq == old)
+        .values(seq=new)
+    )
+
+
+@pytest.mark.parametrize("batch", [2, 1000])
+async def test_tampering_is_named_at_the_first_broken_event(
+    db_session: AsyncSession, monkeypatch: pytest.MonkeyPatch, batch: int
+) -> None:
+    """A changed field (with or without its hash recomputed), a removed event and two
+    events swapped in sequence are each reported at the first event that no longer
+    follows, whether the break falls inside a batch or at its edge."""
+    monkeypatch.setattr(audit, "VERIFY_BATCH", batch)
+    monkeypatch.setattr(audit, "VERIFY_SLICE", 2)
+    org = uuid.uuid4()
+    await _record_many(db_session, org, 8)
+    chain = str(org)
+
+    async def verdict() -> BrokenLink | None:
+        result = await audit.verify_chain(db_session, chain)
+        return result.broken
+
+    assert await verdict() is None
+
+    # A changed field, its hash recomputed: the next event no longer links to it.
+    fifth = (
+        await db_session.execute(
+            select(AuditEvent).where(AuditEvent.chain == chain, AuditEvent.seq == 5)
+        )
+    ).scalar_one()
+    original = (fifth.canonical, fifth.hash)
+    forged = fifth.canonical.replace('"i":4', '"i":40')
+    assert forged != fifth.canonical
+    await db_session.execute(
+        update(AuditEvent)
+        .where(AuditEvent.id == fifth.id)
+        .values(canonical=forged, hash=link_hash(fifth.prev_hash, forged))
+    )
+    assert await verdict() == BrokenLink(6, "prev_hash does not match the previous event's hash")
+    # The same change with the old hash kept: the event itself is named.
+    await db_session.execute(
+        update(AuditEvent).where(AuditEvent.id == fifth.id).values(hash=original[1])
+    )
+    assert await verdict() == BrokenLink(5, "hash does not match the event's canonical text")
+    await db_session.execute(
+        update(AuditEvent).where(AuditEvent.id == fifth.id).values(canonical=original[0])
+    )
+    assert await verdict() is None
+
+    # Two events swapped in sequence order.
+    await _set_seq(db_session, org, 3, -3)
+    await _set_seq(db_session, org, 4, 3)
+    await _set_seq(db_session, org, -3, 4)
+    assert await verdict() == BrokenLink(3, "prev_hash does not match the previous event's hash")
+    await _set_seq(db_session, org, 4, -4)
+    await _set_seq(db_session, org, 3, 4)
+    await _set_seq(db_session, org, -4, 3)
+    assert await verdict() is None
+
+    # A removed event: the gap is named where the next one is found.
+    await db_session.execute(
+        text("DELETE FROM audit_event WHERE chain = :chain AND seq = 6"), {"chain": chain}
+    )
+    assert await verdict() == BrokenLink(7, "expected sequence 6, found 7")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -25,6 +25,7 @@ from waa_ads.audit.chain import (
     canonicalize_reference,
     event_text_prefix,
     fast_row,
+    fast_time,
     format_time,
     link_hash,
     verify_links,
@@ -368,3 +369,32 @@ def test_fast_verification_takes_the_plain_way_for_what_it_cannot_vouch_for() ->
     assert verify_links(state, [links[0], links[1]]) is None
     # links[2] names its old prev_hash inside its text: the plain check says so too.
     _same_verdict(chain, links)
+
+
+def test_fast_time_is_format_time_where_the_server_writes_the_same() -> None:
+    """The fast check takes times of years 1000-9999 in UTC, written as ``format_time``
+    writes them (and PostgreSQL's ``to_char``); any other time is left to the plain check."""
+    moment = datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC)
+    assert fast_time(moment) == format_time(moment) == "2026-01-02T03:04:05.000006Z"
+    assert fast_time(datetime(1000, 1, 1, tzinfo=UTC)) == "1000-01-01T00:00:00.000000Z"
+    assert fast_time(datetime(999, 12, 31, 23, 59, 59, tzinfo=UTC)) is None
+    assert fast_time(datetime(1000, 1, 1, 0, 30, tzinfo=timezone(timedelta(hours=1)))) is None
+    assert fast_time(datetime(2026, 1, 1)) is None  # no time zone
+
+
+def test_fast_verification_in_slices_is_the_whole() -> None:
+    chain = "0194a1b2-0000-7000-8000-000000000001"
+    links = make_stored_chain(20, chain, [1, "é", {"a": [1.5]}])
+    rows = [fast_row(link, chain) for link in links]
+    whole, sliced = ChainState(chain=chain), ChainState(chain=chain)
+    assert verify_rows(whole, rows) is None
+    for start in range(0, 20, 3):
+        assert verify_rows(sliced, rows, start, start + 3) is None
+    assert sliced == whole
+    assert sliced.checked == 20
+    forged = list(rows)
+    forged[13] = (*rows[13][:5], "forged.action", *rows[13][6:])
+    state = ChainState(chain=chain)
+    assert verify_rows(state, forged, 0, 10) is None
+    assert verify_rows(state, forged, 10, 20) == 13
+    assert state.checked == 13

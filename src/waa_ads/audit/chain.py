@@ -23,7 +23,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from json.encoder import encode_basestring
 from typing import Any
@@ -273,6 +273,10 @@ class ChainState:
     expected_seq: int = 1
     last_hash: str = GENESIS
     checked: int = 0
+    #: The head texts the fast verification has built, by (action, actor_type, actor_id).
+    heads: dict[tuple[str, str, str | None], str] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
 
 def verify_links(state: ChainState, links: Iterable[StoredLink]) -> BrokenLink | None:
@@ -314,8 +318,10 @@ def verify_links(state: ChainState, links: Iterable[StoredLink]) -> BrokenLink |
 
 
 #: What the fast verification reads of each row, in this order: seq, canonical, prev_hash,
-#: hash, whether organization_id is the chain's (see :func:`organization_matches`),
-#: occurred_at (a datetime, as stored), action, actor_type, actor_id, target_type, target_id.
+#: hash, occurred_at as :func:`format_time` writes it (None when the time is outside
+#: :func:`fast_time`'s range or organization_id is not the chain's, see
+#: :func:`organization_matches`: the plain check then judges the row), action, actor_type,
+#: actor_id, target_type, target_id.
 FastRow = Sequence[Any]
 
 # A JSON object of scalars (strings without escapes, integers, true, false, null): what
@@ -331,6 +337,15 @@ def organization_matches(organization_id: str | None, chain: str) -> bool:
     return organization_id == (None if chain == SYSTEM_CHAIN else chain)
 
 
+def fast_time(moment: datetime) -> str | None:
+    """``format_time(moment)`` for the times the fast verification takes (timezone-aware,
+    years 1000-9999: there ``format_time`` is a fixed 27-character layout, which PostgreSQL
+    writes identically with ``to_char``); None for any other (the plain check judges it)."""
+    if moment.tzinfo is None or moment.astimezone(UTC).year < 1000:
+        return None
+    return format_time(moment)
+
+
 def fast_row(link: StoredLink, chain: str) -> tuple[Any, ...]:
     """A link read with its columns, in the shape :func:`verify_rows` takes."""
     columns = link.columns
@@ -341,8 +356,9 @@ def fast_row(link: StoredLink, chain: str) -> tuple[Any, ...]:
         link.canonical,
         link.prev_hash,
         link.hash,
-        organization_matches(columns.organization_id, chain),
-        columns.occurred_at,
+        fast_time(columns.occurred_at)
+        if organization_matches(columns.organization_id, chain)
+        else None,
         columns.action,
         columns.actor_type,
         columns.actor_id,
@@ -351,93 +367,88 @@ def fast_row(link: StoredLink, chain: str) -> tuple[Any, ...]:
     )
 
 
-def verify_rows(state: ChainState, rows: Sequence[FastRow], start: int = 0) -> int | None:
-    """Check ``rows[start:]`` in order, continuing from ``state``, the fast way; None when
+def verify_rows(
+    state: ChainState, rows: Sequence[FastRow], start: int = 0, end: int | None = None
+) -> int | None:
+    """Check ``rows[start:end]`` in order, continuing from ``state``, the fast way; None when
     all are good, else the index of the first row this cannot vouch for (``state`` stands
     just before it), which the caller checks with :func:`verify_links` (that row may still
     be good: text that is valid but not in canonical layout, a year before 1000).
 
     A row passes when its seq and prev_hash continue the chain, its hash is
-    ``sha256(prev_hash + canonical)``, its organization matches, and its text is exactly
+    ``sha256(prev_hash + canonical)``, its time is given (so its organization matches),
+    and its text is exactly
     ``event_text_head(columns) + D + event_text_tail(columns)`` where ``D`` is one JSON
     value. That makes the text a JSON object whose fields equal the row's columns, seq,
     prev_hash and chain, which is everything :func:`verify_links` checks, so a row passing
     here passes there (``tests/audit/test_chain.py`` checks this on random tampering).
+
+    The loop does only what each row needs: one SHA-256, the head text (built once per
+    distinct action and actor, kept in ``state``), the tail text, two comparisons and, for
+    ``D``, a regular expression that matches flat objects in place (``json.loads`` for
+    anything else).
     """
     chain = state.chain
+    stop = len(rows) if end is None else min(end, len(rows))
     if chain is None:
-        return start if start < len(rows) else None
-    expected = state.expected_seq
+        return start if start < stop else None
+    first = expected = state.expected_seq
     last = state.last_hash
+    heads = state.heads
     sha256 = hashlib.sha256
-    loads = json.loads
     flat = _FLAT_OBJECT.fullmatch
     quote = encode_basestring
-    # Few distinct (action, actor) pairs make most of a chain: their text is built once.
-    heads: dict[tuple[str, str, str | None], str] = {}
-    stop: int | None = None
-    index = start
-    for index in range(start, len(rows)):
-        (
-            seq,
-            canonical,
-            prev_hash,
-            digest,
-            org_ok,
-            occurred_at,
-            action,
-            actor_type,
-            actor_id,
-            target_type,
-            target_id,
-        ) = rows[index]
+    broken = False
+    for (
+        seq,
+        canonical,
+        prev_hash,
+        digest,
+        moment,
+        action,
+        actor_type,
+        actor_id,
+        target_type,
+        target_id,
+    ) in rows[start:stop]:
         if (
             seq != expected
             or prev_hash != last
-            or not org_ok
+            or moment is None
             or sha256((prev_hash + canonical).encode()).hexdigest() != digest
         ):
-            stop = index
-            break
-        # format_time() for UTC times of years 1000-9999, in C: isoformat pads years to
-        # four digits where strftime does not, and names the offset where we write Z.
-        moment = occurred_at.isoformat(timespec="microseconds")
-        if moment[26:] != "+00:00" or moment[0] == "0":
-            stop = index
+            broken = True
             break
         key = (action, actor_type, actor_id)
         head = heads.get(key)
         if head is None:
-            if len(heads) > 4096:
+            if len(heads) >= 4096:
                 heads.clear()
             head = heads[key] = event_text_head(action, actor_type, actor_id, chain)
+        # prev_hash is the previous hash (hexadecimal) and moment format_time's layout:
+        # neither needs escaping.
         tail = (
-            f',"occurred_at":"{moment[:26]}Z","prev_hash":"{prev_hash}","seq":{seq},'
-            '"target":{"id":'
-            + ("null" if target_id is None else quote(target_id))
-            + ',"type":'
-            + ("null" if target_type is None else quote(target_type))
-            + "}}"
+            f',"occurred_at":"{moment}","prev_hash":"{prev_hash}","seq":{seq},"target":{{"id":'
+            f'{"null" if target_id is None else quote(target_id)},"type":'
+            f"{'null' if target_type is None else quote(target_type)}}}}}"
         )
-        end = len(canonical) - len(tail)
-        if end <= len(head) or not (canonical.startswith(head) and canonical.endswith(tail)):
-            stop = index
+        data_start = len(head)
+        data_end = len(canonical) - len(tail)
+        if data_end <= data_start or not canonical.endswith(tail) or not canonical.startswith(head):
+            broken = True
             break
-        data = canonical[len(head) : end]
-        if flat(data) is None:
+        if flat(canonical, data_start, data_end) is None:
             try:
-                loads(data)
+                json.loads(canonical[data_start:data_end])
             except ValueError:
-                stop = index
+                broken = True
                 break
         expected += 1
         last = digest
-    else:
-        index = len(rows)
-    state.checked += index - start
+    state.checked += expected - first
     state.expected_seq = expected
     state.last_hash = last
-    return stop
+    return start + (expected - first) if broken else None
 
 
 def verify_links_fast(state: ChainState, links: Sequence[StoredLink]) -> BrokenLink | None:

@@ -32,7 +32,7 @@ from waa_ads.audit.chain import (
 from waa_ads.audit.models import AuditChainHead, AuditEvent
 from waa_ads.core.db import insert_ignore, utcnow
 
-VERIFY_BATCH = 5_000
+VERIFY_BATCH = 2_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -349,14 +349,26 @@ def _organization_of(chain: str) -> uuid.UUID | object | None:
     return organization_id if str(organization_id) == chain else _NO_ORGANIZATION
 
 
+# The time comes written by the server in format_time's layout, for years 1000-9999 only
+# (to_char writes 1000 BC as "1000" and years before 1000 with a leading zero), and only
+# when the row's organization is the chain's; otherwise NULL, and the plain check judges
+# the row from its own columns.
 _FAST_ROWS = """
-SELECT seq, canonical, prev_hash, hash, organization_id IS NOT DISTINCT FROM $2::uuid,
-       occurred_at, action, actor_type, actor_id, target_type, target_id
+SELECT seq, canonical, prev_hash, hash,
+       CASE WHEN organization_id IS NOT DISTINCT FROM $2::uuid
+                 AND occurred_at >= '1000-01-01 00:00:00+00'
+                 AND occurred_at < '10000-01-01 00:00:00+00'
+            THEN to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') END,
+       action, actor_type, actor_id, target_type, target_id
 FROM audit_event
 WHERE chain = $1 AND seq > $3 AND seq <= $4
 ORDER BY seq
 LIMIT $5
 """
+
+#: Rows checked between two turns of the event loop, so that the batch read ahead keeps
+#: arriving (and the server keeps sending it) while this one is checked.
+VERIFY_SLICE = 500
 
 
 async def _verify_postgres(
@@ -383,10 +395,15 @@ async def _verify_postgres(
     rows = await fetch(0)
     while rows:
         ahead = read_ahead(rows)
-        await asyncio.sleep(0)  # let the next query go out before this batch is checked
         start = 0
         try:
-            while (stop := verify_rows(state, rows, start)) is not None:
+            while start < len(rows):
+                await asyncio.sleep(0)  # the read ahead goes out, then keeps arriving
+                end = start + VERIFY_SLICE
+                stop = verify_rows(state, rows, start, end)
+                if stop is None:
+                    start = end
+                    continue
                 if ahead is not None:  # the connection must be free for the plain read
                     await ahead
                 broken = await _verify_one(session, chain, int(rows[stop][0]), state)
