@@ -8,12 +8,18 @@ Transactions on SQLite: pysqlite's own transaction handling is switched off and 
 emits ``BEGIN`` itself, ``BEGIN IMMEDIATE`` on the writer engine, so a writing transaction
 takes the write lock up front and waits ``busy_timeout`` for it instead of failing later
 with "database is locked" when it upgrades a read lock.
+
+Connections PostgreSQL has ended (a restart, ``pg_terminate_backend``, a session timeout)
+are not handed out again: one found closed when it leaves the pool is replaced there and
+then, and one a statement failed on because its session ended is closed rather than put
+back (see :func:`connection_is_broken`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import re
 import secrets
 import time
 import uuid
@@ -23,11 +29,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 from sqlalchemy import JSON, DateTime, MetaData, String, TypeDecorator, event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.engine import Dialect, ExceptionContext, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -35,7 +43,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
 from waa_ads.core.settings import Settings
 
@@ -141,6 +149,93 @@ def _install_sqlite_hooks(
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
+class ConnectionLost(ConnectionError):
+    """PostgreSQL ended the session of the connection a statement was about to run on (a
+    restart, ``pg_terminate_backend``, a session timeout). It is raised from asyncpg's own
+    error (its protocol met the server's farewell outside any statement); the connection
+    has been closed, and the request can be sent again."""
+
+
+# PostgreSQL states that end the session: admin or crash shutdown, cannot connect now; and
+# the connection-exception class 08.
+_SESSION_ENDING_STATES = ("57P01", "57P02", "57P03")
+
+# What asyncpg raises when a statement starts on a connection whose protocol is still
+# discarding a message the server sent while no statement ran (state 2, "consuming an
+# error"). asyncpg refuses a second statement on a busy connection with an InterfaceError
+# before it gets this far, so this state without a statement in progress means the server
+# spoke unasked, which it does only to end the session (a FATAL ErrorResponse, just before
+# it closes the socket).
+_ENDED_SESSION_MESSAGE = re.compile(r"another operation \(2\) is in progress")
+
+#: How long a connection that met another asyncpg protocol error is watched for the server
+#: closing it (which follows the server's FATAL message at once) before the error is taken
+#: for a bug.
+CLOSE_GRACE_S = 0.5
+
+
+def ended_session_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is asyncpg's ``InternalClientError`` for a statement started on a
+    connection whose session the server has just ended (see ``_ENDED_SESSION_MESSAGE``),
+    or SQLAlchemy's translation of it (raised from it)."""
+    for error in (exc, exc.__cause__):
+        if isinstance(error, asyncpg.exceptions.InternalClientError):
+            return bool(_ENDED_SESSION_MESSAGE.search(str(error)))
+    return False
+
+
+def connection_is_broken(exc: BaseException, driver: Any | None = None) -> bool:
+    """Whether the connection ``exc`` was raised on must be closed rather than reused.
+
+    A PostgreSQL error answered by the server (a constraint, a lock timeout, a syntax
+    error) leaves the connection ready for the next statement, unless the answer is that
+    the session is ending. Anything else escaping a statement (the connection closed or
+    reset, an asyncpg protocol or interface error, a cancelled or timed-out wait) may have
+    left the connection in the middle of an exchange with the server: it is not trusted
+    again.
+    """
+    if driver is not None and driver.is_closed():
+        return True
+    if isinstance(exc, asyncpg.PostgresError):
+        state = getattr(exc, "sqlstate", None) or ""
+        return state in _SESSION_ENDING_STATES or state.startswith("08")
+    return True
+
+
+async def _closes_within(driver: Any, seconds: float) -> bool:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while not driver.is_closed():
+        if loop.time() >= deadline:
+            return False
+        await asyncio.sleep(0.01)
+    return True
+
+
+def _install_postgres_hooks(engine: AsyncEngine) -> None:
+    sync_engine = engine.sync_engine
+
+    @event.listens_for(sync_engine.pool, "checkout")
+    def _on_checkout(
+        _dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: PoolProxiedConnection
+    ) -> None:
+        # A connection the server closed while it sat in the pool (a restart): the pool
+        # replaces it when this is raised, so no request meets it. A local check, with no
+        # round trip (unlike a pre-ping).
+        driver = record.driver_connection
+        if driver is not None and driver.is_closed():
+            raise sa_exc.DisconnectionError("the server closed this pooled connection")
+
+    @event.listens_for(sync_engine, "handle_error")
+    def _on_error(context: ExceptionContext) -> None:
+        # SQLAlchemy counts a disconnect only once the connection is closed; a statement
+        # that starts between the server's farewell and the socket closing gets asyncpg's
+        # protocol error instead. It is a disconnect too: the connection (and the pool, as
+        # for any disconnect) is invalidated, and the error says so.
+        if ended_session_error(context.original_exception):
+            context.is_disconnect = True
+
+
 class Database:
     """An engine with a reader and a writer session factory.
 
@@ -187,6 +282,7 @@ class Database:
             )
             self.write_engine = self.engine.execution_options(sqlite_begin="IMMEDIATE")
         else:
+            _install_postgres_hooks(self.engine)
             self.write_engine = self.engine
         self.reader = async_sessionmaker(self.engine, expire_on_commit=False)
         self.writer = async_sessionmaker(self.write_engine, expire_on_commit=False)
@@ -212,7 +308,15 @@ class Database:
         any transaction: each statement run on it is a transaction of its own, committed
         when the statement returns. For hot paths that are one statement; SQLAlchemy's
         adapter only sends ``BEGIN`` once it executes something itself, which it does not
-        here, and the pool's reset on return is then a no-op."""
+        here, and the pool's reset on return is then a no-op.
+
+        Because that reset does nothing, the connection is checked here when a statement
+        fails on it: if the failure may have left it mid-exchange or its session has ended
+        (:func:`connection_is_broken`), it is closed and its place in the pool refilled on
+        the next checkout. asyncpg's protocol error for a session the server has just ended
+        is raised as :class:`ConnectionLost` (an outage, answered 503), as is one on a
+        connection the server closes within ``CLOSE_GRACE_S``; any other error is raised
+        as it is."""
         # Waiting here, first come first served, rather than in the pool's queue: there a
         # request that just arrived can take a connection handed back before the one
         # woken for it runs, which then queues again at the end, so with hundreds of
@@ -222,7 +326,24 @@ class Database:
             self._statement_slots = (loop, asyncio.Semaphore(self._statement_slot_count))
         async with self._statement_slots[1], self.write_engine.connect() as conn:
             raw = await conn.get_raw_connection()
-            yield raw.driver_connection
+            driver: Any = raw.driver_connection
+            try:
+                yield driver
+            except GeneratorExit:
+                raise
+            except BaseException as exc:
+                if self.dialect_name != "postgresql" or not connection_is_broken(exc, driver):
+                    raise
+                lost = isinstance(exc, asyncpg.exceptions.InternalClientError) and (
+                    ended_session_error(exc) or await _closes_within(driver, CLOSE_GRACE_S)
+                )
+                # Closed at once (no goodbye to a server that may be gone), then dropped
+                # from the pool, which opens a new connection in its place when next asked.
+                driver.terminate()
+                await conn.invalidate(exc)
+                if lost:
+                    raise ConnectionLost("PostgreSQL ended this connection's session") from exc
+                raise
 
     async def dispose(self) -> None:
         await self.engine.dispose()

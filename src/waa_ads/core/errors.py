@@ -23,6 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from waa_ads.core import i18n
+from waa_ads.core.db import ended_session_error
 from waa_ads.core.i18n import N_
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -292,8 +293,11 @@ _PG_UNAVAILABLE_STATES = ("57P01", "57P02", "57P03")
 def is_unavailable(exc: BaseException) -> bool:
     """Whether ``exc`` (or an error it was raised from) says that PostgreSQL or Redis cannot
     be reached right now, as opposed to a bug: a refused or dropped connection, a server
-    shutting down or starting up, a pool that found no connection in time. Such a request
-    can simply be sent again once the dependency is back."""
+    shutting down or starting up, a pool that found no connection in time, a statement
+    started on a connection whose session the server had just ended. Such a request can
+    simply be sent again once the dependency is back. asyncpg's errors for a connection
+    used by two statements at once, or for a protocol fault on a connection that is still
+    open, are bugs and are not counted."""
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen and len(seen) < 10:
@@ -310,6 +314,10 @@ def is_unavailable(exc: BaseException) -> bool:
             return True
         # The hot paths' raw driver connections: one the server dropped says so on next use.
         if isinstance(current, asyncpg.InterfaceError) and "connection is closed" in str(current):
+            return True
+        # A raw driver connection's statement started between the server's farewell (a
+        # restart's "terminating connection") and the socket closing.
+        if ended_session_error(current):
             return True
         if isinstance(current, asyncpg.PostgresError):
             state = getattr(current, "sqlstate", None) or ""
@@ -382,6 +390,7 @@ def install_error_handlers(app: FastAPI) -> None:
         redis.exceptions.TimeoutError,
         asyncpg.PostgresError,
         asyncpg.InterfaceError,
+        asyncpg.exceptions.InternalClientError,
     ):
         app.add_exception_handler(kind, _unavailable_handler)
     app.add_exception_handler(Exception, _unhandled_handler)
