@@ -125,6 +125,9 @@ PURE_MODULES = (
     "waa_ads.autoscore.metrics",
     "waa_ads.autoscore.features",
     "waa_ads.autoscore.model",
+    # Reads a sentence-embedding model's files from a local folder, as model.py reads a
+    # trained model's; never the database or the network.
+    "waa_ads.autoscore.embeddings",
     "waa_ads.autoscore.gate",
     "waa_ads.autoscore.synthetic",
     "waa_ads.autoscore.csvio",
@@ -140,7 +143,8 @@ PURE_PACKAGES = (
 #: What a pure module may import from the project besides other pure modules: the error
 #: classes it raises, and the message catalogue its sentences are looked up in (it reads
 #: the package's own catalogue files once, never the database or the network).
-PURE_MAY_IMPORT = frozenset({"waa_ads.core.errors", "waa_ads.core.i18n"})
+#: The settings are read for where a local model folder is configured (the environment only).
+PURE_MAY_IMPORT = frozenset({"waa_ads.core.errors", "waa_ads.core.i18n", "waa_ads.core.settings"})
 #: Libraries that do I/O or own a request, a session or a task; pure modules import none.
 IO_LIBRARIES = frozenset(
     {

@@ -48,7 +48,7 @@ async def store_media(
     blob store under their SHA-256 and record the asset. The same bytes uploaded again give
     the existing asset back (created = False). Bad media raises before anything is stored.
     ``check``: the bytes were checked already as something else than media (a PCI module,
-    content/item/pci.py)."""
+    content/interchange/pci.py)."""
     if check is None:
         check = check_media(data, declared_type=declared_type, filename=filename, policy=policy)
     existing = (

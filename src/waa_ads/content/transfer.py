@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from waa_ads.auth.deps import Principal
 from waa_ads.content import assets, schemas, service, stimuli
 from waa_ads.content.errors import BankWriteForbidden, ImportRejected, NothingToImport
+from waa_ads.content.interchange import pci
 from waa_ads.content.interchange.native import load_native
 from waa_ads.content.interchange.qti.package import (
     DEFAULT_LIMITS,
@@ -46,7 +47,6 @@ from waa_ads.content.interchange.qti.package import (
 from waa_ads.content.interchange.qti.reader import parse_item
 from waa_ads.content.interchange.qti.stimulus import is_stimulus, parse_stimulus, write_stimulus
 from waa_ads.content.interchange.qti.writer import write_item
-from waa_ads.content.item import pci
 from waa_ads.content.item.definition import ItemDefinition, ItemFormatError
 from waa_ads.content.item.stimulus import StimulusDefinition
 from waa_ads.content.item.validation import validate_item

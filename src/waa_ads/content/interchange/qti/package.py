@@ -38,7 +38,7 @@ from urllib.parse import unquote, urlsplit
 
 from lxml import etree
 
-from waa_ads.content.item import pci
+from waa_ads.content.interchange import pci
 from waa_ads.content.media.check import (
     DEFAULT_POLICY,
     EXTENSION_TYPES,
