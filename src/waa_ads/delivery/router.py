@@ -445,15 +445,17 @@ async def events_socket(websocket: WebSocket, attempt_id: uuid.UUID, token: str 
     app = websocket.app
     db = app.state.db
     settings = app.state.settings
-    async with db.transaction(write=False) as session:
-        try:
+    try:
+        async with db.transaction(write=False) as session:
             attempt = await service.attempt_for_credential(session, settings, attempt_id, token)
-        except Exception:
-            # Accepted, then closed: a close before accept() reaches a browser as a failed
-            # handshake (1006) and the player could not tell a bad credential from the network.
-            await websocket.accept()
-            await websocket.close(code=4404)
-            return
+    except Exception:
+        # Accepted, then closed: a close before accept() reaches a browser as a failed
+        # handshake (1006) and the player could not tell a bad credential from the network.
+        # The transaction has ended first: nothing of the database is held while the
+        # socket closes (and the server, shutting down, cancels what is left).
+        await websocket.accept()
+        await websocket.close(code=4404)
+        return
     lock = asyncio.Lock()
 
     async def send(message: dict[str, object]) -> None:
