@@ -201,7 +201,7 @@ async def test_the_rosters_language_column_sets_each_candidates_language(
                     Candidate.id.in_([first.id, second.id])
                 )
             )
-            return dict(rows.tuples().all())
+            return {row[0]: row[1] for row in rows}
 
     assert await locales() == {first.id: None, second.id: None}, "nothing half-written"
 
