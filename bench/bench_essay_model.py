@@ -51,7 +51,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer  # type: ignore[impo
 from sklearn.linear_model import RidgeCV  # type: ignore[import-untyped]  # noqa: E402
 from sklearn.model_selection import StratifiedKFold  # type: ignore[import-untyped]  # noqa: E402
 
-from waa_ads.autoscore.embeddings import installed_encoder  # noqa: E402
+from waa_ads.autoscore.embeddings import SentenceEncoder, installed_encoder  # noqa: E402
 from waa_ads.autoscore.gate import Gate, evaluate  # noqa: E402
 from waa_ads.autoscore.metrics import agreement, quadratic_weighted_kappa  # noqa: E402
 from waa_ads.autoscore.model import TrainConfig, TrainedModel, TrainingSet, train  # noqa: E402
@@ -83,13 +83,40 @@ def baseline_qwk(texts: list[str], y: np.ndarray, lo: int, hi: int, seed: int) -
     return quadratic_weighted_kappa(y, pred, lo, hi)
 
 
+class _Cached:
+    """The encoder with each text's embedding kept, in one of its ways of embedding long
+    texts, so the three models of a prompt share one encoding of its essays (the time to
+    encode is measured once and added to each model trained with it)."""
+
+    def __init__(self, encoder: SentenceEncoder, long_texts: str) -> None:
+        self.encoder = encoder
+        self.long_texts = long_texts
+        self.kept: dict[str, np.ndarray] = {}
+        self.seconds = 0.0
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.encoder, name)
+
+    def encode(self, texts: list[str], batch_size: int = 16, *, long_texts: str = "") -> np.ndarray:
+        missing = [t for t in dict.fromkeys(texts) if t not in self.kept]
+        if missing:
+            started = time.perf_counter()
+            rows = self.encoder.encode(missing, batch_size, long_texts=self.long_texts)
+            self.seconds += time.perf_counter() - started
+            self.kept.update(zip(missing, rows, strict=True))
+        return np.stack([self.kept[t] for t in texts])
+
+
 def compare_embeddings(data: dict[int, list[dict[str, str]]], prompts: list[int]) -> None:
-    """Per prompt: the model without and with embedding features on the same folds."""
+    """Per prompt, on the same folds: the model without embedding features, with the
+    embedding of each essay's first window only (at most 254 tokens, as models trained
+    before windows), and with the embedding of the whole essay (windows)."""
     encoder = installed_encoder()
     print(f"embedding model {encoder.name} ({encoder.dims} dimensions), sha256 {encoder.sha256}")
     header = (
-        f"{'prompt':>6} {'n':>5} | {'QWK':>6} {'+emb':>6} | {'exact':>6} {'+emb':>6} | "
-        f"{'train s':>8} {'+emb':>8} | {'score 200 s':>11} {'+emb':>8}"
+        f"{'prompt':>6} {'n':>5} {'>1 win':>6} | {'QWK':>6} {'first':>6} {'whole':>6} | "
+        f"{'exact':>6} {'first':>6} {'whole':>6} | {'train s':>7} {'first':>7} {'whole':>7} | "
+        f"{'encode s':>8} {'whole':>7} | {'score 200 s':>11} {'first':>6} {'whole':>6}"
     )
     print(header)
     print("-" * len(header))
@@ -103,19 +130,27 @@ def compare_embeddings(data: dict[int, list[dict[str, str]]], prompts: list[int]
             lo,
             hi,
         )
+        long = sum(1 for t in data_set.texts if len(encoder.tokenizer.windows(t)) > 1)
         sample = data_set.texts[:200]
         figures = []
-        for config in (TrainConfig(), TrainConfig(embeddings=True)):
+        encodings = []
+        for way in (None, "truncate", "windows"):
+            cached = None if way is None else _Cached(encoder, way)
+            config = TrainConfig(embeddings=cached is not None)
             started = time.perf_counter()
-            model = train(data_set, config, encoder=encoder if config.embeddings else None)
+            model = train(data_set, config, encoder=cached)  # type: ignore[arg-type]
             trained = time.perf_counter() - started
+            if cached is not None:
+                encodings.append(cached.seconds)
+                cached.kept.clear()  # scoring encodes the 200 essays afresh
             started = time.perf_counter()
             model.predict(sample)
             figures.append((model.report.model, trained, time.perf_counter() - started))
-        (a, ta, pa), (b, tb, pb) = figures
+        (a, ta, pa), (b, tb, pb), (c, tc, pc) = figures
         print(
-            f"{prompt:>6} {a.n:>5} | {a.qwk:6.3f} {b.qwk:6.3f} | {a.exact:6.3f} {b.exact:6.3f} | "
-            f"{ta:8.1f} {tb:8.1f} | {pa:11.1f} {pb:8.1f}",
+            f"{prompt:>6} {a.n:>5} {long / a.n:>6.1%} | {a.qwk:6.3f} {b.qwk:6.3f} {c.qwk:6.3f} | "
+            f"{a.exact:6.3f} {b.exact:6.3f} {c.exact:6.3f} | {ta:7.1f} {tb:7.1f} {tc:7.1f} | "
+            f"{encodings[0]:8.1f} {encodings[1]:7.1f} | {pa:11.1f} {pb:6.1f} {pc:6.1f}",
             flush=True,
         )
 

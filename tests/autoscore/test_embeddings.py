@@ -3,9 +3,13 @@ BERT model with random weights written by the tests."""
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
-from collections.abc import Iterator
+import zipfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -15,8 +19,12 @@ from tests.autoscore.embedding_model import reference_embedding, write_model
 from tests.autoscore.test_cli import training_csv
 from waa_ads.autoscore import embeddings as emb
 from waa_ads.autoscore import synthetic
-from waa_ads.autoscore.errors import EmbeddingModelUnavailable, ModelVersionMismatch
-from waa_ads.autoscore.model import MODEL_FILE, TrainConfig, TrainedModel, TrainingSet, train
+from waa_ads.autoscore.errors import (
+    EmbeddingModelUnavailable,
+    ModelCorrupt,
+    ModelVersionMismatch,
+)
+from waa_ads.autoscore.model import MAGIC, MODEL_FILE, TrainConfig, TrainedModel, TrainingSet, train
 from waa_ads.cli import app
 from waa_ads.core.settings import get_settings
 
@@ -170,8 +178,67 @@ def test_half_precision_prefixed_weights_and_max_length(tmp_path: Path) -> None:
     }
     assert all(v.dtype == np.float16 for v in tensors.values())
     np.testing.assert_allclose(
-        encoder.encode([text])[0], reference_embedding(tensors, ids), atol=1e-5
+        encoder.encode([text], long_texts="truncate")[0],
+        reference_embedding(tensors, ids),
+        atol=1e-5,
     )
+
+
+# --- long texts: window by window -----------------------------------------------------------
+
+
+def test_windows_cover_the_whole_text_sentence_by_sentence() -> None:
+    tok = tokenizer(max_length=8)  # six tokens between [CLS] and [SEP]
+    cls, sep = tok.vocab["[CLS]"], tok.vocab["[SEP]"]
+    text = "hello world. unaffable hello! world world world world world world world world. cafe?"
+    windows = tok.windows(text)
+    unk = tok.vocab["[UNK]"]
+    pieces = [tok.vocab.get(t, unk) for t in tok.pieces(text)]
+    assert all(w[0] == cls and w[-1] == sep and len(w) <= 8 for w in windows)
+    # Every token once, in order.
+    assert [i for w in windows for i in w[1:-1]] == pieces
+    # Whole sentences share a window while they fit; a longer sentence is cut at six tokens.
+    assert [len(w) - 2 for w in windows] == [3, 5, 6, 5]
+    # A text that fits is one window, the same ids as the truncating encoding.
+    assert tok.windows("hello world.") == [tok.encode("hello world.")]
+    assert tok.windows("") == [[cls, sep]]
+
+
+def test_long_text_is_the_token_weighted_mean_of_its_windows(tmp_path: Path) -> None:
+    folder = write_model(tmp_path / "short", max_length=10)
+    encoder = emb.SentenceEncoder(folder)
+    long_text = (
+        "the students said the library should keep its books. hello world! "
+        "unaffable ideas isn't it? the library should keep the books and the students. cafe"
+    )
+    texts = ["hello world", long_text, "the students said the library should keep its books"]
+    got = encoder.encode(texts, batch_size=2)
+    for text, row in zip(texts, got, strict=True):
+        windows = encoder.tokenizer.windows(text)
+        # Each window alone: its token vectors' mean, weighted by its number of tokens.
+        means, sizes = [], []
+        for w in windows:
+            ids = np.asarray([w], dtype=np.int64)
+            vectors = encoder.forward(ids, np.ones_like(ids, dtype=bool))[0]
+            means.append(vectors.mean(axis=0))
+            sizes.append(len(w))
+        pooled = np.average(np.asarray(means, dtype=np.float64), axis=0, weights=sizes)
+        np.testing.assert_allclose(row, pooled / np.linalg.norm(pooled), atol=1e-5)
+    assert len(encoder.tokenizer.windows(long_text)) >= 4
+    # A single window matches the loop-by-loop reference; truncation keeps the first only.
+    tensors = emb.read_safetensors(folder / "model.safetensors")
+    first = encoder.tokenizer.encode(long_text)
+    np.testing.assert_allclose(
+        encoder.encode([long_text], long_texts="truncate")[0],
+        reference_embedding(tensors, first),
+        atol=1e-5,
+    )
+    np.testing.assert_allclose(
+        got[0], reference_embedding(tensors, encoder.tokenizer.encode(texts[0])), atol=1e-5
+    )
+    assert float(got[1] @ encoder.encode([long_text], long_texts="truncate")[0]) < 0.9999
+    with pytest.raises(ValueError, match="long_texts"):
+        encoder.encode(texts, long_texts="first")
 
 
 def test_identity_and_cache(model_dir: Path, tmp_path: Path) -> None:
@@ -223,6 +290,7 @@ def test_train_and_predict_with_embeddings(
     assert model.report.library_versions["embedding model"] == "tiny-bert"
     assert model.report.library_versions["embedding model sha256"] == emb.load(model_dir).sha256
     assert model.embedding_model is not None and model.embedding_model["dims"] == 32
+    assert model.embedding_model["long_texts"] == "windows"
     assert plain.embedding_model is None
     assert model.report.qwk > 0.5
     live = synthetic.essays(20, seed=9).texts
@@ -330,3 +398,43 @@ def test_cli_without_an_embedding_model(nothing_installed: None, tmp_path: Path)
     assert result.exit_code == 2
     assert "error: --embeddings: no sentence-embedding model is installed" in result.stderr
     assert not (out / MODEL_FILE).exists() and not out.exists()
+
+
+def _rewritten(data: bytes, change: Callable[[dict[str, Any]], None]) -> bytes:
+    """A model file with its ``model.json`` changed and its SHA-256 recomputed."""
+    body = data[len(MAGIC) + 65 :]
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(body)) as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            content = src.read(info)
+            if info.filename == "model.json":
+                meta = json.loads(content)
+                change(meta)
+                content = json.dumps(meta, sort_keys=True).encode()
+            dst.writestr(info, content)
+    new = out.getvalue()
+    return MAGIC + hashlib.sha256(new).hexdigest().encode() + b"\n" + new
+
+
+def test_models_trained_before_windows_keep_embedding_the_first_window(
+    with_embeddings: tuple[TrainingSet, TrainedModel], model_dir: Path
+) -> None:
+    _, model = with_embeddings
+    encoder = emb.load(model_dir)
+    live = [" ".join(synthetic.essays(6, seed=11).texts)]  # longer than one window
+    assert len(encoder.tokenizer.windows(live[0])) > 1
+    old = TrainedModel.from_bytes(
+        _rewritten(model.to_bytes(), lambda m: m["embedding"].pop("long_texts")), encoder
+    )
+    assert old.predict(live)[0].raw != pytest.approx(model.predict(live)[0].raw)
+    # The old model's columns are those of the first window's embedding.
+    rep = old._p.rep
+    assert rep.embedding is not None and rep.embedding.long_texts == "truncate"
+    np.testing.assert_allclose(
+        rep.embedding.transform(live),
+        rep.embedding.columns(encoder.encode(live, long_texts="truncate")),
+    )
+    with pytest.raises(ModelCorrupt, match="long answers"):
+        TrainedModel.from_bytes(
+            _rewritten(model.to_bytes(), lambda m: m["embedding"].update(long_texts="x")), encoder
+        )

