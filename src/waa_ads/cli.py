@@ -1546,7 +1546,7 @@ def export_command(
                     if format == "qti3":
                         data = await transfer.export_qti3(session, blobs, principal, versions)
                     else:
-                        data = transfer.export_native(versions)
+                        data = await asyncio.to_thread(transfer.export_native, versions)
                     progress.update(task, completed=len(versions))
             return f"{org.slug}-{target.slug}-{format}.zip", data, len(versions)
         finally:

@@ -496,3 +496,36 @@ async def test_a_new_version_refused_by_its_item_is_one_refusal_in_partial_mode(
         await client.get(f"/api/v1/items/{essay.json()['item']['id']}/versions", headers=headers)
     ).json()
     assert [v["title"] for v in versions] == ["Essay"]
+
+
+async def test_reading_a_package_and_writing_exports_run_off_the_event_loop(
+    client: httpx.AsyncClient, make: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reading or zipping thousands of items takes seconds of CPU: done on the event loop,
+    it would hold up every other request of the process (candidates' saves) meanwhile."""
+    import threading
+
+    from waa_ads.content import transfer
+
+    loop_thread = threading.get_ident()
+    ran_on: dict[str, int] = {}
+
+    def recorded(name: str, real: object) -> object:
+        def run(*args: object, **kwargs: object) -> object:
+            ran_on[name] = threading.get_ident()
+            return real(*args, **kwargs)  # type: ignore[operator]
+
+        return run
+
+    for name in ("candidates_from_bytes", "build_package", "export_native"):
+        monkeypatch.setattr(transfer, name, recorded(name, getattr(transfer, name)))
+    headers, bank_id = await admin_bank(client, make, "threads")
+    response = await import_upload(client, headers, bank_id, "pkg.zip", package("T1", "T2"))
+    assert response.status_code == 201, response.text
+    for export_format in ("qti3", "native"):
+        exported = await client.get(
+            f"/api/v1/banks/{bank_id}/export", params={"format": export_format}, headers=headers
+        )
+        assert exported.status_code == 200, exported.text
+    assert set(ran_on) == {"candidates_from_bytes", "build_package", "export_native"}
+    assert loop_thread not in ran_on.values(), ran_on

@@ -13,6 +13,7 @@ and the test.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -108,7 +109,7 @@ async def import_test_package(
     assessment of them. Raises TestPackageInvalid, the package and import problems of
     the content domain, or the assessment's own (a slug taken)."""
     service.require_author(principal)
-    tests = read_tests(data)
+    tests = await asyncio.to_thread(read_tests, data)  # CPU work: off the event loop
     if not tests:
         raise TestPackageInvalid(
             "the package declares no assessment test (a resource of type "
@@ -143,7 +144,8 @@ async def import_test_package(
         raise TestPackageInvalid(str(exc)) from None
 
     # Each package item's source is "<name>:<its path in the package>".
-    by_href = {c.source[len(name) + 1 :]: c for c in transfer.candidates_from_bytes(name, data)}
+    found = await asyncio.to_thread(transfer.candidates_from_bytes, name, data)
+    by_href = {c.source[len(name) + 1 :]: c for c in found}
     used: set[str] = set()
     for section in spec.sections:
         for ref in section.items:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Annotated, Any, Literal
 
@@ -297,7 +298,11 @@ async def import_items(
     none can be stored is it the 422 problem. In both modes an item whose identifier the
     bank already holds becomes that item's new version (status ``new_version``)."""
     data = await file.read()
-    candidates = transfer.candidates_from_bytes(file.filename or "upload", data)
+    # Reading a package is seconds of CPU for thousands of items: off the event loop, so
+    # the process keeps answering candidates' saves meanwhile.
+    candidates = await asyncio.to_thread(
+        transfer.candidates_from_bytes, file.filename or "upload", data
+    )
     report = await transfer.import_items(
         session,
         request.app.state.blobs,
@@ -334,7 +339,7 @@ async def export_items(
     if format == "qti3":
         data = await transfer.export_qti3(session, request.app.state.blobs, principal, versions)
     else:
-        data = transfer.export_native(versions)
+        data = await asyncio.to_thread(transfer.export_native, versions)
     return Response(
         data,
         media_type="application/zip",

@@ -10,6 +10,7 @@ is replaced), never a second item.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import io
 import itertools
@@ -905,7 +906,8 @@ async def export_qti3(
                 f"as QTI 3.0: {exc.detail}"
             ) from None
         items.append((item.identifier, rewrite_references(xml, _target(placed)) if placed else xml))
-    return build_package(items, media, tests=tests, stimuli=shared)
+    # Zipping thousands of items is CPU work: off the event loop.
+    return await asyncio.to_thread(build_package, items, media, tests=tests, stimuli=shared)
 
 
 def _target(placed: Mapping[str, str]) -> Callable[[str], str | None]:
