@@ -180,6 +180,24 @@ class _Exit(Exception):
     """``exitResponse``: stop processing, keep the outcomes set so far."""
 
 
+def _first_true(
+    branches: Sequence[tuple[Callable[[Context], Any], Callable[[Context], None]]],
+    otherwise: Callable[[Context], None] | None,
+) -> Callable[[Context], None]:
+    """A condition rule (response or template): the rules of the first branch whose
+    condition is true (``NULL`` is not), else the ``otherwise`` rules if any."""
+
+    def condition(ctx: Context) -> None:
+        for test, body in branches:
+            if test(ctx) is True:
+                body(ctx)
+                return
+        if otherwise is not None:
+            otherwise(ctx)
+
+    return condition
+
+
 class EvaluationError(Exception):
     """Processing could not go on (a value of an unexpected type at run time)."""
 
@@ -469,18 +487,10 @@ class _Compiler:
         if isinstance(rule, LookupOutcomeValue):
             return self._lookup(rule)
         if isinstance(rule, ResponseCondition):
-            branches = [(self.expr(b.condition), self.rules(b.rules)) for b in rule.branches]
-            otherwise = None if rule.otherwise is None else self.rules(rule.otherwise)
-
-            def condition(ctx: Context) -> None:
-                for test, body in branches:
-                    if test(ctx) is True:
-                        body(ctx)
-                        return
-                if otherwise is not None:
-                    otherwise(ctx)
-
-            return condition
+            return _first_true(
+                [(self.expr(b.condition), self.rules(b.rules)) for b in rule.branches],
+                None if rule.otherwise is None else self.rules(rule.otherwise),
+            )
         assert isinstance(rule, ExitResponse)
 
         def exit_response(ctx: Context) -> None:
@@ -1708,20 +1718,10 @@ class _TemplateCompiler(_Compiler):
 
             return constraint
         if isinstance(rule, TemplateCondition):
-            branches = [
-                (self.expr(b.condition), self.template_rules(b.rules)) for b in rule.branches
-            ]
-            otherwise = None if rule.otherwise is None else self.template_rules(rule.otherwise)
-
-            def condition(ctx: Context) -> None:
-                for test, body in branches:
-                    if test(ctx) is True:
-                        body(ctx)
-                        return
-                if otherwise is not None:
-                    otherwise(ctx)
-
-            return condition
+            return _first_true(
+                [(self.expr(b.condition), self.template_rules(b.rules)) for b in rule.branches],
+                None if rule.otherwise is None else self.template_rules(rule.otherwise),
+            )
         assert isinstance(rule, ExitTemplate)
 
         def exit_template(ctx: Context) -> None:

@@ -658,30 +658,46 @@ def _parse_lookup(element: etree._Element) -> LookupOutcomeValue:
     return LookupOutcomeValue(identifier=identifier, expression=parse_expression(children[0]))
 
 
-def _parse_condition(element: etree._Element) -> ResponseCondition:
+def _parse_branches(
+    element: etree._Element,
+    kind: str,
+    parse_body: Callable[[Iterable[etree._Element]], tuple[Any, ...]],
+    *,
+    template: bool = False,
+) -> tuple[list[tuple[Expression, tuple[Any, ...]]], tuple[Any, ...] | None]:
+    """The branches of a ``<kind>Condition`` (``response`` or ``template``): its
+    ``<kind>If``, any ``<kind>ElseIf`` and at most one ``<kind>Else``, in that order,
+    each with its condition expression and its rules (``parse_body``)."""
+    first, middle, last = f"{kind}_if", f"{kind}_else_if", f"{kind}_else"
     children = _children(element)
     names = [snake_name(_local(child)) for child in children]
-    if not names or names[0] != "response_if":
-        raise _error("a response condition starts with a responseIf", element)
-    branches: list[ResponseBranch] = []
-    otherwise: tuple[Rule, ...] | None = None
+    if not names or names[0] != first:
+        raise _error(f"a {kind} condition starts with a {kind}If", element)
+    branches: list[tuple[Expression, tuple[Any, ...]]] = []
+    otherwise: tuple[Any, ...] | None = None
     for position, (child, name) in enumerate(zip(children, names, strict=True)):
-        if name in ("response_if", "response_else_if"):
-            if (name == "response_if") != (position == 0) or otherwise is not None:
-                raise _error("misplaced branch in a response condition", child)
+        if name in (first, middle):
+            if (name == first) != (position == 0) or otherwise is not None:
+                raise _error(f"misplaced branch in a {kind} condition", child)
             parts = _children(child)
             if not parts:
                 raise _error("a branch needs a condition expression", child)
-            branches.append(
-                ResponseBranch(condition=parse_expression(parts[0]), rules=parse_rules(parts[1:]))
-            )
-        elif name == "response_else":
+            branches.append((parse_expression(parts[0], template=template), parse_body(parts[1:])))
+        elif name == last:
             if otherwise is not None:
-                raise _error("a response condition has one responseElse at most", child)
-            otherwise = parse_rules(_children(child))
+                raise _error(f"a {kind} condition has one {kind}Else at most", child)
+            otherwise = parse_body(_children(child))
         else:
-            raise _error("only responseIf, responseElseIf and responseElse belong here", child)
-    return ResponseCondition(branches=tuple(branches), otherwise=otherwise)
+            raise _error(f"only {kind}If, {kind}ElseIf and {kind}Else belong here", child)
+    return branches, otherwise
+
+
+def _parse_condition(element: etree._Element) -> ResponseCondition:
+    branches, otherwise = _parse_branches(element, "response", parse_rules)
+    return ResponseCondition(
+        branches=tuple(ResponseBranch(condition=c, rules=r) for c, r in branches),
+        otherwise=otherwise,
+    )
 
 
 _TEMPLATE_RULE_NAMES = {
@@ -736,32 +752,11 @@ def parse_template_rules(elements: Iterable[etree._Element]) -> tuple[TemplateRu
 
 
 def _parse_template_condition(element: etree._Element) -> TemplateCondition:
-    children = _children(element)
-    names = [snake_name(_local(child)) for child in children]
-    if not names or names[0] != "template_if":
-        raise _error("a template condition starts with a templateIf", element)
-    branches: list[TemplateBranch] = []
-    otherwise: tuple[TemplateRule, ...] | None = None
-    for position, (child, name) in enumerate(zip(children, names, strict=True)):
-        if name in ("template_if", "template_else_if"):
-            if (name == "template_if") != (position == 0) or otherwise is not None:
-                raise _error("misplaced branch in a template condition", child)
-            parts = _children(child)
-            if not parts:
-                raise _error("a branch needs a condition expression", child)
-            branches.append(
-                TemplateBranch(
-                    condition=parse_expression(parts[0], template=True),
-                    rules=parse_template_rules(parts[1:]),
-                )
-            )
-        elif name == "template_else":
-            if otherwise is not None:
-                raise _error("a template condition has one templateElse at most", child)
-            otherwise = parse_template_rules(_children(child))
-        else:
-            raise _error("only templateIf, templateElseIf and templateElse belong here", child)
-    return TemplateCondition(branches=tuple(branches), otherwise=otherwise)
+    branches, otherwise = _parse_branches(element, "template", parse_template_rules, template=True)
+    return TemplateCondition(
+        branches=tuple(TemplateBranch(condition=c, rules=r) for c, r in branches),
+        otherwise=otherwise,
+    )
 
 
 def parse_template_processing(element: etree._Element) -> tuple[TemplateRule, ...]:
