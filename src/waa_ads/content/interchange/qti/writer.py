@@ -9,6 +9,7 @@ native loader assembles QTI through them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from lxml import etree
@@ -41,6 +42,7 @@ from waa_ads.content.item.definition import (
     LookupOutcomeValue,
     ModalFeedback,
     OutcomeDeclaration,
+    ResponseBranch,
     ResponseCondition,
     ResponseDeclaration,
     ResponseMapping,
@@ -51,6 +53,7 @@ from waa_ads.content.item.definition import (
     SetOutcomeValue,
     SetTemplateValue,
     Stylesheet,
+    TemplateBranch,
     TemplateCondition,
     TemplateConstraint,
     TemplateDeclaration,
@@ -298,16 +301,27 @@ def rule_elements(parent: etree._Element, rules: tuple[Rule, ...]) -> None:
             element = _sub(parent, "qti-lookup-outcome-value", identifier=rule.identifier)
             expression_element(element, rule.expression)
         elif isinstance(rule, ResponseCondition):
-            condition = _sub(parent, "qti-response-condition")
-            for position, branch in enumerate(rule.branches):
-                name = "qti-response-if" if position == 0 else "qti-response-else-if"
-                branch_el = _sub(condition, name)
-                expression_element(branch_el, branch.condition)
-                rule_elements(branch_el, branch.rules)
-            if rule.otherwise is not None:
-                rule_elements(_sub(condition, "qti-response-else"), rule.otherwise)
+            _condition_element(parent, "response", rule, rule_elements)
         elif isinstance(rule, ExitResponse):
             _sub(parent, "qti-exit-response")
+
+
+def _condition_element(
+    parent: etree._Element,
+    kind: str,
+    rule: ResponseCondition | TemplateCondition,
+    write_rules: Callable[[etree._Element, Any], None],
+) -> None:
+    """Append a ``qti-<kind>-condition``: its if, else-if and else branches, each with its
+    condition expression and its rules (``write_rules``)."""
+    condition = _sub(parent, f"qti-{kind}-condition")
+    branches: tuple[ResponseBranch | TemplateBranch, ...] = rule.branches
+    for position, branch in enumerate(branches):
+        branch_el = _sub(condition, f"qti-{kind}-if" if position == 0 else f"qti-{kind}-else-if")
+        expression_element(branch_el, branch.condition)
+        write_rules(branch_el, branch.rules)
+    if rule.otherwise is not None:
+        write_rules(_sub(condition, f"qti-{kind}-else"), rule.otherwise)
 
 
 def template_declaration_element(
@@ -342,14 +356,7 @@ def template_rule_elements(parent: etree._Element, rules: tuple[TemplateRule, ..
         elif isinstance(rule, TemplateConstraint):
             expression_element(_sub(parent, "qti-template-constraint"), rule.expression)
         elif isinstance(rule, TemplateCondition):
-            condition = _sub(parent, "qti-template-condition")
-            for position, branch in enumerate(rule.branches):
-                name = "qti-template-if" if position == 0 else "qti-template-else-if"
-                branch_el = _sub(condition, name)
-                expression_element(branch_el, branch.condition)
-                template_rule_elements(branch_el, branch.rules)
-            if rule.otherwise is not None:
-                template_rule_elements(_sub(condition, "qti-template-else"), rule.otherwise)
+            _condition_element(parent, "template", rule, template_rule_elements)
         elif isinstance(rule, ExitTemplate):
             _sub(parent, "qti-exit-template")
 
