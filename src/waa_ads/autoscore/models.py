@@ -95,11 +95,15 @@ class AutoscoreDecision(Base):
     """What a model did with one live response: ``auto`` (its score became the item's
     score, ``revision``), ``check`` (confident, but sent to people as a check) or
     ``human`` (doubtful or unlike its training data: ``reason``). ``score`` is the model's
-    prediction in every case, so it can be compared with the people's score later."""
+    prediction in every case, so it can be compared with the people's score later.
+
+    An item scored by criterion models has one row per criterion (``criterion``: the
+    rubric criterion, ``score``: that model's points for it), all with the answer's one
+    route, reason and revision; an item model's row has ``criterion`` empty."""
 
     __tablename__ = "autoscore_decision"
     __table_args__ = (
-        UniqueConstraint("attempt_id", "item_ref"),
+        UniqueConstraint("attempt_id", "item_ref", "criterion"),
         Index("ix_autoscore_decision_model", "model_id", "created_at"),
     )
 
@@ -115,6 +119,7 @@ class AutoscoreDecision(Base):
     item_version_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("item_version.id", ondelete="RESTRICT")
     )
+    criterion: Mapped[str] = mapped_column(String(128), default="")
     route: Mapped[str] = mapped_column(String(16))
     score: Mapped[float | None]
     confidence: Mapped[float | None]

@@ -121,6 +121,7 @@ async def train_from_csv(
     confidence: Annotated[float, Form(gt=0, lt=1)] = 0.9,
     seed: Annotated[int, Form(ge=0, le=2**31 - 1)] = 0,
     embeddings: Annotated[bool, Form()] = False,
+    criterion: Annotated[str, Form(max_length=128)] = "",
 ) -> schemas.ModelRead:
     data = await file.read(service.CSV_MAX_BYTES + 1)
     row = await service.request_training_from_csv(
@@ -133,6 +134,7 @@ async def train_from_csv(
         options=schemas.TrainOptions(
             folds=folds, confidence=confidence, seed=seed, embeddings=embeddings
         ),
+        criterion=criterion,
     )
     return schemas.ModelRead.model_validate(row)
 

@@ -161,6 +161,8 @@ class DecisionRead(BaseModel):
     model_id: uuid.UUID
     attempt_id: uuid.UUID
     item_ref: str
+    #: The rubric criterion a criterion model scored (``score`` is its points), or empty.
+    criterion: str = ""
     route: Literal["auto", "check", "human"]
     score: float | None
     confidence: float | None

@@ -44,7 +44,7 @@ from waa_ads.autoscore.errors import EmbeddingModelUnavailable, ModelCorrupt, Mo
 from waa_ads.autoscore.models import AutoscoreDecision, AutoscoreSettings, EssayModel
 from waa_ads.content import service as content
 from waa_ads.content.models import ItemVersion
-from waa_ads.content.rubrics.document import HolisticRubric
+from waa_ads.content.rubrics.document import AnalyticRubric, HolisticRubric
 from waa_ads.core.db import Database, utcnow
 from waa_ads.core.errors import DomainError
 from waa_ads.core.storage import BlobCorrupted, BlobNotFound, BlobStore
@@ -284,18 +284,7 @@ async def request_training(
     scale = await rating.scale_for(session, version.id, "item")
     low, high = 0.0, scale.item_max
     if body.criterion:
-        rubric = scale.rubric
-        criteria = (
-            {"level": rubric.levels}
-            if isinstance(rubric, HolisticRubric)
-            else {c.id: c.levels for c in rubric.criteria}
-        )
-        if body.criterion not in criteria:
-            raise problems.TrainingRequestInvalid(
-                f"the item's rubric has no criterion {body.criterion!r}",
-                extra={"invalid_params": [{"name": "criterion", "reason": "unknown"}]},
-            )
-        points = [lv.points for lv in criteria[body.criterion]]
+        points = _criterion_points(scale.rubric, body.criterion)
         low, high = min(points), max(points)
     count = await session.scalar(
         select(func.count()).select_from(
@@ -318,6 +307,22 @@ async def request_training(
         upload=None,
         enqueue=enqueue,
     )
+
+
+def _criterion_points(rubric: AnalyticRubric | HolisticRubric, criterion: str) -> list[float]:
+    """The points of the rubric criterion's levels (``level``: a holistic rubric's);
+    :class:`TrainingRequestInvalid` for a criterion the rubric lacks."""
+    criteria = (
+        {"level": rubric.levels}
+        if isinstance(rubric, HolisticRubric)
+        else {c.id: c.levels for c in rubric.criteria}
+    )
+    if criterion not in criteria:
+        raise problems.TrainingRequestInvalid(
+            f"the item's rubric has no criterion {criterion!r}",
+            extra={"invalid_params": [{"name": "criterion", "reason": "unknown"}]},
+        )
+    return [lv.points for lv in criteria[criterion]]
 
 
 def _require_embedding_model(options: schemas.TrainOptions) -> None:
@@ -466,9 +471,11 @@ async def request_training_from_csv(
     item_version_id: uuid.UUID | None,
     data: bytes,
     options: schemas.TrainOptions,
+    criterion: str = "",
 ) -> EssayModel:
-    """A new model version of the item trained from an uploaded CSV (kept in the blob
-    store, its digest on the row); checked before anything is stored."""
+    """A new model version of the item (or, with ``criterion``, of one criterion of its
+    rubric, scored in that criterion's points) trained from an uploaded CSV (kept in the
+    blob store, its digest on the row); checked before anything is stored."""
     _require_admin(principal)
     _require_embedding_model(options)
     item = await content.get_item(session, principal, item_id)
@@ -490,6 +497,9 @@ async def request_training_from_csv(
         raise problems.TrainingCsvInvalid("the CSV is not UTF-8 text") from None
     scale = await rating.scale_for(session, version.id, "item")
     low, high = 0, _whole(scale.item_max)
+    if criterion:
+        points = _criterion_points(scale.rubric, criterion)
+        low, high = _whole(min(points)), _whole(max(points))
     rows = parse_training_csv(text, low, high)
     if len(rows.ids) < essay.MIN_RESPONSES:
         raise problems.TrainingCsvInvalid(
@@ -500,7 +510,7 @@ async def request_training_from_csv(
         session,
         principal,
         version,
-        criterion="",
+        criterion=criterion,
         source="csv",
         options=options,
         scale=(low, high),
@@ -996,26 +1006,100 @@ async def route_attempt(
         for s in await scoring.item_scores(session, result.id)
         if s.method == "pending" and s.score is None
     ]
-    models = await _active_models(
+    models = await _deciding_models(
         session, attempt.organization_id, {s.item_version_id for s in pending}
     )
-    routed: list[tuple[str, EssayModel]] = []
+    routed: list[tuple[str, list[EssayModel]]] = []
     for item in pending:
-        model = models.get(item.item_version_id)
-        if model is not None:
-            routed.append((item.item_ref, model))
+        deciding = models.get(item.item_version_id)
+        if deciding:
+            routed.append((item.item_ref, deciding))
     if not routed:
         return []
     # Every routed response's rating rows are held before the attempt's row, in one go: a
     # second item's tasks taken after the first item locked the attempt (and appended to
     # the audit chain) could wait for a rating being saved that waits for the attempt.
     held = await rating.hold_responses(session, attempt, [ref for ref, _ in routed])
-    decided = []
-    for item_ref, row in routed:
-        decision = await _route_one(session, blobs, attempt, item_ref, row, held[item_ref])
-        if decision is not None:
-            decided.append(decision)
+    decided: list[AutoscoreDecision] = []
+    for item_ref, rows in routed:
+        if len(rows) == 1 and not rows[0].criterion:
+            decision = await _route_one(session, blobs, attempt, item_ref, rows[0], held[item_ref])
+            if decision is not None:
+                decided.append(decision)
+        else:
+            decided += await _route_by_criteria(
+                session, blobs, attempt, item_ref, rows, held[item_ref]
+            )
     return decided
+
+
+async def _deciding_models(
+    session: AsyncSession,
+    organization_id: uuid.UUID | None,
+    version_ids: set[uuid.UUID] | None,
+) -> dict[uuid.UUID, list[EssayModel]]:
+    """Per item version, the active models that decide on its answers: the item model
+    when there is one, else its active criterion models (in criterion order) when they
+    cover every criterion of the item's rubric. A version whose criteria are only partly
+    covered is left out: its answers wait for people as if it had no model."""
+    if version_ids is not None and not version_ids:
+        return {}
+    stmt = select(EssayModel).where(EssayModel.status == "active").order_by(EssayModel.criterion)
+    if organization_id is not None:
+        stmt = stmt.where(EssayModel.organization_id == organization_id)
+    if version_ids is not None:
+        stmt = stmt.where(EssayModel.item_version_id.in_(version_ids))
+    found: dict[uuid.UUID, list[EssayModel]] = defaultdict(list)
+    for row in (await session.execute(stmt)).scalars():
+        found[row.item_version_id].append(row)
+    out: dict[uuid.UUID, list[EssayModel]] = {}
+    for version, rows in found.items():
+        item_models = [r for r in rows if not r.criterion]
+        if item_models:
+            out[version] = item_models[:1]
+            continue
+        rubric = (await rating.scale_for(session, version, "item")).rubric
+        criteria = (
+            {"level"} if isinstance(rubric, HolisticRubric) else {c.id for c in rubric.criteria}
+        )
+        if criteria <= {r.criterion for r in rows}:
+            out[version] = [r for r in rows if r.criterion in criteria]
+    return out
+
+
+async def _still_waiting(
+    session: AsyncSession, attempt: Attempt, item_ref: str, model_ids: Sequence[uuid.UUID]
+) -> bool:
+    """Under the attempt's lock: the attempt is still in ``scoring``, no model has decided
+    on the answer, people have not scored it, and every deciding model is still active."""
+    await session.refresh(attempt, with_for_update=True)
+    if attempt.state != AttemptState.scoring.value:
+        return False
+    if await session.scalar(
+        select(AutoscoreDecision.id)
+        .where(AutoscoreDecision.attempt_id == attempt.id, AutoscoreDecision.item_ref == item_ref)
+        .limit(1)
+    ):
+        return False
+    # Read under the attempt's lock: a person who scored the item since the waiting items
+    # were listed keeps their score, and the model decides nothing.
+    latest = await scoring.latest_result(session, attempt.id)
+    if latest is None or not any(
+        scored.item_ref == item_ref and scored.method == "pending" and scored.score is None
+        for scored in await scoring.item_scores(session, latest.id)
+    ):
+        return False
+    # A model retired since the active ones were listed scores nothing (retirement takes the
+    # model's row first, so this shared lock waits for it).
+    statuses = (
+        await session.execute(
+            select(EssayModel.status)
+            .where(EssayModel.id.in_(list(model_ids)))
+            .order_by(EssayModel.id)
+            .with_for_update(read=True)
+        )
+    ).scalars()
+    return all(status == "active" for status in statuses)
 
 
 async def _route_one(
@@ -1027,29 +1111,7 @@ async def _route_one(
     held: rating.HeldResponse,
 ) -> AutoscoreDecision | None:
     key = held.key
-    await session.refresh(attempt, with_for_update=True)
-    if attempt.state != AttemptState.scoring.value:
-        return None
-    if await session.scalar(
-        select(AutoscoreDecision.id).where(
-            AutoscoreDecision.attempt_id == attempt.id, AutoscoreDecision.item_ref == item_ref
-        )
-    ):
-        return None
-    # Read under the attempt's lock: a person who scored the item since the waiting items
-    # were listed keeps their score, and the model decides nothing.
-    latest = await scoring.latest_result(session, attempt.id)
-    if latest is None or not any(
-        scored.item_ref == item_ref and scored.method == "pending" and scored.score is None
-        for scored in await scoring.item_scores(session, latest.id)
-    ):
-        return None
-    # A model retired since the active ones were listed scores nothing (retirement takes the
-    # model's row first, so this shared lock waits for it).
-    status = await session.scalar(
-        select(EssayModel.status).where(EssayModel.id == row.id).with_for_update(read=True)
-    )
-    if status != "active":
+    if not await _still_waiting(session, attempt, item_ref, [row.id]):
         return None
     stored = await session.get(Response, (attempt.id, item_ref))
     text = _text_of(stored.value if stored is not None else None)
@@ -1137,6 +1199,166 @@ async def _route_one(
     return decision
 
 
+@dataclass(frozen=True)
+class _CriterionCall:
+    """One criterion model's view of an answer."""
+
+    row: EssayModel
+    points: float | None
+    confidence: float | None
+    route: str
+    reason: str | None
+
+
+async def _route_by_criteria(
+    session: AsyncSession,
+    blobs: BlobStore,
+    attempt: Attempt,
+    item_ref: str,
+    rows: list[EssayModel],
+    held: rating.HeldResponse,
+) -> list[AutoscoreDecision]:
+    """The item's active criterion models decide on one answer together. Each scores its
+    criterion; the answer is scored automatically only when every criterion of the rubric
+    has an active model and every one of them is confident and passes its screens. Then
+    the item's score is the rubric's: the weighted sum of the criteria's points, scaled to
+    the item's maximum. Otherwise it stays with people, the reason naming each unsure
+    criterion (or the criteria without a model). One decision row per criterion model,
+    one audit event for the answer."""
+    key = held.key
+    if not await _still_waiting(session, attempt, item_ref, [r.id for r in rows]):
+        return []
+    scale = await rating.scale_for(session, rows[0].item_version_id, item_ref)
+    rubric = scale.rubric
+    criteria = (
+        {"level": (1.0, [lv.points for lv in rubric.levels])}
+        if isinstance(rubric, HolisticRubric)
+        else {c.id: (c.weight, [lv.points for lv in c.levels]) for c in rubric.criteria}
+    )
+    stored = await session.get(Response, (attempt.id, item_ref))
+    text = _text_of(stored.value if stored is not None else None)
+    calls: list[_CriterionCall] = []
+    for row in rows:
+        if row.criterion not in criteria:
+            calls.append(
+                _CriterionCall(row, None, None, "human", "the rubric has no such criterion")
+            )
+            continue
+        try:
+            trained = await load(blobs, row)
+        except DomainError as exc:
+            failed = f"the model cannot be used: {exc.detail}"
+            calls.append(_CriterionCall(row, None, None, "human", failed))
+            continue
+        (prediction,) = await asyncio.to_thread(trained.predict, [text], [key])
+        levels = criteria[row.criterion][1]
+        points = min(max(float(prediction.score), min(levels)), max(levels))
+        calls.append(
+            _CriterionCall(row, points, prediction.confidence, prediction.route, prediction.reason)
+        )
+    missing = [c for c in criteria if c not in {r.criterion for r in rows}]
+    unsure = [c for c in calls if c.route != "auto"]
+    confidences = [c.confidence for c in calls if c.confidence is not None]
+    confidence = min(confidences) if len(confidences) == len(calls) else None
+    score: float | None = None
+    route: str
+    reason: str | None
+    if missing:
+        route = "human"
+        reason = f"no active model for criteria {', '.join(missing)}"
+    elif unsure:
+        route = "human"
+        reason = "; ".join(f"criterion {c.row.criterion}: {c.reason}" for c in unsure)
+    else:
+        route, reason = "auto", None
+    if not missing and all(c.points is not None for c in calls):
+        points_sum = sum(criteria[c.row.criterion][0] * (c.points or 0.0) for c in calls)
+        score = min(max(scale.item_score(points_sum), 0.0), scale.item_max)
+    if route == "auto":
+        share = (await settings_of(session, attempt.organization_id)).check_share
+        if share > 0 and check_draw(key, rows[0].id) < share:
+            route, reason = (
+                "check",
+                f"drawn as a check on the models ({share:.0%} of confident answers)",
+            )
+        elif held.started(utcnow()):
+            route, reason = "human", "a person had already started rating it"
+    reason = None if reason is None else reason[:500]
+    decisions = [
+        AutoscoreDecision(
+            organization_id=attempt.organization_id,
+            model_id=c.row.id,
+            attempt_id=attempt.id,
+            item_ref=item_ref,
+            item_version_id=c.row.item_version_id,
+            criterion=c.row.criterion,
+            route=route,
+            score=c.points,
+            confidence=c.confidence,
+            reason=reason,
+            created_at=utcnow(),
+        )
+        for c in calls
+    ]
+    session.add_all(decisions)
+    await session.flush()
+    if route == "auto":
+        assert score is not None
+        assert confidence is not None
+        await rating.withdraw_for_scorer(session, held)
+        names = ", ".join(f"{c.row.criterion} v{c.row.version}" for c in calls)
+        revised = await scoring.automated_score(
+            session,
+            attempt,
+            item_ref,
+            score=score,
+            confidence=confidence,
+            scorer=f"essay-models:{names}"[:100],
+            reason=f"essay models by criterion ({names}), least confidence {confidence:.2f}",
+            actor=AUTOSCORE,
+        )
+        for decision in decisions:
+            decision.revision = revised.revision
+        await rating.resolve_by_scorer(
+            session,
+            held,
+            item_version_id=rows[0].item_version_id,
+            score=score,
+            revision=revised.revision,
+        )
+    await audit.record(
+        session,
+        organization_id=attempt.organization_id,
+        action="autoscore.scored" if route == "auto" else "autoscore.sent_to_people",
+        actor=AUTOSCORE,
+        target_type="attempt",
+        target_id=attempt.id,
+        data={
+            "item_ref": item_ref,
+            "route": route,
+            "score": score,
+            "confidence": confidence,
+            "reason": reason,
+            "revision": decisions[0].revision if decisions else None,
+            "withdrawn_tasks": len(held.tasks) if route == "auto" else 0,
+            "criteria": [
+                {
+                    "criterion": c.row.criterion,
+                    "model_id": str(c.row.id),
+                    "model_version": c.row.version,
+                    "artifact_sha256": c.row.artifact_sha256,
+                    "points": c.points,
+                    "confidence": c.confidence,
+                    "route": c.route,
+                    "reason": c.reason,
+                }
+                for c in calls
+            ],
+        },
+    )
+    return decisions
+
+
 async def waiting_attempts(
     session: AsyncSession, *, limit: int = 100, organization_id: uuid.UUID | None = None
 ) -> list[uuid.UUID]:
@@ -1150,6 +1372,9 @@ async def waiting_attempts(
         .correlate(Attempt)
         .scalar_subquery()
     )
+    deciding = await _deciding_models(session, organization_id, None)
+    if not deciding:
+        return []
     stmt = (
         select(ItemScore.attempt_id)
         .join(Attempt, Attempt.id == ItemScore.attempt_id)
@@ -1159,10 +1384,10 @@ async def waiting_attempts(
                 EssayModel.item_version_id == ItemScore.item_version_id,
                 EssayModel.organization_id == Attempt.organization_id,
                 EssayModel.status == "active",
-                EssayModel.criterion == "",
             ),
         )
         .where(
+            ItemScore.item_version_id.in_(list(deciding)),
             Attempt.state == AttemptState.scoring.value,
             ItemScore.result_id == newest,
             ItemScore.method == "pending",
@@ -1261,7 +1486,31 @@ async def _decisions_with_human(
     )
     if limit is not None:
         stmt = stmt.limit(limit)
-    return [(d, h) for d, h in (await session.execute(stmt)).all()]
+    pairs = [(d, h) for d, h in (await session.execute(stmt)).all()]
+    criterion = next((d.criterion for d, _ in pairs if d.criterion), "")
+    if not criterion:
+        return pairs
+    # A criterion model is compared with the people's points for its criterion (the
+    # adjudicator's when adjudicated, else the raters' mean), as it was trained.
+    keys = [rating.response_key(d.attempt_id, d.item_ref) for d, h in pairs if h is not None]
+    given: dict[str, list[Rating]] = defaultdict(list)
+    for rated in (
+        await session.execute(
+            select(Rating).where(
+                Rating.organization_id == organization_id,
+                Rating.kind.in_(("rating", "adjudication")),
+                Rating.response_key.in_(keys),
+            )
+        )
+    ).scalars():
+        given[rated.response_key].append(rated)
+    out: list[tuple[AutoscoreDecision, float | None]] = []
+    for d, h in pairs:
+        found = given.get(rating.response_key(d.attempt_id, d.item_ref), [])
+        chosen = [r for r in found if r.kind == "adjudication"] or found
+        points = [float(r.criteria[criterion]) for r in chosen if criterion in r.criteria]
+        out.append((d, sum(points) / len(points) if h is not None and points else None))
+    return out
 
 
 async def live_agreement(
