@@ -269,11 +269,27 @@ RESPONSE = (
         (_item('<frobnicateInteraction responseIdentifier="R"/>', ns=QTI21),
          "unknown interaction (<frobnicateInteraction> at line 4)"),
         (_item('<qti-custom-interaction response-identifier="R"/>'),
-         "unsupported interaction (<qti-custom-interaction> at line 4)"),
+         "a custom interaction cannot be delivered: what it shows and how it answers are "
+         "defined by the tool that wrote it, not by QTI; write it as a portable custom "
+         "interaction (QTI 2.2 portableCustomInteraction, QTI 3.0 "
+         "qti-portable-custom-interaction) with its modules in the package "
+         "(<qti-custom-interaction> at line 4)"),
         (_item('<qti-drawing-interaction response-identifier="R"/>'),
          "a drawing interaction needs the picture it is drawn on (<qti-drawing-interaction> at line 4)"),
         (_item('<customInteraction responseIdentifier="R"/>', ns=QTI21),
-         "unsupported interaction (<customInteraction> at line 4)"),
+         "a custom interaction cannot be delivered: what it shows and how it answers are "
+         "defined by the tool that wrote it, not by QTI; write it as a portable custom "
+         "interaction (QTI 2.2 portableCustomInteraction, QTI 3.0 "
+         "qti-portable-custom-interaction) with its modules in the package "
+         "(<customInteraction> at line 4)"),
+        (_item('<customInteraction responseIdentifier="R">'
+               '<pci:portableCustomInteraction xmlns:pci="http://www.imsglobal.org/xsd/'
+               'portableCustomInteraction" customInteractionTypeIdentifier="x"/>'
+               "</customInteraction>", ns=QTI21),
+         "an IMS PCI 1.0 interaction (pci:portableCustomInteraction in a custom "
+         "interaction) cannot be delivered: write it as a QTI 2.2 portableCustomInteraction "
+         "or a QTI 3.0 qti-portable-custom-interaction, with its modules in the package "
+         "(<customInteraction> at line 4)"),
         (_item('<positionObjectInteraction responseIdentifier="R"/>', ns=QTI21),
          "a position object interaction sits in a position object stage "
          "(<positionObjectInteraction> at line 4)"),

@@ -84,7 +84,7 @@ from waa_ads.content.item.responses import (
 from waa_ads.content.item.templates import PRINTED_VARIABLE_ATTRIBUTES
 from waa_ads.content.item.truefalse import as_boolean_choices
 from waa_ads.content.item.validation import key_constraint_notes, validate_item
-from waa_ads.content.render.sanitize import sanitize_body
+from waa_ads.content.render.sanitize import PCI_NS_PREFIX, sanitize_body
 
 T = TypeVar("T")
 
@@ -682,8 +682,32 @@ def _check_interactions(body: etree._Element) -> None:
         if not local.endswith(("-interaction", "Interaction")) or local in SUPPORTED_INTERACTIONS:
             continue
         if local in UNSUPPORTED_INTERACTIONS:
-            raise _error("unsupported interaction", element)
+            raise _error(_custom_refusal(element), element)
         raise _error("unknown interaction", element)
+
+
+def _custom_refusal(element: etree._Element) -> str:
+    """Why a custom interaction (QTI 2.x ``customInteraction``, QTI 3.0
+    ``qti-custom-interaction``) is refused: what it holds is run by the tool that wrote
+    it, in a way QTI does not describe, so no other delivery system can run it. One
+    holding an IMS PCI 1.0 interaction (the ``pci:`` namespace) is named as such."""
+    pci_1 = any(
+        isinstance(child.tag, str)
+        and (etree.QName(child).namespace or "").startswith(PCI_NS_PREFIX)
+        for child in element.iter()
+    )
+    if pci_1:
+        return (
+            "an IMS PCI 1.0 interaction (pci:portableCustomInteraction in a custom "
+            "interaction) cannot be delivered: write it as a QTI 2.2 portableCustomInteraction "
+            "or a QTI 3.0 qti-portable-custom-interaction, with its modules in the package"
+        )
+    return (
+        "a custom interaction cannot be delivered: what it shows and how it answers are "
+        "defined by the tool that wrote it, not by QTI; write it as a portable custom "
+        "interaction (QTI 2.2 portableCustomInteraction, QTI 3.0 "
+        "qti-portable-custom-interaction) with its modules in the package"
+    )
 
 
 def _prompt_and_rest(element: etree._Element) -> tuple[str | None, list[etree._Element]]:
