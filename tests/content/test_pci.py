@@ -68,13 +68,16 @@ def test_a_qti22_portable_custom_interaction_is_read_as_qti3() -> None:
     assert "Scale" in interaction.pci.markup
 
 
-def test_module_configuration_files_and_modules_without_a_file_are_refused() -> None:
+def test_module_configuration_files_are_kept_and_modules_without_a_file_refused() -> None:
     configured = likert_item().replace(
         "<qti-interaction-modules>",
         '<qti-interaction-modules primary-configuration="modules/config.js">',
     )
-    with pytest.raises(ItemFormatError, match="configuration"):
-        parse_item(configured)
+    (interaction,) = parse_item(configured).interactions
+    assert interaction.pci is not None
+    assert interaction.pci.primary_configuration == "modules/config.js"
+    with pytest.raises(ItemFormatError, match="no module configuration of the package maps it"):
+        parse_item(configured.replace(' primary-path="../media/likert.js"', ""))
     nameless = likert_item().replace(' primary-path="../media/likert.js"', "")
     with pytest.raises(ItemFormatError, match="'likert' names no file"):
         parse_item(nameless)

@@ -480,6 +480,13 @@ def _schema() -> str:
       '</xs:complexType></xs:element></xs:sequence>'
       '<xs:attribute name="primary-configuration" type="xs:string"/><xs:attribute name="fallback-configuration" type="xs:string"/>'
       '</xs:complexType></xs:element>'
+      '<xs:element name="qti-context-variable" minOccurs="0" maxOccurs="unbounded"><xs:complexType>'
+      '<xs:attribute name="identifier" type="q:identifier" use="required"/>'
+      '<xs:attribute name="pci-identifier" type="xs:string"/></xs:complexType></xs:element>'
+      '<xs:element name="qti-template-variable" minOccurs="0" maxOccurs="unbounded"><xs:complexType>'
+      '<xs:attribute name="template-identifier" type="q:identifier" use="required"/>'
+      '<xs:attribute name="pci-identifier" type="xs:string"/></xs:complexType></xs:element>'
+      '<xs:element ref="q:qti-stylesheet" minOccurs="0" maxOccurs="unbounded"/>'
       '<xs:element name="qti-interaction-markup"><xs:complexType mixed="true"><xs:sequence>'
       '<xs:any processContents="lax" minOccurs="0" maxOccurs="unbounded"/></xs:sequence></xs:complexType></xs:element>')}
     <xs:attribute name="response-identifier" type="q:identifier" use="required"/>

@@ -462,6 +462,22 @@ class CandidatePci(_Rendered):
     modules: list[CandidatePciModule]
     markup: str = Field(description="The interaction markup, sanitized HTML.")
     properties: dict[str, str] = Field(description="Its configuration (data-* attributes).")
+    frame_stylesheets: list[str] = Field(
+        default_factory=list,
+        description="Its own style sheets (qti-stylesheet inside it), URLs of the item's media "
+        "on this origin; they style its frame only.",
+    )
+    template_variables: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The item's template variables it names (qti-template-variable), in the "
+        "QTI JSON binding, under the name the PCI gets them by: this candidate's values of a "
+        "cloned item. Never a response or outcome variable.",
+    )
+    context_variables: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The item's context variables it names (qti-context-variable), in the "
+        "QTI JSON binding: their declared values.",
+    )
 
 
 class CandidateLimits(_Rendered):

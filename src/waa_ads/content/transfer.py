@@ -738,7 +738,7 @@ async def _store_media(
                 data,
                 filename=PurePosixPath(path).name,
                 declared_type=None,
-                check=pci.check_module(data, filename=path) if pci.is_module_file(path) else None,
+                check=pci.check_file(data, filename=path) if pci.is_module_file(path) else None,
             )
         except MediaError as exc:
             return refs, f"media {path}: {exc.detail}"
@@ -905,9 +905,42 @@ async def export_qti3(
                 f"item {item.identifier!r} (version {version.version}) cannot be written "
                 f"as QTI 3.0: {exc.detail}"
             ) from None
+        if placed:
+            _repoint_pci_configurations(item, placed, media)
         items.append((item.identifier, rewrite_references(xml, _target(placed)) if placed else xml))
     # Zipping thousands of items is CPU work: off the event loop.
     return await asyncio.to_thread(build_package, items, media, tests=tests, stimuli=shared)
+
+
+def _repoint_pci_configurations(
+    item: ItemDefinition, placed: Mapping[str, str], media: dict[str, bytes]
+) -> None:
+    """Point the ``paths`` of each PCI module configuration file of ``item`` (placed in
+    ``media`` like any of its files) at where the module files are placed, as the item's
+    own references are: the exported configuration maps each module id to a file of the
+    package again. Paths to files the item does not hold are kept as written."""
+    target = _target(placed)
+    for interaction in item.interactions:
+        pci_ = interaction.pci
+        if pci_ is None:
+            continue
+        for ref in (pci_.primary_configuration, pci_.fallback_configuration):
+            where = target(ref) if ref else None
+            package_path = where[3:] if where and where.startswith("../") else None
+            if package_path is None or package_path not in media:
+                continue
+            try:
+                paths = pci.configuration_paths(media[package_path], filename=package_path)
+            except MediaError:
+                continue  # checked when stored; a file that no longer reads stays as it is
+            moved = {
+                module: target(path) or target(path + ".js") or path
+                for module, path in paths.items()
+            }
+            if moved != paths:
+                whole = json.loads(media[package_path].decode("utf-8"))
+                whole["paths"] = moved
+                media[package_path] = json.dumps(whole, indent=2).encode()
 
 
 def _target(placed: Mapping[str, str]) -> Callable[[str], str | None]:

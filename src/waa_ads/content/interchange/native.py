@@ -404,7 +404,9 @@ def _inferred_binding(kind: str, data: Mapping[str, Any]) -> tuple[Cardinality, 
 
 def _pci(spec: Mapping[str, Any], path: _Path) -> PortableCustom:
     """``pci: {type_identifier, module, modules: [{id, primary_path, fallback_path}],
-    markup, properties}`` of a portable custom interaction."""
+    markup, properties, primary_configuration, fallback_configuration,
+    template_variables: [{identifier, pci_identifier}], context_variables: [...]}`` of a
+    portable custom interaction."""
     where = path.key("pci")
     data = dict(_mapping_of(spec.get("pci"), where))
     if "markup" in data:

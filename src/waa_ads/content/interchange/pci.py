@@ -6,13 +6,15 @@ needs to run one (:class:`~waa_ads.content.item.definition.PortableCustom`), kee
 module files as the item's media (they must come from the package), and the candidate's
 player runs it in a sandboxed frame (docs/player.md, "Portable custom interactions").
 
-This module holds what is not XML reading: where a module's files are and checking a
-module file,. The player turns a PCI's response (QTI's JSON binding) into the bank's response
-shape (static/interaction-pci.js).
+This module holds what is not XML reading: where a module's files are, checking a module
+file and reading a module configuration file (``primary-configuration``,
+``fallback-configuration``: RequireJS ``paths`` in JSON). The player turns a PCI's
+response (QTI's JSON binding) into the bank's response shape (static/interaction-pci.js).
 """
 
 from __future__ import annotations
 
+import json
 import posixpath
 from urllib.parse import unquote, urlsplit
 
@@ -21,7 +23,12 @@ from waa_ads.content.media.check import MediaCheck, UnrecognizedMedia, content_a
 
 #: The type module files are stored and served as.
 MODULE_TYPE = "text/javascript"
-#: Largest module file accepted.
+#: The type module configuration files written in JSON (``.json``) are stored as; one
+#: named ``.js`` is stored as a module file is. The frame never loads either.
+CONFIGURATION_TYPE = "application/json"
+#: The type a PCI's own style sheets (``.css``) are stored and served as.
+STYLESHEET_TYPE = "text/css"
+#: Largest module file accepted (and module configuration, and style sheet).
 MAX_MODULE_BYTES = 2 * 1024 * 1024
 
 
@@ -62,4 +69,43 @@ def check_module(data: bytes, *, filename: str) -> MediaCheck:
 
 
 def is_module_file(name: str) -> bool:
-    return name.lower().endswith(".js")
+    """Whether a stored file of an item is checked as a PCI file (a module, a module
+    configuration, a style sheet) rather than as media: ``.js``, ``.json`` and ``.css``."""
+    return name.lower().endswith((".js", ".json", ".css"))
+
+
+def check_file(data: bytes, *, filename: str) -> MediaCheck:
+    """Check a PCI file by its name: a ``.json`` module configuration (valid, see
+    :func:`configuration_paths`), a ``.css`` style sheet (UTF-8 text) or a module file."""
+    if filename.lower().endswith(".css"):
+        check = check_module(data, filename=filename)
+        return MediaCheck(sha256=check.sha256, size=check.size, content_type=STYLESHEET_TYPE)
+    if filename.lower().endswith(".json"):
+        configuration_paths(data, filename=filename)
+        check = check_module(data, filename=filename)
+        return MediaCheck(sha256=check.sha256, size=check.size, content_type=CONFIGURATION_TYPE)
+    return check_module(data, filename=filename)
+
+
+def configuration_paths(data: bytes, *, filename: str) -> dict[str, str]:
+    """The ``paths`` of a module configuration file (``{"paths": {"id": "path"}}``, as
+    RequireJS writes it; other keys such as ``waitSeconds`` are ignored): module id ->
+    path, as written. Raises :class:`~waa_ads.content.media.check.UnrecognizedMedia`
+    naming the file when it is not such JSON."""
+    check_module(data, filename=filename)
+    try:
+        config = json.loads(data.decode("utf-8"))
+    except ValueError:
+        raise UnrecognizedMedia(
+            f"PCI module configuration {filename!r} is not JSON "
+            '({"paths": {"module id": "path"}})'
+        ) from None
+    paths = config.get("paths") if isinstance(config, dict) else None
+    if not isinstance(paths, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and k and v for k, v in paths.items()
+    ):
+        raise UnrecognizedMedia(
+            f'PCI module configuration {filename!r} has no "paths" object mapping module '
+            "ids to paths"
+        )
+    return {str(k): str(v) for k, v in paths.items()}

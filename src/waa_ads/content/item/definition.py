@@ -317,6 +317,24 @@ class PciModule(_Frozen):
     fallback_path: str | None = None
 
 
+class Stylesheet(_Frozen):
+    href: str
+    type: str = "text/css"
+    media: str | None = None
+    title: str | None = None
+
+
+class PciVariable(_Frozen):
+    """A variable of the item a PCI is given (``qti-template-variable``,
+    ``qti-context-variable``): its ``identifier`` among the item's template (or context)
+    declarations, and the name the PCI gets it under (``pci-identifier``; its identifier
+    when absent). Never a response or outcome variable: those are the candidate's and the
+    scorer's."""
+
+    identifier: str
+    pci_identifier: str | None = None
+
+
 class PortableCustom(_Frozen):
     """What a portable custom interaction (PCI) needs to run: its type, the modules to
     load, the markup it starts from and its configuration (the ``data-*`` attributes)."""
@@ -331,6 +349,21 @@ class PortableCustom(_Frozen):
     """The ``qti-interaction-markup`` content, an XHTML fragment (sanitized)."""
     properties: dict[str, str] = Field(default_factory=dict)
     """The ``data-*`` attributes without their ``data-`` prefix, as written."""
+    primary_configuration: str | None = None
+    """``primary-configuration`` of its modules: a JSON file of the package mapping module
+    ids to paths (RequireJS ``paths``), relative to the item. The import gives each module
+    that names no path of its own the one this file (else the fallback) maps it to, and
+    keeps the file as the item's media so that an export names it again."""
+    fallback_configuration: str | None = None
+    """``fallback-configuration`` (QTI 2.2 ``secondaryConfiguration``), read after the
+    primary one as a fallback path is after a primary path."""
+    template_variables: tuple[PciVariable, ...] = ()
+    """``qti-template-variable``: template variables of the item given to the PCI."""
+    context_variables: tuple[PciVariable, ...] = ()
+    """``qti-context-variable``: context variables of the item given to the PCI."""
+    stylesheets: tuple[Stylesheet, ...] = ()
+    """``qti-stylesheet`` inside the PCI: CSS files of the package (kept as the item's
+    media) that style the PCI's frame, and nothing else of the page."""
 
 
 class Interaction(_Frozen):
@@ -696,13 +729,6 @@ class ModalFeedback(_Frozen):
     show_hide: Literal["show", "hide"] = "show"
     title: str | None = None
     content: str = ""
-
-
-class Stylesheet(_Frozen):
-    href: str
-    type: str = "text/css"
-    media: str | None = None
-    title: str | None = None
 
 
 class StimulusRef(_Frozen):

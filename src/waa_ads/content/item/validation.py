@@ -91,6 +91,35 @@ def _check_binding(item: ItemDefinition, interaction: Interaction, bound: set[st
             element=element,
         )
     _check_choice_references(interaction, declaration, element)
+    if interaction.pci is not None:
+        _check_pci_variables(item, interaction, element)
+
+
+def _check_pci_variables(item: ItemDefinition, interaction: Interaction, element: str) -> None:
+    """A PCI is given only template variables the item declares as such, and context
+    variables it declares as such: never a response or outcome (the candidate's answer,
+    a correct response, a score), whatever the identifier names."""
+    assert interaction.pci is not None
+    kinds = (
+        ("template", interaction.pci.template_variables, item.template_declarations),
+        ("context", interaction.pci.context_variables, item.context_declarations),
+    )
+    for kind, variables, declarations in kinds:
+        declared = {d.identifier for d in declarations}
+        names: set[str] = set()
+        for variable in variables:
+            if variable.identifier not in declared:
+                raise ItemFormatError(
+                    f"the PCI is given {kind} variable {variable.identifier!r}, which the "
+                    f"item does not declare as a {kind} variable",
+                    element=element,
+                )
+            name = variable.pci_identifier or variable.identifier
+            if name in names:
+                raise ItemFormatError(
+                    f"the PCI is given two {kind} variables named {name!r}", element=element
+                )
+            names.add(name)
 
 
 def _check_choice_references(

@@ -63,6 +63,7 @@ from waa_ads.content.item.definition import (
     ItemFormatError,
 )
 from waa_ads.content.item.stimulus import StimulusDefinition
+from waa_ads.content.render.pci import frame_fields as pci_frame_fields
 from waa_ads.content.render.sanitize import (
     QTI3_NS,
     safe_xml_parser,
@@ -1489,6 +1490,7 @@ class _Renderer:
                 "modules": modules,
                 "markup": self.html(self.fragment(pci.markup)) if pci else "",
                 "properties": dict(pci.properties) if pci else {},
+                **(pci_frame_fields(self.item, pci, self.resolve_media) if pci else {}),
             },
         )
         return wrapper

@@ -135,6 +135,24 @@
     throw problem;
   }
 
+  /**
+   * Load one of the PCI's own style sheets (the item's media, this origin only; the
+   * page's policy allows no other). A sheet that fails to load leaves the PCI unstyled,
+   * never stopped.
+   * @param {string} url
+   */
+  function loadStylesheet(url) {
+    if (new URL(url, location.href).origin !== PLAYER_ORIGIN) return Promise.resolve();
+    return new Promise((resolve) => {
+      const link = document.createElement("link");
+      link.rel = "stylesheet";
+      link.href = url;
+      link.addEventListener("load", () => resolve(undefined));
+      link.addEventListener("error", () => resolve(undefined));
+      document.head.append(link);
+    });
+  }
+
   /** @param {any} message */
   function send(message) {
     window.parent.postMessage({ waa: "pci", ...message }, PLAYER_ORIGIN);
@@ -181,6 +199,7 @@
     if (init.title) document.title = String(init.title);
     const root = /** @type {HTMLElement} */ (document.getElementById("pci-root"));
     root.innerHTML = pci.markup || ""; // sanitized on the server (content/render/)
+    await Promise.all((pci.frame_stylesheets || []).map(loadStylesheet));
     try {
       for (const module of pci.modules) await loadModule(module);
       const main = pci.module ? [pci.module] : pci.modules.map((/** @type {{id: string}} */ m) => m.id);
@@ -200,8 +219,10 @@
     const config = {
       properties: pci.properties || {},
       boundTo: init.boundTo ? { [rid]: init.boundTo } : {},
-      templateVariables: {},
-      contextVariables: {},
+      // The item's template and context variables the PCI names, in the QTI JSON binding
+      // (never a response or outcome: content/render/pci.py).
+      templateVariables: pci.template_variables || {},
+      contextVariables: pci.context_variables || {},
       responseIdentifier: rid,
       /** @param {any} ready */
       onready(ready) {

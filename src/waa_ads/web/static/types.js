@@ -55,7 +55,7 @@
  * @property {AreaOption[]} [hotspots]  the areas of a graphic gap match
  * @property {{kind: string, src?: string | null} | null} [media]  the sound or video of a media interaction
  * @property {string | null} [button_label]  the text of an end attempt button
- * @property {{type_identifier: string, module?: string | null, modules: {id: string, urls: string[]}[], markup: string, properties: {[name: string]: string}} | null} [pci]  a PCI's modules and configuration (interaction-pci.js)
+ * @property {{type_identifier: string, module?: string | null, modules: {id: string, urls: string[]}[], markup: string, properties: {[name: string]: string}, frame_stylesheets?: string[], template_variables?: {[name: string]: any}, context_variables?: {[name: string]: any}} | null} [pci]  a PCI's modules and configuration (interaction-pci.js)
  */
 
 /**

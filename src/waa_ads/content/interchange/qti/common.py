@@ -63,7 +63,7 @@ QTI2_BODY_ELEMENTS = frozenset(
         "gapImg", "hottext", "hotspotChoice", "associableHotspot", "feedbackBlock",
         "feedbackInline", "templateBlock", "templateInline", "printedVariable",
         "rubricBlock", "infoControl", "interactionModules", "interactionModule",
-        "interactionMarkup",
+        "interactionMarkup", "templateVariable", "contextVariable",
     }
 )  # fmt: skip
 

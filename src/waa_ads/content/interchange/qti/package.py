@@ -385,7 +385,16 @@ def _base(element: etree._Element, inherited: str) -> str:
     return posixpath.dirname(resolved) if resolved is not None else inherited
 
 
-_REFERENCE_ATTRIBUTES = ("src", "data", "href", "poster", "primary-path", "fallback-path")
+_REFERENCE_ATTRIBUTES = (
+    "src",
+    "data",
+    "href",
+    "poster",
+    "primary-path",
+    "fallback-path",
+    "primary-configuration",
+    "fallback-configuration",
+)
 
 
 def _item_references(root: etree._Element) -> list[str]:
@@ -769,19 +778,26 @@ def _read_item(
             return failed(str(exc))
         except MediaError as exc:
             return failed(exc.detail)
+    configured = _with_configured_modules(archive, item_dir, root)
+    if isinstance(configured, str):
+        return failed(f"item {root.get('identifier') or res.identifier!r}: {configured}")
+    changed, configurations = configured
     resolved = _with_resolved_modules(archive, item_dir, root)
-    if _with_js_extensions(archive, item_dir, root) or resolved:
+    if _with_js_extensions(archive, item_dir, root) or resolved or changed:
         xml = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
     modules = _pci_module_files(archive, item_dir, root)
     if isinstance(modules, str):
         return failed(f"item {root.get('identifier') or res.identifier!r}: {modules}")
-    for path in modules:
+    sheets = _pci_stylesheet_files(archive, item_dir, root)
+    if isinstance(sheets, str):
+        return failed(f"item {root.get('identifier') or res.identifier!r}: {sheets}")
+    for path in [*configurations, *modules, *sheets]:
         if any(m.path == path for m in media):
             continue
         try:
             blob = archive.read(path, pci.MAX_MODULE_BYTES)
             media.append(
-                PackageMedia(path=path, data=blob, check=pci.check_module(blob, filename=path))
+                PackageMedia(path=path, data=blob, check=pci.check_file(blob, filename=path))
             )
         except _EntryError as exc:
             return failed(str(exc))
@@ -865,6 +881,110 @@ def _with_resolved_modules(archive: _Archive, item_dir: str, root: etree._Elemen
         el.insert(0, holder)
         changed = True
     return changed
+
+
+#: The module configuration attributes of ``qti-interaction-modules`` (QTI 3.0) and
+#: ``interactionModules`` (QTI 2.2), primary first, then the fallback (QTI 2.2 calls it
+#: the secondary configuration), with the module path attribute each one supplies.
+_PCI_CONFIGURATIONS = (
+    (("primary-configuration", "primaryConfiguration"), ("primary-path", "primaryPath")),
+    (
+        ("fallback-configuration", "secondary-configuration", "fallbackConfiguration"),
+        ("fallback-path", "fallbackPath"),
+    ),
+    (("secondaryConfiguration",), ("fallback-path", "fallbackPath")),
+)
+
+
+def _with_configured_modules(
+    archive: _Archive, item_dir: str, root: etree._Element
+) -> tuple[bool, list[str]] | str:
+    """Give each module of a PCI whose modules name configuration files
+    (``primary-configuration``, ``fallback-configuration``: RequireJS ``paths`` in JSON)
+    the paths those files map its id to, where the module names none of its own: the
+    primary configuration's as its primary path, the fallback's as its fallback path,
+    relative to the item as module paths are (changed in place). Returns whether
+    anything changed and the package paths of the configuration files the package holds
+    (kept as the item's media, so that an export names them again), or why the item is
+    refused: a configuration outside the package, or one that is not such JSON. A
+    configuration the package lacks is passed over (a module it alone would give a file
+    to is refused by the reader, as naming no file)."""
+    changed = False
+    found: list[str] = []
+    for holder in root.iter():
+        if not isinstance(holder.tag, str):
+            continue
+        local = etree.QName(holder).localname
+        if local not in ("qti-interaction-modules", "interactionModules"):
+            continue
+        for names, (dashed, camel) in _PCI_CONFIGURATIONS:
+            href = next((holder.get(n) for n in names if holder.get(n)), None)
+            if href is None:
+                continue
+            target = _resolve(item_dir, href)
+            if target is None or pci.is_outside(href):
+                return (
+                    f"PCI module configuration {href!r} is outside the package; a module "
+                    "configuration must be a file of the package"
+                )
+            if target not in archive.entries:
+                continue  # as a primary path the package lacks: the other one is tried
+            try:
+                paths = pci.configuration_paths(
+                    archive.read(target, pci.MAX_MODULE_BYTES), filename=target
+                )
+            except _EntryError as exc:
+                return str(exc)
+            except MediaError as exc:
+                return exc.detail
+            if target not in found:
+                found.append(target)
+            attribute = dashed if local.startswith("qti-") else camel
+            for module in holder:
+                if not isinstance(module.tag, str) or etree.QName(module).localname not in (
+                    _PCI_MODULE_TAGS
+                ):
+                    continue
+                path = paths.get(module.get("id") or "")
+                if path and not module.get(dashed) and not module.get(camel):
+                    module.set(attribute, path)
+                    changed = True
+    return changed, found
+
+
+def _pci_stylesheet_files(
+    archive: _Archive, item_dir: str, root: etree._Element
+) -> list[str] | str:
+    """The package files of the style sheets inside the item's portable custom
+    interactions (``qti-stylesheet``), or why the item is refused: a style sheet outside
+    the package, or one the package lacks. They are stored as the item's media and
+    loaded into the PCI's frame only."""
+    found: list[str] = []
+    for pci_el in root.iter():
+        if not isinstance(pci_el.tag, str) or etree.QName(pci_el).localname not in _PCI_TAGS:
+            continue
+        for sheet in pci_el:
+            if not isinstance(sheet.tag, str) or etree.QName(sheet).localname not in (
+                "qti-stylesheet",
+                "stylesheet",
+            ):
+                continue
+            href = (sheet.get("href") or "").strip()
+            if not href:
+                continue  # the reader refuses a style sheet without its href
+            target = _resolve(item_dir, href)
+            if target is None or pci.is_outside(href):
+                return (
+                    f"PCI style sheet {href!r} is outside the package; a style sheet of a "
+                    "PCI must be a file of the package"
+                )
+            if target not in archive.entries:
+                return f"PCI style sheet {href!r} ({target!r} in the package) is not in the package"
+            if not target.lower().endswith(".css"):
+                return f"PCI style sheet {href!r} is not a .css file"
+            if target not in found:
+                found.append(target)
+    return found
 
 
 _PCI_PATH_ATTRIBUTES = ("primary-path", "fallback-path", "primaryPath", "fallbackPath")
@@ -1088,7 +1208,7 @@ def build_package(
             continue
         try:
             media_checks[path] = (
-                pci.check_module(blob, filename=path)
+                pci.check_file(blob, filename=path)
                 if pci.is_module_file(path)
                 else check_media(blob, filename=path, policy=media_policy)
             )

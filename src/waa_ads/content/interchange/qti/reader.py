@@ -61,6 +61,7 @@ from waa_ads.content.item.definition import (
     ModalFeedback,
     OutcomeDeclaration,
     PciModule,
+    PciVariable,
     PortableCustom,
     ResponseDeclaration,
     ResponseMapping,
@@ -984,23 +985,35 @@ _PCI_CHILDREN = frozenset(
 
 
 def _portable_custom(element: etree._Element, children: list[etree._Element]) -> PortableCustom:
-    """The modules, markup and configuration of a portable custom interaction. Module
-    configuration files (``primary-configuration``) are not read: each module names its
-    own file."""
+    """The modules, markup, configuration and variables of a portable custom interaction.
+    Module configuration files (``primary-configuration``, ``fallback-configuration``)
+    are kept by name; the package import has given each module the path they map it to
+    (qti/package.py), so a module still without a path names no file."""
     modules: list[PciModule] = []
     markup = ""
+    configurations: dict[str, str | None] = {"primary": None, "fallback": None}
+    variables: dict[str, list[PciVariable]] = {"template": [], "context": []}
     for child in children:
         local = _local(child)
         if local == "qti-interaction-markup":
             markup = fragment_of(child)
+        elif local in ("qti-template-variable", "qti-context-variable"):
+            kind = "template" if local == "qti-template-variable" else "context"
+            identifier = (
+                child.get("template-identifier") if kind == "template" else None
+            ) or child.get("identifier")
+            if not identifier:
+                raise _error(f"a {kind} variable of a PCI names no identifier", child)
+            variables[kind].append(
+                PciVariable(
+                    identifier=identifier, pci_identifier=child.get("pci-identifier") or None
+                )
+            )
         elif local == "qti-interaction-modules":
-            for name in ("primary-configuration", "fallback-configuration"):
-                if child.get(name):
-                    raise _error(
-                        "module configuration files are not supported: give each "
-                        "qti-interaction-module its primary-path",
-                        child,
-                    )
+            configurations["primary"] = child.get("primary-configuration") or None
+            configurations["fallback"] = (
+                child.get("fallback-configuration") or child.get("secondary-configuration") or None
+            )
             for entry in _elements(child):
                 if _local(entry) != "qti-interaction-module":
                     raise _error(f"unexpected <{_local(entry)}> in <{local}>", entry)
@@ -1010,7 +1023,15 @@ def _portable_custom(element: etree._Element, children: list[etree._Element]) ->
                     fallback_path=entry.get("fallback-path") or None,
                 )
                 if found.primary_path is None and found.fallback_path is None:
-                    raise _error(f"PCI module {found.id!r} names no file", entry)
+                    raise _error(
+                        f"PCI module {found.id!r} names no file"
+                        + (
+                            ", and no module configuration of the package maps it to one"
+                            if any(configurations.values())
+                            else ""
+                        ),
+                        entry,
+                    )
                 modules.append(found)
     if not modules:
         raise _error("a portable custom interaction lists its modules", element)
@@ -1027,6 +1048,10 @@ def _portable_custom(element: etree._Element, children: list[etree._Element]) ->
             for name, value in element.attrib.items()
             if str(name).startswith("data-")
         },
+        primary_configuration=configurations["primary"],
+        fallback_configuration=configurations["fallback"],
+        template_variables=tuple(variables["template"]),
+        context_variables=tuple(variables["context"]),
     )
 
 
@@ -1037,17 +1062,64 @@ def read_body(
     interactions in document order, and the sanitizer's notes."""
     body = _convert_body(source)
     _check_interactions(body)
+    # A PCI's own style sheets are read before the sanitizer removes every qti-stylesheet
+    # of the body (they style the PCI's frame only; see _with_pci_stylesheets).
+    sheets = [
+        tuple(
+            _stylesheet(child)
+            for child in _elements(element)
+            if _local(child) in ("qti-stylesheet", "stylesheet")
+        )
+        for element in body.iter()
+        if _local(element) == "qti-portable-custom-interaction"
+    ]
     notes = sanitize_body(body)
     # The sanitizer may move elements into another namespace in place (a bare <math> into
     # MathML); copy once more so that the body serializes without generated prefixes.
     body = _convert_body(body)
-    interactions = tuple(
-        _interaction(element, declarations)
-        for element in body.iter()
-        if _local(element) in SUPPORTED_INTERACTIONS
+    interactions = _with_pci_stylesheets(
+        tuple(
+            _interaction(element, declarations)
+            for element in body.iter()
+            if _local(element) in SUPPORTED_INTERACTIONS
+        ),
+        sheets,
     )
     etree.cleanup_namespaces(body)
     return etree.tostring(body, encoding="unicode"), interactions, notes
+
+
+def _with_pci_stylesheets(
+    interactions: tuple[Interaction, ...], sheets: list[tuple[Stylesheet, ...]]
+) -> tuple[Interaction, ...]:
+    """Each portable custom interaction with its own style sheets (in document order, as
+    read before sanitizing). Only CSS is a style sheet of the frame."""
+    pcis = [i for i in interactions if i.pci is not None]
+    if len(pcis) != len(sheets):
+        # A PCI inside something the sanitizer removed: its sheets cannot be matched.
+        if any(sheets):
+            raise ItemFormatError(
+                "the style sheets of a portable custom interaction inside removed content "
+                "cannot be placed"
+            )
+        return interactions
+    given = iter(sheets)
+    out: list[Interaction] = []
+    for interaction in interactions:
+        if interaction.pci is None:
+            out.append(interaction)
+            continue
+        found = next(given)
+        for sheet in found:
+            if sheet.type.split(";")[0].strip().lower() != "text/css":
+                raise ItemFormatError(
+                    f"the PCI style sheet {sheet.href!r} is of type {sheet.type!r}; a style "
+                    "sheet is text/css",
+                    element="qti-stylesheet",
+                )
+        pci_ = interaction.pci.model_copy(update={"stylesheets": found})
+        out.append(interaction.model_copy(update={"pci": pci_}))
+    return tuple(out)
 
 
 def _sanitized_fragment(source: etree._Element, notes: list[str], what: str) -> str:

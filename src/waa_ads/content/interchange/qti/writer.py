@@ -486,7 +486,12 @@ def interaction_element(parent: etree._Element, interaction: Interaction) -> etr
             element.set("module", pci.module)
         for name, value in pci.properties.items():
             element.set(f"data-{name}", value)
-        modules = _sub(element, "qti-interaction-modules")
+        modules = _sub(
+            element,
+            "qti-interaction-modules",
+            primary_configuration=pci.primary_configuration,
+            fallback_configuration=pci.fallback_configuration,
+        )
         for module in pci.modules:
             _sub(
                 modules,
@@ -494,6 +499,29 @@ def interaction_element(parent: etree._Element, interaction: Interaction) -> etr
                 id=module.id,
                 primary_path=module.primary_path,
                 fallback_path=module.fallback_path,
+            )
+        for variable in pci.context_variables:
+            _sub(
+                element,
+                "qti-context-variable",
+                identifier=variable.identifier,
+                pci_identifier=variable.pci_identifier,
+            )
+        for variable in pci.template_variables:
+            _sub(
+                element,
+                "qti-template-variable",
+                template_identifier=variable.identifier,
+                pci_identifier=variable.pci_identifier,
+            )
+        for sheet in pci.stylesheets:
+            _sub(
+                element,
+                "qti-stylesheet",
+                href=sheet.href,
+                type=sheet.type,
+                media=sheet.media,
+                title=sheet.title,
             )
         _append_fragment(_sub(element, "qti-interaction-markup"), pci.markup, "PCI markup")
     return element
@@ -621,6 +649,7 @@ def item_element(item: ItemDefinition) -> etree._Element:
         body.set(str(name), str(value))
     rebuild(parsed_body, body, QTI3_NS)
     _graphics_as_images(body)
+    _pci_stylesheets(body, item.interactions)
     if item.catalogs:
         _catalog_info_element(root, item)
     if item.response_processing is not None:
@@ -655,6 +684,34 @@ def _indent_outside_body(root: etree._Element) -> None:
         children[-1].tail = "\n" + "  " * level
 
     indent(root, 0)
+
+
+def _pci_stylesheets(body: etree._Element, interactions: tuple[Interaction, ...]) -> None:
+    """Put each portable custom interaction's own style sheets back inside it, before its
+    markup: the stored body holds none (the sanitizer removes every ``qti-stylesheet``
+    of a body; the interaction keeps them)."""
+    sheets = [i.pci.stylesheets for i in interactions if i.pci is not None]
+    elements = list(body.iter(_q("qti-portable-custom-interaction")))
+    if len(sheets) != len(elements):
+        return
+    for element, found in zip(elements, sheets, strict=True):
+        if not found or element.find(_q("qti-stylesheet")) is not None:
+            continue
+        markup = element.find(_q("qti-interaction-markup"))
+        for sheet in found:
+            new = etree.Element(_q("qti-stylesheet"))
+            for name, value in (
+                ("href", sheet.href),
+                ("type", sheet.type),
+                ("media", sheet.media),
+                ("title", sheet.title),
+            ):
+                if value is not None:
+                    new.set(name, value)
+            if markup is not None:
+                markup.addprevious(new)
+            else:
+                element.append(new)
 
 
 def write_item(item: ItemDefinition) -> bytes:
