@@ -44,11 +44,12 @@ def test_reader_keeps_catalogs_with_sanitized_cards() -> None:
         ("fr", "les marées"),
         ("es", "las mareas"),
     ]
-    # A support the player does not show is kept, and the author is told.
+    # A support shown only to candidates who have it is kept, and the author is told.
     assert spoken.support == "spoken"
-    assert "catalog tides, card spoken: kept and exported, but not shown to candidates" in (
-        item.import_notes
-    )
+    assert (
+        "catalog tides, card spoken: shown only to candidates whose accommodations give them "
+        "this support"
+    ) in item.import_notes
     assert any("removed <script>" in note for note in item.import_notes)
     assert not any("catalog was not kept" in note for note in item.import_notes)
 

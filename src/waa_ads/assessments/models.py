@@ -120,6 +120,10 @@ class RosterEntry(TimestampMixin, Base):
     extra_time_multiplier: Mapped[float] = mapped_column(default=1.0)
     extra_attempts: Mapped[int] = mapped_column(Integer(), default=0)
     extra_breaks: Mapped[int] = mapped_column(Integer(), default=0)
+    #: QTI accessibility supports the player shows this candidate (content/item/supports.py).
+    accessibility_supports: Mapped[list[str]] = mapped_column(
+        JSONType, default=list, server_default="[]"
+    )
     access_code_hmac: Mapped[str | None] = mapped_column(String(64), unique=True)
     code_issued_at: Mapped[datetime | None]
     code_revoked_at: Mapped[datetime | None]

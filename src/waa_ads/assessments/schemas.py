@@ -6,10 +6,21 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from waa_ads.assessments.definition import AssessmentDefinition, Navigation
 from waa_ads.assessments.models import AssessmentStatus
+from waa_ads.content.item import supports
 from waa_ads.content.schemas import CandidateItem
 from waa_ads.core.language_choice import LocaleCode, LocaleList
 from waa_ads.core.params import PatchModel, Version
@@ -97,12 +108,42 @@ class AssessmentPreview(BaseModel):
     items: list[PreviewItem]
 
 
+def _split_cell(value: Any) -> Any:
+    return supports.split_supports(value) if isinstance(value, str) else value
+
+
+def _checked_supports(value: list[str]) -> list[str]:
+    try:
+        return supports.check_supports(value)
+    except ValueError as exc:
+        # The reason as it is (no "Value error," before it): it names the support.
+        raise PydanticCustomError("accessibility_support", str(exc)) from None
+
+
+AccessibilitySupports = Annotated[
+    list[Annotated[str, StringConstraints(max_length=80)]],
+    BeforeValidator(_split_cell),
+    AfterValidator(_checked_supports),
+    Field(
+        max_length=supports.MAX_SUPPORTS,
+        description=(
+            "QTI 3.0 accessibility supports the candidate gets, beyond the glossary and "
+            "keyword translations every candidate has: linguistic-guidance, spoken, "
+            "sign-language, braille, audio-description, illustrated-glossary, "
+            "simplified-language, tactile, or an ext: extension. The player shows an "
+            "item's cards of these supports to this candidate only."
+        ),
+    ),
+]
+
+
 class Accommodations(BaseModel):
     extra_time_multiplier: float = Field(
         default=1.0, ge=1.0, le=4.0, description="1.5 gives 50% more time."
     )
     extra_attempts: int = Field(default=0, ge=0, le=10)
     extra_breaks: int = Field(default=0, ge=0, le=10)
+    accessibility_supports: AccessibilitySupports = Field(default_factory=list)
 
 
 _LOCALE = "The language its tests are delivered in; null: the organization's default."
@@ -192,6 +233,7 @@ class RosterCsvRow(BaseModel):
     extra_time_multiplier: float = Field(default=1.0, ge=1.0, le=4.0)
     extra_attempts: int = Field(default=0, ge=0, le=10)
     extra_breaks: int = Field(default=0, ge=0, le=10)
+    accessibility_supports: AccessibilitySupports = Field(default_factory=list)
     locale: LocaleCode | None = Field(
         default=None, description="The candidate's language (set on the candidate)."
     )

@@ -1187,6 +1187,7 @@ def entry_read(entry: RosterEntry, code: str | None = None) -> schemas.RosterEnt
             extra_time_multiplier=entry.extra_time_multiplier,
             extra_attempts=entry.extra_attempts,
             extra_breaks=entry.extra_breaks,
+            accessibility_supports=list(entry.accessibility_supports or []),
         ),
         code_active=entry.access_code_hmac is not None and entry.code_revoked_at is None,
         code_issued_at=entry.code_issued_at,
@@ -1257,6 +1258,7 @@ async def add_to_roster(
             extra_time_multiplier=entry.accommodations.extra_time_multiplier,
             extra_attempts=entry.accommodations.extra_attempts,
             extra_breaks=entry.accommodations.extra_breaks,
+            accessibility_supports=list(entry.accommodations.accessibility_supports),
             access_code_hmac=code_hmac(settings, code),
             code_issued_at=now,
         )
@@ -1278,6 +1280,7 @@ async def add_to_roster(
                     "extra_time_multiplier": i.entry.extra_time_multiplier,
                     "extra_attempts": i.entry.extra_attempts,
                     "extra_breaks": i.entry.extra_breaks,
+                    "accessibility_supports": list(i.entry.accessibility_supports),
                 },
             )
             for i in issued
@@ -1297,7 +1300,8 @@ async def import_roster_csv(
     text: str,
 ) -> list[IssuedEntry]:
     """A roster from CSV: a header row with ``external_id`` or ``email`` (the candidate),
-    and optionally ``extra_time_multiplier``, ``extra_attempts``, ``extra_breaks`` and
+    and optionally ``extra_time_multiplier``, ``extra_attempts``, ``extra_breaks``,
+    ``accessibility_supports`` (names separated by spaces, commas or semicolons) and
     ``locale`` (the candidate's language, set on the candidate; empty keeps it). All rows
     or none: each problem is reported with its row number (the header is row 1)."""
     reader = csv.DictReader(io.StringIO(text))
@@ -1353,6 +1357,7 @@ async def import_roster_csv(
                     extra_time_multiplier=row.extra_time_multiplier,
                     extra_attempts=row.extra_attempts,
                     extra_breaks=row.extra_breaks,
+                    accessibility_supports=row.accessibility_supports,
                 ),
             )
         )
@@ -1437,6 +1442,7 @@ async def update_accommodations(
     entry.extra_time_multiplier = data.extra_time_multiplier
     entry.extra_attempts = data.extra_attempts
     entry.extra_breaks = data.extra_breaks
+    entry.accessibility_supports = list(data.accessibility_supports)
     await session.flush()
     await _audit(
         session,

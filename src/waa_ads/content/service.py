@@ -11,7 +11,7 @@ import hashlib
 import json
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -1379,13 +1379,15 @@ def candidate_payload(
     template_seed: int | None = None,
     locale: str | None = None,
     shared_stimuli: list[dict[str, Any]] | None = None,
+    supports: Iterable[str] = (),
 ) -> dict[str, Any]:
     """What a candidate's player receives for an item version; each media path of the item
     resolves to ``media_url(sha256)`` (staff previews: the signed-in media route). A cloned
     item shows the instance of ``template_seed`` (a preview without one: of seed 0). The
     words the renderer adds are in ``locale`` (the locale in force when ``None``).
     ``shared_stimuli``: the item's stimuli as :func:`stimuli.candidate_stimuli` renders
-    them, sent as ``stimuli`` when there are any."""
+    them, sent as ``stimuli`` when there are any. ``supports``: the accessibility supports
+    whose catalog cards are shown (the candidate's; content/item/supports.py)."""
     definition = ItemDefinition.from_dict(version.definition)
     if definition.is_template:
         definition = templates.instantiate(definition, template_seed or 0)
@@ -1403,7 +1405,9 @@ def candidate_payload(
                 return media_url(sha)
         return path
 
-    payload = candidate_view(definition, shuffle_seed=seed, resolve_media=resolve, locale=locale)
+    payload = candidate_view(
+        definition, shuffle_seed=seed, resolve_media=resolve, locale=locale, supports=supports
+    )
     if shared_stimuli:
         payload["stimuli"] = shared_stimuli
     return payload

@@ -30,6 +30,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from waa_ads.assessments.definition import FeedbackPolicy, Navigation
+from waa_ads.assessments.models import RosterEntry
 from waa_ads.content import service as content_service
 from waa_ads.content.item import templates
 from waa_ads.content.item.definition import ItemDefinition
@@ -149,6 +150,8 @@ async def with_feedback(
         else form
     )
     seed = attempt.seed if definition.shuffle_choices else None
+    entry = await session.get(RosterEntry, attempt.roster_entry_id)
+    supports = entry.accessibility_supports if entry is not None else []
     rendered = []
     for form_item in reached:
         shown = await service.item_definition(session, _shown_version(form_item))
@@ -161,7 +164,12 @@ async def with_feedback(
                 position=form_item.position,
                 section=form_item.section,
                 item=await service.candidate_item(
-                    session, settings, _shown_version(form_item), seed, template_seed=template_seed
+                    session,
+                    settings,
+                    _shown_version(form_item),
+                    seed,
+                    template_seed=template_seed,
+                    supports=supports,
                 ),
                 response=_response_read(responses.get(form_item.ref)),
                 feedback=await item_feedback(

@@ -15,7 +15,7 @@ import secrets
 import uuid
 import weakref
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -154,6 +154,7 @@ async def candidate_item(
     *,
     template_seed: int | None = None,
     locale: str | None = None,
+    supports: Iterable[str] = (),
 ) -> CandidateItem:
     """An item version rendered for a candidate (with this seed's option order), its media
     behind signed URLs. Checked against the closed :class:`CandidateItem` once,
@@ -162,13 +163,17 @@ async def candidate_item(
     candidates with different values never share a rendering. ``locale`` (the attempt's;
     the locale in force when ``None``) is the language of the labels the renderer adds
     (content/render/candidate.py), and is part of the key too: a French candidate never
-    gets a rendering made for an English one."""
+    gets a rendering made for an English one. ``supports``: the candidate's accessibility
+    supports (their roster entry's), whose catalog cards the rendering shows; part of the
+    key as well."""
     language = locale if i18n.is_supported(locale) else i18n.current()
+    shown_supports = frozenset(supports)
     key = (
         item_version_id,
         seed,
         template_seed,
         language,
+        tuple(sorted(shown_supports)),
         media_signature(settings, "key", "fingerprint"),
     )
     cached = _payloads.get(key)
@@ -191,6 +196,7 @@ async def candidate_item(
         template_seed=template_seed,
         locale=language,
         shared_stimuli=shown,
+        supports=shown_supports,
     )
     return _payloads.put(key, CandidateItem.model_validate(payload))  # type: ignore[no-any-return]
 
@@ -1216,6 +1222,8 @@ async def view(session: AsyncSession, settings: Settings, attempt: Attempt) -> s
         ).scalars()
     }
     seed = attempt.seed if definition.shuffle_choices else None
+    entry = await session.get(RosterEntry, attempt.roster_entry_id)
+    assert entry is not None
     rendered = []
     # Each item in the attempt's language where it has a variant in it (delivery/variants.py).
     shown = await variants.deliver(
@@ -1240,12 +1248,11 @@ async def view(session: AsyncSession, settings: Settings, attempt: Attempt) -> s
                     seed,
                     template_seed=template_seed,
                     locale=attempt.locale,
+                    supports=entry.accessibility_supports or (),
                 ),
                 response=_response_read(responses.get(item.ref)),
             )
         )
-    entry = await session.get(RosterEntry, attempt.roster_entry_id)
-    assert entry is not None
     breaks_allowed, breaks_total = break_allowance(definition.breaks, entry)
     candidate = await session.get(Candidate, attempt.candidate_id)
     organization = await session.get(Organization, attempt.organization_id)

@@ -294,7 +294,37 @@ async def test_accommodations_and_codes_per_candidate(
         "extra_time_multiplier": 1.25,
         "extra_attempts": 1,
         "extra_breaks": 2,
+        "accessibility_supports": [],
     }
+    # Accessibility supports: boxes for the QTI ones, text for the organization's own.
+    form = {"extra_time_multiplier": "1.25", "extra_attempts": "1", "extra_breaks": "2"}
+    unknown = await post_form(
+        client,
+        url,
+        s.csrf,
+        {**form, "accessibility_supports": ["spoken"], "other_supports": "ext:big-font smell"},
+    )
+    assert unknown.status_code == 422
+    errors = field_errors(unknown.text)
+    assert set(errors) == {"other_supports"}
+    assert errors["other_supports"].startswith("unknown accessibility support &#39;smell&#39;")
+    assert 'value="spoken" checked' in unknown.text
+    saved = await post_form(
+        client,
+        url,
+        s.csrf,
+        {**form, "accessibility_supports": ["spoken", "braille"], "other_supports": "ext:big-font"},
+    )
+    assert saved.status_code == 303
+    assert (await _roster(client, s))[0]["accommodations"]["accessibility_supports"] == [
+        "braille",
+        "ext:big-font",
+        "spoken",
+    ]
+    page = await client.get(url)
+    assert 'value="braille" checked' in page.text and 'value="ext:big-font"' in page.text
+    detail = await client.get(s.base)
+    assert '<span class="code">ext:big-font</span>, <span class="code">spoken</span>' in detail.text
     revoked = await post_form(client, f"{s.base}/roster/{entry['id']}/revoke", s.csrf)
     assert revoked.status_code == 303
     assert (await _roster(client, s))[0]["code_active"] is False

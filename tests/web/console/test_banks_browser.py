@@ -223,7 +223,9 @@ def test_a_glossary_term_opens_in_the_preview(site: Site, admin_page: Any) -> No
         / "catalog"
         / "glossary.v3p0.xml",
     )
-    assert "kept and exported, but not shown to candidates" in page.locator(".report").inner_text()
+    assert "shown only to candidates whose accommodations give them this support" in (
+        page.locator(".report").inner_text()
+    )
     page.goto(bank)
     page.get_by_role("link", name="Tides and the Moon").click()
     preview = page.locator("#item-preview")

@@ -35,12 +35,18 @@ Rendering rules:
   removed. A rubric block is kept only when
   its ``view`` includes ``candidate``.
 * Accessibility catalogs: an inline element whose ``data-catalog-idref`` names a catalog
-  with a ``glossary-on-screen`` card, or a ``keyword-translation`` entry in the attempt's
-  language (when that is not the item's), becomes a term: the element inside a
-  ``button`` (``aria-expanded``, ``aria-controls``) followed by its card, hidden until the
-  candidate opens it (static/catalog.js). The cards' content is sanitized again and made
-  phrasing content (block elements become spans) so that it fits where the term stands;
-  no other card, and nothing else of the catalog, reaches the candidate.
+  with a card to show becomes a term: the element inside a ``button`` (``aria-expanded``,
+  ``aria-controls``) followed by its card, hidden until the candidate opens it
+  (static/catalog.js); a block that refers to one (a paragraph, a ``div``, an interaction)
+  gets a Help button opening such a card at its start, or just before it. Every candidate
+  gets the ``glossary-on-screen`` cards and the ``keyword-translation`` entries in the
+  attempt's language (when that is not the item's); the cards of other supports
+  (``linguistic-guidance``, ``spoken``, ``sign-language``...) only a candidate whose
+  accommodations name them, and a ``braille`` card's text is a visually hidden span beside
+  the term for a braille display. The cards' content is sanitized again and made phrasing
+  content (block elements become spans, a video or sound from the item's media keeps its
+  controls) so that it fits where the term stands; no other card, and nothing else of the
+  catalog, reaches the candidate.
 """
 
 from __future__ import annotations
@@ -63,6 +69,7 @@ from waa_ads.content.item.definition import (
     ItemFormatError,
 )
 from waa_ads.content.item.stimulus import StimulusDefinition
+from waa_ads.content.item.supports import FOR_EVERYONE
 from waa_ads.content.render.pci import frame_fields as pci_frame_fields
 from waa_ads.content.render.sanitize import (
     QTI3_NS,
@@ -99,6 +106,20 @@ _TERM_HOSTS = frozenset(
 _NOT_IN_TERM = _BLOCK_ELEMENTS | frozenset(
     {"a", "button", "input", "select", "textarea", "label", "iframe", "object", "embed"}
 )
+#: Blocks that hold their Help button at their start (others have it just before them).
+_HELP_INSIDE = frozenset(
+    {
+        "div", "p", "section", "article", "aside", "blockquote", "li", "td", "th", "dd",
+        "figcaption", "header", "footer", "main", "nav", "address", "details",
+    }
+)  # fmt: skip
+#: Where nothing but their own children may stand (a Help button there breaks them).
+_NO_HELP_BESIDE = frozenset(
+    {"ul", "ol", "dl", "table", "thead", "tbody", "tfoot", "tr", "select", "optgroup",
+     "colgroup", "picture", "video", "audio", "math", "svg", "button", "label"}
+)  # fmt: skip
+#: Media a card may play (a sign-language video), kept as they are.
+_CARD_MEDIA = frozenset({"video", "audio"})
 _LIST_ROLES = {"ul": "list", "ol": "list", "li": "listitem", "dl": "list", "dt": "term"}
 _ALWAYS_REMOVED = frozenset(
     {
@@ -248,8 +269,10 @@ class _Renderer:
         item: ItemDefinition,
         shuffle_seed: int | None,
         resolve_media: MediaResolver | None,
+        supports: Iterable[str] = (),
     ) -> None:
         self.item = item
+        self.supports = frozenset(supports) | FOR_EVERYONE
         self.seed = shuffle_seed
         self.resolve_media = resolve_media
         self.prefix = "waa-" + (_ID_UNSAFE_RE.sub("-", item.identifier).strip("-") or "item")
@@ -368,60 +391,150 @@ class _Renderer:
     # accessibility catalogs
 
     def terms(self, root: etree._Element) -> None:
-        """Make each inline element that refers to a catalog with a card to show a term
-        the candidate can open; the attribute is removed from every other element."""
+        """Give each element that refers to a catalog with something to show the
+        candidate its help: an inline element becomes a term the candidate can open; a
+        block (a paragraph, a ``div``, an interaction...) gets a Help button at its start
+        (or just before it) that opens the same kind of card. The attribute is removed from
+        every element."""
         for el in list(root.iter()):
             if not isinstance(el.tag, str) or el.get("data-catalog-idref") is None:
                 continue
             name = str(el.attrib.pop("data-catalog-idref")).strip()
             catalog = self.item.catalog(name)
-            if catalog is None or _local(el) not in _TERM_HOSTS or el.getparent() is None:
-                continue
-            if any(
-                isinstance(d.tag, str) and (_local(d) in _NOT_IN_TERM or d.get("id"))
-                for d in el.iter()
-            ):
+            if catalog is None or el.getparent() is None:
                 continue
             sections = [
                 section
                 for card in catalog.cards
                 if (section := self.card_section(card)) is not None
             ]
-            if not sections:
+            braille = self.braille(catalog.cards)
+            if not sections and braille is None:
                 continue
-            card_id = self.new_id("term", name)
-            holder = _el("span", {"class": "waa-term"})
-            _replace(el, holder)
-            el.tail = None
+            inline = _local(el) in _TERM_HOSTS and not any(
+                isinstance(d.tag, str) and (_local(d) in _NOT_IN_TERM or d.get("id"))
+                for d in el.iter()
+            )
+            if inline:
+                self.term(el, name, sections, braille)
+            else:
+                self.block_help(el, name, sections, braille)
+
+    def term(
+        self,
+        el: etree._Element,
+        name: str,
+        sections: list[etree._Element],
+        braille: etree._Element | None,
+    ) -> None:
+        """``el`` inside a button that opens its card, the braille text after it."""
+        holder = _el("span", {"class": "waa-term"})
+        _replace(el, holder)
+        el.tail = None
+        if not sections:
+            _append(holder, [el, braille])
+            return
+        card_id = self.new_id("term", name)
+        button = _el(
+            "button",
+            {
+                "type": "button",
+                "class": "waa-term-button",
+                "aria-expanded": "false",
+                "aria-controls": card_id,
+            },
+            el,
+        )
+        card = _el("span", {"class": "waa-term-card", "id": card_id, "hidden": "hidden"})
+        _append(card, sections)
+        _append(holder, [button, braille, card])
+
+    def block_help(
+        self,
+        el: etree._Element,
+        name: str,
+        sections: list[etree._Element],
+        braille: etree._Element | None,
+    ) -> None:
+        """A Help button (and its card, and the braille text) at the start of a block that
+        may hold it, else just before the element; nowhere inside a list, a table or a
+        select, where it would break their structure."""
+        parent = el.getparent()
+        assert parent is not None
+        holder = _el("span", {"class": "waa-term waa-help"})
+        if sections:
+            card_id = self.new_id("help", name)
             button = _el(
                 "button",
                 {
                     "type": "button",
-                    "class": "waa-term-button",
+                    "class": "waa-term-button waa-help-button",
                     "aria-expanded": "false",
                     "aria-controls": card_id,
                 },
-                el,
+                _("Help"),
             )
             card = _el("span", {"class": "waa-term-card", "id": card_id, "hidden": "hidden"})
             _append(card, sections)
-            _append(holder, [button, card])
+            _append(holder, [button, braille, card])
+        else:
+            _append(holder, [braille])
+        local = _local(el)
+        if _is_host(el) and local in _HELP_INSIDE:
+            holder.tail = el.text
+            el.text = None
+            el.insert(0, holder)
+        elif _local(parent) not in _NO_HELP_BESIDE:
+            parent.insert(parent.index(el), holder)
+
+    def braille(self, cards: Sequence[CatalogCard]) -> etree._Element | None:
+        """The braille text of a catalog for assistive technology (a visually hidden span),
+        when the candidate has the support and the catalog a braille card."""
+        if "braille" not in self.supports:
+            return None
+        for card in cards:
+            if card.support != "braille":
+                continue
+            entry = (
+                CardEntry(content=card.content)
+                if card.content
+                else _pick_entry(card.entries, i18n.current(), self.item.language)
+            )
+            if entry is None:
+                continue
+            text = _text_of(self.fragment(entry.content))
+            if text:
+                return _el(
+                    "span",
+                    {
+                        "class": "visually-hidden waa-braille",
+                        "data-support": "braille",
+                        "lang": entry.language,
+                    },
+                    text,
+                )
+        return None
 
     def card_section(self, card: CatalogCard) -> etree._Element | None:
-        """The part of a term's card that shows ``card``, or ``None`` when the player does
-        not show that support (or has nothing in the attempt's language)."""
+        """The part of a card (a term's or a block's) that shows ``card``, or ``None`` when
+        the player does not show that support to this candidate (or has nothing in the
+        attempt's language). The glossary and translations are for everyone; any other
+        support only for a candidate who has it (braille is not a section: see
+        :meth:`braille`)."""
         language = i18n.current()
         entry: CardEntry | None
-        if card.support == "glossary-on-screen":
+        if card.support == "keyword-translation":
+            if _same_language(language, self.item.language):
+                return None
+            entry = next((e for e in card.entries if _same_language(e.language, language)), None)
+        elif card.support == "glossary-on-screen" or (
+            card.support in self.supports and card.support != "braille"
+        ):
             entry = (
                 CardEntry(content=card.content)
                 if card.content
                 else _pick_entry(card.entries, language, self.item.language)
             )
-        elif card.support == "keyword-translation":
-            if _same_language(language, self.item.language):
-                return None
-            entry = next((e for e in card.entries if _same_language(e.language, language)), None)
         else:
             return None
         if entry is None or not entry.content.strip():
@@ -437,19 +550,58 @@ class _Renderer:
             "span",
             {"class": "waa-term-support", "data-support": card.support, "lang": entry.language},
         )
-        _append(section, nodes)
+        if card.support == "spoken":
+            # What the player reads aloud: the text, apart from the labels it adds.
+            _append(section, [_el("span", {"class": "waa-spoken-text"}, nodes)])
+        else:
+            _append(section, nodes)
         for el in list(section.iter()):
             if el is section or not isinstance(el.tag, str):
                 continue
             local = _local(el)
+            if local in _CARD_MEDIA:
+                self.card_media(el)
+                continue
             if local in _BLOCK_ELEMENTS or local in _LIST_ROLES or local in ("dd", "h1"):
                 el.tag = "span"
                 el.set("class", "waa-card-block")
                 if local in _LIST_ROLES:
                     el.set("role", _LIST_ROLES[local])
-            if "id" in el.attrib:
-                del el.attrib["id"]
+            for attribute in ("id", "data-catalog-idref"):
+                if attribute in el.attrib:
+                    del el.attrib[attribute]
+        if not "".join(str(t) for t in section.itertext()).strip() and not any(
+            isinstance(d.tag, str) and _local(d) in (*_CARD_MEDIA, "img") for d in section.iter()
+        ):
+            return None
         return section
+
+    def card_media(self, el: etree._Element) -> None:
+        """A video or a sound in a card (a sign-language video): played from the item's
+        own media only, with the browser's controls, never on its own."""
+        for source in [el, *(c for c in el if isinstance(c.tag, str) and _local(c) == "source")]:
+            src = source.get("src")
+            if src is not None and not _is_item_media(src):
+                if source is el:
+                    del el.attrib["src"]
+                else:
+                    _remove(source)
+        for child in list(el):
+            if (
+                isinstance(child.tag, str)
+                and _local(child) == "track"
+                and not _is_item_media(child.get("src") or "")
+            ):
+                _remove(child)
+        if el.get("src") is None and not any(
+            isinstance(c.tag, str) and _local(c) == "source" for c in el
+        ):
+            _remove(el)
+            return
+        el.set("controls", "controls")
+        el.set("preload", "metadata")
+        if "id" in el.attrib:
+            del el.attrib["id"]
 
     # labelled controls
 
@@ -1510,6 +1662,12 @@ class _Renderer:
         frame.set("aria-labelledby", label_id)
 
 
+def _is_item_media(src: str) -> bool:
+    """Whether a media URL is one the renderer resolved from the item's own media (a path
+    on this server), not an address elsewhere or a path the item does not hold."""
+    return src.startswith("/") and not src.startswith("//")
+
+
 def _same_language(a: str | None, b: str | None) -> bool:
     """Whether two language tags name the same language (``fr`` and ``fr-CA`` do)."""
     if not a or not b:
@@ -1564,6 +1722,7 @@ def candidate_view(
     shuffle_seed: int | None,
     resolve_media: MediaResolver | None = None,
     locale: str | None = None,
+    supports: Iterable[str] = (),
 ) -> dict[str, Any]:
     """The payload a candidate's player receives for ``item`` (JSON-able dict).
 
@@ -1573,6 +1732,8 @@ def candidate_view(
     language of the words the renderer adds (the accessible names of blanks, gaps, pairs
     and areas, the default end-attempt button, the notes under drawings and media), the
     locale in force when ``None``; the item's own text stays as its author wrote it.
+    ``supports``: the candidate's accessibility supports (content/item/supports.py), whose
+    catalog cards are shown besides the glossary and translations every candidate gets.
 
     Keys: ``format`` (1), ``item_identifier``, ``language``, ``html`` (the body as a
     polyglot HTML fragment) and ``interactions`` (one description per interaction, in
@@ -1584,13 +1745,16 @@ def candidate_view(
     describe.
     """
     with i18n.use_locale(locale if locale is not None else i18n.current()):
-        return _candidate_view(item, shuffle_seed, resolve_media)
+        return _candidate_view(item, shuffle_seed, resolve_media, supports)
 
 
 def _candidate_view(
-    item: ItemDefinition, shuffle_seed: int | None, resolve_media: MediaResolver | None
+    item: ItemDefinition,
+    shuffle_seed: int | None,
+    resolve_media: MediaResolver | None,
+    supports: Iterable[str],
 ) -> dict[str, Any]:
-    renderer = _Renderer(item, shuffle_seed, resolve_media)
+    renderer = _Renderer(item, shuffle_seed, resolve_media, supports)
     try:
         root = etree.fromstring(item.body.encode("utf-8"), safe_xml_parser())
     except etree.XMLSyntaxError as exc:
@@ -1612,6 +1776,10 @@ def _candidate_view(
                 f"the body holds <{local}> for response {rid!r}, which the item does not describe"
             )
         rendered = renderer.render(interaction)
+        catalog_ref = element.get("data-catalog-idref")
+        if catalog_ref is not None:
+            # The interaction's help (terms(), below) stands before its control.
+            rendered.set("data-catalog-idref", catalog_ref)
         _replace(element, rendered)
         if interaction.type is InteractionType.PORTABLE_CUSTOM:
             renderer.label_frame(rendered)

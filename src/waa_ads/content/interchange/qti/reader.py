@@ -37,6 +37,7 @@ from waa_ads.content.interchange.qti.common import (
     source_line,
     split_tag,
 )
+from waa_ads.content.item import supports as item_supports
 from waa_ads.content.item.definition import (
     AreaMapEntry,
     AreaMapping,
@@ -1203,9 +1204,10 @@ _IGNORED_PARTS = {
     "companion_materials_info": "companion materials information was not kept",
 }
 
-#: The card supports the candidate's player shows (docs/player.md, "Glossary and
-#: translations"); the others are kept, exported and noted.
-SHOWN_SUPPORTS = frozenset({"glossary-on-screen", "keyword-translation"})
+#: The card supports the candidate's player shows to everyone (docs/player.md, "Glossary
+#: and translations"); the other known ones to candidates whose accommodations name them;
+#: an unknown support is kept, exported and noted.
+SHOWN_SUPPORTS = item_supports.FOR_EVERYONE
 
 
 def _card_content(
@@ -1261,8 +1263,15 @@ def _catalog_info(element: etree._Element, notes: list[str]) -> tuple[Catalog, .
                         content=entry_content,
                     )
                 )
-            if support not in SHOWN_SUPPORTS:
-                notes.append(f"{what}: kept and exported, but not shown to candidates")
+            if support in item_supports.KNOWN:
+                notes.append(
+                    f"{what}: shown only to candidates whose accommodations give them this support"
+                )
+            elif support not in SHOWN_SUPPORTS and not item_supports.is_known(support):
+                notes.append(
+                    f"{what}: kept and exported, but not shown to candidates (not a known "
+                    "support; an organization's own support is named ext:...)"
+                )
             cards.append(CatalogCard(support=support, content=content, entries=tuple(entries)))
         catalogs.append(Catalog(identifier=identifier, cards=tuple(cards)))
     return tuple(catalogs)

@@ -46,7 +46,39 @@ ACCOMMODATION_FIELDS: Final = {
     "extra_time_multiplier": "extra_time_multiplier",
     "extra_attempts": "extra_attempts",
     "extra_breaks": "extra_breaks",
+    # A name the API refuses can only come from the free text (the boxes hold known ones),
+    # so its reason is shown there and the boxes answer to no API field.
+    "other_supports": "accessibility_supports",
+    "accessibility_supports": "-",
 }
+
+
+def support_options() -> list[tuple[str, str]]:
+    """The QTI accessibility supports a candidate may be given, with their names in the
+    page's language, for the accommodation forms' boxes."""
+    return [
+        ("linguistic-guidance", _("Linguistic guidance")),
+        ("spoken", _("Spoken (read aloud)")),
+        ("sign-language", _("Sign language")),
+        ("braille", _("Braille")),
+        ("audio-description", _("Audio description")),
+        ("illustrated-glossary", _("Illustrated glossary")),
+        ("simplified-language", _("Simplified language")),
+        ("tactile", _("Tactile")),
+    ]
+
+
+def _support_values(supports: Iterable[str]) -> dict[str, Any]:
+    """A candidate's supports as the form shows them: the boxes ticked and the others (an
+    organization's ``ext:`` supports) as text."""
+    known = {value for value, _label in support_options()}
+    given = list(supports)
+    return {
+        "accessibility_supports": [s for s in given if s in known],
+        "other_supports": " ".join(s for s in given if s not in known),
+    }
+
+
 #: Attempt states in the order of their lifecycle, for the counts at a glance.
 STATES: Final = (
     "in_progress",
@@ -576,6 +608,7 @@ async def _add_page(
         staff=who,
         administration=row,
         form=form,
+        supports=support_options(),
         candidates=found["items"],
         on_roster=on_roster,
         chosen=chosen,
@@ -593,18 +626,34 @@ async def add_candidates_page(
         request,
         who,
         administration_id,
-        Form(values={"extra_time_multiplier": "1", "extra_attempts": "0", "extra_breaks": "0"}),
+        Form(
+            values={
+                "extra_time_multiplier": "1",
+                "extra_attempts": "0",
+                "extra_breaks": "0",
+                **_support_values([]),
+            }
+        ),
         q=q,
     )
 
 
-def _accommodations(values: Mapping[str, str]) -> dict[str, Any]:
+def _accommodations(values: Mapping[str, str], multi: Mapping[str, list[str]]) -> dict[str, Any]:
     body = {
         "extra_time_multiplier": _number(values.get("extra_time_multiplier")),
         "extra_attempts": _number(values.get("extra_attempts"), integer=True),
         "extra_breaks": _number(values.get("extra_breaks"), integer=True),
     }
-    return {k: v for k, v in body.items() if v is not None}
+    supports = [
+        *multi.get("accessibility_supports", []),
+        *(values.get("other_supports") or "").replace(",", " ").replace(";", " ").split(),
+    ]
+    return {k: v for k, v in body.items() if v is not None} | {"accessibility_supports": supports}
+
+
+def _form_values(values: Mapping[str, str], multi: Mapping[str, list[str]]) -> dict[str, Any]:
+    """What was posted, to show again: the boxes ticked as a list."""
+    return {**values, "accessibility_supports": multi.get("accessibility_supports", [])}
 
 
 @router.post("/administrations/{administration_id}/roster", response_class=Response)
@@ -613,7 +662,7 @@ async def add_candidates(
 ) -> Response:
     values, multi = await _values(request)
     chosen = multi.get("candidate_id", [])
-    accommodations = _accommodations(values)
+    accommodations = _accommodations(values, multi)
     reply = await who.api.post(
         f"/api/v1/administrations/{administration_id}/roster",
         {"entries": [{"candidate_id": c, "accommodations": accommodations} for c in chosen]},
@@ -639,7 +688,11 @@ async def add_candidates(
         request,
         who,
         administration_id,
-        Form(values=values, problem=problem, fields={**fields, "candidate_id": "entries"}),
+        Form(
+            values=_form_values(values, multi),
+            problem=problem,
+            fields={**fields, "candidate_id": "entries"},
+        ),
         q=values.get("q", ""),
         chosen=chosen,
         status=reply.status,
@@ -738,8 +791,12 @@ async def _accommodations_page(
     row = await who.read(f"/api/v1/administrations/{administration_id}")
     entry = await _entry(who, administration_id, entry_id)
     people = await candidates_by_id(who, [entry["candidate_id"]])
+    accommodations = dict(entry["accommodations"])
     shown = form or Form(
-        values={k: str(v) for k, v in entry["accommodations"].items()},
+        values={
+            **{k: str(v) for k, v in accommodations.items() if k != "accessibility_supports"},
+            **_support_values(accommodations.get("accessibility_supports") or []),
+        },
         fields=ACCOMMODATION_FIELDS,
     )
     return render(
@@ -750,6 +807,7 @@ async def _accommodations_page(
         entry=entry,
         name=_name(people.get(entry["candidate_id"])),
         form=shown,
+        supports=support_options(),
         status=status,
     )
 
@@ -771,11 +829,11 @@ async def accommodations_page(
 async def save_accommodations(
     request: Request, who: ActionDep, administration_id: uuid.UUID, entry_id: uuid.UUID
 ) -> Response:
-    values, _multi = await _values(request)
+    values, multi = await _values(request)
     reply = await who.api.call(
         "PUT",
         f"/api/v1/administrations/{administration_id}/roster/{entry_id}/accommodations",
-        json_body=_accommodations(values),
+        json_body=_accommodations(values, multi),
     )
     if reply.ok:
         return redirect(
@@ -784,7 +842,9 @@ async def save_accommodations(
         )
     if reply.status in (403, 404):
         who.expect(reply)
-    form = Form(values=values, problem=reply.problem, fields=ACCOMMODATION_FIELDS)
+    form = Form(
+        values=_form_values(values, multi), problem=reply.problem, fields=ACCOMMODATION_FIELDS
+    )
     return await _accommodations_page(
         request, who, administration_id, entry_id, form, status=reply.status
     )
