@@ -14,15 +14,27 @@ recorded per (attempt, item) as the highest ``seq``, for the invariants.
 
 Staff (one admin of the candidates' organization, bearer token): pause a live attempt,
 resume it a moment later, extend another, ask for the administration to be scored in bulk,
-release scored results.
+release scored results, and now and then upload a picture to the media library (a small
+PNG, different each time).
+
+Uploaders (a third roster, sitting a one-question assessment whose question is a file
+upload): start, upload ``uploads_per_attempt`` files one after the other with a rising
+``seq`` (``POST .../responses/{ref}/file``, as the player sends an upload), then leave the
+attempt open (an upload waits for a person's rating: their attempts are not submitted, so
+the scoring invariants stay about the others) and take the next code. What the server
+acknowledged is recorded like a save (highest ``seq`` per item), and every blob written
+(upload or media) in a log of (time, SHA-256, kind, where), for the blob invariants.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import random
+import struct
 import time
+import zlib
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,7 +44,28 @@ import httpx
 
 CHOICES = "ABCD"
 RETRYABLE = {503}
-STAFF_401 = {f"{k} 401" for k in ("pause", "resume", "extend", "score-admin", "release")}
+STAFF_401 = {f"{k} 401" for k in ("pause", "resume", "extend", "score-admin", "release", "media")}
+
+
+def picture(n: int, side: int = 8) -> bytes:
+    """A ``side`` x ``side`` RGB PNG whose pixels depend on ``n`` (distinct bytes each)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    seed = n.to_bytes(8, "big")
+    rows = b"".join(
+        b"\x00" + bytes((seed[(x + y) % 8] + x * 16 + y) % 256 for x in range(side * 3))
+        for y in range(side)
+    )
+    header = struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
 
 
 @dataclass
@@ -71,6 +104,10 @@ class Acks:
     live: set[str] = field(default_factory=set)  # org A attempts in progress (for staff)
     first_ack_at: dict[tuple[str, str], float] = field(default_factory=dict)
     ack_log: list[tuple[float, str, str, int]] = field(default_factory=list)
+    # Every blob the server acknowledged storing: (time, sha256, "upload"|"media", where).
+    blob_log: list[tuple[float, str, str, str]] = field(default_factory=list)
+    # Media assets acknowledged: id -> sha256 (to download one after a restore).
+    media: dict[str, str] = field(default_factory=dict)
 
     def ack(self, attempt: str, ref: str, seq: int) -> None:
         key = (attempt, ref)
@@ -78,6 +115,13 @@ class Acks:
             self.saves[key] = seq
         self.count += 1
         self.ack_log.append((time.time(), attempt, ref, seq))
+
+    def blob(self, sha256: str, kind: str, where: str) -> None:
+        self.blob_log.append((time.time(), sha256, kind, where))
+
+    def blobs(self, kind: str | None = None) -> set[str]:
+        """The digests of the blobs acknowledged (of one ``kind``)."""
+        return {sha for _, sha, k, _ in self.blob_log if kind is None or k == kind}
 
     def before(self, t: float) -> Acks:
         """What had been acknowledged before the wall-clock time ``t`` (for a restore to
@@ -90,6 +134,9 @@ class Acks:
                 out.ack_log[-1] = (at, attempt, ref, seq)
         out.submitted = {a for a, at in self.submitted_at.items() if at < t}
         out.submitted_at = {a: self.submitted_at[a] for a in out.submitted}
+        out.blob_log = [b for b in self.blob_log if b[0] < t]
+        kept = out.blobs("media")
+        out.media = {m: sha for m, sha in self.media.items() if sha in kept}
         return out
 
 
@@ -105,6 +152,11 @@ class Load:
     save_every_s: float = 1.5
     saves_per_attempt: int = 40
     seed: int = 1
+    upload_codes: list[str] = field(default_factory=list)
+    upload_ref: str = ""
+    uploaders: int = 0
+    uploads_per_attempt: int = 3
+    media_every: int = 0  # staff ticks between two media uploads (0: none)
     tally: Tally = field(default_factory=Tally)
     acks: Acks = field(default_factory=Acks)
     stop: asyncio.Event = field(default_factory=asyncio.Event)
@@ -119,6 +171,8 @@ class Load:
         self.rng = random.Random(self.seed)
         self._codes = list(self.codes)
         self._abandon = list(self.abandon_codes)
+        self._uploads = list(self.upload_codes)
+        self._pictures = 0
         self.client = httpx.AsyncClient(
             timeout=httpx.Timeout(15.0, connect=3.0),
             limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
@@ -218,6 +272,58 @@ class Load:
                 self.acks.submitted.add(attempt)
                 self.acks.submitted_at[attempt] = time.time()
 
+    async def uploader(self, n: int) -> None:
+        """Sit the upload assessment: files uploaded with a rising seq, attempt left open."""
+        await asyncio.sleep(self.rng.uniform(0, self.save_every_s * 2))
+        while not self.stop.is_set():
+            if not self._uploads:
+                self.ran_out_after_s.setdefault("uploaders", round(time.monotonic() - self.t0, 1))
+                return
+            code = self._uploads.pop()
+            r = await self.call("start", "POST", "/api/v1/attempts", json={"access_code": code})
+            if r is None or r.status_code not in (200, 201):
+                continue
+            body = r.json()
+            attempt, cred = body["attempt"]["id"], body["credential"]
+            self.acks.started[attempt] = code
+            self.acks.credentials[attempt] = cred
+            headers = {"X-Attempt-Token": cred}
+            seq = 0
+            while seq < self.uploads_per_attempt and not self.stop.is_set():
+                seq += 1
+                data = (
+                    f"Worked solution, attempt {attempt}, version {seq}.\n"
+                    f"{self.rng.getrandbits(128):032x}\n"
+                ).encode() * (1 + self.rng.randrange(40))
+                r = await self.call(
+                    "upload",
+                    "POST",
+                    f"/api/v1/attempts/{attempt}/responses/{self.upload_ref}/file",
+                    data={"seq": str(seq)},
+                    files={"file": (f"solution-{seq}.txt", data, "text/plain")},
+                    headers=headers,
+                )
+                if r is not None and r.status_code == 200 and r.json().get("accepted"):
+                    self.acks.ack(attempt, self.upload_ref, seq)
+                    self.acks.blob(hashlib.sha256(data).hexdigest(), "upload", f"{attempt}/{seq}")
+                await asyncio.sleep(self.save_every_s * 2 * self.rng.uniform(0.7, 1.3))
+
+    async def upload_picture(self, admin: dict[str, str]) -> None:
+        """Staff: one new picture into the media library."""
+        self._pictures += 1
+        data = picture(self.seed * 1_000_000 + self._pictures)
+        r = await self.call(
+            "media",
+            "POST",
+            "/api/v1/media",
+            files={"file": (f"figure-{self._pictures}.png", data, "image/png")},
+            headers=admin,
+        )
+        if r is not None and r.status_code in (200, 201):
+            sha, media_id = r.json()["sha256"], r.json()["id"]
+            self.acks.media[media_id] = sha
+            self.acks.blob(sha, "media", media_id)
+
     async def staff(
         self, token: str, proctor_token: str, administration_id: str, every_s: float = 3.0
     ) -> None:
@@ -259,6 +365,8 @@ class Load:
                     "score-admin", "POST", "/api/v1/results/score-administration",
                     json={"administration_id": administration_id}, headers=admin,
                 )  # fmt: skip
+            if self.media_every and tick % self.media_every == 0:
+                await self.upload_picture(admin)
             done = sorted(self.acks.submitted)
             if done and tick % 3 == 0:
                 attempt = self.rng.choice(done)
@@ -280,6 +388,8 @@ class Load:
         t0 = self.t0 = time.monotonic()
         tasks = [asyncio.create_task(self.candidate(i, False)) for i in range(self.candidates)]
         tasks += [asyncio.create_task(self.candidate(i, True)) for i in range(self.abandoners)]
+        if self.upload_codes:
+            tasks += [asyncio.create_task(self.uploader(i)) for i in range(self.uploaders)]
         tasks.append(asyncio.create_task(self.staff(token, proctor_token, administration_id)))
         fault_task = asyncio.create_task(fault(self)) if fault is not None else None
         try:
@@ -303,6 +413,10 @@ class Load:
             "retries": self.tally.retries,
             "refusals": self.tally.examples,
             "acknowledged_saves": self.acks.count,
+            "blobs_written": {
+                "uploads": len(self.acks.blobs("upload")),
+                "media": len(self.acks.blobs("media")),
+            },
             "attempts_started": len(self.acks.started),
             "attempts_submitted": len(self.acks.submitted),
             "server_errors_not_503": self.tally.server_errors(),

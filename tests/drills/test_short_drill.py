@@ -2,12 +2,14 @@
 
 It starts what an exam day runs (its own PostgreSQL cluster and Redis, two API processes,
 a Celery worker and beat), drives simulated candidates, a proctor and an administrator
-against them, kills processes with SIGKILL at random moments and restarts them, then
-checks the drill's invariants: every acknowledged save stored with its seq, no 5xx but
-503 (and every 503 with Retry-After), no attempt scored twice, every submitted attempt
-scored, the queues drained, the audit chains verifying. The full drills (minutes to half
-an hour, PostgreSQL and Redis restarts, backup and restore) run from ``bench/``; see
-docs/reliability.md.
+against them (candidates also upload files, the administrator pictures for the media
+library), kills processes with SIGKILL at random moments and restarts them, then checks the
+drill's invariants: every acknowledged save and upload stored with its seq, no 5xx but 503
+(and every 503 with Retry-After), no attempt scored twice, every submitted attempt scored,
+the queues drained, the audit chains verifying, every blob the database refers to in the
+blob store with the right digest and every acknowledged blob referred to. The full drills
+(minutes to half an hour, PostgreSQL and Redis restarts, backup and restore) run from
+``bench/``; see docs/reliability.md.
 """
 
 from __future__ import annotations
@@ -73,6 +75,8 @@ def test_processes_killed_under_load_lose_no_acknowledged_save_and_leave_nothing
             "--kill-every",
             "5",
             "9",
+            "--media-every",
+            "2",
             "--pg-port",
             str(ports),
             "--redis-port",
@@ -98,3 +102,9 @@ def test_processes_killed_under_load_lose_no_acknowledged_save_and_leave_nothing
     assert sum(result["kills"].values()) >= 2
     assert result["acknowledged_saves"] > 20
     assert result["attempts_submitted"] > 0
+    # Blobs were written across the kills and every one the database names was checked.
+    written = result["blobs_written"]
+    assert written["uploads"] > 0 and written["media"] > 0, written
+    present = result["checks"]["blobs_present"]["detail"]
+    assert present["checked"] >= written["uploads"] + written["media"], present
+    assert present["missing"] == present["corrupted"] == []
