@@ -20,9 +20,11 @@ from waa_ads.content import transfer
 from waa_ads.content.interchange.qti.package import build_package
 from waa_ads.content.interchange.qti.reader import parse_item
 from waa_ads.content.interchange.qti.writer import write_item
-from waa_ads.content.item.definition import ItemDefinition, ItemFormatError
+from waa_ads.content.item.definition import BaseType, Cardinality, ItemDefinition, ItemFormatError
 from waa_ads.content.item.templates import instantiate
 from waa_ads.content.render.candidate import candidate_view
+from waa_ads.content.render.pci import variable
+from waa_ads.content.schemas import CandidatePci, CandidatePciVariable
 
 MODULES = '<qti-interaction-module id="likert" primary-path="../media/likert.js"/>'
 
@@ -307,11 +309,20 @@ def test_the_pci_is_given_the_variables_it_names_in_the_json_binding() -> None:
         levels = instance.template_declaration("LEVELS")
         assert levels is not None
         # This candidate's value of the cloned item, under the PCI's own name for it.
-        assert pci["template_variables"] == {
-            "levels": {"base": {"integer": levels.default_value}},
-            "TICKS": {"list": {"integer": [1, 3]}},
-        }
-        assert pci["context_variables"] == {"REGION": {"base": {"identifier": "coast"}}}
+        assert pci["template_variables"] == [
+            {
+                "name": "levels",
+                "cardinality": "single",
+                "base_type": "integer",
+                "value": levels.default_value,
+            },
+            {"name": "TICKS", "cardinality": "multiple", "base_type": "integer", "value": [1, 3]},
+        ]
+        assert pci["context_variables"] == [
+            {"name": "REGION", "cardinality": "single", "base_type": "identifier", "value": "coast"}
+        ]
+        # The closed reply model of the player holds it as it is.
+        assert CandidatePci.model_validate(pci).model_dump(exclude_unset=True) == pci
         # The correct response (set from LEVELS) is nowhere in what the frame gets.
         assert "correct" not in json.dumps(described).lower()
         assert "RESPONSE" not in json.dumps(pci)
@@ -496,3 +507,38 @@ async def test_a_pci_style_sheet_travels_with_the_item_on_export(
     assert archive.read("media/likert.css") == LIKERT_CSS
     written = archive.read("items/PCI-CSS.xml").decode()
     assert '<qti-stylesheet href="../media/likert.css" type="text/css"/>' in written
+
+
+@pytest.mark.parametrize(
+    ("value", "cardinality", "base_type", "expected"),
+    [
+        (None, Cardinality.SINGLE, BaseType.INTEGER, {"base_type": "integer", "value": None}),
+        ([3, 4], Cardinality.SINGLE, BaseType.POINT, {"base_type": "point", "value": [3, 4]}),
+        ([], Cardinality.ORDERED, BaseType.IDENTIFIER, {"base_type": "identifier", "value": None}),
+        (
+            [["A", "B"]],
+            Cardinality.MULTIPLE,
+            BaseType.PAIR,
+            {"base_type": "pair", "value": [["A", "B"]]},
+        ),
+        (
+            {"x": 1.5, "who": "me"},
+            Cardinality.RECORD,
+            None,
+            {
+                "base_type": None,
+                "value": None,
+                "fields": [
+                    {"name": "x", "base_type": "float", "value": 1.5},
+                    {"name": "who", "base_type": "string", "value": "me"},
+                ],
+            },
+        ),
+    ],
+)
+def test_each_cardinality_fits_the_closed_reply(
+    value: object, cardinality: Cardinality, base_type: BaseType | None, expected: dict[str, object]
+) -> None:
+    sent = variable("V", value, cardinality, base_type)
+    assert sent == {"name": "V", "cardinality": cardinality.value, **expected}
+    CandidatePciVariable.model_validate(sent)

@@ -454,6 +454,28 @@ class CandidatePciModule(_Rendered):
     )
 
 
+PciScalar = bool | int | float | str
+#: A variable's value: one value (a point or pair is a list of two), or a list of them.
+PciValue = PciScalar | list[PciScalar] | list[list[PciScalar]]
+
+
+class CandidatePciField(_Rendered):
+    name: str
+    base_type: str
+    value: PciValue | None = None
+
+
+class CandidatePciVariable(_Rendered):
+    """A template or context variable given to a PCI: typed values, put in the QTI JSON
+    binding by the frame."""
+
+    name: str
+    cardinality: str
+    base_type: str | None = None
+    value: PciValue | None = None
+    fields: list[CandidatePciField] | None = Field(default=None, description="A record's fields.")
+
+
 class CandidatePci(_Rendered):
     """What the player's sandboxed frame needs to run a portable custom interaction."""
 
@@ -467,16 +489,16 @@ class CandidatePci(_Rendered):
         description="Its own style sheets (qti-stylesheet inside it), URLs of the item's media "
         "on this origin; they style its frame only.",
     )
-    template_variables: dict[str, Any] = Field(
-        default_factory=dict,
-        description="The item's template variables it names (qti-template-variable), in the "
-        "QTI JSON binding, under the name the PCI gets them by: this candidate's values of a "
-        "cloned item. Never a response or outcome variable.",
+    template_variables: list[CandidatePciVariable] = Field(
+        default_factory=list,
+        description="The item's template variables it names (qti-template-variable), under the "
+        "name the PCI gets them by: this candidate's values of a cloned item. Never a response "
+        "or outcome variable. The frame gives them to the PCI in the QTI JSON binding.",
     )
-    context_variables: dict[str, Any] = Field(
-        default_factory=dict,
-        description="The item's context variables it names (qti-context-variable), in the "
-        "QTI JSON binding: their declared values.",
+    context_variables: list[CandidatePciVariable] = Field(
+        default_factory=list,
+        description="The item's context variables it names (qti-context-variable): their "
+        "declared values.",
     )
 
 

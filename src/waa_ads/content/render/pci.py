@@ -1,8 +1,8 @@
 """What a portable custom interaction's frame is given besides its modules, markup and
 properties: its own style sheets (signed URLs of the item's media), and the template and
-context variables it names (QTI 3.0 ``qti-template-variable``, ``qti-context-variable``)
-in the QTI JSON binding its ``getInstance`` configuration carries them in
-(``templateVariables``, ``contextVariables``).
+context variables it names (QTI 3.0 ``qti-template-variable``, ``qti-context-variable``),
+as typed values the frame puts in the QTI JSON binding its ``getInstance`` configuration
+carries them in (``templateVariables``, ``contextVariables``; static/pci-frame.js).
 
 Only variables the item declares as template or context variables are named by a PCI
 (content/item/validation.py checks it), so nothing of scoring reaches the frame: no
@@ -41,51 +41,70 @@ def _base_key(value: Any, base_type: BaseType | None) -> str:
     return "string"
 
 
-def binding(value: Any, cardinality: Cardinality, base_type: BaseType | None) -> dict[str, Any]:
-    """A variable's value in the QTI JSON binding: ``{"base": {"integer": 3}}``,
-    ``{"base": null}``, ``{"list": {"identifier": ["A", "B"]}}``, ``{"record": [{"name":
-    "x", "base": {"float": 1.5}}]}``."""
+def variable(
+    name: str, value: Any, cardinality: Cardinality, base_type: BaseType | None
+) -> dict[str, Any]:
+    """One variable as the frame is sent it: ``{name, cardinality, base_type, value}``
+    (a record's ``fields``: ``[{name, base_type, value}]``), typed values the frame puts
+    in the QTI JSON binding (``{"base": {"integer": 3}}``, ``{"list": {"identifier":
+    ["A", "B"]}}``, ``{"record": [...]}``: pci-frame.js) so that what the player is sent
+    stays a closed shape."""
     if cardinality is Cardinality.RECORD:
         fields = value if isinstance(value, Mapping) else {}
         return {
-            "record": [
-                {"name": str(name), "base": None if v is None else {_base_key(v, None): v}}
-                for name, v in fields.items()
-            ]
+            "name": name,
+            "cardinality": cardinality.value,
+            "base_type": None,
+            "value": None,
+            "fields": [
+                {"name": str(k), "base_type": _base_key(v, None), "value": v}
+                for k, v in fields.items()
+            ],
         }
     if cardinality is Cardinality.SINGLE:
-        if value is None:
-            return {"base": None}
-        return {"base": {_base_key(value, base_type): value}}
-    values = list(value) if isinstance(value, list | tuple) else ([] if value is None else [value])
-    if not values:
-        return {"list": None}
-    return {"list": {_base_key(values[0], base_type): values}}
+        values: Any = value
+    else:
+        values = (
+            list(value) if isinstance(value, list | tuple) else ([] if value is None else [value])
+        )
+        values = values or None
+    sample = values[0] if isinstance(values, list) else values
+    return {
+        "name": name,
+        "cardinality": cardinality.value,
+        "base_type": _base_key(sample, base_type),
+        "value": values,
+    }
 
 
-def _bindings(
+def _variables(
     variables: Iterable[PciVariable],
     declarations: Sequence[TemplateDeclaration] | Sequence[ContextDeclaration],
-) -> dict[str, Any]:
+) -> list[dict[str, Any]]:
     by_id = {d.identifier: d for d in declarations}
-    out: dict[str, Any] = {}
-    for variable in variables:
-        declaration = by_id.get(variable.identifier)
+    out: list[dict[str, Any]] = []
+    for wanted in variables:
+        declaration = by_id.get(wanted.identifier)
         if declaration is None:  # the item's validation refuses this; never guess
             continue
-        out[variable.pci_identifier or variable.identifier] = binding(
-            declaration.default_value, declaration.cardinality, declaration.base_type
+        out.append(
+            variable(
+                wanted.pci_identifier or wanted.identifier,
+                declaration.default_value,
+                declaration.cardinality,
+                declaration.base_type,
+            )
         )
     return out
 
 
-def variables_for(item: ItemDefinition, pci: PortableCustom) -> dict[str, dict[str, Any]]:
-    """``{"template_variables": {...}, "context_variables": {...}}`` for ``pci`` in
-    ``item`` (the instance a candidate sees, for a cloned item), keyed by the name the
-    PCI gets each one under."""
+def variables_for(item: ItemDefinition, pci: PortableCustom) -> dict[str, list[dict[str, Any]]]:
+    """``{"template_variables": [...], "context_variables": [...]}`` for ``pci`` in
+    ``item`` (the instance a candidate sees, for a cloned item), each under the name the
+    PCI gets it by."""
     return {
-        "template_variables": _bindings(pci.template_variables, item.template_declarations),
-        "context_variables": _bindings(pci.context_variables, item.context_declarations),
+        "template_variables": _variables(pci.template_variables, item.template_declarations),
+        "context_variables": _variables(pci.context_variables, item.context_declarations),
     }
 
 

@@ -153,6 +153,34 @@
     });
   }
 
+  /**
+   * The item's variables the PCI names, by its names for them, in the QTI JSON binding:
+   * `{base: {integer: 7}}`, `{base: null}`, `{list: {integer: [1, 3]}}`, `{record: [...]}`.
+   * @param {{name: string, cardinality: string, base_type?: string | null, value?: any,
+   *   fields?: {name: string, base_type: string, value?: any}[] | null}[] | undefined} variables
+   */
+  function bindings(variables) {
+    /** @type {{[name: string]: any}} */
+    const out = {};
+    for (const variable of variables || []) {
+      const type = variable.base_type || "";
+      const value = variable.value ?? null;
+      if (variable.cardinality === "record") {
+        out[variable.name] = {
+          record: (variable.fields || []).map((field) => ({
+            name: field.name,
+            base: field.value === null || field.value === undefined ? null : { [field.base_type]: field.value },
+          })),
+        };
+      } else if (variable.cardinality === "single") {
+        out[variable.name] = { base: value === null || !type ? null : { [type]: value } };
+      } else {
+        out[variable.name] = { list: Array.isArray(value) && value.length && type ? { [type]: value } : null };
+      }
+    }
+    return out;
+  }
+
   /** @param {any} message */
   function send(message) {
     window.parent.postMessage({ waa: "pci", ...message }, PLAYER_ORIGIN);
@@ -221,8 +249,8 @@
       boundTo: init.boundTo ? { [rid]: init.boundTo } : {},
       // The item's template and context variables the PCI names, in the QTI JSON binding
       // (never a response or outcome: content/render/pci.py).
-      templateVariables: pci.template_variables || {},
-      contextVariables: pci.context_variables || {},
+      templateVariables: bindings(pci.template_variables),
+      contextVariables: bindings(pci.context_variables),
       responseIdentifier: rid,
       /** @param {any} ready */
       onready(ready) {

@@ -40,6 +40,13 @@
  */
 
 /**
+ * A template or context variable a PCI names (content/render/pci.py); the frame puts it in
+ * the QTI JSON binding.
+ * @typedef {{name: string, cardinality: string, base_type?: string | null, value?: any,
+ *   fields?: {name: string, base_type: string, value?: any}[] | null}} PciVariable
+ */
+
+/**
  * One interaction of a rendered item, as described by the server's candidate view.
  * @typedef {object} InteractionDescription
  * @property {InteractionType} type
@@ -55,7 +62,7 @@
  * @property {AreaOption[]} [hotspots]  the areas of a graphic gap match
  * @property {{kind: string, src?: string | null} | null} [media]  the sound or video of a media interaction
  * @property {string | null} [button_label]  the text of an end attempt button
- * @property {{type_identifier: string, module?: string | null, modules: {id: string, urls: string[]}[], markup: string, properties: {[name: string]: string}, frame_stylesheets?: string[], template_variables?: {[name: string]: any}, context_variables?: {[name: string]: any}} | null} [pci]  a PCI's modules and configuration (interaction-pci.js)
+ * @property {{type_identifier: string, module?: string | null, modules: {id: string, urls: string[]}[], markup: string, properties: {[name: string]: string}, frame_stylesheets?: string[], template_variables?: PciVariable[], context_variables?: PciVariable[]} | null} [pci]  a PCI's modules and configuration (interaction-pci.js)
  */
 
 /**
