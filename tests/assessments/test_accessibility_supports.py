@@ -282,3 +282,37 @@ async def test_the_command_line_shows_and_changes_them(
     assert "'smell'" in errors
     code, out, errors = await asyncio.to_thread(run, "nobody")
     assert (code, errors.strip()) == (2, "error: no candidate 'nobody' on this roster")
+
+
+async def test_a_staff_preview_shows_the_supports_asked_for(
+    client: httpx.AsyncClient, make: Factory
+) -> None:
+    world = await World(client, make).setup(tagged={})
+    imported = await client.post(
+        f"/api/v1/banks/{world.bank_id}/import",
+        files={"file": ("plants.zip", catalog_package(), "application/zip")},
+        data={"publish": "true"},
+        headers=world.headers,
+    )
+    assert imported.status_code == 201, imported.text
+    item_id = imported.json()["items"][0]["item_id"]
+    url = f"/api/v1/items/{item_id}/versions/1/preview"
+    plain = await client.get(url, headers=world.headers)
+    assert _section_supports(plain.json()["html"]) == {"glossary-on-screen"}
+    asked = await client.get(
+        url,
+        params=[("supports", "spoken,braille"), ("supports", "sign-language")],
+        headers=world.headers,
+    )
+    assert asked.status_code == 200, asked.text
+    assert _section_supports(asked.json()["html"]) == {
+        "glossary-on-screen",
+        "spoken",
+        "braille",
+        "sign-language",
+    }
+    assert '<video src="/api/v1/media/sha256/' in asked.json()["html"]
+    refused = await client.get(url, params={"supports": "x-ray"}, headers=world.headers)
+    assert refused.status_code == 422
+    (param,) = refused.json()["invalid_params"]
+    assert param["name"] == "query.supports" and "'x-ray'" in param["reason"]

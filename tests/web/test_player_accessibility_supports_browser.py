@@ -99,7 +99,7 @@ def _prepare(data_dir: Path) -> dict[str, str]:
                 transfer.candidates_from_bytes("plants.zip", catalog_package()),
                 publish=True,
             )
-            item_id = report.as_dict()["items"][0]["item_id"]
+            item_id = str(report.outcomes[0].item_id)
             administration_id = await publish_and_open(
                 session,
                 principal,

@@ -6,22 +6,11 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    EmailStr,
-    Field,
-    StringConstraints,
-    model_validator,
-)
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
 
 from waa_ads.assessments.definition import AssessmentDefinition, Navigation
 from waa_ads.assessments.models import AssessmentStatus
-from waa_ads.content.item import supports
-from waa_ads.content.schemas import CandidateItem
+from waa_ads.content.schemas import AccessibilitySupports, CandidateItem
 from waa_ads.core.language_choice import LocaleCode, LocaleList
 from waa_ads.core.params import PatchModel, Version
 
@@ -106,35 +95,6 @@ class AssessmentPreview(BaseModel):
     time_limit_s: int | None
     seed: int
     items: list[PreviewItem]
-
-
-def _split_cell(value: Any) -> Any:
-    return supports.split_supports(value) if isinstance(value, str) else value
-
-
-def _checked_supports(value: list[str]) -> list[str]:
-    try:
-        return supports.check_supports(value)
-    except ValueError as exc:
-        # The reason as it is (no "Value error," before it): it names the support.
-        raise PydanticCustomError("accessibility_support", str(exc)) from None
-
-
-AccessibilitySupports = Annotated[
-    list[Annotated[str, StringConstraints(max_length=80)]],
-    BeforeValidator(_split_cell),
-    AfterValidator(_checked_supports),
-    Field(
-        max_length=supports.MAX_SUPPORTS,
-        description=(
-            "QTI 3.0 accessibility supports the candidate gets, beyond the glossary and "
-            "keyword translations every candidate has: linguistic-guidance, spoken, "
-            "sign-language, braille, audio-description, illustrated-glossary, "
-            "simplified-language, tactile, or an ext: extension. The player shows an "
-            "item's cards of these supports to this candidate only."
-        ),
-    ),
-]
 
 
 class Accommodations(BaseModel):

@@ -518,11 +518,20 @@ async def preview_version(
     item_id: uuid.UUID,
     version: Version,
     seed: Annotated[Seed | None, Query(description="Shuffle seed; omit for document order")] = None,
+    supports: Annotated[
+        schemas.AccessibilitySupports | None,
+        Query(
+            description="Show the item as a candidate with these accessibility supports "
+            "sees it (repeat the parameter, or separate names with commas): spoken, "
+            "braille, sign-language, linguistic-guidance, ... (the glossary and "
+            "translations are always shown)"
+        ),
+    ] = None,
 ) -> schemas.CandidateItem:
     _, row = await service.get_version(session, principal, item_id, version)
     shown = await stimuli.for_item_version(session, row)
     return schemas.CandidateItem.model_validate(
-        service.candidate_payload(row, seed, shared_stimuli=shown)
+        service.candidate_payload(row, seed, shared_stimuli=shown, supports=supports or ())
     )
 
 

@@ -7,11 +7,58 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+)
+from pydantic_core import PydanticCustomError
 
+from waa_ads.content.item import supports
 from waa_ads.content.item.definition import BaseType, Cardinality, InteractionType
 from waa_ads.content.models import BankPermission, VersionStatus
 from waa_ads.core.params import PatchModel, Version
+
+
+def _split_cell(value: Any) -> Any:
+    """Names given as one text (a CSV cell), or as texts each holding one or more (query
+    parameters, ``?supports=spoken,braille``), as one list of names."""
+    if isinstance(value, str):
+        return supports.split_supports(value)
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return [name for v in value for name in supports.split_supports(v)]
+    return value
+
+
+def _checked_supports(value: list[str]) -> list[str]:
+    try:
+        return supports.check_supports(value)
+    except ValueError as exc:
+        # The reason as it is (no "Value error," before it): it names the support.
+        raise PydanticCustomError("accessibility_support", str(exc)) from None
+
+
+AccessibilitySupports = Annotated[
+    list[Annotated[str, StringConstraints(max_length=80)]],
+    BeforeValidator(_split_cell),
+    AfterValidator(_checked_supports),
+    Field(
+        max_length=supports.MAX_SUPPORTS,
+        description=(
+            "QTI 3.0 accessibility supports the candidate gets, beyond the glossary and "
+            "keyword translations every candidate has: linguistic-guidance, spoken, "
+            "sign-language, braille, audio-description, illustrated-glossary, "
+            "simplified-language, tactile, or an ext: extension. The player shows an "
+            "item's cards of these supports to this candidate only."
+        ),
+    ),
+]
+"""A candidate's accessibility supports (content/item/supports.py): a list, or one text of
+names separated by spaces, commas or semicolons (a CSV cell); checked, each once, sorted."""
 
 Slug = Annotated[
     str, StringConstraints(min_length=2, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*$")

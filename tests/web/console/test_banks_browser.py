@@ -241,3 +241,15 @@ def test_a_glossary_term_opens_in_the_preview(site: Site, admin_page: Any) -> No
     page.keyboard.press("Escape")
     expect(card).to_be_hidden()
     expect(term).to_be_focused()
+    # Previewed as a candidate with the spoken support: its card, with the Listen control.
+    page.get_by_role("checkbox", name="Spoken (read aloud)").check()
+    page.get_by_role("button", name="Show").click()
+    term = page.locator("#item-preview").get_by_role("button", name="tides (word help)").first
+    term.click()
+    spoken = page.locator(f"#{term.get_attribute('aria-controls')}").locator(
+        "[data-support=spoken]"
+    )
+    expect(spoken).to_contain_text("Read aloud: tides, rhymes with rides")
+    expect(page.get_by_role("checkbox", name="Spoken (read aloud)")).to_be_checked()
+    check_axe(page, "item page previewed with the spoken support")
+    shot(page, "console-banks-glossary-spoken")

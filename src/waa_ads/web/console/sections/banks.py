@@ -36,6 +36,7 @@ from waa_ads.web.console.pages import (
 )
 from waa_ads.web.console.router import ActionDep, StaffDep
 from waa_ads.web.console.sections import bank_forms
+from waa_ads.web.console.sections.administrations import support_options
 
 router = APIRouter()
 
@@ -894,6 +895,7 @@ async def _item_page(
     tried: TryState | None = None,
     status: int = 200,
     translation_form: Form | None = None,
+    supports: Sequence[str] = (),
 ) -> HTMLResponse:
     bank = await who.read(f"/api/v1/banks/{bank_id}")
     found = await _item_of_bank(who, bank_id, item_id)
@@ -904,8 +906,13 @@ async def _item_page(
     current = next((v for v in versions if v["version"] == shown_version), None)
     if current is None:
         current = await who.read(f"/api/v1/items/{item_id}/versions/{shown_version}")
+    # The preview as a candidate with these accessibility supports sees it (the boxes give
+    # known names only; anything else in the address is left out).
+    known = {value for value, _label in support_options()}
+    shown_supports = [s for s in dict.fromkeys(supports) if s in known]
     preview = await who.read(
-        f"/api/v1/items/{item_id}/versions/{shown_version}/preview", {"seed": seed}
+        f"/api/v1/items/{item_id}/versions/{shown_version}/preview",
+        {"seed": seed, "supports": shown_supports},
     )
     return render(
         request,
@@ -918,6 +925,9 @@ async def _item_page(
         preview=preview,
         preview_data=json.dumps(preview),
         seed="" if seed is None else seed,
+        supports=support_options(),
+        preview_supports=shown_supports,
+        preview_form=Form(values={"supports": shown_supports}),
         tried=tried or TryState(),
         form_editable=bank_forms.editable(current["definition"]) is not None,
         translations=translations,
@@ -983,9 +993,21 @@ async def item_page(
     bank_id: uuid.UUID,
     item_id: uuid.UUID,
     version: Annotated[int | None, Query(ge=1)] = None,
-    seed: Annotated[int | None, Query(ge=0, le=2**31 - 1)] = None,
+    seed: Annotated[str | None, Query(max_length=20)] = None,
+    supports: Annotated[list[str] | None, Query()] = None,
 ) -> HTMLResponse:
-    return await _item_page(request, who, bank_id, item_id, version=version, seed=seed)
+    # The preview form sends an empty seed for document order, as its hint says; a seed
+    # that is no whole number within the API's range is document order too.
+    number = _whole(seed or "")
+    return await _item_page(
+        request,
+        who,
+        bank_id,
+        item_id,
+        version=version,
+        seed=number if number is not None and number <= 2**31 - 1 else None,
+        supports=supports or (),
+    )
 
 
 def responses_from_controls(form: FormData, interactions: Sequence[Mapping[str, Any]]) -> Any:
@@ -1043,8 +1065,17 @@ async def item_try(
         else:
             tried.problem = reply.problem
     status = 200 if tried.problem is None else (tried.problem.status or 422)
+    supports = [v for v in form.getlist("supports") if isinstance(v, str)]
     return await _item_page(
-        request, who, bank_id, item_id, version=version, seed=seed, tried=tried, status=status
+        request,
+        who,
+        bank_id,
+        item_id,
+        version=version,
+        seed=seed,
+        tried=tried,
+        status=status,
+        supports=supports,
     )
 
 

@@ -77,9 +77,10 @@ async function preview() {
   root.addEventListener("keyup", () => window.setTimeout(write, 0));
 }
 
-/** Glossary terms in the preview open and close their card as in the player. */
+/** Glossary terms and Help buttons in the preview open and close their card as in the
+ * player; a braille text is labelled as there. */
 async function glossary() {
-  if (!document.querySelector("#item-preview .waa-term-button")) return;
+  if (!document.querySelector("#item-preview :is(.waa-term-button, .waa-braille)")) return;
   /** @type {typeof import("../../static/catalog.js")} */
   const terms = await import(PLAYER_TERMS);
   terms.wireTerms();
