@@ -23,6 +23,7 @@ from tests.support.player_browser import (
     prepare_demo,
     publish_and_open,
     server_fixture,
+    set_candidate_locales,
     start_attempt,
 )
 
@@ -35,6 +36,7 @@ CANDIDATES = {
         ["braille", "ext:plain-words", "linguistic-guidance", "sign-language", "spoken"],
     ),
     "Pat Plain": ("supports-none", []),
+    "Fran Francais": ("supports-fr", ["braille", "spoken"]),
 }
 GLOSSARY = "How green plants make their food from light."
 
@@ -112,10 +114,12 @@ def _prepare(data_dir: Path) -> dict[str, str]:
                 },
                 slug="plants",
                 title="Plants",
+                locales=["fr"],
             )
         codes = await add_candidates(
             demo, administration_id, {name: ext for name, (ext, _) in CANDIDATES.items()}
         )
+        await set_candidate_locales(demo, {"supports-fr": "fr"})
         async with demo.db.transaction() as session:
             principal = await demo_principal(session)
             for external_id, supports in CANDIDATES.values():
@@ -321,3 +325,41 @@ def test_a_candidate_without_supports_gets_the_glossary_only(
     )
     check_axe(page, "supports: a candidate without supports")
     shot(page, "player-supports-06-without-supports")
+
+
+def test_in_french_with_the_browsers_own_speech_synthesis(
+    page: Any, server: tuple[str, dict[str, str]]
+) -> None:
+    """No stand-in: headless Chromium has speech synthesis but no voice, so Listen is there
+    and, pressed, says that the device cannot read aloud; every word the player adds is
+    French."""
+    from playwright.sync_api import expect
+
+    url, codes = server
+    start_attempt(page, url, codes["Fran Francais"], lang="fr", heading="Question 1 sur 1")
+    form = page.locator("#item-form")
+    expect(form.locator(".waa-braille")).to_have_text("Braille : photosynthesis in braille")
+    helps = form.get_by_role("button", name="Aide (aide sur ce qui suit)")
+    expect(helps).to_have_count(1)  # the question's: the paragraph's is guidance only
+    helps.first.focus()
+    page.keyboard.press("Enter")
+    card = card_of(page, helps.first)
+    spoken = card.locator("[data-support=spoken]")
+    expect(spoken).to_contain_text("À lire à voix haute : Which of these is a plant?")
+    listen = spoken.get_by_role("button", name="Écouter")
+    page.keyboard.press("Tab")
+    expect(listen).to_be_focused()
+    page.keyboard.press("Enter")
+    voices = page.evaluate("() => speechSynthesis.getVoices().filter((v) => v.localService).length")
+    if voices == 0:
+        expect(spoken.get_by_role("status")).to_have_text(
+            "Cet appareil n'a pas de voix pour lire ce texte à voix haute ; le texte est "
+            "affiché ci-dessus."
+        )
+    else:  # a machine with a voice of its own reads it
+        expect(listen).to_have_attribute("aria-pressed", "true")
+    check_axe(page, "supports: French, the browser's speech synthesis")
+    shot(page, "player-supports-07-french")
+    page.keyboard.press("Escape")
+    expect(card).to_be_hidden()
+    expect(helps.first).to_be_focused()

@@ -91,7 +91,9 @@ function listen(button) {
     return;
   }
   const text = section.querySelector(".waa-spoken-text")?.textContent?.trim() ?? "";
-  const lang = section.lang || document.documentElement.lang || "en";
+  // The text's own language: its entry's, else the item's (the question carries it).
+  const holder = section.closest("[lang]");
+  const lang = (holder instanceof HTMLElement && holder.lang) || document.documentElement.lang || "en";
   const voice = localVoice(synthesis, lang);
   if (!text) return;
   if (!voice) {
