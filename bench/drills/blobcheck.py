@@ -82,7 +82,9 @@ def parse_references(rows: str) -> dict[str, list[str]]:
         if not line.strip():
             continue
         kind, ident, sha = line.rsplit("|", 2)
-        out.setdefault(sha, []).append(f"{kind}:{ident}")
+        where = out.setdefault(sha, [])
+        if f"{kind}:{ident}" not in where:  # the value and its normalized form both name it
+            where.append(f"{kind}:{ident}")
     return out
 
 

@@ -60,6 +60,7 @@ def _rows() -> str:
         [
             f"response|0192-attempt/UPLOAD1|{_sha(UPLOAD)}",
             f"response_event|17|{_sha(UPLOAD)}",
+            f"response_event|17|{_sha(UPLOAD)}",
             f"media_asset|0192-media|{_sha(PICTURE)}",
             f"report_receipt.pdf|0192-receipt|{_sha(REPORT)}",
         ]
