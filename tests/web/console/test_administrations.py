@@ -182,7 +182,12 @@ async def test_adding_candidates_shows_one_slip_per_candidate_with_a_working_cod
         client,
         f"{s.base}/roster",
         s.csrf,
-        {"candidate_id": [str(ada.id), str(bob.id)], "extra_time_multiplier": "1.5"},
+        {
+            "candidate_id": [str(ada.id), str(bob.id)],
+            "extra_time_multiplier": "1.5",
+            "accessibility_supports": ["sign-language"],
+            "other_supports": "ext:large-print",
+        },
     )
     assert added.status_code == 200, added.text
     assert added.text.count('<li class="slip">') == 2
@@ -195,6 +200,9 @@ async def test_adding_candidates_shows_one_slip_per_candidate_with_a_working_cod
     assert looked.json()["candidate_name"] == "Ada Lovelace"  # sorted by name
     entries = await _roster(client, s)
     assert {e["accommodations"]["extra_time_multiplier"] for e in entries} == {1.5}
+    assert [e["accommodations"]["accessibility_supports"] for e in entries] == [
+        ["ext:large-print", "sign-language"]
+    ] * 2
 
     # Adding someone already on the roster names the row and adds nobody.
     carl = await make.candidate(s.world.org, name="Carl Gauss")
