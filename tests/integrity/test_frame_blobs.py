@@ -14,7 +14,7 @@ import cv2
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import text, update
+from sqlalchemy import select, text, update
 
 from tests.support.exams import begin, exam
 from tests.support.factories import Factory
@@ -112,22 +112,61 @@ async def test_an_identical_still_received_during_a_purge_keeps_its_image(
         )
 
     # The candidate sends the same picture again while the first one's retention ends:
-    # its bytes are put (present already) and its row is written, not yet committed,
-    # when the purge of the first one commits.
+    # its row is written, not yet committed, when the purge of the first one commits.
     async with db.transaction() as intake:
         admitted = await frame_service.admit_frame(
             intake, live_app.state.settings, uuid.UUID(attempt_id), me["X-Attempt-Token"]
         )
         again = await frame_service.receive_frame(intake, live_app.state.blobs, admitted, still)
         assert await tasks.purge_frames(_context(live_app, "integrity.purge_frames")) == 1
-        # The deletion of the purged still's bytes waits for this intake to commit.
-        waited = await _someone_waits(db)
     await runner.wait_idle()
 
     image = await live_client.get(f"/api/v1/integrity/frames/{again.id}/image", headers=admin)
     assert image.status_code == 200, image.text
     assert image.content == still
-    assert waited
+    async with db.transaction(write=False) as session:
+        digests = set((await session.scalars(select(IntegrityFrame.sha256))).all())
+    assert len(digests) == 2, "the same picture sent twice is stored twice, sealed"
+
+
+async def test_a_still_identical_to_an_items_picture_takes_nothing_with_it_when_purged(
+    live_app: FastAPI, live_client: httpx.AsyncClient, live_make: Factory
+) -> None:
+    """The blob store is shared and content-addressed: a candidate who sends, as a webcam
+    still, the very bytes of a picture stored for something else (here staff media) must
+    not have that picture deleted when the still's retention ends."""
+    admin, attempt_id, me = await _filming(live_client, live_make)
+    still = _still()
+    media = await live_client.post(
+        "/api/v1/media", files={"file": ("face.jpg", still, "image/jpeg")}, headers=admin
+    )
+    assert media.status_code == 201, media.text
+    blobs = live_app.state.blobs
+    picture = hashlib.sha256(still).hexdigest()
+    assert await blobs.exists(picture)
+    sent = await live_client.post(
+        f"/api/v1/integrity/candidate/attempts/{attempt_id}/frames",
+        content=still,
+        headers={**me, "Content-Type": "image/jpeg"},
+    )
+    assert sent.status_code == 202, sent.text
+    runner = live_app.state.background.runner
+    await runner.wait_idle()
+    db: Database = live_app.state.db
+    async with db.transaction() as session:
+        (frame,) = (await session.scalars(select(IntegrityFrame))).all()
+        assert frame.thumbnail_sha256 is not None
+        stored = {frame.sha256, frame.thumbnail_sha256}
+        await session.execute(
+            update(IntegrityFrame).values(expires_at=utcnow() - timedelta(minutes=1))
+        )
+    assert await tasks.purge_frames(_context(live_app, "integrity.purge_frames")) == 1
+    await runner.wait_idle()
+
+    assert not any([await blobs.exists(key) for key in stored]), "the still's bytes are gone"
+    assert await blobs.get(picture) == still, "the media picture is untouched"
+    served = await live_client.get(f"/api/v1/media/{media.json()['id']}/content", headers=admin)
+    assert served.status_code == 200 and served.content == still
 
 
 async def test_a_still_purged_during_its_analysis_keeps_no_thumbnail(

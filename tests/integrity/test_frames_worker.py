@@ -196,7 +196,9 @@ async def test_the_worker_analyses_stills_and_purges_them_at_expiry(
     async with app.state.db.transaction() as session:
         rows = (await session.scalars(select(IntegrityFrame))).all()
         keys = {r.sha256 for r in rows} | {r.thumbnail_sha256 for r in rows if r.thumbnail_sha256}
-        assert len(keys) == 2  # one still (sent twice), one thumbnail
+        # Each still and thumbnail is stored sealed under a digest of its own, even the
+        # same picture sent twice.
+        assert len(keys) == 4
         assert all([await blobs.exists(k) for k in keys])
         await session.execute(
             update(IntegrityFrame).values(expires_at=utcnow() - timedelta(minutes=1))

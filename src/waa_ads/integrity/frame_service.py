@@ -15,6 +15,7 @@ import hashlib
 import io
 import json
 import math
+import secrets
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
@@ -227,8 +228,9 @@ async def receive_frame(
     # Under the digest's lock until the row commits: a deletion of identical bytes let go
     # of by a purge either happened before this put (which then stores them again) or
     # sees this row and keeps them.
-    await _lock_blob(session, hashlib.sha256(data).hexdigest())
-    ref = await blobs.put(data, content_type)
+    stored = _sealed(data)
+    await _lock_blob(session, hashlib.sha256(stored).hexdigest())
+    ref = await blobs.put(stored, SEALED_CONTENT_TYPE)
     now = utcnow()
     frame = IntegrityFrame(
         organization_id=attempt.organization_id,
@@ -266,7 +268,7 @@ async def _previous_signature(
     if previous.purged_at is not None:
         return ""
     try:
-        data = await blobs.get(previous.sha256)
+        data = _opened(await blobs.get(previous.sha256))
     except BlobNotFound:  # purged since it was read
         return ""
     image = await asyncio.to_thread(frames.decode, data)
@@ -287,7 +289,7 @@ async def analyse_frame(session: AsyncSession, blobs: BlobStore, frame_id: uuid.
     if frame is None or frame.analysed_at is not None or frame.purged_at is not None:
         return False
     try:
-        data = await blobs.get(frame.sha256)
+        data = _opened(await blobs.get(frame.sha256))
     except BlobNotFound:
         if await _current(session, frame_id) is None:
             return False  # purged or erased since it was read: nothing left to analyse
@@ -299,8 +301,9 @@ async def analyse_frame(session: AsyncSession, blobs: BlobStore, frame_id: uuid.
         return frames.analyse(image, previous_signature=previous), frames.thumbnail(image)
 
     findings, thumb = await asyncio.to_thread(work)
-    await _lock_blob(session, hashlib.sha256(thumb).hexdigest())
-    ref = await blobs.put(thumb, frames.JPEG)
+    stored = _sealed(thumb)
+    await _lock_blob(session, hashlib.sha256(stored).hexdigest())
+    ref = await blobs.put(stored, SEALED_CONTENT_TYPE)
     # The analysis took a while: read the row again under its lock (the purge and the
     # erasure take it too). A thumbnail set on a still purged meanwhile would outlive its
     # retention, and one stored for a row gone would be named by nothing.
@@ -457,6 +460,26 @@ def _without_signature(findings: dict[str, Any] | None) -> dict[str, Any] | None
 
 # --- blob lifetime --------------------------------------------------------------------------
 
+# Stills and thumbnails are stored sealed: a marker, a random salt, then the image. The blob
+# store is shared and content-addressed, so an image stored as it is would have the same
+# digest as identical bytes stored by anything else (an item's picture sent back as a
+# webcam still, a candidate's upload), and deleting it when its retention ends would delete
+# theirs too. The salt gives every stored image a digest no other row can name. Images
+# stored before they were sealed are read as they are.
+_SEAL = b"WAA-ADS integrity image\x00"
+_SALT_BYTES = 16
+SEALED_CONTENT_TYPE = "application/octet-stream"
+
+
+def _sealed(image: bytes) -> bytes:
+    return _SEAL + secrets.token_bytes(_SALT_BYTES) + image
+
+
+def _opened(stored: bytes) -> bytes:
+    if stored.startswith(_SEAL):
+        return stored[len(_SEAL) + _SALT_BYTES :]
+    return stored
+
 
 async def _lock_blob(session: AsyncSession, sha256: str) -> None:
     """Take the lock on one digest until the transaction ends. Taken by whoever puts bytes
@@ -549,10 +572,10 @@ async def frame_image(
     if thumbnail:
         if frame.thumbnail_sha256 is None:
             raise FrameImageGone("this frame has no thumbnail (not analysed yet, or deleted)")
-        return await blobs.get(frame.thumbnail_sha256), frames.JPEG
+        return _opened(await blobs.get(frame.thumbnail_sha256)), frames.JPEG
     if frame.purged_at is not None:
         raise FrameImageGone("this still was deleted when its retention ended")
-    return await blobs.get(frame.sha256), frame.content_type
+    return _opened(await blobs.get(frame.sha256)), frame.content_type
 
 
 def analyse_upload(principal: Principal, data: bytes) -> schemas.FacesRead:
