@@ -96,8 +96,10 @@ async def test_train_gate_activate_and_explain_through_the_console(
     assert "Acceptance gate as set today: not passed" in text
     assert "responses 80 200 Failed 80 human-scored responses, fewer than 200" in text
     assert "Two people 80" in text and "Model against people per candidate group" in text
+    assert "Sentence embeddings not used" in text
     french = await _french(client, model_url)
     assert "Critères d'acceptation actuels : non satisfaits" in french
+    assert "Plongements de phrases non utilisés" in french
     assert "réponses 80 200 Échoué 80 réponses notées par des personnes, moins de 200" in french
     assert "Deux personnes 80" in french
 
