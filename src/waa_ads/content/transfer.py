@@ -43,8 +43,11 @@ from waa_ads.content.interchange.qti.package import (
     build_package,
     iter_package_items,
     media_references,
+    parse_untrusted_xml,
+    resolve_href,
     rewrite_references,
 )
+from waa_ads.content.interchange.qti import xinclude
 from waa_ads.content.interchange.qti.reader import parse_item
 from waa_ads.content.interchange.qti.stimulus import is_stimulus, parse_stimulus, write_stimulus
 from waa_ads.content.interchange.qti.writer import write_item
@@ -292,6 +295,11 @@ def candidates_from_bytes(name: str, data: bytes) -> list[ImportCandidate]:
                 )
                 candidate.source = label
                 candidate.media = resource.media_by_path
+                if candidate.item is not None and resource.warnings:
+                    # What the package reader noted (an include resolved, a dependency
+                    # the manifest does not declare...) goes in the item's notes.
+                    notes = (*resource.warnings, *candidate.item.import_notes)
+                    candidate.item = candidate.item.model_copy(update={"import_notes": notes})
                 _attach_stimuli(candidate, name, resource.stimuli, read_stimuli)
                 found.append(candidate)
         if not found:
@@ -323,18 +331,81 @@ def candidates_from_path(path: Path) -> list[ImportCandidate]:
         for root in packages:
             name = str(root.relative_to(path)) if root != path else path.name
             found += candidates_from_bytes(name, _zipped_folder(root))
-        for child in sorted(p for p in path.rglob("*") if p.is_file()):
-            if any(root in child.parents for root in packages):
-                continue
+        children = sorted(p for p in path.rglob("*") if p.is_file())
+        included = _included_files(children, path)
+        for child in children:
+            if any(root in child.parents for root in packages) or child in included:
+                continue  # read with its package, or with the items that include it
             if child.suffix.lower() in QTI_SUFFIXES and _is_stimulus_file(child):
                 continue  # read with the items that refer to it
             if child.suffix.lower() in (*QTI_SUFFIXES, *NATIVE_SUFFIXES, ".zip"):
-                found += _with_local_media(
-                    candidates_from_bytes(str(child.relative_to(path)), child.read_bytes()),
-                    child,
-                )
+                found += _with_local_media(_loose_file(child, path), child)
         return found
-    return _with_local_media(candidates_from_bytes(path.name, path.read_bytes()), path)
+    return _with_local_media(_loose_file(path, path.parent), path)
+
+
+def _loose_file(path: Path, within: Path) -> list[ImportCandidate]:
+    """The items of one file of a folder (``within``, the folder the import reads); an
+    item file's ``xi:include``s are put in place from the files of that folder."""
+    name = str(path.relative_to(within))
+    data = path.read_bytes()
+    if path.suffix.lower() not in QTI_SUFFIXES or xinclude.XINCLUDE_NS.encode() not in data:
+        return candidates_from_bytes(name, data)
+    try:
+        root = parse_untrusted_xml(data, f"item file {name!r}")
+        notes = xinclude.resolve_includes(
+            root,
+            "" if (folder := PurePosixPath(name).parent.as_posix()) == "." else folder,
+            read=lambda relative: _file_within(within, relative),
+            resolve=resolve_href,
+            parse=parse_untrusted_xml,
+        )
+    except ValueError as exc:
+        return [ImportCandidate(name, error=str(exc))]
+    found = candidates_from_bytes(
+        name, etree.tostring(root, encoding="utf-8", xml_declaration=True)
+    )
+    for candidate in found:
+        if candidate.item is not None and notes:
+            merged = (*notes, *candidate.item.import_notes)
+            candidate.item = candidate.item.model_copy(update={"import_notes": merged})
+    return found
+
+
+def _included_files(files: Sequence[Path], within: Path) -> set[Path]:
+    """The files of a folder that its item files include (``xi:include``): fragments
+    read with those items, not as items of their own."""
+    included: set[Path] = set()
+    for path in files:
+        if path.suffix.lower() not in QTI_SUFFIXES:
+            continue
+        data = path.read_bytes()
+        if xinclude.XINCLUDE_NS.encode() not in data:
+            continue
+        try:
+            root = parse_untrusted_xml(data, str(path))
+        except ValueError:
+            continue  # refused when read as an item
+        folder = path.parent.relative_to(within).as_posix()
+        for href in xinclude.include_hrefs(root):
+            target = resolve_href("" if folder == "." else folder, href)
+            if target is not None:
+                included.add(within / target)
+    return included
+
+
+def _file_within(folder: Path, relative: str) -> bytes | None:
+    """The bytes of ``folder/relative`` when it is a file inside ``folder`` (a link
+    leading out of it is not followed), else None."""
+    target = folder / relative
+    try:
+        if not target.is_file() or not target.resolve().is_relative_to(folder.resolve()):
+            return None
+        if target.stat().st_size > MAX_FILE_BYTES:
+            raise ValueError(f"included file {relative!r} is larger than {MAX_FILE_BYTES} bytes")
+        return target.read_bytes()
+    except OSError:
+        return None
 
 
 def _package_roots(path: Path) -> list[Path]:

@@ -784,7 +784,7 @@ def parse_response_processing(element: etree._Element) -> ResponseProcessing:
     if unknown:
         raise _error(f"unknown attribute {kebab_name(sorted(unknown)[0])!r}", element)
     template: str | None = None
-    if "template" in attrs:
+    if attrs.get("template", "").strip():  # template="" names no template
         template = template_name(attrs["template"])
         if template is None:
             raise _error(

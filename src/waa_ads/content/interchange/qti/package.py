@@ -39,6 +39,7 @@ from urllib.parse import unquote, urlsplit
 from lxml import etree
 
 from waa_ads.content.interchange import pci
+from waa_ads.content.interchange.qti import xinclude
 from waa_ads.content.media.check import (
     DEFAULT_POLICY,
     EXTENSION_TYPES,
@@ -356,6 +357,11 @@ def _parse_xml(data: bytes, what: str) -> etree._Element:
     return root
 
 
+def parse_untrusted_xml(data: bytes, what: str) -> etree._Element:
+    """Parse untrusted XML (no DOCTYPE, entities, network); ValueError with the reason."""
+    return _parse_xml(data, what)
+
+
 # --- paths -------------------------------------------------------------------------------------
 
 
@@ -374,6 +380,9 @@ def _resolve(base_dir: str, href: str) -> str | None:
     if joined.startswith("../") or joined in ("..", ".") or joined.startswith("/"):
         return None
     return joined
+
+
+resolve_href = _resolve
 
 
 def _base(element: etree._Element, inherited: str) -> str:
@@ -756,6 +765,24 @@ def _read_item(
 
     media_paths = [f for f in files if f != href and _is_media_path(f)]
     item_dir = posixpath.dirname(href)
+    if xinclude.has_includes(root):
+        try:
+            warnings.extend(
+                xinclude.resolve_includes(
+                    root,
+                    item_dir,
+                    read=lambda path: (
+                        archive.read(path, limits.max_item_bytes)
+                        if path in archive.entries
+                        else None
+                    ),
+                    resolve=_resolve,
+                    parse=_parse_xml,
+                )
+            )
+        except (_EntryError, ValueError) as exc:
+            return failed(f"item {root.get('identifier') or res.identifier!r}: {exc}")
+        xml = etree.tostring(root, encoding="utf-8", xml_declaration=True)
     for ref in _item_references(root):
         target = _resolve(item_dir, ref)
         if target is None or target in media_paths or not _is_media_path(target):
