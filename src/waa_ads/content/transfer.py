@@ -34,6 +34,7 @@ from waa_ads.content import assets, schemas, service, stimuli
 from waa_ads.content.errors import BankWriteForbidden, ImportRejected, NothingToImport
 from waa_ads.content.interchange import pci
 from waa_ads.content.interchange.native import load_native
+from waa_ads.content.interchange.qti import xinclude
 from waa_ads.content.interchange.qti.package import (
     DEFAULT_LIMITS,
     PackageBuildError,
@@ -47,7 +48,6 @@ from waa_ads.content.interchange.qti.package import (
     resolve_href,
     rewrite_references,
 )
-from waa_ads.content.interchange.qti import xinclude
 from waa_ads.content.interchange.qti.reader import parse_item
 from waa_ads.content.interchange.qti.stimulus import is_stimulus, parse_stimulus, write_stimulus
 from waa_ads.content.interchange.qti.writer import write_item
