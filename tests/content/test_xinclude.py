@@ -3,6 +3,7 @@ put in place from the package (or the folder) when the item is read."""
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 
 import httpx
@@ -194,3 +195,69 @@ async def test_an_included_package_imports_through_the_api_and_reports_the_inclu
     assert any("included 'passages/fragment.xml'" in w for w in report["warnings"])
     media = (await client.get("/api/v1/media", headers=headers)).json()
     assert len(media) == 1
+
+
+def test_includes_are_bounded_in_number_and_size() -> None:
+    many = "".join('<xi:include href="../passages/note.xml"/>' for _ in range(65))
+    data = _package(
+        {"items/set01.xml": _item("SET01", many + '<xi:include href="../passages/f.xml"/>')},
+        {"passages/note.xml": b"<p>note</p>", "passages/f.xml": FRAGMENT},
+    )
+    (candidate,) = transfer.candidates_from_bytes("set.zip", data)
+    assert candidate.item is None and "more than 64 xi:includes" in (candidate.error or "")
+
+    big = b"<p>" + secrets.token_hex(3_000_000).encode() + b"</p>"  # 6 MB, incompressible
+    three = "".join(f'<xi:include href="../passages/big{n}.xml"/>' for n in range(3))
+    data = _package(
+        {"items/set01.xml": _item("SET01", three + '<xi:include href="../passages/f.xml"/>')},
+        {
+            **{f"passages/big{n}.xml": big for n in range(3)},
+            "passages/f.xml": FRAGMENT,
+            "passages/pictures/fox.png": PICTURE,
+        },
+    )
+    (candidate,) = transfer.candidates_from_bytes("set.zip", data)
+    assert candidate.item is None and "the most an item may have" in (candidate.error or "")
+
+
+def test_a_fallback_is_resolved_only_when_used() -> None:
+    # The file exists: a missing include inside its (unused) fallback does not matter.
+    unused = (
+        '<xi:include href="../passages/fragment.xml"><xi:fallback>'
+        '<xi:include href="../passages/gone.xml"/></xi:fallback></xi:include>'
+    )
+    data = _package(
+        {"items/set01.xml": _item("SET01", unused)},
+        {"passages/fragment.xml": FRAGMENT, "passages/pictures/fox.png": PICTURE},
+    )
+    assert [i.type.value for i in _only(transfer.candidates_from_bytes("s.zip", data)).interactions]
+    # The file is missing: the fallback's own include is put in place.
+    used = (
+        '<xi:include href="../passages/gone.xml"><xi:fallback>'
+        '<xi:include href="../passages/fragment.xml"/></xi:fallback></xi:include>'
+    )
+    data = _package(
+        {"items/set01.xml": _item("SET01", used)},
+        {"passages/fragment.xml": FRAGMENT, "passages/pictures/fox.png": PICTURE},
+    )
+    item = _only(transfer.candidates_from_bytes("s.zip", data))
+    assert [i.type.value for i in item.interactions] == ["hottext"]
+    assert "include" not in item.body
+
+
+def test_hidden_and_other_files_of_a_folder_are_never_included(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("DB_PASSWORD=hunter2\n")
+    (tmp_path / "secret.key").write_text("KEY\n")
+    for name, href in (("a", ".env"), ("b", "secret.key")):
+        (tmp_path / f"{name}.xml").write_bytes(
+            _item(name.upper(), f'<p><xi:include href="{href}" parse="text"/></p>')
+        )
+        (candidate,) = transfer.candidates_from_path(tmp_path / f"{name}.xml")
+        assert candidate.item is None and "not in the package" in (candidate.error or "")
+
+
+def test_a_single_item_file_that_includes_others_is_refused_with_what_to_do_instead() -> None:
+    data = _item("SET01", '<xi:include href="fragment.xml"/>')
+    (candidate,) = transfer.candidates_from_bytes("set01.xml", data)
+    assert candidate.item is None
+    assert "import the package, or the folder" in (candidate.error or "")

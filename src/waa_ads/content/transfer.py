@@ -307,6 +307,14 @@ def candidates_from_bytes(name: str, data: bytes) -> list[ImportCandidate]:
         return found
     if len(data) > MAX_FILE_BYTES:
         return [ImportCandidate(name, error=f"file is larger than {MAX_FILE_BYTES} bytes")]
+    if PurePosixPath(name).suffix.lower() in QTI_SUFFIXES and xinclude.has_include_elements(data):
+        return [
+            ImportCandidate(
+                name,
+                error="the item includes other files (xi:include), which a single file "
+                "does not bring: import the package, or the folder that holds them",
+            )
+        ]
     return [_parse_one(name, data)]
 
 
@@ -359,6 +367,7 @@ def _loose_file(path: Path, within: Path) -> list[ImportCandidate]:
             read=lambda relative: _file_within(within, relative),
             resolve=resolve_href,
             parse=parse_untrusted_xml,
+            max_bytes=MAX_FILE_BYTES,
         )
     except ValueError as exc:
         return [ImportCandidate(name, error=str(exc))]
@@ -394,10 +403,19 @@ def _included_files(files: Sequence[Path], within: Path) -> set[Path]:
     return included
 
 
+_INCLUDABLE = frozenset({".xml", ".html", ".htm", ".xhtml", ".txt"})
+
+
 def _file_within(folder: Path, relative: str) -> bytes | None:
     """The bytes of ``folder/relative`` when it is a file inside ``folder`` (a link
-    leading out of it is not followed), else None."""
+    leading out of it is not followed) that an item may include: XML, HTML or text, not
+    hidden (so that an item read from a home or deployment folder cannot copy a ``.env``
+    into the bank); else None."""
     target = folder / relative
+    if any(part.startswith(".") for part in PurePosixPath(relative).parts) or (
+        target.suffix.lower() not in _INCLUDABLE
+    ):
+        return None
     try:
         if not target.is_file() or not target.resolve().is_relative_to(folder.resolve()):
             return None

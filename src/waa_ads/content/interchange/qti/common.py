@@ -314,3 +314,16 @@ def pictures_as_images(interaction: etree._Element) -> None:
         if child.sourceline is not None:
             img.sourceline = child.sourceline
         interaction.replace(child, img)
+
+
+#: Attributes that hold a reference to a file (a picture, a PCI module or its configuration).
+REFERENCE_ATTRIBUTES = (
+    "src",
+    "data",
+    "href",
+    "poster",
+    "primary-path",
+    "fallback-path",
+    "primary-configuration",
+    "fallback-configuration",
+)

@@ -40,6 +40,7 @@ from lxml import etree
 
 from waa_ads.content.interchange import pci
 from waa_ads.content.interchange.qti import xinclude
+from waa_ads.content.interchange.qti.common import REFERENCE_ATTRIBUTES
 from waa_ads.content.media.check import (
     DEFAULT_POLICY,
     EXTENSION_TYPES,
@@ -394,16 +395,7 @@ def _base(element: etree._Element, inherited: str) -> str:
     return posixpath.dirname(resolved) if resolved is not None else inherited
 
 
-_REFERENCE_ATTRIBUTES = (
-    "src",
-    "data",
-    "href",
-    "poster",
-    "primary-path",
-    "fallback-path",
-    "primary-configuration",
-    "fallback-configuration",
-)
+_REFERENCE_ATTRIBUTES = REFERENCE_ATTRIBUTES
 
 
 def _item_references(root: etree._Element) -> list[str]:
@@ -778,6 +770,7 @@ def _read_item(
                     ),
                     resolve=_resolve,
                     parse=_parse_xml,
+                    max_bytes=limits.max_item_bytes,
                 )
             )
         except (_EntryError, ValueError) as exc:
