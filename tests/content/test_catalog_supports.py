@@ -101,6 +101,8 @@ def test_blocks_get_a_help_button_at_their_start_or_before_them() -> None:
     assert paragraph.text is None and first.tail == "Green plants live by "
     help_button = first[0]
     assert help_button.text == "Help" and help_button.get("aria-expanded") == "false"
+    # Its name says what it helps with (the block's first words), hidden from sight.
+    assert "".join(help_button.itertext()) == "Help: Green plants live by photosynthesis."
     card = root.find(f".//*[@id='{help_button.get('aria-controls')}']")
     assert card is not None
     assert [s.get("data-support") for s in card] == ["linguistic-guidance"]
@@ -188,3 +190,21 @@ def test_a_cell_of_supports_is_split() -> None:
         "sign-language",
         "ext:x",
     ]
+
+
+@pytest.mark.parametrize("src", ["/api/v1/auth/me", "/\\evil.example/v.mp4", "media/gone.mp4"])
+def test_a_card_video_plays_only_the_items_own_media(src: str) -> None:
+    """A path the item does not hold comes back from the resolver as written: a video of
+    it is dropped, whatever it looks like (a same-origin API path would be requested with
+    the candidate's cookies)."""
+    xml = catalog_item().replace("media/sign.mp4", src)
+    html = candidate_view(
+        parse_item(xml.encode()),
+        shuffle_seed=None,
+        locale="en",
+        supports=["sign-language"],
+        resolve_media=_resolve,
+    )["html"]
+    root = etree.fromstring(f"<div>{html}</div>")
+    assert root.find(".//video") is None
+    assert src not in html

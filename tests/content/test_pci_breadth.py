@@ -271,7 +271,10 @@ TEMPLATE_DECLARATIONS = """
       <qti-random-integer min="3" max="9"/>
     </qti-set-template-value>
     <qti-set-correct-response identifier="RESPONSE">
-      <qti-variable identifier="LEVELS"/>
+      <qti-subtract>
+        <qti-variable identifier="LEVELS"/>
+        <qti-base-value base-type="integer">1</qti-base-value>
+      </qti-subtract>
     </qti-set-correct-response>
   </qti-template-processing>
 """
@@ -323,7 +326,7 @@ def test_the_pci_is_given_the_variables_it_names_in_the_json_binding() -> None:
         ]
         # The closed reply model of the player holds it as it is.
         assert CandidatePci.model_validate(pci).model_dump(exclude_unset=True) == pci
-        # The correct response (set from LEVELS) is nowhere in what the frame gets.
+        # The correct response (computed from LEVELS) is nowhere in what the frame gets.
         assert "correct" not in json.dumps(described).lower()
         assert "RESPONSE" not in json.dumps(pci)
         seen.add(levels.default_value)
@@ -542,3 +545,19 @@ def test_each_cardinality_fits_the_closed_reply(
     sent = variable("V", value, cardinality, base_type)
     assert sent == {"name": "V", "cardinality": cardinality.value, **expected}
     CandidatePciVariable.model_validate(sent)
+
+
+def test_a_template_variable_that_is_the_correct_response_is_never_given_to_the_pci() -> None:
+    """LEVELS becoming the key as it is: the frame, in the candidate's browser, would hold
+    the answer. (A key computed from it, above, is the question's own number.)"""
+    computed = """<qti-subtract>
+        <qti-variable identifier="LEVELS"/>
+        <qti-base-value base-type="integer">1</qti-base-value>
+      </qti-subtract>"""
+    xml = variable_item()
+    assert computed in xml
+    with pytest.raises(ItemFormatError) as refused:
+        parse_item(xml.replace(computed, '<qti-variable identifier="LEVELS"/>'))
+    assert "template variable 'LEVELS', which becomes the correct response" in (
+        refused.value.detail
+    )

@@ -4,7 +4,8 @@ the package's module configuration file (the primary one missing, the fallback o
 there), whose number of points is a template variable drawn per candidate and given to
 the PCI (``templateVariables``), with a context variable and a style sheet of its own.
 The frame gets the drawn value, the context value and its style sheet, never the correct
-response; the candidate answers the last point (the key the template set) and scores 1.
+response; the candidate answers the point before the last (the key the template computed
+from the drawn number) and scores 1.
 axe on the question, screenshots in ``test-artifacts/screenshots/``."""
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ CONFIGURATION = json.dumps({"paths": {"likert": "../media/likert"}}).encode()
 
 
 def cloned_item(identifier: str = "PCI-DRAWN") -> str:
-    """The Likert item as a cloned item: LEVELS drawn from 6 to 9, the key set to it."""
+    """The Likert item as a cloned item: LEVELS drawn from 6 to 9, the key LEVELS - 1 (a
+    variable that is the key as it is is never given to a PCI)."""
     xml = likert_item(identifier, correct=5)
     xml = xml.replace(
         "  <qti-item-body>",
@@ -48,7 +50,7 @@ def cloned_item(identifier: str = "PCI-DRAWN") -> str:
   </qti-template-declaration>
   <qti-template-processing>
     <qti-set-template-value identifier="LEVELS"><qti-random-integer min="6" max="9"/></qti-set-template-value>
-    <qti-set-correct-response identifier="RESPONSE"><qti-variable identifier="LEVELS"/></qti-set-correct-response>
+    <qti-set-correct-response identifier="RESPONSE"><qti-subtract><qti-variable identifier="LEVELS"/><qti-base-value base-type="integer">1</qti-base-value></qti-subtract></qti-set-correct-response>
   </qti-template-processing>
   <qti-item-body>""",
         1,
@@ -149,7 +151,7 @@ def test_the_pci_gets_its_drawn_values_and_style_sheet_but_no_key(
         assert given["templateVariables"] == {"levels": {"base": {"integer": levels}}}
         assert given["contextVariables"] == {"REGION": {"base": {"identifier": "coast"}}}
         assert given["boundTo"] == {"RESPONSE": {"base": None}}  # nothing answered yet
-        # What the frame holds names no correct response (the template set it to LEVELS).
+        # What the frame holds names no correct response (the template computed it).
         everything = frame.locator("body").evaluate(
             "() => JSON.stringify(window.likertConfig) + document.documentElement.outerHTML"
         )
@@ -165,7 +167,7 @@ def test_the_pci_gets_its_drawn_values_and_style_sheet_but_no_key(
         )
         assert page_border != "rgb(0, 90, 160)"
 
-        scale.get_by_role("radio", name=f"{levels} (very sure)").check()
+        scale.get_by_role("radio", name=str(levels - 1), exact=True).check()
         expect(page.locator("#save-state")).to_have_text("Saved", timeout=10_000)
         check_axe(page, "pci: drawn scale answered")
         shot(page, "pci-04-drawn-scale")
@@ -174,6 +176,6 @@ def test_the_pci_gets_its_drawn_values_and_style_sheet_but_no_key(
         page.get_by_role("dialog", name="Submit the test?").get_by_role(
             "button", name="Submit now"
         ).click()
-        # The key is this candidate's drawn value: the last point scores.
+        # The key comes from this candidate's drawn value: the point before the last scores.
         expect(page.locator("#result")).to_contain_text("Score1 out of 1", timeout=15_000)
         shot(page, "pci-05-drawn-scored")

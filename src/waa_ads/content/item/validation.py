@@ -21,6 +21,9 @@ from waa_ads.content.item.definition import (
     ItemDefinition,
     ItemFormatError,
     ResponseDeclaration,
+    SetCorrectResponse,
+    TemplateCondition,
+    TemplateRule,
 )
 
 
@@ -104,6 +107,7 @@ def _check_pci_variables(item: ItemDefinition, interaction: Interaction, element
         ("template", interaction.pci.template_variables, item.template_declarations),
         ("context", interaction.pci.context_variables, item.context_declarations),
     )
+    keys = _key_variables(item.template_processing or ())
     for kind, variables, declarations in kinds:
         declared = {d.identifier for d in declarations}
         names: set[str] = set()
@@ -114,12 +118,37 @@ def _check_pci_variables(item: ItemDefinition, interaction: Interaction, element
                     f"item does not declare as a {kind} variable",
                     element=element,
                 )
+            if kind == "template" and variable.identifier in keys:
+                raise ItemFormatError(
+                    f"the PCI is given template variable {variable.identifier!r}, which "
+                    "becomes the correct response (setCorrectResponse): the candidate's "
+                    "browser would hold the answer",
+                    element=element,
+                )
             name = variable.pci_identifier or variable.identifier
             if name in names:
                 raise ItemFormatError(
                     f"the PCI is given two {kind} variables named {name!r}", element=element
                 )
             names.add(name)
+
+
+def _key_variables(rules: tuple[TemplateRule, ...]) -> set[str]:
+    """Template variables that a ``setCorrectResponse`` makes the correct response, as
+    they are (``variable X``) or as members of a container of them. The variables a key
+    is computed from (``A + B``) are the question's own numbers, shown to candidates by
+    printed variables anyway: not these."""
+    found: set[str] = set()
+    for rule in rules:
+        if isinstance(rule, SetCorrectResponse):
+            expression = rule.expression
+            members = expression.args if expression.op in ("multiple", "ordered") else (expression,)
+            found.update(str(m.attrs.get("identifier")) for m in members if m.op == "variable")
+        elif isinstance(rule, TemplateCondition):
+            for branch in rule.branches:
+                found |= _key_variables(branch.rules)
+            found |= _key_variables(rule.otherwise or ())
+    return found
 
 
 def _check_choice_references(

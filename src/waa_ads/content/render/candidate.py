@@ -110,7 +110,7 @@ _NOT_IN_TERM = _BLOCK_ELEMENTS | frozenset(
 _HELP_INSIDE = frozenset(
     {
         "div", "p", "section", "article", "aside", "blockquote", "li", "td", "th", "dd",
-        "figcaption", "header", "footer", "main", "nav", "address", "details",
+        "figcaption", "header", "footer", "main", "nav", "address",
     }
 )  # fmt: skip
 #: Where nothing but their own children may stand (a Help button there breaks them).
@@ -274,7 +274,19 @@ class _Renderer:
         self.item = item
         self.supports = frozenset(supports) | FOR_EVERYONE
         self.seed = shuffle_seed
-        self.resolve_media = resolve_media
+        # The URLs the resolver gave for the item's own media: the only ones a card's video
+        # may play (a path the item does not hold comes back as written, and is not one).
+        self.item_media: set[str] = set()
+        self.resolve_media: MediaResolver | None = None
+        if resolve_media is not None:
+
+            def resolved(path: str, resolve: MediaResolver = resolve_media) -> str:
+                url = resolve(path)
+                if url != path:
+                    self.item_media.add(url)
+                return url
+
+            self.resolve_media = resolved
         self.prefix = "waa-" + (_ID_UNSAFE_RE.sub("-", item.identifier).strip("-") or "item")
         self.descriptions: list[dict[str, Any]] = []
         self.inline_count = 0
@@ -474,6 +486,12 @@ class _Renderer:
                 },
                 _("Help"),
             )
+            # What the help is for, in the button's name: a screen reader's list of
+            # buttons then tells one block's Help from another's.
+            words = _text_of([el]).split()
+            if words:
+                excerpt = " ".join(words[:6]) + ("…" if len(words) > 6 else "")
+                button.append(_el("span", {"class": "visually-hidden"}, f": {excerpt}"))
             card = _el("span", {"class": "waa-term-card", "id": card_id, "hidden": "hidden"})
             _append(card, sections)
             _append(holder, [button, braille, card])
@@ -581,7 +599,7 @@ class _Renderer:
         own media only, with the browser's controls, never on its own."""
         for source in [el, *(c for c in el if isinstance(c.tag, str) and _local(c) == "source")]:
             src = source.get("src")
-            if src is not None and not _is_item_media(src):
+            if src is not None and src not in self.item_media:
                 if source is el:
                     del el.attrib["src"]
                 else:
@@ -590,7 +608,7 @@ class _Renderer:
             if (
                 isinstance(child.tag, str)
                 and _local(child) == "track"
-                and not _is_item_media(child.get("src") or "")
+                and child.get("src") not in self.item_media
             ):
                 _remove(child)
         if el.get("src") is None and not any(
@@ -1660,12 +1678,6 @@ class _Renderer:
         label_id = before.get("id") or self.new_id(wrapper.get("id") or "pci", "label")
         before.set("id", label_id)
         frame.set("aria-labelledby", label_id)
-
-
-def _is_item_media(src: str) -> bool:
-    """Whether a media URL is one the renderer resolved from the item's own media (a path
-    on this server), not an address elsewhere or a path the item does not hold."""
-    return src.startswith("/") and not src.startswith("//")
 
 
 def _same_language(a: str | None, b: str | None) -> bool:
