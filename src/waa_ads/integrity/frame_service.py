@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import csv
-import hashlib
 import io
 import json
 import math
@@ -25,7 +24,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from waa_ads.audit.service import SYSTEM_ACTOR
@@ -225,12 +224,8 @@ async def receive_frame(
         )
         or 0
     ) + 1
-    # Under the digest's lock until the row commits: a deletion of identical bytes let go
-    # of by a purge either happened before this put (which then stores them again) or
-    # sees this row and keeps them.
-    stored = _sealed(data)
-    await _lock_blob(session, hashlib.sha256(stored).hexdigest())
-    ref = await blobs.put(stored, SEALED_CONTENT_TYPE)
+    # Sealed: a digest of its own, which no deletion of other bytes can take with it.
+    ref = await blobs.put(_sealed(data), SEALED_CONTENT_TYPE)
     now = utcnow()
     frame = IntegrityFrame(
         organization_id=attempt.organization_id,
@@ -301,9 +296,7 @@ async def analyse_frame(session: AsyncSession, blobs: BlobStore, frame_id: uuid.
         return frames.analyse(image, previous_signature=previous), frames.thumbnail(image)
 
     findings, thumb = await asyncio.to_thread(work)
-    stored = _sealed(thumb)
-    await _lock_blob(session, hashlib.sha256(stored).hexdigest())
-    ref = await blobs.put(stored, SEALED_CONTENT_TYPE)
+    ref = await blobs.put(_sealed(thumb), SEALED_CONTENT_TYPE)
     # The analysis took a while: read the row again under its lock (the purge and the
     # erasure take it too). A thumbnail set on a still purged meanwhile would outlive its
     # retention, and one stored for a row gone would be named by nothing.
@@ -481,18 +474,6 @@ def _opened(stored: bytes) -> bytes:
     return stored
 
 
-async def _lock_blob(session: AsyncSession, sha256: str) -> None:
-    """Take the lock on one digest until the transaction ends. Taken by whoever puts bytes
-    that a frame row is about to name, and by the deletion while it checks that no row
-    names them: so bytes are never deleted between a put and the commit of the row that
-    needs them. PostgreSQL only (an advisory lock on the digest's first 60 bits); SQLite
-    has one writer at a time, which orders them already."""
-    if session.get_bind().dialect.name == "postgresql":
-        await session.execute(
-            text("SELECT pg_advisory_xact_lock(:key)"), {"key": int(sha256[:15], 16)}
-        )
-
-
 def release_blobs_after_commit(session: AsyncSession, sha256s: Iterable[str]) -> None:
     """Queue the deletion of these stills' and thumbnails' bytes for after the session's
     transaction commits (nothing when it rolls back); each is deleted only if no frame
@@ -518,13 +499,13 @@ async def _needed(session: AsyncSession, sha256: str) -> bool:
 
 async def delete_unneeded_blobs(db: Database, blobs: BlobStore, sha256s: Iterable[str]) -> int:
     """Delete the bytes of each digest that no frame row needs any more; run after the
-    commit that let go of them. Each digest is checked and deleted in a transaction of its
-    own under its lock, so identical bytes put meanwhile for a new row are either seen
-    here (and kept) or put again after the deletion. The number deleted. Idempotent."""
+    commit that let go of them. Stills and thumbnails are sealed (a digest of their own,
+    never put again), so only stills stored before sealing can share bytes: those are kept
+    while another still not yet purged, or a thumbnail, names them. The number deleted.
+    Idempotent."""
     deleted = 0
     for sha256 in sorted(set(sha256s)):
-        async with db.transaction() as session:
-            await _lock_blob(session, sha256)
+        async with db.transaction(write=False) as session:
             if not await _needed(session, sha256) and await blobs.delete(sha256):
                 deleted += 1
     return deleted
