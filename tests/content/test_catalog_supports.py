@@ -102,7 +102,10 @@ def test_blocks_get_a_help_button_at_their_start_or_before_them() -> None:
     help_button = first[0]
     assert help_button.text == "Help" and help_button.get("aria-expanded") == "false"
     # Its name says what it helps with (the block's first words), hidden from sight.
-    assert "".join(help_button.itertext()) == "Help: Green plants live by photosynthesis."
+    assert (
+        "".join(str(t) for t in help_button.itertext())
+        == "Help: Green plants live by photosynthesis."
+    )
     card = root.find(f".//*[@id='{help_button.get('aria-controls')}']")
     assert card is not None
     assert [s.get("data-support") for s in card] == ["linguistic-guidance"]
