@@ -39,12 +39,8 @@
  *   | "end_attempt" | "media" | "drawing" | "position_object" | "portable_custom"} InteractionType
  */
 
-/**
- * A template or context variable a PCI names (content/render/pci.py); the frame puts it in
- * the QTI JSON binding.
- * @typedef {{name: string, cardinality: string, base_type?: string | null, value?: any,
- *   fields?: {name: string, base_type: string, value?: any}[] | null}} PciVariable
- */
+/** A template or context variable a PCI names, bound as QTI JSON by the frame (render/pci.py).
+ * @typedef {{name: string, cardinality: string, base_type?: string | null, value?: any, fields?: {name: string, base_type: string, value?: any}[] | null}} PciVariable */
 
 /**
  * One interaction of a rendered item, as described by the server's candidate view.
@@ -54,10 +50,8 @@
  * @property {"single" | "multiple" | "ordered" | "record" | null} cardinality
  * @property {string | null} base_type
  * @property {string} dom_id  the id of the interaction's fieldset (or its only control)
- * @property {{width?: number, height?: number, alt?: string} | null} [graphic]  the picture
- *   of hotspot and select point (its own size in pixels, which points are measured in)
- * @property {{max_choices?: number | null, max_associations?: number | null,
- *   max_plays?: number | null, min_plays?: number | null, autostart?: boolean | null} | null} [limits]
+ * @property {{width?: number, height?: number, alt?: string} | null} [graphic]  the picture of hotspot and select point (its own size in pixels, which points are measured in)
+ * @property {{max_choices?: number | null, max_associations?: number | null, max_plays?: number | null, min_plays?: number | null, autostart?: boolean | null} | null} [limits]
  * @property {AreaOption[]} [options]
  * @property {AreaOption[]} [hotspots]  the areas of a graphic gap match
  * @property {{kind: string, src?: string | null} | null} [media]  the sound or video of a media interaction
